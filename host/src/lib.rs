@@ -1,0 +1,12 @@
+//! Premia host library: the native billing core, the plugin runtime and the
+//! raters that price policies.
+//!
+//! Dependencies point one way: `api -> (rating, billing, ledger, store) -> domain`.
+//! `domain` and `billing` are pure: no I/O, no async, no floats. Only `plugin`
+//! imports wasmtime.
+
+pub mod billing;
+pub mod cli;
+pub mod domain;
+pub mod plugin;
+pub mod rating;
