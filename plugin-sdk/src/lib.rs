@@ -1,0 +1,58 @@
+//! # Premia plugin SDK
+//!
+//! Write a Premia rating or invoicing plugin in Rust, test its logic natively
+//! with `cargo test`, and build it into a WebAssembly component with
+//! `cargo build --target wasm32-wasip2 --release` (or `premia plugin build`).
+//!
+//! A plugin crate is one world. Enable the SDK feature of the world you
+//! implement (`rating` or `invoicing`), implement its trait ([`Rater`] or
+//! [`Invoicer`]) and register the type with [`register_rater!`] or
+//! [`register_invoicer!`]:
+//!
+//! ```ignore
+//! use premia_plugin_sdk::rating::*;
+//!
+//! struct FlatRater;
+//!
+//! impl Rater for FlatRater {
+//!     fn rate(request: RateRequest) -> Result<RateResponse, RatingError> {
+//!         let items = request
+//!             .items
+//!             .iter()
+//!             .map(|item| PricedItem::yearly(&item.locator, dec("120.00")))
+//!             .collect();
+//!         Ok(RateResponse::items(items))
+//!     }
+//! }
+//!
+//! premia_plugin_sdk::register_rater!(FlatRater);
+//! ```
+//!
+//! Money never crosses the boundary as a float: amounts are decimal strings,
+//! read and written with [`Decimal`] through [`dec`], [`parse_decimal`] and
+//! [`fmt_decimal`]. Plugins see no clock, randomness, network or files; the
+//! host offers only [`host::lookup`] (rate tables) and [`host::log`].
+
+mod common;
+pub mod host;
+pub mod money;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod tables;
+#[cfg(feature = "rating")]
+pub mod rating;
+#[cfg(feature = "invoicing")]
+pub mod invoicing;
+pub mod testing;
+
+pub use money::{dec, fmt_decimal, parse_decimal, round_money};
+pub use rust_decimal::Decimal;
+
+/// Sends a panic's message to the host log before the plugin aborts, so the
+/// host's trap error can say why. Called at the start of every export.
+#[doc(hidden)]
+pub fn install_panic_hook() {
+    #[cfg(target_arch = "wasm32")]
+    std::panic::set_hook(Box::new(|info| {
+        host::log(host::LogLevel::Error, &format!("panic: {info}"));
+    }));
+}

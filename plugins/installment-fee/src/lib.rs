@@ -1,0 +1,89 @@
+//! The installment-fee invoicer: adds an installment fee to every invoice of
+//! a term but the first, so customers who pay in full pay no fee.
+//!
+//! The fee per currency comes from the `fees` rate table. Worked example: the
+//! second monthly invoice of a USD policy, 83.34 of premium, gets a 5.00
+//! `installment-fee` line; the first invoice gets none.
+
+use premia_plugin_sdk::invoicing::*;
+
+/// The installment-fee invoicer.
+pub struct InstallmentFee;
+
+impl Invoicer for InstallmentFee {
+    fn adjust_invoice(invoice: DraftInvoice) -> Result<InvoiceAdjustments, PluginError> {
+        let bills_an_installment = invoice.items.iter().any(|item| item.installment_number.is_some());
+        if invoice.previous_invoice_count == 0 || !bills_an_installment {
+            return Ok(InvoiceAdjustments::none());
+        }
+        let fee = lookup_decimal("fees", &[invoice.currency.as_str()], "installment_fee")
+            .map_err(PluginError::InvalidInput)?;
+        let policy = invoice.items.iter().find_map(|item| item.policy.clone());
+        let mut adjustments = InvoiceAdjustments::none().line("installment-fee", fee, "Installment fee");
+        adjustments.lines[0].policy = policy;
+        Ok(adjustments)
+    }
+}
+
+premia_plugin_sdk::register_invoicer!(InstallmentFee);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use premia_plugin_sdk::testing;
+
+    fn draft(currency: &str, previous_invoice_count: u32) -> DraftInvoice {
+        DraftInvoice {
+            account: "account-1".into(),
+            currency: currency.into(),
+            invoice_date: Date::new(2025, 2, 1),
+            due_date: Date::new(2025, 2, 15),
+            previous_invoice_count,
+            items: vec![DraftItem {
+                locator: "installment-2".into(),
+                policy: Some("policy-1".into()),
+                charge: "premium".into(),
+                category: "premium".into(),
+                amount: "83.34".into(),
+                period: Some(Period { start: Date::new(2025, 2, 1), end: Date::new(2025, 3, 1) }),
+                installment_number: Some(2),
+            }],
+        }
+    }
+
+    fn load_tables() {
+        testing::load_tables_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tables"));
+    }
+
+    #[test]
+    fn the_first_invoice_of_a_term_has_no_fee() {
+        load_tables();
+        assert_eq!(InstallmentFee::adjust_invoice(draft("USD", 0)).unwrap(), InvoiceAdjustments::none());
+    }
+
+    #[test]
+    fn later_invoices_get_the_fee_of_their_currency() {
+        load_tables();
+        let adjustments = InstallmentFee::adjust_invoice(draft("EUR", 3)).unwrap();
+        assert_eq!(adjustments.lines.len(), 1);
+        assert_eq!(adjustments.lines[0].charge, "installment-fee");
+        assert_eq!(adjustments.lines[0].amount, "4.50");
+        assert_eq!(adjustments.lines[0].policy.as_deref(), Some("policy-1"));
+        assert_eq!(adjustments.due_date, None);
+    }
+
+    #[test]
+    fn an_invoice_of_only_flat_charges_gets_no_fee() {
+        load_tables();
+        let mut invoice = draft("USD", 2);
+        invoice.items[0].installment_number = None;
+        assert!(InstallmentFee::adjust_invoice(invoice).unwrap().lines.is_empty());
+    }
+
+    #[test]
+    fn a_currency_without_a_fee_is_invalid_input() {
+        load_tables();
+        let error = InstallmentFee::adjust_invoice(draft("CHF", 1)).unwrap_err();
+        assert_eq!(error, PluginError::InvalidInput("fees[CHF].installment_fee: no such row".into()));
+    }
+}
