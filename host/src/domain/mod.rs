@@ -1,1 +1,20 @@
-//! TODO
+//! Domain values shared by every part of Premia: currencies, money, exact splits
+//! into minor units, and coverage periods.
+//!
+//! Pure: no I/O, no async, no floats. Every module has its own error enum.
+
+pub mod allocation;
+pub mod currency;
+pub mod money;
+pub mod period;
+
+pub use allocation::{
+    AllocationError, MAX_PARTS, MAX_WEIGHT_SCALE, ResiduePlacement, allocate, allocate_units,
+    integer_weights, residue_part,
+};
+pub use currency::{Currency, CurrencyError};
+pub use money::{Money, MoneyError, RoundingMode};
+pub use period::{
+    MAX_PERIOD_DAYS, Period, PeriodError, add_days, add_months_clamped, clamped_date,
+    days_in_month, from_month_index, local_date, month_index, parse_time_zone,
+};
