@@ -2,6 +2,7 @@
 //! world because each world's bindings carry their own copy of those types.
 
 /// Implements the helpers for the `types` module of one world's bindings.
+#[allow(unused_macros)]
 macro_rules! impl_type_helpers {
     ($($types:ident)::+) => {
         use $($types)::+ as wit_types;
@@ -135,4 +136,5 @@ macro_rules! impl_type_helpers {
     };
 }
 
+#[allow(unused_imports)]
 pub(crate) use impl_type_helpers;

@@ -1,1 +1,83 @@
-//! TODO
+//! The command line: `premia plugin new|build|check|run`.
+//!
+//! This is an edge of the program, so it reports errors with `anyhow`.
+
+mod plugin_build;
+mod plugin_check;
+mod plugin_new;
+mod plugin_run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Premia: insurance billing with WebAssembly rating and invoicing plugins.
+#[derive(Debug, Parser)]
+#[command(name = "premia", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write, build, check and run plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Scaffold a rating plugin crate that builds and passes its tests.
+    New {
+        /// The plugin's name (a crate name such as `my-rater`).
+        name: String,
+        /// Where to create it (default: `./<name>`).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Path of the premia-plugin-sdk crate to depend on.
+        #[arg(long, env = "PREMIA_SDK_PATH")]
+        sdk_path: Option<PathBuf>,
+    },
+    /// Build the plugin crate in the current (or given) directory into a
+    /// component: `cargo build --target wasm32-wasip2 --release`.
+    Build {
+        /// The plugin crate's directory.
+        #[arg(long, default_value = ".")]
+        path: PathBuf,
+    },
+    /// Check a component: world, WIT version, imports and size. Exits 1 when
+    /// it is incompatible.
+    Check {
+        /// The component file.
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a component once on a JSON request, printing its result, fuel
+    /// consumed, peak memory, wall time and output size.
+    Run {
+        /// The component file.
+        file: PathBuf,
+        /// The request: a rating request for a rater, a draft invoice for an
+        /// invoicer.
+        #[arg(long)]
+        input: PathBuf,
+        /// A directory of rate tables (`*.csv`).
+        #[arg(long)]
+        tables: Option<PathBuf>,
+    },
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Plugin(PluginCommand::New { name, dir, sdk_path }) => plugin_new::run(&name, dir, sdk_path),
+        Command::Plugin(PluginCommand::Build { path }) => plugin_build::run(&path),
+        Command::Plugin(PluginCommand::Check { file, json }) => plugin_check::run(&file, json),
+        Command::Plugin(PluginCommand::Run { file, input, tables }) => {
+            plugin_run::run(&file, &input, tables.as_deref())
+        }
+    }
+}

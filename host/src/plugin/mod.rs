@@ -1,1 +1,33 @@
-//! TODO
+//! The plugin runtime: the only module that imports wasmtime.
+//!
+//! Plugins are WebAssembly components against the WIT package in
+//! `wit/since_v0.1.0` (`premia:plugin@0.1.0`): a `rater` world and an
+//! `invoicer` world. [`PluginRuntime`] validates and compiles a component
+//! once when it is registered (cached by content hash), pre-instantiates it,
+//! and runs every call in a fresh store and instance from the pooling
+//! allocator, under the limits of [`PluginLimits`]. Each way a call can fail
+//! has its own [`PluginError`] variant; a failed call never affects the next.
+//!
+//! Plugins see only the host's `lookup` (rate tables) and `log` imports, and
+//! a WASI with no files, environment, sockets, a fixed clock and seeded
+//! randomness ([`wasi`]).
+
+mod bindings;
+mod convert;
+mod error;
+mod inspect;
+mod invoicing;
+mod limits;
+mod rater;
+mod runtime;
+mod state;
+pub mod wasi;
+
+pub use bindings::{INVOICING_EXPORT, RATING_EXPORT, WIT_VERSION};
+pub use error::PluginError;
+pub use inspect::{ComponentReport, PluginWorld};
+pub use invoicing::{DraftInvoice, DraftItem, InstallmentDates, InvoiceAdjustments, InvoiceLine, ScheduleInstallment};
+pub use limits::PluginLimits;
+pub use rater::PluginRater;
+pub use runtime::{CallReport, PluginInfo, PluginRuntime, content_sha256};
+pub use state::LogLine;

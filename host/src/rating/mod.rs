@@ -1,1 +1,44 @@
-//! TODO
+//! Rating: the [`Rater`] trait that prices a policy's items for a segment of
+//! time, and the native request and response types every rater shares.
+//!
+//! Three kinds of rater implement it: WebAssembly plugins
+//! ([`crate::plugin`]), HTTP external raters (Socotra's wire format) and, in
+//! tests, native Rust raters. Callers never know which one answered, except
+//! through [`RaterIdentity`], which the audit trail records.
+
+mod error;
+mod types;
+mod validate;
+
+pub use error::{RaterFailure, RatingError};
+pub use types::{
+    Characteristics, Commission, Exposure, FieldValue, FlatCharge, Operation, Peril, Policy,
+    Premium, PricedItem, RateItem, RateRequest, RateResponse, Segment,
+};
+pub use validate::validate_response;
+
+/// Who priced a request: recorded with every charge so it can be explained.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RaterIdentity {
+    /// A WebAssembly plugin, by id and the SHA-256 of its component bytes.
+    Plugin { plugin_id: String, content_sha256: String },
+    /// An HTTP external rater, by its registered name.
+    External { name: String },
+    /// A rater compiled into the host (tests and demos).
+    Native { name: String },
+}
+
+/// Prices the items of a policy for one segment of its timeline.
+///
+/// Implementations must be pure functions of the request: the same request
+/// always gives the same response, so a timeline can be re-priced and every
+/// charge explained from its recorded rating call.
+pub trait Rater: Send + Sync {
+    /// Prices every item of `request`. The response is validated with
+    /// [`validate_response`] before it is returned.
+    fn rate(&self, request: &RateRequest) -> Result<RateResponse, RatingError>;
+
+    /// Who this rater is, for the audit trail.
+    fn identity(&self) -> RaterIdentity;
+}

@@ -22,7 +22,7 @@ use premia_plugin_sdk::rating::*;
 pub struct FaultyRater;
 
 /// How many bytes of output `huge-output` produces.
-pub const HUGE_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
+pub const HUGE_OUTPUT_BYTES: usize = 4 * 1024 * 1024;
 /// How many log lines `log-flood` writes.
 pub const LOG_FLOOD_LINES: usize = 100_000;
 

@@ -1,0 +1,65 @@
+//! Every limit of the plugin sandbox, defined in one place with its default.
+
+use serde::{Deserialize, Serialize};
+
+/// The limits one plugin call runs under, and the limits on plugin uploads.
+///
+/// The defaults suit rating a large policy (hundreds of items) with room to
+/// spare while stopping a runaway plugin within milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PluginLimits {
+    /// Instructions (fuel units) one call may execute. 50M is about 20 ms of
+    /// busy work; the auto rater uses ~30k for 3 items.
+    pub fuel_per_call_max: u64,
+    /// Linear memory one instance may grow to, in bytes.
+    pub memory_bytes_max: usize,
+    /// Wall time of one call, enforced by epoch interruption.
+    pub wall_time_ms_max: u64,
+    /// How often the epoch ticker advances, in milliseconds: the resolution
+    /// of `wall_time_ms_max`.
+    pub epoch_tick_ms: u64,
+    /// Size of a request handed to a plugin, in bytes (approximate: text
+    /// plus a fixed cost per value).
+    pub input_bytes_max: usize,
+    /// Size of a response accepted from a plugin, in bytes of text.
+    pub output_bytes_max: usize,
+    /// Log bytes one call may write; later lines are dropped.
+    pub log_bytes_max: usize,
+    /// Longest log line kept; longer lines are truncated.
+    pub log_line_bytes_max: usize,
+    /// Size of an uploaded component, in bytes.
+    pub component_bytes_max: usize,
+    /// WebAssembly stack of one call, in bytes.
+    pub stack_bytes_max: usize,
+    /// Plugin calls that may run at the same time (instances in the pool).
+    pub concurrent_calls_max: u32,
+    /// Table elements one instance may have.
+    pub table_elements_max: usize,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits {
+            fuel_per_call_max: 50_000_000,
+            memory_bytes_max: 64 * 1024 * 1024,
+            wall_time_ms_max: 100,
+            epoch_tick_ms: 1,
+            input_bytes_max: 4 * 1024 * 1024,
+            output_bytes_max: 1024 * 1024,
+            log_bytes_max: 64 * 1024,
+            log_line_bytes_max: 1024,
+            component_bytes_max: 32 * 1024 * 1024,
+            stack_bytes_max: 512 * 1024,
+            concurrent_calls_max: 64,
+            table_elements_max: 20_000,
+        }
+    }
+}
+
+impl PluginLimits {
+    /// The epoch deadline of a call, in ticks (at least one).
+    pub fn deadline_ticks(&self) -> u64 {
+        (self.wall_time_ms_max / self.epoch_tick_ms.max(1)).max(1)
+    }
+}

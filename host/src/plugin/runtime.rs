@@ -1,0 +1,444 @@
+//! The plugin runtime: compiles components once, keeps them pre-instantiated,
+//! and runs every call in a fresh store and instance under the limits of
+//! [`PluginLimits`].
+//!
+//! A call's life: a new [`Store`] with a fresh [`CallState`], fuel set to
+//! `fuel_per_call_max`, an epoch deadline of `wall_time_ms_max`, memory
+//! capped by the limiter; the pre-instantiated component is instantiated from
+//! the pooling allocator, called once, and dropped. A trap or a limit ends
+//! that call only: the next call starts from nothing.
+
+use super::bindings::invoicer::InvoicerPre;
+use super::bindings::rater::RaterPre;
+use super::bindings::{rater, wit_types};
+use super::convert::{rate_request_to_wit, rate_response_bytes, rate_response_from_wit};
+use super::error::PluginError;
+use super::inspect::{ComponentReport, PluginWorld, inspect_component};
+use super::invoicing::{
+    DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment, adjustments_bytes,
+    adjustments_from_wit, draft_bytes, draft_to_wit, installment_dates_from_wit, installments_to_wit,
+};
+use super::limits::PluginLimits;
+use super::state::{CallState, LogLine};
+use crate::rating::{RateRequest, RateResponse};
+use premia_plugin_sdk::tables::RateTables;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+
+/// What is known about a registered plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginInfo {
+    /// `name@version`.
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub world: PluginWorld,
+    pub wit_version: String,
+    pub content_sha256: String,
+    pub size_bytes: usize,
+    pub imports: Vec<String>,
+    pub rate_tables: Vec<String>,
+}
+
+/// Measurements of one call, as `premia plugin run` prints them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CallReport {
+    pub fuel_consumed: u64,
+    pub memory_peak_bytes: usize,
+    pub wall_time_us: u64,
+    pub output_bytes: usize,
+    pub logs: Vec<LogLine>,
+    pub logs_dropped: usize,
+}
+
+enum WorldPre {
+    Rater(RaterPre<CallState>),
+    Invoicer(InvoicerPre<CallState>),
+}
+
+struct LoadedPlugin {
+    info: PluginInfo,
+    id: Arc<str>,
+    pre: WorldPre,
+    tables: Arc<RateTables>,
+}
+
+/// Advances the engine's epoch every `tick` until dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine, tick: Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("premia-epoch".into())
+            .spawn(move || {
+                while !stop_flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch ticker thread");
+        EpochTicker { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Compiles, registers and runs plugins.
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    limits: PluginLimits,
+    plugins: RwLock<HashMap<String, Arc<LoadedPlugin>>>,
+    compiled: Mutex<HashMap<String, Component>>,
+    _ticker: EpochTicker,
+}
+
+/// How many core instances one component may hold (Python guests need more
+/// than 32).
+const CORE_INSTANCES_PER_COMPONENT_MAX: u32 = 64;
+const MEMORIES_PER_COMPONENT_MAX: u32 = 4;
+const TABLES_PER_COMPONENT_MAX: u32 = 16;
+
+/// The SHA-256 of component bytes, in hex: a plugin's content address.
+pub fn content_sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl PluginRuntime {
+    /// A runtime with its own engine, pooling allocator and epoch ticker.
+    pub fn new(limits: PluginLimits) -> Result<Self, PluginError> {
+        let mut pool = PoolingAllocationConfig::default();
+        let calls = limits.concurrent_calls_max;
+        pool.total_component_instances(calls)
+            .total_core_instances(calls * 16)
+            .total_memories(calls * 2)
+            .total_tables(calls * 8)
+            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT_MAX)
+            .max_memories_per_component(MEMORIES_PER_COMPONENT_MAX)
+            .max_tables_per_component(TABLES_PER_COMPONENT_MAX)
+            .max_memory_size(limits.memory_bytes_max)
+            .table_elements(limits.table_elements_max);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(limits.stack_bytes_max)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)
+            .map_err(|e| PluginError::Unavailable { plugin: "engine".into(), message: format!("{e:#}") })?;
+        let mut linker = Linker::<CallState>::new(&engine);
+        let link_error = |e: wasmtime::Error| PluginError::Unavailable {
+            plugin: "linker".into(),
+            message: format!("{e:#}"),
+        };
+        rater::premia::plugin::host::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(link_error)?;
+        wit_types::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s).map_err(link_error)?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
+        let ticker = EpochTicker::start(engine.clone(), Duration::from_millis(limits.epoch_tick_ms.max(1)));
+        Ok(PluginRuntime {
+            engine,
+            linker,
+            limits,
+            plugins: RwLock::new(HashMap::new()),
+            compiled: Mutex::new(HashMap::new()),
+            _ticker: ticker,
+        })
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+
+    /// Compiles component bytes, or returns the cached compilation of the
+    /// same bytes.
+    pub fn compile(&self, bytes: &[u8]) -> Result<(Component, String), PluginError> {
+        if bytes.len() > self.limits.component_bytes_max {
+            return Err(PluginError::TooLarge {
+                bytes: bytes.len(),
+                component_bytes_max: self.limits.component_bytes_max,
+            });
+        }
+        let sha = content_sha256(bytes);
+        if let Some(component) = self.compiled.lock().expect("compile cache lock").get(&sha) {
+            return Ok((component.clone(), sha));
+        }
+        if wasmparser_is_core_module(bytes) {
+            return Err(PluginError::Incompatible(
+                "this is a core WebAssembly module, not a component: build for wasm32-wasip2".into(),
+            ));
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| PluginError::Incompatible(format!("not a valid component: {}", e.root_cause())))?;
+        self.compiled.lock().expect("compile cache lock").insert(sha.clone(), component.clone());
+        Ok((component, sha))
+    }
+
+    /// Inspects component bytes: world, WIT version, imports, exports and
+    /// the problems that make it incompatible.
+    pub fn inspect(&self, bytes: &[u8]) -> Result<ComponentReport, PluginError> {
+        let (component, sha) = self.compile(bytes)?;
+        let mut report = inspect_component(&self.engine, &component, sha, bytes.len());
+        if report.problems.is_empty() {
+            if let Err(error) = self.pre_instantiate(&component, report.world) {
+                report.problems.push(error.to_string());
+            }
+        }
+        Ok(report)
+    }
+
+    fn pre_instantiate(&self, component: &Component, world: Option<PluginWorld>) -> Result<WorldPre, PluginError> {
+        let incompatible = |e: wasmtime::Error| PluginError::Incompatible(format!("{e:#}"));
+        let pre = self.linker.instantiate_pre(component).map_err(incompatible)?;
+        match world {
+            Some(PluginWorld::Rater) => Ok(WorldPre::Rater(RaterPre::new(pre).map_err(incompatible)?)),
+            Some(PluginWorld::Invoicer) => Ok(WorldPre::Invoicer(InvoicerPre::new(pre).map_err(incompatible)?)),
+            None => Err(PluginError::Incompatible("it exports no Premia world".into())),
+        }
+    }
+
+    /// Validates, compiles and registers a plugin as `name@version`,
+    /// replacing any plugin of the same id. Refuses oversized components,
+    /// unknown worlds or versions, and forbidden imports.
+    pub fn register(
+        &self,
+        name: &str,
+        version: &str,
+        bytes: &[u8],
+        tables: RateTables,
+    ) -> Result<PluginInfo, PluginError> {
+        let report = self.inspect(bytes)?;
+        if !report.problems.is_empty() {
+            return Err(PluginError::Incompatible(report.problems.join("; ")));
+        }
+        let (component, sha) = self.compile(bytes)?;
+        let pre = self.pre_instantiate(&component, report.world)?;
+        let id = format!("{name}@{version}");
+        let info = PluginInfo {
+            id: id.clone(),
+            name: name.to_string(),
+            version: version.to_string(),
+            world: report.world.expect("a compatible component has a world"),
+            wit_version: report.wit_version.unwrap_or_default(),
+            content_sha256: sha,
+            size_bytes: bytes.len(),
+            imports: report.imports,
+            rate_tables: tables.names().into_iter().map(str::to_string).collect(),
+        };
+        let loaded = LoadedPlugin { info: info.clone(), id: Arc::from(id.as_str()), pre, tables: Arc::new(tables) };
+        self.plugins.write().expect("plugin registry lock").insert(id, Arc::new(loaded));
+        tracing::info!(plugin = %info.id, sha256 = %info.content_sha256, world = ?info.world, "plugin registered");
+        Ok(info)
+    }
+
+    /// The registered plugin `id`, if any.
+    pub fn plugin(&self, id: &str) -> Option<PluginInfo> {
+        self.plugins.read().expect("plugin registry lock").get(id).map(|p| p.info.clone())
+    }
+
+    /// Every registered plugin, sorted by id.
+    pub fn list(&self) -> Vec<PluginInfo> {
+        let mut list: Vec<PluginInfo> =
+            self.plugins.read().expect("plugin registry lock").values().map(|p| p.info.clone()).collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        list
+    }
+
+    fn loaded(&self, id: &str) -> Result<Arc<LoadedPlugin>, PluginError> {
+        self.plugins
+            .read()
+            .expect("plugin registry lock")
+            .get(id)
+            .cloned()
+            .ok_or_else(|| PluginError::UnknownPlugin(id.to_string()))
+    }
+
+    /// Runs `body` once in a fresh store under the call limits, and turns
+    /// traps and limits into typed errors.
+    fn call<R>(
+        &self,
+        plugin: &LoadedPlugin,
+        body: impl FnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
+    ) -> (Result<R, PluginError>, CallReport) {
+        let started = Instant::now();
+        let state = CallState::new(Arc::clone(&plugin.id), Arc::clone(&plugin.tables), &self.limits);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        let fuel_set = store.set_fuel(self.limits.fuel_per_call_max);
+        let result = match fuel_set {
+            Ok(()) => body(&mut store),
+            Err(e) => Err(e),
+        };
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let state = store.into_data();
+        let report = CallReport {
+            fuel_consumed: self.limits.fuel_per_call_max.saturating_sub(fuel_left),
+            memory_peak_bytes: state.limiter.memory_peak_bytes,
+            wall_time_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            output_bytes: 0,
+            logs_dropped: state.logs_dropped,
+            logs: Vec::new(),
+        };
+        let result = result.map_err(|error| self.classify(&plugin.info.id, &state, error));
+        let report = CallReport { logs: state.logs, ..report };
+        (result, report)
+    }
+
+    fn classify(&self, plugin: &str, state: &CallState, error: wasmtime::Error) -> PluginError {
+        let plugin = plugin.to_string();
+        if state.limiter.memory_limit_hit {
+            return PluginError::MemoryLimit { plugin, memory_bytes_max: self.limits.memory_bytes_max };
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => {
+                PluginError::OutOfFuel { plugin, fuel_per_call_max: self.limits.fuel_per_call_max }
+            }
+            Some(Trap::Interrupt) => PluginError::Deadline { plugin, wall_time_ms_max: self.limits.wall_time_ms_max },
+            Some(Trap::StackOverflow) => PluginError::StackOverflow { plugin },
+            Some(trap) => PluginError::Trap {
+                plugin,
+                message: match state.panic_message() {
+                    Some(panic) => format!("{trap}: {panic}"),
+                    None => trap.to_string(),
+                },
+            },
+            None => PluginError::Trap { plugin, message: error.root_cause().to_string() },
+        }
+    }
+
+    /// Calls a rating plugin once, in a fresh sandbox.
+    pub fn rate(&self, plugin_id: &str, request: &RateRequest) -> Result<(RateResponse, CallReport), PluginError> {
+        let plugin = self.loaded(plugin_id)?;
+        let WorldPre::Rater(pre) = &plugin.pre else {
+            return Err(PluginError::WrongWorld {
+                plugin: plugin_id.to_string(),
+                expected: "rating",
+                actual: "invoicing",
+            });
+        };
+        self.check_input(plugin_id, request.approx_size_bytes())?;
+        let wit_request = rate_request_to_wit(request);
+        let (result, mut report) = self.call(&plugin, |store| {
+            let instance = pre.instantiate(&mut *store)?;
+            instance.premia_plugin_rating().call_rate(&mut *store, &wit_request)
+        });
+        let answer = result?;
+        let response = answer.map_err(|error| business_error(plugin_id, error))?;
+        report.output_bytes = rate_response_bytes(&response);
+        self.check_output(plugin_id, report.output_bytes)?;
+        let response = rate_response_from_wit(response)
+            .map_err(|message| PluginError::InvalidOutput { plugin: plugin_id.to_string(), message })?;
+        Ok((response, report))
+    }
+
+    /// Calls an invoicing plugin's `adjust-invoice` once, in a fresh sandbox.
+    pub fn adjust_invoice(
+        &self,
+        plugin_id: &str,
+        draft: &DraftInvoice,
+    ) -> Result<(InvoiceAdjustments, CallReport), PluginError> {
+        let (plugin, pre) = self.invoicer(plugin_id)?;
+        self.check_input(plugin_id, draft_bytes(draft))?;
+        let wit_draft = draft_to_wit(draft);
+        let (result, mut report) = self.call(&plugin, |store| {
+            let instance = pre.instantiate(&mut *store)?;
+            instance.premia_plugin_invoicing().call_adjust_invoice(&mut *store, &wit_draft)
+        });
+        let adjustments = result?.map_err(|error| business_error(plugin_id, error))?;
+        report.output_bytes = adjustments_bytes(&adjustments);
+        self.check_output(plugin_id, report.output_bytes)?;
+        let adjustments = adjustments_from_wit(draft, adjustments)
+            .map_err(|message| PluginError::InvalidOutput { plugin: plugin_id.to_string(), message })?;
+        Ok((adjustments, report))
+    }
+
+    /// Calls an invoicing plugin's `schedule-dates` once, in a fresh sandbox.
+    pub fn schedule_dates(
+        &self,
+        plugin_id: &str,
+        currency: &str,
+        installments: &[ScheduleInstallment],
+    ) -> Result<(Vec<InstallmentDates>, CallReport), PluginError> {
+        let (plugin, pre) = self.invoicer(plugin_id)?;
+        let wit_installments = installments_to_wit(installments);
+        let currency = currency.to_string();
+        let (result, report) = self.call(&plugin, |store| {
+            let instance = pre.instantiate(&mut *store)?;
+            instance.premia_plugin_invoicing().call_schedule_dates(&mut *store, &currency, &wit_installments)
+        });
+        let moved = result?.map_err(|error| business_error(plugin_id, error))?;
+        let moved = installment_dates_from_wit(installments, moved)
+            .map_err(|message| PluginError::InvalidOutput { plugin: plugin_id.to_string(), message })?;
+        Ok((moved, report))
+    }
+
+    fn invoicer(&self, plugin_id: &str) -> Result<(Arc<LoadedPlugin>, InvoicerPre<CallState>), PluginError> {
+        let plugin = self.loaded(plugin_id)?;
+        let WorldPre::Invoicer(pre) = &plugin.pre else {
+            return Err(PluginError::WrongWorld {
+                plugin: plugin_id.to_string(),
+                expected: "invoicing",
+                actual: "rating",
+            });
+        };
+        let pre = pre.clone();
+        Ok((plugin, pre))
+    }
+
+    fn check_input(&self, plugin_id: &str, input_bytes: usize) -> Result<(), PluginError> {
+        if input_bytes > self.limits.input_bytes_max {
+            return Err(PluginError::InputTooLarge {
+                plugin: plugin_id.to_string(),
+                input_bytes,
+                input_bytes_max: self.limits.input_bytes_max,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_output(&self, plugin_id: &str, output_bytes: usize) -> Result<(), PluginError> {
+        if output_bytes > self.limits.output_bytes_max {
+            return Err(PluginError::OutputTooLarge {
+                plugin: plugin_id.to_string(),
+                output_bytes,
+                output_bytes_max: self.limits.output_bytes_max,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn business_error(plugin_id: &str, error: wit_types::PluginError) -> PluginError {
+    match error {
+        wit_types::PluginError::Declined(message) => PluginError::Declined { plugin: plugin_id.to_string(), message },
+        wit_types::PluginError::InvalidInput(message) => {
+            PluginError::InvalidInput { plugin: plugin_id.to_string(), message }
+        }
+    }
+}
+
+/// Whether `bytes` are a core module (version 1) rather than a component.
+fn wasmparser_is_core_module(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[0..4] == *b"\0asm" && bytes[4..8] == [1, 0, 0, 0]
+}

@@ -1,0 +1,73 @@
+//! Rating errors: the rater's own business answers (declined, invalid input)
+//! kept apart from failures of the rater itself.
+
+/// Why a rater failed to answer, as a stable machine-readable kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RaterFailure {
+    /// A plugin used up its instruction budget.
+    OutOfFuel,
+    /// A plugin or external rater ran past its wall-time limit.
+    Deadline,
+    /// A plugin tried to grow its memory past the limit.
+    MemoryLimit,
+    /// A plugin trapped (a panic, an unreachable, a bad memory access).
+    Trap,
+    /// A plugin overflowed its stack.
+    StackOverflow,
+    /// The request was larger than the rater accepts.
+    InputTooLarge,
+    /// The response was larger than the host accepts.
+    OutputTooLarge,
+    /// The response could not be used: bad decimals, unknown or missing items.
+    InvalidOutput,
+    /// The rater could not be reached or is not loaded (external rater down,
+    /// plugin missing, pool exhausted). A fallback rater may be tried.
+    Unavailable,
+}
+
+impl RaterFailure {
+    /// The stable code used in API problems and logs.
+    pub fn code(self) -> &'static str {
+        match self {
+            RaterFailure::OutOfFuel => "plugin_out_of_fuel",
+            RaterFailure::Deadline => "rater_deadline",
+            RaterFailure::MemoryLimit => "plugin_memory_limit",
+            RaterFailure::Trap => "plugin_trap",
+            RaterFailure::StackOverflow => "plugin_stack_overflow",
+            RaterFailure::InputTooLarge => "rater_input_too_large",
+            RaterFailure::OutputTooLarge => "rater_output_too_large",
+            RaterFailure::InvalidOutput => "rater_invalid_output",
+            RaterFailure::Unavailable => "rater_unavailable",
+        }
+    }
+}
+
+/// The error of a rating call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RatingError {
+    /// The rater refused on business grounds; the message is for the user.
+    #[error("declined: {0}")]
+    Declined(String),
+    /// The rater could not use its input; the message names the field.
+    #[error("invalid rating input: {0}")]
+    InvalidInput(String),
+    /// The rater itself failed.
+    #[error("rater {rater} failed ({}): {message}", failure.code())]
+    Failed { rater: String, failure: RaterFailure, message: String },
+}
+
+impl RatingError {
+    /// A failure of `rater` of kind `failure`.
+    pub fn failed(rater: impl Into<String>, failure: RaterFailure, message: impl Into<String>) -> Self {
+        RatingError::Failed { rater: rater.into(), failure, message: message.into() }
+    }
+
+    /// The failure kind, when the rater failed (not for business answers).
+    pub fn failure(&self) -> Option<RaterFailure> {
+        match self {
+            RatingError::Failed { failure, .. } => Some(*failure),
+            _ => None,
+        }
+    }
+}
