@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = premia::cli::Cli::parse();
-    match premia::cli::run(cli) {
+    match premia::cli::run(cli, &mut std::io::stdout().lock()) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");

@@ -8,6 +8,7 @@ mod plugin_new;
 mod plugin_run;
 
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,6 +46,9 @@ pub enum PluginCommand {
         /// The plugin crate's directory.
         #[arg(long, default_value = ".")]
         path: PathBuf,
+        /// Cargo's target directory (default: the crate's own).
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
     },
     /// Check a component: world, WIT version, imports and size. Exits 1 when
     /// it is incompatible.
@@ -70,14 +74,17 @@ pub enum PluginCommand {
     },
 }
 
-/// Runs a parsed command line and returns the process exit code.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Runs a parsed command line, writing its output to `out`, and returns the
+/// process exit code.
+pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Plugin(PluginCommand::New { name, dir, sdk_path }) => plugin_new::run(&name, dir, sdk_path),
-        Command::Plugin(PluginCommand::Build { path }) => plugin_build::run(&path),
-        Command::Plugin(PluginCommand::Check { file, json }) => plugin_check::run(&file, json),
+        Command::Plugin(PluginCommand::New { name, dir, sdk_path }) => plugin_new::run(&name, dir, sdk_path, out),
+        Command::Plugin(PluginCommand::Build { path, target_dir }) => {
+            plugin_build::run(&path, target_dir.as_deref(), out)
+        },
+        Command::Plugin(PluginCommand::Check { file, json }) => plugin_check::run(&file, json, out),
         Command::Plugin(PluginCommand::Run { file, input, tables }) => {
-            plugin_run::run(&file, &input, tables.as_deref())
+            plugin_run::run(&file, &input, tables.as_deref(), out)
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `premia plugin build`: `cargo build --target wasm32-wasip2 --release` in a
 //! plugin crate, then the path of the component it produced.
 
+use std::io::Write;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -8,26 +9,30 @@ use std::process::{Command, ExitCode};
 /// The target every Rust plugin is built for.
 pub const PLUGIN_TARGET: &str = "wasm32-wasip2";
 
-pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
-    let component = build(path)?;
-    println!("{}", component.display());
+pub fn run(path: &Path, target_dir: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let component = build(path, target_dir)?;
+    writeln!(out, "{}", component.display())?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Builds the plugin crate at `path` and returns its component's path.
-pub fn build(path: &Path) -> anyhow::Result<PathBuf> {
+pub fn build(path: &Path, target_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let status = Command::new(&cargo)
-        .args(["build", "--target", PLUGIN_TARGET, "--release"])
-        .current_dir(path)
+    let mut build = Command::new(&cargo);
+    build.args(["build", "--target", PLUGIN_TARGET, "--release"]).current_dir(path);
+    let mut metadata = Command::new(&cargo);
+    metadata.args(["metadata", "--no-deps", "--format-version", "1"]).current_dir(path);
+    if let Some(dir) = target_dir {
+        build.arg("--target-dir").arg(dir);
+        metadata.env("CARGO_TARGET_DIR", dir);
+    }
+    let status = build
         .status()
         .with_context(|| format!("running {cargo} build in {}", path.display()))?;
     if !status.success() {
         bail!("cargo build failed ({status}); is the target installed? run: rustup target add {PLUGIN_TARGET}");
     }
-    let metadata = Command::new(&cargo)
-        .args(["metadata", "--no-deps", "--format-version", "1"])
-        .current_dir(path)
+    let metadata = metadata
         .output()
         .context("running cargo metadata")?;
     if !metadata.status.success() {

@@ -1,21 +1,22 @@
 //! `premia plugin check <file.wasm>`: is this component a plugin this host
 //! can run?
 
+use std::io::Write;
 use crate::plugin::{PluginLimits, PluginRuntime};
 use anyhow::Context;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+pub fn run(file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let runtime = PluginRuntime::new(PluginLimits::default())?;
     let report = match runtime.inspect(&bytes) {
         Ok(report) => report,
         Err(error) => {
             if json {
-                println!("{}", serde_json::json!({"compatible": false, "problems": [error.to_string()]}));
+                writeln!(out, "{}", serde_json::json!({"compatible": false, "problems": [error.to_string()]}))?;
             } else {
-                println!("{}: incompatible\n  - {error}", file.display());
+                writeln!(out, "{}: incompatible\n  - {error}", file.display())?;
             }
             return Ok(ExitCode::from(1));
         }
@@ -23,20 +24,20 @@ pub fn run(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         let mut value = serde_json::to_value(&report)?;
         value["compatible"] = report.is_compatible().into();
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
-        println!("{}", file.display());
-        println!("  world:       {}", report.world.map_or("none".to_string(), |w| format!("{w:?}").to_lowercase()));
-        println!("  wit version: {}", report.wit_version.as_deref().unwrap_or("none"));
-        println!("  size:        {} bytes", report.size_bytes);
-        println!("  sha256:      {}", report.content_sha256);
-        println!("  imports:     {}", report.imports.join(", "));
+        writeln!(out, "{}", file.display())?;
+        writeln!(out, "  world:       {}", report.world.map_or("none".to_string(), |w| format!("{w:?}").to_lowercase()))?;
+        writeln!(out, "  wit version: {}", report.wit_version.as_deref().unwrap_or("none"))?;
+        writeln!(out, "  size:        {} bytes", report.size_bytes)?;
+        writeln!(out, "  sha256:      {}", report.content_sha256)?;
+        writeln!(out, "  imports:     {}", report.imports.join(", "))?;
         if report.is_compatible() {
-            println!("  compatible:  yes");
+            writeln!(out, "  compatible:  yes")?;
         } else {
-            println!("  compatible:  no");
+            writeln!(out, "  compatible:  no")?;
             for problem in &report.problems {
-                println!("    - {problem}");
+                writeln!(out, "    - {problem}")?;
             }
         }
     }

@@ -1,6 +1,7 @@
 //! `premia plugin new <name>`: scaffold a rating plugin crate that builds,
 //! passes its test, and runs on the sample request it ships with.
 
+use std::io::Write;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,10 +18,20 @@ fn default_sdk_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("plugin-sdk")
 }
 
-pub fn run(name: &str, dir: Option<PathBuf>, sdk_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub fn run(
+    name: &str,
+    dir: Option<PathBuf>,
+    sdk_path: Option<PathBuf>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
     scaffold(name, &dir, &sdk_path.unwrap_or_else(default_sdk_path))?;
-    println!("created {} ({name}); next: cd {} && cargo test && premia plugin build", dir.display(), dir.display());
+    writeln!(
+        out,
+        "created {} ({name}); next: cd {} && cargo test && premia plugin build",
+        dir.display(),
+        dir.display()
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,7 @@
 //! `premia plugin run <file.wasm> --input <request.json>`: one call in the
 //! production sandbox, with its measurements, like Shopify's function-runner.
 
+use std::io::Write;
 use crate::plugin::{DraftInvoice, PluginLimits, PluginRuntime, PluginWorld};
 use crate::rating::RateRequest;
 use anyhow::Context;
@@ -8,7 +9,7 @@ use premia_plugin_sdk::tables::RateTables;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(file: &Path, input: &Path, tables: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn run(file: &Path, input: &Path, tables: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let input_text = std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
     let tables = match tables {
@@ -42,6 +43,6 @@ pub fn run(file: &Path, input: &Path, tables: Option<&Path>) -> anyhow::Result<E
             ExitCode::from(1),
         ),
     };
-    println!("{}", serde_json::to_string_pretty(&body)?);
+    writeln!(out, "{}", serde_json::to_string_pretty(&body)?)?;
     Ok(code)
 }

@@ -1,0 +1,421 @@
+//! Level splits: several amounts split over the same weights at once, so that each
+//! column total (an installment) is the level split of their sum, each amount still
+//! sums exactly to itself, and every cell is its exact share rounded down or up.
+//!
+//! Rounding each amount on its own makes installment totals wander by several cents
+//! ([E8]); this is a small matrix-rounding problem solved exactly, in integers, as a
+//! bipartite flow: amounts supply their leftover units, columns demand theirs.
+
+use crate::domain::allocation::{AllocationError, ResiduePlacement, allocate_units, residue_part};
+use std::collections::VecDeque;
+
+/// The most amounts one level split may take.
+pub const MAX_AMOUNTS: usize = 1_000;
+
+/// An error in a level split.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LevelError {
+    /// More than [`MAX_AMOUNTS`] amounts.
+    #[error("{0} amounts is more than the limit of {MAX_AMOUNTS}")]
+    TooManyAmounts(usize),
+    /// The weights cannot be split over, or the arithmetic overflowed.
+    #[error(transparent)]
+    Allocation(#[from] AllocationError),
+}
+
+/// Splits each of `amounts` (minor units) over `weights` so that:
+///
+/// 1. row `i` sums exactly to `amounts[i]`;
+/// 2. column `j` sums to the split of the total of all amounts by
+///    [`allocate_units`] with `placement` (level installments: at most one unit
+///    apart, extra units on the later columns, [E7]);
+/// 3. every cell is its exact share `amounts[i] * weights[j] / sum(weights)` rounded
+///    down or up (except, under `First` or `Last`, the cell of the column that takes
+///    the residue, which takes what its row has left).
+///
+/// Property 2 is found by a maximum flow; in the rare case no rounding satisfies all
+/// three, rows 1 and 3 win and the columns are as close to level as the flow reached.
+/// When the total is negative the split is the mirror image of the positive one, so
+/// a reversal cancels its charge cell by cell.
+///
+/// Example ([E8]): 139.86, 12.94, 192.78, 17.83, 10.00 and 9.98 over twelve equal
+/// weights give columns of 31.94 and then eleven of 31.95.
+pub fn level_split(
+    amounts: &[i128],
+    weights: &[i128],
+    placement: ResiduePlacement,
+) -> Result<Vec<Vec<i128>>, LevelError> {
+    if amounts.len() > MAX_AMOUNTS {
+        return Err(LevelError::TooManyAmounts(amounts.len()));
+    }
+    let overflow = || LevelError::Allocation(AllocationError::Overflow);
+    let total = amounts
+        .iter()
+        .try_fold(0_i128, |sum, amount| sum.checked_add(*amount))
+        .ok_or_else(overflow)?;
+    let targets = allocate_units(total.checked_abs().ok_or_else(overflow)?, weights, placement)?;
+    if amounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sign = if total < 0 { -1 } else { 1 };
+    let weight_sum: i128 = weights.iter().sum();
+    let absorbing = residue_part(weights, placement);
+
+    let rows = amounts.len();
+    let columns = weights.len();
+    let mut grid = Grid {
+        columns,
+        cells: vec![0; rows * columns],
+        remainders: vec![0; rows * columns],
+        extra: vec![false; rows * columns],
+    };
+    let mut row_need = vec![0_i128; rows];
+    let mut column_need = targets;
+    for (row, amount) in amounts.iter().enumerate() {
+        let amount = amount * sign;
+        let mut floor_sum = 0;
+        for (column, weight) in weights.iter().enumerate() {
+            let product = amount.checked_mul(*weight).ok_or_else(overflow)?;
+            let cell = grid.at(row, column);
+            grid.cells[cell] = product.div_euclid(weight_sum);
+            grid.remainders[cell] = product.rem_euclid(weight_sum);
+            floor_sum += grid.cells[cell];
+            column_need[column] -= grid.cells[cell];
+        }
+        row_need[row] = amount - floor_sum;
+        debug_assert!(row_need[row] >= 0 && row_need[row] < columns as i128);
+    }
+    if let Some(column) = absorbing {
+        // The residue column takes whatever its rows have left; it demands nothing.
+        column_need[column] = 0;
+    }
+    debug_assert!(column_need.iter().all(|need| *need >= 0));
+
+    grid.fill_greedily(&mut row_need, &mut column_need, absorbing);
+    while row_need.iter().any(|need| *need > 0) && column_need.iter().any(|need| *need > 0) {
+        if !grid.augment(&mut row_need, &mut column_need, absorbing) {
+            break;
+        }
+    }
+    grid.place_leftovers(&mut row_need, absorbing);
+
+    let mut result = Vec::with_capacity(rows);
+    for (row, amount) in amounts.iter().enumerate() {
+        let parts: Vec<i128> = (0..columns)
+            .map(|column| {
+                let cell = grid.at(row, column);
+                sign * (grid.cells[cell] + i128::from(grid.extra[cell]))
+            })
+            .collect();
+        assert_eq!(parts.iter().sum::<i128>(), *amount, "a row sums to its amount");
+        result.push(parts);
+    }
+    Ok(result)
+}
+
+/// The rounding state: floors, remainders, and which cells take one extra unit.
+struct Grid {
+    columns: usize,
+    cells: Vec<i128>,
+    remainders: Vec<i128>,
+    extra: Vec<bool>,
+}
+
+impl Grid {
+    fn at(&self, row: usize, column: usize) -> usize {
+        row * self.columns + column
+    }
+
+    fn rows(&self) -> usize {
+        self.cells.len() / self.columns
+    }
+
+    /// Whether the cell may take an extra unit in the flow: it has a fractional share
+    /// and is not in the residue column.
+    fn is_edge(&self, row: usize, column: usize, absorbing: Option<usize>) -> bool {
+        Some(column) != absorbing && self.remainders[self.at(row, column)] > 0
+    }
+
+    /// Largest remainders first (ties to the later column, then the later row), each
+    /// taken when both its row and its column still need a unit.
+    fn fill_greedily(
+        &mut self,
+        row_need: &mut [i128],
+        column_need: &mut [i128],
+        absorbing: Option<usize>,
+    ) {
+        let mut order: Vec<(usize, usize)> = Vec::new();
+        for row in 0..self.rows() {
+            if row_need[row] == 0 {
+                continue;
+            }
+            for column in 0..self.columns {
+                if self.is_edge(row, column, absorbing) {
+                    order.push((row, column));
+                }
+            }
+        }
+        order.sort_unstable_by(|a, b| {
+            let (ra, rb) = (self.remainders[self.at(a.0, a.1)], self.remainders[self.at(b.0, b.1)]);
+            rb.cmp(&ra).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0))
+        });
+        for (row, column) in order {
+            if row_need[row] > 0 && column_need[column] > 0 {
+                let cell = self.at(row, column);
+                self.extra[cell] = true;
+                row_need[row] -= 1;
+                column_need[column] -= 1;
+            }
+        }
+    }
+
+    /// One augmenting path from a row with units left to a column still short of its
+    /// target, moving extra units along the way. Returns whether one was found.
+    fn augment(
+        &mut self,
+        row_need: &mut [i128],
+        column_need: &mut [i128],
+        absorbing: Option<usize>,
+    ) -> bool {
+        let rows = self.rows();
+        // Nodes: rows 0..rows, columns rows..rows+columns.
+        let mut parent: Vec<Option<usize>> = vec![None; rows + self.columns];
+        let mut seen = vec![false; rows + self.columns];
+        let mut queue = VecDeque::new();
+        for row in 0..rows {
+            if row_need[row] > 0 {
+                seen[row] = true;
+                queue.push_back(row);
+            }
+        }
+        while let Some(node) = queue.pop_front() {
+            if node < rows {
+                for column in 0..self.columns {
+                    let target = rows + column;
+                    if !seen[target]
+                        && self.is_edge(node, column, absorbing)
+                        && !self.extra[self.at(node, column)]
+                    {
+                        seen[target] = true;
+                        parent[target] = Some(node);
+                        if column_need[column] > 0 {
+                            let start = self.flip_path(target, &parent, rows);
+                            row_need[start] -= 1;
+                            column_need[column] -= 1;
+                            return true;
+                        }
+                        queue.push_back(target);
+                    }
+                }
+            } else {
+                let column = node - rows;
+                for row in 0..rows {
+                    if !seen[row] && self.extra[self.at(row, column)] {
+                        seen[row] = true;
+                        parent[row] = Some(node);
+                        queue.push_back(row);
+                    }
+                }
+            }
+        }
+        // The short columns are unreachable; the caller stops.
+        false
+    }
+
+    /// Flips the extra units along the path ending at column node `node`; returns
+    /// the row the path started from, which has placed one more unit.
+    fn flip_path(&mut self, mut node: usize, parent: &[Option<usize>], rows: usize) -> usize {
+        while let Some(previous) = parent[node] {
+            if node >= rows {
+                // row `previous` -> column `node`: take the unit.
+                let cell = self.at(previous, node - rows);
+                self.extra[cell] = true;
+            } else {
+                // column `previous` -> row `node`: give the unit back.
+                let cell = self.at(node, previous - rows);
+                self.extra[cell] = false;
+            }
+            node = previous;
+        }
+        debug_assert!(node < rows, "paths start at a row");
+        node
+    }
+
+    /// Units the flow could not place: into the residue column when there is one,
+    /// else onto the row's own largest remaining fractions (always enough of them:
+    /// a row needs fewer units than it has fractional cells).
+    fn place_leftovers(&mut self, row_need: &mut [i128], absorbing: Option<usize>) {
+        for row in 0..self.rows() {
+            if row_need[row] == 0 {
+                continue;
+            }
+            if let Some(column) = absorbing {
+                let cell = self.at(row, column);
+                self.cells[cell] += row_need[row];
+                row_need[row] = 0;
+                continue;
+            }
+            let mut free: Vec<usize> = (0..self.columns)
+                .filter(|column| {
+                    let cell = self.at(row, *column);
+                    self.remainders[cell] > 0 && !self.extra[cell]
+                })
+                .collect();
+            free.sort_unstable_by(|a, b| {
+                let (ra, rb) = (self.remainders[self.at(row, *a)], self.remainders[self.at(row, *b)]);
+                rb.cmp(&ra).then(b.cmp(a))
+            });
+            for column in free.into_iter().take(row_need[row] as usize) {
+                let cell = self.at(row, column);
+                self.extra[cell] = true;
+                row_need[row] -= 1;
+            }
+            assert_eq!(row_need[row], 0, "a row has enough fractional cells");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn column_sums(split: &[Vec<i128>], columns: usize) -> Vec<i128> {
+        (0..columns)
+            .map(|column| split.iter().map(|row| row[column]).sum())
+            .collect()
+    }
+
+    /// Whether every cell is its exact share rounded down or up.
+    fn cells_are_floor_or_ceiling(split: &[Vec<i128>], amounts: &[i128], weights: &[i128]) -> bool {
+        let sum: i128 = weights.iter().sum();
+        split.iter().zip(amounts).all(|(row, amount)| {
+            row.iter()
+                .zip(weights)
+                .all(|(cell, weight)| (cell * sum - amount * weight).abs() < sum)
+        })
+    }
+
+    #[test]
+    fn e8_six_charges_over_a_monthly_year_give_level_installments() {
+        let amounts = [13986, 1294, 19278, 1783, 1000, 998];
+        let weights = [1; 12];
+        let split = level_split(&amounts, &weights, ResiduePlacement::LargestRemainder).unwrap();
+        let mut expected = vec![3194];
+        expected.extend([3195; 11]);
+        assert_eq!(column_sums(&split, 12), expected);
+        assert_eq!(column_sums(&split, 12).iter().sum::<i128>(), 38339);
+        for (row, amount) in split.iter().zip(amounts) {
+            assert_eq!(row.iter().sum::<i128>(), amount);
+        }
+        assert!(cells_are_floor_or_ceiling(&split, &amounts, &weights));
+    }
+
+    #[test]
+    fn rounding_each_charge_alone_would_make_e8_totals_wander() {
+        let amounts = [13986, 1294, 19278, 1783, 1000, 998];
+        let alone: Vec<Vec<i128>> = amounts
+            .iter()
+            .map(|amount| allocate_units(*amount, &[1; 12], ResiduePlacement::LargestRemainder).unwrap())
+            .collect();
+        let totals = column_sums(&alone, 12);
+        assert!(totals.iter().max().unwrap() - totals.iter().min().unwrap() > 1);
+    }
+
+    #[test]
+    fn a_single_amount_splits_exactly_like_allocate() {
+        for placement in [ResiduePlacement::LargestRemainder, ResiduePlacement::First, ResiduePlacement::Last] {
+            let split = level_split(&[10000], &[1; 12], placement).unwrap();
+            assert_eq!(split[0], allocate_units(10000, &[1; 12], placement).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_negative_split_is_the_mirror_of_the_positive_one() {
+        let weights = [3, 2, 1, 1, 1];
+        let charges = level_split(&[1001, 502, 77], &weights, ResiduePlacement::LargestRemainder).unwrap();
+        let credits =
+            level_split(&[-1001, -502, -77], &weights, ResiduePlacement::LargestRemainder).unwrap();
+        for (charge, credit) in charges.iter().zip(&credits) {
+            let negated: Vec<i128> = charge.iter().map(|cell| -cell).collect();
+            assert_eq!(&negated, credit);
+        }
+    }
+
+    #[test]
+    fn the_last_installment_can_take_the_whole_residue() {
+        let amounts = [13986, 1294, 19278, 1783, 1000, 998];
+        let split = level_split(&amounts, &[1; 12], ResiduePlacement::Last).unwrap();
+        let mut expected = vec![3194; 11];
+        expected.push(3205);
+        assert_eq!(column_sums(&split, 12), expected);
+        for (row, amount) in split.iter().zip(amounts) {
+            assert_eq!(row.iter().sum::<i128>(), amount);
+        }
+    }
+
+    #[test]
+    fn zero_weight_columns_get_nothing() {
+        let split = level_split(&[1000, 333], &[1, 0, 1, 0], ResiduePlacement::LargestRemainder).unwrap();
+        assert_eq!(split, [vec![500, 0, 500, 0], vec![166, 0, 167, 0]]);
+    }
+
+    #[test]
+    fn limits_and_bad_weights_are_errors() {
+        assert_eq!(
+            level_split(&vec![1; MAX_AMOUNTS + 1], &[1], ResiduePlacement::LargestRemainder),
+            Err(LevelError::TooManyAmounts(MAX_AMOUNTS + 1))
+        );
+        assert_eq!(
+            level_split(&[1], &[0, 0], ResiduePlacement::LargestRemainder),
+            Err(LevelError::Allocation(AllocationError::ZeroTotalWeight))
+        );
+        assert_eq!(level_split(&[], &[1], ResiduePlacement::LargestRemainder), Ok(vec![]));
+    }
+
+    fn placements() -> impl Strategy<Value = ResiduePlacement> {
+        prop_oneof![
+            Just(ResiduePlacement::LargestRemainder),
+            Just(ResiduePlacement::First),
+            Just(ResiduePlacement::Last),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn level_splits_are_exact_per_amount_and_level_per_column(
+            amounts in prop::collection::vec(-2_000_000_i128..2_000_000, 1..12),
+            weights in prop::collection::vec(0_i128..400, 1..30),
+            placement in placements(),
+        ) {
+            prop_assume!(weights.iter().any(|w| *w > 0));
+            let split = level_split(&amounts, &weights, placement).unwrap();
+            for (row, amount) in split.iter().zip(&amounts) {
+                prop_assert_eq!(row.iter().sum::<i128>(), *amount);
+            }
+            let total: i128 = amounts.iter().sum();
+            let level = allocate_units(total.abs(), &weights, placement)
+                .unwrap()
+                .into_iter()
+                .map(|cell| cell * total.signum().max(0) - cell * (-total.signum()).max(0))
+                .collect::<Vec<_>>();
+            prop_assert_eq!(column_sums(&split, weights.len()), level);
+            if placement == ResiduePlacement::LargestRemainder {
+                prop_assert!(cells_are_floor_or_ceiling(&split, &amounts, &weights));
+            }
+        }
+
+        #[test]
+        fn same_sign_amounts_never_get_a_unit_of_the_other_sign(
+            amounts in prop::collection::vec(0_i128..5_000, 1..12),
+            weights in prop::collection::vec(0_i128..50, 1..30),
+            placement in placements(),
+        ) {
+            prop_assume!(weights.iter().any(|w| *w > 0));
+            let split = level_split(&amounts, &weights, placement).unwrap();
+            prop_assert!(split.iter().flatten().all(|cell| *cell >= 0));
+        }
+    }
+}
