@@ -24,7 +24,7 @@ pub struct FaultyRater;
 /// How many bytes of output `huge-output` produces.
 pub const HUGE_OUTPUT_BYTES: usize = 4 * 1024 * 1024;
 /// How many log lines `log-flood` writes.
-pub const LOG_FLOOD_LINES: usize = 100_000;
+pub const LOG_FLOOD_LINES: usize = 10_000;
 
 impl Rater for FaultyRater {
     fn rate(request: RateRequest) -> Result<RateResponse, RatingError> {
@@ -68,7 +68,7 @@ impl Rater for FaultyRater {
             }
             "log-flood" => {
                 for line in 0..LOG_FLOOD_LINES {
-                    log(LogLevel::Info, &format!("flood line {line} {}", "y".repeat(200)));
+                    log(LogLevel::Info, &format!("flood line {line} {}", "y".repeat(100)));
                 }
                 Ok(price_all(&request))
             }
@@ -88,16 +88,27 @@ fn spin_forever() -> ! {
 fn allocate_without_bound() -> ! {
     let mut hoard: Vec<Vec<u8>> = Vec::new();
     loop {
-        let mut block = vec![0u8; 1024 * 1024];
-        block[0] = 1;
+        // Reserve without touching: the limit is on growth, not on writes.
+        let mut block: Vec<u8> = Vec::with_capacity(1024 * 1024);
+        block.push(1);
         hoard.push(std::hint::black_box(block));
     }
 }
 
+/// The deepest level reached: a side effect, so the recursion is not
+/// optimised away.
+static DEPTH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Recurses without end, using the WebAssembly call stack only (no locals in
+/// linear memory), so the host's stack limit is what stops it.
 #[allow(unconditional_recursion)]
+#[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    let frame = std::hint::black_box([depth; 64]);
-    recurse(depth + 1) + frame[0]
+    DEPTH.store(depth, std::sync::atomic::Ordering::Relaxed);
+    let deeper = recurse(depth + 1);
+    // Work after the call: no tail call, no loop.
+    DEPTH.store(deeper, std::sync::atomic::Ordering::Relaxed);
+    depth.wrapping_sub(deeper)
 }
 
 premia_plugin_sdk::register_rater!(FaultyRater);
