@@ -1,1 +1,93 @@
-fn main() {}
+//! Plugin call latency: a rating call in a fresh sandbox with 3 and 100
+//! items, the same in one reused instance for reference, and the cost of
+//! compiling and deserializing a component.
+//!
+//! Needs the plugins compiled to wasm: `scripts/bench.sh` does that and runs
+//! this bench (`cargo bench -p premia --bench plugin`).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use premia::plugin::{PluginLimits, PluginRuntime};
+use premia::rating::RateRequest;
+use premia_plugin_sdk::tables::RateTables;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn auto_rater_wasm() -> Vec<u8> {
+    let path = workspace().join("target/plugins/wasm32-wasip2/plugin/auto_rater.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e}; build the plugins first with scripts/bench.sh", path.display())
+    })
+}
+
+fn request(items: usize) -> RateRequest {
+    let path = workspace().join("plugins/auto-rater/golden/one-sedan-urban.request.json");
+    let mut request: RateRequest = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let template = request.policy.exposures[0].clone();
+    request.policy.exposures.clear();
+    request.items.clear();
+    let vehicles = items.div_ceil(3);
+    for v in 0..vehicles {
+        let mut exposure = template.clone();
+        exposure.locator = format!("V{v}");
+        exposure.characteristics.locator = format!("EC{v}");
+        for peril in &mut exposure.perils {
+            peril.characteristics.locator = format!("V{v}-{}", peril.name);
+            if request.items.len() < items {
+                request.items.push(premia::rating::RateItem {
+                    locator: peril.characteristics.locator.clone(),
+                    policy_characteristics: "PC1".into(),
+                    exposure_characteristics: Some(exposure.characteristics.locator.clone()),
+                    peril_characteristics: Some(peril.characteristics.locator.clone()),
+                });
+            }
+        }
+        request.policy.exposures.push(exposure);
+    }
+    request
+}
+
+fn plugin_calls(c: &mut Criterion) {
+    let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
+    let tables = RateTables::from_dir(&workspace().join("plugins/auto-rater/tables")).unwrap();
+    let bytes = auto_rater_wasm();
+    runtime.register("auto", "1", &bytes, tables).unwrap();
+    let three = request(3);
+    let hundred = request(100);
+    assert_eq!(runtime.rate("auto@1", &hundred).unwrap().0.items.len(), 100);
+
+    let mut group = c.benchmark_group("rating_call");
+    group.bench_function("fresh_sandbox_3_items", |b| {
+        b.iter(|| black_box(runtime.rate("auto@1", black_box(&three)).unwrap()))
+    });
+    group.bench_function("fresh_sandbox_100_items", |b| {
+        b.iter(|| black_box(runtime.rate("auto@1", black_box(&hundred)).unwrap()))
+    });
+    group.bench_function("reused_instance_3_items_per_call", |b| {
+        b.iter_custom(|iterations| {
+            let started = std::time::Instant::now();
+            black_box(runtime.rate_in_one_instance_for_reference("auto@1", &three, iterations).unwrap());
+            started.elapsed()
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("component");
+    group.sample_size(10);
+    group.bench_function("compile", |b| {
+        b.iter_with_setup(
+            || PluginRuntime::new(PluginLimits::default()).unwrap(),
+            |fresh| black_box(fresh.compile(&bytes).unwrap()),
+        )
+    });
+    let (component, _) = runtime.compile(&bytes).unwrap();
+    let artifact = runtime.serialize(&component).unwrap();
+    group.bench_function("deserialize", |b| b.iter(|| black_box(runtime.deserialize(&artifact).unwrap())));
+    group.finish();
+}
+
+criterion_group!(benches, plugin_calls);
+criterion_main!(benches);

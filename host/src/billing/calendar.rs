@@ -247,7 +247,11 @@ impl BillingCalendar {
             return Err(CalendarError::FirstMonthOutOfRange(self.first_month));
         }
         for (name, days, max) in [
-            ("bill_in_advance_days", self.bill_in_advance_days, MAX_ADVANCE_DAYS),
+            (
+                "bill_in_advance_days",
+                self.bill_in_advance_days,
+                MAX_ADVANCE_DAYS,
+            ),
             ("invoice_due_days", self.invoice_due_days, MAX_DUE_DAYS),
         ] {
             if days > max {
@@ -303,7 +307,8 @@ impl BillingCalendar {
             let BillingDay::DayOfWeek(weekday) = self.day else {
                 unreachable!("validated: weekly billing has a weekday");
             };
-            let ahead = (7 + weekday.num_days_from_monday() - date.weekday().num_days_from_monday()) % 7;
+            let ahead =
+                (7 + weekday.num_days_from_monday() - date.weekday().num_days_from_monday()) % 7;
             return Ok(add_days(date, i64::from(ahead))?);
         };
         let day = match self.day {
@@ -345,7 +350,11 @@ impl BillingCalendar {
             }
             scheduled = self.next_scheduled_date(add_days(scheduled, 1)?)?;
         }
-        debug_assert!(dates.windows(2).all(|pair| pair[0].run_date < pair[1].run_date));
+        debug_assert!(
+            dates
+                .windows(2)
+                .all(|pair| pair[0].run_date < pair[1].run_date)
+        );
         Ok(dates)
     }
 
@@ -447,24 +456,114 @@ mod tests {
         let good_friday: BTreeSet<NaiveDate> = [date(2024, 3, 29)].into();
         let cases = [
             // (shift, weekends allowed, excluded, date, expected)
-            (ShiftDirection::Before, false, BTreeSet::new(), date(2024, 3, 30), date(2024, 3, 29)),
-            (ShiftDirection::Before, false, BTreeSet::new(), date(2024, 3, 31), date(2024, 3, 29)),
-            (ShiftDirection::After, false, BTreeSet::new(), date(2024, 3, 30), date(2024, 4, 1)),
-            (ShiftDirection::After, false, BTreeSet::new(), date(2024, 3, 31), date(2024, 4, 1)),
-            (ShiftDirection::Before, true, BTreeSet::new(), date(2024, 3, 30), date(2024, 3, 30)),
-            (ShiftDirection::Before, false, BTreeSet::new(), date(2024, 3, 29), date(2024, 3, 29)),
+            (
+                ShiftDirection::Before,
+                false,
+                BTreeSet::new(),
+                date(2024, 3, 30),
+                date(2024, 3, 29),
+            ),
+            (
+                ShiftDirection::Before,
+                false,
+                BTreeSet::new(),
+                date(2024, 3, 31),
+                date(2024, 3, 29),
+            ),
+            (
+                ShiftDirection::After,
+                false,
+                BTreeSet::new(),
+                date(2024, 3, 30),
+                date(2024, 4, 1),
+            ),
+            (
+                ShiftDirection::After,
+                false,
+                BTreeSet::new(),
+                date(2024, 3, 31),
+                date(2024, 4, 1),
+            ),
+            (
+                ShiftDirection::Before,
+                true,
+                BTreeSet::new(),
+                date(2024, 3, 30),
+                date(2024, 3, 30),
+            ),
+            (
+                ShiftDirection::Before,
+                false,
+                BTreeSet::new(),
+                date(2024, 3, 29),
+                date(2024, 3, 29),
+            ),
             // Saturday, then a Friday holiday: Thursday.
-            (ShiftDirection::Before, false, good_friday.clone(), date(2024, 3, 30), date(2024, 3, 28)),
-            (ShiftDirection::After, false, good_friday.clone(), date(2024, 3, 29), date(2024, 4, 1)),
-            (ShiftDirection::Before, true, good_friday, date(2024, 3, 29), date(2024, 3, 28)),
+            (
+                ShiftDirection::Before,
+                false,
+                good_friday.clone(),
+                date(2024, 3, 30),
+                date(2024, 3, 28),
+            ),
+            (
+                ShiftDirection::After,
+                false,
+                good_friday.clone(),
+                date(2024, 3, 29),
+                date(2024, 4, 1),
+            ),
+            (
+                ShiftDirection::Before,
+                true,
+                good_friday,
+                date(2024, 3, 29),
+                date(2024, 3, 28),
+            ),
             // Three holidays in a row.
-            (ShiftDirection::Before, false, christmas.clone(), date(2024, 12, 25), date(2024, 12, 23)),
-            (ShiftDirection::After, false, christmas.clone(), date(2024, 12, 25), date(2024, 12, 27)),
-            (ShiftDirection::After, false, christmas, date(2024, 12, 24), date(2024, 12, 27)),
+            (
+                ShiftDirection::Before,
+                false,
+                christmas.clone(),
+                date(2024, 12, 25),
+                date(2024, 12, 23),
+            ),
+            (
+                ShiftDirection::After,
+                false,
+                christmas.clone(),
+                date(2024, 12, 25),
+                date(2024, 12, 27),
+            ),
+            (
+                ShiftDirection::After,
+                false,
+                christmas,
+                date(2024, 12, 24),
+                date(2024, 12, 27),
+            ),
             // Four holidays and a weekend: Tuesday to the next Monday.
-            (ShiftDirection::After, false, long_christmas.clone(), date(2024, 12, 24), date(2024, 12, 30)),
-            (ShiftDirection::After, true, long_christmas.clone(), date(2024, 12, 24), date(2024, 12, 28)),
-            (ShiftDirection::Before, false, long_christmas, date(2024, 12, 27), date(2024, 12, 23)),
+            (
+                ShiftDirection::After,
+                false,
+                long_christmas.clone(),
+                date(2024, 12, 24),
+                date(2024, 12, 30),
+            ),
+            (
+                ShiftDirection::After,
+                true,
+                long_christmas.clone(),
+                date(2024, 12, 24),
+                date(2024, 12, 28),
+            ),
+            (
+                ShiftDirection::Before,
+                false,
+                long_christmas,
+                date(2024, 12, 27),
+                date(2024, 12, 23),
+            ),
         ];
         for (shift, weekends_allowed, excluded_dates, day, expected) in cases {
             let calendar = BillingCalendar {
@@ -561,7 +660,11 @@ mod tests {
             (date(2024, 3, 31), date(2024, 4, 30)),
         ];
         for (from, expected) in cases {
-            assert_eq!(calendar.next_scheduled_date(from).unwrap(), expected, "{from}");
+            assert_eq!(
+                calendar.next_scheduled_date(from).unwrap(),
+                expected,
+                "{from}"
+            );
         }
     }
 
@@ -641,8 +744,10 @@ mod tests {
 
     #[test]
     fn weekly_billing_runs_on_its_weekday() {
-        let calendar =
-            BillingCalendar::new(BillingFrequency::Weekly, BillingDay::DayOfWeek(Weekday::Mon));
+        let calendar = BillingCalendar::new(
+            BillingFrequency::Weekly,
+            BillingDay::DayOfWeek(Weekday::Mon),
+        );
         let april = period(date(2024, 4, 1), date(2024, 4, 30));
         assert_eq!(
             run_dates(&calendar.billing_dates(april).unwrap()),
@@ -661,7 +766,10 @@ mod tests {
         let excluded_dates = (8..=12).map(|day| date(2024, 4, day)).collect();
         let calendar = BillingCalendar {
             excluded_dates,
-            ..BillingCalendar::new(BillingFrequency::Weekly, BillingDay::DayOfWeek(Weekday::Fri))
+            ..BillingCalendar::new(
+                BillingFrequency::Weekly,
+                BillingDay::DayOfWeek(Weekday::Fri),
+            )
         };
         let april = period(date(2024, 4, 1), date(2024, 4, 20));
         assert_eq!(
@@ -691,7 +799,10 @@ mod tests {
         );
         // After the shifted run of March 29, the next is April 30.
         assert_eq!(
-            calendar.next_billing_date(date(2024, 3, 30)).unwrap().run_date,
+            calendar
+                .next_billing_date(date(2024, 3, 30))
+                .unwrap()
+                .run_date,
             date(2024, 4, 30)
         );
     }

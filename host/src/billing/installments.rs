@@ -8,9 +8,7 @@
 //! spreading gives it only its fraction of an installment.
 
 use crate::domain::allocation::{MAX_WEIGHT_SCALE, ResiduePlacement};
-use crate::domain::period::{
-    Period, PeriodError, add_days, from_month_index, month_index,
-};
+use crate::domain::period::{Period, PeriodError, add_days, from_month_index, month_index};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -37,7 +35,9 @@ pub enum InstallmentError {
     #[error("maximum installments {0} is not in 1-{MAX_FRAMES}")]
     MaxInstallmentsOutOfRange(u32),
     /// A weight below zero, above [`MAX_WEIGHT`], or too precise.
-    #[error("weight {weight} of installment {index} is not in 0-{MAX_WEIGHT} with at most {MAX_WEIGHT_SCALE} decimals")]
+    #[error(
+        "weight {weight} of installment {index} is not in 0-{MAX_WEIGHT} with at most {MAX_WEIGHT_SCALE} decimals"
+    )]
     InvalidWeight { index: usize, weight: Decimal },
     /// Every frame of the term has weight zero.
     #[error("every installment of the term has weight zero")]
@@ -46,7 +46,9 @@ pub enum InstallmentError {
     #[error("lead days {0} is more than {MAX_LEAD_DAYS}")]
     LeadDaysOutOfRange(u32),
     /// Due before the invoice is generated.
-    #[error("due lead days {due_lead_days} exceed generate lead days {generate_lead_days}: due before generated")]
+    #[error(
+        "due lead days {due_lead_days} exceed generate lead days {generate_lead_days}: due before generated"
+    )]
     DueBeforeGenerated {
         generate_lead_days: u32,
         due_lead_days: u32,
@@ -342,7 +344,11 @@ fn debug_assert_tiles(term: Period, frames: &[InstallmentFrame]) {
     debug_assert_eq!(frames[0].period.start(), term.start());
     debug_assert_eq!(frames[frames.len() - 1].period.end(), term.end());
     for pair in frames.windows(2) {
-        debug_assert_eq!(pair[0].period.end(), pair[1].period.start(), "frames tile the term");
+        debug_assert_eq!(
+            pair[0].period.end(),
+            pair[1].period.start(),
+            "frames tile the term"
+        );
     }
     for frame in frames {
         debug_assert!(frame.full_period.contains_period(&frame.period));
@@ -424,7 +430,12 @@ mod tests {
 
     #[test]
     fn anchor_29_and_30_fall_back_to_february_s_last_day() {
-        for (day, year, february) in [(29, 2023, 28), (30, 2023, 28), (29, 2024, 29), (30, 2024, 29)] {
+        for (day, year, february) in [
+            (29, 2023, 28),
+            (30, 2023, 28),
+            (29, 2024, 29),
+            (30, 2024, 29),
+        ] {
             let term = period(date(year, 1, day), date(year, 4, day));
             let plan = InstallmentPlan {
                 anchor: Anchor::DayOfMonth(day as u8),
@@ -433,7 +444,11 @@ mod tests {
             let frames = plan.frames(term).unwrap();
             assert_eq!(
                 starts(&frames),
-                [date(year, 1, day), date(year, 2, february), date(year, 3, day)],
+                [
+                    date(year, 1, day),
+                    date(year, 2, february),
+                    date(year, 3, day)
+                ],
                 "day {day} in {year}"
             );
         }
@@ -459,11 +474,23 @@ mod tests {
         };
         let frames = plan.frames(term).unwrap();
         assert_eq!(frames.len(), 13);
-        assert_eq!(frames[0].period, period(date(2024, 1, 15), date(2024, 2, 1)));
-        assert_eq!(frames[0].full_period, period(date(2024, 1, 1), date(2024, 2, 1)));
+        assert_eq!(
+            frames[0].period,
+            period(date(2024, 1, 15), date(2024, 2, 1))
+        );
+        assert_eq!(
+            frames[0].full_period,
+            period(date(2024, 1, 1), date(2024, 2, 1))
+        );
         assert_eq!(frames[1].period, period(date(2024, 2, 1), date(2024, 3, 1)));
-        assert_eq!(frames[12].period, period(date(2025, 1, 1), date(2025, 1, 15)));
-        assert_eq!(frames[12].full_period, period(date(2025, 1, 1), date(2025, 2, 1)));
+        assert_eq!(
+            frames[12].period,
+            period(date(2025, 1, 1), date(2025, 1, 15))
+        );
+        assert_eq!(
+            frames[12].full_period,
+            period(date(2025, 1, 1), date(2025, 2, 1))
+        );
     }
 
     #[test]
@@ -476,7 +503,10 @@ mod tests {
         let frames = plan.frames(term).unwrap();
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].period, term);
-        assert_eq!(frames[0].full_period, period(date(2024, 1, 1), date(2024, 4, 1)));
+        assert_eq!(
+            frames[0].full_period,
+            period(date(2024, 1, 1), date(2024, 4, 1))
+        );
     }
 
     #[test]
@@ -496,14 +526,19 @@ mod tests {
             assert_eq!(frames.len(), count, "{cadence:?}");
         }
         let weekly = InstallmentPlan::new(Cadence::Weekly).frames(term).unwrap();
-        assert_eq!(weekly[52].period, period(date(2024, 12, 30), date(2025, 1, 1)));
+        assert_eq!(
+            weekly[52].period,
+            period(date(2024, 12, 30), date(2025, 1, 1))
+        );
         assert_eq!(weekly[52].full_period.days(), 7);
     }
 
     #[test]
     fn quarterly_frames_through_february_29() {
         let term = period(date(2023, 11, 30), date(2024, 11, 30));
-        let frames = InstallmentPlan::new(Cadence::Quarterly).frames(term).unwrap();
+        let frames = InstallmentPlan::new(Cadence::Quarterly)
+            .frames(term)
+            .unwrap();
         assert_eq!(
             starts(&frames),
             [

@@ -53,7 +53,11 @@ pub fn level_split(
         .iter()
         .try_fold(0_i128, |sum, amount| sum.checked_add(*amount))
         .ok_or_else(overflow)?;
-    let targets = allocate_units(total.checked_abs().ok_or_else(overflow)?, weights, placement)?;
+    let targets = allocate_units(
+        total.checked_abs().ok_or_else(overflow)?,
+        weights,
+        placement,
+    )?;
     if amounts.is_empty() {
         return Ok(Vec::new());
     }
@@ -107,7 +111,11 @@ pub fn level_split(
                 sign * (grid.cells[cell] + i128::from(grid.extra[cell]))
             })
             .collect();
-        assert_eq!(parts.iter().sum::<i128>(), *amount, "a row sums to its amount");
+        assert_eq!(
+            parts.iter().sum::<i128>(),
+            *amount,
+            "a row sums to its amount"
+        );
         result.push(parts);
     }
     Ok(result)
@@ -156,7 +164,10 @@ impl Grid {
             }
         }
         order.sort_unstable_by(|a, b| {
-            let (ra, rb) = (self.remainders[self.at(a.0, a.1)], self.remainders[self.at(b.0, b.1)]);
+            let (ra, rb) = (
+                self.remainders[self.at(a.0, a.1)],
+                self.remainders[self.at(b.0, b.1)],
+            );
             rb.cmp(&ra).then(b.1.cmp(&a.1)).then(b.0.cmp(&a.0))
         });
         for (row, column) in order {
@@ -262,7 +273,10 @@ impl Grid {
                 })
                 .collect();
             free.sort_unstable_by(|a, b| {
-                let (ra, rb) = (self.remainders[self.at(row, *a)], self.remainders[self.at(row, *b)]);
+                let (ra, rb) = (
+                    self.remainders[self.at(row, *a)],
+                    self.remainders[self.at(row, *b)],
+                );
                 rb.cmp(&ra).then(b.cmp(a))
             });
             for column in free.into_iter().take(row_need[row] as usize) {
@@ -316,7 +330,9 @@ mod tests {
         let amounts = [13986, 1294, 19278, 1783, 1000, 998];
         let alone: Vec<Vec<i128>> = amounts
             .iter()
-            .map(|amount| allocate_units(*amount, &[1; 12], ResiduePlacement::LargestRemainder).unwrap())
+            .map(|amount| {
+                allocate_units(*amount, &[1; 12], ResiduePlacement::LargestRemainder).unwrap()
+            })
             .collect();
         let totals = column_sums(&alone, 12);
         assert!(totals.iter().max().unwrap() - totals.iter().min().unwrap() > 1);
@@ -324,18 +340,34 @@ mod tests {
 
     #[test]
     fn a_single_amount_splits_exactly_like_allocate() {
-        for placement in [ResiduePlacement::LargestRemainder, ResiduePlacement::First, ResiduePlacement::Last] {
+        for placement in [
+            ResiduePlacement::LargestRemainder,
+            ResiduePlacement::First,
+            ResiduePlacement::Last,
+        ] {
             let split = level_split(&[10000], &[1; 12], placement).unwrap();
-            assert_eq!(split[0], allocate_units(10000, &[1; 12], placement).unwrap());
+            assert_eq!(
+                split[0],
+                allocate_units(10000, &[1; 12], placement).unwrap()
+            );
         }
     }
 
     #[test]
     fn a_negative_split_is_the_mirror_of_the_positive_one() {
         let weights = [3, 2, 1, 1, 1];
-        let charges = level_split(&[1001, 502, 77], &weights, ResiduePlacement::LargestRemainder).unwrap();
-        let credits =
-            level_split(&[-1001, -502, -77], &weights, ResiduePlacement::LargestRemainder).unwrap();
+        let charges = level_split(
+            &[1001, 502, 77],
+            &weights,
+            ResiduePlacement::LargestRemainder,
+        )
+        .unwrap();
+        let credits = level_split(
+            &[-1001, -502, -77],
+            &weights,
+            ResiduePlacement::LargestRemainder,
+        )
+        .unwrap();
         for (charge, credit) in charges.iter().zip(&credits) {
             let negated: Vec<i128> = charge.iter().map(|cell| -cell).collect();
             assert_eq!(&negated, credit);
@@ -356,21 +388,33 @@ mod tests {
 
     #[test]
     fn zero_weight_columns_get_nothing() {
-        let split = level_split(&[1000, 333], &[1, 0, 1, 0], ResiduePlacement::LargestRemainder).unwrap();
+        let split = level_split(
+            &[1000, 333],
+            &[1, 0, 1, 0],
+            ResiduePlacement::LargestRemainder,
+        )
+        .unwrap();
         assert_eq!(split, [vec![500, 0, 500, 0], vec![166, 0, 167, 0]]);
     }
 
     #[test]
     fn limits_and_bad_weights_are_errors() {
         assert_eq!(
-            level_split(&vec![1; MAX_AMOUNTS + 1], &[1], ResiduePlacement::LargestRemainder),
+            level_split(
+                &vec![1; MAX_AMOUNTS + 1],
+                &[1],
+                ResiduePlacement::LargestRemainder
+            ),
             Err(LevelError::TooManyAmounts(MAX_AMOUNTS + 1))
         );
         assert_eq!(
             level_split(&[1], &[0, 0], ResiduePlacement::LargestRemainder),
             Err(LevelError::Allocation(AllocationError::ZeroTotalWeight))
         );
-        assert_eq!(level_split(&[], &[1], ResiduePlacement::LargestRemainder), Ok(vec![]));
+        assert_eq!(
+            level_split(&[], &[1], ResiduePlacement::LargestRemainder),
+            Ok(vec![])
+        );
     }
 
     fn placements() -> impl Strategy<Value = ResiduePlacement> {

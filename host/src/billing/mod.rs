@@ -1,1 +1,27 @@
-//! TODO
+//! The native, pure billing core: duration bases and proration, installment plans
+//! and their frames, spreading charges over frames with level installments, the
+//! billing calendar, and grace dates.
+//!
+//! No I/O, no async, no floats. It does not depend on the plugin runtime; it builds
+//! on `crate::domain` (money, allocation, periods) only.
+
+pub mod calendar;
+pub mod duration;
+pub mod grace;
+pub mod installments;
+pub mod level;
+pub mod proration;
+pub mod spread;
+
+pub use calendar::{
+    BillingCalendar, BillingDate, BillingDay, BillingFrequency, CalendarError, CalendarOverrides,
+    InstallmentInvoice, ShiftDirection,
+};
+pub use duration::{Duration, DurationBasis, DurationError, Fraction, measure};
+pub use grace::{GraceError, GracePeriod, is_past_due};
+pub use installments::{
+    Anchor, Cadence, InstallmentError, InstallmentFrame, InstallmentPlan, MAX_FRAMES,
+};
+pub use level::{LevelError, level_split};
+pub use proration::{PremiumRate, Prorated, ProrationError, RatedPremium, SplitAmounts};
+pub use spread::{Spread, SpreadCharge, SpreadError, SpreadPart, spread};

@@ -91,7 +91,11 @@ impl Spread {
             .parts
             .iter()
             .filter(|part| part.amount.currency == currency && keep(part))
-            .map(|part| part.amount.to_minor_units().expect("parts are in minor units"))
+            .map(|part| {
+                part.amount
+                    .to_minor_units()
+                    .expect("parts are in minor units")
+            })
             .sum();
         Money::from_minor_units(units, currency).expect("a sum of parts fits")
     }
@@ -177,8 +181,8 @@ pub fn spread(
             if units == 0 {
                 continue;
             }
-            let amount = Money::from_minor_units(units, currency)
-                .map_err(|source| SpreadError::Money {
+            let amount =
+                Money::from_minor_units(units, currency).map_err(|source| SpreadError::Money {
                     index: charge_index,
                     source,
                 })?;
@@ -242,9 +246,7 @@ fn frame_factors(frames: &[InstallmentFrame]) -> Result<Vec<i128>, SpreadError> 
             let weight = frame.weight.normalize();
             let integer = weight.mantissa() * 10_i128.pow(scale - weight.scale());
             let days = i128::from(frame.full_period.days());
-            integer
-                .checked_mul(common_days / days)
-                .ok_or_else(overflow)
+            integer.checked_mul(common_days / days).ok_or_else(overflow)
         })
         .collect()
 }
@@ -259,9 +261,12 @@ fn charge_shares(
     let mut divisor = 0;
     for (frame, factor) in frames.iter().zip(factors) {
         let overlap = i128::from(frame.period.overlap_days(&period));
-        let share = factor.checked_mul(overlap).ok_or(SpreadError::Level(
-            LevelError::Allocation(AllocationError::Overflow),
-        ))?;
+        let share =
+            factor
+                .checked_mul(overlap)
+                .ok_or(SpreadError::Level(LevelError::Allocation(
+                    AllocationError::Overflow,
+                )))?;
         divisor = gcd(divisor, share);
         shares.push(share);
     }
@@ -438,16 +443,28 @@ mod tests {
         }
         let may = &spread.parts[4];
         assert!(!may.caught_up);
-        assert_eq!((may.invoice_date, may.due_date), (date(2024, 4, 16), date(2024, 5, 1)));
+        assert_eq!(
+            (may.invoice_date, may.due_date),
+            (date(2024, 4, 16), date(2024, 5, 1))
+        );
         let june = &spread.parts[5];
-        assert_eq!((june.invoice_date, june.due_date), (date(2024, 5, 17), date(2024, 6, 1)));
+        assert_eq!(
+            (june.invoice_date, june.due_date),
+            (date(2024, 5, 17), date(2024, 6, 1))
+        );
     }
 
     #[test]
     fn a_frame_generated_on_the_arrival_day_is_not_caught_up() {
         let term = period(date(2024, 1, 1), date(2024, 3, 1));
         let frames = InstallmentPlan::new(Cadence::Monthly).frames(term).unwrap();
-        let spread = spread(&frames, &[charge(dec!(10.00), term)], date(2024, 1, 1), LEVEL).unwrap();
+        let spread = spread(
+            &frames,
+            &[charge(dec!(10.00), term)],
+            date(2024, 1, 1),
+            LEVEL,
+        )
+        .unwrap();
         assert!(spread.parts.iter().all(|part| !part.caught_up));
         assert_eq!(spread.parts[0].invoice_date, date(2024, 1, 1));
     }
@@ -480,7 +497,10 @@ mod tests {
         let backward = spread(&frames, &credits, term.start(), LEVEL).unwrap();
         for (a, b) in forward.parts.iter().zip(&backward.parts) {
             assert_eq!(a.amount.negated(), b.amount);
-            assert_eq!((a.charge_index, a.frame_index), (b.charge_index, b.frame_index));
+            assert_eq!(
+                (a.charge_index, a.frame_index),
+                (b.charge_index, b.frame_index)
+            );
         }
     }
 
@@ -508,7 +528,13 @@ mod tests {
             amount: Money::new(dec!(1000), Currency::JPY),
             period: term,
         };
-        let spread = spread(&frames, &[charge(dec!(1.00), term), yen], term.start(), LEVEL).unwrap();
+        let spread = spread(
+            &frames,
+            &[charge(dec!(1.00), term), yen],
+            term.start(),
+            LEVEL,
+        )
+        .unwrap();
         assert_eq!(spread.charge_total(1, Currency::JPY).amount, dec!(1000));
         assert_eq!(spread.amount(1, 2, Currency::JPY).amount, dec!(334));
         assert_eq!(spread.frame_total(2, Currency::USD).amount, dec!(0.34));
@@ -553,25 +579,31 @@ mod tests {
             Just(Cadence::Quarterly),
             Just(Cadence::SemiAnnual),
         ];
-        let weights = prop::collection::vec((0_i64..5, 0_u32..2), 0..6)
-            .prop_map(|weights| weights.into_iter().map(|(w, s)| Decimal::new(w, s)).collect());
-        (cadence, 1_u8..=31, any::<bool>(), weights).prop_map(|(cadence, day, anchored, weights)| {
-            let anchor = match cadence {
-                Cadence::Monthly | Cadence::Quarterly | Cadence::SemiAnnual if anchored => {
-                    Anchor::DayOfMonth(day)
+        let weights = prop::collection::vec((0_i64..5, 0_u32..2), 0..6).prop_map(|weights| {
+            weights
+                .into_iter()
+                .map(|(w, s)| Decimal::new(w, s))
+                .collect()
+        });
+        (cadence, 1_u8..=31, any::<bool>(), weights).prop_map(
+            |(cadence, day, anchored, weights)| {
+                let anchor = match cadence {
+                    Cadence::Monthly | Cadence::Quarterly | Cadence::SemiAnnual if anchored => {
+                        Anchor::DayOfMonth(day)
+                    }
+                    _ => Anchor::TermStart,
+                };
+                let mut weights: Vec<Decimal> = weights;
+                if let Some(first) = weights.first_mut() {
+                    *first += Decimal::ONE; // keep at least one positive weight
                 }
-                _ => Anchor::TermStart,
-            };
-            let mut weights: Vec<Decimal> = weights;
-            if let Some(first) = weights.first_mut() {
-                *first += Decimal::ONE; // keep at least one positive weight
-            }
-            InstallmentPlan {
-                anchor,
-                weights,
-                ..InstallmentPlan::new(cadence)
-            }
-        })
+                InstallmentPlan {
+                    anchor,
+                    weights,
+                    ..InstallmentPlan::new(cadence)
+                }
+            },
+        )
     }
 
     proptest! {
@@ -593,7 +625,8 @@ mod tests {
             let result = spread(&frames, &charges, start, LEVEL);
             let Ok(result) = result else {
                 // Only a late charge over zero-weight frames may be refused.
-                prop_assert!(matches!(result, Err(SpreadError::ChargeOutsideFrames { .. })));
+                let refused = matches!(result, Err(SpreadError::ChargeOutsideFrames { .. }));
+                prop_assert!(refused);
                 return Ok(());
             };
             for (index, charge) in charges.iter().enumerate() {

@@ -25,6 +25,8 @@ use premia_plugin_sdk::tables::RateTables;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -108,6 +110,8 @@ pub struct PluginRuntime {
     limits: PluginLimits,
     plugins: RwLock<HashMap<String, Arc<LoadedPlugin>>>,
     compiled: Mutex<HashMap<String, Component>>,
+    /// Where compiled artifacts are kept across restarts, if anywhere.
+    artifact_dir: Option<PathBuf>,
     _ticker: EpochTicker,
 }
 
@@ -161,8 +165,47 @@ impl PluginRuntime {
             limits,
             plugins: RwLock::new(HashMap::new()),
             compiled: Mutex::new(HashMap::new()),
+            artifact_dir: None,
             _ticker: ticker,
         })
+    }
+
+    /// Keeps compiled artifacts in `dir`, named by content hash and engine
+    /// compatibility hash, so a restart deserializes (~0.1 ms) instead of
+    /// compiling (~60 ms) each plugin.
+    pub fn with_artifact_dir(mut self, dir: impl Into<PathBuf>) -> Result<Self, PluginError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|e| PluginError::Unavailable {
+            plugin: "artifact cache".into(),
+            message: format!("{}: {e}", dir.display()),
+        })?;
+        self.artifact_dir = Some(dir);
+        Ok(self)
+    }
+
+    fn artifact_path(&self, sha: &str) -> Option<PathBuf> {
+        let dir = self.artifact_dir.as_ref()?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        Some(dir.join(format!("{sha}-{:016x}.cwasm", hasher.finish())))
+    }
+
+    /// Serializes a compiled component (for the artifact cache and benchmarks).
+    pub fn serialize(&self, component: &Component) -> Result<Vec<u8>, PluginError> {
+        component
+            .serialize()
+            .map_err(|e| PluginError::Unavailable { plugin: "serialize".into(), message: format!("{e:#}") })
+    }
+
+    /// Loads an artifact written by [`PluginRuntime::serialize`] with an
+    /// engine of the same configuration.
+    pub fn deserialize(&self, artifact: &[u8]) -> Result<Component, PluginError> {
+        // SAFETY: artifacts come only from `serialize` of this program (the
+        // artifact directory is Premia's own), and wasmtime checks the engine
+        // compatibility hash in the artifact header before using it.
+        #[allow(unsafe_code)]
+        let component = unsafe { Component::deserialize(&self.engine, artifact) };
+        component.map_err(|e| PluginError::Incompatible(format!("bad compiled artifact: {}", e.root_cause())))
     }
 
     /// The limits every call runs under.
@@ -188,8 +231,29 @@ impl PluginRuntime {
                 "this is a core WebAssembly module, not a component: build for wasm32-wasip2".into(),
             ));
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| PluginError::Incompatible(format!("not a valid component: {}", e.root_cause())))?;
+        let artifact_path = self.artifact_path(&sha);
+        let cached = artifact_path
+            .as_ref()
+            .and_then(|path| std::fs::read(path).ok())
+            .and_then(|artifact| self.deserialize(&artifact).ok());
+        let component = match cached {
+            Some(component) => component,
+            None => {
+                let component = Component::new(&self.engine, bytes).map_err(|e| {
+                    PluginError::Incompatible(format!("not a valid component: {}", e.root_cause()))
+                })?;
+                if let Some(path) = &artifact_path {
+                    // A failed write only costs a compile at the next start.
+                    if let Ok(artifact) = self.serialize(&component) {
+                        let temporary = path.with_extension("tmp");
+                        if std::fs::write(&temporary, artifact).is_ok() {
+                            let _ = std::fs::rename(&temporary, path);
+                        }
+                    }
+                }
+                component
+            }
+        };
         self.compiled.lock().expect("compile cache lock").insert(sha.clone(), component.clone());
         Ok((component, sha))
     }
@@ -350,6 +414,34 @@ impl PluginRuntime {
         let response = rate_response_from_wit(response)
             .map_err(|message| PluginError::InvalidOutput { plugin: plugin_id.to_string(), message })?;
         Ok((response, report))
+    }
+
+    /// Calls a rating plugin `calls` times in ONE instance, refuelling between
+    /// calls. A reference for benchmarks only: production calls always get a
+    /// fresh instance, because state left by one call could leak into the next.
+    pub fn rate_in_one_instance_for_reference(
+        &self,
+        plugin_id: &str,
+        request: &RateRequest,
+        calls: u64,
+    ) -> Result<RateResponse, PluginError> {
+        let plugin = self.loaded(plugin_id)?;
+        let WorldPre::Rater(pre) = &plugin.pre else {
+            return Err(PluginError::WrongWorld { plugin: plugin_id.to_string(), expected: "rating", actual: "invoicing" });
+        };
+        let wit_request = rate_request_to_wit(request);
+        let (result, _) = self.call(&plugin, |store| {
+            let instance = pre.instantiate(&mut *store)?;
+            let mut last = None;
+            for _ in 0..calls.max(1) {
+                store.set_fuel(self.limits.fuel_per_call_max)?;
+                store.set_epoch_deadline(self.limits.deadline_ticks());
+                last = Some(instance.premia_plugin_rating().call_rate(&mut *store, &wit_request)?);
+            }
+            Ok(last.expect("at least one call"))
+        });
+        let response = result?.map_err(|error| business_error(plugin_id, error))?;
+        rate_response_from_wit(response).map_err(|message| PluginError::InvalidOutput { plugin: plugin_id.to_string(), message })
     }
 
     /// Calls an invoicing plugin's `adjust-invoice` once, in a fresh sandbox.
