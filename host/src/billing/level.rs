@@ -153,8 +153,8 @@ impl Grid {
         absorbing: Option<usize>,
     ) {
         let mut order: Vec<(usize, usize)> = Vec::new();
-        for row in 0..self.rows() {
-            if row_need[row] == 0 {
+        for (row, need) in row_need.iter().enumerate() {
+            if *need == 0 {
                 continue;
             }
             for column in 0..self.columns {
@@ -193,30 +193,36 @@ impl Grid {
         let mut parent: Vec<Option<usize>> = vec![None; rows + self.columns];
         let mut seen = vec![false; rows + self.columns];
         let mut queue = VecDeque::new();
-        for row in 0..rows {
-            if row_need[row] > 0 {
+        for (row, need) in row_need.iter().enumerate() {
+            if *need > 0 {
                 seen[row] = true;
                 queue.push_back(row);
             }
         }
         while let Some(node) = queue.pop_front() {
             if node < rows {
-                for column in 0..self.columns {
+                let mut reached = None;
+                for (column, need) in column_need.iter().enumerate() {
                     let target = rows + column;
-                    if !seen[target]
-                        && self.is_edge(node, column, absorbing)
-                        && !self.extra[self.at(node, column)]
+                    if seen[target]
+                        || !self.is_edge(node, column, absorbing)
+                        || self.extra[self.at(node, column)]
                     {
-                        seen[target] = true;
-                        parent[target] = Some(node);
-                        if column_need[column] > 0 {
-                            let start = self.flip_path(target, &parent, rows);
-                            row_need[start] -= 1;
-                            column_need[column] -= 1;
-                            return true;
-                        }
-                        queue.push_back(target);
+                        continue;
                     }
+                    seen[target] = true;
+                    parent[target] = Some(node);
+                    if *need > 0 {
+                        reached = Some(column);
+                        break;
+                    }
+                    queue.push_back(target);
+                }
+                if let Some(column) = reached {
+                    let start = self.flip_path(rows + column, &parent, rows);
+                    row_need[start] -= 1;
+                    column_need[column] -= 1;
+                    return true;
                 }
             } else {
                 let column = node - rows;
@@ -256,14 +262,14 @@ impl Grid {
     /// else onto the row's own largest remaining fractions (always enough of them:
     /// a row needs fewer units than it has fractional cells).
     fn place_leftovers(&mut self, row_need: &mut [i128], absorbing: Option<usize>) {
-        for row in 0..self.rows() {
-            if row_need[row] == 0 {
+        for (row, need) in row_need.iter_mut().enumerate() {
+            if *need == 0 {
                 continue;
             }
             if let Some(column) = absorbing {
                 let cell = self.at(row, column);
-                self.cells[cell] += row_need[row];
-                row_need[row] = 0;
+                self.cells[cell] += *need;
+                *need = 0;
                 continue;
             }
             let mut free: Vec<usize> = (0..self.columns)
@@ -279,12 +285,12 @@ impl Grid {
                 );
                 rb.cmp(&ra).then(b.cmp(a))
             });
-            for column in free.into_iter().take(row_need[row] as usize) {
+            for column in free.into_iter().take(*need as usize) {
                 let cell = self.at(row, column);
                 self.extra[cell] = true;
-                row_need[row] -= 1;
+                *need -= 1;
             }
-            assert_eq!(row_need[row], 0, "a row has enough fractional cells");
+            assert_eq!(*need, 0, "a row has enough fractional cells");
         }
     }
 }
@@ -336,6 +342,16 @@ mod tests {
             .collect();
         let totals = column_sums(&alone, 12);
         assert!(totals.iter().max().unwrap() - totals.iter().min().unwrap() > 1);
+    }
+
+    #[test]
+    fn a_unit_the_greedy_pass_cannot_place_moves_along_an_augmenting_path() {
+        // Shares: 14 -> 7, 1.75, 1.75, 3.5 and 12 -> 6, 1.5, 1.5, 3; level columns
+        // 13, 3, 3, 7. Largest remainders first, 14 takes columns 1 and 2, leaving 12
+        // no fractional cell in column 3: 14 must give column 1 to 12 and take 3.
+        let split =
+            level_split(&[14, 12], &[4, 1, 1, 2], ResiduePlacement::LargestRemainder).unwrap();
+        assert_eq!(split, [vec![7, 1, 2, 4], vec![6, 2, 1, 3]]);
     }
 
     #[test]
@@ -440,11 +456,12 @@ mod tests {
                 prop_assert_eq!(row.iter().sum::<i128>(), *amount);
             }
             let total: i128 = amounts.iter().sum();
-            let level = allocate_units(total.abs(), &weights, placement)
+            let sign = if total < 0 { -1 } else { 1 };
+            let level: Vec<i128> = allocate_units(total.abs(), &weights, placement)
                 .unwrap()
                 .into_iter()
-                .map(|cell| cell * total.signum().max(0) - cell * (-total.signum()).max(0))
-                .collect::<Vec<_>>();
+                .map(|cell| sign * cell)
+                .collect();
             prop_assert_eq!(column_sums(&split, weights.len()), level);
             if placement == ResiduePlacement::LargestRemainder {
                 prop_assert!(cells_are_floor_or_ceiling(&split, &amounts, &weights));
