@@ -335,6 +335,20 @@ mod tests {
     }
 
     #[test]
+    fn e3_cancelling_at_mid_term_credits_the_unearned_half() {
+        // The proration part of [E3]: the unearned second half of 1000.00 is 500.00;
+        // a 10% holdback on that refund is 50.00 (retention is transactions' work).
+        let term = period(date(2021, 1, 1), date(2022, 1, 1));
+        let premium = yearly(dec!(1000.00), term, DurationBasis::Months);
+        let split = premium
+            .split(term, date(2021, 7, 1), Currency::USD, MODE)
+            .unwrap();
+        assert_eq!(split.second.amount, dec!(500.00));
+        let holdback = split.second.checked_mul(dec!(0.10)).unwrap().rounded(MODE);
+        assert_eq!(holdback.amount, dec!(50.00));
+    }
+
+    #[test]
     fn a_negative_premium_prorates_to_a_credit() {
         let year = period(date(2021, 1, 1), date(2022, 1, 1));
         let premium = yearly(dec!(-1000.00), year, DurationBasis::Days);
