@@ -59,6 +59,31 @@ fn plugin_calls(c: &mut Criterion) {
     let hundred = request(100);
     assert_eq!(runtime.rate("auto@1", &hundred).unwrap().0.items.len(), 100);
 
+    let faulty_path = workspace().join("target/plugins/wasm32-wasip2/plugin/faulty.wasm");
+    runtime.register("faulty", "1", &std::fs::read(faulty_path).unwrap(), RateTables::new()).unwrap();
+    let mut trivial = three.clone();
+    trivial
+        .policy
+        .characteristics
+        .fields
+        .insert("mode".into(), vec![premia::rating::FieldValue::Text("ok".into())]);
+
+    let mut group = c.benchmark_group("sandbox");
+    group.bench_function("instantiate_only", |b| {
+        b.iter(|| runtime.instantiate_only_for_reference("auto@1").unwrap())
+    });
+    group.bench_function("fresh_sandbox_trivial_3_items", |b| {
+        b.iter(|| black_box(runtime.rate("faulty@1", black_box(&trivial)).unwrap()))
+    });
+    group.bench_function("reused_instance_trivial_3_items_per_call", |b| {
+        b.iter_custom(|iterations| {
+            let started = std::time::Instant::now();
+            black_box(runtime.rate_in_one_instance_for_reference("faulty@1", &trivial, iterations).unwrap());
+            started.elapsed()
+        })
+    });
+    group.finish();
+
     let mut group = c.benchmark_group("rating_call");
     group.bench_function("fresh_sandbox_3_items", |b| {
         b.iter(|| black_box(runtime.rate("auto@1", black_box(&three)).unwrap()))
