@@ -27,14 +27,24 @@ fn main() {
         build(&cargo, &workspace, &workspace.join(crate_dir), &target_dir);
     }
     let wasm_dir = target_dir.join("wasm32-wasip2").join("plugin");
-    println!("cargo:rustc-env=PREMIA_PLUGINS_WASM_DIR={}", wasm_dir.display());
+    println!(
+        "cargo:rustc-env=PREMIA_PLUGINS_WASM_DIR={}",
+        wasm_dir.display()
+    );
 }
 
 fn build(cargo: &str, workspace: &Path, crate_dir: &Path, target_dir: &Path) {
     let manifest = crate_dir.join("Cargo.toml");
     let output = Command::new(cargo)
         .current_dir(workspace)
-        .args(["build", "--target", "wasm32-wasip2", "--profile", "plugin", "--manifest-path"])
+        .args([
+            "build",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "plugin",
+            "--manifest-path",
+        ])
         .arg(&manifest)
         .arg("--target-dir")
         .arg(target_dir)

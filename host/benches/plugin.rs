@@ -13,19 +13,26 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn auto_rater_wasm() -> Vec<u8> {
     let path = workspace().join("target/plugins/wasm32-wasip2/plugin/auto_rater.wasm");
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; build the plugins first with scripts/bench.sh", path.display())
+        panic!(
+            "{}: {e}; build the plugins first with scripts/bench.sh",
+            path.display()
+        )
     })
 }
 
 fn request(items: usize) -> RateRequest {
     let path = workspace().join("plugins/auto-rater/golden/one-sedan-urban.request.json");
-    let mut request: RateRequest = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut request: RateRequest =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let template = request.policy.exposures[0].clone();
     request.policy.exposures.clear();
     request.items.clear();
@@ -60,13 +67,19 @@ fn plugin_calls(c: &mut Criterion) {
     assert_eq!(runtime.rate("auto@1", &hundred).unwrap().0.items.len(), 100);
 
     let faulty_path = workspace().join("target/plugins/wasm32-wasip2/plugin/faulty.wasm");
-    runtime.register("faulty", "1", &std::fs::read(faulty_path).unwrap(), RateTables::new()).unwrap();
+    runtime
+        .register(
+            "faulty",
+            "1",
+            &std::fs::read(faulty_path).unwrap(),
+            RateTables::new(),
+        )
+        .unwrap();
     let mut trivial = three.clone();
-    trivial
-        .policy
-        .characteristics
-        .fields
-        .insert("mode".into(), vec![premia::rating::FieldValue::Text("ok".into())]);
+    trivial.policy.characteristics.fields.insert(
+        "mode".into(),
+        vec![premia::rating::FieldValue::Text("ok".into())],
+    );
 
     let mut group = c.benchmark_group("sandbox");
     group.bench_function("instantiate_only", |b| {
@@ -78,7 +91,11 @@ fn plugin_calls(c: &mut Criterion) {
     group.bench_function("reused_instance_trivial_3_items_per_call", |b| {
         b.iter_custom(|iterations| {
             let started = std::time::Instant::now();
-            black_box(runtime.rate_in_one_instance_for_reference("faulty@1", &trivial, iterations).unwrap());
+            black_box(
+                runtime
+                    .rate_in_one_instance_for_reference("faulty@1", &trivial, iterations)
+                    .unwrap(),
+            );
             started.elapsed()
         })
     });
@@ -94,7 +111,11 @@ fn plugin_calls(c: &mut Criterion) {
     group.bench_function("reused_instance_3_items_per_call", |b| {
         b.iter_custom(|iterations| {
             let started = std::time::Instant::now();
-            black_box(runtime.rate_in_one_instance_for_reference("auto@1", &three, iterations).unwrap());
+            black_box(
+                runtime
+                    .rate_in_one_instance_for_reference("auto@1", &three, iterations)
+                    .unwrap(),
+            );
             started.elapsed()
         })
     });
@@ -110,7 +131,9 @@ fn plugin_calls(c: &mut Criterion) {
     });
     let (component, _) = runtime.compile(&bytes).unwrap();
     let artifact = runtime.serialize(&component).unwrap();
-    group.bench_function("deserialize", |b| b.iter(|| black_box(runtime.deserialize(&artifact).unwrap())));
+    group.bench_function("deserialize", |b| {
+        b.iter(|| black_box(runtime.deserialize(&artifact).unwrap()))
+    });
     group.finish();
 }
 

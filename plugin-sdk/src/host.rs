@@ -92,7 +92,11 @@ wit_host!(crate::rating::bindings::premia::plugin::host);
 #[cfg(all(target_arch = "wasm32", feature = "invoicing", not(feature = "rating")))]
 wit_host!(crate::invoicing::bindings::premia::plugin::host);
 
-#[cfg(all(target_arch = "wasm32", not(feature = "invoicing"), not(feature = "rating")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    not(feature = "invoicing"),
+    not(feature = "rating")
+))]
 mod imp {
     use super::{LogLevel, LookupError};
 

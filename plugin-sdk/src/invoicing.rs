@@ -46,7 +46,10 @@ pub trait Invoicer {
 impl InvoiceAdjustments {
     /// Adds nothing and keeps the due date.
     pub fn none() -> Self {
-        InvoiceAdjustments { lines: Vec::new(), due_date: None }
+        InvoiceAdjustments {
+            lines: Vec::new(),
+            due_date: None,
+        }
     }
 
     /// Adds a line (a fee, or a negative adjustment).
@@ -62,7 +65,9 @@ impl InvoiceAdjustments {
 }
 
 #[doc(hidden)]
-pub fn __adjust_invoice<I: Invoicer>(invoice: DraftInvoice) -> Result<InvoiceAdjustments, PluginError> {
+pub fn __adjust_invoice<I: Invoicer>(
+    invoice: DraftInvoice,
+) -> Result<InvoiceAdjustments, PluginError> {
     crate::install_panic_hook();
     I::adjust_invoice(invoice)
 }

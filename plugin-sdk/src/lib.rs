@@ -35,13 +35,13 @@
 
 mod common;
 pub mod host;
-pub mod money;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod tables;
-#[cfg(feature = "rating")]
-pub mod rating;
 #[cfg(feature = "invoicing")]
 pub mod invoicing;
+pub mod money;
+#[cfg(feature = "rating")]
+pub mod rating;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod tables;
 pub mod testing;
 
 pub use money::{dec, fmt_decimal, parse_decimal, round_money};

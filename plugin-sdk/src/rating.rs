@@ -23,8 +23,8 @@ pub use bindings::exports::premia::plugin::rating::{
     Commission, FlatCharge, PricedItem, RateItem, RateRequest, RateResponse, RatingError,
 };
 pub use bindings::premia::plugin::types::{
-    Characteristics, Date, Exposure, Field, FieldValue, Operation, Peril, Period, PluginError,
-    Policy, Amount,
+    Amount, Characteristics, Date, Exposure, Field, FieldValue, Operation, Peril, Period,
+    PluginError, Policy,
 };
 
 crate::common::impl_type_helpers!(bindings::premia::plugin::types);
@@ -65,7 +65,10 @@ impl PricedItem {
 
     /// The item `locator` priced at an exact amount for the segment.
     pub fn exact(locator: &str, amount: Decimal) -> Self {
-        PricedItem { premium: Amount::exact(amount), ..PricedItem::yearly(locator, Decimal::ZERO) }
+        PricedItem {
+            premium: Amount::exact(amount),
+            ..PricedItem::yearly(locator, Decimal::ZERO)
+        }
     }
 
     /// Books the amount to another product charge, such as `premium-tax`.
@@ -82,7 +85,10 @@ impl PricedItem {
 
     /// Adds a commission.
     pub fn commission(mut self, recipient: &str, amount: Amount) -> Self {
-        self.commissions.push(Commission { recipient: recipient.to_string(), amount });
+        self.commissions.push(Commission {
+            recipient: recipient.to_string(),
+            amount,
+        });
         self
     }
 }
@@ -102,7 +108,10 @@ impl FlatCharge {
 impl RateResponse {
     /// A response with these priced items and no flat charges.
     pub fn items(items: Vec<PricedItem>) -> Self {
-        RateResponse { items, flat_charges: Vec::new() }
+        RateResponse {
+            items,
+            flat_charges: Vec::new(),
+        }
     }
 
     /// Adds a flat charge.
@@ -116,7 +125,10 @@ impl RateRequest {
     /// The exposure whose characteristics `item` prices, if it prices one.
     pub fn exposure_of(&self, item: &RateItem) -> Option<&Exposure> {
         let wanted = item.exposure_characteristics.as_deref()?;
-        self.policy.exposures.iter().find(|e| e.characteristics.locator == wanted)
+        self.policy
+            .exposures
+            .iter()
+            .find(|e| e.characteristics.locator == wanted)
     }
 
     /// The exposure and peril whose characteristics `item` prices, or
@@ -131,7 +143,10 @@ impl RateRequest {
             .flat_map(|exposure| exposure.perils.iter().map(move |peril| (exposure, peril)))
             .find(|(_, peril)| peril.characteristics.locator == wanted)
             .ok_or_else(|| {
-                PluginError::invalid(format!("item {}: unknown peril characteristics {wanted}", item.locator))
+                PluginError::invalid(format!(
+                    "item {}: unknown peril characteristics {wanted}",
+                    item.locator
+                ))
             })
     }
 }

@@ -49,10 +49,17 @@ impl RateTable {
                 return Err(format!("more than {TABLE_ROWS_MAX} rows"));
             }
             let row: Vec<String> = record.iter().map(str::to_string).collect();
-            first_cell_index.entry(row[0].clone()).or_default().push(rows.len());
+            first_cell_index
+                .entry(row[0].clone())
+                .or_default()
+                .push(rows.len());
             rows.push(row);
         }
-        Ok(RateTable { columns, rows, first_cell_index })
+        Ok(RateTable {
+            columns,
+            rows,
+            first_cell_index,
+        })
     }
 
     /// The table's column names, in order.
@@ -91,7 +98,10 @@ impl RateTable {
             .map(|&index| &self.rows[index])
             .find(|row| {
                 keys.len() <= row.len()
-                    && keys.iter().zip(row.iter()).all(|(key, cell)| key.as_ref() == cell)
+                    && keys
+                        .iter()
+                        .zip(row.iter())
+                        .all(|(key, cell)| key.as_ref() == cell)
             })
             .map(|row| row[column_index].as_str())
             .ok_or(LookupError::NoSuchRow)
@@ -131,7 +141,8 @@ impl RateTables {
                 .to_string();
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let table = RateTable::from_csv(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let table =
+                RateTable::from_csv(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             tables.insert(name, table);
         }
         Ok(tables)
@@ -162,7 +173,8 @@ impl RateTables {
 mod tests {
     use super::*;
 
-    const RATES: &str = "class, territory, factor\nsedan,urban,1.25\nsedan,rural,0.90\nsuv,urban,1.40\n";
+    const RATES: &str =
+        "class, territory, factor\nsedan,urban,1.25\nsedan,rural,0.90\nsuv,urban,1.40\n";
 
     #[test]
     fn lookup_matches_the_leading_columns_in_order() {
@@ -175,9 +187,18 @@ mod tests {
     fn missing_rows_columns_and_tables_are_told_apart() {
         let mut tables = RateTables::new();
         tables.insert("territory", RateTable::from_csv(RATES).unwrap());
-        assert_eq!(tables.lookup("territory", &["van"], "factor"), Err(LookupError::NoSuchRow));
-        assert_eq!(tables.lookup("territory", &["sedan"], "rate"), Err(LookupError::NoSuchColumn));
-        assert_eq!(tables.lookup("age", &["sedan"], "factor"), Err(LookupError::NoSuchTable));
+        assert_eq!(
+            tables.lookup("territory", &["van"], "factor"),
+            Err(LookupError::NoSuchRow)
+        );
+        assert_eq!(
+            tables.lookup("territory", &["sedan"], "rate"),
+            Err(LookupError::NoSuchColumn)
+        );
+        assert_eq!(
+            tables.lookup("age", &["sedan"], "factor"),
+            Err(LookupError::NoSuchTable)
+        );
     }
 
     #[test]

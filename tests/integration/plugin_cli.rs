@@ -78,15 +78,25 @@ fn new_then_build_then_check_then_run_works_end_to_end() {
     let (code, out) = premia(&["plugin", "build", "--path", plugin, "--target-dir", target]);
     assert_eq!(code, ExitCode::SUCCESS);
     let component = out.trim().to_string();
-    assert!(component.ends_with("wasm32-wasip2/release/my_rater.wasm"), "{component}");
+    assert!(
+        component.ends_with("wasm32-wasip2/release/my_rater.wasm"),
+        "{component}"
+    );
 
     let (code, out) = premia(&["plugin", "check", &component]);
     assert_eq!(code, ExitCode::SUCCESS, "{out}");
 
     let input = plugin_dir.join("request.json");
     let tables = plugin_dir.join("tables");
-    let (code, out) =
-        premia(&["plugin", "run", &component, "--input", input.to_str().unwrap(), "--tables", tables.to_str().unwrap()]);
+    let (code, out) = premia(&[
+        "plugin",
+        "run",
+        &component,
+        "--input",
+        input.to_str().unwrap(),
+        "--tables",
+        tables.to_str().unwrap(),
+    ]);
     assert_eq!(code, ExitCode::SUCCESS, "{out}");
     let out: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(out["result"]["items"][0]["premium"]["yearly"], "660.00");

@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use premia::plugin::{PluginError, PluginLimits, PluginRater, PluginRuntime};
-use premia::rating::{RaterFailure, Rater, RatingError};
+use premia::rating::{Rater, RaterFailure, RatingError};
 use premia_plugin_sdk::tables::RateTables;
 use std::time::{Duration, Instant};
 
@@ -14,14 +14,20 @@ const STOPPED_WITHIN: Duration = Duration::from_secs(10);
 fn assert_next_call_is_served(runtime: &PluginRuntime) {
     let (ok, _) = runtime.rate("faulty@1", &faulty_request("ok")).unwrap();
     assert_eq!(ok.items.len(), 1);
-    let (auto, _) = runtime.rate("auto@1", &golden_request("one-sedan-urban")).unwrap();
+    let (auto, _) = runtime
+        .rate("auto@1", &golden_request("one-sedan-urban"))
+        .unwrap();
     assert_eq!(auto.items.len(), 3);
 }
 
 fn fault(runtime: &PluginRuntime, mode: &str) -> PluginError {
     let started = Instant::now();
     let error = runtime.rate("faulty@1", &faulty_request(mode)).unwrap_err();
-    assert!(started.elapsed() < STOPPED_WITHIN, "{mode} took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < STOPPED_WITHIN,
+        "{mode} took {:?}",
+        started.elapsed()
+    );
     error
 }
 
@@ -29,17 +35,33 @@ fn fault(runtime: &PluginRuntime, mode: &str) -> PluginError {
 fn an_endless_loop_runs_out_of_fuel() {
     let runtime = runtime();
     let error = fault(&runtime, "loop");
-    assert_eq!(error, PluginError::OutOfFuel { plugin: "faulty@1".into(), fuel_per_call_max: 50_000_000 });
+    assert_eq!(
+        error,
+        PluginError::OutOfFuel {
+            plugin: "faulty@1".into(),
+            fuel_per_call_max: 50_000_000
+        }
+    );
     assert_next_call_is_served(&runtime);
 }
 
 #[test]
 fn an_endless_loop_with_unlimited_fuel_hits_the_wall_time_deadline() {
-    let limits = PluginLimits { fuel_per_call_max: u64::MAX / 2, wall_time_ms_max: 50, ..PluginLimits::default() };
+    let limits = PluginLimits {
+        fuel_per_call_max: u64::MAX / 2,
+        wall_time_ms_max: 50,
+        ..PluginLimits::default()
+    };
     let runtime = runtime_with(limits);
     let started = Instant::now();
     let error = fault(&runtime, "loop");
-    assert_eq!(error, PluginError::Deadline { plugin: "faulty@1".into(), wall_time_ms_max: 50 });
+    assert_eq!(
+        error,
+        PluginError::Deadline {
+            plugin: "faulty@1".into(),
+            wall_time_ms_max: 50
+        }
+    );
     assert!(started.elapsed() >= Duration::from_millis(50));
     assert_next_call_is_served(&runtime);
 }
@@ -48,7 +70,13 @@ fn an_endless_loop_with_unlimited_fuel_hits_the_wall_time_deadline() {
 fn unbounded_allocation_hits_the_memory_limit() {
     let runtime = runtime();
     let error = fault(&runtime, "allocate");
-    assert_eq!(error, PluginError::MemoryLimit { plugin: "faulty@1".into(), memory_bytes_max: 64 * 1024 * 1024 });
+    assert_eq!(
+        error,
+        PluginError::MemoryLimit {
+            plugin: "faulty@1".into(),
+            memory_bytes_max: 64 * 1024 * 1024
+        }
+    );
     assert_next_call_is_served(&runtime);
 }
 
@@ -56,16 +84,26 @@ fn unbounded_allocation_hits_the_memory_limit() {
 fn a_panic_is_a_trap_carrying_the_plugin_id_and_its_message() {
     let runtime = runtime();
     let error = fault(&runtime, "trap");
-    let PluginError::Trap { plugin, message } = &error else { panic!("expected a trap, got {error:?}") };
+    let PluginError::Trap { plugin, message } = &error else {
+        panic!("expected a trap, got {error:?}")
+    };
     assert_eq!(plugin, "faulty@1");
-    assert!(message.contains("faulty plugin trapped on purpose"), "{message}");
+    assert!(
+        message.contains("faulty plugin trapped on purpose"),
+        "{message}"
+    );
     assert_next_call_is_served(&runtime);
 }
 
 #[test]
 fn endless_recursion_is_a_stack_overflow() {
     let runtime = runtime();
-    assert_eq!(fault(&runtime, "stack-overflow"), PluginError::StackOverflow { plugin: "faulty@1".into() });
+    assert_eq!(
+        fault(&runtime, "stack-overflow"),
+        PluginError::StackOverflow {
+            plugin: "faulty@1".into()
+        }
+    );
     assert_next_call_is_served(&runtime);
 }
 
@@ -73,7 +111,12 @@ fn endless_recursion_is_a_stack_overflow() {
 fn a_huge_response_is_refused_as_too_large() {
     let runtime = runtime();
     let error = fault(&runtime, "huge-output");
-    let PluginError::OutputTooLarge { output_bytes, output_bytes_max, .. } = error else {
+    let PluginError::OutputTooLarge {
+        output_bytes,
+        output_bytes_max,
+        ..
+    } = error
+    else {
         panic!("expected output too large, got {error:?}")
     };
     assert_eq!(output_bytes_max, 1024 * 1024);
@@ -100,18 +143,29 @@ fn pricing_an_item_that_was_not_requested_is_invalid_output() {
     let rater = PluginRater::new(runtime.clone(), "faulty@1").unwrap();
     let error = rater.rate(&faulty_request("unknown-item")).unwrap_err();
     assert_eq!(error.failure(), Some(RaterFailure::InvalidOutput));
-    assert!(error.to_string().contains("item not-requested was not requested"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("item not-requested was not requested"),
+        "{error}"
+    );
     assert_next_call_is_served(&runtime);
 }
 
 #[test]
 fn a_log_flood_is_capped_and_the_call_still_answers() {
     let runtime = runtime();
-    let (response, report) = runtime.rate("faulty@1", &faulty_request("log-flood")).unwrap();
+    let (response, report) = runtime
+        .rate("faulty@1", &faulty_request("log-flood"))
+        .unwrap();
     assert_eq!(response.items.len(), 1);
     let logged_bytes: usize = report.logs.iter().map(|l| l.message.len()).sum();
     assert!(logged_bytes <= runtime.limits().log_bytes_max);
-    assert!(report.logs_dropped > 9_000, "dropped {}", report.logs_dropped);
+    assert!(
+        report.logs_dropped > 9_000,
+        "dropped {}",
+        report.logs_dropped
+    );
 }
 
 #[test]
@@ -119,20 +173,37 @@ fn a_decline_is_the_plugins_business_answer() {
     let runtime = runtime();
     let error = fault(&runtime, "decline");
     assert_eq!(error.code(), "plugin_declined");
-    assert_eq!(RatingError::from(error), RatingError::Declined("faulty plugin declines on purpose".into()));
+    assert_eq!(
+        RatingError::from(error),
+        RatingError::Declined("faulty plugin declines on purpose".into())
+    );
 }
 
 #[test]
 fn a_request_over_the_input_limit_is_refused_before_the_call() {
-    let runtime = runtime_with(PluginLimits { input_bytes_max: 100, ..PluginLimits::default() });
-    let error = runtime.rate("auto@1", &golden_request("four-vehicles-rural")).unwrap_err();
+    let runtime = runtime_with(PluginLimits {
+        input_bytes_max: 100,
+        ..PluginLimits::default()
+    });
+    let error = runtime
+        .rate("auto@1", &golden_request("four-vehicles-rural"))
+        .unwrap_err();
     assert_eq!(error.code(), "plugin_input_too_large");
 }
 
 #[test]
 fn every_fault_in_a_row_leaves_the_host_serving() {
     let runtime = runtime();
-    for mode in ["loop", "allocate", "trap", "stack-overflow", "huge-output", "malformed", "ok", "trap"] {
+    for mode in [
+        "loop",
+        "allocate",
+        "trap",
+        "stack-overflow",
+        "huge-output",
+        "malformed",
+        "ok",
+        "trap",
+    ] {
         let _ = runtime.rate("faulty@1", &faulty_request(mode));
     }
     assert_next_call_is_served(&runtime);
@@ -141,8 +212,12 @@ fn every_fault_in_a_row_leaves_the_host_serving() {
 #[test]
 fn a_component_of_another_world_is_refused_at_registration() {
     let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
-    let error = runtime.register("calc", "1", &wasm("fixture-wrong-world"), RateTables::new()).unwrap_err();
-    let PluginError::Incompatible(message) = error else { panic!("expected incompatible, got {error:?}") };
+    let error = runtime
+        .register("calc", "1", &wasm("fixture-wrong-world"), RateTables::new())
+        .unwrap_err();
+    let PluginError::Incompatible(message) = error else {
+        panic!("expected incompatible, got {error:?}")
+    };
     assert!(message.contains("exports no Premia world"), "{message}");
     assert!(runtime.list().is_empty());
 }
@@ -150,18 +225,52 @@ fn a_component_of_another_world_is_refused_at_registration() {
 #[test]
 fn a_component_with_a_forbidden_import_is_refused_at_registration() {
     let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
-    let error = runtime.register("evil", "1", &wasm("fixture-forbidden-import"), RateTables::new()).unwrap_err();
-    let PluginError::Incompatible(message) = error else { panic!("expected incompatible, got {error:?}") };
-    assert!(message.contains("forbidden import fixture:evil/net"), "{message}");
+    let error = runtime
+        .register(
+            "evil",
+            "1",
+            &wasm("fixture-forbidden-import"),
+            RateTables::new(),
+        )
+        .unwrap_err();
+    let PluginError::Incompatible(message) = error else {
+        panic!("expected incompatible, got {error:?}")
+    };
+    assert!(
+        message.contains("forbidden import fixture:evil/net"),
+        "{message}"
+    );
     assert!(runtime.plugin("evil@1").is_none());
 }
 
 #[test]
 fn core_modules_garbage_and_oversized_uploads_are_refused() {
-    let runtime = PluginRuntime::new(PluginLimits { component_bytes_max: 200_000, ..PluginLimits::default() }).unwrap();
+    let runtime = PluginRuntime::new(PluginLimits {
+        component_bytes_max: 200_000,
+        ..PluginLimits::default()
+    })
+    .unwrap();
     let core_module = b"\0asm\x01\0\0\0";
-    assert_eq!(runtime.register("core", "1", core_module, RateTables::new()).unwrap_err().code(), "plugin_incompatible");
-    assert_eq!(runtime.register("junk", "1", b"not wasm at all", RateTables::new()).unwrap_err().code(), "plugin_incompatible");
+    assert_eq!(
+        runtime
+            .register("core", "1", core_module, RateTables::new())
+            .unwrap_err()
+            .code(),
+        "plugin_incompatible"
+    );
+    assert_eq!(
+        runtime
+            .register("junk", "1", b"not wasm at all", RateTables::new())
+            .unwrap_err()
+            .code(),
+        "plugin_incompatible"
+    );
     let oversized = vec![0u8; 200_001];
-    assert_eq!(runtime.register("big", "1", &oversized, RateTables::new()).unwrap_err().code(), "plugin_too_large");
+    assert_eq!(
+        runtime
+            .register("big", "1", &oversized, RateTables::new())
+            .unwrap_err()
+            .code(),
+        "plugin_too_large"
+    );
 }

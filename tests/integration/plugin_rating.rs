@@ -10,9 +10,18 @@ use rust_decimal_macros::dec;
 #[test]
 fn the_auto_rater_prices_an_urban_sedan_exactly() {
     let runtime = runtime();
-    let (response, report) = runtime.rate("auto@1", &golden_request("one-sedan-urban")).unwrap();
+    let (response, report) = runtime
+        .rate("auto@1", &golden_request("one-sedan-urban"))
+        .unwrap();
     let premiums: Vec<Premium> = response.items.iter().map(|i| i.premium).collect();
-    assert_eq!(premiums, vec![Premium::Yearly(dec!(512.50)), Premium::Yearly(dec!(765.00)), Premium::Yearly(dec!(185.00))]);
+    assert_eq!(
+        premiums,
+        vec![
+            Premium::Yearly(dec!(512.50)),
+            Premium::Yearly(dec!(765.00)),
+            Premium::Yearly(dec!(185.00))
+        ]
+    );
     assert_eq!(response.flat_charges[0].amount, dec!(25.00));
     assert_eq!(response.flat_charges[0].charge, "policy-fee");
     assert!(report.fuel_consumed > 0);
@@ -24,7 +33,11 @@ fn the_auto_rater_matches_every_golden_case() {
     let runtime = runtime();
     for case in ["one-sedan-urban", "four-vehicles-rural"] {
         let (response, _) = runtime.rate("auto@1", &golden_request(case)).unwrap();
-        assert_eq!(serde_json::to_value(&response).unwrap(), golden_expected(case), "golden case {case}");
+        assert_eq!(
+            serde_json::to_value(&response).unwrap(),
+            golden_expected(case),
+            "golden case {case}"
+        );
     }
 }
 
@@ -47,7 +60,10 @@ fn a_plugin_rater_names_its_plugin_and_hash_for_the_audit_trail() {
     let expected_sha = premia::plugin::content_sha256(&wasm("auto-rater"));
     assert_eq!(
         rater.identity(),
-        RaterIdentity::Plugin { plugin_id: "auto@1".into(), content_sha256: expected_sha }
+        RaterIdentity::Plugin {
+            plugin_id: "auto@1".into(),
+            content_sha256: expected_sha
+        }
     );
 }
 
@@ -55,10 +71,10 @@ fn a_plugin_rater_names_its_plugin_and_hash_for_the_audit_trail() {
 fn a_declined_driver_is_a_business_error_not_a_failure() {
     let runtime = runtime();
     let mut request = golden_request("one-sedan-urban");
-    request.policy.exposures[0]
-        .characteristics
-        .fields
-        .insert("driver_age".into(), vec![premia::rating::FieldValue::Integer(15)]);
+    request.policy.exposures[0].characteristics.fields.insert(
+        "driver_age".into(),
+        vec![premia::rating::FieldValue::Integer(15)],
+    );
     let rater = PluginRater::new(runtime, "auto@1").unwrap();
     assert_eq!(
         rater.rate(&request).unwrap_err(),
@@ -80,7 +96,10 @@ fn draft(previous_invoice_count: u32) -> DraftInvoice {
             charge: "premium".into(),
             category: "premium".into(),
             amount: dec!(83.34),
-            period: Some(Segment { start: date(1), end: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap() }),
+            period: Some(Segment {
+                start: date(1),
+                end: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(),
+            }),
             installment_number: Some(2),
         }],
     }
@@ -89,7 +108,10 @@ fn draft(previous_invoice_count: u32) -> DraftInvoice {
 #[test]
 fn the_invoicing_plugin_adds_its_fee_to_every_invoice_but_the_first() {
     let runtime = runtime();
-    assert_eq!(runtime.plugin("fee@1").unwrap().world, PluginWorld::Invoicer);
+    assert_eq!(
+        runtime.plugin("fee@1").unwrap().world,
+        PluginWorld::Invoicer
+    );
     let (first, _) = runtime.adjust_invoice("fee@1", &draft(0)).unwrap();
     assert!(first.lines.is_empty());
     let (second, _) = runtime.adjust_invoice("fee@1", &draft(1)).unwrap();
@@ -110,7 +132,9 @@ fn the_invoicing_plugin_keeps_installment_dates_by_default() {
 #[test]
 fn a_plugin_of_one_world_cannot_be_called_as_the_other() {
     let runtime = runtime();
-    let error = runtime.rate("fee@1", &golden_request("one-sedan-urban")).unwrap_err();
+    let error = runtime
+        .rate("fee@1", &golden_request("one-sedan-urban"))
+        .unwrap_err();
     assert_eq!(error.code(), "plugin_wrong_world");
     let error = runtime.adjust_invoice("auto@1", &draft(1)).unwrap_err();
     assert!(matches!(error, PluginError::WrongWorld { .. }));

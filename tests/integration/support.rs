@@ -8,12 +8,16 @@ use std::sync::Arc;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The bytes of a compiled plugin or fixture, by crate name.
 pub fn wasm(crate_name: &str) -> Vec<u8> {
-    let path = Path::new(premia_tests::PLUGINS_WASM_DIR).join(format!("{}.wasm", crate_name.replace('-', "_")));
+    let path = Path::new(premia_tests::PLUGINS_WASM_DIR)
+        .join(format!("{}.wasm", crate_name.replace('-', "_")));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -31,9 +35,20 @@ pub fn tables(plugin: &str) -> RateTables {
 /// registered as `auto@1`, `fee@1` and `faulty@1`.
 pub fn runtime_with(limits: PluginLimits) -> Arc<PluginRuntime> {
     let runtime = PluginRuntime::new(limits).unwrap();
-    runtime.register("auto", "1", &wasm("auto-rater"), tables("auto-rater")).unwrap();
-    runtime.register("fee", "1", &wasm("installment-fee"), tables("installment-fee")).unwrap();
-    runtime.register("faulty", "1", &wasm("faulty"), RateTables::new()).unwrap();
+    runtime
+        .register("auto", "1", &wasm("auto-rater"), tables("auto-rater"))
+        .unwrap();
+    runtime
+        .register(
+            "fee",
+            "1",
+            &wasm("installment-fee"),
+            tables("installment-fee"),
+        )
+        .unwrap();
+    runtime
+        .register("faulty", "1", &wasm("faulty"), RateTables::new())
+        .unwrap();
     Arc::new(runtime)
 }
 
@@ -43,13 +58,17 @@ pub fn runtime() -> Arc<PluginRuntime> {
 
 /// A golden request of the auto rater.
 pub fn golden_request(name: &str) -> RateRequest {
-    let path = workspace().join("plugins/auto-rater/golden").join(format!("{name}.request.json"));
+    let path = workspace()
+        .join("plugins/auto-rater/golden")
+        .join(format!("{name}.request.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// A golden expected response of the auto rater, as JSON.
 pub fn golden_expected(name: &str) -> serde_json::Value {
-    let path = workspace().join("plugins/auto-rater/golden").join(format!("{name}.expected.json"));
+    let path = workspace()
+        .join("plugins/auto-rater/golden")
+        .join(format!("{name}.expected.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

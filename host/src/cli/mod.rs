@@ -78,13 +78,19 @@ pub enum PluginCommand {
 /// process exit code.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Plugin(PluginCommand::New { name, dir, sdk_path }) => plugin_new::run(&name, dir, sdk_path, out),
+        Command::Plugin(PluginCommand::New {
+            name,
+            dir,
+            sdk_path,
+        }) => plugin_new::run(&name, dir, sdk_path, out),
         Command::Plugin(PluginCommand::Build { path, target_dir }) => {
             plugin_build::run(&path, target_dir.as_deref(), out)
-        },
-        Command::Plugin(PluginCommand::Check { file, json }) => plugin_check::run(&file, json, out),
-        Command::Plugin(PluginCommand::Run { file, input, tables }) => {
-            plugin_run::run(&file, &input, tables.as_deref(), out)
         }
+        Command::Plugin(PluginCommand::Check { file, json }) => plugin_check::run(&file, json, out),
+        Command::Plugin(PluginCommand::Run {
+            file,
+            input,
+            tables,
+        }) => plugin_run::run(&file, &input, tables.as_deref(), out),
     }
 }

@@ -1,9 +1,9 @@
 //! `premia plugin check <file.wasm>`: is this component a plugin this host
 //! can run?
 
-use std::io::Write;
 use crate::plugin::{PluginLimits, PluginRuntime};
 use anyhow::Context;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -14,7 +14,11 @@ pub fn run(file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<ExitC
         Ok(report) => report,
         Err(error) => {
             if json {
-                writeln!(out, "{}", serde_json::json!({"compatible": false, "problems": [error.to_string()]}))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"compatible": false, "problems": [error.to_string()]})
+                )?;
             } else {
                 writeln!(out, "{}: incompatible\n  - {error}", file.display())?;
             }
@@ -27,8 +31,18 @@ pub fn run(file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<ExitC
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         writeln!(out, "{}", file.display())?;
-        writeln!(out, "  world:       {}", report.world.map_or("none".to_string(), |w| format!("{w:?}").to_lowercase()))?;
-        writeln!(out, "  wit version: {}", report.wit_version.as_deref().unwrap_or("none"))?;
+        writeln!(
+            out,
+            "  world:       {}",
+            report
+                .world
+                .map_or("none".to_string(), |w| format!("{w:?}").to_lowercase())
+        )?;
+        writeln!(
+            out,
+            "  wit version: {}",
+            report.wit_version.as_deref().unwrap_or("none")
+        )?;
         writeln!(out, "  size:        {} bytes", report.size_bytes)?;
         writeln!(out, "  sha256:      {}", report.content_sha256)?;
         writeln!(out, "  imports:     {}", report.imports.join(", "))?;
@@ -41,5 +55,9 @@ pub fn run(file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<ExitC
             }
         }
     }
-    Ok(if report.is_compatible() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.is_compatible() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

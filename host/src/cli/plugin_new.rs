@@ -1,8 +1,8 @@
 //! `premia plugin new <name>`: scaffold a rating plugin crate that builds,
 //! passes its test, and runs on the sample request it ships with.
 
-use std::io::Write;
 use anyhow::{Context, bail};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,7 +15,9 @@ const README_MD: &str = include_str!("template/README.md.tmpl");
 
 /// The SDK this binary was built with, used when no `--sdk-path` is given.
 fn default_sdk_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("plugin-sdk")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("plugin-sdk")
 }
 
 pub fn run(
@@ -38,17 +40,24 @@ pub fn run(
 /// Writes the plugin crate `name` into `dir`, which must not exist yet.
 pub fn scaffold(name: &str, dir: &Path, sdk_path: &Path) -> anyhow::Result<()> {
     let valid = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         && name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
     if !valid {
-        bail!("plugin name {name:?}: use lower-case letters, digits, '-' and '_', starting with a letter");
+        bail!(
+            "plugin name {name:?}: use lower-case letters, digits, '-' and '_', starting with a letter"
+        );
     }
     if dir.exists() {
         bail!("{} already exists", dir.display());
     }
-    let sdk_path = sdk_path
-        .canonicalize()
-        .with_context(|| format!("the plugin SDK is not at {}: pass --sdk-path", sdk_path.display()))?;
+    let sdk_path = sdk_path.canonicalize().with_context(|| {
+        format!(
+            "the plugin SDK is not at {}: pass --sdk-path",
+            sdk_path.display()
+        )
+    })?;
     let fill = |template: &str| {
         template
             .replace("{{name}}", name)

@@ -1,17 +1,23 @@
 //! `premia plugin run <file.wasm> --input <request.json>`: one call in the
 //! production sandbox, with its measurements, like Shopify's function-runner.
 
-use std::io::Write;
 use crate::plugin::{DraftInvoice, PluginLimits, PluginRuntime, PluginWorld};
 use crate::rating::RateRequest;
 use anyhow::Context;
 use premia_plugin_sdk::tables::RateTables;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(file: &Path, input: &Path, tables: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub fn run(
+    file: &Path,
+    input: &Path,
+    tables: Option<&Path>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let input_text = std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+    let input_text =
+        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
     let tables = match tables {
         Some(dir) => RateTables::from_dir(dir).map_err(anyhow::Error::msg)?,
         None => RateTables::new(),
@@ -37,7 +43,10 @@ pub fn run(file: &Path, input: &Path, tables: Option<&Path>, out: &mut dyn Write
         }
     };
     let (body, code) = match outcome {
-        Ok(result) => (serde_json::json!({ "result": result, "report": report }), ExitCode::SUCCESS),
+        Ok(result) => (
+            serde_json::json!({ "result": result, "report": report }),
+            ExitCode::SUCCESS,
+        ),
         Err(error) => (
             serde_json::json!({ "error": { "code": error.code(), "message": error.to_string() } }),
             ExitCode::from(1),

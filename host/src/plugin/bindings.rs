@@ -24,10 +24,10 @@ pub mod invoicer {
     });
 }
 
+pub use invoicer::exports::premia::plugin::invoicing as wit_invoicing;
+pub use rater::exports::premia::plugin::rating as wit_rating;
 pub use rater::premia::plugin::host as wit_host;
 pub use rater::premia::plugin::types as wit_types;
-pub use rater::exports::premia::plugin::rating as wit_rating;
-pub use invoicer::exports::premia::plugin::invoicing as wit_invoicing;
 
 /// The WIT package version this host speaks.
 pub const WIT_VERSION: &str = "0.1.0";

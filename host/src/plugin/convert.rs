@@ -12,7 +12,11 @@ use rust_decimal::Decimal;
 use std::str::FromStr;
 
 pub fn date_to_wit(date: NaiveDate) -> wt::Date {
-    wt::Date { year: date.year(), month: date.month() as u8, day: date.day() as u8 }
+    wt::Date {
+        year: date.year(),
+        month: date.month() as u8,
+        day: date.day() as u8,
+    }
 }
 
 pub fn date_from_wit(date: wt::Date) -> Result<NaiveDate, String> {
@@ -21,7 +25,10 @@ pub fn date_from_wit(date: wt::Date) -> Result<NaiveDate, String> {
 }
 
 pub fn period_to_wit(segment: Segment) -> wt::Period {
-    wt::Period { start: date_to_wit(segment.start), end: date_to_wit(segment.end) }
+    wt::Period {
+        start: date_to_wit(segment.start),
+        end: date_to_wit(segment.end),
+    }
 }
 
 fn operation_to_wit(operation: Operation) -> wt::Operation {
@@ -134,13 +141,21 @@ pub fn rate_response_bytes(response: &wr::RateResponse) -> usize {
                 + i.charge.as_ref().map_or(0, String::len)
                 + amount_bytes(&i.premium)
                 + i.technical_premium.as_ref().map_or(0, amount_bytes)
-                + i.commissions.iter().map(|c| c.recipient.len() + amount_bytes(&c.amount)).sum::<usize>()
+                + i.commissions
+                    .iter()
+                    .map(|c| c.recipient.len() + amount_bytes(&c.amount))
+                    .sum::<usize>()
         })
         .sum();
     let flats: usize = response
         .flat_charges
         .iter()
-        .map(|f| f.charge.len() + f.amount.len() + f.description.len() + f.item.as_ref().map_or(0, String::len))
+        .map(|f| {
+            f.charge.len()
+                + f.amount.len()
+                + f.description.len()
+                + f.item.as_ref().map_or(0, String::len)
+        })
         .sum();
     items + flats
 }
@@ -157,7 +172,9 @@ pub fn rate_response_from_wit(response: wr::RateResponse) -> Result<RateResponse
                 technical_premium: item
                     .technical_premium
                     .as_ref()
-                    .map(|t| premium_from_wit(t, &format!("item {} technical premium", item.locator)))
+                    .map(|t| {
+                        premium_from_wit(t, &format!("item {} technical premium", item.locator))
+                    })
                     .transpose()?,
                 commissions: item
                     .commissions
@@ -189,5 +206,8 @@ pub fn rate_response_from_wit(response: wr::RateResponse) -> Result<RateResponse
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    Ok(RateResponse { items, flat_charges })
+    Ok(RateResponse {
+        items,
+        flat_charges,
+    })
 }

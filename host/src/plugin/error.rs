@@ -7,19 +7,36 @@ use crate::rating::{RaterFailure, RatingError};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PluginError {
     #[error("plugin {plugin} ran out of fuel ({fuel_per_call_max} instructions)")]
-    OutOfFuel { plugin: String, fuel_per_call_max: u64 },
+    OutOfFuel {
+        plugin: String,
+        fuel_per_call_max: u64,
+    },
     #[error("plugin {plugin} ran past its deadline of {wall_time_ms_max} ms")]
-    Deadline { plugin: String, wall_time_ms_max: u64 },
+    Deadline {
+        plugin: String,
+        wall_time_ms_max: u64,
+    },
     #[error("plugin {plugin} tried to use more than {memory_bytes_max} bytes of memory")]
-    MemoryLimit { plugin: String, memory_bytes_max: usize },
+    MemoryLimit {
+        plugin: String,
+        memory_bytes_max: usize,
+    },
     #[error("plugin {plugin} overflowed its stack")]
     StackOverflow { plugin: String },
     #[error("plugin {plugin} trapped: {message}")]
     Trap { plugin: String, message: String },
     #[error("plugin {plugin} got {input_bytes} bytes of input; the limit is {input_bytes_max}")]
-    InputTooLarge { plugin: String, input_bytes: usize, input_bytes_max: usize },
+    InputTooLarge {
+        plugin: String,
+        input_bytes: usize,
+        input_bytes_max: usize,
+    },
     #[error("plugin {plugin} returned {output_bytes} bytes; the limit is {output_bytes_max}")]
-    OutputTooLarge { plugin: String, output_bytes: usize, output_bytes_max: usize },
+    OutputTooLarge {
+        plugin: String,
+        output_bytes: usize,
+        output_bytes_max: usize,
+    },
     #[error("plugin {plugin} returned invalid output: {message}")]
     InvalidOutput { plugin: String, message: String },
     #[error("plugin {plugin} declined: {message}")]
@@ -29,11 +46,18 @@ pub enum PluginError {
     #[error("incompatible plugin: {0}")]
     Incompatible(String),
     #[error("component is {bytes} bytes; the limit is {component_bytes_max}")]
-    TooLarge { bytes: usize, component_bytes_max: usize },
+    TooLarge {
+        bytes: usize,
+        component_bytes_max: usize,
+    },
     #[error("no plugin {0} is registered")]
     UnknownPlugin(String),
     #[error("plugin {plugin} is a {actual} plugin, not a {expected} plugin")]
-    WrongWorld { plugin: String, expected: &'static str, actual: &'static str },
+    WrongWorld {
+        plugin: String,
+        expected: &'static str,
+        actual: &'static str,
+    },
     #[error("plugin {plugin} could not start: {message}")]
     Unavailable { plugin: String, message: String },
 }
@@ -73,9 +97,15 @@ impl From<PluginError> for RatingError {
             PluginError::MemoryLimit { plugin, .. } => failed(plugin, RaterFailure::MemoryLimit),
             PluginError::StackOverflow { plugin } => failed(plugin, RaterFailure::StackOverflow),
             PluginError::Trap { plugin, .. } => failed(plugin, RaterFailure::Trap),
-            PluginError::InputTooLarge { plugin, .. } => failed(plugin, RaterFailure::InputTooLarge),
-            PluginError::OutputTooLarge { plugin, .. } => failed(plugin, RaterFailure::OutputTooLarge),
-            PluginError::InvalidOutput { plugin, .. } => failed(plugin, RaterFailure::InvalidOutput),
+            PluginError::InputTooLarge { plugin, .. } => {
+                failed(plugin, RaterFailure::InputTooLarge)
+            }
+            PluginError::OutputTooLarge { plugin, .. } => {
+                failed(plugin, RaterFailure::OutputTooLarge)
+            }
+            PluginError::InvalidOutput { plugin, .. } => {
+                failed(plugin, RaterFailure::InvalidOutput)
+            }
             PluginError::WrongWorld { plugin, .. } | PluginError::Unavailable { plugin, .. } => {
                 failed(plugin, RaterFailure::Unavailable)
             }

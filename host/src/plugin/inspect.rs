@@ -55,11 +55,20 @@ pub fn inspect_component(
     size_bytes: usize,
 ) -> ComponentReport {
     let ty = component.component_type();
-    let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    let imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     let mut problems = Vec::new();
 
-    let premia_exports: Vec<&String> = exports.iter().filter(|e| e.starts_with("premia:plugin/")).collect();
+    let premia_exports: Vec<&String> = exports
+        .iter()
+        .filter(|e| e.starts_with("premia:plugin/"))
+        .collect();
     let world = if exports.iter().any(|e| e == RATING_EXPORT) {
         Some(PluginWorld::Rater)
     } else if exports.iter().any(|e| e == INVOICING_EXPORT) {
@@ -67,11 +76,13 @@ pub fn inspect_component(
     } else {
         None
     };
-    let wit_version = premia_exports.first().and_then(|e| e.split('@').nth(1)).map(str::to_string);
+    let wit_version = premia_exports
+        .first()
+        .and_then(|e| e.split('@').nth(1))
+        .map(str::to_string);
     match (&world, premia_exports.first()) {
-        (Some(_), _) if premia_exports.len() > 1 => {
-            problems.push("a plugin implements one world: it exports both rating and invoicing".into())
-        }
+        (Some(_), _) if premia_exports.len() > 1 => problems
+            .push("a plugin implements one world: it exports both rating and invoicing".into()),
         (Some(_), _) => {}
         (None, Some(export)) => problems.push(format!(
             "it exports {export}, but this host supports WIT version {WIT_VERSION} only"
@@ -82,10 +93,25 @@ pub fn inspect_component(
     }
     for import in &imports {
         if import.starts_with("premia:plugin/") && !import.ends_with(&format!("@{WIT_VERSION}")) {
-            problems.push(format!("import {import}: this host supports WIT version {WIT_VERSION} only"));
-        } else if !ALLOWED_IMPORT_PREFIXES.iter().any(|prefix| import.starts_with(prefix)) {
-            problems.push(format!("forbidden import {import}: plugins may not reach the outside world"));
+            problems.push(format!(
+                "import {import}: this host supports WIT version {WIT_VERSION} only"
+            ));
+        } else if !ALLOWED_IMPORT_PREFIXES
+            .iter()
+            .any(|prefix| import.starts_with(prefix))
+        {
+            problems.push(format!(
+                "forbidden import {import}: plugins may not reach the outside world"
+            ));
         }
     }
-    ComponentReport { world, wit_version, content_sha256, size_bytes, imports, exports, problems }
+    ComponentReport {
+        world,
+        wit_version,
+        content_sha256,
+        size_bytes,
+        imports,
+        exports,
+        problems,
+    }
 }

@@ -99,7 +99,12 @@ pub(super) fn adjustments_bytes(adjustments: &wi::InvoiceAdjustments) -> usize {
     adjustments
         .lines
         .iter()
-        .map(|l| l.charge.len() + l.amount.len() + l.description.len() + l.policy.as_ref().map_or(0, String::len))
+        .map(|l| {
+            l.charge.len()
+                + l.amount.len()
+                + l.description.len()
+                + l.policy.as_ref().map_or(0, String::len)
+        })
         .sum()
 }
 
@@ -110,7 +115,10 @@ pub(super) fn adjustments_from_wit(
     let due_date = adjustments.due_date.map(date_from_wit).transpose()?;
     if let Some(due) = due_date {
         if due < draft.invoice_date {
-            return Err(format!("due date {due} is before the invoice date {}", draft.invoice_date));
+            return Err(format!(
+                "due date {due} is before the invoice date {}",
+                draft.invoice_date
+            ));
         }
     }
     let lines = adjustments
@@ -183,7 +191,10 @@ pub(super) fn installment_dates_from_wit(
                 locator: m.locator,
             };
             if dates.generate_date > dates.due_date {
-                return Err(format!("installment {}: generate date after due date", dates.locator));
+                return Err(format!(
+                    "installment {}: generate date after due date",
+                    dates.locator
+                ));
             }
             Ok(dates)
         })

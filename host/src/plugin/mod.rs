@@ -26,7 +26,9 @@ pub mod wasi;
 pub use bindings::{INVOICING_EXPORT, RATING_EXPORT, WIT_VERSION};
 pub use error::PluginError;
 pub use inspect::{ComponentReport, PluginWorld};
-pub use invoicing::{DraftInvoice, DraftItem, InstallmentDates, InvoiceAdjustments, InvoiceLine, ScheduleInstallment};
+pub use invoicing::{
+    DraftInvoice, DraftItem, InstallmentDates, InvoiceAdjustments, InvoiceLine, ScheduleInstallment,
+};
 pub use limits::PluginLimits;
 pub use rater::PluginRater;
 pub use runtime::{CallReport, PluginInfo, PluginRuntime, content_sha256};

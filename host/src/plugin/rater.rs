@@ -1,7 +1,9 @@
 //! A registered rating plugin seen through the [`Rater`] trait.
 
 use super::runtime::PluginRuntime;
-use crate::rating::{RateRequest, RateResponse, Rater, RaterIdentity, RatingError, validate_response};
+use crate::rating::{
+    RateRequest, RateResponse, Rater, RaterIdentity, RatingError, validate_response,
+};
 use std::sync::Arc;
 
 /// Rates through a plugin of a [`PluginRuntime`], one fresh sandbox a call.
@@ -15,9 +17,17 @@ impl PluginRater {
     /// The rater for plugin `plugin_id`, which must be registered.
     pub fn new(runtime: Arc<PluginRuntime>, plugin_id: &str) -> Result<Self, RatingError> {
         let info = runtime.plugin(plugin_id).ok_or_else(|| {
-            RatingError::failed(plugin_id, crate::rating::RaterFailure::Unavailable, "plugin is not registered")
+            RatingError::failed(
+                plugin_id,
+                crate::rating::RaterFailure::Unavailable,
+                "plugin is not registered",
+            )
         })?;
-        Ok(PluginRater { runtime, plugin_id: info.id, content_sha256: info.content_sha256 })
+        Ok(PluginRater {
+            runtime,
+            plugin_id: info.id,
+            content_sha256: info.content_sha256,
+        })
     }
 }
 
@@ -29,6 +39,9 @@ impl Rater for PluginRater {
     }
 
     fn identity(&self) -> RaterIdentity {
-        RaterIdentity::Plugin { plugin_id: self.plugin_id.clone(), content_sha256: self.content_sha256.clone() }
+        RaterIdentity::Plugin {
+            plugin_id: self.plugin_id.clone(),
+            content_sha256: self.content_sha256.clone(),
+        }
     }
 }

@@ -16,7 +16,8 @@ use super::error::PluginError;
 use super::inspect::{ComponentReport, PluginWorld, inspect_component};
 use super::invoicing::{
     DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment, adjustments_bytes,
-    adjustments_from_wit, draft_bytes, draft_to_wit, installment_dates_from_wit, installments_to_wit,
+    adjustments_from_wit, draft_bytes, draft_to_wit, installment_dates_from_wit,
+    installments_to_wit,
 };
 use super::limits::PluginLimits;
 use super::state::{CallState, LogLine};
@@ -31,7 +32,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+};
 
 /// What is known about a registered plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -90,7 +93,10 @@ impl EpochTicker {
                 }
             })
             .expect("spawning the epoch ticker thread");
-        EpochTicker { stop, thread: Some(thread) }
+        EpochTicker {
+            stop,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -157,18 +163,27 @@ impl PluginRuntime {
             .epoch_interruption(true)
             .max_wasm_stack(limits.stack_bytes_max)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config)
-            .map_err(|e| PluginError::Unavailable { plugin: "engine".into(), message: format!("{e:#}") })?;
+        let engine = Engine::new(&config).map_err(|e| PluginError::Unavailable {
+            plugin: "engine".into(),
+            message: format!("{e:#}"),
+        })?;
         let mut linker = Linker::<CallState>::new(&engine);
         let link_error = |e: wasmtime::Error| PluginError::Unavailable {
             plugin: "linker".into(),
             message: format!("{e:#}"),
         };
-        rater::premia::plugin::host::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+        rater::premia::plugin::host::add_to_linker::<CallState, HasSelf<CallState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(link_error)?;
+        wit_types::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(link_error)?;
-        wit_types::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s).map_err(link_error)?;
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
-        let ticker = EpochTicker::start(engine.clone(), Duration::from_millis(limits.epoch_tick_ms.max(1)));
+        let ticker = EpochTicker::start(
+            engine.clone(),
+            Duration::from_millis(limits.epoch_tick_ms.max(1)),
+        );
         Ok(PluginRuntime {
             engine,
             linker,
@@ -196,15 +211,18 @@ impl PluginRuntime {
     fn artifact_path(&self, sha: &str) -> Option<PathBuf> {
         let dir = self.artifact_dir.as_ref()?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
         Some(dir.join(format!("{sha}-{:016x}.cwasm", hasher.finish())))
     }
 
     /// Serializes a compiled component (for the artifact cache and benchmarks).
     pub fn serialize(&self, component: &Component) -> Result<Vec<u8>, PluginError> {
-        component
-            .serialize()
-            .map_err(|e| PluginError::Unavailable { plugin: "serialize".into(), message: format!("{e:#}") })
+        component.serialize().map_err(|e| PluginError::Unavailable {
+            plugin: "serialize".into(),
+            message: format!("{e:#}"),
+        })
     }
 
     /// Loads an artifact written by [`PluginRuntime::serialize`] with an
@@ -215,7 +233,9 @@ impl PluginRuntime {
         // compatibility hash in the artifact header before using it.
         #[allow(unsafe_code)]
         let component = unsafe { Component::deserialize(&self.engine, artifact) };
-        component.map_err(|e| PluginError::Incompatible(format!("bad compiled artifact: {}", e.root_cause())))
+        component.map_err(|e| {
+            PluginError::Incompatible(format!("bad compiled artifact: {}", e.root_cause()))
+        })
     }
 
     /// The limits every call runs under.
@@ -238,7 +258,8 @@ impl PluginRuntime {
         }
         if wasmparser_is_core_module(bytes) {
             return Err(PluginError::Incompatible(
-                "this is a core WebAssembly module, not a component: build for wasm32-wasip2".into(),
+                "this is a core WebAssembly module, not a component: build for wasm32-wasip2"
+                    .into(),
             ));
         }
         let artifact_path = self.artifact_path(&sha);
@@ -264,7 +285,10 @@ impl PluginRuntime {
                 component
             }
         };
-        self.compiled.lock().expect("compile cache lock").insert(sha.clone(), component.clone());
+        self.compiled
+            .lock()
+            .expect("compile cache lock")
+            .insert(sha.clone(), component.clone());
         Ok((component, sha))
     }
 
@@ -281,13 +305,26 @@ impl PluginRuntime {
         Ok(report)
     }
 
-    fn pre_instantiate(&self, component: &Component, world: Option<PluginWorld>) -> Result<WorldPre, PluginError> {
+    fn pre_instantiate(
+        &self,
+        component: &Component,
+        world: Option<PluginWorld>,
+    ) -> Result<WorldPre, PluginError> {
         let incompatible = |e: wasmtime::Error| PluginError::Incompatible(format!("{e:#}"));
-        let pre = self.linker.instantiate_pre(component).map_err(incompatible)?;
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(incompatible)?;
         match world {
-            Some(PluginWorld::Rater) => Ok(WorldPre::Rater(RaterPre::new(pre).map_err(incompatible)?)),
-            Some(PluginWorld::Invoicer) => Ok(WorldPre::Invoicer(InvoicerPre::new(pre).map_err(incompatible)?)),
-            None => Err(PluginError::Incompatible("it exports no Premia world".into())),
+            Some(PluginWorld::Rater) => {
+                Ok(WorldPre::Rater(RaterPre::new(pre).map_err(incompatible)?))
+            }
+            Some(PluginWorld::Invoicer) => Ok(WorldPre::Invoicer(
+                InvoicerPre::new(pre).map_err(incompatible)?,
+            )),
+            None => Err(PluginError::Incompatible(
+                "it exports no Premia world".into(),
+            )),
         }
     }
 
@@ -319,21 +356,38 @@ impl PluginRuntime {
             imports: report.imports,
             rate_tables: tables.names().into_iter().map(str::to_string).collect(),
         };
-        let loaded = LoadedPlugin { info: info.clone(), id: Arc::from(id.as_str()), pre, tables: Arc::new(tables) };
-        self.plugins.write().expect("plugin registry lock").insert(id, Arc::new(loaded));
+        let loaded = LoadedPlugin {
+            info: info.clone(),
+            id: Arc::from(id.as_str()),
+            pre,
+            tables: Arc::new(tables),
+        };
+        self.plugins
+            .write()
+            .expect("plugin registry lock")
+            .insert(id, Arc::new(loaded));
         tracing::info!(plugin = %info.id, sha256 = %info.content_sha256, world = ?info.world, "plugin registered");
         Ok(info)
     }
 
     /// The registered plugin `id`, if any.
     pub fn plugin(&self, id: &str) -> Option<PluginInfo> {
-        self.plugins.read().expect("plugin registry lock").get(id).map(|p| p.info.clone())
+        self.plugins
+            .read()
+            .expect("plugin registry lock")
+            .get(id)
+            .map(|p| p.info.clone())
     }
 
     /// Every registered plugin, sorted by id.
     pub fn list(&self) -> Vec<PluginInfo> {
-        let mut list: Vec<PluginInfo> =
-            self.plugins.read().expect("plugin registry lock").values().map(|p| p.info.clone()).collect();
+        let mut list: Vec<PluginInfo> = self
+            .plugins
+            .read()
+            .expect("plugin registry lock")
+            .values()
+            .map(|p| p.info.clone())
+            .collect();
         list.sort_by(|a, b| a.id.cmp(&b.id));
         list
     }
@@ -355,7 +409,11 @@ impl PluginRuntime {
         body: impl FnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> (Result<R, PluginError>, CallReport) {
         let started = Instant::now();
-        let state = CallState::new(Arc::clone(&plugin.id), Arc::clone(&plugin.tables), &self.limits);
+        let state = CallState::new(
+            Arc::clone(&plugin.id),
+            Arc::clone(&plugin.tables),
+            &self.limits,
+        );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(self.limits.deadline_ticks());
@@ -375,20 +433,30 @@ impl PluginRuntime {
             logs: Vec::new(),
         };
         let result = result.map_err(|error| self.classify(&plugin.info.id, &state, error));
-        let report = CallReport { logs: state.logs, ..report };
+        let report = CallReport {
+            logs: state.logs,
+            ..report
+        };
         (result, report)
     }
 
     fn classify(&self, plugin: &str, state: &CallState, error: wasmtime::Error) -> PluginError {
         let plugin = plugin.to_string();
         if state.limiter.memory_limit_hit {
-            return PluginError::MemoryLimit { plugin, memory_bytes_max: self.limits.memory_bytes_max };
+            return PluginError::MemoryLimit {
+                plugin,
+                memory_bytes_max: self.limits.memory_bytes_max,
+            };
         }
         match error.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => {
-                PluginError::OutOfFuel { plugin, fuel_per_call_max: self.limits.fuel_per_call_max }
-            }
-            Some(Trap::Interrupt) => PluginError::Deadline { plugin, wall_time_ms_max: self.limits.wall_time_ms_max },
+            Some(Trap::OutOfFuel) => PluginError::OutOfFuel {
+                plugin,
+                fuel_per_call_max: self.limits.fuel_per_call_max,
+            },
+            Some(Trap::Interrupt) => PluginError::Deadline {
+                plugin,
+                wall_time_ms_max: self.limits.wall_time_ms_max,
+            },
             Some(Trap::StackOverflow) => PluginError::StackOverflow { plugin },
             Some(trap) => PluginError::Trap {
                 plugin,
@@ -397,12 +465,19 @@ impl PluginRuntime {
                     None => trap.to_string(),
                 },
             },
-            None => PluginError::Trap { plugin, message: error.root_cause().to_string() },
+            None => PluginError::Trap {
+                plugin,
+                message: error.root_cause().to_string(),
+            },
         }
     }
 
     /// Calls a rating plugin once, in a fresh sandbox.
-    pub fn rate(&self, plugin_id: &str, request: &RateRequest) -> Result<(RateResponse, CallReport), PluginError> {
+    pub fn rate(
+        &self,
+        plugin_id: &str,
+        request: &RateRequest,
+    ) -> Result<(RateResponse, CallReport), PluginError> {
         let plugin = self.loaded(plugin_id)?;
         let WorldPre::Rater(pre) = &plugin.pre else {
             return Err(PluginError::WrongWorld {
@@ -415,14 +490,19 @@ impl PluginRuntime {
         let wit_request = rate_request_to_wit(request);
         let (result, mut report) = self.call(&plugin, |store| {
             let instance = pre.instantiate(&mut *store)?;
-            instance.premia_plugin_rating().call_rate(&mut *store, &wit_request)
+            instance
+                .premia_plugin_rating()
+                .call_rate(&mut *store, &wit_request)
         });
         let answer = result?;
         let response = answer.map_err(|error| business_error(plugin_id, error))?;
         report.output_bytes = rate_response_bytes(&response);
         self.check_output(plugin_id, report.output_bytes)?;
-        let response = rate_response_from_wit(response)
-            .map_err(|message| PluginError::InvalidOutput { plugin: plugin_id.to_string(), message })?;
+        let response =
+            rate_response_from_wit(response).map_err(|message| PluginError::InvalidOutput {
+                plugin: plugin_id.to_string(),
+                message,
+            })?;
         Ok((response, report))
     }
 
@@ -437,7 +517,11 @@ impl PluginRuntime {
     ) -> Result<RateResponse, PluginError> {
         let plugin = self.loaded(plugin_id)?;
         let WorldPre::Rater(pre) = &plugin.pre else {
-            return Err(PluginError::WrongWorld { plugin: plugin_id.to_string(), expected: "rating", actual: "invoicing" });
+            return Err(PluginError::WrongWorld {
+                plugin: plugin_id.to_string(),
+                expected: "rating",
+                actual: "invoicing",
+            });
         };
         let wit_request = rate_request_to_wit(request);
         let (result, _) = self.call(&plugin, |store| {
@@ -446,12 +530,19 @@ impl PluginRuntime {
             for _ in 0..calls.max(1) {
                 store.set_fuel(self.limits.fuel_per_call_max)?;
                 store.set_epoch_deadline(self.limits.deadline_ticks());
-                last = Some(instance.premia_plugin_rating().call_rate(&mut *store, &wit_request)?);
+                last = Some(
+                    instance
+                        .premia_plugin_rating()
+                        .call_rate(&mut *store, &wit_request)?,
+                );
             }
             Ok(last.expect("at least one call"))
         });
         let response = result?.map_err(|error| business_error(plugin_id, error))?;
-        rate_response_from_wit(response).map_err(|message| PluginError::InvalidOutput { plugin: plugin_id.to_string(), message })
+        rate_response_from_wit(response).map_err(|message| PluginError::InvalidOutput {
+            plugin: plugin_id.to_string(),
+            message,
+        })
     }
 
     /// Creates a fresh store and instance of a plugin and drops them without
@@ -476,13 +567,19 @@ impl PluginRuntime {
         let wit_draft = draft_to_wit(draft);
         let (result, mut report) = self.call(&plugin, |store| {
             let instance = pre.instantiate(&mut *store)?;
-            instance.premia_plugin_invoicing().call_adjust_invoice(&mut *store, &wit_draft)
+            instance
+                .premia_plugin_invoicing()
+                .call_adjust_invoice(&mut *store, &wit_draft)
         });
         let adjustments = result?.map_err(|error| business_error(plugin_id, error))?;
         report.output_bytes = adjustments_bytes(&adjustments);
         self.check_output(plugin_id, report.output_bytes)?;
-        let adjustments = adjustments_from_wit(draft, adjustments)
-            .map_err(|message| PluginError::InvalidOutput { plugin: plugin_id.to_string(), message })?;
+        let adjustments = adjustments_from_wit(draft, adjustments).map_err(|message| {
+            PluginError::InvalidOutput {
+                plugin: plugin_id.to_string(),
+                message,
+            }
+        })?;
         Ok((adjustments, report))
     }
 
@@ -498,15 +595,26 @@ impl PluginRuntime {
         let currency = currency.to_string();
         let (result, report) = self.call(&plugin, |store| {
             let instance = pre.instantiate(&mut *store)?;
-            instance.premia_plugin_invoicing().call_schedule_dates(&mut *store, &currency, &wit_installments)
+            instance.premia_plugin_invoicing().call_schedule_dates(
+                &mut *store,
+                &currency,
+                &wit_installments,
+            )
         });
         let moved = result?.map_err(|error| business_error(plugin_id, error))?;
-        let moved = installment_dates_from_wit(installments, moved)
-            .map_err(|message| PluginError::InvalidOutput { plugin: plugin_id.to_string(), message })?;
+        let moved = installment_dates_from_wit(installments, moved).map_err(|message| {
+            PluginError::InvalidOutput {
+                plugin: plugin_id.to_string(),
+                message,
+            }
+        })?;
         Ok((moved, report))
     }
 
-    fn invoicer(&self, plugin_id: &str) -> Result<(Arc<LoadedPlugin>, InvoicerPre<CallState>), PluginError> {
+    fn invoicer(
+        &self,
+        plugin_id: &str,
+    ) -> Result<(Arc<LoadedPlugin>, InvoicerPre<CallState>), PluginError> {
         let plugin = self.loaded(plugin_id)?;
         let WorldPre::Invoicer(pre) = &plugin.pre else {
             return Err(PluginError::WrongWorld {
@@ -544,10 +652,14 @@ impl PluginRuntime {
 
 fn business_error(plugin_id: &str, error: wit_types::PluginError) -> PluginError {
     match error {
-        wit_types::PluginError::Declined(message) => PluginError::Declined { plugin: plugin_id.to_string(), message },
-        wit_types::PluginError::InvalidInput(message) => {
-            PluginError::InvalidInput { plugin: plugin_id.to_string(), message }
-        }
+        wit_types::PluginError::Declined(message) => PluginError::Declined {
+            plugin: plugin_id.to_string(),
+            message,
+        },
+        wit_types::PluginError::InvalidInput(message) => PluginError::InvalidInput {
+            plugin: plugin_id.to_string(),
+            message,
+        },
     }
 }
 

@@ -103,7 +103,10 @@ impl CallState {
 
     /// The message of the panic the plugin reported before trapping, if any.
     pub fn panic_message(&self) -> Option<&str> {
-        self.logs.iter().rev().find_map(|line| line.message.strip_prefix("panic: "))
+        self.logs
+            .iter()
+            .rev()
+            .find_map(|line| line.message.strip_prefix("panic: "))
     }
 }
 
@@ -146,7 +149,10 @@ impl wit_host::Host for CallState {
         }
         self.log_bytes_used += message.len();
         tracing::debug!(plugin = %self.plugin_id, level = level_name(level), "{message}");
-        self.logs.push(LogLine { level: level_name(level), message });
+        self.logs.push(LogLine {
+            level: level_name(level),
+            message,
+        });
     }
 
     fn lookup(
@@ -176,7 +182,11 @@ mod tests {
 
     #[test]
     fn logging_stops_at_the_budget_and_truncates_long_lines() {
-        let limits = PluginLimits { log_bytes_max: 10, log_line_bytes_max: 4, ..PluginLimits::default() };
+        let limits = PluginLimits {
+            log_bytes_max: 10,
+            log_line_bytes_max: 4,
+            ..PluginLimits::default()
+        };
         let mut state = CallState::new("p".into(), Arc::new(RateTables::new()), &limits);
         for _ in 0..5 {
             state.log(wit_host::LogLevel::Info, "abcdef".to_string());

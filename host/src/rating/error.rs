@@ -54,13 +54,25 @@ pub enum RatingError {
     InvalidInput(String),
     /// The rater itself failed.
     #[error("rater {rater} failed ({}): {message}", failure.code())]
-    Failed { rater: String, failure: RaterFailure, message: String },
+    Failed {
+        rater: String,
+        failure: RaterFailure,
+        message: String,
+    },
 }
 
 impl RatingError {
     /// A failure of `rater` of kind `failure`.
-    pub fn failed(rater: impl Into<String>, failure: RaterFailure, message: impl Into<String>) -> Self {
-        RatingError::Failed { rater: rater.into(), failure, message: message.into() }
+    pub fn failed(
+        rater: impl Into<String>,
+        failure: RaterFailure,
+        message: impl Into<String>,
+    ) -> Self {
+        RatingError::Failed {
+            rater: rater.into(),
+            failure,
+            message: message.into(),
+        }
     }
 
     /// The failure kind, when the rater failed (not for business answers).

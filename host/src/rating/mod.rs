@@ -22,7 +22,10 @@ pub use validate::validate_response;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RaterIdentity {
     /// A WebAssembly plugin, by id and the SHA-256 of its component bytes.
-    Plugin { plugin_id: String, content_sha256: String },
+    Plugin {
+        plugin_id: String,
+        content_sha256: String,
+    },
     /// An HTTP external rater, by its registered name.
     External { name: String },
     /// A rater compiled into the host (tests and demos).

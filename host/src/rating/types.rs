@@ -217,7 +217,11 @@ impl RateRequest {
                     + characteristics_bytes(&e.characteristics)
                     + e.perils
                         .iter()
-                        .map(|p| p.locator.len() + p.name.len() + characteristics_bytes(&p.characteristics))
+                        .map(|p| {
+                            p.locator.len()
+                                + p.name.len()
+                                + characteristics_bytes(&p.characteristics)
+                        })
                         .sum::<usize>()
             })
             .sum();

@@ -14,7 +14,8 @@ pub fn validate_response(
     request: &RateRequest,
     response: &RateResponse,
 ) -> Result<(), RatingError> {
-    let invalid = |message: String| RatingError::failed(rater, RaterFailure::InvalidOutput, message);
+    let invalid =
+        |message: String| RatingError::failed(rater, RaterFailure::InvalidOutput, message);
     let requested: HashSet<&str> = request.items.iter().map(|i| i.locator.as_str()).collect();
     let mut priced: HashSet<&str> = HashSet::with_capacity(requested.len());
     for item in &response.items {
@@ -23,13 +24,20 @@ pub fn validate_response(
         }
         priced.insert(item.locator.as_str());
     }
-    if let Some(missing) = request.items.iter().find(|i| !priced.contains(i.locator.as_str())) {
+    if let Some(missing) = request
+        .items
+        .iter()
+        .find(|i| !priced.contains(i.locator.as_str()))
+    {
         return Err(invalid(format!("item {} was not priced", missing.locator)));
     }
     for flat in &response.flat_charges {
         if let Some(item) = &flat.item {
             if !requested.contains(item.as_str()) {
-                return Err(invalid(format!("flat charge {} names unknown item {item}", flat.charge)));
+                return Err(invalid(format!(
+                    "flat charge {} names unknown item {item}",
+                    flat.charge
+                )));
             }
         }
         if flat.charge.is_empty() {

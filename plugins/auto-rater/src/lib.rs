@@ -72,7 +72,10 @@ impl Rater for AutoRater {
         if request.operation == Operation::NewBusiness {
             response = response.flat(FlatCharge::new("policy-fee", dec(POLICY_FEE), "Policy fee"));
         }
-        log(LogLevel::Debug, &format!("rated {} items", request.items.len()));
+        log(
+            LogLevel::Debug,
+            &format!("rated {} items", request.items.len()),
+        );
         Ok(response)
     }
 }
@@ -101,10 +104,16 @@ mod tests {
     fn characteristics(locator: &str, fields: &[(&str, FieldValue)]) -> Characteristics {
         Characteristics {
             locator: locator.to_string(),
-            period: Period { start: date(2025, 1, 1), end: date(2026, 1, 1) },
+            period: Period {
+                start: date(2025, 1, 1),
+                end: date(2026, 1, 1),
+            },
             fields: fields
                 .iter()
-                .map(|(name, value)| Field { name: name.to_string(), values: vec![value.clone()] })
+                .map(|(name, value)| Field {
+                    name: name.to_string(),
+                    values: vec![value.clone()],
+                })
                 .collect(),
         }
     }
@@ -131,7 +140,10 @@ mod tests {
             name: "vehicle".to_string(),
             characteristics: characteristics(
                 "ec-1",
-                &[("vehicle_class", text("sedan")), ("driver_age", FieldValue::Integer(age))],
+                &[
+                    ("vehicle_class", text("sedan")),
+                    ("driver_age", FieldValue::Integer(age)),
+                ],
             ),
             perils,
         };
@@ -152,15 +164,24 @@ mod tests {
                 product_name: "auto".to_string(),
                 currency: "USD".to_string(),
                 time_zone: "America/New_York".to_string(),
-                term: Period { start: date(2025, 1, 1), end: date(2026, 1, 1) },
+                term: Period {
+                    start: date(2025, 1, 1),
+                    end: date(2026, 1, 1),
+                },
                 characteristics: characteristics(
                     "pc",
-                    &[("territory", text(territory)), ("producer", text("agency-7"))],
+                    &[
+                        ("territory", text(territory)),
+                        ("producer", text("agency-7")),
+                    ],
                 ),
                 exposures: vec![exposure],
             },
             items,
-            segment: Period { start: date(2025, 1, 1), end: date(2026, 1, 1) },
+            segment: Period {
+                start: date(2025, 1, 1),
+                end: date(2026, 1, 1),
+            },
             currency: "USD".to_string(),
             time_zone: "America/New_York".to_string(),
         }
@@ -183,7 +204,10 @@ mod tests {
                 Amount::Yearly("185.00".into()),
             ]
         );
-        assert_eq!(response.items[1].commissions[0].amount, Amount::Yearly("76.50".into()));
+        assert_eq!(
+            response.items[1].commissions[0].amount,
+            Amount::Yearly("76.50".into())
+        );
     }
 
     #[test]
@@ -192,7 +216,10 @@ mod tests {
         let response = AutoRater::rate(request("rural", 19, Operation::Endorsement)).unwrap();
         // 410.00 × 0.85 × 1.90 = 662.15
         assert_eq!(response.items[0].premium, Amount::Yearly("662.15".into()));
-        assert!(response.flat_charges.is_empty(), "only new business pays the policy fee");
+        assert!(
+            response.flat_charges.is_empty(),
+            "only new business pays the policy fee"
+        );
     }
 
     #[test]
@@ -218,6 +245,9 @@ mod tests {
     fn an_unknown_territory_is_invalid_input_naming_the_table() {
         load_tables();
         let error = AutoRater::rate(request("lunar", 30, Operation::NewBusiness)).unwrap_err();
-        assert_eq!(error, RatingError::InvalidInput("territory[lunar].factor: no such row".into()));
+        assert_eq!(
+            error,
+            RatingError::InvalidInput("territory[lunar].factor: no such row".into())
+        );
     }
 }

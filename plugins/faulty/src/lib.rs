@@ -63,12 +63,16 @@ impl Rater for FaultyRater {
                 }
                 Ok(response)
             }
-            "unknown-item" => {
-                Ok(RateResponse::items(vec![PricedItem::yearly("not-requested", dec("1.00"))]))
-            }
+            "unknown-item" => Ok(RateResponse::items(vec![PricedItem::yearly(
+                "not-requested",
+                dec("1.00"),
+            )])),
             "log-flood" => {
                 for line in 0..LOG_FLOOD_LINES {
-                    log(LogLevel::Info, &format!("flood line {line} {}", "y".repeat(100)));
+                    log(
+                        LogLevel::Info,
+                        &format!("flood line {line} {}", "y".repeat(100)),
+                    );
                 }
                 Ok(price_all(&request))
             }
@@ -119,7 +123,10 @@ mod tests {
 
     fn request(mode: &str) -> RateRequest {
         let date = Date::new(2025, 1, 1);
-        let period = Period { start: date, end: Date::new(2026, 1, 1) };
+        let period = Period {
+            start: date,
+            end: Date::new(2026, 1, 1),
+        };
         RateRequest {
             operation: Operation::NewBusiness,
             policy: Policy {
@@ -131,7 +138,10 @@ mod tests {
                 characteristics: Characteristics {
                     locator: "pc".into(),
                     period,
-                    fields: vec![Field { name: "mode".into(), values: vec![FieldValue::Text(mode.into())] }],
+                    fields: vec![Field {
+                        name: "mode".into(),
+                        values: vec![FieldValue::Text(mode.into())],
+                    }],
                 },
                 exposures: vec![],
             },
@@ -162,7 +172,10 @@ mod tests {
     #[test]
     fn malformed_mode_returns_a_premium_that_is_not_a_decimal() {
         let response = FaultyRater::rate(request("malformed")).unwrap();
-        assert_eq!(response.items[0].premium, Amount::Yearly("12,50 EUR".into()));
+        assert_eq!(
+            response.items[0].premium,
+            Amount::Yearly("12,50 EUR".into())
+        );
     }
 
     #[test]
@@ -173,7 +186,13 @@ mod tests {
 
     #[test]
     fn decline_and_unknown_modes_are_business_and_input_errors() {
-        assert!(matches!(FaultyRater::rate(request("decline")), Err(RatingError::Declined(_))));
-        assert!(matches!(FaultyRater::rate(request("nonsense")), Err(RatingError::InvalidInput(_))));
+        assert!(matches!(
+            FaultyRater::rate(request("decline")),
+            Err(RatingError::Declined(_))
+        ));
+        assert!(matches!(
+            FaultyRater::rate(request("nonsense")),
+            Err(RatingError::InvalidInput(_))
+        ));
     }
 }

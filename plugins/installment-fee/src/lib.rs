@@ -12,14 +12,18 @@ pub struct InstallmentFee;
 
 impl Invoicer for InstallmentFee {
     fn adjust_invoice(invoice: DraftInvoice) -> Result<InvoiceAdjustments, PluginError> {
-        let bills_an_installment = invoice.items.iter().any(|item| item.installment_number.is_some());
+        let bills_an_installment = invoice
+            .items
+            .iter()
+            .any(|item| item.installment_number.is_some());
         if invoice.previous_invoice_count == 0 || !bills_an_installment {
             return Ok(InvoiceAdjustments::none());
         }
         let fee = lookup_decimal("fees", &[invoice.currency.as_str()], "installment_fee")
             .map_err(PluginError::InvalidInput)?;
         let policy = invoice.items.iter().find_map(|item| item.policy.clone());
-        let mut adjustments = InvoiceAdjustments::none().line("installment-fee", fee, "Installment fee");
+        let mut adjustments =
+            InvoiceAdjustments::none().line("installment-fee", fee, "Installment fee");
         adjustments.lines[0].policy = policy;
         Ok(adjustments)
     }
@@ -45,7 +49,10 @@ mod tests {
                 charge: "premium".into(),
                 category: "premium".into(),
                 amount: "83.34".into(),
-                period: Some(Period { start: Date::new(2025, 2, 1), end: Date::new(2025, 3, 1) }),
+                period: Some(Period {
+                    start: Date::new(2025, 2, 1),
+                    end: Date::new(2025, 3, 1),
+                }),
                 installment_number: Some(2),
             }],
         }
@@ -58,7 +65,10 @@ mod tests {
     #[test]
     fn the_first_invoice_of_a_term_has_no_fee() {
         load_tables();
-        assert_eq!(InstallmentFee::adjust_invoice(draft("USD", 0)).unwrap(), InvoiceAdjustments::none());
+        assert_eq!(
+            InstallmentFee::adjust_invoice(draft("USD", 0)).unwrap(),
+            InvoiceAdjustments::none()
+        );
     }
 
     #[test]
@@ -77,13 +87,21 @@ mod tests {
         load_tables();
         let mut invoice = draft("USD", 2);
         invoice.items[0].installment_number = None;
-        assert!(InstallmentFee::adjust_invoice(invoice).unwrap().lines.is_empty());
+        assert!(
+            InstallmentFee::adjust_invoice(invoice)
+                .unwrap()
+                .lines
+                .is_empty()
+        );
     }
 
     #[test]
     fn a_currency_without_a_fee_is_invalid_input() {
         load_tables();
         let error = InstallmentFee::adjust_invoice(draft("CHF", 1)).unwrap_err();
-        assert_eq!(error, PluginError::InvalidInput("fees[CHF].installment_fee: no such row".into()));
+        assert_eq!(
+            error,
+            PluginError::InvalidInput("fees[CHF].installment_fee: no such row".into())
+        );
     }
 }
