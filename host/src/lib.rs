@@ -8,5 +8,8 @@
 pub mod billing;
 pub mod cli;
 pub mod domain;
+pub mod ledger;
 pub mod plugin;
+pub mod policy;
 pub mod rating;
+pub mod store;
