@@ -432,3 +432,449 @@ fn same_currency(what: &'static str, expected: Currency, money: Money) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::account::Side;
+    use rust_decimal_macros::dec;
+
+    const BA: &str = "BA-1";
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()
+    }
+
+    fn usd(amount: Decimal) -> Money {
+        Money::new(amount, Currency::USD)
+    }
+
+    /// The lines as `(account, subledger, side, amount)` for exact comparison.
+    fn lines(draft: &EntryDraft) -> Vec<(LedgerAccount, Option<&str>, Side, Decimal)> {
+        draft
+            .lines
+            .iter()
+            .map(|line| {
+                (
+                    line.account.account,
+                    line.account.subledger.as_deref(),
+                    line.side,
+                    line.amount,
+                )
+            })
+            .collect()
+    }
+
+    fn assert_balanced(draft: &EntryDraft) {
+        let debits: Decimal = draft
+            .lines
+            .iter()
+            .filter(|line| line.side == Side::Debit)
+            .map(|line| line.amount)
+            .sum();
+        let credits: Decimal = draft
+            .lines
+            .iter()
+            .filter(|line| line.side == Side::Credit)
+            .map(|line| line.amount)
+            .sum();
+        assert_eq!(debits, credits);
+        assert_eq!(draft.validate(), Ok(()));
+    }
+
+    use LedgerAccount::*;
+    use Side::{Credit, Debit};
+
+    #[test]
+    fn charges_of_one_transaction_post_one_entry_netted_per_account() {
+        let charges = [
+            (ChargeCategory::Premium, usd(dec!(1000.00))),
+            (ChargeCategory::Tax, usd(dec!(50.00))),
+            (ChargeCategory::Fee, usd(dec!(25.00))),
+            (ChargeCategory::Commission, usd(dec!(100.00))),
+            (ChargeCategory::Credit, usd(dec!(-40.00))),
+            (ChargeCategory::NonFinancial, usd(dec!(999.00))),
+        ];
+        let draft = charges_written(BA, &charges, day(), "TX-1")
+            .unwrap()
+            .unwrap();
+        assert_balanced(&draft);
+        assert_eq!(draft.kind, EntryKind::ChargeWritten);
+        assert_eq!(draft.reference, "TX-1");
+        assert_eq!(
+            lines(&draft),
+            [
+                (PremiumReceivableUnbilled, Some(BA), Debit, dec!(1035.00)),
+                (TaxesPayable, None, Credit, dec!(50.00)),
+                (CommissionPayable, None, Credit, dec!(100.00)),
+                (WrittenPremium, None, Credit, dec!(960.00)),
+                (FeeIncome, None, Credit, dec!(25.00)),
+                (CommissionExpense, None, Debit, dec!(100.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_category_posts_to_its_pair_of_accounts() {
+        let cases = [
+            (ChargeCategory::FlatPremium, WrittenPremium),
+            (ChargeCategory::Surcharge, SurchargeIncome),
+            (ChargeCategory::FlatFee, FeeIncome),
+            (ChargeCategory::InvoiceFee, FeeIncome),
+            (ChargeCategory::FlatTax, TaxesPayable),
+        ];
+        for (category, income) in cases {
+            let draft = charges_written(BA, &[(category, usd(dec!(7.50)))], day(), "TX-1")
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                lines(&draft),
+                [
+                    (PremiumReceivableUnbilled, Some(BA), Debit, dec!(7.50)),
+                    (income, None, Credit, dec!(7.50)),
+                ],
+                "{category}"
+            );
+        }
+        let ceded = charges_written(
+            BA,
+            &[(ChargeCategory::FlatCededPremium, usd(dec!(30.00)))],
+            day(),
+            "TX-1",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            lines(&ceded),
+            [
+                (CededPremiumPayable, None, Credit, dec!(30.00)),
+                (CededPremium, None, Debit, dec!(30.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn negative_charges_credit_the_unbilled_receivable() {
+        let charges = [
+            (ChargeCategory::Premium, usd(dec!(-500.00))),
+            (ChargeCategory::Tax, usd(dec!(-25.00))),
+            (ChargeCategory::Commission, usd(dec!(-50.00))),
+        ];
+        let draft = charges_written(BA, &charges, day(), "TX-CANCEL")
+            .unwrap()
+            .unwrap();
+        assert_balanced(&draft);
+        assert_eq!(
+            lines(&draft),
+            [
+                (PremiumReceivableUnbilled, Some(BA), Credit, dec!(525.00)),
+                (TaxesPayable, None, Debit, dec!(25.00)),
+                (CommissionPayable, None, Debit, dec!(50.00)),
+                (WrittenPremium, None, Debit, dec!(500.00)),
+                (CommissionExpense, None, Credit, dec!(50.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cancellation_with_retention_posts_the_net_refund_e3() {
+        let charges = [
+            (ChargeCategory::Premium, usd(dec!(-500.00))),
+            (ChargeCategory::Premium, usd(dec!(50.00))),
+        ];
+        let draft = charges_written(BA, &charges, day(), "TX-CANCEL")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            lines(&draft),
+            [
+                (PremiumReceivableUnbilled, Some(BA), Credit, dec!(450.00)),
+                (WrittenPremium, None, Debit, dec!(450.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn charges_that_post_nothing_give_no_entry() {
+        assert_eq!(charges_written(BA, &[], day(), "TX-1"), Ok(None));
+        let offsetting = [
+            (ChargeCategory::Premium, usd(dec!(80.00))),
+            (ChargeCategory::Premium, usd(dec!(-80.00))),
+            (ChargeCategory::None, usd(dec!(3.00))),
+        ];
+        assert_eq!(charges_written(BA, &offsetting, day(), "TX-1"), Ok(None));
+    }
+
+    #[test]
+    fn charges_in_two_currencies_or_fractions_of_a_cent_are_refused() {
+        let mixed = [
+            (ChargeCategory::Premium, usd(dec!(10.00))),
+            (ChargeCategory::Tax, Money::new(dec!(1.00), Currency::EUR)),
+        ];
+        assert_eq!(
+            charges_written(BA, &mixed, day(), "TX-1"),
+            Err(LedgerError::ChargeCurrencyMismatch {
+                index: 1,
+                category: ChargeCategory::Tax,
+                expected: Currency::USD,
+                found: Currency::EUR
+            })
+        );
+        let unrounded = [(ChargeCategory::Premium, usd(dec!(495.890410)))];
+        assert_eq!(
+            charges_written(BA, &unrounded, day(), "TX-1"),
+            Err(LedgerError::InvalidChargeAmount {
+                index: 0,
+                category: ChargeCategory::Premium,
+                amount: dec!(495.890410)
+            })
+        );
+        let many = vec![(ChargeCategory::Premium, usd(dec!(1.00))); CHARGES_PER_ENTRY_MAX + 1];
+        assert_eq!(
+            charges_written(BA, &many, day(), "TX-1"),
+            Err(LedgerError::TooManyCharges {
+                count: CHARGES_PER_ENTRY_MAX + 1
+            })
+        );
+        let blank_account = [(ChargeCategory::Premium, usd(dec!(1.00)))];
+        assert!(matches!(
+            charges_written("", &blank_account, day(), "TX-1"),
+            Err(LedgerError::InvalidSubledger { .. })
+        ));
+    }
+
+    #[test]
+    fn an_invoice_moves_its_total_from_unbilled_to_billed() {
+        let draft = invoice_issued(BA, usd(dec!(250)), day(), "INV-1")
+            .unwrap()
+            .unwrap();
+        assert_balanced(&draft);
+        assert_eq!(draft.kind, EntryKind::InvoiceIssued);
+        assert_eq!(
+            lines(&draft),
+            [
+                (PremiumReceivableBilled, Some(BA), Debit, dec!(250.00)),
+                (PremiumReceivableUnbilled, Some(BA), Credit, dec!(250.00)),
+            ]
+        );
+        assert_eq!(draft.lines[0].amount.to_string(), "250.00");
+    }
+
+    #[test]
+    fn a_credit_invoice_moves_its_total_back_and_a_zero_invoice_posts_nothing() {
+        let draft = invoice_issued(BA, usd(dec!(-120.00)), day(), "INV-2")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            lines(&draft),
+            [
+                (PremiumReceivableUnbilled, Some(BA), Debit, dec!(120.00)),
+                (PremiumReceivableBilled, Some(BA), Credit, dec!(120.00)),
+            ]
+        );
+        assert_eq!(
+            invoice_issued(BA, usd(dec!(0.00)), day(), "INV-3"),
+            Ok(None)
+        );
+        assert!(matches!(
+            invoice_issued(BA, usd(dec!(0.001)), day(), "INV-4"),
+            Err(LedgerError::InputNotInMinorUnits { .. })
+        ));
+    }
+
+    #[test]
+    fn an_overpayment_goes_to_customer_credit() {
+        let draft =
+            payment_received(BA, usd(dec!(300.00)), usd(dec!(250.00)), day(), "PAY-1").unwrap();
+        assert_balanced(&draft);
+        assert_eq!(draft.kind, EntryKind::PaymentReceived);
+        assert_eq!(
+            lines(&draft),
+            [
+                (Cash, None, Debit, dec!(300.00)),
+                (PremiumReceivableBilled, Some(BA), Credit, dec!(250.00)),
+                (CustomerCredit, Some(BA), Credit, dec!(50.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_exact_or_unallocated_payment_has_two_lines() {
+        let exact =
+            payment_received(BA, usd(dec!(80.00)), usd(dec!(80.00)), day(), "PAY-1").unwrap();
+        assert_eq!(
+            lines(&exact),
+            [
+                (Cash, None, Debit, dec!(80.00)),
+                (PremiumReceivableBilled, Some(BA), Credit, dec!(80.00)),
+            ]
+        );
+        let unallocated =
+            payment_received(BA, usd(dec!(80.00)), usd(dec!(0)), day(), "PAY-2").unwrap();
+        assert_eq!(
+            lines(&unallocated),
+            [
+                (Cash, None, Debit, dec!(80.00)),
+                (CustomerCredit, Some(BA), Credit, dec!(80.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_payment_that_is_not_positive_or_over_allocated_is_refused() {
+        assert_eq!(
+            payment_received(BA, usd(dec!(0)), usd(dec!(0)), day(), "PAY-1"),
+            Err(LedgerError::InputNotPositive {
+                what: "payment",
+                amount: dec!(0)
+            })
+        );
+        assert_eq!(
+            payment_received(BA, usd(dec!(10.00)), usd(dec!(10.01)), day(), "PAY-1"),
+            Err(LedgerError::AllocationExceedsPayment {
+                allocated: dec!(10.01),
+                payment: dec!(10.00)
+            })
+        );
+        assert_eq!(
+            payment_received(BA, usd(dec!(10.00)), usd(dec!(-1.00)), day(), "PAY-1"),
+            Err(LedgerError::InputNotPositive {
+                what: "allocated amount",
+                amount: dec!(-1.00)
+            })
+        );
+        assert_eq!(
+            payment_received(
+                BA,
+                usd(dec!(10.00)),
+                Money::new(dec!(5), Currency::EUR),
+                day(),
+                "PAY-1"
+            ),
+            Err(LedgerError::InputCurrencyMismatch {
+                what: "allocated amount",
+                expected: Currency::USD,
+                found: Currency::EUR
+            })
+        );
+        assert_eq!(
+            payment_received(BA, usd(AMOUNT_MAX + dec!(1)), usd(dec!(0)), day(), "PAY-1"),
+            Err(LedgerError::InputTooLarge {
+                what: "payment",
+                amount: AMOUNT_MAX + dec!(1)
+            })
+        );
+    }
+
+    #[test]
+    fn applying_credit_settles_billed_receivable_from_customer_credit() {
+        let draft = credit_applied(BA, usd(dec!(50.00)), day(), "INV-2").unwrap();
+        assert_balanced(&draft);
+        assert_eq!(draft.kind, EntryKind::CreditApplied);
+        assert_eq!(
+            lines(&draft),
+            [
+                (CustomerCredit, Some(BA), Debit, dec!(50.00)),
+                (PremiumReceivableBilled, Some(BA), Credit, dec!(50.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn issuing_credit_turns_a_negative_billed_balance_into_customer_credit() {
+        let draft = credit_issued(BA, usd(dec!(120.00)), day(), "INV-2").unwrap();
+        assert_balanced(&draft);
+        assert_eq!(draft.kind, EntryKind::CreditIssued);
+        assert_eq!(
+            lines(&draft),
+            [
+                (PremiumReceivableBilled, Some(BA), Debit, dec!(120.00)),
+                (CustomerCredit, Some(BA), Credit, dec!(120.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reversal_fee_is_a_billed_fee_charge() {
+        let draft = payment_reversal_fee(BA, usd(dec!(25.00)), day(), "PAY-1").unwrap();
+        assert_balanced(&draft);
+        assert_eq!(draft.kind, EntryKind::ChargeWritten);
+        assert_eq!(
+            lines(&draft),
+            [
+                (PremiumReceivableUnbilled, Some(BA), Debit, dec!(25.00)),
+                (FeeIncome, None, Credit, dec!(25.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_write_off_expenses_billed_receivable() {
+        let draft = write_off(BA, usd(dec!(10.00)), day(), "WO-1").unwrap();
+        assert_balanced(&draft);
+        assert_eq!(draft.kind, EntryKind::WriteOff);
+        assert_eq!(
+            lines(&draft),
+            [
+                (WriteOffExpense, None, Debit, dec!(10.00)),
+                (PremiumReceivableBilled, Some(BA), Credit, dec!(10.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_executed_disbursement_pays_customer_credit_out_of_cash() {
+        let draft = disbursement_executed(BA, usd(dec!(40.00)), day(), "DISB-1").unwrap();
+        assert_balanced(&draft);
+        assert_eq!(draft.kind, EntryKind::DisbursementExecuted);
+        assert_eq!(
+            lines(&draft),
+            [
+                (CustomerCredit, Some(BA), Debit, dec!(40.00)),
+                (Cash, None, Credit, dec!(40.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn two_line_rules_refuse_zero_negative_and_unrounded_amounts() {
+        type Rule = fn(&str, Money, NaiveDate, &str) -> Result<EntryDraft, LedgerError>;
+        let rules: [(Rule, &str); 5] = [
+            (credit_applied, "credit applied"),
+            (credit_issued, "credit issued"),
+            (payment_reversal_fee, "reversal fee"),
+            (write_off, "write-off"),
+            (disbursement_executed, "disbursement"),
+        ];
+        for (rule, what) in rules {
+            for amount in [dec!(0), dec!(-1.00)] {
+                assert_eq!(
+                    rule(BA, usd(amount), day(), "R-1"),
+                    Err(LedgerError::InputNotPositive { what, amount })
+                );
+            }
+            assert_eq!(
+                rule(BA, usd(dec!(1.001)), day(), "R-1"),
+                Err(LedgerError::InputNotInMinorUnits {
+                    what,
+                    amount: dec!(1.001),
+                    currency: Currency::USD
+                })
+            );
+            assert!(matches!(
+                rule(BA, usd(dec!(1.00)), day(), ""),
+                Err(LedgerError::InvalidReference { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn amounts_take_the_scale_of_their_currency() {
+        let yen = Money::new(dec!(5000), Currency::JPY);
+        let draft = write_off(BA, yen, day(), "WO-1").unwrap();
+        assert_eq!(draft.lines[0].amount.to_string(), "5000");
+        let dinar = Money::new(dec!(1.5), Currency::BHD);
+        let draft = write_off(BA, dinar, day(), "WO-2").unwrap();
+        assert_eq!(draft.lines[0].amount.to_string(), "1.500");
+    }
+}
