@@ -279,7 +279,7 @@ impl Ledger {
         })
     }
 
-    /// The currencies the book has entries in.
+    /// The currencies the book has entries in, in code order.
     pub fn currencies(&self) -> impl Iterator<Item = Currency> {
         self.currency_turnover.keys().copied()
     }
@@ -428,4 +428,452 @@ fn at_scale(mut value: Decimal, currency: Currency) -> Decimal {
         value.rescale(scale);
     }
     value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Money;
+    use crate::ledger::category::ChargeCategory;
+    use crate::ledger::entry::{EntryKind, JournalLine, LINES_PER_ENTRY_MAX};
+    use crate::ledger::postings;
+    use rust_decimal_macros::dec;
+
+    const BA: &str = "BA-1";
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 3, d).unwrap()
+    }
+
+    fn usd(amount: Decimal) -> Money {
+        Money::new(amount, Currency::USD)
+    }
+
+    fn key(account: LedgerAccount) -> AccountKey {
+        if account.requires_subledger() {
+            AccountKey::with_subledger(account, Currency::USD, BA)
+        } else {
+            AccountKey::new(account, Currency::USD)
+        }
+    }
+
+    /// Charge 1000.00 premium, invoice 250.00, pay 300.00: entries 1, 2, 3.
+    fn book() -> Ledger {
+        let mut ledger = Ledger::new("acme").unwrap();
+        let charges = [(ChargeCategory::Premium, usd(dec!(1000.00)))];
+        let drafts = [
+            postings::charges_written(BA, &charges, day(1), "TX-1")
+                .unwrap()
+                .unwrap(),
+            postings::invoice_issued(BA, usd(dec!(250.00)), day(2), "INV-1")
+                .unwrap()
+                .unwrap(),
+            postings::payment_received(BA, usd(dec!(300.00)), usd(dec!(250.00)), day(3), "PAY-1")
+                .unwrap(),
+        ];
+        for draft in drafts {
+            ledger.post(draft).unwrap();
+        }
+        ledger
+    }
+
+    fn unbalanced() -> EntryDraft {
+        EntryDraft::new(
+            Currency::USD,
+            day(4),
+            EntryKind::WriteOff,
+            "WO-1",
+            vec![
+                JournalLine::debit(key(LedgerAccount::WriteOffExpense), dec!(10.00)),
+                JournalLine::credit(key(LedgerAccount::PremiumReceivableBilled), dec!(9.00)),
+            ],
+        )
+    }
+
+    #[test]
+    fn posting_numbers_entries_from_one_and_stamps_the_tenant() {
+        let ledger = book();
+        assert_eq!(ledger.len(), 3);
+        let ids: Vec<_> = ledger.entries().iter().map(|entry| entry.id).collect();
+        assert_eq!(ids, [EntryId(1), EntryId(2), EntryId(3)]);
+        let payment = ledger.entry(EntryId(3)).unwrap();
+        assert_eq!(payment.tenant, "acme");
+        assert_eq!(payment.kind, EntryKind::PaymentReceived);
+        assert_eq!(payment.reference, "PAY-1");
+        assert_eq!(payment.reverses, None);
+        assert!(payment.is_balanced());
+        assert_eq!(ledger.next_id(), EntryId(4));
+        assert!(ledger.entry(EntryId(0)).is_none());
+        assert!(ledger.entry(EntryId(4)).is_none());
+    }
+
+    #[test]
+    fn balances_are_signed_by_the_normal_side_per_billing_account_and_overall() {
+        let ledger = book();
+        assert_eq!(ledger.balance(&key(LedgerAccount::Cash)), dec!(300.00));
+        assert_eq!(
+            ledger.balance(&key(LedgerAccount::PremiumReceivableUnbilled)),
+            dec!(750.00)
+        );
+        assert_eq!(
+            ledger.balance(&key(LedgerAccount::PremiumReceivableBilled)),
+            dec!(0.00)
+        );
+        assert_eq!(
+            ledger.balance(&key(LedgerAccount::CustomerCredit)),
+            dec!(50.00)
+        );
+        assert_eq!(
+            ledger.balance(&key(LedgerAccount::WrittenPremium)),
+            dec!(1000.00)
+        );
+        assert_eq!(
+            ledger.balance_of(LedgerAccount::CustomerCredit, Currency::USD, None),
+            dec!(50.00)
+        );
+        assert_eq!(
+            ledger.balance_of(LedgerAccount::CustomerCredit, Currency::USD, Some("BA-2")),
+            dec!(0.00)
+        );
+        assert_eq!(
+            ledger.balance_of(LedgerAccount::CustomerCredit, Currency::EUR, None),
+            dec!(0.00)
+        );
+        assert_eq!(
+            ledger
+                .balance(&key(LedgerAccount::PremiumReceivableBilled))
+                .to_string(),
+            "0.00"
+        );
+    }
+
+    #[test]
+    fn the_overall_balance_sums_every_billing_account() {
+        let mut ledger = book();
+        let draft =
+            postings::payment_received("BA-2", usd(dec!(20.00)), usd(dec!(0)), day(5), "PAY-2")
+                .unwrap();
+        ledger.post(draft).unwrap();
+        assert_eq!(
+            ledger.balance_of(LedgerAccount::CustomerCredit, Currency::USD, None),
+            dec!(70.00)
+        );
+        assert_eq!(
+            ledger.subledger_balances(LedgerAccount::CustomerCredit, Currency::USD),
+            [("BA-1", dec!(50.00)), ("BA-2", dec!(20.00))]
+        );
+    }
+
+    #[test]
+    fn the_trial_balance_lists_debit_and_credit_totals_in_chart_order() {
+        let trial_balance = book().trial_balance(Currency::USD);
+        let rows: Vec<_> = trial_balance
+            .rows
+            .iter()
+            .map(|row| (row.account, row.debits, row.credits, row.balance()))
+            .collect();
+        use LedgerAccount::*;
+        assert_eq!(
+            rows,
+            [
+                (Cash, dec!(300.00), dec!(0.00), dec!(300.00)),
+                (
+                    PremiumReceivableUnbilled,
+                    dec!(1000.00),
+                    dec!(250.00),
+                    dec!(750.00)
+                ),
+                (
+                    PremiumReceivableBilled,
+                    dec!(250.00),
+                    dec!(250.00),
+                    dec!(0.00)
+                ),
+                (CustomerCredit, dec!(0.00), dec!(50.00), dec!(50.00)),
+                (WrittenPremium, dec!(0.00), dec!(1000.00), dec!(1000.00)),
+            ]
+        );
+        assert_eq!(trial_balance.total_debits, dec!(1550.00));
+        assert_eq!(trial_balance.total_credits, dec!(1550.00));
+        assert!(trial_balance.is_balanced());
+        assert_eq!(trial_balance.net(), dec!(0));
+        let empty = book().trial_balance(Currency::EUR);
+        assert!(empty.rows.is_empty() && empty.is_balanced());
+    }
+
+    #[test]
+    fn refused_entries_change_nothing() {
+        let mut ledger = book();
+        let before = ledger.clone();
+        let mixed = EntryDraft::new(
+            Currency::USD,
+            day(4),
+            EntryKind::WriteOff,
+            "WO-1",
+            vec![
+                JournalLine::debit(key(LedgerAccount::WriteOffExpense), dec!(10.00)),
+                JournalLine::credit(
+                    AccountKey::with_subledger(
+                        LedgerAccount::PremiumReceivableBilled,
+                        Currency::EUR,
+                        BA,
+                    ),
+                    dec!(10.00),
+                ),
+            ],
+        );
+        let zero = EntryDraft::new(
+            Currency::USD,
+            day(4),
+            EntryKind::WriteOff,
+            "WO-1",
+            vec![
+                JournalLine::debit(key(LedgerAccount::WriteOffExpense), dec!(0)),
+                JournalLine::credit(key(LedgerAccount::PremiumReceivableBilled), dec!(0)),
+            ],
+        );
+        let mut too_many = unbalanced();
+        too_many.lines = (0..=LINES_PER_ENTRY_MAX)
+            .map(|_| JournalLine::debit(key(LedgerAccount::Cash), dec!(1.00)))
+            .collect();
+        let cases = [
+            (
+                unbalanced(),
+                LedgerError::Unbalanced {
+                    debits: dec!(10.00),
+                    credits: dec!(9.00),
+                },
+            ),
+            (
+                mixed,
+                LedgerError::CurrencyMismatch {
+                    line: 1,
+                    expected: Currency::USD,
+                    found: Currency::EUR,
+                },
+            ),
+            (
+                zero,
+                LedgerError::NonPositiveAmount {
+                    line: 0,
+                    amount: dec!(0.00),
+                },
+            ),
+            (
+                too_many,
+                LedgerError::LineCount {
+                    count: LINES_PER_ENTRY_MAX + 1,
+                },
+            ),
+        ];
+        for (draft, error) in cases {
+            assert_eq!(ledger.check(&draft), Err(error.clone()));
+            assert_eq!(ledger.post(draft), Err(error));
+            assert_eq!(ledger, before);
+        }
+    }
+
+    #[test]
+    fn checking_a_valid_draft_posts_nothing() {
+        let ledger = book();
+        let draft = postings::write_off(BA, usd(dec!(1.00)), day(4), "WO-1").unwrap();
+        assert_eq!(ledger.check(&draft), Ok(()));
+        assert_eq!(ledger.len(), 3);
+    }
+
+    #[test]
+    fn reversing_posts_the_exact_contra_and_links_it() {
+        let mut ledger = book();
+        let id = ledger.reverse(EntryId(3), day(10), "RET-1").unwrap();
+        assert_eq!(id, EntryId(4));
+        let original = ledger.entry(EntryId(3)).unwrap().clone();
+        let contra = ledger.entry(id).unwrap();
+        assert_eq!(contra.kind, EntryKind::PaymentReversed);
+        assert_eq!(contra.reverses, Some(EntryId(3)));
+        assert_eq!(contra.reference, "RET-1");
+        assert_eq!(contra.posted_on, day(10));
+        assert_eq!(contra.memo, "reverses entry 3");
+        let lines: Vec<_> = contra
+            .lines
+            .iter()
+            .map(|line| (line.account.account, line.side, line.amount))
+            .collect();
+        use LedgerAccount::*;
+        assert_eq!(
+            lines,
+            [
+                (Cash, Side::Credit, dec!(300.00)),
+                (PremiumReceivableBilled, Side::Debit, dec!(250.00)),
+                (CustomerCredit, Side::Debit, dec!(50.00)),
+            ]
+        );
+        assert!(contra.is_contra_of(&original));
+        assert_eq!(ledger.reversal_of(EntryId(3)), Some(EntryId(4)));
+        assert_eq!(ledger.reversal_of(EntryId(4)), None);
+        assert_eq!(ledger.balance(&key(Cash)), dec!(0.00));
+        assert_eq!(ledger.balance(&key(PremiumReceivableBilled)), dec!(250.00));
+        assert_eq!(ledger.balance(&key(CustomerCredit)), dec!(0.00));
+    }
+
+    #[test]
+    fn the_reversal_kind_follows_the_original_kind() {
+        let mut ledger = book();
+        ledger
+            .post(postings::write_off(BA, usd(dec!(5.00)), day(4), "WO-1").unwrap())
+            .unwrap();
+        ledger
+            .post(postings::disbursement_executed(BA, usd(dec!(5.00)), day(4), "D-1").unwrap())
+            .unwrap();
+        let cases = [
+            (EntryId(1), EntryKind::Reversal),
+            (EntryId(2), EntryKind::Reversal),
+            (EntryId(4), EntryKind::WriteOffReversed),
+            (EntryId(5), EntryKind::DisbursementReversed),
+        ];
+        for (original, kind) in cases {
+            let id = ledger.reverse(original, day(20), "UNDO").unwrap();
+            assert_eq!(ledger.entry(id).unwrap().kind, kind);
+        }
+    }
+
+    #[test]
+    fn reversing_twice_or_reversing_a_reversal_is_refused() {
+        let mut ledger = book();
+        ledger.reverse(EntryId(3), day(10), "RET-1").unwrap();
+        let before = ledger.clone();
+        assert_eq!(
+            ledger.reverse(EntryId(3), day(11), "RET-2"),
+            Err(LedgerError::AlreadyReversed {
+                entry: EntryId(3),
+                reversal: EntryId(4)
+            })
+        );
+        assert_eq!(
+            ledger.reverse(EntryId(4), day(11), "RET-3"),
+            Err(LedgerError::CannotReverseReversal(EntryId(4)))
+        );
+        assert_eq!(
+            ledger.reverse(EntryId(9), day(11), "RET-4"),
+            Err(LedgerError::UnknownEntry(EntryId(9)))
+        );
+        assert_eq!(ledger, before);
+    }
+
+    #[test]
+    fn a_reversal_dated_before_its_original_is_refused() {
+        let mut ledger = book();
+        let before = ledger.clone();
+        assert_eq!(
+            ledger.reverse(EntryId(3), day(2), "RET-1"),
+            Err(LedgerError::ReversalPredatesEntry {
+                entry: EntryId(3),
+                posted_on: day(3),
+                reversal_posted_on: day(2)
+            })
+        );
+        assert_eq!(ledger, before);
+        assert!(ledger.reverse(EntryId(3), day(3), "RET-1").is_ok());
+    }
+
+    #[test]
+    fn rebuilding_from_entries_gives_the_same_book() {
+        let mut ledger = book();
+        ledger.reverse(EntryId(2), day(5), "INV-1-VOID").unwrap();
+        let json = serde_json::to_string(ledger.entries()).unwrap();
+        let entries: Vec<JournalEntry> = serde_json::from_str(&json).unwrap();
+        let rebuilt = Ledger::from_entries("acme", entries).unwrap();
+        assert_eq!(rebuilt, ledger);
+        assert_eq!(rebuilt.reversal_of(EntryId(2)), Some(EntryId(4)));
+    }
+
+    #[test]
+    fn replay_refuses_gaps_other_tenants_and_forged_contras() {
+        let mut ledger = book();
+        ledger.reverse(EntryId(3), day(10), "RET-1").unwrap();
+        let entries = ledger.entries().to_vec();
+
+        let gap = vec![entries[0].clone(), entries[2].clone()];
+        assert_eq!(
+            Ledger::from_entries("acme", gap),
+            Err(LedgerError::Replay {
+                position: 1,
+                source: Box::new(LedgerError::UnexpectedEntryId {
+                    expected: EntryId(2),
+                    found: EntryId(3)
+                })
+            })
+        );
+        assert_eq!(
+            Ledger::from_entries("other", entries.clone()),
+            Err(LedgerError::Replay {
+                position: 0,
+                source: Box::new(LedgerError::TenantMismatch {
+                    expected: "other".into(),
+                    found: "acme".into()
+                })
+            })
+        );
+
+        let mut forged = entries.clone();
+        forged[3].lines[1].amount = dec!(240.00);
+        forged[3].lines[2].amount = dec!(60.00);
+        let error = LedgerError::NotExactContra {
+            entry: EntryId(3),
+            reversal: EntryId(4),
+        };
+        assert_eq!(
+            Ledger::from_entries("acme", forged),
+            Err(LedgerError::Replay {
+                position: 3,
+                source: Box::new(error.clone())
+            })
+        );
+        let mut wrong_kind = entries.clone();
+        wrong_kind[3].kind = EntryKind::Reversal;
+        assert_eq!(
+            Ledger::from_entries("acme", wrong_kind),
+            Err(LedgerError::Replay {
+                position: 3,
+                source: Box::new(error)
+            })
+        );
+        let mut unlinked = entries;
+        unlinked[3].reverses = None;
+        assert!(Ledger::from_entries("acme", unlinked).is_err());
+    }
+
+    #[test]
+    fn a_tenant_name_is_short_and_printable() {
+        assert!(Ledger::new("acme").is_ok());
+        for bad in ["", " acme", "ac\tme", &"t".repeat(TENANT_LEN_MAX + 1)] {
+            assert!(matches!(
+                Ledger::new(bad),
+                Err(LedgerError::InvalidTenant { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn currencies_are_kept_apart() {
+        let mut ledger = book();
+        let yen = Money::new(dec!(5000), Currency::JPY);
+        let charges = [(ChargeCategory::Premium, yen)];
+        let draft = postings::charges_written(BA, &charges, day(4), "TX-9")
+            .unwrap()
+            .unwrap();
+        ledger.post(draft).unwrap();
+        assert_eq!(
+            ledger.currencies().collect::<Vec<_>>(),
+            [Currency::JPY, Currency::USD]
+        );
+        assert_eq!(
+            ledger.balance_of(LedgerAccount::WrittenPremium, Currency::JPY, None),
+            dec!(5000)
+        );
+        assert_eq!(
+            ledger.balance_of(LedgerAccount::WrittenPremium, Currency::USD, None),
+            dec!(1000.00)
+        );
+        assert!(ledger.trial_balance(Currency::JPY).is_balanced());
+    }
 }
