@@ -1,1 +1,35 @@
-//! Placeholder: being written.
+//! Policies and their transactions: new business, endorsement, renewal,
+//! cancellation, reinstatement and reversal, in any order and out of
+//! sequence; the priced timeline and the charges that are its difference;
+//! flat, retention and reverse charges; installment slices.
+//!
+//! Pure state machine over the [`Rater`](crate::rating::Rater) trait: the
+//! durable event log and the ledger postings are layered on top.
+
+mod book;
+mod charges;
+mod data;
+mod error;
+mod pricing;
+mod product;
+mod schedule;
+mod timeline;
+mod transaction;
+
+pub use book::{
+    Account, BookEvent, CommandContext, PolicyBook, PolicyCommand, PolicyHeader, PolicyState,
+    RaterResolver, Term, TermTimeline, TransactionRecord, is_standing,
+};
+pub use charges::{Charge, ChargeExplanation};
+pub use data::{DataChange, DataError, ExposureData, Fields, PerilData, PolicyData};
+pub use error::PolicyError;
+pub use pricing::PricedSegment;
+pub use product::{
+    CancellationRetention, ChargeCategory, ChargeDef, Handling, Invoicing, ProductConfig,
+    ProductError, RatingChain,
+};
+pub use schedule::InstallmentSlice;
+pub use transaction::{Transaction, TransactionChange, TransactionKind};
+
+#[cfg(test)]
+mod tests;

@@ -7,10 +7,12 @@
 //! through [`RaterIdentity`], which the audit trail records.
 
 mod error;
+mod native;
 mod types;
 mod validate;
 
 pub use error::{RaterFailure, RatingError};
+pub use native::{FallbackRater, FieldRater};
 pub use types::{
     Characteristics, Commission, Exposure, FieldValue, FlatCharge, Operation, Peril, Policy,
     Premium, PricedItem, RateItem, RateRequest, RateResponse, Segment,
@@ -44,4 +46,14 @@ pub trait Rater: Send + Sync {
 
     /// Who this rater is, for the audit trail.
     fn identity(&self) -> RaterIdentity;
+
+    /// Rates and says who actually answered (a fallback chain answers with
+    /// the rater that priced the request).
+    fn rate_with_identity(
+        &self,
+        request: &RateRequest,
+    ) -> Result<(RateResponse, RaterIdentity), RatingError> {
+        self.rate(request)
+            .map(|response| (response, self.identity()))
+    }
 }

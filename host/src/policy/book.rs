@@ -1,0 +1,1280 @@
+//! The policy book: accounts, policies and their transactions, charges and
+//! installment slices, as a state machine. Commands are *decided* against
+//! the current state (rating happens here) into events; events are *applied*
+//! to the state without any rating, so replaying the log rebuilds the state
+//! exactly. Preview and commit are the same code: a preview decides and
+//! applies on a copy and throws it away.
+
+use super::charges::{Charge, ChargeExplanation, timeline_difference};
+use super::data::{DataChange, PolicyData};
+use super::error::PolicyError;
+use super::pricing::{PricedSegment, PricingContext, price_segments};
+use super::product::{Handling, Invoicing, ProductConfig, RatingChain};
+use super::schedule::{InstallmentSlice, is_spread, slices_for_term};
+use super::timeline::{Segment, in_effect_order, is_cancelled_at, segments};
+use super::transaction::{Transaction, TransactionChange, TransactionKind};
+use crate::domain::{Currency, Money, Period, add_months_clamped, local_date, parse_time_zone};
+use crate::rating::{Rater, RatingError};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The most transactions one policy may have.
+pub const TRANSACTIONS_PER_POLICY_MAX: usize = 10_000;
+/// The most terms one policy may have.
+pub const TERMS_PER_POLICY_MAX: usize = 100;
+
+/// A billing account: who pays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub locator: String,
+    pub name: String,
+    pub currency: Currency,
+}
+
+/// A term of a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Term {
+    pub number: u32,
+    pub period: Period,
+    pub plan: String,
+}
+
+/// What is fixed when a policy is created: the product is copied onto it so
+/// later product changes never reprice it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyHeader {
+    pub locator: String,
+    pub account: String,
+    pub product: ProductConfig,
+    pub time_zone: String,
+}
+
+/// A policy as the book knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyState {
+    pub header: PolicyHeader,
+    pub terms: Vec<Term>,
+    pub transactions: Vec<Transaction>,
+    /// The current priced timeline, per term.
+    pub priced: BTreeMap<u32, Vec<PricedSegment>>,
+    pub charges: Vec<Charge>,
+    pub slices: Vec<InstallmentSlice>,
+}
+
+impl PolicyState {
+    pub fn locator(&self) -> &str {
+        &self.header.locator
+    }
+
+    pub fn transaction(&self, locator: &str) -> Option<&Transaction> {
+        self.transactions.iter().find(|t| t.locator == locator)
+    }
+
+    fn term_of(&self, date: NaiveDate) -> Option<&Term> {
+        self.terms.iter().find(|t| t.period.contains(date))
+    }
+
+    /// The sum of the policy's charges of `charge` (for example "premium").
+    pub fn charge_total(&self, charge: &str) -> Decimal {
+        self.charges
+            .iter()
+            .filter(|c| c.charge == charge)
+            .map(|c| c.amount.amount)
+            .sum()
+    }
+
+    /// The policy data in force on `date` (whatever the coverage).
+    pub fn data_at(&self, date: NaiveDate) -> PolicyData {
+        let mut data = PolicyData::default();
+        for t in in_effect_order(&self.transactions)
+            .into_iter()
+            .take_while(|t| t.effective <= date)
+        {
+            match &t.change {
+                TransactionChange::NewBusiness { data: d, .. } => data = d.clone(),
+                TransactionChange::Endorsement { changes }
+                | TransactionChange::Renewal { changes, .. } => {
+                    changes.iter().for_each(|c| data.apply(c))
+                }
+                _ => {}
+            }
+        }
+        data
+    }
+}
+
+/// Everything a transaction did: the record stored in the event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionRecord {
+    pub policy: String,
+    /// Present on new business: the policy it opens.
+    pub opened: Option<PolicyHeader>,
+    /// Present on new business and renewal: the term it opens.
+    pub term: Option<Term>,
+    pub transaction: Transaction,
+    pub charges: Vec<Charge>,
+    pub slices: Vec<InstallmentSlice>,
+    /// The priced timeline after the transaction, for each term it changed.
+    pub priced: Vec<TermTimeline>,
+}
+
+/// The priced timeline of one term.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermTimeline {
+    pub term: u32,
+    pub segments: Vec<PricedSegment>,
+}
+
+/// An event of the policy book.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum BookEvent {
+    ProductDeployed { product: ProductConfig },
+    AccountCreated { account: Account },
+    TransactionIssued { record: Box<TransactionRecord> },
+    FlatChargeAdded { charge: Charge },
+}
+
+/// A command to the policy book.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "command")]
+pub enum PolicyCommand {
+    DeployProduct {
+        product: ProductConfig,
+    },
+    CreateAccount {
+        locator: String,
+        name: String,
+        currency: Currency,
+    },
+    IssuePolicy {
+        locator: String,
+        account: String,
+        product: String,
+        start: NaiveDate,
+        #[serde(default)]
+        plan: Option<String>,
+        time_zone: String,
+        data: PolicyData,
+    },
+    Endorse {
+        policy: String,
+        effective: NaiveDate,
+        changes: Vec<DataChange>,
+    },
+    Renew {
+        policy: String,
+        #[serde(default)]
+        plan: Option<String>,
+        #[serde(default)]
+        changes: Vec<DataChange>,
+    },
+    Cancel {
+        policy: String,
+        effective: NaiveDate,
+    },
+    Reinstate {
+        policy: String,
+        effective: NaiveDate,
+    },
+    Reverse {
+        policy: String,
+        transaction: String,
+    },
+    /// A flat charge added by hand, not from rating (seed 001's Add Charges):
+    /// invoiced `next` or `immediate` (`scheduled` becomes `next`).
+    AddFlatCharge {
+        account: String,
+        #[serde(default)]
+        policy: Option<String>,
+        charge: String,
+        amount: Decimal,
+        #[serde(default)]
+        invoicing: Option<Invoicing>,
+        #[serde(default)]
+        description: String,
+    },
+    /// Books inverse charges for flat charges (seed 001's Reverse Charges).
+    /// A reverse charge cannot itself be reversed.
+    ReverseCharges {
+        account: String,
+        charges: Vec<String>,
+    },
+}
+
+/// Who sent a command, when, and with which idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandContext {
+    pub actor: String,
+    pub issued_at: DateTime<Utc>,
+    pub idempotency_key: Option<String>,
+}
+
+/// Finds the rater a product's rating chain names.
+pub trait RaterResolver {
+    fn resolve(&self, chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError>;
+}
+
+/// Accounts, products and policies of one tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyBook {
+    pub products: BTreeMap<String, ProductConfig>,
+    pub accounts: BTreeMap<String, Account>,
+    pub policies: BTreeMap<String, PolicyState>,
+    /// Charges added by command (not by a transaction), by account.
+    pub account_charges: Vec<Charge>,
+}
+
+impl PolicyBook {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn policy(&self, locator: &str) -> Result<&PolicyState, PolicyError> {
+        self.policies
+            .get(locator)
+            .ok_or_else(|| PolicyError::UnknownPolicy(locator.to_string()))
+    }
+
+    /// Decides a command, then applies its events.
+    pub fn execute(
+        &mut self,
+        command: &PolicyCommand,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+    ) -> Result<Vec<BookEvent>, PolicyError> {
+        let events = self.decide(command, context, raters)?;
+        events.iter().for_each(|event| self.apply(event));
+        Ok(events)
+    }
+
+    /// Runs commands on a copy of the book and returns the copy and the
+    /// events: the full effect of the commands, with nothing kept. The same
+    /// code path as [`PolicyBook::execute`], so a preview equals a commit.
+    pub fn preview(
+        &self,
+        commands: &[PolicyCommand],
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+    ) -> Result<(PolicyBook, Vec<BookEvent>), PolicyError> {
+        let mut copy = self.clone();
+        let mut events = Vec::new();
+        for command in commands {
+            events.extend(copy.execute(command, context, raters)?);
+        }
+        Ok((copy, events))
+    }
+
+    /// Applies an event. Events were validated when decided; applying never fails.
+    pub fn apply(&mut self, event: &BookEvent) {
+        match event {
+            BookEvent::ProductDeployed { product } => {
+                self.products.insert(product.name.clone(), product.clone());
+            }
+            BookEvent::AccountCreated { account } => {
+                self.accounts
+                    .insert(account.locator.clone(), account.clone());
+            }
+            BookEvent::FlatChargeAdded { charge } => match charge
+                .policy
+                .as_ref()
+                .and_then(|p| self.policies.get_mut(p))
+            {
+                Some(policy) => policy.charges.push(charge.clone()),
+                None => self.account_charges.push(charge.clone()),
+            },
+            BookEvent::TransactionIssued { record } => {
+                if let Some(header) = &record.opened {
+                    self.policies.insert(
+                        header.locator.clone(),
+                        PolicyState {
+                            header: header.clone(),
+                            terms: Vec::new(),
+                            transactions: Vec::new(),
+                            priced: BTreeMap::new(),
+                            charges: Vec::new(),
+                            slices: Vec::new(),
+                        },
+                    );
+                }
+                let policy = self
+                    .policies
+                    .get_mut(&record.policy)
+                    .expect("a decided transaction has its policy");
+                if let Some(term) = &record.term {
+                    policy.terms.push(term.clone());
+                }
+                if let TransactionChange::Reversal { target } = &record.transaction.change {
+                    if let Some(reversed) = policy
+                        .transactions
+                        .iter_mut()
+                        .find(|t| &t.locator == target)
+                    {
+                        reversed.reversed_by = Some(record.transaction.locator.clone());
+                    }
+                }
+                policy.transactions.push(record.transaction.clone());
+                for timeline in &record.priced {
+                    policy
+                        .priced
+                        .insert(timeline.term, timeline.segments.clone());
+                }
+                policy.charges.extend(record.charges.iter().cloned());
+                policy.slices.extend(record.slices.iter().cloned());
+            }
+        }
+    }
+
+    /// Checks a command against the state and computes its events.
+    pub fn decide(
+        &self,
+        command: &PolicyCommand,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+    ) -> Result<Vec<BookEvent>, PolicyError> {
+        match command {
+            PolicyCommand::DeployProduct { product } => {
+                product.validate()?;
+                Ok(vec![BookEvent::ProductDeployed {
+                    product: product.clone(),
+                }])
+            }
+            PolicyCommand::CreateAccount {
+                locator,
+                name,
+                currency,
+            } => {
+                check_locator(locator)?;
+                if self.accounts.contains_key(locator) {
+                    return Err(PolicyError::DuplicateAccount(locator.clone()));
+                }
+                Ok(vec![BookEvent::AccountCreated {
+                    account: Account {
+                        locator: locator.clone(),
+                        name: name.clone(),
+                        currency: *currency,
+                    },
+                }])
+            }
+            PolicyCommand::IssuePolicy {
+                locator,
+                account,
+                product,
+                start,
+                plan,
+                time_zone,
+                data,
+            } => self.issue_policy(
+                locator,
+                account,
+                product,
+                *start,
+                plan.as_deref(),
+                time_zone,
+                data,
+                context,
+                raters,
+            ),
+            PolicyCommand::Endorse {
+                policy,
+                effective,
+                changes,
+            } => {
+                let state = self.policy(policy)?;
+                let term = state
+                    .term_of(*effective)
+                    .ok_or_else(|| PolicyError::OutsideTerm {
+                        policy: policy.clone(),
+                        date: *effective,
+                    })?
+                    .number;
+                if is_cancelled_at(&state.transactions, term, *effective) {
+                    return Err(PolicyError::NotInForce {
+                        policy: policy.clone(),
+                        date: *effective,
+                    });
+                }
+                let mut data = state.data_at(*effective);
+                for change in changes {
+                    data.check(change)?;
+                    data.apply(change);
+                }
+                let change = TransactionChange::Endorsement {
+                    changes: changes.clone(),
+                };
+                let transaction = new_transaction(
+                    state,
+                    TransactionKind::Endorsement,
+                    *effective,
+                    term,
+                    change,
+                    context,
+                );
+                Ok(vec![self.transact(
+                    state,
+                    transaction,
+                    None,
+                    context,
+                    raters,
+                )?])
+            }
+            PolicyCommand::Renew {
+                policy,
+                plan,
+                changes,
+            } => {
+                let state = self.policy(policy)?;
+                let last = state
+                    .terms
+                    .last()
+                    .ok_or_else(|| PolicyError::Internal("policy without term".into()))?;
+                if state.terms.len() >= TERMS_PER_POLICY_MAX {
+                    return Err(PolicyError::Invalid(format!(
+                        "more than {TERMS_PER_POLICY_MAX} terms"
+                    )));
+                }
+                let last_day = last.period.end().pred_opt().expect("a term has a last day");
+                if is_cancelled_at(&state.transactions, last.number, last_day) {
+                    return Err(PolicyError::NotInForce {
+                        policy: policy.clone(),
+                        date: last_day,
+                    });
+                }
+                let plan = plan.clone().unwrap_or_else(|| last.plan.clone());
+                let product = &state.header.product;
+                if !product.plans.contains_key(&plan) {
+                    return Err(PolicyError::UnknownPlan {
+                        product: product.name.clone(),
+                        plan,
+                    });
+                }
+                let start = last.period.end();
+                let term_period = term_period(start, product.term_months)?;
+                let mut data = state.data_at(start);
+                for change in changes {
+                    data.check(change)?;
+                    data.apply(change);
+                }
+                let term = Term {
+                    number: last.number + 1,
+                    period: term_period,
+                    plan: plan.clone(),
+                };
+                let change = TransactionChange::Renewal {
+                    term: term_period,
+                    plan,
+                    changes: changes.clone(),
+                };
+                let transaction = new_transaction(
+                    state,
+                    TransactionKind::Renewal,
+                    start,
+                    term.number,
+                    change,
+                    context,
+                );
+                Ok(vec![self.transact(
+                    state,
+                    transaction,
+                    Some(term),
+                    context,
+                    raters,
+                )?])
+            }
+            PolicyCommand::Cancel { policy, effective } => {
+                let state = self.policy(policy)?;
+                let term = state
+                    .term_of(*effective)
+                    .ok_or_else(|| PolicyError::OutsideTerm {
+                        policy: policy.clone(),
+                        date: *effective,
+                    })?
+                    .number;
+                if is_cancelled_at(&state.transactions, term, *effective) {
+                    return Err(PolicyError::NotInForce {
+                        policy: policy.clone(),
+                        date: *effective,
+                    });
+                }
+                let transaction = new_transaction(
+                    state,
+                    TransactionKind::Cancellation,
+                    *effective,
+                    term,
+                    TransactionChange::Cancellation,
+                    context,
+                );
+                Ok(vec![self.transact(
+                    state,
+                    transaction,
+                    None,
+                    context,
+                    raters,
+                )?])
+            }
+            PolicyCommand::Reinstate { policy, effective } => {
+                let state = self.policy(policy)?;
+                let term = state
+                    .term_of(*effective)
+                    .ok_or_else(|| PolicyError::OutsideTerm {
+                        policy: policy.clone(),
+                        date: *effective,
+                    })?
+                    .number;
+                if !is_cancelled_at(&state.transactions, term, *effective) {
+                    return Err(PolicyError::NotCancelled {
+                        policy: policy.clone(),
+                        date: *effective,
+                    });
+                }
+                let transaction = new_transaction(
+                    state,
+                    TransactionKind::Reinstatement,
+                    *effective,
+                    term,
+                    TransactionChange::Reinstatement,
+                    context,
+                );
+                Ok(vec![self.transact(
+                    state,
+                    transaction,
+                    None,
+                    context,
+                    raters,
+                )?])
+            }
+            PolicyCommand::Reverse {
+                policy,
+                transaction,
+            } => {
+                let state = self.policy(policy)?;
+                let target = state
+                    .transaction(transaction)
+                    .ok_or_else(|| PolicyError::UnknownTransaction(transaction.clone()))?;
+                if target.kind == TransactionKind::Reversal {
+                    return Err(PolicyError::ReversalOfReversal(transaction.clone()));
+                }
+                if target.reversed_by.is_some() {
+                    return Err(PolicyError::AlreadyReversed(transaction.clone()));
+                }
+                let change = TransactionChange::Reversal {
+                    target: transaction.clone(),
+                };
+                let reversal = new_transaction(
+                    state,
+                    TransactionKind::Reversal,
+                    target.effective,
+                    target.term,
+                    change,
+                    context,
+                );
+                Ok(vec![self.transact(state, reversal, None, context, raters)?])
+            }
+            PolicyCommand::AddFlatCharge {
+                account,
+                policy,
+                charge,
+                amount,
+                invoicing,
+                description,
+            } => self.add_flat_charge(
+                account,
+                policy.as_deref(),
+                charge,
+                *amount,
+                *invoicing,
+                description,
+                context,
+            ),
+            PolicyCommand::ReverseCharges { account, charges } => {
+                self.reverse_charges(account, charges, context)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn issue_policy(
+        &self,
+        locator: &str,
+        account: &str,
+        product: &str,
+        start: NaiveDate,
+        plan: Option<&str>,
+        time_zone: &str,
+        data: &PolicyData,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+    ) -> Result<Vec<BookEvent>, PolicyError> {
+        check_locator(locator)?;
+        if self.policies.contains_key(locator) {
+            return Err(PolicyError::DuplicatePolicy(locator.to_string()));
+        }
+        let account_state = self
+            .accounts
+            .get(account)
+            .ok_or_else(|| PolicyError::UnknownAccount(account.to_string()))?;
+        let product = self
+            .products
+            .get(product)
+            .ok_or_else(|| PolicyError::UnknownProduct(product.to_string()))?;
+        if account_state.currency != product.currency {
+            return Err(PolicyError::Invalid(format!(
+                "account {account} bills in {}, product {} in {}",
+                account_state.currency.code(),
+                product.name,
+                product.currency.code()
+            )));
+        }
+        parse_time_zone(time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        data.validate()?;
+        let plan = plan.unwrap_or(&product.default_plan).to_string();
+        if !product.plans.contains_key(&plan) {
+            return Err(PolicyError::UnknownPlan {
+                product: product.name.clone(),
+                plan,
+            });
+        }
+        let header = PolicyHeader {
+            locator: locator.to_string(),
+            account: account.to_string(),
+            product: product.clone(),
+            time_zone: time_zone.to_string(),
+        };
+        let term = Term {
+            number: 1,
+            period: term_period(start, product.term_months)?,
+            plan: plan.clone(),
+        };
+        let empty = PolicyState {
+            header: header.clone(),
+            terms: Vec::new(),
+            transactions: Vec::new(),
+            priced: BTreeMap::new(),
+            charges: Vec::new(),
+            slices: Vec::new(),
+        };
+        let change = TransactionChange::NewBusiness {
+            term: term.period,
+            plan,
+            data: data.clone(),
+        };
+        let transaction = new_transaction(
+            &empty,
+            TransactionKind::NewBusiness,
+            start,
+            1,
+            change,
+            context,
+        );
+        let mut event = self.transact(&empty, transaction, Some(term), context, raters)?;
+        if let BookEvent::TransactionIssued { record } = &mut event {
+            record.opened = Some(header);
+        }
+        Ok(vec![event])
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_flat_charge(
+        &self,
+        account: &str,
+        policy: Option<&str>,
+        charge: &str,
+        amount: Decimal,
+        invoicing: Option<Invoicing>,
+        description: &str,
+        context: &CommandContext,
+    ) -> Result<Vec<BookEvent>, PolicyError> {
+        let account_state = self
+            .accounts
+            .get(account)
+            .ok_or_else(|| PolicyError::UnknownAccount(account.to_string()))?;
+        let (product, policy_state) = match policy {
+            Some(locator) => {
+                let state = self.policy(locator)?;
+                if state.header.account != account {
+                    return Err(PolicyError::Invalid(format!(
+                        "policy {locator} is not on account {account}"
+                    )));
+                }
+                (state.header.product.clone(), Some(state))
+            }
+            None => {
+                let product = self
+                    .products
+                    .values()
+                    .find(|p| {
+                        p.charges
+                            .get(charge)
+                            .is_some_and(|d| d.handling == Handling::Flat)
+                    })
+                    .ok_or_else(|| PolicyError::UndefinedCharge(charge.to_string()))?;
+                (product.clone(), None)
+            }
+        };
+        let def = product
+            .charge(charge)
+            .filter(|d| d.handling == Handling::Flat)
+            .ok_or_else(|| PolicyError::UndefinedCharge(charge.to_string()))?;
+        let money = Money::new(amount, account_state.currency);
+        if !money.is_in_minor_units() || amount.is_zero() {
+            return Err(PolicyError::Invalid(format!(
+                "amount {amount} must be non-zero and in whole {} minor units",
+                account_state.currency.code()
+            )));
+        }
+        // Seed 001: flat charges added by command are `next` or `immediate`;
+        // a `scheduled` one becomes `next`.
+        let invoicing = match invoicing.unwrap_or(def.invoicing) {
+            Invoicing::Scheduled => Invoicing::Next,
+            other => other,
+        };
+        let count = policy_state.map_or(self.account_charges.len(), |p| p.charges.len());
+        let owner = policy.unwrap_or(account);
+        let locator = format!("{owner}-F{}", count + 1);
+        Ok(vec![BookEvent::FlatChargeAdded {
+            charge: Charge {
+                locator: locator.clone(),
+                policy: policy.map(str::to_string),
+                account: account.to_string(),
+                transaction: format!(
+                    "command:{}",
+                    context.idempotency_key.clone().unwrap_or(locator)
+                ),
+                term: None,
+                item: None,
+                charge: charge.to_string(),
+                category: def.category,
+                handling: Handling::Flat,
+                invoicing,
+                recipient: None,
+                amount: money,
+                period: None,
+                reverses: None,
+                description: if description.is_empty() {
+                    charge.to_string()
+                } else {
+                    description.to_string()
+                },
+                explanation: ChargeExplanation {
+                    arithmetic: vec![format!(
+                        "added by {} at {}",
+                        context.actor, context.issued_at
+                    )],
+                    ..ChargeExplanation::default()
+                },
+            },
+        }])
+    }
+
+    fn reverse_charges(
+        &self,
+        account: &str,
+        locators: &[String],
+        context: &CommandContext,
+    ) -> Result<Vec<BookEvent>, PolicyError> {
+        if !self.accounts.contains_key(account) {
+            return Err(PolicyError::UnknownAccount(account.to_string()));
+        }
+        if locators.is_empty() || locators.len() > 1_000 {
+            return Err(PolicyError::Invalid(
+                "name 1 to 1000 charges to reverse".into(),
+            ));
+        }
+        let mut events = Vec::with_capacity(locators.len());
+        let mut seen = std::collections::BTreeSet::new();
+        for locator in locators {
+            if !seen.insert(locator) {
+                return Err(PolicyError::Invalid(format!(
+                    "charge {locator} is named twice"
+                )));
+            }
+            let (pool, owner_count, owner): (&[Charge], usize, String) =
+                match self.policies.values().find(|p| {
+                    p.header.account == account && p.charges.iter().any(|c| &c.locator == locator)
+                }) {
+                    Some(policy) => (
+                        &policy.charges,
+                        policy.charges.len(),
+                        policy.header.locator.clone(),
+                    ),
+                    None => (
+                        &self.account_charges,
+                        self.account_charges.len(),
+                        account.to_string(),
+                    ),
+                };
+            let charge = pool
+                .iter()
+                .find(|c| &c.locator == locator && c.account == account)
+                .ok_or_else(|| {
+                    PolicyError::Invalid(format!("no charge {locator} on account {account}"))
+                })?;
+            if charge.handling != Handling::Flat {
+                return Err(PolicyError::Invalid(format!(
+                    "charge {locator} is not a flat charge; reverse its transaction instead"
+                )));
+            }
+            if charge.reverses.is_some() {
+                return Err(PolicyError::Invalid(format!(
+                    "charge {locator} is a reverse charge and cannot be reversed"
+                )));
+            }
+            if !is_standing(pool, locator) {
+                return Err(PolicyError::Invalid(format!(
+                    "charge {locator} is already reversed"
+                )));
+            }
+            let new_locator = format!("{owner}-F{}", owner_count + 1 + events.len());
+            let transaction = format!(
+                "command:{}",
+                context
+                    .idempotency_key
+                    .clone()
+                    .unwrap_or(new_locator.clone())
+            );
+            let mut inverse = charge.inverse(new_locator, &transaction, "reverse charge");
+            // Reverse charges are invoiced like flat charges added by command.
+            if inverse.invoicing == Invoicing::Scheduled {
+                inverse.invoicing = Invoicing::Next;
+            }
+            events.push(BookEvent::FlatChargeAdded { charge: inverse });
+        }
+        Ok(events)
+    }
+
+    /// Prices the timeline with `transaction` added and books the
+    /// difference, the flat, retention and reverse charges, and the
+    /// installment slices.
+    fn transact(
+        &self,
+        policy: &PolicyState,
+        transaction: Transaction,
+        opened_term: Option<Term>,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+    ) -> Result<BookEvent, PolicyError> {
+        if policy.transactions.len() >= TRANSACTIONS_PER_POLICY_MAX {
+            return Err(PolicyError::Invalid(format!(
+                "more than {TRANSACTIONS_PER_POLICY_MAX} transactions"
+            )));
+        }
+        let header = &policy.header;
+        let product = &header.product;
+        let rater = raters.resolve(&product.rating)?;
+        let mut transactions = policy.transactions.clone();
+        if let TransactionChange::Reversal { target } = &transaction.change {
+            if let Some(t) = transactions.iter_mut().find(|t| &t.locator == target) {
+                t.reversed_by = Some(transaction.locator.clone());
+            }
+        }
+        transactions.push(transaction.clone());
+        let mut terms = policy.terms.clone();
+        terms.extend(opened_term.iter().cloned());
+
+        let currency_code = product.currency.code().to_string();
+        let mut priced_after = BTreeMap::new();
+        let mut drafts = Vec::new();
+        for term in &terms {
+            let context_for_term = PricingContext {
+                policy_locator: &header.locator,
+                product_name: &product.name,
+                currency: &currency_code,
+                time_zone: &header.time_zone,
+                term: term.period,
+            };
+            let after_segments = segments(&transactions, term.number, term.period);
+            let before = policy.priced.get(&term.number).cloned().unwrap_or_default();
+            let after = price_segments(rater.as_ref(), &context_for_term, &after_segments)?;
+            if after == before {
+                continue;
+            }
+            let term_drafts = timeline_difference(
+                &before,
+                &after,
+                product,
+                product.duration_basis,
+                product.rounding_mode,
+            )
+            .map_err(PolicyError::Internal)?;
+            drafts.extend(term_drafts.into_iter().map(|d| (term.number, d)));
+            priced_after.insert(term.number, after);
+        }
+
+        let mut charges: Vec<Charge> = Vec::new();
+        let mut next_locator = {
+            let prefix = transaction.locator.clone();
+            let mut n = 0;
+            move || {
+                n += 1;
+                format!("{prefix}-C{n}")
+            }
+        };
+        for (term, draft) in drafts {
+            let def = product
+                .charge(&draft.charge)
+                .ok_or_else(|| PolicyError::UndefinedCharge(draft.charge.clone()))?;
+            if def.handling != Handling::Normal {
+                return Err(PolicyError::UndefinedCharge(draft.charge.clone()));
+            }
+            let description = match &draft.recipient {
+                Some(recipient) => format!("{} to {recipient} for {}", draft.charge, draft.period),
+                None => format!("{} for {}", draft.charge, draft.period),
+            };
+            charges.push(Charge {
+                locator: next_locator(),
+                policy: Some(header.locator.clone()),
+                account: header.account.clone(),
+                transaction: transaction.locator.clone(),
+                term: Some(term),
+                item: draft.item,
+                charge: draft.charge,
+                category: def.category,
+                handling: Handling::Normal,
+                invoicing: def.invoicing,
+                recipient: draft.recipient,
+                amount: Money::new(draft.amount, product.currency),
+                period: Some(draft.period),
+                reverses: None,
+                description,
+                explanation: ChargeExplanation {
+                    rater: draft.rater,
+                    rating_segments: draft.rating_segments,
+                    duration_basis: Some(product.duration_basis),
+                    arithmetic: draft.arithmetic,
+                },
+            });
+        }
+
+        // Flat charges come only from the segment the transaction itself
+        // starts: re-applied transactions keep their original flat charges.
+        for priced in priced_after
+            .values()
+            .flatten()
+            .filter(|s| s.started_by == transaction.locator)
+        {
+            for flat in &priced.response.flat_charges {
+                let def = product
+                    .charge(&flat.charge)
+                    .filter(|d| d.handling == Handling::Flat)
+                    .ok_or_else(|| PolicyError::UndefinedCharge(flat.charge.clone()))?;
+                charges.push(Charge {
+                    locator: next_locator(),
+                    policy: Some(header.locator.clone()),
+                    account: header.account.clone(),
+                    transaction: transaction.locator.clone(),
+                    term: Some(transaction.term),
+                    item: flat.item.clone(),
+                    charge: flat.charge.clone(),
+                    category: def.category,
+                    handling: Handling::Flat,
+                    invoicing: def.invoicing,
+                    recipient: None,
+                    amount: Money::new(flat.amount, product.currency)
+                        .rounded(product.rounding_mode),
+                    period: None,
+                    reverses: None,
+                    description: if flat.description.is_empty() {
+                        flat.charge.clone()
+                    } else {
+                        flat.description.clone()
+                    },
+                    explanation: ChargeExplanation {
+                        rater: Some(priced.rater.clone()),
+                        rating_segments: vec![priced.period],
+                        duration_basis: None,
+                        arithmetic: vec![format!(
+                            "flat {} from the rating of {}",
+                            flat.amount, priced.period
+                        )],
+                    },
+                });
+            }
+        }
+
+        match &transaction.change {
+            TransactionChange::Cancellation => {
+                charges.extend(self.retention_charges(
+                    policy,
+                    &transaction,
+                    &charges,
+                    rater.as_ref(),
+                    &mut next_locator,
+                )?);
+            }
+            TransactionChange::Reinstatement => {
+                // The reinstated cancellation's holdback is given back ([E3]).
+                let cancellation = in_effect_order(&policy.transactions)
+                    .into_iter()
+                    .rev()
+                    .find(|t| {
+                        t.kind == TransactionKind::Cancellation
+                            && t.term == transaction.term
+                            && t.effective <= transaction.effective
+                    })
+                    .map(|t| t.locator.clone());
+                if let Some(cancellation) = cancellation {
+                    for retained in live_charges(policy, &cancellation, Handling::Retention) {
+                        charges.push(retained.inverse(
+                            next_locator(),
+                            &transaction.locator,
+                            "holdback returned on reinstatement",
+                        ));
+                    }
+                }
+            }
+            TransactionChange::Reversal { target } => {
+                // Reverse charges for everything the target booked outside
+                // the timeline (flat charges, holdbacks, and the inverses it
+                // booked, so a holdback it gave back is kept again).
+                for charge in policy
+                    .charges
+                    .iter()
+                    .filter(|c| &c.transaction == target && c.handling != Handling::Normal)
+                {
+                    if is_standing(&policy.charges, &charge.locator) {
+                        charges.push(charge.inverse(
+                            next_locator(),
+                            &transaction.locator,
+                            "reversed",
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+
+        // Installment slices, per term, all of the transaction's scheduled
+        // charges together so installments stay level.
+        let zone =
+            parse_time_zone(&header.time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        let arrival = local_date(context.issued_at, zone);
+        let mut slices = Vec::new();
+        for term in &terms {
+            let term_charges: Vec<&Charge> = charges
+                .iter()
+                .filter(|c| c.term == Some(term.number) && is_spread(c))
+                .collect();
+            let plan = product
+                .plans
+                .get(&term.plan)
+                .ok_or_else(|| PolicyError::UnknownPlan {
+                    product: product.name.clone(),
+                    plan: term.plan.clone(),
+                })?;
+            let effective = transaction.effective.max(term.period.start());
+            slices.extend(
+                slices_for_term(
+                    &term_charges,
+                    term.number,
+                    term.period,
+                    plan,
+                    effective,
+                    arrival,
+                )
+                .map_err(PolicyError::Internal)?,
+            );
+        }
+
+        Ok(BookEvent::TransactionIssued {
+            record: Box::new(TransactionRecord {
+                policy: header.locator.clone(),
+                opened: None,
+                term: opened_term,
+                transaction,
+                charges,
+                slices,
+                priced: priced_after
+                    .into_iter()
+                    .map(|(term, segments)| TermTimeline { term, segments })
+                    .collect(),
+            }),
+        })
+    }
+
+    /// The holdback a cancellation keeps: the product's percentage of the
+    /// premium it returns, or, when the product sets none, what the rater
+    /// asks for when pricing the cancelled span as a cancellation.
+    ///
+    /// Worked example ([E3]): 1000.00 a year cancelled at mid-term returns
+    /// 500.00 of premium; a 10% holdback keeps 50.00.
+    fn retention_charges(
+        &self,
+        policy: &PolicyState,
+        cancellation: &Transaction,
+        booked: &[Charge],
+        rater: &dyn Rater,
+        next_locator: &mut dyn FnMut() -> String,
+    ) -> Result<Vec<Charge>, PolicyError> {
+        let header = &policy.header;
+        let product = &header.product;
+        let mut retention_charge = |charge: &str,
+                                    amount: Decimal,
+                                    arithmetic: String,
+                                    rater|
+         -> Result<Charge, PolicyError> {
+            let def = product
+                .charge(charge)
+                .filter(|d| d.handling == Handling::Retention)
+                .ok_or_else(|| PolicyError::UndefinedCharge(charge.to_string()))?;
+            Ok(Charge {
+                locator: next_locator(),
+                policy: Some(header.locator.clone()),
+                account: header.account.clone(),
+                transaction: cancellation.locator.clone(),
+                term: Some(cancellation.term),
+                item: None,
+                charge: charge.to_string(),
+                category: def.category,
+                handling: Handling::Retention,
+                invoicing: def.invoicing,
+                recipient: None,
+                amount: Money::new(amount, product.currency).rounded(product.rounding_mode),
+                period: None,
+                reverses: None,
+                description: format!("{charge} kept on cancellation"),
+                explanation: ChargeExplanation {
+                    rater,
+                    arithmetic: vec![arithmetic],
+                    ..ChargeExplanation::default()
+                },
+            })
+        };
+        if let Some(retention) = &product.cancellation_retention {
+            let returned: Decimal = -booked
+                .iter()
+                .filter(|c| c.handling == Handling::Normal && c.charge == product.premium_charge)
+                .map(|c| c.amount.amount)
+                .sum::<Decimal>();
+            if returned <= Decimal::ZERO || retention.holdback_percent.is_zero() {
+                return Ok(Vec::new());
+            }
+            let amount = returned * retention.holdback_percent / Decimal::ONE_HUNDRED;
+            let arithmetic = format!(
+                "{}% of {returned} returned premium = {amount}",
+                retention.holdback_percent
+            );
+            return Ok(vec![retention_charge(
+                &retention.charge,
+                amount,
+                arithmetic,
+                None,
+            )?]);
+        }
+        // No product holdback: ask the rater, pricing the cancelled span.
+        let Some(term) = policy.terms.iter().find(|t| t.number == cancellation.term) else {
+            return Ok(Vec::new());
+        };
+        let Ok(span) = Period::new(cancellation.effective, term.period.end()) else {
+            return Ok(Vec::new());
+        };
+        let segment = Segment {
+            period: span,
+            started_by: cancellation.locator.clone(),
+            operation: crate::rating::Operation::Cancellation,
+            data: policy.data_at(cancellation.effective),
+        };
+        let currency_code = product.currency.code().to_string();
+        let context = PricingContext {
+            policy_locator: &header.locator,
+            product_name: &product.name,
+            currency: &currency_code,
+            time_zone: &header.time_zone,
+            term: term.period,
+        };
+        let priced = price_segments(rater, &context, &[segment])?;
+        let mut retained = Vec::new();
+        for flat in &priced[0].response.flat_charges {
+            if product
+                .charge(&flat.charge)
+                .is_some_and(|d| d.handling == Handling::Retention)
+            {
+                let arithmetic = format!(
+                    "{} asked by the rater for the cancelled span {span}",
+                    flat.amount
+                );
+                retained.push(retention_charge(
+                    &flat.charge,
+                    flat.amount,
+                    arithmetic,
+                    Some(priced[0].rater.clone()),
+                )?);
+            }
+        }
+        Ok(retained)
+    }
+}
+
+/// Charges of `handling` a transaction booked that still stand.
+fn live_charges<'a>(
+    policy: &'a PolicyState,
+    transaction: &str,
+    handling: Handling,
+) -> Vec<&'a Charge> {
+    policy
+        .charges
+        .iter()
+        .filter(|c| c.transaction == transaction && c.handling == handling && c.reverses.is_none())
+        .filter(|c| is_standing(&policy.charges, &c.locator))
+        .collect()
+}
+
+/// Whether a charge stands: no standing charge inverts it. A holdback given
+/// back on reinstatement (inverted) and kept again when that reinstatement is
+/// reversed (the inverse inverted) stands.
+pub fn is_standing(charges: &[Charge], locator: &str) -> bool {
+    fn standing(charges: &[Charge], locator: &str, depth: u32) -> bool {
+        assert!(depth < 1_000, "inversion chains are short");
+        !charges
+            .iter()
+            .filter(|c| c.reverses.as_deref() == Some(locator))
+            .any(|inverse| standing(charges, &inverse.locator, depth + 1))
+    }
+    standing(charges, locator, 0)
+}
+
+fn check_locator(locator: &str) -> Result<(), PolicyError> {
+    let valid = !locator.is_empty()
+        && locator.len() <= 64
+        && locator
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(PolicyError::Invalid(format!(
+            "{locator:?}: a locator is 1-64 letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+fn term_period(start: NaiveDate, months: u32) -> Result<Period, PolicyError> {
+    let end = add_months_clamped(start, months as i32)
+        .map_err(|e| PolicyError::Invalid(e.to_string()))?;
+    Period::new(start, end).map_err(|e| PolicyError::Invalid(e.to_string()))
+}
+
+fn new_transaction(
+    policy: &PolicyState,
+    kind: TransactionKind,
+    effective: NaiveDate,
+    term: u32,
+    change: TransactionChange,
+    context: &CommandContext,
+) -> Transaction {
+    let sequence = policy.transactions.len() as u32 + 1;
+    Transaction {
+        locator: format!("{}-T{sequence}", policy.header.locator),
+        sequence,
+        kind,
+        effective,
+        term,
+        change,
+        issued_at: context.issued_at,
+        actor: context.actor.clone(),
+        idempotency_key: context.idempotency_key.clone(),
+        reversed_by: None,
+    }
+}

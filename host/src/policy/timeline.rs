@@ -1,0 +1,132 @@
+//! The timeline of a term: the segments between effective dates, each with
+//! the policy data in force and whether coverage is active.
+//!
+//! Transactions apply in effective-date order (issue order breaks ties), so
+//! an out-of-sequence transaction lands where its date puts it: later ones
+//! are, in effect, unwound, the new one applied, and the later ones
+//! re-applied. Reversed transactions are simply left out.
+//!
+//! Worked example: new business on [2025-01-01, 2026-01-01), an endorsement
+//! effective 2025-07-01 and a cancellation effective 2025-10-01 give the
+//! active segments [01-01, 07-01) (new business data) and [07-01, 10-01)
+//! (endorsed data); [10-01, 2026-01-01) is not covered.
+
+use super::data::PolicyData;
+use super::transaction::{Transaction, TransactionChange, TransactionKind};
+use crate::domain::Period;
+use crate::rating::Operation;
+use chrono::NaiveDate;
+
+/// A segment of a term with coverage in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub period: Period,
+    /// The transaction whose effective date starts the segment.
+    pub started_by: String,
+    /// The rating operation of that transaction.
+    pub operation: Operation,
+    pub data: PolicyData,
+}
+
+/// The state a fold over transactions reaches at a date.
+struct State {
+    data: PolicyData,
+    covered: bool,
+}
+
+/// Transactions in effect, in the order they apply: effective date, then
+/// issue order.
+pub fn in_effect_order(transactions: &[Transaction]) -> Vec<&Transaction> {
+    let mut ordered: Vec<&Transaction> = transactions.iter().filter(|t| t.is_in_effect()).collect();
+    ordered.sort_by_key(|t| (t.effective, t.sequence));
+    ordered
+}
+
+/// The policy data and coverage in force on `date` within the term `term`.
+fn state_at(ordered: &[&Transaction], term_number: u32, date: NaiveDate) -> State {
+    let mut state = State {
+        data: PolicyData::default(),
+        covered: false,
+    };
+    for transaction in ordered.iter().take_while(|t| t.effective <= date) {
+        match &transaction.change {
+            TransactionChange::NewBusiness { data, .. } => {
+                state.data = data.clone();
+                state.covered = transaction.term == term_number;
+            }
+            TransactionChange::Endorsement { changes } => {
+                changes.iter().for_each(|change| state.data.apply(change));
+            }
+            TransactionChange::Renewal { changes, .. } => {
+                changes.iter().for_each(|change| state.data.apply(change));
+                if transaction.term == term_number {
+                    state.covered = true;
+                }
+            }
+            TransactionChange::Cancellation => {
+                if transaction.term == term_number {
+                    state.covered = false;
+                }
+            }
+            TransactionChange::Reinstatement => {
+                if transaction.term == term_number {
+                    state.covered = true;
+                }
+            }
+            TransactionChange::Reversal { .. } => {}
+        }
+    }
+    state
+}
+
+/// Whether coverage is cancelled (and not reinstated) on `date` in the term.
+pub fn is_cancelled_at(transactions: &[Transaction], term_number: u32, date: NaiveDate) -> bool {
+    let ordered = in_effect_order(transactions);
+    let opened = ordered.iter().any(|t| {
+        t.term == term_number
+            && matches!(
+                t.kind,
+                TransactionKind::NewBusiness | TransactionKind::Renewal
+            )
+            && t.effective <= date
+    });
+    opened && !state_at(&ordered, term_number, date).covered
+}
+
+/// The covered segments of term `term_number` spanning `term`.
+pub fn segments(transactions: &[Transaction], term_number: u32, term: Period) -> Vec<Segment> {
+    let ordered = in_effect_order(transactions);
+    let mut cuts: Vec<NaiveDate> = vec![term.start(), term.end()];
+    cuts.extend(
+        ordered
+            .iter()
+            .map(|t| t.effective)
+            .filter(|d| *d > term.start() && *d < term.end()),
+    );
+    cuts.sort();
+    cuts.dedup();
+    let mut segments = Vec::with_capacity(cuts.len());
+    for window in cuts.windows(2) {
+        let (start, end) = (window[0], window[1]);
+        let state = state_at(&ordered, term_number, start);
+        if !state.covered {
+            continue;
+        }
+        // Every cut but the term's end is some transaction's effective date;
+        // the last one issued on that date starts the segment.
+        let (started_by, operation) = ordered
+            .iter()
+            .rev()
+            .find(|t| t.effective == start)
+            .map(|t| (t.locator.clone(), t.kind.operation()))
+            .unwrap_or((String::new(), Operation::NewBusiness));
+        let period = Period::new(start, end).expect("cuts are strictly increasing");
+        segments.push(Segment {
+            period,
+            started_by,
+            operation,
+            data: state.data,
+        });
+    }
+    segments
+}

@@ -1,0 +1,87 @@
+//! Policy transactions: what each one changes, when it takes effect, who sent
+//! it, and whether it has been reversed.
+
+use super::data::{DataChange, PolicyData};
+use crate::domain::Period;
+use crate::rating::Operation;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The kind of a policy transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionKind {
+    NewBusiness,
+    Endorsement,
+    Renewal,
+    Cancellation,
+    Reinstatement,
+    Reversal,
+}
+
+impl TransactionKind {
+    /// The rating operation a segment started by this transaction is priced
+    /// under (a reversal starts no segment).
+    pub fn operation(self) -> Operation {
+        match self {
+            TransactionKind::NewBusiness | TransactionKind::Reversal => Operation::NewBusiness,
+            TransactionKind::Endorsement => Operation::Endorsement,
+            TransactionKind::Renewal => Operation::Renewal,
+            TransactionKind::Cancellation => Operation::Cancellation,
+            TransactionKind::Reinstatement => Operation::Reinstatement,
+        }
+    }
+}
+
+/// What a transaction changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum TransactionChange {
+    /// Opens the policy and its first term with its data.
+    NewBusiness {
+        term: Period,
+        plan: String,
+        data: PolicyData,
+    },
+    /// Changes the data from the effective date on.
+    Endorsement { changes: Vec<DataChange> },
+    /// Opens a new term, optionally with changes from its start.
+    Renewal {
+        term: Period,
+        plan: String,
+        changes: Vec<DataChange>,
+    },
+    /// Ends coverage from the effective date.
+    Cancellation,
+    /// Restores coverage from the effective date (a gap when it is after the
+    /// cancellation's date).
+    Reinstatement,
+    /// Removes another transaction from the timeline.
+    Reversal { target: String },
+}
+
+/// An issued policy transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    /// `<policy>-T<sequence>`.
+    pub locator: String,
+    /// Issue order within the policy, from 1.
+    pub sequence: u32,
+    pub kind: TransactionKind,
+    pub effective: NaiveDate,
+    /// The term (1-based) it belongs to.
+    pub term: u32,
+    pub change: TransactionChange,
+    pub issued_at: DateTime<Utc>,
+    pub actor: String,
+    pub idempotency_key: Option<String>,
+    /// The reversal that removed it, if any.
+    pub reversed_by: Option<String>,
+}
+
+impl Transaction {
+    /// Whether it shapes the timeline: issued, not reversed, not a reversal.
+    pub fn is_in_effect(&self) -> bool {
+        self.reversed_by.is_none() && self.kind != TransactionKind::Reversal
+    }
+}
