@@ -7,13 +7,14 @@
 //! reversal is the exact contra of its original and the only one) are checked on
 //! input and asserted after every posting.
 //!
-//! - [`account`]: the chart of accounts, normal sides, account keys with subledgers.
-//! - [`category`]: charge categories (seed 001) and the accounts they post to.
-//! - [`entry`]: journal lines, drafts, posted entries, their shape rules.
-//! - [`book`]: the [`Ledger`] (post, reverse, replay, balances).
-//! - [`trial`]: the trial balance.
-//! - [`postings`]: the posting rule of each financial event.
-//! - [`error`]: [`LedgerError`].
+//! - `account`: the chart of accounts, normal sides, account keys with subledgers.
+//! - `category`: charge categories (seed 001) and the accounts they post to.
+//! - `entry`: journal lines, drafts, posted entries, their shape rules.
+//! - `book`: the [`Ledger`] (post, reverse, replay, balances).
+//! - `trial`: the trial balance.
+//! - `postings`: the posting rule of each financial event.
+//! - `export`: flat ledger-line rows for CSV and Parquet exports.
+//! - `error`: [`LedgerError`].
 //!
 //! Typical flow: an engine calls a posting rule (`postings::payment_received(...)`),
 //! posts the draft (`ledger.post(draft)`), and stores the returned entry
@@ -25,6 +26,7 @@ pub mod book;
 pub mod category;
 pub mod entry;
 pub mod error;
+pub mod export;
 pub mod postings;
 pub mod trial;
 
@@ -39,4 +41,5 @@ pub use entry::{
     LINES_PER_ENTRY_MIN, MEMO_LEN_MAX, REFERENCE_LEN_MAX,
 };
 pub use error::LedgerError;
+pub use export::{LedgerLineRow, line_rows};
 pub use trial::{TrialBalance, TrialBalanceRow};

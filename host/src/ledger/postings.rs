@@ -56,7 +56,7 @@ use std::collections::BTreeMap;
 /// | fee_income                         |         |   25.00 |
 /// | commission_expense                 |  100.00 |         |
 ///
-/// A mid-term cancellation with a retention ([E3]) of premium -500.00 and premium
+/// A mid-term cancellation with a retention (E3) of premium -500.00 and premium
 /// +50.00 posts Dr written premium 450.00, Cr unbilled 450.00.
 pub fn charges_written(
     billing_account: &str,
