@@ -632,6 +632,9 @@ mod tests {
                 JournalLine::credit(key(LedgerAccount::PremiumReceivableBilled), dec!(0)),
             ],
         );
+        let mut negative = unbalanced();
+        negative.lines[0].amount = dec!(-10.00);
+        negative.lines[1].amount = dec!(-10.00);
         let mut too_many = unbalanced();
         too_many.lines = (0..=LINES_PER_ENTRY_MAX)
             .map(|_| JournalLine::debit(key(LedgerAccount::Cash), dec!(1.00)))
@@ -657,6 +660,13 @@ mod tests {
                 LedgerError::NonPositiveAmount {
                     line: 0,
                     amount: dec!(0.00),
+                },
+            ),
+            (
+                negative,
+                LedgerError::NonPositiveAmount {
+                    line: 0,
+                    amount: dec!(-10.00),
                 },
             ),
             (
