@@ -8,6 +8,7 @@
 pub mod billing;
 pub mod cli;
 pub mod domain;
+pub mod engine;
 pub mod ledger;
 pub mod plugin;
 pub mod policy;

@@ -334,3 +334,20 @@ pub fn timeline_difference(
     drafts.retain(|d| !d.amount.is_zero());
     Ok(drafts)
 }
+
+/// The amount of `charge` a priced timeline comes to when priced from
+/// nothing: what the policy's charges of that name must sum to.
+pub fn repriced_total(priced: &[PricedSegment], product: &ProductConfig, charge: &str) -> Decimal {
+    timeline_difference(
+        &[],
+        priced,
+        product,
+        product.duration_basis,
+        product.rounding_mode,
+    )
+    .expect("a stored timeline prices")
+    .iter()
+    .filter(|draft| draft.charge == charge)
+    .map(|draft| draft.amount)
+    .sum()
+}

@@ -20,7 +20,7 @@ pub use book::{
     Account, BookEvent, CommandContext, PolicyBook, PolicyCommand, PolicyHeader, PolicyState,
     RaterResolver, Term, TermTimeline, TransactionRecord, is_standing,
 };
-pub use charges::{Charge, ChargeExplanation};
+pub use charges::{Charge, ChargeExplanation, repriced_total};
 pub use data::{DataChange, DataError, ExposureData, Fields, PerilData, PolicyData};
 pub use error::PolicyError;
 pub use pricing::PricedSegment;
@@ -33,3 +33,6 @@ pub use transaction::{Transaction, TransactionChange, TransactionKind};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+pub(crate) use product::tests::auto_product;

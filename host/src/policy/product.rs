@@ -13,43 +13,9 @@ pub const PRODUCT_CHARGES_MAX: usize = 64;
 /// The most installment plans one product may offer.
 pub const PRODUCT_PLANS_MAX: usize = 32;
 
-/// What a charge is, for accounting and reporting (seed 001's categories).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ChargeCategory {
-    CededPremium,
-    Commission,
-    Credit,
-    Fee,
-    FlatCededPremium,
-    FlatCommission,
-    FlatFee,
-    FlatPremium,
-    FlatTax,
-    InvoiceFee,
-    None,
-    NonFinancial,
-    Premium,
-    Surcharge,
-    Tax,
-}
-
-impl ChargeCategory {
-    /// Whether the customer is billed for this category. Commissions and
-    /// ceded premium are owed by the insurer, non-financial charges are
-    /// informational: none of them is invoiced.
-    pub fn is_billed(self) -> bool {
-        !matches!(
-            self,
-            ChargeCategory::Commission
-                | ChargeCategory::FlatCommission
-                | ChargeCategory::CededPremium
-                | ChargeCategory::FlatCededPremium
-                | ChargeCategory::NonFinancial
-                | ChargeCategory::None
-        )
-    }
-}
+/// What a charge is, for accounting and reporting (seed 001's categories);
+/// the ledger maps each to the accounts it posts to.
+pub use crate::ledger::ChargeCategory;
 
 /// How a charge behaves through policy transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -1,0 +1,234 @@
+//! The state of one tenant: its policy book and its ledger, driven by
+//! commands into events. Pure: the durable log is layered on top by
+//! [`super::Engine`].
+//!
+//! Every financial event posts one balanced journal entry: a transaction's
+//! charges (and flat charges added by hand) post through
+//! [`postings::charges_written`], dated on the day the transaction was issued
+//! in the policy's time zone.
+
+use crate::domain::{Currency, local_date, parse_time_zone};
+use crate::ledger::{EntryDraft, JournalEntry, Ledger, LedgerError, postings};
+use crate::policy::{
+    BookEvent, Charge, CommandContext, PolicyBook, PolicyCommand, PolicyError, RaterResolver,
+};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// An event of a tenant's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantEvent {
+    Book(BookEvent),
+    Journal(JournalEntry),
+}
+
+impl TenantEvent {
+    /// The stable kind stored with the event.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TenantEvent::Book(BookEvent::ProductDeployed { .. }) => "product_deployed",
+            TenantEvent::Book(BookEvent::AccountCreated { .. }) => "account_created",
+            TenantEvent::Book(BookEvent::TransactionIssued { .. }) => "transaction_issued",
+            TenantEvent::Book(BookEvent::FlatChargeAdded { .. }) => "flat_charge_added",
+            TenantEvent::Journal(_) => "journal_entry_posted",
+        }
+    }
+
+    /// The stream the event belongs to (`policy/<locator>`, `account/<locator>`,
+    /// `product/<name>`, `ledger`).
+    pub fn stream(&self) -> String {
+        match self {
+            TenantEvent::Book(BookEvent::ProductDeployed { product }) => {
+                format!("product/{}", product.name)
+            }
+            TenantEvent::Book(BookEvent::AccountCreated { account }) => {
+                format!("account/{}", account.locator)
+            }
+            TenantEvent::Book(BookEvent::TransactionIssued { record }) => {
+                format!("policy/{}", record.policy)
+            }
+            TenantEvent::Book(BookEvent::FlatChargeAdded { charge }) => match &charge.policy {
+                Some(policy) => format!("policy/{policy}"),
+                None => format!("account/{}", charge.account),
+            },
+            TenantEvent::Journal(_) => "ledger".to_string(),
+        }
+    }
+}
+
+/// Why a command failed in the engine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("ledger: {0}")]
+    Ledger(#[from] LedgerError),
+    #[error("store: {0}")]
+    Store(String),
+    #[error("the event log is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl EngineError {
+    /// The stable code used in API problems.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::Policy(error) => error.code(),
+            EngineError::Ledger(_) => "ledger_refused",
+            EngineError::Store(_) => "store_unavailable",
+            EngineError::Corrupt(_) => "internal",
+        }
+    }
+}
+
+/// A tenant's book and ledger.
+#[derive(Debug, Clone)]
+pub struct TenantState {
+    pub book: PolicyBook,
+    pub ledger: Ledger,
+}
+
+impl TenantState {
+    pub fn new(tenant: &str) -> Result<Self, EngineError> {
+        Ok(TenantState {
+            book: PolicyBook::new(),
+            ledger: Ledger::new(tenant)?,
+        })
+    }
+
+    /// The events of `command`: the book's events, then the journal entries
+    /// they post (numbered as the ledger will number them).
+    pub fn decide(
+        &self,
+        command: &PolicyCommand,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
+        let book_events = self.book.decide(command, context, raters)?;
+        let mut events = Vec::with_capacity(book_events.len() * 2);
+        let mut next_id = self.ledger.next_id();
+        for event in book_events {
+            let draft = self.posting(&event, context)?;
+            events.push(TenantEvent::Book(event));
+            if let Some(draft) = draft {
+                self.ledger.check(&draft)?;
+                let entry = JournalEntry {
+                    id: next_id,
+                    tenant: self.ledger.tenant().to_string(),
+                    currency: draft.currency,
+                    posted_on: draft.posted_on,
+                    kind: draft.kind,
+                    reference: draft.reference,
+                    reverses: None,
+                    lines: draft.lines,
+                    memo: draft.memo,
+                };
+                next_id = next_id.next();
+                events.push(TenantEvent::Journal(entry));
+            }
+        }
+        Ok(events)
+    }
+
+    /// The journal entry a book event posts, if any.
+    fn posting(
+        &self,
+        event: &BookEvent,
+        context: &CommandContext,
+    ) -> Result<Option<EntryDraft>, EngineError> {
+        let (account, charges, reference, zone): (&str, Vec<&Charge>, String, Option<&str>) =
+            match event {
+                BookEvent::TransactionIssued { record } => {
+                    let zone = record
+                        .opened
+                        .as_ref()
+                        .map(|h| h.time_zone.as_str())
+                        .or_else(|| {
+                            self.book
+                                .policies
+                                .get(&record.policy)
+                                .map(|p| p.header.time_zone.as_str())
+                        });
+                    let account = record
+                        .opened
+                        .as_ref()
+                        .map(|h| h.account.as_str())
+                        .or_else(|| {
+                            self.book
+                                .policies
+                                .get(&record.policy)
+                                .map(|p| p.header.account.as_str())
+                        })
+                        .ok_or_else(|| {
+                            EngineError::Corrupt(format!("no account for policy {}", record.policy))
+                        })?;
+                    (
+                        account,
+                        record.charges.iter().collect(),
+                        record.transaction.locator.clone(),
+                        zone,
+                    )
+                }
+                BookEvent::FlatChargeAdded { charge } => {
+                    let zone = charge
+                        .policy
+                        .as_ref()
+                        .and_then(|p| self.book.policies.get(p))
+                        .map(|p| p.header.time_zone.as_str());
+                    (
+                        charge.account.as_str(),
+                        vec![charge],
+                        charge.locator.clone(),
+                        zone,
+                    )
+                }
+                _ => return Ok(None),
+            };
+        let posted_on: NaiveDate = match zone.map(parse_time_zone) {
+            Some(Ok(zone)) => local_date(context.issued_at, zone),
+            _ => context.issued_at.date_naive(),
+        };
+        let lines: Vec<_> = charges.iter().map(|c| (c.category, c.amount)).collect();
+        Ok(postings::charges_written(
+            account, &lines, posted_on, &reference,
+        )?)
+    }
+
+    /// Applies an event; an event that does not apply means the log is corrupt.
+    pub fn apply(&mut self, event: &TenantEvent) -> Result<(), EngineError> {
+        match event {
+            TenantEvent::Book(event) => {
+                self.book.apply(event);
+                Ok(())
+            }
+            TenantEvent::Journal(entry) => self
+                .ledger
+                .apply(entry.clone())
+                .map(drop)
+                .map_err(|e| EngineError::Corrupt(e.to_string())),
+        }
+    }
+
+    /// Decides and applies a command.
+    pub fn execute(
+        &mut self,
+        command: &PolicyCommand,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
+        let events = self.decide(command, context, raters)?;
+        for event in &events {
+            self.apply(event)?;
+        }
+        Ok(events)
+    }
+
+    /// Whether every currency's trial balance is zero.
+    pub fn trial_balances_are_zero(&self) -> bool {
+        let currencies: Vec<Currency> = self.ledger.currencies().collect();
+        currencies
+            .into_iter()
+            .all(|c| self.ledger.trial_balance(c).is_balanced())
+    }
+}
