@@ -6,6 +6,7 @@
 //! Pure state machine over the [`Rater`](crate::rating::Rater) trait: the
 //! durable event log and the ledger postings are layered on top.
 
+mod audit;
 mod book;
 mod charges;
 mod data;
@@ -16,6 +17,7 @@ mod schedule;
 mod timeline;
 mod transaction;
 
+pub use audit::{ChargeAudit, explain};
 pub use book::{
     Account, BookEvent, CommandContext, PolicyBook, PolicyCommand, PolicyHeader, PolicyState,
     RaterResolver, Term, TermTimeline, TransactionRecord, is_standing,

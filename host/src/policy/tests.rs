@@ -915,3 +915,40 @@ fn a_preview_returns_the_effect_and_changes_nothing() {
     }
     assert_eq!(book, after, "committing gives what the preview showed");
 }
+
+#[test]
+fn a_charge_is_explained_by_its_transaction_rating_call_and_arithmetic() {
+    let mut book = book_with(auto_product());
+    issue(&mut book, date(2021, 1, 1), data("1000.00"));
+    let endorsement = endorse(&mut book, date(2021, 7, 1), vec![set_premium("1200.00")]);
+    let charge = &endorsement.charges[0];
+    assert_eq!(charge.amount.amount, dec!(100.00));
+    let audit = explain(charge, Some(&endorsement));
+    assert_eq!(audit.transaction.as_ref().unwrap().locator, "P1-T2");
+    assert_eq!(audit.rating_calls.len(), 1);
+    let call = &audit.rating_calls[0];
+    assert_eq!(call.period.start(), date(2021, 7, 1));
+    assert_eq!(
+        call.rater,
+        crate::rating::RaterIdentity::Native {
+            name: "field-rater".into()
+        }
+    );
+    assert_eq!(
+        call.response.items[0].premium,
+        crate::rating::Premium::Yearly(dec!(1200.00))
+    );
+    assert_eq!(
+        charge.explanation.duration_basis,
+        Some(DurationBasis::Months)
+    );
+    let arithmetic = charge.explanation.arithmetic.join("\n");
+    assert!(
+        arithmetic.contains("after:") && arithmetic.contains("yearly 1200.00"),
+        "{arithmetic}"
+    );
+    assert!(
+        arithmetic.contains("before:") && arithmetic.contains("yearly 1000.00"),
+        "{arithmetic}"
+    );
+}
