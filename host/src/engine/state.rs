@@ -68,6 +68,10 @@ pub enum EngineError {
     Store(String),
     #[error("the event log is inconsistent: {0}")]
     Corrupt(String),
+    #[error("idempotency key {0} was used for a different request")]
+    IdempotencyConflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
 }
 
 impl EngineError {
@@ -78,6 +82,8 @@ impl EngineError {
             EngineError::Ledger(_) => "ledger_refused",
             EngineError::Store(_) => "store_unavailable",
             EngineError::Corrupt(_) => "internal",
+            EngineError::IdempotencyConflict(_) => "idempotency_conflict",
+            EngineError::NotFound(_) => "not_found",
         }
     }
 }

@@ -1,0 +1,349 @@
+//! The engine service: tenants' states kept in memory, every command made
+//! durable in the event log before it is acknowledged, idempotency keys
+//! honoured, and the state rebuilt from the log at start-up.
+//!
+//! A command on a tenant runs under that tenant's lock: decide, append
+//! (durable), apply. Commands of different tenants run in parallel and share
+//! the store's group commit.
+
+use super::state::{EngineError, TenantEvent, TenantState};
+use crate::ledger::{AccountKey, JournalEntry};
+use crate::policy::{
+    ChargeAudit, CommandContext, PolicyCommand, RaterResolver, TransactionRecord, explain,
+};
+use crate::store::{
+    AppendOutcome, AppendRequest, CommandMeta, NewEvent, Store, StoreError, StoredEvent,
+};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Events read per batch when rebuilding a tenant.
+const REBUILD_BATCH_EVENTS: usize = 10_000;
+
+/// Who sends a command and how to recognise a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub actor: String,
+    pub issued_at: DateTime<Utc>,
+    pub idempotency_key: Option<String>,
+}
+
+/// What a committed (or replayed) command did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandOutcome {
+    /// The events it appended, in order.
+    pub events: Vec<TenantEvent>,
+    /// True when this is the stored answer to an earlier request with the
+    /// same idempotency key: nothing was done again.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+/// A balance before and after a preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BalanceChange {
+    pub account: AccountKey,
+    pub before: Decimal,
+    pub after: Decimal,
+}
+
+/// The full effect of commands that were not committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviewOutcome {
+    pub events: Vec<TenantEvent>,
+    /// Every balance the previewed journal entries touch.
+    pub balances: Vec<BalanceChange>,
+}
+
+/// A tenant's state, or why it cannot be used.
+type TenantSlot = Arc<Mutex<TenantState>>;
+
+/// Tenants' states over a durable store.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    raters: Arc<dyn RaterResolver + Send + Sync>,
+    tenants: RwLock<HashMap<String, TenantSlot>>,
+    commands: AtomicU64,
+}
+
+/// A stable hash of a command's body, to tell a retry from a different
+/// request under the same idempotency key.
+pub fn request_hash(command: &PolicyCommand) -> String {
+    let body = serde_json::to_vec(command).expect("commands serialize");
+    hex::encode(Sha256::digest(body))
+}
+
+fn store_error(error: StoreError) -> EngineError {
+    EngineError::Store(error.to_string())
+}
+
+impl Engine {
+    /// Opens the engine over `store`, rebuilding every tenant from its log.
+    pub fn open(
+        store: Arc<dyn Store>,
+        raters: Arc<dyn RaterResolver + Send + Sync>,
+    ) -> Result<Self, EngineError> {
+        let engine = Engine {
+            store,
+            raters,
+            tenants: RwLock::new(HashMap::new()),
+            commands: AtomicU64::new(0),
+        };
+        for tenant in engine.store.tenants().map_err(store_error)? {
+            let state = engine.rebuild(&tenant)?;
+            engine
+                .tenants
+                .write()
+                .expect("tenants lock")
+                .insert(tenant, Arc::new(Mutex::new(state)));
+        }
+        Ok(engine)
+    }
+
+    /// Rebuilds a tenant's state from its log.
+    pub fn rebuild(&self, tenant: &str) -> Result<TenantState, EngineError> {
+        let mut state = TenantState::new(tenant)?;
+        let mut after = 0;
+        loop {
+            let batch = self
+                .store
+                .read(tenant, after, REBUILD_BATCH_EVENTS)
+                .map_err(store_error)?;
+            let Some(last) = batch.last() else { break };
+            after = last.sequence;
+            for stored in &batch {
+                state.apply(&decode(stored)?)?;
+            }
+        }
+        Ok(state)
+    }
+
+    fn slot(&self, tenant: &str) -> Result<TenantSlot, EngineError> {
+        if let Some(slot) = self.tenants.read().expect("tenants lock").get(tenant) {
+            return Ok(Arc::clone(slot));
+        }
+        let mut tenants = self.tenants.write().expect("tenants lock");
+        if let Some(slot) = tenants.get(tenant) {
+            return Ok(Arc::clone(slot));
+        }
+        let slot = Arc::new(Mutex::new(TenantState::new(tenant)?));
+        tenants.insert(tenant.to_string(), Arc::clone(&slot));
+        Ok(slot)
+    }
+
+    /// Runs a command: checks the idempotency key, decides, makes the events
+    /// durable, applies them, and only then answers.
+    ///
+    /// The same key with the same command returns the first answer again; the
+    /// same key with another command is refused with
+    /// [`EngineError::IdempotencyConflict`]. A refused command changes nothing.
+    pub fn execute(
+        &self,
+        tenant: &str,
+        command: &PolicyCommand,
+        meta: &RequestMeta,
+    ) -> Result<CommandOutcome, EngineError> {
+        let hash = request_hash(command);
+        if let Some(key) = &meta.idempotency_key {
+            if let Some(outcome) = self.replay(tenant, key, &hash)? {
+                return Ok(outcome);
+            }
+        }
+        let slot = self.slot(tenant)?;
+        let mut state = slot.lock().expect("tenant lock");
+        let context = CommandContext {
+            actor: meta.actor.clone(),
+            issued_at: meta.issued_at,
+            idempotency_key: meta.idempotency_key.clone(),
+        };
+        let events = state.decide(command, &context, self.raters.as_ref())?;
+        let outcome = CommandOutcome {
+            events,
+            replayed: false,
+        };
+        let number = self.commands.fetch_add(1, Ordering::Relaxed);
+        let request = AppendRequest {
+            meta: CommandMeta {
+                tenant: tenant.to_string(),
+                command_id: format!("{}-{number}", meta.issued_at.timestamp_micros()),
+                actor: meta.actor.clone(),
+                issued_at: meta.issued_at,
+                idempotency_key: meta.idempotency_key.clone(),
+                request_hash: hash,
+            },
+            expected_versions: Vec::new(),
+            events: outcome
+                .events
+                .iter()
+                .map(|event| NewEvent {
+                    stream: event.stream(),
+                    kind: event.kind().to_string(),
+                    payload: serde_json::to_value(event).expect("events serialize"),
+                })
+                .collect(),
+            response: serde_json::to_value(&outcome).expect("outcomes serialize"),
+        };
+        match self.store.append(request) {
+            Ok(AppendOutcome::Committed { .. }) => {
+                for event in &outcome.events {
+                    state.apply(event)?;
+                }
+                Ok(outcome)
+            }
+            Ok(AppendOutcome::Replayed { response }) => replayed(response),
+            Err(StoreError::IdempotencyConflict { key }) => {
+                Err(EngineError::IdempotencyConflict(key))
+            }
+            Err(error) => Err(store_error(error)),
+        }
+    }
+
+    fn replay(
+        &self,
+        tenant: &str,
+        key: &str,
+        hash: &str,
+    ) -> Result<Option<CommandOutcome>, EngineError> {
+        match self
+            .store
+            .idempotent_response(tenant, key)
+            .map_err(store_error)?
+        {
+            Some((stored_hash, response)) if stored_hash == hash => replayed(response).map(Some),
+            Some(_) => Err(EngineError::IdempotencyConflict(key.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// The full effect of `commands`, run in order on a copy of the tenant's
+    /// state; nothing is kept. The same code as [`Engine::execute`].
+    pub fn preview(
+        &self,
+        tenant: &str,
+        commands: &[PolicyCommand],
+        meta: &RequestMeta,
+    ) -> Result<PreviewOutcome, EngineError> {
+        let slot = self.slot(tenant)?;
+        let mut copy = slot.lock().expect("tenant lock").clone();
+        let before = copy.ledger.clone();
+        let context = CommandContext {
+            actor: meta.actor.clone(),
+            issued_at: meta.issued_at,
+            idempotency_key: meta.idempotency_key.clone(),
+        };
+        let mut events = Vec::new();
+        for command in commands {
+            events.extend(copy.execute(command, &context, self.raters.as_ref())?);
+        }
+        let touched: BTreeSet<&AccountKey> = events
+            .iter()
+            .filter_map(|e| match e {
+                TenantEvent::Journal(entry) => Some(entry),
+                _ => None,
+            })
+            .flat_map(|entry: &JournalEntry| entry.lines.iter().map(|line| &line.account))
+            .collect();
+        let balances = touched
+            .into_iter()
+            .map(|key| BalanceChange {
+                account: key.clone(),
+                before: before.balance(key),
+                after: copy.ledger.balance(key),
+            })
+            .collect();
+        Ok(PreviewOutcome { events, balances })
+    }
+
+    /// Reads a tenant's state.
+    pub fn read<R>(
+        &self,
+        tenant: &str,
+        read: impl FnOnce(&TenantState) -> R,
+    ) -> Result<R, EngineError> {
+        let slot = self.slot(tenant)?;
+        let state = slot.lock().expect("tenant lock");
+        Ok(read(&state))
+    }
+
+    /// Explains a charge from the transaction record in the event log.
+    pub fn explain_charge(
+        &self,
+        tenant: &str,
+        policy: &str,
+        charge: &str,
+    ) -> Result<ChargeAudit, EngineError> {
+        let found = self.read(tenant, |state| {
+            state
+                .book
+                .policies
+                .get(policy)
+                .and_then(|p| p.charges.iter().find(|c| c.locator == charge).cloned())
+        })?;
+        let charge = found
+            .ok_or_else(|| EngineError::NotFound(format!("charge {charge} of policy {policy}")))?;
+        let mut record: Option<TransactionRecord> = None;
+        for stored in self
+            .store
+            .read_stream(tenant, &format!("policy/{policy}"))
+            .map_err(store_error)?
+        {
+            if let TenantEvent::Book(crate::policy::BookEvent::TransactionIssued { record: r }) =
+                decode(&stored)?
+            {
+                if r.transaction.locator == charge.transaction {
+                    record = Some(*r);
+                    break;
+                }
+            }
+        }
+        Ok(explain(&charge, record.as_ref()))
+    }
+
+    /// The tenants the engine holds, sorted.
+    pub fn tenants(&self) -> Vec<String> {
+        let mut tenants: Vec<String> = self
+            .tenants
+            .read()
+            .expect("tenants lock")
+            .keys()
+            .cloned()
+            .collect();
+        tenants.sort();
+        tenants
+    }
+
+    /// The store under the engine.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}
+
+fn decode(stored: &StoredEvent) -> Result<TenantEvent, EngineError> {
+    serde_json::from_value(stored.payload.clone()).map_err(|e| {
+        EngineError::Corrupt(format!(
+            "event {} of {}: {e}",
+            stored.sequence, stored.tenant
+        ))
+    })
+}
+
+fn replayed(response: serde_json::Value) -> Result<CommandOutcome, EngineError> {
+    let mut outcome: CommandOutcome = serde_json::from_value(response)
+        .map_err(|e| EngineError::Corrupt(format!("stored response: {e}")))?;
+    outcome.replayed = true;
+    Ok(outcome)
+}
+
+/// Balances by account, for reports.
+pub fn balances(state: &TenantState) -> BTreeMap<AccountKey, Decimal> {
+    state
+        .ledger
+        .balances()
+        .map(|(k, v)| (k.clone(), v))
+        .collect()
+}

@@ -1,0 +1,253 @@
+//! The engine over real stores: durable acknowledgement, idempotency,
+//! restart, audit from the log.
+
+use super::*;
+use crate::domain::Currency;
+use crate::policy::{
+    ExposureData, Fields, PerilData, PolicyCommand, PolicyData, RaterResolver, RatingChain,
+    auto_product,
+};
+use crate::rating::{FieldRater, FieldValue, Rater, RatingError};
+use crate::store::{MemoryStore, SledStore, Store};
+use chrono::{NaiveDate, TimeZone, Utc};
+use rust_decimal_macros::dec;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+struct Raters;
+
+impl RaterResolver for Raters {
+    fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
+        Ok(Arc::new(FieldRater))
+    }
+}
+
+fn meta(key: &str) -> RequestMeta {
+    RequestMeta {
+        actor: "policy-system".into(),
+        issued_at: Utc.with_ymd_and_hms(2021, 1, 1, 9, 0, 0).unwrap(),
+        idempotency_key: Some(key.into()),
+    }
+}
+
+fn issue(yearly: &str) -> PolicyCommand {
+    let mut fields = Fields::new();
+    fields.insert(
+        "yearly_premium".into(),
+        vec![FieldValue::Text(yearly.into())],
+    );
+    let mut perils = BTreeMap::new();
+    perils.insert(
+        "V1-COLL".to_string(),
+        PerilData {
+            name: "collision".into(),
+            fields,
+        },
+    );
+    let mut exposures = BTreeMap::new();
+    exposures.insert(
+        "V1".to_string(),
+        ExposureData {
+            name: "vehicle".into(),
+            fields: Fields::new(),
+            perils,
+        },
+    );
+    PolicyCommand::IssuePolicy {
+        locator: "P1".into(),
+        account: "A1".into(),
+        product: "auto".into(),
+        start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+        plan: None,
+        time_zone: "UTC".into(),
+        data: PolicyData {
+            fields: Fields::new(),
+            exposures,
+        },
+    }
+}
+
+fn set_up(engine: &Engine) {
+    engine
+        .execute(
+            "t1",
+            &PolicyCommand::DeployProduct {
+                product: auto_product(),
+            },
+            &meta("deploy"),
+        )
+        .unwrap();
+    let account = PolicyCommand::CreateAccount {
+        locator: "A1".into(),
+        name: "Ada".into(),
+        currency: Currency::USD,
+    };
+    engine.execute("t1", &account, &meta("account")).unwrap();
+}
+
+fn engine(store: Arc<dyn Store>) -> Engine {
+    Engine::open(store, Arc::new(Raters)).unwrap()
+}
+
+#[test]
+fn retrying_a_command_with_the_same_key_returns_the_first_result_and_does_nothing_again() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let engine = engine(Arc::clone(&store));
+    set_up(&engine);
+    let first = engine
+        .execute("t1", &issue("1000.00"), &meta("issue-1"))
+        .unwrap();
+    let events_after_first = store.last_sequence("t1").unwrap();
+    let retry = engine
+        .execute("t1", &issue("1000.00"), &meta("issue-1"))
+        .unwrap();
+    assert!(retry.replayed);
+    assert_eq!(retry.events, first.events);
+    assert_eq!(store.last_sequence("t1").unwrap(), events_after_first);
+    assert_eq!(engine.read("t1", |s| s.book.policies.len()).unwrap(), 1);
+}
+
+#[test]
+fn the_same_key_with_a_different_command_is_a_conflict_and_changes_nothing() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let engine = engine(Arc::clone(&store));
+    set_up(&engine);
+    engine
+        .execute("t1", &issue("1000.00"), &meta("issue-1"))
+        .unwrap();
+    let before = store.last_sequence("t1").unwrap();
+    let error = engine
+        .execute("t1", &issue("2000.00"), &meta("issue-1"))
+        .unwrap_err();
+    assert_eq!(error, EngineError::IdempotencyConflict("issue-1".into()));
+    assert_eq!(error.code(), "idempotency_conflict");
+    assert_eq!(store.last_sequence("t1").unwrap(), before);
+}
+
+#[test]
+fn a_refused_command_appends_nothing() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let engine = engine(Arc::clone(&store));
+    set_up(&engine);
+    let before = store.last_sequence("t1").unwrap();
+    let cancel = PolicyCommand::Cancel {
+        policy: "P9".into(),
+        effective: NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(),
+    };
+    assert_eq!(
+        engine
+            .execute("t1", &cancel, &meta("c"))
+            .unwrap_err()
+            .code(),
+        "policy_not_found"
+    );
+    assert_eq!(store.last_sequence("t1").unwrap(), before);
+}
+
+#[test]
+fn after_a_restart_the_rebuilt_state_equals_the_state_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (book, entries) = {
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+        let engine = engine(store);
+        set_up(&engine);
+        engine
+            .execute("t1", &issue("1000.00"), &meta("issue"))
+            .unwrap();
+        let cancel = PolicyCommand::Cancel {
+            policy: "P1".into(),
+            effective: NaiveDate::from_ymd_opt(2021, 7, 1).unwrap(),
+        };
+        engine.execute("t1", &cancel, &meta("cancel")).unwrap();
+        let reinstate = PolicyCommand::Reinstate {
+            policy: "P1".into(),
+            effective: NaiveDate::from_ymd_opt(2021, 7, 1).unwrap(),
+        };
+        engine
+            .execute("t1", &reinstate, &meta("reinstate"))
+            .unwrap();
+        engine
+            .read("t1", |s| (s.book.clone(), s.ledger.entries().to_vec()))
+            .unwrap()
+    };
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let reopened = engine(store);
+    let (rebuilt_book, rebuilt_entries) = reopened
+        .read("t1", |s| (s.book.clone(), s.ledger.entries().to_vec()))
+        .unwrap();
+    assert_eq!(rebuilt_book, book);
+    assert_eq!(rebuilt_entries, entries);
+    assert_eq!(
+        rebuilt_book.policy("P1").unwrap().charge_total("premium"),
+        dec!(1000.00)
+    );
+    // A retried key is still recognised after the restart.
+    assert!(
+        reopened
+            .execute("t1", &issue("1000.00"), &meta("issue"))
+            .unwrap()
+            .replayed
+    );
+}
+
+#[test]
+fn a_preview_shows_the_balances_it_would_move_and_keeps_nothing() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let engine = engine(Arc::clone(&store));
+    set_up(&engine);
+    let before = store.last_sequence("t1").unwrap();
+    let preview = engine
+        .preview("t1", &[issue("1000.00")], &meta("issue"))
+        .unwrap();
+    assert_eq!(store.last_sequence("t1").unwrap(), before);
+    assert!(engine.read("t1", |s| s.book.policies.is_empty()).unwrap());
+    let unbilled = preview
+        .balances
+        .iter()
+        .find(|b| b.account.account == crate::ledger::LedgerAccount::PremiumReceivableUnbilled)
+        .unwrap();
+    assert_eq!((unbilled.before, unbilled.after), (dec!(0), dec!(1000.00)));
+    let committed = engine
+        .execute("t1", &issue("1000.00"), &meta("issue"))
+        .unwrap();
+    assert_eq!(committed.events, preview.events, "preview equals commit");
+}
+
+#[test]
+fn a_charge_is_explained_from_the_event_log() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let engine = engine(store);
+    set_up(&engine);
+    engine
+        .execute("t1", &issue("1000.00"), &meta("issue"))
+        .unwrap();
+    let audit = engine.explain_charge("t1", "P1", "P1-T1-C1").unwrap();
+    assert_eq!(audit.charge.amount.amount, dec!(1000.00));
+    assert_eq!(audit.transaction.unwrap().locator, "P1-T1");
+    assert_eq!(audit.rating_calls.len(), 1);
+    assert_eq!(
+        engine
+            .explain_charge("t1", "P1", "nope")
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
+}
+
+#[test]
+fn tenants_are_kept_apart() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let engine = engine(store);
+    set_up(&engine);
+    engine
+        .execute("t1", &issue("1000.00"), &meta("issue"))
+        .unwrap();
+    assert!(engine.read("t2", |s| s.book.policies.is_empty()).unwrap());
+    assert_eq!(
+        engine
+            .execute("t2", &issue("1000.00"), &meta("issue"))
+            .unwrap_err()
+            .code(),
+        "account_not_found"
+    );
+}
