@@ -1,1 +1,41 @@
-//! Placeholder: being written.
+//! The event-sourced durable store: the per-tenant event log that is Premia's
+//! source of truth, idempotency of commands, and a small durable key-value
+//! area (plugin components, API key hashes).
+//!
+//! - `Store` (traits.rs) is what the domain engine uses; it names no backend
+//!   type, so a PostgreSQL store can implement it later.
+//! - `SledStore` is the embedded default: group commit, one atomic sled batch
+//!   per commit, and an fsync of sled's files before any writer is answered.
+//! - `MemoryStore` is the same logic without durability, for tests.
+//!
+//! Only this module imports sled.
+
+mod codec;
+mod error;
+mod event;
+mod group_commit;
+mod kv;
+mod limits;
+mod memory;
+mod planner;
+mod prepare;
+mod reader;
+mod sled_files;
+mod sled_store;
+mod traits;
+
+#[cfg(test)]
+mod behaviour_tests;
+
+pub use error::StoreError;
+pub use event::{
+    AppendOutcome, AppendRequest, CommandMeta, EVENT_FORMAT_VERSION, NewEvent, StoredEvent,
+};
+pub use group_commit::{BATCH_BYTES_MAX, BATCH_REQUESTS_MAX, CommitStats};
+pub use limits::{
+    APPEND_BYTES_MAX, BLOB_BYTES_MAX, EVENTS_PER_APPEND_MAX, ID_BYTES_MAX, NAME_BYTES_MAX,
+    PAYLOAD_BYTES_MAX, READ_EVENTS_MAX, RESPONSE_BYTES_MAX, TENANT_BYTES_MAX,
+};
+pub use memory::MemoryStore;
+pub use sled_store::{SledStats, SledStore};
+pub use traits::Store;

@@ -1,0 +1,761 @@
+//! The behaviour every store must have, run against `MemoryStore` and
+//! `SledStore` alike: each test is a generic function, and `behaviour_tests!`
+//! makes one `#[test]` per backend of it.
+
+use super::codec;
+use super::*;
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Barrier;
+
+/// A store under test and whatever keeps it alive.
+trait Harness {
+    fn store(&self) -> &dyn Store;
+    /// Writes a raw value under a raw key, bypassing every check.
+    fn insert_raw(&self, key: &[u8], value: &[u8]);
+}
+
+impl Harness for MemoryStore {
+    fn store(&self) -> &dyn Store {
+        self
+    }
+    fn insert_raw(&self, key: &[u8], value: &[u8]) {
+        MemoryStore::insert_raw(self, key, value);
+    }
+}
+
+struct SledHarness {
+    store: SledStore,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness for SledHarness {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+    fn insert_raw(&self, key: &[u8], value: &[u8]) {
+        self.store.insert_raw(key, value);
+    }
+}
+
+fn memory() -> MemoryStore {
+    MemoryStore::new()
+}
+
+fn sled() -> SledHarness {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    SledHarness {
+        store: SledStore::open(dir.path().join("store")).expect("open the sled store"),
+        _dir: dir,
+    }
+}
+
+macro_rules! behaviour_tests {
+    ($($name:ident),* $(,)?) => {
+        mod memory_store {
+            $(#[test] fn $name() { super::$name(&super::memory()); })*
+        }
+        mod sled_store {
+            $(#[test] fn $name() { super::$name(&super::sled()); })*
+        }
+    };
+}
+
+behaviour_tests!(
+    appended_events_are_read_back_in_order_with_gap_free_sequences,
+    a_cursor_returns_at_most_limit_events_after_it,
+    tenants_are_isolated_and_sequences_are_per_tenant,
+    a_retry_with_the_same_key_and_hash_replays_the_first_response_and_writes_nothing,
+    the_same_key_with_another_hash_is_a_conflict_and_writes_nothing,
+    a_version_conflict_refuses_the_whole_append_and_writes_nothing,
+    sixteen_threads_appending_concurrently_produce_a_gap_free_duplicate_free_log,
+    racing_requests_with_the_same_key_produce_one_commit_and_replays,
+    racing_requests_for_a_new_stream_produce_one_commit_and_conflicts,
+    an_event_of_an_unknown_format_version_is_refused,
+    an_idempotency_record_of_an_unknown_format_version_is_refused,
+    more_than_1000_events_in_one_append_are_refused_and_nothing_is_written,
+    a_payload_over_64_kib_is_refused_and_nothing_is_written,
+    a_read_returns_at_most_10000_events_whatever_the_limit,
+    an_append_without_events_or_with_a_stream_expected_twice_is_refused,
+    blobs_are_stored_listed_replaced_and_deleted,
+    a_blob_over_32_mib_is_refused,
+    a_tenant_with_only_blobs_is_listed,
+);
+
+fn issued_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 3, 1, 9, 30, 0).unwrap()
+}
+
+fn meta(tenant: &str, command_id: &str, key: Option<&str>, hash: &str) -> CommandMeta {
+    CommandMeta {
+        tenant: tenant.to_string(),
+        command_id: command_id.to_string(),
+        actor: "user:billing-clerk".to_string(),
+        issued_at: issued_at(),
+        idempotency_key: key.map(str::to_string),
+        request_hash: hash.to_string(),
+    }
+}
+
+fn event(stream: &str, kind: &str, payload: Value) -> NewEvent {
+    NewEvent {
+        stream: stream.to_string(),
+        kind: kind.to_string(),
+        payload,
+    }
+}
+
+fn request(meta: CommandMeta, events: Vec<NewEvent>) -> AppendRequest {
+    AppendRequest {
+        meta,
+        expected_versions: Vec::new(),
+        events,
+        response: json!({"ok": true}),
+    }
+}
+
+fn committed(first_sequence: u64, last_sequence: u64) -> AppendOutcome {
+    AppendOutcome::Committed {
+        first_sequence,
+        last_sequence,
+    }
+}
+
+fn sequences(events: &[StoredEvent]) -> Vec<u64> {
+    events.iter().map(|e| e.sequence).collect()
+}
+
+fn appended_events_are_read_back_in_order_with_gap_free_sequences(h: &impl Harness) {
+    let store = h.store();
+    let first = request(
+        meta("acme", "C-1", None, "h1"),
+        vec![
+            event("policy/P-1", "policy_issued", json!({"premium": "1200.00"})),
+            event("account/A-1", "charge_posted", json!({"amount": "100.00"})),
+        ],
+    );
+    assert_eq!(store.append(first).unwrap(), committed(1, 2));
+    let second = request(
+        meta("acme", "C-2", None, "h2"),
+        vec![event(
+            "policy/P-1",
+            "policy_endorsed",
+            json!({"premium": "1300.00"}),
+        )],
+    );
+    assert_eq!(store.append(second).unwrap(), committed(3, 3));
+
+    let events = store.read("acme", 0, 100).unwrap();
+    assert_eq!(sequences(&events), vec![1, 2, 3]);
+    assert_eq!(
+        events[0],
+        StoredEvent {
+            tenant: "acme".to_string(),
+            sequence: 1,
+            stream: "policy/P-1".to_string(),
+            stream_version: 1,
+            kind: "policy_issued".to_string(),
+            payload: json!({"premium": "1200.00"}),
+            command_id: "C-1".to_string(),
+            actor: "user:billing-clerk".to_string(),
+            issued_at: issued_at(),
+            idempotency_key: None,
+            format_version: 1,
+        }
+    );
+    let places: Vec<(&str, u64)> = events
+        .iter()
+        .map(|e| (e.stream.as_str(), e.stream_version))
+        .collect();
+    assert_eq!(
+        places,
+        vec![("policy/P-1", 1), ("account/A-1", 1), ("policy/P-1", 2)]
+    );
+    assert_eq!(store.last_sequence("acme").unwrap(), 3);
+
+    let policy = store.read_stream("acme", "policy/P-1").unwrap();
+    assert_eq!(sequences(&policy), vec![1, 3]);
+    assert_eq!(policy[1].kind, "policy_endorsed");
+    assert_eq!(store.stream_version("acme", "policy/P-1").unwrap(), 2);
+    assert_eq!(store.stream_version("acme", "account/A-1").unwrap(), 1);
+    assert_eq!(store.stream_version("acme", "policy/P-9").unwrap(), 0);
+    assert_eq!(store.read_stream("acme", "policy/P-9").unwrap(), vec![]);
+}
+
+fn a_cursor_returns_at_most_limit_events_after_it(h: &impl Harness) {
+    let store = h.store();
+    for n in 1..=5 {
+        let events = vec![event("account/A-1", "payment_received", json!({"n": n}))];
+        store
+            .append(request(meta("acme", &format!("C-{n}"), None, "h"), events))
+            .unwrap();
+    }
+    assert_eq!(sequences(&store.read("acme", 1, 2).unwrap()), vec![2, 3]);
+    assert_eq!(sequences(&store.read("acme", 3, 10).unwrap()), vec![4, 5]);
+    assert_eq!(store.read("acme", 5, 10).unwrap(), vec![]);
+    assert_eq!(store.read("acme", 0, 0).unwrap(), vec![]);
+    assert_eq!(store.read("acme", 99, 10).unwrap(), vec![]);
+}
+
+fn tenants_are_isolated_and_sequences_are_per_tenant(h: &impl Harness) {
+    let store = h.store();
+    let acme = vec![
+        event("policy/P-1", "policy_issued", json!({"tenant": "acme"})),
+        event("policy/P-1", "policy_endorsed", json!({"tenant": "acme"})),
+    ];
+    assert_eq!(
+        store
+            .append(request(meta("acme", "C-1", Some("k1"), "h1"), acme))
+            .unwrap(),
+        committed(1, 2)
+    );
+    let globex = vec![event(
+        "policy/P-1",
+        "policy_issued",
+        json!({"tenant": "globex"}),
+    )];
+    assert_eq!(
+        store
+            .append(request(meta("globex", "C-1", Some("k1"), "h2"), globex))
+            .unwrap(),
+        committed(1, 1)
+    );
+
+    let events = store.read("globex", 0, 100).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].tenant.as_str(), events[0].sequence),
+        ("globex", 1)
+    );
+    assert_eq!(events[0].payload, json!({"tenant": "globex"}));
+    assert_eq!(store.last_sequence("acme").unwrap(), 2);
+    assert_eq!(store.last_sequence("globex").unwrap(), 1);
+    assert_eq!(store.last_sequence("initech").unwrap(), 0);
+    assert_eq!(store.stream_version("acme", "policy/P-1").unwrap(), 2);
+    assert_eq!(store.stream_version("globex", "policy/P-1").unwrap(), 1);
+    assert_eq!(
+        store
+            .idempotent_response("globex", "k1")
+            .unwrap()
+            .unwrap()
+            .0,
+        "h2"
+    );
+    assert_eq!(store.read("initech", 0, 100).unwrap(), vec![]);
+    assert_eq!(
+        store.tenants().unwrap(),
+        vec!["acme".to_string(), "globex".to_string()]
+    );
+}
+
+fn a_retry_with_the_same_key_and_hash_replays_the_first_response_and_writes_nothing(
+    h: &impl Harness,
+) {
+    let store = h.store();
+    let mut first = request(
+        meta("acme", "C-1", Some("pay-1"), "h1"),
+        vec![event(
+            "account/A-1",
+            "payment_received",
+            json!({"amount": "50.00"}),
+        )],
+    );
+    first.response = json!({"payment": "PAY-1"});
+    assert_eq!(store.append(first).unwrap(), committed(1, 1));
+
+    let mut retry = request(
+        meta("acme", "C-2", Some("pay-1"), "h1"),
+        vec![
+            event(
+                "account/A-1",
+                "payment_received",
+                json!({"amount": "50.00"}),
+            ),
+            event("account/A-1", "journal_posted", json!({})),
+        ],
+    );
+    retry.response = json!({"payment": "PAY-2"});
+    retry.expected_versions = vec![("account/A-1".to_string(), 0)];
+    assert_eq!(
+        store.append(retry).unwrap(),
+        AppendOutcome::Replayed {
+            response: json!({"payment": "PAY-1"})
+        }
+    );
+    assert_eq!(store.last_sequence("acme").unwrap(), 1);
+    assert_eq!(store.read("acme", 0, 100).unwrap().len(), 1);
+    assert_eq!(
+        store.idempotent_response("acme", "pay-1").unwrap(),
+        Some(("h1".to_string(), json!({"payment": "PAY-1"})))
+    );
+    assert_eq!(store.idempotent_response("acme", "pay-2").unwrap(), None);
+}
+
+fn the_same_key_with_another_hash_is_a_conflict_and_writes_nothing(h: &impl Harness) {
+    let store = h.store();
+    let events = vec![event(
+        "account/A-1",
+        "payment_received",
+        json!({"amount": "50.00"}),
+    )];
+    store
+        .append(request(meta("acme", "C-1", Some("pay-1"), "h1"), events))
+        .unwrap();
+    let events = vec![event(
+        "account/A-1",
+        "payment_received",
+        json!({"amount": "70.00"}),
+    )];
+    assert_eq!(
+        store.append(request(meta("acme", "C-2", Some("pay-1"), "h2"), events)),
+        Err(StoreError::IdempotencyConflict {
+            key: "pay-1".to_string()
+        })
+    );
+    assert_eq!(store.last_sequence("acme").unwrap(), 1);
+    assert_eq!(
+        store.read("acme", 0, 100).unwrap()[0].payload,
+        json!({"amount": "50.00"})
+    );
+}
+
+fn a_version_conflict_refuses_the_whole_append_and_writes_nothing(h: &impl Harness) {
+    let store = h.store();
+    let mut issue = request(
+        meta("acme", "C-1", None, "h1"),
+        vec![event("policy/P-1", "policy_issued", json!({}))],
+    );
+    issue.expected_versions = vec![("policy/P-1".to_string(), 0)];
+    assert_eq!(store.append(issue).unwrap(), committed(1, 1));
+
+    let mut stale = request(
+        meta("acme", "C-2", Some("end-1"), "h2"),
+        vec![
+            event("account/A-1", "charge_posted", json!({})),
+            event("policy/P-1", "policy_endorsed", json!({})),
+        ],
+    );
+    stale.expected_versions = vec![
+        ("account/A-1".to_string(), 0),
+        ("policy/P-1".to_string(), 0),
+    ];
+    assert_eq!(
+        store.append(stale.clone()),
+        Err(StoreError::VersionConflict {
+            stream: "policy/P-1".to_string(),
+            expected: 0,
+            actual: 1
+        })
+    );
+    assert_eq!(store.last_sequence("acme").unwrap(), 1);
+    assert_eq!(store.stream_version("acme", "account/A-1").unwrap(), 0);
+    assert_eq!(store.idempotent_response("acme", "end-1").unwrap(), None);
+
+    // The key was not consumed: decided again on the right version, it commits.
+    stale.expected_versions[1].1 = 1;
+    assert_eq!(store.append(stale).unwrap(), committed(2, 3));
+    assert_eq!(store.stream_version("acme", "policy/P-1").unwrap(), 2);
+}
+
+fn sixteen_threads_appending_concurrently_produce_a_gap_free_duplicate_free_log(h: &impl Harness) {
+    const THREADS: usize = 16;
+    const APPENDS: usize = 25;
+    let store = h.store();
+    let barrier = Barrier::new(THREADS);
+    let outcomes: Vec<Vec<AppendOutcome>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    (0..APPENDS)
+                        .map(|n| {
+                            let stream = format!("account/A-{thread}");
+                            let events = (0..3)
+                                .map(|part| {
+                                    event(
+                                        &stream,
+                                        "journal_line",
+                                        json!({"thread": thread, "n": n, "part": part}),
+                                    )
+                                })
+                                .collect();
+                            let key = format!("k-{thread}-{n}");
+                            store
+                                .append(request(meta("acme", &key, Some(&key), "h"), events))
+                                .unwrap()
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+
+    let total = (THREADS * APPENDS * 3) as u64;
+    let mut claimed = BTreeSet::new();
+    for outcome in outcomes.iter().flatten() {
+        let AppendOutcome::Committed {
+            first_sequence,
+            last_sequence,
+        } = outcome
+        else {
+            panic!("unexpected {outcome:?}");
+        };
+        assert_eq!(last_sequence - first_sequence, 2);
+        for sequence in *first_sequence..=*last_sequence {
+            assert!(claimed.insert(sequence), "sequence {sequence} given twice");
+        }
+    }
+    assert_eq!(claimed, (1..=total).collect::<BTreeSet<_>>());
+    assert_eq!(store.last_sequence("acme").unwrap(), total);
+
+    let mut events = Vec::new();
+    loop {
+        let page = store.read("acme", events.len() as u64, 100).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        events.extend(page);
+    }
+    assert_eq!(sequences(&events), (1..=total).collect::<Vec<_>>());
+    let mut seen = BTreeMap::new();
+    for e in &events {
+        let identity = (
+            e.payload["thread"].as_u64().unwrap(),
+            e.payload["n"].as_u64().unwrap(),
+            e.payload["part"].as_u64().unwrap(),
+        );
+        assert!(
+            seen.insert(identity, e.sequence).is_none(),
+            "{identity:?} stored twice"
+        );
+    }
+    assert_eq!(seen.len() as u64, total);
+    for thread in 0..THREADS {
+        let stream = store
+            .read_stream("acme", &format!("account/A-{thread}"))
+            .unwrap();
+        let versions: Vec<u64> = stream.iter().map(|e| e.stream_version).collect();
+        assert_eq!(versions, (1..=(APPENDS * 3) as u64).collect::<Vec<_>>());
+        let order: Vec<(u64, u64)> = stream
+            .iter()
+            .map(|e| {
+                (
+                    e.payload["n"].as_u64().unwrap(),
+                    e.payload["part"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(u64, u64)> = (0..APPENDS as u64)
+            .flat_map(|n| (0..3).map(move |p| (n, p)))
+            .collect();
+        assert_eq!(order, expected);
+    }
+}
+
+fn racing_requests_with_the_same_key_produce_one_commit_and_replays(h: &impl Harness) {
+    const THREADS: usize = 16;
+    let store = h.store();
+    let barrier = Barrier::new(THREADS);
+    let outcomes: Vec<AppendOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let mut append = request(
+                        meta("acme", &format!("C-{thread}"), Some("pay-1"), "h1"),
+                        vec![
+                            event("account/A-1", "payment_received", json!({})),
+                            event("account/A-1", "journal_posted", json!({})),
+                        ],
+                    );
+                    append.response = json!({"winner": thread});
+                    barrier.wait();
+                    store.append(append).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let winners: Vec<&AppendOutcome> = outcomes
+        .iter()
+        .filter(|o| matches!(o, AppendOutcome::Committed { .. }))
+        .collect();
+    assert_eq!(winners, vec![&committed(1, 2)]);
+    let (_, response) = store.idempotent_response("acme", "pay-1").unwrap().unwrap();
+    let replays = outcomes
+        .iter()
+        .filter(|o| {
+            **o == AppendOutcome::Replayed {
+                response: response.clone(),
+            }
+        })
+        .count();
+    assert_eq!(replays, THREADS - 1);
+    assert_eq!(store.last_sequence("acme").unwrap(), 2);
+}
+
+fn racing_requests_for_a_new_stream_produce_one_commit_and_conflicts(h: &impl Harness) {
+    const THREADS: usize = 8;
+    let store = h.store();
+    let barrier = Barrier::new(THREADS);
+    let results: Vec<Result<AppendOutcome, StoreError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let mut append = request(
+                        meta("acme", &format!("C-{thread}"), None, "h"),
+                        vec![event("policy/P-1", "policy_issued", json!({"by": thread}))],
+                    );
+                    append.expected_versions = vec![("policy/P-1".to_string(), 0)];
+                    barrier.wait();
+                    store.append(append)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| **r == Ok(committed(1, 1)))
+            .count(),
+        1
+    );
+    let conflict = Err(StoreError::VersionConflict {
+        stream: "policy/P-1".to_string(),
+        expected: 0,
+        actual: 1,
+    });
+    assert_eq!(
+        results.iter().filter(|r| **r == conflict).count(),
+        THREADS - 1
+    );
+    assert_eq!(store.read_stream("acme", "policy/P-1").unwrap().len(), 1);
+}
+
+fn an_event_of_an_unknown_format_version_is_refused(h: &impl Harness) {
+    let store = h.store();
+    let events = vec![event("policy/P-1", "policy_issued", json!({}))];
+    store
+        .append(request(meta("acme", "C-1", None, "h"), events))
+        .unwrap();
+    let mut value = vec![0, 99];
+    value.extend_from_slice(&1u64.to_be_bytes());
+    value.extend_from_slice(&1u64.to_be_bytes());
+    value.extend_from_slice(b"{}");
+    h.insert_raw(&codec::event_key("acme", 1), &value);
+    let refused = Err(StoreError::UnsupportedFormatVersion {
+        what: "event",
+        version: 99,
+    });
+    assert_eq!(store.read("acme", 0, 10), refused);
+    assert_eq!(store.read_stream("acme", "policy/P-1"), refused);
+}
+
+fn an_idempotency_record_of_an_unknown_format_version_is_refused(h: &impl Harness) {
+    let store = h.store();
+    let events = vec![event("policy/P-1", "policy_issued", json!({}))];
+    store
+        .append(request(
+            meta("acme", "C-1", Some("k1"), "h"),
+            events.clone(),
+        ))
+        .unwrap();
+    let mut value = codec::encode_idempotency(1, 1, "h", b"{}");
+    value[0..2].copy_from_slice(&2u16.to_be_bytes());
+    h.insert_raw(&codec::idempotency_key("acme", "k1"), &value);
+    let refused = StoreError::UnsupportedFormatVersion {
+        what: "idempotency record",
+        version: 2,
+    };
+    assert_eq!(
+        store.idempotent_response("acme", "k1"),
+        Err(refused.clone())
+    );
+    assert_eq!(
+        store.append(request(meta("acme", "C-2", Some("k1"), "h"), events)),
+        Err(refused)
+    );
+    assert_eq!(store.last_sequence("acme").unwrap(), 1);
+}
+
+fn more_than_1000_events_in_one_append_are_refused_and_nothing_is_written(h: &impl Harness) {
+    let store = h.store();
+    let events = (0..1001)
+        .map(|n| event("policy/P-1", "line", json!(n)))
+        .collect();
+    assert_eq!(
+        store.append(request(meta("acme", "C-1", None, "h"), events)),
+        Err(StoreError::LimitExceeded {
+            what: "events per append",
+            limit: 1000,
+            actual: 1001
+        })
+    );
+    let events = (0..1000)
+        .map(|n| event("policy/P-1", "line", json!(n)))
+        .collect();
+    assert_eq!(
+        store
+            .append(request(meta("acme", "C-2", None, "h"), events))
+            .unwrap(),
+        committed(1, 1000)
+    );
+}
+
+fn a_payload_over_64_kib_is_refused_and_nothing_is_written(h: &impl Harness) {
+    let store = h.store();
+    // A JSON string of n characters is n + 2 bytes with its quotes.
+    let too_big = vec![event(
+        "policy/P-1",
+        "note",
+        json!("x".repeat(PAYLOAD_BYTES_MAX - 1)),
+    )];
+    assert_eq!(
+        store.append(request(meta("acme", "C-1", None, "h"), too_big)),
+        Err(StoreError::LimitExceeded {
+            what: "payload bytes",
+            limit: 65536,
+            actual: 65537
+        })
+    );
+    assert_eq!(store.last_sequence("acme").unwrap(), 0);
+    assert_eq!(store.tenants().unwrap(), Vec::<String>::new());
+    let just_fits = vec![event(
+        "policy/P-1",
+        "note",
+        json!("x".repeat(PAYLOAD_BYTES_MAX - 2)),
+    )];
+    assert_eq!(
+        store
+            .append(request(meta("acme", "C-2", None, "h"), just_fits))
+            .unwrap(),
+        committed(1, 1)
+    );
+}
+
+fn a_read_returns_at_most_10000_events_whatever_the_limit(h: &impl Harness) {
+    let store = h.store();
+    for n in 0..11 {
+        let count = if n == 10 { 1 } else { 1000 };
+        let events = (0..count)
+            .map(|i| event("account/A-1", "line", json!(i)))
+            .collect();
+        store
+            .append(request(meta("acme", &format!("C-{n}"), None, "h"), events))
+            .unwrap();
+    }
+    assert_eq!(store.last_sequence("acme").unwrap(), 10_001);
+    let page = store.read("acme", 0, usize::MAX).unwrap();
+    assert_eq!(
+        (page.len(), page.last().unwrap().sequence),
+        (READ_EVENTS_MAX, 10_000)
+    );
+    assert_eq!(
+        sequences(&store.read("acme", 10_000, usize::MAX).unwrap()),
+        vec![10_001]
+    );
+}
+
+fn an_append_without_events_or_with_a_stream_expected_twice_is_refused(h: &impl Harness) {
+    let store = h.store();
+    assert!(matches!(
+        store.append(request(meta("acme", "C-1", None, "h"), vec![])),
+        Err(StoreError::InvalidRequest(_))
+    ));
+    let mut twice = request(
+        meta("acme", "C-2", None, "h"),
+        vec![event("policy/P-1", "x", json!({}))],
+    );
+    twice.expected_versions = vec![("policy/P-1".to_string(), 0), ("policy/P-1".to_string(), 1)];
+    assert!(matches!(
+        store.append(twice),
+        Err(StoreError::InvalidRequest(_))
+    ));
+    let nul = request(
+        meta("acme", "C-3", None, "h"),
+        vec![event("policy/\0P-1", "x", json!({}))],
+    );
+    assert!(matches!(
+        store.append(nul),
+        Err(StoreError::InvalidRequest(_))
+    ));
+    assert_eq!(store.last_sequence("acme").unwrap(), 0);
+}
+
+fn blobs_are_stored_listed_replaced_and_deleted(h: &impl Harness) {
+    let store = h.store();
+    store
+        .put_blob("acme", "plugins", "sha256-bb", b"component b")
+        .unwrap();
+    store
+        .put_blob("acme", "plugins", "sha256-aa", b"component a")
+        .unwrap();
+    store
+        .put_blob("acme", "api-keys", "key-1", b"hash")
+        .unwrap();
+    store
+        .put_blob("globex", "plugins", "sha256-cc", b"other tenant")
+        .unwrap();
+    assert_eq!(
+        store.get_blob("acme", "plugins", "sha256-aa").unwrap(),
+        Some(b"component a".to_vec())
+    );
+    assert_eq!(
+        store.list_blobs("acme", "plugins").unwrap(),
+        vec!["sha256-aa", "sha256-bb"]
+    );
+    assert_eq!(
+        store.list_blobs("globex", "api-keys").unwrap(),
+        Vec::<String>::new()
+    );
+
+    store
+        .put_blob("acme", "plugins", "sha256-aa", b"replaced")
+        .unwrap();
+    assert_eq!(
+        store.get_blob("acme", "plugins", "sha256-aa").unwrap(),
+        Some(b"replaced".to_vec())
+    );
+    assert!(store.delete_blob("acme", "plugins", "sha256-aa").unwrap());
+    assert!(!store.delete_blob("acme", "plugins", "sha256-aa").unwrap());
+    assert_eq!(
+        store.get_blob("acme", "plugins", "sha256-aa").unwrap(),
+        None
+    );
+    assert_eq!(
+        store.list_blobs("acme", "plugins").unwrap(),
+        vec!["sha256-bb"]
+    );
+    assert_eq!(
+        store.get_blob("acme", "plugins", "sha256-cc").unwrap(),
+        None
+    );
+}
+
+fn a_blob_over_32_mib_is_refused(h: &impl Harness) {
+    let store = h.store();
+    let bytes = vec![7u8; BLOB_BYTES_MAX + 1];
+    assert_eq!(
+        store.put_blob("acme", "plugins", "big", &bytes),
+        Err(StoreError::LimitExceeded {
+            what: "blob bytes",
+            limit: 33_554_432,
+            actual: 33_554_433
+        })
+    );
+    assert_eq!(store.get_blob("acme", "plugins", "big").unwrap(), None);
+}
+
+fn a_tenant_with_only_blobs_is_listed(h: &impl Harness) {
+    let store = h.store();
+    store
+        .put_blob("initech", "api-keys", "key-1", b"hash")
+        .unwrap();
+    assert_eq!(store.tenants().unwrap(), vec!["initech".to_string()]);
+    assert_eq!(store.last_sequence("initech").unwrap(), 0);
+}

@@ -1,0 +1,200 @@
+//! Turns a write request into `Work` for the committer: checks names and
+//! limits and serialises the JSON in the caller's thread, so the single
+//! committer thread only checks versions and keys and assigns sequences.
+
+use super::codec::{EventBodyRef, encode_blob, event_value_with_blank_header};
+use super::error::StoreError;
+use super::event::AppendRequest;
+use super::limits::{
+    APPEND_BYTES_MAX, BLOB_BYTES_MAX, EVENTS_PER_APPEND_MAX, ID_BYTES_MAX, NAME_BYTES_MAX,
+    PAYLOAD_BYTES_MAX, RESPONSE_BYTES_MAX, check_limit, check_name, check_tenant,
+};
+use std::collections::HashSet;
+
+/// One event, ready to store: its stream and its value, whose header (sequence
+/// and stream version) the committer fills in.
+#[derive(Debug)]
+pub(crate) struct PreparedEvent {
+    pub stream: String,
+    pub value: Vec<u8>,
+}
+
+/// A checked append.
+#[derive(Debug)]
+pub(crate) struct PreparedAppend {
+    pub tenant: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub expected_versions: Vec<(String, u64)>,
+    pub events: Vec<PreparedEvent>,
+    /// The response, as JSON.
+    pub response: Vec<u8>,
+}
+
+/// A checked write for the committer.
+#[derive(Debug)]
+pub(crate) enum Work {
+    Append(PreparedAppend),
+    PutBlob {
+        tenant: String,
+        namespace: String,
+        key: String,
+        /// The encoded value (format version and bytes).
+        value: Vec<u8>,
+    },
+    DeleteBlob {
+        tenant: String,
+        namespace: String,
+        key: String,
+    },
+}
+
+impl Work {
+    /// Roughly how many bytes the work writes (for sizing commit batches).
+    pub(crate) fn bytes(&self) -> usize {
+        match self {
+            Work::Append(append) => {
+                append.response.len()
+                    + append
+                        .events
+                        .iter()
+                        .map(|e| e.value.len() + 64)
+                        .sum::<usize>()
+            }
+            Work::PutBlob { value, .. } => value.len(),
+            Work::DeleteBlob { .. } => 64,
+        }
+    }
+}
+
+/// Counts the bytes serde_json writes, without keeping them.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn json_len(value: &serde_json::Value) -> usize {
+    let mut counter = ByteCounter(0);
+    serde_json::to_writer(&mut counter, value).expect("a JSON value serialises");
+    counter.0
+}
+
+/// Checks an append and serialises its events and response.
+pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError> {
+    let AppendRequest {
+        meta,
+        expected_versions,
+        events,
+        response,
+    } = request;
+    check_tenant(&meta.tenant)?;
+    check_name("command id bytes", &meta.command_id, ID_BYTES_MAX)?;
+    check_name("actor bytes", &meta.actor, ID_BYTES_MAX)?;
+    check_name("request hash bytes", &meta.request_hash, ID_BYTES_MAX)?;
+    if let Some(key) = &meta.idempotency_key {
+        check_name("idempotency key bytes", key, ID_BYTES_MAX)?;
+    }
+    if events.is_empty() {
+        return Err(StoreError::InvalidRequest(
+            "an append must carry at least one event".to_string(),
+        ));
+    }
+    check_limit("events per append", events.len(), EVENTS_PER_APPEND_MAX)?;
+    check_limit(
+        "expected versions per append",
+        expected_versions.len(),
+        EVENTS_PER_APPEND_MAX,
+    )?;
+    let mut seen = HashSet::with_capacity(expected_versions.len());
+    for (stream, _) in &expected_versions {
+        check_name("stream name bytes", stream, NAME_BYTES_MAX)?;
+        if !seen.insert(stream.as_str()) {
+            return Err(StoreError::InvalidRequest(format!(
+                "stream {stream:?} has two expected versions"
+            )));
+        }
+    }
+
+    let response = serde_json::to_vec(&response).expect("a JSON value serialises");
+    check_limit("response bytes", response.len(), RESPONSE_BYTES_MAX)?;
+    let mut total = response.len();
+    let mut prepared = Vec::with_capacity(events.len());
+    for event in events {
+        check_name("stream name bytes", &event.stream, NAME_BYTES_MAX)?;
+        check_name("event kind bytes", &event.kind, NAME_BYTES_MAX)?;
+        check_limit("payload bytes", json_len(&event.payload), PAYLOAD_BYTES_MAX)?;
+        let value = event_value_with_blank_header(&EventBodyRef {
+            stream: &event.stream,
+            kind: &event.kind,
+            payload: &event.payload,
+            command_id: &meta.command_id,
+            actor: &meta.actor,
+            issued_at: &meta.issued_at,
+            idempotency_key: meta.idempotency_key.as_deref(),
+        });
+        total += value.len();
+        prepared.push(PreparedEvent {
+            stream: event.stream,
+            value,
+        });
+    }
+    check_limit("append bytes", total, APPEND_BYTES_MAX)?;
+    Ok(Work::Append(PreparedAppend {
+        tenant: meta.tenant,
+        idempotency_key: meta.idempotency_key,
+        request_hash: meta.request_hash,
+        expected_versions,
+        events: prepared,
+        response,
+    }))
+}
+
+/// Checks a blob's address.
+pub(crate) fn check_blob_address(
+    tenant: &str,
+    namespace: &str,
+    key: &str,
+) -> Result<(), StoreError> {
+    check_tenant(tenant)?;
+    check_name("blob namespace bytes", namespace, NAME_BYTES_MAX)?;
+    check_name("blob key bytes", key, NAME_BYTES_MAX)
+}
+
+/// Checks a blob write and encodes its value.
+pub(crate) fn prepare_put_blob(
+    tenant: &str,
+    namespace: &str,
+    key: &str,
+    bytes: &[u8],
+) -> Result<Work, StoreError> {
+    check_blob_address(tenant, namespace, key)?;
+    check_limit("blob bytes", bytes.len(), BLOB_BYTES_MAX)?;
+    Ok(Work::PutBlob {
+        tenant: tenant.to_string(),
+        namespace: namespace.to_string(),
+        key: key.to_string(),
+        value: encode_blob(bytes),
+    })
+}
+
+/// Checks a blob removal.
+pub(crate) fn prepare_delete_blob(
+    tenant: &str,
+    namespace: &str,
+    key: &str,
+) -> Result<Work, StoreError> {
+    check_blob_address(tenant, namespace, key)?;
+    Ok(Work::DeleteBlob {
+        tenant: tenant.to_string(),
+        namespace: namespace.to_string(),
+        key: key.to_string(),
+    })
+}

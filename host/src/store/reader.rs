@@ -1,0 +1,179 @@
+//! Reading the log of the embedded backends. Every read takes `visible`, the
+//! tenant's last acknowledged (durable) sequence, and never returns anything
+//! above it, so readers see whole commits only and never an event that a crash
+//! could still take away.
+
+use super::codec::{self, STREAM_FORMAT_VERSION};
+use super::error::StoreError;
+use super::event::StoredEvent;
+use super::kv::KvRead;
+use super::limits::{ID_BYTES_MAX, NAME_BYTES_MAX, READ_EVENTS_MAX, check_name, check_tenant};
+use super::prepare::check_blob_address;
+use std::ops::ControlFlow;
+
+/// The tenant's events after `after_sequence`, up to `visible`, at most `limit`.
+pub(crate) fn read_events(
+    kv: &dyn KvRead,
+    tenant: &str,
+    after_sequence: u64,
+    limit: usize,
+    visible: u64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    check_tenant(tenant)?;
+    let limit = limit.min(READ_EVENTS_MAX);
+    if after_sequence >= visible || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let count = usize::try_from(visible - after_sequence)
+        .unwrap_or(usize::MAX)
+        .min(limit);
+    let mut events = Vec::with_capacity(count);
+    let mut expected = after_sequence + 1;
+    let mut visit = |key: &[u8], value: &[u8]| {
+        let sequence = codec::key_suffix_u64(key)?;
+        if sequence != expected {
+            return Err(StoreError::Corrupt(format!(
+                "tenant {tenant:?}: sequence {expected} is missing (found {sequence})"
+            )));
+        }
+        events.push(codec::decode_event(tenant, sequence, value)?);
+        expected += 1;
+        Ok(if events.len() == count {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        })
+    };
+    kv.scan(
+        &codec::event_key(tenant, after_sequence + 1),
+        &codec::event_key(tenant, visible + 1),
+        false,
+        &mut visit,
+    )?;
+    if events.len() != count {
+        return Err(StoreError::Corrupt(format!(
+            "tenant {tenant:?}: sequence {expected} is missing (the log ends before {visible})"
+        )));
+    }
+    Ok(events)
+}
+
+/// Every visible event of a stream, in stream-version order.
+pub(crate) fn read_stream(
+    kv: &dyn KvRead,
+    tenant: &str,
+    stream: &str,
+    visible: u64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    check_tenant(tenant)?;
+    check_name("stream name bytes", stream, NAME_BYTES_MAX)?;
+    let mut sequences = Vec::new();
+    let prefix = codec::stream_prefix(tenant, stream);
+    let mut visit = |key: &[u8], value: &[u8]| {
+        let sequence = codec::decode_u64("stream index entry", value, STREAM_FORMAT_VERSION)?;
+        if sequence > visible {
+            return Ok(ControlFlow::Break(()));
+        }
+        sequences.push((codec::key_suffix_u64(key)?, sequence));
+        Ok(ControlFlow::Continue(()))
+    };
+    kv.scan(&prefix, &codec::prefix_end(&prefix), false, &mut visit)?;
+    let mut events = Vec::with_capacity(sequences.len());
+    for (index, (version, sequence)) in sequences.into_iter().enumerate() {
+        let value = kv
+            .get(&codec::event_key(tenant, sequence))?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "stream {stream:?} points to missing sequence {sequence}"
+                ))
+            })?;
+        let event = codec::decode_event(tenant, sequence, &value)?;
+        if event.stream != stream || event.stream_version != version || version != index as u64 + 1
+        {
+            return Err(StoreError::Corrupt(format!(
+                "stream {stream:?} version {version} points to sequence {sequence}, which is version {} of {:?}",
+                event.stream_version, event.stream
+            )));
+        }
+        events.push(event);
+    }
+    Ok(events)
+}
+
+/// The stream's version as of `visible`.
+pub(crate) fn stream_version(
+    kv: &dyn KvRead,
+    tenant: &str,
+    stream: &str,
+    visible: u64,
+) -> Result<u64, StoreError> {
+    check_tenant(tenant)?;
+    check_name("stream name bytes", stream, NAME_BYTES_MAX)?;
+    let prefix = codec::stream_prefix(tenant, stream);
+    let mut version = 0;
+    let mut visit = |key: &[u8], value: &[u8]| {
+        let sequence = codec::decode_u64("stream index entry", value, STREAM_FORMAT_VERSION)?;
+        if sequence > visible {
+            return Ok(ControlFlow::Continue(()));
+        }
+        version = codec::key_suffix_u64(key)?;
+        Ok(ControlFlow::Break(()))
+    };
+    kv.scan(&prefix, &codec::prefix_end(&prefix), true, &mut visit)?;
+    Ok(version)
+}
+
+/// The request hash and response of a visible idempotency record.
+pub(crate) fn idempotent_response(
+    kv: &dyn KvRead,
+    tenant: &str,
+    key: &str,
+    visible: u64,
+) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+    check_tenant(tenant)?;
+    check_name("idempotency key bytes", key, ID_BYTES_MAX)?;
+    let Some(value) = kv.get(&codec::idempotency_key(tenant, key))? else {
+        return Ok(None);
+    };
+    let record = codec::decode_idempotency(&value)?;
+    if record.last_sequence > visible {
+        return Ok(None);
+    }
+    Ok(Some((
+        record.request_hash.to_string(),
+        codec::parse_response(record.response)?,
+    )))
+}
+
+/// A blob's bytes.
+pub(crate) fn get_blob(
+    kv: &dyn KvRead,
+    tenant: &str,
+    namespace: &str,
+    key: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    check_blob_address(tenant, namespace, key)?;
+    kv.get(&codec::blob_key(tenant, namespace, key))?
+        .map(|value| codec::decode_blob(&value))
+        .transpose()
+}
+
+/// The keys of a blob namespace, sorted.
+pub(crate) fn list_blobs(
+    kv: &dyn KvRead,
+    tenant: &str,
+    namespace: &str,
+) -> Result<Vec<String>, StoreError> {
+    check_tenant(tenant)?;
+    check_name("blob namespace bytes", namespace, NAME_BYTES_MAX)?;
+    let prefix = codec::blob_prefix(tenant, namespace);
+    let mut keys = Vec::new();
+    let mut visit = |key: &[u8], _: &[u8]| {
+        let name = std::str::from_utf8(&key[prefix.len()..])
+            .map_err(|_| StoreError::Corrupt("a blob key is not UTF-8".to_string()))?;
+        keys.push(name.to_string());
+        Ok(ControlFlow::Continue(()))
+    };
+    kv.scan(&prefix, &codec::prefix_end(&prefix), false, &mut visit)?;
+    Ok(keys)
+}

@@ -1,0 +1,74 @@
+//! The `Store` trait: what the domain engine needs from durable storage. It
+//! names no backend type, takes the tenant explicitly on every call, and uses
+//! stream versions for optimistic concurrency, so the embedded sled store and
+//! a future PostgreSQL store are interchangeable.
+
+use super::error::StoreError;
+use super::event::{AppendOutcome, AppendRequest, StoredEvent};
+
+/// The event log of every tenant, with idempotency, plus a small durable
+/// key-value area for non-event data (plugin component bytes, API key hashes).
+///
+/// Readers only ever see acknowledged (durable) appends, in sequence order and
+/// without gaps: a reader that consumed up to sequence `n` will never later
+/// find an event below `n` it has not seen.
+pub trait Store: Send + Sync {
+    /// Appends the request's events atomically, after checking its
+    /// idempotency key and expected stream versions in commit order. Returns
+    /// only once the events are durable on disk. On any error nothing is
+    /// written.
+    fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
+
+    /// The tenant's events with a sequence above `after_sequence`, in order,
+    /// at most `limit` of them (and at most `READ_EVENTS_MAX`). An empty result
+    /// means the reader is at the end of the log.
+    fn read(
+        &self,
+        tenant: &str,
+        after_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Every event of one stream, in stream-version order.
+    fn read_stream(&self, tenant: &str, stream: &str) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The number of events of the stream (0 if it does not exist).
+    fn stream_version(&self, tenant: &str, stream: &str) -> Result<u64, StoreError>;
+
+    /// The sequence of the tenant's last event (0 if it has none).
+    fn last_sequence(&self, tenant: &str) -> Result<u64, StoreError>;
+
+    /// The request hash and response stored with an idempotency key.
+    fn idempotent_response(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<(String, serde_json::Value)>, StoreError>;
+
+    /// Every tenant with at least one event or blob, sorted.
+    fn tenants(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Stores `bytes` under (tenant, namespace, key), replacing any previous
+    /// value. Returns once the value is durable.
+    fn put_blob(
+        &self,
+        tenant: &str,
+        namespace: &str,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError>;
+
+    /// The bytes stored under (tenant, namespace, key).
+    fn get_blob(
+        &self,
+        tenant: &str,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The keys of a namespace, sorted.
+    fn list_blobs(&self, tenant: &str, namespace: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Removes a blob; returns whether it existed. Durable when it returns.
+    fn delete_blob(&self, tenant: &str, namespace: &str, key: &str) -> Result<bool, StoreError>;
+}
