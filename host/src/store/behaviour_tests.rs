@@ -81,6 +81,7 @@ behaviour_tests!(
     blobs_are_stored_listed_replaced_and_deleted,
     a_blob_over_32_mib_is_refused,
     a_tenant_with_only_blobs_is_listed,
+    events_above_the_last_acknowledged_sequence_are_not_visible,
 );
 
 fn issued_at() -> DateTime<Utc> {
@@ -758,4 +759,30 @@ fn a_tenant_with_only_blobs_is_listed(h: &impl Harness) {
         .unwrap();
     assert_eq!(store.tenants().unwrap(), vec!["initech".to_string()]);
     assert_eq!(store.last_sequence("initech").unwrap(), 0);
+}
+
+fn events_above_the_last_acknowledged_sequence_are_not_visible(h: &impl Harness) {
+    let store = h.store();
+    let events = vec![event("policy/P-1", "policy_issued", json!({}))];
+    store
+        .append(request(meta("acme", "C-1", None, "h"), events))
+        .unwrap();
+    // What a commit in progress looks like: applied but not yet acknowledged.
+    let mut value = vec![0; codec::EVENT_HEADER_BYTES];
+    value.extend_from_slice(
+        br#"{"stream":"policy/P-1","kind":"x","payload":{},"command_id":"C-2","actor":"a","issued_at":"2024-03-01T09:30:00Z","idempotency_key":null}"#,
+    );
+    codec::fill_event_header(&mut value, 2, 2);
+    h.insert_raw(&codec::event_key("acme", 2), &value);
+    h.insert_raw(
+        &codec::stream_key("acme", "policy/P-1", 2),
+        &codec::encode_u64(codec::STREAM_FORMAT_VERSION, 2),
+    );
+    assert_eq!(sequences(&store.read("acme", 0, 10).unwrap()), vec![1]);
+    assert_eq!(
+        sequences(&store.read_stream("acme", "policy/P-1").unwrap()),
+        vec![1]
+    );
+    assert_eq!(store.stream_version("acme", "policy/P-1").unwrap(), 1);
+    assert_eq!(store.last_sequence("acme").unwrap(), 1);
 }

@@ -235,3 +235,35 @@ fn a_batch_of_only_refusals_is_not_synced() {
     ));
     assert_eq!(store.stats().syncs, 1);
 }
+
+#[test]
+fn after_a_failed_sync_the_append_is_not_acknowledged_nor_visible_and_later_writes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    store
+        .append(append(
+            "acme",
+            "C-1",
+            None,
+            &[("policy/P-1", "policy_issued")],
+        ))
+        .unwrap();
+    // Syncing lists `blobs/`: without it the sync fails after sled applied the batch.
+    std::fs::remove_dir_all(dir.path().join("blobs")).unwrap();
+    assert!(matches!(
+        store.append(append(
+            "acme",
+            "C-2",
+            None,
+            &[("policy/P-1", "policy_endorsed")]
+        )),
+        Err(StoreError::Io(_))
+    ));
+    assert_eq!(store.last_sequence("acme").unwrap(), 1);
+    assert_eq!(store.read("acme", 0, 10).unwrap().len(), 1);
+    assert_eq!(store.stream_version("acme", "policy/P-1").unwrap(), 1);
+    assert!(matches!(
+        store.put_blob("acme", "plugins", "p", b"x"),
+        Err(StoreError::Failed(_))
+    ));
+}
