@@ -6,11 +6,10 @@
 //! (durable), apply. Commands of different tenants run in parallel and share
 //! the store's group commit.
 
+use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState};
 use crate::ledger::{AccountKey, JournalEntry};
-use crate::policy::{
-    ChargeAudit, CommandContext, PolicyCommand, RaterResolver, TransactionRecord, explain,
-};
+use crate::policy::{ChargeAudit, CommandContext, RaterResolver, TransactionRecord, explain};
 use crate::store::{
     AppendOutcome, AppendRequest, CommandMeta, NewEvent, Store, StoreError, StoredEvent,
 };
@@ -73,7 +72,7 @@ pub struct Engine {
 
 /// A stable hash of a command's body, to tell a retry from a different
 /// request under the same idempotency key.
-pub fn request_hash(command: &PolicyCommand) -> String {
+pub fn request_hash(command: &EngineCommand) -> String {
     let body = serde_json::to_vec(command).expect("commands serialize");
     hex::encode(Sha256::digest(body))
 }
@@ -145,7 +144,7 @@ impl Engine {
     pub fn execute(
         &self,
         tenant: &str,
-        command: &PolicyCommand,
+        command: &EngineCommand,
         meta: &RequestMeta,
     ) -> Result<CommandOutcome, EngineError> {
         let hash = request_hash(command);
@@ -225,7 +224,7 @@ impl Engine {
     pub fn preview(
         &self,
         tenant: &str,
-        commands: &[PolicyCommand],
+        commands: &[EngineCommand],
         meta: &RequestMeta,
     ) -> Result<PreviewOutcome, EngineError> {
         let slot = self.slot(tenant)?;

@@ -30,7 +30,7 @@ fn meta(key: &str) -> RequestMeta {
     }
 }
 
-fn issue(yearly: &str) -> PolicyCommand {
+fn issue(yearly: &str) -> EngineCommand {
     let mut fields = Fields::new();
     fields.insert(
         "yearly_premium".into(),
@@ -65,6 +65,7 @@ fn issue(yearly: &str) -> PolicyCommand {
             exposures,
         },
     }
+    .into()
 }
 
 fn set_up(engine: &Engine) {
@@ -73,7 +74,8 @@ fn set_up(engine: &Engine) {
             "t1",
             &PolicyCommand::DeployProduct {
                 product: auto_product(),
-            },
+            }
+            .into(),
             &meta("deploy"),
         )
         .unwrap();
@@ -81,7 +83,8 @@ fn set_up(engine: &Engine) {
         locator: "A1".into(),
         name: "Ada".into(),
         currency: Currency::USD,
-    };
+    }
+    .into();
     engine.execute("t1", &account, &meta("account")).unwrap();
 }
 
@@ -133,7 +136,8 @@ fn a_refused_command_appends_nothing() {
     let cancel = PolicyCommand::Cancel {
         policy: "P9".into(),
         effective: NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(),
-    };
+    }
+    .into();
     assert_eq!(
         engine
             .execute("t1", &cancel, &meta("c"))
@@ -157,12 +161,14 @@ fn after_a_restart_the_rebuilt_state_equals_the_state_before_it() {
         let cancel = PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: NaiveDate::from_ymd_opt(2021, 7, 1).unwrap(),
-        };
+        }
+        .into();
         engine.execute("t1", &cancel, &meta("cancel")).unwrap();
         let reinstate = PolicyCommand::Reinstate {
             policy: "P1".into(),
             effective: NaiveDate::from_ymd_opt(2021, 7, 1).unwrap(),
-        };
+        }
+        .into();
         engine
             .execute("t1", &reinstate, &meta("reinstate"))
             .unwrap();

@@ -7,6 +7,7 @@
 //! [`postings::charges_written`], dated on the day the transaction was issued
 //! in the policy's time zone.
 
+use super::command::EngineCommand;
 use crate::domain::{Currency, local_date, parse_time_zone};
 use crate::ledger::{EntryDraft, JournalEntry, Ledger, LedgerError, postings};
 use crate::policy::{
@@ -106,6 +107,19 @@ impl TenantState {
     /// The events of `command`: the book's events, then the journal entries
     /// they post (numbered as the ledger will number them).
     pub fn decide(
+        &self,
+        command: &EngineCommand,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
+        match command {
+            EngineCommand::Policy(command) => self.decide_policy(command, context, raters),
+        }
+    }
+
+    /// The events of a policy command: the book's events, then the journal
+    /// entries they post.
+    fn decide_policy(
         &self,
         command: &PolicyCommand,
         context: &CommandContext,
@@ -219,7 +233,7 @@ impl TenantState {
     /// Decides and applies a command.
     pub fn execute(
         &mut self,
-        command: &PolicyCommand,
+        command: &EngineCommand,
         context: &CommandContext,
         raters: &dyn RaterResolver,
     ) -> Result<Vec<TenantEvent>, EngineError> {

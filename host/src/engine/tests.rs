@@ -56,7 +56,7 @@ fn start() -> TenantState {
     product.default_plan = "monthly".into();
     state
         .execute(
-            &PolicyCommand::DeployProduct { product },
+            &PolicyCommand::DeployProduct { product }.into(),
             &context(0),
             &Raters,
         )
@@ -67,7 +67,8 @@ fn start() -> TenantState {
                 locator: "A1".into(),
                 name: "Ada".into(),
                 currency: crate::domain::Currency::USD,
-            },
+            }
+            .into(),
             &context(0),
             &Raters,
         )
@@ -101,7 +102,8 @@ fn start() -> TenantState {
                 plan: None,
                 time_zone: "America/New_York".into(),
                 data,
-            },
+            }
+            .into(),
             &context(0),
             &Raters,
         )
@@ -134,7 +136,7 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn command(state: &TenantState, step: &Step, index: usize) -> PolicyCommand {
+fn command(state: &TenantState, step: &Step, index: usize) -> EngineCommand {
     let policy = state.book.policy("P1").unwrap();
     let day = |d: u32| NaiveDate::from_ymd_opt(2021, 1, 1).unwrap() + Duration::days(i64::from(d));
     match step {
@@ -153,6 +155,7 @@ fn command(state: &TenantState, step: &Step, index: usize) -> PolicyCommand {
                     fields,
                 }],
             }
+            .into()
         }
         Step::AddPeril { day: d, cents } => PolicyCommand::Endorse {
             policy: "P1".into(),
@@ -162,7 +165,8 @@ fn command(state: &TenantState, step: &Step, index: usize) -> PolicyCommand {
                 locator: format!("V1-X{index}"),
                 peril: peril(*cents),
             }],
-        },
+        }
+        .into(),
         Step::RemovePeril { day: d } => PolicyCommand::Endorse {
             policy: "P1".into(),
             effective: day(*d),
@@ -170,15 +174,18 @@ fn command(state: &TenantState, step: &Step, index: usize) -> PolicyCommand {
                 exposure: "V1".into(),
                 locator: "V1-COLL".into(),
             }],
-        },
+        }
+        .into(),
         Step::Cancel { day: d } => PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: day(*d),
-        },
+        }
+        .into(),
         Step::Reinstate { day: d } => PolicyCommand::Reinstate {
             policy: "P1".into(),
             effective: day(*d),
-        },
+        }
+        .into(),
         Step::Reverse { pick } => {
             let candidates: Vec<&str> = policy
                 .transactions
@@ -194,7 +201,8 @@ fn command(state: &TenantState, step: &Step, index: usize) -> PolicyCommand {
                 Some(target) => PolicyCommand::Reverse {
                     policy: "P1".into(),
                     transaction: (*target).into(),
-                },
+                }
+                .into(),
                 // Nothing to reverse yet: reverse nothing, change a field.
                 None => command(
                     state,
@@ -210,7 +218,8 @@ fn command(state: &TenantState, step: &Step, index: usize) -> PolicyCommand {
             policy: "P1".into(),
             plan: None,
             changes: vec![],
-        },
+        }
+        .into(),
         Step::Fee { cents } => PolicyCommand::AddFlatCharge {
             account: "A1".into(),
             policy: Some("P1".into()),
@@ -218,7 +227,8 @@ fn command(state: &TenantState, step: &Step, index: usize) -> PolicyCommand {
             amount: Decimal::new((*cents).into(), 2),
             invoicing: None,
             description: String::new(),
-        },
+        }
+        .into(),
     }
 }
 
@@ -282,7 +292,7 @@ proptest! {
         let mut events = Vec::new();
         check_invariants(&state);
         for (index, step) in steps.iter().enumerate() {
-            let command = command(&state, step, index);
+            let command: EngineCommand = command(&state, step, index);
             let context = context(index + 1);
             // Preview: decide on a copy.
             let mut copy = state.clone();
