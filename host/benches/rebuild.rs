@@ -10,8 +10,8 @@ use premia::billing::{Cadence, InstallmentPlan};
 use premia::domain::{Currency, RoundingMode};
 use premia::engine::{TenantEvent, TenantState};
 use premia::policy::{
-    ChargeCategory, ChargeDef, CommandContext, DataChange, ExposureData, Fields, Handling, Invoicing, PerilData,
-    PolicyCommand, PolicyData, ProductConfig, RaterResolver, RatingChain,
+    ChargeCategory, ChargeDef, CommandContext, DataChange, ExposureData, Fields, Handling,
+    Invoicing, PerilData, PolicyCommand, PolicyData, ProductConfig, RaterResolver, RatingChain,
 };
 use premia::rating::{FieldRater, FieldValue, Rater, RatingError};
 use std::collections::BTreeMap;
@@ -30,11 +30,28 @@ impl RaterResolver for Raters {
 
 fn product() -> ProductConfig {
     let mut charges = BTreeMap::new();
-    let def = |category, handling, invoicing| ChargeDef { category, handling, invoicing };
-    charges.insert("premium".to_string(), def(ChargeCategory::Premium, Handling::Normal, Invoicing::Scheduled));
-    charges.insert("policy-fee".to_string(), def(ChargeCategory::FlatFee, Handling::Flat, Invoicing::Next));
+    let def = |category, handling, invoicing| ChargeDef {
+        category,
+        handling,
+        invoicing,
+    };
+    charges.insert(
+        "premium".to_string(),
+        def(
+            ChargeCategory::Premium,
+            Handling::Normal,
+            Invoicing::Scheduled,
+        ),
+    );
+    charges.insert(
+        "policy-fee".to_string(),
+        def(ChargeCategory::FlatFee, Handling::Flat, Invoicing::Next),
+    );
     let mut plans = BTreeMap::new();
-    plans.insert("monthly".to_string(), InstallmentPlan::new(Cadence::Monthly));
+    plans.insert(
+        "monthly".to_string(),
+        InstallmentPlan::new(Cadence::Monthly),
+    );
     ProductConfig {
         name: "auto".into(),
         currency: Currency::USD,
@@ -43,7 +60,9 @@ fn product() -> ProductConfig {
         charges,
         premium_charge: "premium".into(),
         commission_charge: None,
-        rating: RatingChain::Native { rater: "field".into() },
+        rating: RatingChain::Native {
+            rater: "field".into(),
+        },
         plans,
         default_plan: "monthly".into(),
         cancellation_retention: None,
@@ -68,31 +87,98 @@ fn main() {
     let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
     let mut state = TenantState::new("bench").unwrap();
     let mut log: Vec<String> = Vec::new();
-    let mut run = |state: &mut TenantState, command: PolicyCommand, day: i64| {
-        for event in state.execute(&command, &context(day), &Raters).unwrap() {
+    let run = |state: &mut TenantState, log: &mut Vec<String>, command: PolicyCommand, day: i64| {
+        for event in state
+            .execute(&command.into(), &context(day), &Raters)
+            .unwrap()
+        {
             log.push(serde_json::to_string(&event).unwrap());
         }
     };
-    run(&mut state, PolicyCommand::DeployProduct { product: product() }, 0);
+    run(
+        &mut state,
+        &mut log,
+        PolicyCommand::DeployProduct { product: product() },
+        0,
+    );
     let produce_started = Instant::now();
     let mut policy = 0;
     while log.len() < EVENTS_TARGET {
         policy += 1;
         let account = format!("A{policy}");
         let locator = format!("P{policy}");
-        run(&mut state, PolicyCommand::CreateAccount { locator: account.clone(), name: "x".into(), currency: Currency::USD }, 0);
+        run(
+            &mut state,
+            &mut log,
+            PolicyCommand::CreateAccount {
+                locator: account.clone(),
+                name: "x".into(),
+                currency: Currency::USD,
+            },
+            0,
+        );
         let mut perils = BTreeMap::new();
-        perils.insert(format!("{locator}-COLL"), PerilData { name: "collision".into(), fields: premium(120_000 + policy) });
+        perils.insert(
+            format!("{locator}-COLL"),
+            PerilData {
+                name: "collision".into(),
+                fields: premium(120_000 + policy),
+            },
+        );
         let mut exposures = BTreeMap::new();
-        exposures.insert("V1".to_string(), ExposureData { name: "vehicle".into(), fields: Fields::new(), perils });
-        let data = PolicyData { fields: Fields::new(), exposures };
-        run(&mut state, PolicyCommand::IssuePolicy { locator: locator.clone(), account, product: "auto".into(), start, plan: None, time_zone: "UTC".into(), data }, 0);
+        exposures.insert(
+            "V1".to_string(),
+            ExposureData {
+                name: "vehicle".into(),
+                fields: Fields::new(),
+                perils,
+            },
+        );
+        let data = PolicyData {
+            fields: Fields::new(),
+            exposures,
+        };
+        run(
+            &mut state,
+            &mut log,
+            PolicyCommand::IssuePolicy {
+                locator: locator.clone(),
+                account,
+                product: "auto".into(),
+                start,
+                plan: None,
+                time_zone: "UTC".into(),
+                data,
+            },
+            0,
+        );
         for (month, cents) in [(6, 150_000), (3, 90_000)] {
-            let change = DataChange::SetPerilFields { exposure: "V1".into(), peril: format!("{locator}-COLL"), fields: premium(cents) };
+            let change = DataChange::SetPerilFields {
+                exposure: "V1".into(),
+                peril: format!("{locator}-COLL"),
+                fields: premium(cents),
+            };
             let effective = start + Duration::days(30 * month);
-            run(&mut state, PolicyCommand::Endorse { policy: locator.clone(), effective, changes: vec![change] }, month);
+            run(
+                &mut state,
+                &mut log,
+                PolicyCommand::Endorse {
+                    policy: locator.clone(),
+                    effective,
+                    changes: vec![change],
+                },
+                month,
+            );
         }
-        run(&mut state, PolicyCommand::Reverse { policy: locator.clone(), transaction: format!("{locator}-T2") }, 200);
+        run(
+            &mut state,
+            &mut log,
+            PolicyCommand::Reverse {
+                policy: locator.clone(),
+                transaction: format!("{locator}-T2"),
+            },
+            200,
+        );
     }
     let produce = produce_started.elapsed();
     let bytes: usize = log.iter().map(String::len).sum();
@@ -107,7 +193,20 @@ fn main() {
     assert_eq!(rebuilt.book, state.book);
     assert!(rebuilt.trial_balances_are_zero());
 
-    println!("events: {} ({} policies, {:.1} MB of JSON)", log.len(), policy, bytes as f64 / 1e6);
-    println!("producing them by executing commands: {:.2} s ({:.0} events/s)", produce.as_secs_f64(), log.len() as f64 / produce.as_secs_f64());
-    println!("rebuild (parse + apply): {:.3} s ({:.0} events/s)", rebuild.as_secs_f64(), log.len() as f64 / rebuild.as_secs_f64());
+    println!(
+        "events: {} ({} policies, {:.1} MB of JSON)",
+        log.len(),
+        policy,
+        bytes as f64 / 1e6
+    );
+    println!(
+        "producing them by executing commands: {:.2} s ({:.0} events/s)",
+        produce.as_secs_f64(),
+        log.len() as f64 / produce.as_secs_f64()
+    );
+    println!(
+        "rebuild (parse + apply): {:.3} s ({:.0} events/s)",
+        rebuild.as_secs_f64(),
+        log.len() as f64 / rebuild.as_secs_f64()
+    );
 }
