@@ -952,3 +952,37 @@ fn a_charge_is_explained_by_its_transaction_rating_call_and_arithmetic() {
         "{arithmetic}"
     );
 }
+
+#[test]
+fn without_a_product_holdback_the_rater_names_the_retention_when_pricing_the_cancelled_span() {
+    let product = ProductConfig {
+        cancellation_retention: None,
+        ..auto_product()
+    };
+    let mut book = book_with(product);
+    issue(
+        &mut book,
+        date(2021, 1, 1),
+        flat_data("1000.00", "short-rate", "30.00", "cancellation"),
+    );
+    let cancellation = record(book.execute(
+        &PolicyCommand::Cancel {
+            policy: "P1".into(),
+            effective: date(2021, 7, 1),
+        },
+        &context("cancel"),
+        &Raters,
+    ));
+    assert_eq!(amounts(&cancellation, "premium"), vec![dec!(-500.00)]);
+    let retained = cancellation
+        .charges
+        .iter()
+        .find(|c| c.charge == "short-rate")
+        .unwrap();
+    assert_eq!(retained.amount.amount, dec!(30.00));
+    assert_eq!(retained.handling, Handling::Retention);
+    assert!(
+        retained.explanation.rater.is_some(),
+        "the rater that asked for it is recorded"
+    );
+}
