@@ -2,9 +2,12 @@
 //! durable in the event log before it is acknowledged, idempotency keys
 //! honoured, and the state rebuilt from the log at start-up.
 //!
-//! A command on a tenant runs under that tenant's lock: decide, append
-//! (durable), apply. Commands of different tenants run in parallel and share
-//! the store's group commit.
+//! A command runs under its tenant's lock only while it is decided, queued
+//! for commit and applied; the wait for durability happens outside the lock.
+//! The store commits in queue order, so the log order is the order the state
+//! saw, and concurrent commands of one tenant share one fsync. Nobody is
+//! answered before their events are durable; if an append fails after its
+//! events were applied, the tenant's state is rebuilt from the log.
 
 use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState};
@@ -19,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 /// Events read per batch when rebuilding a tenant.
 const REBUILD_BATCH_EVENTS: usize = 10_000;
@@ -59,8 +62,38 @@ pub struct PreviewOutcome {
     pub balances: Vec<BalanceChange>,
 }
 
-/// A tenant's state, or why it cannot be used.
-type TenantSlot = Arc<Mutex<TenantState>>;
+/// A command whose append is in flight, for a retry with the same key to
+/// wait on instead of deciding again.
+struct KeyWait {
+    request_hash: String,
+    done: Mutex<Option<Result<CommandOutcome, EngineError>>>,
+    signal: Condvar,
+}
+
+impl KeyWait {
+    fn wait(&self) -> Result<CommandOutcome, EngineError> {
+        let mut done = self.done.lock().expect("key wait lock");
+        while done.is_none() {
+            done = self.signal.wait(done).expect("key wait lock");
+        }
+        done.clone().expect("set before the signal")
+    }
+
+    fn finish(&self, result: &Result<CommandOutcome, EngineError>) {
+        *self.done.lock().expect("key wait lock") = Some(result.clone());
+        self.signal.notify_all();
+    }
+}
+
+/// A tenant's state, the idempotency keys of its commands in flight, and
+/// whether a failed append left the state ahead of the log.
+struct Tenant {
+    state: TenantState,
+    in_flight: HashMap<String, Arc<KeyWait>>,
+    poisoned: bool,
+}
+
+type TenantSlot = Arc<Mutex<Tenant>>;
 
 /// Tenants' states over a durable store.
 pub struct Engine {
@@ -95,11 +128,16 @@ impl Engine {
         };
         for tenant in engine.store.tenants().map_err(store_error)? {
             let state = engine.rebuild(&tenant)?;
+            let slot = Tenant {
+                state,
+                in_flight: HashMap::new(),
+                poisoned: false,
+            };
             engine
                 .tenants
                 .write()
                 .expect("tenants lock")
-                .insert(tenant, Arc::new(Mutex::new(state)));
+                .insert(tenant, Arc::new(Mutex::new(slot)));
         }
         Ok(engine)
     }
@@ -130,17 +168,38 @@ impl Engine {
         if let Some(slot) = tenants.get(tenant) {
             return Ok(Arc::clone(slot));
         }
-        let slot = Arc::new(Mutex::new(TenantState::new(tenant)?));
+        let state = TenantState::new(tenant)?;
+        let slot = Arc::new(Mutex::new(Tenant {
+            state,
+            in_flight: HashMap::new(),
+            poisoned: false,
+        }));
         tenants.insert(tenant.to_string(), Arc::clone(&slot));
         Ok(slot)
     }
 
-    /// Runs a command: checks the idempotency key, decides, makes the events
-    /// durable, applies them, and only then answers.
+    /// The tenant's lock, with its state rebuilt first if a failed append
+    /// left it ahead of the log.
+    fn lock<'a>(
+        &self,
+        tenant: &str,
+        slot: &'a TenantSlot,
+    ) -> Result<MutexGuard<'a, Tenant>, EngineError> {
+        let mut guard = slot.lock().expect("tenant lock");
+        if guard.poisoned {
+            guard.state = self.rebuild(tenant)?;
+            guard.poisoned = false;
+        }
+        Ok(guard)
+    }
+
+    /// Runs a command: checks the idempotency key, decides, queues the events
+    /// for commit, applies them, and answers once they are durable.
     ///
-    /// The same key with the same command returns the first answer again; the
-    /// same key with another command is refused with
-    /// [`EngineError::IdempotencyConflict`]. A refused command changes nothing.
+    /// The same key with the same command returns the first answer again
+    /// (also while the first is still in flight); the same key with another
+    /// command is refused with [`EngineError::IdempotencyConflict`]. A
+    /// refused command changes nothing.
     pub fn execute(
         &self,
         tenant: &str,
@@ -148,25 +207,83 @@ impl Engine {
         meta: &RequestMeta,
     ) -> Result<CommandOutcome, EngineError> {
         let hash = request_hash(command);
-        if let Some(key) = &meta.idempotency_key {
-            if let Some(outcome) = self.replay(tenant, key, &hash)? {
-                return Ok(outcome);
-            }
-        }
         let slot = self.slot(tenant)?;
-        let mut state = slot.lock().expect("tenant lock");
-        let context = CommandContext {
-            actor: meta.actor.clone(),
-            issued_at: meta.issued_at,
-            idempotency_key: meta.idempotency_key.clone(),
+        let (pending, outcome, key_wait) = {
+            let mut guard = self.lock(tenant, &slot)?;
+            if let Some(key) = &meta.idempotency_key {
+                if let Some(in_flight) = guard.in_flight.get(key).cloned() {
+                    drop(guard);
+                    if in_flight.request_hash != hash {
+                        return Err(EngineError::IdempotencyConflict(key.clone()));
+                    }
+                    let mut outcome = in_flight.wait()?;
+                    outcome.replayed = true;
+                    return Ok(outcome);
+                }
+                if let Some(outcome) = self.replay(tenant, key, &hash)? {
+                    return Ok(outcome);
+                }
+            }
+            let context = CommandContext {
+                actor: meta.actor.clone(),
+                issued_at: meta.issued_at,
+                idempotency_key: meta.idempotency_key.clone(),
+            };
+            let events = guard
+                .state
+                .decide(command, &context, self.raters.as_ref())?;
+            let outcome = CommandOutcome {
+                events,
+                replayed: false,
+            };
+            let request = self.append_request(tenant, meta, hash.clone(), &outcome);
+            let pending = self.store.submit_append(request).map_err(append_error)?;
+            for event in &outcome.events {
+                if let Err(error) = guard.state.apply(event) {
+                    guard.poisoned = true;
+                    return Err(error);
+                }
+            }
+            let key_wait = meta.idempotency_key.as_ref().map(|key| {
+                let wait = Arc::new(KeyWait {
+                    request_hash: hash.clone(),
+                    done: Mutex::new(None),
+                    signal: Condvar::new(),
+                });
+                guard.in_flight.insert(key.clone(), Arc::clone(&wait));
+                (key.clone(), wait)
+            });
+            (pending, outcome, key_wait)
         };
-        let events = state.decide(command, &context, self.raters.as_ref())?;
-        let outcome = CommandOutcome {
-            events,
-            replayed: false,
+        let result = match pending.wait() {
+            Ok(AppendOutcome::Committed { .. }) => Ok(outcome),
+            // Another host committed the same key first: the events applied
+            // here are not in the log, so the state is rebuilt from it.
+            Ok(AppendOutcome::Replayed { response }) => {
+                slot.lock().expect("tenant lock").poisoned = true;
+                replayed(response)
+            }
+            Err(error) => {
+                slot.lock().expect("tenant lock").poisoned = true;
+                Err(append_error(error))
+            }
         };
+        if let Some((key, wait)) = key_wait {
+            wait.finish(&result);
+            slot.lock().expect("tenant lock").in_flight.remove(&key);
+        }
+        result
+    }
+
+    fn append_request(
+        &self,
+        tenant: &str,
+        meta: &RequestMeta,
+        hash: String,
+        outcome: &CommandOutcome,
+    ) -> AppendRequest {
         let number = self.commands.fetch_add(1, Ordering::Relaxed);
-        let request = AppendRequest {
+        AppendRequest {
             meta: CommandMeta {
                 tenant: tenant.to_string(),
                 command_id: format!("{}-{number}", meta.issued_at.timestamp_micros()),
@@ -185,20 +302,7 @@ impl Engine {
                     payload: serde_json::to_value(event).expect("events serialize"),
                 })
                 .collect(),
-            response: serde_json::to_value(&outcome).expect("outcomes serialize"),
-        };
-        match self.store.append(request) {
-            Ok(AppendOutcome::Committed { .. }) => {
-                for event in &outcome.events {
-                    state.apply(event)?;
-                }
-                Ok(outcome)
-            }
-            Ok(AppendOutcome::Replayed { response }) => replayed(response),
-            Err(StoreError::IdempotencyConflict { key }) => {
-                Err(EngineError::IdempotencyConflict(key))
-            }
-            Err(error) => Err(store_error(error)),
+            response: serde_json::to_value(outcome).expect("outcomes serialize"),
         }
     }
 
@@ -228,7 +332,7 @@ impl Engine {
         meta: &RequestMeta,
     ) -> Result<PreviewOutcome, EngineError> {
         let slot = self.slot(tenant)?;
-        let mut copy = slot.lock().expect("tenant lock").clone();
+        let mut copy = self.lock(tenant, &slot)?.state.clone();
         let before = copy.ledger.clone();
         let context = CommandContext {
             actor: meta.actor.clone(),
@@ -265,8 +369,8 @@ impl Engine {
         read: impl FnOnce(&TenantState) -> R,
     ) -> Result<R, EngineError> {
         let slot = self.slot(tenant)?;
-        let state = slot.lock().expect("tenant lock");
-        Ok(read(&state))
+        let guard = self.lock(tenant, &slot)?;
+        Ok(read(&guard.state))
     }
 
     /// Explains a charge from the transaction record in the event log.
@@ -329,6 +433,13 @@ fn decode(stored: &StoredEvent) -> Result<TenantEvent, EngineError> {
             stored.sequence, stored.tenant
         ))
     })
+}
+
+fn append_error(error: StoreError) -> EngineError {
+    match error {
+        StoreError::IdempotencyConflict { key } => EngineError::IdempotencyConflict(key),
+        other => store_error(other),
+    }
 }
 
 fn replayed(response: serde_json::Value) -> Result<CommandOutcome, EngineError> {

@@ -257,3 +257,56 @@ fn tenants_are_kept_apart() {
         "account_not_found"
     );
 }
+
+#[test]
+fn concurrent_commands_on_one_tenant_share_commits_and_replay_in_log_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (book, entries) = {
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+        let engine = Arc::new(engine(store));
+        set_up(&engine);
+        let threads: Vec<_> = (0..8)
+            .map(|thread| {
+                let engine = Arc::clone(&engine);
+                std::thread::spawn(move || {
+                    let mut replays = 0;
+                    for n in 0..20 {
+                        // Threads 0-3 and 4-7 send the same keys: every key
+                        // is sent twice, concurrently.
+                        let key = format!("fee-{}-{n}", thread % 4);
+                        let command: EngineCommand = PolicyCommand::AddFlatCharge {
+                            account: "A1".into(),
+                            policy: None,
+                            charge: "service-fee".into(),
+                            amount: rust_decimal::Decimal::new(100 + n, 2),
+                            invoicing: None,
+                            description: String::new(),
+                        }
+                        .into();
+                        if engine
+                            .execute("t1", &command, &meta(&key))
+                            .unwrap()
+                            .replayed
+                        {
+                            replays += 1;
+                        }
+                    }
+                    replays
+                })
+            })
+            .collect();
+        let replays: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(replays, 80, "every key committed once and replayed once");
+        engine
+            .read("t1", |s| (s.book.clone(), s.ledger.entries().to_vec()))
+            .unwrap()
+    };
+    assert_eq!(book.account_charges.len(), 80);
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let reopened = engine(store);
+    let (rebuilt_book, rebuilt_entries) = reopened
+        .read("t1", |s| (s.book.clone(), s.ledger.entries().to_vec()))
+        .unwrap();
+    assert_eq!(rebuilt_book, book);
+    assert_eq!(rebuilt_entries, entries);
+}

@@ -77,16 +77,21 @@ impl GroupCommit {
 
     /// Queues work and waits until it is committed (durable) or refused.
     pub(crate) fn submit(&self, work: Work) -> Result<Done, StoreError> {
+        wait_for(self.enqueue(work)?)
+    }
+
+    /// Queues work and returns at once; [`wait_for`] the answer. Work is
+    /// committed in the order it is queued.
+    pub(crate) fn enqueue(
+        &self,
+        work: Work,
+    ) -> Result<Receiver<Result<Done, StoreError>>, StoreError> {
         let sender = self.sender.as_ref().ok_or(StoreError::Closed)?;
         let (reply, answer) = mpsc::sync_channel(1);
         sender
             .send(Job { work, reply })
             .map_err(|_| StoreError::Closed)?;
-        answer.recv().unwrap_or_else(|_| {
-            Err(StoreError::Failed(
-                "the committer thread stopped".to_string(),
-            ))
-        })
+        Ok(answer)
     }
 
     /// What the committer has done so far.
@@ -96,6 +101,15 @@ impl GroupCommit {
             requests: self.counters.requests.load(Ordering::Relaxed),
         }
     }
+}
+
+/// Waits for the answer to queued work.
+pub(crate) fn wait_for(answer: Receiver<Result<Done, StoreError>>) -> Result<Done, StoreError> {
+    answer.recv().unwrap_or_else(|_| {
+        Err(StoreError::Failed(
+            "the committer thread stopped".to_string(),
+        ))
+    })
 }
 
 impl Drop for GroupCommit {

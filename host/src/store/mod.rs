@@ -38,4 +38,4 @@ pub use limits::{
 };
 pub use memory::MemoryStore;
 pub use sled_store::{SledStats, SledStore};
-pub use traits::Store;
+pub use traits::{PendingAppend, Store};

@@ -7,14 +7,14 @@
 use super::codec::{self, STORE_FORMAT_VERSION};
 use super::error::StoreError;
 use super::event::{AppendOutcome, AppendRequest, StoredEvent};
-use super::group_commit::{CommitStats, Committer, GroupCommit};
+use super::group_commit::{CommitStats, Committer, GroupCommit, wait_for};
 use super::kv::{KvRead, Visit};
 use super::limits::check_tenant;
 use super::planner::{Batch, Done, Planner};
 use super::prepare::{Work, prepare_append, prepare_delete_blob, prepare_put_blob};
 use super::reader;
 use super::sled_files::SledFiles;
-use super::traits::Store;
+use super::traits::{PendingAppend, Store};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -230,10 +230,15 @@ impl Committer for SledCommitter {
 
 impl Store for SledStore {
     fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
-        match self.commit.submit(prepare_append(request)?)? {
+        self.submit_append(request)?.wait()
+    }
+
+    fn submit_append(&self, request: AppendRequest) -> Result<PendingAppend, StoreError> {
+        let answer = self.commit.enqueue(prepare_append(request)?)?;
+        Ok(PendingAppend::new(move || match wait_for(answer)? {
             Done::Append(outcome) => Ok(outcome),
             other => unreachable!("an append committed as {other:?}"),
-        }
+        }))
     }
 
     fn read(

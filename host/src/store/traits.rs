@@ -19,6 +19,17 @@ pub trait Store: Send + Sync {
     /// written.
     fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError>;
 
+    /// Queues an append and returns at once; [`PendingAppend::wait`] returns
+    /// when it is durable (or refused). Appends are committed in the order
+    /// they are submitted, so a caller holding a lock while submitting keeps
+    /// its log order, and concurrent submitters share one fsync. Checks that
+    /// need no commit (limits, shape) fail here, before anything is queued.
+    /// The default commits synchronously.
+    fn submit_append(&self, request: AppendRequest) -> Result<PendingAppend, StoreError> {
+        let outcome = self.append(request)?;
+        Ok(PendingAppend::new(move || Ok(outcome)))
+    }
+
     /// The tenant's events with a sequence above `after_sequence`, in order,
     /// at most `limit` of them (and at most `READ_EVENTS_MAX`). An empty result
     /// means the reader is at the end of the log.
@@ -71,4 +82,29 @@ pub trait Store: Send + Sync {
 
     /// Removes a blob; returns whether it existed. Durable when it returns.
     fn delete_blob(&self, tenant: &str, namespace: &str, key: &str) -> Result<bool, StoreError>;
+}
+
+/// An append queued for commit.
+pub struct PendingAppend {
+    wait: Box<dyn FnOnce() -> Result<AppendOutcome, StoreError> + Send>,
+}
+
+impl PendingAppend {
+    /// A pending append answered by `wait`.
+    pub fn new(wait: impl FnOnce() -> Result<AppendOutcome, StoreError> + Send + 'static) -> Self {
+        PendingAppend {
+            wait: Box::new(wait),
+        }
+    }
+
+    /// Waits until the append is durable (or refused).
+    pub fn wait(self) -> Result<AppendOutcome, StoreError> {
+        (self.wait)()
+    }
+}
+
+impl std::fmt::Debug for PendingAppend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PendingAppend")
+    }
 }
