@@ -259,9 +259,14 @@ impl Engine {
             Ok(AppendOutcome::Committed { .. }) => Ok(outcome),
             // Another host committed the same key first: the events applied
             // here are not in the log, so the state is rebuilt from it.
-            Ok(AppendOutcome::Replayed { response }) => {
+            Ok(AppendOutcome::Replayed { .. }) => {
                 slot.lock().expect("tenant lock").poisoned = true;
-                replayed(response)
+                let key = meta.idempotency_key.as_deref().unwrap_or_default();
+                self.replay(tenant, key, &hash).and_then(|found| {
+                    found.ok_or_else(|| {
+                        EngineError::Corrupt(format!("key {key} replayed but not found"))
+                    })
+                })
             }
             Err(error) => {
                 slot.lock().expect("tenant lock").poisoned = true;
@@ -302,10 +307,16 @@ impl Engine {
                     payload: serde_json::to_value(event).expect("events serialize"),
                 })
                 .collect(),
-            response: serde_json::to_value(outcome).expect("outcomes serialize"),
+            // The events are in the log; the key's record keeps their
+            // sequences, so a replay reads them back instead of storing
+            // them twice.
+            response: serde_json::json!({ "events": outcome.events.len() }),
         }
     }
 
+    /// The stored answer to an earlier command with this key: its events,
+    /// read back from the log. Another command under the same key is a
+    /// conflict.
     fn replay(
         &self,
         tenant: &str,
@@ -314,13 +325,42 @@ impl Engine {
     ) -> Result<Option<CommandOutcome>, EngineError> {
         match self
             .store
-            .idempotent_response(tenant, key)
+            .idempotent_record(tenant, key)
             .map_err(store_error)?
         {
-            Some((stored_hash, response)) if stored_hash == hash => replayed(response).map(Some),
+            Some(record) if record.request_hash == hash => self
+                .events_between(tenant, record.first_sequence, record.last_sequence)
+                .map(|events| {
+                    Some(CommandOutcome {
+                        events,
+                        replayed: true,
+                    })
+                }),
             Some(_) => Err(EngineError::IdempotencyConflict(key.to_string())),
             None => Ok(None),
         }
+    }
+
+    fn events_between(
+        &self,
+        tenant: &str,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
+        let mut events = Vec::new();
+        let mut after = first.saturating_sub(1);
+        while after < last {
+            let limit = usize::try_from(last - after)
+                .unwrap_or(usize::MAX)
+                .min(REBUILD_BATCH_EVENTS);
+            let batch = self.store.read(tenant, after, limit).map_err(store_error)?;
+            let Some(end) = batch.last() else { break };
+            after = end.sequence;
+            for stored in batch.iter().filter(|e| e.sequence <= last) {
+                events.push(decode(stored)?);
+            }
+        }
+        Ok(events)
     }
 
     /// The full effect of `commands`, run in order on a copy of the tenant's
@@ -440,13 +480,6 @@ fn append_error(error: StoreError) -> EngineError {
         StoreError::IdempotencyConflict { key } => EngineError::IdempotencyConflict(key),
         other => store_error(other),
     }
-}
-
-fn replayed(response: serde_json::Value) -> Result<CommandOutcome, EngineError> {
-    let mut outcome: CommandOutcome = serde_json::from_value(response)
-        .map_err(|e| EngineError::Corrupt(format!("stored response: {e}")))?;
-    outcome.replayed = true;
-    Ok(outcome)
 }
 
 /// Balances by account, for reports.

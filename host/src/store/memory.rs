@@ -8,7 +8,7 @@ use super::kv::apply_to_map;
 use super::planner::{Batch, Done, Planner};
 use super::prepare::{Work, prepare_append, prepare_delete_blob, prepare_put_blob};
 use super::reader;
-use super::traits::Store;
+use super::traits::{IdempotentRecord, Store};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -111,6 +111,15 @@ impl Store for MemoryStore {
     ) -> Result<Option<(String, serde_json::Value)>, StoreError> {
         let inner = self.lock();
         reader::idempotent_response(&inner.map, tenant, key, inner.visible(tenant))
+    }
+
+    fn idempotent_record(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentRecord>, StoreError> {
+        let inner = self.lock();
+        reader::idempotent_record(&inner.map, tenant, key, inner.visible(tenant))
     }
 
     fn tenants(&self) -> Result<Vec<String>, StoreError> {

@@ -38,4 +38,4 @@ pub use limits::{
 };
 pub use memory::MemoryStore;
 pub use sled_store::{SledStats, SledStore};
-pub use traits::{PendingAppend, Store};
+pub use traits::{IdempotentRecord, PendingAppend, Store};

@@ -9,6 +9,7 @@ use super::event::StoredEvent;
 use super::kv::KvRead;
 use super::limits::{ID_BYTES_MAX, NAME_BYTES_MAX, READ_EVENTS_MAX, check_name, check_tenant};
 use super::prepare::check_blob_address;
+use super::traits::IdempotentRecord;
 use std::ops::ControlFlow;
 
 /// The tenant's events after `after_sequence`, up to `visible`, at most `limit`.
@@ -130,6 +131,17 @@ pub(crate) fn idempotent_response(
     key: &str,
     visible: u64,
 ) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+    Ok(idempotent_record(kv, tenant, key, visible)?.map(|r| (r.request_hash, r.response)))
+}
+
+/// The whole record of a used idempotency key, with the sequences its
+/// command's events got.
+pub(crate) fn idempotent_record(
+    kv: &dyn KvRead,
+    tenant: &str,
+    key: &str,
+    visible: u64,
+) -> Result<Option<IdempotentRecord>, StoreError> {
     check_tenant(tenant)?;
     check_name("idempotency key bytes", key, ID_BYTES_MAX)?;
     let Some(value) = kv.get(&codec::idempotency_key(tenant, key))? else {
@@ -139,10 +151,12 @@ pub(crate) fn idempotent_response(
     if record.last_sequence > visible {
         return Ok(None);
     }
-    Ok(Some((
-        record.request_hash.to_string(),
-        codec::parse_response(record.response)?,
-    )))
+    Ok(Some(IdempotentRecord {
+        request_hash: record.request_hash.to_string(),
+        response: codec::parse_response(record.response)?,
+        first_sequence: record.first_sequence,
+        last_sequence: record.last_sequence,
+    }))
 }
 
 /// A blob's bytes.

@@ -14,7 +14,7 @@ use super::planner::{Batch, Done, Planner};
 use super::prepare::{Work, prepare_append, prepare_delete_blob, prepare_put_blob};
 use super::reader;
 use super::sled_files::SledFiles;
-use super::traits::{PendingAppend, Store};
+use super::traits::{IdempotentRecord, PendingAppend, Store};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -275,6 +275,14 @@ impl Store for SledStore {
         key: &str,
     ) -> Result<Option<(String, serde_json::Value)>, StoreError> {
         reader::idempotent_response(&self.shared.db, tenant, key, self.shared.visible(tenant))
+    }
+
+    fn idempotent_record(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentRecord>, StoreError> {
+        reader::idempotent_record(&self.shared.db, tenant, key, self.shared.visible(tenant))
     }
 
     fn tenants(&self) -> Result<Vec<String>, StoreError> {

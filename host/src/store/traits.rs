@@ -57,6 +57,14 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<(String, serde_json::Value)>, StoreError>;
 
     /// Every tenant with at least one event or blob, sorted.
+    /// The whole record of a used idempotency key: the request hash, the
+    /// stored response, and the sequences of the events its command appended.
+    fn idempotent_record(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentRecord>, StoreError>;
+
     fn tenants(&self) -> Result<Vec<String>, StoreError>;
 
     /// Stores `bytes` under (tenant, namespace, key), replacing any previous
@@ -107,4 +115,13 @@ impl std::fmt::Debug for PendingAppend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PendingAppend")
     }
+}
+
+/// What the store keeps for a used idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentRecord {
+    pub request_hash: String,
+    pub response: serde_json::Value,
+    pub first_sequence: u64,
+    pub last_sequence: u64,
 }
