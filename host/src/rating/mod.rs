@@ -7,11 +7,16 @@
 //! through [`RaterIdentity`], which the audit trail records.
 
 mod error;
+pub mod external;
 mod native;
 mod types;
 mod validate;
 
 pub use error::{RaterFailure, RatingError};
+pub use external::{
+    CallLocators, ExternalRateRequest, ExternalRater, ExternalRaterConfig,
+    ExternalRaterConfigError, RedactedExternalRaterConfig,
+};
 pub use native::{FallbackRater, FieldRater};
 pub use types::{
     Characteristics, Commission, Exposure, FieldValue, FlatCharge, Operation, Peril, Policy,
