@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the example plugins and the premia CLI, then checks and runs the auto
-# rater in the production sandbox on a golden request.
+# Premia's main job: builds the example plugins and premia, then serves the
+# API over ./data (sled store). On the first run it loads the demo tenant
+# (the auto product, the auto-rater and installment-fee plugins) and prints
+# an admin API key once. Pass --listen ADDR or --data DIR to change them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2
@@ -9,8 +11,4 @@ for crate in plugins/auto-rater plugins/installment-fee plugins/faulty; do
     --manifest-path "$crate/Cargo.toml" --target-dir target/plugins
 done
 cargo build --quiet --release -p premia
-wasm=target/plugins/wasm32-wasip2/plugin
-./target/release/premia plugin check "$wasm/auto_rater.wasm"
-./target/release/premia plugin run "$wasm/auto_rater.wasm" \
-  --input plugins/auto-rater/golden/four-vehicles-rural.request.json \
-  --tables plugins/auto-rater/tables
+exec ./target/release/premia serve --data data --listen 127.0.0.1:8080 "$@"

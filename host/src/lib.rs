@@ -5,6 +5,7 @@
 //! `domain` and `billing` are pure: no I/O, no async, no floats. Only `plugin`
 //! imports wasmtime.
 
+pub mod api;
 pub mod billing;
 pub mod cli;
 pub mod domain;

@@ -22,9 +22,44 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the HTTP API over a data directory (sled store). On first run
+    /// with an empty directory, or with --demo, loads the demo tenant and
+    /// prints its API key once.
+    Serve {
+        /// The data directory (created if missing).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Load the demo tenant even if the directory has data.
+        #[arg(long)]
+        demo: bool,
+        /// Where the demo's compiled plugins are.
+        #[arg(long, default_value = "target/plugins/wasm32-wasip2/plugin")]
+        demo_wasm_dir: PathBuf,
+        /// The repository's plugins/ directory (for the demo's rate tables).
+        #[arg(long, default_value = "plugins")]
+        demo_plugins_dir: PathBuf,
+    },
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
     /// Write, build, check and run plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print its first admin API key (shown once).
+    Create {
+        /// The tenant id: 1-32 lower-case letters, digits or '-'.
+        name: String,
+        /// The data directory (the server must not be running on it).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +113,34 @@ pub enum PluginCommand {
 /// process exit code.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve {
+            data,
+            listen,
+            demo,
+            demo_wasm_dir,
+            demo_plugins_dir,
+        } => {
+            let options = crate::api::server::ServeOptions {
+                data,
+                listen,
+                demo,
+                demo_files: crate::api::server::DemoFiles {
+                    wasm_dir: demo_wasm_dir,
+                    plugins_dir: demo_plugins_dir,
+                },
+            };
+            tokio::runtime::Runtime::new()?.block_on(crate::api::server::serve(options))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant(TenantCommand::Create { name, data }) => {
+            let state = crate::api::server::open_data_dir(&data)?;
+            let key = crate::api::server::create_tenant(&state, &name)?;
+            writeln!(
+                out,
+                "tenant {name} created; its admin API key, shown once:\n{key}"
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plugin(PluginCommand::New {
             name,
             dir,

@@ -1,0 +1,108 @@
+//! Request extractors that fail with problem+json: JSON bodies (unknown
+//! fields refused), the `Idempotency-Key` header and the `preview` flag.
+
+use super::error::ApiError;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// Longest idempotency key accepted.
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 255;
+
+/// A JSON body; malformed JSON, a wrong content type or unknown fields give
+/// a clear 400/415/422 problem and nothing changes.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_problem(rejection)),
+        }
+    }
+}
+
+fn json_problem(rejection: JsonRejection) -> ApiError {
+    use axum::http::StatusCode;
+    match rejection {
+        JsonRejection::JsonDataError(e) => ApiError::unprocessable("invalid_body", e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        other => ApiError::bad_request("bad_body", other.body_text()),
+    }
+}
+
+/// The `Idempotency-Key` header, if sent.
+#[derive(Debug, Clone, Default)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_BYTES_MAX)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "bad_idempotency_key",
+                    format!(
+                        "Idempotency-Key must be 1-{IDEMPOTENCY_KEY_BYTES_MAX} printable characters"
+                    ),
+                )
+            })?;
+        Ok(IdempotencyKey(Some(key.to_string())))
+    }
+}
+
+/// `?preview=true`: return the full effect without persisting anything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Preview(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for Preview {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, "true"));
+            if name == "preview" {
+                return match value {
+                    "true" | "1" => Ok(Preview(true)),
+                    "false" | "0" => Ok(Preview(false)),
+                    other => Err(ApiError::bad_request(
+                        "bad_query",
+                        format!("preview={other}: use true or false"),
+                    )),
+                };
+            }
+        }
+        Ok(Preview(false))
+    }
+}
+
+/// Runs blocking engine work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+}

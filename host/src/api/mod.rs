@@ -1,0 +1,90 @@
+//! The HTTP API (`/v1/...`): JSON resources for policy systems, insurers,
+//! billing staff and finance teams. Errors are `application/problem+json`
+//! with stable codes; every POST honours `Idempotency-Key`; every mutating
+//! endpoint takes `?preview=true`; lists page with `?after=&limit=`.
+//!
+//! Handlers call the blocking [`crate::engine::Engine`] on the blocking
+//! thread pool; every command is durable before its response is sent.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use routes::{config, ledger, policies};
+pub use state::{AppState, RaterDirectory};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Largest JSON body accepted.
+pub const JSON_BODY_BYTES_MAX: usize = 1024 * 1024;
+
+/// The API router over `state`.
+pub fn router(state: AppState) -> Router {
+    let component_bytes_max = state.raters.plugins.limits().component_bytes_max;
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/v1/products",
+            post(config::deploy_product).get(config::list_products),
+        )
+        .route(
+            "/v1/plugins",
+            post(config::upload_plugin)
+                .layer(DefaultBodyLimit::max(component_bytes_max))
+                .get(config::list_plugins),
+        )
+        .route(
+            "/v1/plugins/{name}/{version}/tables/{table}",
+            put(config::put_table),
+        )
+        .route(
+            "/v1/plugins/{name}/{version}/golden",
+            post(config::run_golden),
+        )
+        .route("/v1/api-keys", post(config::create_key))
+        .route("/v1/accounts", post(policies::create_account))
+        .route("/v1/accounts/{locator}", get(policies::get_account))
+        .route("/v1/quotes", post(policies::quote))
+        .route("/v1/policies", post(policies::issue_policy))
+        .route("/v1/policies/{locator}", get(policies::get_policy))
+        .route(
+            "/v1/policies/{locator}/endorsements",
+            post(policies::endorse),
+        )
+        .route("/v1/policies/{locator}/renewals", post(policies::renew))
+        .route(
+            "/v1/policies/{locator}/cancellations",
+            post(policies::cancel),
+        )
+        .route(
+            "/v1/policies/{locator}/reinstatements",
+            post(policies::reinstate),
+        )
+        .route("/v1/policies/{locator}/reversals", post(policies::reverse))
+        .route(
+            "/v1/policies/{policy}/charges/{charge}/audit",
+            get(policies::audit_charge),
+        )
+        .route("/v1/charges", post(policies::add_charge))
+        .route("/v1/charges/reversals", post(policies::reverse_charges))
+        .route("/v1/previews", post(policies::preview_bundle))
+        .route("/v1/ledger/entries", get(ledger::entries))
+        .route("/v1/ledger/balances", get(ledger::balances))
+        .route("/v1/ledger/trial-balance", get(ledger::trial_balance))
+        .route("/v1/events", get(ledger::events))
+        .fallback(|| async { error::ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(JSON_BODY_BYTES_MAX))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,120 @@
+//! Running a command from a request: durable commit or `?preview=true`, and
+//! the response that shows its effect.
+
+use crate::api::auth::Caller;
+use crate::api::error::ApiError;
+use crate::api::extract::blocking;
+use crate::api::state::AppState;
+use crate::engine::{BalanceChange, EngineCommand, RequestMeta, TenantEvent};
+use crate::ledger::JournalEntry;
+use crate::policy::{Account, BookEvent, Charge, InstallmentSlice, ProductConfig, Transaction};
+use axum::Json;
+use axum::http::StatusCode;
+use serde::Serialize;
+
+/// What a command did (or would do, in a preview).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Effect {
+    /// A preview: nothing was kept.
+    pub preview: bool,
+    /// An earlier request with the same idempotency key answered again.
+    pub replayed: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<ProductConfig>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<Account>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transactions: Vec<Transaction>,
+    pub charges: Vec<Charge>,
+    pub installments: Vec<InstallmentSlice>,
+    pub journal_entries: Vec<JournalEntry>,
+    /// Balances before and after (previews only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub balances: Vec<BalanceChange>,
+    /// Events of other kinds, as they are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_events: Vec<TenantEvent>,
+}
+
+impl Effect {
+    pub fn from_events(events: Vec<TenantEvent>) -> Effect {
+        let mut effect = Effect::default();
+        for event in events {
+            match event {
+                TenantEvent::Book(BookEvent::ProductDeployed { product }) => {
+                    effect.products.push(product)
+                }
+                TenantEvent::Book(BookEvent::AccountCreated { account }) => {
+                    effect.accounts.push(account)
+                }
+                TenantEvent::Book(BookEvent::TransactionIssued { record }) => {
+                    let record = *record;
+                    effect.transactions.push(record.transaction);
+                    effect.charges.extend(record.charges);
+                    effect.installments.extend(record.slices);
+                }
+                TenantEvent::Book(BookEvent::FlatChargeAdded { charge }) => {
+                    effect.charges.push(charge)
+                }
+                TenantEvent::Journal(entry) => effect.journal_entries.push(entry),
+                #[allow(unreachable_patterns)]
+                other => effect.other_events.push(other),
+            }
+        }
+        effect
+    }
+}
+
+/// Runs `command` for the caller's tenant: previewed, or committed durably.
+/// 201 for a new commit, 200 for a preview or a replay.
+pub async fn run(
+    state: &AppState,
+    caller: &Caller,
+    command: EngineCommand,
+    preview: bool,
+    idempotency_key: Option<String>,
+) -> Result<(StatusCode, Json<Effect>), ApiError> {
+    run_many(state, caller, vec![command], preview, idempotency_key).await
+}
+
+/// Runs several commands as one preview (a bundle), or one command.
+pub async fn run_many(
+    state: &AppState,
+    caller: &Caller,
+    commands: Vec<EngineCommand>,
+    preview: bool,
+    idempotency_key: Option<String>,
+) -> Result<(StatusCode, Json<Effect>), ApiError> {
+    let engine = std::sync::Arc::clone(&state.engine);
+    let tenant = caller.tenant.clone();
+    let meta = RequestMeta {
+        actor: format!("{}:{}", caller.role.name(), caller.label),
+        issued_at: chrono::Utc::now(),
+        idempotency_key,
+    };
+    blocking(move || {
+        if preview {
+            let outcome = engine.preview(&tenant, &commands, &meta)?;
+            let mut effect = Effect::from_events(outcome.events);
+            effect.preview = true;
+            effect.balances = outcome.balances;
+            return Ok((StatusCode::OK, Json(effect)));
+        }
+        let [command] = <[EngineCommand; 1]>::try_from(commands).map_err(|_| {
+            ApiError::bad_request(
+                "bundle_not_committable",
+                "only previews take several commands",
+            )
+        })?;
+        let outcome = engine.execute(&tenant, &command, &meta)?;
+        let status = if outcome.replayed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        let mut effect = Effect::from_events(outcome.events);
+        effect.replayed = outcome.replayed;
+        Ok((status, Json(effect)))
+    })
+    .await
+}

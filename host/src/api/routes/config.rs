@@ -1,0 +1,382 @@
+//! Configuration: products, plugins (upload, tables, golden cases, list) and
+//! API keys. Admin only, except reads.
+
+use super::command::{Effect, run};
+use crate::api::auth::{Access, Caller, Role};
+use crate::api::error::ApiError;
+use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
+use crate::api::state::{AppState, qualified, qualify_chain, unqualified, unqualify_chain};
+use crate::plugin::{PluginError, PluginInfo};
+use crate::policy::{PolicyCommand, ProductConfig};
+use crate::rating::RateRequest;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use premia_plugin_sdk::tables::{RateTable, RateTables};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Store namespaces of a tenant's plugins and their rate tables.
+pub const PLUGINS_NAMESPACE: &str = "plugins";
+pub const PLUGIN_TABLES_NAMESPACE: &str = "plugin-tables";
+/// Golden cases one upload may carry.
+pub const GOLDEN_CASES_MAX: usize = 100;
+
+pub async fn deploy_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(mut product): ApiJson<ProductConfig>,
+) -> Result<(StatusCode, Json<Effect>), ApiError> {
+    caller.require(Access::Configure)?;
+    product.rating = qualify_chain(&caller.tenant, &product.rating);
+    if let Some(plugin) = &product.invoicing_plugin {
+        product.invoicing_plugin = Some(qualified(&caller.tenant, plugin));
+    }
+    let (status, Json(mut effect)) = run(
+        &state,
+        &caller,
+        PolicyCommand::DeployProduct { product }.into(),
+        preview.0,
+        key,
+    )
+    .await?;
+    for product in &mut effect.products {
+        *product = shown(&caller.tenant, product.clone());
+    }
+    Ok((status, Json(effect)))
+}
+
+/// A product as its tenant wrote it (names without the tenant prefix).
+fn shown(tenant: &str, mut product: ProductConfig) -> ProductConfig {
+    product.rating = unqualify_chain(tenant, &product.rating);
+    product.invoicing_plugin = product
+        .invoicing_plugin
+        .map(|p| unqualified(tenant, &p).to_string());
+    product
+}
+
+pub async fn list_products(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ProductConfig>>, ApiError> {
+    caller.require(Access::Read)?;
+    let engine = std::sync::Arc::clone(&state.engine);
+    blocking(move || {
+        let products = engine.read(&caller.tenant, |s| {
+            s.book.products.values().cloned().collect::<Vec<_>>()
+        })?;
+        Ok(Json(
+            products
+                .into_iter()
+                .map(|p| shown(&caller.tenant, p))
+                .collect(),
+        ))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginQuery {
+    pub name: String,
+    pub version: String,
+}
+
+fn check_plugin_name(name: &str, version: &str) -> Result<(), ApiError> {
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    if ok(name) && ok(version) {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_plugin_name",
+            "name and version: 1-64 letters, digits, '-', '_' or '.'",
+        ))
+    }
+}
+
+/// A plugin as its tenant sees it.
+#[derive(Debug, Serialize)]
+pub struct PluginView {
+    pub name: String,
+    pub version: String,
+    #[serde(flatten)]
+    pub info: PluginInfo,
+}
+
+fn view(tenant: &str, info: PluginInfo) -> PluginView {
+    let id = unqualified(tenant, &info.id);
+    let (name, version) = id.split_once('@').unwrap_or((id, ""));
+    PluginView {
+        name: name.to_string(),
+        version: version.to_string(),
+        info: PluginInfo {
+            id: id.to_string(),
+            ..info
+        },
+    }
+}
+
+fn plugin_problem(error: PluginError) -> ApiError {
+    let status = match &error {
+        PluginError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        PluginError::UnknownPlugin(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(status, error.code(), error.to_string())
+}
+
+/// Loads a tenant's stored tables for a plugin.
+fn stored_tables(state: &AppState, tenant: &str, id: &str) -> Result<RateTables, ApiError> {
+    let mut tables = RateTables::new();
+    let prefix = format!("{id}/");
+    let names = state
+        .store
+        .list_blobs(tenant, PLUGIN_TABLES_NAMESPACE)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    for key in names.into_iter().filter(|k| k.starts_with(&prefix)) {
+        let bytes = state
+            .store
+            .get_blob(tenant, PLUGIN_TABLES_NAMESPACE, &key)
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .unwrap_or_default();
+        let table =
+            RateTable::from_csv(&String::from_utf8_lossy(&bytes)).map_err(ApiError::internal)?;
+        tables.insert(key[prefix.len()..].to_string(), table);
+    }
+    Ok(tables)
+}
+
+/// Registers a stored plugin (and its tables) in the runtime.
+pub fn register_stored(state: &AppState, tenant: &str, id: &str) -> Result<PluginInfo, ApiError> {
+    let bytes = state
+        .store
+        .get_blob(tenant, PLUGINS_NAMESPACE, id)
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .ok_or_else(|| ApiError::not_found(format!("no plugin {id}")))?;
+    let tables = stored_tables(state, tenant, id)?;
+    let (name, version) = id.split_once('@').unwrap_or((id, ""));
+    state
+        .raters
+        .plugins
+        .register(&qualified(tenant, name), version, &bytes, tables)
+        .map_err(plugin_problem)
+}
+
+/// Uploads a component (`application/wasm` body) as `name@version`: it is
+/// validated (world, WIT version, imports, size) and compiled before it is
+/// stored; an incompatible or oversized component is refused and nothing is kept.
+pub async fn upload_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PluginQuery>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<PluginView>), ApiError> {
+    caller.require(Access::Configure)?;
+    check_plugin_name(&query.name, &query.version)?;
+    blocking(move || {
+        let id = format!("{}@{}", query.name, query.version);
+        // Validate and compile first: nothing is stored for a bad upload.
+        let report = state
+            .raters
+            .plugins
+            .inspect(&body)
+            .map_err(plugin_problem)?;
+        if !report.is_compatible() {
+            return Err(ApiError::unprocessable(
+                "plugin_incompatible",
+                report.problems.join("; "),
+            ));
+        }
+        state
+            .store
+            .put_blob(&caller.tenant, PLUGINS_NAMESPACE, &id, &body)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let info = register_stored(&state, &caller.tenant, &id)?;
+        Ok((StatusCode::CREATED, Json(view(&caller.tenant, info))))
+    })
+    .await
+}
+
+/// Attaches a rate table (CSV body) to an uploaded plugin and reloads it.
+pub async fn put_table(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, version, table)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Json<PluginView>, ApiError> {
+    caller.require(Access::Configure)?;
+    check_plugin_name(&name, &version)?;
+    check_plugin_name(&table, "csv")?;
+    blocking(move || {
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::unprocessable("invalid_table", "the table is not UTF-8 text"))?;
+        RateTable::from_csv(text).map_err(|e| ApiError::unprocessable("invalid_table", e))?;
+        let id = format!("{name}@{version}");
+        if state
+            .store
+            .get_blob(&caller.tenant, PLUGINS_NAMESPACE, &id)
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .is_none()
+        {
+            return Err(ApiError::not_found(format!("no plugin {id}")));
+        }
+        state
+            .store
+            .put_blob(
+                &caller.tenant,
+                PLUGIN_TABLES_NAMESPACE,
+                &format!("{id}/{table}"),
+                &body,
+            )
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(Json(view(
+            &caller.tenant,
+            register_stored(&state, &caller.tenant, &id)?,
+        )))
+    })
+    .await
+}
+
+pub async fn list_plugins(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<PluginView>>, ApiError> {
+    caller.require(Access::Read)?;
+    let prefix = format!("{}/", caller.tenant);
+    let plugins = state
+        .raters
+        .plugins
+        .list()
+        .into_iter()
+        .filter(|p| p.id.starts_with(&prefix))
+        .map(|p| view(&caller.tenant, p))
+        .collect();
+    Ok(Json(plugins))
+}
+
+/// One golden case: a request and the response the author expects.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenCase {
+    pub name: String,
+    pub request: RateRequest,
+    pub expected: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GoldenResult {
+    pub name: String,
+    pub passed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Runs the author's golden cases against an uploaded rating plugin in the
+/// production sandbox; 200 when every case passes, 422 with the results
+/// otherwise.
+pub async fn run_golden(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, version)): Path<(String, String)>,
+    ApiJson(cases): ApiJson<Vec<GoldenCase>>,
+) -> Result<(StatusCode, Json<Vec<GoldenResult>>), ApiError> {
+    caller.require(Access::Configure)?;
+    if cases.is_empty() || cases.len() > GOLDEN_CASES_MAX {
+        return Err(ApiError::unprocessable(
+            "invalid_golden_cases",
+            format!("send 1 to {GOLDEN_CASES_MAX} cases"),
+        ));
+    }
+    blocking(move || {
+        let id = qualified(&caller.tenant, &format!("{name}@{version}"));
+        let mut results = Vec::with_capacity(cases.len());
+        for case in cases {
+            match state.raters.plugins.rate(&id, &case.request) {
+                Ok((response, _)) => {
+                    let actual = serde_json::to_value(&response).expect("responses serialize");
+                    results.push(GoldenResult {
+                        name: case.name,
+                        passed: actual == case.expected,
+                        actual: Some(actual),
+                        error: None,
+                    });
+                }
+                Err(PluginError::UnknownPlugin(_)) => {
+                    return Err(ApiError::not_found(format!("no plugin {name}@{version}")));
+                }
+                Err(error) => results.push(GoldenResult {
+                    name: case.name,
+                    passed: false,
+                    actual: None,
+                    error: Some(error.to_string()),
+                }),
+            }
+        }
+        let status = if results.iter().all(|r| r.passed) {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        Ok((status, Json(results)))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    pub role: Role,
+    #[serde(default)]
+    pub label: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedKey {
+    /// Shown once; only its hash is stored.
+    pub key: String,
+    pub role: Role,
+    pub label: String,
+}
+
+/// Creates another API key for the caller's tenant.
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewKey>,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    caller.require(Access::Configure)?;
+    if body.label.len() > 64 {
+        return Err(ApiError::unprocessable(
+            "invalid_label",
+            "a label is at most 64 characters",
+        ));
+    }
+    blocking(move || {
+        let key = state
+            .keys
+            .create(&caller.tenant, body.role, &body.label)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok((
+            StatusCode::CREATED,
+            Json(CreatedKey {
+                key,
+                role: body.role,
+                label: body.label,
+            }),
+        ))
+    })
+    .await
+}
+
+/// Query parameters of list endpoints.
+pub type ListQuery = Query<HashMap<String, String>>;

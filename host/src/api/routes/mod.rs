@@ -1,0 +1,6 @@
+//! The API's handlers, one file per resource family.
+
+pub mod command;
+pub mod config;
+pub mod ledger;
+pub mod policies;

@@ -1,0 +1,390 @@
+//! Accounts, policies and their transactions, flat charges, bundles of
+//! previews, and the audit of a charge.
+
+use super::command::{Effect, run, run_many};
+use crate::api::auth::{Access, Caller};
+use crate::api::error::ApiError;
+use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
+use crate::api::state::AppState;
+use crate::domain::Currency;
+use crate::engine::EngineCommand;
+use crate::ledger::LedgerAccount;
+use crate::policy::{ChargeAudit, DataChange, Invoicing, PolicyCommand, PolicyData, PolicyState};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+type Answer = Result<(StatusCode, Json<Effect>), ApiError>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub locator: String,
+    pub name: String,
+    pub currency: Currency,
+}
+
+pub async fn create_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(body): ApiJson<NewAccount>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    let command = PolicyCommand::CreateAccount {
+        locator: body.locator,
+        name: body.name,
+        currency: body.currency,
+    };
+    run(&state, &caller, command.into(), preview.0, key).await
+}
+
+/// An account and its balances.
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    pub account: crate::policy::Account,
+    pub policies: Vec<String>,
+    pub receivable_unbilled: Decimal,
+    pub receivable_billed: Decimal,
+    pub credit: Decimal,
+}
+
+pub async fn get_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(locator): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    caller.require(Access::Read)?;
+    let engine = std::sync::Arc::clone(&state.engine);
+    blocking(move || {
+        let view = engine.read(&caller.tenant, |s| {
+            let account = s.book.accounts.get(&locator)?.clone();
+            let balance = |which| s.ledger.balance_of(which, account.currency, Some(&locator));
+            Some(AccountView {
+                policies: s
+                    .book
+                    .policies
+                    .values()
+                    .filter(|p| p.header.account == locator)
+                    .map(|p| p.header.locator.clone())
+                    .collect(),
+                receivable_unbilled: balance(LedgerAccount::PremiumReceivableUnbilled),
+                receivable_billed: balance(LedgerAccount::PremiumReceivableBilled),
+                credit: balance(LedgerAccount::CustomerCredit),
+                account,
+            })
+        })?;
+        view.map(Json)
+            .ok_or_else(|| ApiError::not_found(format!("no account {locator}")))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPolicy {
+    pub locator: String,
+    pub account: String,
+    pub product: String,
+    pub start: NaiveDate,
+    #[serde(default)]
+    pub plan: Option<String>,
+    pub time_zone: String,
+    pub data: PolicyData,
+}
+
+fn issue_command(body: NewPolicy) -> EngineCommand {
+    PolicyCommand::IssuePolicy {
+        locator: body.locator,
+        account: body.account,
+        product: body.product,
+        start: body.start,
+        plan: body.plan,
+        time_zone: body.time_zone,
+        data: body.data,
+    }
+    .into()
+}
+
+/// Issues a policy (new business), or quotes it with `?preview=true`.
+pub async fn issue_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(body): ApiJson<NewPolicy>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    run(&state, &caller, issue_command(body), preview.0, key).await
+}
+
+/// A quote: new business previewed, nothing kept.
+pub async fn quote(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewPolicy>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    run(&state, &caller, issue_command(body), true, None).await
+}
+
+pub async fn get_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(locator): Path<String>,
+) -> Result<Json<PolicyState>, ApiError> {
+    caller.require(Access::Read)?;
+    let engine = std::sync::Arc::clone(&state.engine);
+    blocking(move || {
+        let policy = engine.read(&caller.tenant, |s| s.book.policies.get(&locator).cloned())?;
+        policy
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found(format!("no policy {locator}")))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endorsement {
+    pub effective: NaiveDate,
+    pub changes: Vec<DataChange>,
+}
+
+pub async fn endorse(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(policy): Path<String>,
+    ApiJson(body): ApiJson<Endorsement>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    let command = PolicyCommand::Endorse {
+        policy,
+        effective: body.effective,
+        changes: body.changes,
+    };
+    run(&state, &caller, command.into(), preview.0, key).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Renewal {
+    #[serde(default)]
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub changes: Vec<DataChange>,
+}
+
+pub async fn renew(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(policy): Path<String>,
+    ApiJson(body): ApiJson<Renewal>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    let command = PolicyCommand::Renew {
+        policy,
+        plan: body.plan,
+        changes: body.changes,
+    };
+    run(&state, &caller, command.into(), preview.0, key).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Effective {
+    pub effective: NaiveDate,
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(policy): Path<String>,
+    ApiJson(body): ApiJson<Effective>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    run(
+        &state,
+        &caller,
+        PolicyCommand::Cancel {
+            policy,
+            effective: body.effective,
+        }
+        .into(),
+        preview.0,
+        key,
+    )
+    .await
+}
+
+pub async fn reinstate(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(policy): Path<String>,
+    ApiJson(body): ApiJson<Effective>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    run(
+        &state,
+        &caller,
+        PolicyCommand::Reinstate {
+            policy,
+            effective: body.effective,
+        }
+        .into(),
+        preview.0,
+        key,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reversal {
+    pub transaction: String,
+}
+
+pub async fn reverse(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(policy): Path<String>,
+    ApiJson(body): ApiJson<Reversal>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    let command = PolicyCommand::Reverse {
+        policy,
+        transaction: body.transaction,
+    };
+    run(&state, &caller, command.into(), preview.0, key).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewFlatCharge {
+    pub account: String,
+    #[serde(default)]
+    pub policy: Option<String>,
+    pub charge: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    #[serde(default)]
+    pub invoicing: Option<Invoicing>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Adds a flat charge by hand (seed 001's Add Charges).
+pub async fn add_charge(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(body): ApiJson<NewFlatCharge>,
+) -> Answer {
+    if !(caller.role.allows(Access::Transact) || caller.role.allows(Access::Collect)) {
+        return Err(ApiError::forbidden(caller.role.name()));
+    }
+    let command = PolicyCommand::AddFlatCharge {
+        account: body.account,
+        policy: body.policy,
+        charge: body.charge,
+        amount: body.amount,
+        invoicing: body.invoicing,
+        description: body.description,
+    };
+    run(&state, &caller, command.into(), preview.0, key).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeReversal {
+    pub account: String,
+    pub charges: Vec<String>,
+}
+
+/// Books inverse charges for flat charges; they cannot themselves be reversed.
+pub async fn reverse_charges(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(body): ApiJson<ChargeReversal>,
+) -> Answer {
+    if !(caller.role.allows(Access::Transact) || caller.role.allows(Access::Collect)) {
+        return Err(ApiError::forbidden(caller.role.name()));
+    }
+    let command = PolicyCommand::ReverseCharges {
+        account: body.account,
+        charges: body.charges,
+    };
+    run(&state, &caller, command.into(), preview.0, key).await
+}
+
+/// Bounds a bundle preview.
+pub const BUNDLE_COMMANDS_MAX: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub commands: Vec<PolicyCommand>,
+}
+
+/// Previews several commands across several policies, in order, as one
+/// effect; nothing is kept.
+pub async fn preview_bundle(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Bundle>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    if body.commands.is_empty() || body.commands.len() > BUNDLE_COMMANDS_MAX {
+        return Err(ApiError::unprocessable(
+            "invalid_bundle",
+            format!("send 1 to {BUNDLE_COMMANDS_MAX} commands"),
+        ));
+    }
+    if body
+        .commands
+        .iter()
+        .any(|c| matches!(c, PolicyCommand::DeployProduct { .. }))
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_bundle",
+            "products are deployed at /v1/products",
+        ));
+    }
+    let commands = body.commands.into_iter().map(EngineCommand::from).collect();
+    run_many(&state, &caller, commands, true, None).await
+}
+
+/// Explains a charge: its transaction, rating calls, basis and arithmetic.
+pub async fn audit_charge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((policy, charge)): Path<(String, String)>,
+) -> Result<Json<ChargeAudit>, ApiError> {
+    caller.require(Access::Read)?;
+    let engine = std::sync::Arc::clone(&state.engine);
+    blocking(move || {
+        Ok(Json(engine.explain_charge(
+            &caller.tenant,
+            &policy,
+            &charge,
+        )?))
+    })
+    .await
+}

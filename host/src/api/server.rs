@@ -1,0 +1,252 @@
+//! `premia serve`: opens the data directory (sled event store, compiled
+//! plugin artifacts), re-registers every tenant's plugins, rebuilds every
+//! tenant from its log, loads a demo tenant on first run, and serves the API.
+
+use super::auth::{KeyRing, Role, SYSTEM_TENANT};
+use super::routes::config::{PLUGIN_TABLES_NAMESPACE, PLUGINS_NAMESPACE, register_stored};
+use super::state::{AppState, RaterDirectory, qualified};
+use crate::billing::{Cadence, InstallmentPlan};
+use crate::domain::{Currency, RoundingMode};
+use crate::engine::{Engine, EngineCommand, RequestMeta};
+use crate::plugin::{PluginLimits, PluginRuntime};
+use crate::policy::{
+    CancellationRetention, ChargeCategory, ChargeDef, Handling, Invoicing, PolicyCommand,
+    ProductConfig, RatingChain,
+};
+use crate::store::{SledStore, Store};
+use anyhow::Context;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The tenant the demo loads.
+pub const DEMO_TENANT: &str = "demo";
+
+/// Opens the state over a store: keys, plugin runtime (with the artifact
+/// cache in `artifacts`, if given), every stored plugin, the engine.
+pub fn open_state(
+    store: Arc<dyn Store>,
+    artifacts: Option<&Path>,
+    limits: PluginLimits,
+) -> anyhow::Result<AppState> {
+    let keys = Arc::new(KeyRing::load(Arc::clone(&store))?);
+    let mut runtime = PluginRuntime::new(limits)?;
+    if let Some(dir) = artifacts {
+        runtime = runtime.with_artifact_dir(dir)?;
+    }
+    let raters = Arc::new(RaterDirectory::new(Arc::new(runtime)));
+    let engine = Arc::new(Engine::open(Arc::clone(&store), raters.clone())?);
+    let state = AppState {
+        engine,
+        raters,
+        keys,
+        store: Arc::clone(&store),
+    };
+    for tenant in store.tenants()?.into_iter().filter(|t| t != SYSTEM_TENANT) {
+        for id in store.list_blobs(&tenant, PLUGINS_NAMESPACE)? {
+            register_stored(&state, &tenant, &id).map_err(|e| {
+                anyhow::anyhow!("re-registering plugin {id} of {tenant}: {}", e.detail)
+            })?;
+        }
+    }
+    Ok(state)
+}
+
+/// The demo's auto product: premium, a flat policy fee on the next invoice,
+/// commissions, a 10% short-rate holdback on cancellation; monthly, quarterly
+/// and annual plans; rated by the auto-rater plugin; the installment-fee
+/// invoicing plugin.
+pub fn demo_product() -> ProductConfig {
+    let def = |category, handling, invoicing| ChargeDef {
+        category,
+        handling,
+        invoicing,
+    };
+    let mut charges = BTreeMap::new();
+    charges.insert(
+        "premium".to_string(),
+        def(
+            ChargeCategory::Premium,
+            Handling::Normal,
+            Invoicing::Scheduled,
+        ),
+    );
+    charges.insert(
+        "policy-fee".to_string(),
+        def(ChargeCategory::FlatFee, Handling::Flat, Invoicing::Next),
+    );
+    charges.insert(
+        "installment-fee".to_string(),
+        def(ChargeCategory::InvoiceFee, Handling::Flat, Invoicing::Next),
+    );
+    charges.insert(
+        "commission".to_string(),
+        def(
+            ChargeCategory::Commission,
+            Handling::Normal,
+            Invoicing::Scheduled,
+        ),
+    );
+    charges.insert(
+        "short-rate".to_string(),
+        def(ChargeCategory::Fee, Handling::Retention, Invoicing::Next),
+    );
+    let mut plans = BTreeMap::new();
+    plans.insert(
+        "monthly".to_string(),
+        InstallmentPlan::new(Cadence::Monthly),
+    );
+    plans.insert(
+        "quarterly".to_string(),
+        InstallmentPlan::new(Cadence::Quarterly),
+    );
+    plans.insert("annual".to_string(), InstallmentPlan::new(Cadence::FullPay));
+    ProductConfig {
+        name: "auto".into(),
+        currency: Currency::USD,
+        duration_basis: Default::default(),
+        rounding_mode: RoundingMode::HalfAwayFromZero,
+        charges,
+        premium_charge: "premium".into(),
+        commission_charge: Some("commission".into()),
+        rating: RatingChain::Plugin {
+            plugin: "auto-rater@1".into(),
+        },
+        plans,
+        default_plan: "monthly".into(),
+        cancellation_retention: Some(CancellationRetention {
+            charge: "short-rate".into(),
+            holdback_percent: Decimal::TEN,
+        }),
+        invoicing_plugin: Some("installment-fee@1".into()),
+        term_months: 12,
+    }
+}
+
+/// Where the demo finds the example plugins and their tables.
+#[derive(Debug, Clone)]
+pub struct DemoFiles {
+    /// The directory of the compiled components (`auto_rater.wasm`, ...).
+    pub wasm_dir: PathBuf,
+    /// The `plugins/` directory of the repository (for rate tables).
+    pub plugins_dir: PathBuf,
+}
+
+/// Loads the demo tenant: the example plugins with their tables, the auto
+/// product, and an admin key, which is returned (shown once).
+pub fn load_demo(state: &AppState, files: &DemoFiles) -> anyhow::Result<String> {
+    for (crate_name, id) in [
+        ("auto-rater", "auto-rater@1"),
+        ("installment-fee", "installment-fee@1"),
+    ] {
+        let wasm = files
+            .wasm_dir
+            .join(format!("{}.wasm", crate_name.replace('-', "_")));
+        let bytes = std::fs::read(&wasm).with_context(|| {
+            format!(
+                "{}: build the example plugins first (scripts/demo.sh does)",
+                wasm.display()
+            )
+        })?;
+        state
+            .store
+            .put_blob(DEMO_TENANT, PLUGINS_NAMESPACE, id, &bytes)?;
+        let tables = files.plugins_dir.join(crate_name).join("tables");
+        for entry in std::fs::read_dir(&tables).with_context(|| format!("{}", tables.display()))? {
+            let path = entry?.path();
+            if path.extension().and_then(|e| e.to_str()) == Some("csv") {
+                let name = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .context("table name")?;
+                state.store.put_blob(
+                    DEMO_TENANT,
+                    PLUGIN_TABLES_NAMESPACE,
+                    &format!("{id}/{name}"),
+                    &std::fs::read(&path)?,
+                )?;
+            }
+        }
+        register_stored(state, DEMO_TENANT, id).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    }
+    let mut product = demo_product();
+    product.rating = RatingChain::Plugin {
+        plugin: qualified(DEMO_TENANT, "auto-rater@1"),
+    };
+    product.invoicing_plugin = Some(qualified(DEMO_TENANT, "installment-fee@1"));
+    let meta = RequestMeta {
+        actor: "premia:demo".into(),
+        issued_at: chrono::Utc::now(),
+        idempotency_key: Some("demo-product".into()),
+    };
+    state.engine.execute(
+        DEMO_TENANT,
+        &EngineCommand::from(PolicyCommand::DeployProduct { product }),
+        &meta,
+    )?;
+    Ok(state.keys.create(DEMO_TENANT, Role::Admin, "demo admin")?)
+}
+
+/// Creates a tenant's first admin key (`premia tenant create`).
+pub fn create_tenant(state: &AppState, tenant: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        super::auth::valid_tenant(tenant),
+        "tenant {tenant:?}: use 1-32 lower-case letters, digits or '-'"
+    );
+    anyhow::ensure!(
+        !state.keys.has_tenant(tenant),
+        "tenant {tenant} already exists"
+    );
+    Ok(state.keys.create(tenant, Role::Admin, "first admin")?)
+}
+
+/// Options of `premia serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub demo: bool,
+    pub demo_files: DemoFiles,
+}
+
+/// Opens a data directory: `store/` (sled) and `artifacts/` (compiled plugins).
+pub fn open_data_dir(data: &Path) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(data.join("store"))?);
+    open_state(
+        store,
+        Some(&data.join("artifacts")),
+        PluginLimits::default(),
+    )
+}
+
+/// Runs the server until Ctrl-C.
+pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
+    let data = options.data.clone();
+    let state = tokio::task::spawn_blocking(move || open_data_dir(&data)).await??;
+    if options.demo || state.keys.is_empty() {
+        let demo_state = state.clone();
+        let files = options.demo_files.clone();
+        let key = tokio::task::spawn_blocking(move || load_demo(&demo_state, &files)).await??;
+        println!(
+            "Loaded the demo tenant `{DEMO_TENANT}` (auto product, auto-rater and installment-fee plugins)."
+        );
+        println!("Its admin API key, shown once:\n\n    {key}\n");
+        println!(
+            "Try: curl -H 'Authorization: Bearer {key}' http://{}/v1/products",
+            options.listen
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("binding {}", options.listen))?;
+    println!("premia listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, super::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! The API's shared state, and the rater directory that resolves a product's
+//! rating chain to a plugin, an external rater or a native rater.
+//!
+//! Plugins and external raters are registered per tenant under
+//! `<tenant>/<name>`: the API qualifies every name a tenant sends with its own
+//! tenant, so one tenant can never price with another's plugin or rater.
+
+use super::auth::KeyRing;
+use crate::engine::Engine;
+use crate::plugin::{PluginRater, PluginRuntime};
+use crate::policy::{RaterResolver, RatingChain};
+use crate::rating::{FallbackRater, FieldRater, Rater, RaterFailure, RatingError};
+use crate::store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Resolves rating chains to raters.
+pub struct RaterDirectory {
+    pub plugins: Arc<PluginRuntime>,
+    pub external: RwLock<HashMap<String, Arc<dyn Rater>>>,
+}
+
+impl RaterDirectory {
+    pub fn new(plugins: Arc<PluginRuntime>) -> Self {
+        RaterDirectory {
+            plugins,
+            external: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn plugin(&self, id: &str) -> Result<Arc<dyn Rater>, RatingError> {
+        Ok(Arc::new(PluginRater::new(Arc::clone(&self.plugins), id)?))
+    }
+
+    fn external(&self, name: &str) -> Result<Arc<dyn Rater>, RatingError> {
+        self.external
+            .read()
+            .expect("external raters lock")
+            .get(name)
+            .cloned()
+            .ok_or_else(|| {
+                RatingError::failed(
+                    name,
+                    RaterFailure::Unavailable,
+                    "no external rater of that name",
+                )
+            })
+    }
+}
+
+impl RaterResolver for RaterDirectory {
+    fn resolve(&self, chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
+        match chain {
+            RatingChain::Plugin { plugin } => self.plugin(plugin),
+            RatingChain::External { rater } => self.external(rater),
+            RatingChain::PluginWithFallback { plugin, fallback } => {
+                let fallback = self.external(fallback)?;
+                match self.plugin(plugin) {
+                    Ok(primary) => Ok(Arc::new(FallbackRater { primary, fallback })),
+                    // The plugin is not loaded: that is unavailability, so
+                    // the fallback prices.
+                    Err(_) => Ok(fallback),
+                }
+            }
+            RatingChain::Native { rater } if rater.ends_with("field") => Ok(Arc::new(FieldRater)),
+            RatingChain::Native { rater } => Err(RatingError::failed(
+                rater,
+                RaterFailure::Unavailable,
+                "no native rater of that name",
+            )),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub raters: Arc<RaterDirectory>,
+    pub keys: Arc<KeyRing>,
+    pub store: Arc<dyn Store>,
+}
+
+impl AsRef<KeyRing> for AppState {
+    fn as_ref(&self) -> &KeyRing {
+        &self.keys
+    }
+}
+
+/// `<tenant>/<name>`: the name a tenant's plugin or rater is registered under.
+pub fn qualified(tenant: &str, name: &str) -> String {
+    format!("{tenant}/{name}")
+}
+
+/// The name a tenant knows, without its tenant prefix.
+pub fn unqualified<'a>(tenant: &str, name: &'a str) -> &'a str {
+    name.strip_prefix(tenant)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(name)
+}
+
+/// The rating chain with every name qualified by `tenant`.
+pub fn qualify_chain(tenant: &str, chain: &RatingChain) -> RatingChain {
+    match chain {
+        RatingChain::Plugin { plugin } => RatingChain::Plugin {
+            plugin: qualified(tenant, plugin),
+        },
+        RatingChain::External { rater } => RatingChain::External {
+            rater: qualified(tenant, rater),
+        },
+        RatingChain::PluginWithFallback { plugin, fallback } => RatingChain::PluginWithFallback {
+            plugin: qualified(tenant, plugin),
+            fallback: qualified(tenant, fallback),
+        },
+        RatingChain::Native { rater } => RatingChain::Native {
+            rater: rater.clone(),
+        },
+    }
+}
+
+/// The rating chain as the tenant wrote it.
+pub fn unqualify_chain(tenant: &str, chain: &RatingChain) -> RatingChain {
+    match chain {
+        RatingChain::Plugin { plugin } => RatingChain::Plugin {
+            plugin: unqualified(tenant, plugin).into(),
+        },
+        RatingChain::External { rater } => RatingChain::External {
+            rater: unqualified(tenant, rater).into(),
+        },
+        RatingChain::PluginWithFallback { plugin, fallback } => RatingChain::PluginWithFallback {
+            plugin: unqualified(tenant, plugin).into(),
+            fallback: unqualified(tenant, fallback).into(),
+        },
+        RatingChain::Native { rater } => RatingChain::Native {
+            rater: rater.clone(),
+        },
+    }
+}

@@ -1,0 +1,528 @@
+//! Router tests without a network: every request goes through the real
+//! router with `tower::ServiceExt::oneshot`, over a `MemoryStore`.
+
+use super::auth::Role;
+use super::server::open_state;
+use super::*;
+use crate::plugin::PluginLimits;
+use crate::store::{MemoryStore, Store};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Api {
+    router: Router,
+    state: AppState,
+}
+
+impl Api {
+    fn new() -> Api {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let limits = PluginLimits {
+            concurrent_calls_max: 4,
+            ..PluginLimits::default()
+        };
+        let state = open_state(store, None, limits).unwrap();
+        Api {
+            router: router(state.clone()),
+            state,
+        }
+    }
+
+    fn key(&self, tenant: &str, role: Role) -> String {
+        self.state.keys.create(tenant, role, "test").unwrap()
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&json).unwrap())
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, value)
+    }
+
+    async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        self.call("POST", path, Some(key), Some(body), &[]).await
+    }
+
+    async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        self.call("GET", path, Some(key), None, &[]).await
+    }
+}
+
+fn product() -> Value {
+    json!({
+        "name": "auto",
+        "currency": "USD",
+        "charges": {
+            "premium": {"category": "premium"},
+            "policy-fee": {"category": "flatFee", "handling": "flat", "invoicing": "next"}
+        },
+        "rating": {"kind": "native", "rater": "field"},
+        "plans": {"monthly": {"cadence": "monthly"}, "annual": {"cadence": "full-pay"}},
+        "default_plan": "annual"
+    })
+}
+
+fn policy(locator: &str, yearly: &str) -> Value {
+    json!({
+        "locator": locator, "account": "A1", "product": "auto", "start": "2026-01-01", "time_zone": "UTC",
+        "data": {"exposures": {"V1": {"name": "vehicle", "perils": {"V1-COLL": {"name": "collision", "fields": {"yearly_premium": [yearly]}}}}}}
+    })
+}
+
+/// A tenant `acme` with the product and account A1; returns its admin key.
+async fn acme(api: &Api) -> String {
+    let key = api.key("acme", Role::Admin);
+    assert_eq!(
+        api.post("/v1/products", &key, product()).await.0,
+        StatusCode::CREATED
+    );
+    let (status, _) = api
+        .post(
+            "/v1/accounts",
+            &key,
+            json!({"locator": "A1", "name": "Ada", "currency": "USD"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    key
+}
+
+fn amounts(effect: &Value, charge: &str) -> Vec<String> {
+    effect["charges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["charge"] == charge)
+        .map(|c| c["amount"]["amount"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_request_without_a_valid_key_is_401_with_a_problem() {
+    let api = Api::new();
+    let (status, body) = api.call("GET", "/v1/products", None, None, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "unauthorized");
+    let (status, _) = api
+        .call("GET", "/v1/products", Some("prm_forged"), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_read_only_key_cannot_transact_and_a_policy_system_key_cannot_configure() {
+    let api = Api::new();
+    acme(&api).await;
+    let reader = api.key("acme", Role::ReadOnly);
+    let (status, body) = api
+        .post("/v1/policies", &reader, policy("P1", "1200.00"))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let system = api.key("acme", Role::PolicySystem);
+    assert_eq!(
+        api.post("/v1/products", &system, product()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(api.get("/v1/products", &reader).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn quote_bind_endorse_reverse_with_exact_charges_and_a_balanced_ledger() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    let (status, quote) = api.post("/v1/quotes", &key, policy("P1", "1200.00")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(quote["preview"], true);
+    assert_eq!(amounts(&quote, "premium"), vec!["1200.00"]);
+    assert_eq!(
+        api.get("/v1/policies/P1", &key).await.0,
+        StatusCode::NOT_FOUND,
+        "a quote keeps nothing"
+    );
+
+    let (status, issued) = api
+        .post("/v1/policies", &key, policy("P1", "1200.00"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(amounts(&issued, "premium"), vec!["1200.00"]);
+    assert_eq!(issued["journal_entries"].as_array().unwrap().len(), 1);
+
+    let change = json!({"effective": "2026-07-01", "changes": [{"op": "set_peril_fields", "exposure": "V1", "peril": "V1-COLL", "fields": {"yearly_premium": ["2400.00"]}}]});
+    let (status, endorsed) = api.post("/v1/policies/P1/endorsements", &key, change).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(amounts(&endorsed, "premium"), vec!["600.00"]);
+
+    let (status, reversed) = api
+        .post(
+            "/v1/policies/P1/reversals",
+            &key,
+            json!({"transaction": "P1-T2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(amounts(&reversed, "premium"), vec!["-600.00"]);
+
+    let (_, trial) = api.get("/v1/ledger/trial-balance", &key).await;
+    let net: rust_decimal::Decimal = trial[0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["debits"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+                - r["credits"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<rust_decimal::Decimal>()
+                    .unwrap()
+        })
+        .sum();
+    assert_eq!(net, rust_decimal::Decimal::ZERO);
+    let (_, account) = api.get("/v1/accounts/A1", &key).await;
+    assert_eq!(account["receivable_unbilled"], "1200.00");
+
+    let (status, audit) = api
+        .get("/v1/policies/P1/charges/P1-T2-C1/audit", &key)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(audit["transaction"]["locator"], "P1-T2");
+    assert_eq!(audit["rating_calls"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn every_mutating_endpoint_previews_without_persisting() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    api.post("/v1/policies", &key, policy("P1", "1200.00"))
+        .await;
+    let (_, before) = api.get("/v1/events?limit=1000", &key).await;
+    let previews = [
+        (
+            "/v1/accounts?preview=true",
+            json!({"locator": "A2", "name": "B", "currency": "USD"}),
+        ),
+        ("/v1/policies?preview=true", policy("P2", "100.00")),
+        (
+            "/v1/policies/P1/cancellations?preview=true",
+            json!({"effective": "2026-07-01"}),
+        ),
+        ("/v1/policies/P1/renewals?preview=true", json!({})),
+        (
+            "/v1/charges?preview=true",
+            json!({"account": "A1", "policy": "P1", "charge": "policy-fee", "amount": "10.00"}),
+        ),
+    ];
+    for (path, body) in previews {
+        let (status, effect) = api.post(path, &key, body).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {effect}");
+        assert_eq!(effect["preview"], true, "{path}");
+    }
+    let (status, cancelled) = api
+        .post(
+            "/v1/policies/P1/cancellations?preview=true",
+            &key,
+            json!({"effective": "2026-07-01"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(amounts(&cancelled, "premium"), vec!["-600.00"]);
+    let (_, after) = api.get("/v1/events?limit=1000", &key).await;
+    assert_eq!(
+        before["data"].as_array().unwrap().len(),
+        after["data"].as_array().unwrap().len(),
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn a_bundle_previews_commands_across_policies_in_order() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    api.post("/v1/policies", &key, policy("P1", "1200.00"))
+        .await;
+    let bundle = json!({"commands": [
+        {"command": "issue_policy", "locator": "P2", "account": "A1", "product": "auto", "start": "2026-01-01", "time_zone": "UTC",
+         "data": {"exposures": {"V1": {"name": "vehicle", "perils": {"V2-COLL": {"name": "collision", "fields": {"yearly_premium": ["600.00"]}}}}}}},
+        {"command": "cancel", "policy": "P1", "effective": "2026-04-01"},
+        {"command": "cancel", "policy": "P2", "effective": "2026-07-01"}
+    ]});
+    let (status, effect) = api.post("/v1/previews", &key, bundle).await;
+    assert_eq!(status, StatusCode::OK, "{effect}");
+    assert_eq!(
+        amounts(&effect, "premium"),
+        vec!["600.00", "-900.00", "-300.00"]
+    );
+    assert_eq!(
+        api.get("/v1/policies/P2", &key).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_replays_and_another_body_under_it_is_409() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    let headers = [("idempotency-key", "issue-p1")];
+    let (first, body) = api
+        .call(
+            "POST",
+            "/v1/policies",
+            Some(&key),
+            Some(policy("P1", "1200.00")),
+            &headers,
+        )
+        .await;
+    assert_eq!(first, StatusCode::CREATED);
+    let (again, replay) = api
+        .call(
+            "POST",
+            "/v1/policies",
+            Some(&key),
+            Some(policy("P1", "1200.00")),
+            &headers,
+        )
+        .await;
+    assert_eq!(again, StatusCode::OK);
+    assert_eq!(replay["replayed"], true);
+    assert_eq!(replay["charges"], body["charges"]);
+    let (conflict, problem) = api
+        .call(
+            "POST",
+            "/v1/policies",
+            Some(&key),
+            Some(policy("P1", "9999.00")),
+            &headers,
+        )
+        .await;
+    assert_eq!(conflict, StatusCode::CONFLICT);
+    assert_eq!(problem["code"], "idempotency_conflict");
+}
+
+#[tokio::test]
+async fn another_tenant_can_neither_read_nor_change_anything() {
+    let api = Api::new();
+    let acme_key = acme(&api).await;
+    api.post("/v1/policies", &acme_key, policy("P1", "1200.00"))
+        .await;
+    let other = api.key("globex", Role::Admin);
+    assert_eq!(
+        api.get("/v1/policies/P1", &other).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get("/v1/accounts/A1", &other).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get("/v1/policies/P1/charges/P1-T1-C1/audit", &other)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = api
+        .post(
+            "/v1/policies/P1/cancellations",
+            &other,
+            json!({"effective": "2026-07-01"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api.post("/v1/policies", &other, policy("P1", "1.00")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "globex has no account A1");
+    let (_, events) = api.get("/v1/events", &other).await;
+    assert!(events["data"].as_array().unwrap().is_empty());
+    let (_, entries) = api.get("/v1/ledger/entries", &other).await;
+    assert!(entries["data"].as_array().unwrap().is_empty());
+    assert!(
+        api.get("/v1/products", &other)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let (_, acme_policy) = api.get("/v1/policies/P1", &acme_key).await;
+    assert_eq!(
+        acme_policy["transactions"].as_array().unwrap().len(),
+        1,
+        "acme's policy is untouched"
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_and_unknown_fields_are_refused_clearly_and_change_nothing() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    let (_, before) = api.get("/v1/events?limit=1000", &key).await;
+    let request = Request::builder()
+        .method("POST")
+        .uri("/v1/accounts")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from("{\"locator\": \"A2\", "))
+        .unwrap();
+    let response = api.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let (status, problem) = api
+        .post(
+            "/v1/accounts",
+            &key,
+            json!({"locator": "A2", "name": "B", "currency": "USD", "colour": "red"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["code"], "invalid_body");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("colour"),
+        "{problem}"
+    );
+    let (status, problem) = api
+        .post(
+            "/v1/accounts",
+            &key,
+            json!({"locator": "A2", "name": "B", "currency": "XYZ"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (_, after) = api.get("/v1/events?limit=1000", &key).await;
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn business_errors_have_stable_codes_and_statuses() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    api.post("/v1/policies", &key, policy("P1", "1200.00"))
+        .await;
+    let (status, problem) = api
+        .post("/v1/policies", &key, policy("P1", "1200.00"))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("policy_exists"))
+    );
+    let (status, problem) = api
+        .post(
+            "/v1/policies/P1/reinstatements",
+            &key,
+            json!({"effective": "2026-03-01"}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("policy_not_cancelled"))
+    );
+    let (status, problem) = api
+        .post(
+            "/v1/policies/P9/cancellations",
+            &key,
+            json!({"effective": "2026-03-01"}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("policy_not_found"))
+    );
+    let mut declined = policy("P2", "100.00");
+    declined["data"]["fields"] = json!({"decline": ["no drivers under 16"]});
+    let (status, problem) = api.post("/v1/policies", &key, declined).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("rating_declined"))
+    );
+    assert_eq!(problem["detail"], "no drivers under 16");
+    let mut bad_product = product();
+    bad_product["charges"]["premium"]["invoicing"] = json!("next");
+    let (status, problem) = api.post("/v1/products", &key, bad_product).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["code"], "invalid_product");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("premium"),
+        "the problem names the charge"
+    );
+    assert_eq!(api.get("/v1/nowhere", &key).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_event_feed_pages_with_a_cursor_in_order() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    for n in 1..=3 {
+        api.post("/v1/policies", &key, policy(&format!("P{n}"), "100.00"))
+            .await;
+    }
+    let mut sequences = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let (_, page) = api
+            .get(&format!("/v1/events?after={cursor}&limit=2"), &key)
+            .await;
+        sequences.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["sequence"].as_u64().unwrap()),
+        );
+        match page["next_cursor"].as_u64() {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    assert_eq!(
+        sequences,
+        (1..=sequences.len() as u64).collect::<Vec<_>>(),
+        "gap-free and in order"
+    );
+    assert_eq!(
+        sequences.len(),
+        2 + 3 * 2,
+        "product, account, then a transaction and its entry per policy"
+    );
+}
