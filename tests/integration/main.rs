@@ -1,5 +1,6 @@
 //! Premia's integration tests: one binary, one module per area.
 
+mod api_server;
 mod plugin_cli;
 mod plugin_faults;
 mod plugin_rating;

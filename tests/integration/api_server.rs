@@ -1,0 +1,238 @@
+//! End to end against a running server on loopback: the demo tenant with
+//! the auto-rater plugin, quote and bind over real HTTP, plugin upload with
+//! golden cases, and a restart that keeps everything.
+
+use crate::support::*;
+use premia::api::server::{DemoFiles, load_demo, open_data_dir};
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+/// A server over `data`, on a free loopback port, until the test ends.
+struct Server {
+    address: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(data: &std::path::Path, demo: bool) -> (Server, Option<String>) {
+        let state = open_data_dir(data).unwrap();
+        let key = demo.then(|| {
+            let files = DemoFiles {
+                wasm_dir: premia_tests::PLUGINS_WASM_DIR.into(),
+                plugins_dir: workspace().join("plugins"),
+            };
+            load_demo(&state, &files).unwrap()
+        });
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let address = listener.local_addr().unwrap();
+        let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                axum::serve(listener, premia::api::router(state))
+                    .with_graceful_shutdown(async {
+                        let _ = signal.await;
+                    })
+                    .await
+                    .unwrap();
+            })
+        });
+        (
+            Server {
+                address,
+                shutdown: Some(shutdown),
+                thread: Some(thread),
+            },
+            key,
+        )
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn auto_policy(locator: &str) -> Value {
+    json!({
+        "locator": locator, "account": "A-1", "product": "auto", "start": "2026-01-01", "time_zone": "America/New_York",
+        "data": {"fields": {"territory": ["urban"], "producer": ["agency-7"]},
+                 "exposures": {"V1": {"name": "vehicle", "fields": {"vehicle_class": ["sedan"], "driver_age": [30]},
+                                      "perils": {"V1-BI": {"name": "bodily_injury"},
+                                                 "V1-COLL": {"name": "collision", "fields": {"deductible": [500]}},
+                                                 "V1-COMP": {"name": "comprehensive", "fields": {"deductible": [500]}}}}}}
+    })
+}
+
+fn premiums(effect: &Value) -> Vec<String> {
+    let mut amounts: Vec<String> = effect["charges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["charge"] == "premium")
+        .map(|c| c["amount"]["amount"].as_str().unwrap().to_string())
+        .collect();
+    amounts.sort();
+    amounts
+}
+
+#[test]
+fn quote_and_bind_over_http_are_priced_by_the_auto_rater_plugin_and_survive_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let client = Client::new();
+    let key = {
+        let (server, key) = Server::start(data.path(), true);
+        let key = key.unwrap();
+        let auth = format!("Bearer {key}");
+        let account = client
+            .post(server.url("/v1/accounts"))
+            .header("authorization", &auth)
+            .json(&json!({"locator": "A-1", "name": "Ada", "currency": "USD"}))
+            .send()
+            .unwrap();
+        assert_eq!(account.status(), StatusCode::CREATED);
+        let quote: Value = client
+            .post(server.url("/v1/quotes"))
+            .header("authorization", &auth)
+            .json(&auto_policy("P-1"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        // 410 × 1.25, 612 × 1.25, 148 × 1.25 (urban, age 30, deductible 500).
+        assert_eq!(premiums(&quote), vec!["185.00", "512.50", "765.00"]);
+        let bound = client
+            .post(server.url("/v1/policies"))
+            .header("authorization", &auth)
+            .header("idempotency-key", "bind-p1")
+            .json(&auto_policy("P-1"))
+            .send()
+            .unwrap();
+        assert_eq!(bound.status(), StatusCode::CREATED);
+        let bound: Value = bound.json().unwrap();
+        assert_eq!(
+            premiums(&bound),
+            premiums(&quote),
+            "the quote equals the bind"
+        );
+        let audit: Value = client
+            .get(server.url("/v1/policies/P-1/charges/P-1-T1-C1/audit"))
+            .header("authorization", &auth)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(audit["rating_calls"][0]["rater"]["kind"], "plugin");
+        assert_eq!(
+            audit["rating_calls"][0]["rater"]["plugin_id"],
+            "demo/auto-rater@1"
+        );
+        key
+    };
+    // Restart over the same data directory: the plugin is re-registered, the
+    // policy rebuilt from the log, the key still valid.
+    let (server, _) = Server::start(data.path(), false);
+    let auth = format!("Bearer {key}");
+    let policy: Value = client
+        .get(server.url("/v1/policies/P-1"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(policy["transactions"].as_array().unwrap().len(), 1);
+    let endorsement = client
+        .post(server.url("/v1/policies/P-1/endorsements"))
+        .header("authorization", &auth)
+        .json(&json!({"effective": "2026-07-01", "changes": [{"op": "set_policy_fields", "fields": {"territory": ["rural"]}}]}))
+        .send()
+        .unwrap();
+    assert_eq!(endorsement.status(), StatusCode::CREATED);
+    let endorsement: Value = endorsement.json().unwrap();
+    // Rural (0.85) instead of urban (1.25) for the second half of the year:
+    // 612, 148 and 410 × −0.40 × 6/12 (sorted as text).
+    assert_eq!(premiums(&endorsement), vec!["-122.40", "-29.60", "-82.00"]);
+}
+
+#[test]
+fn a_plugin_is_uploaded_checked_against_its_golden_cases_and_a_bad_one_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let (server, key) = Server::start(data.path(), true);
+    let auth = format!("Bearer {}", key.unwrap());
+    let client = Client::new();
+    let upload = client
+        .post(server.url("/v1/plugins?name=auto-copy&version=2"))
+        .header("authorization", &auth)
+        .header("content-type", "application/wasm")
+        .body(wasm("auto-rater"))
+        .send()
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::CREATED);
+    for table in ["base-rates", "territory", "driver-age", "deductible"] {
+        let csv = std::fs::read(workspace().join(format!("plugins/auto-rater/tables/{table}.csv")))
+            .unwrap();
+        let put = client
+            .put(server.url(&format!("/v1/plugins/auto-copy/2/tables/{table}")))
+            .header("authorization", &auth)
+            .body(csv)
+            .send()
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::OK);
+    }
+    let cases = json!([{
+        "name": "one sedan, urban",
+        "request": serde_json::to_value(golden_request("one-sedan-urban")).unwrap(),
+        "expected": golden_expected("one-sedan-urban")
+    }]);
+    let golden = client
+        .post(server.url("/v1/plugins/auto-copy/2/golden"))
+        .header("authorization", &auth)
+        .json(&cases)
+        .send()
+        .unwrap();
+    assert_eq!(golden.status(), StatusCode::OK);
+    let results: Value = golden.json().unwrap();
+    assert_eq!(results[0]["passed"], true);
+
+    let evil = client
+        .post(server.url("/v1/plugins?name=evil&version=1"))
+        .header("authorization", &auth)
+        .body(wasm("fixture-forbidden-import"))
+        .send()
+        .unwrap();
+    assert_eq!(evil.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = evil.json().unwrap();
+    assert_eq!(problem["code"], "plugin_incompatible");
+    let listed: Value = client
+        .get(server.url("/v1/plugins"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"auto-copy@2") && !names.iter().any(|n| n.starts_with("evil")),
+        "{names:?}"
+    );
+}
