@@ -8,6 +8,7 @@
 pub mod api;
 pub mod billing;
 pub mod cli;
+pub mod collections;
 pub mod domain;
 pub mod engine;
 pub mod ledger;

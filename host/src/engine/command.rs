@@ -1,6 +1,8 @@
 //! The commands the engine accepts: policy commands (products, accounts,
-//! transactions, flat charges) and, as they are added, billing commands.
+//! transactions, flat charges) and billing commands (settings, billing runs,
+//! payments, credit, write-offs, disbursements, holds, plan changes).
 
+use crate::collections::BillingCommand;
 use crate::policy::PolicyCommand;
 use serde::{Deserialize, Serialize};
 
@@ -10,10 +12,18 @@ use serde::{Deserialize, Serialize};
 pub enum EngineCommand {
     /// Products, accounts, policy transactions and flat charges.
     Policy(PolicyCommand),
+    /// Invoicing, payments and collections.
+    Billing(BillingCommand),
 }
 
 impl From<PolicyCommand> for EngineCommand {
     fn from(command: PolicyCommand) -> Self {
         EngineCommand::Policy(command)
+    }
+}
+
+impl From<BillingCommand> for EngineCommand {
+    fn from(command: BillingCommand) -> Self {
+        EngineCommand::Billing(command)
     }
 }

@@ -1,11 +1,15 @@
-//! The command engine: a tenant's policy book and ledger, driven by commands
-//! into events, and (in `service`) kept in the durable event log.
+//! The command engine: a tenant's policy book, ledger and billing state, driven
+//! by commands into events, and (in `service`) kept in the durable event log.
 
+mod billing;
 mod command;
+mod plugin_adjuster;
 mod service;
 mod state;
 
+pub use billing::{BillingRunReport, LAPSE_ACTOR, RUN_COMMANDS_PER_ACCOUNT_MAX};
 pub use command::EngineCommand;
+pub use plugin_adjuster::PluginInvoiceAdjuster;
 pub use service::{
     BalanceChange, CommandOutcome, Engine, PreviewOutcome, RequestMeta, balances, request_hash,
 };

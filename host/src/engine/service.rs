@@ -9,8 +9,11 @@
 //! answered before their events are durable; if an append fails after its
 //! events were applied, the tenant's state is rebuilt from the log.
 
+mod billing_run;
+
 use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState};
+use crate::collections::{InvoiceAdjuster, NoInvoicingPlugins};
 use crate::ledger::{AccountKey, JournalEntry};
 use crate::policy::{ChargeAudit, CommandContext, RaterResolver, TransactionRecord, explain};
 use crate::store::{
@@ -99,6 +102,7 @@ type TenantSlot = Arc<Mutex<Tenant>>;
 pub struct Engine {
     store: Arc<dyn Store>,
     raters: Arc<dyn RaterResolver + Send + Sync>,
+    adjuster: Arc<dyn InvoiceAdjuster + Send + Sync>,
     tenants: RwLock<HashMap<String, TenantSlot>>,
     commands: AtomicU64,
 }
@@ -123,6 +127,7 @@ impl Engine {
         let engine = Engine {
             store,
             raters,
+            adjuster: Arc::new(NoInvoicingPlugins),
             tenants: RwLock::new(HashMap::new()),
             commands: AtomicU64::new(0),
         };
@@ -140,6 +145,16 @@ impl Engine {
                 .insert(tenant, Arc::new(Mutex::new(slot)));
         }
         Ok(engine)
+    }
+
+    /// The engine with invoicing plugins called through `adjuster`; without
+    /// one, a product naming an invoicing plugin cannot be invoiced.
+    pub fn with_invoice_adjuster(
+        mut self,
+        adjuster: Arc<dyn InvoiceAdjuster + Send + Sync>,
+    ) -> Self {
+        self.adjuster = adjuster;
+        self
     }
 
     /// Rebuilds a tenant's state from its log.
@@ -229,9 +244,12 @@ impl Engine {
                 issued_at: meta.issued_at,
                 idempotency_key: meta.idempotency_key.clone(),
             };
-            let events = guard
-                .state
-                .decide(command, &context, self.raters.as_ref())?;
+            let events = guard.state.decide_with(
+                command,
+                &context,
+                self.raters.as_ref(),
+                self.adjuster.as_ref(),
+            )?;
             let outcome = CommandOutcome {
                 events,
                 replayed: false,
@@ -381,7 +399,12 @@ impl Engine {
         };
         let mut events = Vec::new();
         for command in commands {
-            events.extend(copy.execute(command, &context, self.raters.as_ref())?);
+            events.extend(copy.execute_with(
+                command,
+                &context,
+                self.raters.as_ref(),
+                self.adjuster.as_ref(),
+            )?);
         }
         let touched: BTreeSet<&AccountKey> = events
             .iter()

@@ -5,11 +5,17 @@
 //! Every financial event posts one balanced journal entry: a transaction's
 //! charges (and flat charges added by hand) post through
 //! [`postings::charges_written`], dated on the day the transaction was issued
-//! in the policy's time zone.
+//! in the policy's time zone; billing events post what
+//! [`crate::collections::CollectionsEvent::posting`] says.
 
 use super::command::EngineCommand;
+use crate::collections::{
+    Collections, CollectionsError, CollectionsEvent, InvoiceAdjuster, NoInvoicingPlugins,
+};
 use crate::domain::{Currency, local_date, parse_time_zone};
-use crate::ledger::{EntryDraft, JournalEntry, Ledger, LedgerError, postings};
+use crate::ledger::{
+    EntryDraft, EntryId, JournalEntry, Ledger, LedgerAccount, LedgerError, postings,
+};
 use crate::policy::{
     BookEvent, Charge, CommandContext, PolicyBook, PolicyCommand, PolicyError, RaterResolver,
 };
@@ -22,6 +28,7 @@ use serde::{Deserialize, Serialize};
 pub enum TenantEvent {
     Book(BookEvent),
     Journal(JournalEntry),
+    Collections(CollectionsEvent),
 }
 
 impl TenantEvent {
@@ -32,12 +39,14 @@ impl TenantEvent {
             TenantEvent::Book(BookEvent::AccountCreated { .. }) => "account_created",
             TenantEvent::Book(BookEvent::TransactionIssued { .. }) => "transaction_issued",
             TenantEvent::Book(BookEvent::FlatChargeAdded { .. }) => "flat_charge_added",
+            TenantEvent::Book(BookEvent::PlanChanged { .. }) => "plan_changed",
             TenantEvent::Journal(_) => "journal_entry_posted",
+            TenantEvent::Collections(event) => event.kind(),
         }
     }
 
     /// The stream the event belongs to (`policy/<locator>`, `account/<locator>`,
-    /// `product/<name>`, `ledger`).
+    /// `product/<name>`, `ledger`, `billing` for the tenant's settings).
     pub fn stream(&self) -> String {
         match self {
             TenantEvent::Book(BookEvent::ProductDeployed { product }) => {
@@ -53,7 +62,12 @@ impl TenantEvent {
                 Some(policy) => format!("policy/{policy}"),
                 None => format!("account/{}", charge.account),
             },
+            TenantEvent::Book(BookEvent::PlanChanged { policy, .. }) => format!("policy/{policy}"),
             TenantEvent::Journal(_) => "ledger".to_string(),
+            TenantEvent::Collections(event) => match event.account() {
+                Some(account) => format!("account/{account}"),
+                None => "billing".to_string(),
+            },
         }
     }
 }
@@ -73,6 +87,8 @@ pub enum EngineError {
     IdempotencyConflict(String),
     #[error("not found: {0}")]
     NotFound(String),
+    #[error(transparent)]
+    Billing(#[from] CollectionsError),
 }
 
 impl EngineError {
@@ -85,15 +101,17 @@ impl EngineError {
             EngineError::Corrupt(_) => "internal",
             EngineError::IdempotencyConflict(_) => "idempotency_conflict",
             EngineError::NotFound(_) => "not_found",
+            EngineError::Billing(error) => error.code(),
         }
     }
 }
 
-/// A tenant's book and ledger.
+/// A tenant's book, ledger and billing state.
 #[derive(Debug, Clone)]
 pub struct TenantState {
     pub book: PolicyBook,
     pub ledger: Ledger,
+    pub collections: Collections,
 }
 
 impl TenantState {
@@ -101,33 +119,55 @@ impl TenantState {
         Ok(TenantState {
             book: PolicyBook::new(),
             ledger: Ledger::new(tenant)?,
+            collections: Collections::new(),
         })
     }
 
-    /// The events of `command`: the book's events, then the journal entries
-    /// they post (numbered as the ledger will number them).
+    /// The events of `command`, with no invoicing plugins (see
+    /// [`TenantState::decide_with`]).
     pub fn decide(
         &self,
         command: &EngineCommand,
         context: &CommandContext,
         raters: &dyn RaterResolver,
     ) -> Result<Vec<TenantEvent>, EngineError> {
+        self.decide_with(command, context, raters, &NoInvoicingPlugins)
+    }
+
+    /// The events of `command`: the book's and billing system's events, each
+    /// followed by the journal entry it posts (numbered as the ledger will
+    /// number them). Raters and invoicing plugins are called only here.
+    pub fn decide_with(
+        &self,
+        command: &EngineCommand,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+        adjuster: &dyn InvoiceAdjuster,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
         match command {
-            EngineCommand::Policy(command) => self.decide_policy(command, context, raters),
+            EngineCommand::Policy(command) => {
+                let mut events =
+                    self.decide_policy(command, context, raters, self.ledger.next_id())?;
+                let next_id = EntryId(self.ledger.next_id().0 + journal_count(&events));
+                events.extend(self.invoice_new_charges(&events, context, adjuster, next_id)?);
+                Ok(events)
+            }
+            EngineCommand::Billing(command) => self.decide_billing(command, raters, adjuster),
         }
     }
 
     /// The events of a policy command: the book's events, then the journal
-    /// entries they post.
-    fn decide_policy(
+    /// entries they post, the first numbered `first_id`.
+    pub(super) fn decide_policy(
         &self,
         command: &PolicyCommand,
         context: &CommandContext,
         raters: &dyn RaterResolver,
+        first_id: EntryId,
     ) -> Result<Vec<TenantEvent>, EngineError> {
         let book_events = self.book.decide(command, context, raters)?;
         let mut events = Vec::with_capacity(book_events.len() * 2);
-        let mut next_id = self.ledger.next_id();
+        let mut next_id = first_id;
         for event in book_events {
             let draft = self.posting(&event, context)?;
             events.push(TenantEvent::Book(event));
@@ -219,7 +259,12 @@ impl TenantState {
     pub fn apply(&mut self, event: &TenantEvent) -> Result<(), EngineError> {
         match event {
             TenantEvent::Book(event) => {
+                self.collections.follow_book(event, &self.book);
                 self.book.apply(event);
+                Ok(())
+            }
+            TenantEvent::Collections(event) => {
+                self.collections.apply(event);
                 Ok(())
             }
             TenantEvent::Journal(entry) => self
@@ -230,18 +275,49 @@ impl TenantState {
         }
     }
 
-    /// Decides and applies a command.
+    /// Decides and applies a command, with no invoicing plugins.
     pub fn execute(
         &mut self,
         command: &EngineCommand,
         context: &CommandContext,
         raters: &dyn RaterResolver,
     ) -> Result<Vec<TenantEvent>, EngineError> {
-        let events = self.decide(command, context, raters)?;
+        self.execute_with(command, context, raters, &NoInvoicingPlugins)
+    }
+
+    /// Decides and applies a command.
+    pub fn execute_with(
+        &mut self,
+        command: &EngineCommand,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+        adjuster: &dyn InvoiceAdjuster,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
+        let events = self.decide_with(command, context, raters, adjuster)?;
         for event in &events {
             self.apply(event)?;
         }
         Ok(events)
+    }
+
+    /// Accounts whose billed receivable differs from what their open invoices
+    /// still owe, with both amounts; empty when the invariant holds.
+    pub fn receivable_mismatches(
+        &self,
+    ) -> Vec<(String, rust_decimal::Decimal, rust_decimal::Decimal)> {
+        self.collections
+            .accounts
+            .values()
+            .filter_map(|account| {
+                let billed = self.ledger.balance_of(
+                    LedgerAccount::PremiumReceivableBilled,
+                    account.currency,
+                    Some(&account.locator),
+                );
+                let open = account.open_balance();
+                (billed != open).then(|| (account.locator.clone(), billed, open))
+            })
+            .collect()
     }
 
     /// Whether every currency's trial balance is zero.
@@ -251,4 +327,12 @@ impl TenantState {
             .into_iter()
             .all(|c| self.ledger.trial_balance(c).is_balanced())
     }
+}
+
+/// The number of journal entries among `events`.
+pub(super) fn journal_count(events: &[TenantEvent]) -> u64 {
+    events
+        .iter()
+        .filter(|e| matches!(e, TenantEvent::Journal(_)))
+        .count() as u64
 }

@@ -265,21 +265,31 @@ fn check_invariants(state: &TenantState) {
             );
         }
     }
-    // Nothing is invoiced yet: the unbilled receivable is every billed charge.
+    // No payment yet: the receivable, unbilled and billed (immediate flat
+    // charges are invoiced at once), is every billed charge.
     let billed: Decimal = policy
         .charges
         .iter()
         .filter(|c| c.category.is_billed())
         .map(|c| c.amount.amount)
         .sum();
-    let receivable = state.ledger.balance_of(
-        LedgerAccount::PremiumReceivableUnbilled,
-        crate::domain::Currency::USD,
-        Some("A1"),
+    let receivable = |account| {
+        state
+            .ledger
+            .balance_of(account, crate::domain::Currency::USD, Some("A1"))
+    };
+    let credit = receivable(LedgerAccount::CustomerCredit);
+    assert_eq!(
+        receivable(LedgerAccount::PremiumReceivableUnbilled)
+            + receivable(LedgerAccount::PremiumReceivableBilled)
+            - credit,
+        billed,
+        "the receivable, less credit, is what the charges billed"
     );
     assert_eq!(
-        receivable, billed,
-        "the receivable is what the charges billed"
+        state.receivable_mismatches(),
+        vec![],
+        "the billed receivable is what open invoices owe"
     );
 }
 
@@ -318,5 +328,6 @@ proptest! {
         }
         prop_assert_eq!(&rebuilt.book, &state.book);
         prop_assert_eq!(rebuilt.ledger.entries(), state.ledger.entries());
+        prop_assert_eq!(&rebuilt.collections, &state.collections);
     }
 }

@@ -77,6 +77,13 @@ impl PolicyState {
         self.terms.iter().find(|t| t.period.contains(date))
     }
 
+    /// Whether the policy covers `date`: a term holds it and it is not
+    /// cancelled then.
+    pub fn is_in_force(&self, date: NaiveDate) -> bool {
+        self.term_of(date)
+            .is_some_and(|term| !is_cancelled_at(&self.transactions, term.number, date))
+    }
+
     /// The sum of the policy's charges of `charge` (for example "premium").
     pub fn charge_total(&self, charge: &str) -> Decimal {
         self.charges
@@ -132,10 +139,31 @@ pub struct TermTimeline {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum BookEvent {
-    ProductDeployed { product: ProductConfig },
-    AccountCreated { account: Account },
-    TransactionIssued { record: Box<TransactionRecord> },
-    FlatChargeAdded { charge: Charge },
+    ProductDeployed {
+        product: ProductConfig,
+    },
+    AccountCreated {
+        account: Account,
+    },
+    TransactionIssued {
+        record: Box<TransactionRecord>,
+    },
+    FlatChargeAdded {
+        charge: Charge,
+    },
+    /// A live term moved to another payment plan (decided by the billing
+    /// system, which knows what is invoiced): the `superseded` slices (not yet
+    /// invoiced) are withdrawn by the inverse slices `withdrawn`, and their
+    /// amounts re-spread as `slices` over the new plan.
+    PlanChanged {
+        policy: String,
+        term: u32,
+        plan: String,
+        effective: NaiveDate,
+        superseded: Vec<u32>,
+        withdrawn: Vec<InstallmentSlice>,
+        slices: Vec<InstallmentSlice>,
+    },
 }
 
 /// A command to the policy book.
@@ -286,6 +314,22 @@ impl PolicyBook {
                 Some(policy) => policy.charges.push(charge.clone()),
                 None => self.account_charges.push(charge.clone()),
             },
+            BookEvent::PlanChanged {
+                policy,
+                term,
+                plan,
+                withdrawn,
+                slices,
+                ..
+            } => {
+                if let Some(policy) = self.policies.get_mut(policy) {
+                    if let Some(term) = policy.terms.iter_mut().find(|t| t.number == *term) {
+                        term.plan = plan.clone();
+                    }
+                    policy.slices.extend(withdrawn.iter().cloned());
+                    policy.slices.extend(slices.iter().cloned());
+                }
+            }
             BookEvent::TransactionIssued { record } => {
                 if let Some(header) = &record.opened {
                     self.policies.insert(

@@ -30,7 +30,7 @@ pub use product::{
     CancellationRetention, ChargeCategory, ChargeDef, Handling, Invoicing, ProductConfig,
     ProductError, RatingChain,
 };
-pub use schedule::InstallmentSlice;
+pub use schedule::{InstallmentSlice, is_spread};
 pub use transaction::{Transaction, TransactionChange, TransactionKind};
 
 #[cfg(test)]

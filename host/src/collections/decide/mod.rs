@@ -1,0 +1,154 @@
+//! Deciding billing commands for one account: the decider works on a copy of
+//! the account's billing state, emits events one by one and applies each to
+//! the copy at once, so every later decision sees the earlier ones. The events
+//! (with the journal entry each posts) are then applied to the real state by
+//! the engine, exactly as when the log is replayed.
+//!
+//! - `run`: the billing run, day by day up to a date.
+//! - `generate`: building and issuing invoices (and the invoicing plugin).
+//! - `settle`: payments, their reversal, credit, and what settling ends
+//!   (delinquencies) or confirms (terms).
+//! - `delinquency`: past due, delinquencies, lapses.
+//! - `manual`: write-offs, disbursements and holds.
+
+mod delinquency;
+mod generate;
+mod manual;
+mod run;
+mod settle;
+
+pub use run::{Lapse, LapseItem, RunOutcome, has_run_work};
+
+use super::account::AccountBilling;
+use super::adjuster::InvoiceAdjuster;
+use super::error::CollectionsError;
+use super::event::{CollectionsEvent, Posting};
+use super::settings::BillingSettings;
+use super::state::Collections;
+use crate::domain::Money;
+use crate::ledger::{AMOUNT_MAX, EntryId};
+use crate::policy::PolicyBook;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// The longest reason, reference or description a command may give, in bytes.
+pub const TEXT_LEN_MAX: usize = 256;
+
+/// The most events one decision may emit before it stops and leaves the rest
+/// to the next command (an append holds at most 1,000 events, with their
+/// journal entries).
+pub const DECISION_EVENTS_MAX: usize = 400;
+
+/// Events decided, each with the journal entry it posts.
+pub type Decided = Vec<(CollectionsEvent, Option<Posting>)>;
+
+/// Decides billing commands for one account.
+pub struct Decider<'a> {
+    pub(crate) book: &'a PolicyBook,
+    pub(crate) settings: BillingSettings,
+    pub(crate) account: AccountBilling,
+    adjuster: &'a dyn InvoiceAdjuster,
+    next_entry: EntryId,
+    out: Decided,
+}
+
+impl<'a> Decider<'a> {
+    /// A decider for `account`, whose first journal entry will be `next_entry`.
+    pub fn new(
+        collections: &Collections,
+        book: &'a PolicyBook,
+        account: &str,
+        next_entry: EntryId,
+        adjuster: &'a dyn InvoiceAdjuster,
+    ) -> Result<Self, CollectionsError> {
+        let account = collections.account(account)?;
+        Ok(Decider {
+            book,
+            settings: collections.settings_for(account),
+            account: account.clone(),
+            adjuster,
+            next_entry,
+            out: Vec::new(),
+        })
+    }
+
+    /// The id the next journal entry will get.
+    pub fn next_entry(&self) -> EntryId {
+        self.next_entry
+    }
+
+    /// Moves the entry counter past entries posted by others in between.
+    pub fn skip_entries(&mut self, count: u64) {
+        self.next_entry = EntryId(self.next_entry.0 + count);
+    }
+
+    /// Takes the events decided so far.
+    pub fn take(&mut self) -> Decided {
+        std::mem::take(&mut self.out)
+    }
+
+    /// The account's state with every event decided so far applied.
+    pub fn account(&self) -> &AccountBilling {
+        &self.account
+    }
+
+    pub(crate) fn emitted(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Emits an event: computes its posting and applies it to the copy.
+    pub(crate) fn emit(&mut self, event: CollectionsEvent) -> Result<(), CollectionsError> {
+        let posting = event.posting()?;
+        if posting.is_some() {
+            self.next_entry = self.next_entry.next();
+        }
+        self.account.apply(&event);
+        self.out.push((event, posting));
+        Ok(())
+    }
+
+    pub(crate) fn money(&self, amount: Decimal) -> Money {
+        Money::new(amount, self.account.currency)
+    }
+
+    /// A positive amount in whole minor units of the account's currency.
+    pub(crate) fn positive(&self, what: &str, amount: Decimal) -> Result<Money, CollectionsError> {
+        let money = self.money(amount);
+        if amount <= Decimal::ZERO || !money.is_in_minor_units() || amount > AMOUNT_MAX {
+            return Err(CollectionsError::Invalid(format!(
+                "{what} {amount} must be above zero, at most {AMOUNT_MAX}, in whole {} minor units",
+                self.account.currency.code()
+            )));
+        }
+        Ok(money)
+    }
+
+    /// The locator of the next record tagged `tag`.
+    pub(crate) fn locator(&self, tag: &str, count: usize) -> String {
+        self.account.next_locator(tag, count)
+    }
+
+    pub(crate) fn not_found(&self, what: &'static str, locator: &str) -> CollectionsError {
+        CollectionsError::NotFound {
+            account: self.account.locator.clone(),
+            what,
+            locator: locator.to_string(),
+        }
+    }
+}
+
+/// Checks a free text's length.
+pub(crate) fn check_text(what: &str, text: &str) -> Result<(), CollectionsError> {
+    if text.len() > TEXT_LEN_MAX {
+        return Err(CollectionsError::Invalid(format!(
+            "{what} is longer than {TEXT_LEN_MAX} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// `date` plus `days`, or an error naming what overflowed.
+pub(crate) fn plus_days(date: NaiveDate, days: u32) -> Result<NaiveDate, CollectionsError> {
+    crate::domain::add_days(date, i64::from(days))
+        .map_err(|e| CollectionsError::Invalid(e.to_string()))
+}

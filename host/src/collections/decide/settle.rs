@@ -1,0 +1,315 @@
+//! Settling invoices: payments (allocated to named invoices, or oldest due
+//! first; the rest to credit), returned payments (every allocation undone, an
+//! optional fee), credit applied automatically or by hand; and what settling
+//! does: a delinquency paid in full during grace ends, and a term whose first
+//! invoice is paid is confirmed (seed 002).
+//!
+//! Choices: a payment naming invoices settles only those, in the order named,
+//! and the rest goes to credit (it is not spread over other invoices). A
+//! returned payment takes back the credit it gave even when that credit was
+//! already used, so credit can go below zero; nothing is applied or refunded
+//! from it until payments bring it back above zero. A returned payment reopens
+//! the invoices it paid; those already past due start a new delinquency at
+//! once, with a full grace period from the day the payment came back.
+
+use super::super::command::CreditTarget;
+use super::super::error::CollectionsError;
+use super::super::event::{CollectionsEvent, CreditReason};
+use super::super::fee::{Fee, FeeReason, REVERSAL_FEE_CHARGE};
+use super::super::payment::{Allocation, Payment, TARGETS_MAX, allocate};
+use super::super::settings::DelinquencyScope;
+use super::{Decider, check_text};
+use crate::ledger::ChargeCategory;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+impl Decider<'_> {
+    /// Invoice positions named by locator, refusing unknown ones and repeats.
+    fn targets(&self, invoices: &[String]) -> Result<Vec<usize>, CollectionsError> {
+        if invoices.len() > TARGETS_MAX {
+            return Err(CollectionsError::Invalid(format!(
+                "name at most {TARGETS_MAX} invoices"
+            )));
+        }
+        let mut positions = Vec::with_capacity(invoices.len());
+        for invoice in invoices {
+            let position = self
+                .account
+                .invoice_position(invoice)
+                .ok_or_else(|| self.not_found("invoice", invoice))?;
+            if positions.contains(&position) {
+                return Err(CollectionsError::Invalid(format!(
+                    "invoice {invoice} is named twice"
+                )));
+            }
+            positions.push(position);
+        }
+        Ok(positions)
+    }
+
+    /// Records a payment.
+    pub fn record_payment(
+        &mut self,
+        amount: Decimal,
+        received_on: NaiveDate,
+        invoices: &[String],
+        reference: &str,
+    ) -> Result<(), CollectionsError> {
+        let amount = self.positive("payment", amount)?;
+        check_text("reference", reference)?;
+        let targets = if invoices.is_empty() {
+            self.account.open_by_age()
+        } else {
+            self.targets(invoices)?
+        };
+        let (allocations, left) = allocate(
+            amount.amount,
+            targets.iter().map(|i| &self.account.invoices[*i]),
+        );
+        let payment = Payment {
+            locator: self.locator("P", self.account.payments.len()),
+            account: self.account.locator.clone(),
+            amount,
+            received_on,
+            reference: reference.to_string(),
+            allocations,
+            to_credit: left,
+            entry: self.next_entry(),
+        };
+        self.emit(CollectionsEvent::PaymentReceived { payment })?;
+        self.after_settlement(received_on)
+    }
+
+    /// Reverses a payment: its allocations are undone and its credit taken
+    /// back; a fee, if given, is billed on the next invoice.
+    pub fn reverse_payment(
+        &mut self,
+        payment: &str,
+        on: NaiveDate,
+        fee: Option<Decimal>,
+        reason: &str,
+    ) -> Result<(), CollectionsError> {
+        check_text("reason", reason)?;
+        let record = self
+            .account
+            .payment(payment)
+            .ok_or_else(|| self.not_found("payment", payment))?
+            .clone();
+        if let Some(reversed_on) = record.reversed_on {
+            return Err(CollectionsError::WrongState {
+                what: "payment",
+                locator: payment.to_string(),
+                state: format!("reversed on {reversed_on}"),
+                expected: "received",
+            });
+        }
+        if on < record.payment.received_on {
+            return Err(CollectionsError::Invalid(format!(
+                "payment {payment} was received on {}, after {on}",
+                record.payment.received_on
+            )));
+        }
+        let fee = fee.map(|f| self.positive("reversal fee", f)).transpose()?;
+        self.emit(CollectionsEvent::PaymentReversed {
+            account: self.account.locator.clone(),
+            payment: payment.to_string(),
+            on,
+            reason: reason.to_string(),
+            allocations: record.payment.allocations.clone(),
+            to_credit: record.payment.to_credit,
+            entry: record.payment.entry,
+        })?;
+        if let Some(amount) = fee {
+            let policy = record
+                .payment
+                .allocations
+                .iter()
+                .filter_map(|a| self.account.invoice(&a.invoice))
+                .find_map(|r| r.invoice.policies().first().map(|p| p.to_string()));
+            let fee = Fee {
+                locator: self.locator("X", self.account.fees_booked as usize),
+                account: self.account.locator.clone(),
+                policy,
+                charge: REVERSAL_FEE_CHARGE.to_string(),
+                category: ChargeCategory::Fee,
+                amount,
+                booked_on: on,
+                description: format!("Fee for returned payment {payment}"),
+                reason: FeeReason::PaymentReversal {
+                    payment: payment.to_string(),
+                },
+            };
+            self.emit(CollectionsEvent::FeesCharged {
+                account: self.account.locator.clone(),
+                on,
+                fees: vec![fee],
+            })?;
+        }
+        self.start_delinquencies(on)
+    }
+
+    /// Applies credit by hand: to the invoices named (each up to the amount
+    /// given, or all it owes), or oldest due first.
+    pub fn distribute_credit(
+        &mut self,
+        on: NaiveDate,
+        targets: &[CreditTarget],
+    ) -> Result<(), CollectionsError> {
+        let mut available = self.account.available_credit();
+        if available <= Decimal::ZERO {
+            return Err(CollectionsError::Invalid(format!(
+                "account {} has no credit to distribute",
+                self.account.locator
+            )));
+        }
+        let allocations = if targets.is_empty() {
+            let open = self.account.open_by_age();
+            allocate(available, open.iter().map(|i| &self.account.invoices[*i])).0
+        } else {
+            let names: Vec<String> = targets.iter().map(|t| t.invoice.clone()).collect();
+            let positions = self.targets(&names)?;
+            let mut allocations = Vec::new();
+            for (target, position) in targets.iter().zip(positions) {
+                let owed = self.account.invoices[position].outstanding();
+                let wanted = match target.amount {
+                    Some(amount) => self.positive("credit", amount)?.amount,
+                    None => owed,
+                };
+                if wanted > owed || wanted > available {
+                    return Err(CollectionsError::Invalid(format!(
+                        "{wanted} of credit is more than invoice {} owes ({owed}) or the credit \
+                         available ({available})",
+                        target.invoice
+                    )));
+                }
+                if wanted > Decimal::ZERO {
+                    available -= wanted;
+                    allocations.push(Allocation {
+                        invoice: target.invoice.clone(),
+                        amount: wanted,
+                    });
+                }
+            }
+            allocations
+        };
+        if allocations.is_empty() {
+            return Err(CollectionsError::Invalid(
+                "no open invoice to apply credit to".into(),
+            ));
+        }
+        self.emit_credit(allocations, on, CreditReason::Distribution)?;
+        self.after_settlement(on)
+    }
+
+    /// Applies available credit to the invoices at `positions`, in order.
+    pub(crate) fn apply_credit(
+        &mut self,
+        positions: &[usize],
+        on: NaiveDate,
+        reason: CreditReason,
+    ) -> Result<(), CollectionsError> {
+        let available = self.account.available_credit();
+        if available <= Decimal::ZERO || positions.is_empty() {
+            return Ok(());
+        }
+        let (allocations, _) = allocate(
+            available,
+            positions.iter().map(|i| &self.account.invoices[*i]),
+        );
+        if allocations.is_empty() {
+            return Ok(());
+        }
+        self.emit_credit(allocations, on, reason)
+    }
+
+    fn emit_credit(
+        &mut self,
+        allocations: Vec<Allocation>,
+        on: NaiveDate,
+        reason: CreditReason,
+    ) -> Result<(), CollectionsError> {
+        let total: Decimal = allocations.iter().map(|a| a.amount).sum();
+        self.emit(CollectionsEvent::CreditApplied {
+            account: self.account.locator.clone(),
+            locator: self.locator("C", self.account.credit_applications as usize),
+            on,
+            reason,
+            allocations,
+            total: self.money(total),
+        })
+    }
+
+    /// Seed 003's "Apply When Policy Term is effective": credit goes to open
+    /// invoices whose terms have started by `day`, oldest due first.
+    pub(crate) fn apply_credit_to_effective_terms(
+        &mut self,
+        day: NaiveDate,
+    ) -> Result<(), CollectionsError> {
+        if !self.settings.credit.apply_when_term_effective {
+            return Ok(());
+        }
+        let targets: Vec<usize> = self
+            .account
+            .open_by_age()
+            .into_iter()
+            .filter(|i| self.account.invoices[*i].invoice.effective_on <= day)
+            .collect();
+        if targets.is_empty() || self.account.available_credit() <= Decimal::ZERO {
+            return Ok(());
+        }
+        self.apply_credit(&targets, day, CreditReason::TermEffective)?;
+        self.after_settlement(day)
+    }
+
+    /// What settling may have done: end delinquencies paid in full, confirm
+    /// terms whose first invoice is paid.
+    pub(crate) fn after_settlement(&mut self, on: NaiveDate) -> Result<(), CollectionsError> {
+        let ended: Vec<String> = self
+            .account
+            .delinquencies
+            .iter()
+            .filter(|d| d.is_in_grace())
+            .filter(|d| {
+                let settled = |owed: Decimal| owed <= Decimal::ZERO;
+                match d.scope {
+                    DelinquencyScope::PerInvoice => d.invoices.iter().all(|i| {
+                        self.account
+                            .invoice(i)
+                            .is_none_or(|r| settled(r.outstanding()))
+                    }),
+                    DelinquencyScope::PerPolicy => self.account.invoices.iter().all(|r| {
+                        r.past_due_on.is_none()
+                            || !d.policies.iter().any(|p| r.invoice.bills_policy(p))
+                            || settled(r.outstanding())
+                    }),
+                }
+            })
+            .map(|d| d.locator.clone())
+            .collect();
+        for delinquency in ended {
+            self.emit(CollectionsEvent::DelinquencyEnded {
+                account: self.account.locator.clone(),
+                delinquency,
+                on,
+            })?;
+        }
+        let confirmed: Vec<(String, u32, String)> = self
+            .account
+            .first_invoices
+            .iter()
+            .filter(|(key, _)| !self.account.confirmed_terms.contains(key))
+            .filter(|(_, invoice)| self.account.invoice(invoice).is_some_and(|r| r.is_paid()))
+            .map(|((policy, term), invoice)| (policy.clone(), *term, invoice.clone()))
+            .collect();
+        for (policy, term, invoice) in confirmed {
+            self.emit(CollectionsEvent::TermConfirmed {
+                account: self.account.locator.clone(),
+                policy,
+                term,
+                invoice,
+                on,
+            })?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,46 @@
+//! Why a billing command is refused.
+
+use crate::ledger::LedgerError;
+
+/// A refused billing command; a refused command changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CollectionsError {
+    #[error("no billing account {0}")]
+    UnknownAccount(String),
+    #[error("account {account} has no {what} {locator}")]
+    NotFound {
+        account: String,
+        what: &'static str,
+        locator: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{what} {locator} is {state}, not {expected}")]
+    WrongState {
+        what: &'static str,
+        locator: String,
+        state: String,
+        expected: &'static str,
+    },
+    #[error("invoicing plugin {plugin}: {message}")]
+    Plugin { plugin: String, message: String },
+    #[error("ledger: {0}")]
+    Ledger(#[from] LedgerError),
+    #[error("billing run of account {account} did not finish: {message}")]
+    RunLimit { account: String, message: String },
+}
+
+impl CollectionsError {
+    /// The stable code used in API problems.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CollectionsError::UnknownAccount(_) => "account_not_found",
+            CollectionsError::NotFound { .. } => "not_found",
+            CollectionsError::Invalid(_) => "invalid_request",
+            CollectionsError::WrongState { .. } => "conflict",
+            CollectionsError::Plugin { .. } => "invoicing_plugin_failed",
+            CollectionsError::Ledger(_) => "ledger_refused",
+            CollectionsError::RunLimit { .. } => "internal",
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Changing a live term's payment plan: the installments not yet invoiced are
+//! withdrawn (each by an inverse slice, so every charge's slices still sum to
+//! it) and what they came to, per charge, is spread again over the new plan's
+//! installments whose invoice date is on or after the change. When the new
+//! plan has no such installment left (a change to full pay mid-term), the rest
+//! is billed at once, on the change date.
+
+use super::error::CollectionsError;
+use super::state::Collections;
+use crate::billing::{SpreadCharge, spread};
+use crate::domain::{Money, Period};
+use crate::policy::{BookEvent, InstallmentSlice, PolicyBook};
+use chrono::NaiveDate;
+
+/// The event that moves `policy`'s term in force on `effective` to `plan`.
+pub fn change_plan(
+    book: &PolicyBook,
+    collections: &Collections,
+    policy: &str,
+    plan: &str,
+    effective: NaiveDate,
+) -> Result<BookEvent, CollectionsError> {
+    let invalid = |message: String| CollectionsError::Invalid(message);
+    let state = book
+        .policies
+        .get(policy)
+        .ok_or_else(|| invalid(format!("no policy {policy}")))?;
+    let term = state
+        .terms
+        .iter()
+        .find(|t| t.period.contains(effective))
+        .ok_or_else(|| invalid(format!("policy {policy} has no term on {effective}")))?;
+    let product = &state.header.product;
+    let new_plan = product
+        .plans
+        .get(plan)
+        .ok_or_else(|| invalid(format!("product {} has no plan {plan}", product.name)))?;
+    if term.plan == plan {
+        return Err(invalid(format!(
+            "term {} of {policy} is already on plan {plan}",
+            term.number
+        )));
+    }
+    let account = collections.account(&state.header.account)?;
+    let superseded: Vec<u32> = account
+        .pending_slices
+        .iter()
+        .filter(|s| s.policy == policy)
+        .filter(|s| state.slices[s.index as usize].term == term.number)
+        .map(|s| s.index)
+        .collect();
+    let withdrawn: Vec<InstallmentSlice> = superseded
+        .iter()
+        .map(|i| {
+            let slice = &state.slices[*i as usize];
+            InstallmentSlice {
+                amount: slice.amount.negated(),
+                ..slice.clone()
+            }
+        })
+        .collect();
+    // What is left of each charge, in the order the charges first appear.
+    let mut remaining: Vec<(String, Money)> = Vec::new();
+    for slice in superseded.iter().map(|i| &state.slices[*i as usize]) {
+        match remaining.iter_mut().find(|(c, _)| *c == slice.charge) {
+            Some((_, amount)) => amount.amount += slice.amount.amount,
+            None => remaining.push((slice.charge.clone(), slice.amount)),
+        }
+    }
+    remaining.retain(|(_, amount)| !amount.is_zero());
+    let frames = new_plan
+        .frames(term.period)
+        .map_err(|e| invalid(format!("plan {plan}: {e}")))?;
+    let future: Vec<_> = frames
+        .iter()
+        .filter(|f| f.generate_date >= effective)
+        .cloned()
+        .collect();
+    let slices = match (future.first(), frames.last()) {
+        _ if remaining.is_empty() => Vec::new(),
+        (Some(first), _) => {
+            let span = Period::new(first.period.start(), term.period.end())
+                .map_err(|e| invalid(e.to_string()))?;
+            let charges: Vec<SpreadCharge> = remaining
+                .iter()
+                .map(|(_, amount)| SpreadCharge {
+                    amount: *amount,
+                    period: span,
+                })
+                .collect();
+            let spread = spread(&future, &charges, effective, new_plan.residue)
+                .map_err(|e| invalid(format!("re-spreading: {e}")))?;
+            spread
+                .parts
+                .iter()
+                .map(|part| InstallmentSlice {
+                    charge: remaining[part.charge_index].0.clone(),
+                    term: term.number,
+                    installment: future[part.frame_index].index,
+                    installment_period: future[part.frame_index].period,
+                    amount: part.amount,
+                    invoice_date: part.invoice_date,
+                    due_date: part.due_date,
+                    caught_up: part.caught_up,
+                })
+                .collect()
+        }
+        (None, Some(last)) => remaining
+            .iter()
+            .map(|(charge, amount)| InstallmentSlice {
+                charge: charge.clone(),
+                term: term.number,
+                installment: last.index,
+                installment_period: last.period,
+                amount: *amount,
+                invoice_date: effective,
+                due_date: effective,
+                caught_up: true,
+            })
+            .collect(),
+        (None, None) => return Err(invalid(format!("plan {plan} has no installments"))),
+    };
+    Ok(BookEvent::PlanChanged {
+        policy: policy.to_string(),
+        term: term.number,
+        plan: plan.to_string(),
+        effective,
+        superseded,
+        withdrawn,
+        slices,
+    })
+}

@@ -1,0 +1,283 @@
+//! Billing settings: tenant-level defaults with per-account overrides (seed 003's
+//! "Default Bill To Party Settings" and their per-party custom settings).
+//!
+//! A tenant with no configuration bills every installment on its own invoice
+//! date (no billing calendar), one invoice per account and date, due on the
+//! installment's due date; sends invoices with nothing outstanding; applies
+//! credit to invoices as they are generated; gives 30 days of grace per policy
+//! with no minimum and no late fee; and never writes off automatically.
+
+use super::error::CollectionsError;
+use crate::billing::calendar::MAX_DUE_DAYS;
+use crate::billing::{BillingCalendar, CalendarOverrides, GracePeriod, grace::MAX_GRACE_DAYS};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// The grace period of the default delinquency plan, in days.
+pub const DEFAULT_GRACE_DAYS: u32 = 30;
+
+/// The most decimal places a configured amount may have (the largest minor unit
+/// of a supported currency: BHD's three).
+pub const SETTINGS_AMOUNT_SCALE_MAX: u32 = 3;
+
+/// How generated invoices are separated ("Separate Invoices By", seed 003).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeparateBy {
+    /// One invoice per account and billing date, every policy together. The default.
+    #[default]
+    Account,
+    /// One invoice per policy and billing date.
+    Policy,
+    /// One invoice per currency and billing date (an account bills in one
+    /// currency, so this is the same as `account` today).
+    Currency,
+}
+
+/// When customer credit is used without being told (seed 003's "Automatic
+/// Account Balance Allocation").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditOptions {
+    /// Apply available credit to each invoice as it is generated. Default yes.
+    #[serde(default = "yes")]
+    pub apply_on_invoice_generation: bool,
+    /// Apply available credit to open invoices once the term they bill has
+    /// started. Default no.
+    #[serde(default)]
+    pub apply_when_term_effective: bool,
+}
+
+impl Default for CreditOptions {
+    fn default() -> Self {
+        CreditOptions {
+            apply_on_invoice_generation: true,
+            apply_when_term_effective: false,
+        }
+    }
+}
+
+/// Whether a delinquency follows a policy or an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DelinquencyScope {
+    /// One delinquency per policy at a time: every past-due invoice billing the
+    /// policy joins it, and it ends when all of them are paid. The default.
+    #[default]
+    PerPolicy,
+    /// One delinquency per past-due invoice; it lapses every policy the invoice
+    /// bills.
+    PerInvoice,
+}
+
+/// What happens when an invoice is not paid by its due date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelinquencyPlan {
+    /// Whether past-due invoices start delinquencies at all. Default yes.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Days after the due date before the policy lapses ([E6]).
+    #[serde(default = "default_grace_days")]
+    pub grace_days: u32,
+    /// Below this past-due amount nothing happens. Default 0.
+    #[serde(default)]
+    pub minimum: Decimal,
+    /// A fee charged when a delinquency starts, billed on the next invoice.
+    #[serde(default)]
+    pub late_fee: Decimal,
+    #[serde(default)]
+    pub scope: DelinquencyScope,
+}
+
+impl Default for DelinquencyPlan {
+    fn default() -> Self {
+        DelinquencyPlan {
+            enabled: true,
+            grace_days: DEFAULT_GRACE_DAYS,
+            minimum: Decimal::ZERO,
+            late_fee: Decimal::ZERO,
+            scope: DelinquencyScope::PerPolicy,
+        }
+    }
+}
+
+impl DelinquencyPlan {
+    /// The grace period.
+    pub fn grace(&self) -> GracePeriod {
+        GracePeriod {
+            grace_days: self.grace_days,
+        }
+    }
+}
+
+/// A tenant's billing settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingSettings {
+    /// The billing calendar; none bills each installment on its own invoice date.
+    #[serde(default)]
+    pub calendar: Option<BillingCalendar>,
+    #[serde(default)]
+    pub separate_invoices_by: SeparateBy,
+    /// Whether invoices with nothing outstanding (after credit) are sent. They are
+    /// issued either way (their items are billed); this only flags them. Default
+    /// yes. Takes the place of the calendar's own field.
+    #[serde(default = "yes")]
+    pub send_zero_outstanding_invoices: bool,
+    /// Days from an invoice's issue date to its due date, at least; an
+    /// installment is never due earlier than its plan says. Default 0. Takes the
+    /// place of the calendar's own field.
+    #[serde(default)]
+    pub invoice_due_days: u32,
+    #[serde(default)]
+    pub credit: CreditOptions,
+    #[serde(default)]
+    pub delinquency: DelinquencyPlan,
+    /// Past-due balances at or below this are written off automatically; zero
+    /// (the default) never writes off.
+    #[serde(default)]
+    pub auto_write_off_up_to: Decimal,
+}
+
+impl Default for BillingSettings {
+    fn default() -> Self {
+        BillingSettings {
+            calendar: None,
+            separate_invoices_by: SeparateBy::Account,
+            send_zero_outstanding_invoices: true,
+            invoice_due_days: 0,
+            credit: CreditOptions::default(),
+            delinquency: DelinquencyPlan::default(),
+            auto_write_off_up_to: Decimal::ZERO,
+        }
+    }
+}
+
+/// Per-account changes to the tenant's settings; `None` keeps the tenant's value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountOverrides {
+    /// Replaces the tenant's calendar.
+    pub calendar: Option<BillingCalendar>,
+    /// Changes to the calendar in use (the tenant's or `calendar`).
+    pub calendar_changes: Option<CalendarOverrides>,
+    pub separate_invoices_by: Option<SeparateBy>,
+    pub send_zero_outstanding_invoices: Option<bool>,
+    pub invoice_due_days: Option<u32>,
+    pub credit: Option<CreditOptions>,
+    pub delinquency: Option<DelinquencyPlan>,
+    pub auto_write_off_up_to: Option<Decimal>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_grace_days() -> u32 {
+    DEFAULT_GRACE_DAYS
+}
+
+impl BillingSettings {
+    /// The settings of an account: these with its overrides.
+    pub fn for_account(&self, overrides: &AccountOverrides) -> BillingSettings {
+        let calendar = overrides
+            .calendar
+            .clone()
+            .or_else(|| self.calendar.clone())
+            .map(|calendar| match &overrides.calendar_changes {
+                Some(changes) => calendar.with_overrides(changes),
+                None => calendar,
+            });
+        BillingSettings {
+            calendar,
+            separate_invoices_by: overrides
+                .separate_invoices_by
+                .unwrap_or(self.separate_invoices_by),
+            send_zero_outstanding_invoices: overrides
+                .send_zero_outstanding_invoices
+                .unwrap_or(self.send_zero_outstanding_invoices),
+            invoice_due_days: overrides.invoice_due_days.unwrap_or(self.invoice_due_days),
+            credit: overrides.credit.unwrap_or(self.credit),
+            delinquency: overrides
+                .delinquency
+                .clone()
+                .unwrap_or_else(|| self.delinquency.clone()),
+            auto_write_off_up_to: overrides
+                .auto_write_off_up_to
+                .unwrap_or(self.auto_write_off_up_to),
+        }
+    }
+
+    /// Checks every setting.
+    pub fn validate(&self) -> Result<(), CollectionsError> {
+        if let Some(calendar) = &self.calendar {
+            calendar
+                .validate()
+                .map_err(|e| CollectionsError::Invalid(format!("billing calendar: {e}")))?;
+        }
+        if self.invoice_due_days > MAX_DUE_DAYS {
+            return Err(CollectionsError::Invalid(format!(
+                "invoice due days {} is more than {MAX_DUE_DAYS}",
+                self.invoice_due_days
+            )));
+        }
+        let plan = &self.delinquency;
+        if plan.grace_days > MAX_GRACE_DAYS {
+            return Err(CollectionsError::Invalid(format!(
+                "grace of {} days is more than {MAX_GRACE_DAYS}",
+                plan.grace_days
+            )));
+        }
+        for (what, amount) in [
+            ("delinquency minimum", plan.minimum),
+            ("late fee", plan.late_fee),
+            ("automatic write-off threshold", self.auto_write_off_up_to),
+        ] {
+            if amount.is_sign_negative() || amount.scale() > SETTINGS_AMOUNT_SCALE_MAX {
+                return Err(CollectionsError::Invalid(format!(
+                    "{what} {amount} must be zero or more, with at most \
+                     {SETTINGS_AMOUNT_SCALE_MAX} decimal places"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn a_tenant_with_no_configuration_gets_the_documented_defaults() {
+        let settings: BillingSettings = serde_json::from_str("{}").unwrap();
+        assert_eq!(settings, BillingSettings::default());
+        assert_eq!(settings.delinquency.grace_days, 30);
+        assert!(settings.credit.apply_on_invoice_generation);
+        assert!(!settings.credit.apply_when_term_effective);
+        assert!(settings.send_zero_outstanding_invoices);
+    }
+
+    #[test]
+    fn an_account_override_replaces_only_what_it_names() {
+        let tenant = BillingSettings {
+            invoice_due_days: 10,
+            ..BillingSettings::default()
+        };
+        let overrides = AccountOverrides {
+            separate_invoices_by: Some(SeparateBy::Policy),
+            auto_write_off_up_to: Some(dec!(5.00)),
+            ..AccountOverrides::default()
+        };
+        let account = tenant.for_account(&overrides);
+        assert_eq!(account.invoice_due_days, 10);
+        assert_eq!(account.separate_invoices_by, SeparateBy::Policy);
+        assert_eq!(account.auto_write_off_up_to, dec!(5.00));
+    }
+
+    #[test]
+    fn a_negative_late_fee_is_refused() {
+        let mut settings = BillingSettings::default();
+        settings.delinquency.late_fee = dec!(-1);
+        assert!(settings.validate().is_err());
+    }
+}

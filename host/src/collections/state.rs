@@ -1,0 +1,112 @@
+//! The billing state of a tenant: its settings and every account's billing
+//! state, kept in step with the policy book (new accounts, policies, charges
+//! and installment slices wait to be invoiced as the book records them).
+
+use super::account::AccountBilling;
+use super::error::CollectionsError;
+use super::event::CollectionsEvent;
+use super::settings::BillingSettings;
+use crate::policy::{BookEvent, PolicyBook};
+use std::collections::BTreeMap;
+
+/// A tenant's billing state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Collections {
+    pub settings: BillingSettings,
+    pub accounts: BTreeMap<String, AccountBilling>,
+}
+
+impl Collections {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn account(&self, locator: &str) -> Result<&AccountBilling, CollectionsError> {
+        self.accounts
+            .get(locator)
+            .ok_or_else(|| CollectionsError::UnknownAccount(locator.to_string()))
+    }
+
+    /// The settings in force for an account.
+    pub fn settings_for(&self, account: &AccountBilling) -> BillingSettings {
+        self.settings.for_account(&account.overrides)
+    }
+
+    /// Applies a billing event.
+    pub fn apply(&mut self, event: &CollectionsEvent) {
+        match event {
+            CollectionsEvent::BillingConfigured { settings } => self.settings = settings.clone(),
+            _ => {
+                if let Some(account) = event.account().and_then(|a| self.accounts.get_mut(a)) {
+                    account.apply(event);
+                }
+            }
+        }
+    }
+
+    /// Follows a book event; called with the book as it is *before* the event
+    /// is applied to it (to know where its new slices and charges will sit).
+    pub fn follow_book(&mut self, event: &BookEvent, book: &PolicyBook) {
+        match event {
+            BookEvent::ProductDeployed { .. } => {}
+            BookEvent::AccountCreated { account } => {
+                self.accounts.insert(
+                    account.locator.clone(),
+                    AccountBilling::new(&account.locator, account.currency),
+                );
+            }
+            BookEvent::TransactionIssued { record } => {
+                let existing = book.policies.get(&record.policy);
+                let Some(account) = record
+                    .opened
+                    .as_ref()
+                    .map(|h| h.account.as_str())
+                    .or_else(|| existing.map(|p| p.header.account.as_str()))
+                    .and_then(|a| self.accounts.get_mut(a))
+                else {
+                    return;
+                };
+                if record.opened.is_some() && existing.is_none() {
+                    account.add_policy(&record.policy);
+                }
+                let slices = existing.map_or(0, |p| p.slices.len());
+                let charges = existing.map_or(0, |p| p.charges.len());
+                account.add_slices(&record.policy, slices, &record.slices);
+                account.add_charges(Some(&record.policy), charges, &record.charges);
+            }
+            BookEvent::FlatChargeAdded { charge } => {
+                let Some(account) = self.accounts.get_mut(&charge.account) else {
+                    return;
+                };
+                match charge.policy.as_ref().and_then(|p| book.policies.get(p)) {
+                    Some(policy) => account.add_charges(
+                        Some(policy.locator()),
+                        policy.charges.len(),
+                        std::slice::from_ref(charge),
+                    ),
+                    None => account.add_charges(
+                        None,
+                        book.account_charges.len(),
+                        std::slice::from_ref(charge),
+                    ),
+                }
+            }
+            BookEvent::PlanChanged {
+                policy,
+                superseded,
+                withdrawn,
+                slices,
+                ..
+            } => {
+                let Some(state) = book.policies.get(policy) else {
+                    return;
+                };
+                let Some(account) = self.accounts.get_mut(&state.header.account) else {
+                    return;
+                };
+                account.withdraw_slices(policy, superseded);
+                account.add_slices(policy, state.slices.len() + withdrawn.len(), slices);
+            }
+        }
+    }
+}

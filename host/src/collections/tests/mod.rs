@@ -1,0 +1,1 @@
+//! Billing behaviour end to end through the engine state.

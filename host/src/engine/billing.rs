@@ -1,0 +1,468 @@
+//! Billing commands in the engine: each is decided by the billing system
+//! ([`Decider`]) on the current book and ledger, and every financial event is
+//! followed by its journal entry. The engine adds what needs the policy book:
+//!
+//! - a lapse is a `PolicyCommand::Cancel` decided on the current book,
+//!   effective the day after grace ends, issued "by the billing run" at noon of
+//!   the run's day in the policy's time zone; its credits flow into the
+//!   following invoices (the run is resumed by the next command);
+//! - charges a policy command books are billed at once when seed 001 says so
+//!   (`immediate` ones, `next` ones with no installment left).
+//!
+//! A billing run is one command per account ([`BillingCommand::RunAccount`]),
+//! repeated while it has more to do (after a lapse, or when a decision is
+//! full); each is idempotent, so a run interrupted anywhere is resumed by
+//! running the same date again.
+
+use super::command::EngineCommand;
+use super::state::{EngineError, TenantEvent, TenantState, journal_count};
+use crate::collections::{
+    BillingCommand, CollectionsError, CollectionsEvent, Decided, Decider, InvoiceAdjuster,
+    LapseCancellation, Posting, RunOutcome, change_plan, has_run_work,
+};
+use crate::domain::{local_date, parse_time_zone};
+use crate::ledger::{EntryId, JournalEntry};
+use crate::policy::{
+    BookEvent, Charge, CommandContext, PolicyCommand, PolicyError, RaterResolver, is_spread,
+};
+use chrono::{NaiveDate, TimeZone, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The most commands one account's billing run may take (one more per lapse).
+pub const RUN_COMMANDS_PER_ACCOUNT_MAX: usize = 1_000;
+
+/// Who issues lapse cancellations.
+pub const LAPSE_ACTOR: &str = "billing-run";
+
+/// What a billing run did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BillingRunReport {
+    pub up_to: NaiveDate,
+    /// Accounts looked at.
+    pub accounts: usize,
+    /// Accounts that had something to do.
+    pub accounts_billed: usize,
+    /// Commands made (durable ones, through the engine service).
+    pub commands: usize,
+    pub events: usize,
+    /// Accounts whose run failed, with why; the others are billed regardless.
+    pub failures: Vec<(String, String)>,
+}
+
+impl BillingRunReport {
+    pub fn new(up_to: NaiveDate) -> Self {
+        BillingRunReport {
+            up_to,
+            accounts: 0,
+            accounts_billed: 0,
+            commands: 0,
+            events: 0,
+            failures: Vec::new(),
+        }
+    }
+}
+
+/// Charges billed whole (not spread over installments).
+fn billed_whole(charges: &[Charge]) -> impl Iterator<Item = &Charge> {
+    charges
+        .iter()
+        .filter(|c| c.category.is_billed() && !is_spread(c) && !c.amount.is_zero())
+}
+
+/// The context of a lapse cancellation: the billing run at noon of `on` in the
+/// policy's time zone.
+fn lapse_context(on: NaiveDate, zone: &str, delinquency: &str) -> CommandContext {
+    let noon = on.and_hms_opt(12, 0, 0).expect("noon exists");
+    let issued_at = parse_time_zone(zone)
+        .ok()
+        .and_then(|tz| tz.from_local_datetime(&noon).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| noon.and_utc());
+    CommandContext {
+        actor: LAPSE_ACTOR.to_string(),
+        issued_at,
+        idempotency_key: Some(format!("lapse/{delinquency}")),
+    }
+}
+
+fn account_of(command: &BillingCommand) -> Option<&str> {
+    use BillingCommand as B;
+    match command {
+        B::ConfigureBilling { .. } | B::ChangePlan { .. } => None,
+        B::ConfigureAccount { account, .. }
+        | B::RunAccount { account, .. }
+        | B::RecordPayment { account, .. }
+        | B::ReversePayment { account, .. }
+        | B::DistributeCredit { account, .. }
+        | B::WriteOff { account, .. }
+        | B::ReverseWriteOff { account, .. }
+        | B::DraftDisbursement { account, .. }
+        | B::ApproveDisbursement { account, .. }
+        | B::RejectDisbursement { account, .. }
+        | B::ReverseDisbursement { account, .. }
+        | B::PlaceHold { account, .. }
+        | B::ReleaseHold { account, .. } => Some(account),
+    }
+}
+
+impl TenantState {
+    /// The events of a billing command.
+    pub(super) fn decide_billing(
+        &self,
+        command: &BillingCommand,
+        raters: &dyn RaterResolver,
+        adjuster: &dyn InvoiceAdjuster,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
+        use BillingCommand as B;
+        let collections = |event| Ok(vec![TenantEvent::Collections(event)]);
+        match command {
+            B::ConfigureBilling { settings } => {
+                settings.validate()?;
+                return collections(CollectionsEvent::BillingConfigured {
+                    settings: settings.clone(),
+                });
+            }
+            B::ConfigureAccount { account, overrides } => {
+                self.collections.account(account)?;
+                self.collections
+                    .settings
+                    .for_account(overrides)
+                    .validate()?;
+                return collections(CollectionsEvent::AccountConfigured {
+                    account: account.clone(),
+                    overrides: overrides.clone(),
+                });
+            }
+            B::ChangePlan {
+                policy,
+                plan,
+                effective,
+            } => {
+                let event = change_plan(&self.book, &self.collections, policy, plan, *effective)?;
+                return Ok(vec![TenantEvent::Book(event)]);
+            }
+            B::RunAccount { account, up_to } => {
+                return self.decide_run(account, *up_to, raters, adjuster);
+            }
+            _ => {}
+        }
+        let account = account_of(command).expect("an account command");
+        let mut id = self.ledger.next_id();
+        let mut decider = Decider::new(&self.collections, &self.book, account, id, adjuster)?;
+        match command {
+            B::RecordPayment {
+                amount,
+                received_on,
+                invoices,
+                reference,
+                ..
+            } => decider.record_payment(*amount, *received_on, invoices, reference)?,
+            B::ReversePayment {
+                payment,
+                on,
+                fee,
+                reason,
+                ..
+            } => decider.reverse_payment(payment, *on, *fee, reason)?,
+            B::DistributeCredit { on, targets, .. } => decider.distribute_credit(*on, targets)?,
+            B::WriteOff {
+                invoice,
+                item,
+                amount,
+                on,
+                reason,
+                ..
+            } => decider.write_off(invoice, item.as_deref(), *amount, *on, reason)?,
+            B::ReverseWriteOff { write_off, on, .. } => {
+                decider.reverse_write_off(write_off, *on)?
+            }
+            B::DraftDisbursement {
+                amount, on, reason, ..
+            } => decider.draft_disbursement(*amount, *on, reason)?,
+            B::ApproveDisbursement {
+                disbursement,
+                on,
+                execute_on,
+                ..
+            } => decider.approve_disbursement(disbursement, *on, *execute_on)?,
+            B::RejectDisbursement {
+                disbursement,
+                on,
+                reason,
+                ..
+            } => decider.reject_disbursement(disbursement, *on, reason)?,
+            B::ReverseDisbursement {
+                disbursement,
+                on,
+                reason,
+                ..
+            } => decider.reverse_disbursement(disbursement, *on, reason)?,
+            B::PlaceHold {
+                kind, from, reason, ..
+            } => decider.place_hold(kind, *from, reason)?,
+            B::ReleaseHold { hold, on, .. } => decider.release_hold(hold, *on)?,
+            B::ConfigureBilling { .. }
+            | B::ConfigureAccount { .. }
+            | B::ChangePlan { .. }
+            | B::RunAccount { .. } => unreachable!("handled above"),
+        }
+        self.journal(decider.take(), &mut id)
+    }
+
+    /// One billing-run command of one account: nothing when it has nothing to
+    /// do up to `up_to`.
+    fn decide_run(
+        &self,
+        account: &str,
+        up_to: NaiveDate,
+        raters: &dyn RaterResolver,
+        adjuster: &dyn InvoiceAdjuster,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
+        let billing = self.collections.account(account)?;
+        if !has_run_work(billing, &self.collections.settings_for(billing), up_to) {
+            return Ok(Vec::new());
+        }
+        let mut id = self.ledger.next_id();
+        let mut decider = Decider::new(&self.collections, &self.book, account, id, adjuster)?;
+        let outcome = decider.run(up_to)?;
+        let mut events = self.journal(decider.take(), &mut id)?;
+        if let RunOutcome::Lapse(lapse) = outcome {
+            let mut book_events = Vec::new();
+            let mut cancelled = BTreeSet::new();
+            let mut charges: Vec<Charge> = Vec::new();
+            let mut with_slices = BTreeSet::new();
+            let before = id;
+            let mut lapses = Vec::new();
+            for item in &lapse.items {
+                let mut cancellations = Vec::new();
+                for policy in &item.policies {
+                    let Ok(state) = self.book.policy(policy) else {
+                        continue;
+                    };
+                    if !state.is_in_force(item.effective) || !cancelled.insert(policy.clone()) {
+                        continue;
+                    }
+                    let context =
+                        lapse_context(lapse.on, &state.header.time_zone, &item.delinquency);
+                    let cancel = PolicyCommand::Cancel {
+                        policy: policy.clone(),
+                        effective: item.effective,
+                    };
+                    let decided = match self.decide_policy(&cancel, &context, raters, id) {
+                        Ok(decided) => decided,
+                        Err(EngineError::Policy(
+                            PolicyError::OutsideTerm { .. } | PolicyError::NotInForce { .. },
+                        )) => continue,
+                        Err(error) => return Err(error),
+                    };
+                    id = EntryId(id.0 + journal_count(&decided));
+                    for event in &decided {
+                        if let TenantEvent::Book(BookEvent::TransactionIssued { record }) = event {
+                            cancellations.push(LapseCancellation {
+                                policy: policy.clone(),
+                                transaction: record.transaction.locator.clone(),
+                            });
+                            charges.extend(billed_whole(&record.charges).cloned());
+                            if record.slices.iter().any(|s| !s.amount.is_zero()) {
+                                with_slices.insert(policy.clone());
+                            }
+                        }
+                    }
+                    book_events.extend(decided);
+                }
+                lapses.push((item, cancellations));
+            }
+            for (item, cancellations) in lapses {
+                decider.record_lapse(lapse.on, item, cancellations)?;
+            }
+            let mut lapse_id = before;
+            events.extend(self.journal(decider.take(), &mut lapse_id)?);
+            events.extend(book_events);
+            decider.skip_entries(id.0 - before.0);
+            decider.invoice_immediately(lapse.on, &charges, &with_slices)?;
+            events.extend(self.journal(decider.take(), &mut id)?);
+        }
+        Ok(events)
+    }
+
+    /// The billing events of the charges a policy command booked: those seed
+    /// 001 bills at once go on an invoice now.
+    pub(super) fn invoice_new_charges(
+        &self,
+        events: &[TenantEvent],
+        context: &CommandContext,
+        adjuster: &dyn InvoiceAdjuster,
+        first_id: EntryId,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
+        let mut by_account: BTreeMap<String, (Vec<Charge>, Option<String>)> = BTreeMap::new();
+        let mut with_slices = BTreeSet::new();
+        for event in events {
+            let TenantEvent::Book(event) = event else {
+                continue;
+            };
+            let (account, zone, charges): (&str, Option<&str>, Vec<&Charge>) = match event {
+                BookEvent::TransactionIssued { record } => {
+                    let header = record
+                        .opened
+                        .as_ref()
+                        .or_else(|| self.book.policies.get(&record.policy).map(|p| &p.header));
+                    let Some(header) = header else { continue };
+                    if record.slices.iter().any(|s| !s.amount.is_zero()) {
+                        with_slices.insert(record.policy.clone());
+                    }
+                    (
+                        &header.account,
+                        Some(&header.time_zone),
+                        billed_whole(&record.charges).collect(),
+                    )
+                }
+                BookEvent::FlatChargeAdded { charge } => {
+                    let zone = charge
+                        .policy
+                        .as_ref()
+                        .and_then(|p| self.book.policies.get(p))
+                        .map(|p| p.header.time_zone.as_str());
+                    (
+                        &charge.account,
+                        zone,
+                        billed_whole(std::slice::from_ref(charge)).collect(),
+                    )
+                }
+                _ => continue,
+            };
+            if charges.is_empty() {
+                continue;
+            }
+            let entry = by_account
+                .entry(account.to_string())
+                .or_insert_with(|| (Vec::new(), zone.map(str::to_string)));
+            entry.0.extend(charges.into_iter().cloned());
+        }
+        let mut id = first_id;
+        let mut billing = Vec::new();
+        for (account, (charges, zone)) in by_account {
+            if !self.collections.accounts.contains_key(&account) {
+                continue;
+            }
+            let on = match zone.as_deref().map(parse_time_zone) {
+                Some(Ok(zone)) => local_date(context.issued_at, zone),
+                _ => context.issued_at.date_naive(),
+            };
+            let mut decider = Decider::new(&self.collections, &self.book, &account, id, adjuster)?;
+            decider.invoice_immediately(on, &charges, &with_slices)?;
+            billing.extend(self.journal(decider.take(), &mut id)?);
+        }
+        Ok(billing)
+    }
+
+    /// Billing events, each followed by the journal entry it posts, numbered
+    /// from `*id`.
+    pub(super) fn journal(
+        &self,
+        decided: Decided,
+        id: &mut EntryId,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
+        let mut events = Vec::with_capacity(decided.len() * 2);
+        for (event, posting) in decided {
+            events.push(TenantEvent::Collections(event));
+            let Some(posting) = posting else { continue };
+            let entry = match posting {
+                Posting::Entry(draft) => {
+                    self.ledger.check(&draft)?;
+                    JournalEntry {
+                        id: *id,
+                        tenant: self.ledger.tenant().to_string(),
+                        currency: draft.currency,
+                        posted_on: draft.posted_on,
+                        kind: draft.kind,
+                        reference: draft.reference,
+                        reverses: None,
+                        lines: draft.lines,
+                        memo: draft.memo,
+                    }
+                }
+                Posting::Contra {
+                    original,
+                    posted_on,
+                    reference,
+                } => {
+                    if self.ledger.reversal_of(original).is_some() {
+                        return Err(CollectionsError::Invalid(format!(
+                            "entry {original} is already reversed"
+                        ))
+                        .into());
+                    }
+                    self.ledger
+                        .entry(original)
+                        .and_then(|e| e.contra(*id, posted_on, reference))
+                        .ok_or_else(|| {
+                            EngineError::Corrupt(format!("no entry {original} to reverse"))
+                        })?
+                }
+            };
+            *id = id.next();
+            events.push(TenantEvent::Journal(entry));
+        }
+        Ok(events)
+    }
+
+    /// Runs one account's billing up to `up_to` to the end: decides and applies
+    /// one command after another until there is nothing left to do. Returns the
+    /// commands and events it took.
+    pub fn run_account(
+        &mut self,
+        account: &str,
+        up_to: NaiveDate,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+        adjuster: &dyn InvoiceAdjuster,
+    ) -> Result<(usize, usize), EngineError> {
+        let command = EngineCommand::Billing(BillingCommand::RunAccount {
+            account: account.to_string(),
+            up_to,
+        });
+        let mut events = 0;
+        for commands in 0..RUN_COMMANDS_PER_ACCOUNT_MAX {
+            let decided = self.decide_with(&command, context, raters, adjuster)?;
+            if decided.is_empty() {
+                return Ok((commands, events));
+            }
+            events += decided.len();
+            for event in &decided {
+                self.apply(event)?;
+            }
+        }
+        Err(CollectionsError::RunLimit {
+            account: account.to_string(),
+            message: format!("more than {RUN_COMMANDS_PER_ACCOUNT_MAX} commands"),
+        }
+        .into())
+    }
+
+    /// Runs billing for every account up to `up_to` (the pure path: the same
+    /// commands the engine service makes durable one by one).
+    pub fn run_billing(
+        &mut self,
+        up_to: NaiveDate,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+        adjuster: &dyn InvoiceAdjuster,
+    ) -> BillingRunReport {
+        let accounts: Vec<String> = self.collections.accounts.keys().cloned().collect();
+        let mut report = BillingRunReport::new(up_to);
+        for account in accounts {
+            report.accounts += 1;
+            match self.run_account(&account, up_to, context, raters, adjuster) {
+                Ok((0, _)) => {}
+                Ok((commands, events)) => {
+                    report.accounts_billed += 1;
+                    report.commands += commands;
+                    report.events += events;
+                }
+                Err(error) => report.failures.push((account, error.to_string())),
+            }
+        }
+        report
+    }
+}

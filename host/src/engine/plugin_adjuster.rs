@@ -1,0 +1,33 @@
+//! The invoicing plugin through the plugin runtime: each call runs the
+//! product's invoicing component in a fresh sandbox.
+
+use crate::collections::InvoiceAdjuster;
+use crate::plugin::{DraftInvoice, InvoiceAdjustments, PluginRuntime};
+use std::sync::Arc;
+
+/// Calls invoicing plugins registered in a [`PluginRuntime`].
+#[derive(Clone)]
+pub struct PluginInvoiceAdjuster {
+    runtime: Arc<PluginRuntime>,
+}
+
+impl PluginInvoiceAdjuster {
+    pub fn new(runtime: Arc<PluginRuntime>) -> Self {
+        PluginInvoiceAdjuster { runtime }
+    }
+}
+
+impl std::fmt::Debug for PluginInvoiceAdjuster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PluginInvoiceAdjuster")
+    }
+}
+
+impl InvoiceAdjuster for PluginInvoiceAdjuster {
+    fn adjust(&self, plugin_id: &str, draft: &DraftInvoice) -> Result<InvoiceAdjustments, String> {
+        self.runtime
+            .adjust_invoice(plugin_id, draft)
+            .map(|(adjustments, _report)| adjustments)
+            .map_err(|error| error.to_string())
+    }
+}

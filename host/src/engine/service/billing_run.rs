@@ -1,0 +1,144 @@
+//! Billing runs through the engine service: one durable command per account
+//! and decision, never one giant append (the store takes at most 1,000 events
+//! and 4 MiB per append).
+//!
+//! Commands are pipelined like [`Engine::execute`]: each is decided, queued for
+//! commit and applied under the tenant's lock, and the run moves on to the
+//! next account while the store makes it durable; it waits for at most
+//! [`RUN_APPENDS_IN_FLIGHT`] appends at a time and for all of them before it
+//! answers. Accounts with nothing to do append nothing, so running the same
+//! date again changes nothing, and a run interrupted anywhere is finished by
+//! running it again. Other commands of the tenant interleave between accounts.
+
+use super::{Engine, RequestMeta, append_error, request_hash};
+use crate::collections::{BillingCommand, CollectionsError};
+use crate::engine::billing::{BillingRunReport, RUN_COMMANDS_PER_ACCOUNT_MAX};
+use crate::engine::command::EngineCommand;
+use crate::engine::service::CommandOutcome;
+use crate::engine::state::EngineError;
+use crate::policy::CommandContext;
+use crate::store::{AppendOutcome, PendingAppend};
+use chrono::NaiveDate;
+use std::collections::VecDeque;
+
+/// The most appends of one billing run waiting for durability at a time.
+pub const RUN_APPENDS_IN_FLIGHT: usize = 256;
+
+impl Engine {
+    /// Runs billing for every account of `tenant` up to `up_to`. An account
+    /// whose run fails is reported in the answer and the others are billed.
+    pub fn run_billing(
+        &self,
+        tenant: &str,
+        up_to: NaiveDate,
+        meta: &RequestMeta,
+    ) -> Result<BillingRunReport, EngineError> {
+        let slot = self.slot(tenant)?;
+        let accounts: Vec<String> = self
+            .lock(tenant, &slot)?
+            .state
+            .collections
+            .accounts
+            .keys()
+            .cloned()
+            .collect();
+        let meta = RequestMeta {
+            idempotency_key: None,
+            ..meta.clone()
+        };
+        let context = CommandContext {
+            actor: meta.actor.clone(),
+            issued_at: meta.issued_at,
+            idempotency_key: None,
+        };
+        let mut report = BillingRunReport::new(up_to);
+        let mut in_flight: VecDeque<(String, PendingAppend)> = VecDeque::new();
+        for account in accounts {
+            report.accounts += 1;
+            let command = EngineCommand::Billing(BillingCommand::RunAccount {
+                account: account.clone(),
+                up_to,
+            });
+            let hash = request_hash(&command);
+            let mut commands = 0;
+            let result = loop {
+                if commands == RUN_COMMANDS_PER_ACCOUNT_MAX {
+                    break Err(EngineError::from(CollectionsError::RunLimit {
+                        account: account.clone(),
+                        message: format!("more than {RUN_COMMANDS_PER_ACCOUNT_MAX} commands"),
+                    }));
+                }
+                let mut guard = match self.lock(tenant, &slot) {
+                    Ok(guard) => guard,
+                    Err(error) => break Err(error),
+                };
+                let events = match guard.state.decide_with(
+                    &command,
+                    &context,
+                    self.raters.as_ref(),
+                    self.adjuster.as_ref(),
+                ) {
+                    Ok(events) if events.is_empty() => break Ok(()),
+                    Ok(events) => events,
+                    Err(error) => break Err(error),
+                };
+                let outcome = CommandOutcome {
+                    events,
+                    replayed: false,
+                };
+                let request = self.append_request(tenant, &meta, hash.clone(), &outcome);
+                let pending = match self.store.submit_append(request) {
+                    Ok(pending) => pending,
+                    Err(error) => break Err(append_error(error)),
+                };
+                if let Some(error) = outcome
+                    .events
+                    .iter()
+                    .find_map(|event| guard.state.apply(event).err())
+                {
+                    guard.poisoned = true;
+                    break Err(error);
+                }
+                drop(guard);
+                commands += 1;
+                report.events += outcome.events.len();
+                in_flight.push_back((account.clone(), pending));
+                while in_flight.len() > RUN_APPENDS_IN_FLIGHT {
+                    let (account, pending) = in_flight.pop_front().expect("not empty");
+                    self.settle(&slot, account, pending, &mut report);
+                }
+            };
+            if commands > 0 {
+                report.accounts_billed += 1;
+                report.commands += commands;
+            }
+            if let Err(error) = result {
+                report.failures.push((account, error.to_string()));
+            }
+        }
+        for (account, pending) in in_flight {
+            self.settle(&slot, account, pending, &mut report);
+        }
+        Ok(report)
+    }
+
+    /// Waits for one append of a run; a failed one leaves the state ahead of
+    /// the log, so it is rebuilt before the next command.
+    fn settle(
+        &self,
+        slot: &super::TenantSlot,
+        account: String,
+        pending: PendingAppend,
+        report: &mut BillingRunReport,
+    ) {
+        let failure = match pending.wait() {
+            Ok(AppendOutcome::Committed { .. }) => return,
+            Ok(AppendOutcome::Replayed { .. }) => {
+                "an append without a key was replayed".to_string()
+            }
+            Err(error) => append_error(error).to_string(),
+        };
+        slot.lock().expect("tenant lock").poisoned = true;
+        report.failures.push((account, failure));
+    }
+}
