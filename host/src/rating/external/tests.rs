@@ -267,8 +267,16 @@ fn an_https_rater_without_tls_support_is_unavailable_with_a_clear_message() {
     let config = ExternalRaterConfig::new("tls-rater", "https://127.0.0.1:9/rate")
         .with_header("Authorization", SECRET)
         .with_timeout_ms(1_000);
-    let (kind, _) = failure(ExternalRater::new(&config).unwrap().rate(&sample_request()));
+    let (kind, text) = failure(ExternalRater::new(&config).unwrap().rate(&sample_request()));
     assert_eq!(kind, RaterFailure::Unavailable);
+    // Without a TLS feature in reqwest the message says so; with one, the
+    // closed port refuses the connection.
+    assert!(
+        text == "rater tls-rater failed (rater_unavailable): this build of Premia has no TLS \
+                 support, so an https rater cannot be reached"
+            || text.starts_with("rater tls-rater failed (rater_unavailable): could not connect"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -402,6 +410,45 @@ fn an_answer_over_4_mib_is_too_large() {
              4194304 bytes"
                 .into()
         )
+    );
+}
+
+/// A raw HTTP/1.1 server that answers one call with a chunked body (no
+/// `Content-Length`) of `total` bytes.
+fn chunked_server(total: usize) -> SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 64 * 1024];
+        let _ = stream.read(&mut request);
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let chunk = vec![b' '; 256 * 1024];
+        let mut sent = 0;
+        while sent < total {
+            let n = chunk.len().min(total - sent);
+            let head = format!("{n:x}\r\n");
+            let written = stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.write_all(&chunk[..n]))
+                .and_then(|()| stream.write_all(b"\r\n"));
+            if written.is_err() {
+                return; // the client stopped reading
+            }
+            sent += n;
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+    });
+    address
+}
+
+#[test]
+fn an_answer_over_4_mib_without_a_length_is_too_large() {
+    let address = chunked_server(MAX_RESPONSE_BYTES + 256 * 1024);
+    assert_eq!(
+        failure(rater(address, 5_000).rate(&sample_request())).0,
+        RaterFailure::OutputTooLarge
     );
 }
 
