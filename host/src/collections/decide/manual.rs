@@ -107,6 +107,7 @@ impl Decider<'_> {
             on,
             entry: original.entry,
         })?;
+        self.mark_past_due(on)?;
         self.start_delinquencies(on)
     }
 

@@ -9,8 +9,9 @@
 //! returned payment takes back the credit it gave even when that credit was
 //! already used, so credit can go below zero; nothing is applied or refunded
 //! from it until payments bring it back above zero. A returned payment reopens
-//! the invoices it paid; those already past due start a new delinquency at
-//! once, with a full grace period from the day the payment came back.
+//! the invoices it paid; those past their due date are past due again from
+//! that day and start a new delinquency at once, with a full grace period from
+//! the day the payment came back.
 
 use super::super::command::CreditTarget;
 use super::super::error::CollectionsError;
@@ -145,6 +146,7 @@ impl Decider<'_> {
                 fees: vec![fee],
             })?;
         }
+        self.mark_past_due(on)?;
         self.start_delinquencies(on)
     }
 
