@@ -114,8 +114,20 @@ fn quote_and_bind_over_http_are_priced_by_the_auto_rater_plugin_and_survive_a_re
             .unwrap()
             .json()
             .unwrap();
-        // 410 × 1.25, 612 × 1.25, 148 × 1.25 (urban, age 30, deductible 500).
-        assert_eq!(premiums(&quote), vec!["185.00", "512.50", "765.00"]);
+        // 410 × 1.25, 612 × 1.25, 148 × 1.25 (urban, age 30, deductible 500),
+        // and the 25.00 policy fee.
+        let mut quoted: Vec<&str> = quote["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["charge"] == "premium")
+            .map(|l| l["amount"].as_str().unwrap())
+            .collect();
+        quoted.sort();
+        assert_eq!(quoted, vec!["185.00", "512.50", "765.00"]);
+        assert_eq!(quote["total"], "1487.50");
+        // Monthly plan: twelve installments of the level total.
+        assert_eq!(quote["installments"].as_array().unwrap().len(), 12);
         let bound = client
             .post(server.url("/v1/policies"))
             .header("authorization", &auth)
@@ -127,8 +139,8 @@ fn quote_and_bind_over_http_are_priced_by_the_auto_rater_plugin_and_survive_a_re
         let bound: Value = bound.json().unwrap();
         assert_eq!(
             premiums(&bound),
-            premiums(&quote),
-            "the quote equals the bind"
+            vec!["185.00", "512.50", "765.00"],
+            "the bind prices as the quote did"
         );
         let audit: Value = client
             .get(server.url("/v1/policies/P-1/charges/P-1-T1-C1/audit"))

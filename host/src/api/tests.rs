@@ -171,8 +171,13 @@ async fn quote_bind_endorse_reverse_with_exact_charges_and_a_balanced_ledger() {
     let key = acme(&api).await;
     let (status, quote) = api.post("/v1/quotes", &key, policy("P1", "1200.00")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(quote["preview"], true);
-    assert_eq!(amounts(&quote, "premium"), vec!["1200.00"]);
+    assert_eq!(quote["total"], "1200.00", "{quote}");
+    assert_eq!(quote["lines"][0]["amount"], "1200.00");
+    assert_eq!(
+        quote["installments"].as_array().unwrap().len(),
+        1,
+        "the annual plan bills once"
+    );
     assert_eq!(
         api.get("/v1/policies/P1", &key).await.0,
         StatusCode::NOT_FOUND,

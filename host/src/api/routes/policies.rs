@@ -122,14 +122,81 @@ pub async fn issue_policy(
     run(&state, &caller, issue_command(body), preview.0, key).await
 }
 
-/// A quote: new business previewed, nothing kept.
+/// A priced line of a quote.
+#[derive(Debug, Serialize)]
+pub struct QuoteLine {
+    pub item: Option<String>,
+    pub charge: String,
+    pub amount: Decimal,
+    pub period: Option<crate::domain::Period>,
+}
+
+/// An installment of a quote's payment schedule: the total of every charge
+/// it bills.
+#[derive(Debug, Serialize)]
+pub struct QuoteInstallment {
+    pub installment: u32,
+    pub invoice_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub amount: Decimal,
+}
+
+/// What a policy would cost: its charges, the total billed to the customer,
+/// and the payment schedule of the chosen plan. Nothing is kept.
+#[derive(Debug, Serialize)]
+pub struct QuoteView {
+    pub currency: Option<Currency>,
+    pub total: Decimal,
+    pub lines: Vec<QuoteLine>,
+    pub installments: Vec<QuoteInstallment>,
+}
+
+/// A quote: new business priced and scheduled, nothing kept. For the full
+/// effect (ledger entries, balances, explanations) preview the issue itself:
+/// `POST /v1/policies?preview=true`.
 pub async fn quote(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewPolicy>,
-) -> Answer {
+) -> Result<Json<QuoteView>, ApiError> {
     caller.require(Access::Transact)?;
-    run(&state, &caller, issue_command(body), true, None).await
+    let (_, Json(effect)) = run(&state, &caller, issue_command(body), true, None).await?;
+    let currency = effect.charges.first().map(|c| c.amount.currency);
+    let total = effect
+        .charges
+        .iter()
+        .filter(|c| c.category.is_billed())
+        .map(|c| c.amount.amount)
+        .sum();
+    let lines = effect
+        .charges
+        .iter()
+        .map(|c| QuoteLine {
+            item: c.item.clone(),
+            charge: c.charge.clone(),
+            amount: c.amount.amount,
+            period: c.period,
+        })
+        .collect();
+    let mut schedule: std::collections::BTreeMap<(u32, u32), QuoteInstallment> =
+        std::collections::BTreeMap::new();
+    for slice in &effect.installments {
+        let entry = schedule
+            .entry((slice.term, slice.installment))
+            .or_insert(QuoteInstallment {
+                installment: slice.installment + 1,
+                invoice_date: slice.invoice_date,
+                due_date: slice.due_date,
+                amount: Decimal::ZERO,
+            });
+        entry.amount += slice.amount.amount;
+    }
+    Ok(Json(QuoteView {
+        currency,
+        total,
+        lines,
+        installments: schedule.into_values().collect(),
+    }))
 }
 
 pub async fn get_policy(

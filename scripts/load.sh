@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Load benchmark: quotes per second over HTTP on loopback for a 10-item auto
+# policy rated by the WASM auto-rater plugin (and, when an external rater is
+# configured with EXTERNAL_RATER_URL, the same quotes through it), with wrk.
+#   scripts/load.sh [seconds]      (default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-10}"
+if ! command -v wrk >/dev/null; then
+  (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) >/dev/null
+fi
+rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
+for crate in plugins/auto-rater plugins/installment-fee; do
+  cargo build --quiet --target wasm32-wasip2 --profile plugin \
+    --manifest-path "$crate/Cargo.toml" --target-dir target/plugins
+done
+cargo build --quiet --release -p premia
+
+data="$(mktemp -d)"
+log="$data/serve.log"
+port=18181
+./target/release/premia serve --data "$data/data" --listen "127.0.0.1:$port" >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 50); do grep -q listening "$log" 2>/dev/null && break; sleep 0.2; done
+key="$(grep -o 'prm_[0-9a-f]*' "$log" | head -1)"
+base="http://127.0.0.1:$port"
+curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  "$base/v1/accounts" -d '{"locator":"A-1","name":"Load","currency":"USD"}' >/dev/null
+
+# Four vehicles, ten perils: ten priced items per quote.
+policy='{"locator":"P-LOAD","account":"A-1","product":"auto","start":"2026-01-01","time_zone":"America/New_York",
+ "data":{"fields":{"territory":["urban"],"producer":["agency-7"]},"exposures":{
+  "V1":{"name":"vehicle","fields":{"vehicle_class":["sedan"],"driver_age":[30]},"perils":{"V1-BI":{"name":"bodily_injury"},"V1-CO":{"name":"collision"},"V1-CP":{"name":"comprehensive"}}},
+  "V2":{"name":"vehicle","fields":{"vehicle_class":["suv"],"driver_age":[45]},"perils":{"V2-BI":{"name":"bodily_injury"},"V2-CO":{"name":"collision"},"V2-CP":{"name":"comprehensive"}}},
+  "V3":{"name":"vehicle","fields":{"vehicle_class":["truck"],"driver_age":[23]},"perils":{"V3-BI":{"name":"bodily_injury"},"V3-CO":{"name":"collision"}}},
+  "V4":{"name":"vehicle","fields":{"vehicle_class":["sports"],"driver_age":[70]},"perils":{"V4-BI":{"name":"bodily_injury"},"V4-CO":{"name":"collision"}}}}}}'
+policy="$(echo "$policy" | tr -d '\n')"
+items="$(curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$base/v1/quotes" -d "$policy" \
+  | grep -o '"charge":"premium"' | wc -l)"
+echo "quote check: $items premium charges per quote"
+
+lua="$data/quote.lua"
+cat >"$lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
+wrk.body = [[$policy]]
+LUA
+echo "== WASM plugin path: POST /v1/quotes, 10 items, ${seconds}s, 2 threads, 16 connections"
+wrk -t2 -c16 -d"${seconds}s" --latency -s "$lua" "$base/v1/quotes"
