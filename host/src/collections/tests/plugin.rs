@@ -1,0 +1,138 @@
+//! The product's invoicing plugin, called while invoices are decided: a native
+//! adjuster that adds a 5.00 installment fee to every invoice of a term but
+//! the first (what `plugins/installment-fee` does in WebAssembly).
+
+use super::support::*;
+use crate::collections::{InvoiceAdjuster, ItemKind};
+use crate::domain::Currency;
+use crate::ledger::{ChargeCategory, LedgerAccount};
+use crate::plugin::{DraftInvoice, InvoiceAdjustments, InvoiceLine};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use std::sync::Mutex;
+
+/// The installment fee, natively; remembers the drafts it saw.
+#[derive(Default)]
+struct InstallmentFee {
+    drafts: Mutex<Vec<DraftInvoice>>,
+}
+
+impl InvoiceAdjuster for InstallmentFee {
+    fn adjust(&self, plugin_id: &str, draft: &DraftInvoice) -> Result<InvoiceAdjustments, String> {
+        assert_eq!(plugin_id, "installment-fee@0.1.0");
+        self.drafts.lock().unwrap().push(draft.clone());
+        let bills_an_installment = draft.items.iter().any(|i| i.installment_number.is_some());
+        if draft.previous_invoice_count == 0 || !bills_an_installment {
+            return Ok(InvoiceAdjustments {
+                lines: vec![],
+                due_date: None,
+            });
+        }
+        Ok(InvoiceAdjustments {
+            lines: vec![InvoiceLine {
+                charge: "installment-fee".into(),
+                amount: dec!(5.00),
+                policy: draft.items.iter().find_map(|i| i.policy.clone()),
+                description: "Installment fee".into(),
+            }],
+            due_date: None,
+        })
+    }
+}
+
+struct Failing;
+
+impl InvoiceAdjuster for Failing {
+    fn adjust(
+        &self,
+        _plugin_id: &str,
+        _draft: &DraftInvoice,
+    ) -> Result<InvoiceAdjustments, String> {
+        Err("plugin_trap: unreachable".into())
+    }
+}
+
+fn world_with_plugin() -> World {
+    let mut product = monthly_product();
+    product.invoicing_plugin = Some("installment-fee@0.1.0".into());
+    World::with_product(product)
+}
+
+#[test]
+fn the_invoicing_plugin_adds_an_installment_fee_to_every_invoice_but_the_first() {
+    let mut world = world_with_plugin();
+    world.adjuster = Box::new(InstallmentFee::default());
+    world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
+    world.pay(dec!(1300.00), date(2020, 12, 20));
+    world.run_daily(date(2021, 1, 1), date(2021, 3, 31));
+    let totals: Vec<Decimal> = world.rows().into_iter().map(|r| r.3).collect();
+    assert_eq!(totals, vec![dec!(100.00), dec!(105.00), dec!(105.00)]);
+    let fee = world.invoice("A1-I2").invoice.items.last().unwrap().clone();
+    assert_eq!(fee.kind, ItemKind::Fee);
+    assert_eq!(fee.charge_name, "installment-fee");
+    assert_eq!(fee.category, ChargeCategory::InvoiceFee);
+    assert_eq!(fee.policy.as_deref(), Some("P1"));
+    assert_eq!(
+        world
+            .state
+            .ledger
+            .balance_of(LedgerAccount::FeeIncome, Currency::USD, None),
+        dec!(10.00)
+    );
+    world.assert_replay_rebuilds();
+}
+
+#[test]
+fn the_plugin_sees_the_draft_with_installment_numbers_and_the_terms_previous_invoices() {
+    let mut world = world_with_plugin();
+    let adjuster = std::sync::Arc::new(InstallmentFee::default());
+    struct Shared(std::sync::Arc<InstallmentFee>);
+    impl InvoiceAdjuster for Shared {
+        fn adjust(&self, id: &str, draft: &DraftInvoice) -> Result<InvoiceAdjustments, String> {
+            self.0.adjust(id, draft)
+        }
+    }
+    world.adjuster = Box::new(Shared(adjuster.clone()));
+    world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
+    world.pay(dec!(1200.00), date(2020, 12, 20));
+    world.run(date(2021, 2, 1));
+    let drafts = adjuster.drafts.lock().unwrap();
+    let seen: Vec<(u32, Option<u32>, Decimal)> = drafts
+        .iter()
+        .map(|d| {
+            (
+                d.previous_invoice_count,
+                d.items[0].installment_number,
+                d.items[0].amount,
+            )
+        })
+        .collect();
+    // The harness decides every command twice: as a preview, then for real.
+    let once = vec![(0, Some(1), dec!(100.00)), (1, Some(2), dec!(100.00))];
+    assert_eq!(seen, [once.clone(), once].concat());
+    assert_eq!(drafts[0].currency, "USD");
+    assert_eq!(drafts[0].invoice_date, date(2021, 1, 1));
+}
+
+#[test]
+fn a_failing_plugin_refuses_the_run_and_changes_nothing() {
+    let mut world = world_with_plugin();
+    world.adjuster = Box::new(Failing);
+    world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
+    let before = world.state.collections.clone();
+    let refused = world.try_exec(
+        crate::collections::BillingCommand::RunAccount {
+            account: "A1".into(),
+            up_to: date(2021, 1, 1),
+        },
+        date(2021, 1, 1),
+    );
+    assert_eq!(refused.unwrap_err().code(), "invoicing_plugin_failed");
+    assert_eq!(world.state.collections, before);
+    let report =
+        world
+            .state
+            .run_billing(date(2021, 1, 1), &at(date(2021, 1, 1)), &Raters, &Failing);
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].0, "A1");
+}
