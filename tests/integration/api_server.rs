@@ -248,3 +248,140 @@ fn a_plugin_is_uploaded_checked_against_its_golden_cases_and_a_bad_one_is_refuse
         "{names:?}"
     );
 }
+
+/// A Socotra-style external rater on loopback: each peril's yearly premium
+/// is its `yearly_premium` field; a policy field `decline` answers with
+/// `exceptionMessage`; `slow` sleeps past any sane timeout. Every request must
+/// carry the registered credential.
+fn socotra_rater() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::http::HeaderMap;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&calls);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/rate",
+        axum::routing::post(move |headers: HeaderMap, axum::Json(request): axum::Json<Value>| {
+            let seen = std::sync::Arc::clone(&seen);
+            async move {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                assert_eq!(headers["authorization"], "Basic c2VjcmV0LXRva2Vu");
+                let policy_fields = &request["policy"]["characteristics"][0]["fieldValues"];
+                if policy_fields.get("slow").is_some() {
+                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                }
+                if let Some(reason) = policy_fields.get("decline") {
+                    return axum::Json(json!({"pricedPerilCharacteristics": {}, "exceptionMessage": reason[0]}));
+                }
+                let mut priced = serde_json::Map::new();
+                for exposure in request["policy"]["exposures"].as_array().unwrap() {
+                    for peril in exposure["perils"].as_array().unwrap() {
+                        let characteristics = &peril["characteristics"][0];
+                        let yearly = &characteristics["fieldValues"]["yearly_premium"][0];
+                        priced.insert(characteristics["locator"].as_str().unwrap().to_string(), json!({"premium": yearly}));
+                    }
+                }
+                axum::Json(json!({"pricedPerilCharacteristics": priced}))
+            }
+        }),
+    );
+    std::thread::spawn(move || {
+        runtime.block_on(async move { axum::serve(listener, app).await.unwrap() })
+    });
+    (address, calls)
+}
+
+#[test]
+fn a_socotra_external_rater_prices_declines_with_409_and_times_out_with_504_without_leaking_its_credentials()
+ {
+    let (rater, calls) = socotra_rater();
+    let data = tempfile::tempdir().unwrap();
+    let (server, key) = Server::start(data.path(), true);
+    let auth = format!("Bearer {}", key.unwrap());
+    let client = Client::new();
+    let register = client
+        .post(server.url("/v1/external-raters"))
+        .header("authorization", &auth)
+        .json(
+            &json!({"name": "legacy", "url": format!("http://{rater}/rate"), "timeout_ms": 500,
+                      "headers": [{"name": "Authorization", "value": "Basic c2VjcmV0LXRva2Vu"}]}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(register.status(), StatusCode::CREATED);
+    let shown = register.text().unwrap();
+    assert!(
+        !shown.contains("c2VjcmV0LXRva2Vu"),
+        "header values are never returned: {shown}"
+    );
+    let listed = client
+        .get(server.url("/v1/external-raters"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        listed.contains("Authorization") && !listed.contains("c2VjcmV0LXRva2Vu"),
+        "{listed}"
+    );
+
+    let product = json!({
+        "name": "legacy-auto", "currency": "USD",
+        "charges": {"premium": {"category": "premium"}},
+        "rating": {"kind": "external", "rater": "legacy"},
+        "plans": {"annual": {"cadence": "full-pay"}}, "default_plan": "annual"
+    });
+    let deployed = client
+        .post(server.url("/v1/products"))
+        .header("authorization", &auth)
+        .json(&product)
+        .send()
+        .unwrap();
+    assert_eq!(deployed.status(), StatusCode::CREATED);
+    client
+        .post(server.url("/v1/accounts"))
+        .header("authorization", &auth)
+        .json(&json!({"locator": "A-1", "name": "Ada", "currency": "USD"}))
+        .send()
+        .unwrap();
+    let policy = |fields: Value| {
+        json!({"locator": "P-9", "account": "A-1", "product": "legacy-auto", "start": "2026-01-01", "time_zone": "UTC",
+               "data": {"fields": fields, "exposures": {"V1": {"name": "vehicle",
+                        "perils": {"V1-COLL": {"name": "collision", "fields": {"yearly_premium": ["1200.00"]}}}}}}})
+    };
+    let quote: Value = client
+        .post(server.url("/v1/quotes"))
+        .header("authorization", &auth)
+        .json(&policy(json!({})))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(quote["total"], "1200.00", "{quote}");
+
+    let declined = client
+        .post(server.url("/v1/quotes"))
+        .header("authorization", &auth)
+        .json(&policy(json!({"decline": ["no fleets in this state"]})))
+        .send()
+        .unwrap();
+    assert_eq!(declined.status(), StatusCode::CONFLICT);
+    let problem: Value = declined.json().unwrap();
+    assert_eq!(problem["detail"], "no fleets in this state");
+
+    let slow = client
+        .post(server.url("/v1/quotes"))
+        .header("authorization", &auth)
+        .json(&policy(json!({"slow": ["yes"]})))
+        .send()
+        .unwrap();
+    assert_eq!(slow.status(), StatusCode::GATEWAY_TIMEOUT);
+    let problem: Value = slow.json().unwrap();
+    assert_eq!(problem["code"], "rater_deadline");
+    assert!(!problem.to_string().contains("c2VjcmV0LXRva2Vu"));
+    assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+}

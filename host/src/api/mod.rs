@@ -16,7 +16,7 @@ pub mod state;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use routes::{config, ledger, policies};
+use routes::{config, ledger, policies, raters};
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -48,6 +48,10 @@ pub fn router(state: AppState) -> Router {
             post(config::run_golden),
         )
         .route("/v1/api-keys", post(config::create_key))
+        .route(
+            "/v1/external-raters",
+            post(raters::put_rater).get(raters::list_raters),
+        )
         .route("/v1/accounts", post(policies::create_account))
         .route("/v1/accounts/{locator}", get(policies::get_account))
         .route("/v1/quotes", post(policies::quote))

@@ -45,6 +45,9 @@ pub fn open_state(
         store: Arc::clone(&store),
     };
     for tenant in store.tenants()?.into_iter().filter(|t| t != SYSTEM_TENANT) {
+        super::routes::raters::register_stored(&state, &tenant).map_err(|e| {
+            anyhow::anyhow!("re-registering external raters of {tenant}: {}", e.detail)
+        })?;
         for id in store.list_blobs(&tenant, PLUGINS_NAMESPACE)? {
             register_stored(&state, &tenant, &id).map_err(|e| {
                 anyhow::anyhow!("re-registering plugin {id} of {tenant}: {}", e.detail)

@@ -4,3 +4,4 @@ pub mod command;
 pub mod config;
 pub mod ledger;
 pub mod policies;
+pub mod raters;
