@@ -15,11 +15,12 @@ use crate::domain::Currency;
 use crate::policy::{Charge, InstallmentSlice, is_spread};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// An installment slice not yet invoiced, ordered by the date it is to be
 /// invoiced on.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct PendingSlice {
     pub date: NaiveDate,
     pub policy: String,
@@ -28,7 +29,7 @@ pub struct PendingSlice {
 }
 
 /// A charge of the policy book billed whole, not yet invoiced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PendingCharge {
     /// Its policy; none for an account's own flat charges.
     pub policy: Option<String>,
@@ -38,7 +39,7 @@ pub struct PendingCharge {
 }
 
 /// One account's billing state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountBilling {
     pub locator: String,
     pub currency: Currency,
@@ -64,6 +65,7 @@ pub struct AccountBilling {
     /// The last date a billing run finished the account through.
     pub processed_through: Option<NaiveDate>,
     /// The first invoice of each (policy, term) (seed 002).
+    #[serde(skip)]
     pub first_invoices: BTreeMap<(String, u32), String>,
     pub confirmed_terms: BTreeSet<(String, u32)>,
 }

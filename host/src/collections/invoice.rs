@@ -113,7 +113,7 @@ impl Invoice {
 }
 
 /// An invoice and what has happened to it since it was issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvoiceRecord {
     pub invoice: Invoice,
     /// Settled by payments.

@@ -60,4 +60,4 @@ pub use state::Collections;
 pub use write_off::{WriteOff, WriteOffRecord};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -37,7 +37,7 @@ pub struct Payment {
 }
 
 /// A payment and whether it was reversed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PaymentRecord {
     pub payment: Payment,
     pub reversed_on: Option<NaiveDate>,

@@ -25,7 +25,7 @@ pub struct WriteOff {
 }
 
 /// A write-off and whether it was reversed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WriteOffRecord {
     pub write_off: WriteOff,
     pub reversed_on: Option<NaiveDate>,

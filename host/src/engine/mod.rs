@@ -20,3 +20,6 @@ mod tests;
 
 #[cfg(test)]
 mod service_tests;
+
+#[cfg(test)]
+mod billing_tests;

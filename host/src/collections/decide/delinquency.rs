@@ -28,6 +28,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
+/// The most policies one decision lapses (each cancellation is a
+/// transaction record in the log); the rest lapse in the next command.
+pub const LAPSE_POLICIES_MAX: usize = 50;
+
 impl Decider<'_> {
     /// Marks the invoices whose due date has passed by `day`.
     pub(crate) fn mark_past_due(&mut self, day: NaiveDate) -> Result<(), CollectionsError> {
@@ -44,6 +48,9 @@ impl Decider<'_> {
             .map(|r| r.invoice.locator.clone())
             .collect();
         for invoice in past_due {
+            if self.full() {
+                break;
+            }
             self.emit(CollectionsEvent::InvoicePastDue {
                 account: self.account.locator.clone(),
                 invoice,
@@ -75,6 +82,9 @@ impl Decider<'_> {
             return Ok(());
         }
         for (invoice, owed) in small {
+            if self.full() {
+                break;
+            }
             let write_off = WriteOff {
                 locator: self.locator("W", self.account.write_offs.len()),
                 account: self.account.locator.clone(),
@@ -177,6 +187,9 @@ impl Decider<'_> {
             }
         }
         for (policies, invoices) in starts {
+            if self.full() {
+                break;
+            }
             let due_date = invoices
                 .iter()
                 .map(|i| self.account.invoices[*i].invoice.due_date)
@@ -232,11 +245,17 @@ impl Decider<'_> {
         if self.account.grace_paused(day) {
             return None;
         }
+        let mut policies = 0;
         let items: Vec<LapseItem> = self
             .account
             .delinquencies
             .iter()
             .filter(|d| d.is_in_grace() && d.grace_end < day)
+            .take_while(|d| {
+                let fits = policies < LAPSE_POLICIES_MAX;
+                policies += d.policies.len();
+                fits
+            })
             .map(|d| LapseItem {
                 delinquency: d.locator.clone(),
                 effective: d.grace_end.succ_opt().unwrap_or(d.grace_end),

@@ -26,7 +26,7 @@ use super::super::event::{CollectionsEvent, CreditReason};
 use super::super::fee::{Fee, FeeReason};
 use super::super::invoice::{INVOICE_ITEMS_MAX, Invoice, InvoiceItem, ItemKind, SliceRef};
 use super::super::settings::SeparateBy;
-use super::{DECISION_EVENTS_MAX, Decider, plus_days};
+use super::{Decider, plus_days};
 use crate::domain::Money;
 use crate::ledger::ChargeCategory;
 use crate::plugin::{DraftInvoice, DraftItem};
@@ -105,7 +105,7 @@ impl Decider<'_> {
         }
         for lines in groups.values() {
             for chunk in lines.chunks(INVOICE_ITEMS_MAX) {
-                if self.emitted() >= DECISION_EVENTS_MAX {
+                if self.full() {
                     return Ok(false);
                 }
                 self.issue(chunk, generation)?;
@@ -431,7 +431,7 @@ impl Decider<'_> {
             };
             self.apply_credit(&targets, issue_date, CreditReason::InvoiceGenerated)?;
         }
-        Ok(())
+        self.confirm_terms(Some(self.account.invoices.len() - 1), issue_date)
     }
 
     /// Asks the invoicing plugins of the invoice's products for fees and a due

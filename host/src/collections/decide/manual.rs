@@ -249,6 +249,9 @@ impl Decider<'_> {
             .cloned()
             .collect();
         for disbursement in due {
+            if self.full() {
+                break;
+            }
             let held_by_others = self.account.reserved_credit() - disbursement.amount.amount;
             let event = if self.account.credit - held_by_others >= disbursement.amount.amount {
                 CollectionsEvent::DisbursementExecuted {

@@ -96,6 +96,12 @@ impl<'a> Decider<'a> {
         self.out.len()
     }
 
+    /// Whether the decision holds as many events as one command may carry;
+    /// what is left is done by the next command.
+    pub(crate) fn full(&self) -> bool {
+        self.out.len() >= DECISION_EVENTS_MAX
+    }
+
     /// Emits an event: computes its posting and applies it to the copy.
     pub(crate) fn emit(&mut self, event: CollectionsEvent) -> Result<(), CollectionsError> {
         let posting = event.posting()?;

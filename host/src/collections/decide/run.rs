@@ -5,20 +5,23 @@
 //! order. Days already finished by an earlier run are never processed again,
 //! so running the same date twice changes nothing.
 //!
-//! Within a step, in order: a suspension ending (and its catch-up invoice),
-//! invoices generated, credit applied to effective terms, approved
+//! Within a step, in order: a suspension ending (its grace extended), lapses,
+//! invoices generated (the suspension's catch-up invoice), credit applied to effective terms, approved
 //! disbursements executed, invoices found past due, small past-due balances
-//! written off, delinquencies started, and lapses. A lapse cancels policies in
-//! the policy book, so the run stops there; the engine decides the
-//! cancellations and runs the account again, which continues with the lapse's
-//! credits in view.
+//! written off, and delinquencies started. A lapse cancels policies in the
+//! policy book, so the run stops there; the engine decides the cancellations
+//! and runs the account again, which does the rest of the day with the
+//! lapse's credits in view (so the invoice of a day a policy lapses on nets
+//! the installment and its credit instead of billing one and crediting it on
+//! a second invoice).
 
 use super::super::account::{AccountBilling, PendingSlice};
 use super::super::error::CollectionsError;
 use super::super::event::CollectionsEvent;
+use super::super::hold::HoldKind;
 use super::super::settings::BillingSettings;
+use super::Decider;
 use super::generate::Generation;
-use super::{DECISION_EVENTS_MAX, Decider};
 use crate::billing::BillingCalendar;
 use chrono::NaiveDate;
 
@@ -180,7 +183,24 @@ impl Decider<'_> {
 
     /// Everything due on `day`; a lapse or a full decision ends the run early.
     fn step(&mut self, day: NaiveDate) -> Result<Option<RunOutcome>, CollectionsError> {
-        let catch_up_due_days = self.end_suspensions(day)?;
+        self.end_suspensions(day)?;
+        if let Some(lapse) = self.lapses_due(day) {
+            return Ok(Some(RunOutcome::Lapse(lapse)));
+        }
+        // A suspension that ended today (in this decision or an earlier one
+        // the lapse interrupted) makes today's invoice its catch-up.
+        let catch_up_due_days = self
+            .account
+            .holds
+            .iter()
+            .filter(|h| h.released_on == Some(day))
+            .filter_map(|h| match h.kind {
+                HoldKind::Suspension {
+                    catch_up_due_days, ..
+                } => Some(catch_up_due_days),
+                _ => None,
+            })
+            .max();
         if !self.account.invoicing_blocked(day) {
             let generation = Generation {
                 on: day,
@@ -191,20 +211,23 @@ impl Decider<'_> {
                 return Ok(Some(RunOutcome::Full));
             }
         }
-        self.apply_credit_to_effective_terms(day)?;
-        self.execute_disbursements(day)?;
-        self.mark_past_due(day)?;
-        self.write_off_small_balances(day)?;
-        self.start_delinquencies(day)?;
-        if self.emitted() >= DECISION_EVENTS_MAX {
-            return Ok(Some(RunOutcome::Full));
+        for phase in 0..5 {
+            match phase {
+                0 => self.apply_credit_to_effective_terms(day)?,
+                1 => self.execute_disbursements(day)?,
+                2 => self.mark_past_due(day)?,
+                3 => self.write_off_small_balances(day)?,
+                _ => self.start_delinquencies(day)?,
+            }
+            if self.full() {
+                return Ok(Some(RunOutcome::Full));
+            }
         }
-        Ok(self.lapses_due(day).map(RunOutcome::Lapse))
+        Ok(None)
     }
 
-    /// Ends the suspensions whose time is up on `day`; returns the days the
-    /// catch-up invoice gives to pay, if one ended.
-    fn end_suspensions(&mut self, day: NaiveDate) -> Result<Option<u32>, CollectionsError> {
+    /// Ends the suspensions whose time is up on `day`.
+    fn end_suspensions(&mut self, day: NaiveDate) -> Result<(), CollectionsError> {
         let ending: Vec<String> = self
             .account
             .holds
@@ -212,13 +235,10 @@ impl Decider<'_> {
             .filter(|h| h.suspension_end().is_some_and(|until| until <= day))
             .map(|h| h.locator.clone())
             .collect();
-        let mut due_days = None;
         for hold in ending {
-            if let Some(days) = self.end_hold(&hold, day)? {
-                due_days = Some(days);
-            }
+            self.end_hold(&hold, day)?;
         }
-        Ok(due_days)
+        Ok(())
     }
 
     /// The pending slices a run on `day` invoices, in order.

@@ -295,10 +295,22 @@ impl Decider<'_> {
                 on,
             })?;
         }
+        self.confirm_terms(None, on)
+    }
+
+    /// Confirms the terms whose first invoice is paid: those of the invoice
+    /// at `position`, or of every invoice.
+    pub(crate) fn confirm_terms(
+        &mut self,
+        position: Option<usize>,
+        on: NaiveDate,
+    ) -> Result<(), CollectionsError> {
+        let only = position.map(|i| self.account.invoices[i].invoice.locator.clone());
         let confirmed: Vec<(String, u32, String)> = self
             .account
             .first_invoices
             .iter()
+            .filter(|(_, invoice)| only.as_ref().is_none_or(|o| o == *invoice))
             .filter(|(key, _)| !self.account.confirmed_terms.contains(key))
             .filter(|(_, invoice)| self.account.invoice(invoice).is_some_and(|r| r.is_paid()))
             .map(|((policy, term), invoice)| (policy.clone(), *term, invoice.clone()))

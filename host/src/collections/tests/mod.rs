@@ -6,6 +6,6 @@ mod payments;
 mod plan_change;
 mod plugin;
 mod seeds;
-mod support;
+pub(crate) mod support;
 mod write_offs;
 mod year;

@@ -92,7 +92,7 @@ fn paying_in_full_during_grace_ends_the_delinquency() {
 #[test]
 fn a_payment_without_invoices_settles_the_oldest_due_first_and_a_partial_one_leaves_the_rest_owed()
 {
-    let mut world = World::new();
+    let mut world = World::without_delinquency();
     world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
     world.run(date(2021, 2, 1));
     world.pay(dec!(150.00), date(2021, 2, 3));
@@ -106,7 +106,7 @@ fn a_payment_without_invoices_settles_the_oldest_due_first_and_a_partial_one_lea
 
 #[test]
 fn a_payment_naming_an_invoice_settles_only_it_and_the_rest_becomes_credit() {
-    let mut world = World::new();
+    let mut world = World::without_delinquency();
     world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
     world.run(date(2021, 2, 1));
     world.exec(
@@ -153,7 +153,7 @@ fn an_overpayment_goes_to_credit_and_is_used_when_the_next_invoices_are_generate
 
 #[test]
 fn credit_is_distributed_by_hand_when_it_is_not_applied_automatically() {
-    let mut world = World::new();
+    let mut world = World::without_delinquency();
     credit_options(&mut world, false, false);
     world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
     world.exec(

@@ -41,7 +41,7 @@ fn kinds_and_amounts(world: &World, invoice: &str) -> Vec<(ItemKind, String, Dec
 }
 
 fn monthly_policy() -> World {
-    let mut world = World::new();
+    let mut world = World::without_delinquency();
     world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
     world.run(date(2021, 1, 1));
     world

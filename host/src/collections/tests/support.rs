@@ -5,8 +5,8 @@
 //! its open invoices owe) and the preview compared with the commit.
 
 use crate::collections::{
-    AccountBilling, BillingCommand, CollectionsEvent, InvoiceAdjuster, InvoiceRecord,
-    NoInvoicingPlugins,
+    AccountBilling, BillingCommand, BillingSettings, CollectionsEvent, DelinquencyPlan,
+    InvoiceAdjuster, InvoiceRecord, NoInvoicingPlugins,
 };
 use crate::engine::{EngineCommand, TenantEvent, TenantState};
 use crate::policy::{
@@ -94,6 +94,25 @@ impl World {
     /// The monthly auto product and account `A1`.
     pub fn new() -> World {
         World::with_product(monthly_product())
+    }
+
+    /// The monthly auto product and account `A1`, with no delinquency: for
+    /// tests about something else that leave invoices unpaid.
+    pub fn without_delinquency() -> World {
+        let mut world = World::new();
+        world.exec(
+            BillingCommand::ConfigureBilling {
+                settings: BillingSettings {
+                    delinquency: DelinquencyPlan {
+                        enabled: false,
+                        ..DelinquencyPlan::default()
+                    },
+                    ..BillingSettings::default()
+                },
+            },
+            date(2020, 12, 1),
+        );
+        world
     }
 
     pub fn with_product(product: ProductConfig) -> World {

@@ -1,0 +1,221 @@
+//! Billing runs through the engine service: one durable command per account
+//! and decision, nothing appended when nothing is due, the billing state
+//! rebuilt from the log after a restart, and large accounts split over
+//! commands and invoices within the store's limits.
+
+use super::*;
+use crate::collections::tests::support::{Raters, data, date, monthly_product};
+use crate::collections::{
+    BillingCommand, BillingSettings, DelinquencyPlan, INVOICE_ITEMS_MAX, SeparateBy,
+};
+use crate::domain::Currency;
+use crate::policy::PolicyCommand;
+use crate::store::{MemoryStore, SledStore, Store};
+use chrono::{TimeZone, Utc};
+use std::sync::Arc;
+
+fn meta(key: Option<&str>) -> RequestMeta {
+    RequestMeta {
+        actor: "scheduler".into(),
+        issued_at: Utc.with_ymd_and_hms(2020, 12, 15, 9, 0, 0).unwrap(),
+        idempotency_key: key.map(str::to_string),
+    }
+}
+
+fn engine(store: Arc<dyn Store>) -> Engine {
+    Engine::open(store, Arc::new(Raters)).unwrap()
+}
+
+/// `accounts` accounts with `policies` monthly policies each, from 2021-01-01.
+fn book(engine: &Engine, accounts: usize, policies: usize) {
+    let run = |command: EngineCommand| {
+        engine.execute("t1", &command, &meta(None)).unwrap();
+    };
+    run(PolicyCommand::DeployProduct {
+        product: monthly_product(),
+    }
+    .into());
+    for a in 0..accounts {
+        run(PolicyCommand::CreateAccount {
+            locator: format!("A{a}"),
+            name: format!("Account {a}"),
+            currency: Currency::USD,
+        }
+        .into());
+        for p in 0..policies {
+            run(PolicyCommand::IssuePolicy {
+                locator: format!("P{a}-{p}"),
+                account: format!("A{a}"),
+                product: "auto".into(),
+                start: date(2021, 1, 1),
+                plan: None,
+                time_zone: "UTC".into(),
+                data: data("1200.00", &[]),
+            }
+            .into());
+        }
+    }
+}
+
+#[test]
+fn a_billing_run_is_one_command_per_account_and_running_it_again_appends_nothing() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let engine = engine(Arc::clone(&store));
+    book(&engine, 3, 1);
+    let report = engine
+        .run_billing("t1", date(2021, 1, 1), &meta(None))
+        .unwrap();
+    assert_eq!(
+        (report.accounts, report.accounts_billed, report.commands),
+        (3, 3, 3)
+    );
+    assert!(report.failures.is_empty());
+    let sequence = store.last_sequence("t1").unwrap();
+    let again = engine
+        .run_billing("t1", date(2021, 1, 1), &meta(None))
+        .unwrap();
+    assert_eq!(
+        (again.accounts_billed, again.commands, again.events),
+        (0, 0, 0)
+    );
+    assert_eq!(store.last_sequence("t1").unwrap(), sequence);
+    let invoices = engine
+        .read("t1", |s| {
+            s.collections
+                .accounts
+                .values()
+                .map(|a| a.invoices.len())
+                .sum::<usize>()
+        })
+        .unwrap();
+    assert_eq!(invoices, 3);
+}
+
+#[test]
+fn after_a_restart_the_billing_state_is_rebuilt_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (collections, entries) = {
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+        let engine = engine(store);
+        book(&engine, 2, 1);
+        engine
+            .execute(
+                "t1",
+                &BillingCommand::RecordPayment {
+                    account: "A0".into(),
+                    amount: rust_decimal_macros::dec!(1200.00),
+                    received_on: date(2020, 12, 20),
+                    invoices: vec![],
+                    reference: String::new(),
+                }
+                .into(),
+                &meta(Some("pay")),
+            )
+            .unwrap();
+        // A1 never pays: it lapses in February, which takes more commands.
+        let report = engine
+            .run_billing("t1", date(2021, 3, 1), &meta(None))
+            .unwrap();
+        assert!(report.failures.is_empty());
+        assert!(report.commands > 2, "the lapse needs its own commands");
+        engine
+            .read("t1", |s| {
+                (s.collections.clone(), s.ledger.entries().to_vec())
+            })
+            .unwrap()
+    };
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let reopened = engine(store);
+    let (rebuilt, rebuilt_entries) = reopened
+        .read("t1", |s| {
+            assert_eq!(s.receivable_mismatches(), vec![]);
+            (s.collections.clone(), s.ledger.entries().to_vec())
+        })
+        .unwrap();
+    assert_eq!(rebuilt, collections);
+    assert_eq!(rebuilt_entries, entries);
+    assert_eq!(
+        rebuilt.accounts["A1"].delinquencies[0].status,
+        crate::collections::DelinquencyStatus::Lapsed {
+            on: date(2021, 2, 1),
+            effective: date(2021, 2, 1)
+        }
+    );
+    let again = reopened
+        .run_billing("t1", date(2021, 3, 1), &meta(None))
+        .unwrap();
+    assert_eq!(again.commands, 0, "the run is finished");
+}
+
+#[test]
+fn a_large_account_is_billed_over_several_commands_and_invoices_within_the_store_limits() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let engine = engine(Arc::clone(&store));
+    let settings = |separate_invoices_by| BillingSettings {
+        separate_invoices_by,
+        delinquency: DelinquencyPlan {
+            enabled: false,
+            ..DelinquencyPlan::default()
+        },
+        ..BillingSettings::default()
+    };
+    engine
+        .execute(
+            "t1",
+            &BillingCommand::ConfigureBilling {
+                settings: settings(SeparateBy::Account),
+            }
+            .into(),
+            &meta(Some("together")),
+        )
+        .unwrap();
+    book(&engine, 1, 450);
+    let report = engine
+        .run_billing("t1", date(2021, 1, 1), &meta(None))
+        .unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let items: Vec<usize> = engine
+        .read("t1", |s| {
+            s.collections.accounts["A0"]
+                .invoices
+                .iter()
+                .map(|r| r.invoice.items.len())
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(
+        items,
+        vec![
+            INVOICE_ITEMS_MAX,
+            INVOICE_ITEMS_MAX,
+            INVOICE_ITEMS_MAX,
+            INVOICE_ITEMS_MAX,
+            50
+        ]
+    );
+    engine
+        .execute(
+            "t1",
+            &BillingCommand::ConfigureBilling {
+                settings: settings(SeparateBy::Policy),
+            }
+            .into(),
+            &meta(Some("separate")),
+        )
+        .unwrap();
+    let report = engine
+        .run_billing("t1", date(2021, 2, 1), &meta(None))
+        .unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert!(report.commands > 1, "450 invoices do not fit one decision");
+    let february = engine
+        .read("t1", |s| {
+            s.collections.accounts["A0"]
+                .invoices
+                .iter()
+                .filter(|r| r.invoice.issue_date == date(2021, 2, 1))
+                .count()
+        })
+        .unwrap();
+    assert_eq!(february, 450);
+}
