@@ -16,7 +16,7 @@ pub mod state;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use routes::{config, ledger, policies, raters};
+use routes::{billing, config, ledger, policies, raters};
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -78,6 +78,46 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/charges", post(policies::add_charge))
         .route("/v1/charges/reversals", post(policies::reverse_charges))
         .route("/v1/previews", post(policies::preview_bundle))
+        .route("/v1/billing/settings", post(billing::configure_billing))
+        .route("/v1/billing/runs", post(billing::run_billing))
+        .route(
+            "/v1/accounts/{account}/billing-settings",
+            post(billing::configure_account),
+        )
+        .route(
+            "/v1/accounts/{account}/billing",
+            get(billing::account_billing),
+        )
+        .route("/v1/payments", post(billing::record_payment))
+        .route(
+            "/v1/payments/{payment}/reversals",
+            post(billing::reverse_payment),
+        )
+        .route("/v1/credit-distributions", post(billing::distribute_credit))
+        .route("/v1/write-offs", post(billing::write_off))
+        .route(
+            "/v1/write-offs/{write_off}/reversals",
+            post(billing::reverse_write_off),
+        )
+        .route("/v1/disbursements", post(billing::draft_disbursement))
+        .route(
+            "/v1/disbursements/{disbursement}/approvals",
+            post(billing::approve_disbursement),
+        )
+        .route(
+            "/v1/disbursements/{disbursement}/rejections",
+            post(billing::reject_disbursement),
+        )
+        .route(
+            "/v1/disbursements/{disbursement}/reversals",
+            post(billing::reverse_disbursement),
+        )
+        .route("/v1/holds", post(billing::place_hold))
+        .route("/v1/holds/{hold}/releases", post(billing::release_hold))
+        .route(
+            "/v1/policies/{policy}/plan-changes",
+            post(billing::change_plan),
+        )
         .route("/v1/ledger/entries", get(ledger::entries))
         .route("/v1/ledger/balances", get(ledger::balances))
         .route("/v1/ledger/trial-balance", get(ledger::trial_balance))

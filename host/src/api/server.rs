@@ -36,8 +36,11 @@ pub fn open_state(
     if let Some(dir) = artifacts {
         runtime = runtime.with_artifact_dir(dir)?;
     }
-    let raters = Arc::new(RaterDirectory::new(Arc::new(runtime)));
-    let engine = Arc::new(Engine::open(Arc::clone(&store), raters.clone())?);
+    let runtime = Arc::new(runtime);
+    let raters = Arc::new(RaterDirectory::new(Arc::clone(&runtime)));
+    let adjuster = Arc::new(crate::engine::PluginInvoiceAdjuster::new(runtime));
+    let engine =
+        Arc::new(Engine::open(Arc::clone(&store), raters.clone())?.with_invoice_adjuster(adjuster));
     let state = AppState {
         engine,
         raters,

@@ -531,3 +531,85 @@ async fn the_event_feed_pages_with_a_cursor_in_order() {
         "product, account, then a transaction and its entry per policy"
     );
 }
+
+#[tokio::test]
+async fn billing_runs_invoice_a_policy_and_a_payment_settles_it() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    // Commands are issued now, so the term starts in the future: nothing is
+    // caught up and the first installment is invoiced on the start date.
+    let start = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+    let mut monthly = policy("P1", "1200.00");
+    monthly["plan"] = json!("monthly");
+    monthly["start"] = json!(start);
+    assert_eq!(
+        api.post("/v1/policies", &key, monthly).await.0,
+        StatusCode::CREATED
+    );
+    let (status, report) = api
+        .post("/v1/billing/runs", &key, json!({"up_to": start}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    let invoices = billing["invoices"].as_array().unwrap();
+    assert_eq!(invoices.len(), 1, "{billing}");
+    assert_eq!(invoices[0]["outstanding"], "100.00");
+    let invoice = invoices[0]["invoice"]["locator"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (again, _) = api
+        .post("/v1/billing/runs", &key, json!({"up_to": start}))
+        .await;
+    assert_eq!(again, StatusCode::OK);
+    assert_eq!(
+        api.get("/v1/accounts/A1/billing", &key).await.1["invoices"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "the same date twice bills nothing new"
+    );
+
+    let (status, paid) = api
+        .post(
+            "/v1/payments",
+            &key,
+            json!({"account": "A1", "amount": "130.00", "received_on": start}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    let decimal = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap()
+    };
+    assert_eq!(
+        decimal(&billing["invoices"][0]["outstanding"]),
+        rust_decimal::Decimal::ZERO
+    );
+    assert_eq!(billing["invoices"][0]["invoice"]["locator"], invoice);
+    assert_eq!(
+        decimal(&billing["credit"]),
+        rust_decimal::Decimal::new(3000, 2),
+        "the overpayment is credit"
+    );
+    let (_, account) = api.get("/v1/accounts/A1", &key).await;
+    assert_eq!(
+        decimal(&account["receivable_billed"]),
+        rust_decimal::Decimal::ZERO
+    );
+    let reader = api.key("acme", Role::ReadOnly);
+    let (status, _) = api
+        .post(
+            "/v1/payments",
+            &reader,
+            json!({"account": "A1", "amount": "1.00", "received_on": "2026-01-05"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, problem) = api.post("/v1/payments", &key, json!({"account": "A1", "amount": "1.00", "received_on": "2026-01-05", "colour": "red"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+}

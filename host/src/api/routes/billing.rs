@@ -1,0 +1,251 @@
+//! Collections over HTTP: billing settings, billing runs, invoices,
+//! payments and their reversal, credit distribution, write-offs,
+//! disbursements, holds and payment-plan changes. Each endpoint builds one
+//! billing command from its path and body; unknown fields are refused.
+
+use super::command::{Effect, run};
+use crate::api::auth::{Access, Caller};
+use crate::api::error::ApiError;
+use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
+use crate::api::state::AppState;
+use crate::collections::BillingCommand;
+use crate::engine::{EngineCommand, RequestMeta};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+type Answer = Result<(StatusCode, Json<Effect>), ApiError>;
+
+/// The billing command `kind` from a JSON body plus fields taken from the path.
+fn command(
+    kind: &str,
+    body: Value,
+    from_path: &[(&str, &str)],
+) -> Result<BillingCommand, ApiError> {
+    let Value::Object(mut fields) = body else {
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    };
+    for (name, value) in from_path {
+        if fields
+            .insert((*name).to_string(), Value::String((*value).to_string()))
+            .is_some()
+        {
+            return Err(ApiError::unprocessable(
+                "invalid_body",
+                format!("`{name}` comes from the path, not the body"),
+            ));
+        }
+    }
+    if fields.contains_key("command") {
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            "unknown field `command`",
+        ));
+    }
+    let mut tagged = Map::new();
+    tagged.insert("command".into(), Value::String(kind.into()));
+    tagged.extend(fields);
+    let sent: Vec<String> = tagged.keys().cloned().collect();
+    let command: BillingCommand = serde_json::from_value(Value::Object(tagged))
+        .map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))?;
+    // Unknown fields are refused: every field sent must be one the command has.
+    let known = serde_json::to_value(&command).expect("commands serialize");
+    if let Some(unknown) = sent.iter().find(|name| known.get(name.as_str()).is_none()) {
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            format!("unknown field `{unknown}`"),
+        ));
+    }
+    Ok(command)
+}
+
+async fn billing(
+    state: &AppState,
+    caller: &Caller,
+    access: Access,
+    command: BillingCommand,
+    preview: Preview,
+    key: Option<String>,
+) -> Answer {
+    caller.require(access)?;
+    run(
+        state,
+        caller,
+        EngineCommand::Billing(command),
+        preview.0,
+        key,
+    )
+    .await
+}
+
+macro_rules! billing_endpoint {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $access:expr) => {
+        $(#[$doc])*
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            preview: Preview,
+            IdempotencyKey(key): IdempotencyKey,
+            ApiJson(body): ApiJson<Value>,
+        ) -> Answer {
+            let command = command($kind, body, &[])?;
+            billing(&state, &caller, $access, command, preview, key).await
+        }
+    };
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $access:expr, $field:literal) => {
+        $(#[$doc])*
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            preview: Preview,
+            IdempotencyKey(key): IdempotencyKey,
+            Path(id): Path<String>,
+            ApiJson(body): ApiJson<Value>,
+        ) -> Answer {
+            let command = command($kind, body, &[($field, id.as_str())])?;
+            billing(&state, &caller, $access, command, preview, key).await
+        }
+    };
+}
+
+billing_endpoint!(
+    /// Tenant billing settings (calendar, invoice grouping, credit, delinquency, write-off threshold).
+    configure_billing, "configure_billing", Access::Configure
+);
+billing_endpoint!(
+    /// An account's overrides of the tenant's billing settings.
+    configure_account, "configure_account", Access::Configure, "account"
+);
+billing_endpoint!(
+    /// Records a payment against an account (optionally for given invoices).
+    record_payment, "record_payment", Access::Collect
+);
+billing_endpoint!(
+    /// Reverses a payment (a returned cheque), with an optional fee.
+    reverse_payment, "reverse_payment", Access::Collect, "payment"
+);
+billing_endpoint!(
+    /// Applies customer credit to invoices.
+    distribute_credit, "distribute_credit", Access::Collect
+);
+billing_endpoint!(
+    /// Writes off an invoice or an item, whole or in part.
+    write_off, "write_off", Access::Collect
+);
+billing_endpoint!(
+    /// Reverses a write-off.
+    reverse_write_off, "reverse_write_off", Access::Collect, "write_off"
+);
+billing_endpoint!(
+    /// Drafts a disbursement of customer credit.
+    draft_disbursement, "draft_disbursement", Access::Collect
+);
+billing_endpoint!(
+    /// Approves a disbursement; a billing run executes it.
+    approve_disbursement, "approve_disbursement", Access::Collect, "disbursement"
+);
+billing_endpoint!(
+    /// Rejects a disbursement.
+    reject_disbursement, "reject_disbursement", Access::Collect, "disbursement"
+);
+billing_endpoint!(
+    /// Reverses an executed disbursement.
+    reverse_disbursement, "reverse_disbursement", Access::Collect, "disbursement"
+);
+billing_endpoint!(
+    /// Places an invoicing hold, a delinquency hold or a suspension.
+    place_hold, "place_hold", Access::Collect
+);
+billing_endpoint!(
+    /// Releases a hold (catch-up invoice as the hold says).
+    release_hold, "release_hold", Access::Collect, "hold"
+);
+billing_endpoint!(
+    /// Changes a live term's payment plan: future installments are re-spread.
+    change_plan, "change_plan", Access::Transact, "policy"
+);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingRun {
+    pub up_to: NaiveDate,
+}
+
+/// Runs billing up to a date for every account: invoices, past due,
+/// delinquency and lapse, disbursements, automatic write-offs. Idempotent:
+/// the same date twice changes nothing the second time.
+pub async fn run_billing(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<BillingRun>,
+) -> Result<Json<crate::engine::BillingRunReport>, ApiError> {
+    caller.require(Access::Collect)?;
+    let engine = std::sync::Arc::clone(&state.engine);
+    blocking(move || {
+        let meta = RequestMeta {
+            actor: format!("{}:{}", caller.role.name(), caller.label),
+            issued_at: chrono::Utc::now(),
+            idempotency_key: None,
+        };
+        Ok(Json(engine.run_billing(
+            &caller.tenant,
+            body.up_to,
+            &meta,
+        )?))
+    })
+    .await
+}
+
+/// An account's invoices with what each still owes, and its payments.
+pub async fn account_billing(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(account): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Access::Read)?;
+    let engine = std::sync::Arc::clone(&state.engine);
+    blocking(move || {
+        let found = engine.read(&caller.tenant, |s| {
+            s.collections.accounts.get(&account).map(|a| {
+                let invoices: Vec<Value> = a
+                    .invoices
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "invoice": r.invoice,
+                            "paid": r.paid,
+                            "credited": r.credited,
+                            "written_off": r.written_off,
+                            "outstanding": r.outstanding(),
+                            "past_due_on": r.past_due_on,
+                        })
+                    })
+                    .collect();
+                let payments: Vec<Value> = a
+                    .payments
+                    .iter()
+                    .map(
+                        |p| serde_json::json!({"payment": p.payment, "reversed_on": p.reversed_on}),
+                    )
+                    .collect();
+                serde_json::json!({
+                    "account": a.locator,
+                    "currency": a.currency,
+                    "credit": a.credit,
+                    "invoices": invoices,
+                    "payments": payments,
+                })
+            })
+        })?;
+        found
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found(format!("no billing account {account}")))
+    })
+    .await
+}
