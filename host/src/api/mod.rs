@@ -16,7 +16,7 @@ pub mod state;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use routes::{billing, config, ledger, policies, raters};
+use routes::{billing, config, exports, ledger, policies, raters};
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ledger/balances", get(ledger::balances))
         .route("/v1/ledger/trial-balance", get(ledger::trial_balance))
         .route("/v1/events", get(ledger::events))
+        .route("/v1/exports/{file}", get(exports::export))
         .fallback(|| async { error::ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(JSON_BODY_BYTES_MAX))
         .layer(TraceLayer::new_for_http())

@@ -613,3 +613,79 @@ async fn billing_runs_invoice_a_policy_and_a_payment_settles_it() {
     let (status, problem) = api.post("/v1/payments", &key, json!({"account": "A1", "amount": "1.00", "received_on": "2026-01-05", "colour": "red"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
 }
+
+#[tokio::test]
+async fn exports_are_csv_with_one_row_per_ledger_line_and_charge() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    api.post("/v1/policies", &key, policy("P1", "1200.00"))
+        .await;
+    let request = |path: &str| {
+        Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = api
+        .router
+        .clone()
+        .oneshot(request("/v1/exports/ledger-lines.csv"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let text = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("entry_id,tenant,currency,posted_on,kind"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines.len(),
+        3,
+        "a header and the two lines of the one entry"
+    );
+    assert!(
+        lines[1].contains("premium_receivable_unbilled") && lines[1].contains("1200.00"),
+        "{}",
+        lines[1]
+    );
+    let response = api
+        .router
+        .clone()
+        .oneshot(request("/v1/exports/charges.csv"))
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(text.lines().nth(1).unwrap().starts_with("P1-T1-C1,A1,P1,P1-T1,1,V1-COLL,premium,premium,normal,scheduled,,USD,1200.00,2026-01-01,2027-01-01,"), "{text}");
+    let response = api
+        .router
+        .clone()
+        .oneshot(request("/v1/exports/secrets.csv"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

@@ -3,6 +3,7 @@
 pub mod billing;
 pub mod command;
 pub mod config;
+pub mod exports;
 pub mod ledger;
 pub mod policies;
 pub mod raters;
