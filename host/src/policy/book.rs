@@ -77,6 +77,16 @@ impl PolicyState {
         self.terms.iter().find(|t| t.period.contains(date))
     }
 
+    /// The number of the term `date` falls in, or why there is none.
+    fn term_number_at(&self, date: NaiveDate) -> Result<u32, PolicyError> {
+        self.term_of(date)
+            .map(|term| term.number)
+            .ok_or_else(|| PolicyError::OutsideTerm {
+                policy: self.header.locator.clone(),
+                date,
+            })
+    }
+
     /// Whether the policy covers `date`: a term holds it and it is not
     /// cancelled then.
     pub fn is_in_force(&self, date: NaiveDate) -> bool {
@@ -428,13 +438,7 @@ impl PolicyBook {
                 changes,
             } => {
                 let state = self.policy(policy)?;
-                let term = state
-                    .term_of(*effective)
-                    .ok_or_else(|| PolicyError::OutsideTerm {
-                        policy: policy.clone(),
-                        date: *effective,
-                    })?
-                    .number;
+                let term = state.term_number_at(*effective)?;
                 if is_cancelled_at(&state.transactions, term, *effective) {
                     return Err(PolicyError::NotInForce {
                         policy: policy.clone(),
@@ -530,13 +534,7 @@ impl PolicyBook {
             }
             PolicyCommand::Cancel { policy, effective } => {
                 let state = self.policy(policy)?;
-                let term = state
-                    .term_of(*effective)
-                    .ok_or_else(|| PolicyError::OutsideTerm {
-                        policy: policy.clone(),
-                        date: *effective,
-                    })?
-                    .number;
+                let term = state.term_number_at(*effective)?;
                 if is_cancelled_at(&state.transactions, term, *effective) {
                     return Err(PolicyError::NotInForce {
                         policy: policy.clone(),
@@ -561,13 +559,7 @@ impl PolicyBook {
             }
             PolicyCommand::Reinstate { policy, effective } => {
                 let state = self.policy(policy)?;
-                let term = state
-                    .term_of(*effective)
-                    .ok_or_else(|| PolicyError::OutsideTerm {
-                        policy: policy.clone(),
-                        date: *effective,
-                    })?
-                    .number;
+                let term = state.term_number_at(*effective)?;
                 if !is_cancelled_at(&state.transactions, term, *effective) {
                     return Err(PolicyError::NotCancelled {
                         policy: policy.clone(),
