@@ -460,11 +460,10 @@ impl Engine {
         {
             if let TenantEvent::Book(crate::policy::BookEvent::TransactionIssued { record: r }) =
                 decode(&stored)?
+                && r.transaction.locator == charge.transaction
             {
-                if r.transaction.locator == charge.transaction {
-                    record = Some(*r);
-                    break;
-                }
+                record = Some(*r);
+                break;
             }
         }
         Ok(explain(&charge, record.as_ref()))

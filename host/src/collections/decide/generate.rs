@@ -76,12 +76,12 @@ impl Decider<'_> {
         let due = self.slices_due(generation.on);
         let due_keys: BTreeSet<(&str, u32)> =
             due.iter().map(|s| (s.policy.as_str(), s.index)).collect();
-        let remaining: BTreeSet<String> = self
+        let remaining: BTreeSet<&str> = self
             .account
             .pending_slices
             .iter()
             .filter(|s| !due_keys.contains(&(s.policy.as_str(), s.index)))
-            .map(|s| s.policy.clone())
+            .map(|s| s.policy.as_str())
             .collect();
         let mut groups: Groups = BTreeMap::new();
         for slice in due {
@@ -170,7 +170,7 @@ impl Decider<'_> {
         line: Line,
         immediate: bool,
         generation: &Generation,
-        remaining: &BTreeSet<String>,
+        remaining: &BTreeSet<&str>,
     ) {
         let key = self.group_key(line.policy());
         if let Some(lines) = groups.get_mut(&key) {

@@ -8,7 +8,9 @@
 //! [`RUN_APPENDS_IN_FLIGHT`] appends at a time and for all of them before it
 //! answers. Accounts with nothing to do append nothing, so running the same
 //! date again changes nothing, and a run interrupted anywhere is finished by
-//! running it again. Other commands of the tenant interleave between accounts.
+//! running it again: a run is idempotent by its date, and the request's
+//! idempotency key is not used. Other commands of the tenant interleave
+//! between accounts.
 
 use super::{Engine, RequestMeta, append_error, request_hash};
 use crate::collections::{BillingCommand, CollectionsError};
