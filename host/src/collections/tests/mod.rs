@@ -5,6 +5,7 @@ mod holds;
 mod payments;
 mod plan_change;
 mod plugin;
+mod property;
 mod seeds;
 pub(crate) mod support;
 mod write_offs;
