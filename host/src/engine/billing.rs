@@ -295,14 +295,21 @@ impl TenantState {
         adjuster: &dyn InvoiceAdjuster,
         first_id: EntryId,
     ) -> Result<Vec<TenantEvent>, EngineError> {
-        let mut by_account: BTreeMap<String, (Vec<Charge>, Option<String>)> = BTreeMap::new();
+        type Opened<'e> = Vec<(&'e str, &'e crate::policy::ProductConfig, &'e str)>;
+        let mut by_account: BTreeMap<String, (Vec<Charge>, Option<String>, Opened<'_>)> =
+            BTreeMap::new();
         let mut with_slices = BTreeSet::new();
         for event in events {
             let TenantEvent::Book(event) = event else {
                 continue;
             };
+            let mut opened = None;
             let (account, zone, charges): (&str, Option<&str>, Vec<&Charge>) = match event {
                 BookEvent::TransactionIssued { record } => {
+                    if let (Some(header), Some(term)) = (&record.opened, &record.term) {
+                        opened =
+                            Some((record.policy.as_str(), &header.product, term.plan.as_str()));
+                    }
                     let header = record
                         .opened
                         .as_ref()
@@ -336,12 +343,13 @@ impl TenantState {
             }
             let entry = by_account
                 .entry(account.to_string())
-                .or_insert_with(|| (Vec::new(), zone.map(str::to_string)));
+                .or_insert_with(|| (Vec::new(), zone.map(str::to_string), Vec::new()));
             entry.0.extend(charges.into_iter().cloned());
+            entry.2.extend(opened);
         }
         let mut id = first_id;
         let mut billing = Vec::new();
-        for (account, (charges, zone)) in by_account {
+        for (account, (charges, zone, opened)) in by_account {
             if !self.collections.accounts.contains_key(&account) {
                 continue;
             }
@@ -350,6 +358,9 @@ impl TenantState {
                 _ => context.issued_at.date_naive(),
             };
             let mut decider = Decider::new(&self.collections, &self.book, &account, id, adjuster)?;
+            for (policy, product, plan) in opened {
+                decider.opening(policy, product, plan);
+            }
             decider.invoice_immediately(on, &charges, &with_slices)?;
             billing.extend(self.journal(decider.take(), &mut id)?);
         }

@@ -316,15 +316,9 @@ impl Decider<'_> {
 
     /// Days between generating and due in the plan of `policy`'s last term.
     fn plan_due_gap(&self, policy: &str) -> u32 {
-        self.book
-            .policies
-            .get(policy)
-            .and_then(|p| {
-                let plan = &p.terms.last()?.plan;
-                let plan = p.header.product.plans.get(plan)?;
-                Some(plan.generate_lead_days.saturating_sub(plan.due_lead_days))
-            })
-            .unwrap_or(0)
+        self.plan_of(policy).map_or(0, |plan| {
+            plan.generate_lead_days.saturating_sub(plan.due_lead_days)
+        })
     }
 
     /// Issues one invoice of `lines`.
@@ -447,8 +441,8 @@ impl Decider<'_> {
         let policies: BTreeSet<&str> = items.iter().filter_map(|i| i.policy.as_deref()).collect();
         let plugins: BTreeSet<&str> = policies
             .iter()
-            .filter_map(|p| self.book.policies.get(*p))
-            .filter_map(|p| p.header.product.invoicing_plugin.as_deref())
+            .filter_map(|p| self.product_of(p))
+            .filter_map(|product| product.invoicing_plugin.as_deref())
             .collect();
         if plugins.is_empty() {
             return Ok((Vec::new(), None));
@@ -515,8 +509,8 @@ impl Decider<'_> {
                     .policy
                     .as_deref()
                     .or_else(|| policies.first().copied())
-                    .and_then(|p| self.book.policies.get(p))
-                    .and_then(|p| p.header.product.charge(&line.charge))
+                    .and_then(|p| self.product_of(p))
+                    .and_then(|product| product.charge(&line.charge))
                     .map_or(ChargeCategory::InvoiceFee, |def| def.category);
                 let count = self.account.fees_booked as usize + fees.len();
                 fees.push(Fee {

@@ -25,9 +25,10 @@ use super::error::CollectionsError;
 use super::event::{CollectionsEvent, Posting};
 use super::settings::BillingSettings;
 use super::state::Collections;
+use crate::billing::InstallmentPlan;
 use crate::domain::Money;
 use crate::ledger::{AMOUNT_MAX, EntryId};
-use crate::policy::PolicyBook;
+use crate::policy::{PolicyBook, ProductConfig};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -50,6 +51,9 @@ pub struct Decider<'a> {
     adjuster: &'a dyn InvoiceAdjuster,
     next_entry: EntryId,
     out: Decided,
+    /// Policies opened by the command being decided, not yet in the book:
+    /// their product and first plan.
+    opened: Vec<(String, ProductConfig, String)>,
 }
 
 impl<'a> Decider<'a> {
@@ -69,7 +73,42 @@ impl<'a> Decider<'a> {
             adjuster,
             next_entry,
             out: Vec::new(),
+            opened: Vec::new(),
         })
+    }
+
+    /// Makes a policy the command being decided opens known to invoicing
+    /// (its product's invoicing plugin and plan), before it is in the book.
+    pub fn opening(&mut self, policy: &str, product: &ProductConfig, plan: &str) {
+        self.opened
+            .push((policy.to_string(), product.clone(), plan.to_string()));
+    }
+
+    /// The product of `policy`.
+    pub(crate) fn product_of(&self, policy: &str) -> Option<&ProductConfig> {
+        match self.book.policies.get(policy) {
+            Some(state) => Some(&state.header.product),
+            None => self
+                .opened
+                .iter()
+                .find(|(p, _, _)| p == policy)
+                .map(|(_, product, _)| product),
+        }
+    }
+
+    /// The plan of `policy`'s last term.
+    pub(crate) fn plan_of(&self, policy: &str) -> Option<&InstallmentPlan> {
+        match self.book.policies.get(policy) {
+            Some(state) => {
+                let plan = &state.terms.last()?.plan;
+                state.header.product.plans.get(plan)
+            }
+            None => self
+                .opened
+                .iter()
+                .find(|(p, _, _)| p == policy)
+                .and_then(|(_, product, plan)| product.plans.get(plan)),
+        }
     }
 
     /// The id the next journal entry will get.

@@ -136,3 +136,38 @@ fn a_failing_plugin_refuses_the_run_and_changes_nothing() {
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].0, "A1");
 }
+
+#[test]
+fn the_immediate_invoice_of_a_new_policy_asks_its_products_plugin_too() {
+    let mut world = world_with_plugin();
+    let adjuster = std::sync::Arc::new(InstallmentFee::default());
+    struct Shared(std::sync::Arc<InstallmentFee>);
+    impl InvoiceAdjuster for Shared {
+        fn adjust(&self, id: &str, draft: &DraftInvoice) -> Result<InvoiceAdjustments, String> {
+            self.0.adjust(id, draft)
+        }
+    }
+    world.adjuster = Box::new(Shared(adjuster.clone()));
+    world.issue_with(
+        "P1",
+        "A1",
+        date(2021, 1, 1),
+        data("1200.00", &[("flat:service-fee", "30.00")]),
+        None,
+        date(2020, 12, 15),
+    );
+    assert_eq!(
+        world.rows(),
+        vec![row(
+            "A1-I1",
+            date(2020, 12, 15),
+            date(2020, 12, 15),
+            dec!(30.00)
+        )],
+        "the immediate fee is invoiced as the policy is issued"
+    );
+    let drafts = adjuster.drafts.lock().unwrap();
+    assert_eq!(drafts.len(), 2, "previewed, then committed");
+    assert_eq!(drafts[0].items[0].charge, "service-fee");
+    assert_eq!(drafts[0].items[0].policy.as_deref(), Some("P1"));
+}
