@@ -385,3 +385,76 @@ fn a_socotra_external_rater_prices_declines_with_409_and_times_out_with_504_with
     assert!(!problem.to_string().contains("c2VjcmV0LXRva2Vu"));
     assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 3);
 }
+
+#[test]
+fn billing_runs_over_http_call_the_wasm_invoicing_plugin_for_its_installment_fee() {
+    let data = tempfile::tempdir().unwrap();
+    let (server, key) = Server::start(data.path(), true);
+    let auth = format!("Bearer {}", key.unwrap());
+    let client = Client::new();
+    client
+        .post(server.url("/v1/accounts"))
+        .header("authorization", &auth)
+        .json(&json!({"locator": "A-1", "name": "Ada", "currency": "USD"}))
+        .send()
+        .unwrap();
+    // Commands are issued now: start the term in the future so nothing is
+    // caught up, and bill its first two monthly installments.
+    let start = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
+    let mut policy = auto_policy("P-1");
+    policy["start"] = json!(start.to_string());
+    policy["plan"] = json!("monthly");
+    let bound = client
+        .post(server.url("/v1/policies"))
+        .header("authorization", &auth)
+        .json(&policy)
+        .send()
+        .unwrap();
+    assert_eq!(bound.status(), StatusCode::CREATED);
+    let second_month = chrono::Months::new(1);
+    let up_to = start.checked_add_months(second_month).unwrap();
+    let run = client
+        .post(server.url("/v1/billing/runs"))
+        .header("authorization", &auth)
+        .json(&json!({"up_to": up_to.to_string()}))
+        .send()
+        .unwrap();
+    assert_eq!(run.status(), StatusCode::OK);
+    let billing: Value = client
+        .get(server.url("/v1/accounts/A-1/billing"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let invoices = billing["invoices"].as_array().unwrap();
+    let fees = |invoice: &Value| -> Vec<String> {
+        invoice["invoice"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|item| item["charge_name"] == "installment-fee")
+            .map(|item| item["amount"]["amount"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let installment_invoices: Vec<&Value> = invoices
+        .iter()
+        .filter(|i| {
+            i["invoice"]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|item| item["slice"].is_object())
+        })
+        .collect();
+    assert!(installment_invoices.len() >= 2, "{billing}");
+    assert!(
+        fees(installment_invoices[0]).is_empty(),
+        "no fee on the first invoice of the term"
+    );
+    assert_eq!(
+        fees(installment_invoices[1]),
+        vec!["5.00"],
+        "the plugin's fee on the second"
+    );
+}
