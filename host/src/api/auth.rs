@@ -43,12 +43,13 @@ pub enum Access {
 
 impl Role {
     pub fn allows(self, access: Access) -> bool {
-        match (self, access) {
-            (Role::Admin, _) | (_, Access::Read) => true,
-            (Role::PolicySystem, Access::Transact) => true,
-            (Role::Billing, Access::Collect) => true,
-            _ => false,
-        }
+        matches!(
+            (self, access),
+            (Role::Admin, _)
+                | (_, Access::Read)
+                | (Role::PolicySystem, Access::Transact)
+                | (Role::Billing, Access::Collect)
+        )
     }
 
     pub fn name(self) -> &'static str {

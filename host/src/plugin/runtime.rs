@@ -297,11 +297,10 @@ impl PluginRuntime {
     pub fn inspect(&self, bytes: &[u8]) -> Result<ComponentReport, PluginError> {
         let (component, sha) = self.compile(bytes)?;
         let mut report = inspect_component(&self.engine, &component, sha, bytes.len());
-        if report.problems.is_empty() {
-            if let Err(error) = self.pre_instantiate(&component, report.world) {
+        if report.problems.is_empty()
+            && let Err(error) = self.pre_instantiate(&component, report.world) {
                 report.problems.push(error.to_string());
             }
-        }
         Ok(report)
     }
 

@@ -361,15 +361,14 @@ impl PolicyBook {
                 if let Some(term) = &record.term {
                     policy.terms.push(term.clone());
                 }
-                if let TransactionChange::Reversal { target } = &record.transaction.change {
-                    if let Some(reversed) = policy
+                if let TransactionChange::Reversal { target } = &record.transaction.change
+                    && let Some(reversed) = policy
                         .transactions
                         .iter_mut()
                         .find(|t| &t.locator == target)
                     {
                         reversed.reversed_by = Some(record.transaction.locator.clone());
                     }
-                }
                 policy.transactions.push(record.transaction.clone());
                 for timeline in &record.priced {
                     policy
@@ -901,11 +900,10 @@ impl PolicyBook {
         let product = &header.product;
         let rater = raters.resolve(&product.rating)?;
         let mut transactions = policy.transactions.clone();
-        if let TransactionChange::Reversal { target } = &transaction.change {
-            if let Some(t) = transactions.iter_mut().find(|t| &t.locator == target) {
+        if let TransactionChange::Reversal { target } = &transaction.change
+            && let Some(t) = transactions.iter_mut().find(|t| &t.locator == target) {
                 t.reversed_by = Some(transaction.locator.clone());
             }
-        }
         transactions.push(transaction.clone());
         let mut terms = policy.terms.clone();
         terms.extend(opened_term.iter().cloned());

@@ -184,6 +184,16 @@ fn rate_runs(priced: &[PricedSegment], product: &ProductConfig) -> BTreeMap<Rate
     runs
 }
 
+/// A piece of time compared across the two timelines.
+struct PieceDifference {
+    period: Period,
+    after: Decimal,
+    before: Decimal,
+    arithmetic: Vec<String>,
+    segments: Vec<Period>,
+    rater: Option<RaterIdentity>,
+}
+
 /// One piece of a run between two cuts: its rounded amount and arithmetic.
 struct Piece {
     period: Period,
@@ -255,49 +265,50 @@ pub fn timeline_difference(
     let keys: BTreeSet<&RateKey> = before_runs.keys().chain(after_runs.keys()).collect();
     let mut drafts = Vec::new();
     for key in keys {
-        // Piece start date to (after, before) amounts and their arithmetic.
-        let mut table: BTreeMap<
-            NaiveDate,
-            (
-                Period,
-                Decimal,
-                Decimal,
-                Vec<String>,
-                Vec<Period>,
-                Option<RaterIdentity>,
-            ),
-        > = BTreeMap::new();
+        // Piece start date to its amounts after and before, with their arithmetic.
+        let mut table: BTreeMap<NaiveDate, PieceDifference> = BTreeMap::new();
         for (runs, is_after) in [(after_runs.get(key), true), (before_runs.get(key), false)] {
             for run in runs.into_iter().flatten() {
                 for piece in run_pieces(run, &cuts, basis, currency, mode)? {
-                    let entry = table.entry(piece.period.start()).or_insert_with(|| {
-                        (
-                            piece.period,
-                            Decimal::ZERO,
-                            Decimal::ZERO,
-                            Vec::new(),
-                            Vec::new(),
-                            None,
-                        )
-                    });
+                    let entry =
+                        table
+                            .entry(piece.period.start())
+                            .or_insert_with(|| PieceDifference {
+                                period: piece.period,
+                                after: Decimal::ZERO,
+                                before: Decimal::ZERO,
+                                arithmetic: Vec::new(),
+                                segments: Vec::new(),
+                                rater: None,
+                            });
                     let label = if is_after { "after" } else { "before" };
-                    entry.3.push(format!("{label}: {}", piece.arithmetic));
+                    entry
+                        .arithmetic
+                        .push(format!("{label}: {}", piece.arithmetic));
                     if is_after {
-                        entry.1 += piece.amount;
-                        entry.4.extend(
+                        entry.after += piece.amount;
+                        entry.segments.extend(
                             run.segments
                                 .iter()
                                 .filter(|s| s.contains_period(&piece.period)),
                         );
-                        entry.5 = Some(run.rater.clone());
+                        entry.rater = Some(run.rater.clone());
                     } else {
-                        entry.2 += piece.amount;
+                        entry.before += piece.amount;
                     }
                 }
             }
         }
         let mut open: Option<ChargeDraft> = None;
-        for (_, (period, after_amount, before_amount, arithmetic, segments, rater)) in table {
+        for PieceDifference {
+            period,
+            after: after_amount,
+            before: before_amount,
+            arithmetic,
+            segments,
+            rater,
+        } in table.into_values()
+        {
             let difference = after_amount - before_amount;
             if difference.is_zero() {
                 drafts.extend(open.take());
