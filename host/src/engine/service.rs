@@ -390,13 +390,49 @@ impl Engine {
         meta: &RequestMeta,
     ) -> Result<PreviewOutcome, EngineError> {
         let slot = self.slot(tenant)?;
-        let mut copy = self.lock(tenant, &slot)?.state.clone();
-        let before = copy.ledger.clone();
         let context = CommandContext {
             actor: meta.actor.clone(),
             issued_at: meta.issued_at,
             idempotency_key: meta.idempotency_key.clone(),
         };
+        // One command (a quote): decide on the state as it is, without a
+        // copy; its events are exactly what a commit would append, and the
+        // balances after are the balances before moved by its entries.
+        if let [command] = commands {
+            let guard = self.lock(tenant, &slot)?;
+            let events = guard.state.decide_with(
+                command,
+                &context,
+                self.raters.as_ref(),
+                self.adjuster.as_ref(),
+            )?;
+            let mut moves: BTreeMap<AccountKey, Decimal> = BTreeMap::new();
+            for entry in journal_entries(&events) {
+                for line in &entry.lines {
+                    let signed = if line.side == line.account.account.normal_side() {
+                        line.amount
+                    } else {
+                        -line.amount
+                    };
+                    *moves.entry(line.account.clone()).or_default() += signed;
+                }
+            }
+            let balances = moves
+                .into_iter()
+                .map(|(key, moved)| {
+                    let before = guard.state.ledger.balance(&key);
+                    BalanceChange {
+                        after: before + moved,
+                        before,
+                        account: key,
+                    }
+                })
+                .collect();
+            return Ok(PreviewOutcome { events, balances });
+        }
+        // A bundle: run the commands in order on a copy.
+        let mut copy = self.lock(tenant, &slot)?.state.clone();
+        let before = copy.ledger.clone();
         let mut events = Vec::new();
         for command in commands {
             events.extend(copy.execute_with(
@@ -406,13 +442,8 @@ impl Engine {
                 self.adjuster.as_ref(),
             )?);
         }
-        let touched: BTreeSet<&AccountKey> = events
-            .iter()
-            .filter_map(|e| match e {
-                TenantEvent::Journal(entry) => Some(entry),
-                _ => None,
-            })
-            .flat_map(|entry: &JournalEntry| entry.lines.iter().map(|line| &line.account))
+        let touched: BTreeSet<&AccountKey> = journal_entries(&events)
+            .flat_map(|entry| entry.lines.iter().map(|line| &line.account))
             .collect();
         let balances = touched
             .into_iter()
@@ -486,6 +517,14 @@ impl Engine {
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
+}
+
+/// The journal entries among events.
+fn journal_entries(events: &[TenantEvent]) -> impl Iterator<Item = &JournalEntry> {
+    events.iter().filter_map(|event| match event {
+        TenantEvent::Journal(entry) => Some(entry),
+        _ => None,
+    })
 }
 
 fn decode(stored: &StoredEvent) -> Result<TenantEvent, EngineError> {

@@ -310,3 +310,40 @@ fn concurrent_commands_on_one_tenant_share_commits_and_replay_in_log_order() {
     assert_eq!(rebuilt_book, book);
     assert_eq!(rebuilt_entries, entries);
 }
+
+#[test]
+fn a_single_command_preview_shows_the_balances_a_commit_then_has() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let engine = engine(store);
+    set_up(&engine);
+    engine
+        .execute("t1", &issue("1000.00"), &meta("issue"))
+        .unwrap();
+    let cancel: EngineCommand = PolicyCommand::Cancel {
+        policy: "P1".into(),
+        effective: NaiveDate::from_ymd_opt(2021, 7, 1).unwrap(),
+    }
+    .into();
+    let preview = engine
+        .preview("t1", std::slice::from_ref(&cancel), &meta("cancel"))
+        .unwrap();
+    assert!(!preview.balances.is_empty());
+    let committed = engine.execute("t1", &cancel, &meta("cancel")).unwrap();
+    assert_eq!(committed.events, preview.events, "preview equals commit");
+    for change in &preview.balances {
+        let now = engine
+            .read("t1", |s| s.ledger.balance(&change.account))
+            .unwrap();
+        assert_eq!(now, change.after, "{:?}", change.account);
+    }
+    let unbilled = preview
+        .balances
+        .iter()
+        .find(|b| b.account.account == crate::ledger::LedgerAccount::PremiumReceivableUnbilled)
+        .unwrap();
+    // 1000.00 less the 500.00 returned, plus the 50.00 holdback.
+    assert_eq!(
+        (unbilled.before, unbilled.after),
+        (dec!(1000.00), dec!(550.00))
+    );
+}
