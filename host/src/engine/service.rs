@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Events read per batch when rebuilding a tenant.
 const REBUILD_BATCH_EVENTS: usize = 10_000;
@@ -96,7 +96,7 @@ struct Tenant {
     poisoned: bool,
 }
 
-type TenantSlot = Arc<Mutex<Tenant>>;
+type TenantSlot = Arc<RwLock<Tenant>>;
 
 /// Tenants' states over a durable store.
 pub struct Engine {
@@ -142,7 +142,7 @@ impl Engine {
                 .tenants
                 .write()
                 .expect("tenants lock")
-                .insert(tenant, Arc::new(Mutex::new(slot)));
+                .insert(tenant, Arc::new(RwLock::new(slot)));
         }
         Ok(engine)
     }
@@ -184,7 +184,7 @@ impl Engine {
             return Ok(Arc::clone(slot));
         }
         let state = TenantState::new(tenant)?;
-        let slot = Arc::new(Mutex::new(Tenant {
+        let slot = Arc::new(RwLock::new(Tenant {
             state,
             in_flight: HashMap::new(),
             poisoned: false,
@@ -199,13 +199,30 @@ impl Engine {
         &self,
         tenant: &str,
         slot: &'a TenantSlot,
-    ) -> Result<MutexGuard<'a, Tenant>, EngineError> {
-        let mut guard = slot.lock().expect("tenant lock");
+    ) -> Result<RwLockWriteGuard<'a, Tenant>, EngineError> {
+        let mut guard = slot.write().expect("tenant lock");
         if guard.poisoned {
             guard.state = self.rebuild(tenant)?;
             guard.poisoned = false;
         }
         Ok(guard)
+    }
+
+    /// The tenant's state for reading: many readers (queries, quotes) at
+    /// once, none while a command is being decided and applied.
+    fn read_lock<'a>(
+        &self,
+        tenant: &str,
+        slot: &'a TenantSlot,
+    ) -> Result<RwLockReadGuard<'a, Tenant>, EngineError> {
+        {
+            let guard = slot.read().expect("tenant lock");
+            if !guard.poisoned {
+                return Ok(guard);
+            }
+        }
+        drop(self.lock(tenant, slot)?);
+        Ok(slot.read().expect("tenant lock"))
     }
 
     /// Runs a command: checks the idempotency key, decides, queues the events
@@ -278,7 +295,7 @@ impl Engine {
             // Another host committed the same key first: the events applied
             // here are not in the log, so the state is rebuilt from it.
             Ok(AppendOutcome::Replayed { .. }) => {
-                slot.lock().expect("tenant lock").poisoned = true;
+                slot.write().expect("tenant lock").poisoned = true;
                 let key = meta.idempotency_key.as_deref().unwrap_or_default();
                 self.replay(tenant, key, &hash).and_then(|found| {
                     found.ok_or_else(|| {
@@ -287,13 +304,13 @@ impl Engine {
                 })
             }
             Err(error) => {
-                slot.lock().expect("tenant lock").poisoned = true;
+                slot.write().expect("tenant lock").poisoned = true;
                 Err(append_error(error))
             }
         };
         if let Some((key, wait)) = key_wait {
             wait.finish(&result);
-            slot.lock().expect("tenant lock").in_flight.remove(&key);
+            slot.write().expect("tenant lock").in_flight.remove(&key);
         }
         result
     }
@@ -399,7 +416,7 @@ impl Engine {
         // copy; its events are exactly what a commit would append, and the
         // balances after are the balances before moved by its entries.
         if let [command] = commands {
-            let guard = self.lock(tenant, &slot)?;
+            let guard = self.read_lock(tenant, &slot)?;
             let events = guard.state.decide_with(
                 command,
                 &context,
@@ -463,7 +480,7 @@ impl Engine {
         read: impl FnOnce(&TenantState) -> R,
     ) -> Result<R, EngineError> {
         let slot = self.slot(tenant)?;
-        let guard = self.lock(tenant, &slot)?;
+        let guard = self.read_lock(tenant, &slot)?;
         Ok(read(&guard.state))
     }
 

@@ -140,7 +140,7 @@ impl Engine {
             }
             Err(error) => append_error(error).to_string(),
         };
-        slot.lock().expect("tenant lock").poisoned = true;
+        slot.write().expect("tenant lock").poisoned = true;
         report.failures.push((account, failure));
     }
 }
