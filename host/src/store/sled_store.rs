@@ -98,6 +98,31 @@ impl KvRead for sled::Db {
     }
 }
 
+/// How long an open waits for the directory's lock: a store just dropped in
+/// this process releases it when sled's background threads have stopped.
+const OPEN_LOCK_WAIT_MS: u64 = 5_000;
+const OPEN_LOCK_RETRY_MS: u64 = 20;
+
+/// Opens sled in `dir`, waiting briefly if another handle in this process is
+/// still closing (sled refuses the lock); a lock held by
+/// another live process is still refused after the wait.
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(dir).open() {
+            Ok(db) => return Ok(db),
+            // sled reports the refused lock as `Other` with this message.
+            Err(sled::Error::Io(error))
+                if error.to_string().starts_with("could not acquire lock")
+                    && started.elapsed() < std::time::Duration::from_millis(OPEN_LOCK_WAIT_MS) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(OPEN_LOCK_RETRY_MS));
+            }
+            Err(error) => return Err(sled_error(error)),
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the store in `dir`. Refuses a directory written in
     /// an unknown layout version, or a sled database that is not a store.
@@ -105,7 +130,7 @@ impl SledStore {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir)?;
         let dir = dir.canonicalize()?;
-        let db = sled::Config::new().path(&dir).open().map_err(sled_error)?;
+        let db = open_db(&dir)?;
         match KvRead::get(&db, codec::FORMAT_KEY)? {
             Some(value) => {
                 codec::open_envelope("store layout", &value, STORE_FORMAT_VERSION)?;

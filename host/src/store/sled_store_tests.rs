@@ -267,3 +267,13 @@ fn after_a_failed_sync_the_append_is_not_acknowledged_nor_visible_and_later_writ
         Err(StoreError::Failed(_))
     ));
 }
+
+#[test]
+fn a_second_open_of_a_live_store_is_refused_after_waiting_for_its_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SledStore::open(dir.path()).unwrap();
+    let started = std::time::Instant::now();
+    let second = SledStore::open(dir.path());
+    assert!(matches!(second, Err(StoreError::Io(_))), "{second:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(OPEN_LOCK_WAIT_MS));
+}
