@@ -114,12 +114,13 @@ pub(super) fn adjustments_from_wit(
 ) -> Result<InvoiceAdjustments, String> {
     let due_date = adjustments.due_date.map(date_from_wit).transpose()?;
     if let Some(due) = due_date
-        && due < draft.invoice_date {
-            return Err(format!(
-                "due date {due} is before the invoice date {}",
-                draft.invoice_date
-            ));
-        }
+        && due < draft.invoice_date
+    {
+        return Err(format!(
+            "due date {due} is before the invoice date {}",
+            draft.invoice_date
+        ));
+    }
     let lines = adjustments
         .lines
         .into_iter()

@@ -298,9 +298,10 @@ impl PluginRuntime {
         let (component, sha) = self.compile(bytes)?;
         let mut report = inspect_component(&self.engine, &component, sha, bytes.len());
         if report.problems.is_empty()
-            && let Err(error) = self.pre_instantiate(&component, report.world) {
-                report.problems.push(error.to_string());
-            }
+            && let Err(error) = self.pre_instantiate(&component, report.world)
+        {
+            report.problems.push(error.to_string());
+        }
         Ok(report)
     }
 

@@ -366,9 +366,9 @@ impl PolicyBook {
                         .transactions
                         .iter_mut()
                         .find(|t| &t.locator == target)
-                    {
-                        reversed.reversed_by = Some(record.transaction.locator.clone());
-                    }
+                {
+                    reversed.reversed_by = Some(record.transaction.locator.clone());
+                }
                 policy.transactions.push(record.transaction.clone());
                 for timeline in &record.priced {
                     policy
@@ -901,9 +901,10 @@ impl PolicyBook {
         let rater = raters.resolve(&product.rating)?;
         let mut transactions = policy.transactions.clone();
         if let TransactionChange::Reversal { target } = &transaction.change
-            && let Some(t) = transactions.iter_mut().find(|t| &t.locator == target) {
-                t.reversed_by = Some(transaction.locator.clone());
-            }
+            && let Some(t) = transactions.iter_mut().find(|t| &t.locator == target)
+        {
+            t.reversed_by = Some(transaction.locator.clone());
+        }
         transactions.push(transaction.clone());
         let mut terms = policy.terms.clone();
         terms.extend(opened_term.iter().cloned());

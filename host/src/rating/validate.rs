@@ -33,12 +33,13 @@ pub fn validate_response(
     }
     for flat in &response.flat_charges {
         if let Some(item) = &flat.item
-            && !requested.contains(item.as_str()) {
-                return Err(invalid(format!(
-                    "flat charge {} names unknown item {item}",
-                    flat.charge
-                )));
-            }
+            && !requested.contains(item.as_str())
+        {
+            return Err(invalid(format!(
+                "flat charge {} names unknown item {item}",
+                flat.charge
+            )));
+        }
         if flat.charge.is_empty() {
             return Err(invalid("a flat charge has no charge name".to_string()));
         }
