@@ -87,6 +87,8 @@ pub async fn run_many(
 ) -> Result<(StatusCode, Json<Effect>), ApiError> {
     let engine = std::sync::Arc::clone(&state.engine);
     let tenant = caller.tenant.clone();
+    // Structured log of who did what; never a key, a header or a body.
+    tracing::info!(tenant = %caller.tenant, role = caller.role.name(), preview, commands = commands.len(), "command");
     let meta = RequestMeta {
         actor: format!("{}:{}", caller.role.name(), caller.label),
         issued_at: chrono::Utc::now(),
