@@ -161,6 +161,15 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Refuses the request unless the caller's role allows one of `accesses`.
+    pub fn require_any(&self, accesses: &[Access]) -> Result<(), ApiError> {
+        if accesses.iter().any(|a| self.role.allows(*a)) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(self.role.name()))
+        }
+    }
+
     /// Refuses the request unless the caller's role allows `access`.
     pub fn require(&self, access: Access) -> Result<(), ApiError> {
         if self.role.allows(access) {

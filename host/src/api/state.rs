@@ -62,7 +62,7 @@ impl RaterResolver for RaterDirectory {
                     Err(_) => Ok(fallback),
                 }
             }
-            RatingChain::Native { rater } if rater.ends_with("field") => Ok(Arc::new(FieldRater)),
+            RatingChain::Native { rater } if rater == "field" => Ok(Arc::new(FieldRater)),
             RatingChain::Native { rater } => Err(RatingError::failed(
                 rater,
                 RaterFailure::Unavailable,

@@ -559,12 +559,3 @@ fn append_error(error: StoreError) -> EngineError {
         other => store_error(other),
     }
 }
-
-/// Balances by account, for reports.
-pub fn balances(state: &TenantState) -> BTreeMap<AccountKey, Decimal> {
-    state
-        .ledger
-        .balances()
-        .map(|(k, v)| (k.clone(), v))
-        .collect()
-}

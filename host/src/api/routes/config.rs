@@ -15,7 +15,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use premia_plugin_sdk::tables::{RateTable, RateTables};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Store namespaces of a tenant's plugins and their rate tables.
 pub const PLUGINS_NAMESPACE: &str = "plugins";
@@ -377,6 +376,3 @@ pub async fn create_key(
     })
     .await
 }
-
-/// Query parameters of list endpoints.
-pub type ListQuery = Query<HashMap<String, String>>;

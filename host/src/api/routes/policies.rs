@@ -362,9 +362,7 @@ pub async fn add_charge(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<NewFlatCharge>,
 ) -> Answer {
-    if !(caller.role.allows(Access::Transact) || caller.role.allows(Access::Collect)) {
-        return Err(ApiError::forbidden(caller.role.name()));
-    }
+    caller.require_any(&[Access::Transact, Access::Collect])?;
     let command = PolicyCommand::AddFlatCharge {
         account: body.account,
         policy: body.policy,
@@ -391,9 +389,7 @@ pub async fn reverse_charges(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<ChargeReversal>,
 ) -> Answer {
-    if !(caller.role.allows(Access::Transact) || caller.role.allows(Access::Collect)) {
-        return Err(ApiError::forbidden(caller.role.name()));
-    }
+    caller.require_any(&[Access::Transact, Access::Collect])?;
     let command = PolicyCommand::ReverseCharges {
         account: body.account,
         charges: body.charges,
