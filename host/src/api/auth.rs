@@ -19,7 +19,7 @@ const KEYS_NAMESPACE: &str = "api-keys";
 const KEY_SECRET_BYTES: usize = 32;
 
 /// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything, including products, plugins, raters and keys.
@@ -63,7 +63,7 @@ impl Role {
 }
 
 /// What is stored for a key: never the key itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRecord {
     pub tenant: String,
     pub role: Role,

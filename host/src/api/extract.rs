@@ -98,6 +98,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Preview {
     }
 }
 
+/// For endpoints that cannot preview: `?preview=true` is refused with
+/// `preview_unsupported` (400) rather than silently committed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPreview;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoPreview {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if Preview::from_request_parts(parts, state).await?.0 {
+            return Err(ApiError::bad_request(
+                "preview_unsupported",
+                "this endpoint cannot preview; send it without `preview=true`",
+            ));
+        }
+        Ok(NoPreview)
+    }
+}
+
 /// Runs blocking engine work off the async threads.
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,

@@ -9,14 +9,16 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod routes;
+mod schemas;
 pub mod server;
 pub mod state;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use routes::{billing, config, exports, ledger, policies, raters};
+use routes::{activation, billing, config, exports, ledger, policies, raters};
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -47,6 +49,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/plugins/{name}/{version}/golden",
             post(config::run_golden),
         )
+        .route(
+            "/v1/plugins/{name}/{version}/activation",
+            post(activation::activate_plugin),
+        )
+        .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/api-keys", post(config::create_key))
         .route(
             "/v1/external-raters",
@@ -131,5 +138,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+#[cfg(test)]
+mod openapi_tests;
 #[cfg(test)]
 mod tests;

@@ -38,7 +38,10 @@ pub fn open_state(
     }
     let runtime = Arc::new(runtime);
     let raters = Arc::new(RaterDirectory::new(Arc::clone(&runtime)));
-    let adjuster = Arc::new(crate::engine::PluginInvoiceAdjuster::new(runtime));
+    let adjuster = Arc::new(
+        crate::engine::PluginInvoiceAdjuster::new(runtime)
+            .with_active_versions(Arc::clone(&raters.active)),
+    );
     let engine =
         Arc::new(Engine::open(Arc::clone(&store), raters.clone())?.with_invoice_adjuster(adjuster));
     let state = AppState {
@@ -56,6 +59,9 @@ pub fn open_state(
                 anyhow::anyhow!("re-registering plugin {id} of {tenant}: {}", e.detail)
             })?;
         }
+        super::routes::activation::load_active(&state, &tenant).map_err(|e| {
+            anyhow::anyhow!("loading active plugin versions of {tenant}: {}", e.detail)
+        })?;
     }
     Ok(state)
 }

@@ -7,7 +7,7 @@
 
 use super::auth::KeyRing;
 use crate::engine::Engine;
-use crate::plugin::{PluginRater, PluginRuntime};
+use crate::plugin::{ActiveVersions, PluginRater, PluginRuntime};
 use crate::policy::{RaterResolver, RatingChain};
 use crate::rating::{FallbackRater, FieldRater, Rater, RaterFailure, RatingError};
 use crate::store::Store;
@@ -18,6 +18,9 @@ use std::sync::{Arc, RwLock};
 pub struct RaterDirectory {
     pub plugins: Arc<PluginRuntime>,
     pub external: RwLock<HashMap<String, Arc<dyn Rater>>>,
+    /// The active version of each plugin name (for products that name a
+    /// plugin without a version).
+    pub active: Arc<ActiveVersions>,
 }
 
 impl RaterDirectory {
@@ -25,11 +28,13 @@ impl RaterDirectory {
         RaterDirectory {
             plugins,
             external: RwLock::new(HashMap::new()),
+            active: Arc::default(),
         }
     }
 
     fn plugin(&self, id: &str) -> Result<Arc<dyn Rater>, RatingError> {
-        Ok(Arc::new(PluginRater::new(Arc::clone(&self.plugins), id)?))
+        let id = self.active.resolve(id);
+        Ok(Arc::new(PluginRater::new(Arc::clone(&self.plugins), &id)?))
     }
 
     fn external(&self, name: &str) -> Result<Arc<dyn Rater>, RatingError> {

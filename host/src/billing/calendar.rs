@@ -62,7 +62,7 @@ pub enum CalendarError {
 
 /// How often billing runs. Serialised in kebab-case: `"weekly"`, `"monthly"`,
 /// `"quarterly"`, `"semi-annually"`, `"annually"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BillingFrequency {
     Weekly,
@@ -99,7 +99,9 @@ pub enum BillingDay {
 
 /// Which way a billing date on a disallowed day moves. Serialised in kebab-case:
 /// `"before"` (the default) or `"after"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ShiftDirection {
     /// One day earlier, again and again until an allowed day. The default.
@@ -113,7 +115,7 @@ pub enum ShiftDirection {
 ///
 /// Serialised with snake_case fields; everything but `frequency` and `day` has the
 /// seed's default: `{"frequency": "monthly", "day": {"day-of-month": 5}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingCalendar {
     pub frequency: BillingFrequency,
     pub day: BillingDay,
@@ -152,7 +154,7 @@ fn default_true() -> bool {
 }
 
 /// Per-account changes to the tenant's calendar; `None` keeps the tenant's value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CalendarOverrides {
     pub frequency: Option<BillingFrequency>,
@@ -169,14 +171,14 @@ pub struct CalendarOverrides {
 
 /// One billing run: the day it runs and the scheduled day that is its cut-off
 /// (charges up to and including the cut-off are billed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingDate {
     pub run_date: NaiveDate,
     pub cut_off_date: NaiveDate,
 }
 
 /// The invoice that bills an installment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstallmentInvoice {
     /// The billing run that generates it.
     pub billing: BillingDate,

@@ -24,7 +24,9 @@ pub enum DurationError {
 /// policy when it is created, so later product changes never reprice old policies.
 ///
 /// Serialised in kebab-case: `"months"`, `"days"`, `"weeks"`, `"years"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum DurationBasis {
     /// Whole months plus the remaining days over the length of the month they fall
@@ -57,7 +59,7 @@ impl fmt::Display for DurationBasis {
 }
 
 /// An exact non-negative ratio of integers, always in lowest terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Fraction {
     pub numerator: u64,
     pub denominator: u64,
@@ -122,7 +124,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 /// A period measured under a basis: `whole` units (months, days or years) plus
 /// `remaining_days` out of `unit_days`, and the exact fraction of a year that makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Duration {
     pub basis: DurationBasis,
     /// Whole months (`months`), whole years (`years`) or days (`days`, `weeks`).

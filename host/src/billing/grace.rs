@@ -21,7 +21,7 @@ pub enum GraceError {
 }
 
 /// A grace period in days after the due date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GracePeriod {
     pub grace_days: u32,
 }

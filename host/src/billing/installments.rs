@@ -63,7 +63,7 @@ pub enum InstallmentError {
 
 /// How often installments fall. Serialised in kebab-case: `"full-pay"`, `"weekly"`,
 /// `"every-two-weeks"`, `"monthly"`, `"quarterly"`, `"semi-annual"`, `"annual"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cadence {
     /// One installment for the whole term.
@@ -98,7 +98,9 @@ impl Cadence {
 
 /// Which day frames start on. Serialised in kebab-case: `"term-start"`,
 /// `{"day-of-month": 15}`, `"last-day-of-month"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Anchor {
     /// Frames start on the term's start day (every 7 or 14 days, or the same day of
@@ -117,7 +119,7 @@ pub enum Anchor {
 ///
 /// Serialised with snake_case fields; everything but `cadence` has a default:
 /// `{"cadence": "monthly", "weights": ["3", "2"], "generate_lead_days": 20}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstallmentPlan {
     pub cadence: Cadence,
     #[serde(default)]
@@ -142,7 +144,7 @@ pub struct InstallmentPlan {
 }
 
 /// One installment of a term.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstallmentFrame {
     /// Position in the term, from 0.
     pub index: u32,

@@ -34,7 +34,7 @@ pub enum ProrationError {
 /// rated period. Exact wins when a rater gives both (the caller picks `Exact`).
 ///
 /// Serialised externally tagged in kebab-case: `{"yearly": "1000.00"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PremiumRate {
     /// An annual rate, converted to an amount by the duration basis.
@@ -46,7 +46,7 @@ pub enum PremiumRate {
 
 /// A premium as rated: the rate, the period it was rated for, and the policy's
 /// duration basis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RatedPremium {
     pub rate: PremiumRate,
     pub period: Period,
@@ -55,7 +55,7 @@ pub struct RatedPremium {
 
 /// An unrounded prorated amount and the arithmetic that gave it:
 /// `amount = base * fraction`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prorated {
     /// The exact amount, not yet rounded to minor units.
     pub amount: Decimal,
@@ -77,7 +77,7 @@ impl Prorated {
 
 /// A segment split in two. `second` is `whole - first` after rounding, so the parts
 /// always sum exactly to the whole.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitAmounts {
     pub whole: Money,
     pub first: Money,

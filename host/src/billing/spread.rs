@@ -38,14 +38,14 @@ pub enum SpreadError {
 }
 
 /// A charge to spread: its amount (in whole minor units) and the period it pays for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpreadCharge {
     pub amount: Money,
     pub period: Period,
 }
 
 /// The part of one charge billed with one installment frame.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpreadPart {
     /// Index of the charge in the input.
     pub charge_index: usize,
@@ -63,7 +63,7 @@ pub struct SpreadPart {
 
 /// The result of a spread: for each charge, its non-zero parts in frame order,
 /// charges in input order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Spread {
     pub parts: Vec<SpreadPart>,
 }

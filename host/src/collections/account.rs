@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// An installment slice not yet invoiced, ordered by the date it is to be
 /// invoiced on.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct PendingSlice {
     pub date: NaiveDate,
     pub policy: String,
@@ -29,7 +29,7 @@ pub struct PendingSlice {
 }
 
 /// A charge of the policy book billed whole, not yet invoiced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PendingCharge {
     /// Its policy; none for an account's own flat charges.
     pub policy: Option<String>,
@@ -39,7 +39,7 @@ pub struct PendingCharge {
 }
 
 /// One account's billing state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountBilling {
     pub locator: String,
     pub currency: Currency,

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// Where a delinquency stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum DelinquencyStatus {
     /// In grace: paying in full ends it.
@@ -19,7 +19,7 @@ pub enum DelinquencyStatus {
 }
 
 /// A delinquency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delinquency {
     /// `<account>-Q<n>`.
     pub locator: String,
@@ -45,7 +45,7 @@ impl Delinquency {
 }
 
 /// A cancellation issued by a lapse.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LapseCancellation {
     pub policy: String,
     /// The cancellation transaction.
@@ -53,7 +53,7 @@ pub struct LapseCancellation {
 }
 
 /// A delinquency's grace moved by a hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GraceChange {
     pub delinquency: String,
     pub grace_end: NaiveDate,

@@ -14,7 +14,7 @@ pub const LATE_FEE_CHARGE: &str = "late-fee";
 pub const REVERSAL_FEE_CHARGE: &str = "payment-reversal-fee";
 
 /// Why a fee was booked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum FeeReason {
     /// A delinquency started.
@@ -26,7 +26,7 @@ pub enum FeeReason {
 }
 
 /// A fee booked by the billing system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fee {
     /// `<account>-X<n>`.
     pub locator: String,

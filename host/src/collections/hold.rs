@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const CATCH_UP_DUE_DAYS_MAX: u32 = 366;
 
 /// What a hold stops.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum HoldKind {
     /// No invoices are generated from `from` until it is released.
@@ -28,7 +28,7 @@ pub enum HoldKind {
 }
 
 /// A hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {
     /// `<account>-H<n>`.
     pub locator: String,

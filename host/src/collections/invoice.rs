@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 pub const INVOICE_ITEMS_MAX: usize = 100;
 
 /// The installment slice an item bills: `policy.slices[index]` in the book.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SliceRef {
     pub policy: String,
     pub index: u32,
@@ -32,7 +32,7 @@ pub struct SliceRef {
 }
 
 /// What an item bills.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// A part of a charge spread over installments.
@@ -44,7 +44,7 @@ pub enum ItemKind {
 }
 
 /// A line of an invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceItem {
     /// `<invoice>-<n>`.
     pub locator: String,
@@ -68,7 +68,7 @@ pub struct InvoiceItem {
 }
 
 /// An issued invoice. Never changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invoice {
     /// `<account>-I<n>`.
     pub locator: String,
@@ -113,7 +113,7 @@ impl Invoice {
 }
 
 /// An invoice and what has happened to it since it was issued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvoiceRecord {
     pub invoice: Invoice,
     /// Settled by payments.

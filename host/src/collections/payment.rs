@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 pub const TARGETS_MAX: usize = 100;
 
 /// An amount settled on one invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Allocation {
     pub invoice: String,
     pub amount: Decimal,
 }
 
 /// A payment received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     /// `<account>-P<n>`.
     pub locator: String,
@@ -37,7 +37,7 @@ pub struct Payment {
 }
 
 /// A payment and whether it was reversed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PaymentRecord {
     pub payment: Payment,
     pub reversed_on: Option<NaiveDate>,

@@ -21,7 +21,9 @@ pub const DEFAULT_GRACE_DAYS: u32 = 30;
 pub const SETTINGS_AMOUNT_SCALE_MAX: u32 = 3;
 
 /// How generated invoices are separated ("Separate Invoices By", seed 003).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SeparateBy {
     /// One invoice per account and billing date, every policy together. The default.
@@ -36,7 +38,7 @@ pub enum SeparateBy {
 
 /// When customer credit is used without being told (seed 003's "Automatic
 /// Account Balance Allocation").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreditOptions {
     /// Apply available credit to each invoice as it is generated. Default yes.
     #[serde(default = "yes")]
@@ -57,7 +59,9 @@ impl Default for CreditOptions {
 }
 
 /// Whether a delinquency follows a policy or an invoice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DelinquencyScope {
     /// One delinquency per policy at a time: every past-due invoice billing the
@@ -70,7 +74,7 @@ pub enum DelinquencyScope {
 }
 
 /// What happens when an invoice is not paid by its due date.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelinquencyPlan {
     /// Whether past-due invoices start delinquencies at all. Default yes.
     #[serde(default = "yes")]
@@ -110,7 +114,7 @@ impl DelinquencyPlan {
 }
 
 /// A tenant's billing settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingSettings {
     /// The billing calendar; none bills each installment on its own invoice date.
     #[serde(default)]
@@ -152,7 +156,7 @@ impl Default for BillingSettings {
 }
 
 /// Per-account changes to the tenant's settings; `None` keeps the tenant's value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AccountOverrides {
     /// Replaces the tenant's calendar.

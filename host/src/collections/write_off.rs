@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// A write-off.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WriteOff {
     /// `<account>-W<n>`.
     pub locator: String,
@@ -25,7 +25,7 @@ pub struct WriteOff {
 }
 
 /// A write-off and whether it was reversed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WriteOffRecord {
     pub write_off: WriteOff,
     pub reversed_on: Option<NaiveDate>,

@@ -43,7 +43,9 @@ pub enum AllocationError {
 /// Where the rounding residue of a split goes.
 ///
 /// Serialised in kebab-case: `"largest-remainder"`, `"first"`, `"last"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResiduePlacement {
     /// One minor unit each to the parts with the largest remainders, ties to the later

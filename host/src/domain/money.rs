@@ -27,7 +27,9 @@ pub enum MoneyError {
 /// How an amount is rounded to minor units.
 ///
 /// Serialised in kebab-case: `"half-away-from-zero"`, `"half-even"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RoundingMode {
     /// Commercial rounding, the default: 0.125 -> 0.13, -0.125 -> -0.13.
@@ -54,7 +56,7 @@ impl RoundingMode {
 /// [`Money::rounded`] once at the end. Serialised as
 /// `{"amount": "100.00", "currency": "USD"}` (the amount is a decimal string, never a
 /// JSON number, so no consumer reads it as a float).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
     pub amount: Decimal,
     pub currency: Currency,

@@ -38,7 +38,19 @@ pub enum PeriodError {
 ///
 /// Serialised as `{"start": "2024-01-01", "end": "2025-01-01"}`; deserialising
 /// checks the same rules as [`Period::new`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(try_from = "RawPeriod")]
 pub struct Period {
     start: NaiveDate,

@@ -36,7 +36,7 @@ pub const RUN_COMMANDS_PER_ACCOUNT_MAX: usize = 1_000;
 pub const LAPSE_ACTOR: &str = "billing-run";
 
 /// What a billing run did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BillingRunReport {
     pub up_to: NaiveDate,
     /// Accounts looked at.

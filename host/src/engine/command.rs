@@ -7,7 +7,7 @@ use crate::policy::PolicyCommand;
 use serde::{Deserialize, Serialize};
 
 /// A command to a tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EngineCommand {
     /// Products, accounts, policy transactions and flat charges.

@@ -1,19 +1,30 @@
 //! The invoicing plugin through the plugin runtime: each call runs the
-//! product's invoicing component in a fresh sandbox.
+//! product's invoicing component in a fresh sandbox. A product that names
+//! the plugin without a version uses the version active for that name.
 
 use crate::collections::InvoiceAdjuster;
-use crate::plugin::{DraftInvoice, InvoiceAdjustments, PluginRuntime};
+use crate::plugin::{ActiveVersions, DraftInvoice, InvoiceAdjustments, PluginRuntime};
 use std::sync::Arc;
 
 /// Calls invoicing plugins registered in a [`PluginRuntime`].
 #[derive(Clone)]
 pub struct PluginInvoiceAdjuster {
     runtime: Arc<PluginRuntime>,
+    active: Arc<ActiveVersions>,
 }
 
 impl PluginInvoiceAdjuster {
     pub fn new(runtime: Arc<PluginRuntime>) -> Self {
-        PluginInvoiceAdjuster { runtime }
+        PluginInvoiceAdjuster {
+            runtime,
+            active: Arc::default(),
+        }
+    }
+
+    /// Resolves bare plugin names through `active`.
+    pub fn with_active_versions(mut self, active: Arc<ActiveVersions>) -> Self {
+        self.active = active;
+        self
     }
 }
 
@@ -26,7 +37,7 @@ impl std::fmt::Debug for PluginInvoiceAdjuster {
 impl InvoiceAdjuster for PluginInvoiceAdjuster {
     fn adjust(&self, plugin_id: &str, draft: &DraftInvoice) -> Result<InvoiceAdjustments, String> {
         self.runtime
-            .adjust_invoice(plugin_id, draft)
+            .adjust_invoice(&self.active.resolve(plugin_id), draft)
             .map(|(adjustments, _report)| adjustments)
             .map_err(|error| error.to_string())
     }

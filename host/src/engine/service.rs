@@ -39,7 +39,7 @@ pub struct RequestMeta {
 }
 
 /// What a committed (or replayed) command did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandOutcome {
     /// The events it appended, in order.
     pub events: Vec<TenantEvent>,
@@ -50,7 +50,7 @@ pub struct CommandOutcome {
 }
 
 /// A balance before and after a preview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BalanceChange {
     pub account: AccountKey,
     pub before: Decimal,
@@ -58,7 +58,7 @@ pub struct BalanceChange {
 }
 
 /// The full effect of commands that were not committed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PreviewOutcome {
     pub events: Vec<TenantEvent>,
     /// Every balance the previewed journal entries touch.

@@ -15,7 +15,19 @@ use std::fmt;
 pub const SUBLEDGER_LEN_MAX: usize = 64;
 
 /// A side of a journal line. Serialised as `"debit"` or `"credit"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     Debit,
@@ -45,7 +57,19 @@ impl fmt::Display for Side {
 ///
 /// Assets and expenses have a debit normal balance; liabilities and revenue a credit
 /// one. Serialised in snake_case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountClass {
     Asset,
@@ -83,7 +107,19 @@ impl AccountClass {
 /// | `commission_expense`          | expense   | debit  |
 /// | `ceded_premium`               | expense   | debit  |
 /// | `write_off_expense`           | expense   | debit  |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerAccount {
     /// Money received and not yet paid out (payments in, disbursements out).
@@ -211,7 +247,9 @@ impl fmt::Display for LedgerAccount {
 /// subledger of an account in a currency is one contiguous range.
 ///
 /// Serialised as `{"account": "customer_credit", "currency": "USD", "subledger": "BA-1"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct AccountKey {
     pub account: LedgerAccount,
     pub currency: Currency,

@@ -29,7 +29,19 @@ pub const CHARGES_PER_ENTRY_MAX: usize = 1_000;
 /// A `credit` charge is negative premium: it carries its own sign like every other
 /// charge (a discount of 50.00 is a `credit` charge of -50.00, which debits written
 /// premium and credits the receivable; reversing it is a `credit` charge of +50.00).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum ChargeCategory {
     Premium,

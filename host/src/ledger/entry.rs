@@ -48,7 +48,19 @@ pub const MEMO_LEN_MAX: usize = 256;
 /// The identifier of a posted entry: its position in the tenant's book, from 1.
 ///
 /// Serialised as a plain number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(transparent)]
 pub struct EntryId(pub u64);
 
@@ -74,7 +86,19 @@ impl fmt::Display for EntryId {
 /// [`crate::ledger::Ledger::reverse`]: reversing a `payment_received` entry gives a
 /// `payment_reversed` one, a `write_off` a `write_off_reversed`, a
 /// `disbursement_executed` a `disbursement_reversed`, anything else a `reversal`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     /// Charges written by one policy transaction (or a flat charge added by hand).
@@ -173,7 +197,7 @@ impl fmt::Display for EntryKind {
 /// One line of an entry: a positive amount on one side of one account.
 ///
 /// Serialised as `{"account": {...}, "side": "debit", "amount": "250.00"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalLine {
     pub account: AccountKey,
     pub side: Side,
@@ -210,7 +234,7 @@ impl JournalLine {
 
 /// An entry not yet posted: everything but its id, tenant and reversal link, which
 /// the ledger sets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryDraft {
     pub currency: Currency,
     pub posted_on: NaiveDate,
@@ -263,7 +287,7 @@ impl EntryDraft {
 /// `{"id": 7, "tenant": "acme", "currency": "USD", "posted_on": "2024-03-01",
 ///   "kind": "payment_received", "reference": "PAY-9", "reverses": null,
 ///   "lines": [...], "memo": ""}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalEntry {
     pub id: EntryId,
     pub tenant: String,

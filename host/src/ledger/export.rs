@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 /// One journal line with its entry's columns. Amounts are decimal strings at the
 /// currency's scale; `debit_amount` is signed debit-positive, so summing it over
 /// any set of whole entries gives zero.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerLineRow {
     pub entry_id: EntryId,
     pub tenant: String,

@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// One account's totals in a [`TrialBalance`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrialBalanceRow {
     pub account: LedgerAccount,
     /// Sum of every debit line on the account (reversals included).
@@ -46,7 +46,7 @@ impl TrialBalanceRow {
 
 /// The trial balance of one currency, accounts in chart order. Only accounts with at
 /// least one line appear.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrialBalance {
     pub currency: Currency,
     pub rows: Vec<TrialBalanceRow>,

@@ -7,7 +7,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// The Premia world a component implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PluginWorld {
     /// Exports `premia:plugin/rating`.
@@ -17,7 +17,7 @@ pub enum PluginWorld {
 }
 
 /// What `premia plugin check` reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ComponentReport {
     pub world: Option<PluginWorld>,
     pub wit_version: Option<String>,

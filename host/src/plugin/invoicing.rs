@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// A line of a draft invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DraftItem {
     pub locator: String,
@@ -27,7 +27,7 @@ pub struct DraftItem {
 }
 
 /// An invoice about to be issued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DraftInvoice {
     pub account: String,
@@ -39,7 +39,7 @@ pub struct DraftInvoice {
 }
 
 /// A line an invoicing plugin adds (a fee, or a negative adjustment).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceLine {
     pub charge: String,
     #[serde(with = "rust_decimal::serde::str")]
@@ -49,7 +49,7 @@ pub struct InvoiceLine {
 }
 
 /// What an invoicing plugin does to a draft invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceAdjustments {
     pub lines: Vec<InvoiceLine>,
     pub due_date: Option<NaiveDate>,
@@ -140,7 +140,7 @@ pub(super) fn adjustments_from_wit(
 }
 
 /// An installment of a new schedule, offered to the plugin to move its dates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduleInstallment {
     pub locator: String,
     pub policy: String,
@@ -153,7 +153,7 @@ pub struct ScheduleInstallment {
 }
 
 /// New dates for one installment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstallmentDates {
     pub locator: String,
     pub generate_date: NaiveDate,

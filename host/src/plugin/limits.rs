@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// The defaults suit rating a large policy (hundreds of items) with room to
 /// spare while stopping a runaway plugin within milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PluginLimits {
     /// Instructions (fuel units) one call may execute. 50M is about 20 ms of

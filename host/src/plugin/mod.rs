@@ -12,6 +12,7 @@
 //! a WASI with no files, environment, sockets, a fixed clock and seeded
 //! randomness ([`wasi`]).
 
+mod active;
 mod bindings;
 mod convert;
 mod error;
@@ -23,6 +24,7 @@ mod runtime;
 mod state;
 pub mod wasi;
 
+pub use active::ActiveVersions;
 pub use bindings::{INVOICING_EXPORT, RATING_EXPORT, WIT_VERSION};
 pub use error::PluginError;
 pub use inspect::{ComponentReport, PluginWorld};

@@ -37,7 +37,7 @@ use wasmtime::{
 };
 
 /// What is known about a registered plugin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PluginInfo {
     /// `name@version`.
     pub id: String,
@@ -52,7 +52,7 @@ pub struct PluginInfo {
 }
 
 /// Measurements of one call, as `premia plugin run` prints them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CallReport {
     pub fuel_consumed: u64,
     pub memory_peak_bytes: usize,

@@ -9,7 +9,7 @@ use super::transaction::Transaction;
 use serde::Serialize;
 
 /// Everything known about how a charge came to be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChargeAudit {
     pub charge: Charge,
     /// The transaction that booked it (absent for charges added by command).

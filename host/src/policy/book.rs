@@ -27,7 +27,7 @@ pub const TRANSACTIONS_PER_POLICY_MAX: usize = 10_000;
 pub const TERMS_PER_POLICY_MAX: usize = 100;
 
 /// A billing account: who pays.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub locator: String,
     pub name: String,
@@ -35,7 +35,7 @@ pub struct Account {
 }
 
 /// A term of a policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Term {
     pub number: u32,
     pub period: Period,
@@ -44,7 +44,7 @@ pub struct Term {
 
 /// What is fixed when a policy is created: the product is copied onto it so
 /// later product changes never reprice it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyHeader {
     pub locator: String,
     pub account: String,
@@ -53,7 +53,7 @@ pub struct PolicyHeader {
 }
 
 /// A policy as the book knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyState {
     pub header: PolicyHeader,
     pub terms: Vec<Term>,
@@ -124,7 +124,7 @@ impl PolicyState {
 }
 
 /// Everything a transaction did: the record stored in the event log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionRecord {
     pub policy: String,
     /// Present on new business: the policy it opens.
@@ -139,14 +139,14 @@ pub struct TransactionRecord {
 }
 
 /// The priced timeline of one term.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TermTimeline {
     pub term: u32,
     pub segments: Vec<PricedSegment>,
 }
 
 /// An event of the policy book.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum BookEvent {
     ProductDeployed {
@@ -177,7 +177,7 @@ pub enum BookEvent {
 }
 
 /// A command to the policy book.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "command")]
 pub enum PolicyCommand {
     DeployProduct {
@@ -244,7 +244,7 @@ pub enum PolicyCommand {
 }
 
 /// Who sent a command, when, and with which idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandContext {
     pub actor: String,
     pub issued_at: DateTime<Utc>,
@@ -257,7 +257,7 @@ pub trait RaterResolver {
 }
 
 /// Accounts, products and policies of one tenant.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyBook {
     pub products: BTreeMap<String, ProductConfig>,
     pub accounts: BTreeMap<String, Account>,

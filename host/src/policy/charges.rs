@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How a charge's amount came about, for the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ChargeExplanation {
     /// Who priced it (none for charges added by a command or reversed).
     pub rater: Option<RaterIdentity>,
@@ -39,7 +39,7 @@ pub struct ChargeExplanation {
 }
 
 /// A charge booked by a transaction or a command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charge {
     /// `<transaction>-C<n>`.
     pub locator: String,

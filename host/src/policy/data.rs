@@ -19,7 +19,7 @@ pub const EXPOSURES_MAX: usize = 1_000;
 pub const PERILS_PER_EXPOSURE_MAX: usize = 64;
 
 /// A peril (coverage) of an exposure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerilData {
     pub name: String,
@@ -28,7 +28,7 @@ pub struct PerilData {
 }
 
 /// An exposure (insured object) and its perils, by peril locator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExposureData {
     pub name: String,
@@ -39,7 +39,7 @@ pub struct ExposureData {
 }
 
 /// The whole data of a policy at a point in time.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyData {
     #[serde(default)]
@@ -50,7 +50,7 @@ pub struct PolicyData {
 }
 
 /// One change an endorsement makes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "op", deny_unknown_fields)]
 pub enum DataChange {
     /// Sets (or replaces) policy fields.

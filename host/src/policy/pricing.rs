@@ -21,7 +21,7 @@ pub struct PricingContext<'a> {
 }
 
 /// A rated segment: the rating call that priced it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PricedSegment {
     pub period: Period,
     /// The transaction whose effective date starts it.

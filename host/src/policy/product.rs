@@ -18,7 +18,9 @@ pub const PRODUCT_PLANS_MAX: usize = 32;
 pub use crate::ledger::ChargeCategory;
 
 /// How a charge behaves through policy transactions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Handling {
     /// Rate-based and prorated; the difference of priced timelines.
@@ -33,7 +35,9 @@ pub enum Handling {
 }
 
 /// When a charge is invoiced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Invoicing {
     /// Spread over the term's installments.
@@ -46,7 +50,7 @@ pub enum Invoicing {
 }
 
 /// One charge a product books.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChargeDef {
     pub category: ChargeCategory,
@@ -57,7 +61,7 @@ pub struct ChargeDef {
 }
 
 /// Which rater prices the product.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum RatingChain {
     /// A registered plugin, by id (`name@version`).
@@ -72,7 +76,7 @@ pub enum RatingChain {
 }
 
 /// What is held back when a policy is cancelled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CancellationRetention {
     /// The retention charge (handling `retention`).
@@ -83,7 +87,7 @@ pub struct CancellationRetention {
 }
 
 /// A product's billing configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProductConfig {
     pub name: String,

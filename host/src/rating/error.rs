@@ -2,7 +2,9 @@
 //! kept apart from failures of the rater itself.
 
 /// Why a rater failed to answer, as a stable machine-readable kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RaterFailure {
     /// A plugin used up its instruction budget.

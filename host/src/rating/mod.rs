@@ -25,7 +25,7 @@ pub use types::{
 pub use validate::validate_response;
 
 /// Who priced a request: recorded with every charge so it can be explained.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RaterIdentity {
     /// A WebAssembly plugin, by id and the SHA-256 of its component bytes.

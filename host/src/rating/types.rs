@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The transaction being priced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
     NewBusiness,
@@ -35,7 +35,7 @@ pub enum Operation {
 }
 
 /// A half-open date range `[start, end)` being priced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Segment {
     pub start: NaiveDate,
@@ -45,7 +45,7 @@ pub struct Segment {
 /// A typed value of a characteristics field. In JSON: a string is text, a
 /// whole number an integer, `true`/`false` a boolean, `{"number": "1.5"}` a
 /// decimal and `{"date": "1990-04-01"}` a date.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FieldValue {
     Boolean(bool),
@@ -62,7 +62,7 @@ pub enum FieldValue {
 
 /// A characteristics set: the data of a policy, exposure or peril in force
 /// during `period`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Characteristics {
     pub locator: String,
@@ -73,7 +73,7 @@ pub struct Characteristics {
 }
 
 /// A coverage of an exposure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Peril {
     pub locator: String,
@@ -82,7 +82,7 @@ pub struct Peril {
 }
 
 /// An insured object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exposure {
     pub locator: String,
@@ -93,7 +93,7 @@ pub struct Exposure {
 }
 
 /// The policy as it stands during the segment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     pub locator: String,
@@ -107,7 +107,7 @@ pub struct Policy {
 }
 
 /// One thing to price.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateItem {
     pub locator: String,
@@ -119,7 +119,7 @@ pub struct RateItem {
 }
 
 /// A request to price `items` for `segment`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateRequest {
     pub operation: Operation,
@@ -132,7 +132,7 @@ pub struct RateRequest {
 
 /// A premium as an annual rate (prorated by the duration basis) or an exact
 /// amount for the segment. In JSON: `{"yearly": "765.00"}` or `{"exact": "12.00"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Premium {
     Yearly(#[serde(with = "rust_decimal::serde::str")] Decimal),
@@ -140,7 +140,7 @@ pub enum Premium {
 }
 
 /// A commission owed to a recipient.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Commission {
     pub recipient: String,
@@ -148,7 +148,7 @@ pub struct Commission {
 }
 
 /// The price of one item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PricedItem {
     pub locator: String,
@@ -163,7 +163,7 @@ pub struct PricedItem {
 }
 
 /// A charge with no duration, such as a fee.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlatCharge {
     pub charge: String,
@@ -176,7 +176,7 @@ pub struct FlatCharge {
 }
 
 /// The priced items and flat charges of a rating call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateResponse {
     pub items: Vec<PricedItem>,

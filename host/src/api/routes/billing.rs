@@ -6,7 +6,7 @@
 use super::command::{Effect, run};
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
-use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
+use crate::api::extract::{ApiJson, IdempotencyKey, NoPreview, Preview, blocking};
 use crate::api::state::AppState;
 use crate::collections::BillingCommand;
 use crate::engine::{EngineCommand, RequestMeta};
@@ -85,8 +85,9 @@ async fn billing(
 }
 
 macro_rules! billing_endpoint {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $access:expr) => {
+    ($(#[$doc:meta])* $name:ident, $path:literal, $kind:literal, $access:expr) => {
         $(#[$doc])*
+        #[utoipa::path(post, path = $path, request_body = Object, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "billing")]
         pub async fn $name(
             State(state): State<AppState>,
             caller: Caller,
@@ -98,8 +99,9 @@ macro_rules! billing_endpoint {
             billing(&state, &caller, $access, command, preview, key).await
         }
     };
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $access:expr, $field:literal) => {
+    ($(#[$doc:meta])* $name:ident, $path:literal, $kind:literal, $access:expr, $field:literal) => {
         $(#[$doc])*
+        #[utoipa::path(post, path = $path, request_body = Object, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "billing")]
         pub async fn $name(
             State(state): State<AppState>,
             caller: Caller,
@@ -116,62 +118,62 @@ macro_rules! billing_endpoint {
 
 billing_endpoint!(
     /// Tenant billing settings (calendar, invoice grouping, credit, delinquency, write-off threshold).
-    configure_billing, "configure_billing", Access::Configure
+    configure_billing, "/v1/billing/settings", "configure_billing", Access::Configure
 );
 billing_endpoint!(
     /// An account's overrides of the tenant's billing settings.
-    configure_account, "configure_account", Access::Configure, "account"
+    configure_account, "/v1/accounts/{account}/billing-settings", "configure_account", Access::Configure, "account"
 );
 billing_endpoint!(
     /// Records a payment against an account (optionally for given invoices).
-    record_payment, "record_payment", Access::Collect
+    record_payment, "/v1/payments", "record_payment", Access::Collect
 );
 billing_endpoint!(
     /// Reverses a payment (a returned cheque), with an optional fee.
-    reverse_payment, "reverse_payment", Access::Collect, "payment"
+    reverse_payment, "/v1/payments/{payment}/reversals", "reverse_payment", Access::Collect, "payment"
 );
 billing_endpoint!(
     /// Applies customer credit to invoices.
-    distribute_credit, "distribute_credit", Access::Collect
+    distribute_credit, "/v1/credit-distributions", "distribute_credit", Access::Collect
 );
 billing_endpoint!(
     /// Writes off an invoice or an item, whole or in part.
-    write_off, "write_off", Access::Collect
+    write_off, "/v1/write-offs", "write_off", Access::Collect
 );
 billing_endpoint!(
     /// Reverses a write-off.
-    reverse_write_off, "reverse_write_off", Access::Collect, "write_off"
+    reverse_write_off, "/v1/write-offs/{write_off}/reversals", "reverse_write_off", Access::Collect, "write_off"
 );
 billing_endpoint!(
     /// Drafts a disbursement of customer credit.
-    draft_disbursement, "draft_disbursement", Access::Collect
+    draft_disbursement, "/v1/disbursements", "draft_disbursement", Access::Collect
 );
 billing_endpoint!(
     /// Approves a disbursement; a billing run executes it.
-    approve_disbursement, "approve_disbursement", Access::Collect, "disbursement"
+    approve_disbursement, "/v1/disbursements/{disbursement}/approvals", "approve_disbursement", Access::Collect, "disbursement"
 );
 billing_endpoint!(
     /// Rejects a disbursement.
-    reject_disbursement, "reject_disbursement", Access::Collect, "disbursement"
+    reject_disbursement, "/v1/disbursements/{disbursement}/rejections", "reject_disbursement", Access::Collect, "disbursement"
 );
 billing_endpoint!(
     /// Reverses an executed disbursement.
-    reverse_disbursement, "reverse_disbursement", Access::Collect, "disbursement"
+    reverse_disbursement, "/v1/disbursements/{disbursement}/reversals", "reverse_disbursement", Access::Collect, "disbursement"
 );
 billing_endpoint!(
     /// Places an invoicing hold, a delinquency hold or a suspension.
-    place_hold, "place_hold", Access::Collect
+    place_hold, "/v1/holds", "place_hold", Access::Collect
 );
 billing_endpoint!(
     /// Releases a hold (catch-up invoice as the hold says).
-    release_hold, "release_hold", Access::Collect, "hold"
+    release_hold, "/v1/holds/{hold}/releases", "release_hold", Access::Collect, "hold"
 );
 billing_endpoint!(
     /// Changes a live term's payment plan: future installments are re-spread.
-    change_plan, "change_plan", Access::Transact, "policy"
+    change_plan, "/v1/policies/{policy}/plan-changes", "change_plan", Access::Transact, "policy"
 );
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BillingRun {
     pub up_to: NaiveDate,
@@ -180,9 +182,11 @@ pub struct BillingRun {
 /// Runs billing up to a date for every account: invoices, past due,
 /// delinquency and lapse, disbursements, automatic write-offs. Idempotent:
 /// the same date twice changes nothing the second time.
+#[utoipa::path(post, path = "/v1/billing/runs", request_body = BillingRun, responses((status = 200, body = crate::engine::BillingRunReport)), tag = "billing")]
 pub async fn run_billing(
     State(state): State<AppState>,
     caller: Caller,
+    _: NoPreview,
     ApiJson(body): ApiJson<BillingRun>,
 ) -> Result<Json<crate::engine::BillingRunReport>, ApiError> {
     caller.require(Access::Collect)?;
@@ -203,6 +207,7 @@ pub async fn run_billing(
 }
 
 /// An account's invoices with what each still owes, and its payments.
+#[utoipa::path(get, path = "/v1/accounts/{account}/billing", responses((status = 200, body = Object)), tag = "billing")]
 pub async fn account_billing(
     State(state): State<AppState>,
     caller: Caller,

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 /// What a command did (or would do, in a preview).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Serialize)]
 pub struct Effect {
     /// A preview: nothing was kept.
     pub preview: bool,

@@ -4,7 +4,7 @@
 use super::command::{Effect, run};
 use crate::api::auth::{Access, Caller, Role};
 use crate::api::error::ApiError;
-use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
+use crate::api::extract::{ApiJson, IdempotencyKey, NoPreview, Preview, blocking};
 use crate::api::state::{AppState, qualified, qualify_chain, unqualified, unqualify_chain};
 use crate::plugin::{PluginError, PluginInfo};
 use crate::policy::{PolicyCommand, ProductConfig};
@@ -22,6 +22,7 @@ pub const PLUGIN_TABLES_NAMESPACE: &str = "plugin-tables";
 /// Golden cases one upload may carry.
 pub const GOLDEN_CASES_MAX: usize = 100;
 
+#[utoipa::path(post, path = "/v1/products", request_body = ProductConfig, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "configuration")]
 pub async fn deploy_product(
     State(state): State<AppState>,
     caller: Caller,
@@ -57,6 +58,7 @@ fn shown(tenant: &str, mut product: ProductConfig) -> ProductConfig {
     product
 }
 
+#[utoipa::path(get, path = "/v1/products", responses((status = 200, body = Vec<ProductConfig>)), tag = "configuration")]
 pub async fn list_products(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,14 +79,15 @@ pub async fn list_products(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PluginQuery {
     pub name: String,
     pub version: String,
 }
 
-fn check_plugin_name(name: &str, version: &str) -> Result<(), ApiError> {
+pub(super) fn check_plugin_name(name: &str, version: &str) -> Result<(), ApiError> {
     let ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 64
@@ -102,18 +105,28 @@ fn check_plugin_name(name: &str, version: &str) -> Result<(), ApiError> {
 }
 
 /// A plugin as its tenant sees it.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct PluginView {
     pub name: String,
     pub version: String,
+    /// Whether this is the version products naming the plugin without a
+    /// version use.
+    pub active: bool,
     #[serde(flatten)]
     pub info: PluginInfo,
 }
 
-fn view(tenant: &str, info: PluginInfo) -> PluginView {
+pub(super) fn view(state: &AppState, tenant: &str, info: PluginInfo) -> PluginView {
     let id = unqualified(tenant, &info.id);
     let (name, version) = id.split_once('@').unwrap_or((id, ""));
+    let active = state
+        .raters
+        .active
+        .active(&qualified(tenant, name))
+        .as_deref()
+        == Some(version);
     PluginView {
+        active,
         name: name.to_string(),
         version: version.to_string(),
         info: PluginInfo {
@@ -172,9 +185,11 @@ pub fn register_stored(state: &AppState, tenant: &str, id: &str) -> Result<Plugi
 /// Uploads a component (`application/wasm` body) as `name@version`: it is
 /// validated (world, WIT version, imports, size) and compiled before it is
 /// stored; an incompatible or oversized component is refused and nothing is kept.
+#[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm"), params(PluginQuery), responses((status = 201, body = PluginView)), tag = "plugins")]
 pub async fn upload_plugin(
     State(state): State<AppState>,
     caller: Caller,
+    _: NoPreview,
     Query(query): Query<PluginQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<PluginView>), ApiError> {
@@ -199,15 +214,21 @@ pub async fn upload_plugin(
             .put_blob(&caller.tenant, PLUGINS_NAMESPACE, &id, &body)
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let info = register_stored(&state, &caller.tenant, &id)?;
-        Ok((StatusCode::CREATED, Json(view(&caller.tenant, info))))
+        super::activation::activate_if_first(&state, &caller.tenant, &query.name, &query.version)?;
+        Ok((
+            StatusCode::CREATED,
+            Json(view(&state, &caller.tenant, info)),
+        ))
     })
     .await
 }
 
 /// Attaches a rate table (CSV body) to an uploaded plugin and reloads it.
+#[utoipa::path(put, path = "/v1/plugins/{name}/{version}/tables/{table}", request_body(content = String, content_type = "text/csv"), responses((status = 200, body = PluginView)), tag = "plugins")]
 pub async fn put_table(
     State(state): State<AppState>,
     caller: Caller,
+    _: NoPreview,
     Path((name, version, table)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Json<PluginView>, ApiError> {
@@ -237,6 +258,7 @@ pub async fn put_table(
             )
             .map_err(|e| ApiError::internal(e.to_string()))?;
         Ok(Json(view(
+            &state,
             &caller.tenant,
             register_stored(&state, &caller.tenant, &id)?,
         )))
@@ -244,6 +266,7 @@ pub async fn put_table(
     .await
 }
 
+#[utoipa::path(get, path = "/v1/plugins", responses((status = 200, body = Vec<PluginView>)), tag = "plugins")]
 pub async fn list_plugins(
     State(state): State<AppState>,
     caller: Caller,
@@ -256,13 +279,13 @@ pub async fn list_plugins(
         .list()
         .into_iter()
         .filter(|p| p.id.starts_with(&prefix))
-        .map(|p| view(&caller.tenant, p))
+        .map(|p| view(&state, &caller.tenant, p))
         .collect();
     Ok(Json(plugins))
 }
 
 /// One golden case: a request and the response the author expects.
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GoldenCase {
     pub name: String,
@@ -270,7 +293,7 @@ pub struct GoldenCase {
     pub expected: serde_json::Value,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct GoldenResult {
     pub name: String,
     pub passed: bool,
@@ -283,6 +306,7 @@ pub struct GoldenResult {
 /// Runs the author's golden cases against an uploaded rating plugin in the
 /// production sandbox; 200 when every case passes, 422 with the results
 /// otherwise.
+#[utoipa::path(post, path = "/v1/plugins/{name}/{version}/golden", request_body = Vec<GoldenCase>, responses((status = 200, body = Vec<GoldenResult>)), tag = "plugins")]
 pub async fn run_golden(
     State(state): State<AppState>,
     caller: Caller,
@@ -331,7 +355,7 @@ pub async fn run_golden(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     pub role: Role,
@@ -339,7 +363,7 @@ pub struct NewKey {
     pub label: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct CreatedKey {
     /// Shown once; only its hash is stored.
     pub key: String,
@@ -348,9 +372,11 @@ pub struct CreatedKey {
 }
 
 /// Creates another API key for the caller's tenant.
+#[utoipa::path(post, path = "/v1/api-keys", request_body = NewKey, responses((status = 201, body = CreatedKey)), tag = "configuration")]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
+    _: NoPreview,
     ApiJson(body): ApiJson<NewKey>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
     caller.require(Access::Configure)?;

@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 /// A charge as one flat row.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 struct ChargeRow {
     locator: String,
     account: String,
@@ -35,7 +35,7 @@ struct ChargeRow {
     reverses: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 struct InvoiceRow {
     locator: String,
     account: String,
@@ -51,7 +51,7 @@ struct InvoiceRow {
     past_due_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 struct PaymentRow {
     locator: String,
     account: String,
@@ -83,6 +83,7 @@ fn csv_of<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>, Ap
 
 /// `GET /v1/exports/{dataset}.csv` with dataset `ledger-lines`, `charges`,
 /// `invoices` or `payments`.
+#[utoipa::path(get, path = "/v1/exports/{file}", responses((status = 200, description = "CSV (text/csv) or Parquet (application/vnd.apache.parquet) file", content_type = "text/csv", body = String)), tag = "exports")]
 pub async fn export(
     State(state): State<AppState>,
     caller: Caller,

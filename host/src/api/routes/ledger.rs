@@ -17,7 +17,8 @@ pub const PAGE_LIMIT_MAX: usize = 1_000;
 const PAGE_LIMIT_DEFAULT: usize = 100;
 
 /// `?after=<cursor>&limit=<n>`.
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Cursor {
     #[serde(default)]
@@ -35,12 +36,13 @@ impl Cursor {
 }
 
 /// A page of a list and the cursor of the next page (absent at the end).
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct Page<T> {
     pub data: Vec<T>,
     pub next_cursor: Option<u64>,
 }
 
+#[utoipa::path(get, path = "/v1/ledger/entries", params(Cursor), responses((status = 200, body = Page<JournalEntry>)), tag = "ledger")]
 pub async fn entries(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,12 +79,13 @@ fn paged<T>(mut data: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> u64) -> Pa
     Page { data, next_cursor }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct Balance {
     pub account: AccountKey,
     pub balance: Decimal,
 }
 
+#[utoipa::path(get, path = "/v1/ledger/balances", responses((status = 200, body = Vec<Balance>)), tag = "ledger")]
 pub async fn balances(
     State(state): State<AppState>,
     caller: Caller,
@@ -104,6 +107,7 @@ pub async fn balances(
     .await
 }
 
+#[utoipa::path(get, path = "/v1/ledger/trial-balance", responses((status = 200, body = Vec<TrialBalance>)), tag = "ledger")]
 pub async fn trial_balance(
     State(state): State<AppState>,
     caller: Caller,
@@ -124,7 +128,7 @@ pub async fn trial_balance(
 }
 
 /// An event of the feed, with its place in the tenant's log.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct FeedEvent {
     pub sequence: u64,
     pub kind: String,
@@ -136,6 +140,7 @@ pub struct FeedEvent {
 }
 
 /// The ordered, durable feed of every event of the tenant, from a cursor.
+#[utoipa::path(get, path = "/v1/events", params(Cursor), responses((status = 200, body = Page<FeedEvent>)), tag = "ledger")]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,

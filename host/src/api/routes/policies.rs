@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 type Answer = Result<(StatusCode, Json<Effect>), ApiError>;
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub locator: String,
@@ -27,6 +27,7 @@ pub struct NewAccount {
     pub currency: Currency,
 }
 
+#[utoipa::path(post, path = "/v1/accounts", request_body = NewAccount, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
 pub async fn create_account(
     State(state): State<AppState>,
     caller: Caller,
@@ -44,7 +45,7 @@ pub async fn create_account(
 }
 
 /// An account and its balances.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct AccountView {
     pub account: crate::policy::Account,
     pub policies: Vec<String>,
@@ -53,6 +54,7 @@ pub struct AccountView {
     pub credit: Decimal,
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{locator}", responses((status = 200, body = AccountView)), tag = "policies")]
 pub async fn get_account(
     State(state): State<AppState>,
     caller: Caller,
@@ -84,7 +86,7 @@ pub async fn get_account(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewPolicy {
     pub locator: String,
@@ -111,6 +113,7 @@ fn issue_command(body: NewPolicy) -> EngineCommand {
 }
 
 /// Issues a policy (new business), or quotes it with `?preview=true`.
+#[utoipa::path(post, path = "/v1/policies", request_body = NewPolicy, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
 pub async fn issue_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -123,7 +126,7 @@ pub async fn issue_policy(
 }
 
 /// A priced line of a quote.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct QuoteLine {
     pub item: Option<String>,
     pub charge: String,
@@ -133,7 +136,7 @@ pub struct QuoteLine {
 
 /// An installment of a quote's payment schedule: the total of every charge
 /// it bills.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct QuoteInstallment {
     pub installment: u32,
     pub invoice_date: NaiveDate,
@@ -143,7 +146,7 @@ pub struct QuoteInstallment {
 
 /// What a policy would cost: its charges, the total billed to the customer,
 /// and the payment schedule of the chosen plan. Nothing is kept.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct QuoteView {
     pub currency: Option<Currency>,
     pub total: Decimal,
@@ -154,6 +157,7 @@ pub struct QuoteView {
 /// A quote: new business priced and scheduled, nothing kept. For the full
 /// effect (ledger entries, balances, explanations) preview the issue itself:
 /// `POST /v1/policies?preview=true`.
+#[utoipa::path(post, path = "/v1/quotes", request_body = NewPolicy, responses((status = 200, body = QuoteView)), tag = "policies")]
 pub async fn quote(
     State(state): State<AppState>,
     caller: Caller,
@@ -199,6 +203,7 @@ pub async fn quote(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/policies/{locator}", responses((status = 200, body = PolicyState)), tag = "policies")]
 pub async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -215,13 +220,14 @@ pub async fn get_policy(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Endorsement {
     pub effective: NaiveDate,
     pub changes: Vec<DataChange>,
 }
 
+#[utoipa::path(post, path = "/v1/policies/{locator}/endorsements", request_body = Endorsement, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
 pub async fn endorse(
     State(state): State<AppState>,
     caller: Caller,
@@ -239,7 +245,7 @@ pub async fn endorse(
     run(&state, &caller, command.into(), preview.0, key).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Renewal {
     #[serde(default)]
@@ -248,6 +254,7 @@ pub struct Renewal {
     pub changes: Vec<DataChange>,
 }
 
+#[utoipa::path(post, path = "/v1/policies/{locator}/renewals", request_body = Renewal, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
 pub async fn renew(
     State(state): State<AppState>,
     caller: Caller,
@@ -265,12 +272,13 @@ pub async fn renew(
     run(&state, &caller, command.into(), preview.0, key).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Effective {
     pub effective: NaiveDate,
 }
 
+#[utoipa::path(post, path = "/v1/policies/{locator}/cancellations", request_body = Effective, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -294,6 +302,7 @@ pub async fn cancel(
     .await
 }
 
+#[utoipa::path(post, path = "/v1/policies/{locator}/reinstatements", request_body = Effective, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
 pub async fn reinstate(
     State(state): State<AppState>,
     caller: Caller,
@@ -317,12 +326,13 @@ pub async fn reinstate(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reversal {
     pub transaction: String,
 }
 
+#[utoipa::path(post, path = "/v1/policies/{locator}/reversals", request_body = Reversal, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
 pub async fn reverse(
     State(state): State<AppState>,
     caller: Caller,
@@ -339,7 +349,7 @@ pub async fn reverse(
     run(&state, &caller, command.into(), preview.0, key).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewFlatCharge {
     pub account: String,
@@ -355,6 +365,7 @@ pub struct NewFlatCharge {
 }
 
 /// Adds a flat charge by hand (seed 001's Add Charges).
+#[utoipa::path(post, path = "/v1/charges", request_body = NewFlatCharge, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
 pub async fn add_charge(
     State(state): State<AppState>,
     caller: Caller,
@@ -374,7 +385,7 @@ pub async fn add_charge(
     run(&state, &caller, command.into(), preview.0, key).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChargeReversal {
     pub account: String,
@@ -382,6 +393,7 @@ pub struct ChargeReversal {
 }
 
 /// Books inverse charges for flat charges; they cannot themselves be reversed.
+#[utoipa::path(post, path = "/v1/charges/reversals", request_body = ChargeReversal, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
 pub async fn reverse_charges(
     State(state): State<AppState>,
     caller: Caller,
@@ -400,7 +412,7 @@ pub async fn reverse_charges(
 /// Bounds a bundle preview.
 pub const BUNDLE_COMMANDS_MAX: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
     pub commands: Vec<PolicyCommand>,
@@ -408,6 +420,7 @@ pub struct Bundle {
 
 /// Previews several commands across several policies, in order, as one
 /// effect; nothing is kept.
+#[utoipa::path(post, path = "/v1/previews", request_body = Bundle, responses((status = 200, body = Effect)), tag = "policies")]
 pub async fn preview_bundle(
     State(state): State<AppState>,
     caller: Caller,
@@ -435,6 +448,7 @@ pub async fn preview_bundle(
 }
 
 /// Explains a charge: its transaction, rating calls, basis and arithmetic.
+#[utoipa::path(get, path = "/v1/policies/{policy}/charges/{charge}/audit", responses((status = 200, body = ChargeAudit)), tag = "policies")]
 pub async fn audit_charge(
     State(state): State<AppState>,
     caller: Caller,

@@ -4,7 +4,7 @@
 
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
-use crate::api::extract::{ApiJson, blocking};
+use crate::api::extract::{ApiJson, NoPreview, blocking};
 use crate::api::state::{AppState, qualified};
 use crate::rating::{ExternalRater, ExternalRaterConfig, RedactedExternalRaterConfig};
 use axum::Json;
@@ -54,9 +54,11 @@ pub fn register_stored(state: &AppState, tenant: &str) -> Result<(), ApiError> {
 }
 
 /// Creates or replaces an external rater. The answer shows header names only.
+#[utoipa::path(post, path = "/v1/external-raters", request_body = ExternalRaterConfig, responses((status = 201, body = RedactedExternalRaterConfig)), tag = "raters")]
 pub async fn put_rater(
     State(state): State<AppState>,
     caller: Caller,
+    _: NoPreview,
     ApiJson(config): ApiJson<ExternalRaterConfig>,
 ) -> Result<(StatusCode, Json<RedactedExternalRaterConfig>), ApiError> {
     caller.require(Access::Configure)?;
@@ -81,6 +83,7 @@ pub async fn put_rater(
 }
 
 /// The tenant's external raters, header values redacted.
+#[utoipa::path(get, path = "/v1/external-raters", responses((status = 200, body = Vec<RedactedExternalRaterConfig>)), tag = "raters")]
 pub async fn list_raters(
     State(state): State<AppState>,
     caller: Caller,

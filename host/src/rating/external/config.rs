@@ -42,7 +42,7 @@ fn default_timeout_ms() -> u64 {
 }
 
 /// An external rater as registered (Socotra's "Manage Integrations" entry).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalRaterConfig {
     /// The unique name products reference (1 to 64 characters).
@@ -59,7 +59,7 @@ pub struct ExternalRaterConfig {
 }
 
 /// What may be shown of a registration: everything but header values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedactedExternalRaterConfig {
     pub name: String,
     /// The URL with its query string (if any) replaced by `?<redacted>`.
@@ -241,14 +241,14 @@ impl fmt::Debug for HeaderNames<'_> {
 mod header_list {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    #[derive(Serialize, Deserialize)]
+    #[derive(utoipa::ToSchema, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Named {
         name: String,
         value: String,
     }
 
-    #[derive(Deserialize)]
+    #[derive(utoipa::ToSchema, Deserialize)]
     #[serde(untagged)]
     enum Entry {
         Named(Named),

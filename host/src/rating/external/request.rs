@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, HashSet};
 
 /// The optional locators of Socotra's request, when Premia knows them
 /// (an endorsement, a quote, a renewal ...). All are omitted when `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallLocators {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,7 +51,7 @@ pub struct CallLocators {
 }
 
 /// Socotra's external rater request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExternalRateRequest {
     pub operation: String,
@@ -63,7 +63,7 @@ pub struct ExternalRateRequest {
 }
 
 /// One peril characteristics to price, with the characteristics it hangs on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyExposurePeril {
     pub policy_characteristics_locator: String,
@@ -72,7 +72,7 @@ pub struct PolicyExposurePeril {
 }
 
 /// The policy, as Socotra's `PolicyResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WirePolicy {
     pub locator: String,
@@ -85,7 +85,7 @@ pub struct WirePolicy {
 }
 
 /// An exposure, as Socotra's `ExposureResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireExposure {
     pub locator: String,
@@ -95,7 +95,7 @@ pub struct WireExposure {
 }
 
 /// A peril, as Socotra's `PerilResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WirePeril {
     pub locator: String,
@@ -106,7 +106,7 @@ pub struct WirePeril {
 /// A characteristics object of a policy, exposure or peril. The links that
 /// do not apply to an entity are omitted (a policy's characteristics have no
 /// `exposureLocator`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireCharacteristics {
     pub locator: String,

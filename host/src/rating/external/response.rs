@@ -40,7 +40,7 @@ pub enum Answer {
 }
 
 /// The body of Socotra's external rater response.
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireResponse {
     #[serde(default)]
@@ -49,7 +49,7 @@ struct WireResponse {
     exception_message: Option<Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WirePriced {
     #[serde(default)]
@@ -68,7 +68,7 @@ struct WirePriced {
     commissions: Option<Vec<WireCommission>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireCommission {
     #[serde(default)]
