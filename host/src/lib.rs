@@ -11,6 +11,7 @@ pub mod cli;
 pub mod collections;
 pub mod domain;
 pub mod engine;
+pub mod export;
 pub mod ledger;
 pub mod plugin;
 pub mod policy;

@@ -688,4 +688,31 @@ async fn exports_are_csv_with_one_row_per_ledger_line_and_charge() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = api
+        .router
+        .clone()
+        .oneshot(request("/v1/exports/ledger-lines.parquet"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.apache.parquet"
+    );
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&bytes[..4], b"PAR1");
+    let mut file = tempfile::tempfile().unwrap();
+    std::io::Write::write_all(&mut file, &bytes).unwrap();
+    use parquet::file::reader::FileReader;
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 2);
+    let schema = reader.metadata().file_metadata().schema_descr();
+    assert_eq!(schema.column(11).name(), "amount");
+    assert_eq!(
+        schema.column(11).logical_type_ref(),
+        Some(&parquet::basic::LogicalType::Decimal {
+            scale: 4,
+            precision: 18
+        })
+    );
 }

@@ -1,66 +1,17 @@
-//! CSV exports for finance and data teams: ledger lines, charges, invoices
-//! and payments, one flat row per record, readable by a warehouse or DuckDB
-//! (`SELECT * FROM 'ledger-lines.csv'`).
+//! Exports for finance and data teams: ledger lines, charges, invoices and
+//! payments, one flat row per record, as CSV or typed Parquet, readable by a
+//! warehouse or DuckDB (`SELECT * FROM 'ledger-lines.parquet'`).
 
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
 use crate::api::extract::blocking;
 use crate::api::state::AppState;
+use crate::export::{ChargeRow, ExportError, InvoiceRow, PaymentRow, Row, to_csv, to_parquet};
 use crate::ledger::line_rows;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde::Serialize;
-
-/// A charge as one flat row.
-#[derive(utoipa::ToSchema, Debug, Serialize)]
-struct ChargeRow {
-    locator: String,
-    account: String,
-    policy: Option<String>,
-    transaction: String,
-    term: Option<u32>,
-    item: Option<String>,
-    charge: String,
-    category: String,
-    handling: String,
-    invoicing: String,
-    recipient: Option<String>,
-    currency: String,
-    amount: Decimal,
-    period_start: Option<NaiveDate>,
-    period_end: Option<NaiveDate>,
-    reverses: Option<String>,
-}
-
-#[derive(utoipa::ToSchema, Debug, Serialize)]
-struct InvoiceRow {
-    locator: String,
-    account: String,
-    number: u32,
-    currency: String,
-    issue_date: NaiveDate,
-    due_date: NaiveDate,
-    total: Decimal,
-    paid: Decimal,
-    credited: Decimal,
-    written_off: Decimal,
-    outstanding: Decimal,
-    past_due_on: Option<NaiveDate>,
-}
-
-#[derive(utoipa::ToSchema, Debug, Serialize)]
-struct PaymentRow {
-    locator: String,
-    account: String,
-    currency: String,
-    amount: Decimal,
-    received_on: NaiveDate,
-    to_credit: Decimal,
-    reversed_on: Option<NaiveDate>,
-}
 
 fn code<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value)
@@ -69,20 +20,32 @@ fn code<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-fn csv_of<T: Serialize>(rows: impl IntoIterator<Item = T>) -> Result<Vec<u8>, ApiError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        writer
-            .serialize(row)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-    }
-    writer
-        .into_inner()
-        .map_err(|e| ApiError::internal(e.to_string()))
+/// The file format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Parquet,
 }
 
-/// `GET /v1/exports/{dataset}.csv` with dataset `ledger-lines`, `charges`,
-/// `invoices` or `payments`.
+impl Format {
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Parquet => "application/vnd.apache.parquet",
+        }
+    }
+
+    fn write<R: Row>(self, rows: impl IntoIterator<Item = R>) -> Result<Vec<u8>, ApiError> {
+        match self {
+            Format::Csv => to_csv(rows),
+            Format::Parquet => to_parquet(rows),
+        }
+        .map_err(|e: ExportError| ApiError::internal(e.to_string()))
+    }
+}
+
+/// `GET /v1/exports/{dataset}.csv` or `.parquet`, with dataset
+/// `ledger-lines`, `charges`, `invoices` or `payments`.
 #[utoipa::path(get, path = "/v1/exports/{file}", responses((status = 200, description = "CSV (text/csv) or Parquet (application/vnd.apache.parquet) file", content_type = "text/csv", body = String)), tag = "exports")]
 pub async fn export(
     State(state): State<AppState>,
@@ -90,15 +53,20 @@ pub async fn export(
     Path(file): Path<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Access::Read)?;
-    let dataset = file
-        .strip_suffix(".csv")
-        .ok_or_else(|| ApiError::not_found("exports are CSV: /v1/exports/<dataset>.csv"))?
-        .to_string();
+    let (dataset, format) = if let Some(dataset) = file.strip_suffix(".csv") {
+        (dataset.to_string(), Format::Csv)
+    } else if let Some(dataset) = file.strip_suffix(".parquet") {
+        (dataset.to_string(), Format::Parquet)
+    } else {
+        return Err(ApiError::not_found(
+            "exports are /v1/exports/<dataset>.csv or .parquet",
+        ));
+    };
     let engine = std::sync::Arc::clone(&state.engine);
     let body = blocking(move || {
         engine.read(&caller.tenant, |s| -> Result<Vec<u8>, ApiError> {
             match dataset.as_str() {
-                "ledger-lines" => csv_of(s.ledger.entries().iter().flat_map(line_rows)),
+                "ledger-lines" => format.write(s.ledger.entries().iter().flat_map(line_rows)),
                 "charges" => {
                     let charges = s
                         .book
@@ -106,7 +74,7 @@ pub async fn export(
                         .values()
                         .flat_map(|p| p.charges.iter())
                         .chain(s.book.account_charges.iter());
-                    csv_of(charges.map(|c| ChargeRow {
+                    format.write(charges.map(|c| ChargeRow {
                         locator: c.locator.clone(),
                         account: c.account.clone(),
                         policy: c.policy.clone(),
@@ -125,7 +93,7 @@ pub async fn export(
                         reverses: c.reverses.clone(),
                     }))
                 }
-                "invoices" => csv_of(
+                "invoices" => format.write(
                     s.collections
                         .accounts
                         .values()
@@ -145,7 +113,7 @@ pub async fn export(
                             past_due_on: r.past_due_on,
                         }),
                 ),
-                "payments" => csv_of(
+                "payments" => format.write(
                     s.collections
                         .accounts
                         .values()
@@ -167,5 +135,5 @@ pub async fn export(
         })?
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response())
+    Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
 }
