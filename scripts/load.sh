@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark: quotes per second over HTTP on loopback for a 10-item auto
-# policy rated by the WASM auto-rater plugin (and, when an external rater is
-# configured with EXTERNAL_RATER_URL, the same quotes through it), with wrk.
+# policy rated (1) by the WASM auto-rater plugin in the host and (2) by the
+# same plugin behind a Socotra-compatible external rater (`premia rater
+# serve`), in one run, with wrk. Prints both figures and their ratio.
 #   scripts/load.sh [seconds]      (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,11 @@ log="$data/serve.log"
 port=18181
 ./target/release/premia serve --data "$data/data" --listen "127.0.0.1:$port" >"$log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
+rater_port=18190
+./target/release/premia rater serve target/plugins/wasm32-wasip2/plugin/auto_rater.wasm \
+  --tables plugins/auto-rater/tables --listen "127.0.0.1:$rater_port" >"$data/rater.log" 2>&1 &
+rater=$!
+trap 'kill $server $rater 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 50); do grep -q listening "$log" 2>/dev/null && break; sleep 0.2; done
 key="$(grep -o 'prm_[0-9a-f]*' "$log" | head -1)"
 base="http://127.0.0.1:$port"
@@ -47,5 +52,33 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $key"
 wrk.body = [[$policy]]
 LUA
-echo "== WASM plugin path: POST /v1/quotes, 10 items, ${seconds}s, 2 threads, 16 connections"
-wrk -t2 -c16 -d"${seconds}s" --latency -s "$lua" "$base/v1/quotes"
+# The same product rated by the external rater.
+curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$base/v1/external-raters" \
+  -d "{\"name\":\"auto-ext\",\"url\":\"http://127.0.0.1:$rater_port/rate\",\"headers\":[{\"name\":\"Authorization\",\"value\":\"Bearer secret\"}],\"timeout_ms\":5000}" >/dev/null
+curl -sf -H "Authorization: Bearer $key" "$base/v1/products" | python3 -c '
+import json, sys
+product = [p for p in json.load(sys.stdin) if p["name"] == "auto"][0]
+product["name"] = "auto-ext"
+product["rating"] = {"kind": "external", "rater": "auto-ext"}
+print(json.dumps(product))' >"$data/product-ext.json"
+curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$base/v1/products" -d @"$data/product-ext.json" >/dev/null
+policy_ext="${policy/\"product\":\"auto\"/\"product\":\"auto-ext\"}"
+items_ext="$(curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$base/v1/quotes" -d "$policy_ext" \
+  | grep -o '"charge":"premium"' | wc -l)"
+echo "external quote check: $items_ext premium charges per quote"
+lua_ext="$data/quote-ext.lua"
+sed 's/"product":"auto"/"product":"auto-ext"/' "$lua" >"$lua_ext"
+
+run() { # label lua
+  echo "== $1: POST /v1/quotes, 10 items, ${seconds}s, 2 threads, 16 connections"
+  wrk -t2 -c16 -d"${seconds}s" --latency -s "$2" "$base/v1/quotes" | tee "$data/$1.out"
+}
+run wasm "$lua"
+run external "$lua_ext"
+wasm_rps="$(awk '/Requests\/sec/ {print $2}' "$data/wasm.out")"
+ext_rps="$(awk '/Requests\/sec/ {print $2}' "$data/external.out")"
+echo "== summary"
+echo "WASM plugin path:     $wasm_rps quotes/s"
+echo "external rater path:  $ext_rps quotes/s"
+python3 -c "print(f'throughput ratio WASM/external: {float($wasm_rps)/float($ext_rps):.2f}x')"
+echo "(per rating call, without the API around it: scripts/bench.sh rating_paths)"

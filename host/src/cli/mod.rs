@@ -6,6 +6,7 @@ mod plugin_build;
 mod plugin_check;
 mod plugin_new;
 mod plugin_run;
+pub mod rater_serve;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -48,6 +49,24 @@ pub enum Command {
     /// Write, build, check and run plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Serve a rating plugin as a Socotra-compatible external rater.
+    #[command(subcommand)]
+    Rater(RaterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RaterCommand {
+    /// Serve a rating plugin over HTTP in seed 004's external-rater format.
+    Serve {
+        /// The rating plugin component.
+        plugin: PathBuf,
+        /// A directory of rate tables (`*.csv`).
+        #[arg(long)]
+        tables: Option<PathBuf>,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,5 +174,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             input,
             tables,
         }) => plugin_run::run(&file, &input, tables.as_deref(), out),
+        Command::Rater(RaterCommand::Serve {
+            plugin,
+            tables,
+            listen,
+        }) => {
+            rater_serve::run(&plugin, tables.as_deref(), listen)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

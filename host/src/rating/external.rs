@@ -37,12 +37,14 @@ mod config;
 mod http;
 mod request;
 mod response;
+mod wire_native;
 
 pub use config::{
     DEFAULT_TIMEOUT_MS, ExternalRaterConfig, ExternalRaterConfigError, MAX_TIMEOUT_MS,
     RedactedExternalRaterConfig,
 };
 pub use http::MAX_RESPONSE_BYTES;
+pub use wire_native::{declined_wire_response, priced_wire_response};
 pub use request::{
     CallLocators, ExternalRateRequest, PolicyExposurePeril, WireCharacteristics, WireExposure,
     WirePeril, WirePolicy,
