@@ -26,7 +26,11 @@ fn workspace() -> PathBuf {
 fn ten_item_request() -> RateRequest {
     let golden = ["plugins/golden/auto-rater", "plugins/auto-rater/golden"]
         .iter()
-        .map(|dir| workspace().join(dir).join("four-vehicles-rural.request.json"))
+        .map(|dir| {
+            workspace()
+                .join(dir)
+                .join("four-vehicles-rural.request.json")
+        })
         .find(|path| path.exists())
         .expect("the auto-rater golden requests");
     let mut request: RateRequest =
@@ -63,7 +67,12 @@ fn rating_paths(c: &mut Criterion) {
 
     let runtime = Arc::new(PluginRuntime::new(PluginLimits::default()).unwrap());
     runtime
-        .register("auto", "1", &bytes, RateTables::from_dir(&tables_dir).unwrap())
+        .register(
+            "auto",
+            "1",
+            &bytes,
+            RateTables::from_dir(&tables_dir).unwrap(),
+        )
         .unwrap();
     let wasm_rater = PluginRater::new(Arc::clone(&runtime), "auto@1").unwrap();
 
@@ -74,10 +83,12 @@ fn rating_paths(c: &mut Criterion) {
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap();
     std::thread::spawn(move || {
-        tokio::runtime::Runtime::new().unwrap().block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, router).await.unwrap();
-        })
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, router).await.unwrap();
+            })
     });
     let config = ExternalRaterConfig::new("auto-ext", format!("http://{address}/rate"))
         .with_header("Authorization", "Bearer secret");

@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 
 /// A server over `data`, on a free loopback port, until the test ends.
-struct Server {
+pub(crate) struct Server {
     address: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
-    fn start(data: &std::path::Path, demo: bool) -> (Server, Option<String>) {
+    pub(crate) fn start(data: &std::path::Path, demo: bool) -> (Server, Option<String>) {
         let state = open_data_dir(data).unwrap();
         let key = demo.then(|| {
             let files = DemoFiles {
@@ -52,7 +52,7 @@ impl Server {
         )
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
 }
@@ -68,7 +68,7 @@ impl Drop for Server {
     }
 }
 
-fn auto_policy(locator: &str) -> Value {
+pub(crate) fn auto_policy(locator: &str) -> Value {
     json!({
         "locator": locator, "account": "A-1", "product": "auto", "start": "2026-01-01", "time_zone": "America/New_York",
         "data": {"fields": {"territory": ["urban"], "producer": ["agency-7"]},
@@ -246,6 +246,172 @@ fn a_plugin_is_uploaded_checked_against_its_golden_cases_and_a_bad_one_is_refuse
     assert!(
         names.contains(&"auto-copy@2") && !names.iter().any(|n| n.starts_with("evil")),
         "{names:?}"
+    );
+}
+
+/// Uploads the auto rater as `name@version` with its tables, the territory
+/// factor for urban risks replaced by `urban_factor`.
+fn upload_auto_rater(
+    server: &Server,
+    auth: &str,
+    name: &str,
+    version: &str,
+    urban_factor: &str,
+) -> Value {
+    let client = Client::new();
+    let upload = client
+        .post(server.url(&format!("/v1/plugins?name={name}&version={version}")))
+        .header("authorization", auth)
+        .header("content-type", "application/wasm")
+        .body(wasm("auto-rater"))
+        .send()
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::CREATED);
+    let uploaded: Value = upload.json().unwrap();
+    for table in ["base-rates", "territory", "driver-age", "deductible"] {
+        let mut csv = std::fs::read_to_string(
+            workspace().join(format!("plugins/auto-rater/tables/{table}.csv")),
+        )
+        .unwrap();
+        if table == "territory" {
+            csv = csv.replace("urban,1.25", &format!("urban,{urban_factor}"));
+        }
+        let put = client
+            .put(server.url(&format!("/v1/plugins/{name}/{version}/tables/{table}")))
+            .header("authorization", auth)
+            .body(csv)
+            .send()
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::OK);
+    }
+    uploaded
+}
+
+#[test]
+fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_until_another_is_activated()
+ {
+    let data = tempfile::tempdir().unwrap();
+    let client = Client::new();
+    let (server, key) = Server::start(data.path(), true);
+    let auth = format!("Bearer {}", key.unwrap());
+    let first = upload_auto_rater(&server, &auth, "rater-x", "1", "1.25");
+    assert_eq!(
+        first["active"], true,
+        "the first version of a name is active"
+    );
+    let second = upload_auto_rater(&server, &auth, "rater-x", "2", "2.50");
+    assert_eq!(
+        second["active"], false,
+        "a later version waits for activation"
+    );
+
+    let products: Value = client
+        .get(server.url("/v1/products"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let mut product = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "auto")
+        .unwrap()
+        .clone();
+    product["name"] = json!("auto-x");
+    product["rating"] = json!({"kind": "plugin", "plugin": "rater-x"});
+    let deployed = client
+        .post(server.url("/v1/products"))
+        .header("authorization", &auth)
+        .json(&product)
+        .send()
+        .unwrap();
+    assert_eq!(deployed.status(), StatusCode::CREATED);
+    let account = client
+        .post(server.url("/v1/accounts"))
+        .header("authorization", &auth)
+        .json(&json!({"locator": "A-1", "name": "Ada", "currency": "USD"}))
+        .send()
+        .unwrap();
+    assert_eq!(account.status(), StatusCode::CREATED);
+    let bodily_injury = |server: &Server| -> String {
+        let mut policy = auto_policy("P-X");
+        policy["product"] = json!("auto-x");
+        let quote: Value = client
+            .post(server.url("/v1/quotes"))
+            .header("authorization", &auth)
+            .json(&policy)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        quote["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["item"] == "V1-BI")
+            .unwrap()["amount"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Bodily injury, sedan: 612 × 1.25 (urban) with version 1.
+    assert_eq!(bodily_injury(&server), "765.00");
+
+    let refused = client
+        .post(server.url("/v1/plugins/rater-x/2/activation?preview=true"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused.json::<Value>().unwrap()["code"],
+        "preview_unsupported"
+    );
+    let missing = client
+        .post(server.url("/v1/plugins/rater-x/9/activation"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        bodily_injury(&server),
+        "765.00",
+        "refused activations change nothing"
+    );
+
+    let activated = client
+        .post(server.url("/v1/plugins/rater-x/2/activation"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap();
+    assert_eq!(activated.status(), StatusCode::OK);
+    assert_eq!(activated.json::<Value>().unwrap()["active"], true);
+    // 612 × 2.50 with version 2.
+    assert_eq!(bodily_injury(&server), "1530.00");
+    let listed: Value = client
+        .get(server.url("/v1/plugins"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let active: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "rater-x" && p["active"] == true)
+        .map(|p| p["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(active, ["2"]);
+
+    drop(server);
+    let (server, _) = Server::start(data.path(), false);
+    assert_eq!(
+        bodily_injury(&server),
+        "1530.00",
+        "the activation survives a restart"
     );
 }
 

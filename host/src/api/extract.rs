@@ -44,6 +44,25 @@ fn json_problem(rejection: JsonRejection) -> ApiError {
     }
 }
 
+/// A query string; unknown or malformed parameters give a 400 problem.
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(ApiError::bad_request("bad_query", rejection.body_text())),
+        }
+    }
+}
+
 /// The `Idempotency-Key` header, if sent.
 #[derive(Debug, Clone, Default)]
 pub struct IdempotencyKey(pub Option<String>);
@@ -59,7 +78,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             .to_str()
             .ok()
             .map(str::trim)
-            .filter(|k| !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_BYTES_MAX)
+            .filter(|k| {
+                !k.is_empty()
+                    && k.len() <= IDEMPOTENCY_KEY_BYTES_MAX
+                    && !k.chars().any(char::is_control)
+            })
             .ok_or_else(|| {
                 ApiError::bad_request(
                     "bad_idempotency_key",

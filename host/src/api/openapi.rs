@@ -104,6 +104,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
             let id = operation.operation_id.clone().unwrap_or_default();
             if is_post && !NOT_PREVIEWABLE.contains(&id.as_str()) {
                 add_command_parameters(operation);
+                add_preview_response(operation);
             }
             if let Some(body) = billing_bodies.get(&id) {
                 set_billing_body(operation, body.clone(), &path_params);
@@ -165,6 +166,20 @@ fn add_command_parameters(operation: &mut Operation) {
             .build(),
     );
     params.push(idempotency_header());
+}
+
+/// A command answers 200 with its effect when previewed or replayed.
+fn add_preview_response(operation: &mut Operation) {
+    let Some(RefOr::T(created)) = operation.responses.responses.get("201").cloned() else {
+        return;
+    };
+    let mut ok = created;
+    ok.description = "Previewed (nothing kept) or replayed (same Idempotency-Key and body)".into();
+    operation
+        .responses
+        .responses
+        .entry("200".to_string())
+        .or_insert(RefOr::T(ok));
 }
 
 fn idempotency_header() -> Parameter {

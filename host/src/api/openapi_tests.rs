@@ -143,3 +143,193 @@ async fn an_endpoint_that_cannot_preview_refuses_preview_instead_of_committing()
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["code"], "preview_unsupported");
 }
+
+#[tokio::test]
+async fn an_unknown_query_parameter_is_a_problem_not_plain_text() {
+    let (router, key) = api();
+    let (status, body) = send(&router, "GET", "/v1/events?limit=1&color=red", Some(&key)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "bad_query");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_with_a_control_character_is_refused_before_the_store() {
+    let (router, key) = api();
+    let request = Request::builder()
+        .method("POST")
+        .uri("/v1/accounts")
+        .header("authorization", format!("Bearer {key}"))
+        .header("idempotency-key", "abc\tdef")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            r#"{"locator":"A1","name":"Ada","currency":"USD"}"#,
+        ))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["code"], "bad_idempotency_key");
+}
+
+/// A body that would be valid for acme's resources, per operation.
+fn acme_body(operation: &str) -> Value {
+    let day = "2026-02-01";
+    match operation {
+        "create_account" => {
+            serde_json::json!({"locator": "A1", "name": "Mallory", "currency": "USD"})
+        }
+        "issue_policy" | "quote" => serde_json::json!({
+            "locator": "P1", "account": "A1", "product": "auto", "start": "2026-01-01", "time_zone": "UTC",
+            "data": {"exposures": {"V1": {"name": "vehicle", "perils": {"V1-COLL": {"name": "collision", "fields": {"yearly_premium": ["1.00"]}}}}}}
+        }),
+        "endorse" => serde_json::json!({"effective": day, "changes": []}),
+        "renew" => serde_json::json!({}),
+        "cancel" | "reinstate" => serde_json::json!({"effective": day}),
+        "reverse" => serde_json::json!({"transaction": "P1-T1"}),
+        "add_charge" => {
+            serde_json::json!({"account": "A1", "policy": "P1", "charge": "policy-fee", "amount": "5.00"})
+        }
+        "reverse_charges" => serde_json::json!({"account": "A1", "charges": ["P1-T1-C1"]}),
+        "record_payment" => {
+            serde_json::json!({"account": "A1", "amount": "100.00", "received_on": day})
+        }
+        "reverse_payment" => serde_json::json!({"account": "A1", "on": day}),
+        "distribute_credit" => serde_json::json!({"account": "A1", "on": day}),
+        "write_off" => serde_json::json!({"account": "A1", "invoice": "A1-INV-1", "on": day}),
+        "reverse_write_off" | "release_hold" => serde_json::json!({"account": "A1", "on": day}),
+        "draft_disbursement" => serde_json::json!({"account": "A1", "amount": "1.00", "on": day}),
+        "approve_disbursement" | "reject_disbursement" | "reverse_disbursement" => {
+            serde_json::json!({"account": "A1", "on": day})
+        }
+        "place_hold" => serde_json::json!({"account": "A1", "kind": "invoicing", "from": day}),
+        "change_plan" => serde_json::json!({"plan": "monthly", "effective": day}),
+        "configure_account" => serde_json::json!({"overrides": {}}),
+        "run_billing" => serde_json::json!({"up_to": "2026-12-31"}),
+        "preview_bundle" => {
+            serde_json::json!({"commands": [{"command": "cancel", "policy": "P1", "effective": day}]})
+        }
+        _ => serde_json::json!({}),
+    }
+}
+
+/// acme's identifier for a path parameter.
+fn acme_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment {
+            "{locator}" if path.starts_with("/v1/accounts") => "A1",
+            "{locator}" | "{policy}" => "P1",
+            "{account}" => "A1",
+            "{charge}" => "P1-T1-C1",
+            "{payment}" => "A1-PAY-1",
+            "{write_off}" => "A1-WO-1",
+            "{disbursement}" => "A1-DISB-1",
+            "{hold}" => "A1-HOLD-1",
+            "{name}" => "auto-rater",
+            "{version}" => "1",
+            "{table}" => "territory",
+            "{file}" => "ledger-lines.csv",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_changes_nothing_of_acme()
+ {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let state = open_state(Arc::clone(&store), None, PluginLimits::default()).unwrap();
+    let acme = state.keys.create("acme", Role::Admin, "acme").unwrap();
+    let globex = state.keys.create("globex", Role::Admin, "globex").unwrap();
+    let router = router(state);
+    let post = |path: &'static str, body: Value| {
+        let router = router.clone();
+        let acme = acme.clone();
+        async move {
+            let request = Request::builder()
+                .method("POST")
+                .uri(path)
+                .header("authorization", format!("Bearer {acme}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let response = router.oneshot(request).await.unwrap();
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+        }
+    };
+    post("/v1/products", serde_json::json!({
+        "name": "auto", "currency": "USD",
+        "charges": {"premium": {"category": "premium"}, "policy-fee": {"category": "flatFee", "handling": "flat", "invoicing": "next"}},
+        "rating": {"kind": "native", "rater": "field"},
+        "plans": {"monthly": {"cadence": "monthly"}, "annual": {"cadence": "full-pay"}},
+        "default_plan": "annual"
+    })).await;
+    post(
+        "/v1/accounts",
+        serde_json::json!({"locator": "A1", "name": "Ada Acme", "currency": "USD"}),
+    )
+    .await;
+    post("/v1/policies", acme_body("issue_policy")).await;
+    post(
+        "/v1/billing/runs",
+        serde_json::json!({"up_to": "2026-01-15"}),
+    )
+    .await;
+    post("/v1/payments", acme_body("record_payment")).await;
+    let acme_events = store.last_sequence("acme").unwrap();
+    let acme_blobs = store.list_blobs("acme", "plugins").unwrap().len();
+    assert!(acme_events > 3);
+
+    let doc = serde_json::to_value(openapi::document()).unwrap();
+    let mut calls = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let operation = item[method]["operationId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let mut request = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(acme_path(path))
+                .header("authorization", format!("Bearer {globex}"));
+            let body = if method == "get" {
+                Body::empty()
+            } else {
+                request = request.header("content-type", "application/json");
+                Body::from(acme_body(&operation).to_string())
+            };
+            let response = router
+                .clone()
+                .oneshot(request.body(body).unwrap())
+                .await
+                .unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains("Ada Acme") && !text.contains("acme"),
+                "{method} {path} leaked acme: {status} {text}"
+            );
+            assert!(
+                !status.is_server_error(),
+                "{method} {path}: {status} {text}"
+            );
+            calls += 1;
+        }
+    }
+    assert_eq!(calls, 45);
+    assert_eq!(
+        store.last_sequence("acme").unwrap(),
+        acme_events,
+        "acme's log is untouched"
+    );
+    assert_eq!(
+        store.list_blobs("acme", "plugins").unwrap().len(),
+        acme_blobs
+    );
+}

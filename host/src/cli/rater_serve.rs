@@ -8,9 +8,7 @@
 //! plugin to a policy system that speaks Socotra's protocol.
 
 use crate::plugin::{PluginError, PluginLimits, PluginRuntime};
-use crate::rating::external::{
-    ExternalRateRequest, declined_wire_response, priced_wire_response,
-};
+use crate::rating::external::{ExternalRateRequest, declined_wire_response, priced_wire_response};
 use anyhow::Context;
 use axum::Json;
 use axum::extract::State;
@@ -30,7 +28,13 @@ async fn rate(State(served): State<Arc<Served>>, body: axum::body::Bytes) -> Res
     let answer = tokio::task::spawn_blocking(move || {
         let request: ExternalRateRequest = match serde_json::from_slice(&body) {
             Ok(request) => request,
-            Err(e) => return (StatusCode::BAD_REQUEST, format!("not a rating request: {e}")).into_response(),
+            Err(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!("not a rating request: {e}"),
+                )
+                    .into_response();
+            }
         };
         let native = match request.to_rate_request() {
             Ok(native) => native,
@@ -68,7 +72,10 @@ pub fn run(plugin: &Path, tables: Option<&Path>, listen: SocketAddr) -> anyhow::
     let app = router(&bytes, tables)?;
     tokio::runtime::Runtime::new()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        println!("external rater listening on http://{}", listener.local_addr()?);
+        println!(
+            "external rater listening on http://{}",
+            listener.local_addr()?
+        );
         axum::serve(listener, app).await?;
         Ok(())
     })

@@ -47,6 +47,7 @@ pub struct BillingRunReport {
     pub commands: usize,
     pub events: usize,
     /// Accounts whose run failed, with why; the others are billed regardless.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub failures: Vec<(String, String)>,
 }
 

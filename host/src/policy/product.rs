@@ -64,7 +64,8 @@ pub struct ChargeDef {
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum RatingChain {
-    /// A registered plugin, by id (`name@version`).
+    /// A registered plugin, by id (`name@version`, pinned) or by name (the
+    /// version activated for that name).
     Plugin { plugin: String },
     /// A registered external rater, by name.
     External { rater: String },

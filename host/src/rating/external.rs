@@ -44,11 +44,11 @@ pub use config::{
     RedactedExternalRaterConfig,
 };
 pub use http::MAX_RESPONSE_BYTES;
-pub use wire_native::{declined_wire_response, priced_wire_response};
 pub use request::{
     CallLocators, ExternalRateRequest, PolicyExposurePeril, WireCharacteristics, WireExposure,
     WirePeril, WirePolicy,
 };
+pub use wire_native::{declined_wire_response, priced_wire_response};
 
 use super::{
     Operation, Premium, PricedItem, RateRequest, RateResponse, Rater, RaterFailure, RaterIdentity,

@@ -87,7 +87,7 @@ async fn billing(
 macro_rules! billing_endpoint {
     ($(#[$doc:meta])* $name:ident, $path:literal, $kind:literal, $access:expr) => {
         $(#[$doc])*
-        #[utoipa::path(post, path = $path, request_body = Object, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "billing")]
+        #[utoipa::path(post, path = $path, request_body = Object, responses((status = 201, description = "Committed", body = Effect)), tag = "billing")]
         pub async fn $name(
             State(state): State<AppState>,
             caller: Caller,
@@ -101,7 +101,7 @@ macro_rules! billing_endpoint {
     };
     ($(#[$doc:meta])* $name:ident, $path:literal, $kind:literal, $access:expr, $field:literal) => {
         $(#[$doc])*
-        #[utoipa::path(post, path = $path, request_body = Object, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "billing")]
+        #[utoipa::path(post, path = $path, request_body = Object, responses((status = 201, description = "Committed", body = Effect)), tag = "billing")]
         pub async fn $name(
             State(state): State<AppState>,
             caller: Caller,

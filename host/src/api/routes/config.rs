@@ -4,14 +4,14 @@
 use super::command::{Effect, run};
 use crate::api::auth::{Access, Caller, Role};
 use crate::api::error::ApiError;
-use crate::api::extract::{ApiJson, IdempotencyKey, NoPreview, Preview, blocking};
+use crate::api::extract::{ApiJson, ApiQuery, IdempotencyKey, NoPreview, Preview, blocking};
 use crate::api::state::{AppState, qualified, qualify_chain, unqualified, unqualify_chain};
 use crate::plugin::{PluginError, PluginInfo};
 use crate::policy::{PolicyCommand, ProductConfig};
 use crate::rating::RateRequest;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use premia_plugin_sdk::tables::{RateTable, RateTables};
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ pub const PLUGIN_TABLES_NAMESPACE: &str = "plugin-tables";
 /// Golden cases one upload may carry.
 pub const GOLDEN_CASES_MAX: usize = 100;
 
-#[utoipa::path(post, path = "/v1/products", request_body = ProductConfig, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "configuration")]
+#[utoipa::path(post, path = "/v1/products", request_body = ProductConfig, responses((status = 201, description = "Committed", body = Effect)), tag = "configuration")]
 pub async fn deploy_product(
     State(state): State<AppState>,
     caller: Caller,
@@ -190,7 +190,7 @@ pub async fn upload_plugin(
     State(state): State<AppState>,
     caller: Caller,
     _: NoPreview,
-    Query(query): Query<PluginQuery>,
+    ApiQuery(query): ApiQuery<PluginQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<PluginView>), ApiError> {
     caller.require(Access::Configure)?;

@@ -3,12 +3,12 @@
 
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
-use crate::api::extract::blocking;
+use crate::api::extract::{ApiQuery, blocking};
 use crate::api::state::AppState;
 use crate::engine::TenantEvent;
 use crate::ledger::{AccountKey, JournalEntry, TrialBalance};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -46,7 +46,7 @@ pub struct Page<T> {
 pub async fn entries(
     State(state): State<AppState>,
     caller: Caller,
-    Query(cursor): Query<Cursor>,
+    ApiQuery(cursor): ApiQuery<Cursor>,
 ) -> Result<Json<Page<JournalEntry>>, ApiError> {
     caller.require(Access::Read)?;
     let engine = std::sync::Arc::clone(&state.engine);
@@ -144,7 +144,7 @@ pub struct FeedEvent {
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
-    Query(cursor): Query<Cursor>,
+    ApiQuery(cursor): ApiQuery<Cursor>,
 ) -> Result<Json<Page<FeedEvent>>, ApiError> {
     caller.require(Access::Read)?;
     blocking(move || {

@@ -27,7 +27,7 @@ pub struct NewAccount {
     pub currency: Currency,
 }
 
-#[utoipa::path(post, path = "/v1/accounts", request_body = NewAccount, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
+#[utoipa::path(post, path = "/v1/accounts", request_body = NewAccount, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn create_account(
     State(state): State<AppState>,
     caller: Caller,
@@ -113,7 +113,7 @@ fn issue_command(body: NewPolicy) -> EngineCommand {
 }
 
 /// Issues a policy (new business), or quotes it with `?preview=true`.
-#[utoipa::path(post, path = "/v1/policies", request_body = NewPolicy, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
+#[utoipa::path(post, path = "/v1/policies", request_body = NewPolicy, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn issue_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -227,7 +227,7 @@ pub struct Endorsement {
     pub changes: Vec<DataChange>,
 }
 
-#[utoipa::path(post, path = "/v1/policies/{locator}/endorsements", request_body = Endorsement, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
+#[utoipa::path(post, path = "/v1/policies/{locator}/endorsements", request_body = Endorsement, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn endorse(
     State(state): State<AppState>,
     caller: Caller,
@@ -254,7 +254,7 @@ pub struct Renewal {
     pub changes: Vec<DataChange>,
 }
 
-#[utoipa::path(post, path = "/v1/policies/{locator}/renewals", request_body = Renewal, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
+#[utoipa::path(post, path = "/v1/policies/{locator}/renewals", request_body = Renewal, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn renew(
     State(state): State<AppState>,
     caller: Caller,
@@ -278,7 +278,7 @@ pub struct Effective {
     pub effective: NaiveDate,
 }
 
-#[utoipa::path(post, path = "/v1/policies/{locator}/cancellations", request_body = Effective, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
+#[utoipa::path(post, path = "/v1/policies/{locator}/cancellations", request_body = Effective, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -302,7 +302,7 @@ pub async fn cancel(
     .await
 }
 
-#[utoipa::path(post, path = "/v1/policies/{locator}/reinstatements", request_body = Effective, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
+#[utoipa::path(post, path = "/v1/policies/{locator}/reinstatements", request_body = Effective, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn reinstate(
     State(state): State<AppState>,
     caller: Caller,
@@ -332,7 +332,7 @@ pub struct Reversal {
     pub transaction: String,
 }
 
-#[utoipa::path(post, path = "/v1/policies/{locator}/reversals", request_body = Reversal, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
+#[utoipa::path(post, path = "/v1/policies/{locator}/reversals", request_body = Reversal, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn reverse(
     State(state): State<AppState>,
     caller: Caller,
@@ -365,7 +365,7 @@ pub struct NewFlatCharge {
 }
 
 /// Adds a flat charge by hand (seed 001's Add Charges).
-#[utoipa::path(post, path = "/v1/charges", request_body = NewFlatCharge, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
+#[utoipa::path(post, path = "/v1/charges", request_body = NewFlatCharge, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn add_charge(
     State(state): State<AppState>,
     caller: Caller,
@@ -393,7 +393,7 @@ pub struct ChargeReversal {
 }
 
 /// Books inverse charges for flat charges; they cannot themselves be reversed.
-#[utoipa::path(post, path = "/v1/charges/reversals", request_body = ChargeReversal, responses((status = 201, description = "Committed (200 when previewed or replayed)", body = Effect)), tag = "policies")]
+#[utoipa::path(post, path = "/v1/charges/reversals", request_body = ChargeReversal, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn reverse_charges(
     State(state): State<AppState>,
     caller: Caller,

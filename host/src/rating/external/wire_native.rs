@@ -19,8 +19,8 @@
 
 use super::request::ExternalRateRequest;
 use crate::rating::{
-    Characteristics, Exposure, FieldValue, Operation, Peril, Policy, Premium, RateItem, RateRequest,
-    RateResponse, Segment,
+    Characteristics, Exposure, FieldValue, Operation, Peril, Policy, Premium, RateItem,
+    RateRequest, RateResponse, Segment,
 };
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
@@ -153,7 +153,12 @@ impl ExternalRateRequest {
                 start: date_of(&wire.original_contract_start_timestamp, tz)?,
                 end: date_of(&wire.effective_contract_end_timestamp, tz)?,
             },
-            characteristics: characteristics(&wire.characteristics, &named_policy, tz, &wire.locator)?,
+            characteristics: characteristics(
+                &wire.characteristics,
+                &named_policy,
+                tz,
+                &wire.locator,
+            )?,
             exposures,
         };
         let peril_spans: BTreeMap<&str, Segment> = policy
@@ -201,7 +206,12 @@ pub fn priced_wire_response(response: &RateResponse) -> Value {
         let mut entry = Map::new();
         put_premium(&mut entry, "yearlyPremium", "exactPremium", &item.premium);
         if let Some(technical) = &item.technical_premium {
-            put_premium(&mut entry, "yearlyTechnicalPremium", "exactTechnicalPremium", technical);
+            put_premium(
+                &mut entry,
+                "yearlyTechnicalPremium",
+                "exactTechnicalPremium",
+                technical,
+            );
         }
         if !item.commissions.is_empty() {
             let commissions: Vec<Value> = item
@@ -238,15 +248,22 @@ mod tests {
     #[test]
     fn a_request_read_back_from_the_wire_keeps_dates_items_and_fields_as_text() {
         let native = sample_request();
-        let wire = ExternalRateRequest::from_rate_request(&native, &CallLocators::default()).unwrap();
+        let wire =
+            ExternalRateRequest::from_rate_request(&native, &CallLocators::default()).unwrap();
         let back = wire.to_rate_request().unwrap();
         assert_eq!(back.operation, native.operation);
         assert_eq!(back.policy.term, native.policy.term);
         assert_eq!(back.segment, native.segment);
         assert_eq!(back.items.len(), native.items.len());
-        assert_eq!(back.items[0].peril_characteristics, native.items[0].peril_characteristics);
+        assert_eq!(
+            back.items[0].peril_characteristics,
+            native.items[0].peril_characteristics
+        );
         let peril = &back.policy.exposures[0].perils[0].characteristics;
-        assert_eq!(peril.locator, native.policy.exposures[0].perils[0].characteristics.locator);
+        assert_eq!(
+            peril.locator,
+            native.policy.exposures[0].perils[0].characteristics.locator
+        );
         for values in back.policy.exposures[0].characteristics.fields.values() {
             assert!(values.iter().all(|v| matches!(v, FieldValue::Text(_))));
         }
@@ -272,8 +289,14 @@ mod tests {
             flat_charges: vec![],
         };
         let body = priced_wire_response(&response);
-        assert_eq!(body["pricedPerilCharacteristics"][&locator]["yearlyPremium"], "765.00");
-        assert_eq!(body["pricedPerilCharacteristics"][&locator]["exactTechnicalPremium"], "12.00");
+        assert_eq!(
+            body["pricedPerilCharacteristics"][&locator]["yearlyPremium"],
+            "765.00"
+        );
+        assert_eq!(
+            body["pricedPerilCharacteristics"][&locator]["exactTechnicalPremium"],
+            "12.00"
+        );
         let mut one_item = request.clone();
         one_item.items.truncate(1);
         let answer = read_answer(&one_item, body.to_string().as_bytes()).unwrap();

@@ -1,0 +1,188 @@
+//! Hostile plugins under load: while clients quote normally through the
+//! WASM auto rater, an admin uploads the `faulty` plugin and calls every one
+//! of its bad behaviours over HTTP. Each bad call must get its typed problem
+//! (a stable code, 502/504), every normal quote must still be priced exactly,
+//! and the server must carry on. The latency of the normal quotes with and
+//! without the hostile calls is printed (p50/p99 and their ratio); it is
+//! measured, not asserted (timings are benchmarks, not tests): the long form,
+//! `scripts/hostile-load.sh`, runs it in release for longer and records the
+//! figures in docs/reliability.md.
+//!
+//! `PREMIA_HOSTILE_SECONDS` sets the length of each phase (default 3).
+
+use crate::api_server::{Server, auto_policy};
+use crate::support::*;
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const NORMAL_CLIENTS: usize = 3;
+
+fn phase_length() -> Duration {
+    let seconds = std::env::var("PREMIA_HOSTILE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    Duration::from_secs(seconds)
+}
+
+/// Quotes from `NORMAL_CLIENTS` threads until `stop`; every quote must be
+/// priced exactly. Returns the latencies.
+fn normal_quotes(
+    server: &Server,
+    auth: &str,
+    stop: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<Duration>>> {
+    (0..NORMAL_CLIENTS)
+        .map(|_| {
+            let (url, auth, stop) = (server.url("/v1/quotes"), auth.to_string(), Arc::clone(stop));
+            std::thread::spawn(move || {
+                let client = Client::new();
+                let mut latencies = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let started = Instant::now();
+                    let quote = client
+                        .post(&url)
+                        .header("authorization", &auth)
+                        .json(&auto_policy("P-LOAD"))
+                        .send()
+                        .unwrap();
+                    latencies.push(started.elapsed());
+                    assert_eq!(quote.status(), StatusCode::OK);
+                    let quote: Value = quote.json().unwrap();
+                    assert_eq!(quote["total"], "1487.50");
+                }
+                latencies
+            })
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    #[allow(clippy::float_arithmetic)]
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn summary(label: &str, handles: Vec<std::thread::JoinHandle<Vec<Duration>>>) -> (Duration, usize) {
+    let mut all: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort();
+    assert!(!all.is_empty(), "{label}: no quote completed");
+    let (p50, p99) = (percentile(&all, 0.50), percentile(&all, 0.99));
+    eprintln!("{label}: {} quotes, p50 {p50:?}, p99 {p99:?}", all.len());
+    (p99, all.len())
+}
+
+/// The bad behaviours and the problem codes they must give.
+const HOSTILE: &[(&str, &[&str])] = &[
+    ("loop", &["plugin_out_of_fuel", "rater_deadline"]),
+    ("allocate", &["plugin_memory_limit"]),
+    ("trap", &["plugin_trap"]),
+    ("stack-overflow", &["plugin_stack_overflow"]),
+    ("huge-output", &["rater_output_too_large"]),
+    ("malformed", &["rater_invalid_output"]),
+];
+
+#[test]
+fn hostile_plugins_get_typed_errors_while_normal_quotes_keep_being_priced() {
+    let data = tempfile::tempdir().unwrap();
+    let (server, key) = Server::start(data.path(), true);
+    let auth = format!("Bearer {}", key.unwrap());
+    let client = Client::new();
+    let account = client
+        .post(server.url("/v1/accounts"))
+        .header("authorization", &auth)
+        .json(&json!({"locator": "A-1", "name": "Ada", "currency": "USD"}))
+        .send()
+        .unwrap();
+    assert_eq!(account.status(), StatusCode::CREATED);
+
+    // Baseline: normal quotes alone.
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = normal_quotes(&server, &auth, &stop);
+    std::thread::sleep(phase_length());
+    stop.store(true, Ordering::Relaxed);
+    let (quiet_p99, _) = summary("normal quotes alone", handles);
+
+    // The same with an admin uploading and calling hostile plugins.
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = normal_quotes(&server, &auth, &stop);
+    let upload = client
+        .post(server.url("/v1/plugins?name=faulty&version=1"))
+        .header("authorization", &auth)
+        .header("content-type", "application/wasm")
+        .body(wasm("faulty"))
+        .send()
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::CREATED);
+    let products: Value = client
+        .get(server.url("/v1/products"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let mut product = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "auto")
+        .unwrap()
+        .clone();
+    product["name"] = json!("hostile");
+    product["rating"] = json!({"kind": "plugin", "plugin": "faulty@1"});
+    product["invoicing_plugin"] = Value::Null;
+    let deployed = client
+        .post(server.url("/v1/products"))
+        .header("authorization", &auth)
+        .json(&product)
+        .send()
+        .unwrap();
+    assert_eq!(deployed.status(), StatusCode::CREATED);
+    let started = Instant::now();
+    let mut hostile_calls = 0;
+    while hostile_calls == 0 || started.elapsed() < phase_length() {
+        for (mode, codes) in HOSTILE {
+            let mut policy = auto_policy("P-HOSTILE");
+            policy["product"] = json!("hostile");
+            policy["data"]["fields"]["mode"] = json!([mode]);
+            let answer = client
+                .post(server.url("/v1/quotes"))
+                .header("authorization", &auth)
+                .json(&policy)
+                .send()
+                .unwrap();
+            let status = answer.status();
+            let problem: Value = answer.json().unwrap();
+            let code = problem["code"].as_str().unwrap_or_default();
+            assert!(codes.contains(&code), "{mode}: {status} {problem}");
+            assert!(
+                status == StatusCode::BAD_GATEWAY || status == StatusCode::GATEWAY_TIMEOUT,
+                "{mode}: {status}"
+            );
+            hostile_calls += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (loud_p99, _) = summary("normal quotes beside hostile plugins", handles);
+    #[allow(clippy::float_arithmetic)]
+    let ratio = loud_p99.as_secs_f64() / quiet_p99.as_secs_f64();
+    eprintln!("{hostile_calls} hostile calls, each with its typed error; p99 ratio {ratio:.2}");
+
+    // The server carries on: a normal quote after all that is exact.
+    let quote: Value = client
+        .post(server.url("/v1/quotes"))
+        .header("authorization", &auth)
+        .json(&auto_policy("P-AFTER"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(quote["total"], "1487.50");
+}
