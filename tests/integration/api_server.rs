@@ -335,7 +335,8 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
         .send()
         .unwrap();
     assert_eq!(account.status(), StatusCode::CREATED);
-    let bodily_injury = |server: &Server| -> String {
+    // The premiums of the quote, summed (the policy fee and commissions aside).
+    let premium = |server: &Server| -> String {
         let mut policy = auto_policy("P-X");
         policy["product"] = json!("auto-x");
         let quote: Value = client
@@ -350,14 +351,19 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
             .as_array()
             .unwrap()
             .iter()
-            .find(|l| l["item"] == "V1-BI")
-            .unwrap()["amount"]
-            .as_str()
-            .unwrap()
+            .filter(|l| l["charge"] == "premium")
+            .map(|l| {
+                l["amount"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<rust_decimal::Decimal>()
+                    .unwrap()
+            })
+            .sum::<rust_decimal::Decimal>()
             .to_string()
     };
-    // Bodily injury, sedan: 612 × 1.25 (urban) with version 1.
-    assert_eq!(bodily_injury(&server), "765.00");
+    // 185.00 + 512.50 + 765.00 with version 1 (urban factor 1.25).
+    assert_eq!(premium(&server), "1462.50");
 
     let refused = client
         .post(server.url("/v1/plugins/rater-x/2/activation?preview=true"))
@@ -376,8 +382,8 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(
-        bodily_injury(&server),
-        "765.00",
+        premium(&server),
+        "1462.50",
         "refused activations change nothing"
     );
 
@@ -388,8 +394,8 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
         .unwrap();
     assert_eq!(activated.status(), StatusCode::OK);
     assert_eq!(activated.json::<Value>().unwrap()["active"], true);
-    // 612 × 2.50 with version 2.
-    assert_eq!(bodily_injury(&server), "1530.00");
+    // Twice as much with version 2 (urban factor 2.50).
+    assert_eq!(premium(&server), "2925.00");
     let listed: Value = client
         .get(server.url("/v1/plugins"))
         .header("authorization", &auth)
@@ -409,8 +415,8 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
     drop(server);
     let (server, _) = Server::start(data.path(), false);
     assert_eq!(
-        bodily_injury(&server),
-        "1530.00",
+        premium(&server),
+        "2925.00",
         "the activation survives a restart"
     );
 }

@@ -104,11 +104,10 @@ pub(super) fn check_plugin_name(name: &str, version: &str) -> Result<(), ApiErro
     }
 }
 
-/// A plugin as its tenant sees it.
+/// A plugin as its tenant sees it: its id, name and version without the
+/// tenant prefix.
 #[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct PluginView {
-    pub name: String,
-    pub version: String,
     /// Whether this is the version products naming the plugin without a
     /// version use.
     pub active: bool,
@@ -127,10 +126,10 @@ pub(super) fn view(state: &AppState, tenant: &str, info: PluginInfo) -> PluginVi
         == Some(version);
     PluginView {
         active,
-        name: name.to_string(),
-        version: version.to_string(),
         info: PluginInfo {
             id: id.to_string(),
+            name: name.to_string(),
+            version: version.to_string(),
             ..info
         },
     }
