@@ -305,7 +305,7 @@ pub struct GoldenResult {
 /// Runs the author's golden cases against an uploaded rating plugin in the
 /// production sandbox; 200 when every case passes, 422 with the results
 /// otherwise.
-#[utoipa::path(post, path = "/v1/plugins/{name}/{version}/golden", request_body = Vec<GoldenCase>, responses((status = 200, body = Vec<GoldenResult>)), tag = "plugins")]
+#[utoipa::path(post, path = "/v1/plugins/{name}/{version}/golden", request_body = Vec<GoldenCase>, responses((status = 200, description = "Every case passed", body = Vec<GoldenResult>), (status = 422, description = "Some case failed (the results say which and why), or the cases are invalid (a problem)", content((Vec<GoldenResult> = "application/json"), (crate::api::error::Problem = "application/problem+json")))), tag = "plugins")]
 pub async fn run_golden(
     State(state): State<AppState>,
     caller: Caller,
