@@ -249,6 +249,34 @@ fn a_plugin_is_uploaded_checked_against_its_golden_cases_and_a_bad_one_is_refuse
     );
 }
 
+/// Deploys a copy of the demo's auto product named `name`, rated by `rating`.
+pub(crate) fn deploy_auto_variant(server: &Server, auth: &str, name: &str, rating: Value) {
+    let client = Client::new();
+    let products: Value = client
+        .get(server.url("/v1/products"))
+        .header("authorization", auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let mut product = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "auto")
+        .unwrap()
+        .clone();
+    product["name"] = json!(name);
+    product["rating"] = rating;
+    let deployed = client
+        .post(server.url("/v1/products"))
+        .header("authorization", auth)
+        .json(&product)
+        .send()
+        .unwrap();
+    assert_eq!(deployed.status(), StatusCode::CREATED);
+}
+
 /// Uploads the auto rater as `name@version` with its tables, the territory
 /// factor for urban risks replaced by `urban_factor`.
 fn upload_auto_rater(
@@ -305,29 +333,12 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
         "a later version waits for activation"
     );
 
-    let products: Value = client
-        .get(server.url("/v1/products"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let mut product = products
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "auto")
-        .unwrap()
-        .clone();
-    product["name"] = json!("auto-x");
-    product["rating"] = json!({"kind": "plugin", "plugin": "rater-x"});
-    let deployed = client
-        .post(server.url("/v1/products"))
-        .header("authorization", &auth)
-        .json(&product)
-        .send()
-        .unwrap();
-    assert_eq!(deployed.status(), StatusCode::CREATED);
+    deploy_auto_variant(
+        &server,
+        &auth,
+        "auto-x",
+        json!({"kind": "plugin", "plugin": "rater-x"}),
+    );
     let account = client
         .post(server.url("/v1/accounts"))
         .header("authorization", &auth)
