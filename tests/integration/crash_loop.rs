@@ -206,6 +206,9 @@ struct World {
     unanswered: Vec<Sent>,
     billing_dates: BTreeSet<String>,
     refused: u64,
+    /// Refusals by endpoint and problem code, to see that each is a
+    /// business answer (an invoice already paid, credit already used...).
+    refusals: BTreeMap<String, u64>,
     double_clicks: u64,
 }
 
@@ -448,6 +451,7 @@ fn client_loop(ctx: &Ctx, world: &Mutex<World>, round: usize, thread: usize, mut
         let mut acked: Option<Value> = None;
         let mut statuses = Vec::new();
         let mut lost = false;
+        let mut refusal = None;
         for answer in answers {
             match answer {
                 Ok((status, effect)) if status.is_success() => {
@@ -466,6 +470,11 @@ fn client_loop(ctx: &Ctx, world: &Mutex<World>, round: usize, thread: usize, mut
                         status.is_client_error(),
                         "{sent:?} answered {status} {problem}"
                     );
+                    refusal = Some(format!(
+                        "{} {}",
+                        endpoint(&sent.path),
+                        problem["code"].as_str().unwrap_or("?")
+                    ));
                     statuses.push(status);
                 }
                 Err(_) => lost = true,
@@ -489,9 +498,21 @@ fn client_loop(ctx: &Ctx, world: &Mutex<World>, round: usize, thread: usize, mut
                 w.unanswered.push(sent);
                 return;
             }
-            None => w.refused += 1,
+            None => {
+                w.refused += 1;
+                *w.refusals.entry(refusal.unwrap_or_default()).or_default() += 1;
+            }
         }
     }
+}
+
+/// A path with its identifiers left out.
+fn endpoint(path: &str) -> String {
+    path.split('/')
+        .enumerate()
+        .map(|(i, part)| if i == 3 { "{id}" } else { part })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Remembers the resources an acknowledged command created or removed.
@@ -683,6 +704,7 @@ struct Figures {
     refused: u64,
     double_clicks: u64,
     events: usize,
+    refusals: BTreeMap<String, u64>,
 }
 
 fn context(server: &Server, key: &str, start: chrono::NaiveDate) -> Ctx {
@@ -860,6 +882,7 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
     figures.acknowledged = w.acks.len();
     figures.refused = w.refused;
     figures.double_clicks = w.double_clicks;
+    figures.refusals = w.refusals.clone();
     println!(
         "crash loop figures (seed {seed}, {:?}): {figures:?}",
         began.elapsed()

@@ -726,18 +726,36 @@ fn run(steps: &[Step]) -> (usize, usize) {
     (harness.committed, harness.refused)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
+#[test]
+fn commands_agree_with_the_reference_model_after_every_step() {
+    let config = ProptestConfig {
         cases: env("PROPTEST_CASES", 64),
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn commands_agree_with_the_reference_model_after_every_step(
-        steps in proptest::collection::vec(step(), 1..=env("PREMIA_MODEL_STEPS", 30) as usize)
-    ) {
-        run(&steps);
+    };
+    let max_steps = env("PREMIA_MODEL_STEPS", 30) as usize;
+    let strategy = proptest::collection::vec(step(), 1..=max_steps);
+    let totals = std::cell::Cell::new((0usize, 0usize, 0usize, 0usize));
+    let mut runner = proptest::test_runner::TestRunner::new(config.clone());
+    let result = runner.run(&strategy, |steps| {
+        let (committed, refused) = run(&steps);
+        let (cases, all_steps, all_committed, all_refused) = totals.get();
+        totals.set((
+            cases + 1,
+            all_steps + steps.len(),
+            all_committed + committed,
+            all_refused + refused,
+        ));
+        Ok(())
+    });
+    let (cases, steps, committed, refused) = totals.get();
+    println!(
+        "model-based test: {} cases passed of up to {max_steps} steps; {cases} sequences run \
+         (shrinking included), {steps} steps, {committed} commands committed, {refused} refused",
+        config.cases
+    );
+    if let Err(failure) = result {
+        panic!("{failure}");
     }
 }
 
