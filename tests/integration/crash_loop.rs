@@ -705,6 +705,7 @@ struct Figures {
     double_clicks: u64,
     events: usize,
     refusals: BTreeMap<String, u64>,
+    acknowledged_by_endpoint: BTreeMap<String, u64>,
 }
 
 fn context(server: &Server, key: &str, start: chrono::NaiveDate) -> Ctx {
@@ -883,6 +884,12 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
     figures.refused = w.refused;
     figures.double_clicks = w.double_clicks;
     figures.refusals = w.refusals.clone();
+    for ack in &w.acks {
+        *figures
+            .acknowledged_by_endpoint
+            .entry(endpoint(&ack.sent.path))
+            .or_default() += 1;
+    }
     println!(
         "crash loop figures (seed {seed}, {:?}): {figures:?}",
         began.elapsed()
