@@ -418,7 +418,8 @@ fn client_loop(ctx: &Ctx, world: &Mutex<World>, round: usize, thread: usize, mut
                 };
                 let mut body = json!({"account": account, "invoice": invoice, "on": today, "reason": "small balance"});
                 if rng.chance(70) {
-                    body["amount"] = json!(owed.min(rust_decimal::Decimal::new(750, 2)).to_string());
+                    body["amount"] =
+                        json!(owed.min(rust_decimal::Decimal::new(750, 2)).to_string());
                 }
                 Sent {
                     key,
@@ -544,8 +545,14 @@ fn record_ack(w: &mut World, sent: &Sent, effect: &Value) {
     } else if sent.path == "/v1/disbursements" {
         for event in events_of(effect, "disbursement_drafted") {
             w.drafts.push((
-                event["disbursement"]["account"].as_str().unwrap().to_string(),
-                event["disbursement"]["locator"].as_str().unwrap().to_string(),
+                event["disbursement"]["account"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                event["disbursement"]["locator"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
             ));
         }
     } else if sent.path.starts_with("/v1/disbursements/") {
@@ -585,6 +592,34 @@ fn effect_events(effect: &Value) -> usize {
 /// run of events. Returns the feed's length.
 fn check_feed(ctx: &Ctx, acks: &[Ack]) -> usize {
     let events = feed(ctx);
+    // The log has no holes: a torn write after a kill would leave one.
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(
+            event["sequence"].as_u64(),
+            Some(i as u64 + 1),
+            "a gap in the log"
+        );
+    }
+    // The ledger the server shows is the log's journal entries, in order.
+    let logged_entries: Vec<&Value> = events
+        .iter()
+        .filter_map(|e| e["event"].get("journal"))
+        .collect();
+    let mut entries = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = ctx.get(&format!("/v1/ledger/entries?after={after}&limit=1000"));
+        entries.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_u64() {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    assert_eq!(
+        entries.iter().collect::<Vec<_>>(),
+        logged_entries,
+        "the ledger differs from the log's journal entries"
+    );
     let mut by_key: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for event in &events {
         if let Some(key) = event["idempotency_key"].as_str() {
@@ -654,7 +689,10 @@ fn check_books(ctx: &Ctx, accounts: &[String]) {
             })
             .map(|b| money(&b["balance"]))
             .sum();
-        assert_eq!(receivable, owed, "account {account}: receivable vs invoices");
+        assert_eq!(
+            receivable, owed,
+            "account {account}: receivable vs invoices"
+        );
     }
 }
 

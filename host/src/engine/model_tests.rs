@@ -46,24 +46,52 @@ const ACCOUNTS: usize = 2;
 #[derive(Debug, Clone)]
 enum Step {
     /// A new one-year policy from 2021-01-01 at `k` × 12.00 a year.
-    Issue { account: usize, k: u32 },
+    Issue {
+        account: usize,
+        k: u32,
+    },
     /// The yearly premium becomes `k` × 12.00 from the first of `month`.
-    Endorse { policy: usize, month: u32, k: u32 },
-    ReverseEndorsement { pick: usize },
-    Pay { account: usize, cents: u32 },
-    ReversePayment { pick: usize, fee: bool },
+    Endorse {
+        policy: usize,
+        month: u32,
+        k: u32,
+    },
+    ReverseEndorsement {
+        pick: usize,
+    },
+    Pay {
+        account: usize,
+        cents: u32,
+    },
+    ReversePayment {
+        pick: usize,
+        fee: bool,
+    },
     WriteOff {
         account: usize,
         invoice: usize,
         cents: Option<u32>,
     },
-    ReverseWriteOff { pick: usize },
+    ReverseWriteOff {
+        pick: usize,
+    },
     /// Drafts a refund of `percent` of the account's available credit.
-    Draft { account: usize, percent: u32 },
-    Approve { pick: usize },
-    Reject { pick: usize },
-    ReverseDisbursement { pick: usize },
-    RunBilling { days: u32 },
+    Draft {
+        account: usize,
+        percent: u32,
+    },
+    Approve {
+        pick: usize,
+    },
+    Reject {
+        pick: usize,
+    },
+    ReverseDisbursement {
+        pick: usize,
+    },
+    RunBilling {
+        days: u32,
+    },
     /// Sends the last committed command again under its key.
     Retry,
 }
@@ -509,8 +537,8 @@ impl Harness {
                 self.model.write_offs[i].3 = false;
             }
             Step::Draft { account, percent } => {
-                let available =
-                    self.state(|s| s.collections.accounts[&account_name(*account)].available_credit());
+                let available = self
+                    .state(|s| s.collections.accounts[&account_name(*account)].available_credit());
                 let amount = (available * Decimal::from(*percent) / Decimal::ONE_HUNDRED)
                     .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
                 if amount <= Decimal::ZERO {
@@ -564,7 +592,9 @@ impl Harness {
                 let executed: Vec<usize> = (0..self.model.refunds.len())
                     .filter(|i| self.model.refunds[*i].3 == Refund::Executed)
                     .collect();
-                let Some(&i) = pick(&executed, *n) else { return };
+                let Some(&i) = pick(&executed, *n) else {
+                    return;
+                };
                 let (account, locator, _, _) = self.model.refunds[i].clone();
                 self.must(BillingCommand::ReverseDisbursement {
                     account: account_name(account),
@@ -641,7 +671,8 @@ impl Harness {
         self.state(|s| {
             assert!(s.trial_balances_are_zero(), "trial balance after {steps:?}");
             assert_eq!(s.receivable_mismatches(), vec![], "after {steps:?}");
-            let balance = |account, subledger: Option<&str>| s.ledger.balance_of(account, usd, subledger);
+            let balance =
+                |account, subledger: Option<&str>| s.ledger.balance_of(account, usd, subledger);
             assert_eq!(
                 balance(LedgerAccount::WrittenPremium, None),
                 model.written(None),
@@ -668,8 +699,7 @@ impl Harness {
                 let net = balance(LedgerAccount::PremiumReceivableUnbilled, Some(&name))
                     + balance(LedgerAccount::PremiumReceivableBilled, Some(&name))
                     - balance(LedgerAccount::CustomerCredit, Some(&name));
-                let expected = model.written(Some(a)) + model.fees(Some(a))
-                    - model.paid(Some(a))
+                let expected = model.written(Some(a)) + model.fees(Some(a)) - model.paid(Some(a))
                     + model.refunded(Some(a))
                     - model.written_off(Some(a));
                 assert_eq!(net, expected, "{name}'s net position after {steps:?}");
