@@ -59,6 +59,11 @@ enum Step {
     ReverseEndorsement {
         pick: usize,
     },
+    /// Reverses a policy's new business (only once its endorsements are
+    /// reversed: the model keeps to timelines it can price).
+    ReverseIssue {
+        policy: usize,
+    },
     Pay {
         account: usize,
         cents: u32,
@@ -103,6 +108,7 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (0usize..8, 1u32..12, 0u32..200)
             .prop_map(|(policy, month, k)| Step::Endorse { policy, month, k }),
         2 => (0usize..8).prop_map(|pick| Step::ReverseEndorsement { pick }),
+        1 => (0usize..8).prop_map(|policy| Step::ReverseIssue { policy }),
         4 => (account.clone(), 1u32..150_000).prop_map(|(account, cents)| Step::Pay { account, cents }),
         1 => (0usize..8, any::<bool>()).prop_map(|(pick, fee)| Step::ReversePayment { pick, fee }),
         3 => (account.clone(), 0usize..6, proptest::option::of(1u32..6_000))
@@ -123,6 +129,9 @@ struct ModelPolicy {
     locator: String,
     account: usize,
     yearly: Decimal,
+    /// The new business transaction, and whether it still stands.
+    issue: String,
+    live: bool,
     /// Live endorsements: (transaction, effective month, yearly, issue order).
     endorsements: Vec<(String, u32, Decimal, usize)>,
 }
@@ -131,6 +140,9 @@ impl ModelPolicy {
     /// What the term has written: each month at the yearly premium in
     /// force on its first day, one twelfth of it.
     fn written(&self) -> Decimal {
+        if !self.live {
+            return Decimal::ZERO;
+        }
         (0..12u32)
             .map(|month| {
                 self.endorsements
@@ -350,7 +362,7 @@ impl Harness {
         match step {
             Step::Issue { account, k } => {
                 let locator = format!("P{}", self.model.policies.len());
-                self.must(PolicyCommand::IssuePolicy {
+                let events = self.must(PolicyCommand::IssuePolicy {
                     locator: locator.clone(),
                     account: account_name(*account),
                     product: "auto".into(),
@@ -363,6 +375,8 @@ impl Harness {
                     locator,
                     account: *account,
                     yearly: yearly(*k),
+                    issue: transaction_of(&events),
+                    live: true,
                     endorsements: Vec::new(),
                 });
             }
@@ -370,6 +384,9 @@ impl Harness {
                 let Some(p) = pick(&self.model.policies, *policy).cloned() else {
                     return;
                 };
+                if !p.live {
+                    return;
+                }
                 // Two live endorsements on one day leave their order to the
                 // out-of-sequence rules; the model keeps to distinct days.
                 if p.endorsements.iter().any(|(_, m, _, _)| m == month) {
@@ -423,6 +440,25 @@ impl Harness {
                 self.model.policies[index]
                     .endorsements
                     .retain(|e| e.0 != transaction);
+            }
+            Step::ReverseIssue { policy } => {
+                let Some(p) = pick(&self.model.policies, *policy).cloned() else {
+                    return;
+                };
+                if !p.live || !p.endorsements.is_empty() {
+                    return;
+                }
+                self.must(PolicyCommand::Reverse {
+                    policy: p.locator.clone(),
+                    transaction: p.issue.clone(),
+                });
+                let index = self
+                    .model
+                    .policies
+                    .iter()
+                    .position(|q| q.locator == p.locator)
+                    .unwrap();
+                self.model.policies[index].live = false;
             }
             Step::Pay { account, cents: c } => {
                 let events = self.must(BillingCommand::RecordPayment {
@@ -835,6 +871,7 @@ fn a_known_sequence_agrees_with_the_model() {
         },
         Step::ReverseEndorsement { pick: 0 },
         Step::RunBilling { days: 40 },
+        Step::ReverseIssue { policy: 1 },
         Step::WriteOff {
             account: 1,
             invoice: 0,
