@@ -847,6 +847,17 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
             }
             figures.retried_acknowledged += 1;
         }
+        // The same key with another body is a conflict, and changes nothing.
+        if let Some(ack) = rng.pick(&acks).cloned() {
+            let before = feed(&ctx).len();
+            let mut other = ack.sent.clone();
+            other.path = "/v1/payments".into();
+            other.body = json!({"account": "A-none", "amount": "1.00", "received_on": ctx.today.to_string()});
+            let (status, problem) = ctx.post(&other).unwrap();
+            assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+            assert_eq!(problem["code"], "idempotency_conflict");
+            assert_eq!(feed(&ctx).len(), before);
+        }
         // Retry the commands whose answer the kill cut off: committed before
         // the kill (replayed) or not (committed now), never twice.
         let unanswered: Vec<Sent> = world.lock().unwrap().unanswered[unanswered_before..].to_vec();
