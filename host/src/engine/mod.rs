@@ -23,3 +23,6 @@ mod service_tests;
 
 #[cfg(test)]
 mod billing_tests;
+
+#[cfg(test)]
+mod model_tests;
