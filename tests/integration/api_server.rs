@@ -3,7 +3,8 @@
 //! golden cases, and a restart that keeps everything.
 
 use crate::support::*;
-use premia::api::server::{DemoFiles, load_demo, open_data_dir};
+use crate::backend::open_data_dir;
+use premia::api::server::{DemoFiles, load_demo};
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};

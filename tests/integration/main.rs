@@ -1,7 +1,9 @@
 //! Premia's integration tests: one binary, one module per area.
 
 mod api_server;
+mod backend;
 mod plugin_cli;
 mod plugin_faults;
 mod plugin_rating;
 mod support;
+mod two_hosts;
