@@ -107,14 +107,23 @@ fn connect(url: &str) -> Result<Client, StoreError> {
 /// Applies the migrations this build knows and the database lacks; refuses a
 /// database migrated by a newer build.
 fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-        .map_err(db_error)?;
+    // A database without advisory locks (some wire-compatible ones) is
+    // migrated without: start one host first after an upgrade there.
+    let locked = match client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]) {
+        Ok(_) => true,
+        Err(error) if error.code().is_some() => {
+            tracing::warn!("no advisory lock for migrations: {error}");
+            false
+        }
+        Err(error) => return Err(db_error(error)),
+    };
     let result = migrate_locked(client);
-    let unlocked = client
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-        .map_err(db_error);
-    result.and(unlocked.map(drop))
+    if locked {
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .map_err(db_error)?;
+    }
+    result
 }
 
 fn migrate_locked(client: &mut Client) -> Result<(), StoreError> {
