@@ -585,7 +585,8 @@ fn append_in(
     tx.execute(
         "INSERT INTO premia_events (tenant, sequence, stream, stream_version, kind, payload,
                                     command_id, actor, issued_at, idempotency_key, format_version)
-         SELECT $1, u.s, u.st, u.v, u.k, u.p::jsonb, $6, $7, $8, $9, $10
+         SELECT $1::text, u.s, u.st, u.v, u.k, u.p::jsonb, $6::text, $7::text, $8::timestamptz,
+                $9::text, $10::smallint
          FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $11::text[])
               AS u(s, st, v, k, p)",
         &[
@@ -610,7 +611,7 @@ fn append_in(
         .unzip();
     tx.execute(
         "INSERT INTO premia_streams (tenant, stream, version)
-         SELECT $1, u.st, u.v FROM unnest($2::text[], $3::bigint[]) AS u(st, v)
+         SELECT $1::text, u.st, u.v FROM unnest($2::text[], $3::bigint[]) AS u(st, v)
          ON CONFLICT (tenant, stream) DO UPDATE SET version = excluded.version",
         &[tenant, &stream_names, &stream_tops],
     )?;
@@ -656,7 +657,7 @@ fn project_ledger(
 ) -> Result<(), postgres::Error> {
     tx.execute(
         "INSERT INTO premia_ledger_balances AS b (tenant, account, currency, subledger, debits, credits)
-         SELECT $1, l->'account'->>'account', l->'account'->>'currency',
+         SELECT $1::text, l->'account'->>'account', l->'account'->>'currency',
                 coalesce(l->'account'->>'subledger', ''),
                 sum(CASE WHEN l->>'side' = 'debit' THEN (l->>'amount')::numeric ELSE 0 END),
                 sum(CASE WHEN l->>'side' = 'credit' THEN (l->>'amount')::numeric ELSE 0 END)
@@ -887,8 +888,9 @@ impl Store for PgStore {
         self.with_reader(|client| {
             Ok(client
                 .query(
-                    "SELECT tenant FROM premia_tenants WHERE last_sequence > 0
-                     UNION SELECT tenant FROM premia_blobs ORDER BY 1",
+                    "SELECT tenant FROM (SELECT tenant FROM premia_tenants WHERE last_sequence > 0
+                                         UNION SELECT tenant FROM premia_blobs) AS t
+                     ORDER BY tenant COLLATE \"C\"",
                     &[],
                 )?
                 .iter()
