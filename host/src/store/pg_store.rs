@@ -59,7 +59,15 @@ const BATCH_ATTEMPTS: usize = 3;
 const MIGRATION_LOCK: i64 = 0x7072_656d_6961;
 
 fn db_error(error: postgres::Error) -> StoreError {
-    StoreError::Io(format!("postgres: {error}"))
+    match error.as_db_error() {
+        Some(db) => StoreError::Io(format!(
+            "postgres: {} ({}): {}",
+            db.severity(),
+            db.code().code(),
+            db.message()
+        )),
+        None => StoreError::Io(format!("postgres: {error}")),
+    }
 }
 
 fn to_i64(n: u64) -> i64 {
