@@ -2,8 +2,8 @@
 //! the auto-rater plugin, quote and bind over real HTTP, plugin upload with
 //! golden cases, and a restart that keeps everything.
 
-use crate::support::*;
 use crate::backend::open_data_dir;
+use crate::support::*;
 use premia::api::server::{DemoFiles, load_demo};
 use reqwest::StatusCode;
 use reqwest::blocking::Client;

@@ -103,7 +103,11 @@ fn get(client: &Client, host: &Host, key: &str, path: &str) -> Value {
         .header("authorization", format!("Bearer {key}"))
         .send()
         .unwrap();
-    assert!(response.status().is_success(), "GET {path}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "GET {path}: {}",
+        response.status()
+    );
     response.json().unwrap()
 }
 
@@ -111,7 +115,12 @@ fn feed(client: &Client, host: &Host, key: &str) -> Vec<Value> {
     let mut events = Vec::new();
     let mut after = 0;
     loop {
-        let page = get(client, host, key, &format!("/v1/events?after={after}&limit=1000"));
+        let page = get(
+            client,
+            host,
+            key,
+            &format!("/v1/events?after={after}&limit=1000"),
+        );
         events.extend(page["data"].as_array().unwrap().iter().cloned());
         match page["next_cursor"].as_u64() {
             Some(next) => after = next,
@@ -139,6 +148,7 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     };
     let key = load_demo(&state_a, &files).unwrap();
     let state_b = open_data_dir_with(dir_b.path(), Some(&url)).unwrap();
+    let engines = [state_a.engine.clone(), state_b.engine.clone()];
     let hosts = [Host::start(state_a), Host::start(state_b)];
     let client = Client::new();
 
@@ -209,10 +219,17 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
             .collect()
     });
     assert_eq!(acknowledged.len(), CLIENTS * COMMANDS_PER_CLIENT);
+    eprintln!(
+        "two hosts: {} commands decided again after the other host appended first",
+        engines.iter().map(|e| e.commit_retries()).sum::<u64>()
+    );
 
     // Both hosts return the same state.
     let trial = get(&client, &hosts[0], &key, "/v1/ledger/trial-balance");
-    assert_eq!(trial, get(&client, &hosts[1], &key, "/v1/ledger/trial-balance"));
+    assert_eq!(
+        trial,
+        get(&client, &hosts[1], &key, "/v1/ledger/trial-balance")
+    );
     for currency in trial.as_array().unwrap() {
         assert_eq!(
             currency["total_debits"], currency["total_credits"],
@@ -236,7 +253,10 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     // in it exactly once (one contiguous run of events per key).
     let events = feed(&client, &hosts[0], &key);
     assert_eq!(events, feed(&client, &hosts[1], &key));
-    let sequences: Vec<u64> = events.iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
+    let sequences: Vec<u64> = events
+        .iter()
+        .map(|e| e["sequence"].as_u64().unwrap())
+        .collect();
     assert_eq!(sequences, (1..=events.len() as u64).collect::<Vec<_>>());
     let mut by_key: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
     for event in &events {
@@ -272,7 +292,12 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
         );
     }
     for (i, expected) in payments_per_account.iter().enumerate() {
-        let billing = get(&client, &hosts[i % 2], &key, &format!("/v1/accounts/A-{i}/billing"));
+        let billing = get(
+            &client,
+            &hosts[i % 2],
+            &key,
+            &format!("/v1/accounts/A-{i}/billing"),
+        );
         assert_eq!(
             billing["payments"].as_array().unwrap().len(),
             *expected,

@@ -122,6 +122,8 @@ pub struct Engine {
     adjuster: Arc<dyn InvoiceAdjuster + Send + Sync>,
     tenants: RwLock<HashMap<String, TenantSlot>>,
     commands: AtomicU64,
+    /// Commands decided again because another host appended first.
+    retries: AtomicU64,
 }
 
 /// A stable hash of a command's body, to tell a retry from a different
@@ -147,6 +149,7 @@ impl Engine {
             adjuster: Arc::new(NoInvoicingPlugins),
             tenants: RwLock::new(HashMap::new()),
             commands: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
         };
         for tenant in engine.store.tenants().map_err(store_error)? {
             let (state, applied) = engine.rebuild_to_end(&tenant)?;
@@ -449,7 +452,12 @@ impl Engine {
                     });
                 }
                 Err(StoreError::SequenceConflict { .. }) if attempt < COMMIT_ATTEMPTS => {
-                    tracing::debug!(tenant, attempt, "another host appended first; deciding again");
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(
+                        tenant,
+                        attempt,
+                        "another host appended first; deciding again"
+                    );
                 }
                 Err(error) => return Err(append_error(error)),
             }
@@ -670,6 +678,12 @@ impl Engine {
             .collect();
         tenants.sort();
         tenants
+    }
+
+    /// How many commands were decided again because another host appended
+    /// to their tenant first (shared stores only).
+    pub fn commit_retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     /// The store under the engine.

@@ -893,7 +893,10 @@ mod postgres_only {
         let Some(h) = pg() else { return };
         let events = vec![event("policy/P-1", "policy_issued", json!({}))];
         h.store
-            .append(request(meta("acme", "C-1", Some("k1"), "h"), events.clone()))
+            .append(request(
+                meta("acme", "C-1", Some("k1"), "h"),
+                events.clone(),
+            ))
             .unwrap();
         h.store
             .execute_raw("UPDATE premia_idempotency SET format_version = 2 WHERE key = 'k1'");
@@ -901,7 +904,10 @@ mod postgres_only {
             what: "idempotency record",
             version: 2,
         };
-        assert_eq!(h.store.idempotent_response("acme", "k1"), Err(refused.clone()));
+        assert_eq!(
+            h.store.idempotent_response("acme", "k1"),
+            Err(refused.clone())
+        );
         assert_eq!(
             h.store
                 .append(request(meta("acme", "C-2", Some("k1"), "h"), events)),
@@ -930,7 +936,10 @@ mod postgres_only {
                 "{refused:?}"
             );
         }
-        assert_eq!(h.store.read("acme", 0, 10).unwrap()[0].kind, "policy_issued");
+        assert_eq!(
+            h.store.read("acme", 0, 10).unwrap()[0].kind,
+            "policy_issued"
+        );
     }
 
     #[test]
@@ -989,7 +998,9 @@ mod postgres_only {
 
     #[test]
     fn two_stores_on_one_database_append_with_gap_free_sequences_and_conflicts() {
-        let Some(url) = test_database_url() else { return };
+        let Some(url) = test_database_url() else {
+            return;
+        };
         let url = url_with_schema(&url, &fresh_schema_name("hosts"));
         let hosts = [PgStore::open(&url).unwrap(), PgStore::open(&url).unwrap()];
         const PER_THREAD: usize = 20;
@@ -1008,7 +1019,11 @@ mod postgres_only {
                             let mut append = request(
                                 meta("acme", &key, Some(&key), "h"),
                                 vec![
-                                    event("account/A-1", "payment_received", json!({"t": thread, "n": n})),
+                                    event(
+                                        "account/A-1",
+                                        "payment_received",
+                                        json!({"t": thread, "n": n}),
+                                    ),
                                     event("ledger", "line", json!({})),
                                 ],
                             );

@@ -27,8 +27,7 @@ use super::event::{AppendOutcome, AppendRequest, EVENT_FORMAT_VERSION, StoredEve
 use super::limits::{READ_EVENTS_MAX, check_tenant};
 use super::planner::Done;
 use super::prepare::{
-    PreparedAppend, Work, check_blob_address, prepare_append, prepare_delete_blob,
-    prepare_put_blob,
+    PreparedAppend, Work, check_blob_address, prepare_append, prepare_delete_blob, prepare_put_blob,
 };
 use super::traits::{IdempotentRecord, PendingAppend, Store};
 use chrono::{DateTime, Utc};
@@ -99,7 +98,12 @@ fn connect(url: &str) -> Result<Client, StoreError> {
             .query_one("SHOW search_path", &[])
             .map_err(db_error)?
             .get(0);
-        let first = path.split(',').next().unwrap_or("").trim().trim_matches('"');
+        let first = path
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches('"');
         if first.is_empty() || first.contains('"') || first.starts_with('$') {
             return Err(StoreError::InvalidRequest(format!(
                 "the search_path {path:?} names no usable schema"
@@ -730,9 +734,8 @@ fn event_of_row(row: &postgres::Row) -> Result<StoredEvent, StoreError> {
         });
     }
     let payload: String = row.get(5);
-    let payload = serde_json::from_str(&payload).map_err(|e| {
-        StoreError::Corrupt(format!("event {sequence} of tenant {tenant:?}: {e}"))
-    })?;
+    let payload = serde_json::from_str(&payload)
+        .map_err(|e| StoreError::Corrupt(format!("event {sequence} of tenant {tenant:?}: {e}")))?;
     let issued_at: DateTime<Utc> = row.get(8);
     Ok(StoredEvent {
         tenant,

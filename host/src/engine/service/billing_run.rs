@@ -110,6 +110,8 @@ impl Engine {
                         }
                         Err(StoreError::SequenceConflict { .. }) if conflicts < COMMIT_ATTEMPTS => {
                             conflicts += 1;
+                            self.retries
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             continue;
                         }
                         Ok(AppendOutcome::Replayed { .. }) => {
