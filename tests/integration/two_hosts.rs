@@ -329,11 +329,11 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     // ledger's trial balance account by account.
     let store = PgStore::open(&url).unwrap();
     let mut projected: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
-    for (account, currency, _, debits, credits) in store.ledger_balances("demo").unwrap() {
-        assert_eq!(currency, "USD");
-        let row = projected.entry(account).or_default();
-        row.0 += Decimal::from_str(&debits).unwrap();
-        row.1 += Decimal::from_str(&credits).unwrap();
+    for balance in store.ledger_balances("demo").unwrap() {
+        assert_eq!(balance.currency, "USD");
+        let row = projected.entry(balance.account).or_default();
+        row.0 += Decimal::from_str(&balance.debits).unwrap();
+        row.1 += Decimal::from_str(&balance.credits).unwrap();
     }
     let rows = trial[0]["rows"].as_array().unwrap();
     let accounts: BTreeSet<String> = rows

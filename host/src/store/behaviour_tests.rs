@@ -976,7 +976,14 @@ mod postgres_only {
         let balances = h.store.ledger_balances("acme").unwrap();
         let as_strs: Vec<(&str, &str, &str, &str)> = balances
             .iter()
-            .map(|(a, _, s, d, c)| (a.as_str(), s.as_str(), d.as_str(), c.as_str()))
+            .map(|r| {
+                (
+                    r.account.as_str(),
+                    r.subledger.as_str(),
+                    r.debits.as_str(),
+                    r.credits.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             as_strs,

@@ -41,7 +41,9 @@ pub use limits::{
     PAYLOAD_BYTES_MAX, READ_EVENTS_MAX, RESPONSE_BYTES_MAX, TENANT_BYTES_MAX,
 };
 pub use memory::MemoryStore;
-pub use pg_store::{MIGRATIONS, PgStore, fresh_schema_name, test_database_url, url_with_schema};
+pub use pg_store::{
+    LedgerBalanceRow, MIGRATIONS, PgStore, fresh_schema_name, test_database_url, url_with_schema,
+};
 pub use sled_store::{SledStats, SledStore};
 pub use traits::{IdempotentRecord, PendingAppend, Store};
 

@@ -185,6 +185,18 @@ struct WriteJob {
     reply: SyncSender<Result<Done, StoreError>>,
 }
 
+/// A row of the ledger balance projection (`premia_ledger_balances`):
+/// amounts are the database's `numeric`, as decimal text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerBalanceRow {
+    pub account: String,
+    pub currency: String,
+    /// The subledger (an account locator), or empty.
+    pub subledger: String,
+    pub debits: String,
+    pub credits: String,
+}
+
 /// The store on PostgreSQL.
 pub struct PgStore {
     writes: Option<Sender<WriteJob>>,
@@ -277,12 +289,8 @@ impl PgStore {
             .unwrap_or_else(|_| Err(StoreError::Failed("a reader thread stopped".to_string())))
     }
 
-    /// The ledger balance projection of a tenant: (account, currency,
-    /// subledger, debits, credits) as decimal strings, sorted.
-    pub fn ledger_balances(
-        &self,
-        tenant: &str,
-    ) -> Result<Vec<(String, String, String, String, String)>, StoreError> {
+    /// The ledger balance projection of a tenant, sorted.
+    pub fn ledger_balances(&self, tenant: &str) -> Result<Vec<LedgerBalanceRow>, StoreError> {
         check_tenant(tenant)?;
         let tenant = tenant.to_string();
         self.with_reader(move |client| {
@@ -294,7 +302,13 @@ impl PgStore {
                     &[&tenant],
                 )?
                 .iter()
-                .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)))
+                .map(|row| LedgerBalanceRow {
+                    account: row.get(0),
+                    currency: row.get(1),
+                    subledger: row.get(2),
+                    debits: row.get(3),
+                    credits: row.get(4),
+                })
                 .collect())
         })
     }
