@@ -8,7 +8,8 @@
 # with two hosts, one wrk per host with 8 connections each.
 #   scripts/bench-store.sh [seconds]          (default 10)
 # PostgreSQL: PREMIA_BENCH_POSTGRES_URL, else a throw-away cluster
-# (scripts/postgres.sh) on this machine.
+# (scripts/postgres.sh) on this machine. PREMIA_BENCH_BIN: a premia binary
+# to use instead of building the release one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
@@ -20,8 +21,10 @@ for crate in plugins/auto-rater plugins/installment-fee; do
   cargo build --quiet --target wasm32-wasip2 --profile plugin \
     --manifest-path "$crate/Cargo.toml" --target-dir target/plugins
 done
-cargo build --quiet --release -p premia
-premia="$PWD/target/release/premia"
+if [ -z "${PREMIA_BENCH_BIN:-}" ]; then
+  cargo build --quiet --release -p premia
+fi
+premia="${PREMIA_BENCH_BIN:-$PWD/target/release/premia}"
 
 work="$(mktemp -d)"
 pids=()
