@@ -15,5 +15,5 @@ fi
 export PREMIA_TEST_POSTGRES_URL
 cargo test --workspace "$@"
 echo "== the same suites on PostgreSQL (PREMIA_TEST_BACKEND=postgres)"
-PREMIA_TEST_BACKEND=postgres cargo test -p premia --lib -- engine:: api::tests
-PREMIA_TEST_BACKEND=postgres cargo test -p premia-tests --test integration -- api_server
+PREMIA_TEST_BACKEND=postgres cargo test --workspace --lib -- engine:: api::tests
+PREMIA_TEST_BACKEND=postgres cargo test --workspace --test integration -- api_server
