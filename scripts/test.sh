@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: unit tests, property tests, the plugins'
-# native tests and the integration-test binary (which compiles the plugins to
-# wasm in its build script).
+# Runs every test of the workspace: unit, property, plugin-native and the
+# integration-test binary (which compiles the plugins to wasm in its build
+# script), with a throw-away PostgreSQL (scripts/postgres.sh) for the
+# PostgreSQL store; then runs the engine, API and end-to-end suites a second
+# time with PostgreSQL as their store.
+#   PREMIA_TEST_POSTGRES_URL=postgres://... scripts/test.sh   # use an existing database
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2
+if [ -z "${PREMIA_TEST_POSTGRES_URL:-}" ]; then
+  PREMIA_TEST_POSTGRES_URL="$(bash scripts/postgres.sh start)"
+  trap 'bash scripts/postgres.sh stop' EXIT
+fi
+export PREMIA_TEST_POSTGRES_URL
 cargo test --workspace "$@"
+echo "== the same suites on PostgreSQL (PREMIA_TEST_BACKEND=postgres)"
+PREMIA_TEST_BACKEND=postgres cargo test --workspace --lib -- engine:: api::tests
+PREMIA_TEST_BACKEND=postgres cargo test --workspace --test integration -- api_server

@@ -72,6 +72,7 @@ fn payment(writer: usize, n: usize) -> AppendRequest {
                 .to_string(),
         },
         expected_versions: Vec::new(),
+        expected_last_sequence: None,
         events,
         response: json!({"payment": payment_id, "status": "applied"}),
     }

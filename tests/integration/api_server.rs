@@ -2,8 +2,9 @@
 //! the auto-rater plugin, quote and bind over real HTTP, plugin upload with
 //! golden cases, and a restart that keeps everything.
 
+use crate::backend::open_data_dir;
 use crate::support::*;
-use premia::api::server::{DemoFiles, load_demo, open_data_dir};
+use premia::api::server::{DemoFiles, load_demo};
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};

@@ -124,13 +124,27 @@ impl KeyRing {
         Ok(key)
     }
 
-    /// The record of a presented key, if it is one.
+    /// The record of a presented key, if it is one. On a store shared by
+    /// several hosts, a key unknown here is looked up in the store (another
+    /// host may have created it).
     pub fn find(&self, key: &str) -> Option<KeyRecord> {
+        let hash = key_hash(key);
+        if let Some(record) = self.keys.read().expect("keys lock").get(&hash) {
+            return Some(record.clone());
+        }
+        if !self.store.shared() {
+            return None;
+        }
+        let bytes = self
+            .store
+            .get_blob(SYSTEM_TENANT, KEYS_NAMESPACE, &hash)
+            .ok()??;
+        let record: KeyRecord = serde_json::from_slice(&bytes).ok()?;
         self.keys
-            .read()
+            .write()
             .expect("keys lock")
-            .get(&key_hash(key))
-            .cloned()
+            .insert(hash, record.clone());
+        Some(record)
     }
 
     /// Whether the tenant has any key.

@@ -1,6 +1,8 @@
-//! `premia serve`: opens the data directory (sled event store, compiled
-//! plugin artifacts), re-registers every tenant's plugins, rebuilds every
-//! tenant from its log, loads a demo tenant on first run, and serves the API.
+//! `premia serve`: opens the event store (sled in the data directory, or a
+//! PostgreSQL database with `--store postgres://...`) and the data directory
+//! (compiled plugin artifacts), re-registers every tenant's plugins, rebuilds
+//! every tenant from its log, loads a demo tenant on first run, and serves
+//! the API.
 
 use super::auth::{KeyRing, Role, SYSTEM_TENANT};
 use super::routes::config::{PLUGIN_TABLES_NAMESPACE, PLUGINS_NAMESPACE, register_stored};
@@ -13,7 +15,7 @@ use crate::policy::{
     CancellationRetention, ChargeCategory, ChargeDef, Handling, Invoicing, PolicyCommand,
     ProductConfig, RatingChain,
 };
-use crate::store::{SledStore, Store};
+use crate::store::{PgStore, SledStore, Store};
 use anyhow::Context;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -221,12 +223,36 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub demo: bool,
     pub demo_files: DemoFiles,
+    /// The event store: `None` or `sled` for sled in `data/store`, or a
+    /// `postgres://` URL.
+    pub store: Option<String>,
+}
+
+/// Opens the event store `store` names: sled in `data/store` (`None` or
+/// `"sled"`), or a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn open_store(data: &Path, store: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match store {
+        None | Some("sled") => Arc::new(SledStore::open(data.join("store"))?),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Arc::new(PgStore::open(url).context("opening the PostgreSQL store")?)
+        }
+        Some(other) => anyhow::bail!(
+            "--store {:?}: use `sled` or a postgres:// URL",
+            other.split('@').next_back().unwrap_or_default()
+        ),
+    })
 }
 
 /// Opens a data directory: `store/` (sled) and `artifacts/` (compiled plugins).
 pub fn open_data_dir(data: &Path) -> anyhow::Result<AppState> {
+    open_data_dir_with(data, None)
+}
+
+/// Opens a data directory (`artifacts/` for compiled plugins) with the event
+/// store `store` names (see [`open_store`]).
+pub fn open_data_dir_with(data: &Path, store: Option<&str>) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(data.join("store"))?);
+    let store = open_store(data, store)?;
     open_state(
         store,
         Some(&data.join("artifacts")),
@@ -237,7 +263,9 @@ pub fn open_data_dir(data: &Path) -> anyhow::Result<AppState> {
 /// Runs the server until Ctrl-C.
 pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let data = options.data.clone();
-    let state = tokio::task::spawn_blocking(move || open_data_dir(&data)).await??;
+    let store = options.store.clone();
+    let state =
+        tokio::task::spawn_blocking(move || open_data_dir_with(&data, store.as_deref())).await??;
     if options.demo || state.keys.is_empty() {
         let demo_state = state.clone();
         let files = options.demo_files.clone();

@@ -1,11 +1,12 @@
 //! Router tests without a network: every request goes through the real
-//! router with `tower::ServiceExt::oneshot`, over a `MemoryStore`.
+//! router with `tower::ServiceExt::oneshot`, over `store::test_store()`
+//! (a `MemoryStore`, or PostgreSQL with `PREMIA_TEST_BACKEND=postgres`).
 
 use super::auth::Role;
 use super::server::open_state;
 use super::*;
 use crate::plugin::PluginLimits;
-use crate::store::{MemoryStore, Store};
+use crate::store::Store;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -20,7 +21,7 @@ struct Api {
 
 impl Api {
     fn new() -> Api {
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let store: Arc<dyn Store> = crate::store::test_store();
         let limits = PluginLimits {
             concurrent_calls_max: 4,
             ..PluginLimits::default()

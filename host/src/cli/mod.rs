@@ -23,13 +23,19 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the HTTP API over a data directory (sled store). On first run
-    /// with an empty directory, or with --demo, loads the demo tenant and
-    /// prints its API key once.
+    /// Serve the HTTP API over a data directory (sled store) or a
+    /// PostgreSQL database (--store). On first run with an empty store, or
+    /// with --demo, loads the demo tenant and prints its API key once.
     Serve {
-        /// The data directory (created if missing).
+        /// The data directory (created if missing): the sled store and the
+        /// compiled plugin cache.
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// The event store: `sled` (in --data, the default) or a PostgreSQL
+        /// URL, postgres://user:password@host:port/database, shared by every
+        /// host serving the same tenants.
+        #[arg(long, env = "PREMIA_STORE", hide_env_values = true)]
+        store: Option<String>,
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
@@ -78,6 +84,9 @@ pub enum TenantCommand {
         /// The data directory (the server must not be running on it).
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// The event store: `sled` (in --data) or a PostgreSQL URL.
+        #[arg(long, env = "PREMIA_STORE", hide_env_values = true)]
+        store: Option<String>,
     },
 }
 
@@ -134,6 +143,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve {
             data,
+            store,
             listen,
             demo,
             demo_wasm_dir,
@@ -141,6 +151,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         } => {
             let options = crate::api::server::ServeOptions {
                 data,
+                store,
                 listen,
                 demo,
                 demo_files: crate::api::server::DemoFiles {
@@ -151,8 +162,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             tokio::runtime::Runtime::new()?.block_on(crate::api::server::serve(options))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tenant(TenantCommand::Create { name, data }) => {
-            let state = crate::api::server::open_data_dir(&data)?;
+        Command::Tenant(TenantCommand::Create { name, data, store }) => {
+            let state = crate::api::server::open_data_dir_with(&data, store.as_deref())?;
             let key = crate::api::server::create_tenant(&state, &name)?;
             writeln!(
                 out,

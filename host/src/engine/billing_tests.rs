@@ -10,7 +10,7 @@ use crate::collections::{
 };
 use crate::domain::Currency;
 use crate::policy::PolicyCommand;
-use crate::store::{MemoryStore, SledStore, Store};
+use crate::store::{SledStore, Store};
 use chrono::{TimeZone, Utc};
 use std::sync::Arc;
 
@@ -59,7 +59,7 @@ fn book(engine: &Engine, accounts: usize, policies: usize) {
 
 #[test]
 fn a_billing_run_is_one_command_per_account_and_running_it_again_appends_nothing() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = crate::store::test_store();
     let engine = engine(Arc::clone(&store));
     book(&engine, 3, 1);
     let report = engine
@@ -149,7 +149,7 @@ fn after_a_restart_the_billing_state_is_rebuilt_from_the_log() {
 
 #[test]
 fn a_large_account_is_billed_over_several_commands_and_invoices_within_the_store_limits() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = crate::store::test_store();
     let engine = engine(Arc::clone(&store));
     let settings = |separate_invoices_by| BillingSettings {
         separate_invoices_by,

@@ -11,7 +11,8 @@ pub use billing::{BillingRunReport, LAPSE_ACTOR, RUN_COMMANDS_PER_ACCOUNT_MAX};
 pub use command::EngineCommand;
 pub use plugin_adjuster::PluginInvoiceAdjuster;
 pub use service::{
-    BalanceChange, CommandOutcome, Engine, PreviewOutcome, RequestMeta, request_hash,
+    BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, RequestMeta,
+    request_hash,
 };
 pub use state::{EngineError, TenantEvent, TenantState};
 

@@ -8,6 +8,16 @@
 //! saw, and concurrent commands of one tenant share one fsync. Nobody is
 //! answered before their events are durable; if an append fails after its
 //! events were applied, the tenant's state is rebuilt from the log.
+//!
+//! Every append names the sequence the tenant's state has reached
+//! (`expected_last_sequence`), so the store refuses a command decided on a
+//! state that missed an event. On a store shared by several hosts
+//! ([`Store::shared`], PostgreSQL), a host first reads and applies what the
+//! others appended (catch-up, also before reads), then decides, commits
+//! synchronously under the tenant's lock and applies only what committed; if
+//! another host appended in between, the store refuses with
+//! `SequenceConflict` and the command is decided again on the caught-up
+//! state, up to [`COMMIT_ATTEMPTS`] times.
 
 mod billing_run;
 
@@ -29,6 +39,10 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Events read per batch when rebuilding a tenant.
 const REBUILD_BATCH_EVENTS: usize = 10_000;
+
+/// How many times a command is decided and committed on a shared store when
+/// other hosts keep appending first.
+pub const COMMIT_ATTEMPTS: usize = 8;
 
 /// Who sends a command and how to recognise a retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +106,9 @@ impl KeyWait {
 /// whether a failed append left the state ahead of the log.
 struct Tenant {
     state: TenantState,
+    /// The sequence of the last event the state includes (applied events
+    /// whose append is still in flight included).
+    applied: u64,
     in_flight: HashMap<String, Arc<KeyWait>>,
     poisoned: bool,
 }
@@ -105,6 +122,8 @@ pub struct Engine {
     adjuster: Arc<dyn InvoiceAdjuster + Send + Sync>,
     tenants: RwLock<HashMap<String, TenantSlot>>,
     commands: AtomicU64,
+    /// Commands decided again because another host appended first.
+    retries: AtomicU64,
 }
 
 /// A stable hash of a command's body, to tell a retry from a different
@@ -130,11 +149,13 @@ impl Engine {
             adjuster: Arc::new(NoInvoicingPlugins),
             tenants: RwLock::new(HashMap::new()),
             commands: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
         };
         for tenant in engine.store.tenants().map_err(store_error)? {
-            let state = engine.rebuild(&tenant)?;
+            let (state, applied) = engine.rebuild_to_end(&tenant)?;
             let slot = Tenant {
                 state,
+                applied,
                 in_flight: HashMap::new(),
                 poisoned: false,
             };
@@ -159,20 +180,60 @@ impl Engine {
 
     /// Rebuilds a tenant's state from its log.
     pub fn rebuild(&self, tenant: &str) -> Result<TenantState, EngineError> {
+        self.rebuild_to_end(tenant).map(|(state, _)| state)
+    }
+
+    /// A tenant's state rebuilt from its log, and the sequence it reached.
+    fn rebuild_to_end(&self, tenant: &str) -> Result<(TenantState, u64), EngineError> {
         let mut state = TenantState::new(tenant)?;
-        let mut after = 0;
+        let applied = self.apply_from(tenant, &mut state, 0)?;
+        Ok((state, applied))
+    }
+
+    /// Applies the tenant's events after `after` to `state`; returns the
+    /// sequence of the last one (or `after`).
+    fn apply_from(
+        &self,
+        tenant: &str,
+        state: &mut TenantState,
+        mut after: u64,
+    ) -> Result<u64, EngineError> {
         loop {
             let batch = self
                 .store
                 .read(tenant, after, REBUILD_BATCH_EVENTS)
                 .map_err(store_error)?;
             let Some(last) = batch.last() else { break };
+            if batch.first().map(|e| e.sequence) != Some(after + 1) {
+                return Err(EngineError::Corrupt(format!(
+                    "the log of {tenant} continues after {after} at {}",
+                    batch[0].sequence
+                )));
+            }
             after = last.sequence;
             for stored in &batch {
                 state.apply(&decode(stored)?)?;
             }
         }
-        Ok(state)
+        Ok(after)
+    }
+
+    /// On a shared store, applies what other hosts appended since the state
+    /// was last brought up to date. A failure leaves the state to be rebuilt.
+    fn catch_up(&self, tenant: &str, tenant_slot: &mut Tenant) -> Result<(), EngineError> {
+        if !self.store.shared() {
+            return Ok(());
+        }
+        match self.apply_from(tenant, &mut tenant_slot.state, tenant_slot.applied) {
+            Ok(applied) => {
+                tenant_slot.applied = applied;
+                Ok(())
+            }
+            Err(error) => {
+                tenant_slot.poisoned = true;
+                Err(error)
+            }
+        }
     }
 
     fn slot(&self, tenant: &str) -> Result<TenantSlot, EngineError> {
@@ -186,6 +247,7 @@ impl Engine {
         let state = TenantState::new(tenant)?;
         let slot = Arc::new(RwLock::new(Tenant {
             state,
+            applied: 0,
             in_flight: HashMap::new(),
             poisoned: false,
         }));
@@ -194,7 +256,8 @@ impl Engine {
     }
 
     /// The tenant's lock, with its state rebuilt first if a failed append
-    /// left it ahead of the log.
+    /// left it ahead of the log, and (on a shared store) caught up with what
+    /// other hosts appended.
     fn lock<'a>(
         &self,
         tenant: &str,
@@ -202,9 +265,12 @@ impl Engine {
     ) -> Result<RwLockWriteGuard<'a, Tenant>, EngineError> {
         let mut guard = slot.write().expect("tenant lock");
         if guard.poisoned {
-            guard.state = self.rebuild(tenant)?;
+            let (state, applied) = self.rebuild_to_end(tenant)?;
+            guard.state = state;
+            guard.applied = applied;
             guard.poisoned = false;
         }
+        self.catch_up(tenant, &mut guard)?;
         Ok(guard)
     }
 
@@ -215,9 +281,16 @@ impl Engine {
         tenant: &str,
         slot: &'a TenantSlot,
     ) -> Result<RwLockReadGuard<'a, Tenant>, EngineError> {
+        // On a shared store, a read sees at least what was committed (by
+        // any host) before it started.
+        let end = if self.store.shared() {
+            Some(self.store.last_sequence(tenant).map_err(store_error)?)
+        } else {
+            None
+        };
         {
             let guard = slot.read().expect("tenant lock");
-            if !guard.poisoned {
+            if !guard.poisoned && end.is_none_or(|end| guard.applied >= end) {
                 return Ok(guard);
             }
         }
@@ -240,6 +313,9 @@ impl Engine {
     ) -> Result<CommandOutcome, EngineError> {
         let hash = request_hash(command);
         let slot = self.slot(tenant)?;
+        if self.store.shared() {
+            return self.execute_shared(tenant, command, meta, hash, &slot);
+        }
         let (pending, outcome, key_wait) = {
             let mut guard = self.lock(tenant, &slot)?;
             if let Some(key) = &meta.idempotency_key {
@@ -271,8 +347,10 @@ impl Engine {
                 events,
                 replayed: false,
             };
-            let request = self.append_request(tenant, meta, hash.clone(), &outcome);
+            let mut request = self.append_request(tenant, meta, hash.clone(), &outcome);
+            request.expected_last_sequence = Some(guard.applied);
             let pending = self.store.submit_append(request).map_err(append_error)?;
+            guard.applied += outcome.events.len() as u64;
             for event in &outcome.events {
                 if let Err(error) = guard.state.apply(event) {
                     guard.poisoned = true;
@@ -315,6 +393,77 @@ impl Engine {
         result
     }
 
+    /// [`Engine::execute`] on a shared store: catch up, decide, commit and
+    /// wait under the tenant's lock, apply what committed; decide again if
+    /// another host appended first.
+    fn execute_shared(
+        &self,
+        tenant: &str,
+        command: &EngineCommand,
+        meta: &RequestMeta,
+        hash: String,
+        slot: &TenantSlot,
+    ) -> Result<CommandOutcome, EngineError> {
+        let context = CommandContext {
+            actor: meta.actor.clone(),
+            issued_at: meta.issued_at,
+            idempotency_key: meta.idempotency_key.clone(),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut guard = self.lock(tenant, slot)?;
+            if let Some(key) = &meta.idempotency_key
+                && let Some(outcome) = self.replay(tenant, key, &hash)?
+            {
+                return Ok(outcome);
+            }
+            let events = guard.state.decide_with(
+                command,
+                &context,
+                self.raters.as_ref(),
+                self.adjuster.as_ref(),
+            )?;
+            let outcome = CommandOutcome {
+                events,
+                replayed: false,
+            };
+            let mut request = self.append_request(tenant, meta, hash.clone(), &outcome);
+            request.expected_last_sequence = Some(guard.applied);
+            match self.store.append(request) {
+                Ok(AppendOutcome::Committed { last_sequence, .. }) => {
+                    for event in &outcome.events {
+                        if let Err(error) = guard.state.apply(event) {
+                            guard.poisoned = true;
+                            return Err(error);
+                        }
+                    }
+                    guard.applied = last_sequence;
+                    return Ok(outcome);
+                }
+                // Another host committed the same key first.
+                Ok(AppendOutcome::Replayed { .. }) => {
+                    drop(guard);
+                    let key = meta.idempotency_key.as_deref().unwrap_or_default();
+                    return self.replay(tenant, key, &hash).and_then(|found| {
+                        found.ok_or_else(|| {
+                            EngineError::Corrupt(format!("key {key} replayed but not found"))
+                        })
+                    });
+                }
+                Err(StoreError::SequenceConflict { .. }) if attempt < COMMIT_ATTEMPTS => {
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(
+                        tenant,
+                        attempt,
+                        "another host appended first; deciding again"
+                    );
+                }
+                Err(error) => return Err(append_error(error)),
+            }
+        }
+    }
+
     fn append_request(
         &self,
         tenant: &str,
@@ -333,6 +482,7 @@ impl Engine {
                 request_hash: hash,
             },
             expected_versions: Vec::new(),
+            expected_last_sequence: None,
             events: outcome
                 .events
                 .iter()
@@ -528,6 +678,12 @@ impl Engine {
             .collect();
         tenants.sort();
         tenants
+    }
+
+    /// How many commands were decided again because another host appended
+    /// to their tenant first (shared stores only).
+    pub fn commit_retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     /// The store under the engine.

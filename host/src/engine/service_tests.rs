@@ -8,7 +8,7 @@ use crate::policy::{
     auto_product,
 };
 use crate::rating::{FieldRater, FieldValue, Rater, RatingError};
-use crate::store::{MemoryStore, SledStore, Store};
+use crate::store::{SledStore, Store};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal_macros::dec;
 use std::collections::BTreeMap;
@@ -94,7 +94,7 @@ fn engine(store: Arc<dyn Store>) -> Engine {
 
 #[test]
 fn retrying_a_command_with_the_same_key_returns_the_first_result_and_does_nothing_again() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = crate::store::test_store();
     let engine = engine(Arc::clone(&store));
     set_up(&engine);
     let first = engine
@@ -112,7 +112,7 @@ fn retrying_a_command_with_the_same_key_returns_the_first_result_and_does_nothin
 
 #[test]
 fn the_same_key_with_a_different_command_is_a_conflict_and_changes_nothing() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = crate::store::test_store();
     let engine = engine(Arc::clone(&store));
     set_up(&engine);
     engine
@@ -129,7 +129,7 @@ fn the_same_key_with_a_different_command_is_a_conflict_and_changes_nothing() {
 
 #[test]
 fn a_refused_command_appends_nothing() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = crate::store::test_store();
     let engine = engine(Arc::clone(&store));
     set_up(&engine);
     let before = store.last_sequence("t1").unwrap();
@@ -198,7 +198,7 @@ fn after_a_restart_the_rebuilt_state_equals_the_state_before_it() {
 
 #[test]
 fn a_preview_shows_the_balances_it_would_move_and_keeps_nothing() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = crate::store::test_store();
     let engine = engine(Arc::clone(&store));
     set_up(&engine);
     let before = store.last_sequence("t1").unwrap();
@@ -221,7 +221,7 @@ fn a_preview_shows_the_balances_it_would_move_and_keeps_nothing() {
 
 #[test]
 fn a_charge_is_explained_from_the_event_log() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = crate::store::test_store();
     let engine = engine(store);
     set_up(&engine);
     engine
@@ -242,7 +242,7 @@ fn a_charge_is_explained_from_the_event_log() {
 
 #[test]
 fn tenants_are_kept_apart() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = crate::store::test_store();
     let engine = engine(store);
     set_up(&engine);
     engine
@@ -313,7 +313,7 @@ fn concurrent_commands_on_one_tenant_share_commits_and_replay_in_log_order() {
 
 #[test]
 fn a_single_command_preview_shows_the_balances_a_commit_then_has() {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = crate::store::test_store();
     let engine = engine(store);
     set_up(&engine);
     engine

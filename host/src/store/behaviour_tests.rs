@@ -1,6 +1,9 @@
-//! The behaviour every store must have, run against `MemoryStore` and
-//! `SledStore` alike: each test is a generic function, and `behaviour_tests!`
-//! makes one `#[test]` per backend of it.
+//! The behaviour every store must have, run against `MemoryStore`,
+//! `SledStore` and `PgStore` alike: each test is a generic function, and
+//! `behaviour_tests!` makes one `#[test]` per backend of it. The tests that
+//! write raw bytes in the key-value layout run on the embedded backends only;
+//! `PgStore` has SQL counterparts at the end. The PostgreSQL variants need
+//! `PREMIA_TEST_POSTGRES_URL` (see `test_database_url`).
 
 use super::codec;
 use super::*;
@@ -39,6 +42,28 @@ impl Harness for SledHarness {
     }
 }
 
+struct PgHarness {
+    store: PgStore,
+}
+
+impl Harness for PgHarness {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+    fn insert_raw(&self, _key: &[u8], _value: &[u8]) {
+        unreachable!("the key-value layout tests do not run on PostgreSQL")
+    }
+}
+
+/// A store in a fresh schema of the test database, or `None` (skipped).
+fn postgres() -> Option<PgHarness> {
+    let url = test_database_url()?;
+    let url = url_with_schema(&url, &fresh_schema_name("store"));
+    Some(PgHarness {
+        store: PgStore::open(&url).expect("open the PostgreSQL store"),
+    })
+}
+
 fn memory() -> MemoryStore {
     MemoryStore::new()
 }
@@ -52,17 +77,27 @@ fn sled() -> SledHarness {
 }
 
 macro_rules! behaviour_tests {
-    ($($name:ident),* $(,)?) => {
+    (every: [$($name:ident),* $(,)?], embedded: [$($kv:ident),* $(,)?]) => {
         mod memory_store {
             $(#[test] fn $name() { super::$name(&super::memory()); })*
+            $(#[test] fn $kv() { super::$kv(&super::memory()); })*
         }
         mod sled_store {
             $(#[test] fn $name() { super::$name(&super::sled()); })*
+            $(#[test] fn $kv() { super::$kv(&super::sled()); })*
+        }
+        mod postgres_store {
+            $(#[test] fn $name() {
+                if let Some(harness) = super::postgres() {
+                    super::$name(&harness);
+                }
+            })*
         }
     };
 }
 
 behaviour_tests!(
+    every: [
     appended_events_are_read_back_in_order_with_gap_free_sequences,
     a_cursor_returns_at_most_limit_events_after_it,
     tenants_are_isolated_and_sequences_are_per_tenant,
@@ -72,8 +107,7 @@ behaviour_tests!(
     sixteen_threads_appending_concurrently_produce_a_gap_free_duplicate_free_log,
     racing_requests_with_the_same_key_produce_one_commit_and_replays,
     racing_requests_for_a_new_stream_produce_one_commit_and_conflicts,
-    an_event_of_an_unknown_format_version_is_refused,
-    an_idempotency_record_of_an_unknown_format_version_is_refused,
+    an_expected_last_sequence_that_is_stale_refuses_the_append,
     more_than_1000_events_in_one_append_are_refused_and_nothing_is_written,
     a_payload_over_64_kib_is_refused_and_nothing_is_written,
     a_read_returns_at_most_10000_events_whatever_the_limit,
@@ -81,7 +115,12 @@ behaviour_tests!(
     blobs_are_stored_listed_replaced_and_deleted,
     a_blob_over_32_mib_is_refused,
     a_tenant_with_only_blobs_is_listed,
+    ],
+    embedded: [
+    an_event_of_an_unknown_format_version_is_refused,
+    an_idempotency_record_of_an_unknown_format_version_is_refused,
     events_above_the_last_acknowledged_sequence_are_not_visible,
+    ]
 );
 
 fn issued_at() -> DateTime<Utc> {
@@ -111,6 +150,7 @@ fn request(meta: CommandMeta, events: Vec<NewEvent>) -> AppendRequest {
     AppendRequest {
         meta,
         expected_versions: Vec::new(),
+        expected_last_sequence: None,
         events,
         response: json!({"ok": true}),
     }
@@ -785,4 +825,254 @@ fn events_above_the_last_acknowledged_sequence_are_not_visible(h: &impl Harness)
     );
     assert_eq!(store.stream_version("acme", "policy/P-1").unwrap(), 1);
     assert_eq!(store.last_sequence("acme").unwrap(), 1);
+}
+
+fn an_expected_last_sequence_that_is_stale_refuses_the_append(h: &impl Harness) {
+    let store = h.store();
+    let mut first = request(
+        meta("acme", "C-1", None, "h1"),
+        vec![event("policy/P-1", "policy_issued", json!({}))],
+    );
+    first.expected_last_sequence = Some(0);
+    assert_eq!(store.append(first).unwrap(), committed(1, 1));
+    let mut stale = request(
+        meta("acme", "C-2", Some("k2"), "h2"),
+        vec![event("account/A-1", "payment_received", json!({}))],
+    );
+    stale.expected_last_sequence = Some(0);
+    assert_eq!(
+        store.append(stale.clone()),
+        Err(StoreError::SequenceConflict {
+            tenant: "acme".to_string(),
+            expected: 0,
+            actual: 1
+        })
+    );
+    assert_eq!(store.last_sequence("acme").unwrap(), 1);
+    assert_eq!(store.idempotent_response("acme", "k2").unwrap(), None);
+    stale.expected_last_sequence = Some(1);
+    assert_eq!(store.append(stale.clone()).unwrap(), committed(2, 2));
+    // A retry of a committed key is replayed whatever its expected sequence.
+    assert!(matches!(
+        store.append(stale).unwrap(),
+        AppendOutcome::Replayed { .. }
+    ));
+}
+
+/// PostgreSQL counterparts of the embedded-only tests, and what only the
+/// database does: the append-only table, the ledger projection, two stores
+/// (two hosts) on one database.
+mod postgres_only {
+    use super::*;
+
+    fn pg() -> Option<PgHarness> {
+        super::postgres()
+    }
+
+    #[test]
+    fn an_event_of_an_unknown_format_version_is_refused() {
+        let Some(h) = pg() else { return };
+        let events = vec![event("policy/P-1", "policy_issued", json!({}))];
+        h.store
+            .append(request(meta("acme", "C-1", None, "h"), events))
+            .unwrap();
+        h.store.execute_raw(
+            "INSERT INTO premia_events VALUES ('acme', 2, 'policy/P-1', 2, 'x', '{}', 'C-2', 'a', \
+             now(), NULL, 99)",
+        );
+        let refused = Err(StoreError::UnsupportedFormatVersion {
+            what: "event",
+            version: 99,
+        });
+        assert_eq!(h.store.read("acme", 0, 10), refused);
+        assert_eq!(h.store.read_stream("acme", "policy/P-1"), refused);
+    }
+
+    #[test]
+    fn an_idempotency_record_of_an_unknown_format_version_is_refused() {
+        let Some(h) = pg() else { return };
+        let events = vec![event("policy/P-1", "policy_issued", json!({}))];
+        h.store
+            .append(request(
+                meta("acme", "C-1", Some("k1"), "h"),
+                events.clone(),
+            ))
+            .unwrap();
+        h.store
+            .execute_raw("UPDATE premia_idempotency SET format_version = 2 WHERE key = 'k1'");
+        let refused = StoreError::UnsupportedFormatVersion {
+            what: "idempotency record",
+            version: 2,
+        };
+        assert_eq!(
+            h.store.idempotent_response("acme", "k1"),
+            Err(refused.clone())
+        );
+        assert_eq!(
+            h.store
+                .append(request(meta("acme", "C-2", Some("k1"), "h"), events)),
+            Err(refused)
+        );
+        assert_eq!(h.store.last_sequence("acme").unwrap(), 1);
+    }
+
+    #[test]
+    fn the_event_table_refuses_updates_and_deletes() {
+        let Some(h) = pg() else { return };
+        let events = vec![event("policy/P-1", "policy_issued", json!({}))];
+        h.store
+            .append(request(meta("acme", "C-1", None, "h"), events))
+            .unwrap();
+        for sql in [
+            "UPDATE premia_events SET kind = 'forged'",
+            "DELETE FROM premia_events",
+        ] {
+            let sql = sql.to_string();
+            let refused = h
+                .store
+                .with_reader(move |client| client.batch_execute(&sql));
+            assert!(
+                matches!(&refused, Err(StoreError::Io(m)) if m.contains("append-only")),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(
+            h.store.read("acme", 0, 10).unwrap()[0].kind,
+            "policy_issued"
+        );
+    }
+
+    #[test]
+    fn journal_lines_update_the_ledger_balances_in_the_same_transaction() {
+        let Some(h) = pg() else { return };
+        let line = |account: &str, sub: Option<&str>, side: &str, amount: &str| {
+            json!({"account": {"account": account, "currency": "USD", "subledger": sub},
+                   "side": side, "amount": amount})
+        };
+        let entry = |lines: Vec<Value>| {
+            event(
+                "ledger",
+                "journal_entry_posted",
+                json!({"journal": {"currency": "USD", "lines": lines}}),
+            )
+        };
+        let first = vec![
+            event("policy/P-1", "transaction_issued", json!({})),
+            entry(vec![
+                line("premium_receivable", Some("A-1"), "debit", "1200.10"),
+                line("written_premium", None, "credit", "1200.10"),
+            ]),
+        ];
+        h.store
+            .append(request(meta("acme", "C-1", None, "h"), first))
+            .unwrap();
+        let second = vec![entry(vec![
+            line("cash", None, "debit", "100.05"),
+            line("premium_receivable", Some("A-1"), "credit", "100.05"),
+        ])];
+        h.store
+            .append(request(meta("acme", "C-2", None, "h"), second))
+            .unwrap();
+        let balances = h.store.ledger_balances("acme").unwrap();
+        let as_strs: Vec<(&str, &str, &str, &str)> = balances
+            .iter()
+            .map(|r| {
+                (
+                    r.account.as_str(),
+                    r.subledger.as_str(),
+                    r.debits.as_str(),
+                    r.credits.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            as_strs,
+            vec![
+                ("cash", "", "100.05", "0"),
+                ("premium_receivable", "A-1", "1200.10", "100.05"),
+                ("written_premium", "", "0", "1200.10"),
+            ]
+        );
+        // A refused append leaves the projection as it was.
+        let mut stale = request(
+            meta("acme", "C-3", None, "h"),
+            vec![entry(vec![line("cash", None, "debit", "1.00")])],
+        );
+        stale.expected_versions = vec![("ledger".to_string(), 0)];
+        assert!(h.store.append(stale).is_err());
+        assert_eq!(h.store.ledger_balances("acme").unwrap(), balances);
+    }
+
+    #[test]
+    fn two_stores_on_one_database_append_with_gap_free_sequences_and_conflicts() {
+        let Some(url) = test_database_url() else {
+            return;
+        };
+        let url = url_with_schema(&url, &fresh_schema_name("hosts"));
+        let hosts = [PgStore::open(&url).unwrap(), PgStore::open(&url).unwrap()];
+        const PER_THREAD: usize = 20;
+        let conflicts = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for thread in 0..8usize {
+                let store = &hosts[thread % 2];
+                let conflicts = &conflicts;
+                scope.spawn(move || {
+                    for n in 0..PER_THREAD {
+                        // Decide on the sequence read, append expecting it,
+                        // and retry on a conflict: what the engine does.
+                        loop {
+                            let last = store.last_sequence("acme").unwrap();
+                            let key = format!("k-{thread}-{n}");
+                            let mut append = request(
+                                meta("acme", &key, Some(&key), "h"),
+                                vec![
+                                    event(
+                                        "account/A-1",
+                                        "payment_received",
+                                        json!({"t": thread, "n": n}),
+                                    ),
+                                    event("ledger", "line", json!({})),
+                                ],
+                            );
+                            append.expected_last_sequence = Some(last);
+                            match store.append(append) {
+                                Ok(AppendOutcome::Committed { first_sequence, .. }) => {
+                                    assert_eq!(first_sequence, last + 1);
+                                    break;
+                                }
+                                Err(StoreError::SequenceConflict { .. }) => {
+                                    conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                }
+                                other => panic!("{other:?}"),
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let total = (8 * PER_THREAD * 2) as u64;
+        for store in &hosts {
+            assert_eq!(store.last_sequence("acme").unwrap(), total);
+            let mut events = Vec::new();
+            loop {
+                let page = store.read("acme", events.len() as u64, 50).unwrap();
+                if page.is_empty() {
+                    break;
+                }
+                events.extend(page);
+            }
+            assert_eq!(sequences(&events), (1..=total).collect::<Vec<_>>());
+            let versions: Vec<u64> = store
+                .read_stream("acme", "account/A-1")
+                .unwrap()
+                .iter()
+                .map(|e| e.stream_version)
+                .collect();
+            assert_eq!(versions, (1..=total / 2).collect::<Vec<_>>());
+        }
+        eprintln!(
+            "two stores: {total} events, {} conflicts retried",
+            conflicts.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
 }

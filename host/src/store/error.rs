@@ -15,6 +15,14 @@ pub enum StoreError {
         expected: u64,
         actual: u64,
     },
+    /// The tenant's log moved past the sequence the command was decided on
+    /// (another host appended first): catch up and decide again.
+    #[error("tenant {tenant:?} is at sequence {actual}, not the expected {expected}")]
+    SequenceConflict {
+        tenant: String,
+        expected: u64,
+        actual: u64,
+    },
     /// The request is malformed (an empty name, no events, a duplicate stream...).
     #[error("invalid request: {0}")]
     InvalidRequest(String),

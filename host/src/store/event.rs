@@ -41,6 +41,12 @@ pub struct AppendRequest {
     /// (its number of events; 0 = the stream must not exist yet). Streams of
     /// `events` that are not listed are appended to whatever their version.
     pub expected_versions: Vec<(String, u64)>,
+    /// Optimistic concurrency over the whole tenant: when set, the tenant's
+    /// log must end at this sequence (the state the command was decided on
+    /// has seen every event), else the append is refused with
+    /// `StoreError::SequenceConflict`. Hosts sharing one database use it.
+    #[serde(default)]
+    pub expected_last_sequence: Option<u64>,
     /// At least one event, in the order they get their sequences.
     pub events: Vec<NewEvent>,
     /// The command's result, stored with the idempotency key and returned

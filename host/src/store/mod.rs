@@ -8,7 +8,10 @@
 //!   per commit, and an fsync of sled's files before any writer is answered.
 //! - `MemoryStore` is the same logic without durability, for tests.
 //!
-//! Only this module imports sled.
+//! - `PgStore` is the same contract on PostgreSQL (and wire-compatible
+//!   databases), for several hosts sharing one database.
+//!
+//! Only this module imports sled and the PostgreSQL client.
 
 mod codec;
 mod error;
@@ -17,6 +20,7 @@ mod group_commit;
 mod kv;
 mod limits;
 mod memory;
+mod pg_store;
 mod planner;
 mod prepare;
 mod reader;
@@ -37,5 +41,23 @@ pub use limits::{
     PAYLOAD_BYTES_MAX, READ_EVENTS_MAX, RESPONSE_BYTES_MAX, TENANT_BYTES_MAX,
 };
 pub use memory::MemoryStore;
+pub use pg_store::{
+    LedgerBalanceRow, MIGRATIONS, PgStore, fresh_schema_name, test_database_url, url_with_schema,
+};
 pub use sled_store::{SledStats, SledStore};
 pub use traits::{IdempotentRecord, PendingAppend, Store};
+
+/// The store the backend-agnostic engine and API suites run on: a
+/// `MemoryStore`, or a `PgStore` in a fresh schema of
+/// `PREMIA_TEST_POSTGRES_URL` when `PREMIA_TEST_BACKEND=postgres`
+/// (`scripts/test.sh` runs those suites both ways).
+#[cfg(test)]
+pub(crate) fn test_store() -> std::sync::Arc<dyn Store> {
+    if std::env::var("PREMIA_TEST_BACKEND").as_deref() == Ok("postgres") {
+        let url = std::env::var("PREMIA_TEST_POSTGRES_URL")
+            .expect("PREMIA_TEST_BACKEND=postgres needs PREMIA_TEST_POSTGRES_URL");
+        let url = url_with_schema(&url, &fresh_schema_name("suite"));
+        return std::sync::Arc::new(PgStore::open(&url).expect("open the PostgreSQL store"));
+    }
+    std::sync::Arc::new(MemoryStore::new())
+}

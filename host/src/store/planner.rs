@@ -143,6 +143,7 @@ impl Planner {
             idempotency_key,
             request_hash,
             expected_versions,
+            expected_last_sequence,
             events,
             response,
         } = append;
@@ -158,6 +159,16 @@ impl Planner {
         }
 
         // Every check and lookup before the first write.
+        let last = self.last_sequences.get(&tenant).copied().unwrap_or(0);
+        if let Some(expected) = expected_last_sequence
+            && expected != last
+        {
+            return Err(StoreError::SequenceConflict {
+                tenant,
+                expected,
+                actual: last,
+            });
+        }
         let mut versions: HashMap<String, u64> = HashMap::new();
         for (stream, expected) in expected_versions {
             let actual = current_version(kv, batch, &tenant, &stream)?;
@@ -177,7 +188,7 @@ impl Planner {
             }
         }
 
-        let first_sequence = self.last_sequences.get(&tenant).copied().unwrap_or(0) + 1;
+        let first_sequence = last + 1;
         let mut sequence = first_sequence - 1;
         for event in events {
             sequence += 1;

@@ -26,6 +26,7 @@ pub(crate) struct PreparedAppend {
     pub idempotency_key: Option<String>,
     pub request_hash: String,
     pub expected_versions: Vec<(String, u64)>,
+    pub expected_last_sequence: Option<u64>,
     pub events: Vec<PreparedEvent>,
     /// The response, as JSON.
     pub response: Vec<u8>,
@@ -92,6 +93,7 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
     let AppendRequest {
         meta,
         expected_versions,
+        expected_last_sequence,
         events,
         response,
     } = request;
@@ -152,6 +154,7 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
         idempotency_key: meta.idempotency_key,
         request_hash: meta.request_hash,
         expected_versions,
+        expected_last_sequence,
         events: prepared,
         response,
     }))

@@ -22,6 +22,7 @@ fn append(
             request_hash: format!("hash-{command}"),
         },
         expected_versions: Vec::new(),
+        expected_last_sequence: None,
         events: events
             .iter()
             .map(|(stream, kind)| NewEvent {

@@ -67,6 +67,14 @@ pub trait Store: Send + Sync {
 
     fn tenants(&self) -> Result<Vec<String>, StoreError>;
 
+    /// Whether other processes may append to this store at the same time (a
+    /// database shared by several Premia hosts). The engine then reads what
+    /// the others appended before it decides, and commits with
+    /// `expected_last_sequence`, retrying on `SequenceConflict`.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Stores `bytes` under (tenant, namespace, key), replacing any previous
     /// value. Returns once the value is durable.
     fn put_blob(

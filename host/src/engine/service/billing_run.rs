@@ -11,15 +11,19 @@
 //! running it again: a run is idempotent by its date, and the request's
 //! idempotency key is not used. Other commands of the tenant interleave
 //! between accounts.
+//!
+//! On a store shared by several hosts each command is committed before the
+//! next is decided, and decided again when another host appended first (see
+//! [`Engine::execute`]).
 
-use super::{Engine, RequestMeta, append_error, request_hash};
+use super::{COMMIT_ATTEMPTS, Engine, RequestMeta, append_error, request_hash};
 use crate::collections::{BillingCommand, CollectionsError};
 use crate::engine::billing::{BillingRunReport, RUN_COMMANDS_PER_ACCOUNT_MAX};
 use crate::engine::command::EngineCommand;
 use crate::engine::service::CommandOutcome;
 use crate::engine::state::EngineError;
 use crate::policy::CommandContext;
-use crate::store::{AppendOutcome, PendingAppend};
+use crate::store::{AppendOutcome, PendingAppend, StoreError};
 use chrono::NaiveDate;
 use std::collections::VecDeque;
 
@@ -63,6 +67,7 @@ impl Engine {
             });
             let hash = request_hash(&command);
             let mut commands = 0;
+            let mut conflicts = 0;
             let result = loop {
                 if commands == RUN_COMMANDS_PER_ACCOUNT_MAX {
                     break Err(EngineError::from(CollectionsError::RunLimit {
@@ -88,11 +93,44 @@ impl Engine {
                     events,
                     replayed: false,
                 };
-                let request = self.append_request(tenant, &meta, hash.clone(), &outcome);
+                let mut request = self.append_request(tenant, &meta, hash.clone(), &outcome);
+                request.expected_last_sequence = Some(guard.applied);
+                if self.store.shared() {
+                    match self.store.append(request) {
+                        Ok(AppendOutcome::Committed { last_sequence, .. }) => {
+                            if let Some(error) = outcome
+                                .events
+                                .iter()
+                                .find_map(|event| guard.state.apply(event).err())
+                            {
+                                guard.poisoned = true;
+                                break Err(error);
+                            }
+                            guard.applied = last_sequence;
+                        }
+                        Err(StoreError::SequenceConflict { .. }) if conflicts < COMMIT_ATTEMPTS => {
+                            conflicts += 1;
+                            self.retries
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            continue;
+                        }
+                        Ok(AppendOutcome::Replayed { .. }) => {
+                            break Err(EngineError::Corrupt(
+                                "an append without a key was replayed".to_string(),
+                            ));
+                        }
+                        Err(error) => break Err(append_error(error)),
+                    }
+                    drop(guard);
+                    commands += 1;
+                    report.events += outcome.events.len();
+                    continue;
+                }
                 let pending = match self.store.submit_append(request) {
                     Ok(pending) => pending,
                     Err(error) => break Err(append_error(error)),
                 };
+                guard.applied += outcome.events.len() as u64;
                 if let Some(error) = outcome
                     .events
                     .iter()

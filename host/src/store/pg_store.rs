@@ -1,0 +1,982 @@
+//! `PgStore`: the store on PostgreSQL (and on databases speaking its wire
+//! protocol), for several Premia hosts sharing one database.
+//!
+//! - Schema: the numbered files of `host/migrations/`, applied at open under
+//!   an advisory lock and recorded in `premia_schema_migrations`.
+//! - Writes go through group commit to one committer thread per host, which
+//!   commits every pending append in one transaction: it locks the rows of
+//!   the batch's tenants in name order (`SELECT ... FOR UPDATE`), checks
+//!   idempotency keys, the expected tenant sequence and stream versions,
+//!   inserts the events, stream versions, idempotency records and the ledger
+//!   balance projection, and commits (durable: `synchronous_commit`). If the
+//!   database refuses the batch (a deadlock, a serialisation failure, a lost
+//!   connection), each append is tried again alone, so one bad request never
+//!   fails the others.
+//! - The tenant row lock serialises the appends of a tenant across hosts:
+//!   sequences are gap-free and commit in sequence order, so a reader (who
+//!   sees committed rows only) never finds a gap it will later see filled.
+//! - Reads run on a small pool of connections, each on its own thread: the
+//!   sync `postgres` client must never run on a tokio worker thread, and
+//!   callers include async handlers.
+//!
+//! Only this file imports the database crate.
+
+use super::codec;
+use super::error::StoreError;
+use super::event::{AppendOutcome, AppendRequest, EVENT_FORMAT_VERSION, StoredEvent};
+use super::limits::{READ_EVENTS_MAX, check_tenant};
+use super::planner::Done;
+use super::prepare::{
+    PreparedAppend, Work, check_blob_address, prepare_append, prepare_delete_blob, prepare_put_blob,
+};
+use super::traits::{IdempotentRecord, PendingAppend, Store};
+use chrono::{DateTime, Utc};
+use postgres::error::SqlState;
+use postgres::{Client, NoTls, Transaction};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// The schema migrations, in order: (version, name, SQL).
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "event_log",
+    include_str!("../../migrations/0001_event_log.sql"),
+)];
+
+/// Format version of idempotency records in `premia_idempotency`.
+const IDEMPOTENCY_FORMAT_VERSION: i16 = 1;
+/// The most appends the committer puts in one transaction.
+const PG_BATCH_MAX: usize = 256;
+/// Connections (and threads) serving reads, per host.
+const READERS: usize = 4;
+/// Attempts at a batch the database refused with a retryable error
+/// (deadlock, serialisation failure) before each append is tried alone.
+const BATCH_ATTEMPTS: usize = 3;
+/// The advisory lock key held while migrating ("premia" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7072_656d_6961;
+
+fn db_error(error: postgres::Error) -> StoreError {
+    match error.as_db_error() {
+        Some(db) => StoreError::Io(format!(
+            "postgres: {} ({}): {}",
+            db.severity(),
+            db.code().code(),
+            db.message()
+        )),
+        None => StoreError::Io(format!("postgres: {error}")),
+    }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Whether a refused batch may succeed if tried again as is.
+fn retryable(error: &postgres::Error) -> bool {
+    matches!(
+        error.code(),
+        Some(&SqlState::T_R_DEADLOCK_DETECTED) | Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+    )
+}
+
+/// Connects, creating the schema named first in the URL's `search_path` if
+/// it does not exist yet (`?options=-c%20search_path%3Dname`).
+fn connect(url: &str) -> Result<Client, StoreError> {
+    let mut client = Client::connect(url, NoTls).map_err(db_error)?;
+    let current: Option<String> = client
+        .query_one("SELECT current_schema()::text", &[])
+        .map_err(db_error)?
+        .get(0);
+    if current.is_none() {
+        let path: String = client
+            .query_one("SHOW search_path", &[])
+            .map_err(db_error)?
+            .get(0);
+        let first = path
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches('"');
+        if first.is_empty() || first.contains('"') || first.starts_with('$') {
+            return Err(StoreError::InvalidRequest(format!(
+                "the search_path {path:?} names no usable schema"
+            )));
+        }
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{first}\""))
+            .map_err(db_error)?;
+    }
+    Ok(client)
+}
+
+/// Applies the migrations this build knows and the database lacks; refuses a
+/// database migrated by a newer build.
+fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    // A database without advisory locks (some wire-compatible ones) is
+    // migrated without: start one host first after an upgrade there.
+    let locked = match client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]) {
+        Ok(_) => true,
+        Err(error) if error.code().is_some() => {
+            tracing::warn!("no advisory lock for migrations: {error}");
+            false
+        }
+        Err(error) => return Err(db_error(error)),
+    };
+    let result = migrate_locked(client);
+    if locked {
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .map_err(db_error)?;
+    }
+    result
+}
+
+fn migrate_locked(client: &mut Client) -> Result<(), StoreError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS premia_schema_migrations (
+                 version    integer     PRIMARY KEY,
+                 name       text        NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .map_err(db_error)?;
+    let applied: Vec<i32> = client
+        .query("SELECT version FROM premia_schema_migrations", &[])
+        .map_err(db_error)?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if let Some(newer) = applied.iter().find(|v| **v > known) {
+        return Err(StoreError::UnsupportedFormatVersion {
+            what: "database schema",
+            version: u16::try_from(*newer).unwrap_or(u16::MAX),
+        });
+    }
+    for (version, name, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        let mut tx = client.transaction().map_err(db_error)?;
+        tx.batch_execute(sql).map_err(db_error)?;
+        tx.execute(
+            "INSERT INTO premia_schema_migrations (version, name) VALUES ($1, $2)",
+            &[version, name],
+        )
+        .map_err(db_error)?;
+        tx.commit().map_err(db_error)?;
+        tracing::info!(version, name, "applied database migration");
+    }
+    Ok(())
+}
+
+type ReadJob = Box<dyn FnOnce(&mut Option<Client>) + Send>;
+
+struct WriteJob {
+    work: Work,
+    reply: SyncSender<Result<Done, StoreError>>,
+}
+
+/// A row of the ledger balance projection (`premia_ledger_balances`):
+/// amounts are the database's `numeric`, as decimal text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerBalanceRow {
+    pub account: String,
+    pub currency: String,
+    /// The subledger (an account locator), or empty.
+    pub subledger: String,
+    pub debits: String,
+    pub credits: String,
+}
+
+/// The store on PostgreSQL.
+pub struct PgStore {
+    writes: Option<Sender<WriteJob>>,
+    reads: Option<Sender<ReadJob>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgStore")
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`), applies missing
+    /// migrations, and starts the committer and the readers.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let url = url.to_string();
+        // The sync client runs its own runtime: connect on a plain thread,
+        // never on the caller's (which may be a tokio worker).
+        let first = {
+            let url = url.clone();
+            std::thread::spawn(move || -> Result<Client, StoreError> {
+                let mut client = connect(&url)?;
+                migrate(&mut client)?;
+                Ok(client)
+            })
+            .join()
+            .map_err(|_| StoreError::Failed("connecting panicked".to_string()))??
+        };
+        let mut threads = Vec::new();
+        let (writes, write_queue) = mpsc::channel::<WriteJob>();
+        {
+            let url = url.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("premia-pg-commit".to_string())
+                    .spawn(move || run_committer(url, first, write_queue))?,
+            );
+        }
+        let (reads, read_queue) = mpsc::channel::<ReadJob>();
+        let read_queue = Arc::new(Mutex::new(read_queue));
+        for n in 0..READERS {
+            let url = url.clone();
+            let queue = Arc::clone(&read_queue);
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("premia-pg-read-{n}"))
+                    .spawn(move || run_reader(url, queue))?,
+            );
+        }
+        Ok(PgStore {
+            writes: Some(writes),
+            reads: Some(reads),
+            threads,
+        })
+    }
+
+    fn enqueue(&self, work: Work) -> Result<Receiver<Result<Done, StoreError>>, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.writes
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(WriteJob { work, reply })
+            .map_err(|_| StoreError::Closed)?;
+        Ok(answer)
+    }
+
+    fn submit(&self, work: Work) -> Result<Done, StoreError> {
+        wait(self.enqueue(work)?)
+    }
+
+    /// Runs `read` on a reader's connection and returns its result.
+    pub(crate) fn with_reader<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job: ReadJob = Box::new(move |slot: &mut Option<Client>| {
+            let result = reader_client(slot).and_then(|client| read(client).map_err(db_error));
+            let _ = reply.send(result);
+        });
+        self.reads
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(job)
+            .map_err(|_| StoreError::Closed)?;
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(StoreError::Failed("a reader thread stopped".to_string())))
+    }
+
+    /// The ledger balance projection of a tenant, sorted.
+    pub fn ledger_balances(&self, tenant: &str) -> Result<Vec<LedgerBalanceRow>, StoreError> {
+        check_tenant(tenant)?;
+        let tenant = tenant.to_string();
+        self.with_reader(move |client| {
+            Ok(client
+                .query(
+                    "SELECT account, currency, subledger, debits::text, credits::text
+                     FROM premia_ledger_balances WHERE tenant = $1
+                     ORDER BY account, currency, subledger",
+                    &[&tenant],
+                )?
+                .iter()
+                .map(|row| LedgerBalanceRow {
+                    account: row.get(0),
+                    currency: row.get(1),
+                    subledger: row.get(2),
+                    debits: row.get(3),
+                    credits: row.get(4),
+                })
+                .collect())
+        })
+    }
+
+    /// Runs SQL on a connection of the store (tests of corrupt data).
+    #[cfg(test)]
+    pub(crate) fn execute_raw(&self, sql: &str) {
+        let sql = sql.to_string();
+        self.with_reader(move |client| client.batch_execute(&sql))
+            .expect("raw SQL");
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.writes = None;
+        self.reads = None;
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn wait(answer: Receiver<Result<Done, StoreError>>) -> Result<Done, StoreError> {
+    answer.recv().unwrap_or_else(|_| {
+        Err(StoreError::Failed(
+            "the committer thread stopped".to_string(),
+        ))
+    })
+}
+
+fn reader_client(slot: &mut Option<Client>) -> Result<&mut Client, StoreError> {
+    if slot.as_ref().is_none_or(Client::is_closed) {
+        *slot = Some(reconnect()?);
+    }
+    Ok(slot.as_mut().expect("connected above"))
+}
+
+thread_local! {
+    static URL: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Connects with the URL of the current store thread.
+fn reconnect() -> Result<Client, StoreError> {
+    let url = URL.with(|url| url.borrow().clone());
+    Client::connect(&url, NoTls).map_err(db_error)
+}
+
+fn run_reader(url: String, queue: Arc<Mutex<Receiver<ReadJob>>>) {
+    URL.with(|slot| *slot.borrow_mut() = url);
+    let mut client: Option<Client> = None;
+    loop {
+        let job = {
+            let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+            match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
+        };
+        job(&mut client);
+    }
+}
+
+fn run_committer(url: String, first: Client, queue: Receiver<WriteJob>) {
+    URL.with(|slot| *slot.borrow_mut() = url);
+    let mut client = Some(first);
+    while let Ok(job) = queue.recv() {
+        let mut jobs = vec![job];
+        while jobs.len() < PG_BATCH_MAX {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let (works, replies): (Vec<Work>, Vec<_>) =
+            jobs.into_iter().map(|job| (job.work, job.reply)).unzip();
+        let results = commit_works(&mut client, &works);
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// Commits works as one transaction; if the database refuses it, tries each
+/// alone.
+fn commit_works(slot: &mut Option<Client>, works: &[Work]) -> Vec<Result<Done, StoreError>> {
+    let mut last_error = None;
+    for _ in 0..BATCH_ATTEMPTS {
+        let client = match reader_client(slot) {
+            Ok(client) => client,
+            Err(error) => return works.iter().map(|_| Err(error.clone())).collect(),
+        };
+        match commit_batch(client, works) {
+            Ok(results) => return results,
+            // No answer from the server (a lost connection): the batch may
+            // or may not have committed, so it is not tried again.
+            Err(error) if error.code().is_none() => {
+                let error = db_error(error);
+                return works.iter().map(|_| Err(error.clone())).collect();
+            }
+            Err(error) => {
+                let again = retryable(&error);
+                last_error = Some(error);
+                if !again {
+                    break;
+                }
+            }
+        }
+    }
+    if works.len() == 1 {
+        let error = last_error.map(db_error).expect("an error was seen");
+        return vec![Err(error)];
+    }
+    works
+        .iter()
+        .flat_map(|work| commit_works(slot, std::slice::from_ref(work)))
+        .collect()
+}
+
+/// An event decoded back from its prepared value.
+struct PgEvent {
+    stream: String,
+    kind: String,
+    payload: String,
+}
+
+fn commit_batch(
+    client: &mut Client,
+    works: &[Work],
+) -> Result<Vec<Result<Done, StoreError>>, postgres::Error> {
+    let mut tx = client.transaction()?;
+    let mut tenants: Vec<String> = works
+        .iter()
+        .filter_map(|work| match work {
+            Work::Append(append) => Some(append.tenant.clone()),
+            _ => None,
+        })
+        .collect();
+    tenants.sort();
+    tenants.dedup();
+    let mut last: HashMap<String, u64> = HashMap::new();
+    if !tenants.is_empty() {
+        tx.execute(
+            "INSERT INTO premia_tenants (tenant)
+             SELECT t FROM unnest($1::text[]) AS t ORDER BY t
+             ON CONFLICT (tenant) DO NOTHING",
+            &[&tenants],
+        )?;
+        for row in tx.query(
+            "SELECT tenant, last_sequence FROM premia_tenants
+             WHERE tenant = ANY($1) ORDER BY tenant FOR UPDATE",
+            &[&tenants],
+        )? {
+            last.insert(row.get(0), to_u64(row.get(1)));
+        }
+    }
+    let before = last.clone();
+    let mut results = Vec::with_capacity(works.len());
+    for work in works {
+        let result = match work {
+            Work::Append(append) => append_in(&mut tx, append, &mut last)?.map(Done::Append),
+            Work::PutBlob {
+                tenant,
+                namespace,
+                key,
+                value,
+            } => {
+                let bytes = codec::decode_blob(value).expect("encoded by prepare_put_blob");
+                tx.execute(
+                    "INSERT INTO premia_blobs (tenant, namespace, key, bytes) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (tenant, namespace, key) DO UPDATE SET bytes = excluded.bytes",
+                    &[tenant, namespace, key, &bytes],
+                )?;
+                Ok(Done::PutBlob)
+            }
+            Work::DeleteBlob {
+                tenant,
+                namespace,
+                key,
+            } => {
+                let deleted = tx.execute(
+                    "DELETE FROM premia_blobs WHERE tenant = $1 AND namespace = $2 AND key = $3",
+                    &[tenant, namespace, key],
+                )?;
+                Ok(Done::DeleteBlob(deleted > 0))
+            }
+        };
+        results.push(result);
+    }
+    let (names, sequences): (Vec<String>, Vec<i64>) = last
+        .iter()
+        .filter(|(tenant, sequence)| before.get(*tenant) != Some(*sequence))
+        .map(|(tenant, sequence)| (tenant.clone(), to_i64(*sequence)))
+        .unzip();
+    if !names.is_empty() {
+        tx.execute(
+            "UPDATE premia_tenants SET last_sequence = u.s
+             FROM unnest($1::text[], $2::bigint[]) AS u(t, s) WHERE tenant = u.t",
+            &[&names, &sequences],
+        )?;
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
+/// Checks and writes one append inside the batch's transaction. The outer
+/// error is the database's; the inner one a refusal, which wrote nothing.
+fn append_in(
+    tx: &mut Transaction<'_>,
+    append: &PreparedAppend,
+    last: &mut HashMap<String, u64>,
+) -> Result<Result<AppendOutcome, StoreError>, postgres::Error> {
+    let tenant = &append.tenant;
+    // A retry wins over everything else: its versions are stale by design.
+    if let Some(key) = &append.idempotency_key {
+        match idempotency_row(tx, tenant, key)? {
+            Some(Err(error)) => return Ok(Err(error)),
+            Some(Ok(record)) if record.request_hash == append.request_hash => {
+                return Ok(Ok(AppendOutcome::Replayed {
+                    response: record.response,
+                }));
+            }
+            Some(Ok(_)) => {
+                return Ok(Err(StoreError::IdempotencyConflict { key: key.clone() }));
+            }
+            None => {}
+        }
+    }
+    let current = last.get(tenant).copied().unwrap_or(0);
+    if let Some(expected) = append.expected_last_sequence
+        && expected != current
+    {
+        return Ok(Err(StoreError::SequenceConflict {
+            tenant: tenant.clone(),
+            expected,
+            actual: current,
+        }));
+    }
+
+    let mut events = Vec::with_capacity(append.events.len());
+    let mut meta = None;
+    for prepared in &append.events {
+        let mut value = prepared.value.clone();
+        codec::fill_event_header(&mut value, 1, 1);
+        let stored = codec::decode_event(tenant, 1, &value).expect("encoded by prepare_append");
+        meta.get_or_insert((
+            stored.command_id.clone(),
+            stored.actor.clone(),
+            stored.issued_at,
+        ));
+        events.push(PgEvent {
+            stream: stored.stream,
+            kind: stored.kind,
+            payload: serde_json::to_string(&stored.payload).expect("JSON serialises"),
+        });
+    }
+    let (command_id, actor, issued_at) = meta.expect("at least one event");
+
+    let mut streams: Vec<String> = append
+        .expected_versions
+        .iter()
+        .map(|(stream, _)| stream.clone())
+        .chain(events.iter().map(|e| e.stream.clone()))
+        .collect();
+    streams.sort();
+    streams.dedup();
+    let mut versions: BTreeMap<String, u64> = streams.iter().map(|s| (s.clone(), 0)).collect();
+    for row in tx.query(
+        "SELECT stream, version FROM premia_streams WHERE tenant = $1 AND stream = ANY($2)",
+        &[tenant, &streams],
+    )? {
+        versions.insert(row.get(0), to_u64(row.get(1)));
+    }
+    for (stream, expected) in &append.expected_versions {
+        let actual = versions[stream];
+        if actual != *expected {
+            return Ok(Err(StoreError::VersionConflict {
+                stream: stream.clone(),
+                expected: *expected,
+                actual,
+            }));
+        }
+    }
+
+    let first_sequence = current + 1;
+    let mut sequence = current;
+    let mut sequences = Vec::with_capacity(events.len());
+    let mut stream_versions = Vec::with_capacity(events.len());
+    for event in &events {
+        sequence += 1;
+        let version = versions.get_mut(&event.stream).expect("looked up above");
+        *version += 1;
+        sequences.push(to_i64(sequence));
+        stream_versions.push(to_i64(*version));
+    }
+    let names: Vec<&str> = events.iter().map(|e| e.stream.as_str()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let payloads: Vec<&str> = events.iter().map(|e| e.payload.as_str()).collect();
+    let format_version = EVENT_FORMAT_VERSION as i16;
+    tx.execute(
+        "INSERT INTO premia_events (tenant, sequence, stream, stream_version, kind, payload,
+                                    command_id, actor, issued_at, idempotency_key, format_version)
+         SELECT $1::text, u.s, u.st, u.v, u.k, u.p::jsonb, $6::text, $7::text, $8::timestamptz,
+                $9::text, $10::smallint
+         FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $11::text[])
+              AS u(s, st, v, k, p)",
+        &[
+            tenant,
+            &sequences,
+            &names,
+            &stream_versions,
+            &kinds,
+            &command_id,
+            &actor,
+            &issued_at,
+            &append.idempotency_key,
+            &format_version,
+            &payloads,
+        ],
+    )?;
+    let touched: Vec<&String> = events.iter().map(|e| &e.stream).collect();
+    let (stream_names, stream_tops): (Vec<&str>, Vec<i64>) = versions
+        .iter()
+        .filter(|(stream, _)| touched.contains(stream))
+        .map(|(stream, version)| (stream.as_str(), to_i64(*version)))
+        .unzip();
+    tx.execute(
+        "INSERT INTO premia_streams (tenant, stream, version)
+         SELECT $1::text, u.st, u.v FROM unnest($2::text[], $3::bigint[]) AS u(st, v)
+         ON CONFLICT (tenant, stream) DO UPDATE SET version = excluded.version",
+        &[tenant, &stream_names, &stream_tops],
+    )?;
+    if let Some(key) = &append.idempotency_key {
+        let response = std::str::from_utf8(&append.response).expect("JSON is UTF-8");
+        tx.execute(
+            "INSERT INTO premia_idempotency (tenant, key, request_hash, response,
+                                             first_sequence, last_sequence, format_version)
+             VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7)",
+            &[
+                tenant,
+                key,
+                &append.request_hash,
+                &response,
+                &to_i64(first_sequence),
+                &to_i64(sequence),
+                &IDEMPOTENCY_FORMAT_VERSION,
+            ],
+        )?;
+    }
+    if events.iter().any(|e| e.kind == JOURNAL_KIND) {
+        project_ledger(tx, tenant, first_sequence, sequence)?;
+    }
+    last.insert(tenant.clone(), sequence);
+    Ok(Ok(AppendOutcome::Committed {
+        first_sequence,
+        last_sequence: sequence,
+    }))
+}
+
+/// The kind of the events that carry a journal entry (see
+/// `engine::TenantEvent::kind`): `{"journal": {"lines": [{"account":
+/// {"account", "currency", "subledger"}, "side", "amount"}]}}`.
+const JOURNAL_KIND: &str = "journal_entry_posted";
+
+/// Adds the journal lines of the tenant's events `first..=last` to the
+/// ledger balance projection.
+fn project_ledger(
+    tx: &mut Transaction<'_>,
+    tenant: &str,
+    first: u64,
+    last: u64,
+) -> Result<(), postgres::Error> {
+    tx.execute(
+        "INSERT INTO premia_ledger_balances AS b (tenant, account, currency, subledger, debits, credits)
+         SELECT $1::text, l->'account'->>'account', l->'account'->>'currency',
+                coalesce(l->'account'->>'subledger', ''),
+                sum(CASE WHEN l->>'side' = 'debit' THEN (l->>'amount')::numeric ELSE 0 END),
+                sum(CASE WHEN l->>'side' = 'credit' THEN (l->>'amount')::numeric ELSE 0 END)
+         FROM premia_events e, jsonb_array_elements(e.payload->'journal'->'lines') AS l
+         WHERE e.tenant = $1 AND e.sequence BETWEEN $2 AND $3 AND e.kind = $4
+         GROUP BY 2, 3, 4
+         ON CONFLICT (tenant, account, currency, subledger)
+         DO UPDATE SET debits = b.debits + excluded.debits, credits = b.credits + excluded.credits",
+        &[&tenant, &to_i64(first), &to_i64(last), &JOURNAL_KIND],
+    )?;
+    Ok(())
+}
+
+fn idempotency_row(
+    client: &mut impl postgres::GenericClient,
+    tenant: &str,
+    key: &str,
+) -> Result<Option<Result<IdempotentRecord, StoreError>>, postgres::Error> {
+    let Some(row) = client.query_opt(
+        "SELECT request_hash, response::text, first_sequence, last_sequence, format_version
+         FROM premia_idempotency WHERE tenant = $1 AND key = $2",
+        &[&tenant, &key],
+    )?
+    else {
+        return Ok(None);
+    };
+    let version: i16 = row.get(4);
+    if version != IDEMPOTENCY_FORMAT_VERSION {
+        return Ok(Some(Err(StoreError::UnsupportedFormatVersion {
+            what: "idempotency record",
+            version: version as u16,
+        })));
+    }
+    let response: String = row.get(1);
+    let response = match serde_json::from_str(&response) {
+        Ok(response) => response,
+        Err(error) => {
+            return Ok(Some(Err(StoreError::Corrupt(format!(
+                "idempotency record {key:?} of {tenant:?}: {error}"
+            )))));
+        }
+    };
+    Ok(Some(Ok(IdempotentRecord {
+        request_hash: row.get(0),
+        response,
+        first_sequence: to_u64(row.get(2)),
+        last_sequence: to_u64(row.get(3)),
+    })))
+}
+
+const EVENT_COLUMNS: &str = "tenant, sequence, stream, stream_version, kind, payload::text, \
+     command_id, actor, issued_at, idempotency_key, format_version";
+
+fn event_of_row(row: &postgres::Row) -> Result<StoredEvent, StoreError> {
+    let tenant: String = row.get(0);
+    let sequence = to_u64(row.get(1));
+    let version: i16 = row.get(10);
+    if version != EVENT_FORMAT_VERSION as i16 {
+        return Err(StoreError::UnsupportedFormatVersion {
+            what: "event",
+            version: version as u16,
+        });
+    }
+    let payload: String = row.get(5);
+    let payload = serde_json::from_str(&payload)
+        .map_err(|e| StoreError::Corrupt(format!("event {sequence} of tenant {tenant:?}: {e}")))?;
+    let issued_at: DateTime<Utc> = row.get(8);
+    Ok(StoredEvent {
+        tenant,
+        sequence,
+        stream: row.get(2),
+        stream_version: to_u64(row.get(3)),
+        kind: row.get(4),
+        payload,
+        command_id: row.get(6),
+        actor: row.get(7),
+        issued_at,
+        idempotency_key: row.get(9),
+        format_version: EVENT_FORMAT_VERSION,
+    })
+}
+
+/// The database the PostgreSQL variants of the tests use:
+/// `PREMIA_TEST_POSTGRES_URL`. Without it they fail in CI (`CI` set) and are
+/// skipped, loudly, elsewhere.
+pub fn test_database_url() -> Option<String> {
+    match std::env::var("PREMIA_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "PREMIA_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI \
+             (scripts/test.sh starts a database with scripts/postgres.sh)"
+        ),
+        _ => {
+            eprintln!(
+                "SKIPPED a PostgreSQL test: PREMIA_TEST_POSTGRES_URL is not set \
+                 (export PREMIA_TEST_POSTGRES_URL=$(scripts/postgres.sh start), or run scripts/test.sh)"
+            );
+            None
+        }
+    }
+}
+
+/// `url` with `schema` first in its `search_path`: many isolated stores in
+/// one database (the schema is created on open).
+pub fn url_with_schema(url: &str, schema: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
+/// A schema name no other test uses.
+pub fn fresh_schema_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Store for PgStore {
+    fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        self.submit_append(request)?.wait()
+    }
+
+    fn submit_append(&self, request: AppendRequest) -> Result<PendingAppend, StoreError> {
+        let answer = self.enqueue(prepare_append(request)?)?;
+        Ok(PendingAppend::new(move || match wait(answer)? {
+            Done::Append(outcome) => Ok(outcome),
+            other => unreachable!("an append committed as {other:?}"),
+        }))
+    }
+
+    fn read(
+        &self,
+        tenant: &str,
+        after_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        check_tenant(tenant)?;
+        let limit = limit.min(READ_EVENTS_MAX);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let tenant = tenant.to_string();
+        let rows = self.with_reader(move |client| {
+            client.query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM premia_events
+                     WHERE tenant = $1 AND sequence > $2 ORDER BY sequence LIMIT $3"
+                ),
+                &[&tenant, &to_i64(after_sequence), &(limit as i64)],
+            )
+        })?;
+        rows.iter().map(event_of_row).collect()
+    }
+
+    fn read_stream(&self, tenant: &str, stream: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        check_tenant(tenant)?;
+        let (tenant, stream) = (tenant.to_string(), stream.to_string());
+        let rows = self.with_reader(move |client| {
+            client.query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM premia_events
+                     WHERE tenant = $1 AND stream = $2 ORDER BY stream_version"
+                ),
+                &[&tenant, &stream],
+            )
+        })?;
+        rows.iter().map(event_of_row).collect()
+    }
+
+    fn stream_version(&self, tenant: &str, stream: &str) -> Result<u64, StoreError> {
+        check_tenant(tenant)?;
+        let (tenant, stream) = (tenant.to_string(), stream.to_string());
+        self.with_reader(move |client| {
+            Ok(client
+                .query_opt(
+                    "SELECT version FROM premia_streams WHERE tenant = $1 AND stream = $2",
+                    &[&tenant, &stream],
+                )?
+                .map(|row| to_u64(row.get(0)))
+                .unwrap_or(0))
+        })
+    }
+
+    fn last_sequence(&self, tenant: &str) -> Result<u64, StoreError> {
+        check_tenant(tenant)?;
+        let tenant = tenant.to_string();
+        self.with_reader(move |client| {
+            Ok(client
+                .query_opt(
+                    "SELECT last_sequence FROM premia_tenants WHERE tenant = $1",
+                    &[&tenant],
+                )?
+                .map(|row| to_u64(row.get(0)))
+                .unwrap_or(0))
+        })
+    }
+
+    fn idempotent_response(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+        Ok(self
+            .idempotent_record(tenant, key)?
+            .map(|record| (record.request_hash, record.response)))
+    }
+
+    fn idempotent_record(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentRecord>, StoreError> {
+        check_tenant(tenant)?;
+        let (tenant, key) = (tenant.to_string(), key.to_string());
+        self.with_reader(move |client| idempotency_row(client, &tenant, &key))?
+            .transpose()
+    }
+
+    fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        self.with_reader(|client| {
+            Ok(client
+                .query(
+                    "SELECT tenant FROM (SELECT tenant FROM premia_tenants WHERE last_sequence > 0
+                                         UNION SELECT tenant FROM premia_blobs) AS t
+                     ORDER BY tenant COLLATE \"C\"",
+                    &[],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect())
+        })
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn put_blob(
+        &self,
+        tenant: &str,
+        namespace: &str,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        self.submit(prepare_put_blob(tenant, namespace, key, bytes)?)
+            .map(|_| ())
+    }
+
+    fn get_blob(
+        &self,
+        tenant: &str,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        check_blob_address(tenant, namespace, key)?;
+        let (tenant, namespace, key) = (tenant.to_string(), namespace.to_string(), key.to_string());
+        self.with_reader(move |client| {
+            Ok(client
+                .query_opt(
+                    "SELECT bytes FROM premia_blobs WHERE tenant = $1 AND namespace = $2 AND key = $3",
+                    &[&tenant, &namespace, &key],
+                )?
+                .map(|row| row.get(0)))
+        })
+    }
+
+    fn list_blobs(&self, tenant: &str, namespace: &str) -> Result<Vec<String>, StoreError> {
+        check_tenant(tenant)?;
+        let (tenant, namespace) = (tenant.to_string(), namespace.to_string());
+        self.with_reader(move |client| {
+            Ok(client
+                .query(
+                    "SELECT key FROM premia_blobs WHERE tenant = $1 AND namespace = $2
+                     ORDER BY key COLLATE \"C\"",
+                    &[&tenant, &namespace],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect())
+        })
+    }
+
+    fn delete_blob(&self, tenant: &str, namespace: &str, key: &str) -> Result<bool, StoreError> {
+        match self.submit(prepare_delete_blob(tenant, namespace, key)?)? {
+            Done::DeleteBlob(existed) => Ok(existed),
+            other => unreachable!("a blob removal committed as {other:?}"),
+        }
+    }
+}

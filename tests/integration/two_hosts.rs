@@ -1,0 +1,357 @@
+//! Two Premia hosts on one PostgreSQL database: clients spread across both
+//! send concurrent payments and endorsements on shared accounts and
+//! policies. Afterwards the trial balance is zero, every acknowledged command
+//! is in the log exactly once, the feed is gap-free, both hosts return the
+//! same state, and the ledger projection in the database equals the ledger.
+//! Needs `PREMIA_TEST_POSTGRES_URL` (see `premia::store::test_database_url`).
+
+use crate::support::workspace;
+use premia::api::AppState;
+use premia::api::server::{DemoFiles, load_demo, open_data_dir_with};
+use premia::store::{PgStore, fresh_schema_name, test_database_url, url_with_schema};
+use reqwest::blocking::Client;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+/// One host: its own engine, store connections and HTTP server.
+struct Host {
+    address: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Host {
+    fn start(state: AppState) -> Host {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let address = listener.local_addr().unwrap();
+        let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                axum::serve(listener, premia::api::router(state))
+                    .with_graceful_shutdown(async {
+                        let _ = signal.await;
+                    })
+                    .await
+                    .unwrap();
+            })
+        });
+        Host {
+            address,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn policy(locator: &str, account: &str) -> Value {
+    json!({
+        "locator": locator, "account": account, "product": "auto", "start": "2026-01-01",
+        "time_zone": "America/New_York",
+        "data": {"fields": {"territory": ["urban"], "producer": ["agency-7"]},
+                 "exposures": {"V1": {"name": "vehicle", "fields": {"vehicle_class": ["sedan"], "driver_age": [30]},
+                                      "perils": {"V1-BI": {"name": "bodily_injury"},
+                                                 "V1-COLL": {"name": "collision", "fields": {"deductible": [500]}}}}}}
+    })
+}
+
+/// Posts a command with an idempotency key, retrying (with the same key) on
+/// a 5xx as a client would; returns the final status and body.
+fn post(client: &Client, url: &str, key: &str, idempotency: &str, body: &Value) -> (u16, Value) {
+    let mut last = (0, Value::Null);
+    for _ in 0..5 {
+        let response = client
+            .post(url)
+            .header("authorization", format!("Bearer {key}"))
+            .header("idempotency-key", idempotency)
+            .json(body)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().unwrap_or(Value::Null);
+        last = (status, body);
+        if status < 500 {
+            break;
+        }
+    }
+    last
+}
+
+fn get(client: &Client, host: &Host, key: &str, path: &str) -> Value {
+    let response = client
+        .get(host.url(path))
+        .header("authorization", format!("Bearer {key}"))
+        .send()
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "GET {path}: {}",
+        response.status()
+    );
+    response.json().unwrap()
+}
+
+fn feed(client: &Client, host: &Host, key: &str) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = get(
+            client,
+            host,
+            key,
+            &format!("/v1/events?after={after}&limit=1000"),
+        );
+        events.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_u64() {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    events
+}
+
+const ACCOUNTS: usize = 3;
+const CLIENTS: usize = 6;
+const COMMANDS_PER_CLIENT: usize = 10;
+
+#[test]
+fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
+    let Some(url) = test_database_url() else {
+        return;
+    };
+    let url = url_with_schema(&url, &fresh_schema_name("two_hosts"));
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let state_a = open_data_dir_with(dir_a.path(), Some(&url)).unwrap();
+    let files = DemoFiles {
+        wasm_dir: premia_tests::PLUGINS_WASM_DIR.into(),
+        plugins_dir: workspace().join("plugins"),
+    };
+    let key = load_demo(&state_a, &files).unwrap();
+    let state_b = open_data_dir_with(dir_b.path(), Some(&url)).unwrap();
+    let engines = [state_a.engine.clone(), state_b.engine.clone()];
+    let hosts = [Host::start(state_a), Host::start(state_b)];
+    let client = Client::new();
+
+    // Accounts on one host, their policies on the other.
+    for i in 0..ACCOUNTS {
+        let account = format!("A-{i}");
+        let (status, body) = post(
+            &client,
+            &hosts[i % 2].url("/v1/accounts"),
+            &key,
+            &format!("acct-{i}"),
+            &json!({"locator": account, "name": "Shared", "currency": "USD"}),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = post(
+            &client,
+            &hosts[(i + 1) % 2].url("/v1/policies"),
+            &key,
+            &format!("bind-{i}"),
+            &policy(&format!("P-{i}"), &account),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+
+    // Clients spread across both hosts: every client alternates hosts, and
+    // payments and endorsements land on the same few accounts and policies.
+    let acknowledged: Vec<(String, String, usize)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (hosts, key, client) = (&hosts, &key, &client);
+                scope.spawn(move || {
+                    let mut acked = Vec::new();
+                    for n in 0..COMMANDS_PER_CLIENT {
+                        let host = &hosts[(c + n) % 2];
+                        let target = (c + n) % ACCOUNTS;
+                        let (kind, idempotency, url, body) = if n % 2 == 0 {
+                            (
+                                "payment",
+                                format!("pay-{c}-{n}"),
+                                host.url("/v1/payments"),
+                                json!({"account": format!("A-{target}"), "amount": format!("{}.{:02}", c + 1, n),
+                                       "received_on": "2026-01-05"}),
+                            )
+                        } else {
+                            let deductible = if (c + n) % 4 == 1 { 1000 } else { 250 };
+                            (
+                                "endorsement",
+                                format!("end-{c}-{n}"),
+                                host.url(&format!("/v1/policies/P-{target}/endorsements")),
+                                json!({"effective": "2026-03-01", "changes": [{"op": "set_peril_fields",
+                                       "exposure": "V1", "peril": "V1-COLL", "fields": {"deductible": [deductible]}}]}),
+                            )
+                        };
+                        let (status, response) = post(client, &url, key, &idempotency, &body);
+                        assert!(
+                            (200..300).contains(&status),
+                            "{kind} {idempotency}: {status} {response}"
+                        );
+                        acked.push((kind.to_string(), idempotency, target));
+                    }
+                    acked
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(acknowledged.len(), CLIENTS * COMMANDS_PER_CLIENT);
+    eprintln!(
+        "two hosts: {} commands decided again after the other host appended first",
+        engines.iter().map(|e| e.commit_retries()).sum::<u64>()
+    );
+
+    // Both hosts return the same state.
+    let trial = get(&client, &hosts[0], &key, "/v1/ledger/trial-balance");
+    assert_eq!(
+        trial,
+        get(&client, &hosts[1], &key, "/v1/ledger/trial-balance")
+    );
+    for currency in trial.as_array().unwrap() {
+        assert_eq!(
+            currency["total_debits"], currency["total_credits"],
+            "the trial balance is not zero: {currency}"
+        );
+    }
+    for i in 0..ACCOUNTS {
+        let path = format!("/v1/accounts/A-{i}/billing");
+        assert_eq!(
+            get(&client, &hosts[0], &key, &path),
+            get(&client, &hosts[1], &key, &path)
+        );
+        let path = format!("/v1/policies/P-{i}");
+        assert_eq!(
+            get(&client, &hosts[0], &key, &path),
+            get(&client, &hosts[1], &key, &path)
+        );
+    }
+
+    // The feed: the same on both hosts, gap-free, every acknowledged command
+    // in it exactly once (one contiguous run of events per key).
+    let events = feed(&client, &hosts[0], &key);
+    assert_eq!(events, feed(&client, &hosts[1], &key));
+    let sequences: Vec<u64> = events
+        .iter()
+        .map(|e| e["sequence"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sequences, (1..=events.len() as u64).collect::<Vec<_>>());
+    let mut by_key: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+    for event in &events {
+        if let Some(key) = event["idempotency_key"].as_str() {
+            by_key.entry(key.to_string()).or_default().push((
+                event["sequence"].as_u64().unwrap(),
+                event["kind"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    let mut payments_per_account = vec![0usize; ACCOUNTS];
+    for (kind, idempotency, target) in &acknowledged {
+        let found = by_key
+            .get(idempotency)
+            .unwrap_or_else(|| panic!("acknowledged {idempotency} is not in the log"));
+        let first = found[0].0;
+        let contiguous: Vec<u64> = (first..first + found.len() as u64).collect();
+        assert_eq!(
+            found.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            contiguous,
+            "{idempotency} was applied more than once"
+        );
+        let primary = if kind == "payment" {
+            payments_per_account[*target] += 1;
+            "payment_received"
+        } else {
+            "transaction_issued"
+        };
+        assert_eq!(
+            found.iter().filter(|(_, k)| k == primary).count(),
+            1,
+            "{idempotency}: {found:?}"
+        );
+    }
+    for (i, expected) in payments_per_account.iter().enumerate() {
+        let billing = get(
+            &client,
+            &hosts[i % 2],
+            &key,
+            &format!("/v1/accounts/A-{i}/billing"),
+        );
+        assert_eq!(
+            billing["payments"].as_array().unwrap().len(),
+            *expected,
+            "payments of A-{i}"
+        );
+    }
+
+    // A retry on the other host is answered from the log, writing nothing.
+    let (_, idempotency, target) = acknowledged
+        .iter()
+        .find(|(kind, _, _)| kind == "payment")
+        .unwrap();
+    let c: usize = idempotency[4..].split('-').next().unwrap().parse().unwrap();
+    let n: usize = idempotency.rsplit('-').next().unwrap().parse().unwrap();
+    for host in &hosts {
+        let (status, _) = post(
+            &client,
+            &host.url("/v1/payments"),
+            &key,
+            idempotency,
+            &json!({"account": format!("A-{target}"), "amount": format!("{}.{:02}", c + 1, n),
+                    "received_on": "2026-01-05"}),
+        );
+        assert!((200..300).contains(&status));
+    }
+    assert_eq!(feed(&client, &hosts[1], &key).len(), events.len());
+
+    // The ledger projection, kept in the same transactions, equals the
+    // ledger's trial balance account by account.
+    let store = PgStore::open(&url).unwrap();
+    let mut projected: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    for balance in store.ledger_balances("demo").unwrap() {
+        assert_eq!(balance.currency, "USD");
+        let row = projected.entry(balance.account).or_default();
+        row.0 += Decimal::from_str(&balance.debits).unwrap();
+        row.1 += Decimal::from_str(&balance.credits).unwrap();
+    }
+    let rows = trial[0]["rows"].as_array().unwrap();
+    let accounts: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r["account"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(accounts, projected.keys().cloned().collect());
+    for row in rows {
+        let (debits, credits) = projected[row["account"].as_str().unwrap()];
+        assert_eq!(
+            (debits, credits),
+            (
+                Decimal::from_str(row["debits"].as_str().unwrap()).unwrap(),
+                Decimal::from_str(row["credits"].as_str().unwrap()).unwrap()
+            ),
+            "{row}"
+        );
+    }
+    let total: Decimal = projected.values().map(|(d, c)| d - c).sum();
+    assert_eq!(total, Decimal::ZERO);
+}
