@@ -3,7 +3,8 @@
 # integration-test binary (which compiles the plugins to wasm in its build
 # script), with a throw-away PostgreSQL (scripts/postgres.sh) for the
 # PostgreSQL store; then runs the engine, API and end-to-end suites a second
-# time with PostgreSQL as their store.
+# time with PostgreSQL as their store; then fuzzes the API from its OpenAPI
+# document with schemathesis (short form, scripts/fuzz-api.sh).
 #   PREMIA_TEST_POSTGRES_URL=postgres://... scripts/test.sh   # use an existing database
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +18,5 @@ cargo test --workspace "$@"
 echo "== the same suites on PostgreSQL (PREMIA_TEST_BACKEND=postgres)"
 PREMIA_TEST_BACKEND=postgres cargo test --workspace --lib -- engine:: api::tests
 PREMIA_TEST_BACKEND=postgres cargo test --workspace --test integration -- api_server
+echo "== API fuzzing, short form (schemathesis from the OpenAPI document)"
+bash scripts/fuzz-api.sh
