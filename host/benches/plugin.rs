@@ -30,7 +30,7 @@ fn auto_rater_wasm() -> Vec<u8> {
 }
 
 fn request(items: usize) -> RateRequest {
-    let path = workspace().join("plugins/auto-rater/golden/one-sedan-urban.request.json");
+    let path = workspace().join("plugins/golden/auto-rater/one-sedan-urban.request.json");
     let mut request: RateRequest =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let template = request.policy.exposures[0].clone();

@@ -3,5 +3,6 @@
 mod api_server;
 mod plugin_cli;
 mod plugin_faults;
+mod plugin_languages;
 mod plugin_rating;
 mod support;

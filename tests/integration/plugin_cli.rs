@@ -36,7 +36,7 @@ fn check_refuses_the_wrong_world_and_forbidden_imports_with_exit_code_one() {
 #[test]
 fn run_prints_the_result_and_the_measurements() {
     let path = wasm_path("auto-rater");
-    let input = workspace().join("plugins/auto-rater/golden/one-sedan-urban.request.json");
+    let input = workspace().join("plugins/golden/auto-rater/one-sedan-urban.request.json");
     let tables = workspace().join("plugins/auto-rater/tables");
     let (code, out) = premia(&[
         "plugin",
