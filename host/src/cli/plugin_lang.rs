@@ -131,3 +131,34 @@ pub fn build(dir: &Path, out_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_names_the_language_world_and_source_of_a_plugin() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(MANIFEST),
+            r#"{"name": "r", "version": "0.1.0", "language": "python", "world": "rater", "source": "app.py"}"#,
+        )
+        .unwrap();
+        let manifest = Manifest::read(dir.path()).unwrap();
+        assert_eq!(manifest.language().unwrap(), Language::Python);
+        assert_eq!(manifest.world, "rater");
+        assert_eq!(manifest.source, "app.py");
+    }
+
+    #[test]
+    fn a_manifest_in_an_unknown_language_is_refused_by_name() {
+        let manifest = Manifest {
+            name: "r".into(),
+            language: "cobol".into(),
+            world: "rater".into(),
+            source: "r.cbl".into(),
+        };
+        let error = manifest.language().unwrap_err().to_string();
+        assert!(error.contains("\"cobol\""), "{error}");
+    }
+}
