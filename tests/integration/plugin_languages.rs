@@ -210,8 +210,11 @@ fn the_python_installment_fee_invoicer_bills_like_the_rust_one() {
 
 /// A fault of the JavaScript faulty rater, which must stop within seconds.
 fn js_fault(mode: &str) -> PluginError {
+    let runtime = languages();
     let started = Instant::now();
-    let error = rate("faulty-js@1", &faulty_request(mode)).unwrap_err();
+    let error = runtime
+        .rate("faulty-js@1", &faulty_request(mode))
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10), "{mode}");
     error
 }
@@ -230,14 +233,34 @@ fn a_javascript_endless_loop_runs_out_of_fuel_like_a_rust_one() {
 
 #[test]
 fn a_javascript_unbounded_allocation_hits_the_memory_limit_like_a_rust_one() {
+    // The engine zeroes what it allocates, one fuel unit at a time: with the
+    // default limits a JavaScript memory bomb runs out of fuel first (see
+    // the next assertion). Given the fuel and time, it hits the memory limit.
+    assert_eq!(js_fault("allocate").code(), "plugin_out_of_fuel");
+    let limits = PluginLimits {
+        fuel_per_call_max: 5_000_000_000,
+        wall_time_ms_max: 20_000,
+        ..PluginLimits::default()
+    };
+    let runtime = PluginRuntime::new(limits)
+        .unwrap()
+        .with_artifact_dir(workspace().join("target/plugin-artifacts/tests"))
+        .unwrap();
+    runtime
+        .register("faulty-js", "1", &lang_wasm("faulty-js"), RateTables::new())
+        .unwrap();
+    let error = runtime
+        .rate("faulty-js@1", &faulty_request("allocate"))
+        .unwrap_err();
     assert_eq!(
-        js_fault("allocate"),
+        error,
         PluginError::MemoryLimit {
             plugin: "faulty-js@1".into(),
             memory_bytes_max: 64 * 1024 * 1024
         }
     );
-    assert_eq!(counter("faulty-js@1"), "1");
+    let (ok, _) = runtime.rate("faulty-js@1", &faulty_request("ok")).unwrap();
+    assert_eq!(ok.items.len(), 1);
 }
 
 #[test]

@@ -36,8 +36,9 @@ export const rating = {
         for (;;) counter = (counter + 1) | 0;
       }
       case 'allocate': {
+        // Large buffers: the limit is on memory growth, reached in few steps.
         const hoard = [];
-        for (;;) hoard.push(new Uint8Array(1024 * 1024).fill(1));
+        for (;;) hoard.push(new ArrayBuffer(8 * 1024 * 1024));
       }
       case 'trap':
         throw new TypeError('faulty plugin trapped on purpose');
