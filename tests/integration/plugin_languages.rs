@@ -233,10 +233,14 @@ fn a_javascript_endless_loop_runs_out_of_fuel_like_a_rust_one() {
 
 #[test]
 fn a_javascript_unbounded_allocation_hits_the_memory_limit_like_a_rust_one() {
-    // The engine zeroes what it allocates, one fuel unit at a time: with the
-    // default limits a JavaScript memory bomb runs out of fuel first (see
-    // the next assertion). Given the fuel and time, it hits the memory limit.
-    assert_eq!(js_fault("allocate").code(), "plugin_out_of_fuel");
+    // The engine zeroes what it allocates, instruction by instruction: with
+    // the default limits a JavaScript memory bomb runs out of fuel (or time)
+    // first. Given the fuel and time, it hits the memory limit.
+    let code = js_fault("allocate").code();
+    assert!(
+        ["plugin_out_of_fuel", "plugin_deadline"].contains(&code),
+        "{code}"
+    );
     let limits = PluginLimits {
         fuel_per_call_max: 5_000_000_000,
         wall_time_ms_max: 20_000,
