@@ -33,7 +33,10 @@ fn main() {
     for crate_dir in PLUGIN_CRATES {
         build(&cargo, &workspace, &workspace.join(crate_dir), &target_dir);
     }
-    for dir in ["tools/js/package-lock.json", "tools/python/requirements.txt"] {
+    for dir in [
+        "tools/js/package-lock.json",
+        "tools/python/requirements.txt",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
     }
     let lang_dir = target_dir.join("lang");

@@ -64,7 +64,10 @@ fn build_one(
     hash_tree(&mut hasher, dir);
     hash_tree(&mut hasher, &wit);
     hasher.update(language.as_bytes());
-    for pin in ["tools/js/package-lock.json", "tools/python/requirements.txt"] {
+    for pin in [
+        "tools/js/package-lock.json",
+        "tools/python/requirements.txt",
+    ] {
         hasher.update(&std::fs::read(workspace.join(pin)).unwrap_or_default());
     }
     let inputs = hasher.hex();
@@ -178,7 +181,10 @@ mod input_hash {
         }
 
         pub fn hex(&self) -> String {
-            format!("{:016x}{:016x}{:016x}{:016x}-{}", self.0[0], self.0[1], self.0[2], self.0[3], self.1)
+            format!(
+                "{:016x}{:016x}{:016x}{:016x}-{}",
+                self.0[0], self.0[1], self.0[2], self.0[3], self.1
+            )
         }
     }
 }

@@ -176,7 +176,13 @@ fn language_calls(c: &mut Criterion) {
             ("pooled", InstancePolicy::pooled(2, 1000)),
         ] {
             let id = runtime
-                .register_with_policy(&format!("{language}-{policy_name}"), "1", &bytes, tables(), policy)
+                .register_with_policy(
+                    &format!("{language}-{policy_name}"),
+                    "1",
+                    &bytes,
+                    tables(),
+                    policy,
+                )
                 .unwrap()
                 .id;
             group.bench_function(format!("{language}_{policy_name}_3_items"), |b| {

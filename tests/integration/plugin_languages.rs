@@ -38,9 +38,21 @@ fn languages() -> &'static PluginRuntime {
             runtime.register(name, "1", bytes, tables).unwrap();
         };
         register("auto-rust", &wasm("auto-rater"), tables("auto-rater"));
-        register("auto-js", &lang_wasm("auto-rater-js"), tables("auto-rater-js"));
-        register("auto-py", &lang_wasm("auto-rater-py"), tables("auto-rater-py"));
-        register("fee-rust", &wasm("installment-fee"), tables("installment-fee"));
+        register(
+            "auto-js",
+            &lang_wasm("auto-rater-js"),
+            tables("auto-rater-js"),
+        );
+        register(
+            "auto-py",
+            &lang_wasm("auto-rater-py"),
+            tables("auto-rater-py"),
+        );
+        register(
+            "fee-rust",
+            &wasm("installment-fee"),
+            tables("installment-fee"),
+        );
         register(
             "fee-py",
             &lang_wasm("installment-fee-py"),
@@ -60,7 +72,9 @@ fn faulty_js_with(id: &str, policy: InstancePolicy) -> String {
 }
 
 fn rate(plugin: &str, request: &RateRequest) -> Result<RateResponse, PluginError> {
-    languages().rate(plugin, request).map(|(response, _)| response)
+    languages()
+        .rate(plugin, request)
+        .map(|(response, _)| response)
 }
 
 /// The price of the `counter` mode: how many calls the instance served.
@@ -92,8 +106,10 @@ fn the_auto_raters_of_every_language_ship_the_same_rate_tables() {
     for copy in ["auto-rater-js", "auto-rater-py"] {
         for table in ["base-rates", "deductible", "driver-age", "territory"] {
             let read = |plugin: &str| {
-                std::fs::read_to_string(workspace().join(format!("plugins/{plugin}/tables/{table}.csv")))
-                    .unwrap()
+                std::fs::read_to_string(
+                    workspace().join(format!("plugins/{plugin}/tables/{table}.csv")),
+                )
+                .unwrap()
             };
             assert_eq!(read(copy), read("auto-rater"), "{copy}/tables/{table}.csv");
         }
@@ -196,11 +212,15 @@ fn the_python_installment_fee_invoicer_bills_like_the_rust_one() {
             "{currency}, {count} earlier invoices"
         );
     }
-    let (second, _) = runtime.adjust_invoice("fee-py@1", &draft("USD", 1)).unwrap();
+    let (second, _) = runtime
+        .adjust_invoice("fee-py@1", &draft("USD", 1))
+        .unwrap();
     assert_eq!(second.lines.len(), 1);
     assert_eq!(second.lines[0].amount, rust_decimal_macros::dec!(5.00));
     assert_eq!(
-        runtime.adjust_invoice("fee-py@1", &draft("CHF", 1)).unwrap_err(),
+        runtime
+            .adjust_invoice("fee-py@1", &draft("CHF", 1))
+            .unwrap_err(),
         PluginError::InvalidInput {
             plugin: "fee-py@1".into(),
             message: "fees[CHF].installment_fee: no such row".into()
@@ -314,7 +334,11 @@ fn a_pooled_instance_is_never_used_again_after_a_trap() {
     assert_eq!(languages().idle_instances(&id).unwrap(), 0);
     let (_, report) = languages().rate(&id, &faulty_request("counter")).unwrap();
     assert!(!report.instance_reused, "a new instance after the trap");
-    assert_eq!(counter(&id), "2", "the new instance counts from its own start");
+    assert_eq!(
+        counter(&id),
+        "2",
+        "the new instance counts from its own start"
+    );
 }
 
 #[test]
@@ -363,7 +387,10 @@ fn pooled_auto_raters_give_the_golden_answers_call_after_call() {
                     golden_expected(&case),
                     "{language} pooled, round {round}, {case}"
                 );
-                assert_eq!(report.instance_reused, round > 0 || case != golden_cases()[0]);
+                assert_eq!(
+                    report.instance_reused,
+                    round > 0 || case != golden_cases()[0]
+                );
             }
         }
     }

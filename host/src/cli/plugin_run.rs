@@ -96,8 +96,8 @@ fn matches_expected(
 ) -> anyhow::Result<bool> {
     let text = std::fs::read_to_string(expected)
         .with_context(|| format!("reading {}", expected.display()))?;
-    let expected_value: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", expected.display()))?;
+    let expected_value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", expected.display()))?;
     Ok(match world {
         PluginWorld::Rater => {
             let want: RateResponse = serde_json::from_value(expected_value)

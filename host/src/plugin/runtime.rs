@@ -13,8 +13,6 @@
 use super::bindings::invoicer::InvoicerPre;
 use super::bindings::rater::RaterPre;
 use super::bindings::{rater, wit_types};
-use super::policy::InstancePolicy;
-use super::pool::{Exports, InstancePool, WarmInstance};
 use super::convert::{rate_request_to_wit, rate_response_bytes, rate_response_from_wit};
 use super::error::PluginError;
 use super::inspect::{ComponentReport, PluginWorld, inspect_component};
@@ -24,6 +22,8 @@ use super::invoicing::{
     installments_to_wit,
 };
 use super::limits::PluginLimits;
+use super::policy::InstancePolicy;
+use super::pool::{Exports, InstancePool, WarmInstance};
 use super::state::{CallState, LogLine};
 use crate::rating::{RateRequest, RateResponse};
 use premia_plugin_sdk::tables::RateTables;
