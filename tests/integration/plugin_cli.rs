@@ -131,8 +131,17 @@ fn scaffold_builds_and_gives_its_expected_response(lang: &str) {
     let run = |extra: &[&str]| {
         let (input, tables, expect) = (path("request.json"), path("tables"), path("expected.json"));
         let mut args = vec![
-            "plugin", "run", &component, "--input", &input, "--tables", &tables, "--expect",
+            "plugin",
+            "run",
+            &component,
+            "--input",
+            &input,
+            "--tables",
+            &tables,
+            "--expect",
             &expect,
+            "--wall-time-ms",
+            "5000",
         ];
         args.extend_from_slice(extra);
         premia(&args)

@@ -25,12 +25,23 @@ const AUTO_RATERS: [(&str, &str); 3] = [
     ("auto-py@1", "Python"),
 ];
 
+/// The default limits with a wall time of seconds: these tests check
+/// answers and typed errors, not speed, and a debug build on a loaded 2-core
+/// machine can take far more than the production 100 ms for an interpreter's
+/// call. Fuel, which is deterministic, still stops runaway guests.
+fn test_limits() -> PluginLimits {
+    PluginLimits {
+        wall_time_ms_max: 5_000,
+        ..PluginLimits::default()
+    }
+}
+
 /// The shared runtime: the three auto raters, the Python and Rust
 /// installment-fee invoicers and the JavaScript faulty rater.
 fn languages() -> &'static PluginRuntime {
     static RUNTIME: OnceLock<Arc<PluginRuntime>> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        let runtime = PluginRuntime::new(PluginLimits::default())
+        let runtime = PluginRuntime::new(test_limits())
             .unwrap()
             .with_artifact_dir(workspace().join("target/plugin-artifacts/tests"))
             .unwrap();

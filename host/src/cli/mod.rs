@@ -125,6 +125,10 @@ pub enum PluginCommand {
         /// `--instance-policy pooled`, later calls reuse the instance).
         #[arg(long, default_value_t = 1)]
         calls: u32,
+        /// Override the production wall-time limit of a call (100 ms), in
+        /// milliseconds, for example on a slow or loaded machine.
+        #[arg(long)]
+        wall_time_ms: Option<u64>,
     },
 }
 
@@ -177,6 +181,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             expect,
             instance_policy,
             calls,
+            wall_time_ms,
         }) => plugin_run::run(
             &file,
             &input,
@@ -185,6 +190,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 expect,
                 instance_policy,
                 calls,
+                wall_time_ms,
             },
             out,
         ),

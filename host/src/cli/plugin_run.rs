@@ -18,6 +18,8 @@ pub struct RunOptions {
     pub expect: Option<PathBuf>,
     pub instance_policy: InstancePolicy,
     pub calls: u32,
+    /// Overrides the wall-time limit of a call, in milliseconds.
+    pub wall_time_ms: Option<u64>,
 }
 
 pub fn run(
@@ -33,7 +35,11 @@ pub fn run(
         Some(dir) => RateTables::from_dir(dir).map_err(anyhow::Error::msg)?,
         None => RateTables::new(),
     };
-    let runtime = PluginRuntime::new(PluginLimits::default())?;
+    let mut limits = PluginLimits::default();
+    if let Some(wall_time_ms) = options.wall_time_ms {
+        limits.wall_time_ms_max = wall_time_ms;
+    }
+    let runtime = PluginRuntime::new(limits)?;
     let info =
         runtime.register_with_policy("cli", "local", &bytes, tables, options.instance_policy)?;
     let mut outcome = Err(anyhow::anyhow!("no call was made"));
