@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: unit, property, plugin-native and the
 # integration-test binary (which compiles the plugins to wasm in its build
-# script), with a throw-away PostgreSQL (scripts/postgres.sh) for the
-# PostgreSQL store; then runs the engine, API and end-to-end suites a second
-# time with PostgreSQL as their store; then fuzzes the API from its OpenAPI
-# document with schemathesis (short form, scripts/fuzz-api.sh).
+# script, the JavaScript and Python ones with the toolchains installed here),
+# with a throw-away PostgreSQL (scripts/postgres.sh) for the PostgreSQL
+# store; then runs the engine, API and end-to-end suites a second time with
+# PostgreSQL as their store; then fuzzes the API from its OpenAPI document
+# with schemathesis (short form, scripts/fuzz-api.sh).
+#
+# Tests run one at a time (`--test-threads=1`): plugin calls have a 100 ms
+# wall-clock deadline, and on a 2-core machine tests compiling 12-18 MB
+# JavaScript and Python components beside them could starve a call past it.
 #   PREMIA_TEST_POSTGRES_URL=postgres://... scripts/test.sh   # use an existing database
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2
+bash scripts/plugin-toolchains.sh
 if [ -z "${PREMIA_TEST_POSTGRES_URL:-}" ]; then
   PREMIA_TEST_POSTGRES_URL="$(bash scripts/postgres.sh start)"
   trap 'bash scripts/postgres.sh stop' EXIT
 fi
 export PREMIA_TEST_POSTGRES_URL
-cargo test --workspace "$@"
+cargo test --workspace "$@" -- --test-threads=1
 echo "== the same suites on PostgreSQL (PREMIA_TEST_BACKEND=postgres)"
-PREMIA_TEST_BACKEND=postgres cargo test --workspace --lib -- engine:: api::tests
-PREMIA_TEST_BACKEND=postgres cargo test --workspace --test integration -- api_server
+PREMIA_TEST_BACKEND=postgres cargo test --workspace --lib -- --test-threads=1 engine:: api::tests
+PREMIA_TEST_BACKEND=postgres cargo test --workspace --test integration -- --test-threads=1 api_server
 echo "== API fuzzing, short form (schemathesis from the OpenAPI document)"
 bash scripts/fuzz-api.sh

@@ -1,8 +1,15 @@
 //! Compiles every plugin under `plugins/` and every fixture under
 //! `tests/fixtures/` to a WebAssembly component for the integration tests.
 //!
-//! Each crate is built by its own `cargo build` so that the SDK's world
-//! features (`rating`, `invoicing`) are never unified across plugins.
+//! Each Rust crate is built by its own `cargo build` so that the SDK's world
+//! features (`rating`, `invoicing`) are never unified across plugins. The
+//! JavaScript and Python plugins are built with the toolchains that
+//! `scripts/plugin-toolchains.sh` installs (see `lang_plugins`); when those
+//! are missing the build still succeeds and the tests that need the
+//! components fail with the reason.
+
+#[path = "lang_plugins.rs"]
+mod lang_plugins;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,6 +32,25 @@ fn main() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for crate_dir in PLUGIN_CRATES {
         build(&cargo, &workspace, &workspace.join(crate_dir), &target_dir);
+    }
+    for dir in [
+        "tools/js/package-lock.json",
+        "tools/python/requirements.txt",
+    ] {
+        println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
+    }
+    let lang_dir = target_dir.join("lang");
+    let problems = lang_plugins::build_all(&workspace, &lang_dir);
+    println!(
+        "cargo:rustc-env=PREMIA_LANG_PLUGINS_WASM_DIR={}",
+        lang_dir.display()
+    );
+    println!(
+        "cargo:rustc-env=PREMIA_LANG_PLUGINS_PROBLEMS={}",
+        problems.join(" | ").replace('\n', " ")
+    );
+    for problem in &problems {
+        println!("cargo:warning={problem}");
     }
     let wasm_dir = target_dir.join("wasm32-wasip2").join("plugin");
     println!(

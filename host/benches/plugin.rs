@@ -1,12 +1,14 @@
 //! Plugin call latency: a rating call in a fresh sandbox with 3 and 100
-//! items, the same in one reused instance for reference, and the cost of
-//! compiling and deserializing a component.
+//! items, the same in one reused instance for reference, the cost of
+//! compiling and deserializing a component, and the auto rater in Rust,
+//! JavaScript and Python under both instance policies (fresh and pooled).
 //!
-//! Needs the plugins compiled to wasm: `scripts/bench.sh` does that and runs
-//! this bench (`cargo bench -p premia --bench plugin`).
+//! Needs the plugins compiled to wasm: `scripts/bench.sh` does that (the
+//! JavaScript and Python ones with `scripts/plugin-toolchains.sh`'s
+//! toolchains) and runs this bench (`cargo bench -p premia --bench plugin`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use premia::plugin::{PluginLimits, PluginRuntime};
+use premia::plugin::{InstancePolicy, PluginLimits, PluginRuntime};
 use premia::rating::RateRequest;
 use premia_plugin_sdk::tables::RateTables;
 use std::hint::black_box;
@@ -30,7 +32,7 @@ fn auto_rater_wasm() -> Vec<u8> {
 }
 
 fn request(items: usize) -> RateRequest {
-    let path = workspace().join("plugins/auto-rater/golden/one-sedan-urban.request.json");
+    let path = workspace().join("plugins/golden/auto-rater/one-sedan-urban.request.json");
     let mut request: RateRequest =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let template = request.policy.exposures[0].clone();
@@ -137,5 +139,59 @@ fn plugin_calls(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, plugin_calls);
+/// The auto rater in each language: (name, component path).
+fn auto_raters() -> [(&'static str, PathBuf); 3] {
+    let plugins = workspace().join("target/plugins");
+    [
+        ("rust", plugins.join("wasm32-wasip2/plugin/auto_rater.wasm")),
+        ("javascript", plugins.join("lang/auto_rater_js.wasm")),
+        ("python", plugins.join("lang/auto_rater_py.wasm")),
+    ]
+}
+
+/// The auto rater in Rust, JavaScript and Python, 3 items, with a fresh
+/// instance per call and with a pool of reused instances; prints each
+/// component's size and compile time once.
+fn language_calls(c: &mut Criterion) {
+    let runtime = PluginRuntime::new(PluginLimits::default()).unwrap();
+    let three = request(3);
+    let tables = || RateTables::from_dir(&workspace().join("plugins/auto-rater/tables")).unwrap();
+    let mut group = c.benchmark_group("languages");
+    for (language, path) in auto_raters() {
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; build the plugins first with scripts/bench.sh",
+                path.display()
+            )
+        });
+        let started = std::time::Instant::now();
+        runtime.compile(&bytes).unwrap();
+        eprintln!(
+            "{language} auto rater: {} KB component, compiled in {} ms",
+            bytes.len() / 1000,
+            started.elapsed().as_millis()
+        );
+        for (policy_name, policy) in [
+            ("fresh", InstancePolicy::Fresh),
+            ("pooled", InstancePolicy::pooled(2, 1000)),
+        ] {
+            let id = runtime
+                .register_with_policy(
+                    &format!("{language}-{policy_name}"),
+                    "1",
+                    &bytes,
+                    tables(),
+                    policy,
+                )
+                .unwrap()
+                .id;
+            group.bench_function(format!("{language}_{policy_name}_3_items"), |b| {
+                b.iter(|| black_box(runtime.rate(&id, black_box(&three)).unwrap()))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, plugin_calls, language_calls);
 criterion_main!(benches);

@@ -6,5 +6,6 @@ mod crash_loop;
 mod hostile_load;
 mod plugin_cli;
 mod plugin_faults;
+mod plugin_languages;
 mod plugin_rating;
 mod support;

@@ -31,11 +31,11 @@ fn the_auto_rater_prices_an_urban_sedan_exactly() {
 #[test]
 fn the_auto_rater_matches_every_golden_case() {
     let runtime = runtime();
-    for case in ["one-sedan-urban", "four-vehicles-rural"] {
-        let (response, _) = runtime.rate("auto@1", &golden_request(case)).unwrap();
+    for case in golden_cases() {
+        let (response, _) = runtime.rate("auto@1", &golden_request(&case)).unwrap();
         assert_eq!(
             serde_json::to_value(&response).unwrap(),
-            golden_expected(case),
+            golden_expected(&case),
             "golden case {case}"
         );
     }

@@ -59,7 +59,7 @@ pub fn runtime() -> Arc<PluginRuntime> {
 /// A golden request of the auto rater.
 pub fn golden_request(name: &str) -> RateRequest {
     let path = workspace()
-        .join("plugins/auto-rater/golden")
+        .join("plugins/golden/auto-rater")
         .join(format!("{name}.request.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -67,7 +67,7 @@ pub fn golden_request(name: &str) -> RateRequest {
 /// A golden expected response of the auto rater, as JSON.
 pub fn golden_expected(name: &str) -> serde_json::Value {
     let path = workspace()
-        .join("plugins/auto-rater/golden")
+        .join("plugins/golden/auto-rater")
         .join(format!("{name}.expected.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -81,4 +81,34 @@ pub fn faulty_request(mode: &str) -> RateRequest {
     );
     request.items.truncate(1);
     request
+}
+
+/// The names of the shared golden cases of the auto rater (every language's
+/// auto rater must give each `<name>.expected.json` for `<name>.request.json`).
+pub fn golden_cases() -> Vec<String> {
+    let mut cases: Vec<String> = std::fs::read_dir(workspace().join("plugins/golden/auto-rater"))
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.unwrap().file_name().to_string_lossy().to_string();
+            name.strip_suffix(".request.json").map(str::to_string)
+        })
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 2, "golden cases: {cases:?}");
+    cases
+}
+
+/// The bytes of a JavaScript or Python plugin built by the build script, by
+/// folder name; fails with the build's problem when it could not be built.
+pub fn lang_wasm(plugin: &str) -> Vec<u8> {
+    let path = Path::new(premia_tests::LANG_PLUGINS_WASM_DIR)
+        .join(format!("{}.wasm", plugin.replace('-', "_")));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}. The JavaScript/Python plugins were not built: {} \
+             (install the toolchains with scripts/plugin-toolchains.sh, which scripts/test.sh runs)",
+            path.display(),
+            premia_tests::LANG_PLUGINS_PROBLEMS
+        )
+    })
 }

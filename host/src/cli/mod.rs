@@ -4,6 +4,7 @@
 
 mod plugin_build;
 mod plugin_check;
+mod plugin_lang;
 mod plugin_new;
 mod plugin_run;
 pub mod rater_serve;
@@ -92,10 +93,14 @@ pub enum TenantCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Scaffold a rating plugin crate that builds and passes its tests.
+    /// Scaffold a rating plugin (Rust, JavaScript or Python) that builds and
+    /// passes its tests.
     New {
         /// The plugin's name (a crate name such as `my-rater`).
         name: String,
+        /// The plugin's language.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: plugin_lang::Language,
         /// Where to create it (default: `./<name>`).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -103,13 +108,16 @@ pub enum PluginCommand {
         #[arg(long, env = "PREMIA_SDK_PATH")]
         sdk_path: Option<PathBuf>,
     },
-    /// Build the plugin crate in the current (or given) directory into a
-    /// component: `cargo build --target wasm32-wasip2 --release`.
+    /// Build the plugin in the current (or given) directory into a
+    /// component: `cargo build --target wasm32-wasip2 --release` for Rust,
+    /// componentize-js or componentize-py (into `dist/`) for a folder with a
+    /// `premia-plugin.json`.
     Build {
-        /// The plugin crate's directory.
+        /// The plugin's directory.
         #[arg(long, default_value = ".")]
         path: PathBuf,
-        /// Cargo's target directory (default: the crate's own).
+        /// Cargo's target directory (default: the crate's own), or the output
+        /// directory of a JavaScript or Python plugin (default: `dist/`).
         #[arg(long)]
         target_dir: Option<PathBuf>,
     },
@@ -134,6 +142,21 @@ pub enum PluginCommand {
         /// A directory of rate tables (`*.csv`).
         #[arg(long)]
         tables: Option<PathBuf>,
+        /// The response the call must give (JSON); exits 1 when it differs.
+        #[arg(long)]
+        expect: Option<PathBuf>,
+        /// How calls get their instance: `fresh` (default), `pooled`,
+        /// `pooled:<instances>` or `pooled:<instances>:<calls per instance>`.
+        #[arg(long, default_value = "fresh")]
+        instance_policy: crate::plugin::InstancePolicy,
+        /// Run the call this many times and report the last (with
+        /// `--instance-policy pooled`, later calls reuse the instance).
+        #[arg(long, default_value_t = 1)]
+        calls: u32,
+        /// Override the production wall-time limit of a call (100 ms), in
+        /// milliseconds, for example on a slow or loaded machine.
+        #[arg(long)]
+        wall_time_ms: Option<u64>,
     },
 }
 
@@ -173,9 +196,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         }
         Command::Plugin(PluginCommand::New {
             name,
+            lang,
             dir,
             sdk_path,
-        }) => plugin_new::run(&name, dir, sdk_path, out),
+        }) => plugin_new::run(&name, lang, dir, sdk_path, out),
         Command::Plugin(PluginCommand::Build { path, target_dir }) => {
             plugin_build::run(&path, target_dir.as_deref(), out)
         }
@@ -184,7 +208,22 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             file,
             input,
             tables,
-        }) => plugin_run::run(&file, &input, tables.as_deref(), out),
+            expect,
+            instance_policy,
+            calls,
+            wall_time_ms,
+        }) => plugin_run::run(
+            &file,
+            &input,
+            &plugin_run::RunOptions {
+                tables,
+                expect,
+                instance_policy,
+                calls,
+                wall_time_ms,
+            },
+            out,
+        ),
         Command::Rater(RaterCommand::Serve {
             plugin,
             tables,

@@ -1,5 +1,7 @@
 //! `premia plugin build`: `cargo build --target wasm32-wasip2 --release` in a
-//! plugin crate, then the path of the component it produced.
+//! Rust plugin crate, or componentize-js / componentize-py in a JavaScript or
+//! Python plugin (a folder with a `premia-plugin.json`), then the path of the
+//! component it produced.
 
 use anyhow::{Context, bail};
 use std::io::Write;
@@ -19,8 +21,11 @@ pub fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Builds the plugin crate at `path` and returns its component's path.
+/// Builds the plugin at `path` and returns its component's path.
 pub fn build(path: &Path, target_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if path.join(super::plugin_lang::MANIFEST).exists() {
+        return super::plugin_lang::build(path, target_dir);
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut build = Command::new(&cargo);
     build

@@ -5,7 +5,9 @@
 //! `invoicer` world. [`PluginRuntime`] validates and compiles a component
 //! once when it is registered (cached by content hash), pre-instantiates it,
 //! and runs every call in a fresh store and instance from the pooling
-//! allocator, under the limits of [`PluginLimits`]. Each way a call can fail
+//! allocator (or, for a plugin with a pooled [`InstancePolicy`], in an idle
+//! instance kept from an earlier successful call), under the limits of
+//! [`PluginLimits`]. Each way a call can fail
 //! has its own [`PluginError`] variant; a failed call never affects the next.
 //!
 //! Plugins see only the host's `lookup` (rate tables) and `log` imports, and
@@ -19,6 +21,8 @@ mod error;
 mod inspect;
 mod invoicing;
 mod limits;
+mod policy;
+mod pool;
 mod rater;
 mod runtime;
 mod state;
@@ -32,6 +36,7 @@ pub use invoicing::{
     DraftInvoice, DraftItem, InstallmentDates, InvoiceAdjustments, InvoiceLine, ScheduleInstallment,
 };
 pub use limits::PluginLimits;
+pub use policy::{InstancePolicy, InstancePolicyParseError};
 pub use rater::PluginRater;
 pub use runtime::{CallReport, PluginInfo, PluginRuntime, content_sha256};
 pub use state::LogLine;

@@ -1,12 +1,14 @@
 //! The plugin runtime: compiles components once, keeps them pre-instantiated,
-//! and runs every call in a fresh store and instance under the limits of
-//! [`PluginLimits`].
+//! and runs every call under the limits of [`PluginLimits`], in a fresh store
+//! and instance or, for a plugin registered with a pooled
+//! [`InstancePolicy`], in an idle instance kept from an earlier call.
 //!
 //! A call's life: a new [`Store`] with a fresh [`CallState`], fuel set to
 //! `fuel_per_call_max`, an epoch deadline of `wall_time_ms_max`, memory
 //! capped by the limiter; the pre-instantiated component is instantiated from
-//! the pooling allocator, called once, and dropped. A trap or a limit ends
-//! that call only: the next call starts from nothing.
+//! the pooling allocator, called once, and dropped (or, when pooled and the
+//! call succeeded, kept for the next call). A trap or a limit ends that call
+//! and its instance: the next call starts from nothing.
 
 use super::bindings::invoicer::InvoicerPre;
 use super::bindings::rater::RaterPre;
@@ -20,6 +22,8 @@ use super::invoicing::{
     installments_to_wit,
 };
 use super::limits::PluginLimits;
+use super::policy::InstancePolicy;
+use super::pool::{Exports, InstancePool, WarmInstance};
 use super::state::{CallState, LogLine};
 use crate::rating::{RateRequest, RateResponse};
 use premia_plugin_sdk::tables::RateTables;
@@ -60,6 +64,8 @@ pub struct CallReport {
     pub output_bytes: usize,
     pub logs: Vec<LogLine>,
     pub logs_dropped: usize,
+    /// Whether the call ran in a pooled instance kept from an earlier call.
+    pub instance_reused: bool,
 }
 
 enum WorldPre {
@@ -72,6 +78,7 @@ struct LoadedPlugin {
     id: Arc<str>,
     pre: WorldPre,
     tables: Arc<RateTables>,
+    pool: InstancePool,
 }
 
 /// Advances the engine's epoch every `tick` until dropped.
@@ -328,15 +335,28 @@ impl PluginRuntime {
         }
     }
 
-    /// Validates, compiles and registers a plugin as `name@version`,
-    /// replacing any plugin of the same id. Refuses oversized components,
-    /// unknown worlds or versions, and forbidden imports.
+    /// Validates, compiles and registers a plugin as `name@version` with a
+    /// fresh instance for every call, replacing any plugin of the same id.
+    /// Refuses oversized components, unknown worlds or versions, and
+    /// forbidden imports.
     pub fn register(
         &self,
         name: &str,
         version: &str,
         bytes: &[u8],
         tables: RateTables,
+    ) -> Result<PluginInfo, PluginError> {
+        self.register_with_policy(name, version, bytes, tables, InstancePolicy::Fresh)
+    }
+
+    /// [`PluginRuntime::register`] with an instance policy.
+    pub fn register_with_policy(
+        &self,
+        name: &str,
+        version: &str,
+        bytes: &[u8],
+        tables: RateTables,
+        policy: InstancePolicy,
     ) -> Result<PluginInfo, PluginError> {
         let report = self.inspect(bytes)?;
         if !report.problems.is_empty() {
@@ -361,13 +381,30 @@ impl PluginRuntime {
             id: Arc::from(id.as_str()),
             pre,
             tables: Arc::new(tables),
+            pool: InstancePool::new(policy),
         };
         self.plugins
             .write()
             .expect("plugin registry lock")
             .insert(id, Arc::new(loaded));
-        tracing::info!(plugin = %info.id, sha256 = %info.content_sha256, world = ?info.world, "plugin registered");
+        tracing::info!(plugin = %info.id, sha256 = %info.content_sha256, world = ?info.world, %policy, "plugin registered");
         Ok(info)
+    }
+
+    /// Changes how plugin `id` gets its instances; drops its idle instances.
+    pub fn set_instance_policy(&self, id: &str, policy: InstancePolicy) -> Result<(), PluginError> {
+        self.loaded(id)?.pool.set_policy(policy);
+        Ok(())
+    }
+
+    /// How plugin `id` gets its instances.
+    pub fn instance_policy(&self, id: &str) -> Result<InstancePolicy, PluginError> {
+        Ok(self.loaded(id)?.pool.policy())
+    }
+
+    /// How many idle instances plugin `id` keeps for its next calls.
+    pub fn idle_instances(&self, id: &str) -> Result<usize, PluginError> {
+        Ok(self.loaded(id)?.pool.idle_count())
     }
 
     /// The registered plugin `id`, if any.
@@ -401,14 +438,67 @@ impl PluginRuntime {
             .ok_or_else(|| PluginError::UnknownPlugin(id.to_string()))
     }
 
-    /// Runs `body` once in a fresh store under the call limits, and turns
-    /// traps and limits into typed errors.
+    /// Runs `body` once under the call limits, in an idle pooled instance
+    /// when the plugin's policy pools and one is free, in a fresh store and
+    /// instance otherwise, and turns traps and limits into typed errors. A
+    /// failed call's instance is dropped here; a successful call's comes back
+    /// with its answer, to be given back to the pool only once the answer is
+    /// known to be good.
     fn call<R>(
         &self,
         plugin: &LoadedPlugin,
-        body: impl FnOnce(&mut Store<CallState>) -> wasmtime::Result<R>,
-    ) -> (Result<R, PluginError>, CallReport) {
+        body: impl FnOnce(&mut Store<CallState>, &Exports) -> wasmtime::Result<R>,
+    ) -> (Result<(R, WarmInstance), PluginError>, CallReport) {
         let started = Instant::now();
+        let warm = plugin.pool.take();
+        let instance_reused = warm.is_some();
+        let (mut store, kept) = match warm {
+            Some(WarmInstance {
+                mut store,
+                exports,
+                calls,
+            }) => {
+                store.data_mut().begin_call();
+                (store, Some((exports, calls)))
+            }
+            None => (self.new_store(plugin), None),
+        };
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        let result = store
+            .set_fuel(self.limits.fuel_per_call_max)
+            .and_then(|()| {
+                let (exports, calls) = match kept {
+                    Some(kept) => kept,
+                    None => (instantiate(&plugin.pre, &mut store)?, 0),
+                };
+                let answer = body(&mut store, &exports)?;
+                Ok((answer, exports, calls + 1))
+            });
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let result = result.map_err(|error| self.classify(&plugin.info.id, store.data(), error));
+        let state = store.data_mut();
+        let report = CallReport {
+            fuel_consumed: self.limits.fuel_per_call_max.saturating_sub(fuel_left),
+            memory_peak_bytes: state.limiter.memory_peak_bytes,
+            wall_time_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            output_bytes: 0,
+            logs_dropped: state.logs_dropped,
+            logs: std::mem::take(&mut state.logs),
+            instance_reused,
+        };
+        let result = result.map(|(answer, exports, calls)| {
+            let warm = WarmInstance {
+                store,
+                exports,
+                calls,
+            };
+            (answer, warm)
+        });
+        (result, report)
+    }
+
+    /// A new store for one call of `plugin`, under the call limits.
+    fn new_store(&self, plugin: &LoadedPlugin) -> Store<CallState> {
         let state = CallState::new(
             Arc::clone(&plugin.id),
             Arc::clone(&plugin.tables),
@@ -416,28 +506,7 @@ impl PluginRuntime {
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(self.limits.deadline_ticks());
-        let fuel_set = store.set_fuel(self.limits.fuel_per_call_max);
-        let result = match fuel_set {
-            Ok(()) => body(&mut store),
-            Err(e) => Err(e),
-        };
-        let fuel_left = store.get_fuel().unwrap_or(0);
-        let state = store.into_data();
-        let report = CallReport {
-            fuel_consumed: self.limits.fuel_per_call_max.saturating_sub(fuel_left),
-            memory_peak_bytes: state.limiter.memory_peak_bytes,
-            wall_time_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            output_bytes: 0,
-            logs_dropped: state.logs_dropped,
-            logs: Vec::new(),
-        };
-        let result = result.map_err(|error| self.classify(&plugin.info.id, &state, error));
-        let report = CallReport {
-            logs: state.logs,
-            ..report
-        };
-        (result, report)
+        store
     }
 
     fn classify(&self, plugin: &str, state: &CallState, error: wasmtime::Error) -> PluginError {
@@ -472,29 +541,23 @@ impl PluginRuntime {
         }
     }
 
-    /// Calls a rating plugin once, in a fresh sandbox.
+    /// Calls a rating plugin once, in a fresh sandbox or a pooled instance
+    /// (see [`InstancePolicy`]).
     pub fn rate(
         &self,
         plugin_id: &str,
         request: &RateRequest,
     ) -> Result<(RateResponse, CallReport), PluginError> {
-        let plugin = self.loaded(plugin_id)?;
-        let WorldPre::Rater(pre) = &plugin.pre else {
-            return Err(PluginError::WrongWorld {
-                plugin: plugin_id.to_string(),
-                expected: "rating",
-                actual: "invoicing",
-            });
-        };
+        let plugin = self.world_plugin(plugin_id, PluginWorld::Rater)?;
         self.check_input(plugin_id, request.approx_size_bytes())?;
         let wit_request = rate_request_to_wit(request);
-        let (result, mut report) = self.call(&plugin, |store| {
-            let instance = pre.instantiate(&mut *store)?;
-            instance
+        let (result, mut report) = self.call(&plugin, |store, exports| {
+            exports
+                .rater()?
                 .premia_plugin_rating()
                 .call_rate(&mut *store, &wit_request)
         });
-        let answer = result?;
+        let (answer, warm) = result?;
         let response = answer.map_err(|error| business_error(plugin_id, error))?;
         report.output_bytes = rate_response_bytes(&response);
         self.check_output(plugin_id, report.output_bytes)?;
@@ -503,42 +566,36 @@ impl PluginRuntime {
                 plugin: plugin_id.to_string(),
                 message,
             })?;
+        plugin.pool.give_back(warm);
         Ok((response, report))
     }
 
     /// Calls a rating plugin `calls` times in ONE instance, refuelling between
-    /// calls. A reference for benchmarks only: production calls always get a
-    /// fresh instance, because state left by one call could leak into the next.
+    /// calls, whatever its policy. A reference for benchmarks only.
     pub fn rate_in_one_instance_for_reference(
         &self,
         plugin_id: &str,
         request: &RateRequest,
         calls: u64,
     ) -> Result<RateResponse, PluginError> {
-        let plugin = self.loaded(plugin_id)?;
-        let WorldPre::Rater(pre) = &plugin.pre else {
-            return Err(PluginError::WrongWorld {
-                plugin: plugin_id.to_string(),
-                expected: "rating",
-                actual: "invoicing",
-            });
-        };
+        let plugin = self.world_plugin(plugin_id, PluginWorld::Rater)?;
         let wit_request = rate_request_to_wit(request);
-        let (result, _) = self.call(&plugin, |store| {
-            let instance = pre.instantiate(&mut *store)?;
+        let (result, _) = self.call(&plugin, |store, exports| {
+            let rater = exports.rater()?;
             let mut last = None;
             for _ in 0..calls.max(1) {
                 store.set_fuel(self.limits.fuel_per_call_max)?;
                 store.set_epoch_deadline(self.limits.deadline_ticks());
                 last = Some(
-                    instance
+                    rater
                         .premia_plugin_rating()
                         .call_rate(&mut *store, &wit_request)?,
                 );
             }
             Ok(last.expect("at least one call"))
         });
-        let response = result?.map_err(|error| business_error(plugin_id, error))?;
+        let (answer, _) = result?;
+        let response = answer.map_err(|error| business_error(plugin_id, error))?;
         rate_response_from_wit(response).map_err(|message| PluginError::InvalidOutput {
             plugin: plugin_id.to_string(),
             message,
@@ -549,29 +606,31 @@ impl PluginRuntime {
     /// a call: the fixed cost of the sandbox, for benchmarks.
     pub fn instantiate_only_for_reference(&self, plugin_id: &str) -> Result<(), PluginError> {
         let plugin = self.loaded(plugin_id)?;
-        let (result, _) = self.call(&plugin, |store| match &plugin.pre {
-            WorldPre::Rater(pre) => pre.instantiate(&mut *store).map(drop),
-            WorldPre::Invoicer(pre) => pre.instantiate(&mut *store).map(drop),
-        });
-        result
+        let mut store = self.new_store(&plugin);
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        let result = store
+            .set_fuel(self.limits.fuel_per_call_max)
+            .and_then(|()| instantiate(&plugin.pre, &mut store).map(drop));
+        result.map_err(|error| self.classify(plugin_id, store.data(), error))
     }
 
-    /// Calls an invoicing plugin's `adjust-invoice` once, in a fresh sandbox.
+    /// Calls an invoicing plugin's `adjust-invoice` once.
     pub fn adjust_invoice(
         &self,
         plugin_id: &str,
         draft: &DraftInvoice,
     ) -> Result<(InvoiceAdjustments, CallReport), PluginError> {
-        let (plugin, pre) = self.invoicer(plugin_id)?;
+        let plugin = self.world_plugin(plugin_id, PluginWorld::Invoicer)?;
         self.check_input(plugin_id, draft_bytes(draft))?;
         let wit_draft = draft_to_wit(draft);
-        let (result, mut report) = self.call(&plugin, |store| {
-            let instance = pre.instantiate(&mut *store)?;
-            instance
+        let (result, mut report) = self.call(&plugin, |store, exports| {
+            exports
+                .invoicer()?
                 .premia_plugin_invoicing()
                 .call_adjust_invoice(&mut *store, &wit_draft)
         });
-        let adjustments = result?.map_err(|error| business_error(plugin_id, error))?;
+        let (answer, warm) = result?;
+        let adjustments = answer.map_err(|error| business_error(plugin_id, error))?;
         report.output_bytes = adjustments_bytes(&adjustments);
         self.check_output(plugin_id, report.output_bytes)?;
         let adjustments = adjustments_from_wit(draft, adjustments).map_err(|message| {
@@ -580,51 +639,59 @@ impl PluginRuntime {
                 message,
             }
         })?;
+        plugin.pool.give_back(warm);
         Ok((adjustments, report))
     }
 
-    /// Calls an invoicing plugin's `schedule-dates` once, in a fresh sandbox.
+    /// Calls an invoicing plugin's `schedule-dates` once.
     pub fn schedule_dates(
         &self,
         plugin_id: &str,
         currency: &str,
         installments: &[ScheduleInstallment],
     ) -> Result<(Vec<InstallmentDates>, CallReport), PluginError> {
-        let (plugin, pre) = self.invoicer(plugin_id)?;
+        let plugin = self.world_plugin(plugin_id, PluginWorld::Invoicer)?;
         let wit_installments = installments_to_wit(installments);
         let currency = currency.to_string();
-        let (result, report) = self.call(&plugin, |store| {
-            let instance = pre.instantiate(&mut *store)?;
-            instance.premia_plugin_invoicing().call_schedule_dates(
-                &mut *store,
-                &currency,
-                &wit_installments,
-            )
+        let (result, report) = self.call(&plugin, |store, exports| {
+            exports
+                .invoicer()?
+                .premia_plugin_invoicing()
+                .call_schedule_dates(&mut *store, &currency, &wit_installments)
         });
-        let moved = result?.map_err(|error| business_error(plugin_id, error))?;
+        let (answer, warm) = result?;
+        let moved = answer.map_err(|error| business_error(plugin_id, error))?;
         let moved = installment_dates_from_wit(installments, moved).map_err(|message| {
             PluginError::InvalidOutput {
                 plugin: plugin_id.to_string(),
                 message,
             }
         })?;
+        plugin.pool.give_back(warm);
         Ok((moved, report))
     }
 
-    fn invoicer(
+    /// The registered plugin `plugin_id`, which must implement `world`.
+    fn world_plugin(
         &self,
         plugin_id: &str,
-    ) -> Result<(Arc<LoadedPlugin>, InvoicerPre<CallState>), PluginError> {
+        world: PluginWorld,
+    ) -> Result<Arc<LoadedPlugin>, PluginError> {
         let plugin = self.loaded(plugin_id)?;
-        let WorldPre::Invoicer(pre) = &plugin.pre else {
-            return Err(PluginError::WrongWorld {
+        match (&plugin.pre, world) {
+            (WorldPre::Rater(_), PluginWorld::Rater)
+            | (WorldPre::Invoicer(_), PluginWorld::Invoicer) => Ok(plugin),
+            (WorldPre::Rater(_), PluginWorld::Invoicer) => Err(PluginError::WrongWorld {
                 plugin: plugin_id.to_string(),
                 expected: "invoicing",
                 actual: "rating",
-            });
-        };
-        let pre = pre.clone();
-        Ok((plugin, pre))
+            }),
+            (WorldPre::Invoicer(_), PluginWorld::Rater) => Err(PluginError::WrongWorld {
+                plugin: plugin_id.to_string(),
+                expected: "rating",
+                actual: "invoicing",
+            }),
+        }
     }
 
     fn check_input(&self, plugin_id: &str, input_bytes: usize) -> Result<(), PluginError> {
@@ -648,6 +715,14 @@ impl PluginRuntime {
         }
         Ok(())
     }
+}
+
+/// Instantiates a pre-instantiated plugin in `store`.
+fn instantiate(pre: &WorldPre, store: &mut Store<CallState>) -> wasmtime::Result<Exports> {
+    Ok(match pre {
+        WorldPre::Rater(pre) => Exports::Rater(pre.instantiate(store)?),
+        WorldPre::Invoicer(pre) => Exports::Invoicer(pre.instantiate(store)?),
+    })
 }
 
 fn business_error(plugin_id: &str, error: wit_types::PluginError) -> PluginError {

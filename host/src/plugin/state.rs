@@ -1,5 +1,6 @@
 //! The state of one plugin call: its store data. Created fresh for every call
-//! and dropped with it, so nothing leaks from one call to the next.
+//! and dropped with it (or, for a pooled instance, cleared by `begin_call`
+//! and dropped with the instance), so no host state leaks between calls.
 
 use super::bindings::wit_host;
 use super::limits::PluginLimits;
@@ -99,6 +100,16 @@ impl CallState {
             wasi: None,
             resources: ResourceTable::new(),
         }
+    }
+
+    /// Clears what one call leaves in the state (logs, log budget, the
+    /// memory-limit flag) before a pooled instance serves another call. The
+    /// memory peak is the instance's: linear memory never shrinks.
+    pub fn begin_call(&mut self) {
+        self.logs.clear();
+        self.log_bytes_used = 0;
+        self.logs_dropped = 0;
+        self.limiter.memory_limit_hit = false;
     }
 
     /// The message of the panic the plugin reported before trapping, if any.
