@@ -433,6 +433,64 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
     );
 }
 
+#[test]
+fn a_plugin_uploaded_with_a_pooled_instance_policy_keeps_it_across_restarts_and_a_bad_policy_is_refused()
+ {
+    let data = tempfile::tempdir().unwrap();
+    let client = Client::new();
+    let (server, key) = Server::start(data.path(), true);
+    let auth = format!("Bearer {}", key.unwrap());
+    let upload = |server: &Server, query: &str| {
+        client
+            .post(server.url(&format!("/v1/plugins?{query}")))
+            .header("authorization", &auth)
+            .header("content-type", "application/wasm")
+            .body(wasm("auto-rater"))
+            .send()
+            .unwrap()
+    };
+    let refused = upload(&server, "name=pooled&version=1&instance_policy=pooled:0:5");
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        refused.json::<Value>().unwrap()["code"],
+        "invalid_instance_policy"
+    );
+    let accepted = upload(
+        &server,
+        "name=pooled&version=1&instance_policy=pooled:2:100",
+    );
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    assert_eq!(
+        accepted.json::<Value>().unwrap()["instance_policy"],
+        "pooled:2:100"
+    );
+    drop(server);
+    let (server, _) = Server::start(data.path(), false);
+    let listed: Value = client
+        .get(server.url("/v1/plugins"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let policies: Vec<(&str, &str)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                p["instance_policy"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        policies.contains(&("pooled", "pooled:2:100")),
+        "{policies:?}"
+    );
+    assert!(policies.contains(&("auto-rater", "fresh")), "{policies:?}");
+}
+
 /// A Socotra-style external rater on loopback: each peril's yearly premium
 /// is its `yearly_premium` field; a policy field `decline` answers with
 /// `exceptionMessage`; `slow` sleeps past any sane timeout. Every request must

@@ -6,7 +6,7 @@ use crate::api::auth::{Access, Caller, Role};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, ApiQuery, IdempotencyKey, NoPreview, Preview, blocking};
 use crate::api::state::{AppState, qualified, qualify_chain, unqualified, unqualify_chain};
-use crate::plugin::{PluginError, PluginInfo};
+use crate::plugin::{InstancePolicy, PluginError, PluginInfo};
 use crate::policy::{PolicyCommand, ProductConfig};
 use crate::rating::RateRequest;
 use axum::Json;
@@ -85,7 +85,18 @@ pub async fn list_products(
 pub struct PluginQuery {
     pub name: String,
     pub version: String,
+    /// `fresh` (the default: a new sandbox per call, strongest isolation)
+    /// or `pooled:<instances>:<calls per instance>` (reused instances,
+    /// dropped after any failure; for heavy JavaScript and Python guests).
+    #[serde(default)]
+    pub instance_policy: Option<String>,
 }
+
+/// Most idle instances one plugin may keep (they share the runtime's slots).
+pub const POOLED_INSTANCES_MAX: u32 = 8;
+
+/// Store namespace of each plugin's instance policy (absent: fresh).
+pub const PLUGIN_POLICY_NAMESPACE: &str = "plugin-policy";
 
 pub(super) fn check_plugin_name(name: &str, version: &str) -> Result<(), ApiError> {
     let ok = |s: &str| {
@@ -111,6 +122,8 @@ pub struct PluginView {
     /// Whether this is the version products naming the plugin without a
     /// version use.
     pub active: bool,
+    /// `fresh` or `pooled:<instances>:<calls per instance>`.
+    pub instance_policy: String,
     #[serde(flatten)]
     pub info: PluginInfo,
 }
@@ -124,8 +137,15 @@ pub(super) fn view(state: &AppState, tenant: &str, info: PluginInfo) -> PluginVi
         .active(&qualified(tenant, name))
         .as_deref()
         == Some(version);
+    let instance_policy = state
+        .raters
+        .plugins
+        .instance_policy(&info.id)
+        .unwrap_or(InstancePolicy::Fresh)
+        .to_string();
     PluginView {
         active,
+        instance_policy,
         info: PluginInfo {
             id: id.to_string(),
             name: name.to_string(),
@@ -174,10 +194,20 @@ pub fn register_stored(state: &AppState, tenant: &str, id: &str) -> Result<Plugi
         .ok_or_else(|| ApiError::not_found(format!("no plugin {id}")))?;
     let tables = stored_tables(state, tenant, id)?;
     let (name, version) = id.split_once('@').unwrap_or((id, ""));
+    let policy = match state
+        .store
+        .get_blob(tenant, PLUGIN_POLICY_NAMESPACE, id)
+        .map_err(|e| ApiError::internal(e.to_string()))?
+    {
+        Some(text) => String::from_utf8_lossy(&text)
+            .parse::<InstancePolicy>()
+            .map_err(|e| ApiError::internal(e.to_string()))?,
+        None => InstancePolicy::Fresh,
+    };
     state
         .raters
         .plugins
-        .register(&qualified(tenant, name), version, &bytes, tables)
+        .register_with_policy(&qualified(tenant, name), version, &bytes, tables, policy)
         .map_err(plugin_problem)
 }
 
@@ -196,6 +226,20 @@ pub async fn upload_plugin(
     check_plugin_name(&query.name, &query.version)?;
     blocking(move || {
         let id = format!("{}@{}", query.name, query.version);
+        let policy = query
+            .instance_policy
+            .as_deref()
+            .map(str::parse::<InstancePolicy>)
+            .transpose()
+            .map_err(|e| ApiError::unprocessable("invalid_instance_policy", e.to_string()))?;
+        if let Some(InstancePolicy::Pooled { instances_max, .. }) = policy
+            && instances_max > POOLED_INSTANCES_MAX
+        {
+            return Err(ApiError::unprocessable(
+                "invalid_instance_policy",
+                format!("a pool keeps at most {POOLED_INSTANCES_MAX} instances"),
+            ));
+        }
         // Validate and compile first: nothing is stored for a bad upload.
         let report = state
             .raters
@@ -211,6 +255,16 @@ pub async fn upload_plugin(
         state
             .store
             .put_blob(&caller.tenant, PLUGINS_NAMESPACE, &id, &body)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let policy_text = policy.unwrap_or(InstancePolicy::Fresh).to_string();
+        state
+            .store
+            .put_blob(
+                &caller.tenant,
+                PLUGIN_POLICY_NAMESPACE,
+                &id,
+                policy_text.as_bytes(),
+            )
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let info = register_stored(&state, &caller.tenant, &id)?;
         super::activation::activate_if_first(&state, &caller.tenant, &query.name, &query.version)?;
