@@ -42,7 +42,7 @@ const REBUILD_BATCH_EVENTS: usize = 10_000;
 
 /// How many times a command is decided and committed on a shared store when
 /// other hosts keep appending first.
-pub const COMMIT_ATTEMPTS: usize = 8;
+pub const COMMIT_ATTEMPTS: usize = 16;
 
 /// Who sends a command and how to recognise a retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -458,6 +458,13 @@ impl Engine {
                         attempt,
                         "another host appended first; deciding again"
                     );
+                    // Back off for a random time that doubles with each
+                    // attempt (0.5 ms to 32 ms), so hosts racing on one tenant
+                    // stop colliding instead of failing in lockstep.
+                    drop(guard);
+                    let ceiling_us = 500_u64 << attempt.min(6);
+                    let pause_us: u64 = rand::random_range(0..ceiling_us);
+                    std::thread::sleep(std::time::Duration::from_micros(pause_us));
                 }
                 Err(error) => return Err(append_error(error)),
             }
