@@ -128,6 +128,33 @@ fn the_auto_raters_of_every_language_ship_the_same_rate_tables() {
 }
 
 #[test]
+fn every_plugin_carries_the_sdk_file_of_its_language_unchanged() {
+    // componentize-js and componentize-py take one source tree, so each
+    // plugin ships a copy of the SDK helper; the copies must not drift.
+    let read = |path: &str| std::fs::read_to_string(workspace().join(path)).unwrap();
+    for (copy, sdk) in [
+        (
+            "plugins/auto-rater-js/src/premia.js",
+            "plugin-sdk/js/premia.js",
+        ),
+        ("plugins/faulty-js/src/premia.js", "plugin-sdk/js/premia.js"),
+        (
+            "plugins/auto-rater-py/premia.py",
+            "plugin-sdk/python/premia.py",
+        ),
+        (
+            "plugins/installment-fee-py/premia.py",
+            "plugin-sdk/python/premia.py",
+        ),
+    ] {
+        assert!(
+            read(copy) == read(sdk),
+            "{copy} differs from {sdk}: copy the SDK file again"
+        );
+    }
+}
+
+#[test]
 fn every_language_declines_a_driver_under_sixteen_with_the_same_message() {
     let mut request = golden_request("one-sedan-urban");
     request.policy.exposures[0]
