@@ -27,6 +27,11 @@ impl Server {
             };
             load_demo(&state, &files).unwrap()
         });
+        (Server::serve(state), key)
+    }
+
+    /// Serves the API over `state` on a free loopback port.
+    pub(crate) fn serve(state: premia::api::AppState) -> Server {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -43,14 +48,11 @@ impl Server {
                     .unwrap();
             })
         });
-        (
-            Server {
-                address,
-                shutdown: Some(shutdown),
-                thread: Some(thread),
-            },
-            key,
-        )
+        Server {
+            address,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

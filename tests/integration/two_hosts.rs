@@ -5,64 +5,18 @@
 //! same state, and the ledger projection in the database equals the ledger.
 //! Needs `PREMIA_TEST_POSTGRES_URL` (see `premia::store::test_database_url`).
 
+use crate::api_server::Server;
 use crate::support::workspace;
-use premia::api::AppState;
 use premia::api::server::{DemoFiles, load_demo, open_data_dir_with};
 use premia::store::{PgStore, fresh_schema_name, test_database_url, url_with_schema};
 use reqwest::blocking::Client;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::str::FromStr;
 
 /// One host: its own engine, store connections and HTTP server.
-struct Host {
-    address: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Host {
-    fn start(state: AppState) -> Host {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let address = listener.local_addr().unwrap();
-        let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            runtime.block_on(async move {
-                axum::serve(listener, premia::api::router(state))
-                    .with_graceful_shutdown(async {
-                        let _ = signal.await;
-                    })
-                    .await
-                    .unwrap();
-            })
-        });
-        Host {
-            address,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
+type Host = Server;
 
 fn policy(locator: &str, account: &str) -> Value {
     json!({
@@ -149,7 +103,7 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     let key = load_demo(&state_a, &files).unwrap();
     let state_b = open_data_dir_with(dir_b.path(), Some(&url)).unwrap();
     let engines = [state_a.engine.clone(), state_b.engine.clone()];
-    let hosts = [Host::start(state_a), Host::start(state_b)];
+    let hosts = [Host::serve(state_a), Host::serve(state_b)];
     let client = Client::new();
 
     // Accounts on one host, their policies on the other.

@@ -9,8 +9,6 @@
 
 use super::routes::{activation, billing, config, exports, ledger, policies, raters};
 use crate::collections::BillingCommand;
-use axum::Json;
-use serde_json::Value;
 use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
@@ -115,13 +113,18 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// `GET /v1/openapi.json` (no API key needed).
-pub async fn serve() -> Json<Value> {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    Json(
-        DOCUMENT
-            .get_or_init(|| serde_json::to_value(document()).expect("the document serializes"))
-            .clone(),
+/// `GET /v1/openapi.json` (no API key needed): the document is built and
+/// serialized once, then served as the same bytes.
+pub async fn serve() -> impl axum::response::IntoResponse {
+    static DOCUMENT: OnceLock<axum::body::Bytes> = OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| {
+        serde_json::to_vec(&document())
+            .expect("the document serializes")
+            .into()
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.clone(),
     )
 }
 

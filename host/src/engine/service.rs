@@ -113,6 +113,29 @@ struct Tenant {
     poisoned: bool,
 }
 
+impl Tenant {
+    /// Applies events the log holds (or will hold) to the state; a failure
+    /// poisons the tenant, which is rebuilt from its log before its next use.
+    fn apply_all(&mut self, events: &[TenantEvent]) -> Result<(), EngineError> {
+        for event in events {
+            if let Err(error) = self.state.apply(event) {
+                self.poisoned = true;
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The context commands are decided in, from the request.
+fn command_context(meta: &RequestMeta) -> CommandContext {
+    CommandContext {
+        actor: meta.actor.clone(),
+        issued_at: meta.issued_at,
+        idempotency_key: meta.idempotency_key.clone(),
+    }
+}
+
 type TenantSlot = Arc<RwLock<Tenant>>;
 
 /// Tenants' states over a durable store.
@@ -332,31 +355,11 @@ impl Engine {
                     return Ok(outcome);
                 }
             }
-            let context = CommandContext {
-                actor: meta.actor.clone(),
-                issued_at: meta.issued_at,
-                idempotency_key: meta.idempotency_key.clone(),
-            };
-            let events = guard.state.decide_with(
-                command,
-                &context,
-                self.raters.as_ref(),
-                self.adjuster.as_ref(),
-            )?;
-            let outcome = CommandOutcome {
-                events,
-                replayed: false,
-            };
-            let mut request = self.append_request(tenant, meta, hash.clone(), &outcome);
-            request.expected_last_sequence = Some(guard.applied);
+            let (outcome, request) =
+                self.decide_append(tenant, &guard, command, &command_context(meta), meta, &hash)?;
             let pending = self.store.submit_append(request).map_err(append_error)?;
             guard.applied += outcome.events.len() as u64;
-            for event in &outcome.events {
-                if let Err(error) = guard.state.apply(event) {
-                    guard.poisoned = true;
-                    return Err(error);
-                }
-            }
+            guard.apply_all(&outcome.events)?;
             let key_wait = meta.idempotency_key.as_ref().map(|key| {
                 let wait = Arc::new(KeyWait {
                     request_hash: hash.clone(),
@@ -404,11 +407,7 @@ impl Engine {
         hash: String,
         slot: &TenantSlot,
     ) -> Result<CommandOutcome, EngineError> {
-        let context = CommandContext {
-            actor: meta.actor.clone(),
-            issued_at: meta.issued_at,
-            idempotency_key: meta.idempotency_key.clone(),
-        };
+        let context = command_context(meta);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -418,26 +417,11 @@ impl Engine {
             {
                 return Ok(outcome);
             }
-            let events = guard.state.decide_with(
-                command,
-                &context,
-                self.raters.as_ref(),
-                self.adjuster.as_ref(),
-            )?;
-            let outcome = CommandOutcome {
-                events,
-                replayed: false,
-            };
-            let mut request = self.append_request(tenant, meta, hash.clone(), &outcome);
-            request.expected_last_sequence = Some(guard.applied);
+            let (outcome, request) =
+                self.decide_append(tenant, &guard, command, &context, meta, &hash)?;
             match self.store.append(request) {
                 Ok(AppendOutcome::Committed { last_sequence, .. }) => {
-                    for event in &outcome.events {
-                        if let Err(error) = guard.state.apply(event) {
-                            guard.poisoned = true;
-                            return Err(error);
-                        }
-                    }
+                    guard.apply_all(&outcome.events)?;
                     guard.applied = last_sequence;
                     return Ok(outcome);
                 }
@@ -469,6 +453,32 @@ impl Engine {
                 Err(error) => return Err(append_error(error)),
             }
         }
+    }
+
+    /// Decides `command` on the tenant's state and builds the append that
+    /// commits it, expecting the log to end where this state ends.
+    fn decide_append(
+        &self,
+        tenant_id: &str,
+        tenant: &Tenant,
+        command: &EngineCommand,
+        context: &CommandContext,
+        meta: &RequestMeta,
+        hash: &str,
+    ) -> Result<(CommandOutcome, AppendRequest), EngineError> {
+        let events = tenant.state.decide_with(
+            command,
+            context,
+            self.raters.as_ref(),
+            self.adjuster.as_ref(),
+        )?;
+        let outcome = CommandOutcome {
+            events,
+            replayed: false,
+        };
+        let mut request = self.append_request(tenant_id, meta, hash.to_string(), &outcome);
+        request.expected_last_sequence = Some(tenant.applied);
+        Ok((outcome, request))
     }
 
     fn append_request(
@@ -564,11 +574,7 @@ impl Engine {
         meta: &RequestMeta,
     ) -> Result<PreviewOutcome, EngineError> {
         let slot = self.slot(tenant)?;
-        let context = CommandContext {
-            actor: meta.actor.clone(),
-            issued_at: meta.issued_at,
-            idempotency_key: meta.idempotency_key.clone(),
-        };
+        let context = command_context(meta);
         // One command (a quote): decide on the state as it is, without a
         // copy; its events are exactly what a commit would append, and the
         // balances after are the balances before moved by its entries.

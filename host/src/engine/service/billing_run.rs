@@ -22,7 +22,6 @@ use crate::engine::billing::{BillingRunReport, RUN_COMMANDS_PER_ACCOUNT_MAX};
 use crate::engine::command::EngineCommand;
 use crate::engine::service::CommandOutcome;
 use crate::engine::state::EngineError;
-use crate::policy::CommandContext;
 use crate::store::{AppendOutcome, PendingAppend, StoreError};
 use chrono::NaiveDate;
 use std::collections::VecDeque;
@@ -52,11 +51,7 @@ impl Engine {
             idempotency_key: None,
             ..meta.clone()
         };
-        let context = CommandContext {
-            actor: meta.actor.clone(),
-            issued_at: meta.issued_at,
-            idempotency_key: None,
-        };
+        let context = super::command_context(&meta);
         let mut report = BillingRunReport::new(up_to);
         let mut in_flight: VecDeque<(String, PendingAppend)> = VecDeque::new();
         for account in accounts {
@@ -98,12 +93,7 @@ impl Engine {
                 if self.store.shared() {
                     match self.store.append(request) {
                         Ok(AppendOutcome::Committed { last_sequence, .. }) => {
-                            if let Some(error) = outcome
-                                .events
-                                .iter()
-                                .find_map(|event| guard.state.apply(event).err())
-                            {
-                                guard.poisoned = true;
+                            if let Err(error) = guard.apply_all(&outcome.events) {
                                 break Err(error);
                             }
                             guard.applied = last_sequence;
@@ -131,12 +121,7 @@ impl Engine {
                     Err(error) => break Err(append_error(error)),
                 };
                 guard.applied += outcome.events.len() as u64;
-                if let Some(error) = outcome
-                    .events
-                    .iter()
-                    .find_map(|event| guard.state.apply(event).err())
-                {
-                    guard.poisoned = true;
+                if let Err(error) = guard.apply_all(&outcome.events) {
                     break Err(error);
                 }
                 drop(guard);

@@ -17,7 +17,7 @@
 //!   decline answers `exceptionMessage`. Flat charges have no place in
 //!   Socotra's response and are left out.
 
-use super::request::ExternalRateRequest;
+use super::request::{ExternalRateRequest, WireCharacteristics};
 use crate::rating::{
     Characteristics, Exposure, FieldValue, Operation, Peril, Policy, Premium, RateItem,
     RateRequest, RateResponse, Segment,
@@ -26,8 +26,6 @@ use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-
-use super::request::WireCharacteristics;
 
 fn date_of(millis: &str, tz: Tz) -> Result<NaiveDate, String> {
     let millis: i64 = millis
