@@ -137,6 +137,16 @@ const TABLES_PER_COMPONENT_MAX: u32 = 16;
 const MEMORY_KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
 const TABLE_KEEP_RESIDENT_BYTES: usize = 64 * 1024;
 
+/// `PREMIA_PLUGIN_PERFMAP=1` writes `/tmp/perf-<pid>.map` so `perf report`
+/// names the functions of plugins (built unstripped) instead of showing
+/// `[JIT]` addresses; off by default.
+fn profiling_strategy() -> wasmtime::ProfilingStrategy {
+    match std::env::var("PREMIA_PLUGIN_PERFMAP").as_deref() {
+        Ok("1") => wasmtime::ProfilingStrategy::PerfMap,
+        _ => wasmtime::ProfilingStrategy::None,
+    }
+}
+
 /// The SHA-256 of component bytes, in hex: a plugin's content address.
 pub fn content_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -168,6 +178,7 @@ impl PluginRuntime {
             .wasm_component_model(true)
             .consume_fuel(true)
             .epoch_interruption(true)
+            .profiler(profiling_strategy())
             .max_wasm_stack(limits.stack_bytes_max)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| PluginError::Unavailable {
