@@ -175,12 +175,39 @@ fn hostile_plugins_get_typed_errors_while_normal_quotes_keep_being_priced() {
             );
             hostile_calls += 1;
         }
+        // A plugin logging without end: its log is capped, the call answers.
+        let mut policy = auto_policy("P-HOSTILE");
+        policy["product"] = json!("hostile");
+        policy["data"]["fields"]["mode"] = json!(["log-flood"]);
+        let answer = client
+            .post(server.url("/v1/quotes"))
+            .header("authorization", &auth)
+            .json(&policy)
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        hostile_calls += 1;
     }
     stop.store(true, Ordering::Relaxed);
     let (loud_p99, _) = summary("normal quotes beside hostile plugins", handles);
     #[allow(clippy::float_arithmetic)]
     let ratio = loud_p99.as_secs_f64() / quiet_p99.as_secs_f64();
     eprintln!("{hostile_calls} hostile calls, each with its typed error; p99 ratio {ratio:.2}");
+
+    // The faulty plugin is in quarantine (its calls run at idle priority);
+    // the auto rater is not.
+    let plugins: Value = client
+        .get(server.url("/v1/plugins"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let plugins = plugins.as_array().unwrap();
+    let quarantine =
+        |id: &str| plugins.iter().find(|p| p["id"] == id).unwrap()["quarantined_ms_left"].as_u64();
+    assert!(quarantine("faulty@1").is_some_and(|left| left > 0));
+    assert_eq!(quarantine("auto-rater@1"), None);
 
     // The server carries on: a normal quote after all that is exact.
     let quote: Value = client

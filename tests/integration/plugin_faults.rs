@@ -192,6 +192,98 @@ fn a_request_over_the_input_limit_is_refused_before_the_call() {
 }
 
 #[test]
+fn a_plugin_that_hits_a_limit_is_quarantined_and_still_answers_exactly() {
+    let runtime = runtime();
+    assert_eq!(runtime.quarantined_for("faulty@1"), None);
+    let _ = fault(&runtime, "loop");
+    let left = runtime.quarantined_for("faulty@1").expect("quarantined");
+    assert!(left > Duration::from_secs(59) && left <= Duration::from_secs(60));
+    // Its next calls run on an idle-priority thread with the same answers
+    // and the same typed errors.
+    let (ok, report) = runtime.rate("faulty@1", &faulty_request("ok")).unwrap();
+    assert_eq!(ok.items.len(), 1);
+    assert!(!report.instance_reused);
+    assert!(matches!(
+        fault(&runtime, "allocate"),
+        PluginError::MemoryLimit { .. }
+    ));
+    assert!(matches!(fault(&runtime, "trap"), PluginError::Trap { .. }));
+    // Other plugins are not touched, and a trap is not a strike.
+    assert_eq!(runtime.quarantined_for("auto@1"), None);
+    let runtime = crate::support::runtime();
+    let _ = fault(&runtime, "trap");
+    assert_eq!(runtime.quarantined_for("faulty@1"), None);
+}
+
+#[test]
+fn a_huge_response_is_a_strike_too() {
+    let runtime = runtime();
+    let _ = fault(&runtime, "huge-output");
+    assert!(runtime.quarantined_for("faulty@1").is_some());
+}
+
+#[test]
+fn quarantined_calls_over_the_limit_are_refused_without_running() {
+    let runtime = runtime_with(PluginLimits {
+        quarantined_calls_max: 0,
+        ..PluginLimits::default()
+    });
+    let _ = fault(&runtime, "stack-overflow");
+    let refused = runtime.rate("faulty@1", &faulty_request("ok")).unwrap_err();
+    assert_eq!(
+        refused,
+        PluginError::Quarantined {
+            plugin: "faulty@1".into(),
+            calls_max: 0
+        }
+    );
+    assert_eq!(refused.code(), "plugin_quarantined");
+    let RatingError::Failed { failure, .. } = RatingError::from(refused) else {
+        panic!("a quarantine refusal is a rater failure");
+    };
+    assert_eq!(failure, RaterFailure::Quarantined);
+    assert_next_call_is_served_by_auto(&runtime);
+}
+
+#[test]
+fn a_quarantined_loop_is_stopped_by_the_cpu_time_it_used() {
+    let limits = PluginLimits {
+        fuel_per_call_max: u64::MAX / 2,
+        wall_time_ms_max: 50,
+        ..PluginLimits::default()
+    };
+    let runtime = runtime_with(limits);
+    let _ = fault(&runtime, "loop");
+    assert!(runtime.quarantined_for("faulty@1").is_some());
+    let started = Instant::now();
+    assert_eq!(
+        fault(&runtime, "loop"),
+        PluginError::Deadline {
+            plugin: "faulty@1".into(),
+            wall_time_ms_max: 50
+        }
+    );
+    assert!(started.elapsed() >= Duration::from_millis(50));
+}
+
+#[test]
+fn quarantine_can_be_turned_off() {
+    let runtime = runtime_with(PluginLimits {
+        quarantine_ms: 0,
+        ..PluginLimits::default()
+    });
+    let _ = fault(&runtime, "loop");
+    assert_eq!(runtime.quarantined_for("faulty@1"), None);
+}
+
+fn assert_next_call_is_served_by_auto(runtime: &PluginRuntime) {
+    let (auto, _) = runtime
+        .rate("auto@1", &golden_request("one-sedan-urban"))
+        .unwrap();
+    assert_eq!(auto.items.len(), 3);
+}
+
+#[test]
 fn every_fault_in_a_row_leaves_the_host_serving() {
     let runtime = runtime();
     for mode in [

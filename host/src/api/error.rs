@@ -105,6 +105,7 @@ pub fn status_of(code: &str) -> StatusCode {
         | "reversal_not_reversible"
         | "rating_declined" => StatusCode::CONFLICT,
         "rater_deadline" | "plugin_deadline" => StatusCode::GATEWAY_TIMEOUT,
+        "plugin_quarantined" => StatusCode::SERVICE_UNAVAILABLE,
         code if code.starts_with("plugin_") || code.starts_with("rater_") => {
             StatusCode::BAD_GATEWAY
         }

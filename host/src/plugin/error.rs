@@ -60,6 +60,11 @@ pub enum PluginError {
     },
     #[error("plugin {plugin} could not start: {message}")]
     Unavailable { plugin: String, message: String },
+    #[error(
+        "plugin {plugin} is quarantined after hitting a resource limit and {calls_max} \
+         quarantined calls are already running; retry later"
+    )]
+    Quarantined { plugin: String, calls_max: u32 },
 }
 
 impl PluginError {
@@ -81,6 +86,7 @@ impl PluginError {
             PluginError::UnknownPlugin(_) => "plugin_unknown",
             PluginError::WrongWorld { .. } => "plugin_wrong_world",
             PluginError::Unavailable { .. } => "plugin_unavailable",
+            PluginError::Quarantined { .. } => "plugin_quarantined",
         }
     }
 }
@@ -110,6 +116,7 @@ impl From<PluginError> for RatingError {
                 failed(plugin, RaterFailure::Unavailable)
             }
             PluginError::UnknownPlugin(plugin) => failed(plugin, RaterFailure::Unavailable),
+            PluginError::Quarantined { plugin, .. } => failed(plugin, RaterFailure::Quarantined),
             PluginError::Incompatible(_) | PluginError::TooLarge { .. } => {
                 failed("plugin", RaterFailure::Unavailable)
             }

@@ -36,6 +36,16 @@ pub struct PluginLimits {
     pub concurrent_calls_max: u32,
     /// Table elements one instance may have.
     pub table_elements_max: usize,
+    /// How long a plugin stays quarantined (its calls at idle CPU priority)
+    /// after a call that hit a resource limit; 0 turns quarantine off. See
+    /// the `quarantine` module.
+    pub quarantine_ms: u64,
+    /// Quarantined calls that may run at once, across all plugins; more are
+    /// refused with `plugin_quarantined`.
+    pub quarantined_calls_max: u32,
+    /// Wall time of one quarantined call. Its `wall_time_ms_max` counts the
+    /// CPU time it used, since it waits for idle CPU; this bounds the wait.
+    pub quarantined_wall_time_ms_max: u64,
 }
 
 impl Default for PluginLimits {
@@ -53,6 +63,9 @@ impl Default for PluginLimits {
             stack_bytes_max: 512 * 1024,
             concurrent_calls_max: 64,
             table_elements_max: 20_000,
+            quarantine_ms: 60_000,
+            quarantined_calls_max: 2,
+            quarantined_wall_time_ms_max: 10_000,
         }
     }
 }

@@ -23,6 +23,7 @@ mod invoicing;
 mod limits;
 mod policy;
 mod pool;
+mod quarantine;
 mod rater;
 mod runtime;
 mod state;

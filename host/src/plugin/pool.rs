@@ -39,6 +39,8 @@ pub(super) struct WarmInstance {
     pub exports: Exports,
     /// Calls this instance has served.
     pub calls: u32,
+    /// False for an instance that ran a quarantined call: never pooled.
+    pub reusable: bool,
 }
 
 /// A plugin's policy and its idle instances.
@@ -84,7 +86,7 @@ impl InstancePool {
         else {
             return;
         };
-        if instance.calls >= calls_per_instance_max {
+        if !instance.reusable || instance.calls >= calls_per_instance_max {
             return;
         }
         let mut idle = self.idle.lock().expect("instance pool lock");

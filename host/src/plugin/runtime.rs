@@ -24,6 +24,7 @@ use super::invoicing::{
 use super::limits::PluginLimits;
 use super::policy::InstancePolicy;
 use super::pool::{Exports, InstancePool, WarmInstance};
+use super::quarantine::{Quarantine, is_strike, lower_this_thread_priority, thread_cpu_time};
 use super::state::{CallState, LogLine};
 use crate::rating::{RateRequest, RateResponse};
 use premia_plugin_sdk::tables::RateTables;
@@ -38,6 +39,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
 };
 
 /// What is known about a registered plugin.
@@ -125,6 +127,8 @@ pub struct PluginRuntime {
     compiled: Mutex<HashMap<String, Component>>,
     /// Where compiled artifacts are kept across restarts, if anywhere.
     artifact_dir: Option<PathBuf>,
+    /// Plugins that recently hit a resource limit (see [`Quarantine`]).
+    quarantine: Quarantine,
     _ticker: EpochTicker,
 }
 
@@ -202,9 +206,11 @@ impl PluginRuntime {
             engine.clone(),
             Duration::from_millis(limits.epoch_tick_ms.max(1)),
         );
+        let quarantine = Quarantine::new(limits.quarantine_ms, limits.quarantined_calls_max);
         Ok(PluginRuntime {
             engine,
             linker,
+            quarantine,
             limits,
             plugins: RwLock::new(HashMap::new()),
             compiled: Mutex::new(HashMap::new()),
@@ -454,27 +460,75 @@ impl PluginRuntime {
     /// instance otherwise, and turns traps and limits into typed errors. A
     /// failed call's instance is dropped here; a successful call's comes back
     /// with its answer, to be given back to the pool only once the answer is
-    /// known to be good.
-    fn call<R>(
+    /// known to be good. A call that hits a resource limit puts the plugin in
+    /// quarantine; a quarantined plugin's call runs on a thread of its own at
+    /// idle priority (see [`Quarantine`]).
+    fn call<R: Send>(
         &self,
         plugin: &LoadedPlugin,
+        body: impl FnOnce(&mut Store<CallState>, &Exports) -> wasmtime::Result<R> + Send,
+    ) -> (Result<(R, WarmInstance), PluginError>, CallReport) {
+        let id = plugin.info.id.as_str();
+        let (result, report) = if self.quarantine.is_quarantined(id, Instant::now()) {
+            let Some(_place) = self.quarantine.enter() else {
+                let refused = PluginError::Quarantined {
+                    plugin: id.to_string(),
+                    calls_max: self.limits.quarantined_calls_max,
+                };
+                return (Err(refused), CallReport::default());
+            };
+            std::thread::scope(|scope| {
+                let quarantined = std::thread::Builder::new()
+                    .name("premia-quarantine".into())
+                    .spawn_scoped(scope, || {
+                        lower_this_thread_priority();
+                        self.call_here(plugin, Lane::Quarantined, body)
+                    })
+                    .expect("spawning a quarantined call's thread");
+                quarantined
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        } else {
+            self.call_here(plugin, Lane::Normal, body)
+        };
+        if let Err(error) = &result
+            && is_strike(error)
+        {
+            self.quarantine.strike(id, Instant::now());
+        }
+        (result, report)
+    }
+
+    /// [`Self::call`] on the calling thread, in `lane`.
+    fn call_here<R>(
+        &self,
+        plugin: &LoadedPlugin,
+        lane: Lane,
         body: impl FnOnce(&mut Store<CallState>, &Exports) -> wasmtime::Result<R>,
     ) -> (Result<(R, WarmInstance), PluginError>, CallReport) {
         let started = Instant::now();
-        let warm = plugin.pool.take();
+        let warm = match lane {
+            Lane::Normal => plugin.pool.take(),
+            Lane::Quarantined => None,
+        };
         let instance_reused = warm.is_some();
         let (mut store, kept) = match warm {
             Some(WarmInstance {
                 mut store,
                 exports,
                 calls,
+                ..
             }) => {
                 store.data_mut().begin_call();
                 (store, Some((exports, calls)))
             }
             None => (self.new_store(plugin), None),
         };
-        store.set_epoch_deadline(self.limits.deadline_ticks());
+        match lane {
+            Lane::Normal => store.set_epoch_deadline(self.limits.deadline_ticks()),
+            Lane::Quarantined => self.set_cpu_time_deadline(&mut store),
+        }
         let result = store
             .set_fuel(self.limits.fuel_per_call_max)
             .and_then(|()| {
@@ -502,10 +556,39 @@ impl PluginRuntime {
                 store,
                 exports,
                 calls,
+                reusable: lane == Lane::Normal,
             };
             (answer, warm)
         });
         (result, report)
+    }
+
+    /// A quarantined call's deadline: `wall_time_ms_max` of the CPU time its
+    /// thread used (it runs at idle priority and may wait for the CPU), and
+    /// `quarantined_wall_time_ms_max` of wall time. Checked every epoch tick.
+    fn set_cpu_time_deadline(&self, store: &mut Store<CallState>) {
+        let cpu_started = thread_cpu_time();
+        let wall_started = Instant::now();
+        let cpu_max = Duration::from_millis(self.limits.wall_time_ms_max);
+        let wall_max = Duration::from_millis(self.limits.quarantined_wall_time_ms_max);
+        store.epoch_deadline_callback(move |_| {
+            let cpu_used = thread_cpu_time().saturating_sub(cpu_started);
+            if cpu_used >= cpu_max || wall_started.elapsed() >= wall_max {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Continue(1))
+            }
+        });
+        store.set_epoch_deadline(1);
+    }
+
+    /// Whether `plugin_id` is quarantined now, and until when (see
+    /// [`Quarantine`]).
+    pub fn quarantined_for(&self, plugin_id: &str) -> Option<Duration> {
+        let now = Instant::now();
+        self.quarantine
+            .quarantined_until(plugin_id, now)
+            .map(|until| until - now)
     }
 
     /// A new store for one call of `plugin`, under the call limits.
@@ -718,6 +801,7 @@ impl PluginRuntime {
 
     fn check_output(&self, plugin_id: &str, output_bytes: usize) -> Result<(), PluginError> {
         if output_bytes > self.limits.output_bytes_max {
+            self.quarantine.strike(plugin_id, Instant::now());
             return Err(PluginError::OutputTooLarge {
                 plugin: plugin_id.to_string(),
                 output_bytes,
@@ -726,6 +810,14 @@ impl PluginRuntime {
         }
         Ok(())
     }
+}
+
+/// Where a call runs: on the caller's thread, or (for a quarantined plugin)
+/// on a thread of its own at idle priority with a CPU-time deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Normal,
+    Quarantined,
 }
 
 /// Instantiates a pre-instantiated plugin in `store`.

@@ -26,6 +26,10 @@ pub enum RaterFailure {
     /// The rater could not be reached or is not loaded (external rater down,
     /// plugin missing, pool exhausted). A fallback rater may be tried.
     Unavailable,
+    /// A plugin in quarantine (it recently hit a resource limit) could not
+    /// run because the quarantined calls allowed at once were running. Safe
+    /// to retry later; a fallback rater may be tried.
+    Quarantined,
 }
 
 impl RaterFailure {
@@ -41,6 +45,7 @@ impl RaterFailure {
             RaterFailure::OutputTooLarge => "rater_output_too_large",
             RaterFailure::InvalidOutput => "rater_invalid_output",
             RaterFailure::Unavailable => "rater_unavailable",
+            RaterFailure::Quarantined => "plugin_quarantined",
         }
     }
 }

@@ -124,6 +124,11 @@ pub struct PluginView {
     pub active: bool,
     /// `fresh` or `pooled:<instances>:<calls per instance>`.
     pub instance_policy: String,
+    /// Milliseconds of quarantine left, when a recent call of this version
+    /// hit a resource limit (its calls run at idle CPU priority until then);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantined_ms_left: Option<u64>,
     #[serde(flatten)]
     pub info: PluginInfo,
 }
@@ -143,9 +148,15 @@ pub(super) fn view(state: &AppState, tenant: &str, info: PluginInfo) -> PluginVi
         .instance_policy(&info.id)
         .unwrap_or(InstancePolicy::Fresh)
         .to_string();
+    let quarantined_ms_left = state
+        .raters
+        .plugins
+        .quarantined_for(&info.id)
+        .map(|left| u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
     PluginView {
         active,
         instance_policy,
+        quarantined_ms_left,
         info: PluginInfo {
             id: id.to_string(),
             name: name.to_string(),
