@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod openapi;
 pub mod routes;
 mod schemas;
@@ -29,6 +30,15 @@ pub const JSON_BODY_BYTES_MAX: usize = 1024 * 1024;
 /// The API router over `state`.
 pub fn router(state: AppState) -> Router {
     let component_bytes_max = state.raters.plugins.limits().component_bytes_max;
+    // Configuration POSTs keep their answers per Idempotency-Key here; the
+    // commands keep theirs in the engine's log.
+    let config_idempotency = idempotency::ConfigIdempotency::new(state.clone());
+    let idempotent = |body_bytes_max| {
+        axum::middleware::from_fn_with_state(
+            config_idempotency.with_body_limit(body_bytes_max),
+            idempotency::configuration,
+        )
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -39,6 +49,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/plugins",
             post(config::upload_plugin)
                 .layer(DefaultBodyLimit::max(component_bytes_max))
+                .layer(idempotent(component_bytes_max))
                 .get(config::list_plugins),
         )
         .route(
@@ -51,13 +62,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/plugins/{name}/{version}/activation",
-            post(activation::activate_plugin),
+            post(activation::activate_plugin).layer(idempotent(JSON_BODY_BYTES_MAX)),
         )
         .route("/v1/openapi.json", get(openapi::serve))
-        .route("/v1/api-keys", post(config::create_key))
+        .route(
+            "/v1/api-keys",
+            post(config::create_key).layer(idempotent(JSON_BODY_BYTES_MAX)),
+        )
         .route(
             "/v1/external-raters",
-            post(raters::put_rater).get(raters::list_raters),
+            post(raters::put_rater)
+                .layer(idempotent(JSON_BODY_BYTES_MAX))
+                .get(raters::list_raters),
         )
         .route("/v1/accounts", post(policies::create_account))
         .route("/v1/accounts/{locator}", get(policies::get_account))

@@ -65,8 +65,19 @@ const NOT_PREVIEWABLE: &[&str] = &[
     "run_golden",
     "create_key",
     "put_table",
+    "upload_plugin",
+    "put_rater",
     "activate_plugin",
     "run_billing",
+];
+
+/// Configuration POSTs that keep their answers per `Idempotency-Key`
+/// without being commands (see `api::idempotency`).
+const CONFIG_IDEMPOTENT: &[&str] = &[
+    "upload_plugin",
+    "activate_plugin",
+    "create_key",
+    "put_rater",
 ];
 
 /// The finished document.
@@ -103,6 +114,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
             if is_post && !NOT_PREVIEWABLE.contains(&id.as_str()) {
                 add_command_parameters(operation);
                 add_preview_response(operation);
+            }
+            if is_post && CONFIG_IDEMPOTENT.contains(&id.as_str()) {
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(idempotency_header());
             }
             if let Some(body) = billing_bodies.get(&id) {
                 set_billing_body(operation, body.clone(), &path_params);

@@ -119,6 +119,11 @@ async fn commands_document_preview_and_idempotency_and_every_operation_its_probl
         ["locator", "preview", "Idempotency-Key"]
     );
     assert!(names("/v1/quotes", "post").is_empty());
+    assert_eq!(names("/v1/api-keys", "post"), ["Idempotency-Key"]);
+    assert_eq!(
+        names("/v1/plugins", "post"),
+        ["name", "version", "instance_policy", "Idempotency-Key"]
+    );
     let problem = &doc["paths"]["/v1/accounts"]["post"]["responses"]["422"]["content"]["application/problem+json"]
         ["schema"]["$ref"];
     assert_eq!(problem, "#/components/schemas/Problem");

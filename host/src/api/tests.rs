@@ -45,6 +45,21 @@ impl Api {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
+        let (status, _, value) = self
+            .call_with_headers(method, path, key, body, headers)
+            .await;
+        (status, value)
+    }
+
+    /// [`Api::call`], with the answer's headers.
+    async fn call_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(key) = key {
             request = request.header("authorization", format!("Bearer {key}"));
@@ -66,6 +81,7 @@ impl Api {
             .await
             .unwrap();
         let status = response.status();
+        let answer_headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let value = if bytes.is_empty() {
             Value::Null
@@ -73,7 +89,7 @@ impl Api {
             serde_json::from_slice(&bytes)
                 .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        (status, value)
+        (status, answer_headers, value)
     }
 
     async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
@@ -344,6 +360,142 @@ async fn the_same_idempotency_key_replays_and_another_body_under_it_is_409() {
         .await;
     assert_eq!(conflict, StatusCode::CONFLICT);
     assert_eq!(problem["code"], "idempotency_conflict");
+}
+
+#[tokio::test]
+async fn a_replayed_key_creation_creates_no_second_key_and_never_shows_the_secret_again() {
+    let api = Api::new();
+    let admin = acme(&api).await;
+    let keys_before = api.state.keys.len();
+    let body = json!({"role": "billing", "label": "ops"});
+    let headers = [("idempotency-key", "key-ops")];
+    let (first, first_headers, created) = api
+        .call_with_headers(
+            "POST",
+            "/v1/api-keys",
+            Some(&admin),
+            Some(body.clone()),
+            &headers,
+        )
+        .await;
+    assert_eq!(first, StatusCode::CREATED);
+    assert!(first_headers.get(idempotency::REPLAYED_HEADER).is_none());
+    let secret = created["key"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("prm_"));
+    let (again, again_headers, replay) = api
+        .call_with_headers("POST", "/v1/api-keys", Some(&admin), Some(body), &headers)
+        .await;
+    assert_eq!(again, StatusCode::CREATED);
+    assert_eq!(again_headers[idempotency::REPLAYED_HEADER], "true");
+    assert_eq!(
+        replay["key"],
+        format!("prm_…{}", &secret[secret.len() - 4..])
+    );
+    assert_eq!(replay["role"], "billing");
+    assert_eq!(api.state.keys.len(), keys_before + 1);
+    // The masked key opens nothing; the secret is nowhere in the store.
+    let masked = replay["key"].as_str().unwrap();
+    assert_eq!(
+        api.get("/v1/ledger/trial-balance", masked).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api.get("/v1/ledger/trial-balance", &secret).await.0,
+        StatusCode::OK
+    );
+    for stored in api
+        .state
+        .store
+        .list_blobs("acme", idempotency::CONFIG_IDEMPOTENCY_NAMESPACE)
+        .unwrap()
+    {
+        let bytes = api
+            .state
+            .store
+            .get_blob("acme", idempotency::CONFIG_IDEMPOTENCY_NAMESPACE, &stored)
+            .unwrap()
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(&secret));
+    }
+    let (conflict, problem) = api
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&admin),
+            Some(json!({"role": "admin", "label": "ops"})),
+            &headers,
+        )
+        .await;
+    assert_eq!(conflict, StatusCode::CONFLICT);
+    assert_eq!(problem["code"], "idempotency_conflict");
+    assert_eq!(api.state.keys.len(), keys_before + 1);
+}
+
+#[tokio::test]
+async fn configuration_posts_replay_under_their_idempotency_key_and_refusals_are_not_kept() {
+    let api = Api::new();
+    let admin = acme(&api).await;
+    let rater = json!({"name": "legacy", "url": "http://127.0.0.1:9/rate", "timeout_ms": 500,
+                       "headers": [{"name": "Authorization", "value": "Basic c2VjcmV0"}]});
+    let headers = [("idempotency-key", "rater-legacy")];
+    // A refused request is not kept: the same key can carry the fixed one.
+    let (refused, problem) = api
+        .call(
+            "POST",
+            "/v1/external-raters",
+            Some(&admin),
+            Some(json!({"name": "legacy", "url": "not a url"})),
+            &headers,
+        )
+        .await;
+    assert!(refused.is_client_error(), "{refused} {problem}");
+    let (first, _, registered) = api
+        .call_with_headers(
+            "POST",
+            "/v1/external-raters",
+            Some(&admin),
+            Some(rater.clone()),
+            &headers,
+        )
+        .await;
+    assert_eq!(first, StatusCode::CREATED, "{registered}");
+    let (again, again_headers, replay) = api
+        .call_with_headers(
+            "POST",
+            "/v1/external-raters",
+            Some(&admin),
+            Some(rater),
+            &headers,
+        )
+        .await;
+    assert_eq!(again, StatusCode::CREATED);
+    assert_eq!(again_headers[idempotency::REPLAYED_HEADER], "true");
+    assert_eq!(replay, registered);
+    assert!(!replay.to_string().contains("c2VjcmV0"));
+    // The same key on another endpoint is another request: 409.
+    let (conflict, problem) = api
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&admin),
+            Some(json!({"role": "billing", "label": "x"})),
+            &headers,
+        )
+        .await;
+    assert_eq!(conflict, StatusCode::CONFLICT);
+    assert_eq!(problem["code"], "idempotency_conflict");
+    // Keys are per tenant: another tenant's same key is its own.
+    let globex = api.key("globex", Role::Admin);
+    let (other, _) = api
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&globex),
+            Some(json!({"role": "billing", "label": "x"})),
+            &headers,
+        )
+        .await;
+    assert_eq!(other, StatusCode::CREATED);
 }
 
 #[tokio::test]
