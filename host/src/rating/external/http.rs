@@ -25,6 +25,7 @@ pub struct Reply {
 /// A client that gives up after `timeout` (connecting, sending, and each
 /// read of the answer) and never follows redirects.
 pub fn build_client(timeout: Duration) -> Result<Client, String> {
+    install_tls_provider();
     Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
@@ -71,21 +72,24 @@ fn is_timeout(error: &reqwest::Error) -> bool {
     false
 }
 
+/// Makes rustls use the `ring` crypto provider (the only one built in), once
+/// per process; https raters are verified against the system's roots.
+fn install_tls_provider() {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        // Already installed (by another part of the process) is fine too.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// The failure kind and message of a failed send.
-fn send_failure(error: reqwest::Error, timeout: Duration, https: bool) -> (RaterFailure, String) {
+fn send_failure(error: reqwest::Error, timeout: Duration) -> (RaterFailure, String) {
     let ms = timeout.as_millis();
     if is_timeout(&error) {
         return (RaterFailure::Deadline, format!("no answer within {ms} ms"));
     }
     let connect = error.is_connect();
     let detail = chain(&error.without_url());
-    if https && detail.contains("scheme is not http") {
-        return (
-            RaterFailure::Unavailable,
-            "this build of Premia has no TLS support, so an https rater cannot be reached"
-                .to_string(),
-        );
-    }
     let what = if connect {
         "could not connect"
     } else {
@@ -136,7 +140,7 @@ pub fn post(
         .header(ACCEPT, HeaderValue::from_static("application/json"))
         .body(body)
         .send()
-        .map_err(|e| send_failure(e, timeout, url.scheme() == "https"))?;
+        .map_err(|e| send_failure(e, timeout))?;
     let status = response.status();
     let too_large = || {
         (
