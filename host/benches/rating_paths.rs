@@ -15,6 +15,10 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The allocator the `premia` binary runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -75,6 +79,21 @@ fn rating_paths(c: &mut Criterion) {
         )
         .unwrap();
     let wasm_rater = PluginRater::new(Arc::clone(&runtime), "auto@1").unwrap();
+    // The same plugin under an explicit pooled instance policy (not the
+    // default; see docs/plugins/README.md), for comparison.
+    runtime
+        .register_with_policy(
+            "auto-pooled",
+            "1",
+            &bytes,
+            RateTables::from_dir(&tables_dir).unwrap(),
+            premia::plugin::InstancePolicy::Pooled {
+                instances_max: 4,
+                calls_per_instance_max: 1_000,
+            },
+        )
+        .unwrap();
+    let pooled_rater = PluginRater::new(Arc::clone(&runtime), "auto-pooled@1").unwrap();
 
     let router =
         premia::cli::rater_serve::router(&bytes, RateTables::from_dir(&tables_dir).unwrap())
@@ -101,6 +120,9 @@ fn rating_paths(c: &mut Criterion) {
     let mut group = c.benchmark_group("rating_call_10_items");
     group.bench_function("wasm_plugin_fresh_sandbox", |b| {
         b.iter(|| wasm_rater.rate(black_box(&request)).unwrap())
+    });
+    group.bench_function("wasm_plugin_pooled_instance", |b| {
+        b.iter(|| pooled_rater.rate(black_box(&request)).unwrap())
     });
     group.bench_function("external_rater_http_loopback", |b| {
         b.iter(|| external_rater.rate(black_box(&request)).unwrap())

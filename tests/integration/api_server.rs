@@ -6,7 +6,6 @@ use crate::backend::open_data_dir;
 use crate::support::*;
 use premia::api::server::{DemoFiles, load_demo};
 use reqwest::StatusCode;
-use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
@@ -97,7 +96,7 @@ fn premiums(effect: &Value) -> Vec<String> {
 #[test]
 fn quote_and_bind_over_http_are_priced_by_the_auto_rater_plugin_and_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();
-    let client = Client::new();
+    let client = crate::support::http_client();
     let key = {
         let (server, key) = Server::start(data.path(), true);
         let key = key.unwrap();
@@ -189,7 +188,7 @@ fn a_plugin_is_uploaded_checked_against_its_golden_cases_and_a_bad_one_is_refuse
     let data = tempfile::tempdir().unwrap();
     let (server, key) = Server::start(data.path(), true);
     let auth = format!("Bearer {}", key.unwrap());
-    let client = Client::new();
+    let client = crate::support::http_client();
     let upload = client
         .post(server.url("/v1/plugins?name=auto-copy&version=2"))
         .header("authorization", &auth)
@@ -254,7 +253,7 @@ fn a_plugin_is_uploaded_checked_against_its_golden_cases_and_a_bad_one_is_refuse
 
 /// Deploys a copy of the demo's auto product named `name`, rated by `rating`.
 pub(crate) fn deploy_auto_variant(server: &Server, auth: &str, name: &str, rating: Value) {
-    let client = Client::new();
+    let client = crate::support::http_client();
     let products: Value = client
         .get(server.url("/v1/products"))
         .header("authorization", auth)
@@ -282,14 +281,14 @@ pub(crate) fn deploy_auto_variant(server: &Server, auth: &str, name: &str, ratin
 
 /// Uploads the auto rater as `name@version` with its tables, the territory
 /// factor for urban risks replaced by `urban_factor`.
-fn upload_auto_rater(
+pub fn upload_auto_rater(
     server: &Server,
     auth: &str,
     name: &str,
     version: &str,
     urban_factor: &str,
 ) -> Value {
-    let client = Client::new();
+    let client = crate::support::http_client();
     let upload = client
         .post(server.url(&format!("/v1/plugins?name={name}&version={version}")))
         .header("authorization", auth)
@@ -322,7 +321,7 @@ fn upload_auto_rater(
 fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_until_another_is_activated()
  {
     let data = tempfile::tempdir().unwrap();
-    let client = Client::new();
+    let client = crate::support::http_client();
     let (server, key) = Server::start(data.path(), true);
     let auth = format!("Bearer {}", key.unwrap());
     let first = upload_auto_rater(&server, &auth, "rater-x", "1", "1.25");
@@ -439,7 +438,7 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
 fn a_plugin_uploaded_with_a_pooled_instance_policy_keeps_it_across_restarts_and_a_bad_policy_is_refused()
  {
     let data = tempfile::tempdir().unwrap();
-    let client = Client::new();
+    let client = crate::support::http_client();
     let (server, key) = Server::start(data.path(), true);
     let auth = format!("Bearer {}", key.unwrap());
     let upload = |server: &Server, query: &str| {
@@ -545,7 +544,7 @@ fn a_socotra_external_rater_prices_declines_with_409_and_times_out_with_504_with
     let data = tempfile::tempdir().unwrap();
     let (server, key) = Server::start(data.path(), true);
     let auth = format!("Bearer {}", key.unwrap());
-    let client = Client::new();
+    let client = crate::support::http_client();
     let register = client
         .post(server.url("/v1/external-raters"))
         .header("authorization", &auth)
@@ -635,7 +634,7 @@ fn billing_runs_over_http_call_the_wasm_invoicing_plugin_for_its_installment_fee
     let data = tempfile::tempdir().unwrap();
     let (server, key) = Server::start(data.path(), true);
     let auth = format!("Bearer {}", key.unwrap());
-    let client = Client::new();
+    let client = crate::support::http_client();
     client
         .post(server.url("/v1/accounts"))
         .header("authorization", &auth)

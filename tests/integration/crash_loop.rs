@@ -748,7 +748,7 @@ struct Figures {
 
 fn context(server: &Server, key: &str, start: chrono::NaiveDate) -> Ctx {
     Ctx {
-        client: Client::builder()
+        client: crate::support::http_client_builder()
             .timeout(Duration::from_secs(60))
             .build()
             .unwrap(),

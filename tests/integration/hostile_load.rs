@@ -13,7 +13,6 @@
 use crate::api_server::{Server, auto_policy, deploy_auto_variant};
 use crate::support::*;
 use reqwest::StatusCode;
-use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,7 +42,7 @@ fn normal_quotes(
         .map(|_| {
             let (url, auth, stop) = (server.url("/v1/quotes"), auth.to_string(), Arc::clone(stop));
             std::thread::spawn(move || {
-                let client = Client::new();
+                let client = crate::support::http_client();
                 let mut latencies = Vec::new();
                 let mut starved = 0;
                 while !stop.load(Ordering::Relaxed) {
@@ -118,7 +117,7 @@ fn hostile_plugins_get_typed_errors_while_normal_quotes_keep_being_priced() {
     let data = tempfile::tempdir().unwrap();
     let (server, key) = Server::start(data.path(), true);
     let auth = format!("Bearer {}", key.unwrap());
-    let client = Client::new();
+    let client = crate::support::http_client();
     let account = client
         .post(server.url("/v1/accounts"))
         .header("authorization", &auth)

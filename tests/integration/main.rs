@@ -9,3 +9,4 @@ mod plugin_faults;
 mod plugin_languages;
 mod plugin_rating;
 mod support;
+mod two_hosts;

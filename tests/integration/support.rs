@@ -112,3 +112,14 @@ pub fn lang_wasm(plugin: &str) -> Vec<u8> {
         )
     })
 }
+
+/// A blocking HTTP client (with the TLS provider every client needs).
+pub fn http_client() -> reqwest::blocking::Client {
+    http_client_builder().build().unwrap()
+}
+
+/// A blocking HTTP client builder (with the TLS provider installed).
+pub fn http_client_builder() -> reqwest::blocking::ClientBuilder {
+    premia::rating::external::install_tls_provider();
+    reqwest::blocking::Client::builder()
+}

@@ -104,7 +104,7 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     let state_b = open_data_dir_with(dir_b.path(), Some(&url)).unwrap();
     let engines = [state_a.engine.clone(), state_b.engine.clone()];
     let hosts = [Host::serve(state_a), Host::serve(state_b)];
-    let client = Client::new();
+    let client = crate::support::http_client();
 
     // Accounts on one host, their policies on the other.
     for i in 0..ACCOUNTS {
@@ -308,4 +308,111 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     }
     let total: Decimal = projected.values().map(|(d, c)| d - c).sum();
     assert_eq!(total, Decimal::ZERO);
+}
+
+/// Polls `check` on `host` until it holds, for up to 10 s (the hosts sync
+/// their configuration every second).
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{what} did not reach the other host"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_plugin_uploaded_and_activated_through_one_host_prices_on_the_other() {
+    use crate::api_server::{auto_policy, deploy_auto_variant, upload_auto_rater};
+    let Some(url) = test_database_url() else {
+        return;
+    };
+    let url = url_with_schema(&url, &fresh_schema_name("two_hosts_config"));
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let state_a = open_data_dir_with(dir_a.path(), Some(&url)).unwrap();
+    let files = DemoFiles {
+        wasm_dir: premia_tests::PLUGINS_WASM_DIR.into(),
+        plugins_dir: workspace().join("plugins"),
+    };
+    let key = load_demo(&state_a, &files).unwrap();
+    let state_b = open_data_dir_with(dir_b.path(), Some(&url)).unwrap();
+    let hosts = [Host::serve(state_a), Host::serve(state_b)];
+    let auth = format!("Bearer {key}");
+    let client = crate::support::http_client();
+
+    // Through host A: version 1 (urban 1.25), a product naming the plugin
+    // without a version, an account.
+    upload_auto_rater(&hosts[0], &auth, "rater-y", "1", "1.25");
+    deploy_auto_variant(
+        &hosts[0],
+        &auth,
+        "auto-y",
+        json!({"kind": "plugin", "plugin": "rater-y"}),
+    );
+    let (status, body) = post(
+        &client,
+        &hosts[0].url("/v1/accounts"),
+        &key,
+        "acct-y",
+        &json!({"locator": "A-Y", "name": "Ada", "currency": "USD"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let premium_on = |host: &Host| -> Option<String> {
+        let mut policy = auto_policy("P-Y");
+        policy["product"] = json!("auto-y");
+        policy["account"] = json!("A-Y");
+        let response = client
+            .post(host.url("/v1/quotes"))
+            .header("authorization", &auth)
+            .json(&policy)
+            .send()
+            .unwrap();
+        if !response.status().is_success() {
+            return None;
+        }
+        let quote: Value = response.json().unwrap();
+        let total: Decimal = quote["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["charge"] == "premium")
+            .map(|l| Decimal::from_str(l["amount"].as_str().unwrap()).unwrap())
+            .sum();
+        Some(total.to_string())
+    };
+    assert_eq!(premium_on(&hosts[0]).as_deref(), Some("1462.50"));
+    // Host B learns of the plugin from the shared store and prices with it.
+    eventually("rater-y@1", || {
+        premium_on(&hosts[1]).as_deref() == Some("1462.50")
+    });
+
+    // Version 2 (urban 2.50) uploaded and activated through A: B follows.
+    upload_auto_rater(&hosts[0], &auth, "rater-y", "2", "2.50");
+    let activated = client
+        .post(hosts[0].url("/v1/plugins/rater-y/2/activation"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap();
+    assert!(activated.status().is_success());
+    assert_eq!(premium_on(&hosts[0]).as_deref(), Some("2925.00"));
+    eventually("the activation of rater-y@2", || {
+        premium_on(&hosts[1]).as_deref() == Some("2925.00")
+    });
+    let listed: Value = client
+        .get(hosts[1].url("/v1/plugins"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let active: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["active"] == true && p["name"] == "rater-y")
+        .map(|p| p["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(active, ["2"]);
 }

@@ -7,6 +7,7 @@
 //! thread pool; every command is durable before its response is sent.
 
 pub mod auth;
+pub mod config_sync;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

@@ -52,6 +52,8 @@ pub fn open_state(
         keys,
         store: Arc::clone(&store),
     };
+    let generations = super::config_sync::current_generations(&state)
+        .map_err(|e| anyhow::anyhow!("reading configuration generations: {}", e.detail))?;
     for tenant in store.tenants()?.into_iter().filter(|t| t != SYSTEM_TENANT) {
         super::routes::raters::register_stored(&state, &tenant).map_err(|e| {
             anyhow::anyhow!("re-registering external raters of {tenant}: {}", e.detail)
@@ -65,6 +67,7 @@ pub fn open_state(
             anyhow::anyhow!("loading active plugin versions of {tenant}: {}", e.detail)
         })?;
     }
+    super::config_sync::start(&state, generations);
     Ok(state)
 }
 

@@ -43,7 +43,7 @@ pub use config::{
     DEFAULT_TIMEOUT_MS, ExternalRaterConfig, ExternalRaterConfigError, MAX_TIMEOUT_MS,
     RedactedExternalRaterConfig,
 };
-pub use http::MAX_RESPONSE_BYTES;
+pub use http::{MAX_RESPONSE_BYTES, install_tls_provider};
 pub use request::{
     CallLocators, ExternalRateRequest, PolicyExposurePeril, WireCharacteristics, WireExposure,
     WirePeril, WirePolicy,

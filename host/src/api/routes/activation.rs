@@ -52,7 +52,7 @@ pub fn activate(state: &AppState, tenant: &str, name: &str, version: &str) -> Re
         .raters
         .active
         .activate(&qualified(tenant, name), version);
-    Ok(())
+    crate::api::config_sync::bump_generation(state, tenant)
 }
 
 /// Activates `name@version` when `name` has no active version yet.

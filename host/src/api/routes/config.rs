@@ -279,6 +279,7 @@ pub async fn upload_plugin(
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let info = register_stored(&state, &caller.tenant, &id)?;
         super::activation::activate_if_first(&state, &caller.tenant, &query.name, &query.version)?;
+        crate::api::config_sync::bump_generation(&state, &caller.tenant)?;
         Ok((
             StatusCode::CREATED,
             Json(view(&state, &caller.tenant, info)),
@@ -321,6 +322,7 @@ pub async fn put_table(
                 &body,
             )
             .map_err(|e| ApiError::internal(e.to_string()))?;
+        crate::api::config_sync::bump_generation(&state, &caller.tenant)?;
         Ok(Json(view(
             &state,
             &caller.tenant,

@@ -77,6 +77,7 @@ pub async fn put_rater(
                 &bytes,
             )
             .map_err(|e| ApiError::internal(e.to_string()))?;
+        crate::api::config_sync::bump_generation(&state, &caller.tenant)?;
         Ok((StatusCode::CREATED, Json(config.redacted())))
     })
     .await

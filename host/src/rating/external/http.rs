@@ -73,8 +73,9 @@ fn is_timeout(error: &reqwest::Error) -> bool {
 }
 
 /// Makes rustls use the `ring` crypto provider (the only one built in), once
-/// per process; https raters are verified against the system's roots.
-fn install_tls_provider() {
+/// per process; https raters are verified against the system's roots. Any
+/// `reqwest` client in the process needs it: call it before building one.
+pub fn install_tls_provider() {
     static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     INSTALLED.get_or_init(|| {
         // Already installed (by another part of the process) is fine too.
