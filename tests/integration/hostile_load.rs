@@ -112,6 +112,24 @@ const HOSTILE: &[(&str, &[&str])] = &[
     ("malformed", &["rater_invalid_output"]),
 ];
 
+/// Quotes the `hostile` product with the faulty plugin in `mode`.
+fn quote_hostile(
+    client: &reqwest::blocking::Client,
+    server: &Server,
+    auth: &str,
+    mode: &str,
+) -> reqwest::blocking::Response {
+    let mut policy = auto_policy("P-HOSTILE");
+    policy["product"] = json!("hostile");
+    policy["data"]["fields"]["mode"] = json!([mode]);
+    client
+        .post(server.url("/v1/quotes"))
+        .header("authorization", auth)
+        .json(&policy)
+        .send()
+        .unwrap()
+}
+
 #[test]
 fn hostile_plugins_get_typed_errors_while_normal_quotes_keep_being_priced() {
     let data = tempfile::tempdir().unwrap();
@@ -155,15 +173,7 @@ fn hostile_plugins_get_typed_errors_while_normal_quotes_keep_being_priced() {
     let mut hostile_calls = 0;
     while hostile_calls == 0 || started.elapsed() < phase_length() {
         for (mode, codes) in HOSTILE {
-            let mut policy = auto_policy("P-HOSTILE");
-            policy["product"] = json!("hostile");
-            policy["data"]["fields"]["mode"] = json!([mode]);
-            let answer = client
-                .post(server.url("/v1/quotes"))
-                .header("authorization", &auth)
-                .json(&policy)
-                .send()
-                .unwrap();
+            let answer = quote_hostile(&client, &server, &auth, mode);
             let status = answer.status();
             let problem: Value = answer.json().unwrap();
             let code = problem["code"].as_str().unwrap_or_default();
@@ -175,15 +185,7 @@ fn hostile_plugins_get_typed_errors_while_normal_quotes_keep_being_priced() {
             hostile_calls += 1;
         }
         // A plugin logging without end: its log is capped, the call answers.
-        let mut policy = auto_policy("P-HOSTILE");
-        policy["product"] = json!("hostile");
-        policy["data"]["fields"]["mode"] = json!(["log-flood"]);
-        let answer = client
-            .post(server.url("/v1/quotes"))
-            .header("authorization", &auth)
-            .json(&policy)
-            .send()
-            .unwrap();
+        let answer = quote_hostile(&client, &server, &auth, "log-flood");
         assert_eq!(answer.status(), StatusCode::OK);
         hostile_calls += 1;
     }

@@ -84,26 +84,52 @@ fn feed(client: &Client, host: &Host, key: &str) -> Vec<Value> {
     events
 }
 
+/// Two hosts (own engines, connections and HTTP servers) on a fresh schema
+/// of the test database, the demo tenant loaded through the first.
+struct TwoHosts {
+    url: String,
+    key: String,
+    engines: [std::sync::Arc<premia::engine::Engine>; 2],
+    hosts: [Host; 2],
+    _dirs: [tempfile::TempDir; 2],
+}
+
+/// [`TwoHosts`] on schema `<name>_...`, or `None` without a test database.
+fn two_hosts(name: &str) -> Option<TwoHosts> {
+    let url = url_with_schema(&test_database_url()?, &fresh_schema_name(name));
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let state_a = open_data_dir_with(dirs[0].path(), Some(&url)).unwrap();
+    let files = DemoFiles {
+        wasm_dir: premia_tests::PLUGINS_WASM_DIR.into(),
+        plugins_dir: workspace().join("plugins"),
+    };
+    let key = load_demo(&state_a, &files).unwrap();
+    let state_b = open_data_dir_with(dirs[1].path(), Some(&url)).unwrap();
+    Some(TwoHosts {
+        url,
+        key,
+        engines: [state_a.engine.clone(), state_b.engine.clone()],
+        hosts: [Host::serve(state_a), Host::serve(state_b)],
+        _dirs: dirs,
+    })
+}
+
 const ACCOUNTS: usize = 3;
 const CLIENTS: usize = 6;
 const COMMANDS_PER_CLIENT: usize = 10;
 
 #[test]
 fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
-    let Some(url) = test_database_url() else {
+    let Some(TwoHosts {
+        url,
+        key,
+        engines,
+        hosts,
+        _dirs,
+    }) = two_hosts("two_hosts")
+    else {
         return;
     };
-    let url = url_with_schema(&url, &fresh_schema_name("two_hosts"));
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let state_a = open_data_dir_with(dir_a.path(), Some(&url)).unwrap();
-    let files = DemoFiles {
-        wasm_dir: premia_tests::PLUGINS_WASM_DIR.into(),
-        plugins_dir: workspace().join("plugins"),
-    };
-    let key = load_demo(&state_a, &files).unwrap();
-    let state_b = open_data_dir_with(dir_b.path(), Some(&url)).unwrap();
-    let engines = [state_a.engine.clone(), state_b.engine.clone()];
-    let hosts = [Host::serve(state_a), Host::serve(state_b)];
     let client = crate::support::http_client();
 
     // Accounts on one host, their policies on the other.
@@ -326,19 +352,12 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 #[test]
 fn a_plugin_uploaded_and_activated_through_one_host_prices_on_the_other() {
     use crate::api_server::{auto_policy, deploy_auto_variant, upload_auto_rater};
-    let Some(url) = test_database_url() else {
+    let Some(TwoHosts {
+        key, hosts, _dirs, ..
+    }) = two_hosts("two_hosts_config")
+    else {
         return;
     };
-    let url = url_with_schema(&url, &fresh_schema_name("two_hosts_config"));
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let state_a = open_data_dir_with(dir_a.path(), Some(&url)).unwrap();
-    let files = DemoFiles {
-        wasm_dir: premia_tests::PLUGINS_WASM_DIR.into(),
-        plugins_dir: workspace().join("plugins"),
-    };
-    let key = load_demo(&state_a, &files).unwrap();
-    let state_b = open_data_dir_with(dir_b.path(), Some(&url)).unwrap();
-    let hosts = [Host::serve(state_a), Host::serve(state_b)];
     let auth = format!("Bearer {key}");
     let client = crate::support::http_client();
 
