@@ -380,14 +380,27 @@ fn a_pooled_instance_is_never_used_again_after_a_trap() {
 }
 
 #[test]
-fn a_pooled_instance_is_dropped_after_a_limit_or_a_declined_answer() {
+fn a_pooled_instance_is_dropped_after_a_declined_answer_or_a_limit_and_a_quarantined_plugin_is_not_pooled()
+ {
     let id = faulty_js_with("pool-errors", InstancePolicy::pooled(1, 100));
-    for mode in ["loop", "allocate", "decline"] {
-        assert_eq!(counter(&id), "1", "before {mode}");
-        assert_eq!(counter(&id), "2", "before {mode}");
-        rate(&id, &faulty_request(mode)).unwrap_err();
-        assert_eq!(languages().idle_instances(&id).unwrap(), 0, "after {mode}");
-    }
+    assert_eq!(counter(&id), "1");
+    assert_eq!(counter(&id), "2");
+    rate(&id, &faulty_request("decline")).unwrap_err();
+    assert_eq!(
+        languages().idle_instances(&id).unwrap(),
+        0,
+        "after a decline"
+    );
+    assert_eq!(counter(&id), "1", "a new instance after the decline");
+    assert_eq!(counter(&id), "2");
+    // A limit drops the instance and quarantines the plugin: until the
+    // quarantine ends every call gets a fresh instance, none is pooled.
+    rate(&id, &faulty_request("loop")).unwrap_err();
+    assert_eq!(languages().idle_instances(&id).unwrap(), 0, "after a limit");
+    assert!(languages().quarantined_for(&id).is_some());
+    assert_eq!(counter(&id), "1");
+    assert_eq!(counter(&id), "1", "quarantined: no instance is kept");
+    assert_eq!(languages().idle_instances(&id).unwrap(), 0);
 }
 
 #[test]
