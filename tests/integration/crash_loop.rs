@@ -1,7 +1,10 @@
 //! The crash loop (issue 7, item 1): a real `premia serve` process over a
 //! sled data directory, concurrent clients sending policy and billing
 //! commands with idempotency keys, and `kill -9` at a random moment of
-//! every round. After each restart it checks what an auditor would ask:
+//! every round; in half the rounds the restarting server is killed again
+//! while it starts (opening the store, replaying the log, loading plugins)
+//! before it is started for good. After each restart it checks what an
+//! auditor would ask:
 //!
 //! - every acknowledged command is in the durable event feed, with exactly
 //!   the journal entries its acknowledgement showed, once;
@@ -91,45 +94,7 @@ impl Server {
     /// Starts `premia serve` over `data` on a free port; with `demo`, loads
     /// the demo tenant and returns its key.
     fn start(data: &Path, demo: bool) -> (Server, Option<String>) {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let mut args: Vec<String> = vec![
-            "serve".into(),
-            "--data".into(),
-            data.display().to_string(),
-            "--listen".into(),
-            address.to_string(),
-            "--demo-wasm-dir".into(),
-            premia_tests::PLUGINS_WASM_DIR.into(),
-            "--demo-plugins-dir".into(),
-            workspace().join("plugins").display().to_string(),
-        ];
-        if demo {
-            args.push("--demo".into());
-        }
-        let mut command = match std::env::var("PREMIA_BIN") {
-            Ok(bin) if !bin.is_empty() => {
-                let mut command = Command::new(bin);
-                command.args(&args);
-                command
-            }
-            _ => {
-                let mut command = Command::new(std::env::current_exe().unwrap());
-                command
-                    .args([
-                        "--exact",
-                        "crash_loop::server_process",
-                        "--nocapture",
-                        "--test-threads=1",
-                    ])
-                    .env(SERVE_ENV, serde_json::to_string(&args).unwrap());
-                command
-            }
-        };
+        let (mut command, address) = Server::command(data, demo);
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -156,6 +121,65 @@ impl Server {
         }
         std::thread::spawn(move || for _ in lines {});
         (Server { child, address }, key)
+    }
+
+    /// Starts `premia serve` over `data` and `kill -9`s it after `after`,
+    /// listening or not: a kill while it opens the store, replays the log
+    /// and loads the plugins.
+    fn start_and_kill_during_startup(data: &Path, after: Duration) {
+        let mut child = Server::command(data, false)
+            .0
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting premia serve");
+        std::thread::sleep(after);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// `premia serve` over `data` on a free port, and that port.
+    fn command(data: &Path, demo: bool) -> (Command, SocketAddr) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut args: Vec<String> = vec![
+            "serve".into(),
+            "--data".into(),
+            data.display().to_string(),
+            "--listen".into(),
+            address.to_string(),
+            "--demo-wasm-dir".into(),
+            premia_tests::PLUGINS_WASM_DIR.into(),
+            "--demo-plugins-dir".into(),
+            workspace().join("plugins").display().to_string(),
+        ];
+        if demo {
+            args.push("--demo".into());
+        }
+        let command = match std::env::var("PREMIA_BIN") {
+            Ok(bin) if !bin.is_empty() => {
+                let mut command = Command::new(bin);
+                command.args(&args);
+                command
+            }
+            _ => {
+                let mut command = Command::new(std::env::current_exe().unwrap());
+                command
+                    .args([
+                        "--exact",
+                        "crash_loop::server_process",
+                        "--nocapture",
+                        "--test-threads=1",
+                    ])
+                    .env(SERVE_ENV, serde_json::to_string(&args).unwrap());
+                command
+            }
+        };
+        (command, address)
     }
 
     fn url(&self, path: &str) -> String {
@@ -735,6 +759,8 @@ fn snapshot(ctx: &Ctx, accounts: &[String], policies: &[String]) -> Value {
 struct Figures {
     rounds: usize,
     kills: usize,
+    /// Kills while a server was starting (store, replay, plugins).
+    startup_kills: usize,
     acknowledged: usize,
     unanswered: usize,
     committed_unanswered: usize,
@@ -828,6 +854,14 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
         figures.kills += 1;
         counter.store(ctx.counter.load(Ordering::Relaxed), Ordering::Relaxed);
 
+        // Half the time, a kill during start-up first.
+        if rng.chance(50) {
+            Server::start_and_kill_during_startup(
+                data.path(),
+                Duration::from_millis(rng.below(400)),
+            );
+            figures.startup_kills += 1;
+        }
         // Restart over the same directory: the state is a replay of the log.
         server = Some(Server::start(data.path(), false).0);
         let ctx = context(server.as_ref().unwrap(), &key, start);
