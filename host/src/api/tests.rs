@@ -21,7 +21,11 @@ struct Api {
 
 impl Api {
     fn new() -> Api {
-        let store: Arc<dyn Store> = crate::store::test_store();
+        Api::over(crate::store::test_store())
+    }
+
+    /// The API over `store`.
+    fn over(store: Arc<dyn Store>) -> Api {
         let limits = PluginLimits {
             concurrent_calls_max: 4,
             ..PluginLimits::default()
@@ -496,6 +500,99 @@ async fn configuration_posts_replay_under_their_idempotency_key_and_refusals_are
         )
         .await;
     assert_eq!(other, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_failed_write_is_never_acknowledged_and_changes_nothing_the_api_shows() {
+    let failing = Arc::new(crate::store::failing::FailingStore::new(
+        crate::store::test_store(),
+    ));
+    let api = Api::over(failing.clone());
+    let key = acme(&api).await;
+    assert_eq!(
+        api.post("/v1/policies", &key, policy("P1", "1200.00"))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let snapshot = || async {
+        (
+            api.get("/v1/ledger/trial-balance", &key).await.1,
+            api.get("/v1/ledger/entries", &key).await.1,
+            api.get("/v1/events?limit=1000", &key).await.1,
+            api.get("/v1/policies/P1", &key).await.1,
+        )
+    };
+    let before = snapshot().await;
+
+    // The disk fails: a new policy and an endorsement are refused with 503
+    // store_unavailable, never acknowledged.
+    failing.fail_writes(true);
+    let headers = [("idempotency-key", "issue-p2")];
+    let (status, problem) = api
+        .call(
+            "POST",
+            "/v1/policies",
+            Some(&key),
+            Some(policy("P2", "600.00")),
+            &headers,
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    assert_eq!(problem["code"], "store_unavailable");
+    let endorsement = json!({"effective": "2026-07-01", "changes": [{"op": "set_peril_fields", "exposure": "V1", "peril": "V1-COLL", "fields": {"yearly_premium": ["2400.00"]}}]});
+    let (status, _) = api
+        .post("/v1/policies/P1/endorsements", &key, endorsement.clone())
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(failing.refused.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+
+    // The disk is back: what the API shows is what was durable before.
+    failing.fail_writes(false);
+    assert_eq!(snapshot().await, before);
+    assert_eq!(
+        api.get("/v1/policies/P2", &key).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // The same key commits now, once.
+    let (status, issued) = api
+        .call(
+            "POST",
+            "/v1/policies",
+            Some(&key),
+            Some(policy("P2", "600.00")),
+            &headers,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let (status, replay) = api
+        .call(
+            "POST",
+            "/v1/policies",
+            Some(&key),
+            Some(policy("P2", "600.00")),
+            &headers,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(replay["replayed"], true);
+    let trial = api.get("/v1/ledger/trial-balance", &key).await.1;
+    let net: rust_decimal::Decimal = trial[0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let amount = |field: &str| {
+                r[field]
+                    .as_str()
+                    .unwrap()
+                    .parse::<rust_decimal::Decimal>()
+                    .unwrap()
+            };
+            amount("debits") - amount("credits")
+        })
+        .sum();
+    assert_eq!(net, rust_decimal::Decimal::ZERO);
 }
 
 #[tokio::test]

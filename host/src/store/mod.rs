@@ -30,6 +30,8 @@ mod traits;
 
 #[cfg(test)]
 mod behaviour_tests;
+#[cfg(test)]
+pub(crate) mod failing;
 
 pub use error::StoreError;
 pub use event::{

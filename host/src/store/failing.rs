@@ -1,0 +1,137 @@
+//! A store that fails its writes on demand, for fault-injection tests: it
+//! wraps another store and, while failing, refuses every write as a disk or
+//! database would (a failed `fsync`, a full disk, a dropped connection)
+//! without writing anything. An append queued with `submit_append` fails at
+//! `wait`, after it was queued, which is when an `fsync` error is seen.
+
+use super::error::StoreError;
+use super::event::{AppendOutcome, AppendRequest, StoredEvent};
+use super::traits::{IdempotentRecord, PendingAppend, Store};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// See the module documentation.
+pub struct FailingStore {
+    inner: Arc<dyn Store>,
+    failing: AtomicBool,
+    /// Writes refused so far.
+    pub refused: AtomicU64,
+}
+
+const INJECTED: &str = "injected write failure (fsync failed)";
+
+impl FailingStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        FailingStore {
+            inner,
+            failing: AtomicBool::new(false),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    /// Starts or stops refusing writes.
+    pub fn fail_writes(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    fn refuse(&self) -> Option<StoreError> {
+        self.failing.load(Ordering::SeqCst).then(|| {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            StoreError::Failed(INJECTED.into())
+        })
+    }
+}
+
+impl Store for FailingStore {
+    fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        match self.refuse() {
+            Some(error) => Err(error),
+            None => self.inner.append(request),
+        }
+    }
+
+    fn submit_append(&self, request: AppendRequest) -> Result<PendingAppend, StoreError> {
+        match self.refuse() {
+            Some(error) => Ok(PendingAppend::new(move || Err(error))),
+            None => self.inner.submit_append(request),
+        }
+    }
+
+    fn read(
+        &self,
+        tenant: &str,
+        after_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.read(tenant, after_sequence, limit)
+    }
+
+    fn read_stream(&self, tenant: &str, stream: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.read_stream(tenant, stream)
+    }
+
+    fn stream_version(&self, tenant: &str, stream: &str) -> Result<u64, StoreError> {
+        self.inner.stream_version(tenant, stream)
+    }
+
+    fn last_sequence(&self, tenant: &str) -> Result<u64, StoreError> {
+        self.inner.last_sequence(tenant)
+    }
+
+    fn idempotent_response(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<(String, serde_json::Value)>, StoreError> {
+        self.inner.idempotent_response(tenant, key)
+    }
+
+    fn idempotent_record(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentRecord>, StoreError> {
+        self.inner.idempotent_record(tenant, key)
+    }
+
+    fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.tenants()
+    }
+
+    fn shared(&self) -> bool {
+        self.inner.shared()
+    }
+
+    fn put_blob(
+        &self,
+        tenant: &str,
+        namespace: &str,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        match self.refuse() {
+            Some(error) => Err(error),
+            None => self.inner.put_blob(tenant, namespace, key, bytes),
+        }
+    }
+
+    fn get_blob(
+        &self,
+        tenant: &str,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get_blob(tenant, namespace, key)
+    }
+
+    fn list_blobs(&self, tenant: &str, namespace: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.list_blobs(tenant, namespace)
+    }
+
+    fn delete_blob(&self, tenant: &str, namespace: &str, key: &str) -> Result<bool, StoreError> {
+        match self.refuse() {
+            Some(error) => Err(error),
+            None => self.inner.delete_blob(tenant, namespace, key),
+        }
+    }
+}
