@@ -123,19 +123,33 @@ impl Server {
         (Server { child, address }, key)
     }
 
-    /// Starts `premia serve` over `data` and `kill -9`s it after `after`,
-    /// listening or not: a kill while it opens the store, replays the log
-    /// and loads the plugins.
-    fn start_and_kill_during_startup(data: &Path, after: Duration) {
+    /// Starts `premia serve` over `data` and `kill -9`s it after `after`:
+    /// a kill while it opens the store, replays the log and loads the
+    /// plugins. Returns whether it was still starting (not yet listening)
+    /// when killed.
+    fn start_and_kill_during_startup(data: &Path, after: Duration) -> bool {
         let mut child = Server::command(data, false)
             .0
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("starting premia serve");
+        let listening = Arc::new(AtomicBool::new(false));
+        let stdout = child.stdout.take().unwrap();
+        let seen = Arc::clone(&listening);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("premia listening on") {
+                    seen.store(true, Ordering::SeqCst);
+                }
+            }
+        });
         std::thread::sleep(after);
+        let was_listening = listening.load(Ordering::SeqCst);
         let _ = child.kill();
         let _ = child.wait();
+        let _ = reader.join();
+        !was_listening
     }
 
     /// `premia serve` over `data` on a free port, and that port.
@@ -814,6 +828,8 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
     let start = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
     let world = Mutex::new(World::default());
     let mut figures = Figures::default();
+    // How long the last restart took to listen: start-up kills land within it.
+    let mut last_start_up = Duration::from_millis(200);
     let mut previous_snapshot: Option<Value> = None;
     let counter = Arc::new(AtomicU64::new(0));
 
@@ -854,16 +870,19 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
         figures.kills += 1;
         counter.store(ctx.counter.load(Ordering::Relaxed), Ordering::Relaxed);
 
-        // Half the time, a kill during start-up first.
+        // Half the time, a kill during start-up first, at a random moment
+        // of the last measured start-up.
         if rng.chance(50) {
-            Server::start_and_kill_during_startup(
-                data.path(),
-                Duration::from_millis(rng.below(400)),
-            );
-            figures.startup_kills += 1;
+            let start_up_ms = u64::try_from(last_start_up.as_millis()).unwrap_or(u64::MAX);
+            let after = Duration::from_millis(rng.below(start_up_ms.max(1)));
+            if Server::start_and_kill_during_startup(data.path(), after) {
+                figures.startup_kills += 1;
+            }
         }
         // Restart over the same directory: the state is a replay of the log.
+        let restarted = Instant::now();
         server = Some(Server::start(data.path(), false).0);
+        last_start_up = restarted.elapsed();
         let ctx = context(server.as_ref().unwrap(), &key, start);
         let acks = world.lock().unwrap().acks.clone();
         check_feed(&ctx, &acks);

@@ -267,6 +267,28 @@ fn a_quarantined_loop_is_stopped_by_the_cpu_time_it_used() {
 }
 
 #[test]
+fn a_quarantined_call_past_its_wall_cap_is_refused_as_busy_not_blamed_on_the_plugin() {
+    let runtime = runtime_with(PluginLimits {
+        fuel_per_call_max: u64::MAX / 2,
+        wall_time_ms_max: 50,
+        quarantined_wall_time_ms_max: 20,
+        ..PluginLimits::default()
+    });
+    let _ = fault(&runtime, "loop");
+    // The wall cap (20 ms) comes before the CPU budget (50 ms): this call
+    // was stopped for waiting, which is the host's doing.
+    let error = fault(&runtime, "loop");
+    assert_eq!(
+        error,
+        PluginError::QuarantineStarved {
+            plugin: "faulty@1".into(),
+            quarantined_wall_time_ms_max: 20
+        }
+    );
+    assert_eq!(error.code(), "plugin_quarantined");
+}
+
+#[test]
 fn quarantine_can_be_turned_off() {
     let runtime = runtime_with(PluginLimits {
         quarantine_ms: 0,

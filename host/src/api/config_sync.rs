@@ -22,7 +22,7 @@ use super::error::ApiError;
 use super::routes::{activation, config, raters};
 use super::state::AppState;
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 /// Where the generation token is kept, per tenant.
@@ -30,6 +30,27 @@ pub const CONFIG_NAMESPACE: &str = "config";
 const GENERATION_KEY: &str = "generation";
 /// How often a host of a shared store looks for configuration changes.
 pub const CONFIG_SYNC_INTERVAL_MS: u64 = 1_000;
+
+/// Serializes configuration changes and reloads on this host, so that a
+/// reload reading the store cannot apply an older value after a handler has
+/// stored and applied a newer one. Configuration changes are rare; one lock
+/// for all tenants is enough. Take it in handlers, around store + apply +
+/// bump, never inside the helpers they call.
+pub fn lock() -> MutexGuard<'static, ()> {
+    static CONFIG: Mutex<()> = Mutex::new(());
+    CONFIG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A store error of a configuration write: 503, nothing was changed.
+pub fn store_problem(error: crate::store::StoreError) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        format!("the configuration could not be stored: {error}"),
+    )
+}
 
 /// Records that `tenant`'s configuration changed (call after the change is
 /// stored), so that the other hosts reload it.
@@ -41,19 +62,23 @@ pub fn bump_generation(state: &AppState, tenant: &str) -> Result<(), ApiError> {
     state
         .store
         .put_blob(tenant, CONFIG_NAMESPACE, GENERATION_KEY, token.as_bytes())
-        .map_err(|e| ApiError::internal(e.to_string()))
+        .map_err(store_problem)
 }
 
 /// Loads `tenant`'s plugins, external raters and active versions from the
-/// store into this host (as at start-up).
+/// store into this host (as at start-up). A plugin that no longer registers
+/// is logged and skipped; the rest still load.
 pub fn reload_tenant(state: &AppState, tenant: &str) -> Result<(), ApiError> {
+    let _config = lock();
     raters::register_stored(state, tenant)?;
     for id in state
         .store
         .list_blobs(tenant, config::PLUGINS_NAMESPACE)
         .map_err(|e| ApiError::internal(e.to_string()))?
     {
-        config::register_stored(state, tenant, &id)?;
+        if let Err(error) = config::register_stored(state, tenant, &id) {
+            tracing::warn!(%tenant, plugin = %id, error = %error.detail, "a stored plugin did not load");
+        }
     }
     activation::load_active(state, tenant)
 }
@@ -131,15 +156,22 @@ pub fn current_generations(state: &AppState) -> Result<HashMap<String, Vec<u8>>,
     Ok(generations)
 }
 
-/// Reloads the tenants whose generation changed since `seen`.
+/// Reloads the tenants whose generation changed since `seen`; a tenant that
+/// fails is logged and tried again next time, the others go on.
 fn sync_once(state: &AppState, seen: &mut HashMap<String, Vec<u8>>) -> Result<(), ApiError> {
     for (tenant, token) in current_generations(state)? {
         if seen.get(&tenant) == Some(&token) {
             continue;
         }
-        reload_tenant(state, &tenant)?;
-        tracing::info!(%tenant, "configuration reloaded from the shared store");
-        seen.insert(tenant, token);
+        match reload_tenant(state, &tenant) {
+            Ok(()) => {
+                tracing::info!(%tenant, "configuration reloaded from the shared store");
+                seen.insert(tenant, token);
+            }
+            Err(error) => {
+                tracing::warn!(%tenant, error = %error.detail, "configuration reload failed; retrying");
+            }
+        }
     }
     Ok(())
 }

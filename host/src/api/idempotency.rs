@@ -23,7 +23,7 @@
 //! "prm_…c3d1"` and `Idempotent-Replayed: true`; no second key exists. The
 //! same key with `{"label":"other", ...}` gets 409.
 
-use super::auth::Caller;
+use super::auth::{Access, Caller};
 use super::error::ApiError;
 use super::extract::IdempotencyKey;
 use super::state::AppState;
@@ -81,12 +81,12 @@ struct StoredAnswer {
 }
 
 /// The key marked as running until dropped.
-struct Running<'a> {
-    running: &'a Mutex<HashSet<String>>,
+struct Running {
+    running: Arc<Mutex<HashSet<String>>>,
     key: String,
 }
 
-impl Drop for Running<'_> {
+impl Drop for Running {
     fn drop(&mut self) {
         self.running
             .lock()
@@ -118,10 +118,12 @@ async fn replay_or_run(
     let (Some(key), true) = (key.0, parts.method == Method::POST) else {
         return Ok(next.run(Request::from_parts(parts, body)).await);
     };
-    // Who is asking decides where the key lives; an unknown caller goes on
-    // to the handler, which answers 401/403 as usual.
-    let Ok(caller) = Caller::from_request_parts(&mut parts, &config.state).await else {
-        return Ok(next.run(Request::from_parts(parts, body)).await);
+    // Who is asking decides where the key lives; an unknown caller, or one
+    // whose role may not configure, goes on to the handler, which answers
+    // 401/403 as usual (and never sees a stored answer).
+    let caller = match Caller::from_request_parts(&mut parts, &config.state).await {
+        Ok(caller) if caller.role.allows(Access::Configure) => caller,
+        _ => return Ok(next.run(Request::from_parts(parts, body)).await),
     };
     let bytes = axum::body::to_bytes(body, config.body_bytes_max)
         .await
@@ -147,7 +149,7 @@ async fn replay_or_run(
             .into_response());
         }
         Running {
-            running: &config.running,
+            running: Arc::clone(&config.running),
             key: running_key,
         }
     };
@@ -167,10 +169,44 @@ async fn replay_or_run(
             .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
         return Ok(response);
     }
+    // The request runs, and its answer is stored, in a task of its own: a
+    // client that goes away mid-request does not cut the change off from its
+    // stored answer (a retry then replays instead of running it again).
     let path = parts.uri.path().to_string();
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let state = config.state.clone();
+    let tenant = caller.tenant.clone();
+    let request = Request::from_parts(parts, Body::from(bytes));
+    tokio::spawn(async move {
+        let _running = _running;
+        run_and_keep(
+            &state,
+            &tenant,
+            &blob_key,
+            &path,
+            fingerprint,
+            request,
+            next,
+        )
+        .await
+    })
+    .await
+    .map_err(|e| {
+        ApiError::internal(format!("a configuration request failed: {e}")).into_response()
+    })?
+}
+
+/// Runs the request; a success is stored under the key before it is
+/// answered.
+async fn run_and_keep(
+    state: &AppState,
+    tenant: &str,
+    blob_key: &str,
+    path: &str,
+    fingerprint: String,
+    request: Request,
+    next: Next,
+) -> Result<Response, Response> {
+    let response = next.run(request).await;
     if !response.status().is_success() {
         return Ok(response);
     }
@@ -189,7 +225,7 @@ async fn replay_or_run(
             answer
         },
     };
-    save(&config.state, &caller.tenant, &blob_key, &stored).await?;
+    save(state, tenant, blob_key, &stored).await?;
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 

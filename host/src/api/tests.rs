@@ -397,6 +397,19 @@ async fn a_replayed_key_creation_creates_no_second_key_and_never_shows_the_secre
     );
     assert_eq!(replay["role"], "billing");
     assert_eq!(api.state.keys.len(), keys_before + 1);
+    // A key of the tenant that may not configure never sees the answer.
+    let reader = api.key("acme", Role::ReadOnly);
+    let (forbidden, problem) = api
+        .call(
+            "POST",
+            "/v1/api-keys",
+            Some(&reader),
+            Some(json!({"role": "billing", "label": "ops"})),
+            &headers,
+        )
+        .await;
+    assert_eq!(forbidden, StatusCode::FORBIDDEN, "{problem}");
+    assert!(problem.get("key").is_none());
     // The masked key opens nothing; the secret is nowhere in the store.
     let masked = replay["key"].as_str().unwrap();
     assert_eq!(
@@ -432,7 +445,7 @@ async fn a_replayed_key_creation_creates_no_second_key_and_never_shows_the_secre
         .await;
     assert_eq!(conflict, StatusCode::CONFLICT);
     assert_eq!(problem["code"], "idempotency_conflict");
-    assert_eq!(api.state.keys.len(), keys_before + 1);
+    assert_eq!(api.state.keys.len(), keys_before + 2);
 }
 
 #[tokio::test]

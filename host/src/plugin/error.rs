@@ -65,6 +65,14 @@ pub enum PluginError {
          quarantined calls are already running; retry later"
     )]
     Quarantined { plugin: String, calls_max: u32 },
+    #[error(
+        "plugin {plugin} is quarantined and waited more than {quarantined_wall_time_ms_max} ms \
+         for idle CPU; retry later"
+    )]
+    QuarantineStarved {
+        plugin: String,
+        quarantined_wall_time_ms_max: u64,
+    },
 }
 
 impl PluginError {
@@ -86,7 +94,9 @@ impl PluginError {
             PluginError::UnknownPlugin(_) => "plugin_unknown",
             PluginError::WrongWorld { .. } => "plugin_wrong_world",
             PluginError::Unavailable { .. } => "plugin_unavailable",
-            PluginError::Quarantined { .. } => "plugin_quarantined",
+            PluginError::Quarantined { .. } | PluginError::QuarantineStarved { .. } => {
+                "plugin_quarantined"
+            }
         }
     }
 }
@@ -116,7 +126,10 @@ impl From<PluginError> for RatingError {
                 failed(plugin, RaterFailure::Unavailable)
             }
             PluginError::UnknownPlugin(plugin) => failed(plugin, RaterFailure::Unavailable),
-            PluginError::Quarantined { plugin, .. } => failed(plugin, RaterFailure::Quarantined),
+            PluginError::Quarantined { plugin, .. }
+            | PluginError::QuarantineStarved { plugin, .. } => {
+                failed(plugin, RaterFailure::Quarantined)
+            }
             PluginError::Incompatible(_) | PluginError::TooLarge { .. } => {
                 failed("plugin", RaterFailure::Unavailable)
             }

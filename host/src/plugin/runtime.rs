@@ -478,16 +478,24 @@ impl PluginRuntime {
                 return (Err(refused), CallReport::default());
             };
             std::thread::scope(|scope| {
-                let quarantined = std::thread::Builder::new()
+                let spawned = std::thread::Builder::new()
                     .name("premia-quarantine".into())
                     .spawn_scoped(scope, || {
                         lower_this_thread_priority();
                         self.call_here(plugin, Lane::Quarantined, body)
-                    })
-                    .expect("spawning a quarantined call's thread");
-                quarantined
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    });
+                match spawned {
+                    Ok(quarantined) => quarantined
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    Err(error) => (
+                        Err(PluginError::Unavailable {
+                            plugin: id.to_string(),
+                            message: format!("no thread for a quarantined call: {error}"),
+                        }),
+                        CallReport::default(),
+                    ),
+                }
             })
         } else {
             self.call_here(plugin, Lane::Normal, body)
@@ -571,9 +579,13 @@ impl PluginRuntime {
         let wall_started = Instant::now();
         let cpu_max = Duration::from_millis(self.limits.wall_time_ms_max);
         let wall_max = Duration::from_millis(self.limits.quarantined_wall_time_ms_max);
-        store.epoch_deadline_callback(move |_| {
+        store.epoch_deadline_callback(move |mut context| {
             let cpu_used = thread_cpu_time().saturating_sub(cpu_started);
-            if cpu_used >= cpu_max || wall_started.elapsed() >= wall_max {
+            if cpu_used >= cpu_max {
+                Ok(UpdateDeadline::Interrupt)
+            } else if wall_started.elapsed() >= wall_max {
+                // Starved of CPU, not over its budget: not the plugin's fault.
+                context.data_mut().quarantine_wall_cap_hit = true;
                 Ok(UpdateDeadline::Interrupt)
             } else {
                 Ok(UpdateDeadline::Continue(1))
@@ -605,6 +617,12 @@ impl PluginRuntime {
 
     fn classify(&self, plugin: &str, state: &CallState, error: wasmtime::Error) -> PluginError {
         let plugin = plugin.to_string();
+        if state.quarantine_wall_cap_hit {
+            return PluginError::QuarantineStarved {
+                plugin,
+                quarantined_wall_time_ms_max: self.limits.quarantined_wall_time_ms_max,
+            };
+        }
         if state.limiter.memory_limit_hit {
             return PluginError::MemoryLimit {
                 plugin,

@@ -75,6 +75,9 @@ pub struct CallState {
     log_line_bytes_max: usize,
     /// Lines dropped because the log budget was spent.
     pub logs_dropped: usize,
+    /// A quarantined call waited for idle CPU past its wall-time cap (as
+    /// opposed to using up its CPU time).
+    pub quarantine_wall_cap_hit: bool,
     /// Built on the first WASI call only: most plugins never make one, and
     /// building a context costs more than the rest of the call.
     wasi: Option<WasiCtx>,
@@ -97,6 +100,7 @@ impl CallState {
             log_bytes_max: limits.log_bytes_max,
             log_line_bytes_max: limits.log_line_bytes_max,
             logs_dropped: 0,
+            quarantine_wall_cap_hit: false,
             wasi: None,
             resources: ResourceTable::new(),
         }

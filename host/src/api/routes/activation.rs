@@ -47,7 +47,7 @@ pub fn activate(state: &AppState, tenant: &str, name: &str, version: &str) -> Re
     state
         .store
         .put_blob(tenant, ACTIVE_NAMESPACE, name, version.as_bytes())
-        .map_err(internal)?;
+        .map_err(crate::api::config_sync::store_problem)?;
     state
         .raters
         .active
@@ -62,12 +62,13 @@ pub fn activate_if_first(
     name: &str,
     version: &str,
 ) -> Result<(), ApiError> {
-    if state
-        .raters
-        .active
-        .active(&qualified(tenant, name))
-        .is_none()
-    {
+    // The store, not this host's memory: on a shared store another host may
+    // have activated a version a moment ago.
+    let stored = state
+        .store
+        .get_blob(tenant, ACTIVE_NAMESPACE, name)
+        .map_err(internal)?;
+    if stored.is_none() {
         activate(state, tenant, name, version)?;
     }
     Ok(())
@@ -100,7 +101,9 @@ pub async fn activate_plugin(
         let (true, Some(info)) = (stored, info) else {
             return Err(ApiError::not_found(format!("no plugin {id}")));
         };
+        let config = crate::api::config_sync::lock();
         activate(&state, &caller.tenant, &name, &version)?;
+        drop(config);
         tracing::info!(tenant = %caller.tenant, plugin = %id, "plugin activated");
         Ok(Json(view(&state, &caller.tenant, info)))
     })

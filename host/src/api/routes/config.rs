@@ -263,10 +263,11 @@ pub async fn upload_plugin(
                 report.problems.join("; "),
             ));
         }
+        let _config = crate::api::config_sync::lock();
         state
             .store
             .put_blob(&caller.tenant, PLUGINS_NAMESPACE, &id, &body)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(crate::api::config_sync::store_problem)?;
         let policy_text = policy.unwrap_or(InstancePolicy::Fresh).to_string();
         state
             .store
@@ -313,6 +314,7 @@ pub async fn put_table(
         {
             return Err(ApiError::not_found(format!("no plugin {id}")));
         }
+        let _config = crate::api::config_sync::lock();
         state
             .store
             .put_blob(
@@ -321,13 +323,10 @@ pub async fn put_table(
                 &format!("{id}/{table}"),
                 &body,
             )
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(crate::api::config_sync::store_problem)?;
+        let info = register_stored(&state, &caller.tenant, &id)?;
         crate::api::config_sync::bump_generation(&state, &caller.tenant)?;
-        Ok(Json(view(
-            &state,
-            &caller.tenant,
-            register_stored(&state, &caller.tenant, &id)?,
-        )))
+        Ok(Json(view(&state, &caller.tenant, info)))
     })
     .await
 }

@@ -21,17 +21,28 @@ pub fn register(
     tenant: &str,
     config: &ExternalRaterConfig,
 ) -> Result<(), ApiError> {
+    let (name, rater) = build(tenant, config)?;
+    install(state, name, rater);
+    Ok(())
+}
+
+/// The rater of `config`, under the tenant's name for it, not yet in use.
+fn build(tenant: &str, config: &ExternalRaterConfig) -> Result<(String, ExternalRater), ApiError> {
     let mut internal = config.clone();
     internal.name = qualified(tenant, &config.name);
     let rater = ExternalRater::new(&internal)
         .map_err(|e| ApiError::unprocessable("invalid_external_rater", e.to_string()))?;
+    Ok((internal.name, rater))
+}
+
+/// Puts a built rater in use on this host.
+fn install(state: &AppState, name: String, rater: ExternalRater) {
     state
         .raters
         .external
         .write()
         .expect("external raters lock")
-        .insert(internal.name.clone(), Arc::new(rater));
-    Ok(())
+        .insert(name, Arc::new(rater));
 }
 
 /// Registers every stored external rater of a tenant (at start-up).
@@ -66,8 +77,10 @@ pub async fn put_rater(
         .validate()
         .map_err(|e| ApiError::unprocessable("invalid_external_rater", e.to_string()))?;
     blocking(move || {
-        register(&state, &caller.tenant, &config)?;
+        // Built, then stored, then used: a refused write changes nothing.
+        let (name, rater) = build(&caller.tenant, &config)?;
         let bytes = serde_json::to_vec(&config).expect("configs serialize");
+        let _config = crate::api::config_sync::lock();
         state
             .store
             .put_blob(
@@ -76,7 +89,8 @@ pub async fn put_rater(
                 &config.name,
                 &bytes,
             )
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(crate::api::config_sync::store_problem)?;
+        install(&state, name, rater);
         crate::api::config_sync::bump_generation(&state, &caller.tenant)?;
         Ok((StatusCode::CREATED, Json(config.redacted())))
     })
