@@ -247,7 +247,7 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
             ));
         }
     }
-    let mut payments_per_account = vec![0usize; ACCOUNTS];
+    let mut payments_per_account = [0usize; ACCOUNTS];
     for (kind, idempotency, target) in &acknowledged {
         let found = by_key
             .get(idempotency)
