@@ -91,7 +91,7 @@ fn rate(plugin: &str, request: &RateRequest) -> Result<RateResponse, PluginError
 /// The price of the `counter` mode: how many calls the instance served.
 fn counter(plugin: &str) -> String {
     let response = rate(plugin, &faulty_request("counter")).unwrap();
-    serde_json::to_value(response.items[0].premium.clone()).unwrap()["yearly"]
+    serde_json::to_value(response.items[0].premium).unwrap()["yearly"]
         .as_str()
         .unwrap()
         .to_string()
