@@ -558,7 +558,13 @@ async fn a_failed_write_is_never_acknowledged_and_changes_nothing_the_api_shows(
         .post("/v1/policies/P1/endorsements", &key, endorsement.clone())
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(failing.refused.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    // Configuration too: a rater registration is refused and not in use.
+    let rater = json!({"name": "legacy", "url": "http://127.0.0.1:9/rate"});
+    let (status, problem) = api.post("/v1/external-raters", &key, rater).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    assert_eq!(problem["code"], "store_unavailable");
+    assert!(api.state.raters.external.read().unwrap().is_empty());
+    assert!(failing.refused.load(std::sync::atomic::Ordering::SeqCst) >= 3);
 
     // The disk is back: what the API shows is what was durable before.
     failing.fail_writes(false);
