@@ -281,6 +281,24 @@ pub(crate) fn deploy_auto_variant(server: &Server, auth: &str, name: &str, ratin
 
 /// Uploads the auto rater as `name@version` with its tables, the territory
 /// factor for urban risks replaced by `urban_factor`.
+/// The versions of plugin `name` the server lists as active.
+pub(crate) fn active_versions(server: &Server, auth: &str, name: &str) -> Vec<String> {
+    let listed: Value = crate::support::http_client()
+        .get(server.url("/v1/plugins"))
+        .header("authorization", auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == name && p["active"] == true)
+        .map(|p| p["version"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn upload_auto_rater(
     server: &Server,
     auth: &str,
@@ -409,20 +427,7 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
     assert_eq!(activated.json::<Value>().unwrap()["active"], true);
     // Twice as much with version 2 (urban factor 2.50).
     assert_eq!(premium(&server), "2925.00");
-    let listed: Value = client
-        .get(server.url("/v1/plugins"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let active: Vec<&str> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["name"] == "rater-x" && p["active"] == true)
-        .map(|p| p["version"].as_str().unwrap())
-        .collect();
+    let active = active_versions(&server, &auth, "rater-x");
     assert_eq!(active, ["2"]);
 
     drop(server);

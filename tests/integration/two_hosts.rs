@@ -419,19 +419,8 @@ fn a_plugin_uploaded_and_activated_through_one_host_prices_on_the_other() {
     eventually("the activation of rater-y@2", || {
         premium_on(&hosts[1]).as_deref() == Some("2925.00")
     });
-    let listed: Value = client
-        .get(hosts[1].url("/v1/plugins"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let active: Vec<&str> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["active"] == true && p["name"] == "rater-y")
-        .map(|p| p["version"].as_str().unwrap())
-        .collect();
-    assert_eq!(active, ["2"]);
+    assert_eq!(
+        crate::api_server::active_versions(&hosts[1], &auth, "rater-y"),
+        ["2"]
+    );
 }
