@@ -485,15 +485,3 @@ fn the_identity_is_the_registered_name_and_debug_hides_header_values() {
     );
 }
 
-/// Needs the internet (run by hand: `cargo test -p premia --lib -- --ignored
-/// verified_tls`): a public https server is reached over TLS verified against
-/// the system's roots; it is no rater, so the answer is refused, but not for
-/// TLS reasons.
-#[test]
-#[ignore = "needs the internet"]
-fn a_public_https_server_is_reached_over_verified_tls() {
-    let config =
-        ExternalRaterConfig::new("public", "https://crates.io/premia-rate").with_timeout_ms(10_000);
-    let (_, text) = failure(ExternalRater::new(&config).unwrap().rate(&sample_request()));
-    assert!(!text.contains("could not connect"), "{text}");
-}
