@@ -69,9 +69,22 @@ echo "external quote check: $items_ext premium charges per quote"
 lua_ext="$data/quote-ext.lua"
 sed 's/"product":"auto"/"product":"auto-ext"/' "$lua" >"$lua_ext"
 
+cpu_ticks() { # pid: user + system CPU time in clock ticks
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
 run() { # label lua
   echo "== $1: POST /v1/quotes, 10 items, ${seconds}s, 2 threads, 16 connections"
+  local before after
+  before="$(cpu_ticks $server)"
   wrk -t2 -c16 -d"${seconds}s" --latency -s "$2" "$base/v1/quotes" | tee "$data/$1.out"
+  after="$(cpu_ticks $server)"
+  # The host's CPU time per quote (the external rater's own CPU not counted).
+  python3 -c "
+import re
+text = open('$data/$1.out').read()
+requests = int(re.search(r'(\\d+) requests in', text).group(1))
+ticks = $after - $before
+print(f'host CPU per quote: {ticks * 1e6 / $(getconf CLK_TCK) / requests:.0f} us')" | tee -a "$data/$1.out"
 }
 run wasm "$lua"
 run external "$lua_ext"

@@ -90,6 +90,7 @@ fn at(day: NaiveDate) -> CommandContext {
         actor: "bench".into(),
         issued_at: Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap()),
         idempotency_key: None,
+        arithmetic: premia::billing::Arithmetic::Written,
     }
 }
 
@@ -253,6 +254,7 @@ fn durable(n: usize) {
         actor: "bench".into(),
         issued_at: Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap()),
         idempotency_key: None,
+        arithmetic: premia::billing::Arithmetic::Written,
     };
     let setup_meta = meta(date(2020, 12, 15));
     engine

@@ -86,6 +86,7 @@ fn main() {
         actor: "bench".into(),
         issued_at: Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap() + Duration::days(day),
         idempotency_key: None,
+        arithmetic: premia::billing::Arithmetic::Written,
     };
     let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
     let mut state = TenantState::new("bench").unwrap();
@@ -225,6 +226,7 @@ fn durable_commands() {
         actor: "bench".into(),
         issued_at,
         idempotency_key: Some(key),
+        arithmetic: premia::billing::Arithmetic::Written,
     };
     for (writers, tenants) in [(1usize, 1usize), (16, 16), (16, 1), (64, 1)] {
         let dir = tempfile::tempdir().unwrap();

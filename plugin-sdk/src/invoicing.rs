@@ -69,6 +69,7 @@ pub fn __adjust_invoice<I: Invoicer>(
     invoice: DraftInvoice,
 ) -> Result<InvoiceAdjustments, PluginError> {
     crate::install_panic_hook();
+    crate::host::__begin_call();
     I::adjust_invoice(invoice)
 }
 
@@ -78,6 +79,7 @@ pub fn __schedule_dates<I: Invoicer>(
     installments: Vec<Installment>,
 ) -> Result<Vec<InstallmentDates>, PluginError> {
     crate::install_panic_hook();
+    crate::host::__begin_call();
     I::schedule_dates(currency, installments)
 }
 

@@ -45,6 +45,7 @@ pub mod tables;
 pub mod testing;
 
 pub use money::{dec, fmt_decimal, parse_decimal, round_money};
+
 pub use rust_decimal::Decimal;
 
 /// Sends a panic's message to the host log before the plugin aborts, so the

@@ -154,6 +154,7 @@ impl RateRequest {
 #[doc(hidden)]
 pub fn __rate<R: Rater>(request: RateRequest) -> Result<RateResponse, RatingError> {
     crate::install_panic_hook();
+    crate::host::__begin_call();
     R::rate(request)
 }
 

@@ -23,23 +23,58 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_problem(rejection)),
+        if !has_json_content_type(request.headers()) {
+            return Err(unsupported_media_type());
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request("bad_body", rejection.body_text()))?;
+        // Plain serde_json first; only a body that fails is read again by
+        // axum's extractor, which tracks the path to name the bad field.
+        match serde_json::from_slice::<T>(&bytes) {
+            Ok(value) => Ok(ApiJson(value)),
+            Err(_) => match axum::Json::<T>::from_bytes(&bytes) {
+                Ok(axum::Json(value)) => Ok(ApiJson(value)),
+                Err(rejection) => Err(json_problem(rejection)),
+            },
         }
     }
 }
 
+/// `application/json` or `application/<anything>+json`, parameters aside,
+/// as axum's `Json` extractor accepts.
+fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", subtype)) => subtype == "json" || subtype.ends_with("+json"),
+        _ => false,
+    }
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the body as JSON with `Content-Type: application/json`",
+    )
+}
+
 fn json_problem(rejection: JsonRejection) -> ApiError {
-    use axum::http::StatusCode;
     match rejection {
         JsonRejection::JsonDataError(e) => ApiError::unprocessable("invalid_body", e.body_text()),
         JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as JSON with `Content-Type: application/json`",
-        ),
+        JsonRejection::MissingJsonContentType(_) => unsupported_media_type(),
         other => ApiError::bad_request("bad_body", other.body_text()),
     }
 }
@@ -147,4 +182,32 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_json_content_type;
+    use axum::http::{HeaderMap, HeaderValue, header::CONTENT_TYPE};
+
+    fn with_type(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn json_bodies_are_recognised_as_axum_recognises_them() {
+        for accepted in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/problem+json",
+        ] {
+            assert!(has_json_content_type(&with_type(accepted)), "{accepted}");
+        }
+        for refused in ["text/plain", "application/xml", "json", "text/json", ""] {
+            assert!(!has_json_content_type(&with_type(refused)), "{refused}");
+        }
+        assert!(!has_json_content_type(&HeaderMap::new()));
+    }
 }

@@ -197,6 +197,7 @@ pub fn load_demo(state: &AppState, files: &DemoFiles) -> anyhow::Result<String> 
         actor: "premia:demo".into(),
         issued_at: chrono::Utc::now(),
         idempotency_key: Some("demo-product".into()),
+        arithmetic: crate::billing::Arithmetic::Written,
     };
     state.engine.execute(
         DEMO_TENANT,

@@ -187,6 +187,34 @@ async fn a_read_only_key_cannot_transact_and_a_policy_system_key_cannot_configur
 }
 
 #[tokio::test]
+async fn a_quote_prices_what_the_issue_preview_books_and_leaves_the_arithmetic_to_the_preview() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    let mut body = policy("P1", "1234.56");
+    body["start"] = json!("2026-03-15");
+    let (status, quote) = api.post("/v1/quotes", &key, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{quote}");
+    let (status, preview) = api.post("/v1/policies?preview=true", &key, body).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+
+    let charges = preview["charges"].as_array().unwrap();
+    let lines = quote["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), charges.len());
+    for (line, charge) in lines.iter().zip(charges) {
+        assert_eq!(line["charge"], charge["charge"]);
+        assert_eq!(line["amount"], charge["amount"]["amount"]);
+        assert_eq!(line["period"], charge["period"]);
+    }
+    assert_eq!(quote["total"], "1234.56");
+    assert_eq!(lines[0]["period"]["start"], "2026-03-15");
+    let arithmetic = charges[0]["explanation"]["arithmetic"].as_array().unwrap();
+    assert!(
+        arithmetic[0].as_str().unwrap().contains("yearly 1234.56"),
+        "the preview explains its charges: {arithmetic:?}"
+    );
+}
+
+#[tokio::test]
 async fn quote_bind_endorse_reverse_with_exact_charges_and_a_balanced_ledger() {
     let api = Api::new();
     let key = acme(&api).await;

@@ -23,5 +23,7 @@ pub use installments::{
     Anchor, Cadence, InstallmentError, InstallmentFrame, InstallmentPlan, MAX_FRAMES,
 };
 pub use level::{LevelError, level_split};
-pub use proration::{PremiumRate, Prorated, ProrationError, RatedPremium, SplitAmounts};
+pub use proration::{
+    Arithmetic, PremiumRate, Prorated, ProrationError, RatedPremium, SplitAmounts,
+};
 pub use spread::{Spread, SpreadCharge, SpreadError, SpreadPart, spread};

@@ -75,6 +75,17 @@ impl Prorated {
     }
 }
 
+/// Whether a computation writes out its arithmetic in words for the audit
+/// trail, or only computes the amounts (for a quote, which keeps nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Arithmetic {
+    /// Amounts and their explanation (what is booked and previewed).
+    #[default]
+    Written,
+    /// Amounts only; explanations are left empty.
+    Skipped,
+}
+
 /// A segment split in two. `second` is `whole - first` after rounding, so the parts
 /// always sum exactly to the whole.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,20 +111,36 @@ impl RatedPremium {
     /// basis, for `[2024-01-20, 2024-02-15)` is `100.00 * 26/31 = 83.870967...`,
     /// which rounds to 83.87.
     pub fn prorate(&self, segment: Period) -> Result<Prorated, ProrationError> {
+        self.prorate_as(segment, Arithmetic::Written)
+    }
+
+    /// [`Self::prorate`] with `arithmetic` saying whether the explanation is
+    /// written out: a quote, which keeps nothing and shows no audit trail,
+    /// skips the words (the amount, base and fraction are the same).
+    pub fn prorate_as(
+        &self,
+        segment: Period,
+        arithmetic: Arithmetic,
+    ) -> Result<Prorated, ProrationError> {
         if !self.period.contains_period(&segment) {
             return Err(ProrationError::SegmentOutsideRatedPeriod {
                 segment,
                 rated: self.period,
             });
         }
+        let written = arithmetic == Arithmetic::Written;
         let part = measure(self.basis, segment)?;
         let (base, fraction, explanation) = match self.rate {
             PremiumRate::Yearly(yearly) => {
                 let fraction = part.year_fraction;
-                let words = format!(
-                    "yearly {yearly} x {fraction} ({} basis: {part})",
-                    self.basis
-                );
+                let words = if written {
+                    format!(
+                        "yearly {yearly} x {fraction} ({} basis: {part})",
+                        self.basis
+                    )
+                } else {
+                    String::new()
+                };
                 (yearly, fraction, words)
             }
             PremiumRate::Exact(exact) => {
@@ -123,10 +150,14 @@ impl RatedPremium {
                 } else {
                     part.year_fraction.divided_by(whole.year_fraction)?
                 };
-                let words = format!(
-                    "exact {exact} for {} x {fraction} ({} basis: {part} of {whole})",
-                    self.period, self.basis,
-                );
+                let words = if written {
+                    format!(
+                        "exact {exact} for {} x {fraction} ({} basis: {part} of {whole})",
+                        self.period, self.basis,
+                    )
+                } else {
+                    String::new()
+                };
                 (exact, fraction, words)
             }
         };
@@ -135,7 +166,11 @@ impl RatedPremium {
             amount,
             base,
             fraction,
-            explanation: format!("{explanation} = {amount}"),
+            explanation: if written {
+                format!("{explanation} = {amount}")
+            } else {
+                explanation
+            },
         })
     }
 

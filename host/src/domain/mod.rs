@@ -5,6 +5,7 @@
 
 pub mod allocation;
 pub mod currency;
+pub mod date_text;
 pub mod money;
 pub mod period;
 

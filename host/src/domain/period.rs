@@ -53,7 +53,9 @@ pub enum PeriodError {
 )]
 #[serde(try_from = "RawPeriod")]
 pub struct Period {
+    #[serde(serialize_with = "super::date_text::serialize_date")]
     start: NaiveDate,
+    #[serde(serialize_with = "super::date_text::serialize_date")]
     end: NaiveDate,
 }
 
@@ -147,7 +149,11 @@ impl Period {
 
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}, {})", self.start, self.end)
+        f.write_str("[")?;
+        super::date_text::write_date(f, self.start)?;
+        f.write_str(", ")?;
+        super::date_text::write_date(f, self.end)?;
+        f.write_str(")")
     }
 }
 

@@ -84,6 +84,7 @@ fn lapse_context(on: NaiveDate, zone: &str, delinquency: &str) -> CommandContext
         actor: LAPSE_ACTOR.to_string(),
         issued_at,
         idempotency_key: Some(format!("lapse/{delinquency}")),
+        arithmetic: crate::billing::Arithmetic::Written,
     }
 }
 

@@ -19,6 +19,7 @@ fn meta(key: Option<&str>) -> RequestMeta {
         actor: "scheduler".into(),
         issued_at: Utc.with_ymd_and_hms(2020, 12, 15, 9, 0, 0).unwrap(),
         idempotency_key: key.map(str::to_string),
+        arithmetic: crate::billing::Arithmetic::Written,
     }
 }
 

@@ -292,6 +292,7 @@ impl Harness {
             actor: "model".into(),
             issued_at: Utc.from_utc_datetime(&self.today.and_hms_opt(12, 0, 0).unwrap()),
             idempotency_key: Some(format!("key-{}", self.keys)),
+            arithmetic: crate::billing::Arithmetic::Written,
         }
     }
 

@@ -23,6 +23,7 @@ mod billing_run;
 
 use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState};
+use crate::billing::Arithmetic;
 use crate::collections::{InvoiceAdjuster, NoInvoicingPlugins};
 use crate::ledger::{AccountKey, JournalEntry};
 use crate::policy::{ChargeAudit, CommandContext, RaterResolver, TransactionRecord, explain};
@@ -50,6 +51,9 @@ pub struct RequestMeta {
     pub actor: String,
     pub issued_at: DateTime<Utc>,
     pub idempotency_key: Option<String>,
+    /// [`Arithmetic::Skipped`] for a quote: charges without their
+    /// arithmetic in words (nothing is kept, no explanation is shown).
+    pub arithmetic: Arithmetic,
 }
 
 /// What a committed (or replayed) command did.
@@ -133,6 +137,7 @@ fn command_context(meta: &RequestMeta) -> CommandContext {
         actor: meta.actor.clone(),
         issued_at: meta.issued_at,
         idempotency_key: meta.idempotency_key.clone(),
+        arithmetic: meta.arithmetic,
     }
 }
 

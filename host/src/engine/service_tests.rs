@@ -27,6 +27,7 @@ fn meta(key: &str) -> RequestMeta {
         actor: "policy-system".into(),
         issued_at: Utc.with_ymd_and_hms(2021, 1, 1, 9, 0, 0).unwrap(),
         idempotency_key: Some(key.into()),
+        arithmetic: crate::billing::Arithmetic::Written,
     }
 }
 

@@ -31,6 +31,7 @@ fn context(step: usize) -> CommandContext {
         issued_at: Utc.with_ymd_and_hms(2021, 1, 1, 12, 0, 0).unwrap()
             + Duration::days(step as i64),
         idempotency_key: Some(format!("k{step}")),
+        arithmetic: crate::billing::Arithmetic::Written,
     }
 }
 

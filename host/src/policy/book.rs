@@ -13,6 +13,7 @@ use super::product::{Handling, Invoicing, ProductConfig, RatingChain};
 use super::schedule::{InstallmentSlice, is_spread, slices_for_term};
 use super::timeline::{Segment, in_effect_order, is_cancelled_at, segments};
 use super::transaction::{Transaction, TransactionChange, TransactionKind};
+use crate::billing::Arithmetic;
 use crate::domain::{Currency, Money, Period, add_months_clamped, local_date, parse_time_zone};
 use crate::rating::{Rater, RatingError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -249,6 +250,11 @@ pub struct CommandContext {
     pub actor: String,
     pub issued_at: DateTime<Utc>,
     pub idempotency_key: Option<String>,
+    /// Whether charges carry their arithmetic in words. Only a quote, whose
+    /// events are thrown away, skips it; never stored.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub arithmetic: Arithmetic,
 }
 
 /// Finds the rater a product's rating chain names.
@@ -932,6 +938,7 @@ impl PolicyBook {
                 product,
                 product.duration_basis,
                 product.rounding_mode,
+                context.arithmetic,
             )
             .map_err(PolicyError::Internal)?;
             drafts.extend(term_drafts.into_iter().map(|d| (term.number, d)));

@@ -16,7 +16,7 @@
 
 use super::pricing::PricedSegment;
 use super::product::{ChargeCategory, Handling, Invoicing, ProductConfig};
-use crate::billing::{DurationBasis, PremiumRate, RatedPremium};
+use crate::billing::{Arithmetic, DurationBasis, PremiumRate, RatedPremium};
 use crate::domain::{Currency, Money, Period, RoundingMode};
 use crate::rating::{Premium, RaterIdentity};
 use chrono::NaiveDate;
@@ -209,6 +209,7 @@ fn run_pieces(
     basis: DurationBasis,
     currency: Currency,
     mode: RoundingMode,
+    arithmetic: Arithmetic,
 ) -> Result<Vec<Piece>, String> {
     let rated = RatedPremium {
         rate: run.rate,
@@ -226,18 +227,23 @@ fn run_pieces(
     let mut total_before = Decimal::ZERO;
     for end in bounds {
         let prefix = Period::new(run.period.start(), end).map_err(|e| e.to_string())?;
-        let prorated = rated.prorate(prefix).map_err(|e| e.to_string())?;
+        let prorated = rated
+            .prorate_as(prefix, arithmetic)
+            .map_err(|e| e.to_string())?;
         let total = Money::new(prorated.amount, currency).rounded(mode).amount;
         let period = Period::new(start, end).map_err(|e| e.to_string())?;
         pieces.push(Piece {
             period,
             amount: total - total_before,
-            arithmetic: format!(
-                "{period}: run {} from {}: {} → {total}, less {total_before} before {start}",
-                run.period,
-                run.period.start(),
-                prorated.explanation
-            ),
+            arithmetic: match arithmetic {
+                Arithmetic::Written => format!(
+                    "{period}: run {} from {}: {} → {total}, less {total_before} before {start}",
+                    run.period,
+                    run.period.start(),
+                    prorated.explanation
+                ),
+                Arithmetic::Skipped => String::new(),
+            },
         });
         total_before = total;
         start = end;
@@ -246,13 +252,16 @@ fn run_pieces(
 }
 
 /// The charges that turn the priced timeline `before` into `after` (one
-/// term), per item, charge and contiguous period of change.
+/// term), per item, charge and contiguous period of change. With
+/// [`Arithmetic::Skipped`] (a quote) the drafts' `arithmetic` is empty and
+/// everything else is the same.
 pub fn timeline_difference(
     before: &[PricedSegment],
     after: &[PricedSegment],
     product: &ProductConfig,
     basis: DurationBasis,
     mode: RoundingMode,
+    arithmetic: Arithmetic,
 ) -> Result<Vec<ChargeDraft>, String> {
     let currency = product.currency;
     let cuts: BTreeSet<NaiveDate> = before
@@ -269,7 +278,7 @@ pub fn timeline_difference(
         let mut table: BTreeMap<NaiveDate, PieceDifference> = BTreeMap::new();
         for (runs, is_after) in [(after_runs.get(key), true), (before_runs.get(key), false)] {
             for run in runs.into_iter().flatten() {
-                for piece in run_pieces(run, &cuts, basis, currency, mode)? {
+                for piece in run_pieces(run, &cuts, basis, currency, mode, arithmetic)? {
                     let entry =
                         table
                             .entry(piece.period.start())
@@ -281,10 +290,12 @@ pub fn timeline_difference(
                                 segments: Vec::new(),
                                 rater: None,
                             });
-                    let label = if is_after { "after" } else { "before" };
-                    entry
-                        .arithmetic
-                        .push(format!("{label}: {}", piece.arithmetic));
+                    if arithmetic == Arithmetic::Written {
+                        let label = if is_after { "after" } else { "before" };
+                        entry
+                            .arithmetic
+                            .push(format!("{label}: {}", piece.arithmetic));
+                    }
                     if is_after {
                         entry.after += piece.amount;
                         entry.segments.extend(
@@ -355,6 +366,7 @@ pub fn repriced_total(priced: &[PricedSegment], product: &ProductConfig, charge:
         product,
         product.duration_basis,
         product.rounding_mode,
+        Arithmetic::Skipped,
     )
     .expect("a stored timeline prices")
     .iter()

@@ -29,6 +29,7 @@ fn context(key: &str) -> CommandContext {
         actor: "tester".into(),
         issued_at: Utc.with_ymd_and_hms(2020, 12, 15, 12, 0, 0).unwrap(),
         idempotency_key: Some(key.into()),
+        arithmetic: crate::billing::Arithmetic::Written,
     }
 }
 
@@ -172,6 +173,7 @@ fn repriced_total(book: &PolicyBook) -> Decimal {
                 &policy.header.product,
                 policy.header.product.duration_basis,
                 policy.header.product.rounding_mode,
+                crate::billing::Arithmetic::Written,
             )
             .unwrap()
             .iter()

@@ -196,6 +196,7 @@ pub async fn run_billing(
             actor: format!("{}:{}", caller.role.name(), caller.label),
             issued_at: chrono::Utc::now(),
             idempotency_key: None,
+            arithmetic: crate::billing::Arithmetic::Written,
         };
         Ok(Json(engine.run_billing(
             &caller.tenant,

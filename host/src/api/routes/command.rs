@@ -5,6 +5,7 @@ use crate::api::auth::Caller;
 use crate::api::error::ApiError;
 use crate::api::extract::blocking;
 use crate::api::state::AppState;
+use crate::billing::Arithmetic;
 use crate::engine::{BalanceChange, EngineCommand, RequestMeta, TenantEvent};
 use crate::ledger::JournalEntry;
 use crate::policy::{Account, BookEvent, Charge, InstallmentSlice, ProductConfig, Transaction};
@@ -85,6 +86,49 @@ pub async fn run_many(
     preview: bool,
     idempotency_key: Option<String>,
 ) -> Result<(StatusCode, Json<Effect>), ApiError> {
+    run_commands(
+        state,
+        caller,
+        commands,
+        preview,
+        idempotency_key,
+        Arithmetic::Written,
+    )
+    .await
+}
+
+/// Previews one command for a quote: the same amounts, dates and schedule
+/// as a preview, without the charges' arithmetic in words (a quote shows no
+/// explanation; `?preview=true` on the command itself has them).
+pub async fn quote_preview(
+    state: &AppState,
+    caller: &Caller,
+    command: EngineCommand,
+) -> Result<Effect, ApiError> {
+    let (_, Json(effect)) = run_commands(
+        state,
+        caller,
+        vec![command],
+        true,
+        None,
+        Arithmetic::Skipped,
+    )
+    .await?;
+    Ok(effect)
+}
+
+async fn run_commands(
+    state: &AppState,
+    caller: &Caller,
+    commands: Vec<EngineCommand>,
+    preview: bool,
+    idempotency_key: Option<String>,
+    arithmetic: Arithmetic,
+) -> Result<(StatusCode, Json<Effect>), ApiError> {
+    assert!(
+        preview || arithmetic == Arithmetic::Written,
+        "what is kept always carries its arithmetic"
+    );
     let engine = std::sync::Arc::clone(&state.engine);
     let tenant = caller.tenant.clone();
     // Structured log of who did what; never a key, a header or a body.
@@ -93,6 +137,7 @@ pub async fn run_many(
         actor: format!("{}:{}", caller.role.name(), caller.label),
         issued_at: chrono::Utc::now(),
         idempotency_key,
+        arithmetic,
     };
     blocking(move || {
         if preview {

@@ -1,7 +1,7 @@
 //! Accounts, policies and their transactions, flat charges, bundles of
 //! previews, and the audit of a charge.
 
-use super::command::{Effect, run, run_many};
+use super::command::{Effect, quote_preview, run, run_many};
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
@@ -139,7 +139,9 @@ pub struct QuoteLine {
 #[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct QuoteInstallment {
     pub installment: u32,
+    #[serde(serialize_with = "crate::domain::date_text::serialize_date")]
     pub invoice_date: NaiveDate,
+    #[serde(serialize_with = "crate::domain::date_text::serialize_date")]
     pub due_date: NaiveDate,
     pub amount: Decimal,
 }
@@ -164,7 +166,7 @@ pub async fn quote(
     ApiJson(body): ApiJson<NewPolicy>,
 ) -> Result<Json<QuoteView>, ApiError> {
     caller.require(Access::Transact)?;
-    let (_, Json(effect)) = run(&state, &caller, issue_command(body), true, None).await?;
+    let effect = quote_preview(&state, &caller, issue_command(body)).await?;
     let currency = effect.charges.first().map(|c| c.amount.currency);
     let total = effect
         .charges

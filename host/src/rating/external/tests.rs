@@ -484,4 +484,3 @@ fn the_identity_is_the_registered_name_and_debug_hides_header_values() {
          timeout_ms: 5000, .. }"
     );
 }
-
