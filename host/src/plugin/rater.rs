@@ -16,7 +16,7 @@ pub struct PluginRater {
 impl PluginRater {
     /// The rater for plugin `plugin_id`, which must be registered.
     pub fn new(runtime: Arc<PluginRuntime>, plugin_id: &str) -> Result<Self, RatingError> {
-        let info = runtime.plugin(plugin_id).ok_or_else(|| {
+        let (plugin_id, content_sha256) = runtime.identity(plugin_id).ok_or_else(|| {
             RatingError::failed(
                 plugin_id,
                 crate::rating::RaterFailure::Unavailable,
@@ -25,8 +25,8 @@ impl PluginRater {
         })?;
         Ok(PluginRater {
             runtime,
-            plugin_id: info.id,
-            content_sha256: info.content_sha256,
+            plugin_id,
+            content_sha256,
         })
     }
 }

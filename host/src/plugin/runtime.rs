@@ -433,6 +433,16 @@ impl PluginRuntime {
             .map(|p| p.info.clone())
     }
 
+    /// The id and content hash of registered plugin `id`, without copying
+    /// the rest of its description (asked on every rating call).
+    pub fn identity(&self, id: &str) -> Option<(String, String)> {
+        self.plugins
+            .read()
+            .expect("plugin registry lock")
+            .get(id)
+            .map(|p| (p.info.id.clone(), p.info.content_sha256.clone()))
+    }
+
     /// Every registered plugin, sorted by id.
     pub fn list(&self) -> Vec<PluginInfo> {
         let mut list: Vec<PluginInfo> = self

@@ -1216,7 +1216,7 @@ impl PolicyBook {
             period: span,
             started_by: cancellation.locator.clone(),
             operation: crate::rating::Operation::Cancellation,
-            data: policy.data_at(cancellation.effective),
+            data: std::borrow::Cow::Owned(policy.data_at(cancellation.effective)),
         };
         let currency_code = product.currency.code().to_string();
         let context = PricingContext {

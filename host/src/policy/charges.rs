@@ -99,22 +99,23 @@ pub struct ChargeDraft {
     pub rater: Option<RaterIdentity>,
 }
 
-/// What a rated amount is keyed by.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct RateKey {
-    item: String,
-    charge: String,
-    recipient: Option<String>,
+/// What a rated amount is keyed by (borrowed from the priced timelines and
+/// the product: building keys copies no strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct RateKey<'a> {
+    item: &'a str,
+    charge: &'a str,
+    recipient: Option<&'a str>,
     exact: bool,
 }
 
 /// A stretch of time over which a key keeps one rate.
 #[derive(Debug, Clone)]
-struct RateRun {
+struct RateRun<'a> {
     period: Period,
     rate: PremiumRate,
     segments: Vec<Period>,
-    rater: RaterIdentity,
+    rater: &'a RaterIdentity,
 }
 
 fn premium_rate(premium: Premium) -> (bool, Decimal) {
@@ -125,18 +126,18 @@ fn premium_rate(premium: Premium) -> (bool, Decimal) {
 }
 
 /// The rate runs of a priced timeline, per key.
-fn rate_runs(priced: &[PricedSegment], product: &ProductConfig) -> BTreeMap<RateKey, Vec<RateRun>> {
-    let mut runs: BTreeMap<RateKey, Vec<RateRun>> = BTreeMap::new();
+fn rate_runs<'a>(
+    priced: &'a [PricedSegment],
+    product: &'a ProductConfig,
+) -> BTreeMap<RateKey<'a>, Vec<RateRun<'a>>> {
+    let mut runs: BTreeMap<RateKey<'a>, Vec<RateRun<'a>>> = BTreeMap::new();
     for segment in priced {
-        let mut rates: BTreeMap<RateKey, Decimal> = BTreeMap::new();
+        let mut rates: BTreeMap<RateKey<'a>, Decimal> = BTreeMap::new();
         for item in &segment.response.items {
-            let charge = item
-                .charge
-                .clone()
-                .unwrap_or_else(|| product.premium_charge.clone());
+            let charge = item.charge.as_deref().unwrap_or(&product.premium_charge);
             let (exact, amount) = premium_rate(item.premium);
             let key = RateKey {
-                item: item.locator.clone(),
+                item: &item.locator,
                 charge,
                 recipient: None,
                 exact,
@@ -146,9 +147,9 @@ fn rate_runs(priced: &[PricedSegment], product: &ProductConfig) -> BTreeMap<Rate
                 for commission in &item.commissions {
                     let (exact, amount) = premium_rate(commission.amount);
                     let key = RateKey {
-                        item: item.locator.clone(),
-                        charge: commission_charge.clone(),
-                        recipient: Some(commission.recipient.clone()),
+                        item: &item.locator,
+                        charge: commission_charge,
+                        recipient: Some(&commission.recipient),
                         exact,
                     };
                     *rates.entry(key).or_default() += amount;
@@ -176,7 +177,7 @@ fn rate_runs(priced: &[PricedSegment], product: &ProductConfig) -> BTreeMap<Rate
                     period: segment.period,
                     rate,
                     segments: vec![segment.period],
-                    rater: segment.rater.clone(),
+                    rater: &segment.rater,
                 }),
             }
         }
@@ -185,13 +186,13 @@ fn rate_runs(priced: &[PricedSegment], product: &ProductConfig) -> BTreeMap<Rate
 }
 
 /// A piece of time compared across the two timelines.
-struct PieceDifference {
+struct PieceDifference<'a> {
     period: Period,
     after: Decimal,
     before: Decimal,
     arithmetic: Vec<String>,
     segments: Vec<Period>,
-    rater: Option<RaterIdentity>,
+    rater: Option<&'a RaterIdentity>,
 }
 
 /// One piece of a run between two cuts: its rounded amount and arithmetic.
@@ -204,7 +205,7 @@ struct Piece {
 /// Splits a run at `cuts`, rounding the running total so the pieces sum to
 /// the run's rounded total.
 fn run_pieces(
-    run: &RateRun,
+    run: &RateRun<'_>,
     cuts: &BTreeSet<NaiveDate>,
     basis: DurationBasis,
     currency: Currency,
@@ -271,7 +272,7 @@ pub fn timeline_difference(
         .collect();
     let before_runs = rate_runs(before, product);
     let after_runs = rate_runs(after, product);
-    let keys: BTreeSet<&RateKey> = before_runs.keys().chain(after_runs.keys()).collect();
+    let keys: BTreeSet<&RateKey<'_>> = before_runs.keys().chain(after_runs.keys()).collect();
     let mut drafts = Vec::new();
     for key in keys {
         // Piece start date to its amounts after and before, with their arithmetic.
@@ -303,7 +304,7 @@ pub fn timeline_difference(
                                 .iter()
                                 .filter(|s| s.contains_period(&piece.period)),
                         );
-                        entry.rater = Some(run.rater.clone());
+                        entry.rater = Some(run.rater);
                     } else {
                         entry.before += piece.amount;
                     }
@@ -333,20 +334,20 @@ pub fn timeline_difference(
                     draft.arithmetic.extend(arithmetic);
                     draft.rating_segments.extend(segments);
                     if draft.rater.is_none() {
-                        draft.rater = rater;
+                        draft.rater = rater.cloned();
                     }
                 }
                 _ => {
                     drafts.extend(open.take());
                     open = Some(ChargeDraft {
-                        item: Some(key.item.clone()),
-                        charge: key.charge.clone(),
-                        recipient: key.recipient.clone(),
+                        item: Some(key.item.to_string()),
+                        charge: key.charge.to_string(),
+                        recipient: key.recipient.map(str::to_string),
                         amount: difference,
                         period,
                         arithmetic,
                         rating_segments: segments,
-                        rater,
+                        rater: rater.cloned(),
                     });
                 }
             }

@@ -41,7 +41,7 @@ fn rating_segment(period: Period) -> RatingSegment {
 /// The rating request for one segment. Items are perils, located by their
 /// (stable) peril locator; characteristics locators are `<entity>:<segment
 /// start>`.
-pub fn rate_request(context: &PricingContext<'_>, segment: &Segment) -> RateRequest {
+pub fn rate_request(context: &PricingContext<'_>, segment: &Segment<'_>) -> RateRequest {
     let start = segment.period.start();
     let characteristics = |locator: &str, fields: &super::data::Fields| Characteristics {
         locator: format!("{locator}:{start}"),
@@ -104,7 +104,7 @@ pub fn rate_request(context: &PricingContext<'_>, segment: &Segment) -> RateRequ
 pub fn price_segments(
     rater: &dyn Rater,
     context: &PricingContext<'_>,
-    segments: &[Segment],
+    segments: &[Segment<'_>],
 ) -> Result<Vec<PricedSegment>, RatingError> {
     segments
         .iter()

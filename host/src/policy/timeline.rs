@@ -16,21 +16,24 @@ use super::transaction::{Transaction, TransactionChange, TransactionKind};
 use crate::domain::Period;
 use crate::rating::Operation;
 use chrono::NaiveDate;
+use std::borrow::Cow;
 
-/// A segment of a term with coverage in force.
+/// A segment of a term with coverage in force. Its data is borrowed from
+/// the transactions while no endorsement has changed it (new business
+/// only, the common case), so building a timeline copies no policy data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
+pub struct Segment<'a> {
     pub period: Period,
     /// The transaction whose effective date starts the segment.
     pub started_by: String,
     /// The rating operation of that transaction.
     pub operation: Operation,
-    pub data: PolicyData,
+    pub data: Cow<'a, PolicyData>,
 }
 
 /// The state a fold over transactions reaches at a date.
-struct State {
-    data: PolicyData,
+struct State<'a> {
+    data: Cow<'a, PolicyData>,
     covered: bool,
 }
 
@@ -43,22 +46,26 @@ pub fn in_effect_order(transactions: &[Transaction]) -> Vec<&Transaction> {
 }
 
 /// The policy data and coverage in force on `date` within the term `term`.
-fn state_at(ordered: &[&Transaction], term_number: u32, date: NaiveDate) -> State {
+fn state_at<'a>(ordered: &[&'a Transaction], term_number: u32, date: NaiveDate) -> State<'a> {
     let mut state = State {
-        data: PolicyData::default(),
+        data: Cow::Owned(PolicyData::default()),
         covered: false,
     };
     for transaction in ordered.iter().take_while(|t| t.effective <= date) {
         match &transaction.change {
             TransactionChange::NewBusiness { data, .. } => {
-                state.data = data.clone();
+                state.data = Cow::Borrowed(data);
                 state.covered = transaction.term == term_number;
             }
             TransactionChange::Endorsement { changes } => {
-                changes.iter().for_each(|change| state.data.apply(change));
+                changes
+                    .iter()
+                    .for_each(|change| state.data.to_mut().apply(change));
             }
             TransactionChange::Renewal { changes, .. } => {
-                changes.iter().for_each(|change| state.data.apply(change));
+                changes
+                    .iter()
+                    .for_each(|change| state.data.to_mut().apply(change));
                 if transaction.term == term_number {
                     state.covered = true;
                 }
@@ -94,7 +101,7 @@ pub fn is_cancelled_at(transactions: &[Transaction], term_number: u32, date: Nai
 }
 
 /// The covered segments of term `term_number` spanning `term`.
-pub fn segments(transactions: &[Transaction], term_number: u32, term: Period) -> Vec<Segment> {
+pub fn segments(transactions: &[Transaction], term_number: u32, term: Period) -> Vec<Segment<'_>> {
     let ordered = in_effect_order(transactions);
     let mut cuts: Vec<NaiveDate> = vec![term.start(), term.end()];
     cuts.extend(
