@@ -216,6 +216,25 @@ fn a_plugin_that_hits_a_limit_is_quarantined_and_still_answers_exactly() {
 }
 
 #[test]
+fn a_quarantined_plugin_no_longer_prices_on_the_callers_thread() {
+    use premia::api::state::RaterDirectory;
+    use premia::policy::{RaterResolver, RatingChain};
+    let runtime = runtime();
+    let directory = RaterDirectory::new(std::sync::Arc::clone(&runtime));
+    let plugin = |id: &str| RatingChain::Plugin { plugin: id.into() };
+    assert!(directory.prices_in_process(&plugin("auto@1")));
+    assert!(directory.prices_in_process(&plugin("faulty@1")));
+    assert!(
+        !directory.prices_in_process(&plugin("auto@2")),
+        "not loaded"
+    );
+    let _ = fault(&runtime, "loop");
+    // Its calls now run on a thread of their own and the caller waits.
+    assert!(!directory.prices_in_process(&plugin("faulty@1")));
+    assert!(directory.prices_in_process(&plugin("auto@1")));
+}
+
+#[test]
 fn a_huge_response_is_a_strike_too() {
     let runtime = runtime();
     let _ = fault(&runtime, "huge-output");

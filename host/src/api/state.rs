@@ -75,6 +75,19 @@ impl RaterResolver for RaterDirectory {
             )),
         }
     }
+
+    fn prices_in_process(&self, chain: &RatingChain) -> bool {
+        match chain {
+            RatingChain::Plugin { plugin } => {
+                let id = self.active.resolve(plugin);
+                // A quarantined plugin's calls run on a thread of their own,
+                // and its caller waits for them.
+                self.plugins.is_registered(&id) && self.plugins.quarantined_for(&id).is_none()
+            }
+            RatingChain::Native { rater } => rater == "field",
+            RatingChain::External { .. } | RatingChain::PluginWithFallback { .. } => false,
+        }
+    }
 }
 
 /// What every handler can reach.

@@ -215,6 +215,71 @@ async fn a_quote_prices_what_the_issue_preview_books_and_leaves_the_arithmetic_t
 }
 
 #[tokio::test]
+async fn a_quote_runs_on_the_async_worker_only_when_nothing_in_it_waits_on_io() {
+    let api = Api::new();
+    let admin = acme(&api).await;
+    let rater = json!({"name": "legacy", "url": "http://127.0.0.1:9/rate", "timeout_ms": 500});
+    assert_eq!(
+        api.post("/v1/external-raters", &admin, rater).await.0,
+        StatusCode::CREATED
+    );
+    for (name, rating) in [
+        ("auto-ext", json!({"kind": "external", "rater": "legacy"})),
+        (
+            "auto-fallback",
+            json!({"kind": "plugin_with_fallback", "plugin": "missing@1", "fallback": "legacy"}),
+        ),
+        (
+            "auto-plugin",
+            json!({"kind": "plugin", "plugin": "missing@1"}),
+        ),
+    ] {
+        let mut product = product();
+        product["name"] = json!(name);
+        product["rating"] = rating;
+        let (status, answer) = api.post("/v1/products", &admin, product).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let engine = &api.state.engine;
+    let in_process = |product: &str| engine.quote_runs_in_process("acme", product);
+    // A shared store is asked before every read: never on an async worker.
+    let local = !api.state.store.shared();
+    assert_eq!(
+        in_process("auto"),
+        local,
+        "a native rater prices in-process"
+    );
+    assert!(
+        !in_process("auto-ext"),
+        "an external rater waits on the network"
+    );
+    assert!(
+        !in_process("auto-fallback"),
+        "its fallback may wait on the network"
+    );
+    assert!(!in_process("auto-plugin"), "a plugin that is not loaded");
+    assert!(!in_process("no-such-product"));
+    assert!(
+        !engine.quote_runs_in_process("globex", "auto"),
+        "another tenant has no such product"
+    );
+
+    // Wherever it runs, the quote is the same: the native product prices,
+    // the external rater's failure is its usual problem.
+    let (status, quote) = api
+        .post("/v1/quotes", &admin, policy("P1", "1200.00"))
+        .await;
+    assert_eq!(
+        (status, quote["total"].as_str()),
+        (StatusCode::OK, Some("1200.00"))
+    );
+    let mut body = policy("P2", "1200.00");
+    body["product"] = json!("auto-ext");
+    let (status, problem) = api.post("/v1/quotes", &admin, body).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{problem}");
+}
+
+#[tokio::test]
 async fn quote_bind_endorse_reverse_with_exact_charges_and_a_balanced_ledger() {
     let api = Api::new();
     let key = acme(&api).await;

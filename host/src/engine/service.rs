@@ -26,7 +26,9 @@ use super::state::{EngineError, TenantEvent, TenantState};
 use crate::billing::Arithmetic;
 use crate::collections::{InvoiceAdjuster, NoInvoicingPlugins};
 use crate::ledger::{AccountKey, JournalEntry};
-use crate::policy::{ChargeAudit, CommandContext, RaterResolver, TransactionRecord, explain};
+use crate::policy::{
+    ChargeAudit, CommandContext, RaterResolver, RatingChain, TransactionRecord, explain,
+};
 use crate::store::{
     AppendOutcome, AppendRequest, CommandMeta, NewEvent, Store, StoreError, StoredEvent,
 };
@@ -639,6 +641,38 @@ impl Engine {
             })
             .collect();
         Ok(PreviewOutcome { events, balances })
+    }
+
+    /// Whether a quote of `product` for `tenant` runs entirely in this
+    /// process, on the calling thread, without waiting on I/O: the store is
+    /// this host's own (a shared store is asked before every read), and the
+    /// product's rater and invoicing plugin price in-process (see
+    /// [`RaterResolver::prices_in_process`]). Such a quote is pure CPU work,
+    /// bounded by the plugins' `wall_time_ms_max`. An unknown product says
+    /// no (the quote then fails where it always did).
+    pub fn quote_runs_in_process(&self, tenant: &str, product: &str) -> bool {
+        if self.store.shared() {
+            return false;
+        }
+        let Ok(chains) = self.read(tenant, |state| {
+            state.book.products.get(product).map(|product| {
+                let invoicing =
+                    product
+                        .invoicing_plugin
+                        .as_ref()
+                        .map(|plugin| RatingChain::Plugin {
+                            plugin: plugin.clone(),
+                        });
+                (product.rating.clone(), invoicing)
+            })
+        }) else {
+            return false;
+        };
+        let Some((rating, invoicing)) = chains else {
+            return false;
+        };
+        self.raters.prices_in_process(&rating)
+            && invoicing.is_none_or(|chain| self.raters.prices_in_process(&chain))
     }
 
     /// Reads a tenant's state.

@@ -433,6 +433,14 @@ impl PluginRuntime {
             .map(|p| p.info.clone())
     }
 
+    /// Whether a plugin `id` is registered.
+    pub fn is_registered(&self, id: &str) -> bool {
+        self.plugins
+            .read()
+            .expect("plugin registry lock")
+            .contains_key(id)
+    }
+
     /// The id and content hash of registered plugin `id`, without copying
     /// the rest of its description (asked on every rating call).
     pub fn identity(&self, id: &str) -> Option<(String, String)> {

@@ -260,6 +260,16 @@ pub struct CommandContext {
 /// Finds the rater a product's rating chain names.
 pub trait RaterResolver {
     fn resolve(&self, chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError>;
+
+    /// Whether pricing with `chain` now runs in this process without waiting
+    /// on anything outside it (no network, no thread of its own): a plugin
+    /// that is loaded and not quarantined, or a native rater. An external
+    /// rater, or a plugin that may fall back to one, waits on the network.
+    /// When unsure, say no: the caller then prices on a blocking thread.
+    fn prices_in_process(&self, chain: &RatingChain) -> bool {
+        let _ = chain;
+        false
+    }
 }
 
 /// Accounts, products and policies of one tenant.

@@ -3,7 +3,7 @@
 
 use crate::api::auth::Caller;
 use crate::api::error::ApiError;
-use crate::api::extract::blocking;
+use crate::api::extract::{Worker, on_worker};
 use crate::api::state::AppState;
 use crate::billing::Arithmetic;
 use crate::engine::{BalanceChange, EngineCommand, RequestMeta, TenantEvent};
@@ -93,6 +93,7 @@ pub async fn run_many(
         preview,
         idempotency_key,
         Arithmetic::Written,
+        Worker::Blocking,
     )
     .await
 }
@@ -100,11 +101,21 @@ pub async fn run_many(
 /// Previews one command for a quote: the same amounts, dates and schedule
 /// as a preview, without the charges' arithmetic in words (a quote shows no
 /// explanation; `?preview=true` on the command itself has them).
+///
+/// A quote priced in-process (see [`crate::engine::Engine::quote_runs_in_process`])
+/// runs on the async worker that took the request; any other on the blocking
+/// pool.
 pub async fn quote_preview(
     state: &AppState,
     caller: &Caller,
+    product: &str,
     command: EngineCommand,
 ) -> Result<Effect, ApiError> {
+    let worker = if state.engine.quote_runs_in_process(&caller.tenant, product) {
+        Worker::Inline
+    } else {
+        Worker::Blocking
+    };
     let (_, Json(effect)) = run_commands(
         state,
         caller,
@@ -112,6 +123,7 @@ pub async fn quote_preview(
         true,
         None,
         Arithmetic::Skipped,
+        worker,
     )
     .await?;
     Ok(effect)
@@ -124,7 +136,12 @@ async fn run_commands(
     preview: bool,
     idempotency_key: Option<String>,
     arithmetic: Arithmetic,
+    worker: Worker,
 ) -> Result<(StatusCode, Json<Effect>), ApiError> {
+    assert!(
+        preview || worker == Worker::Blocking,
+        "a commit waits on the store: never on an async worker"
+    );
     assert!(
         preview || arithmetic == Arithmetic::Written,
         "what is kept always carries its arithmetic"
@@ -139,7 +156,7 @@ async fn run_commands(
         idempotency_key,
         arithmetic,
     };
-    blocking(move || {
+    on_worker(worker, move || {
         if preview {
             let outcome = engine.preview(&tenant, &commands, &meta)?;
             let mut effect = Effect::from_events(outcome.events);
