@@ -113,6 +113,27 @@ fn rating_paths(c: &mut Criterion) {
         .with_header("Authorization", "Bearer secret");
     let external_rater = ExternalRater::new(&config).unwrap();
 
+    // The contract's floor: the same 10-item request to a plugin that reads
+    // one field and prices every item at a fixed 100.00 (`faulty` in its
+    // `ok` mode): the host's conversion, the canonical ABI's lowering and
+    // lifting, and a fresh sandbox, with next to no guest work.
+    let faulty = workspace().join("target/plugins/wasm32-wasip2/plugin/faulty.wasm");
+    runtime
+        .register(
+            "fixed",
+            "1",
+            &std::fs::read(&faulty).unwrap(),
+            RateTables::new(),
+        )
+        .unwrap();
+    let fixed_rater = PluginRater::new(Arc::clone(&runtime), "fixed@1").unwrap();
+    let mut fixed_request = request.clone();
+    fixed_request.policy.characteristics.fields.insert(
+        "mode".to_string(),
+        vec![premia::rating::FieldValue::Text("ok".to_string())],
+    );
+    assert_eq!(fixed_rater.rate(&fixed_request).unwrap().items.len(), 10);
+
     let wasm_items = wasm_rater.rate(&request).unwrap().items.len();
     let external_items = external_rater.rate(&request).unwrap().items.len();
     assert_eq!((wasm_items, external_items), (10, 10));
@@ -123,6 +144,9 @@ fn rating_paths(c: &mut Criterion) {
     });
     group.bench_function("wasm_plugin_pooled_instance", |b| {
         b.iter(|| pooled_rater.rate(black_box(&request)).unwrap())
+    });
+    group.bench_function("wasm_fixed_price_plugin_fresh_sandbox", |b| {
+        b.iter(|| fixed_rater.rate(black_box(&fixed_request)).unwrap())
     });
     group.bench_function("external_rater_http_loopback", |b| {
         b.iter(|| external_rater.rate(black_box(&request)).unwrap())

@@ -49,11 +49,17 @@ pub use money::{dec, fmt_decimal, parse_decimal, round_money};
 pub use rust_decimal::Decimal;
 
 /// Sends a panic's message to the host log before the plugin aborts, so the
-/// host's trap error can say why. Called at the start of every export.
+/// host's trap error can say why. Called at the start of every export; the
+/// hook is installed once per instance.
 #[doc(hidden)]
 pub fn install_panic_hook() {
     #[cfg(target_arch = "wasm32")]
-    std::panic::set_hook(Box::new(|info| {
-        host::log(host::LogLevel::Error, &format!("panic: {info}"));
-    }));
+    {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            std::panic::set_hook(Box::new(|info| {
+                host::log(host::LogLevel::Error, &format!("panic: {info}"));
+            }));
+        });
+    }
 }
