@@ -127,6 +127,19 @@ fn rating_paths(c: &mut Criterion) {
         )
         .unwrap();
     let fixed_rater = PluginRater::new(Arc::clone(&runtime), "fixed@1").unwrap();
+    runtime
+        .register_with_policy(
+            "fixed-pooled",
+            "1",
+            &std::fs::read(&faulty).unwrap(),
+            RateTables::new(),
+            premia::plugin::InstancePolicy::Pooled {
+                instances_max: 4,
+                calls_per_instance_max: 1_000,
+            },
+        )
+        .unwrap();
+    let fixed_pooled_rater = PluginRater::new(Arc::clone(&runtime), "fixed-pooled@1").unwrap();
     let mut fixed_request = request.clone();
     fixed_request.policy.characteristics.fields.insert(
         "mode".to_string(),
@@ -147,6 +160,9 @@ fn rating_paths(c: &mut Criterion) {
     });
     group.bench_function("wasm_fixed_price_plugin_fresh_sandbox", |b| {
         b.iter(|| fixed_rater.rate(black_box(&fixed_request)).unwrap())
+    });
+    group.bench_function("wasm_fixed_price_plugin_pooled_instance", |b| {
+        b.iter(|| fixed_pooled_rater.rate(black_box(&fixed_request)).unwrap())
     });
     group.bench_function("external_rater_http_loopback", |b| {
         b.iter(|| external_rater.rate(black_box(&request)).unwrap())
