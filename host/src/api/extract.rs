@@ -173,32 +173,6 @@ impl<S: Send + Sync> FromRequestParts<S> for NoPreview {
     }
 }
 
-/// Where a request's engine work runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Worker {
-    /// On tokio's blocking pool: anything that may wait on I/O (a durable
-    /// commit, an external rater, a shared store, a quarantined plugin).
-    Blocking,
-    /// On the async worker that took the request, for work that waits on
-    /// nothing: a quote priced in-process. Handing a ~150 µs quote to the
-    /// blocking pool and back cost about a quarter of its CPU time (thread
-    /// wake-ups and context switches); its worst case stays bounded by the
-    /// plugins' `wall_time_ms_max`, and a plugin that hits a limit is
-    /// quarantined and priced on a thread of its own from then on.
-    Inline,
-}
-
-/// Runs engine work where `worker` says.
-pub async fn on_worker<T: Send + 'static>(
-    worker: Worker,
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    match worker {
-        Worker::Blocking => blocking(work).await,
-        Worker::Inline => work(),
-    }
-}
-
 /// Runs blocking engine work off the async threads.
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,

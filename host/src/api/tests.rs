@@ -241,26 +241,47 @@ async fn a_quote_runs_on_the_async_worker_only_when_nothing_in_it_waits_on_io() 
         assert_eq!(status, StatusCode::CREATED, "{answer}");
     }
     let engine = &api.state.engine;
-    let in_process = |product: &str| engine.quote_runs_in_process("acme", product);
+    let meta = crate::engine::RequestMeta {
+        actor: "policy-system:test".into(),
+        issued_at: chrono::Utc::now(),
+        idempotency_key: None,
+        arithmetic: crate::billing::Arithmetic::Skipped,
+    };
+    let in_process = |tenant: &str, product: &str| {
+        let mut body = policy("P1", "1200.00");
+        body["product"] = json!(product);
+        let body: routes::policies::NewPolicy = serde_json::from_value(body).unwrap();
+        engine
+            .preview_quote_without_waiting(
+                tenant,
+                product,
+                &routes::policies::issue_command(body),
+                &meta,
+            )
+            .is_some()
+    };
     // A shared store is asked before every read: never on an async worker.
     let local = !api.state.store.shared();
     assert_eq!(
-        in_process("auto"),
+        in_process("acme", "auto"),
         local,
         "a native rater prices in-process"
     );
     assert!(
-        !in_process("auto-ext"),
+        !in_process("acme", "auto-ext"),
         "an external rater waits on the network"
     );
     assert!(
-        !in_process("auto-fallback"),
+        !in_process("acme", "auto-fallback"),
         "its fallback may wait on the network"
     );
-    assert!(!in_process("auto-plugin"), "a plugin that is not loaded");
-    assert!(!in_process("no-such-product"));
     assert!(
-        !engine.quote_runs_in_process("globex", "auto"),
+        !in_process("acme", "auto-plugin"),
+        "a plugin that is not loaded"
+    );
+    assert!(!in_process("acme", "no-such-product"));
+    assert!(
+        !in_process("globex", "auto"),
         "another tenant has no such product"
     );
 

@@ -587,35 +587,7 @@ impl Engine {
         // balances after are the balances before moved by its entries.
         if let [command] = commands {
             let guard = self.read_lock(tenant, &slot)?;
-            let events = guard.state.decide_with(
-                command,
-                &context,
-                self.raters.as_ref(),
-                self.adjuster.as_ref(),
-            )?;
-            let mut moves: BTreeMap<AccountKey, Decimal> = BTreeMap::new();
-            for entry in journal_entries(&events) {
-                for line in &entry.lines {
-                    let signed = if line.side == line.account.account.normal_side() {
-                        line.amount
-                    } else {
-                        -line.amount
-                    };
-                    *moves.entry(line.account.clone()).or_default() += signed;
-                }
-            }
-            let balances = moves
-                .into_iter()
-                .map(|(key, moved)| {
-                    let before = guard.state.ledger.balance(&key);
-                    BalanceChange {
-                        after: before + moved,
-                        before,
-                        account: key,
-                    }
-                })
-                .collect();
-            return Ok(PreviewOutcome { events, balances });
+            return self.preview_one(&guard.state, command, &context);
         }
         // A bundle: run the commands in order on a copy.
         let mut copy = self.lock(tenant, &slot)?.state.clone();
@@ -643,36 +615,89 @@ impl Engine {
         Ok(PreviewOutcome { events, balances })
     }
 
-    /// Whether a quote of `product` for `tenant` runs entirely in this
-    /// process, on the calling thread, without waiting on I/O: the store is
-    /// this host's own (a shared store is asked before every read), and the
-    /// product's rater and invoicing plugin price in-process (see
-    /// [`RaterResolver::prices_in_process`]). Such a quote is pure CPU work,
-    /// bounded by the plugins' `wall_time_ms_max`. An unknown product says
-    /// no (the quote then fails where it always did).
-    pub fn quote_runs_in_process(&self, tenant: &str, product: &str) -> bool {
-        if self.store.shared() {
-            return false;
+    /// One command's effect on the state as it is, without a copy: its
+    /// events are exactly what a commit would append, and the balances after
+    /// are the balances before moved by its entries.
+    fn preview_one(
+        &self,
+        state: &TenantState,
+        command: &EngineCommand,
+        context: &CommandContext,
+    ) -> Result<PreviewOutcome, EngineError> {
+        let events = state.decide_with(
+            command,
+            context,
+            self.raters.as_ref(),
+            self.adjuster.as_ref(),
+        )?;
+        let mut moves: BTreeMap<AccountKey, Decimal> = BTreeMap::new();
+        for entry in journal_entries(&events) {
+            for line in &entry.lines {
+                let signed = if line.side == line.account.account.normal_side() {
+                    line.amount
+                } else {
+                    -line.amount
+                };
+                *moves.entry(line.account.clone()).or_default() += signed;
+            }
         }
-        let Ok(chains) = self.read(tenant, |state| {
-            state.book.products.get(product).map(|product| {
-                let invoicing =
-                    product
-                        .invoicing_plugin
-                        .as_ref()
-                        .map(|plugin| RatingChain::Plugin {
-                            plugin: plugin.clone(),
-                        });
-                (product.rating.clone(), invoicing)
+        let balances = moves
+            .into_iter()
+            .map(|(key, moved)| {
+                let before = state.ledger.balance(&key);
+                BalanceChange {
+                    after: before + moved,
+                    before,
+                    account: key,
+                }
             })
-        }) else {
-            return false;
-        };
-        let Some((rating, invoicing)) = chains else {
-            return false;
-        };
-        self.raters.prices_in_process(&rating)
-            && invoicing.is_none_or(|chain| self.raters.prices_in_process(&chain))
+            .collect();
+        Ok(PreviewOutcome { events, balances })
+    }
+
+    /// Previews a quote of `product` (`command`) on the calling thread, or
+    /// says it would have to wait (`None`; preview it on a blocking thread
+    /// instead). It runs now only if nothing in it waits on anything: the
+    /// store is this host's own (a shared store is asked before every
+    /// read), the tenant's state is not locked by a commit (a commit may be
+    /// waiting on an external rater while it holds the lock), and the
+    /// product's rater and invoicing plugin price in-process (see
+    /// [`RaterResolver::prices_in_process`]). Such a quote is pure CPU
+    /// work, bounded by the plugins' `wall_time_ms_max`. The answer is
+    /// [`Engine::preview`]'s, from the same code.
+    pub fn preview_quote_without_waiting(
+        &self,
+        tenant: &str,
+        product: &str,
+        command: &EngineCommand,
+        meta: &RequestMeta,
+    ) -> Option<Result<PreviewOutcome, EngineError>> {
+        if self.store.shared() {
+            return None;
+        }
+        let slot = self.slot(tenant).ok()?;
+        let guard = slot.try_read().ok()?;
+        if guard.poisoned {
+            return None;
+        }
+        let product = guard.state.book.products.get(product)?;
+        let invoicing_in_process = product.invoicing_plugin.as_ref().is_none_or(|plugin| {
+            self.raters.prices_in_process(&RatingChain::Plugin {
+                plugin: plugin.clone(),
+            })
+        });
+        if !(invoicing_in_process && self.raters.prices_in_process(&product.rating)) {
+            return None;
+        }
+        Some(self.preview_one(&guard.state, command, &command_context(meta)))
+    }
+
+    /// Runs `f` while the tenant's state is locked, as a commit locks it.
+    #[cfg(test)]
+    pub(super) fn while_locked<R>(&self, tenant: &str, f: impl FnOnce() -> R) -> R {
+        let slot = self.slot(tenant).expect("a tenant");
+        let _commit = slot.write().expect("tenant lock");
+        f()
     }
 
     /// Reads a tenant's state.

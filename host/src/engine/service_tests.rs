@@ -348,3 +348,55 @@ fn a_single_command_preview_shows_the_balances_a_commit_then_has() {
         (dec!(1000.00), dec!(550.00))
     );
 }
+
+/// Field-rated products, priced in this process.
+struct InProcessRaters;
+
+impl RaterResolver for InProcessRaters {
+    fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
+        Ok(Arc::new(FieldRater))
+    }
+
+    fn prices_in_process(&self, _chain: &RatingChain) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_quote_runs_on_the_callers_thread_only_when_it_would_wait_on_nothing() {
+    let store = crate::store::test_store();
+    let shared = store.shared();
+    let engine = Engine::open(store, Arc::new(InProcessRaters)).unwrap();
+    set_up(&engine);
+    let quote = RequestMeta {
+        idempotency_key: None,
+        arithmetic: crate::billing::Arithmetic::Skipped,
+        ..meta("quote")
+    };
+    let now = |product: &str| {
+        engine.preview_quote_without_waiting("t1", product, &issue("1000.00"), &quote)
+    };
+    if shared {
+        assert!(
+            now("auto").is_none(),
+            "a shared store is asked before every read"
+        );
+        return;
+    }
+    let priced_now = now("auto").expect("nothing to wait on").unwrap();
+    let waited = engine.preview("t1", &[issue("1000.00")], &quote).unwrap();
+    assert_eq!(priced_now, waited, "the same answer as a preview");
+    assert!(now("no-such-product").is_none());
+    // A commit holds the tenant's lock (it may be waiting on an external
+    // rater): the quote does not wait for it on an async worker.
+    engine.while_locked("t1", || assert!(now("auto").is_none()));
+    assert!(now("auto").is_some());
+    // Raters that may wait on the network.
+    let elsewhere = Engine::open(crate::store::test_store(), Arc::new(Raters)).unwrap();
+    set_up(&elsewhere);
+    assert!(
+        elsewhere
+            .preview_quote_without_waiting("t1", "auto", &issue("1000.00"), &quote)
+            .is_none()
+    );
+}

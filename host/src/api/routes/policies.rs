@@ -99,7 +99,7 @@ pub struct NewPolicy {
     pub data: PolicyData,
 }
 
-fn issue_command(body: NewPolicy) -> EngineCommand {
+pub(crate) fn issue_command(body: NewPolicy) -> EngineCommand {
     PolicyCommand::IssuePolicy {
         locator: body.locator,
         account: body.account,
