@@ -49,7 +49,11 @@ pub fn lookup(table: &str, keys: &[&str], column: &str) -> Result<String, Lookup
 /// Looks up a decimal cell; the error text names the table, keys and column,
 /// ready to return as invalid input.
 pub fn lookup_decimal(table: &str, keys: &[&str], column: &str) -> Result<Decimal, String> {
-    imp::lookup_decimal(table, keys, column)
+    // In WebAssembly the cell is remembered, parsed, for the rest of the call.
+    #[cfg(all(target_arch = "wasm32", any(feature = "rating", feature = "invoicing")))]
+    return imp::lookup_decimal(table, keys, column);
+    #[cfg(not(all(target_arch = "wasm32", any(feature = "rating", feature = "invoicing"))))]
+    decimal_of(table, keys, column, lookup(table, keys, column))
 }
 
 /// [`lookup_decimal`] from the cell's text (the native build, and the first
@@ -418,14 +422,6 @@ mod imp {
     pub fn lookup(_table: &str, _keys: &[&str], _column: &str) -> Result<String, LookupError> {
         Err(LookupError::NoSuchTable)
     }
-
-    pub fn lookup_decimal(
-        table: &str,
-        keys: &[&str],
-        column: &str,
-    ) -> Result<rust_decimal::Decimal, String> {
-        super::decimal_of(table, keys, column, lookup(table, keys, column))
-    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -438,13 +434,5 @@ mod imp {
 
     pub fn lookup(table: &str, keys: &[&str], column: &str) -> Result<String, LookupError> {
         crate::testing::lookup(table, keys, column)
-    }
-
-    pub fn lookup_decimal(
-        table: &str,
-        keys: &[&str],
-        column: &str,
-    ) -> Result<rust_decimal::Decimal, String> {
-        super::decimal_of(table, keys, column, lookup(table, keys, column))
     }
 }
