@@ -77,6 +77,8 @@ fn decimal_of(
 /// that `register_rater!` and `register_invoicer!` generate call it first.
 #[doc(hidden)]
 pub fn __begin_call() {
+    #[cfg(all(target_arch = "wasm32", feature = "call-arena"))]
+    crate::ALLOCATOR.begin_call();
     #[cfg(target_arch = "wasm32")]
     memo::forget();
 }

@@ -33,6 +33,8 @@
 //! [`fmt_decimal`]. Plugins see no clock, randomness, network or files; the
 //! host offers only [`host::lookup`] (rate tables) and [`host::log`].
 
+#[cfg(feature = "call-arena")]
+pub mod arena;
 mod common;
 pub mod host;
 #[cfg(feature = "invoicing")]
@@ -47,6 +49,12 @@ pub mod testing;
 pub use money::{dec, fmt_decimal, parse_decimal, round_money};
 
 pub use rust_decimal::Decimal;
+
+/// The plugin's allocator (see [`arena`]): a bump arena for the instance's
+/// first call. Off with `default-features = false`.
+#[cfg(all(target_arch = "wasm32", feature = "call-arena"))]
+#[global_allocator]
+static ALLOCATOR: arena::CallArena<{ arena::ARENA_BYTES }> = arena::CallArena::new();
 
 /// Sends a panic's message to the host log before the plugin aborts, so the
 /// host's trap error can say why. Called at the start of every export; the
