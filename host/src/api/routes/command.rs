@@ -78,17 +78,6 @@ pub async fn run(
     run_many(state, caller, vec![command], preview, idempotency_key).await
 }
 
-/// Runs several commands as one preview (a bundle), or one command.
-pub async fn run_many(
-    state: &AppState,
-    caller: &Caller,
-    commands: Vec<EngineCommand>,
-    preview: bool,
-    idempotency_key: Option<String>,
-) -> Result<(StatusCode, Json<Effect>), ApiError> {
-    run_commands(state, caller, commands, preview, idempotency_key).await
-}
-
 /// Previews one command for a quote: the same amounts, dates and schedule
 /// as a preview, without the charges' arithmetic in words (a quote shows no
 /// explanation; `?preview=true` on the command itself has them).
@@ -141,7 +130,8 @@ fn request_meta(
     }
 }
 
-async fn run_commands(
+/// Runs several commands as one preview (a bundle), or one command.
+pub async fn run_many(
     state: &AppState,
     caller: &Caller,
     commands: Vec<EngineCommand>,
