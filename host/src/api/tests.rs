@@ -252,12 +252,7 @@ async fn a_quote_runs_on_the_async_worker_only_when_nothing_in_it_waits_on_io() 
         body["product"] = json!(product);
         let body: routes::policies::NewPolicy = serde_json::from_value(body).unwrap();
         engine
-            .preview_quote_without_waiting(
-                tenant,
-                product,
-                &routes::policies::issue_command(body),
-                &meta,
-            )
+            .preview_quote_without_waiting(tenant, &routes::policies::issue_command(body), &meta)
             .is_some()
     };
     // A shared store is asked before every read: never on an async worker.

@@ -655,9 +655,10 @@ impl Engine {
         Ok(PreviewOutcome { events, balances })
     }
 
-    /// Previews a quote of `product` (`command`) on the calling thread, or
-    /// says it would have to wait (`None`; preview it on a blocking thread
-    /// instead). It runs now only if nothing in it waits on anything: the
+    /// Previews a quote (`command` issues a new policy) on the calling
+    /// thread, or says it would have to wait (`None`; preview it on a
+    /// blocking thread instead). It runs now only if nothing in it waits on
+    /// anything: the
     /// store is this host's own (a shared store is asked before every
     /// read), the tenant's state is not locked by a commit (a commit may be
     /// waiting on an external rater while it holds the lock), and the
@@ -668,10 +669,14 @@ impl Engine {
     pub fn preview_quote_without_waiting(
         &self,
         tenant: &str,
-        product: &str,
         command: &EngineCommand,
         meta: &RequestMeta,
     ) -> Option<Result<PreviewOutcome, EngineError>> {
+        let EngineCommand::Policy(crate::policy::PolicyCommand::IssuePolicy { product, .. }) =
+            command
+        else {
+            return None;
+        };
         if self.store.shared() {
             return None;
         }

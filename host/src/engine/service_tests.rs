@@ -374,7 +374,13 @@ fn a_quote_runs_on_the_callers_thread_only_when_it_would_wait_on_nothing() {
         ..meta("quote")
     };
     let now = |product: &str| {
-        engine.preview_quote_without_waiting("t1", product, &issue("1000.00"), &quote)
+        let mut command = issue("1000.00");
+        if let EngineCommand::Policy(PolicyCommand::IssuePolicy { product: named, .. }) =
+            &mut command
+        {
+            *named = product.to_string();
+        }
+        engine.preview_quote_without_waiting("t1", &command, &quote)
     };
     if shared {
         assert!(
@@ -387,6 +393,18 @@ fn a_quote_runs_on_the_callers_thread_only_when_it_would_wait_on_nothing() {
     let waited = engine.preview("t1", &[issue("1000.00")], &quote).unwrap();
     assert_eq!(priced_now, waited, "the same answer as a preview");
     assert!(now("no-such-product").is_none());
+    let account = PolicyCommand::CreateAccount {
+        locator: "A2".into(),
+        name: "Bo".into(),
+        currency: Currency::USD,
+    }
+    .into();
+    assert!(
+        engine
+            .preview_quote_without_waiting("t1", &account, &quote)
+            .is_none(),
+        "only a new policy is a quote"
+    );
     // A commit holds the tenant's lock (it may be waiting on an external
     // rater): the quote does not wait for it on an async worker.
     engine.while_locked("t1", || assert!(now("auto").is_none()));
@@ -396,7 +414,7 @@ fn a_quote_runs_on_the_callers_thread_only_when_it_would_wait_on_nothing() {
     set_up(&elsewhere);
     assert!(
         elsewhere
-            .preview_quote_without_waiting("t1", "auto", &issue("1000.00"), &quote)
+            .preview_quote_without_waiting("t1", &issue("1000.00"), &quote)
             .is_none()
     );
 }

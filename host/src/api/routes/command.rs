@@ -91,13 +91,12 @@ pub async fn run(
 pub async fn quote_preview(
     state: &AppState,
     caller: &Caller,
-    product: &str,
     command: EngineCommand,
 ) -> Result<Effect, ApiError> {
     let meta = request_meta(caller, true, 1, None, Arithmetic::Skipped);
     let now = state
         .engine
-        .preview_quote_without_waiting(&caller.tenant, product, &command, &meta);
+        .preview_quote_without_waiting(&caller.tenant, &command, &meta);
     let outcome = match now {
         Some(outcome) => outcome?,
         None => {

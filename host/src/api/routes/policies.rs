@@ -166,8 +166,7 @@ pub async fn quote(
     ApiJson(body): ApiJson<NewPolicy>,
 ) -> Result<Json<QuoteView>, ApiError> {
     caller.require(Access::Transact)?;
-    let product = body.product.clone();
-    let effect = quote_preview(&state, &caller, &product, issue_command(body)).await?;
+    let effect = quote_preview(&state, &caller, issue_command(body)).await?;
     let currency = effect.charges.first().map(|c| c.amount.currency);
     let total = effect
         .charges
