@@ -84,7 +84,8 @@ impl RaterResolver for RaterDirectory {
                 // and its caller waits for them.
                 self.plugins.is_registered(&id) && self.plugins.quarantined_for(&id).is_none()
             }
-            RatingChain::Native { rater } => rater == "field",
+            // Native raters are compiled in: known to `resolve`, or not at all.
+            RatingChain::Native { .. } => self.resolve(chain).is_ok(),
             RatingChain::External { .. } | RatingChain::PluginWithFallback { .. } => false,
         }
     }
