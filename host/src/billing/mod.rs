@@ -11,6 +11,7 @@ pub mod grace;
 pub mod installments;
 pub mod level;
 pub mod proration;
+pub mod reschedule;
 pub mod spread;
 
 pub use calendar::{
@@ -26,4 +27,5 @@ pub use level::{LevelError, level_split};
 pub use proration::{
     Arithmetic, PremiumRate, Prorated, ProrationError, RatedPremium, SplitAmounts,
 };
+pub use reschedule::{HeldSlice, NewPart, Rescheduled, TermCharge, reschedule};
 pub use spread::{Spread, SpreadCharge, SpreadError, SpreadPart, spread};

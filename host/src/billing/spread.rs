@@ -207,7 +207,7 @@ struct Group {
     members: Vec<(usize, i128)>,
 }
 
-fn check_frames(frames: &[InstallmentFrame]) -> Result<(), SpreadError> {
+pub(crate) fn check_frames(frames: &[InstallmentFrame]) -> Result<(), SpreadError> {
     if frames.is_empty() || frames.len() > MAX_FRAMES {
         return Err(SpreadError::FrameCount(frames.len()));
     }
@@ -226,7 +226,7 @@ fn check_frames(frames: &[InstallmentFrame]) -> Result<(), SpreadError> {
 
 /// Per frame, the integer factor `weight * lcm / full_period_days` (weights scaled to
 /// integers), so that a charge's share of frame `j` is `factor[j] * overlap_days`.
-fn frame_factors(frames: &[InstallmentFrame]) -> Result<Vec<i128>, SpreadError> {
+pub(crate) fn frame_factors(frames: &[InstallmentFrame]) -> Result<Vec<i128>, SpreadError> {
     let overflow = || SpreadError::Level(LevelError::Allocation(AllocationError::Overflow));
     let scale = frames
         .iter()
@@ -252,7 +252,7 @@ fn frame_factors(frames: &[InstallmentFrame]) -> Result<Vec<i128>, SpreadError> 
 }
 
 /// A charge's integer share of each frame, in lowest terms.
-fn charge_shares(
+pub(crate) fn charge_shares(
     frames: &[InstallmentFrame],
     factors: &[i128],
     period: Period,

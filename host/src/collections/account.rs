@@ -220,6 +220,10 @@ impl AccountBilling {
 
     /// Slices withdrawn before they were invoiced.
     pub fn withdraw_slices(&mut self, policy: &str, indices: &[u32]) {
+        if indices.is_empty() {
+            return;
+        }
+        let indices: BTreeSet<u32> = indices.iter().copied().collect();
         self.pending_slices
             .retain(|s| s.policy != policy || !indices.contains(&s.index));
     }

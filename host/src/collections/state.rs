@@ -72,6 +72,7 @@ impl Collections {
                 let slices = existing.map_or(0, |p| p.slices.len());
                 let charges = existing.map_or(0, |p| p.charges.len());
                 account.add_slices(&record.policy, slices, &record.slices);
+                account.withdraw_slices(&record.policy, &record.netted);
                 account.add_charges(Some(&record.policy), charges, &record.charges);
             }
             BookEvent::FlatChargeAdded { charge } => {

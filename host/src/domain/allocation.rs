@@ -53,10 +53,14 @@ pub enum ResiduePlacement {
     /// end: 100.00 in 12 gives 8.33 eight times, then 8.34 four times. The default.
     #[default]
     LargestRemainder,
-    /// Every part gets its share rounded down; the whole residue goes on the first part
-    /// with a non-zero weight: 100.00 in 12 gives 8.37, then 8.33 eleven times.
+    /// Every other part gets its share rounded to the nearest minor unit (half away
+    /// from zero); the first part with a non-zero weight takes what is left:
+    /// 100.00 in 12 gives 8.37, then 8.33 eleven times; 200.00 in 3 gives 66.66,
+    /// 66.67, 66.67. (Should rounding up the others leave it below zero, as with a
+    /// few cents over many parts, the others keep their shares rounded down.)
     First,
-    /// As `First`, but on the last part with a non-zero weight: 8.33 eleven times, then 8.37.
+    /// As `First`, but the last part with a non-zero weight takes what is left:
+    /// 8.33 eleven times, then 8.37; 200.00 in 3 gives 66.67, 66.67, 66.66.
     Last,
 }
 
@@ -167,8 +171,29 @@ pub fn allocate_units(
             }
         }
         ResiduePlacement::First | ResiduePlacement::Last => {
-            if residue > 0 {
-                let index = residue_part(weights, placement).expect("a weight is positive");
+            let index = residue_part(weights, placement).expect("a weight is positive");
+            // The others take their share rounded to the nearest unit (half
+            // away from zero); the residue part takes what is left. When
+            // rounding up the others would leave it below zero (tiny totals
+            // over many parts), they keep their floors instead.
+            let mut nearest = parts.clone();
+            for (part, (remainder, weight)) in
+                nearest.iter_mut().zip(remainders.iter().zip(weights))
+            {
+                if *weight > 0 && remainder * 2 >= weight_sum {
+                    *part += 1;
+                }
+            }
+            let others: i128 = nearest
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != index)
+                .map(|(_, part)| *part)
+                .sum();
+            if magnitude - others >= 0 {
+                nearest[index] = magnitude - others;
+                parts = nearest;
+            } else {
                 parts[index] += residue;
             }
         }
@@ -259,12 +284,32 @@ mod tests {
     }
 
     #[test]
+    fn with_the_residue_last_the_others_are_the_level_share_rounded_to_the_nearest_cent() {
+        let weights = [Decimal::ONE; 3];
+        let last = allocate(usd(dec!(200.00)), &weights, ResiduePlacement::Last).unwrap();
+        assert_eq!(amounts(&last), [dec!(66.67), dec!(66.67), dec!(66.66)]);
+        let first = allocate(usd(dec!(200.00)), &weights, ResiduePlacement::First).unwrap();
+        assert_eq!(amounts(&first), [dec!(66.66), dec!(66.67), dec!(66.67)]);
+        let credit = allocate(usd(dec!(-200.00)), &weights, ResiduePlacement::Last).unwrap();
+        assert_eq!(amounts(&credit), [dec!(-66.67), dec!(-66.67), dec!(-66.66)]);
+    }
+
+    #[test]
+    fn a_few_cents_over_many_parts_never_leave_the_residue_part_negative() {
+        let weights = [Decimal::ONE; 9];
+        let last = allocate(usd(dec!(0.05)), &weights, ResiduePlacement::Last).unwrap();
+        let mut expected = vec![dec!(0.00); 8];
+        expected.push(dec!(0.05));
+        assert_eq!(amounts(&last), expected);
+    }
+
+    #[test]
     fn the_residue_skips_parts_with_zero_weight() {
         let weights = [dec!(0), dec!(1), dec!(1), dec!(0)];
         let first = allocate(usd(dec!(0.03)), &weights, ResiduePlacement::First).unwrap();
-        assert_eq!(amounts(&first), [dec!(0), dec!(0.02), dec!(0.01), dec!(0)]);
+        assert_eq!(amounts(&first), [dec!(0), dec!(0.01), dec!(0.02), dec!(0)]);
         let last = allocate(usd(dec!(0.03)), &weights, ResiduePlacement::Last).unwrap();
-        assert_eq!(amounts(&last), [dec!(0), dec!(0.01), dec!(0.02), dec!(0)]);
+        assert_eq!(amounts(&last), [dec!(0), dec!(0.02), dec!(0.01), dec!(0)]);
     }
 
     #[test]

@@ -85,6 +85,7 @@ fn lapse_context(on: NaiveDate, zone: &str, delinquency: &str) -> CommandContext
         issued_at,
         idempotency_key: Some(format!("lapse/{delinquency}")),
         arithmetic: crate::billing::Arithmetic::Written,
+        pending_slices: None,
     }
 }
 

@@ -140,6 +140,7 @@ fn command_context(meta: &RequestMeta) -> CommandContext {
         issued_at: meta.issued_at,
         idempotency_key: meta.idempotency_key.clone(),
         arithmetic: meta.arithmetic,
+        pending_slices: None,
     }
 }
 

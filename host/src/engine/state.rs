@@ -21,6 +21,8 @@ use crate::policy::{
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// An event of a tenant's log.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +167,13 @@ impl TenantState {
         raters: &dyn RaterResolver,
         first_id: EntryId,
     ) -> Result<Vec<TenantEvent>, EngineError> {
+        // What billing has not yet invoiced decides which installments a
+        // transaction may still net and level again.
+        let mut context = context.clone();
+        if context.pending_slices.is_none() {
+            context.pending_slices = Some(Arc::new(self.pending_slices(command)));
+        }
+        let context = &context;
         let book_events = self.book.decide(command, context, raters)?;
         let mut events = Vec::with_capacity(book_events.len() * 2);
         let mut next_id = first_id;
@@ -189,6 +198,37 @@ impl TenantState {
             }
         }
         Ok(events)
+    }
+
+    /// The slices still waiting to be invoiced of the policy a command
+    /// transacts on, by policy.
+    fn pending_slices(
+        &self,
+        command: &PolicyCommand,
+    ) -> BTreeMap<String, std::collections::BTreeSet<u32>> {
+        let policy = match command {
+            PolicyCommand::Endorse { policy, .. }
+            | PolicyCommand::Renew { policy, .. }
+            | PolicyCommand::Cancel { policy, .. }
+            | PolicyCommand::Reinstate { policy, .. }
+            | PolicyCommand::Reverse { policy, .. } => policy,
+            _ => return BTreeMap::new(),
+        };
+        let Some(account) = self
+            .book
+            .policies
+            .get(policy)
+            .and_then(|p| self.collections.accounts.get(&p.header.account))
+        else {
+            return BTreeMap::new();
+        };
+        let pending = account
+            .pending_slices
+            .iter()
+            .filter(|s| &s.policy == policy)
+            .map(|s| s.index)
+            .collect();
+        BTreeMap::from([(policy.clone(), pending)])
     }
 
     /// The journal entry a book event posts, if any.

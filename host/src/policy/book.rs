@@ -10,7 +10,7 @@ use super::data::{DataChange, PolicyData};
 use super::error::PolicyError;
 use super::pricing::{PricedSegment, PricingContext, price_segments};
 use super::product::{Handling, Invoicing, ProductConfig, RatingChain};
-use super::schedule::{InstallmentSlice, is_spread, slices_for_term};
+use super::schedule::{InstallmentSlice, TermSlicing, is_spread, slices_for_term, spread_period};
 use super::timeline::{Segment, in_effect_order, is_cancelled_at, segments};
 use super::transaction::{Transaction, TransactionChange, TransactionKind};
 use crate::billing::Arithmetic;
@@ -135,6 +135,12 @@ pub struct TransactionRecord {
     pub transaction: Transaction,
     pub charges: Vec<Charge>,
     pub slices: Vec<InstallmentSlice>,
+    /// Positions, among the policy's slices once these are appended, of the
+    /// slices that net to nothing in a frame that no longer bills anything
+    /// (withdrawn pending installments and the parts withdrawing them): never
+    /// invoiced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub netted: Vec<u32>,
     /// The priced timeline after the transaction, for each term it changed.
     pub priced: Vec<TermTimeline>,
 }
@@ -255,7 +261,16 @@ pub struct CommandContext {
     #[serde(skip)]
     #[schema(ignore)]
     pub arithmetic: Arithmetic,
+    /// The slices of each policy still waiting to be invoiced (positions in
+    /// its slices), as billing knows them. Without it a slice counts as
+    /// pending until its invoice date. Never stored.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub pending_slices: Option<PendingSlices>,
 }
+
+/// Per policy, the positions of its slices not yet invoiced.
+pub type PendingSlices = Arc<BTreeMap<String, std::collections::BTreeSet<u32>>>;
 
 /// Finds the rater a product's rating chain names.
 pub trait RaterResolver {
@@ -1098,16 +1113,46 @@ impl PolicyBook {
             _ => {}
         }
 
-        // Installment slices, per term, all of the transaction's scheduled
-        // charges together so installments stay level.
+        // Installment slices, per term: the transaction's scheduled charges
+        // follow the coverage's cost, open installments are levelled again,
+        // and what now bills nothing is netted (see `billing::reschedule`).
         let zone =
             parse_time_zone(&header.time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
         let arrival = local_date(context.issued_at, zone);
+        let pending_here = context
+            .pending_slices
+            .as_ref()
+            .map(|pending| pending.get(&header.locator));
+        let held: Vec<(&InstallmentSlice, bool)> = policy
+            .slices
+            .iter()
+            .enumerate()
+            .map(|(position, slice)| {
+                let pending = match pending_here {
+                    Some(set) => set.is_some_and(|set| set.contains(&(position as u32))),
+                    None => slice.invoice_date >= arrival,
+                };
+                (slice, pending)
+            })
+            .collect();
         let mut slices = Vec::new();
+        let mut netted = Vec::new();
         for term in &terms {
-            let term_charges: Vec<&Charge> = charges
+            let effective_of = |charge: &Charge| {
+                policy
+                    .transaction(&charge.transaction)
+                    .map_or(transaction.effective, |t| t.effective)
+            };
+            let old: Vec<(&Charge, Period)> = policy
+                .charges
                 .iter()
                 .filter(|c| c.term == Some(term.number) && is_spread(c))
+                .map(|c| (c, spread_period(c, effective_of(c), term.period)))
+                .collect();
+            let new: Vec<(&Charge, Period)> = charges
+                .iter()
+                .filter(|c| c.term == Some(term.number) && is_spread(c))
+                .map(|c| (c, spread_period(c, transaction.effective, term.period)))
                 .collect();
             let plan = product
                 .plans
@@ -1116,18 +1161,24 @@ impl PolicyBook {
                     product: product.name.clone(),
                     plan: term.plan.clone(),
                 })?;
-            let effective = transaction.effective.max(term.period.start());
-            slices.extend(
-                slices_for_term(
-                    &term_charges,
-                    term.number,
-                    term.period,
-                    plan,
-                    effective,
-                    arrival,
-                )
-                .map_err(PolicyError::Internal)?,
-            );
+            let covered: Vec<Period> = priced_after
+                .get(&term.number)
+                .or_else(|| policy.priced.get(&term.number))
+                .map(|segments| segments.iter().map(|s| s.period).collect())
+                .unwrap_or_default();
+            let slicing = TermSlicing {
+                number: term.number,
+                period: term.period,
+                plan,
+                arrival,
+                opens_term: opened_term.as_ref().is_some_and(|t| t.number == term.number),
+                covered: &covered,
+            };
+            let base = policy.slices.len() + slices.len();
+            let (term_slices, term_netted) =
+                slices_for_term(&held, &old, &new, &slicing, base).map_err(PolicyError::Internal)?;
+            slices.extend(term_slices);
+            netted.extend(term_netted);
         }
 
         Ok(BookEvent::TransactionIssued {
@@ -1138,6 +1189,7 @@ impl PolicyBook {
                 transaction,
                 charges,
                 slices,
+                netted,
                 priced: priced_after
                     .into_iter()
                     .map(|(term, segments)| TermTimeline { term, segments })

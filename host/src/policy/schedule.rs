@@ -4,7 +4,7 @@
 
 use super::charges::Charge;
 use super::product::{Handling, Invoicing};
-use crate::billing::{InstallmentFrame, InstallmentPlan, SpreadCharge, spread};
+use crate::billing::{HeldSlice, InstallmentFrame, InstallmentPlan, TermCharge, reschedule};
 use crate::domain::{Money, Period};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -34,52 +34,126 @@ pub fn is_spread(charge: &Charge) -> bool {
     charge.category.is_billed() && charge.invoicing == Invoicing::Scheduled && charge.term.is_some()
 }
 
-/// Spreads the scheduled charges of one term over its frames. Flat charges
-/// with `scheduled` invoicing have no period of their own: they are spread
-/// over the rest of the term from `effective`.
-///
-/// Charges of one transaction are spread together, so installment totals stay
-/// level ([E8]).
-pub fn slices_for_term(
-    charges: &[&Charge],
-    term_number: u32,
-    term: Period,
-    plan: &InstallmentPlan,
-    effective: NaiveDate,
-    arrival_date: NaiveDate,
-) -> Result<Vec<InstallmentSlice>, String> {
-    if charges.is_empty() {
-        return Ok(Vec::new());
+/// The period a scheduled charge is spread over: its coverage, or for a flat
+/// charge with `scheduled` invoicing (no period of its own) the rest of the
+/// term from its transaction's effective date.
+pub fn spread_period(charge: &Charge, effective: NaiveDate, term: Period) -> Period {
+    match (charge.handling, charge.period) {
+        (Handling::Normal, Some(period)) => period,
+        _ => {
+            let last_day = term.end().pred_opt().expect("a term has a last day");
+            Period::new(effective.clamp(term.start(), last_day), term.end())
+                .expect("a day of the term starts a period to its end")
+        }
     }
-    let frames: Vec<InstallmentFrame> = plan.frames(term).map_err(|e| e.to_string())?;
-    let rest_of_term = Period::new(
-        effective.clamp(term.start(), term.end().pred_opt().expect("a date")),
-        term.end(),
+}
+
+/// What scheduling a transaction into one term needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct TermSlicing<'a> {
+    pub number: u32,
+    pub period: Period,
+    pub plan: &'a InstallmentPlan,
+    /// The day the transaction arrives ("today" for its policy).
+    pub arrival: NaiveDate,
+    /// Whether the transaction opens the term (new business, renewal): what
+    /// is already due is billed on the arrival day ([E16]).
+    pub opens_term: bool,
+    /// The periods the term is in force after the transaction.
+    pub covered: &'a [Period],
+}
+
+/// Slices of a transaction's new scheduled charges in one term, by the rules
+/// of [`crate::billing::reschedule`]: installments follow the coverage's cost,
+/// open frames are levelled again over everything they hold, frames that now
+/// bill nothing are netted, and the remainder is billed once.
+///
+/// `held` are the policy's existing slices with whether each is still pending
+/// (not invoiced); `old` and `new` the term's scheduled charges before and
+/// from the transaction, each with the period it is spread over. Returns the
+/// new slices and the positions, among the policy's slices once these are
+/// appended from position `base`, of every slice netted (never invoiced).
+pub fn slices_for_term(
+    held: &[(&InstallmentSlice, bool)],
+    old: &[(&Charge, Period)],
+    new: &[(&Charge, Period)],
+    term: &TermSlicing,
+    base: usize,
+) -> Result<(Vec<InstallmentSlice>, Vec<u32>), String> {
+    if new.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let frames: Vec<InstallmentFrame> = term.plan.frames(term.period).map_err(|e| e.to_string())?;
+    let units = |charge: &Charge| charge.amount.to_minor_units().map_err(|e| e.to_string());
+    let mut charges = Vec::with_capacity(old.len() + new.len());
+    for (charge, period) in old {
+        charges.push(TermCharge {
+            units: units(charge)?,
+            period: *period,
+            new: false,
+        });
+    }
+    for (charge, period) in new {
+        charges.push(TermCharge {
+            units: units(charge)?,
+            period: *period,
+            new: true,
+        });
+    }
+    let mut held_positions = Vec::new();
+    let mut held_slices = Vec::new();
+    for (position, (slice, pending)) in held.iter().enumerate() {
+        if slice.term != term.number {
+            continue;
+        }
+        let frame = frames
+            .iter()
+            .position(|f| f.period.contains(slice.installment_period.start()))
+            .unwrap_or(frames.len());
+        held_positions.push(position);
+        held_slices.push(HeldSlice {
+            frame,
+            units: units_of(slice.amount)?,
+            pending: *pending,
+            caught_up: slice.caught_up,
+        });
+    }
+    let scheduled = reschedule(
+        &frames,
+        &charges,
+        &held_slices,
+        term.covered,
+        term.arrival,
+        term.opens_term,
+        term.plan.residue,
     )
     .map_err(|e| e.to_string())?;
-    let inputs: Vec<SpreadCharge> = charges
+    let currency = new[0].0.amount.currency;
+    let mut slices = Vec::with_capacity(scheduled.parts.len());
+    let mut netted: Vec<u32> = scheduled
+        .netted
         .iter()
-        .map(|charge| SpreadCharge {
-            amount: charge.amount,
-            period: match (charge.handling, charge.period) {
-                (Handling::Normal, Some(period)) => period,
-                _ => rest_of_term,
-            },
-        })
+        .map(|i| held_positions[*i] as u32)
         .collect();
-    let spread = spread(&frames, &inputs, arrival_date, plan.residue).map_err(|e| e.to_string())?;
-    Ok(spread
-        .parts
-        .iter()
-        .map(|part| InstallmentSlice {
-            charge: charges[part.charge_index].locator.clone(),
-            term: term_number,
-            installment: frames[part.frame_index].index,
-            installment_period: frames[part.frame_index].period,
-            amount: part.amount,
+    for part in &scheduled.parts {
+        let charge = new[part.charge - old.len()].0;
+        if part.netted {
+            netted.push((base + slices.len()) as u32);
+        }
+        slices.push(InstallmentSlice {
+            charge: charge.locator.clone(),
+            term: term.number,
+            installment: frames[part.frame].index,
+            installment_period: frames[part.frame].period,
+            amount: Money::from_minor_units(part.units, currency).map_err(|e| e.to_string())?,
             invoice_date: part.invoice_date,
             due_date: part.due_date,
             caught_up: part.caught_up,
-        })
-        .collect())
+        });
+    }
+    Ok((slices, netted))
+}
+
+fn units_of(amount: Money) -> Result<i128, String> {
+    amount.to_minor_units().map_err(|e| e.to_string())
 }

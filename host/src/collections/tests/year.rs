@@ -65,19 +65,20 @@ fn a_year_of_monthly_billing_gives_every_invoice_its_amount_and_dates() {
         dec!(253.87),
         dec!(200.35),
         dec!(200.35),
-        // August: its installment, less the lapse's credit for August and for
-        // July from the 2nd (caught up), plus the 10% short-rate holdback.
-        dec!(-74.48),
-        dec!(-0.12),
-        dec!(-0.11),
-        dec!(-0.11),
-        dec!(-0.11),
+        // The lapse from 07-02, on the run of 07-02: August to December have
+        // no day in force, so their installments are netted and never
+        // invoiced; the credit for July from the 2nd, the rounding of the
+        // whole term (860.00 booked, 1054.57 invoiced) and the 10% short-rate
+        // holdback (119.64) are billed once, on the lapse day:
+        // 860.00 - 1054.57 + 119.64 = -74.93.
+        dec!(-74.93),
     ]
     .into_iter()
     .enumerate()
     .map(|(i, total)| {
         let month = i as u32 + 1;
-        row(&format!("A1-I{month}"), first(month), first(month), total)
+        let day = if month == 8 { date(2021, 7, 2) } else { first(month) };
+        row(&format!("A1-I{month}"), day, day, total)
     })
     .collect();
     assert_eq!(world.rows(), rows);
@@ -132,8 +133,8 @@ fn a_payment_ten_short_in_june_leads_to_delinquency_and_a_lapse_from_the_day_aft
     assert!(policy.is_in_force(date(2021, 7, 1)));
     assert!(!policy.is_in_force(date(2021, 7, 2)));
     assert_eq!(policy.transactions[2].actor, crate::engine::LAPSE_ACTOR);
-    // August's credit settled June's 10.00 and part of July; the later small
-    // credits went to July too. What July still owes is the receivable.
+    // The lapse day's credit settled June's 10.00 and part of July; what
+    // July still owes is the receivable.
     assert_eq!(world.invoice("A1-I6").outstanding(), dec!(0.00));
     assert_eq!(world.invoice("A1-I7").outstanding(), dec!(135.42));
     assert_eq!(
