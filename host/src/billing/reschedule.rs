@@ -338,3 +338,204 @@ fn decimal(units: i128) -> Result<Decimal, SpreadError> {
     Decimal::try_from_i128_with_scale(units, 0)
         .map_err(|_| SpreadError::Level(AllocationError::Overflow.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billing::installments::{Cadence, InstallmentPlan};
+    use rust_decimal_macros::dec;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn period(start: NaiveDate, end: NaiveDate) -> Period {
+        Period::new(start, end).unwrap()
+    }
+
+    fn year_2026() -> Period {
+        period(date(2026, 1, 1), date(2027, 1, 1))
+    }
+
+    /// 1000.00 a year, monthly: 83.33 for January to August, 83.34 after.
+    fn monthly_slices(invoiced_through: usize) -> Vec<HeldSlice> {
+        (0..12)
+            .map(|frame| HeldSlice {
+                frame,
+                units: if frame < 8 { 8333 } else { 8334 },
+                pending: frame >= invoiced_through,
+                caught_up: false,
+            })
+            .collect()
+    }
+
+    fn frame_totals(held: &[HeldSlice], result: &Rescheduled, frames: usize) -> Vec<i128> {
+        let mut totals = vec![0; frames];
+        for slice in held {
+            totals[slice.frame] += slice.units;
+        }
+        for part in result.parts.iter().filter(|p| !p.caught_up) {
+            totals[part.frame] += part.units;
+        }
+        totals
+    }
+
+    #[test]
+    fn e14_a_cancellation_nets_july_to_december_and_bills_the_two_cents_once() {
+        let frames = InstallmentPlan::new(Cadence::Monthly)
+            .frames(year_2026())
+            .unwrap();
+        let charges = [
+            TermCharge {
+                units: 100_000,
+                period: year_2026(),
+                new: false,
+            },
+            TermCharge {
+                units: -50_000,
+                period: period(date(2026, 7, 1), date(2027, 1, 1)),
+                new: true,
+            },
+        ];
+        let held = monthly_slices(6);
+        let covered = [period(date(2026, 1, 1), date(2026, 7, 1))];
+        let result = reschedule(
+            &frames,
+            &charges,
+            &held,
+            &covered,
+            date(2026, 6, 15),
+            false,
+            ResiduePlacement::LargestRemainder,
+        )
+        .unwrap();
+        // July to December: the credit withdraws exactly what is pending
+        // (500.02), and all of it is netted: no invoice for them.
+        let withdrawn: Vec<(usize, i128, bool)> = result
+            .parts
+            .iter()
+            .filter(|p| !p.caught_up)
+            .map(|p| (p.frame, p.units, p.netted))
+            .collect();
+        assert_eq!(
+            withdrawn,
+            vec![
+                (6, -8333, true),
+                (7, -8333, true),
+                (8, -8334, true),
+                (9, -8334, true),
+                (10, -8334, true),
+                (11, -8334, true)
+            ]
+        );
+        assert_eq!(result.netted, vec![6, 7, 8, 9, 10, 11]);
+        // The 0.02 still owed for January to June, billed once, on arrival.
+        let remainder: Vec<(i128, NaiveDate, bool)> = result
+            .parts
+            .iter()
+            .filter(|p| p.caught_up)
+            .map(|p| (p.units, p.invoice_date, p.netted))
+            .collect();
+        assert_eq!(remainder, vec![(2, date(2026, 6, 15), false)]);
+        let total: i128 = result.parts.iter().map(|p| p.units).sum();
+        assert_eq!(total, -50_000, "the credit's parts sum to it");
+    }
+
+    #[test]
+    fn e16_a_back_dated_bind_bills_may_to_august_on_the_binding_day() {
+        let term = period(date(2026, 5, 1), date(2027, 5, 1));
+        let frames = InstallmentPlan::new(Cadence::Monthly).frames(term).unwrap();
+        let charges = [TermCharge {
+            units: 120_000,
+            period: term,
+            new: true,
+        }];
+        let result = reschedule(
+            &frames,
+            &charges,
+            &[],
+            &[term],
+            date(2026, 8, 12),
+            true,
+            ResiduePlacement::LargestRemainder,
+        )
+        .unwrap();
+        let parts: Vec<(u32, i128, NaiveDate, bool)> = result
+            .parts
+            .iter()
+            .map(|p| (frames[p.frame].index, p.units, p.invoice_date, p.caught_up))
+            .collect();
+        let mut expected: Vec<(u32, i128, NaiveDate, bool)> = (0..4)
+            .map(|i| (i, 10_000, date(2026, 8, 12), true))
+            .collect();
+        for (i, month) in (4..12).zip([9, 10, 11, 12, 1, 2, 3, 4]) {
+            let year = if month >= 9 { 2026 } else { 2027 };
+            expected.push((i, 10_000, date(year, month, 1), false));
+        }
+        assert_eq!(parts, expected);
+    }
+
+    #[test]
+    fn installments_stay_level_across_transactions() {
+        let frames = InstallmentPlan::new(Cadence::Monthly)
+            .frames(year_2026())
+            .unwrap();
+        let charges = [
+            TermCharge {
+                units: 100_000,
+                period: year_2026(),
+                new: false,
+            },
+            TermCharge {
+                units: 100,
+                period: year_2026(),
+                new: true,
+            },
+        ];
+        let held = monthly_slices(0);
+        let result = reschedule(
+            &frames,
+            &charges,
+            &held,
+            &[year_2026()],
+            date(2025, 12, 1),
+            false,
+            ResiduePlacement::LargestRemainder,
+        )
+        .unwrap();
+        // 1001.00 in twelve: 83.41 four times, then 83.42 eight times.
+        let mut expected = vec![8341; 4];
+        expected.extend([8342; 8]);
+        assert_eq!(frame_totals(&held, &result, 12), expected);
+    }
+
+    #[test]
+    fn a_charge_touching_only_zero_weight_frames_goes_on_the_next_positive_one() {
+        let plan = InstallmentPlan {
+            weights: vec![dec!(1), dec!(0), dec!(0), dec!(1)],
+            ..InstallmentPlan::new(Cadence::Quarterly)
+        };
+        let frames = plan.frames(year_2026()).unwrap();
+        let charges = [TermCharge {
+            units: -4_000,
+            period: period(date(2026, 5, 1), date(2026, 7, 1)),
+            new: true,
+        }];
+        let result = reschedule(
+            &frames,
+            &charges,
+            &[],
+            &[year_2026()],
+            date(2026, 1, 1),
+            false,
+            ResiduePlacement::LargestRemainder,
+        )
+        .unwrap();
+        let parts: Vec<(usize, i128, NaiveDate)> = result
+            .parts
+            .iter()
+            .map(|p| (p.frame, p.units, p.invoice_date))
+            .collect();
+        assert_eq!(parts, vec![(3, -4_000, date(2026, 10, 1))]);
+    }
+}
