@@ -110,6 +110,7 @@ pub fn status_of(code: &str) -> StatusCode {
             StatusCode::BAD_GATEWAY
         }
         "store_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "internal" | "ledger_refused" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }

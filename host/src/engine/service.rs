@@ -795,6 +795,15 @@ fn decode(stored: &StoredEvent) -> Result<TenantEvent, EngineError> {
 fn append_error(error: StoreError) -> EngineError {
     match error {
         StoreError::IdempotencyConflict { key } => EngineError::IdempotencyConflict(key),
+        StoreError::LimitExceeded {
+            what,
+            limit,
+            actual,
+        } => EngineError::TooLarge {
+            what,
+            limit,
+            actual,
+        },
         other => store_error(other),
     }
 }

@@ -418,3 +418,116 @@ fn a_quote_runs_on_the_callers_thread_only_when_it_would_wait_on_nothing() {
             .is_none()
     );
 }
+
+/// A product with a five-year term billed weekly, and a policy of `perils`
+/// rated perils on one exposure.
+fn large_policy(perils: usize) -> (EngineCommand, EngineCommand) {
+    let mut product = auto_product();
+    product.term_months = 60;
+    product.plans.insert(
+        "weekly".into(),
+        crate::billing::InstallmentPlan::new(crate::billing::Cadence::Weekly),
+    );
+    product.default_plan = "weekly".into();
+    // Fifty perils a vehicle (an exposure holds at most 64).
+    let mut exposures = BTreeMap::new();
+    for n in 0..perils {
+        let mut fields = Fields::new();
+        fields.insert(
+            "yearly_premium".into(),
+            vec![FieldValue::Text(format!("{}.37", 100 + n))],
+        );
+        exposures
+            .entry(format!("V{}", n / 50))
+            .or_insert_with(|| ExposureData {
+                name: "vehicle".into(),
+                fields: Fields::new(),
+                perils: BTreeMap::new(),
+            })
+            .perils
+            .insert(
+                format!("V{}-P{n:03}", n / 50),
+                PerilData {
+                    name: "collision".into(),
+                    fields,
+                },
+            );
+    }
+    let issue = PolicyCommand::IssuePolicy {
+        locator: "BIG".into(),
+        account: "A1".into(),
+        product: "auto".into(),
+        start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+        plan: None,
+        time_zone: "UTC".into(),
+        data: PolicyData {
+            fields: Fields::new(),
+            exposures,
+        },
+    };
+    (PolicyCommand::DeployProduct { product }.into(), issue.into())
+}
+
+#[test]
+fn a_policy_of_200_perils_on_a_weekly_five_year_plan_issues_and_its_preview_agrees() {
+    let store: Arc<dyn Store> = crate::store::test_store();
+    let engine = engine(Arc::clone(&store));
+    set_up(&engine);
+    let (deploy, issue) = large_policy(200);
+    engine.execute("t1", &deploy, &meta("deploy-5y")).unwrap();
+    let preview = engine.preview("t1", std::slice::from_ref(&issue), &meta("big")).unwrap();
+    let started = std::time::Instant::now();
+    let outcome = engine.execute("t1", &issue, &meta("big")).unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(outcome.events, preview.events, "the preview is the commit");
+    let record = outcome
+        .events
+        .iter()
+        .find_map(|e| match e {
+            TenantEvent::Book(crate::policy::BookEvent::TransactionIssued { record }) => {
+                Some(record)
+            }
+            _ => None,
+        })
+        .unwrap();
+    // 261 weekly installments over five years, 200 perils.
+    assert_eq!(record.charges.len(), 200);
+    assert!(record.slices.len() >= 200 * 261, "{}", record.slices.len());
+    let bytes = serde_json::to_vec(&outcome.events).unwrap().len();
+    eprintln!(
+        "200 perils x 261 weekly installments: {} slices, events {bytes} bytes, committed in {elapsed:?}",
+        record.slices.len()
+    );
+    assert!(bytes < crate::store::PAYLOAD_BYTES_MAX / 8, "{bytes} bytes");
+    // Every peril's installments sum to its charge, and the term's weekly
+    // installments are level: at most one cent apart in full weeks.
+    let mut weekly = BTreeMap::new();
+    for slice in &record.slices {
+        *weekly.entry(slice.installment).or_insert(dec!(0)) += slice.amount.amount;
+    }
+    let full: Vec<_> = weekly.values().take(260).collect();
+    let (low, high) = (full.iter().min().unwrap(), full.iter().max().unwrap());
+    assert!(**high - **low <= dec!(0.01), "{low} .. {high}");
+}
+
+#[test]
+fn an_effect_over_the_logs_limit_is_refused_the_same_way_by_preview_and_commit() {
+    let events = vec![TenantEvent::Book(crate::policy::BookEvent::ProductDeployed {
+        product: auto_product(),
+    })];
+    assert_eq!(super::state::check_event_sizes(&events), Ok(()));
+    let error = EngineError::TooLarge {
+        what: "event payload bytes",
+        limit: crate::store::PAYLOAD_BYTES_MAX,
+        actual: crate::store::PAYLOAD_BYTES_MAX + 1,
+    };
+    assert_eq!(error.code(), "too_large");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "event payload bytes {} is over the limit of {}",
+            crate::store::PAYLOAD_BYTES_MAX + 1,
+            crate::store::PAYLOAD_BYTES_MAX
+        )
+    );
+}

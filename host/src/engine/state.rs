@@ -21,6 +21,7 @@ use crate::policy::{
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use crate::store::PAYLOAD_BYTES_MAX;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -74,6 +75,39 @@ impl TenantEvent {
     }
 }
 
+/// Refuses, before anything is stored or shown as a preview, events larger
+/// than the store keeps ([`PAYLOAD_BYTES_MAX`]): the same answer for a
+/// preview and a commit, a 4xx naming the limit, never a retryable 503. Only
+/// events with many charges or slices are measured (a small one is far
+/// below the limit), so quotes pay nothing for it.
+pub(crate) fn check_event_sizes(events: &[TenantEvent]) -> Result<(), EngineError> {
+    /// Below this many charges and slices an event cannot reach the limit.
+    const MEASURED_ITEMS_MIN: usize = 1_000;
+    for event in events {
+        let items = match event {
+            TenantEvent::Book(BookEvent::TransactionIssued { record }) => {
+                record.charges.len() + record.slices.len()
+            }
+            TenantEvent::Book(BookEvent::PlanChanged {
+                withdrawn, slices, ..
+            }) => withdrawn.len() + slices.len(),
+            _ => 0,
+        };
+        if items < MEASURED_ITEMS_MIN {
+            continue;
+        }
+        let bytes = serde_json::to_vec(event).map(|b| b.len()).unwrap_or(usize::MAX);
+        if bytes > PAYLOAD_BYTES_MAX {
+            return Err(EngineError::TooLarge {
+                what: "event payload bytes",
+                limit: PAYLOAD_BYTES_MAX,
+                actual: bytes,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Why a command failed in the engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
@@ -83,6 +117,13 @@ pub enum EngineError {
     Ledger(#[from] LedgerError),
     #[error("store: {0}")]
     Store(String),
+    /// The command's effect is larger than the log keeps: not retryable.
+    #[error("{what} {actual} is over the limit of {limit}")]
+    TooLarge {
+        what: &'static str,
+        limit: usize,
+        actual: usize,
+    },
     #[error("the event log is inconsistent: {0}")]
     Corrupt(String),
     #[error("idempotency key {0} was used for a different request")]
@@ -100,6 +141,7 @@ impl EngineError {
             EngineError::Policy(error) => error.code(),
             EngineError::Ledger(_) => "ledger_refused",
             EngineError::Store(_) => "store_unavailable",
+            EngineError::TooLarge { .. } => "too_large",
             EngineError::Corrupt(_) => "internal",
             EngineError::IdempotencyConflict(_) => "idempotency_conflict",
             EngineError::NotFound(_) => "not_found",
@@ -146,16 +188,18 @@ impl TenantState {
         raters: &dyn RaterResolver,
         adjuster: &dyn InvoiceAdjuster,
     ) -> Result<Vec<TenantEvent>, EngineError> {
-        match command {
+        let events = match command {
             EngineCommand::Policy(command) => {
                 let mut events =
                     self.decide_policy(command, context, raters, self.ledger.next_id())?;
                 let next_id = EntryId(self.ledger.next_id().0 + journal_count(&events));
                 events.extend(self.invoice_new_charges(&events, context, adjuster, next_id)?);
-                Ok(events)
+                events
             }
-            EngineCommand::Billing(command) => self.decide_billing(command, raters, adjuster),
-        }
+            EngineCommand::Billing(command) => self.decide_billing(command, raters, adjuster)?,
+        };
+        check_event_sizes(&events)?;
+        Ok(events)
     }
 
     /// The events of a policy command: the book's events, then the journal

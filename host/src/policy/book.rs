@@ -134,6 +134,10 @@ pub struct TransactionRecord {
     pub term: Option<Term>,
     pub transaction: Transaction,
     pub charges: Vec<Charge>,
+    /// Stored as a frame table and runs of equal amounts (see
+    /// `compact_slices`): `{"currency", "charges", "frames", "runs"}`.
+    #[serde(with = "super::compact_slices")]
+    #[schema(value_type = Object)]
     pub slices: Vec<InstallmentSlice>,
     /// Positions, among the policy's slices once these are appended, of the
     /// slices that net to nothing in a frame that no longer bills anything

@@ -9,6 +9,7 @@
 mod audit;
 mod book;
 mod charges;
+mod compact_slices;
 mod data;
 mod error;
 mod pricing;

@@ -109,7 +109,7 @@ behaviour_tests!(
     racing_requests_for_a_new_stream_produce_one_commit_and_conflicts,
     an_expected_last_sequence_that_is_stale_refuses_the_append,
     more_than_1000_events_in_one_append_are_refused_and_nothing_is_written,
-    a_payload_over_64_kib_is_refused_and_nothing_is_written,
+    a_payload_over_the_limit_is_refused_and_nothing_is_written,
     a_read_returns_at_most_10000_events_whatever_the_limit,
     an_append_without_events_or_with_a_stream_expected_twice_is_refused,
     blobs_are_stored_listed_replaced_and_deleted,
@@ -648,7 +648,7 @@ fn more_than_1000_events_in_one_append_are_refused_and_nothing_is_written(h: &im
     );
 }
 
-fn a_payload_over_64_kib_is_refused_and_nothing_is_written(h: &impl Harness) {
+fn a_payload_over_the_limit_is_refused_and_nothing_is_written(h: &impl Harness) {
     let store = h.store();
     // A JSON string of n characters is n + 2 bytes with its quotes.
     let too_big = vec![event(
@@ -660,8 +660,8 @@ fn a_payload_over_64_kib_is_refused_and_nothing_is_written(h: &impl Harness) {
         store.append(request(meta("acme", "C-1", None, "h"), too_big)),
         Err(StoreError::LimitExceeded {
             what: "payload bytes",
-            limit: 65536,
-            actual: 65537
+            limit: PAYLOAD_BYTES_MAX,
+            actual: PAYLOAD_BYTES_MAX + 1
         })
     );
     assert_eq!(store.last_sequence("acme").unwrap(), 0);

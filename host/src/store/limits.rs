@@ -5,12 +5,14 @@ use super::error::StoreError;
 
 /// The most events one append may carry.
 pub const EVENTS_PER_APPEND_MAX: usize = 1_000;
-/// The largest event payload, as compact JSON.
-pub const PAYLOAD_BYTES_MAX: usize = 64 * 1024;
-/// The largest encoded append (all events plus the response).
-pub const APPEND_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// The largest event payload, as compact JSON. A new policy of 200 perils on a
+/// weekly five-year plan is well under it (see `docs/storage.md`).
+pub const PAYLOAD_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// The largest command response stored with an idempotency key, as JSON.
-pub const RESPONSE_BYTES_MAX: usize = 1024 * 1024;
+pub const RESPONSE_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// The largest encoded append (all events plus the response).
+pub const APPEND_BYTES_MAX: usize = 32 * 1024 * 1024;
+const _: () = assert!(PAYLOAD_BYTES_MAX + RESPONSE_BYTES_MAX <= APPEND_BYTES_MAX);
 /// The largest blob (a Python plugin component is ~18 MB).
 pub const BLOB_BYTES_MAX: usize = 32 * 1024 * 1024;
 /// The most events one `read` returns, whatever limit is asked.
