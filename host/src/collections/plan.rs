@@ -1,7 +1,9 @@
-//! Changing a live term's payment plan: the installments not yet invoiced are
-//! withdrawn (each by an inverse slice, so every charge's slices still sum to
-//! it) and what they came to, per charge, is spread again over the new plan's
-//! installments whose invoice date is on or after the change. When the new
+//! Changing a live term's payment plan: the installments not yet invoiced
+//! whose invoice date is on or after the change are withdrawn (each by an
+//! inverse slice, so every charge's slices still sum to it; earlier ones stay
+//! on the old plan) and what they came to, per charge, is spread again over
+//! the new plan's installments whose invoice date is on or after the change,
+//! each charge only over the installments its coverage falls in. When the new
 //! plan has no such installment left (a change to full pay mid-term), the rest
 //! is billed at once, on the change date.
 
@@ -9,7 +11,7 @@ use super::error::CollectionsError;
 use super::state::Collections;
 use crate::billing::{SpreadCharge, spread};
 use crate::domain::{Money, Period};
-use crate::policy::{BookEvent, InstallmentSlice, PolicyBook};
+use crate::policy::{BookEvent, InstallmentSlice, PolicyBook, spread_period};
 use chrono::NaiveDate;
 
 /// The event that moves `policy`'s term in force on `effective` to `plan`.
@@ -42,10 +44,12 @@ pub fn change_plan(
         )));
     }
     let account = collections.account(&state.header.account)?;
+    // Installments invoiced before the change stay on the old plan; the
+    // ones from the change on are replaced.
     let superseded: Vec<u32> = account
         .pending_slices
         .iter()
-        .filter(|s| s.policy == policy)
+        .filter(|s| s.policy == policy && s.date >= effective)
         .filter(|s| state.slices[s.index as usize].term == term.number)
         .map(|s| s.index)
         .collect();
@@ -79,13 +83,33 @@ pub fn change_plan(
     let slices = match (future.first(), frames.last()) {
         _ if remaining.is_empty() => Vec::new(),
         (Some(first), _) => {
+            // Each charge stays within the coverage it pays for: what is left
+            // of it goes to the new installments its period covers (from the
+            // first one on), or to the first one when its period is over.
             let span = Period::new(first.period.start(), term.period.end())
                 .map_err(|e| invalid(e.to_string()))?;
             let charges: Vec<SpreadCharge> = remaining
                 .iter()
-                .map(|(_, amount)| SpreadCharge {
-                    amount: *amount,
-                    period: span,
+                .map(|(locator, amount)| {
+                    let period = state
+                        .charges
+                        .iter()
+                        .find(|c| &c.locator == locator)
+                        .map(|charge| {
+                            let effective = state
+                                .transaction(&charge.transaction)
+                                .map_or(term.period.start(), |t| t.effective);
+                            spread_period(charge, effective, term.period)
+                        })
+                        .and_then(|period| period.intersection(&span))
+                        .filter(|period| {
+                            future.iter().any(|f| f.period.overlap_days(period) > 0 && !f.weight.is_zero())
+                        })
+                        .unwrap_or_else(|| first.period);
+                    SpreadCharge {
+                        amount: *amount,
+                        period,
+                    }
                 })
                 .collect();
             let spread = spread(&future, &charges, effective, new_plan.residue)

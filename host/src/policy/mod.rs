@@ -31,7 +31,7 @@ pub use product::{
     CancellationRetention, ChargeCategory, ChargeDef, Handling, Invoicing, ProductConfig,
     ProductError, RatingChain,
 };
-pub use schedule::{InstallmentSlice, is_spread};
+pub use schedule::{InstallmentSlice, is_spread, spread_period};
 pub use transaction::{Transaction, TransactionChange, TransactionKind};
 
 #[cfg(test)]

@@ -85,3 +85,63 @@ fn changing_to_the_plan_already_in_force_is_refused() {
     );
     assert_eq!(refused.unwrap_err().code(), "invalid_request");
 }
+
+#[test]
+fn after_a_change_to_quarterly_a_july_to_december_charge_is_billed_only_in_the_quarters_it_covers()
+{
+    let mut world = with_quarterly();
+    // 1200.00 a year raised to 2400.00 from July: +600.00 for July-December.
+    world.endorse("P1", date(2021, 7, 1), "2400.00", date(2021, 3, 19));
+    world.pay(dec!(600.00), date(2021, 3, 19));
+    change(&mut world, "quarterly", date(2021, 3, 20));
+    world.run_daily(date(2021, 3, 20), date(2021, 12, 31));
+    let totals: Vec<(chrono::NaiveDate, Decimal)> = world
+        .rows()
+        .into_iter()
+        .map(|(_, issue, _, total)| (issue, total))
+        .collect();
+    assert_eq!(
+        totals,
+        vec![
+            (date(2021, 1, 1), dec!(100.00)),
+            (date(2021, 2, 1), dec!(100.00)),
+            (date(2021, 3, 1), dec!(100.00)),
+            (date(2021, 4, 1), dec!(300.00)),
+            (date(2021, 7, 1), dec!(600.00)),
+            (date(2021, 10, 1), dec!(600.00)),
+        ]
+    );
+    world.assert_replay_rebuilds();
+}
+
+#[test]
+fn on_a_future_dated_policy_a_change_from_july_leaves_january_to_june_on_the_old_plan() {
+    let mut product = monthly_product();
+    product
+        .plans
+        .insert("quarterly".into(), InstallmentPlan::new(Cadence::Quarterly));
+    let mut world = World::with_product(product);
+    world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 11, 15));
+    world.exec(
+        BillingCommand::ChangePlan {
+            policy: "P1".into(),
+            plan: "quarterly".into(),
+            effective: date(2021, 7, 1),
+        },
+        date(2020, 11, 16),
+    );
+    world.pay(dec!(1200.00), date(2020, 12, 20));
+    world.run_daily(date(2020, 11, 16), date(2021, 12, 31));
+    let totals: Vec<(chrono::NaiveDate, Decimal)> = world
+        .rows()
+        .into_iter()
+        .map(|(_, issue, _, total)| (issue, total))
+        .collect();
+    let mut expected: Vec<(chrono::NaiveDate, Decimal)> =
+        (1..=6).map(|m| (date(2021, m, 1), dec!(100.00))).collect();
+    expected.push((date(2021, 7, 1), dec!(300.00)));
+    expected.push((date(2021, 10, 1), dec!(300.00)));
+    assert_eq!(totals, expected);
+    world.assert_replay_rebuilds();
+}
+
