@@ -4,6 +4,7 @@
 mod billing;
 mod command;
 mod plugin_adjuster;
+mod reinstatement;
 mod service;
 mod state;
 

@@ -126,6 +126,13 @@ impl<'a> Decider<'a> {
         std::mem::take(&mut self.out)
     }
 
+    /// Takes in a billing event of this account decided earlier in the same
+    /// command (and not yet applied to the billing state), so later
+    /// decisions see it.
+    pub fn follow(&mut self, event: &CollectionsEvent) {
+        self.account.apply(event);
+    }
+
     /// The account's state with every event decided so far applied.
     pub fn account(&self) -> &AccountBilling {
         &self.account

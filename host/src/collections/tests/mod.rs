@@ -6,6 +6,7 @@ mod payments;
 mod plan_change;
 mod plugin;
 mod property;
+mod reinstatement;
 mod seeds;
 pub(crate) mod support;
 mod write_offs;
