@@ -1,7 +1,8 @@
 //! Generating invoices: the slices due on a day grouped by account, policy or
 //! currency ("separate invoices by"), with the charges and fees that ride on
 //! the next invoice; the product's invoicing plugin asked for fees and a due
-//! date; the invoice issued; a credit invoice turned into credit; credit
+//! date (only for an invoice that bills something: never a credit invoice or
+//! one netting to zero); the invoice issued; a credit invoice turned into credit; credit
 //! applied as the settings say.
 //!
 //! Dates: an invoice is issued on the run's day (seed 003: or the earliest
@@ -430,7 +431,10 @@ impl Decider<'_> {
 
     /// Asks the invoicing plugins of the invoice's products for fees and a due
     /// date. Each distinct plugin is called once, in name order, with the
-    /// same draft; the latest due date any of them asks for wins.
+    /// same draft; the latest due date any of them asks for wins. An invoice
+    /// that bills nothing (its lines net to zero or less: a credit invoice,
+    /// or installments and their withdrawals cancelling out) is not shown to
+    /// the plugins: a customer is never charged a fee on it.
     fn plugin_fees(
         &self,
         invoice: &str,
@@ -444,7 +448,8 @@ impl Decider<'_> {
             .filter_map(|p| self.product_of(p))
             .filter_map(|product| product.invoicing_plugin.as_deref())
             .collect();
-        if plugins.is_empty() {
+        let net: Decimal = items.iter().map(|i| i.amount.amount).sum();
+        if plugins.is_empty() || net <= Decimal::ZERO {
             return Ok((Vec::new(), None));
         }
         let draft = DraftInvoice {
