@@ -17,6 +17,7 @@ mod manual;
 mod run;
 mod settle;
 
+pub(crate) use run::slice_step;
 pub use run::{Lapse, LapseItem, RunOutcome, has_run_work};
 
 use super::account::AccountBilling;

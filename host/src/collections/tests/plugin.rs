@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 /// The installment fee, natively; remembers the drafts it saw.
 #[derive(Default)]
-struct InstallmentFee {
+pub(super) struct InstallmentFee {
     drafts: Mutex<Vec<DraftInvoice>>,
 }
 
