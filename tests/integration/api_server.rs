@@ -128,8 +128,16 @@ fn quote_and_bind_over_http_are_priced_by_the_auto_rater_plugin_and_survive_a_re
         quoted.sort();
         assert_eq!(quoted, vec!["185.00", "512.50", "765.00"]);
         assert_eq!(quote["total"], "1487.50");
-        // Monthly plan: twelve installments of the level total.
-        assert_eq!(quote["installments"].as_array().unwrap().len(), 12);
+        // Monthly plan: its twelve installments, each billed once; a term
+        // already begun bills its past months on one catch-up invoice.
+        let billed: Vec<u64> = quote["installments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|i| i["installments"].as_array().unwrap().iter())
+            .map(|n| n.as_u64().unwrap())
+            .collect();
+        assert_eq!(billed, (1..=12).collect::<Vec<u64>>(), "{quote}");
         let bound = client
             .post(server.url("/v1/policies"))
             .header("authorization", &auth)
@@ -777,7 +785,11 @@ fn the_quoted_schedule_over_http_is_what_the_billing_run_issues() {
             (
                 i["invoice"]["issue_date"].as_str().unwrap().to_string(),
                 i["invoice"]["due_date"].as_str().unwrap().to_string(),
-                i["invoice"]["total"]["amount"].as_str().unwrap().parse().unwrap(),
+                i["invoice"]["total"]["amount"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
             )
         })
         .collect();
@@ -787,8 +799,13 @@ fn the_quoted_schedule_over_http_is_what_the_billing_run_issues() {
         .cloned()
         .collect();
     assert!(!due_by_today.is_empty(), "{quote}");
-    assert_eq!(billed, due_by_today, "every invoice issued so far was quoted");
-    let first_items = billing["invoices"][0]["invoice"]["items"].as_array().unwrap();
+    assert_eq!(
+        billed, due_by_today,
+        "every invoice issued so far was quoted"
+    );
+    let first_items = billing["invoices"][0]["invoice"]["items"]
+        .as_array()
+        .unwrap();
     assert!(
         first_items
             .iter()
