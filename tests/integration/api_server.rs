@@ -128,8 +128,16 @@ fn quote_and_bind_over_http_are_priced_by_the_auto_rater_plugin_and_survive_a_re
         quoted.sort();
         assert_eq!(quoted, vec!["185.00", "512.50", "765.00"]);
         assert_eq!(quote["total"], "1487.50");
-        // Monthly plan: twelve installments of the level total.
-        assert_eq!(quote["installments"].as_array().unwrap().len(), 12);
+        // Monthly plan: its twelve installments, each billed once; a term
+        // already begun bills its past months on one catch-up invoice.
+        let billed: Vec<u64> = quote["installments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|i| i["installments"].as_array().unwrap().iter())
+            .map(|n| n.as_u64().unwrap())
+            .collect();
+        assert_eq!(billed, (1..=12).collect::<Vec<u64>>(), "{quote}");
         let bound = client
             .post(server.url("/v1/policies"))
             .header("authorization", &auth)
@@ -705,4 +713,117 @@ fn billing_runs_over_http_call_the_wasm_invoicing_plugin_for_its_installment_fee
         vec!["5.00"],
         "the plugin's fee on the second"
     );
+}
+
+/// The schedule a quote shows is what is billed (seed 002): the demo product
+/// (the wasm auto rater's 25.00 policy fee, the installment-fee plugin),
+/// monthly, quoted and bound today over HTTP from the first of the month
+/// three months back. The quote's first installment is the catch-up invoice
+/// of the binding day with the policy fee, and the billing run of today
+/// issues exactly it; every later one is a month's premium with the plugin's
+/// 5.00. (Runs after today are refused outside test tenants, so the rest of
+/// the term is compared in `collections::tests::schedule`.)
+#[test]
+fn the_quoted_schedule_over_http_is_what_the_billing_run_issues() {
+    use chrono::Datelike;
+    let data = tempfile::tempdir().unwrap();
+    let (server, key) = Server::start(data.path(), true);
+    let auth = format!("Bearer {}", key.unwrap());
+    let client = crate::support::http_client();
+    let post = |path: &str, body: Value| -> (StatusCode, Value) {
+        let response = client
+            .post(server.url(path))
+            .header("authorization", &auth)
+            .json(&body)
+            .send()
+            .unwrap();
+        let status = response.status();
+        (status, response.json().unwrap_or(Value::Null))
+    };
+    post(
+        "/v1/accounts",
+        json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
+    );
+    let today = chrono::Utc::now().date_naive();
+    let this_month = today.with_day(1).unwrap();
+    let start = this_month - chrono::Months::new(3);
+    let mut policy = auto_policy("P-1");
+    policy["start"] = json!(start.to_string());
+    policy["plan"] = json!("monthly");
+    policy["time_zone"] = json!("UTC");
+
+    let (status, quote) = post("/v1/quotes", policy.clone());
+    assert_eq!(status, StatusCode::OK, "{quote}");
+    let quoted: Vec<(String, String, rust_decimal::Decimal)> = quote["installments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["invoice_date"].as_str().unwrap().to_string(),
+                i["due_date"].as_str().unwrap().to_string(),
+                i["amount"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    let (status, bound) = post("/v1/policies", policy);
+    assert_eq!(status, StatusCode::CREATED, "{bound}");
+    let (status, report) = post("/v1/billing/runs", json!({"up_to": today.to_string()}));
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let billing: Value = client
+        .get(server.url("/v1/accounts/A-1/billing"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let billed: Vec<(String, String, rust_decimal::Decimal)> = billing["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["invoice"]["issue_date"].as_str().unwrap().to_string(),
+                i["invoice"]["due_date"].as_str().unwrap().to_string(),
+                i["invoice"]["total"]["amount"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let due_by_today: Vec<_> = quoted
+        .iter()
+        .filter(|q| q.0 <= today.to_string())
+        .cloned()
+        .collect();
+    assert!(!due_by_today.is_empty(), "{quote}");
+    assert_eq!(
+        billed, due_by_today,
+        "every invoice issued so far was quoted"
+    );
+    let first_items = billing["invoices"][0]["invoice"]["items"]
+        .as_array()
+        .unwrap();
+    assert!(
+        first_items
+            .iter()
+            .any(|i| i["charge_name"] == "policy-fee" && i["amount"]["amount"] == "25.00"),
+        "the policy fee is on the first invoice: {billing}"
+    );
+    assert_eq!(
+        quoted.len() - due_by_today.len(),
+        8,
+        "the eight months after this one are still to come: {quote}"
+    );
+    for later in &quoted[due_by_today.len()..] {
+        let premium = later.2 - rust_decimal_macros::dec!(5.00);
+        let monthly = quoted[due_by_today.len()].2 - rust_decimal_macros::dec!(5.00);
+        assert!(
+            (premium - monthly).abs() <= rust_decimal_macros::dec!(0.01),
+            "a later installment is a month's premium and the plugin's 5.00: {later:?}"
+        );
+        assert!(later.0.ends_with("-01"), "billed on the first: {later:?}");
+    }
 }

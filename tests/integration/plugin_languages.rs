@@ -250,6 +250,23 @@ fn the_python_installment_fee_invoicer_bills_like_the_rust_one() {
             "{currency}, {count} earlier invoices"
         );
     }
+    // An installment and its withdrawal (premium netting to zero), and a
+    // credit: neither language charges its fee.
+    let mut withdrawn = draft("USD", 4);
+    let mut withdrawal = withdrawn.items[0].clone();
+    withdrawal.locator = "P-1-T2-I2".into();
+    withdrawal.amount = -withdrawal.amount;
+    withdrawn.items.push(withdrawal.clone());
+    let mut credit = draft("USD", 4);
+    withdrawal.amount = rust_decimal_macros::dec!(-500.00);
+    withdrawal.installment_number = None;
+    credit.items.push(withdrawal);
+    for (what, invoice) in [("zero premium", &withdrawn), ("a credit", &credit)] {
+        for plugin in ["fee-rust@1", "fee-py@1"] {
+            let (adjustments, _) = runtime.adjust_invoice(plugin, invoice).unwrap();
+            assert!(adjustments.lines.is_empty(), "{plugin}: no fee on {what}");
+        }
+    }
     let (second, _) = runtime
         .adjust_invoice("fee-py@1", &draft("USD", 1))
         .unwrap();

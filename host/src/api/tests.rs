@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+mod reinstatement;
+
 struct Api {
     router: Router,
     state: AppState,

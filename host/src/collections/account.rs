@@ -335,6 +335,22 @@ impl AccountBilling {
                     effective: *effective,
                 },
             ),
+            E::DelinquencyClosedByReinstatement {
+                delinquency,
+                on,
+                policy,
+                transaction,
+                successor,
+                ..
+            } => self.set_delinquency(
+                delinquency,
+                DelinquencyStatus::ClosedByReinstatement {
+                    on: *on,
+                    policy: policy.clone(),
+                    transaction: transaction.clone(),
+                    successor: successor.clone(),
+                },
+            ),
             E::TermConfirmed { policy, term, .. } => {
                 self.confirmed_terms.insert((policy.clone(), *term));
             }

@@ -1,6 +1,9 @@
 //! Delinquencies: a past-due invoice (or a policy with past-due invoices) in its
 //! grace period. Paying in full during grace ends it; when grace ends unpaid,
 //! its policies lapse: a cancellation effective the day after grace ends ([E6]).
+//! A reinstatement of a lapsed policy closes the delinquency that lapsed it;
+//! what the invoices still owe starts a new one, on the reinstatement day,
+//! with a fresh grace period and no late fee ([E15]).
 
 use super::settings::DelinquencyScope;
 use chrono::NaiveDate;
@@ -16,6 +19,17 @@ pub enum DelinquencyStatus {
     Ended { on: NaiveDate },
     /// Grace ended unpaid: its policies were cancelled from `effective`.
     Lapsed { on: NaiveDate, effective: NaiveDate },
+    /// Lapsed, then closed on `on` by `transaction` putting `policy` back in
+    /// force (a reinstatement, or the reversal of the lapse's cancellation).
+    /// Runs never reopen it, charge its late fee again or lapse the policy
+    /// again for it; what was still owed went to `successor`, if anything.
+    ClosedByReinstatement {
+        on: NaiveDate,
+        policy: String,
+        transaction: String,
+        #[serde(default)]
+        successor: Option<String>,
+    },
 }
 
 /// A delinquency.
@@ -36,6 +50,10 @@ pub struct Delinquency {
     /// The last day of grace.
     pub grace_end: NaiveDate,
     pub status: DelinquencyStatus,
+    /// The delinquency a reinstatement closed, whose unpaid invoices this one
+    /// took over (it charged no late fee of its own).
+    #[serde(default)]
+    pub follows: Option<String>,
 }
 
 impl Delinquency {

@@ -101,6 +101,18 @@ pub enum CollectionsEvent {
         effective: NaiveDate,
         cancellations: Vec<LapseCancellation>,
     },
+    /// A lapsed delinquency closed by a transaction that put `policy` back in
+    /// force; what its invoices still owe went to the delinquency `successor`
+    /// (started by the next event), if anything ([E15]).
+    DelinquencyClosedByReinstatement {
+        account: String,
+        delinquency: String,
+        on: NaiveDate,
+        policy: String,
+        transaction: String,
+        #[serde(default)]
+        successor: Option<String>,
+    },
     /// Payments reached the term's first invoice (seed 002): the policy system
     /// is told the term is confirmed.
     TermConfirmed {
@@ -203,6 +215,7 @@ impl CollectionsEvent {
             | E::InvoicePastDue { account, .. }
             | E::DelinquencyEnded { account, .. }
             | E::DelinquencyLapsed { account, .. }
+            | E::DelinquencyClosedByReinstatement { account, .. }
             | E::TermConfirmed { account, .. }
             | E::WriteOffReversed { account, .. }
             | E::DisbursementApproved { account, .. }
@@ -231,6 +244,7 @@ impl CollectionsEvent {
             E::DelinquencyStarted { .. } => "delinquency_started",
             E::DelinquencyEnded { .. } => "delinquency_ended",
             E::DelinquencyLapsed { .. } => "delinquency_lapsed",
+            E::DelinquencyClosedByReinstatement { .. } => "delinquency_closed_by_reinstatement",
             E::TermConfirmed { .. } => "term_confirmed",
             E::WrittenOff { .. } => "written_off",
             E::WriteOffReversed { .. } => "write_off_reversed",

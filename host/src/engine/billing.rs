@@ -235,6 +235,7 @@ impl TenantState {
             let mut cancelled = BTreeSet::new();
             let mut charges: Vec<Charge> = Vec::new();
             let mut with_slices = BTreeSet::new();
+            let mut netted: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
             let before = id;
             let mut lapses = Vec::new();
             for item in &lapse.items {
@@ -267,9 +268,13 @@ impl TenantState {
                                 transaction: record.transaction.locator.clone(),
                             });
                             charges.extend(billed_whole(&record.charges).cloned());
-                            if record.slices.iter().any(|s| !s.amount.is_zero()) {
+                            if record.bills_installments(state.slices.len()) {
                                 with_slices.insert(policy.clone());
                             }
+                            netted
+                                .entry(policy.clone())
+                                .or_insert_with(BTreeSet::new)
+                                .extend(record.netted.iter().copied());
                         }
                     }
                     book_events.extend(decided);
@@ -283,7 +288,7 @@ impl TenantState {
             events.extend(self.journal(decider.take(), &mut lapse_id)?);
             events.extend(book_events);
             decider.skip_entries(id.0 - before.0);
-            decider.invoice_immediately(lapse.on, &charges, &with_slices)?;
+            decider.invoice_immediately(lapse.on, &charges, &with_slices, &netted)?;
             events.extend(self.journal(decider.take(), &mut id)?);
         }
         Ok(events)
@@ -302,6 +307,7 @@ impl TenantState {
         let mut by_account: BTreeMap<String, (Vec<Charge>, Option<String>, Opened<'_>)> =
             BTreeMap::new();
         let mut with_slices = BTreeSet::new();
+        let mut netted: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
         for event in events {
             let TenantEvent::Book(event) = event else {
                 continue;
@@ -318,9 +324,18 @@ impl TenantState {
                         .as_ref()
                         .or_else(|| self.book.policies.get(&record.policy).map(|p| &p.header));
                     let Some(header) = header else { continue };
-                    if record.slices.iter().any(|s| !s.amount.is_zero()) {
+                    let base = self
+                        .book
+                        .policies
+                        .get(&record.policy)
+                        .map_or(0, |p| p.slices.len());
+                    if record.bills_installments(base) {
                         with_slices.insert(record.policy.clone());
                     }
+                    netted
+                        .entry(record.policy.clone())
+                        .or_insert_with(BTreeSet::new)
+                        .extend(record.netted.iter().copied());
                     (
                         &header.account,
                         Some(&header.time_zone),
@@ -364,7 +379,7 @@ impl TenantState {
             for (policy, product, plan) in opened {
                 decider.opening(policy, product, plan);
             }
-            decider.invoice_immediately(on, &charges, &with_slices)?;
+            decider.invoice_immediately(on, &charges, &with_slices, &netted)?;
             billing.extend(self.journal(decider.take(), &mut id)?);
         }
         Ok(billing)

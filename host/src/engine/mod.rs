@@ -4,12 +4,15 @@
 mod billing;
 mod command;
 mod plugin_adjuster;
+mod reinstatement;
+mod schedule;
 mod service;
 mod state;
 
 pub use billing::{BillingRunReport, LAPSE_ACTOR, RUN_COMMANDS_PER_ACCOUNT_MAX};
 pub use command::EngineCommand;
 pub use plugin_adjuster::PluginInvoiceAdjuster;
+pub use schedule::ScheduledInvoice;
 pub use service::{
     BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, RequestMeta,
     request_hash,

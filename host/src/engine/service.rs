@@ -20,6 +20,7 @@
 //! state, up to [`COMMIT_ATTEMPTS`] times.
 
 mod billing_run;
+mod quote_schedule;
 
 use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState};

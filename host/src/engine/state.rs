@@ -194,6 +194,10 @@ impl TenantState {
                     self.decide_policy(command, context, raters, self.ledger.next_id())?;
                 let next_id = EntryId(self.ledger.next_id().0 + journal_count(&events));
                 events.extend(self.invoice_new_charges(&events, context, adjuster, next_id)?);
+                let next_id = EntryId(self.ledger.next_id().0 + journal_count(&events));
+                events.extend(
+                    self.close_reinstated_delinquencies(&events, context, adjuster, next_id)?,
+                );
                 events
             }
             EngineCommand::Billing(command) => self.decide_billing(command, raters, adjuster)?,

@@ -10,7 +10,7 @@ use super::data::{DataChange, PolicyData};
 use super::error::PolicyError;
 use super::pricing::{PricedSegment, PricingContext, price_segments};
 use super::product::{Handling, Invoicing, ProductConfig, RatingChain};
-use super::schedule::{InstallmentSlice, TermSlicing, is_spread, slices_for_term, spread_period};
+use super::schedule::{HeldState, InstallmentSlice, TermSlicing, is_spread, slices_for_term, spread_period};
 use super::timeline::{Segment, in_effect_order, is_cancelled_at, segments};
 use super::transaction::{Transaction, TransactionChange, TransactionKind};
 use crate::billing::Arithmetic;
@@ -63,6 +63,10 @@ pub struct PolicyState {
     pub priced: BTreeMap<u32, Vec<PricedSegment>>,
     pub charges: Vec<Charge>,
     pub slices: Vec<InstallmentSlice>,
+    /// Positions of the slices netted (never invoiced): in frames that no
+    /// longer bill anything, they sum to zero.
+    #[serde(default)]
+    pub netted: std::collections::BTreeSet<u32>,
 }
 
 impl PolicyState {
@@ -147,6 +151,17 @@ pub struct TransactionRecord {
     pub netted: Vec<u32>,
     /// The priced timeline after the transaction, for each term it changed.
     pub priced: Vec<TermTimeline>,
+}
+
+impl TransactionRecord {
+    /// Whether the transaction leaves installments to invoice: a slice not
+    /// zero and not netted. `base` is the position of its first slice among
+    /// the policy's (how many the policy held before it).
+    pub fn bills_installments(&self, base: usize) -> bool {
+        self.slices.iter().enumerate().any(|(offset, slice)| {
+            !slice.amount.is_zero() && !self.netted.contains(&((base + offset) as u32))
+        })
+    }
 }
 
 /// The priced timeline of one term.
@@ -386,6 +401,7 @@ impl PolicyBook {
                             priced: BTreeMap::new(),
                             charges: Vec::new(),
                             slices: Vec::new(),
+                            netted: Default::default(),
                         },
                     );
                 }
@@ -412,6 +428,7 @@ impl PolicyBook {
                 }
                 policy.charges.extend(record.charges.iter().cloned());
                 policy.slices.extend(record.slices.iter().cloned());
+                policy.netted.extend(record.netted.iter().copied());
             }
         }
     }
@@ -725,6 +742,7 @@ impl PolicyBook {
             priced: BTreeMap::new(),
             charges: Vec::new(),
             slices: Vec::new(),
+            netted: Default::default(),
         };
         let change = TransactionChange::NewBusiness {
             term: term.period,
@@ -1127,16 +1145,24 @@ impl PolicyBook {
             .pending_slices
             .as_ref()
             .map(|pending| pending.get(&header.locator));
-        let held: Vec<(&InstallmentSlice, bool)> = policy
+        let held: Vec<(&InstallmentSlice, HeldState)> = policy
             .slices
             .iter()
             .enumerate()
             .map(|(position, slice)| {
+                let position = position as u32;
                 let pending = match pending_here {
-                    Some(set) => set.is_some_and(|set| set.contains(&(position as u32))),
+                    Some(set) => set.is_some_and(|set| set.contains(&position)),
                     None => slice.invoice_date >= arrival,
                 };
-                (slice, pending)
+                let state = if policy.netted.contains(&position) {
+                    HeldState::Netted
+                } else if pending {
+                    HeldState::Pending
+                } else {
+                    HeldState::Invoiced
+                };
+                (slice, state)
             })
             .collect();
         let mut slices = Vec::new();

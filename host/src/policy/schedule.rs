@@ -48,6 +48,17 @@ pub fn spread_period(charge: &Charge, effective: NaiveDate, term: Period) -> Per
     }
 }
 
+/// Where a slice the policy already holds stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldState {
+    /// Waiting to be invoiced.
+    Pending,
+    /// On an invoice.
+    Invoiced,
+    /// Netted: never invoiced, and with the others of its frame sums to zero.
+    Netted,
+}
+
 /// What scheduling a transaction into one term needs to know.
 #[derive(Debug, Clone, Copy)]
 pub struct TermSlicing<'a> {
@@ -68,13 +79,13 @@ pub struct TermSlicing<'a> {
 /// open frames are levelled again over everything they hold, frames that now
 /// bill nothing are netted, and the remainder is billed once.
 ///
-/// `held` are the policy's existing slices with whether each is still pending
-/// (not invoiced); `old` and `new` the term's scheduled charges before and
+/// `held` are the policy's existing slices with where each stands (netted
+/// ones are left out: they sum to zero in frames that bill nothing); `old` and `new` the term's scheduled charges before and
 /// from the transaction, each with the period it is spread over. Returns the
 /// new slices and the positions, among the policy's slices once these are
 /// appended from position `base`, of every slice netted (never invoiced).
 pub fn slices_for_term(
-    held: &[(&InstallmentSlice, bool)],
+    held: &[(&InstallmentSlice, HeldState)],
     old: &[(&Charge, Period)],
     new: &[(&Charge, Period)],
     term: &TermSlicing,
@@ -102,8 +113,8 @@ pub fn slices_for_term(
     }
     let mut held_positions = Vec::new();
     let mut held_slices = Vec::new();
-    for (position, (slice, pending)) in held.iter().enumerate() {
-        if slice.term != term.number {
+    for (position, (slice, state)) in held.iter().enumerate() {
+        if slice.term != term.number || *state == HeldState::Netted {
             continue;
         }
         let frame = frames
@@ -114,7 +125,7 @@ pub fn slices_for_term(
         held_slices.push(HeldSlice {
             frame,
             units: units_of(slice.amount)?,
-            pending: *pending,
+            pending: *state == HeldState::Pending,
             caught_up: slice.caught_up,
         });
     }

@@ -1,5 +1,9 @@
 //! The installment-fee invoicer: adds an installment fee to every invoice of
-//! a term but the first, so customers who pay in full pay no fee.
+//! a term but the first, so customers who pay in full pay no fee, and only to
+//! invoices that bill premium: their premium lines (`premium` and
+//! `flatPremium`) net to more than zero. A credit invoice, an invoice whose
+//! premium nets to zero (an installment and its withdrawal after a
+//! cancellation), and one of only fees or taxes get no fee.
 //!
 //! The fee per currency comes from the `fees` rate table. Worked example: the
 //! second monthly invoice of a USD policy, 83.34 of premium, gets a 5.00
@@ -10,13 +14,32 @@ use premia_plugin_sdk::invoicing::*;
 /// The installment-fee invoicer.
 pub struct InstallmentFee;
 
+/// The categories of premium lines.
+const PREMIUM_CATEGORIES: [&str; 2] = ["premium", "flatPremium"];
+
+/// What the invoice's premium lines come to together.
+fn premium_net(invoice: &DraftInvoice) -> Result<Decimal, PluginError> {
+    invoice
+        .items
+        .iter()
+        .filter(|item| PREMIUM_CATEGORIES.contains(&item.category.as_str()))
+        .try_fold(Decimal::ZERO, |net, item| {
+            let what = format!("item {}", item.locator);
+            let amount = parse_decimal(&item.amount, &what).map_err(PluginError::InvalidInput)?;
+            Ok(net + amount)
+        })
+}
+
 impl Invoicer for InstallmentFee {
     fn adjust_invoice(invoice: DraftInvoice) -> Result<InvoiceAdjustments, PluginError> {
         let bills_an_installment = invoice
             .items
             .iter()
             .any(|item| item.installment_number.is_some());
-        if invoice.previous_invoice_count == 0 || !bills_an_installment {
+        if invoice.previous_invoice_count == 0
+            || !bills_an_installment
+            || premium_net(&invoice)? <= Decimal::ZERO
+        {
             return Ok(InvoiceAdjustments::none());
         }
         let fee = lookup_decimal("fees", &[invoice.currency.as_str()], "installment_fee")
@@ -93,6 +116,63 @@ mod tests {
                 .lines
                 .is_empty()
         );
+    }
+
+    /// A premium line of `amount` for installment `number`.
+    fn premium(locator: &str, amount: &str, number: u32) -> DraftItem {
+        DraftItem {
+            locator: locator.into(),
+            amount: amount.into(),
+            installment_number: Some(number),
+            ..draft("USD", 1).items[0].clone()
+        }
+    }
+
+    #[test]
+    fn an_invoice_whose_premium_nets_to_zero_gets_no_fee() {
+        load_tables();
+        let mut invoice = draft("USD", 4);
+        invoice.items = vec![
+            premium("installment-5", "100.00", 5),
+            premium("withdrawal-5", "-100.00", 5),
+        ];
+        assert_eq!(
+            InstallmentFee::adjust_invoice(invoice).unwrap(),
+            InvoiceAdjustments::none()
+        );
+    }
+
+    #[test]
+    fn a_credit_invoice_gets_no_fee() {
+        load_tables();
+        let mut invoice = draft("USD", 4);
+        invoice.items = vec![
+            premium("installment-5", "83.34", 5),
+            DraftItem {
+                locator: "cancellation-credit".into(),
+                amount: "-583.38".into(),
+                period: None,
+                installment_number: None,
+                ..draft("USD", 4).items[0].clone()
+            },
+        ];
+        assert_eq!(
+            InstallmentFee::adjust_invoice(invoice).unwrap(),
+            InvoiceAdjustments::none()
+        );
+    }
+
+    #[test]
+    fn an_invoice_of_premium_and_a_smaller_withdrawal_still_gets_the_fee() {
+        load_tables();
+        let mut invoice = draft("USD", 4);
+        invoice.items = vec![
+            premium("installment-5", "100.00", 5),
+            premium("withdrawal-5", "-40.00", 5),
+        ];
+        let adjustments = InstallmentFee::adjust_invoice(invoice).unwrap();
+        assert_eq!(adjustments.lines.len(), 1);
+        assert_eq!(adjustments.lines[0].amount, "5.00");
     }
 
     #[test]

@@ -246,6 +246,7 @@ pub async fn account_billing(
                     "credit": a.credit,
                     "invoices": invoices,
                     "payments": payments,
+                    "delinquencies": a.delinquencies,
                 })
             })
         })?;

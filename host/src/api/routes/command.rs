@@ -6,7 +6,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::blocking;
 use crate::api::state::AppState;
 use crate::billing::Arithmetic;
-use crate::engine::{BalanceChange, EngineCommand, RequestMeta, TenantEvent};
+use crate::engine::{BalanceChange, EngineCommand, RequestMeta, ScheduledInvoice, TenantEvent};
 use crate::ledger::JournalEntry;
 use crate::policy::{Account, BookEvent, Charge, InstallmentSlice, ProductConfig, Transaction};
 use axum::Json;
@@ -88,11 +88,16 @@ pub async fn run(
 /// blocking pool and back cost about a quarter of its CPU time (thread
 /// wake-ups and context switches). Any other quote runs on the blocking
 /// pool, as every commit does.
+///
+/// With the effect comes the payment schedule: the invoices the new policy's
+/// first term will have, from the same invoice generation as a billing run
+/// ([`crate::engine::Engine::quote_schedule`]), on the blocking pool (it
+/// runs the product's invoicing plugin for every invoice).
 pub async fn quote_preview(
     state: &AppState,
     caller: &Caller,
     command: EngineCommand,
-) -> Result<Effect, ApiError> {
+) -> Result<(Effect, Vec<ScheduledInvoice>), ApiError> {
     let meta = request_meta(caller, true, 1, None, Arithmetic::Skipped);
     let now = state
         .engine
@@ -102,13 +107,18 @@ pub async fn quote_preview(
         None => {
             let engine = std::sync::Arc::clone(&state.engine);
             let tenant = caller.tenant.clone();
+            let meta = meta.clone();
             blocking(move || Ok(engine.preview(&tenant, &[command], &meta)?)).await?
         }
     };
+    let engine = std::sync::Arc::clone(&state.engine);
+    let tenant = caller.tenant.clone();
+    let issue = outcome.events.clone();
+    let schedule = blocking(move || Ok(engine.quote_schedule(&tenant, &issue, &meta)?)).await?;
     let mut effect = Effect::from_events(outcome.events);
     effect.preview = true;
     effect.balances = outcome.balances;
-    Ok(effect)
+    Ok((effect, schedule))
 }
 
 /// Who is running a command and how, logged once per request (never a

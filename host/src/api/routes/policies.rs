@@ -134,11 +134,17 @@ pub struct QuoteLine {
     pub period: Option<crate::domain::Period>,
 }
 
-/// An installment of a quote's payment schedule: the total of every charge
-/// it bills.
+/// An installment of a quote's payment schedule: one invoice the policy
+/// will have, as a billing run will issue it (seed 002): its date after the
+/// billing calendar, its due date, and its amount with the flat charges billed
+/// with it and the invoicing plugin's fees.
 #[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct QuoteInstallment {
+    /// Its place in the schedule (1 = the first invoice).
     pub installment: u32,
+    /// The installments of the plan it bills (1 = the term's first); more
+    /// than one on the catch-up invoice of a back-dated policy.
+    pub installments: Vec<u32>,
     #[serde(serialize_with = "crate::domain::date_text::serialize_date")]
     pub invoice_date: NaiveDate,
     #[serde(serialize_with = "crate::domain::date_text::serialize_date")]
@@ -147,7 +153,8 @@ pub struct QuoteInstallment {
 }
 
 /// What a policy would cost: its charges, the total billed to the customer,
-/// and the payment schedule of the chosen plan. Nothing is kept.
+/// and the payment schedule of the chosen plan: the invoices its first term
+/// will have. Nothing is kept.
 #[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct QuoteView {
     pub currency: Option<Currency>,
@@ -166,7 +173,7 @@ pub async fn quote(
     ApiJson(body): ApiJson<NewPolicy>,
 ) -> Result<Json<QuoteView>, ApiError> {
     caller.require(Access::Transact)?;
-    let effect = quote_preview(&state, &caller, issue_command(body)).await?;
+    let (effect, schedule) = quote_preview(&state, &caller, issue_command(body)).await?;
     let currency = effect.charges.first().map(|c| c.amount.currency);
     let total = effect
         .charges
@@ -184,24 +191,22 @@ pub async fn quote(
             period: c.period,
         })
         .collect();
-    let mut schedule: std::collections::BTreeMap<(u32, u32), QuoteInstallment> =
-        std::collections::BTreeMap::new();
-    for slice in &effect.installments {
-        let entry = schedule
-            .entry((slice.term, slice.installment))
-            .or_insert(QuoteInstallment {
-                installment: slice.installment + 1,
-                invoice_date: slice.invoice_date,
-                due_date: slice.due_date,
-                amount: Decimal::ZERO,
-            });
-        entry.amount += slice.amount.amount;
-    }
+    let installments = schedule
+        .into_iter()
+        .zip(1..)
+        .map(|(invoice, place)| QuoteInstallment {
+            installment: place,
+            installments: invoice.installments,
+            invoice_date: invoice.invoice_date,
+            due_date: invoice.due_date,
+            amount: invoice.amount,
+        })
+        .collect();
     Ok(Json(QuoteView {
         currency,
         total,
         lines,
-        installments: schedule.into_values().collect(),
+        installments,
     }))
 }
 

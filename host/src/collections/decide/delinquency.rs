@@ -13,6 +13,15 @@
 //! cancelled policy cannot lapse), and an invoice billing no policy starts
 //! none. When grace ends unpaid (and is not paused by a hold), the policies
 //! lapse: the engine issues a cancellation effective the day after grace ends.
+//!
+//! A reinstatement (or the reversal of a lapse's cancellation) closes the
+//! delinquency that lapsed the policy ([E15]): runs never reopen it, charge its
+//! late fee again or lapse the policy again for it. If its invoices still owe
+//! (at least the plan's minimum), a new delinquency takes them over, started on
+//! the reinstatement day with a fresh grace period and no late fee; unpaid, it
+//! lapses the policy again the day after its grace ends. It also takes over
+//! the policy's invoices that fell past due while it was lapsed (they started
+//! no delinquency then, the policy being out of force), in either scope.
 
 use super::super::delinquency::{Delinquency, DelinquencyStatus, LapseCancellation};
 use super::super::error::CollectionsError;
@@ -110,12 +119,18 @@ impl Decider<'_> {
     }
 
     /// Whether a delinquency that is in grace or has lapsed covers an invoice
-    /// (per invoice) or a policy (per policy).
+    /// (per invoice) or a policy (per policy). One closed by a reinstatement
+    /// still covers what it left to no successor (nothing, or less than the
+    /// minimum, was owed), so a run never starts it again.
     fn covered(&self, matches: impl Fn(&Delinquency) -> bool) -> bool {
         self.account
             .delinquencies
             .iter()
-            .filter(|d| !matches!(d.status, DelinquencyStatus::Ended { .. }))
+            .filter(|d| match &d.status {
+                DelinquencyStatus::Ended { .. } => false,
+                DelinquencyStatus::ClosedByReinstatement { successor, .. } => successor.is_none(),
+                DelinquencyStatus::InGrace | DelinquencyStatus::Lapsed { .. } => true,
+            })
             .any(matches)
     }
 
@@ -211,6 +226,7 @@ impl Decider<'_> {
                 due_date,
                 grace_end,
                 status: DelinquencyStatus::InGrace,
+                follows: None,
             };
             self.emit(CollectionsEvent::DelinquencyStarted { delinquency })?;
             if plan.late_fee > Decimal::ZERO {
@@ -279,5 +295,86 @@ impl Decider<'_> {
             effective: item.effective,
             cancellations,
         })
+    }
+}
+
+impl Decider<'_> {
+    /// Closes the lapsed delinquencies of `policy` now that `transaction`
+    /// (issued on `on`) puts it back in force, and starts a successor for
+    /// what their invoices still owe: from `on`, with a fresh grace period
+    /// and no late fee ([E15]).
+    pub fn close_on_reinstatement(
+        &mut self,
+        policy: &str,
+        transaction: &str,
+        on: NaiveDate,
+    ) -> Result<(), CollectionsError> {
+        let lapsed: Vec<Delinquency> = self
+            .account
+            .delinquencies
+            .iter()
+            .filter(|d| matches!(d.status, DelinquencyStatus::Lapsed { .. }))
+            .filter(|d| d.policies.iter().any(|p| p == policy))
+            .cloned()
+            .collect();
+        let plan = self.settings.delinquency.clone();
+        for closed in lapsed {
+            let invoices: Vec<String> = self
+                .account
+                .open_by_age()
+                .into_iter()
+                .map(|i| &self.account.invoices[i])
+                .filter(|r| r.outstanding() > Decimal::ZERO)
+                .filter(|r| {
+                    let locator = &r.invoice.locator;
+                    closed.invoices.contains(locator)
+                        || (r.past_due_on.is_some()
+                            && r.invoice.bills_policy(policy)
+                            && !self.covered(|d| {
+                                d.locator != closed.locator && d.invoices.contains(locator)
+                            }))
+                })
+                .map(|r| r.invoice.locator.clone())
+                .collect();
+            let owed: Decimal = invoices
+                .iter()
+                .filter_map(|i| self.account.invoice(i))
+                .map(|r| r.outstanding())
+                .sum();
+            let already_followed = closed.scope == DelinquencyScope::PerPolicy
+                && self
+                    .account
+                    .delinquencies
+                    .iter()
+                    .any(|d| d.is_in_grace() && d.policies.iter().any(|p| p == policy));
+            let successor =
+                (plan.enabled && !invoices.is_empty() && owed >= plan.minimum && !already_followed)
+                    .then(|| self.locator("Q", self.account.delinquencies.len()));
+            self.emit(CollectionsEvent::DelinquencyClosedByReinstatement {
+                account: self.account.locator.clone(),
+                delinquency: closed.locator.clone(),
+                on,
+                policy: policy.to_string(),
+                transaction: transaction.to_string(),
+                successor: successor.clone(),
+            })?;
+            let Some(locator) = successor else {
+                continue;
+            };
+            let delinquency = Delinquency {
+                locator,
+                account: self.account.locator.clone(),
+                scope: closed.scope,
+                policies: vec![policy.to_string()],
+                invoices,
+                started_on: on,
+                due_date: on,
+                grace_end: plus_days(on, plan.grace_days)?,
+                status: DelinquencyStatus::InGrace,
+                follows: Some(closed.locator.clone()),
+            };
+            self.emit(CollectionsEvent::DelinquencyStarted { delinquency })?;
+        }
+        Ok(())
     }
 }

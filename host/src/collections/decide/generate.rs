@@ -1,7 +1,8 @@
 //! Generating invoices: the slices due on a day grouped by account, policy or
 //! currency ("separate invoices by"), with the charges and fees that ride on
 //! the next invoice; the product's invoicing plugin asked for fees and a due
-//! date; the invoice issued; a credit invoice turned into credit; credit
+//! date (only for an invoice that bills something: never a credit invoice or
+//! one netting to zero); the invoice issued; a credit invoice turned into credit; credit
 //! applied as the settings say.
 //!
 //! Dates: an invoice is issued on the run's day (seed 003: or the earliest
@@ -125,12 +126,19 @@ impl Decider<'_> {
         on: NaiveDate,
         charges: &[Charge],
         policies_with_new_slices: &BTreeSet<String>,
+        netted: &BTreeMap<String, BTreeSet<u32>>,
     ) -> Result<(), CollectionsError> {
+        // A policy has installments left when a pending one is not netted by
+        // the command, or the command bills new ones.
+        let installments_left = |policy: &String| {
+            policies_with_new_slices.contains(policy)
+                || self.account.pending_slices.iter().any(|s| {
+                    &s.policy == policy && !netted.get(policy).is_some_and(|n| n.contains(&s.index))
+                })
+        };
         let immediate = charges.iter().any(|c| {
             c.invoicing == Invoicing::Immediate
-                || c.policy.as_ref().is_some_and(|p| {
-                    !self.account.has_pending_slices(p) && !policies_with_new_slices.contains(p)
-                })
+                || c.policy.as_ref().is_some_and(|p| !installments_left(p))
         });
         if !immediate || self.account.invoicing_blocked(on) {
             return Ok(());
@@ -430,7 +438,10 @@ impl Decider<'_> {
 
     /// Asks the invoicing plugins of the invoice's products for fees and a due
     /// date. Each distinct plugin is called once, in name order, with the
-    /// same draft; the latest due date any of them asks for wins.
+    /// same draft; the latest due date any of them asks for wins. An invoice
+    /// that bills nothing (its lines net to zero or less: a credit invoice,
+    /// or installments and their withdrawals cancelling out) is not shown to
+    /// the plugins: a customer is never charged a fee on it.
     fn plugin_fees(
         &self,
         invoice: &str,
@@ -444,7 +455,8 @@ impl Decider<'_> {
             .filter_map(|p| self.product_of(p))
             .filter_map(|product| product.invoicing_plugin.as_deref())
             .collect();
-        if plugins.is_empty() {
+        let net: Decimal = items.iter().map(|i| i.amount.amount).sum();
+        if plugins.is_empty() || net <= Decimal::ZERO {
             return Ok((Vec::new(), None));
         }
         let draft = DraftInvoice {

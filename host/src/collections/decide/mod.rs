@@ -17,6 +17,7 @@ mod manual;
 mod run;
 mod settle;
 
+pub(crate) use run::slice_step;
 pub use run::{Lapse, LapseItem, RunOutcome, has_run_work};
 
 use super::account::AccountBilling;
@@ -124,6 +125,13 @@ impl<'a> Decider<'a> {
     /// Takes the events decided so far.
     pub fn take(&mut self) -> Decided {
         std::mem::take(&mut self.out)
+    }
+
+    /// Takes in a billing event of this account decided earlier in the same
+    /// command (and not yet applied to the billing state), so later
+    /// decisions see it.
+    pub fn follow(&mut self, event: &CollectionsEvent) {
+        self.account.apply(event);
     }
 
     /// The account's state with every event decided so far applied.

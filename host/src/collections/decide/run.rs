@@ -168,6 +168,18 @@ impl Decider<'_> {
                 });
             }
             if let Some(outcome) = self.step(day)? {
+                // Every day before this one is done: the next command resumes
+                // here, never re-running a finished day (which would start a
+                // delinquency again for an invoice whose one has lapsed).
+                if let Some(before) = day.pred_opt()
+                    && self.account.processed_through.is_none_or(|d| d < before)
+                    && !self.full()
+                {
+                    self.emit(CollectionsEvent::BilledThrough {
+                        account: self.account.locator.clone(),
+                        through: before,
+                    })?;
+                }
                 return Ok(outcome);
             }
             cursor = Some(day);

@@ -1,6 +1,8 @@
 //! The product's invoicing plugin, called while invoices are decided: a native
 //! adjuster that adds a 5.00 installment fee to every invoice of a term but
-//! the first (what `plugins/installment-fee` does in WebAssembly).
+//! the first whose premium nets to more than zero (what
+//! `plugins/installment-fee` does in WebAssembly). Invoices that bill nothing
+//! (credit invoices, lines netting to zero) are never shown to a plugin.
 
 use super::support::*;
 use crate::collections::{InvoiceAdjuster, ItemKind};
@@ -13,7 +15,7 @@ use std::sync::Mutex;
 
 /// The installment fee, natively; remembers the drafts it saw.
 #[derive(Default)]
-struct InstallmentFee {
+pub(super) struct InstallmentFee {
     drafts: Mutex<Vec<DraftInvoice>>,
 }
 
@@ -22,7 +24,13 @@ impl InvoiceAdjuster for InstallmentFee {
         assert_eq!(plugin_id, "installment-fee@0.1.0");
         self.drafts.lock().unwrap().push(draft.clone());
         let bills_an_installment = draft.items.iter().any(|i| i.installment_number.is_some());
-        if draft.previous_invoice_count == 0 || !bills_an_installment {
+        let premium: Decimal = draft
+            .items
+            .iter()
+            .filter(|i| i.category == "premium" || i.category == "flatPremium")
+            .map(|i| i.amount)
+            .sum();
+        if draft.previous_invoice_count == 0 || !bills_an_installment || premium <= Decimal::ZERO {
             return Ok(InvoiceAdjustments {
                 lines: vec![],
                 due_date: None,
@@ -170,4 +178,90 @@ fn the_immediate_invoice_of_a_new_policy_asks_its_products_plugin_too() {
     assert_eq!(drafts.len(), 2, "previewed, then committed");
     assert_eq!(drafts[0].items[0].charge, "service-fee");
     assert_eq!(drafts[0].items[0].policy.as_deref(), Some("P1"));
+}
+
+/// A monthly policy of 1200.00 a year from 2021-01-01 with the installment
+/// fee, paid up front, invoiced through March and cancelled from 2021-03-16
+/// on 2021-03-31, then billed through December. With the product's 10%
+/// short-rate holdback, or without it. Returns the world and every draft a
+/// plugin was shown.
+fn cancelled_mid_term(holdback: bool) -> (World, Vec<DraftInvoice>) {
+    let mut product = monthly_product();
+    product.invoicing_plugin = Some("installment-fee@0.1.0".into());
+    if !holdback {
+        product.cancellation_retention = None;
+    }
+    let mut world = World::with_product(product);
+    let adjuster = std::sync::Arc::new(InstallmentFee::default());
+    struct Shared(std::sync::Arc<InstallmentFee>);
+    impl InvoiceAdjuster for Shared {
+        fn adjust(&self, id: &str, draft: &DraftInvoice) -> Result<InvoiceAdjustments, String> {
+            self.0.adjust(id, draft)
+        }
+    }
+    world.adjuster = Box::new(Shared(adjuster.clone()));
+    world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
+    world.pay(dec!(1210.00), date(2020, 12, 20));
+    world.run_daily(date(2020, 12, 20), date(2021, 3, 31));
+    world.exec(
+        crate::policy::PolicyCommand::Cancel {
+            policy: "P1".into(),
+            effective: date(2021, 3, 16),
+        },
+        date(2021, 3, 31),
+    );
+    world.run_daily(date(2021, 4, 1), date(2021, 12, 31));
+    world.assert_replay_rebuilds();
+    let drafts = adjuster.drafts.lock().unwrap().clone();
+    (world, drafts)
+}
+
+/// The installment fees of `world`: invoice and amount.
+fn installment_fees(world: &World) -> Vec<(String, Decimal)> {
+    world
+        .account()
+        .invoices
+        .iter()
+        .flat_map(|r| {
+            r.invoice
+                .items
+                .iter()
+                .filter(|i| i.charge_name == "installment-fee")
+                .map(|i| (r.invoice.locator.clone(), i.amount.amount))
+        })
+        .collect()
+}
+
+/// Cancelled mid-term: the second and third installments get their 5.00;
+/// the cancellation's invoice (the credit for March 16-31, with or without
+/// the holdback, billed once on the day it is issued) gets none; April to
+/// December have no day in force, so their installments are netted and no
+/// invoice is made for them; no plugin is shown an invoice that bills nothing.
+#[test]
+fn a_cancelled_policy_pays_no_installment_fee_on_its_credit_or_after_it() {
+    for holdback in [true, false] {
+        let (world, drafts) = cancelled_mid_term(holdback);
+        let april = if holdback { dec!(43.55) } else { dec!(-51.61) };
+        let expected = vec![
+            row("A1-I1", date(2021, 1, 1), date(2021, 1, 1), dec!(100.00)),
+            row("A1-I2", date(2021, 2, 1), date(2021, 2, 1), dec!(105.00)),
+            row("A1-I3", date(2021, 3, 1), date(2021, 3, 1), dec!(105.00)),
+            row("A1-I4", date(2021, 3, 31), date(2021, 3, 31), april),
+        ];
+        assert_eq!(world.rows(), expected, "holdback {holdback}");
+        assert_eq!(
+            installment_fees(&world),
+            vec![
+                ("A1-I2".to_string(), dec!(5.00)),
+                ("A1-I3".to_string(), dec!(5.00))
+            ],
+            "holdback {holdback}: February and March pay the fee; nothing after the cancellation"
+        );
+        assert!(
+            drafts
+                .iter()
+                .all(|d| d.items.iter().map(|i| i.amount).sum::<Decimal>() > Decimal::ZERO),
+            "holdback {holdback}: no plugin is shown an invoice that bills nothing"
+        );
+    }
 }
