@@ -32,6 +32,7 @@ fn context(step: usize) -> CommandContext {
             + Duration::days(step as i64),
         idempotency_key: Some(format!("k{step}")),
         arithmetic: crate::billing::Arithmetic::Written,
+        today: None,
     }
 }
 

@@ -255,6 +255,10 @@ pub struct CommandContext {
     #[serde(skip)]
     #[schema(ignore)]
     pub arithmetic: Arithmetic,
+    /// A test tenant's today (its own clock): the day transactions arrive
+    /// on. `None` for a normal tenant: the local date of `issued_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub today: Option<NaiveDate>,
 }
 
 /// Finds the rater a product's rating chain names.
@@ -1102,7 +1106,9 @@ impl PolicyBook {
         // charges together so installments stay level.
         let zone =
             parse_time_zone(&header.time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
-        let arrival = local_date(context.issued_at, zone);
+        let arrival = context
+            .today
+            .unwrap_or_else(|| local_date(context.issued_at, zone));
         let mut slices = Vec::new();
         for term in &terms {
             let term_charges: Vec<&Charge> = charges

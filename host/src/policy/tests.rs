@@ -30,6 +30,7 @@ fn context(key: &str) -> CommandContext {
         issued_at: Utc.with_ymd_and_hms(2020, 12, 15, 12, 0, 0).unwrap(),
         idempotency_key: Some(key.into()),
         arithmetic: crate::billing::Arithmetic::Written,
+        today: None,
     }
 }
 

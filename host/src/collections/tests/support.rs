@@ -38,6 +38,7 @@ pub fn at(day: NaiveDate) -> CommandContext {
         issued_at: Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap()),
         idempotency_key: None,
         arithmetic: crate::billing::Arithmetic::Written,
+        today: None,
     }
 }
 
