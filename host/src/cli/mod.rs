@@ -43,6 +43,11 @@ pub enum Command {
         /// Load the demo tenant even if the directory has data.
         #[arg(long)]
         demo: bool,
+        /// Load the demo tenant as a test tenant: a clock of its own that
+        /// staff move forward with `POST /v1/clock` (only when the demo
+        /// tenant is new).
+        #[arg(long)]
+        demo_test: bool,
         /// Where the demo's compiled plugins are.
         #[arg(long, default_value = "target/plugins/wasm32-wasip2/plugin")]
         demo_wasm_dir: PathBuf,
@@ -82,6 +87,12 @@ pub enum TenantCommand {
     Create {
         /// The tenant id: 1-32 lower-case letters, digits or '-'.
         name: String,
+        /// A test tenant: a clock of its own, starting today, that admin or
+        /// billing staff move forward (never back) with `POST /v1/clock`;
+        /// its transactions and billing runs read that date instead of the
+        /// wall clock.
+        #[arg(long)]
+        test: bool,
         /// The data directory (the server must not be running on it).
         #[arg(long, default_value = "data")]
         data: PathBuf,
@@ -169,6 +180,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             store,
             listen,
             demo,
+            demo_test,
             demo_wasm_dir,
             demo_plugins_dir,
         } => {
@@ -176,7 +188,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 data,
                 store,
                 listen,
-                demo,
+                demo: demo || demo_test,
+                demo_test,
                 demo_files: crate::api::server::DemoFiles {
                     wasm_dir: demo_wasm_dir,
                     plugins_dir: demo_plugins_dir,
@@ -185,12 +198,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             tokio::runtime::Runtime::new()?.block_on(crate::api::server::serve(options))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tenant(TenantCommand::Create { name, data, store }) => {
+        Command::Tenant(TenantCommand::Create {
+            name,
+            test,
+            data,
+            store,
+        }) => {
             let state = crate::api::server::open_data_dir_with(&data, store.as_deref())?;
-            let key = crate::api::server::create_tenant(&state, &name)?;
+            let key = crate::api::server::create_tenant(&state, &name, test)?;
+            let kind = if test { "test tenant" } else { "tenant" };
             writeln!(
                 out,
-                "tenant {name} created; its admin API key, shown once:\n{key}"
+                "{kind} {name} created; its admin API key, shown once:\n{key}"
             )?;
             Ok(ExitCode::SUCCESS)
         }
