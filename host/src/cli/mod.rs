@@ -253,3 +253,29 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_create_with_test_makes_a_test_tenant_whose_clock_starts_today() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().display().to_string();
+        let mut out = Vec::new();
+        let cli = Cli::parse_from([
+            "premia", "tenant", "create", "lab", "--test", "--data", &dir,
+        ]);
+        run(cli, &mut out).unwrap();
+        let printed = String::from_utf8(out).unwrap();
+        assert!(printed.starts_with("test tenant lab created"), "{printed}");
+        let cli = Cli::parse_from(["premia", "tenant", "create", "acme", "--data", &dir]);
+        run(cli, &mut Vec::new()).unwrap();
+
+        let state = crate::api::server::open_data_dir(data.path()).unwrap();
+        let today = chrono::Utc::now().date_naive();
+        assert_eq!(state.engine.clock("lab").unwrap(), (today, true));
+        assert_eq!(state.engine.clock("acme").unwrap(), (today, false));
+        assert!(state.keys.has_tenant("lab") && state.keys.has_tenant("acme"));
+    }
+}
