@@ -91,6 +91,7 @@ fn at(day: NaiveDate) -> CommandContext {
         issued_at: Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap()),
         idempotency_key: None,
         arithmetic: premia::billing::Arithmetic::Written,
+        today: None,
     }
 }
 

@@ -87,6 +87,7 @@ fn main() {
         issued_at: Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap() + Duration::days(day),
         idempotency_key: None,
         arithmetic: premia::billing::Arithmetic::Written,
+        today: None,
     };
     let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
     let mut state = TenantState::new("bench").unwrap();
