@@ -92,6 +92,7 @@ fn at(day: NaiveDate) -> CommandContext {
         idempotency_key: None,
         arithmetic: premia::billing::Arithmetic::Written,
         pending_slices: None,
+        today: None,
     }
 }
 

@@ -88,6 +88,7 @@ fn main() {
         idempotency_key: None,
         arithmetic: premia::billing::Arithmetic::Written,
         pending_slices: None,
+        today: None,
     };
     let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
     let mut state = TenantState::new("bench").unwrap();

@@ -4,7 +4,7 @@
 
 use crate::backend::open_data_dir;
 use crate::support::*;
-use premia::api::server::{DemoFiles, load_demo};
+use premia::api::server::{DemoFiles, load_demo_as};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -18,13 +18,24 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(data: &std::path::Path, demo: bool) -> (Server, Option<String>) {
+        Server::start_as(data, demo, false)
+    }
+
+    /// [`Server::start`] with the demo loaded as a test tenant (a clock of
+    /// its own, moved with `POST /v1/clock`).
+    pub(crate) fn start_test_demo(data: &std::path::Path) -> (Server, String) {
+        let (server, key) = Server::start_as(data, true, true);
+        (server, key.unwrap())
+    }
+
+    fn start_as(data: &std::path::Path, demo: bool, test: bool) -> (Server, Option<String>) {
         let state = open_data_dir(data).unwrap();
         let key = demo.then(|| {
             let files = DemoFiles {
                 wasm_dir: premia_tests::PLUGINS_WASM_DIR.into(),
                 plugins_dir: workspace().join("plugins"),
             };
-            load_demo(&state, &files).unwrap()
+            load_demo_as(&state, &files, test).unwrap()
         });
         (Server::serve(state), key)
     }
@@ -645,8 +656,9 @@ fn a_socotra_external_rater_prices_declines_with_409_and_times_out_with_504_with
 #[test]
 fn billing_runs_over_http_call_the_wasm_invoicing_plugin_for_its_installment_fee() {
     let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start(data.path(), true);
-    let auth = format!("Bearer {}", key.unwrap());
+    // The demo as a test tenant: its clock moves to the run's date first.
+    let (server, key) = Server::start_test_demo(data.path());
+    let auth = format!("Bearer {key}");
     let client = crate::support::http_client();
     client
         .post(server.url("/v1/accounts"))
@@ -669,6 +681,13 @@ fn billing_runs_over_http_call_the_wasm_invoicing_plugin_for_its_installment_fee
     assert_eq!(bound.status(), StatusCode::CREATED);
     let second_month = chrono::Months::new(1);
     let up_to = start.checked_add_months(second_month).unwrap();
+    let moved = client
+        .post(server.url("/v1/clock"))
+        .header("authorization", &auth)
+        .json(&json!({"today": up_to.to_string()}))
+        .send()
+        .unwrap();
+    assert_eq!(moved.status(), StatusCode::OK);
     let run = client
         .post(server.url("/v1/billing/runs"))
         .header("authorization", &auth)

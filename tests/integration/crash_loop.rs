@@ -172,7 +172,10 @@ impl Server {
             workspace().join("plugins").display().to_string(),
         ];
         if demo {
+            // A test tenant: billing runs past the wall clock move its
+            // clock first.
             args.push("--demo".into());
+            args.push("--demo-test".into());
         }
         let command = match std::env::var("PREMIA_BIN") {
             Ok(bin) if !bin.is_empty() => {
@@ -402,8 +405,22 @@ fn client_loop(ctx: &Ctx, world: &Mutex<World>, round: usize, thread: usize, mut
                 body: json!({"account": account, "on": today}),
             }
         } else if op < 80 {
-            // Billing runs have no key: idempotent by date.
+            // Billing runs have no key: idempotent by date. The demo is a
+            // test tenant: its clock moves to the date first (another client
+            // may have moved it further: 409 clock_backwards), as a run may
+            // not pass today.
             let up_to = ctx.start + chrono::Duration::days(rng.below(200) as i64);
+            match ctx
+                .client
+                .post(ctx.url("/v1/clock"))
+                .header("authorization", &ctx.auth)
+                .json(&json!({"today": up_to.to_string()}))
+                .send()
+            {
+                Ok(r) if r.status().is_success() || r.status() == StatusCode::CONFLICT => {}
+                Ok(r) => panic!("moving the clock refused: {}", r.status()),
+                Err(_) => return,
+            }
             let response = ctx
                 .client
                 .post(ctx.url("/v1/billing/runs"))

@@ -103,7 +103,10 @@ pub fn status_of(code: &str) -> StatusCode {
         | "policy_not_cancelled"
         | "already_reversed"
         | "reversal_not_reversible"
-        | "rating_declined" => StatusCode::CONFLICT,
+        | "rating_declined"
+        | "clock_backwards"
+        | "not_a_test_tenant"
+        | "tenant_not_new" => StatusCode::CONFLICT,
         "rater_deadline" | "plugin_deadline" => StatusCode::GATEWAY_TIMEOUT,
         "plugin_quarantined" => StatusCode::SERVICE_UNAVAILABLE,
         code if code.starts_with("plugin_") || code.starts_with("rater_") => {

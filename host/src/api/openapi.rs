@@ -7,7 +7,7 @@
 //! `Idempotency-Key` on commands, and the body of each billing command, cut
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
-use super::routes::{activation, billing, config, exports, ledger, policies, raters};
+use super::routes::{activation, billing, clock, config, exports, ledger, policies, raters};
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
 use utoipa::OpenApi;
@@ -40,6 +40,7 @@ use utoipa::{PartialSchema, ToSchema};
         billing::draft_disbursement, billing::approve_disbursement,
         billing::reject_disbursement, billing::reverse_disbursement,
         billing::place_hold, billing::release_hold, billing::change_plan,
+        clock::get_clock, clock::set_clock,
         ledger::entries, ledger::balances, ledger::trial_balance, ledger::events,
         exports::export,
     ),
@@ -49,7 +50,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "plugins", description = "WebAssembly rating and invoicing plugins (admin)"),
         (name = "raters", description = "Socotra-compatible external raters (admin)"),
         (name = "policies", description = "Accounts, quotes, policies and their transactions (policy system)"),
-        (name = "billing", description = "Collections: payments, credit, write-offs, disbursements, holds, billing runs"),
+        (name = "billing", description = "Collections: payments, credit, write-offs, disbursements, holds, billing runs, the tenant's clock"),
         (name = "ledger", description = "Journal entries, balances, trial balance, event feed (read)"),
         (name = "exports", description = "CSV and Parquet files for finance and data teams (read)"),
     )
@@ -58,7 +59,9 @@ struct ApiDoc;
 
 /// Operations that are not commands: they take neither `preview` nor
 /// `Idempotency-Key` (reads, quotes, bundles of previews, golden runs), or
-/// they refuse `preview=true` with `preview_unsupported`.
+/// they refuse `preview=true` with `preview_unsupported`, or they document
+/// their own parameters (billing runs take `preview` but no key and answer
+/// 200; moving the clock takes a key but no preview).
 const NOT_PREVIEWABLE: &[&str] = &[
     "quote",
     "preview_bundle",
@@ -69,6 +72,7 @@ const NOT_PREVIEWABLE: &[&str] = &[
     "put_rater",
     "activate_plugin",
     "run_billing",
+    "set_clock",
 ];
 
 /// Configuration POSTs that keep their answers per `Idempotency-Key`
@@ -315,7 +319,8 @@ pub fn billing_operations_without_body(doc: &utoipa::openapi::OpenApi) -> Vec<St
                 .tags
                 .as_ref()
                 .is_some_and(|t| t.iter().any(|t| t == "billing"));
-            if tagged_billing && id != "run_billing" && !bodies.contains_key(&id) {
+            let own_body = ["run_billing", "set_clock"].contains(&id.as_str());
+            if tagged_billing && !own_body && !bodies.contains_key(&id) {
                 missing.push(id);
             }
         }

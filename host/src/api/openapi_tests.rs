@@ -53,7 +53,7 @@ async fn the_document_is_served_without_a_key_as_openapi_3_1_with_bearer_securit
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
     );
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 42);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 43);
 }
 
 #[tokio::test]
@@ -74,7 +74,7 @@ async fn every_documented_operation_is_routed_by_the_router() {
             assert_ne!(body["detail"], "no such endpoint", "{method} {path}");
         }
     }
-    assert_eq!(operations, 45);
+    assert_eq!(operations, 47);
 }
 
 #[tokio::test]
@@ -138,6 +138,47 @@ async fn commands_document_preview_and_idempotency_and_every_operation_its_probl
     assert_eq!(
         doc["components"]["schemas"]["Currency"]["pattern"],
         "^[A-Z]{3}$"
+    );
+}
+
+#[tokio::test]
+async fn the_clock_and_the_billing_run_preview_are_documented() {
+    let doc = served_document().await;
+    let clock = &doc["paths"]["/v1/clock"];
+    assert_eq!(
+        clock["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Clock"
+    );
+    assert_eq!(
+        clock["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/SetClock"
+    );
+    assert!(clock["post"]["responses"]["409"].is_object());
+    let names: Vec<&str> = clock["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Idempotency-Key"]);
+    let run = &doc["paths"]["/v1/billing/runs"]["post"];
+    let names: Vec<&str> = run["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["preview"]);
+    assert_eq!(
+        run["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/BillingRunAnswer"
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["BillingRunPreview"]["properties"]["invoices"].is_object());
+    assert!(schemas["BillingRunPreview"]["properties"]["lapses"].is_object());
+    assert_eq!(
+        schemas["Clock"]["required"],
+        serde_json::json!(["today", "test"])
     );
 }
 
@@ -327,7 +368,7 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
             calls += 1;
         }
     }
-    assert_eq!(calls, 45);
+    assert_eq!(calls, 47);
     assert_eq!(
         store.last_sequence("acme").unwrap(),
         acme_events,

@@ -154,6 +154,15 @@ pub struct DemoFiles {
 /// Loads the demo tenant: the example plugins with their tables, the auto
 /// product, and an admin key, which is returned (shown once).
 pub fn load_demo(state: &AppState, files: &DemoFiles) -> anyhow::Result<String> {
+    load_demo_as(state, files, false)
+}
+
+/// [`load_demo`], as a test tenant with a clock of its own when `test` (and
+/// the demo tenant's log is still empty).
+pub fn load_demo_as(state: &AppState, files: &DemoFiles, test: bool) -> anyhow::Result<String> {
+    if test {
+        make_test_tenant(state, DEMO_TENANT)?;
+    }
     for (crate_name, id) in [
         ("auto-rater", "auto-rater@1"),
         ("installment-fee", "installment-fee@1"),
@@ -207,8 +216,10 @@ pub fn load_demo(state: &AppState, files: &DemoFiles) -> anyhow::Result<String> 
     Ok(state.keys.create(DEMO_TENANT, Role::Admin, "demo admin")?)
 }
 
-/// Creates a tenant's first admin key (`premia tenant create`).
-pub fn create_tenant(state: &AppState, tenant: &str) -> anyhow::Result<String> {
+/// Creates a tenant's first admin key (`premia tenant create [--test]`); a
+/// test tenant gets a clock of its own first, starting at today's (UTC)
+/// date.
+pub fn create_tenant(state: &AppState, tenant: &str, test: bool) -> anyhow::Result<String> {
     anyhow::ensure!(
         super::auth::valid_tenant(tenant),
         "tenant {tenant:?}: use 1-32 lower-case letters, digits or '-'"
@@ -217,7 +228,31 @@ pub fn create_tenant(state: &AppState, tenant: &str) -> anyhow::Result<String> {
         !state.keys.has_tenant(tenant),
         "tenant {tenant} already exists"
     );
+    if test {
+        make_test_tenant(state, tenant)?;
+    }
     Ok(state.keys.create(tenant, Role::Admin, "first admin")?)
+}
+
+/// Makes `tenant` a test tenant whose clock starts at today's (UTC) date;
+/// nothing to do when it already is one. Refused (`tenant_not_new`) when
+/// its log already holds anything.
+pub fn make_test_tenant(state: &AppState, tenant: &str) -> anyhow::Result<()> {
+    if state.engine.clock(tenant)?.1 {
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    let meta = RequestMeta {
+        actor: "premia:tenant-create".into(),
+        issued_at: now,
+        idempotency_key: Some(format!("test-clock/{}", now.date_naive())),
+        arithmetic: crate::billing::Arithmetic::Written,
+    };
+    let command = EngineCommand::Clock(crate::engine::ClockCommand::StartTestClock {
+        today: now.date_naive(),
+    });
+    state.engine.execute(tenant, &command, &meta)?;
+    Ok(())
 }
 
 /// Options of `premia serve`.
@@ -226,6 +261,8 @@ pub struct ServeOptions {
     pub data: PathBuf,
     pub listen: SocketAddr,
     pub demo: bool,
+    /// Load the demo tenant as a test tenant (a clock of its own).
+    pub demo_test: bool,
     pub demo_files: DemoFiles,
     /// The event store: `None` or `sled` for sled in `data/store`, or a
     /// `postgres://` URL.
@@ -273,7 +310,9 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     if options.demo || state.keys.is_empty() {
         let demo_state = state.clone();
         let files = options.demo_files.clone();
-        let key = tokio::task::spawn_blocking(move || load_demo(&demo_state, &files)).await??;
+        let test = options.demo_test;
+        let key =
+            tokio::task::spawn_blocking(move || load_demo_as(&demo_state, &files, test)).await??;
         println!(
             "Loaded the demo tenant `{DEMO_TENANT}` (auto product, auto-rater and installment-fee plugins)."
         );

@@ -131,6 +131,17 @@ fn policy(locator: &str, yearly: &str) -> Value {
 /// A tenant `acme` with the product and account A1; returns its admin key.
 async fn acme(api: &Api) -> String {
     let key = api.key("acme", Role::Admin);
+    with_product_and_account(api, key).await
+}
+
+/// [`acme`] as a test tenant: a clock of its own, starting today, that
+/// billing runs may not pass.
+async fn test_acme(api: &Api) -> String {
+    let key = server::create_tenant(&api.state, "acme", true).unwrap();
+    with_product_and_account(api, key).await
+}
+
+async fn with_product_and_account(api: &Api, key: String) -> String {
     assert_eq!(
         api.post("/v1/products", &key, product()).await.0,
         StatusCode::CREATED
@@ -915,8 +926,9 @@ async fn the_event_feed_pages_with_a_cursor_in_order() {
 #[tokio::test]
 async fn billing_runs_invoice_a_policy_and_a_payment_settles_it() {
     let api = Api::new();
-    let key = acme(&api).await;
-    // Commands are issued now, so the term starts in the future: nothing is
+    // A test tenant: its clock moves to the term's start before the run.
+    let key = test_acme(&api).await;
+    // Commands are issued today, so the term starts in the future: nothing is
     // caught up and the first installment is invoiced on the start date.
     let start = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
     let mut monthly = policy("P1", "1200.00");
@@ -926,6 +938,8 @@ async fn billing_runs_invoice_a_policy_and_a_payment_settles_it() {
         api.post("/v1/policies", &key, monthly).await.0,
         StatusCode::CREATED
     );
+    let (status, clock) = api.post("/v1/clock", &key, json!({"today": start})).await;
+    assert_eq!(status, StatusCode::OK, "{clock}");
     let (status, report) = api
         .post("/v1/billing/runs", &key, json!({"up_to": start}))
         .await;
@@ -1096,3 +1110,6 @@ async fn exports_are_csv_with_one_row_per_ledger_line_and_charge() {
         })
     );
 }
+
+#[path = "clock_tests.rs"]
+mod clock;

@@ -43,6 +43,11 @@ pub enum Command {
         /// Load the demo tenant even if the directory has data.
         #[arg(long)]
         demo: bool,
+        /// Load the demo tenant as a test tenant: a clock of its own that
+        /// staff move forward with `POST /v1/clock` (only when the demo
+        /// tenant is new).
+        #[arg(long)]
+        demo_test: bool,
         /// Where the demo's compiled plugins are.
         #[arg(long, default_value = "target/plugins/wasm32-wasip2/plugin")]
         demo_wasm_dir: PathBuf,
@@ -82,6 +87,12 @@ pub enum TenantCommand {
     Create {
         /// The tenant id: 1-32 lower-case letters, digits or '-'.
         name: String,
+        /// A test tenant: a clock of its own, starting today, that admin or
+        /// billing staff move forward (never back) with `POST /v1/clock`;
+        /// its transactions and billing runs read that date instead of the
+        /// wall clock.
+        #[arg(long)]
+        test: bool,
         /// The data directory (the server must not be running on it).
         #[arg(long, default_value = "data")]
         data: PathBuf,
@@ -169,6 +180,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             store,
             listen,
             demo,
+            demo_test,
             demo_wasm_dir,
             demo_plugins_dir,
         } => {
@@ -176,7 +188,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 data,
                 store,
                 listen,
-                demo,
+                demo: demo || demo_test,
+                demo_test,
                 demo_files: crate::api::server::DemoFiles {
                     wasm_dir: demo_wasm_dir,
                     plugins_dir: demo_plugins_dir,
@@ -185,12 +198,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             tokio::runtime::Runtime::new()?.block_on(crate::api::server::serve(options))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tenant(TenantCommand::Create { name, data, store }) => {
+        Command::Tenant(TenantCommand::Create {
+            name,
+            test,
+            data,
+            store,
+        }) => {
             let state = crate::api::server::open_data_dir_with(&data, store.as_deref())?;
-            let key = crate::api::server::create_tenant(&state, &name)?;
+            let key = crate::api::server::create_tenant(&state, &name, test)?;
+            let kind = if test { "test tenant" } else { "tenant" };
             writeln!(
                 out,
-                "tenant {name} created; its admin API key, shown once:\n{key}"
+                "{kind} {name} created; its admin API key, shown once:\n{key}"
             )?;
             Ok(ExitCode::SUCCESS)
         }
@@ -232,5 +251,31 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             rater_serve::run(&plugin, tables.as_deref(), listen)?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_create_with_test_makes_a_test_tenant_whose_clock_starts_today() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().display().to_string();
+        let mut out = Vec::new();
+        let cli = Cli::parse_from([
+            "premia", "tenant", "create", "lab", "--test", "--data", &dir,
+        ]);
+        run(cli, &mut out).unwrap();
+        let printed = String::from_utf8(out).unwrap();
+        assert!(printed.starts_with("test tenant lab created"), "{printed}");
+        let cli = Cli::parse_from(["premia", "tenant", "create", "acme", "--data", &dir]);
+        run(cli, &mut Vec::new()).unwrap();
+
+        let state = crate::api::server::open_data_dir(data.path()).unwrap();
+        let today = chrono::Utc::now().date_naive();
+        assert_eq!(state.engine.clock("lab").unwrap(), (today, true));
+        assert_eq!(state.engine.clock("acme").unwrap(), (today, false));
+        assert!(state.keys.has_tenant("lab") && state.keys.has_tenant("acme"));
     }
 }

@@ -17,13 +17,16 @@
 use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState, journal_count};
 use crate::collections::{
-    BillingCommand, CollectionsError, CollectionsEvent, Decided, Decider, InvoiceAdjuster,
-    LapseCancellation, Posting, RunOutcome, change_plan, has_run_work,
+    BillingCommand, CollectionsError, CollectionsEvent, Decided, Decider, Delinquency, Fee,
+    Invoice, InvoiceAdjuster, LapseCancellation, Posting, RunOutcome, WriteOff, change_plan,
+    has_run_work,
 };
+use crate::domain::Money;
 use crate::domain::{local_date, parse_time_zone};
 use crate::ledger::{EntryId, JournalEntry};
 use crate::policy::{
-    BookEvent, Charge, CommandContext, PolicyCommand, PolicyError, RaterResolver, is_spread,
+    BookEvent, Charge, CommandContext, PolicyCommand, PolicyError, RaterResolver, Transaction,
+    is_spread,
 };
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Serialize;
@@ -64,6 +67,148 @@ impl BillingRunReport {
     }
 }
 
+/// What a billing run would do, from the events it would append: the run
+/// made on a copy of the tenant's state, nothing kept
+/// ([`crate::engine::Engine::preview_billing_run`]).
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BillingRunPreview {
+    /// Always true: nothing was kept.
+    pub preview: bool,
+    pub up_to: NaiveDate,
+    /// The report the run would answer.
+    pub report: BillingRunReport,
+    /// Invoices it would issue, with their items, dates and due dates.
+    pub invoices: Vec<Invoice>,
+    /// Invoices it would mark past due.
+    pub past_due: Vec<PastDue>,
+    /// Delinquencies it would start.
+    pub delinquencies: Vec<Delinquency>,
+    /// Delinquencies whose grace would end unpaid: the policies cancelled and
+    /// from when.
+    pub lapses: Vec<LapsePreview>,
+    /// The policy transactions it would issue (lapse cancellations), with
+    /// their effective dates.
+    pub transactions: Vec<Transaction>,
+    /// Write-offs it would make (under the small-balance threshold).
+    pub write_offs: Vec<WriteOff>,
+    /// Approved disbursements it would execute.
+    pub disbursements: Vec<DisbursementPreview>,
+    /// Fees it would book (late fees, invoicing-plugin fees).
+    pub fees: Vec<Fee>,
+    /// Journal entries it would post.
+    pub journal_entries: Vec<JournalEntry>,
+    /// Every event, in order, exactly as the run would append them.
+    pub events: Vec<TenantEvent>,
+}
+
+/// An invoice a run would mark past due.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PastDue {
+    pub account: String,
+    pub invoice: String,
+    pub on: NaiveDate,
+}
+
+/// A lapse a run would make.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LapsePreview {
+    pub account: String,
+    pub delinquency: String,
+    /// The run's day.
+    pub on: NaiveDate,
+    /// The day the policies are cancelled from (the day after grace ends).
+    pub effective: NaiveDate,
+    pub cancellations: Vec<LapseCancellation>,
+}
+
+/// A disbursement a run would execute.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DisbursementPreview {
+    pub account: String,
+    pub disbursement: String,
+    pub amount: Money,
+    pub on: NaiveDate,
+}
+
+impl BillingRunPreview {
+    /// The preview of a run that reported `report` and applied `events`.
+    pub fn new(report: BillingRunReport, events: Vec<TenantEvent>) -> Self {
+        use CollectionsEvent as E;
+        let mut preview = BillingRunPreview {
+            preview: true,
+            up_to: report.up_to,
+            report,
+            invoices: Vec::new(),
+            past_due: Vec::new(),
+            delinquencies: Vec::new(),
+            lapses: Vec::new(),
+            transactions: Vec::new(),
+            write_offs: Vec::new(),
+            disbursements: Vec::new(),
+            fees: Vec::new(),
+            journal_entries: Vec::new(),
+            events: Vec::new(),
+        };
+        for event in &events {
+            match event {
+                TenantEvent::Collections(E::InvoiceIssued { invoice }) => {
+                    preview.invoices.push(invoice.clone())
+                }
+                TenantEvent::Collections(E::InvoicePastDue {
+                    account,
+                    invoice,
+                    on,
+                }) => preview.past_due.push(PastDue {
+                    account: account.clone(),
+                    invoice: invoice.clone(),
+                    on: *on,
+                }),
+                TenantEvent::Collections(E::DelinquencyStarted { delinquency }) => {
+                    preview.delinquencies.push(delinquency.clone())
+                }
+                TenantEvent::Collections(E::DelinquencyLapsed {
+                    account,
+                    delinquency,
+                    on,
+                    effective,
+                    cancellations,
+                }) => preview.lapses.push(LapsePreview {
+                    account: account.clone(),
+                    delinquency: delinquency.clone(),
+                    on: *on,
+                    effective: *effective,
+                    cancellations: cancellations.clone(),
+                }),
+                TenantEvent::Book(BookEvent::TransactionIssued { record }) => {
+                    preview.transactions.push(record.transaction.clone())
+                }
+                TenantEvent::Collections(E::WrittenOff { write_off }) => {
+                    preview.write_offs.push(write_off.clone())
+                }
+                TenantEvent::Collections(E::DisbursementExecuted {
+                    account,
+                    disbursement,
+                    amount,
+                    on,
+                    ..
+                }) => preview.disbursements.push(DisbursementPreview {
+                    account: account.clone(),
+                    disbursement: disbursement.clone(),
+                    amount: *amount,
+                    on: *on,
+                }),
+                TenantEvent::Collections(E::FeesCharged { fees, .. }) => {
+                    preview.fees.extend(fees.iter().cloned())
+                }
+                TenantEvent::Journal(entry) => preview.journal_entries.push(entry.clone()),
+                _ => {}
+            }
+        }
+        preview.events = events;
+        preview
+    }
+}
+
 /// Charges billed whole (not spread over installments).
 fn billed_whole(charges: &[Charge]) -> impl Iterator<Item = &Charge> {
     charges
@@ -72,7 +217,8 @@ fn billed_whole(charges: &[Charge]) -> impl Iterator<Item = &Charge> {
 }
 
 /// The context of a lapse cancellation: the billing run at noon of `on` in the
-/// policy's time zone.
+/// policy's time zone, arriving on `on` (the run's day, which for a test
+/// tenant is a day of its own clock, not of the wall clock).
 fn lapse_context(on: NaiveDate, zone: &str, delinquency: &str) -> CommandContext {
     let noon = on.and_hms_opt(12, 0, 0).expect("noon exists");
     let issued_at = parse_time_zone(zone)
@@ -86,6 +232,7 @@ fn lapse_context(on: NaiveDate, zone: &str, delinquency: &str) -> CommandContext
         idempotency_key: Some(format!("lapse/{delinquency}")),
         arithmetic: crate::billing::Arithmetic::Written,
         pending_slices: None,
+        today: Some(on),
     }
 }
 
@@ -371,8 +518,10 @@ impl TenantState {
             if !self.collections.accounts.contains_key(&account) {
                 continue;
             }
-            let on = match zone.as_deref().map(parse_time_zone) {
-                Some(Ok(zone)) => local_date(context.issued_at, zone),
+            let on = match (context.today, zone.as_deref().map(parse_time_zone)) {
+                // A test tenant bills on its clock's day.
+                (Some(today), _) => today,
+                (None, Some(Ok(zone))) => local_date(context.issued_at, zone),
                 _ => context.issued_at.date_naive(),
             };
             let mut decider = Decider::new(&self.collections, &self.book, &account, id, adjuster)?;
@@ -447,6 +596,21 @@ impl TenantState {
         raters: &dyn RaterResolver,
         adjuster: &dyn InvoiceAdjuster,
     ) -> Result<(usize, usize), EngineError> {
+        let mut events = Vec::new();
+        self.run_account_into(account, up_to, context, raters, adjuster, &mut events)
+    }
+
+    /// [`TenantState::run_account`], keeping the events it applied in
+    /// `applied` (those of a run that failed half-way included).
+    fn run_account_into(
+        &mut self,
+        account: &str,
+        up_to: NaiveDate,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+        adjuster: &dyn InvoiceAdjuster,
+        applied: &mut Vec<TenantEvent>,
+    ) -> Result<(usize, usize), EngineError> {
         let command = EngineCommand::Billing(BillingCommand::RunAccount {
             account: account.to_string(),
             up_to,
@@ -461,6 +625,7 @@ impl TenantState {
             for event in &decided {
                 self.apply(event)?;
             }
+            applied.extend(decided);
         }
         Err(CollectionsError::RunLimit {
             account: account.to_string(),
@@ -478,11 +643,24 @@ impl TenantState {
         raters: &dyn RaterResolver,
         adjuster: &dyn InvoiceAdjuster,
     ) -> BillingRunReport {
+        self.run_billing_into(up_to, context, raters, adjuster, &mut Vec::new())
+    }
+
+    /// [`TenantState::run_billing`], keeping every event it applied in
+    /// `applied`, in order: what a billing-run preview shows.
+    pub fn run_billing_into(
+        &mut self,
+        up_to: NaiveDate,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+        adjuster: &dyn InvoiceAdjuster,
+        applied: &mut Vec<TenantEvent>,
+    ) -> BillingRunReport {
         let accounts: Vec<String> = self.collections.accounts.keys().cloned().collect();
         let mut report = BillingRunReport::new(up_to);
         for account in accounts {
             report.accounts += 1;
-            match self.run_account(&account, up_to, context, raters, adjuster) {
+            match self.run_account_into(&account, up_to, context, raters, adjuster, applied) {
                 Ok((0, _)) => {}
                 Ok((commands, events)) => {
                     report.accounts_billed += 1;

@@ -220,3 +220,78 @@ fn a_large_account_is_billed_over_several_commands_and_invoices_within_the_store
         .unwrap();
     assert_eq!(february, 450);
 }
+
+#[test]
+fn every_way_into_a_billing_run_refuses_a_date_past_a_test_tenants_clock_and_the_clock_survives_a_restart()
+ {
+    let store: Arc<dyn Store> = crate::store::test_store();
+    let engine = engine(Arc::clone(&store));
+    let clock = |today| EngineCommand::Clock(ClockCommand::MoveClock { today });
+    engine
+        .execute(
+            "t1",
+            &EngineCommand::Clock(ClockCommand::StartTestClock {
+                today: date(2020, 12, 15),
+            }),
+            &meta(None),
+        )
+        .unwrap();
+    book(&engine, 2, 1);
+    let sequence = store.last_sequence("t1").unwrap();
+    let refused = |error: EngineError| {
+        assert_eq!(
+            error,
+            EngineError::Clock(ClockError::RunInTheFuture {
+                up_to: date(2021, 1, 1),
+                today: date(2020, 12, 15)
+            })
+        );
+        assert_eq!(error.code(), "run_in_the_future");
+    };
+    refused(
+        engine
+            .run_billing("t1", date(2021, 1, 1), &meta(None))
+            .unwrap_err(),
+    );
+    refused(
+        engine
+            .preview_billing_run("t1", Some(date(2021, 1, 1)), &meta(None))
+            .unwrap_err(),
+    );
+    let one_account = EngineCommand::Billing(BillingCommand::RunAccount {
+        account: "A0".into(),
+        up_to: date(2021, 1, 1),
+    });
+    refused(engine.execute("t1", &one_account, &meta(None)).unwrap_err());
+    refused(
+        engine
+            .preview("t1", &[one_account.clone()], &meta(None))
+            .unwrap_err(),
+    );
+    assert_eq!(
+        store.last_sequence("t1").unwrap(),
+        sequence,
+        "nothing appended"
+    );
+
+    engine
+        .execute("t1", &clock(date(2021, 1, 1)), &meta(None))
+        .unwrap();
+    // Without a date, a run goes to the clock's today.
+    let report = engine.run_billing("t1", None, &meta(None)).unwrap();
+    assert_eq!(
+        (report.up_to, report.accounts_billed),
+        (date(2021, 1, 1), 2)
+    );
+
+    drop(engine);
+    let reopened = self::engine(store);
+    assert_eq!(reopened.clock("t1").unwrap(), (date(2021, 1, 1), true));
+    assert_eq!(
+        reopened
+            .execute("t1", &clock(date(2020, 12, 31)), &meta(None))
+            .unwrap_err()
+            .code(),
+        "clock_backwards"
+    );
+}

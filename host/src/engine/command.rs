@@ -2,6 +2,7 @@
 //! transactions, flat charges) and billing commands (settings, billing runs,
 //! payments, credit, write-offs, disbursements, holds, plan changes).
 
+use super::clock::ClockCommand;
 use crate::collections::BillingCommand;
 use crate::policy::PolicyCommand;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,8 @@ pub enum EngineCommand {
     Policy(PolicyCommand),
     /// Invoicing, payments and collections.
     Billing(BillingCommand),
+    /// A test tenant's clock.
+    Clock(ClockCommand),
 }
 
 impl From<PolicyCommand> for EngineCommand {
@@ -25,5 +28,11 @@ impl From<PolicyCommand> for EngineCommand {
 impl From<BillingCommand> for EngineCommand {
     fn from(command: BillingCommand) -> Self {
         EngineCommand::Billing(command)
+    }
+}
+
+impl From<ClockCommand> for EngineCommand {
+    fn from(command: ClockCommand) -> Self {
+        EngineCommand::Clock(command)
     }
 }

@@ -2,6 +2,7 @@
 //! by commands into events, and (in `service`) kept in the durable event log.
 
 mod billing;
+mod clock;
 mod command;
 mod plugin_adjuster;
 mod reinstatement;
@@ -9,7 +10,11 @@ mod schedule;
 mod service;
 mod state;
 
-pub use billing::{BillingRunReport, LAPSE_ACTOR, RUN_COMMANDS_PER_ACCOUNT_MAX};
+pub use billing::{
+    BillingRunPreview, BillingRunReport, DisbursementPreview, LAPSE_ACTOR, LapsePreview, PastDue,
+    RUN_COMMANDS_PER_ACCOUNT_MAX,
+};
+pub use clock::{ClockCommand, ClockError, ClockEvent, TenantClock, wall_today};
 pub use command::EngineCommand;
 pub use plugin_adjuster::PluginInvoiceAdjuster;
 pub use schedule::ScheduledInvoice;

@@ -134,15 +134,29 @@ impl Tenant {
     }
 }
 
-/// The context commands are decided in, from the request.
-fn command_context(meta: &RequestMeta) -> CommandContext {
+/// The context commands are decided in, from the request and the tenant's
+/// state: a test tenant's commands arrive on its clock's today.
+fn command_context(meta: &RequestMeta, state: &TenantState) -> CommandContext {
     CommandContext {
         actor: meta.actor.clone(),
         issued_at: meta.issued_at,
         idempotency_key: meta.idempotency_key.clone(),
         arithmetic: meta.arithmetic,
         pending_slices: None,
+        today: state.clock.test_today,
     }
+}
+
+/// Refuses a billing-run command past the tenant's today (the runs of
+/// [`Engine::run_billing`] are checked before they start).
+fn refuse_future_run(state: &TenantState, command: &EngineCommand) -> Result<(), EngineError> {
+    if let EngineCommand::Billing(crate::collections::BillingCommand::RunAccount {
+        up_to, ..
+    }) = command
+    {
+        state.run_date(Some(*up_to), Utc::now())?;
+    }
+    Ok(())
 }
 
 type TenantSlot = Arc<RwLock<Tenant>>;
@@ -364,8 +378,7 @@ impl Engine {
                     return Ok(outcome);
                 }
             }
-            let (outcome, request) =
-                self.decide_append(tenant, &guard, command, &command_context(meta), meta, &hash)?;
+            let (outcome, request) = self.decide_append(tenant, &guard, command, meta, &hash)?;
             let pending = self.store.submit_append(request).map_err(append_error)?;
             guard.applied += outcome.events.len() as u64;
             guard.apply_all(&outcome.events)?;
@@ -416,7 +429,6 @@ impl Engine {
         hash: String,
         slot: &TenantSlot,
     ) -> Result<CommandOutcome, EngineError> {
-        let context = command_context(meta);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -426,8 +438,7 @@ impl Engine {
             {
                 return Ok(outcome);
             }
-            let (outcome, request) =
-                self.decide_append(tenant, &guard, command, &context, meta, &hash)?;
+            let (outcome, request) = self.decide_append(tenant, &guard, command, meta, &hash)?;
             match self.store.append(request) {
                 Ok(AppendOutcome::Committed { last_sequence, .. }) => {
                     guard.apply_all(&outcome.events)?;
@@ -471,13 +482,13 @@ impl Engine {
         tenant_id: &str,
         tenant: &Tenant,
         command: &EngineCommand,
-        context: &CommandContext,
         meta: &RequestMeta,
         hash: &str,
     ) -> Result<(CommandOutcome, AppendRequest), EngineError> {
+        refuse_future_run(&tenant.state, command)?;
         let events = tenant.state.decide_with(
             command,
-            context,
+            &command_context(meta, &tenant.state),
             self.raters.as_ref(),
             self.adjuster.as_ref(),
         )?;
@@ -583,19 +594,20 @@ impl Engine {
         meta: &RequestMeta,
     ) -> Result<PreviewOutcome, EngineError> {
         let slot = self.slot(tenant)?;
-        let context = command_context(meta);
         // One command (a quote): decide on the state as it is, without a
         // copy; its events are exactly what a commit would append, and the
         // balances after are the balances before moved by its entries.
         if let [command] = commands {
             let guard = self.read_lock(tenant, &slot)?;
-            return self.preview_one(&guard.state, command, &context);
+            return self.preview_one(&guard.state, command, &command_context(meta, &guard.state));
         }
         // A bundle: run the commands in order on a copy.
         let mut copy = self.lock(tenant, &slot)?.state.clone();
+        let context = command_context(meta, &copy);
         let before = copy.ledger.clone();
         let mut events = Vec::new();
         for command in commands {
+            refuse_future_run(&copy, command)?;
             events.extend(copy.execute_with(
                 command,
                 &context,
@@ -626,6 +638,7 @@ impl Engine {
         command: &EngineCommand,
         context: &CommandContext,
     ) -> Result<PreviewOutcome, EngineError> {
+        refuse_future_run(state, command)?;
         let events = state.decide_with(
             command,
             context,
@@ -696,7 +709,7 @@ impl Engine {
         if !(invoicing_in_process && self.raters.prices_in_process(&product.rating)) {
             return None;
         }
-        Some(self.preview_one(&guard.state, command, &command_context(meta)))
+        Some(self.preview_one(&guard.state, command, &command_context(meta, &guard.state)))
     }
 
     /// Runs `f` while the tenant's state is locked, as a commit locks it.

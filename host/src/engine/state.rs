@@ -8,6 +8,7 @@
 //! in the policy's time zone; billing events post what
 //! [`crate::collections::CollectionsEvent::posting`] says.
 
+use super::clock::{ClockError, ClockEvent, TenantClock, wall_today};
 use super::command::EngineCommand;
 use crate::collections::{
     Collections, CollectionsError, CollectionsEvent, InvoiceAdjuster, NoInvoicingPlugins,
@@ -19,7 +20,7 @@ use crate::ledger::{
 use crate::policy::{
     BookEvent, Charge, CommandContext, PolicyBook, PolicyCommand, PolicyError, RaterResolver,
 };
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use crate::store::PAYLOAD_BYTES_MAX;
 use std::collections::BTreeMap;
@@ -32,6 +33,8 @@ pub enum TenantEvent {
     Book(BookEvent),
     Journal(JournalEntry),
     Collections(CollectionsEvent),
+    /// A test tenant's clock started or moved.
+    Clock(ClockEvent),
 }
 
 impl TenantEvent {
@@ -45,6 +48,7 @@ impl TenantEvent {
             TenantEvent::Book(BookEvent::PlanChanged { .. }) => "plan_changed",
             TenantEvent::Journal(_) => "journal_entry_posted",
             TenantEvent::Collections(event) => event.kind(),
+            TenantEvent::Clock(event) => event.kind(),
         }
     }
 
@@ -71,6 +75,7 @@ impl TenantEvent {
                 Some(account) => format!("account/{account}"),
                 None => "billing".to_string(),
             },
+            TenantEvent::Clock(_) => "clock".to_string(),
         }
     }
 }
@@ -132,6 +137,8 @@ pub enum EngineError {
     NotFound(String),
     #[error(transparent)]
     Billing(#[from] CollectionsError),
+    #[error(transparent)]
+    Clock(#[from] ClockError),
 }
 
 impl EngineError {
@@ -146,6 +153,7 @@ impl EngineError {
             EngineError::IdempotencyConflict(_) => "idempotency_conflict",
             EngineError::NotFound(_) => "not_found",
             EngineError::Billing(error) => error.code(),
+            EngineError::Clock(error) => error.code(),
         }
     }
 }
@@ -156,6 +164,11 @@ pub struct TenantState {
     pub book: PolicyBook,
     pub ledger: Ledger,
     pub collections: Collections,
+    /// A test tenant's own clock (none for a normal tenant).
+    pub clock: TenantClock,
+    /// Events applied so far (only a tenant with none can become a test
+    /// tenant).
+    pub events_applied: u64,
 }
 
 impl TenantState {
@@ -164,7 +177,42 @@ impl TenantState {
             book: PolicyBook::new(),
             ledger: Ledger::new(tenant)?,
             collections: Collections::new(),
+            clock: TenantClock::default(),
+            events_applied: 0,
         })
+    }
+
+    /// The tenant's today at `now`: a test tenant's clock, or for a normal
+    /// tenant the latest local date of UTC and of its policies' time zones
+    /// (see [`super::clock`]).
+    pub fn today(&self, now: DateTime<Utc>) -> NaiveDate {
+        match self.clock.test_today {
+            Some(today) => today,
+            None => wall_today(
+                now,
+                self.book
+                    .policies
+                    .values()
+                    .map(|p| p.header.time_zone.as_str()),
+            ),
+        }
+    }
+
+    /// The date a billing run asked `up_to` (or, without one, today) runs
+    /// to at `now`; a date past today is refused with
+    /// [`ClockError::RunInTheFuture`]. Every run and run preview of the
+    /// engine asks here.
+    pub fn run_date(
+        &self,
+        up_to: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> Result<NaiveDate, EngineError> {
+        let today = self.today(now);
+        match up_to {
+            Some(up_to) if up_to > today => Err(ClockError::RunInTheFuture { up_to, today }.into()),
+            Some(up_to) => Ok(up_to),
+            None => Ok(today),
+        }
     }
 
     /// The events of `command`, with no invoicing plugins (see
@@ -201,6 +249,10 @@ impl TenantState {
                 events
             }
             EngineCommand::Billing(command) => self.decide_billing(command, raters, adjuster)?,
+            EngineCommand::Clock(command) => {
+                let fresh = self.events_applied == 0;
+                vec![TenantEvent::Clock(self.clock.decide(command, fresh)?)]
+            }
         };
         check_event_sizes(&events)?;
         Ok(events)
@@ -333,8 +385,10 @@ impl TenantState {
                 }
                 _ => return Ok(None),
             };
-        let posted_on: NaiveDate = match zone.map(parse_time_zone) {
-            Some(Ok(zone)) => local_date(context.issued_at, zone),
+        let posted_on: NaiveDate = match (context.today, zone.map(parse_time_zone)) {
+            // A test tenant's charges are posted on its clock's day.
+            (Some(today), _) => today,
+            (None, Some(Ok(zone))) => local_date(context.issued_at, zone),
             _ => context.issued_at.date_naive(),
         };
         let lines: Vec<_> = charges.iter().map(|c| (c.category, c.amount)).collect();
@@ -345,6 +399,7 @@ impl TenantState {
 
     /// Applies an event; an event that does not apply means the log is corrupt.
     pub fn apply(&mut self, event: &TenantEvent) -> Result<(), EngineError> {
+        self.events_applied += 1;
         match event {
             TenantEvent::Book(event) => {
                 self.collections.follow_book(event, &self.book);
@@ -353,6 +408,10 @@ impl TenantState {
             }
             TenantEvent::Collections(event) => {
                 self.collections.apply(event);
+                Ok(())
+            }
+            TenantEvent::Clock(event) => {
+                self.clock.apply(event);
                 Ok(())
             }
             TenantEvent::Journal(entry) => self

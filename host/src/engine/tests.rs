@@ -33,6 +33,7 @@ fn context(step: usize) -> CommandContext {
         idempotency_key: Some(format!("k{step}")),
         arithmetic: crate::billing::Arithmetic::Written,
         pending_slices: None,
+        today: None,
     }
 }
 

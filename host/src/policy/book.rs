@@ -286,6 +286,10 @@ pub struct CommandContext {
     #[serde(skip)]
     #[schema(ignore)]
     pub pending_slices: Option<PendingSlices>,
+    /// A test tenant's today (its own clock): the day transactions arrive
+    /// on. `None` for a normal tenant: the local date of `issued_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub today: Option<NaiveDate>,
 }
 
 /// Per policy, the positions of its slices not yet invoiced.
@@ -1140,7 +1144,9 @@ impl PolicyBook {
         // and what now bills nothing is netted (see `billing::reschedule`).
         let zone =
             parse_time_zone(&header.time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
-        let arrival = local_date(context.issued_at, zone);
+        let arrival = context
+            .today
+            .unwrap_or_else(|| local_date(context.issued_at, zone));
         let pending_here = context
             .pending_slices
             .as_ref()

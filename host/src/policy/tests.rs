@@ -31,6 +31,7 @@ fn context(key: &str) -> CommandContext {
         idempotency_key: Some(key.into()),
         arithmetic: crate::billing::Arithmetic::Written,
         pending_slices: None,
+        today: None,
     }
 }
 

@@ -6,7 +6,7 @@
 use super::command::{Effect, run};
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
-use crate::api::extract::{ApiJson, IdempotencyKey, NoPreview, Preview, blocking};
+use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
 use crate::api::state::AppState;
 use crate::collections::BillingCommand;
 use crate::engine::{EngineCommand, RequestMeta};
@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 type Answer = Result<(StatusCode, Json<Effect>), ApiError>;
@@ -176,19 +176,44 @@ billing_endpoint!(
 #[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BillingRun {
-    pub up_to: NaiveDate,
+    /// The date to run to: at most the tenant's today (`GET /v1/clock`);
+    /// today when left out.
+    #[serde(default)]
+    pub up_to: Option<NaiveDate>,
 }
 
-/// Runs billing up to a date for every account: invoices, past due,
-/// delinquency and lapse, disbursements, automatic write-offs. Idempotent:
-/// the same date twice changes nothing the second time.
-#[utoipa::path(post, path = "/v1/billing/runs", request_body = BillingRun, responses((status = 200, body = crate::engine::BillingRunReport)), tag = "billing")]
+/// What `POST /v1/billing/runs` answers: the run's report, or with
+/// `?preview=true` what the run would do.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(untagged)]
+pub enum BillingRunAnswer {
+    Report(crate::engine::BillingRunReport),
+    Preview(Box<crate::engine::BillingRunPreview>),
+}
+
+/// Runs billing up to a date (by default the tenant's today) for every
+/// account: invoices, past due, delinquency and lapse, disbursements,
+/// automatic write-offs. Idempotent: the same date twice changes nothing the
+/// second time. A date past the tenant's today is refused with 422
+/// `run_in_the_future` and nothing changes. With `?preview=true`, the same
+/// run is made on a copy of the tenant's state and nothing is kept: the
+/// answer lists the invoices it would issue, invoices it would mark past
+/// due, delinquencies, lapses and their cancellations, write-offs,
+/// disbursements, fees, journal entries and every event.
+#[utoipa::path(
+    post,
+    path = "/v1/billing/runs",
+    request_body = BillingRun,
+    params(("preview" = Option<bool>, Query, description = "Return what the run would do without keeping anything.")),
+    responses((status = 200, body = BillingRunAnswer)),
+    tag = "billing"
+)]
 pub async fn run_billing(
     State(state): State<AppState>,
     caller: Caller,
-    _: NoPreview,
+    preview: Preview,
     ApiJson(body): ApiJson<BillingRun>,
-) -> Result<Json<crate::engine::BillingRunReport>, ApiError> {
+) -> Result<Json<BillingRunAnswer>, ApiError> {
     caller.require(Access::Collect)?;
     let engine = std::sync::Arc::clone(&state.engine);
     blocking(move || {
@@ -198,11 +223,15 @@ pub async fn run_billing(
             idempotency_key: None,
             arithmetic: crate::billing::Arithmetic::Written,
         };
-        Ok(Json(engine.run_billing(
+        if preview.0 {
+            let answer = engine.preview_billing_run(&caller.tenant, body.up_to, &meta)?;
+            return Ok(Json(BillingRunAnswer::Preview(Box::new(answer))));
+        }
+        Ok(Json(BillingRunAnswer::Report(engine.run_billing(
             &caller.tenant,
             body.up_to,
             &meta,
-        )?))
+        )?)))
     })
     .await
 }

@@ -39,6 +39,7 @@ pub fn at(day: NaiveDate) -> CommandContext {
         idempotency_key: None,
         arithmetic: crate::billing::Arithmetic::Written,
         pending_slices: None,
+        today: None,
     }
 }
 

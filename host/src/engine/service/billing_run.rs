@@ -18,40 +18,40 @@
 
 use super::{COMMIT_ATTEMPTS, Engine, RequestMeta, append_error, request_hash};
 use crate::collections::{BillingCommand, CollectionsError};
-use crate::engine::billing::{BillingRunReport, RUN_COMMANDS_PER_ACCOUNT_MAX};
+use crate::engine::billing::{BillingRunPreview, BillingRunReport, RUN_COMMANDS_PER_ACCOUNT_MAX};
 use crate::engine::command::EngineCommand;
 use crate::engine::service::CommandOutcome;
 use crate::engine::state::EngineError;
 use crate::store::{AppendOutcome, PendingAppend, StoreError};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use std::collections::VecDeque;
 
 /// The most appends of one billing run waiting for durability at a time.
 pub const RUN_APPENDS_IN_FLIGHT: usize = 256;
 
 impl Engine {
-    /// Runs billing for every account of `tenant` up to `up_to`. An account
-    /// whose run fails is reported in the answer and the others are billed.
+    /// Runs billing for every account of `tenant` up to `up_to`, or without
+    /// a date up to the tenant's today. A date past today is refused with
+    /// `run_in_the_future` before anything is done (see
+    /// [`crate::engine::TenantState::run_date`]). An account whose run fails
+    /// is reported in the answer and the others are billed.
     pub fn run_billing(
         &self,
         tenant: &str,
-        up_to: NaiveDate,
+        up_to: impl Into<Option<NaiveDate>>,
         meta: &RequestMeta,
     ) -> Result<BillingRunReport, EngineError> {
         let slot = self.slot(tenant)?;
-        let accounts: Vec<String> = self
-            .lock(tenant, &slot)?
-            .state
-            .collections
-            .accounts
-            .keys()
-            .cloned()
-            .collect();
         let meta = RequestMeta {
             idempotency_key: None,
             ..meta.clone()
         };
-        let context = super::command_context(&meta);
+        let (accounts, up_to, context) = {
+            let guard = self.lock(tenant, &slot)?;
+            let up_to = guard.state.run_date(up_to.into(), Utc::now())?;
+            let accounts: Vec<String> = guard.state.collections.accounts.keys().cloned().collect();
+            (accounts, up_to, super::command_context(&meta, &guard.state))
+        };
         let mut report = BillingRunReport::new(up_to);
         let mut in_flight: VecDeque<(String, PendingAppend)> = VecDeque::new();
         for account in accounts {
@@ -145,6 +145,42 @@ impl Engine {
             self.settle(&slot, account, pending, &mut report);
         }
         Ok(report)
+    }
+
+    /// What [`Engine::run_billing`] would do, without keeping anything: the
+    /// same run (the same date rule, the same context, the same
+    /// `RunAccount` decisions account by account until each has nothing
+    /// left to do) made on a copy of the tenant's state, as previews of
+    /// other commands are.
+    pub fn preview_billing_run(
+        &self,
+        tenant: &str,
+        up_to: Option<NaiveDate>,
+        meta: &RequestMeta,
+    ) -> Result<BillingRunPreview, EngineError> {
+        let slot = self.slot(tenant)?;
+        let meta = RequestMeta {
+            idempotency_key: None,
+            ..meta.clone()
+        };
+        let mut copy = self.lock(tenant, &slot)?.state.clone();
+        let up_to = copy.run_date(up_to, Utc::now())?;
+        let context = super::command_context(&meta, &copy);
+        let mut events = Vec::new();
+        let report = copy.run_billing_into(
+            up_to,
+            &context,
+            self.raters.as_ref(),
+            self.adjuster.as_ref(),
+            &mut events,
+        );
+        Ok(BillingRunPreview::new(report, events))
+    }
+
+    /// The tenant's today and whether it is a test tenant's own clock.
+    pub fn clock(&self, tenant: &str) -> Result<(NaiveDate, bool), EngineError> {
+        let now = Utc::now();
+        self.read(tenant, |state| (state.today(now), state.clock.is_test()))
     }
 
     /// Waits for one append of a run; a failed one leaves the state ahead of

@@ -18,13 +18,16 @@ impl Engine {
         meta: &RequestMeta,
     ) -> Result<Vec<ScheduledInvoice>, EngineError> {
         let slot = self.slot(tenant)?;
-        let scratch = {
+        let (scratch, context) = {
             let guard = self.read_lock(tenant, &slot)?;
-            guard.state.schedule_scratch(issue)?
+            (
+                guard.state.schedule_scratch(issue)?,
+                command_context(meta, &guard.state),
+            )
         };
         scratch.bill_first_term(
             issue,
-            &command_context(meta),
+            &context,
             self.raters.as_ref(),
             self.adjuster.as_ref(),
         )
