@@ -190,6 +190,9 @@ struct PieceDifference<'a> {
     period: Period,
     after: Decimal,
     before: Decimal,
+    /// The yearly rate after less the yearly rate before (zero for exact
+    /// premiums): pieces are one charge only when it is the same.
+    rate_change: Decimal,
     arithmetic: Vec<String>,
     segments: Vec<Period>,
     rater: Option<&'a RaterIdentity>,
@@ -287,6 +290,7 @@ pub fn timeline_difference(
                                 period: piece.period,
                                 after: Decimal::ZERO,
                                 before: Decimal::ZERO,
+                                rate_change: Decimal::ZERO,
                                 arithmetic: Vec::new(),
                                 segments: Vec::new(),
                                 rater: None,
@@ -296,6 +300,13 @@ pub fn timeline_difference(
                         entry
                             .arithmetic
                             .push(format!("{label}: {}", piece.arithmetic));
+                    }
+                    if let PremiumRate::Yearly(rate) = run.rate {
+                        if is_after {
+                            entry.rate_change += rate;
+                        } else {
+                            entry.rate_change -= rate;
+                        }
                     }
                     if is_after {
                         entry.after += piece.amount;
@@ -311,11 +322,17 @@ pub fn timeline_difference(
                 }
             }
         }
-        let mut open: Option<ChargeDraft> = None;
+        // Contiguous pieces whose rate changed by the same amount are one
+        // charge; where the change differs (a reversal or an out-of-sequence
+        // change undoing different rates in different months) each period
+        // gets its own, so installments bill each month what its coverage
+        // costs.
+        let mut open: Option<(ChargeDraft, Decimal)> = None;
         for PieceDifference {
             period,
             after: after_amount,
             before: before_amount,
+            rate_change,
             arithmetic,
             segments,
             rater,
@@ -323,11 +340,13 @@ pub fn timeline_difference(
         {
             let difference = after_amount - before_amount;
             if difference.is_zero() {
-                drafts.extend(open.take());
+                drafts.extend(open.take().map(|(draft, _)| draft));
                 continue;
             }
             match &mut open {
-                Some(draft) if draft.period.end() == period.start() => {
+                Some((draft, rate))
+                    if draft.period.end() == period.start() && *rate == rate_change =>
+                {
                     draft.period =
                         Period::new(draft.period.start(), period.end()).expect("contiguous pieces");
                     draft.amount += difference;
@@ -338,21 +357,24 @@ pub fn timeline_difference(
                     }
                 }
                 _ => {
-                    drafts.extend(open.take());
-                    open = Some(ChargeDraft {
-                        item: Some(key.item.to_string()),
-                        charge: key.charge.to_string(),
-                        recipient: key.recipient.map(str::to_string),
-                        amount: difference,
-                        period,
-                        arithmetic,
-                        rating_segments: segments,
-                        rater: rater.cloned(),
-                    });
+                    drafts.extend(open.take().map(|(draft, _)| draft));
+                    open = Some((
+                        ChargeDraft {
+                            item: Some(key.item.to_string()),
+                            charge: key.charge.to_string(),
+                            recipient: key.recipient.map(str::to_string),
+                            amount: difference,
+                            period,
+                            arithmetic,
+                            rating_segments: segments,
+                            rater: rater.cloned(),
+                        },
+                        rate_change,
+                    ));
                 }
             }
         }
-        drafts.extend(open.take());
+        drafts.extend(open.take().map(|(draft, _)| draft));
     }
     drafts.retain(|d| !d.amount.is_zero());
     Ok(drafts)

@@ -990,3 +990,62 @@ fn without_a_product_holdback_the_rater_names_the_retention_when_pricing_the_can
         "the rater that asked for it is recorded"
     );
 }
+
+/// A reversal whose effect differs by period books one charge per period, so
+/// installments bill each month what its coverage costs: 1200.00 a year
+/// raised to 2400.00 from July, cancelled from March (issued after the
+/// endorsement), then the cancellation reversed: +400.00 for March-June
+/// (4 months at 1200.00) and +1200.00 for July-December (6 at 2400.00),
+/// not one charge of 1600.00 spread evenly over ten months.
+#[test]
+fn reversing_a_cancellation_books_a_charge_per_rate_so_each_month_bills_its_cost() {
+    let mut product = auto_product();
+    product.default_plan = "monthly".into();
+    let mut book = book_with(product);
+    issue(&mut book, date(2021, 1, 1), data("1200.00"));
+    endorse(&mut book, date(2021, 7, 1), vec![set_premium("2400.00")]);
+    let cancellation = record(book.execute(
+        &PolicyCommand::Cancel {
+            policy: "P1".into(),
+            effective: date(2021, 3, 1),
+        },
+        &context("cancel"),
+        &Raters,
+    ));
+    let periods = |record: &TransactionRecord| -> Vec<(Decimal, NaiveDate, NaiveDate)> {
+        record
+            .charges
+            .iter()
+            .filter(|c| c.charge == "premium")
+            .map(|c| {
+                let p = c.period.unwrap();
+                (c.amount.amount, p.start(), p.end())
+            })
+            .collect()
+    };
+    assert_eq!(
+        periods(&cancellation),
+        vec![
+            (dec!(-400.00), date(2021, 3, 1), date(2021, 7, 1)),
+            (dec!(-1200.00), date(2021, 7, 1), date(2022, 1, 1)),
+        ]
+    );
+    let reversal = reverse(&mut book, &cancellation.transaction.locator);
+    assert_eq!(
+        periods(&reversal),
+        vec![
+            (dec!(400.00), date(2021, 3, 1), date(2021, 7, 1)),
+            (dec!(1200.00), date(2021, 7, 1), date(2022, 1, 1)),
+        ]
+    );
+    // Every month bills what its coverage costs: 100.00 to June, 200.00 after.
+    let policy = book.policy("P1").unwrap();
+    let mut months = BTreeMap::new();
+    for slice in &policy.slices {
+        *months.entry(slice.installment).or_insert(dec!(0)) += slice.amount.amount;
+    }
+    let expected: Vec<Decimal> = (0..12)
+        .map(|m| if m < 6 { dec!(100.00) } else { dec!(200.00) })
+        .collect();
+    assert_eq!(months.into_values().collect::<Vec<_>>(), expected);
+}
