@@ -220,6 +220,18 @@ pub fn load_demo_as(state: &AppState, files: &DemoFiles, test: bool) -> anyhow::
 /// test tenant gets a clock of its own first, starting at today's (UTC)
 /// date.
 pub fn create_tenant(state: &AppState, tenant: &str, test: bool) -> anyhow::Result<String> {
+    let today = test.then(|| chrono::Utc::now().date_naive());
+    create_tenant_on(state, tenant, today)
+}
+
+/// Creates `tenant`; with `test_today`, a test tenant whose clock starts on
+/// that day (any day: a test may play a past year, say 2026 from
+/// 2025-12-15, then moves the clock forward only).
+pub fn create_tenant_on(
+    state: &AppState,
+    tenant: &str,
+    test_today: Option<chrono::NaiveDate>,
+) -> anyhow::Result<String> {
     anyhow::ensure!(
         super::auth::valid_tenant(tenant),
         "tenant {tenant:?}: use 1-32 lower-case letters, digits or '-'"
@@ -228,8 +240,8 @@ pub fn create_tenant(state: &AppState, tenant: &str, test: bool) -> anyhow::Resu
         !state.keys.has_tenant(tenant),
         "tenant {tenant} already exists"
     );
-    if test {
-        make_test_tenant(state, tenant)?;
+    if let Some(today) = test_today {
+        make_test_tenant_on(state, tenant, today)?;
     }
     Ok(state.keys.create(tenant, Role::Admin, "first admin")?)
 }
@@ -238,6 +250,15 @@ pub fn create_tenant(state: &AppState, tenant: &str, test: bool) -> anyhow::Resu
 /// nothing to do when it already is one. Refused (`tenant_not_new`) when
 /// its log already holds anything.
 pub fn make_test_tenant(state: &AppState, tenant: &str) -> anyhow::Result<()> {
+    make_test_tenant_on(state, tenant, chrono::Utc::now().date_naive())
+}
+
+/// [`make_test_tenant`] with the clock starting on `today`.
+pub fn make_test_tenant_on(
+    state: &AppState,
+    tenant: &str,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<()> {
     if state.engine.clock(tenant)?.1 {
         return Ok(());
     }
@@ -245,12 +266,10 @@ pub fn make_test_tenant(state: &AppState, tenant: &str) -> anyhow::Result<()> {
     let meta = RequestMeta {
         actor: "premia:tenant-create".into(),
         issued_at: now,
-        idempotency_key: Some(format!("test-clock/{}", now.date_naive())),
+        idempotency_key: Some(format!("test-clock/{today}")),
         arithmetic: crate::billing::Arithmetic::Written,
     };
-    let command = EngineCommand::Clock(crate::engine::ClockCommand::StartTestClock {
-        today: now.date_naive(),
-    });
+    let command = EngineCommand::Clock(crate::engine::ClockCommand::StartTestClock { today });
     state.engine.execute(tenant, &command, &meta)?;
     Ok(())
 }

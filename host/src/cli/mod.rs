@@ -93,6 +93,9 @@ pub enum TenantCommand {
         /// wall clock.
         #[arg(long)]
         test: bool,
+        /// The day a test tenant's clock starts on (default: today, UTC).
+        #[arg(long, requires = "test")]
+        today: Option<chrono::NaiveDate>,
         /// The data directory (the server must not be running on it).
         #[arg(long, default_value = "data")]
         data: PathBuf,
@@ -201,11 +204,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Command::Tenant(TenantCommand::Create {
             name,
             test,
+            today,
             data,
             store,
         }) => {
             let state = crate::api::server::open_data_dir_with(&data, store.as_deref())?;
-            let key = crate::api::server::create_tenant(&state, &name, test)?;
+            let test_today = test.then(|| today.unwrap_or_else(|| chrono::Utc::now().date_naive()));
+            let key = crate::api::server::create_tenant_on(&state, &name, test_today)?;
             let kind = if test { "test tenant" } else { "tenant" };
             writeln!(
                 out,
