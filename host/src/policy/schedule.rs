@@ -117,10 +117,16 @@ pub fn slices_for_term(
         if slice.term != term.number || *state == HeldState::Netted {
             continue;
         }
+        // Frames tile the term in order: the one holding the slice's start.
+        let day = slice.installment_period.start();
         let frame = frames
-            .iter()
-            .position(|f| f.period.contains(slice.installment_period.start()))
-            .unwrap_or(frames.len());
+            .partition_point(|f| f.period.end() <= day)
+            .min(frames.len());
+        let frame = if frames.get(frame).is_some_and(|f| f.period.contains(day)) {
+            frame
+        } else {
+            frames.len()
+        };
         held_positions.push(position);
         held_slices.push(HeldSlice {
             frame,
