@@ -438,13 +438,17 @@ mod tests {
 
     #[test]
     fn an_invoice_date_more_than_the_lead_day_limit_early_is_refused() {
-        let error = dated(&[("P-1-T1-I1", date(2024, 12, 31), date(2026, 1, 1))]).unwrap_err();
+        let error = dated(&[("P-1-T1-I1", date(2024, 12, 30), date(2026, 1, 1))]).unwrap_err();
         assert!(
             matches!(error, InstallmentDatesError::InvoicedTooEarly { .. }),
             "{error}"
         );
-        let at_the_limit = dated(&[("P-1-T1-I1", date(2025, 1, 1), date(2026, 1, 1))]).unwrap();
-        assert_eq!(at_the_limit[0].generate_date, date(2025, 1, 1));
+        let at_the_limit = dated(&[("P-1-T1-I1", date(2024, 12, 31), date(2026, 1, 1))]).unwrap();
+        assert_eq!(
+            at_the_limit[0].generate_date,
+            date(2024, 12, 31),
+            "366 days before"
+        );
     }
 
     #[test]
