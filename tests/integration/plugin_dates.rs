@@ -95,6 +95,12 @@ fn the_wasm_invoicing_plugin_moves_the_dates_of_the_invoices_a_billing_run_issue
     policy["plan"] = json!("monthly");
     let (status, bound) = admin.post("/v1/policies", &policy);
     assert_eq!(status, StatusCode::CREATED, "{bound}");
+    // Paid ahead, so nothing lapses.
+    let (status, paid) = admin.post(
+        "/v1/payments",
+        &json!({"account": "A-1", "amount": "2000.00", "received_on": "2027-04-15", "reference": "prepaid"}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
 
     let (status, _) = admin.post("/v1/clock", &json!({"today": "2027-08-31"}));
     assert_eq!(status, StatusCode::OK);
