@@ -20,6 +20,7 @@ const PLUGIN_CRATES: &[&str] = &[
     "plugins/faulty",
     "tests/fixtures/wrong-world",
     "tests/fixtures/forbidden-import",
+    "tests/fixtures/date-mover",
 ];
 
 fn main() {

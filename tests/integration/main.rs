@@ -5,6 +5,7 @@ mod backend;
 mod crash_loop;
 mod hostile_load;
 mod plugin_cli;
+mod plugin_dates;
 mod plugin_faults;
 mod plugin_languages;
 mod plugin_rating;

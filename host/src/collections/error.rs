@@ -1,6 +1,7 @@
 //! Why a billing command is refused.
 
 use crate::ledger::LedgerError;
+use crate::policy::InstallmentDatesError;
 
 /// A refused billing command; a refused command changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +25,8 @@ pub enum CollectionsError {
     },
     #[error("invoicing plugin {plugin}: {message}")]
     Plugin { plugin: String, message: String },
+    #[error("{0}")]
+    InstallmentDates(#[from] InstallmentDatesError),
     #[error("ledger: {0}")]
     Ledger(#[from] LedgerError),
     #[error("billing run of account {account} did not finish: {message}")]
@@ -39,6 +42,7 @@ impl CollectionsError {
             CollectionsError::Invalid(_) => "invalid_request",
             CollectionsError::WrongState { .. } => "conflict",
             CollectionsError::Plugin { .. } => "invoicing_plugin_failed",
+            CollectionsError::InstallmentDates(error) => error.code(),
             CollectionsError::Ledger(_) => "ledger_refused",
             CollectionsError::RunLimit { .. } => "internal",
         }

@@ -41,7 +41,7 @@ mod state;
 mod write_off;
 
 pub use account::{AccountBilling, PendingCharge, PendingSlice};
-pub use adjuster::{InvoiceAdjuster, NoInvoicingPlugins, PLUGIN_LINES_MAX};
+pub use adjuster::{AdjusterDates, InvoiceAdjuster, NoInvoicingPlugins, PLUGIN_LINES_MAX};
 pub use command::{BillingCommand, CreditTarget};
 pub use decide::{Decided, Decider, Lapse, LapseItem, RunOutcome, has_run_work};
 pub use delinquency::{Delinquency, DelinquencyStatus, GraceChange, LapseCancellation};

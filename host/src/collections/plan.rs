@@ -5,13 +5,18 @@
 //! the new plan's installments whose invoice date is on or after the change,
 //! each charge only over the installments its coverage falls in. When the new
 //! plan has no such installment left (a change to full pay mid-term), the rest
-//! is billed at once, on the change date.
+//! is billed at once, on the change date. The product's invoicing plugin
+//! dates the new plan's installments (`schedule-dates`), as when a
+//! transaction lays them out.
 
 use super::error::CollectionsError;
 use super::state::Collections;
-use crate::billing::{SpreadCharge, spread};
+use crate::billing::{InstallmentFrame, SpreadCharge, spread};
 use crate::domain::{Money, Period};
-use crate::policy::{BookEvent, InstallmentSlice, PolicyBook, spread_period};
+use crate::policy::{
+    BookEvent, InstallmentDater, InstallmentSlice, PluginDates, PolicyBook, frame_amounts,
+    spread_period,
+};
 use chrono::NaiveDate;
 
 /// The event that moves `policy`'s term in force on `effective` to `plan`.
@@ -21,6 +26,7 @@ pub fn change_plan(
     policy: &str,
     plan: &str,
     effective: NaiveDate,
+    dater: &dyn InstallmentDater,
 ) -> Result<BookEvent, CollectionsError> {
     let invalid = |message: String| CollectionsError::Invalid(message);
     let state = book
@@ -72,78 +78,99 @@ pub fn change_plan(
         }
     }
     remaining.retain(|(_, amount)| !amount.is_zero());
+    // The slices that spread what is left over `frames` (the new plan's).
+    let lay_out = |frames: &[InstallmentFrame]| -> Result<Vec<InstallmentSlice>, CollectionsError> {
+        let future: Vec<_> = frames
+            .iter()
+            .filter(|f| f.generate_date >= effective)
+            .cloned()
+            .collect();
+        match (future.first(), frames.last()) {
+            _ if remaining.is_empty() => Ok(Vec::new()),
+            (Some(first), _) => {
+                // Each charge stays within the coverage it pays for: what is left
+                // of it goes to the new installments its period covers (from the
+                // first one on), or to the first one when its period is over.
+                let span = Period::new(first.period.start(), term.period.end())
+                    .map_err(|e| invalid(e.to_string()))?;
+                let charges: Vec<SpreadCharge> = remaining
+                    .iter()
+                    .map(|(locator, amount)| {
+                        let period = state
+                            .charges
+                            .iter()
+                            .find(|c| &c.locator == locator)
+                            .map(|charge| {
+                                let effective = state
+                                    .transaction(&charge.transaction)
+                                    .map_or(term.period.start(), |t| t.effective);
+                                spread_period(charge, effective, term.period)
+                            })
+                            .and_then(|period| period.intersection(&span))
+                            .filter(|period| {
+                                future.iter().any(|f| {
+                                    f.period.overlap_days(period) > 0 && !f.weight.is_zero()
+                                })
+                            })
+                            .unwrap_or_else(|| first.period);
+                        SpreadCharge {
+                            amount: *amount,
+                            period,
+                        }
+                    })
+                    .collect();
+                let spread = spread(&future, &charges, effective, new_plan.residue)
+                    .map_err(|e| invalid(format!("re-spreading: {e}")))?;
+                Ok(spread
+                    .parts
+                    .iter()
+                    .map(|part| InstallmentSlice {
+                        charge: remaining[part.charge_index].0.clone(),
+                        term: term.number,
+                        installment: future[part.frame_index].index,
+                        installment_period: future[part.frame_index].period,
+                        amount: part.amount,
+                        invoice_date: part.invoice_date,
+                        due_date: part.due_date,
+                        caught_up: part.caught_up,
+                    })
+                    .collect())
+            }
+            (None, Some(last)) => Ok(remaining
+                .iter()
+                .map(|(charge, amount)| InstallmentSlice {
+                    charge: charge.clone(),
+                    term: term.number,
+                    installment: last.index,
+                    installment_period: last.period,
+                    amount: *amount,
+                    invoice_date: effective,
+                    due_date: effective,
+                    caught_up: true,
+                })
+                .collect()),
+            (None, None) => Err(invalid(format!("plan {plan} has no installments"))),
+        }
+    };
     let frames = new_plan
         .frames(term.period)
         .map_err(|e| invalid(format!("plan {plan}: {e}")))?;
-    let future: Vec<_> = frames
-        .iter()
-        .filter(|f| f.generate_date >= effective)
-        .cloned()
-        .collect();
-    let slices = match (future.first(), frames.last()) {
-        _ if remaining.is_empty() => Vec::new(),
-        (Some(first), _) => {
-            // Each charge stays within the coverage it pays for: what is left
-            // of it goes to the new installments its period covers (from the
-            // first one on), or to the first one when its period is over.
-            let span = Period::new(first.period.start(), term.period.end())
-                .map_err(|e| invalid(e.to_string()))?;
-            let charges: Vec<SpreadCharge> = remaining
-                .iter()
-                .map(|(locator, amount)| {
-                    let period = state
-                        .charges
-                        .iter()
-                        .find(|c| &c.locator == locator)
-                        .map(|charge| {
-                            let effective = state
-                                .transaction(&charge.transaction)
-                                .map_or(term.period.start(), |t| t.effective);
-                            spread_period(charge, effective, term.period)
-                        })
-                        .and_then(|period| period.intersection(&span))
-                        .filter(|period| {
-                            future.iter().any(|f| f.period.overlap_days(period) > 0 && !f.weight.is_zero())
-                        })
-                        .unwrap_or_else(|| first.period);
-                    SpreadCharge {
-                        amount: *amount,
-                        period,
-                    }
-                })
-                .collect();
-            let spread = spread(&future, &charges, effective, new_plan.residue)
-                .map_err(|e| invalid(format!("re-spreading: {e}")))?;
-            spread
-                .parts
-                .iter()
-                .map(|part| InstallmentSlice {
-                    charge: remaining[part.charge_index].0.clone(),
-                    term: term.number,
-                    installment: future[part.frame_index].index,
-                    installment_period: future[part.frame_index].period,
-                    amount: part.amount,
-                    invoice_date: part.invoice_date,
-                    due_date: part.due_date,
-                    caught_up: part.caught_up,
-                })
-                .collect()
+    let mut slices = lay_out(&frames)?;
+    // The product's invoicing plugin dates the new plan's installments, shown
+    // what each bills; when it moves any, they are laid out on its dates.
+    if product.invoicing_plugin.is_some() && !slices.is_empty() {
+        let dates = PluginDates {
+            dater,
+            plugin: product.invoicing_plugin.as_deref(),
+            policy,
+            currency: product.currency.code(),
+        };
+        let amounts = frame_amounts(&frames, &slices);
+        let moved = dates.frames(term.number, &frames, &amounts)?;
+        if moved != frames {
+            slices = lay_out(&moved)?;
         }
-        (None, Some(last)) => remaining
-            .iter()
-            .map(|(charge, amount)| InstallmentSlice {
-                charge: charge.clone(),
-                term: term.number,
-                installment: last.index,
-                installment_period: last.period,
-                amount: *amount,
-                invoice_date: effective,
-                due_date: effective,
-                caught_up: true,
-            })
-            .collect(),
-        (None, None) => return Err(invalid(format!("plan {plan} has no installments"))),
-    };
+    }
     Ok(BookEvent::PlanChanged {
         policy: policy.to_string(),
         term: term.number,

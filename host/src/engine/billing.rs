@@ -17,9 +17,9 @@
 use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState, journal_count};
 use crate::collections::{
-    BillingCommand, CollectionsError, CollectionsEvent, Decided, Decider, Delinquency, Fee,
-    Invoice, InvoiceAdjuster, LapseCancellation, Posting, RunOutcome, WriteOff, change_plan,
-    has_run_work,
+    AdjusterDates, BillingCommand, CollectionsError, CollectionsEvent, Decided, Decider,
+    Delinquency, Fee, Invoice, InvoiceAdjuster, LapseCancellation, Posting, RunOutcome, WriteOff,
+    change_plan, has_run_work,
 };
 use crate::domain::Money;
 use crate::domain::{local_date, parse_time_zone};
@@ -289,7 +289,14 @@ impl TenantState {
                 plan,
                 effective,
             } => {
-                let event = change_plan(&self.book, &self.collections, policy, plan, *effective)?;
+                let event = change_plan(
+                    &self.book,
+                    &self.collections,
+                    policy,
+                    plan,
+                    *effective,
+                    &AdjusterDates(adjuster),
+                )?;
                 return Ok(vec![TenantEvent::Book(event)]);
             }
             B::RunAccount { account, up_to } => {
@@ -400,7 +407,8 @@ impl TenantState {
                         policy: policy.clone(),
                         effective: item.effective,
                     };
-                    let decided = match self.decide_policy(&cancel, &context, raters, id) {
+                    let decided = match self.decide_policy(&cancel, &context, raters, adjuster, id)
+                    {
                         Ok(decided) => decided,
                         Err(EngineError::Policy(
                             PolicyError::OutsideTerm { .. } | PolicyError::NotInForce { .. },

@@ -1,9 +1,13 @@
 //! The invoicing plugin through the plugin runtime: each call runs the
 //! product's invoicing component in a fresh sandbox. A product that names
-//! the plugin without a version uses the version active for that name.
+//! the plugin without a version uses the version active for that name. The
+//! same plugin dates a new schedule's installments (`schedule-dates`).
 
 use crate::collections::InvoiceAdjuster;
-use crate::plugin::{ActiveVersions, DraftInvoice, InvoiceAdjustments, PluginRuntime};
+use crate::plugin::{
+    ActiveVersions, DraftInvoice, InstallmentDates, InvoiceAdjustments, PluginRuntime,
+    ScheduleInstallment,
+};
 use std::sync::Arc;
 
 /// Calls invoicing plugins registered in a [`PluginRuntime`].
@@ -39,6 +43,18 @@ impl InvoiceAdjuster for PluginInvoiceAdjuster {
         self.runtime
             .adjust_invoice(&self.active.resolve(plugin_id), draft)
             .map(|(adjustments, _report)| adjustments)
+            .map_err(|error| error.to_string())
+    }
+
+    fn schedule_dates(
+        &self,
+        plugin_id: &str,
+        currency: &str,
+        installments: &[ScheduleInstallment],
+    ) -> Result<Vec<InstallmentDates>, String> {
+        self.runtime
+            .schedule_dates(&self.active.resolve(plugin_id), currency, installments)
+            .map(|(dates, _report)| dates)
             .map_err(|error| error.to_string())
     }
 }

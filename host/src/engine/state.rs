@@ -11,7 +11,8 @@
 use super::clock::{ClockError, ClockEvent, TenantClock, wall_today};
 use super::command::EngineCommand;
 use crate::collections::{
-    Collections, CollectionsError, CollectionsEvent, InvoiceAdjuster, NoInvoicingPlugins,
+    AdjusterDates, Collections, CollectionsError, CollectionsEvent, InvoiceAdjuster,
+    NoInvoicingPlugins,
 };
 use crate::domain::{Currency, local_date, parse_time_zone};
 use crate::ledger::{
@@ -239,7 +240,7 @@ impl TenantState {
         let events = match command {
             EngineCommand::Policy(command) => {
                 let mut events =
-                    self.decide_policy(command, context, raters, self.ledger.next_id())?;
+                    self.decide_policy(command, context, raters, adjuster, self.ledger.next_id())?;
                 let next_id = EntryId(self.ledger.next_id().0 + journal_count(&events));
                 events.extend(self.invoice_new_charges(&events, context, adjuster, next_id)?);
                 let next_id = EntryId(self.ledger.next_id().0 + journal_count(&events));
@@ -259,12 +260,14 @@ impl TenantState {
     }
 
     /// The events of a policy command: the book's events, then the journal
-    /// entries they post, the first numbered `first_id`.
+    /// entries they post, the first numbered `first_id`. Installments are
+    /// dated by the product's invoicing plugin through `adjuster`.
     pub(super) fn decide_policy(
         &self,
         command: &PolicyCommand,
         context: &CommandContext,
         raters: &dyn RaterResolver,
+        adjuster: &dyn InvoiceAdjuster,
         first_id: EntryId,
     ) -> Result<Vec<TenantEvent>, EngineError> {
         // What billing has not yet invoiced decides which installments a
@@ -274,7 +277,9 @@ impl TenantState {
             context.pending_slices = Some(Arc::new(self.pending_slices(command)));
         }
         let context = &context;
-        let book_events = self.book.decide(command, context, raters)?;
+        let book_events =
+            self.book
+                .decide_dated(command, context, raters, &AdjusterDates(adjuster))?;
         let mut events = Vec::with_capacity(book_events.len() * 2);
         let mut next_id = first_id;
         for event in book_events {

@@ -7,10 +7,11 @@
 
 use super::charges::{Charge, ChargeExplanation, timeline_difference};
 use super::data::{DataChange, PolicyData};
+use super::dates::{InstallmentDater, KeepDates, PluginDates, dated_slices_for_term};
 use super::error::PolicyError;
 use super::pricing::{PricedSegment, PricingContext, price_segments};
 use super::product::{Handling, Invoicing, ProductConfig, RatingChain};
-use super::schedule::{HeldState, InstallmentSlice, TermSlicing, is_spread, slices_for_term, spread_period};
+use super::schedule::{HeldState, InstallmentSlice, TermSlicing, is_spread, spread_period};
 use super::timeline::{Segment, in_effect_order, is_cancelled_at, segments};
 use super::transaction::{Transaction, TransactionChange, TransactionKind};
 use crate::billing::Arithmetic;
@@ -437,12 +438,26 @@ impl PolicyBook {
         }
     }
 
-    /// Checks a command against the state and computes its events.
+    /// Checks a command against the state and computes its events, every
+    /// installment on its plan's dates (see [`PolicyBook::decide_dated`]).
     pub fn decide(
         &self,
         command: &PolicyCommand,
         context: &CommandContext,
         raters: &dyn RaterResolver,
+    ) -> Result<Vec<BookEvent>, PolicyError> {
+        self.decide_dated(command, context, raters, &KeepDates)
+    }
+
+    /// Checks a command against the state and computes its events; the
+    /// installments of a product with an invoicing plugin are dated by it
+    /// through `dater` (its `schedule-dates`), here and never when applying.
+    pub fn decide_dated(
+        &self,
+        command: &PolicyCommand,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+        dater: &dyn InstallmentDater,
     ) -> Result<Vec<BookEvent>, PolicyError> {
         match command {
             PolicyCommand::DeployProduct { product } => {
@@ -486,6 +501,7 @@ impl PolicyBook {
                 data,
                 context,
                 raters,
+                dater,
             ),
             PolicyCommand::Endorse {
                 policy,
@@ -522,6 +538,7 @@ impl PolicyBook {
                     None,
                     context,
                     raters,
+                    dater,
                 )?])
             }
             PolicyCommand::Renew {
@@ -585,6 +602,7 @@ impl PolicyBook {
                     Some(term),
                     context,
                     raters,
+                    dater,
                 )?])
             }
             PolicyCommand::Cancel { policy, effective } => {
@@ -610,6 +628,7 @@ impl PolicyBook {
                     None,
                     context,
                     raters,
+                    dater,
                 )?])
             }
             PolicyCommand::Reinstate { policy, effective } => {
@@ -635,6 +654,7 @@ impl PolicyBook {
                     None,
                     context,
                     raters,
+                    dater,
                 )?])
             }
             PolicyCommand::Reverse {
@@ -662,7 +682,9 @@ impl PolicyBook {
                     change,
                     context,
                 );
-                Ok(vec![self.transact(state, reversal, None, context, raters)?])
+                Ok(vec![
+                    self.transact(state, reversal, None, context, raters, dater)?,
+                ])
             }
             PolicyCommand::AddFlatCharge {
                 account,
@@ -698,6 +720,7 @@ impl PolicyBook {
         data: &PolicyData,
         context: &CommandContext,
         raters: &dyn RaterResolver,
+        dater: &dyn InstallmentDater,
     ) -> Result<Vec<BookEvent>, PolicyError> {
         check_locator(locator)?;
         if self.policies.contains_key(locator) {
@@ -761,7 +784,7 @@ impl PolicyBook {
             change,
             context,
         );
-        let mut event = self.transact(&empty, transaction, Some(term), context, raters)?;
+        let mut event = self.transact(&empty, transaction, Some(term), context, raters, dater)?;
         if let BookEvent::TransactionIssued { record } = &mut event {
             record.opened = Some(header);
         }
@@ -947,6 +970,7 @@ impl PolicyBook {
         opened_term: Option<Term>,
         context: &CommandContext,
         raters: &dyn RaterResolver,
+        dater: &dyn InstallmentDater,
     ) -> Result<BookEvent, PolicyError> {
         if policy.transactions.len() >= TRANSACTIONS_PER_POLICY_MAX {
             return Err(PolicyError::Invalid(format!(
@@ -1171,6 +1195,12 @@ impl PolicyBook {
                 (slice, state)
             })
             .collect();
+        let dates = PluginDates {
+            dater,
+            plugin: product.invoicing_plugin.as_deref(),
+            policy: &header.locator,
+            currency: &currency_code,
+        };
         let mut slices = Vec::new();
         let mut netted = Vec::new();
         for term in &terms {
@@ -1209,10 +1239,11 @@ impl PolicyBook {
                 arrival,
                 opens_term: opened_term.as_ref().is_some_and(|t| t.number == term.number),
                 covered: &covered,
+                frames: None,
             };
             let base = policy.slices.len() + slices.len();
             let (term_slices, term_netted) =
-                slices_for_term(&held, &old, &new, &slicing, base).map_err(PolicyError::Internal)?;
+                dated_slices_for_term(&held, &old, &new, &slicing, base, &dates)?;
             slices.extend(term_slices);
             netted.extend(term_netted);
         }

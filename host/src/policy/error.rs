@@ -1,6 +1,7 @@
 //! Errors of policy commands: each with a stable code for API problems.
 
 use super::data::DataError;
+use super::dates::InstallmentDatesError;
 use super::product::ProductError;
 use crate::rating::RatingError;
 
@@ -49,6 +50,8 @@ pub enum PolicyError {
     #[error("rating failed: {0}")]
     Rating(#[from] RatingError),
     #[error("{0}")]
+    InstallmentDates(#[from] InstallmentDatesError),
+    #[error("{0}")]
     Invalid(String),
     #[error("internal error: {0}")]
     Internal(String),
@@ -76,6 +79,7 @@ impl PolicyError {
             PolicyError::Rating(RatingError::Declined(_)) => "rating_declined",
             PolicyError::Rating(RatingError::InvalidInput(_)) => "rating_invalid_input",
             PolicyError::Rating(RatingError::Failed { failure, .. }) => failure.code(),
+            PolicyError::InstallmentDates(error) => error.code(),
             PolicyError::Invalid(_) => "invalid_request",
             PolicyError::Internal(_) => "internal",
         }

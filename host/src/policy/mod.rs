@@ -11,6 +11,7 @@ mod book;
 mod charges;
 mod compact_slices;
 mod data;
+mod dates;
 mod error;
 mod pricing;
 mod product;
@@ -25,6 +26,10 @@ pub use book::{
 };
 pub use charges::{Charge, ChargeExplanation, repriced_total};
 pub use data::{DataChange, DataError, ExposureData, Fields, PerilData, PolicyData};
+pub use dates::{
+    InstallmentDater, InstallmentDatesError, KeepDates, PluginDates, frame_amounts,
+    installment_locator,
+};
 pub use error::PolicyError;
 pub use pricing::PricedSegment;
 pub use product::{

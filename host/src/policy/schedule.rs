@@ -72,6 +72,9 @@ pub struct TermSlicing<'a> {
     pub opens_term: bool,
     /// The periods the term is in force after the transaction.
     pub covered: &'a [Period],
+    /// The term's frames as laid out with their dates moved (the product's
+    /// invoicing plugin); `None`: the plan's frames.
+    pub frames: Option<&'a [InstallmentFrame]>,
 }
 
 /// Slices of a transaction's new scheduled charges in one term, by the rules
@@ -94,7 +97,10 @@ pub fn slices_for_term(
     if new.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let frames: Vec<InstallmentFrame> = term.plan.frames(term.period).map_err(|e| e.to_string())?;
+    let frames: Vec<InstallmentFrame> = match term.frames {
+        Some(frames) => frames.to_vec(),
+        None => term.plan.frames(term.period).map_err(|e| e.to_string())?,
+    };
     let units = |charge: &Charge| charge.amount.to_minor_units().map_err(|e| e.to_string());
     let mut charges = Vec::with_capacity(old.len() + new.len());
     for (charge, period) in old {

@@ -5,6 +5,7 @@ mod holds;
 mod payments;
 mod plan_change;
 pub(super) mod plugin;
+mod plugin_dates;
 mod property;
 mod reinstatement;
 mod schedule;

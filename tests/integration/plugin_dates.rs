@@ -1,0 +1,168 @@
+//! The invoicing world's `schedule-dates`, end to end over HTTP: the
+//! `date-mover` fixture (a real wasm invoicer) uploaded, a product naming it,
+//! a policy bound and billed on a test tenant's clock. Its installments are
+//! invoiced on the previous business day when they fall on a weekend and due
+//! ten days after they start, on the stored schedule and on the invoices the
+//! billing run issues. A weekly plan, whose installments cannot be due ten
+//! days after they start, is refused with `invalid_installment_dates`.
+
+use crate::api_server::{Server, auto_policy};
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A client that posts JSON as the demo admin and returns status and body.
+struct Admin<'s> {
+    server: &'s Server,
+    auth: String,
+    client: reqwest::blocking::Client,
+}
+
+impl Admin<'_> {
+    fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.server.url(path))
+            .header("authorization", &self.auth)
+            .json(body)
+            .send()
+            .unwrap();
+        let status = response.status();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+
+    fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(self.server.url(path))
+            .header("authorization", &self.auth)
+            .send()
+            .unwrap();
+        let status = response.status();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+}
+
+/// Uploads the date-mover fixture as `date-mover@1` and deploys `dated`: the
+/// demo's auto product invoiced by it, with a weekly plan besides its own.
+fn deploy_dated_product(admin: &Admin) {
+    let upload = admin
+        .client
+        .post(admin.server.url("/v1/plugins?name=date-mover&version=1"))
+        .header("authorization", &admin.auth)
+        .header("content-type", "application/wasm")
+        .body(wasm("fixture-date-mover"))
+        .send()
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::CREATED);
+    let (status, products) = admin.get("/v1/products");
+    assert_eq!(status, StatusCode::OK);
+    let mut product = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "auto")
+        .unwrap()
+        .clone();
+    product["name"] = json!("dated");
+    product["invoicing_plugin"] = json!("date-mover@1");
+    product["plans"]["weekly"] = json!({"cadence": "weekly"});
+    let (status, deployed) = admin.post("/v1/products", &product);
+    assert_eq!(status, StatusCode::CREATED, "{deployed}");
+}
+
+#[test]
+fn the_wasm_invoicing_plugin_moves_the_dates_of_the_invoices_a_billing_run_issues() {
+    let data = tempfile::tempdir().unwrap();
+    let (server, key) = Server::start_test_demo(data.path());
+    let admin = Admin {
+        server: &server,
+        auth: format!("Bearer {key}"),
+        client: http_client(),
+    };
+    deploy_dated_product(&admin);
+    admin.post(
+        "/v1/accounts",
+        &json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
+    );
+    let (status, _) = admin.post("/v1/clock", &json!({"today": "2027-04-15"}));
+    assert_eq!(status, StatusCode::OK);
+
+    // Monthly from Saturday 2027-05-01.
+    let mut policy = auto_policy("P-1");
+    policy["product"] = json!("dated");
+    policy["start"] = json!("2027-05-01");
+    policy["plan"] = json!("monthly");
+    let (status, bound) = admin.post("/v1/policies", &policy);
+    assert_eq!(status, StatusCode::CREATED, "{bound}");
+    // Paid ahead, so nothing lapses.
+    let (status, paid) = admin.post(
+        "/v1/payments",
+        &json!({"account": "A-1", "amount": "2000.00", "received_on": "2027-04-15", "reference": "prepaid"}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+
+    let (status, _) = admin.post("/v1/clock", &json!({"today": "2027-08-31"}));
+    assert_eq!(status, StatusCode::OK);
+    let (status, report) = admin.post("/v1/billing/runs", &json!({"up_to": "2027-08-31"}));
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (status, billing) = admin.get("/v1/accounts/A-1/billing");
+    assert_eq!(status, StatusCode::OK);
+    let issued: Vec<(&str, &str)> = billing["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["invoice"]["issue_date"].as_str().unwrap(),
+                i["invoice"]["due_date"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        issued,
+        vec![
+            // May starts on a Saturday: invoiced the Friday before.
+            ("2027-04-30", "2027-05-11"),
+            ("2027-06-01", "2027-06-11"),
+            ("2027-07-01", "2027-07-11"),
+            // August starts on a Sunday.
+            ("2027-07-30", "2027-08-11"),
+        ],
+        "{billing}"
+    );
+}
+
+#[test]
+fn a_weekly_plan_the_plugin_makes_due_after_each_week_is_refused_and_nothing_is_bound() {
+    let data = tempfile::tempdir().unwrap();
+    let (server, key) = Server::start_test_demo(data.path());
+    let admin = Admin {
+        server: &server,
+        auth: format!("Bearer {key}"),
+        client: http_client(),
+    };
+    deploy_dated_product(&admin);
+    admin.post(
+        "/v1/accounts",
+        &json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
+    );
+    let (status, _) = admin.post("/v1/clock", &json!({"today": "2027-04-15"}));
+    assert_eq!(status, StatusCode::OK);
+    let mut policy = auto_policy("P-2");
+    policy["product"] = json!("dated");
+    policy["start"] = json!("2027-05-01");
+    policy["plan"] = json!("weekly");
+    let (status, problem) = admin.post("/v1/policies", &policy);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["code"], "invalid_installment_dates");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("due on 2027-05-11, after its last day 2027-05-07"),
+        "{problem}"
+    );
+    let (status, _) = admin.get("/v1/policies/P-2");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
