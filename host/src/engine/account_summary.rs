@@ -1,7 +1,7 @@
 //! What a preview tells about each billing account its commands touch: what
 //! the account owes and holds in credit before and after the commands, the
-//! refund due or the amount still owed after them, and the invoice the next
-//! billing run would issue (see [`super::next_invoice`]).
+//! refund due or the amount still owed, and the invoice the next billing run
+//! would issue with the account as it leaves it (see [`super::next_invoice`]).
 //!
 //! Figures are read from the billing state and the ledger, never worked out
 //! again: `owed` is what the open invoices still owe (the billed receivable),
@@ -32,6 +32,13 @@ pub struct AccountPosition {
     /// Charged but not yet invoiced (installments to come, charges waiting
     /// for an invoice); negative for credits waiting for one.
     pub unbilled: Decimal,
+    /// The available credit left once it has settled what the open invoices
+    /// owe: what could be refunded (a disbursement). Zero when the customer
+    /// owes.
+    pub refund_due: Decimal,
+    /// What the open invoices owe beyond the available credit. Zero when a
+    /// refund is due.
+    pub amount_owed: Decimal,
 }
 
 impl AccountPosition {
@@ -41,22 +48,22 @@ impl AccountPosition {
         let Some(billing) = collections.accounts.get(account) else {
             return AccountPosition::default();
         };
+        let owed = billing.open_balance();
+        let available_credit = billing.available_credit();
+        // Positive when the customer owes, negative when a refund is due.
+        let net = owed - available_credit;
         AccountPosition {
-            owed: billing.open_balance(),
+            owed,
             credit: billing.credit,
-            available_credit: billing.available_credit(),
+            available_credit,
             unbilled: ledger.balance_of(
                 LedgerAccount::PremiumReceivableUnbilled,
                 billing.currency,
                 Some(account),
             ),
+            refund_due: (-net).max(Decimal::ZERO),
+            amount_owed: net.max(Decimal::ZERO),
         }
-    }
-
-    /// What the customer owes net of the credit that may settle it: positive
-    /// when the customer owes, negative when a refund is due.
-    pub fn net(&self) -> Decimal {
-        self.owed - self.available_credit
     }
 }
 
@@ -67,17 +74,14 @@ pub struct AccountSummary {
     pub currency: Currency,
     /// Before the previewed commands.
     pub before: AccountPosition,
-    /// After them.
+    /// Right after them: what is owed, the credit, and the refund due or the
+    /// amount owed. Credits the commands leave waiting for an invoice (a
+    /// cancellation's credit for a month already invoiced) are `unbilled`
+    /// until the next invoice bills them: see `next_invoice.after`.
     pub after: AccountPosition,
-    /// After the commands, the credit left once it has settled what the
-    /// open invoices owe: what could be refunded (a disbursement) today.
-    /// Zero when the customer owes.
-    pub refund_due: Decimal,
-    /// After the commands, what the open invoices owe beyond the available
-    /// credit. Zero when a refund is due.
-    pub amount_owed: Decimal,
     /// The invoice the next billing run would issue for the account after
-    /// the commands; none when nothing is left to invoice.
+    /// the commands, and the account once it is issued; none when nothing
+    /// is left to invoice.
     pub next_invoice: Option<NextInvoice>,
     /// Why the next invoice could not be worked out (a billing run of the
     /// account would fail the same way); the rest of the preview stands.
@@ -95,15 +99,11 @@ impl AccountSummary {
         after: &TenantState,
     ) -> Option<AccountSummary> {
         let currency = after.collections.accounts.get(account)?.currency;
-        let position_after = AccountPosition::of(&after.collections, &after.ledger, account);
-        let net = position_after.net();
         Some(AccountSummary {
             account: account.to_string(),
             currency,
             before: AccountPosition::of(collections, ledger, account),
-            after: position_after,
-            refund_due: (-net).max(Decimal::ZERO),
-            amount_owed: net.max(Decimal::ZERO),
+            after: AccountPosition::of(&after.collections, &after.ledger, account),
             next_invoice: None,
             next_invoice_unavailable: None,
         })

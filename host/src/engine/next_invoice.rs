@@ -12,6 +12,7 @@
 //! past due, start delinquencies or lapse policies, as the real runs would;
 //! only the invoice is reported.
 
+use super::account_summary::AccountPosition;
 use super::state::{EngineError, TenantState};
 use crate::collections::decide::next_step;
 use crate::collections::{InvoiceAdjuster, InvoiceItem, InvoiceRecord};
@@ -42,10 +43,13 @@ pub struct NextInvoice {
     /// credit to it (as the billing settings say): its total when no credit
     /// is applied.
     pub outstanding: Decimal,
+    /// The account once the invoice is issued (and credit applied to it, or
+    /// a credit invoice turned into credit).
+    pub after: AccountPosition,
 }
 
 impl NextInvoice {
-    fn of(record: &InvoiceRecord) -> NextInvoice {
+    fn of(record: &InvoiceRecord, after: AccountPosition) -> NextInvoice {
         let invoice = &record.invoice;
         NextInvoice {
             locator: invoice.locator.clone(),
@@ -54,6 +58,7 @@ impl NextInvoice {
             items: invoice.items.clone(),
             total: invoice.total,
             outstanding: record.outstanding(),
+            after,
         }
     }
 }
@@ -81,7 +86,8 @@ impl TenantState {
             };
             self.run_account(account, day, context, raters, adjuster)?;
             if let Some(record) = self.collections.account(account)?.invoices.get(issued) {
-                return Ok(Some(NextInvoice::of(record)));
+                let after = AccountPosition::of(&self.collections, &self.ledger, account);
+                return Ok(Some(NextInvoice::of(record, after)));
             }
             cursor = Some(day);
         }
