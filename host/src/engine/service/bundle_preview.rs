@@ -16,7 +16,9 @@ use crate::engine::state::{EngineError, TenantEvent, TenantState};
 use crate::policy::CommandContext;
 use chrono::{NaiveDate, Utc};
 
-/// One step of a previewed bundle.
+/// One step of a previewed bundle. (A bundle holds at most a hundred, so
+/// the size of a command inline does not matter.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreviewStep {
     /// A command, as its endpoint would commit it.
