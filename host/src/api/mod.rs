@@ -20,7 +20,7 @@ pub mod state;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use routes::{activation, billing, clock, config, exports, ledger, policies, raters};
+use routes::{activation, billing, bundle, clock, config, exports, ledger, policies, raters};
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -101,7 +101,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/charges", post(policies::add_charge))
         .route("/v1/charges/reversals", post(policies::reverse_charges))
-        .route("/v1/previews", post(policies::preview_bundle))
+        .route("/v1/previews", post(bundle::preview_bundle))
         .route("/v1/billing/settings", post(billing::configure_billing))
         .route("/v1/billing/runs", post(billing::run_billing))
         .route("/v1/clock", get(clock::get_clock).post(clock::set_clock))

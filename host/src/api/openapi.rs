@@ -7,7 +7,9 @@
 //! `Idempotency-Key` on commands, and the body of each billing command, cut
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
-use super::routes::{activation, billing, clock, config, exports, ledger, policies, raters};
+use super::routes::{
+    activation, billing, bundle, clock, config, exports, ledger, policies, raters,
+};
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
 use utoipa::OpenApi;
@@ -33,7 +35,7 @@ use utoipa::{PartialSchema, ToSchema};
         policies::quote, policies::get_policy, policies::endorse, policies::renew,
         policies::cancel, policies::reinstate, policies::reverse,
         policies::audit_charge, policies::add_charge, policies::reverse_charges,
-        policies::preview_bundle,
+        bundle::preview_bundle,
         billing::configure_billing, billing::configure_account, billing::run_billing,
         billing::account_billing, billing::record_payment, billing::reverse_payment,
         billing::distribute_credit, billing::write_off, billing::reverse_write_off,
@@ -263,7 +265,7 @@ fn add_problem_responses(operation: &mut Operation) {
 
 /// The body schema of each billing command endpoint, keyed by operation id
 /// (which is the command's `command` tag): the variant's object without its tag.
-fn billing_command_bodies() -> std::collections::HashMap<String, Object> {
+pub(crate) fn billing_command_bodies() -> std::collections::HashMap<String, Object> {
     let mut bodies = std::collections::HashMap::new();
     let RefOr::T(Schema::OneOf(one_of)) = BillingCommand::schema() else {
         return bodies;

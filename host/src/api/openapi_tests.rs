@@ -379,3 +379,41 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
         acme_blobs
     );
 }
+
+#[tokio::test]
+async fn a_bundle_is_documented_with_policy_and_billing_commands_and_answers_account_summaries() {
+    let doc = served_document().await;
+    let bundle = &doc["paths"]["/v1/previews"]["post"];
+    assert_eq!(
+        bundle["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Bundle"
+    );
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Bundle"]["properties"]["commands"]["items"]["$ref"],
+        "#/components/schemas/BundleCommand"
+    );
+    let entries: Vec<&str> = schemas["BundleCommand"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["$ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            "#/components/schemas/PolicyCommand",
+            "#/components/schemas/BillingCommand",
+            "#/components/schemas/BundleBillingRun"
+        ]
+    );
+    assert_eq!(
+        schemas["Effect"]["properties"]["summaries"]["items"]["$ref"],
+        "#/components/schemas/AccountSummary"
+    );
+    let summary = &schemas["AccountSummary"]["properties"];
+    assert!(summary["after"].is_object());
+    assert!(summary["next_invoice"].is_object());
+    assert!(schemas["AccountPosition"]["properties"]["refund_due"].is_object());
+    assert!(schemas["NextInvoice"]["properties"]["items"].is_object());
+}

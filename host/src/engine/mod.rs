@@ -1,26 +1,30 @@
 //! The command engine: a tenant's policy book, ledger and billing state, driven
 //! by commands into events, and (in `service`) kept in the durable event log.
 
+mod account_summary;
 mod billing;
 mod clock;
 mod command;
+mod next_invoice;
 mod plugin_adjuster;
 mod reinstatement;
 mod schedule;
 mod service;
 mod state;
 
+pub use account_summary::{AccountPosition, AccountSummary, touched_accounts};
 pub use billing::{
     BillingRunPreview, BillingRunReport, DisbursementPreview, LAPSE_ACTOR, LapsePreview, PastDue,
     RUN_COMMANDS_PER_ACCOUNT_MAX,
 };
 pub use clock::{ClockCommand, ClockError, ClockEvent, TenantClock, wall_today};
 pub use command::EngineCommand;
+pub use next_invoice::{NEXT_INVOICE_STEPS_MAX, NextInvoice};
 pub use plugin_adjuster::PluginInvoiceAdjuster;
 pub use schedule::ScheduledInvoice;
 pub use service::{
-    BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, RequestMeta,
-    request_hash,
+    BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, PreviewStep,
+    RequestMeta, SummarizedPreview, request_hash,
 };
 pub use state::{EngineError, TenantEvent, TenantState};
 

@@ -20,13 +20,16 @@
 //! state, up to [`COMMIT_ATTEMPTS`] times.
 
 mod billing_run;
+mod bundle_preview;
 mod quote_schedule;
+
+pub use bundle_preview::{PreviewStep, SummarizedPreview};
 
 use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState};
 use crate::billing::Arithmetic;
 use crate::collections::{InvoiceAdjuster, NoInvoicingPlugins};
-use crate::ledger::{AccountKey, JournalEntry};
+use crate::ledger::{AccountKey, JournalEntry, Ledger};
 use crate::policy::{
     ChargeAudit, CommandContext, RaterResolver, RatingChain, TransactionRecord, explain,
 };
@@ -605,27 +608,9 @@ impl Engine {
         let mut copy = self.lock(tenant, &slot)?.state.clone();
         let context = command_context(meta, &copy);
         let before = copy.ledger.clone();
-        let mut events = Vec::new();
-        for command in commands {
-            refuse_future_run(&copy, command)?;
-            events.extend(copy.execute_with(
-                command,
-                &context,
-                self.raters.as_ref(),
-                self.adjuster.as_ref(),
-            )?);
-        }
-        let touched: BTreeSet<&AccountKey> = journal_entries(&events)
-            .flat_map(|entry| entry.lines.iter().map(|line| &line.account))
-            .collect();
-        let balances = touched
-            .into_iter()
-            .map(|key| BalanceChange {
-                account: key.clone(),
-                before: before.balance(key),
-                after: copy.ledger.balance(key),
-            })
-            .collect();
+        let steps: Vec<PreviewStep> = commands.iter().cloned().map(PreviewStep::from).collect();
+        let events = self.run_steps(&mut copy, &steps, &context)?;
+        let balances = balance_changes(&before, &copy.ledger, &events);
         Ok(PreviewOutcome { events, balances })
     }
 
@@ -787,6 +772,22 @@ impl Engine {
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
+}
+
+/// Every ledger balance `events` post to, before (in `before`) and after
+/// (in `after`).
+fn balance_changes(before: &Ledger, after: &Ledger, events: &[TenantEvent]) -> Vec<BalanceChange> {
+    let touched: BTreeSet<&AccountKey> = journal_entries(events)
+        .flat_map(|entry| entry.lines.iter().map(|line| &line.account))
+        .collect();
+    touched
+        .into_iter()
+        .map(|key| BalanceChange {
+            account: key.clone(),
+            before: before.balance(key),
+            after: after.balance(key),
+        })
+        .collect()
 }
 
 /// The journal entries among events.

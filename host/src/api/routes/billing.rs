@@ -19,8 +19,9 @@ use serde_json::{Map, Value};
 
 type Answer = Result<(StatusCode, Json<Effect>), ApiError>;
 
-/// The billing command `kind` from a JSON body plus fields taken from the path.
-fn command(
+/// The billing command `kind` from a JSON body plus fields taken from the
+/// path (or, in a bundle of previews, from an entry without its `command`).
+pub(crate) fn command(
     kind: &str,
     body: Value,
     from_path: &[(&str, &str)],

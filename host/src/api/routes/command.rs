@@ -6,7 +6,10 @@ use crate::api::error::ApiError;
 use crate::api::extract::blocking;
 use crate::api::state::AppState;
 use crate::billing::Arithmetic;
-use crate::engine::{BalanceChange, EngineCommand, RequestMeta, ScheduledInvoice, TenantEvent};
+use crate::engine::{
+    AccountSummary, BalanceChange, EngineCommand, PreviewStep, RequestMeta, ScheduledInvoice,
+    TenantEvent,
+};
 use crate::ledger::JournalEntry;
 use crate::policy::{Account, BookEvent, Charge, InstallmentSlice, ProductConfig, Transaction};
 use axum::Json;
@@ -32,6 +35,11 @@ pub struct Effect {
     /// Balances before and after (previews only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub balances: Vec<BalanceChange>,
+    /// Per billing account the commands touch (previews only): what it owes
+    /// and its credit before and after, the refund due or the amount owed
+    /// after, and the invoice the next billing run would issue.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub summaries: Vec<AccountSummary>,
     /// Events of other kinds, as they are.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_events: Vec<TenantEvent>,
@@ -66,8 +74,9 @@ impl Effect {
     }
 }
 
-/// Runs `command` for the caller's tenant: previewed, or committed durably.
-/// 201 for a new commit, 200 for a preview or a replay.
+/// Runs `command` for the caller's tenant: previewed (with the summaries of
+/// the accounts it touches), or committed durably. 201 for a new commit,
+/// 200 for a preview or a replay.
 pub async fn run(
     state: &AppState,
     caller: &Caller,
@@ -75,7 +84,57 @@ pub async fn run(
     preview: bool,
     idempotency_key: Option<String>,
 ) -> Result<(StatusCode, Json<Effect>), ApiError> {
-    run_many(state, caller, vec![command], preview, idempotency_key).await
+    if preview {
+        return preview_steps(state, caller, vec![command.into()], idempotency_key).await;
+    }
+    let engine = std::sync::Arc::clone(&state.engine);
+    let tenant = caller.tenant.clone();
+    // What is kept always carries its arithmetic.
+    let meta = request_meta(caller, false, 1, idempotency_key, Arithmetic::Written);
+    blocking(move || {
+        let outcome = engine.execute(&tenant, &command, &meta)?;
+        let status = if outcome.replayed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        let mut effect = Effect::from_events(outcome.events);
+        effect.replayed = outcome.replayed;
+        Ok((status, Json(effect)))
+    })
+    .await
+}
+
+/// Previews steps (one command, or a bundle) in order on a copy of the
+/// tenant's state: their full effect and the summary of every account they
+/// touch; nothing is kept. A step the commit would refuse refuses the
+/// preview with the same problem.
+pub async fn preview_steps(
+    state: &AppState,
+    caller: &Caller,
+    steps: Vec<PreviewStep>,
+    idempotency_key: Option<String>,
+) -> Result<(StatusCode, Json<Effect>), ApiError> {
+    let engine = std::sync::Arc::clone(&state.engine);
+    let tenant = caller.tenant.clone();
+    // Shown as a commit would keep it: with its arithmetic (and the key
+    // the commit would record).
+    let meta = request_meta(
+        caller,
+        true,
+        steps.len(),
+        idempotency_key,
+        Arithmetic::Written,
+    );
+    blocking(move || {
+        let preview = engine.preview_with_summaries(&tenant, &steps, &meta)?;
+        let mut effect = Effect::from_events(preview.outcome.events);
+        effect.preview = true;
+        effect.balances = preview.outcome.balances;
+        effect.summaries = preview.summaries;
+        Ok((StatusCode::OK, Json(effect)))
+    })
+    .await
 }
 
 /// Previews one command for a quote: the same amounts, dates and schedule
@@ -137,49 +196,4 @@ fn request_meta(
         idempotency_key,
         arithmetic,
     }
-}
-
-/// Runs several commands as one preview (a bundle), or one command.
-pub async fn run_many(
-    state: &AppState,
-    caller: &Caller,
-    commands: Vec<EngineCommand>,
-    preview: bool,
-    idempotency_key: Option<String>,
-) -> Result<(StatusCode, Json<Effect>), ApiError> {
-    let engine = std::sync::Arc::clone(&state.engine);
-    let tenant = caller.tenant.clone();
-    // What is kept always carries its arithmetic.
-    let meta = request_meta(
-        caller,
-        preview,
-        commands.len(),
-        idempotency_key,
-        Arithmetic::Written,
-    );
-    blocking(move || {
-        if preview {
-            let outcome = engine.preview(&tenant, &commands, &meta)?;
-            let mut effect = Effect::from_events(outcome.events);
-            effect.preview = true;
-            effect.balances = outcome.balances;
-            return Ok((StatusCode::OK, Json(effect)));
-        }
-        let [command] = <[EngineCommand; 1]>::try_from(commands).map_err(|_| {
-            ApiError::bad_request(
-                "bundle_not_committable",
-                "only previews take several commands",
-            )
-        })?;
-        let outcome = engine.execute(&tenant, &command, &meta)?;
-        let status = if outcome.replayed {
-            StatusCode::OK
-        } else {
-            StatusCode::CREATED
-        };
-        let mut effect = Effect::from_events(outcome.events);
-        effect.replayed = outcome.replayed;
-        Ok((status, Json(effect)))
-    })
-    .await
 }

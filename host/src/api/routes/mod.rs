@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod billing;
+pub mod bundle;
 pub mod clock;
 pub mod command;
 pub mod config;

@@ -1,7 +1,7 @@
-//! Accounts, policies and their transactions, flat charges, bundles of
-//! previews, and the audit of a charge.
+//! Accounts, policies and their transactions, flat charges, and the audit
+//! of a charge.
 
-use super::command::{Effect, quote_preview, run, run_many};
+use super::command::{Effect, quote_preview, run};
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
@@ -414,44 +414,6 @@ pub async fn reverse_charges(
         charges: body.charges,
     };
     run(&state, &caller, command.into(), preview.0, key).await
-}
-
-/// Bounds a bundle preview.
-pub const BUNDLE_COMMANDS_MAX: usize = 100;
-
-#[derive(utoipa::ToSchema, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Bundle {
-    pub commands: Vec<PolicyCommand>,
-}
-
-/// Previews several commands across several policies, in order, as one
-/// effect; nothing is kept.
-#[utoipa::path(post, path = "/v1/previews", request_body = Bundle, responses((status = 200, body = Effect)), tag = "policies")]
-pub async fn preview_bundle(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<Bundle>,
-) -> Answer {
-    caller.require(Access::Transact)?;
-    if body.commands.is_empty() || body.commands.len() > BUNDLE_COMMANDS_MAX {
-        return Err(ApiError::unprocessable(
-            "invalid_bundle",
-            format!("send 1 to {BUNDLE_COMMANDS_MAX} commands"),
-        ));
-    }
-    if body
-        .commands
-        .iter()
-        .any(|c| matches!(c, PolicyCommand::DeployProduct { .. }))
-    {
-        return Err(ApiError::unprocessable(
-            "invalid_bundle",
-            "products are deployed at /v1/products",
-        ));
-    }
-    let commands = body.commands.into_iter().map(EngineCommand::from).collect();
-    run_many(&state, &caller, commands, true, None).await
 }
 
 /// Explains a charge: its transaction, rating calls, basis and arithmetic.

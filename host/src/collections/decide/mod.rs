@@ -17,8 +17,8 @@ mod manual;
 mod run;
 mod settle;
 
-pub(crate) use run::slice_step;
 pub use run::{Lapse, LapseItem, RunOutcome, has_run_work};
+pub(crate) use run::{next_step, slice_step};
 
 use super::account::AccountBilling;
 use super::adjuster::InvoiceAdjuster;
