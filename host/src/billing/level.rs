@@ -128,8 +128,8 @@ pub fn level_split(
         };
         // A row left below zero in the residue column (a small amount whose
         // cells were all rounded up) hands its extra units to rows with room.
-        for row in 0..rows {
-            if amounts[row] * sign < 0 {
+        for (row, amount) in amounts.iter().enumerate() {
+            if amount * sign < 0 {
                 continue;
             }
             for column in (0..columns).filter(|c| *c != absorbing) {
@@ -154,12 +154,12 @@ pub fn level_split(
                 }
             }
         }
-        for row in 0..rows {
+        for (row, need) in row_need.iter_mut().enumerate() {
             let value = left(&grid, row);
             let cell = grid.at(row, absorbing);
             grid.cells[cell] = value;
             grid.extra[cell] = false;
-            row_need[row] = 0;
+            *need = 0;
         }
     }
     grid.fill_greedily(&mut row_need, &mut column_need, absorbing);

@@ -112,7 +112,7 @@ pub fn change_plan(
                                     f.period.overlap_days(period) > 0 && !f.weight.is_zero()
                                 })
                             })
-                            .unwrap_or_else(|| first.period);
+                            .unwrap_or(first.period);
                         SpreadCharge {
                             amount: *amount,
                             period,

@@ -428,7 +428,7 @@ impl TenantState {
                             }
                             netted
                                 .entry(policy.clone())
-                                .or_insert_with(BTreeSet::new)
+                                .or_default()
                                 .extend(record.netted.iter().copied());
                         }
                     }
@@ -489,7 +489,7 @@ impl TenantState {
                     }
                     netted
                         .entry(record.policy.clone())
-                        .or_insert_with(BTreeSet::new)
+                        .or_default()
                         .extend(record.netted.iter().copied());
                     (
                         &header.account,

@@ -265,7 +265,7 @@ fn every_way_into_a_billing_run_refuses_a_date_past_a_test_tenants_clock_and_the
     refused(engine.execute("t1", &one_account, &meta(None)).unwrap_err());
     refused(
         engine
-            .preview("t1", &[one_account.clone()], &meta(None))
+            .preview("t1", std::slice::from_ref(&one_account), &meta(None))
             .unwrap_err(),
     );
     assert_eq!(
