@@ -1,7 +1,7 @@
 //! Router tests of a tenant's "today": test tenants' own clocks, billing runs
 //! refused past today, and billing-run previews that equal the run.
 
-use super::{Api, policy, product};
+use super::{Api, policy};
 use crate::api::auth::Role;
 use crate::api::server::create_tenant;
 use axum::http::StatusCode;
@@ -11,19 +11,7 @@ use serde_json::{Value, json};
 /// A test tenant with the product and account A1; returns its admin key.
 async fn lab(api: &Api, tenant: &str) -> String {
     let key = create_tenant(&api.state, tenant, true).unwrap();
-    assert_eq!(
-        api.post("/v1/products", &key, product()).await.0,
-        StatusCode::CREATED
-    );
-    let (status, _) = api
-        .post(
-            "/v1/accounts",
-            &key,
-            json!({"locator": "A1", "name": "Ada", "currency": "USD"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    key
+    super::with_product_and_account(api, key).await
 }
 
 /// The first day of the month after `day`.

@@ -148,6 +148,11 @@ async fn with_product_and_account(api: &Api, key: String) -> String {
         api.post("/v1/products", &key, product()).await.0,
         StatusCode::CREATED
     );
+    with_account(api, key).await
+}
+
+/// Creates account `A1` (USD) with `key`; returns the key.
+async fn with_account(api: &Api, key: String) -> String {
     let (status, _) = api
         .post(
             "/v1/accounts",

@@ -18,14 +18,7 @@ async fn lab_on(api: &Api, today: &str, plans: Value) -> String {
     }
     let (status, answer) = api.post("/v1/products", &key, product).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
-    let (status, _) = api
-        .post(
-            "/v1/accounts",
-            &key,
-            json!({"locator": "A1", "name": "Ada", "currency": "USD"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let key = with_account(api, key).await;
     // Paid in advance: credit settles each invoice as it is issued, so
     // nothing here is ever past due.
     let (status, answer) = api
