@@ -6,6 +6,12 @@
 //! each charge only over the installments its coverage falls in. When the new
 //! plan has no such installment left (a change to full pay mid-term), the rest
 //! is billed at once, on the change date.
+//!
+//! Nothing goes to installments the policy has no coverage in (after a
+//! cancellation: nothing is billed, and no refund drip-fed, in frames after it,
+//! [E14]); and what was caught up (billed on the next invoice for frames
+//! already invoiced, or a remainder billed once) stays caught up: it goes on
+//! the new plan's next installment that bills something, not spread again.
 
 use super::error::CollectionsError;
 use super::state::Collections;
@@ -63,24 +69,42 @@ pub fn change_plan(
             }
         })
         .collect();
-    // What is left of each charge, in the order the charges first appear.
-    let mut remaining: Vec<(String, Money)> = Vec::new();
+    // What is left of each charge, in the order the charges first appear,
+    // apart for what was caught up.
+    let mut remaining: Vec<(String, Money, bool)> = Vec::new();
     for slice in superseded.iter().map(|i| &state.slices[*i as usize]) {
-        match remaining.iter_mut().find(|(c, _)| *c == slice.charge) {
-            Some((_, amount)) => amount.amount += slice.amount.amount,
-            None => remaining.push((slice.charge.clone(), slice.amount)),
+        match remaining
+            .iter_mut()
+            .find(|(c, _, caught_up)| *c == slice.charge && *caught_up == slice.caught_up)
+        {
+            Some((_, amount, _)) => amount.amount += slice.amount.amount,
+            None => remaining.push((slice.charge.clone(), slice.amount, slice.caught_up)),
         }
     }
-    remaining.retain(|(_, amount)| !amount.is_zero());
+    remaining.retain(|(_, amount, _)| !amount.is_zero());
     let frames = new_plan
         .frames(term.period)
         .map_err(|e| invalid(format!("plan {plan}: {e}")))?;
+    // The installments from the change on; those with no day in force bill
+    // nothing (weight 0).
+    let covered: Vec<Period> = state
+        .priced
+        .get(&term.number)
+        .map(|segments| segments.iter().map(|s| s.period).collect())
+        .unwrap_or_default();
     let future: Vec<_> = frames
         .iter()
         .filter(|f| f.generate_date >= effective)
         .cloned()
+        .map(|mut f| {
+            if covered.iter().all(|c| c.overlap_days(&f.period) == 0) {
+                f.weight = rust_decimal::Decimal::ZERO;
+            }
+            f
+        })
         .collect();
-    let slices = match (future.first(), frames.last()) {
+    let next = future.iter().find(|f| !f.weight.is_zero());
+    let slices = match (next, frames.last()) {
         _ if remaining.is_empty() => Vec::new(),
         (Some(first), _) => {
             // Each charge stays within the coverage it pays for: what is left
@@ -90,7 +114,13 @@ pub fn change_plan(
                 .map_err(|e| invalid(e.to_string()))?;
             let charges: Vec<SpreadCharge> = remaining
                 .iter()
-                .map(|(locator, amount)| {
+                .map(|(locator, amount, caught_up)| {
+                    if *caught_up {
+                        return SpreadCharge {
+                            amount: *amount,
+                            period: first.period,
+                        };
+                    }
                     let period = state
                         .charges
                         .iter()
@@ -103,7 +133,9 @@ pub fn change_plan(
                         })
                         .and_then(|period| period.intersection(&span))
                         .filter(|period| {
-                            future.iter().any(|f| f.period.overlap_days(period) > 0 && !f.weight.is_zero())
+                            future
+                                .iter()
+                                .any(|f| f.period.overlap_days(period) > 0 && !f.weight.is_zero())
                         })
                         .unwrap_or_else(|| first.period);
                     SpreadCharge {
@@ -125,13 +157,13 @@ pub fn change_plan(
                     amount: part.amount,
                     invoice_date: part.invoice_date,
                     due_date: part.due_date,
-                    caught_up: part.caught_up,
+                    caught_up: part.caught_up || remaining[part.charge_index].2,
                 })
                 .collect()
         }
         (None, Some(last)) => remaining
             .iter()
-            .map(|(charge, amount)| InstallmentSlice {
+            .map(|(charge, amount, _)| InstallmentSlice {
                 charge: charge.clone(),
                 term: term.number,
                 installment: last.index,

@@ -82,7 +82,11 @@ enum Step {
     Advance(u32),
     /// Peril `peril`'s yearly premium becomes `cents` from today + `offset`
     /// days (before an earlier endorsement's date: out of sequence).
-    Endorse { offset: i32, peril: usize, cents: u32 },
+    Endorse {
+        offset: i32,
+        peril: usize,
+        cents: u32,
+    },
     /// Reverses one of the transactions in effect (not the new business).
     Reverse(usize),
     /// Cancels from today + `offset` days.
@@ -174,7 +178,18 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::collection::vec(step(), 1..=24),
     )
         .prop_map(
-            |(days_basis, plan_a, plan_b, perils, start, bind, grace, late_fee, per_invoice, steps)| {
+            |(
+                days_basis,
+                plan_a,
+                plan_b,
+                perils,
+                start,
+                bind,
+                grace,
+                late_fee,
+                per_invoice,
+                steps,
+            )| {
                 Case {
                     days_basis,
                     plan_a,
@@ -233,9 +248,7 @@ fn rate_runs(policy: &PolicyState, term: u32) -> Vec<(Period, Decimal)> {
         for (item, rate) in rates {
             let item_runs = runs.entry(item).or_default();
             match item_runs.last_mut() {
-                Some((period, last))
-                    if period.end() == segment.period.start() && *last == rate =>
-                {
+                Some((period, last)) if period.end() == segment.period.start() && *last == rate => {
                     *period = Period::new(period.start(), segment.period.end()).unwrap();
                 }
                 _ => item_runs.push((segment.period, rate)),
@@ -516,9 +529,7 @@ impl Life {
                     .policy()
                     .transactions
                     .iter()
-                    .filter(|t| {
-                        t.is_in_effect() && t.kind != TransactionKind::NewBusiness
-                    })
+                    .filter(|t| t.is_in_effect() && t.kind != TransactionKind::NewBusiness)
                     .map(|t| t.locator.clone())
                     .collect();
                 if candidates.is_empty() {
@@ -666,7 +677,8 @@ impl Life {
                 .map(|s| s.amount.amount)
                 .sum();
             assert_eq!(
-                total, charge.amount.amount,
+                total,
+                charge.amount.amount,
                 "the slices of {} sum to it{}",
                 charge.locator,
                 self.context()
@@ -943,8 +955,10 @@ impl Life {
         if !self.undisturbed {
             return;
         }
-        let issued: Vec<(NaiveDate, NaiveDate, Decimal)> =
-            rows(self.world.account()).into_iter().map(|r| (r.1, r.2, r.3)).collect();
+        let issued: Vec<(NaiveDate, NaiveDate, Decimal)> = rows(self.world.account())
+            .into_iter()
+            .map(|r| (r.1, r.2, r.3))
+            .collect();
         assert!(
             issued.len() <= self.quote.len() && issued[..] == self.quote[..issued.len()],
             "the runs issued {issued:?} but the quote at binding showed {:?}{}",
@@ -1030,40 +1044,68 @@ fn random_lifecycles_bill_what_the_coverage_costs_after_every_step() {
 
 #[test]
 fn debug_case() {
-    let plan = |residue| InstallmentPlan {
-        residue,
-        ..InstallmentPlan::new(Cadence::Monthly)
-    };
     let case = Case {
         days_basis: false,
-        plan_a: plan(ResiduePlacement::LargestRemainder),
-        plan_b: plan(ResiduePlacement::First),
+        plan_a: InstallmentPlan::new(Cadence::Monthly),
+        plan_b: InstallmentPlan::new(Cadence::Weekly),
         perils: vec![12000],
         start: 0,
-        bind: 7,
+        bind: -1,
         grace: 5,
         late_fee: false,
         per_invoice: false,
-        steps: vec![Step::ChangePlan],
+        steps: vec![
+            Step::Pay(1000),
+            Step::Advance(2),
+            Step::Cancel(0),
+            Step::ChangePlan,
+        ],
     };
     let steps = case.steps.clone();
     let mut life = Life::new(case);
     for step in &steps {
         life.apply(step);
     }
-    for _ in 0..30 {
-        life.today += Duration::days(1);
-        life.world.run(life.today);
-    }
-    let policy = life.policy();
-    for t in &policy.transactions {
-        println!("{} {:?} eff {} ", t.locator, t.kind, t.effective);
-    }
-    for (i, s) in policy.slices.iter().enumerate() {
-        println!("{i}: {} {} {} inv {} cu {} netted {}", s.charge, s.installment_period, s.amount.amount, s.invoice_date, s.caught_up, policy.netted.contains(&(i as u32)));
-    }
-    for r in &life.world.account().invoices {
-        println!("{} {} {:?}", r.invoice.locator, r.invoice.issue_date, r.invoice.items.iter().map(|i| (i.slice.as_ref().map(|s| s.index), i.amount.amount)).collect::<Vec<_>>());
-    }
-    println!("pending {:?}", life.world.account().pending_slices);
+    let dump = |life: &Life| {
+        let policy = life.policy();
+        for t in &policy.transactions {
+            println!("{} {:?} eff {} ", t.locator, t.kind, t.effective);
+        }
+        for (i, s) in policy.slices.iter().enumerate() {
+            println!(
+                "{i}: {} {} {} inv {} cu {} netted {}",
+                s.charge,
+                s.installment_period,
+                s.amount.amount,
+                s.invoice_date,
+                s.caught_up,
+                policy.netted.contains(&(i as u32))
+            );
+        }
+        for r in &life.world.account().invoices {
+            println!(
+                "{} {} {:?}",
+                r.invoice.locator,
+                r.invoice.issue_date,
+                r.invoice
+                    .items
+                    .iter()
+                    .map(|i| (i.slice.as_ref().map(|s| s.index), i.amount.amount))
+                    .collect::<Vec<_>>()
+            );
+        }
+        println!(
+            "pending {:?}",
+            life.world
+                .account()
+                .pending_slices
+                .iter()
+                .map(|s| s.index)
+                .collect::<Vec<_>>()
+        );
+    };
+    dump(&life);
+    life.apply(&Step::Advance(45));
+    dump(&life);
+    life.check_all();
 }

@@ -150,7 +150,10 @@ impl World {
     pub fn context(&mut self, day: NaiveDate) -> CommandContext {
         let mut context = at(day);
         if let Some(today) = self.state.clock.test_today {
-            assert!(day >= today, "a test tenant's clock never goes back ({today} to {day})");
+            assert!(
+                day >= today,
+                "a test tenant's clock never goes back ({today} to {day})"
+            );
             if day > today {
                 let command = EngineCommand::Clock(ClockCommand::MoveClock { today: day });
                 let events = self.state.execute(&command, &context, &Raters).unwrap();
