@@ -341,16 +341,26 @@ impl AccountBilling {
                 policy,
                 transaction,
                 successor,
+                grace,
                 ..
-            } => self.set_delinquency(
-                delinquency,
-                DelinquencyStatus::ClosedByReinstatement {
-                    on: *on,
-                    policy: policy.clone(),
-                    transaction: transaction.clone(),
-                    successor: successor.clone(),
-                },
-            ),
+            } => {
+                self.set_delinquency(
+                    delinquency,
+                    DelinquencyStatus::ClosedByReinstatement {
+                        on: *on,
+                        policy: policy.clone(),
+                        transaction: transaction.clone(),
+                        successor: successor.clone(),
+                    },
+                );
+                for change in grace {
+                    if let Some(i) = position(&self.locator, "Q", &change.delinquency)
+                        .filter(|i| *i < self.delinquencies.len())
+                    {
+                        self.delinquencies[i].grace_end = change.grace_end;
+                    }
+                }
+            }
             E::TermConfirmed { policy, term, .. } => {
                 self.confirmed_terms.insert((policy.clone(), *term));
             }

@@ -112,6 +112,10 @@ pub enum CollectionsEvent {
         transaction: String,
         #[serde(default)]
         successor: Option<String>,
+        /// Delinquencies of the policy already in grace, their grace
+        /// extended to a fresh period from the reinstatement day.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        grace: Vec<GraceChange>,
     },
     /// Payments reached the term's first invoice (seed 002): the policy system
     /// is told the term is confirmed.

@@ -8,6 +8,12 @@
 //! is billed at once, on the change date. The product's invoicing plugin
 //! dates the new plan's installments (`schedule-dates`), as when a
 //! transaction lays them out.
+//!
+//! Nothing goes to installments the policy has no coverage in (after a
+//! cancellation: nothing is billed, and no refund drip-fed, in frames after it,
+//! [E14]); and what was caught up (billed on the next invoice for frames
+//! already invoiced, or a remainder billed once) stays caught up: it goes on
+//! the new plan's next installment that bills something, not spread again.
 
 use super::error::CollectionsError;
 use super::state::Collections;
@@ -69,33 +75,80 @@ pub fn change_plan(
             }
         })
         .collect();
-    // What is left of each charge, in the order the charges first appear.
-    let mut remaining: Vec<(String, Money)> = Vec::new();
+    // What is left of each charge, in the order the charges first appear,
+    // apart for what was caught up.
+    let mut remaining: Vec<(String, Money, bool)> = Vec::new();
     for slice in superseded.iter().map(|i| &state.slices[*i as usize]) {
-        match remaining.iter_mut().find(|(c, _)| *c == slice.charge) {
-            Some((_, amount)) => amount.amount += slice.amount.amount,
-            None => remaining.push((slice.charge.clone(), slice.amount)),
+        match remaining
+            .iter_mut()
+            .find(|(c, _, caught_up)| *c == slice.charge && *caught_up == slice.caught_up)
+        {
+            Some((_, amount, _)) => amount.amount += slice.amount.amount,
+            None => remaining.push((slice.charge.clone(), slice.amount, slice.caught_up)),
         }
     }
-    remaining.retain(|(_, amount)| !amount.is_zero());
+    remaining.retain(|(_, amount, _)| !amount.is_zero());
+    // The installments from the change on; those with no day in force bill
+    // nothing (weight 0).
+    let covered: Vec<Period> = state
+        .priced
+        .get(&term.number)
+        .map(|segments| segments.iter().map(|s| s.period).collect())
+        .unwrap_or_default();
     // The slices that spread what is left over `frames` (the new plan's).
+    // The coverage already invoiced on the old plan is not billed again: the
+    // new installments start after the last one invoiced.
+    let pending: std::collections::BTreeSet<u32> = account
+        .pending_slices
+        .iter()
+        .filter(|s| s.policy == policy)
+        .map(|s| s.index)
+        .collect();
+    let invoiced_to = state
+        .slices
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            let i = *i as u32;
+            s.term == term.number
+                && !s.caught_up
+                && !pending.contains(&i)
+                && !state.netted.contains(&i)
+        })
+        .map(|(_, s)| s.installment_period.end())
+        .max();
     let lay_out = |frames: &[InstallmentFrame]| -> Result<Vec<InstallmentSlice>, CollectionsError> {
         let future: Vec<_> = frames
             .iter()
             .filter(|f| f.generate_date >= effective)
+            .filter(|f| invoiced_to.is_none_or(|to| f.period.start() >= to))
             .cloned()
+            .map(|mut f| {
+                if covered.iter().all(|c| c.overlap_days(&f.period) == 0) {
+                    f.weight = rust_decimal::Decimal::ZERO;
+                }
+                f
+            })
             .collect();
-        match (future.first(), frames.last()) {
+        let next = future.iter().find(|f| !f.weight.is_zero());
+        match (next, frames.last()) {
             _ if remaining.is_empty() => Ok(Vec::new()),
             (Some(first), _) => {
                 // Each charge stays within the coverage it pays for: what is left
                 // of it goes to the new installments its period covers (from the
-                // first one on), or to the first one when its period is over.
+                // first one on), or to the first one when its period is over;
+                // what was caught up goes whole on the first.
                 let span = Period::new(first.period.start(), term.period.end())
                     .map_err(|e| invalid(e.to_string()))?;
                 let charges: Vec<SpreadCharge> = remaining
                     .iter()
-                    .map(|(locator, amount)| {
+                    .map(|(locator, amount, caught_up)| {
+                        if *caught_up {
+                            return SpreadCharge {
+                                amount: *amount,
+                                period: first.period,
+                            };
+                        }
                         let period = state
                             .charges
                             .iter()
@@ -132,13 +185,13 @@ pub fn change_plan(
                         amount: part.amount,
                         invoice_date: part.invoice_date,
                         due_date: part.due_date,
-                        caught_up: part.caught_up,
+                        caught_up: part.caught_up || remaining[part.charge_index].2,
                     })
                     .collect())
             }
             (None, Some(last)) => Ok(remaining
                 .iter()
-                .map(|(charge, amount)| InstallmentSlice {
+                .map(|(charge, amount, _)| InstallmentSlice {
                     charge: charge.clone(),
                     term: term.number,
                     installment: last.index,

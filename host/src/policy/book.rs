@@ -65,7 +65,8 @@ pub struct PolicyState {
     pub charges: Vec<Charge>,
     pub slices: Vec<InstallmentSlice>,
     /// Positions of the slices netted (never invoiced): in frames that no
-    /// longer bill anything, they sum to zero.
+    /// longer bill anything, or superseded by a plan change together with
+    /// the slices withdrawing them, they sum to zero.
     #[serde(default)]
     pub netted: std::collections::BTreeSet<u32>,
 }
@@ -383,6 +384,7 @@ impl PolicyBook {
                 policy,
                 term,
                 plan,
+                superseded,
                 withdrawn,
                 slices,
                 ..
@@ -391,6 +393,15 @@ impl PolicyBook {
                     if let Some(term) = policy.terms.iter_mut().find(|t| t.number == *term) {
                         term.plan = plan.clone();
                     }
+                    // The superseded installments and the slices withdrawing
+                    // them sum to zero, frame by frame, and are never
+                    // invoiced: netted, so that later transactions do not
+                    // take their frames for invoiced ones.
+                    let base = policy.slices.len() as u32;
+                    policy.netted.extend(superseded.iter().copied());
+                    policy
+                        .netted
+                        .extend((0..withdrawn.len() as u32).map(|offset| base + offset));
                     policy.slices.extend(withdrawn.iter().cloned());
                     policy.slices.extend(slices.iter().cloned());
                 }

@@ -123,12 +123,16 @@ pub fn slices_for_term(
         if slice.term != term.number || *state == HeldState::Netted {
             continue;
         }
-        // Frames tile the term in order: the one holding the slice's start.
+        // Frames tile the term in order: the slice's own frame, when it is
+        // one of this plan's. A slice of an earlier plan (before a plan
+        // change) counts in the term's total but neither opens nor closes a
+        // frame of this one.
         let day = slice.installment_period.start();
-        let frame = frames
-            .partition_point(|f| f.period.end() <= day)
-            .min(frames.len());
-        let frame = if frames.get(frame).is_some_and(|f| f.period.contains(day)) {
+        let frame = frames.partition_point(|f| f.period.end() <= day);
+        let frame = if frames
+            .get(frame)
+            .is_some_and(|f| f.period == slice.installment_period)
+        {
             frame
         } else {
             frames.len()

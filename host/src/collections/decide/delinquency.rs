@@ -23,7 +23,7 @@
 //! the policy's invoices that fell past due while it was lapsed (they started
 //! no delinquency then, the policy being out of force), in either scope.
 
-use super::super::delinquency::{Delinquency, DelinquencyStatus, LapseCancellation};
+use super::super::delinquency::{Delinquency, DelinquencyStatus, GraceChange, LapseCancellation};
 use super::super::error::CollectionsError;
 use super::super::event::CollectionsEvent;
 use super::super::fee::{Fee, FeeReason, LATE_FEE_CHARGE};
@@ -350,6 +350,21 @@ impl Decider<'_> {
             let successor =
                 (plan.enabled && !invoices.is_empty() && owed >= plan.minimum && !already_followed)
                     .then(|| self.locator("Q", self.account.delinquencies.len()));
+            // A delinquency of the policy already in grace (it started while
+            // the policy was lapsed, for a later invoice, and holds the
+            // closed one's) gets the fresh grace a reinstatement gives.
+            let fresh_end = plus_days(on, plan.grace_days)?;
+            let grace: Vec<GraceChange> = self
+                .account
+                .delinquencies
+                .iter()
+                .filter(|d| d.is_in_grace() && d.policies.iter().any(|p| p == policy))
+                .filter(|d| d.grace_end < fresh_end)
+                .map(|d| GraceChange {
+                    delinquency: d.locator.clone(),
+                    grace_end: fresh_end,
+                })
+                .collect();
             self.emit(CollectionsEvent::DelinquencyClosedByReinstatement {
                 account: self.account.locator.clone(),
                 delinquency: closed.locator.clone(),
@@ -357,6 +372,7 @@ impl Decider<'_> {
                 policy: policy.to_string(),
                 transaction: transaction.to_string(),
                 successor: successor.clone(),
+                grace,
             })?;
             let Some(locator) = successor else {
                 continue;

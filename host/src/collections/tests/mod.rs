@@ -2,6 +2,7 @@
 
 mod disbursements;
 mod holds;
+mod lifecycle;
 mod payments;
 mod plan_change;
 pub(super) mod plugin;

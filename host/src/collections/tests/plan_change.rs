@@ -145,3 +145,81 @@ fn on_a_future_dated_policy_a_change_from_july_leaves_january_to_june_on_the_old
     world.assert_replay_rebuilds();
 }
 
+/// Found by the lifecycle property test: a cancellation after a plan change
+/// must still net the installments the new plan has pending ([E14]). The
+/// installments the change superseded and the slices withdrawing them were
+/// taken for invoiced ones, so every frame looked billed: the cancellation's
+/// credit was all refunded at once and the new plan's installments for the
+/// months after the cancellation were invoiced anyway, one a month.
+#[test]
+fn a_cancellation_after_a_plan_change_nets_the_new_plans_installments() {
+    let mut world = with_quarterly();
+    change(&mut world, "quarterly", date(2021, 3, 20));
+    world.exec(
+        crate::policy::PolicyCommand::Cancel {
+            policy: "P1".into(),
+            effective: date(2021, 7, 1),
+        },
+        date(2021, 3, 25),
+    );
+    world.run_daily(date(2021, 3, 25), date(2021, 12, 31));
+    let totals: Vec<(chrono::NaiveDate, Decimal)> = world
+        .rows()
+        .into_iter()
+        .map(|(_, issue, _, total)| (issue, total))
+        .collect();
+    // January to March (paid), the second quarter with the cancellation's
+    // 10% holdback (60.00), and nothing for the third and fourth: they are
+    // netted, not refunded now and billed later.
+    assert_eq!(
+        totals,
+        vec![
+            (date(2021, 1, 1), dec!(100.00)),
+            (date(2021, 2, 1), dec!(100.00)),
+            (date(2021, 3, 1), dec!(100.00)),
+            (date(2021, 4, 1), dec!(360.00)),
+        ]
+    );
+    let policy = world.state.book.policy("P1").unwrap();
+    let slices: Decimal = policy.slices.iter().map(|s| s.amount.amount).sum();
+    assert_eq!(slices, dec!(600.00), "the slices sum to the premium left");
+    world.assert_replay_rebuilds();
+}
+
+/// Found by the lifecycle property test: a plan change after a cancellation
+/// re-spread what was still pending over every installment of the new plan,
+/// the cancelled months included: the premium left for the months still in
+/// force was billed, and the cancellation's caught-up credit refunded, a
+/// little every month after the cancellation ([E14]: nothing is billed and
+/// no refund drip-fed in frames after a cancellation).
+#[test]
+fn a_plan_change_after_a_cancellation_bills_nothing_after_it() {
+    let mut world = with_quarterly();
+    world.exec(
+        crate::policy::PolicyCommand::Cancel {
+            policy: "P1".into(),
+            effective: date(2021, 5, 10),
+        },
+        date(2021, 3, 20),
+    );
+    change(&mut world, "quarterly", date(2021, 3, 20));
+    world.run_daily(date(2021, 3, 20), date(2021, 12, 31));
+    let totals: Vec<(chrono::NaiveDate, Decimal)> = world
+        .rows()
+        .into_iter()
+        .map(|(_, issue, _, total)| (issue, total))
+        .collect();
+    // April to 9 May (1 month and 9 of May's 31 days: 129.03) and the 10%
+    // holdback of the 770.97 returned (77.10), on the second quarter's
+    // invoice; nothing after.
+    assert_eq!(
+        totals,
+        vec![
+            (date(2021, 1, 1), dec!(100.00)),
+            (date(2021, 2, 1), dec!(100.00)),
+            (date(2021, 3, 1), dec!(100.00)),
+            (date(2021, 4, 1), dec!(206.13)),
+        ]
+    );
+    world.assert_replay_rebuilds();
+}

@@ -107,6 +107,7 @@ fn a_reinstatement_closes_the_lapsed_delinquency_and_starts_a_new_one_from_that_
             policy: "P1".into(),
             transaction: reinstatement.clone(),
             successor: Some("A1-Q2".into()),
+            grace: vec![],
         }]
     );
     let closed = world.account().delinquency("A1-Q1").unwrap();

@@ -8,7 +8,7 @@ use crate::collections::{
     AccountBilling, BillingCommand, BillingSettings, CollectionsEvent, DelinquencyPlan,
     InvoiceAdjuster, InvoiceRecord, NoInvoicingPlugins,
 };
-use crate::engine::{EngineCommand, TenantEvent, TenantState};
+use crate::engine::{ClockCommand, EngineCommand, TenantEvent, TenantState};
 use crate::policy::{
     CommandContext, DataChange, ExposureData, Fields, PerilData, PolicyCommand, PolicyData,
     ProductConfig, RaterResolver, RatingChain, auto_product,
@@ -130,6 +130,40 @@ impl World {
         world
     }
 
+    /// A test tenant whose clock starts on `day`, with `product` and account
+    /// `A1`. Every command then arrives on its clock's today: a command sent
+    /// on a later day moves the clock there first (never back).
+    pub fn test_tenant(product: ProductConfig, day: NaiveDate) -> World {
+        let mut world = World {
+            state: TenantState::new("tenant").unwrap(),
+            adjuster: Box::new(NoInvoicingPlugins),
+            log: Vec::new(),
+        };
+        world.exec(ClockCommand::StartTestClock { today: day }, day);
+        world.exec(PolicyCommand::DeployProduct { product }, day);
+        world.open_account("A1", day);
+        world
+    }
+
+    /// The context of a command sent on `day`: on a test tenant, its clock's
+    /// today, moved to `day` first when it is behind.
+    pub fn context(&mut self, day: NaiveDate) -> CommandContext {
+        let mut context = at(day);
+        if let Some(today) = self.state.clock.test_today {
+            assert!(
+                day >= today,
+                "a test tenant's clock never goes back ({today} to {day})"
+            );
+            if day > today {
+                let command = EngineCommand::Clock(ClockCommand::MoveClock { today: day });
+                let events = self.state.execute(&command, &context, &Raters).unwrap();
+                self.log.extend(events);
+            }
+            context.today = Some(day);
+        }
+        context
+    }
+
     pub fn open_account(&mut self, locator: &str, day: NaiveDate) {
         self.exec(
             PolicyCommand::CreateAccount {
@@ -149,7 +183,7 @@ impl World {
         day: NaiveDate,
     ) -> Result<Vec<TenantEvent>, crate::engine::EngineError> {
         let command = command.into();
-        let context = at(day);
+        let context = self.context(day);
         let mut copy = self.state.clone();
         let previewed = copy.execute_with(&command, &context, &Raters, self.adjuster.as_ref());
         let committed =

@@ -1,0 +1,1048 @@
+//! A lifecycle property test beside the model-based one: random products and
+//! plans (duration basis months or days; cadence monthly, quarterly,
+//! semi-annual, weekly or every two weeks; weights; anchors on the term's
+//! start or a day of month, 29-31 included; lead days; a maximum number of
+//! installments; where the residue goes) and a random policy (one to three
+//! perils, a start date, bound ahead of its start or back-dated) on a test
+//! tenant whose clock only moves forward, driven through random endorsements
+//! (out of sequence too), reversals, cancellations, reinstatements, plan
+//! changes and payments, with a billing run every day.
+//!
+//! After every step (and, for what an invoice shows, after every day's run):
+//!
+//! 1. today's invariants (trial balance zero, billed receivable is what open
+//!    invoices owe, preview equals commit: checked by [`World`] after every
+//!    command; premium charges sum to the re-priced timeline; every spread
+//!    charge's slices sum to it; replaying the log rebuilds the state);
+//! 2. nothing is invoiced for a frame the policy has no coverage in when the
+//!    invoice is issued: its regular installment items net to zero, no
+//!    invoice consists only of them, and no more than rounding is billed for
+//!    it as caught up (DOMAIN section 5, netting before spreading, [E14]);
+//! 3. the installments still pending of full frames of equal weight whose
+//!    coverage costs the same are at most one cent apart (levelling across
+//!    transactions, [E7], [E8]), per term on the plan in force;
+//! 4. each frame's billed amount (all its slices, wherever invoiced) is its
+//!    coverage's cost within rounding, the cost computed here from the priced
+//!    timeline alone (DOMAIN sections 3 and 5: each rate's run of coverage
+//!    priced by the duration basis, spread by weight and overlap);
+//! 5. after a reinstatement, a delinquency for the same invoice lapses only
+//!    after a fresh full grace period from the reinstatement day, and the
+//!    delinquency the reinstatement closed never lapses again ([E15]);
+//! 6. the schedule quoted at binding is, invoice for invoice (dates, due
+//!    dates, amounts), what the runs issue while nothing else happens to the
+//!    policy ([E16] for back-dated binds).
+//!
+//! `PROPTEST_CASES` (default 128) sets the number of cases.
+
+use super::support::*;
+use crate::billing::{Anchor, Cadence, DurationBasis, InstallmentFrame, InstallmentPlan};
+use crate::collections::{
+    BillingCommand, BillingSettings, CollectionsEvent, DelinquencyPlan, DelinquencyScope,
+    DelinquencyStatus,
+};
+use crate::domain::allocation::ResiduePlacement;
+use crate::domain::{Period, add_months_clamped};
+use crate::engine::{EngineCommand, TenantEvent, TenantState};
+use crate::policy::{
+    DataChange, ExposureData, Fields, PerilData, PolicyCommand, PolicyData, PolicyState,
+    TransactionKind, is_spread,
+};
+use crate::rating::{FieldValue, Premium};
+use chrono::{Duration, NaiveDate};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+
+const POLICY: &str = "P1";
+
+// ---------------------------------------------------------------------------
+// What is generated.
+
+#[derive(Debug, Clone)]
+struct Case {
+    days_basis: bool,
+    plan_a: InstallmentPlan,
+    plan_b: InstallmentPlan,
+    /// Yearly premiums in cents, one per peril.
+    perils: Vec<u32>,
+    /// Day of 2026 the term starts on.
+    start: u32,
+    /// Days from the start to the binding day: negative ahead of the start,
+    /// positive back-dated ([E16]).
+    bind: i32,
+    grace: u32,
+    late_fee: bool,
+    per_invoice: bool,
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// The clock moves this many days, with a billing run every day.
+    Advance(u32),
+    /// Peril `peril`'s yearly premium becomes `cents` from today + `offset`
+    /// days (before an earlier endorsement's date: out of sequence).
+    Endorse {
+        offset: i32,
+        peril: usize,
+        cents: u32,
+    },
+    /// Reverses one of the transactions in effect (not the new business).
+    Reverse(usize),
+    /// Cancels from today + `offset` days.
+    Cancel(i32),
+    /// Reinstates the latest cancellation, `gap` days after its date.
+    Reinstate(u32),
+    /// Moves the term to the other plan, from today.
+    ChangePlan,
+    Pay(u32),
+    PayAll,
+}
+
+fn plan() -> impl Strategy<Value = InstallmentPlan> {
+    let cadence = prop_oneof![
+        3 => Just(Cadence::Monthly),
+        2 => Just(Cadence::Quarterly),
+        1 => Just(Cadence::SemiAnnual),
+        1 => Just(Cadence::Weekly),
+        1 => Just(Cadence::EveryTwoWeeks),
+    ];
+    let anchor = prop_oneof![
+        3 => Just(Anchor::TermStart),
+        1 => Just(Anchor::DayOfMonth(1)),
+        1 => Just(Anchor::DayOfMonth(15)),
+        1 => (28u8..=31).prop_map(Anchor::DayOfMonth),
+        1 => Just(Anchor::LastDayOfMonth),
+    ];
+    let weights = prop_oneof![
+        4 => Just(vec![]),
+        1 => Just(vec![3, 2]),
+        1 => Just(vec![1, 0, 1, 1]),
+    ];
+    let residue = prop_oneof![
+        3 => Just(ResiduePlacement::LargestRemainder),
+        1 => Just(ResiduePlacement::First),
+        1 => Just(ResiduePlacement::Last),
+    ];
+    (
+        cadence,
+        anchor,
+        weights,
+        0u32..=20,
+        0u32..=20,
+        proptest::option::weighted(0.25, 2u32..=12),
+        residue,
+    )
+        .prop_map(|(cadence, anchor, weights, generate, due, max, residue)| {
+            let months = matches!(
+                cadence,
+                Cadence::Monthly | Cadence::Quarterly | Cadence::SemiAnnual
+            );
+            InstallmentPlan {
+                cadence,
+                anchor: if months { anchor } else { Anchor::TermStart },
+                max_installments: max,
+                weights: weights.into_iter().map(Decimal::from).collect(),
+                generate_lead_days: generate,
+                due_lead_days: due.min(generate),
+                residue,
+            }
+        })
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        8 => (1u32..=35).prop_map(Step::Advance),
+        4 => (-150i32..=45, 0usize..3, 6_000u32..=600_000)
+            .prop_map(|(offset, peril, cents)| Step::Endorse { offset, peril, cents }),
+        2 => (0usize..8).prop_map(Step::Reverse),
+        2 => (-45i32..=30).prop_map(Step::Cancel),
+        2 => prop_oneof![2 => Just(0u32), 1 => 1u32..=20].prop_map(Step::Reinstate),
+        1 => Just(Step::ChangePlan),
+        2 => (1u32..=150_000).prop_map(Step::Pay),
+        3 => Just(Step::PayAll),
+    ]
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        any::<bool>(),
+        plan(),
+        plan(),
+        proptest::collection::vec(12_000u32..=600_000, 1..=3),
+        0u32..365,
+        prop_oneof![3 => -40i32..=0, 1 => 1i32..=120],
+        5u32..=30,
+        any::<bool>(),
+        proptest::bool::weighted(0.25),
+        proptest::collection::vec(step(), 1..=24),
+    )
+        .prop_map(
+            |(
+                days_basis,
+                plan_a,
+                plan_b,
+                perils,
+                start,
+                bind,
+                grace,
+                late_fee,
+                per_invoice,
+                steps,
+            )| {
+                Case {
+                    days_basis,
+                    plan_a,
+                    plan_b,
+                    perils,
+                    start,
+                    bind,
+                    grace,
+                    late_fee,
+                    per_invoice,
+                    steps,
+                }
+            },
+        )
+}
+
+// ---------------------------------------------------------------------------
+// The reference model: what the coverage costs, frame by frame, from the
+// priced timeline alone (DOMAIN sections 3 and 5), written here without the
+// production proration, spreading or scheduling code.
+
+/// The fraction of a year `period` is under the basis: `days / 365`, or
+/// whole months from its start (clamped to short months, each counted from
+/// the start) plus the remaining days over the month-long interval after
+/// them, over 12.
+fn year_fraction(days_basis: bool, period: Period) -> Decimal {
+    if days_basis {
+        return Decimal::from(period.days()) / Decimal::from(365);
+    }
+    let start = period.start();
+    let mut whole = 0;
+    while add_months_clamped(start, whole + 1).unwrap() <= period.end() {
+        whole += 1;
+    }
+    let from = add_months_clamped(start, whole).unwrap();
+    let to = add_months_clamped(start, whole + 1).unwrap();
+    let remaining = Decimal::from((period.end() - from).num_days());
+    let unit = Decimal::from((to - from).num_days());
+    (Decimal::from(whole) + remaining / unit) / Decimal::from(12)
+}
+
+/// Runs of one yearly rate per item: contiguous segments with the same rate.
+fn rate_runs(policy: &PolicyState, term: u32) -> Vec<(Period, Decimal)> {
+    let mut runs: BTreeMap<String, Vec<(Period, Decimal)>> = BTreeMap::new();
+    for segment in policy.priced.get(&term).into_iter().flatten() {
+        let mut rates: BTreeMap<String, Decimal> = BTreeMap::new();
+        for item in &segment.response.items {
+            if item.charge.as_deref().is_some_and(|c| c != "premium") {
+                continue;
+            }
+            let Premium::Yearly(yearly) = item.premium else {
+                panic!("the field rater prices yearly premiums");
+            };
+            *rates.entry(item.locator.clone()).or_default() += yearly;
+        }
+        for (item, rate) in rates {
+            let item_runs = runs.entry(item).or_default();
+            match item_runs.last_mut() {
+                Some((period, last)) if period.end() == segment.period.start() && *last == rate => {
+                    *period = Period::new(period.start(), segment.period.end()).unwrap();
+                }
+                _ => item_runs.push((segment.period, rate)),
+            }
+        }
+    }
+    runs.into_values().flatten().collect()
+}
+
+/// Each frame's coverage cost, and what no frame can take (a run touching
+/// only zero-weight frames with none of positive weight after it).
+fn coverage_costs(
+    policy: &PolicyState,
+    term: u32,
+    frames: &[InstallmentFrame],
+    days_basis: bool,
+) -> (Vec<Decimal>, Decimal) {
+    let mut costs = vec![Decimal::ZERO; frames.len()];
+    let mut unplaced = Decimal::ZERO;
+    for (period, yearly) in rate_runs(policy, term) {
+        let amount = yearly * year_fraction(days_basis, period);
+        let mut shares: Vec<Decimal> = frames
+            .iter()
+            .map(|f| {
+                f.weight * Decimal::from(f.period.overlap_days(&period))
+                    / Decimal::from(f.full_period.days())
+            })
+            .collect();
+        if shares.iter().all(|s| s.is_zero()) {
+            match frames
+                .iter()
+                .position(|f| !f.weight.is_zero() && f.period.end() > period.start())
+            {
+                Some(next) => shares[next] = Decimal::ONE,
+                None => {
+                    unplaced += amount;
+                    continue;
+                }
+            }
+        }
+        let total: Decimal = shares.iter().sum();
+        for (cost, share) in costs.iter_mut().zip(&shares) {
+            *cost += amount * *share / total;
+        }
+    }
+    (costs, unplaced)
+}
+
+/// The periods the term is in force.
+fn covered(policy: &PolicyState, term: u32) -> Vec<Period> {
+    policy
+        .priced
+        .get(&term)
+        .into_iter()
+        .flatten()
+        .map(|s| s.period)
+        .collect()
+}
+
+fn has_coverage(covered: &[Period], period: &Period) -> bool {
+    covered.iter().any(|c| c.overlap_days(period) > 0)
+}
+
+fn cents(value: u32) -> Decimal {
+    Decimal::new(value.into(), 2)
+}
+
+fn cent() -> Decimal {
+    Decimal::new(1, 2)
+}
+
+// ---------------------------------------------------------------------------
+// The harness.
+
+struct Life {
+    world: World,
+    case: Case,
+    today: NaiveDate,
+    term: Period,
+    /// The schedule quoted at binding: invoice date, due date, amount.
+    quote: Vec<(NaiveDate, NaiveDate, Decimal)>,
+    /// Nothing but runs and payments has happened since the binding, and no
+    /// fee was charged: the invoices are still the quote's.
+    undisturbed: bool,
+    quote_checked_whole: bool,
+    /// Invoices already checked for property 2.
+    seen: usize,
+    /// Delinquencies closed by a reinstatement: on which day.
+    closed: BTreeMap<String, NaiveDate>,
+    /// Log events already scanned for property 5.
+    scanned: usize,
+    /// Terms whose plan changed (property 4 is then checked on the term's
+    /// total only: what was billed on the old plan stays).
+    plan_changed: BTreeSet<u32>,
+    /// The steps done (and refused), for the report.
+    trace: Vec<String>,
+    /// Whether properties 3 and 4 are checked frame by frame, and property 2
+    /// on caught-up parts too.
+    strict: bool,
+}
+
+fn peril_locator(index: usize) -> String {
+    format!("V1-P{index}")
+}
+
+fn yearly_fields(value: Decimal) -> Fields {
+    let mut fields = Fields::new();
+    fields.insert(
+        "yearly_premium".into(),
+        vec![FieldValue::Text(value.to_string())],
+    );
+    fields
+}
+
+fn policy_data(perils: &[u32]) -> PolicyData {
+    let perils = perils
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                peril_locator(i),
+                PerilData {
+                    name: "collision".into(),
+                    fields: yearly_fields(cents(*c)),
+                },
+            )
+        })
+        .collect();
+    let mut exposures = BTreeMap::new();
+    exposures.insert(
+        "V1".to_string(),
+        ExposureData {
+            name: "vehicle".into(),
+            fields: Fields::new(),
+            perils,
+        },
+    );
+    PolicyData {
+        fields: Fields::new(),
+        exposures,
+    }
+}
+
+impl Life {
+    fn new(case: Case, strict: bool) -> Life {
+        let mut product = monthly_product();
+        product.duration_basis = if case.days_basis {
+            DurationBasis::Days
+        } else {
+            DurationBasis::Months
+        };
+        product.plans.clear();
+        product.plans.insert("a".into(), case.plan_a.clone());
+        product.plans.insert("b".into(), case.plan_b.clone());
+        product.default_plan = "a".into();
+        let start = date(2026, 1, 1) + Duration::days(i64::from(case.start));
+        let bind = start + Duration::days(i64::from(case.bind));
+        let first = bind - Duration::days(1);
+        let mut world = World::test_tenant(product, first);
+        world.exec(
+            BillingCommand::ConfigureBilling {
+                settings: BillingSettings {
+                    delinquency: DelinquencyPlan {
+                        grace_days: case.grace,
+                        late_fee: if case.late_fee {
+                            cents(500)
+                        } else {
+                            Decimal::ZERO
+                        },
+                        scope: if case.per_invoice {
+                            DelinquencyScope::PerInvoice
+                        } else {
+                            DelinquencyScope::PerPolicy
+                        },
+                        ..DelinquencyPlan::default()
+                    },
+                    ..BillingSettings::default()
+                },
+            },
+            first,
+        );
+        let issue: EngineCommand = PolicyCommand::IssuePolicy {
+            locator: POLICY.into(),
+            account: "A1".into(),
+            product: "auto".into(),
+            start,
+            plan: None,
+            time_zone: "UTC".into(),
+            data: policy_data(&case.perils),
+        }
+        .into();
+        // The schedule quoted before binding, on the binding day.
+        let context = world.context(bind);
+        let adjuster = world.adjuster.as_ref();
+        let decided = world
+            .state
+            .decide_with(&issue, &context, &Raters, adjuster)
+            .unwrap();
+        let quote = world
+            .state
+            .scheduled_invoices(&decided, &context, &Raters, adjuster)
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.invoice_date, i.due_date, i.amount))
+            .collect();
+        world.exec(issue, bind);
+        let term = world.state.book.policy(POLICY).unwrap().terms[0].period;
+        let mut life = Life {
+            world,
+            case,
+            today: bind,
+            term,
+            quote,
+            undisturbed: true,
+            quote_checked_whole: false,
+            seen: 0,
+            closed: BTreeMap::new(),
+            scanned: 0,
+            plan_changed: BTreeSet::new(),
+            trace: Vec::new(),
+            strict,
+        };
+        life.run_day();
+        life
+    }
+
+    fn policy(&self) -> &PolicyState {
+        self.world.state.book.policy(POLICY).unwrap()
+    }
+
+    /// A day's billing run, and what must hold of the invoices it issued.
+    fn run_day(&mut self) {
+        let events = self.world.run(self.today);
+        let disturbing = events.iter().any(|e| {
+            matches!(e, TenantEvent::Book(_))
+                || matches!(
+                    e,
+                    TenantEvent::Collections(CollectionsEvent::FeesCharged { .. })
+                )
+        });
+        if disturbing {
+            self.undisturbed = false;
+        }
+        self.check_new_invoices();
+        self.check_quote();
+        self.check_lapses();
+    }
+
+    fn clamp_to_term(&self, day: NaiveDate) -> NaiveDate {
+        day.clamp(self.term.start(), self.term.end() - Duration::days(1))
+    }
+
+    fn apply(&mut self, step: &Step) {
+        let day = self.today;
+        let command: EngineCommand = match step {
+            Step::Advance(days) => {
+                for _ in 0..*days {
+                    self.today += Duration::days(1);
+                    self.run_day();
+                }
+                return;
+            }
+            Step::Endorse {
+                offset,
+                peril,
+                cents: value,
+            } => {
+                let perils = self.case.perils.len();
+                PolicyCommand::Endorse {
+                    policy: POLICY.into(),
+                    effective: self.clamp_to_term(day + Duration::days(i64::from(*offset))),
+                    changes: vec![DataChange::SetPerilFields {
+                        exposure: "V1".into(),
+                        peril: peril_locator(peril % perils),
+                        fields: yearly_fields(cents(*value)),
+                    }],
+                }
+                .into()
+            }
+            Step::Reverse(pick) => {
+                let candidates: Vec<String> = self
+                    .policy()
+                    .transactions
+                    .iter()
+                    .filter(|t| t.is_in_effect() && t.kind != TransactionKind::NewBusiness)
+                    .map(|t| t.locator.clone())
+                    .collect();
+                if candidates.is_empty() {
+                    return;
+                }
+                PolicyCommand::Reverse {
+                    policy: POLICY.into(),
+                    transaction: candidates[pick % candidates.len()].clone(),
+                }
+                .into()
+            }
+            Step::Cancel(offset) => PolicyCommand::Cancel {
+                policy: POLICY.into(),
+                effective: self.clamp_to_term(day + Duration::days(i64::from(*offset))),
+            }
+            .into(),
+            Step::Reinstate(gap) => {
+                let Some(cancelled) = self
+                    .policy()
+                    .transactions
+                    .iter()
+                    .filter(|t| t.is_in_effect() && t.kind == TransactionKind::Cancellation)
+                    .map(|t| t.effective)
+                    .max()
+                else {
+                    return;
+                };
+                PolicyCommand::Reinstate {
+                    policy: POLICY.into(),
+                    effective: self.clamp_to_term(cancelled + Duration::days(i64::from(*gap))),
+                }
+                .into()
+            }
+            Step::ChangePlan => {
+                let Some(term) = self
+                    .policy()
+                    .terms
+                    .iter()
+                    .find(|t| t.period.contains(day))
+                    .cloned()
+                else {
+                    return;
+                };
+                let plan = if term.plan == "a" { "b" } else { "a" };
+                if self.case.plan_a == self.case.plan_b {
+                    return;
+                }
+                BillingCommand::ChangePlan {
+                    policy: POLICY.into(),
+                    plan: plan.into(),
+                    effective: day,
+                }
+                .into()
+            }
+            Step::Pay(value) => BillingCommand::RecordPayment {
+                account: "A1".into(),
+                amount: cents(*value),
+                received_on: day,
+                invoices: vec![],
+                reference: String::new(),
+            }
+            .into(),
+            Step::PayAll => {
+                let owed: Decimal = self
+                    .world
+                    .account()
+                    .invoices
+                    .iter()
+                    .map(|r| r.outstanding())
+                    .filter(|o| *o > Decimal::ZERO)
+                    .sum();
+                if owed <= Decimal::ZERO {
+                    return;
+                }
+                BillingCommand::RecordPayment {
+                    account: "A1".into(),
+                    amount: owed,
+                    received_on: day,
+                    invoices: vec![],
+                    reference: String::new(),
+                }
+                .into()
+            }
+        };
+        let transacts = !matches!(step, Step::Pay(_) | Step::PayAll);
+        let shown = format!("{command:?}");
+        match self.world.try_exec(command.clone(), day) {
+            Ok(events) => {
+                if transacts {
+                    self.undisturbed = false;
+                }
+                if let EngineCommand::Billing(BillingCommand::ChangePlan { .. }) = command {
+                    for event in &events {
+                        if let TenantEvent::Book(crate::policy::BookEvent::PlanChanged {
+                            term,
+                            ..
+                        }) = event
+                        {
+                            self.plan_changed.insert(*term);
+                        }
+                    }
+                }
+                self.trace.push(format!("{day}: {shown}"));
+            }
+            Err(error) => self.trace.push(format!("{day}: refused {shown}: {error}")),
+        }
+        self.check_new_invoices();
+        self.check_quote();
+        self.check_lapses();
+    }
+
+    fn context(&self) -> String {
+        format!(
+            "\ncase: basis days {}, plan a {:?}, plan b {:?}, term {}\nsteps:\n  {}",
+            self.case.days_basis,
+            self.case.plan_a,
+            self.case.plan_b,
+            self.term,
+            self.trace.join("\n  ")
+        )
+    }
+
+    // -- Property 1 ---------------------------------------------------------
+
+    fn check_invariants(&self) {
+        let state = &self.world.state;
+        let policy = self.policy();
+        let product = &policy.header.product;
+        let repriced: Decimal = policy
+            .priced
+            .values()
+            .map(|after| crate::policy::repriced_total(after, product, "premium"))
+            .sum();
+        assert_eq!(
+            policy.charge_total("premium"),
+            repriced,
+            "premium charges sum to the re-priced timeline{}",
+            self.context()
+        );
+        for charge in policy.charges.iter().filter(|c| is_spread(c)) {
+            let total: Decimal = policy
+                .slices
+                .iter()
+                .filter(|s| s.charge == charge.locator)
+                .map(|s| s.amount.amount)
+                .sum();
+            assert_eq!(
+                total,
+                charge.amount.amount,
+                "the slices of {} sum to it{}",
+                charge.locator,
+                self.context()
+            );
+        }
+        let mut rebuilt = TenantState::new("tenant").unwrap();
+        for event in &self.world.log {
+            rebuilt.apply(event).unwrap();
+        }
+        assert!(rebuilt.book == state.book, "a replay rebuilds the book");
+        assert!(
+            rebuilt.ledger.entries() == state.ledger.entries(),
+            "a replay rebuilds the ledger"
+        );
+        assert!(
+            rebuilt.collections == state.collections,
+            "a replay rebuilds billing"
+        );
+        assert_eq!(rebuilt.clock, state.clock, "a replay rebuilds the clock");
+    }
+
+    // -- Property 2 ---------------------------------------------------------
+
+    /// The invoices issued since the last look: nothing billed for frames
+    /// with no coverage when they were issued.
+    fn check_new_invoices(&mut self) {
+        let account = self.world.account();
+        let policy = self.policy();
+        for record in &account.invoices[self.seen..] {
+            let invoice = &record.invoice;
+            let mut regular: BTreeMap<(u32, Period), Decimal> = BTreeMap::new();
+            let mut caught_up: BTreeMap<(u32, Period), Decimal> = BTreeMap::new();
+            let mut others = 0;
+            for item in &invoice.items {
+                let Some(reference) = item.slice.as_ref().filter(|r| r.policy == POLICY) else {
+                    others += 1;
+                    continue;
+                };
+                let slice = &policy.slices[reference.index as usize];
+                let key = (slice.term, slice.installment_period);
+                if has_coverage(&covered(policy, slice.term), &slice.installment_period) {
+                    others += 1;
+                } else if slice.caught_up {
+                    *caught_up.entry(key).or_default() += item.amount.amount;
+                    others += 1;
+                } else {
+                    *regular.entry(key).or_default() += item.amount.amount;
+                }
+            }
+            for ((term, period), total) in &regular {
+                assert!(
+                    total.is_zero(),
+                    "{} (issued {}) bills {total} of installment {period} of term {term}, \
+                     which has no coverage{}",
+                    invoice.locator,
+                    invoice.issue_date,
+                    self.context()
+                );
+            }
+            assert!(
+                regular.is_empty() || others > 0,
+                "{} (issued {}) is made only of installments of frames with no coverage{}",
+                invoice.locator,
+                invoice.issue_date,
+                self.context()
+            );
+            let billed: Decimal = caught_up.values().filter(|v| **v > Decimal::ZERO).sum();
+            assert!(
+                !self.strict || billed <= cent() * Decimal::from(5),
+                "{} (issued {}) bills {billed} caught up for frames with no coverage: \
+                 {caught_up:?}{}",
+                invoice.locator,
+                invoice.issue_date,
+                self.context()
+            );
+        }
+        self.seen = account.invoices.len();
+    }
+
+    // -- Property 3 ---------------------------------------------------------
+
+    fn check_level(&self) {
+        let policy = self.policy();
+        let account = self.world.account();
+        let pending: BTreeSet<u32> = account
+            .pending_slices
+            .iter()
+            .filter(|s| s.policy == POLICY)
+            .map(|s| s.index)
+            .collect();
+        for term in &policy.terms {
+            let plan = &policy.header.product.plans[&term.plan];
+            let frames = plan.frames(term.period).unwrap();
+            let (costs, _) = coverage_costs(policy, term.number, &frames, self.case.days_basis);
+            // Each pending frame's installment total (its own slices, not
+            // the caught-up ones nor the netted ones).
+            let mut totals: Vec<Option<Decimal>> = vec![None; frames.len()];
+            for (i, frame) in frames.iter().enumerate() {
+                let own: Vec<(usize, Decimal)> = policy
+                    .slices
+                    .iter()
+                    .enumerate()
+                    .filter(|(p, s)| {
+                        s.term == term.number
+                            && s.installment_period == frame.period
+                            && !s.caught_up
+                            && !policy.netted.contains(&(*p as u32))
+                    })
+                    .map(|(p, s)| (p, s.amount.amount))
+                    .collect();
+                if !own.is_empty() && own.iter().all(|(p, _)| pending.contains(&(*p as u32))) {
+                    totals[i] = Some(own.iter().map(|(_, a)| *a).sum());
+                }
+            }
+            // The frame the plan puts the whole residue on is not level.
+            let candidates: Vec<usize> = (0..frames.len())
+                .filter(|i| totals[*i].is_some_and(|t| !t.is_zero()))
+                .collect();
+            let residue_frame = match plan.residue {
+                ResiduePlacement::LargestRemainder => None,
+                ResiduePlacement::First => candidates.first().copied(),
+                ResiduePlacement::Last => candidates.last().copied(),
+            };
+            let mut groups: BTreeMap<(Decimal, Decimal), Vec<(usize, Decimal)>> = BTreeMap::new();
+            for (i, frame) in frames.iter().enumerate() {
+                let Some(total) = totals[i] else { continue };
+                if frame.is_stub() || frame.weight.is_zero() || Some(i) == residue_frame {
+                    continue;
+                }
+                groups
+                    .entry((frame.weight, costs[i].round_dp(6)))
+                    .or_default()
+                    .push((i, total));
+            }
+            for ((weight, cost), members) in groups {
+                let least = members.iter().map(|(_, t)| *t).min().unwrap();
+                let most = members.iter().map(|(_, t)| *t).max().unwrap();
+                assert!(
+                    most - least <= cent(),
+                    "pending full installments of weight {weight} whose coverage costs {cost} \
+                     are not level on {}: {members:?} (frame, total){}",
+                    self.today,
+                    self.context()
+                );
+            }
+        }
+    }
+
+    // -- Property 4 ---------------------------------------------------------
+
+    /// The term's total always; each frame's only when `strict`.
+    fn check_coverage_cost(&self, strict: bool) {
+        let policy = self.policy();
+        for term in &policy.terms {
+            let plan = &policy.header.product.plans[&term.plan];
+            let frames = plan.frames(term.period).unwrap();
+            let (costs, unplaced) =
+                coverage_costs(policy, term.number, &frames, self.case.days_basis);
+            let slices: Vec<_> = policy
+                .slices
+                .iter()
+                .filter(|s| s.term == term.number)
+                .collect();
+            let total: Decimal = slices.iter().map(|s| s.amount.amount).sum();
+            let cost: Decimal = costs.iter().sum::<Decimal>() + unplaced;
+            let transactions = policy
+                .transactions
+                .iter()
+                .filter(|t| t.term == term.number)
+                .count();
+            assert!(
+                (total - cost).abs() <= cent() * Decimal::from(transactions),
+                "term {} bills {total} for coverage costing {cost}{}",
+                term.number,
+                self.context()
+            );
+            if !strict || self.plan_changed.contains(&term.number) || !unplaced.is_zero() {
+                continue;
+            }
+            // Rounding: a cent per transaction, and the remainder of a catch-up
+            // (half a cent per frame it bills) on one frame.
+            let tolerance = cent() * Decimal::from(1 + transactions + frames.len().div_ceil(2));
+            for (frame, cost) in frames.iter().zip(&costs) {
+                let billed: Decimal = slices
+                    .iter()
+                    .filter(|s| s.installment_period == frame.period)
+                    .map(|s| s.amount.amount)
+                    .sum();
+                assert!(
+                    (billed - cost).abs() <= tolerance,
+                    "installment {} ({}) of term {} bills {billed} for coverage costing {}{}",
+                    frame.index,
+                    frame.period,
+                    term.number,
+                    cost.round_dp(4),
+                    self.context()
+                );
+            }
+        }
+    }
+
+    // -- Property 5 ---------------------------------------------------------
+
+    fn check_lapses(&mut self) {
+        let grace = Duration::days(i64::from(self.case.grace));
+        let account = self.world.account();
+        for event in &self.world.log[self.scanned..] {
+            match event {
+                TenantEvent::Collections(CollectionsEvent::DelinquencyClosedByReinstatement {
+                    delinquency,
+                    on,
+                    ..
+                }) => {
+                    self.closed.insert(delinquency.clone(), *on);
+                }
+                TenantEvent::Collections(CollectionsEvent::DelinquencyLapsed {
+                    delinquency,
+                    on,
+                    effective,
+                    ..
+                }) => {
+                    assert!(
+                        !self.closed.contains_key(delinquency),
+                        "{delinquency}, closed by a reinstatement, lapses again on {on}{}",
+                        self.context()
+                    );
+                    let lapsed = account.delinquency(delinquency).unwrap();
+                    for (closed, reinstated) in &self.closed {
+                        let before = account.delinquency(closed).unwrap();
+                        if !before.invoices.iter().any(|i| lapsed.invoices.contains(i)) {
+                            continue;
+                        }
+                        assert!(
+                            lapsed.started_on >= *reinstated
+                                && lapsed.grace_end >= *reinstated + grace
+                                && *on > *reinstated + grace
+                                && *effective > *reinstated + grace,
+                            "{delinquency} lapses on {on} (effective {effective}, grace to {}) \
+                             for an invoice of {closed}, whose lapse a reinstatement closed on \
+                             {reinstated}: a fresh grace of {} days runs to {}{}",
+                            lapsed.grace_end,
+                            self.case.grace,
+                            *reinstated + grace,
+                            self.context()
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.scanned = self.world.log.len();
+        for delinquency in &account.delinquencies {
+            if self.closed.contains_key(&delinquency.locator) {
+                assert!(
+                    matches!(
+                        delinquency.status,
+                        DelinquencyStatus::ClosedByReinstatement { .. }
+                    ),
+                    "{} was closed by a reinstatement and is now {:?}{}",
+                    delinquency.locator,
+                    delinquency.status,
+                    self.context()
+                );
+            }
+        }
+    }
+
+    // -- Property 6 ---------------------------------------------------------
+
+    fn check_quote(&mut self) {
+        if !self.undisturbed {
+            return;
+        }
+        let issued: Vec<(NaiveDate, NaiveDate, Decimal)> = rows(self.world.account())
+            .into_iter()
+            .map(|r| (r.1, r.2, r.3))
+            .collect();
+        assert!(
+            issued.len() <= self.quote.len() && issued[..] == self.quote[..issued.len()],
+            "the runs issued {issued:?} but the quote at binding showed {:?}{}",
+            self.quote,
+            self.context()
+        );
+        let last = self.quote.iter().map(|q| q.0).max();
+        if !self.quote_checked_whole && last.is_some_and(|last| self.today >= last) {
+            assert_eq!(
+                issued,
+                self.quote,
+                "every quoted invoice is issued{}",
+                self.context()
+            );
+            self.quote_checked_whole = true;
+        }
+    }
+
+    fn check_all(&self) {
+        self.check_invariants();
+        self.check_coverage_cost(self.strict);
+        if self.strict {
+            self.check_level();
+        }
+    }
+}
+
+fn env(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Lives `case`, checking after every step: properties 1, 2 (regular
+/// installments), 5 and 6, and 4 on each term's total; with `strict`, 3, 4
+/// frame by frame and 2 on caught-up parts, too.
+fn live(case: Case, strict: bool) {
+    let steps = case.steps.clone();
+    let mut life = Life::new(case, strict);
+    life.check_all();
+    for step in &steps {
+        life.apply(step);
+        life.check_all();
+    }
+    // Run on to see what the last steps leave to bill.
+    life.apply(&Step::Advance(45));
+    life.check_all();
+    life.world.assert_replay_rebuilds();
+}
+
+fn run_cases(strict: bool) {
+    let config = ProptestConfig {
+        cases: env("PROPTEST_CASES", 128),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let result = runner.run(&case(), |case| {
+        live(case, strict);
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+}
+
+#[test]
+fn random_lifecycles_keep_billing_to_the_coverage_after_every_step() {
+    run_cases(false);
+}
+
+/// Properties 3, 4 frame by frame and 2 on caught-up parts, which the code
+/// does not keep yet: caught-up parts still pending are not netted by a
+/// later credit for their frame (a reversal of a reinstatement bills a frame
+/// with no coverage after refunding it); the levelling of installment totals
+/// across charges breaks after a plan change and after several transactions
+/// on one day; and frames bill much more or less than their coverage costs
+/// while the term's total is right (see docs/lifecycle-findings.md).
+#[test]
+#[ignore = "finds open bugs in levelling and per-frame billing: docs/lifecycle-findings.md"]
+fn random_lifecycles_level_installments_and_bill_each_frame_its_cost() {
+    run_cases(true);
+}
+
+
