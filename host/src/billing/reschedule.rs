@@ -16,8 +16,9 @@
 //! - **Netting before spreading.** An open frame whose cost is now zero (after a
 //!   cancellation, a reversal) bills nothing: its pending installments and the new
 //!   parts that withdraw them are *netted* and never invoiced.
-//! - **The remainder** (the difference for frames already invoiced, and rounding)
-//!   is billed once: on the policy's next invoice (the first open frame that still
+//! - **The remainder** (the difference for frames already invoiced, and rounding,
+//!   together with earlier caught-up parts still waiting for their invoice, which
+//!   are withdrawn and netted) is billed once: on the policy's next invoice (the first open frame that still
 //!   bills something), or on the arrival day when there is none or when the
 //!   transaction opens the term (a back-dated bind: [E16]).
 //!
@@ -112,7 +113,7 @@ pub fn reschedule(
     let mut own: Vec<(usize, Vec<i128>)> = Vec::new();
     for (index, charge) in charges.iter().enumerate() {
         let mut shares = charge_shares(frames, &factors, charge.period)?;
-        let mut row = vec![0_i128; n + 1];
+        let mut row = vec![0_i128; n + 2];
         if shares.iter().all(|share| *share == 0) {
             let next = frames
                 .iter()
@@ -174,9 +175,23 @@ pub fn reschedule(
     let open_frames: Vec<usize> = (0..n).filter(|f| open[*f]).collect();
     let mut adjustable = vec![0_i128; n];
     let mut fixed: i128 = 0;
+    // Caught-up parts still waiting for their invoice (outside open frames)
+    // are withdrawn and billed again with this transaction's remainder: a
+    // later credit for the same frames nets them instead of being billed on
+    // its own.
+    let replaced_slice = |slice: &HeldSlice| {
+        slice.pending && slice.caught_up && !(slice.frame < n && open[slice.frame])
+    };
+    let mut replaced: i128 = 0;
+    let mut replaced_in = vec![0_i128; n];
     for slice in held {
         if slice.frame < n && open[slice.frame] && slice.pending {
             adjustable[slice.frame] += slice.units;
+        } else if replaced_slice(slice) {
+            replaced += slice.units;
+            if slice.frame < n {
+                replaced_in[slice.frame] += slice.units;
+            }
         } else {
             fixed += slice.units;
         }
@@ -209,18 +224,22 @@ pub fn reschedule(
     };
 
     // Slot targets: open frames take their level total less what they hold;
-    // closed frames what the new charges' own splits put there (billed on the
-    // next invoice, caught up); the placement slot the rest of the remainder
+    // closed frames what the new charges' own splits put there with what was
+    // caught up for them and is withdrawn (billed on the next invoice, caught
+    // up; nothing when they cancel out); the placement slot the rest of the remainder
     // (rounding, and what closed frames lost or gained otherwise). The largest
     // new charge takes the differences, which sum to zero, so every charge
     // still sums exactly to itself.
-    let mut slot_target = vec![0_i128; n + 1];
+    let withdrawal_slot = n + 1;
+    let mut slot_target = vec![0_i128; n + 2];
+    slot_target[withdrawal_slot] = -replaced;
     for (frame, target) in open_frames.iter().zip(&targets) {
         slot_target[*frame] = target - adjustable[*frame];
     }
     let mut closed_parts: i128 = 0;
     for frame in (0..n).filter(|f| !open[*f]) {
-        slot_target[frame] = own.iter().map(|(_, row)| row[frame]).sum();
+        slot_target[frame] =
+            own.iter().map(|(_, row)| row[frame]).sum::<i128>() + replaced_in[frame];
         closed_parts += slot_target[frame];
     }
     slot_target[placement_slot] = remainder - closed_parts;
@@ -230,7 +249,7 @@ pub fn reschedule(
         .max_by_key(|(i, (index, _))| (charges[*index].units.abs(), std::cmp::Reverse(*i)))
         .map(|(i, _)| i)
         .expect("a new charge");
-    for slot in 0..=n {
+    for slot in 0..n + 2 {
         let placed: i128 = own.iter().map(|(_, row)| row[slot]).sum();
         own[adjuster].1[slot] += slot_target[slot] - placed;
     }
@@ -270,7 +289,7 @@ pub fn reschedule(
                     invoice_date: catch_date,
                     due_date: catch_due,
                     caught_up: true,
-                    netted: false,
+                    netted: slot == withdrawal_slot,
                 }
             };
             result.parts.push(part);
@@ -280,7 +299,9 @@ pub fn reschedule(
     result.netted = held
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.pending && s.frame < n && netted_frame(s.frame))
+        .filter(|(_, s)| {
+            (s.pending && s.frame < n && netted_frame(s.frame)) || replaced_slice(s)
+        })
         .map(|(i, _)| i)
         .collect();
     Ok(result)
