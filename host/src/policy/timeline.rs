@@ -100,6 +100,32 @@ pub fn is_cancelled_at(transactions: &[Transaction], term_number: u32, date: Nai
     opened && !state_at(&ordered, term_number, date).covered
 }
 
+/// The cancellation that leaves term `term_number` uncovered on `date`: the
+/// term's last cancellation in effect by then, unless a reinstatement (or the
+/// term's opening) follows it by then. None when the term is covered on
+/// `date` or was never cancelled.
+pub fn cancellation_at(
+    transactions: &[Transaction],
+    term_number: u32,
+    date: NaiveDate,
+) -> Option<&Transaction> {
+    let mut cancellation = None;
+    for transaction in in_effect_order(transactions)
+        .into_iter()
+        .take_while(|t| t.effective <= date)
+        .filter(|t| t.term == term_number)
+    {
+        match transaction.kind {
+            TransactionKind::Cancellation => cancellation = Some(transaction),
+            TransactionKind::NewBusiness
+            | TransactionKind::Renewal
+            | TransactionKind::Reinstatement => cancellation = None,
+            TransactionKind::Endorsement | TransactionKind::Reversal => {}
+        }
+    }
+    cancellation
+}
+
 /// The covered segments of term `term_number` spanning `term`.
 pub fn segments(transactions: &[Transaction], term_number: u32, term: Period) -> Vec<Segment<'_>> {
     let ordered = in_effect_order(transactions);
