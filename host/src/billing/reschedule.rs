@@ -194,7 +194,11 @@ pub fn reschedule(
         .find(|(f, t)| frames[**f].generate_date >= arrival && **t != 0)
         .map(|(f, _)| *f);
     let (catch_frame, catch_date, catch_due) = match next_invoice {
-        Some(frame) if !opens_term => (frame, frames[frame].generate_date, frames[frame].due_date),
+        Some(frame) if !opens_term => (
+            frame,
+            frames[frame].generate_date,
+            frames[frame].due_date,
+        ),
         _ => {
             let frame = (0..n)
                 .rev()
@@ -272,9 +276,7 @@ pub fn reschedule(
             result.parts.push(part);
         }
     }
-    result
-        .parts
-        .sort_by_key(|p| (p.charge, p.frame, p.caught_up));
+    result.parts.sort_by_key(|p| (p.charge, p.frame, p.caught_up));
     result.netted = held
         .iter()
         .enumerate()

@@ -144,3 +144,4 @@ fn on_a_future_dated_policy_a_change_from_july_leaves_january_to_june_on_the_old
     assert_eq!(totals, expected);
     world.assert_replay_rebuilds();
 }
+
