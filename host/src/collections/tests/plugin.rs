@@ -1,9 +1,9 @@
 //! The product's invoicing plugin, called while invoices are decided: a native
 //! adjuster that adds a 5.00 installment fee to every invoice of a term but
 //! the first whose premium nets to more than zero and whose policies are in
-//! force on its date (what
-//! `plugins/installment-fee` does in WebAssembly). Invoices that bill nothing
-//! (credit invoices, lines netting to zero) are never shown to a plugin.
+//! force on its date (what `plugins/installment-fee` does in WebAssembly).
+//! Invoices that bill nothing (credit invoices, lines netting to zero) are
+//! never shown to a plugin.
 
 use super::support::*;
 use crate::collections::{InvoiceAdjuster, ItemKind};
