@@ -188,3 +188,33 @@ fn a_plugin_of_one_world_cannot_be_called_as_the_other() {
     let error = runtime.adjust_invoice("auto@1", &draft(1)).unwrap_err();
     assert!(matches!(error, PluginError::WrongWorld { .. }));
 }
+
+/// A rater built against WIT 0.2 (the fixture `rater-v0-2`, 120.00 a year an
+/// item) is accepted and called in its version, like the 0.1 auto rater.
+#[test]
+fn a_rater_of_wit_0_2_prices_like_a_rater_of_0_1() {
+    let runtime =
+        premia::plugin::PluginRuntime::new(premia::plugin::PluginLimits::default()).unwrap();
+    let info = runtime
+        .register(
+            "flat",
+            "1",
+            &wasm("fixture-rater-v0-2"),
+            premia_plugin_sdk::tables::RateTables::new(),
+        )
+        .unwrap();
+    assert_eq!(info.world, PluginWorld::Rater);
+    assert_eq!(info.wit_version, "0.2.0");
+    let (response, report) = runtime
+        .rate("flat@1", &golden_request("one-sedan-urban"))
+        .unwrap();
+    let premiums: Vec<Premium> = response.items.iter().map(|i| i.premium).collect();
+    assert_eq!(premiums, vec![Premium::Yearly(dec!(120.00)); 3]);
+    assert_eq!(
+        response.items[0].commissions[0].amount,
+        Premium::Yearly(dec!(12.00))
+    );
+    assert_eq!(response.flat_charges[0].charge, "policy-fee");
+    assert_eq!(response.flat_charges[0].amount, dec!(25.00));
+    assert_eq!(report.logs[0].message, "3 items");
+}
