@@ -21,6 +21,7 @@ const PLUGIN_CRATES: &[&str] = &[
     "tests/fixtures/wrong-world",
     "tests/fixtures/forbidden-import",
     "tests/fixtures/date-mover",
+    "tests/fixtures/rater-v0-2",
 ];
 
 fn main() {

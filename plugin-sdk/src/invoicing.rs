@@ -2,13 +2,20 @@
 //! [`crate::register_invoicer!`].
 //!
 //! `use premia_plugin_sdk::invoicing::*;` is the only import a plugin needs.
+//!
+//! The invoicer targets `premia:plugin@0.2.0`: besides its items, a
+//! [`DraftInvoice`] carries its `net` (the items' sum, a decimal string; read
+//! it with [`DraftInvoice::net_amount`]), whether it is a `credit`, and the
+//! status of each of its `policies` ([`PolicyStatus`]: the term billed and
+//! its [`Coverage`] on the invoice date: in force, not started, cancelled or
+//! lapsed with the effective date, expired).
 
-/// Bindings generated from `wit/since_v0.1.0` for the `invoicer` world.
+/// Bindings generated from `wit/since_v0.2.0` for the `invoicer` world.
 #[allow(unsafe_code, missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "invoicer",
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         pub_export_macro: true,
         export_macro_name: "export_invoicer",
         additional_derives: [PartialEq],
@@ -19,7 +26,8 @@ pub mod bindings {
 pub use crate::host::{LogLevel, log, lookup, lookup_decimal};
 pub use crate::{Decimal, dec, fmt_decimal, parse_decimal, round_money};
 pub use bindings::exports::premia::plugin::invoicing::{
-    DraftInvoice, DraftItem, Installment, InstallmentDates, InvoiceAdjustments, InvoiceLine,
+    Coverage, DraftInvoice, DraftItem, Installment, InstallmentDates, InvoiceAdjustments,
+    InvoiceLine, PolicyStatus,
 };
 pub use bindings::premia::plugin::types::{Date, Period, PluginError};
 
@@ -40,6 +48,43 @@ pub trait Invoicer {
     ) -> Result<Vec<InstallmentDates>, PluginError> {
         let _ = (currency, installments);
         Ok(Vec::new())
+    }
+}
+
+impl DraftInvoice {
+    /// The invoice's net (the sum of its items) as a decimal, or invalid
+    /// input if the host sent something that is not one.
+    pub fn net_amount(&self) -> Result<Decimal, PluginError> {
+        parse_decimal(&self.net, "net").map_err(PluginError::InvalidInput)
+    }
+
+    /// The status of `policy`, if the invoice bills it.
+    pub fn policy_status(&self, policy: &str) -> Option<&PolicyStatus> {
+        self.policies.iter().find(|status| status.policy == policy)
+    }
+
+    /// Whether every policy the invoice bills is in force on the invoice
+    /// date (true for an invoice of no policy).
+    pub fn all_policies_in_force(&self) -> bool {
+        self.policies
+            .iter()
+            .all(|status| status.coverage.is_in_force())
+    }
+}
+
+impl Coverage {
+    /// Whether the policy is covered on the invoice date.
+    pub fn is_in_force(&self) -> bool {
+        matches!(self, Coverage::InForce)
+    }
+
+    /// The effective date of the cancellation or lapse, if the policy is
+    /// cancelled or lapsed on the invoice date.
+    pub fn cancelled_from(&self) -> Option<Date> {
+        match self {
+            Coverage::Cancelled(effective) | Coverage::Lapsed(effective) => Some(*effective),
+            Coverage::InForce | Coverage::NotStarted | Coverage::Expired => None,
+        }
     }
 }
 

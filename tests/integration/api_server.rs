@@ -653,8 +653,11 @@ fn a_socotra_external_rater_prices_declines_with_409_and_times_out_with_504_with
     assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 3);
 }
 
-#[test]
-fn billing_runs_over_http_call_the_wasm_invoicing_plugin_for_its_installment_fee() {
+/// The installment fees of each invoice billing an installment, over HTTP:
+/// a monthly policy starting in 30 days, billed through its second month
+/// with the demo's wasm `installment-fee` plugin (WIT 0.2); paid up front
+/// or never paid.
+fn installment_fees_over_http(paid_up_front: bool) -> Vec<Vec<String>> {
     let data = tempfile::tempdir().unwrap();
     // The demo as a test tenant: its clock moves to the run's date first.
     let (server, key) = Server::start_test_demo(data.path());
@@ -679,6 +682,17 @@ fn billing_runs_over_http_call_the_wasm_invoicing_plugin_for_its_installment_fee
         .send()
         .unwrap();
     assert_eq!(bound.status(), StatusCode::CREATED);
+    if paid_up_front {
+        let paid = client
+            .post(server.url("/v1/payments"))
+            .header("authorization", &auth)
+            .json(&json!({"account": "A-1", "amount": "5000.00",
+                      "received_on": chrono::Utc::now().date_naive().to_string(),
+                      "reference": "prepaid"}))
+            .send()
+            .unwrap();
+        assert!(paid.status().is_success(), "{}", paid.text().unwrap());
+    }
     let second_month = chrono::Months::new(1);
     let up_to = start.checked_add_months(second_month).unwrap();
     let moved = client
@@ -723,14 +737,34 @@ fn billing_runs_over_http_call_the_wasm_invoicing_plugin_for_its_installment_fee
         })
         .collect();
     assert!(installment_invoices.len() >= 2, "{billing}");
-    assert!(
-        fees(installment_invoices[0]).is_empty(),
+    installment_invoices.into_iter().map(fees).collect()
+}
+
+#[test]
+fn billing_runs_over_http_call_the_wasm_invoicing_plugin_for_its_installment_fee() {
+    let fees = installment_fees_over_http(true);
+    assert_eq!(
+        fees[0],
+        Vec::<String>::new(),
+        "no fee on the first invoice of the term"
+    );
+    assert_eq!(fees[1], vec!["5.00"], "the plugin's fee on the second");
+}
+
+/// Never paid, the policy lapses for non-payment on the day its second
+/// invoice is issued: the plugin sees it lapsed and charges no fee.
+#[test]
+fn the_wasm_invoicing_plugin_charges_no_fee_on_the_invoice_of_a_policy_lapsed_for_non_payment() {
+    let fees = installment_fees_over_http(false);
+    assert_eq!(
+        fees[0],
+        Vec::<String>::new(),
         "no fee on the first invoice of the term"
     );
     assert_eq!(
-        fees(installment_invoices[1]),
-        vec!["5.00"],
-        "the plugin's fee on the second"
+        fees[1],
+        Vec::<String>::new(),
+        "no fee once the policy has lapsed"
     );
 }
 

@@ -220,7 +220,8 @@ fn draft(currency: &str, previous_invoice_count: u32) -> DraftInvoice {
         "invoice_date": "2025-02-01",
         "due_date": "2025-02-15",
         "previous_invoice_count": previous_invoice_count,
-        "items": []
+        "items": [],
+        "policies": [{"policy": "P-1", "term": 1, "coverage": {"status": "in_force"}}]
     }))
     .unwrap();
     draft.items.push(DraftItem {
@@ -236,6 +237,32 @@ fn draft(currency: &str, previous_invoice_count: u32) -> DraftInvoice {
         installment_number: Some(2),
     });
     draft
+}
+
+/// The Python twin is built against WIT 0.1 and the Rust one against 0.2:
+/// the host calls each in its own version, and the Python one, which never
+/// sees the policy statuses 0.2 added, keeps billing as it always did.
+#[test]
+fn a_wit_0_1_invoicer_keeps_working_beside_a_0_2_one_and_sees_the_draft_it_knows() {
+    let runtime = languages();
+    assert_eq!(runtime.plugin("fee-py@1").unwrap().wit_version, "0.1.0");
+    assert_eq!(runtime.plugin("fee-rust@1").unwrap().wit_version, "0.2.0");
+    let mut cancelled = draft("USD", 1);
+    cancelled.policies[0].coverage = premia::plugin::Coverage::Cancelled {
+        effective: chrono::NaiveDate::from_ymd_opt(2025, 1, 20).unwrap(),
+    };
+    let (python, _) = runtime.adjust_invoice("fee-py@1", &cancelled).unwrap();
+    let (rust, _) = runtime.adjust_invoice("fee-rust@1", &cancelled).unwrap();
+    assert_eq!(
+        python.lines.iter().map(|l| l.amount).collect::<Vec<_>>(),
+        [rust_decimal_macros::dec!(5.00)],
+        "0.1 cannot tell a cancelled policy: it charges as before"
+    );
+    assert_eq!(
+        rust.lines,
+        [],
+        "0.2 sees the cancellation and charges nothing"
+    );
 }
 
 #[test]

@@ -3,7 +3,9 @@
 
 use crate::support::*;
 use chrono::NaiveDate;
-use premia::plugin::{DraftInvoice, DraftItem, PluginError, PluginRater, PluginWorld};
+use premia::plugin::{
+    Coverage, DraftInvoice, DraftItem, PluginError, PluginRater, PluginWorld, PolicyStatus,
+};
 use premia::rating::{Premium, Rater, RaterIdentity, RatingError, Segment};
 use rust_decimal_macros::dec;
 
@@ -102,7 +104,54 @@ fn draft(previous_invoice_count: u32) -> DraftInvoice {
             }),
             installment_number: Some(2),
         }],
+        policies: vec![PolicyStatus {
+            policy: "P1".into(),
+            term: 1,
+            coverage: Coverage::InForce,
+        }],
     }
+}
+
+/// [`draft`] of a policy in `coverage` on the invoice date.
+fn draft_of_a_policy(coverage: Coverage, previous_invoice_count: u32) -> DraftInvoice {
+    let mut draft = draft(previous_invoice_count);
+    draft.policies[0].coverage = coverage;
+    draft
+}
+
+#[test]
+fn the_installment_fee_plugin_is_an_invoicer_of_wit_0_2() {
+    let runtime = runtime();
+    let info = runtime.plugin("fee@1").unwrap();
+    assert_eq!(info.wit_version, "0.2.0");
+    assert!(
+        info.imports
+            .contains(&"premia:plugin/host@0.2.0".to_string()),
+        "{:?}",
+        info.imports
+    );
+    assert_eq!(runtime.plugin("auto@1").unwrap().wit_version, "0.1.0");
+}
+
+#[test]
+fn the_wasm_invoicing_plugin_charges_no_fee_on_the_invoice_of_a_cancelled_or_lapsed_policy() {
+    let runtime = runtime();
+    let effective = NaiveDate::from_ymd_opt(2025, 1, 20).unwrap();
+    for coverage in [
+        Coverage::Cancelled { effective },
+        Coverage::Lapsed { effective },
+        Coverage::Expired,
+    ] {
+        let (adjustments, _) = runtime
+            .adjust_invoice("fee@1", &draft_of_a_policy(coverage, 1))
+            .unwrap();
+        assert_eq!(adjustments.lines, [], "{coverage:?}");
+    }
+    let (in_force, _) = runtime
+        .adjust_invoice("fee@1", &draft_of_a_policy(Coverage::InForce, 1))
+        .unwrap();
+    assert_eq!(in_force.lines.len(), 1);
+    assert_eq!(in_force.lines[0].amount, dec!(5.00));
 }
 
 #[test]
@@ -138,4 +187,34 @@ fn a_plugin_of_one_world_cannot_be_called_as_the_other() {
     assert_eq!(error.code(), "plugin_wrong_world");
     let error = runtime.adjust_invoice("auto@1", &draft(1)).unwrap_err();
     assert!(matches!(error, PluginError::WrongWorld { .. }));
+}
+
+/// A rater built against WIT 0.2 (the fixture `rater-v0-2`, 120.00 a year an
+/// item) is accepted and called in its version, like the 0.1 auto rater.
+#[test]
+fn a_rater_of_wit_0_2_prices_like_a_rater_of_0_1() {
+    let runtime =
+        premia::plugin::PluginRuntime::new(premia::plugin::PluginLimits::default()).unwrap();
+    let info = runtime
+        .register(
+            "flat",
+            "1",
+            &wasm("fixture-rater-v0-2"),
+            premia_plugin_sdk::tables::RateTables::new(),
+        )
+        .unwrap();
+    assert_eq!(info.world, PluginWorld::Rater);
+    assert_eq!(info.wit_version, "0.2.0");
+    let (response, report) = runtime
+        .rate("flat@1", &golden_request("one-sedan-urban"))
+        .unwrap();
+    let premiums: Vec<Premium> = response.items.iter().map(|i| i.premium).collect();
+    assert_eq!(premiums, vec![Premium::Yearly(dec!(120.00)); 3]);
+    assert_eq!(
+        response.items[0].commissions[0].amount,
+        Premium::Yearly(dec!(12.00))
+    );
+    assert_eq!(response.flat_charges[0].charge, "policy-fee");
+    assert_eq!(response.flat_charges[0].amount, dec!(25.00));
+    assert_eq!(report.logs[0].message, "3 items");
 }

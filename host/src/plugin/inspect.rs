@@ -1,7 +1,7 @@
 //! Inspection of a compiled component: which Premia world it implements,
 //! against which WIT version, what it imports, and why it is incompatible.
 
-use super::bindings::{INVOICING_EXPORT, RATING_EXPORT, WIT_VERSION};
+use super::bindings::{INVOICING_EXPORT, RATING_EXPORT, WIT_VERSIONS};
 use serde::Serialize;
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -14,6 +14,38 @@ pub enum PluginWorld {
     Rater,
     /// Exports `premia:plugin/invoicing`.
     Invoicer,
+}
+
+/// A WIT package version the host speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum WitVersion {
+    /// `premia:plugin@0.1.0`.
+    V0_1,
+    /// `premia:plugin@0.2.0`: the richer draft invoice.
+    V0_2,
+}
+
+impl WitVersion {
+    /// The version of `premia:plugin@<text>`, if the host speaks it.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "0.1.0" => Some(WitVersion::V0_1),
+            "0.2.0" => Some(WitVersion::V0_2),
+            _ => None,
+        }
+    }
+}
+
+/// The world a Premia export implements and its WIT version text, for
+/// `premia:plugin/rating@<version>` or `premia:plugin/invoicing@<version>`.
+fn export_world(export: &str) -> Option<(PluginWorld, &str)> {
+    let (interface, version) = export.split_once('@')?;
+    let world = match interface {
+        RATING_EXPORT => PluginWorld::Rater,
+        INVOICING_EXPORT => PluginWorld::Invoicer,
+        _ => return None,
+    };
+    Some((world, version))
 }
 
 /// What `premia plugin check` reports.
@@ -69,32 +101,47 @@ pub fn inspect_component(
         .iter()
         .filter(|e| e.starts_with("premia:plugin/"))
         .collect();
-    let world = if exports.iter().any(|e| e == RATING_EXPORT) {
-        Some(PluginWorld::Rater)
-    } else if exports.iter().any(|e| e == INVOICING_EXPORT) {
-        Some(PluginWorld::Invoicer)
-    } else {
-        None
-    };
-    let wit_version = premia_exports
+    let supported = WIT_VERSIONS.join(" and ");
+    let known: Vec<(PluginWorld, &str)> = premia_exports
+        .iter()
+        .filter_map(|e| export_world(e))
+        .filter(|(_, version)| WitVersion::parse(version).is_some())
+        .collect();
+    let world = known.first().map(|(world, _)| *world);
+    let wit_version = known
         .first()
-        .and_then(|e| e.split('@').nth(1))
+        .map(|(_, version)| *version)
+        .or_else(|| premia_exports.first().and_then(|e| e.split('@').nth(1)))
         .map(str::to_string);
     match (&world, premia_exports.first()) {
         (Some(_), _) if premia_exports.len() > 1 => problems
             .push("a plugin implements one world: it exports both rating and invoicing".into()),
         (Some(_), _) => {}
         (None, Some(export)) => problems.push(format!(
-            "it exports {export}, but this host supports WIT version {WIT_VERSION} only"
+            "it exports {export}, but this host supports WIT versions {supported} only"
         )),
         (None, None) => problems.push(format!(
-            "it exports no Premia world (expected {RATING_EXPORT} or {INVOICING_EXPORT})"
+            "it exports no Premia world (expected {RATING_EXPORT} or {INVOICING_EXPORT} \
+             of WIT version {supported})"
         )),
     }
     for import in &imports {
-        if import.starts_with("premia:plugin/") && !import.ends_with(&format!("@{WIT_VERSION}")) {
+        let premia_version = import
+            .strip_prefix("premia:plugin/")
+            .map(|rest| rest.split_once('@').map_or("", |(_, version)| version));
+        if let Some(version) = premia_version
+            && WitVersion::parse(version).is_none()
+        {
             problems.push(format!(
-                "import {import}: this host supports WIT version {WIT_VERSION} only"
+                "import {import}: this host supports WIT versions {supported} only"
+            ));
+        } else if let Some(version) = premia_version
+            && world.is_some()
+            && wit_version.as_deref() != Some(version)
+        {
+            problems.push(format!(
+                "import {import}: a plugin imports the WIT version it exports ({})",
+                wit_version.as_deref().unwrap_or_default()
             ));
         } else if !ALLOWED_IMPORT_PREFIXES
             .iter()

@@ -1,5 +1,6 @@
-//! Native types of the invoicing hook, and their WIT conversions. Billing
-//! builds a [`DraftInvoice`]; an invoicing plugin answers with
+//! Native types of the invoicing hook, and their WIT conversions (to the
+//! newest WIT version; `versions` converts for older plugins). Billing builds
+//! a [`DraftInvoice`]; an invoicing plugin answers with
 //! [`InvoiceAdjustments`] (fees, discounts, a new due date).
 
 use super::bindings::wit_invoicing as wi;
@@ -26,7 +27,36 @@ pub struct DraftItem {
     pub installment_number: Option<u32>,
 }
 
-/// An invoice about to be issued.
+/// Where a policy's coverage stands on an invoice's date.
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Coverage {
+    /// Covered on the invoice date.
+    InForce,
+    /// Its term starts after the invoice date.
+    NotStarted,
+    /// Cancelled on request from `effective`, not reinstated by the invoice date.
+    Cancelled { effective: NaiveDate },
+    /// Cancelled by billing for non-payment from `effective`, not
+    /// reinstated by the invoice date.
+    Lapsed { effective: NaiveDate },
+    /// Its term ended before the invoice date, and no renewal covers it.
+    Expired,
+}
+
+/// A policy billed on a draft invoice, and its coverage on the invoice date.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyStatus {
+    pub policy: String,
+    /// The term the invoice bills (1 = the first).
+    pub term: u32,
+    pub coverage: Coverage,
+}
+
+/// An invoice about to be issued. Its net and whether it is a credit follow
+/// from its items ([`DraftInvoice::net`], [`DraftInvoice::is_credit`]), so
+/// they can never disagree with them; a plugin of WIT 0.2 receives both.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DraftInvoice {
@@ -36,6 +66,31 @@ pub struct DraftInvoice {
     pub due_date: NaiveDate,
     pub previous_invoice_count: u32,
     pub items: Vec<DraftItem>,
+    /// Every policy the items belong to, once, in locator order.
+    #[serde(default)]
+    pub policies: Vec<PolicyStatus>,
+}
+
+impl DraftInvoice {
+    /// The sum of the items' amounts.
+    pub fn net(&self) -> Decimal {
+        self.items.iter().map(|i| i.amount).sum()
+    }
+
+    /// Whether the invoice is a credit: its net is below zero.
+    pub fn is_credit(&self) -> bool {
+        self.net() < Decimal::ZERO
+    }
+}
+
+fn coverage_to_wit(coverage: Coverage) -> wi::Coverage {
+    match coverage {
+        Coverage::InForce => wi::Coverage::InForce,
+        Coverage::NotStarted => wi::Coverage::NotStarted,
+        Coverage::Cancelled { effective } => wi::Coverage::Cancelled(date_to_wit(effective)),
+        Coverage::Lapsed { effective } => wi::Coverage::Lapsed(date_to_wit(effective)),
+        Coverage::Expired => wi::Coverage::Expired,
+    }
 }
 
 /// A line an invoicing plugin adds (a fee, or a negative adjustment).
@@ -75,6 +130,17 @@ pub(super) fn draft_to_wit(draft: &DraftInvoice) -> wi::DraftInvoice {
                 installment_number: i.installment_number,
             })
             .collect(),
+        net: draft.net().to_string(),
+        credit: draft.is_credit(),
+        policies: draft
+            .policies
+            .iter()
+            .map(|p| wi::PolicyStatus {
+                policy: p.policy.clone(),
+                term: p.term,
+                coverage: coverage_to_wit(p.coverage),
+            })
+            .collect(),
     }
 }
 
@@ -92,6 +158,11 @@ pub(super) fn draft_bytes(draft: &DraftInvoice) -> usize {
                     + i.category.len()
                     + 4 * VALUE_OVERHEAD_BYTES
             })
+            .sum::<usize>()
+        + draft
+            .policies
+            .iter()
+            .map(|p| p.policy.len() + 2 * VALUE_OVERHEAD_BYTES)
             .sum::<usize>()
 }
 

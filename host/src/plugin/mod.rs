@@ -1,8 +1,11 @@
 //! The plugin runtime: the only module that imports wasmtime.
 //!
-//! Plugins are WebAssembly components against the WIT package in
-//! `wit/since_v0.1.0` (`premia:plugin@0.1.0`): a `rater` world and an
-//! `invoicer` world. [`PluginRuntime`] validates and compiles a component
+//! Plugins are WebAssembly components against a version of the WIT package
+//! in `wit/`: `premia:plugin@0.1.0` (`wit/since_v0.1.0`) or `@0.2.0`
+//! (`wit/since_v0.2.0`, whose draft invoice adds its net, a credit flag and
+//! each policy's coverage), each with a `rater` world and an `invoicer`
+//! world. The host detects a component's version when it inspects it and
+//! calls it in that version (`bindings` holds one module per version). [`PluginRuntime`] validates and compiles a component
 //! once when it is registered (cached by content hash), pre-instantiates it,
 //! and runs every call in a fresh store and instance from the pooling
 //! allocator (or, for a plugin with a pooled [`InstancePolicy`], in an idle
@@ -27,14 +30,16 @@ mod quarantine;
 mod rater;
 mod runtime;
 mod state;
+mod versions;
 pub mod wasi;
 
 pub use active::ActiveVersions;
-pub use bindings::{INVOICING_EXPORT, RATING_EXPORT, WIT_VERSION};
+pub use bindings::{INVOICING_EXPORT, RATING_EXPORT, WIT_VERSION, WIT_VERSIONS};
 pub use error::PluginError;
 pub use inspect::{ComponentReport, PluginWorld};
 pub use invoicing::{
-    DraftInvoice, DraftItem, InstallmentDates, InvoiceAdjustments, InvoiceLine, ScheduleInstallment,
+    Coverage, DraftInvoice, DraftItem, InstallmentDates, InvoiceAdjustments, InvoiceLine,
+    PolicyStatus, ScheduleInstallment,
 };
 pub use limits::PluginLimits;
 pub use policy::{InstancePolicy, InstancePolicyParseError};

@@ -5,30 +5,86 @@
 //! so a store that trapped, hit a limit or answered with an error is never
 //! entered again, and its replacement starts from the initial memory image.
 
-use super::bindings::{invoicer::Invoicer, rater::Rater};
+use super::bindings::{
+    v0_1, v0_2, wit_invoicing as wi, wit_rating as wr, wit_types::PluginError as WitPluginError,
+};
 use super::policy::InstancePolicy;
 use super::state::CallState;
+use super::versions::{
+    adjustments_from_v0_1, draft_to_v0_1, installment_dates_from_v0_1, installments_to_v0_1,
+    rate_request_to_v0_2, rate_response_from_v0_2,
+};
 use std::sync::Mutex;
 use wasmtime::Store;
 
-/// The exports of an instantiated plugin.
+/// The exports of an instantiated plugin, by world and WIT version.
 pub(super) enum Exports {
-    Rater(Rater),
-    Invoicer(Invoicer),
+    RaterV0_1(v0_1::rater::Rater),
+    RaterV0_2(v0_2::rater::Rater),
+    InvoicerV0_1(v0_1::invoicer::Invoicer),
+    InvoicerV0_2(v0_2::invoicer::Invoicer),
+}
+
+/// What a plugin call answers: the plugin's own result, inside the
+/// runtime's (a trap or a limit).
+type Answer<T> = wasmtime::Result<Result<T, WitPluginError>>;
+
+fn not_a(world: &str) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("the plugin is not {world}"))
 }
 
 impl Exports {
-    pub fn rater(&self) -> wasmtime::Result<&Rater> {
+    /// Calls `rate` in the plugin's WIT version.
+    pub fn rate(
+        &self,
+        store: &mut Store<CallState>,
+        request: &wr::RateRequest,
+    ) -> Answer<wr::RateResponse> {
         match self {
-            Exports::Rater(rater) => Ok(rater),
-            Exports::Invoicer(_) => Err(wasmtime::Error::msg("the plugin is not a rater")),
+            Exports::RaterV0_1(rater) => rater.premia_plugin_rating().call_rate(store, request),
+            Exports::RaterV0_2(rater) => Ok(rater
+                .premia_plugin_rating()
+                .call_rate(store, &rate_request_to_v0_2(request))?
+                .map(rate_response_from_v0_2)),
+            Exports::InvoicerV0_1(_) | Exports::InvoicerV0_2(_) => Err(not_a("a rater")),
         }
     }
 
-    pub fn invoicer(&self) -> wasmtime::Result<&Invoicer> {
+    /// Calls `adjust-invoice` in the plugin's WIT version: a 0.1 plugin
+    /// sees the draft without what 0.2 added.
+    pub fn adjust_invoice(
+        &self,
+        store: &mut Store<CallState>,
+        draft: &wi::DraftInvoice,
+    ) -> Answer<wi::InvoiceAdjustments> {
         match self {
-            Exports::Invoicer(invoicer) => Ok(invoicer),
-            Exports::Rater(_) => Err(wasmtime::Error::msg("the plugin is not an invoicer")),
+            Exports::InvoicerV0_2(invoicer) => invoicer
+                .premia_plugin_invoicing()
+                .call_adjust_invoice(store, draft),
+            Exports::InvoicerV0_1(invoicer) => Ok(invoicer
+                .premia_plugin_invoicing()
+                .call_adjust_invoice(store, &draft_to_v0_1(draft))?
+                .map(adjustments_from_v0_1)),
+            Exports::RaterV0_1(_) | Exports::RaterV0_2(_) => Err(not_a("an invoicer")),
+        }
+    }
+
+    /// Calls `schedule-dates` in the plugin's WIT version.
+    pub fn schedule_dates(
+        &self,
+        store: &mut Store<CallState>,
+        currency: &String,
+        installments: &[wi::Installment],
+    ) -> Answer<Vec<wi::InstallmentDates>> {
+        match self {
+            Exports::InvoicerV0_2(invoicer) => invoicer
+                .premia_plugin_invoicing()
+                .call_schedule_dates(store, currency, installments),
+            Exports::InvoicerV0_1(invoicer) => Ok(invoicer
+                .premia_plugin_invoicing()
+                .call_schedule_dates(store, currency, &installments_to_v0_1(installments))?
+                .map(installment_dates_from_v0_1)),
+            Exports::RaterV0_1(_) | Exports::RaterV0_2(_) => Err(not_a("an invoicer")),
         }
     }
 }

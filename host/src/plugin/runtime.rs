@@ -10,12 +10,10 @@
 //! call succeeded, kept for the next call). A trap or a limit ends that call
 //! and its instance: the next call starts from nothing.
 
-use super::bindings::invoicer::InvoicerPre;
-use super::bindings::rater::RaterPre;
-use super::bindings::{rater, wit_types};
+use super::bindings::{v0_1, v0_2, wit_host_v0_2, wit_types};
 use super::convert::{rate_request_to_wit, rate_response_bytes, rate_response_from_wit};
 use super::error::PluginError;
-use super::inspect::{ComponentReport, PluginWorld, inspect_component};
+use super::inspect::{ComponentReport, PluginWorld, WitVersion, inspect_component};
 use super::invoicing::{
     DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment, adjustments_bytes,
     adjustments_from_wit, draft_bytes, draft_to_wit, installment_dates_from_wit,
@@ -70,9 +68,21 @@ pub struct CallReport {
     pub instance_reused: bool,
 }
 
+/// A pre-instantiated plugin, by world and WIT version.
 enum WorldPre {
-    Rater(RaterPre<CallState>),
-    Invoicer(InvoicerPre<CallState>),
+    RaterV0_1(v0_1::rater::RaterPre<CallState>),
+    RaterV0_2(v0_2::rater::RaterPre<CallState>),
+    InvoicerV0_1(v0_1::invoicer::InvoicerPre<CallState>),
+    InvoicerV0_2(v0_2::invoicer::InvoicerPre<CallState>),
+}
+
+impl WorldPre {
+    fn world(&self) -> PluginWorld {
+        match self {
+            WorldPre::RaterV0_1(_) | WorldPre::RaterV0_2(_) => PluginWorld::Rater,
+            WorldPre::InvoicerV0_1(_) | WorldPre::InvoicerV0_2(_) => PluginWorld::Invoicer,
+        }
+    }
 }
 
 struct LoadedPlugin {
@@ -194,12 +204,19 @@ impl PluginRuntime {
             plugin: "linker".into(),
             message: format!("{e:#}"),
         };
-        rater::premia::plugin::host::add_to_linker::<CallState, HasSelf<CallState>>(
+        v0_1::rater::premia::plugin::host::add_to_linker::<CallState, HasSelf<CallState>>(
             &mut linker,
             |s| s,
         )
         .map_err(link_error)?;
         wit_types::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(link_error)?;
+        wit_host_v0_2::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(link_error)?;
+        // 0.2's `types` interface reuses 0.1's Rust types (see `bindings`), so
+        // no generated code links it: it holds types only, nothing to add.
+        linker
+            .instance("premia:plugin/types@0.2.0")
             .map_err(link_error)?;
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
         let ticker = EpochTicker::start(
@@ -322,7 +339,7 @@ impl PluginRuntime {
         let (component, sha) = self.compile(bytes)?;
         let mut report = inspect_component(&self.engine, &component, sha, bytes.len());
         if report.problems.is_empty()
-            && let Err(error) = self.pre_instantiate(&component, report.world)
+            && let Err(error) = self.pre_instantiate(&component, &report)
         {
             report.problems.push(error.to_string());
         }
@@ -332,21 +349,28 @@ impl PluginRuntime {
     fn pre_instantiate(
         &self,
         component: &Component,
-        world: Option<PluginWorld>,
+        report: &ComponentReport,
     ) -> Result<WorldPre, PluginError> {
         let incompatible = |e: wasmtime::Error| PluginError::Incompatible(format!("{e:#}"));
         let pre = self
             .linker
             .instantiate_pre(component)
             .map_err(incompatible)?;
-        match world {
-            Some(PluginWorld::Rater) => {
-                Ok(WorldPre::Rater(RaterPre::new(pre).map_err(incompatible)?))
-            }
-            Some(PluginWorld::Invoicer) => Ok(WorldPre::Invoicer(
-                InvoicerPre::new(pre).map_err(incompatible)?,
+        let version = report.wit_version.as_deref().and_then(WitVersion::parse);
+        match (report.world, version) {
+            (Some(PluginWorld::Rater), Some(WitVersion::V0_1)) => Ok(WorldPre::RaterV0_1(
+                v0_1::rater::RaterPre::new(pre).map_err(incompatible)?,
             )),
-            None => Err(PluginError::Incompatible(
+            (Some(PluginWorld::Rater), Some(WitVersion::V0_2)) => Ok(WorldPre::RaterV0_2(
+                v0_2::rater::RaterPre::new(pre).map_err(incompatible)?,
+            )),
+            (Some(PluginWorld::Invoicer), Some(WitVersion::V0_1)) => Ok(WorldPre::InvoicerV0_1(
+                v0_1::invoicer::InvoicerPre::new(pre).map_err(incompatible)?,
+            )),
+            (Some(PluginWorld::Invoicer), Some(WitVersion::V0_2)) => Ok(WorldPre::InvoicerV0_2(
+                v0_2::invoicer::InvoicerPre::new(pre).map_err(incompatible)?,
+            )),
+            _ => Err(PluginError::Incompatible(
                 "it exports no Premia world".into(),
             )),
         }
@@ -380,7 +404,7 @@ impl PluginRuntime {
             return Err(PluginError::Incompatible(report.problems.join("; ")));
         }
         let (component, sha) = self.compile(bytes)?;
-        let pre = self.pre_instantiate(&component, report.world)?;
+        let pre = self.pre_instantiate(&component, &report)?;
         let id = format!("{name}@{version}");
         let info = PluginInfo {
             id: id.clone(),
@@ -681,12 +705,8 @@ impl PluginRuntime {
         let plugin = self.world_plugin(plugin_id, PluginWorld::Rater)?;
         self.check_input(plugin_id, request.approx_size_bytes())?;
         let wit_request = rate_request_to_wit(request);
-        let (result, mut report) = self.call(&plugin, |store, exports| {
-            exports
-                .rater()?
-                .premia_plugin_rating()
-                .call_rate(&mut *store, &wit_request)
-        });
+        let (result, mut report) =
+            self.call(&plugin, |store, exports| exports.rate(store, &wit_request));
         let (answer, warm) = result?;
         let response = answer.map_err(|error| business_error(plugin_id, error))?;
         report.output_bytes = rate_response_bytes(&response);
@@ -711,16 +731,11 @@ impl PluginRuntime {
         let plugin = self.world_plugin(plugin_id, PluginWorld::Rater)?;
         let wit_request = rate_request_to_wit(request);
         let (result, _) = self.call(&plugin, |store, exports| {
-            let rater = exports.rater()?;
             let mut last = None;
             for _ in 0..calls.max(1) {
                 store.set_fuel(self.limits.fuel_per_call_max)?;
                 store.set_epoch_deadline(self.limits.deadline_ticks());
-                last = Some(
-                    rater
-                        .premia_plugin_rating()
-                        .call_rate(&mut *store, &wit_request)?,
-                );
+                last = Some(exports.rate(store, &wit_request)?);
             }
             Ok(last.expect("at least one call"))
         });
@@ -754,10 +769,7 @@ impl PluginRuntime {
         self.check_input(plugin_id, draft_bytes(draft))?;
         let wit_draft = draft_to_wit(draft);
         let (result, mut report) = self.call(&plugin, |store, exports| {
-            exports
-                .invoicer()?
-                .premia_plugin_invoicing()
-                .call_adjust_invoice(&mut *store, &wit_draft)
+            exports.adjust_invoice(store, &wit_draft)
         });
         let (answer, warm) = result?;
         let adjustments = answer.map_err(|error| business_error(plugin_id, error))?;
@@ -784,10 +796,7 @@ impl PluginRuntime {
         let wit_installments = installments_to_wit(installments);
         let currency = currency.to_string();
         let (result, report) = self.call(&plugin, |store, exports| {
-            exports
-                .invoicer()?
-                .premia_plugin_invoicing()
-                .call_schedule_dates(&mut *store, &currency, &wit_installments)
+            exports.schedule_dates(store, &currency, &wit_installments)
         });
         let (answer, warm) = result?;
         let moved = answer.map_err(|error| business_error(plugin_id, error))?;
@@ -808,15 +817,15 @@ impl PluginRuntime {
         world: PluginWorld,
     ) -> Result<Arc<LoadedPlugin>, PluginError> {
         let plugin = self.loaded(plugin_id)?;
-        match (&plugin.pre, world) {
-            (WorldPre::Rater(_), PluginWorld::Rater)
-            | (WorldPre::Invoicer(_), PluginWorld::Invoicer) => Ok(plugin),
-            (WorldPre::Rater(_), PluginWorld::Invoicer) => Err(PluginError::WrongWorld {
+        match (plugin.pre.world(), world) {
+            (PluginWorld::Rater, PluginWorld::Rater)
+            | (PluginWorld::Invoicer, PluginWorld::Invoicer) => Ok(plugin),
+            (PluginWorld::Rater, PluginWorld::Invoicer) => Err(PluginError::WrongWorld {
                 plugin: plugin_id.to_string(),
                 expected: "invoicing",
                 actual: "rating",
             }),
-            (WorldPre::Invoicer(_), PluginWorld::Rater) => Err(PluginError::WrongWorld {
+            (PluginWorld::Invoicer, PluginWorld::Rater) => Err(PluginError::WrongWorld {
                 plugin: plugin_id.to_string(),
                 expected: "rating",
                 actual: "invoicing",
@@ -859,8 +868,10 @@ enum Lane {
 /// Instantiates a pre-instantiated plugin in `store`.
 fn instantiate(pre: &WorldPre, store: &mut Store<CallState>) -> wasmtime::Result<Exports> {
     Ok(match pre {
-        WorldPre::Rater(pre) => Exports::Rater(pre.instantiate(store)?),
-        WorldPre::Invoicer(pre) => Exports::Invoicer(pre.instantiate(store)?),
+        WorldPre::RaterV0_1(pre) => Exports::RaterV0_1(pre.instantiate(store)?),
+        WorldPre::RaterV0_2(pre) => Exports::RaterV0_2(pre.instantiate(store)?),
+        WorldPre::InvoicerV0_1(pre) => Exports::InvoicerV0_1(pre.instantiate(store)?),
+        WorldPre::InvoicerV0_2(pre) => Exports::InvoicerV0_2(pre.instantiate(store)?),
     })
 }
 

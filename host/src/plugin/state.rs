@@ -190,6 +190,35 @@ impl wit_host::Host for CallState {
 
 impl super::bindings::wit_types::Host for CallState {}
 
+/// 0.2's `host` interface is 0.1's under a new version: the same calls.
+impl super::bindings::wit_host_v0_2::Host for CallState {
+    fn log(&mut self, level: super::bindings::wit_host_v0_2::LogLevel, message: String) {
+        use super::bindings::wit_host_v0_2::LogLevel as L2;
+        let level = match level {
+            L2::Trace => wit_host::LogLevel::Trace,
+            L2::Debug => wit_host::LogLevel::Debug,
+            L2::Info => wit_host::LogLevel::Info,
+            L2::Warn => wit_host::LogLevel::Warn,
+            L2::Error => wit_host::LogLevel::Error,
+        };
+        wit_host::Host::log(self, level, message)
+    }
+
+    fn lookup(
+        &mut self,
+        table: String,
+        keys: Vec<String>,
+        column: String,
+    ) -> Result<String, super::bindings::wit_host_v0_2::LookupError> {
+        use super::bindings::wit_host_v0_2::LookupError as E2;
+        wit_host::Host::lookup(self, table, keys, column).map_err(|error| match error {
+            wit_host::LookupError::NoSuchTable => E2::NoSuchTable,
+            wit_host::LookupError::NoSuchRow => E2::NoSuchRow,
+            wit_host::LookupError::NoSuchColumn => E2::NoSuchColumn,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

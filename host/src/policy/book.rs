@@ -12,7 +12,7 @@ use super::error::PolicyError;
 use super::pricing::{PricedSegment, PricingContext, price_segments};
 use super::product::{Handling, Invoicing, ProductConfig, RatingChain};
 use super::schedule::{HeldState, InstallmentSlice, TermSlicing, is_spread, spread_period};
-use super::timeline::{Segment, in_effect_order, is_cancelled_at, segments};
+use super::timeline::{Segment, cancellation_at, in_effect_order, is_cancelled_at, segments};
 use super::transaction::{Transaction, TransactionChange, TransactionKind};
 use crate::billing::Arithmetic;
 use crate::domain::{Currency, Money, Period, add_months_clamped, local_date, parse_time_zone};
@@ -99,6 +99,14 @@ impl PolicyState {
     pub fn is_in_force(&self, date: NaiveDate) -> bool {
         self.term_of(date)
             .is_some_and(|term| !is_cancelled_at(&self.transactions, term.number, date))
+    }
+
+    /// The cancellation that leaves term `term` uncovered on `date`, if it
+    /// is cancelled (and not reinstated) then. Its actor tells a lapse for
+    /// non-payment (`crate::engine::LAPSE_ACTOR`) from a cancellation on
+    /// request.
+    pub fn cancellation_on(&self, term: u32, date: NaiveDate) -> Option<&Transaction> {
+        cancellation_at(&self.transactions, term, date)
     }
 
     /// The sum of the policy's charges of `charge` (for example "premium").
@@ -1248,7 +1256,9 @@ impl PolicyBook {
                 period: term.period,
                 plan,
                 arrival,
-                opens_term: opened_term.as_ref().is_some_and(|t| t.number == term.number),
+                opens_term: opened_term
+                    .as_ref()
+                    .is_some_and(|t| t.number == term.number),
                 covered: &covered,
                 frames: None,
             };

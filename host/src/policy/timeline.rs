@@ -100,6 +100,32 @@ pub fn is_cancelled_at(transactions: &[Transaction], term_number: u32, date: Nai
     opened && !state_at(&ordered, term_number, date).covered
 }
 
+/// The cancellation that leaves term `term_number` uncovered on `date`: the
+/// term's last cancellation in effect by then, unless a reinstatement (or the
+/// term's opening) follows it by then. None when the term is covered on
+/// `date` or was never cancelled.
+pub fn cancellation_at(
+    transactions: &[Transaction],
+    term_number: u32,
+    date: NaiveDate,
+) -> Option<&Transaction> {
+    let mut cancellation = None;
+    for transaction in in_effect_order(transactions)
+        .into_iter()
+        .take_while(|t| t.effective <= date)
+        .filter(|t| t.term == term_number)
+    {
+        match transaction.kind {
+            TransactionKind::Cancellation => cancellation = Some(transaction),
+            TransactionKind::NewBusiness
+            | TransactionKind::Renewal
+            | TransactionKind::Reinstatement => cancellation = None,
+            TransactionKind::Endorsement | TransactionKind::Reversal => {}
+        }
+    }
+    cancellation
+}
+
 /// The covered segments of term `term_number` spanning `term`.
 pub fn segments(transactions: &[Transaction], term_number: u32, term: Period) -> Vec<Segment<'_>> {
     let ordered = in_effect_order(transactions);
@@ -136,4 +162,67 @@ pub fn segments(transactions: &[Transaction], term_number: u32, term: Period) ->
         });
     }
     segments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn date(month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, month, day).unwrap()
+    }
+
+    fn transaction(sequence: u32, change: TransactionChange, effective: NaiveDate) -> Transaction {
+        let kind = match &change {
+            TransactionChange::NewBusiness { .. } => TransactionKind::NewBusiness,
+            TransactionChange::Cancellation => TransactionKind::Cancellation,
+            TransactionChange::Reinstatement => TransactionKind::Reinstatement,
+            _ => TransactionKind::Endorsement,
+        };
+        Transaction {
+            locator: format!("P1-T{sequence}"),
+            sequence,
+            kind,
+            effective,
+            term: 1,
+            change,
+            issued_at: Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap(),
+            actor: "staff".into(),
+            idempotency_key: None,
+            reversed_by: None,
+        }
+    }
+
+    /// New business for 2025, cancelled from 03-16, reinstated from 05-01.
+    fn cancelled_then_reinstated() -> Vec<Transaction> {
+        let new_business = TransactionChange::NewBusiness {
+            term: Period::new(date(1, 1), NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()).unwrap(),
+            plan: "monthly".into(),
+            data: PolicyData::default(),
+        };
+        vec![
+            transaction(1, new_business, date(1, 1)),
+            transaction(2, TransactionChange::Cancellation, date(3, 16)),
+            transaction(3, TransactionChange::Reinstatement, date(5, 1)),
+        ]
+    }
+
+    #[test]
+    fn the_cancellation_in_effect_is_found_only_while_it_leaves_the_term_uncovered() {
+        let transactions = cancelled_then_reinstated();
+        let cancellation = |day| cancellation_at(&transactions, 1, day).map(|t| t.effective);
+        assert_eq!(cancellation(date(3, 15)), None, "before it takes effect");
+        assert_eq!(cancellation(date(3, 16)), Some(date(3, 16)));
+        assert_eq!(cancellation(date(4, 30)), Some(date(3, 16)));
+        assert_eq!(cancellation(date(5, 1)), None, "reinstated");
+    }
+
+    #[test]
+    fn a_reversed_cancellation_never_leaves_the_term_uncovered() {
+        let mut transactions = cancelled_then_reinstated();
+        transactions.truncate(2);
+        transactions[1].reversed_by = Some("P1-T3".into());
+        assert_eq!(cancellation_at(&transactions, 1, date(4, 1)), None);
+    }
 }

@@ -1,9 +1,11 @@
-//! The installment-fee invoicer: adds an installment fee to every invoice of
-//! a term but the first, so customers who pay in full pay no fee, and only to
-//! invoices that bill premium: their premium lines (`premium` and
-//! `flatPremium`) net to more than zero. A credit invoice, an invoice whose
-//! premium nets to zero (an installment and its withdrawal after a
-//! cancellation), and one of only fees or taxes get no fee.
+//! The installment-fee invoicer (WIT `premia:plugin@0.2.0`): adds an
+//! installment fee to every invoice of a term but the first, so customers who
+//! pay in full pay no fee, and only to invoices that bill premium of a policy
+//! in force: their premium lines (`premium` and `flatPremium`) net to more
+//! than zero, and the policy the fee goes to is in force on the invoice date.
+//! A credit invoice, an invoice whose premium nets to zero (an installment and
+//! its withdrawal after a cancellation), one of only fees or taxes, and the
+//! invoices of a cancelled, lapsed or expired policy get no fee.
 //!
 //! The fee per currency comes from the `fees` rate table. Worked example: the
 //! second monthly invoice of a USD policy, 83.34 of premium, gets a 5.00
@@ -36,15 +38,25 @@ impl Invoicer for InstallmentFee {
             .items
             .iter()
             .any(|item| item.installment_number.is_some());
-        if invoice.previous_invoice_count == 0
+        if invoice.credit
+            || invoice.previous_invoice_count == 0
             || !bills_an_installment
             || premium_net(&invoice)? <= Decimal::ZERO
         {
             return Ok(InvoiceAdjustments::none());
         }
+        let policy = invoice.items.iter().find_map(|item| item.policy.clone());
+        let in_force = match &policy {
+            Some(policy) => invoice
+                .policy_status(policy)
+                .is_some_and(|status| status.coverage.is_in_force()),
+            None => invoice.all_policies_in_force(),
+        };
+        if !in_force {
+            return Ok(InvoiceAdjustments::none());
+        }
         let fee = lookup_decimal("fees", &[invoice.currency.as_str()], "installment_fee")
             .map_err(PluginError::InvalidInput)?;
-        let policy = invoice.items.iter().find_map(|item| item.policy.clone());
         let mut adjustments =
             InvoiceAdjustments::none().line("installment-fee", fee, "Installment fee");
         adjustments.lines[0].policy = policy;
@@ -59,6 +71,8 @@ mod tests {
     use super::*;
     use premia_plugin_sdk::testing;
 
+    /// A draft of `policy-1`'s installment 2 (83.34 of premium), the policy
+    /// in force in its first term.
     fn draft(currency: &str, previous_invoice_count: u32) -> DraftInvoice {
         DraftInvoice {
             account: "account-1".into(),
@@ -78,7 +92,77 @@ mod tests {
                 }),
                 installment_number: Some(2),
             }],
+            net: "83.34".into(),
+            credit: false,
+            policies: vec![PolicyStatus {
+                policy: "policy-1".into(),
+                term: 1,
+                coverage: Coverage::InForce,
+            }],
         }
+    }
+
+    /// `invoice` with `policy-1` in `coverage` on the invoice date.
+    fn with_coverage(mut invoice: DraftInvoice, coverage: Coverage) -> DraftInvoice {
+        invoice.policies[0].coverage = coverage;
+        invoice
+    }
+
+    /// The fee lines `adjust_invoice` adds to `invoice`, as (charge, amount).
+    fn fees(invoice: DraftInvoice) -> Vec<(String, String)> {
+        InstallmentFee::adjust_invoice(invoice)
+            .unwrap()
+            .lines
+            .into_iter()
+            .map(|line| (line.charge, line.amount))
+            .collect()
+    }
+
+    #[test]
+    fn a_normal_second_installment_gets_the_5_00_fee() {
+        load_tables();
+        assert_eq!(
+            fees(draft("USD", 1)),
+            [("installment-fee".to_string(), "5.00".to_string())]
+        );
+    }
+
+    #[test]
+    fn an_invoice_the_host_marks_as_a_credit_gets_no_fee() {
+        load_tables();
+        let mut invoice = draft("USD", 1);
+        invoice.items[0].amount = "-83.34".into();
+        invoice.net = "-83.34".into();
+        invoice.credit = true;
+        assert_eq!(fees(invoice), []);
+    }
+
+    #[test]
+    fn the_invoices_of_a_cancelled_policy_get_no_fee() {
+        load_tables();
+        let cancelled = Coverage::Cancelled(Date::new(2025, 1, 20));
+        assert_eq!(fees(with_coverage(draft("USD", 1), cancelled)), []);
+    }
+
+    #[test]
+    fn the_invoices_of_a_lapsed_policy_get_no_fee() {
+        load_tables();
+        let lapsed = Coverage::Lapsed(Date::new(2025, 1, 31));
+        assert_eq!(fees(with_coverage(draft("USD", 1), lapsed)), []);
+    }
+
+    #[test]
+    fn the_invoices_of_an_expired_policy_get_no_fee() {
+        load_tables();
+        assert_eq!(fees(with_coverage(draft("USD", 1), Coverage::Expired)), []);
+    }
+
+    #[test]
+    fn the_first_invoice_of_a_renewal_term_gets_no_fee() {
+        load_tables();
+        let mut invoice = draft("USD", 0);
+        invoice.policies[0].term = 2;
+        assert_eq!(fees(invoice), []);
     }
 
     fn load_tables() {

@@ -30,7 +30,7 @@ use super::super::settings::SeparateBy;
 use super::{Decider, plus_days};
 use crate::domain::Money;
 use crate::ledger::ChargeCategory;
-use crate::plugin::{DraftInvoice, DraftItem};
+use crate::plugin::{Coverage, DraftInvoice, DraftItem, PolicyStatus};
 use crate::policy::{Charge, Invoicing};
 use crate::rating::Segment;
 use chrono::NaiveDate;
@@ -480,6 +480,7 @@ impl Decider<'_> {
                     installment_number: item.slice.as_ref().map(|s| s.installment + 1),
                 })
                 .collect(),
+            policies: self.policy_statuses(items, issue_date),
         };
         let mut fees = Vec::new();
         let mut moved: Option<NaiveDate> = None;
@@ -546,6 +547,78 @@ impl Decider<'_> {
             }
         }
         Ok((fees, moved))
+    }
+
+    /// The status on `on` of every policy the items belong to, in locator
+    /// order: the term billed (of the policy's first installment on the
+    /// invoice, else the term holding `on`, else its last term begun by
+    /// then) and its coverage on `on`. A policy the command being decided
+    /// opens is not in the book yet: it is in force unless all its items
+    /// pay for coverage that starts after `on`.
+    fn policy_statuses(&self, items: &[InvoiceItem], on: NaiveDate) -> Vec<PolicyStatus> {
+        let policies: BTreeSet<&str> = items.iter().filter_map(|i| i.policy.as_deref()).collect();
+        policies
+            .into_iter()
+            .map(|policy| {
+                let of_policy = || items.iter().filter(|i| i.policy.as_deref() == Some(policy));
+                let billed_term = of_policy().find_map(|i| i.slice.as_ref().map(|s| s.term));
+                let Some(state) = self.book.policies.get(policy) else {
+                    let starts_later = of_policy().filter_map(|i| i.period).all(|p| p.start() > on);
+                    let any_period = of_policy().any(|i| i.period.is_some());
+                    return PolicyStatus {
+                        policy: policy.to_string(),
+                        term: billed_term.unwrap_or(1),
+                        coverage: if any_period && starts_later {
+                            Coverage::NotStarted
+                        } else {
+                            Coverage::InForce
+                        },
+                    };
+                };
+                let holding_on = state.terms.iter().find(|t| t.period.contains(on));
+                let term = billed_term
+                    .or(holding_on.map(|t| t.number))
+                    .or_else(|| {
+                        state
+                            .terms
+                            .iter()
+                            .rev()
+                            .find(|t| t.period.start() <= on)
+                            .map(|t| t.number)
+                    })
+                    .or_else(|| state.terms.first().map(|t| t.number))
+                    .unwrap_or(1);
+                let coverage = if state.is_in_force(on) {
+                    Coverage::InForce
+                } else if let Some(cancellation) =
+                    state.cancellation_on(holding_on.map_or(term, |t| t.number), on)
+                {
+                    if cancellation.actor == crate::engine::LAPSE_ACTOR {
+                        Coverage::Lapsed {
+                            effective: cancellation.effective,
+                        }
+                    } else {
+                        Coverage::Cancelled {
+                            effective: cancellation.effective,
+                        }
+                    }
+                } else if state
+                    .terms
+                    .iter()
+                    .find(|t| t.number == term)
+                    .is_some_and(|t| on < t.period.start())
+                {
+                    Coverage::NotStarted
+                } else {
+                    Coverage::Expired
+                };
+                PolicyStatus {
+                    policy: policy.to_string(),
+                    term,
+                    coverage,
+                }
+            })
+            .collect()
     }
 
     /// How many earlier invoices billed the term of the draft's first

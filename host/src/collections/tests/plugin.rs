@@ -1,14 +1,16 @@
 //! The product's invoicing plugin, called while invoices are decided: a native
 //! adjuster that adds a 5.00 installment fee to every invoice of a term but
-//! the first whose premium nets to more than zero (what
-//! `plugins/installment-fee` does in WebAssembly). Invoices that bill nothing
-//! (credit invoices, lines netting to zero) are never shown to a plugin.
+//! the first whose premium nets to more than zero and whose policies are in
+//! force on its date (what `plugins/installment-fee` does in WebAssembly).
+//! Invoices that bill nothing (credit invoices, lines netting to zero) are
+//! never shown to a plugin.
 
 use super::support::*;
 use crate::collections::{InvoiceAdjuster, ItemKind};
 use crate::domain::Currency;
 use crate::ledger::{ChargeCategory, LedgerAccount};
-use crate::plugin::{DraftInvoice, InvoiceAdjustments, InvoiceLine};
+use crate::plugin::{Coverage, DraftInvoice, InvoiceAdjustments, InvoiceLine, PolicyStatus};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use std::sync::Mutex;
@@ -30,7 +32,15 @@ impl InvoiceAdjuster for InstallmentFee {
             .filter(|i| i.category == "premium" || i.category == "flatPremium")
             .map(|i| i.amount)
             .sum();
-        if draft.previous_invoice_count == 0 || !bills_an_installment || premium <= Decimal::ZERO {
+        let in_force = draft
+            .policies
+            .iter()
+            .all(|p| p.coverage == Coverage::InForce);
+        if draft.previous_invoice_count == 0
+            || !bills_an_installment
+            || premium <= Decimal::ZERO
+            || !in_force
+        {
             return Ok(InvoiceAdjustments {
                 lines: vec![],
                 due_date: None,
@@ -186,6 +196,11 @@ fn the_immediate_invoice_of_a_new_policy_asks_its_products_plugin_too() {
 /// short-rate holdback, or without it. Returns the world and every draft a
 /// plugin was shown.
 fn cancelled_mid_term(holdback: bool) -> (World, Vec<DraftInvoice>) {
+    cancelled_mid_term_by(holdback, "billing-staff")
+}
+
+/// [`cancelled_mid_term`], the cancellation sent by `actor`.
+fn cancelled_mid_term_by(holdback: bool, actor: &str) -> (World, Vec<DraftInvoice>) {
     let mut product = monthly_product();
     product.invoicing_plugin = Some("installment-fee@0.1.0".into());
     if !holdback {
@@ -203,13 +218,19 @@ fn cancelled_mid_term(holdback: bool) -> (World, Vec<DraftInvoice>) {
     world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
     world.pay(dec!(1210.00), date(2020, 12, 20));
     world.run_daily(date(2020, 12, 20), date(2021, 3, 31));
-    world.exec(
-        crate::policy::PolicyCommand::Cancel {
-            policy: "P1".into(),
-            effective: date(2021, 3, 16),
-        },
-        date(2021, 3, 31),
-    );
+    let context = crate::policy::CommandContext {
+        actor: actor.to_string(),
+        ..at(date(2021, 3, 31))
+    };
+    world
+        .try_exec_with(
+            crate::policy::PolicyCommand::Cancel {
+                policy: "P1".into(),
+                effective: date(2021, 3, 16),
+            },
+            &context,
+        )
+        .unwrap();
     world.run_daily(date(2021, 4, 1), date(2021, 12, 31));
     world.assert_replay_rebuilds();
     let drafts = adjuster.drafts.lock().unwrap().clone();
@@ -264,4 +285,85 @@ fn a_cancelled_policy_pays_no_installment_fee_on_its_credit_or_after_it() {
             "holdback {holdback}: no plugin is shown an invoice that bills nothing"
         );
     }
+}
+
+/// What a plugin sees of a draft: its invoice date, net, whether it is a
+/// credit, and its policies' statuses (each draft once, though the harness
+/// previews every command before committing it).
+fn seen(drafts: &[DraftInvoice]) -> Vec<(NaiveDate, Decimal, bool, Vec<PolicyStatus>)> {
+    let mut seen: Vec<_> = drafts
+        .iter()
+        .map(|d| (d.invoice_date, d.net(), d.is_credit(), d.policies.clone()))
+        .collect();
+    seen.dedup();
+    seen
+}
+
+fn p1(coverage: Coverage) -> Vec<PolicyStatus> {
+    vec![PolicyStatus {
+        policy: "P1".into(),
+        term: 1,
+        coverage,
+    }]
+}
+
+/// Cancelled from 2021-03-16 on 2021-03-31 (with the holdback, so the
+/// cancellation's invoice bills 43.55 and is shown to the plugin): the
+/// invoices before it see P1 in force; the cancellation's sees it cancelled
+/// from 03-16. Sent by the billing run (a lapse for non-payment), the same
+/// cancellation shows as lapsed from 03-16.
+#[test]
+fn the_plugin_sees_each_drafts_net_and_its_policy_in_force_cancelled_or_lapsed() {
+    let cancelled_from_the_16th = Coverage::Cancelled {
+        effective: date(2021, 3, 16),
+    };
+    let lapsed_from_the_16th = Coverage::Lapsed {
+        effective: date(2021, 3, 16),
+    };
+    for (actor, after) in [
+        ("billing-staff", cancelled_from_the_16th),
+        (crate::engine::LAPSE_ACTOR, lapsed_from_the_16th),
+    ] {
+        let (_, drafts) = cancelled_mid_term_by(true, actor);
+        assert_eq!(
+            seen(&drafts),
+            vec![
+                (date(2021, 1, 1), dec!(100.00), false, p1(Coverage::InForce)),
+                (date(2021, 2, 1), dec!(100.00), false, p1(Coverage::InForce)),
+                (date(2021, 3, 1), dec!(100.00), false, p1(Coverage::InForce)),
+                (date(2021, 3, 31), dec!(43.55), false, p1(after)),
+            ],
+            "cancelled by {actor}"
+        );
+    }
+}
+
+#[test]
+fn a_draft_whose_items_net_below_zero_is_a_credit() {
+    let mut draft: DraftInvoice = serde_json::from_value(serde_json::json!({
+        "account": "A1",
+        "currency": "USD",
+        "invoice_date": "2021-03-31",
+        "due_date": "2021-04-15",
+        "previous_invoice_count": 3,
+        "items": [],
+    }))
+    .unwrap();
+    for (locator, amount) in [
+        ("installment-4", "83.34"),
+        ("cancellation-credit", "-100.00"),
+    ] {
+        draft.items.push(crate::plugin::DraftItem {
+            locator: locator.into(),
+            policy: Some("P1".into()),
+            charge: "premium".into(),
+            category: "premium".into(),
+            amount: amount.parse().unwrap(),
+            period: None,
+            installment_number: None,
+        });
+    }
+    assert_eq!(draft.net(), dec!(-16.66));
+    assert!(draft.is_credit());
+    assert_eq!(draft.policies, [], "a draft read without policies has none");
 }

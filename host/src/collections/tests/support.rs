@@ -182,8 +182,18 @@ impl World {
         command: impl Into<EngineCommand>,
         day: NaiveDate,
     ) -> Result<Vec<TenantEvent>, crate::engine::EngineError> {
-        let command = command.into();
         let context = self.context(day);
+        self.try_exec_with(command, &context)
+    }
+
+    /// [`World::try_exec`] in `context` (another actor, for example).
+    pub fn try_exec_with(
+        &mut self,
+        command: impl Into<EngineCommand>,
+        context: &CommandContext,
+    ) -> Result<Vec<TenantEvent>, crate::engine::EngineError> {
+        let command = command.into();
+        let context = context.clone();
         let mut copy = self.state.clone();
         let previewed = copy.execute_with(&command, &context, &Raters, self.adjuster.as_ref());
         let committed =

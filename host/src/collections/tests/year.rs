@@ -77,7 +77,11 @@ fn a_year_of_monthly_billing_gives_every_invoice_its_amount_and_dates() {
     .enumerate()
     .map(|(i, total)| {
         let month = i as u32 + 1;
-        let day = if month == 8 { date(2021, 7, 2) } else { first(month) };
+        let day = if month == 8 {
+            date(2021, 7, 2)
+        } else {
+            first(month)
+        };
         row(&format!("A1-I{month}"), day, day, total)
     })
     .collect();
