@@ -117,7 +117,11 @@ fn main() {
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
         let engine = Engine::open(store, Arc::new(Raters)).unwrap();
         let run = |command: EngineCommand, key: &str| engine.execute("t1", &command, &meta(key));
-        run(PolicyCommand::DeployProduct { product: product() }.into(), "deploy").unwrap();
+        run(
+            PolicyCommand::DeployProduct { product: product() }.into(),
+            "deploy",
+        )
+        .unwrap();
         run(
             PolicyCommand::CreateAccount {
                 locator: "A1".into(),

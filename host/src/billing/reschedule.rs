@@ -209,11 +209,7 @@ pub fn reschedule(
         .find(|(f, t)| frames[**f].generate_date >= arrival && **t != 0)
         .map(|(f, _)| *f);
     let (catch_frame, catch_date, catch_due) = match next_invoice {
-        Some(frame) if !opens_term => (
-            frame,
-            frames[frame].generate_date,
-            frames[frame].due_date,
-        ),
+        Some(frame) if !opens_term => (frame, frames[frame].generate_date, frames[frame].due_date),
         _ => {
             let frame = (0..n)
                 .rev()
@@ -295,13 +291,13 @@ pub fn reschedule(
             result.parts.push(part);
         }
     }
-    result.parts.sort_by_key(|p| (p.charge, p.frame, p.caught_up));
+    result
+        .parts
+        .sort_by_key(|p| (p.charge, p.frame, p.caught_up));
     result.netted = held
         .iter()
         .enumerate()
-        .filter(|(_, s)| {
-            (s.pending && s.frame < n && netted_frame(s.frame)) || replaced_slice(s)
-        })
+        .filter(|(_, s)| (s.pending && s.frame < n && netted_frame(s.frame)) || replaced_slice(s))
         .map(|(i, _)| i)
         .collect();
     Ok(result)

@@ -118,7 +118,10 @@ fn after_a_restart_the_billing_state_is_rebuilt_from_the_log() {
             .run_billing("t1", date(2021, 3, 1), &meta(None))
             .unwrap();
         assert!(report.failures.is_empty());
-        assert!(report.commands > 2, "the lapse needs its own commands: {report:?}");
+        assert!(
+            report.commands > 2,
+            "the lapse needs its own commands: {report:?}"
+        );
         engine
             .read("t1", |s| {
                 (s.collections.clone(), s.ledger.entries().to_vec())

@@ -54,12 +54,13 @@ impl TenantState {
             let Some(state) = self.book.policies.get(&record.policy) else {
                 continue;
             };
-            let on = context
-                .today
-                .unwrap_or_else(|| match parse_time_zone(&state.header.time_zone) {
-                    Ok(zone) => local_date(context.issued_at, zone),
-                    Err(_) => context.issued_at.date_naive(),
-                });
+            let on =
+                context
+                    .today
+                    .unwrap_or_else(|| match parse_time_zone(&state.header.time_zone) {
+                        Ok(zone) => local_date(context.issued_at, zone),
+                        Err(_) => context.issued_at.date_naive(),
+                    });
             by_account
                 .entry(state.header.account.as_str())
                 .or_default()

@@ -465,7 +465,10 @@ fn large_policy(perils: usize) -> (EngineCommand, EngineCommand) {
             exposures,
         },
     };
-    (PolicyCommand::DeployProduct { product }.into(), issue.into())
+    (
+        PolicyCommand::DeployProduct { product }.into(),
+        issue.into(),
+    )
 }
 
 #[test]
@@ -475,7 +478,9 @@ fn a_policy_of_200_perils_on_a_weekly_five_year_plan_issues_and_its_preview_agre
     set_up(&engine);
     let (deploy, issue) = large_policy(200);
     engine.execute("t1", &deploy, &meta("deploy-5y")).unwrap();
-    let preview = engine.preview("t1", std::slice::from_ref(&issue), &meta("big")).unwrap();
+    let preview = engine
+        .preview("t1", std::slice::from_ref(&issue), &meta("big"))
+        .unwrap();
     let started = std::time::Instant::now();
     let outcome = engine.execute("t1", &issue, &meta("big")).unwrap();
     let elapsed = started.elapsed();
@@ -512,9 +517,11 @@ fn a_policy_of_200_perils_on_a_weekly_five_year_plan_issues_and_its_preview_agre
 
 #[test]
 fn an_effect_over_the_logs_limit_is_refused_the_same_way_by_preview_and_commit() {
-    let events = vec![TenantEvent::Book(crate::policy::BookEvent::ProductDeployed {
-        product: auto_product(),
-    })];
+    let events = vec![TenantEvent::Book(
+        crate::policy::BookEvent::ProductDeployed {
+            product: auto_product(),
+        },
+    )];
     assert_eq!(super::state::check_event_sizes(&events), Ok(()));
     let error = EngineError::TooLarge {
         what: "event payload bytes",

@@ -21,9 +21,9 @@ use crate::ledger::{
 use crate::policy::{
     BookEvent, Charge, CommandContext, PolicyBook, PolicyCommand, PolicyError, RaterResolver,
 };
+use crate::store::PAYLOAD_BYTES_MAX;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use crate::store::PAYLOAD_BYTES_MAX;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -102,7 +102,9 @@ pub(crate) fn check_event_sizes(events: &[TenantEvent]) -> Result<(), EngineErro
         if items < MEASURED_ITEMS_MIN {
             continue;
         }
-        let bytes = serde_json::to_vec(event).map(|b| b.len()).unwrap_or(usize::MAX);
+        let bytes = serde_json::to_vec(event)
+            .map(|b| b.len())
+            .unwrap_or(usize::MAX);
         if bytes > PAYLOAD_BYTES_MAX {
             return Err(EngineError::TooLarge {
                 what: "event payload bytes",

@@ -154,14 +154,24 @@ mod tests {
     #[test]
     fn slices_round_trip_in_their_order_and_equal_amounts_make_one_run() {
         let mut slices: Vec<InstallmentSlice> = (1..=12)
-            .map(|m| slice("P1-T1-C1", m, if m > 8 { dec!(83.34) } else { dec!(83.33) }, false))
+            .map(|m| {
+                slice(
+                    "P1-T1-C1",
+                    m,
+                    if m > 8 { dec!(83.34) } else { dec!(83.33) },
+                    false,
+                )
+            })
             .collect();
         slices.extend((1..=12).map(|m| slice("P1-T1-C2", m, dec!(-8.33), false)));
         slices.push(slice("P1-T1-C1", 3, dec!(0.02), true));
         let holder = Holder { slices };
         let json = serde_json::to_value(&holder).unwrap();
         assert_eq!(json["slices"]["runs"].as_array().unwrap().len(), 4);
-        assert_eq!(json["slices"]["runs"][0], serde_json::json!([0, 1, 0, 8, "83.33"]));
+        assert_eq!(
+            json["slices"]["runs"][0],
+            serde_json::json!([0, 1, 0, 8, "83.33"])
+        );
         let back: Holder = serde_json::from_value(json).unwrap();
         assert_eq!(back, holder);
     }

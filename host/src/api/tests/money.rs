@@ -55,7 +55,11 @@ async fn run_monthly(api: &Api, key: &str, from: (i32, u32), to: (i32, u32)) {
     let (mut year, mut month) = from;
     while (year, month) <= to {
         run_on(api, key, &format!("{year}-{month:02}-01")).await;
-        (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+        (year, month) = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
     }
 }
 
@@ -152,7 +156,11 @@ async fn installments_are_levelled_again_over_everything_they_hold_after_an_endo
         .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     run_monthly(&api, &key, (2026, 1), (2026, 12)).await;
-    let totals: Vec<String> = invoices(&api, &key).await.into_iter().map(|r| r.2).collect();
+    let totals: Vec<String> = invoices(&api, &key)
+        .await
+        .into_iter()
+        .map(|r| r.2)
+        .collect();
     let mut expected = vec!["83.41".to_string(); 4];
     expected.extend(vec!["83.42".to_string(); 8]);
     assert_eq!(totals, expected);
@@ -172,7 +180,11 @@ async fn with_the_residue_last_the_others_are_rounded_to_the_nearest_cent() {
     .await;
     issue(&api, &key, "200.00", "2026-01-01", "quarterly-last").await;
     run_monthly(&api, &key, (2026, 1), (2026, 12)).await;
-    let totals: Vec<String> = invoices(&api, &key).await.into_iter().map(|r| r.2).collect();
+    let totals: Vec<String> = invoices(&api, &key)
+        .await
+        .into_iter()
+        .map(|r| r.2)
+        .collect();
     assert_eq!(totals, ["66.67", "66.67", "66.66"]);
 }
 
@@ -220,12 +232,7 @@ async fn a_plan_with_weight_zero_installments_can_be_cancelled_in_its_zero_weigh
 #[tokio::test]
 async fn policies_with_many_perils_on_monthly_and_weekly_plans_issue() {
     let api = Api::new();
-    let key = lab_on(
-        &api,
-        "2025-12-01",
-        json!({"weekly": {"cadence": "weekly"}}),
-    )
-    .await;
+    let key = lab_on(&api, "2025-12-01", json!({"weekly": {"cadence": "weekly"}})).await;
     for (locator, plan, perils) in [("P16", "monthly", 16), ("P6W", "weekly", 6)] {
         let mut body = policy(locator, "1000.00");
         body["plan"] = json!(plan);

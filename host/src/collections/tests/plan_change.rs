@@ -19,6 +19,15 @@ fn with_quarterly() -> World {
     world
 }
 
+/// Every invoice of the world: issue date and total.
+fn issued(world: &World) -> Vec<(chrono::NaiveDate, Decimal)> {
+    world
+        .rows()
+        .into_iter()
+        .map(|(_, issue, _, total)| (issue, total))
+        .collect()
+}
+
 fn change(world: &mut World, plan: &str, effective: chrono::NaiveDate) {
     world.exec(
         BillingCommand::ChangePlan {
@@ -35,11 +44,7 @@ fn moving_to_quarterly_in_march_re_spreads_the_nine_months_left_over_three_quart
     let mut world = with_quarterly();
     change(&mut world, "quarterly", date(2021, 3, 20));
     world.run_daily(date(2021, 3, 20), date(2021, 12, 31));
-    let totals: Vec<(chrono::NaiveDate, Decimal)> = world
-        .rows()
-        .into_iter()
-        .map(|(_, issue, _, total)| (issue, total))
-        .collect();
+    let totals = issued(&world);
     assert_eq!(
         totals,
         vec![
@@ -95,11 +100,7 @@ fn after_a_change_to_quarterly_a_july_to_december_charge_is_billed_only_in_the_q
     world.pay(dec!(600.00), date(2021, 3, 19));
     change(&mut world, "quarterly", date(2021, 3, 20));
     world.run_daily(date(2021, 3, 20), date(2021, 12, 31));
-    let totals: Vec<(chrono::NaiveDate, Decimal)> = world
-        .rows()
-        .into_iter()
-        .map(|(_, issue, _, total)| (issue, total))
-        .collect();
+    let totals = issued(&world);
     assert_eq!(
         totals,
         vec![
@@ -132,11 +133,7 @@ fn on_a_future_dated_policy_a_change_from_july_leaves_january_to_june_on_the_old
     );
     world.pay(dec!(1200.00), date(2020, 12, 20));
     world.run_daily(date(2020, 11, 16), date(2021, 12, 31));
-    let totals: Vec<(chrono::NaiveDate, Decimal)> = world
-        .rows()
-        .into_iter()
-        .map(|(_, issue, _, total)| (issue, total))
-        .collect();
+    let totals = issued(&world);
     let mut expected: Vec<(chrono::NaiveDate, Decimal)> =
         (1..=6).map(|m| (date(2021, m, 1), dec!(100.00))).collect();
     expected.push((date(2021, 7, 1), dec!(300.00)));
@@ -163,11 +160,7 @@ fn a_cancellation_after_a_plan_change_nets_the_new_plans_installments() {
         date(2021, 3, 25),
     );
     world.run_daily(date(2021, 3, 25), date(2021, 12, 31));
-    let totals: Vec<(chrono::NaiveDate, Decimal)> = world
-        .rows()
-        .into_iter()
-        .map(|(_, issue, _, total)| (issue, total))
-        .collect();
+    let totals = issued(&world);
     // January to March (paid), the second quarter with the cancellation's
     // 10% holdback (60.00), and nothing for the third and fourth: they are
     // netted, not refunded now and billed later.
@@ -204,11 +197,7 @@ fn a_plan_change_after_a_cancellation_bills_nothing_after_it() {
     );
     change(&mut world, "quarterly", date(2021, 3, 20));
     world.run_daily(date(2021, 3, 20), date(2021, 12, 31));
-    let totals: Vec<(chrono::NaiveDate, Decimal)> = world
-        .rows()
-        .into_iter()
-        .map(|(_, issue, _, total)| (issue, total))
-        .collect();
+    let totals = issued(&world);
     // April to 9 May (1 month and 9 of May's 31 days: 129.03) and the 10%
     // holdback of the 770.97 returned (77.10), on the second quarter's
     // invoice; nothing after.

@@ -347,5 +347,3 @@ fn reversing_the_lapse_cancellation_closes_the_delinquency_like_a_reinstatement(
     assert_eq!(late_fees(&world), vec![dec!(10.00)]);
     world.assert_replay_rebuilds();
 }
-
-
