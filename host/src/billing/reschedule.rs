@@ -184,6 +184,7 @@ pub fn reschedule(
     };
     let mut replaced: i128 = 0;
     let mut replaced_in = vec![0_i128; n];
+    let mut fixed_in = vec![0_i128; n];
     for slice in held {
         if slice.frame < n && open[slice.frame] && slice.pending {
             adjustable[slice.frame] += slice.units;
@@ -194,6 +195,9 @@ pub fn reschedule(
             }
         } else {
             fixed += slice.units;
+            if slice.frame < n {
+                fixed_in[slice.frame] += slice.units;
+            }
         }
     }
     let total: i128 = charges.iter().map(|c| c.units).sum();
@@ -238,7 +242,38 @@ pub fn reschedule(
             own.iter().map(|(_, row)| row[frame]).sum::<i128>() + replaced_in[frame];
         closed_parts += slot_target[frame];
     }
-    slot_target[placement_slot] = remainder - closed_parts;
+    // The rest goes to the closed frames whose billing falls short of (or
+    // exceeds) their cost, in proportion to the gap, so each frame is billed
+    // what its coverage costs; what no frame can take stays on the placement
+    // slot.
+    let rest = remainder - closed_parts;
+    let gaps: Vec<(usize, Decimal)> = (0..n)
+        .filter(|f| !open[*f])
+        .map(|f| (f, cost[f] - Decimal::from(fixed_in[f] + slot_target[f])))
+        .filter(|(_, gap)| rest != 0 && !gap.is_zero() && gap.is_sign_positive() == (rest > 0))
+        .collect();
+    let weights: Vec<i128> = gaps
+        .iter()
+        .map(|(_, gap)| integer_weight(*gap))
+        .collect::<Result<_, _>>()?;
+    if weights.iter().any(|w| *w > 0) {
+        let gap_total: Decimal = gaps.iter().map(|(_, gap)| gap.abs()).sum();
+        // No frame takes more than its gap: anything beyond stays on the
+        // placement slot.
+        let spread_units = Decimal::from(rest.abs())
+            .min(gap_total.round())
+            .to_i128()
+            .unwrap_or(0)
+            * rest.signum();
+        let split = allocate_units(spread_units, &weights, ResiduePlacement::LargestRemainder)
+            .map_err(|e| SpreadError::Level(e.into()))?;
+        for ((frame, _), part) in gaps.iter().zip(split) {
+            slot_target[*frame] += part;
+        }
+        slot_target[placement_slot] = rest - spread_units;
+    } else {
+        slot_target[placement_slot] = rest;
+    }
     let adjuster = own
         .iter()
         .enumerate()
@@ -446,14 +481,21 @@ mod tests {
             ]
         );
         assert_eq!(result.netted, vec![6, 7, 8, 9, 10, 11]);
-        // The 0.02 still owed for January to June, billed once, on arrival.
-        let remainder: Vec<(i128, NaiveDate, bool)> = result
+        // The 0.02 still owed for January to June, billed once, on arrival
+        // (a cent each for the two months whose 83.33 fell short of 83.333).
+        let remainder: Vec<(usize, i128, NaiveDate, bool)> = result
             .parts
             .iter()
             .filter(|p| p.caught_up)
-            .map(|p| (p.units, p.invoice_date, p.netted))
+            .map(|p| (p.frame, p.units, p.invoice_date, p.netted))
             .collect();
-        assert_eq!(remainder, vec![(2, date(2026, 6, 15), false)]);
+        assert_eq!(
+            remainder,
+            vec![
+                (4, 1, date(2026, 6, 15), false),
+                (5, 1, date(2026, 6, 15), false)
+            ]
+        );
         let total: i128 = result.parts.iter().map(|p| p.units).sum();
         assert_eq!(total, -50_000, "the credit's parts sum to it");
     }

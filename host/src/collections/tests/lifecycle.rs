@@ -915,9 +915,11 @@ impl Life {
                         if !before.invoices.iter().any(|i| lapsed.invoices.contains(i)) {
                             continue;
                         }
+                        // A new grace period: a successor started on the
+                        // reinstatement day, or one already in grace whose
+                        // grace the reinstatement renewed.
                         assert!(
-                            lapsed.started_on >= *reinstated
-                                && lapsed.grace_end >= *reinstated + grace
+                            lapsed.grace_end >= *reinstated + grace
                                 && *on > *reinstated + grace
                                 && *effective > *reinstated + grace,
                             "{delinquency} lapses on {on} (effective {effective}, grace to {}) \
