@@ -113,7 +113,7 @@ pub fn reschedule(
     let mut own: Vec<(usize, Vec<i128>)> = Vec::new();
     for (index, charge) in charges.iter().enumerate() {
         let mut shares = charge_shares(frames, &factors, charge.period)?;
-        let mut row = vec![0_i128; n + 2];
+        let mut row = vec![0_i128; 2 * n + 2];
         if shares.iter().all(|share| *share == 0) {
             let next = frames
                 .iter()
@@ -230,9 +230,14 @@ pub fn reschedule(
     // (rounding, and what closed frames lost or gained otherwise). The largest
     // new charge takes the differences, which sum to zero, so every charge
     // still sums exactly to itself.
-    let withdrawal_slot = n + 1;
-    let mut slot_target = vec![0_i128; n + 2];
-    slot_target[withdrawal_slot] = -replaced;
+    // Withdrawal slots: one a frame (`n + 1 + frame`) for the caught-up parts
+    // withdrawn there, and one (`2n + 1`) for those of no frame of this plan.
+    let withdrawal_slot = |frame: usize| n + 1 + frame;
+    let mut slot_target = vec![0_i128; 2 * n + 2];
+    for (frame, units) in replaced_in.iter().enumerate() {
+        slot_target[withdrawal_slot(frame)] = -units;
+    }
+    slot_target[withdrawal_slot(n)] = -(replaced - replaced_in.iter().sum::<i128>());
     for (frame, target) in open_frames.iter().zip(&targets) {
         slot_target[*frame] = target - adjustable[*frame];
     }
@@ -280,7 +285,7 @@ pub fn reschedule(
         .max_by_key(|(i, (index, _))| (charges[*index].units.abs(), std::cmp::Reverse(*i)))
         .map(|(i, _)| i)
         .expect("a new charge");
-    for slot in 0..n + 2 {
+    for slot in 0..2 * n + 2 {
         let placed: i128 = own.iter().map(|(_, row)| row[slot]).sum();
         own[adjuster].1[slot] += slot_target[slot] - placed;
     }
@@ -313,14 +318,19 @@ pub fn reschedule(
                     netted: netted_frame(slot),
                 }
             } else {
+                let frame = match slot {
+                    slot if slot < n => slot,
+                    slot if slot > n && slot - n - 1 < n => slot - n - 1,
+                    _ => catch_frame,
+                };
                 NewPart {
                     charge: index,
-                    frame: if slot < n { slot } else { catch_frame },
+                    frame,
                     units,
                     invoice_date: catch_date,
                     due_date: catch_due,
                     caught_up: true,
-                    netted: slot == withdrawal_slot,
+                    netted: slot > n,
                 }
             };
             result.parts.push(part);
