@@ -101,22 +101,18 @@ pub fn slices_for_term(
         Some(frames) => frames.to_vec(),
         None => term.plan.frames(term.period).map_err(|e| e.to_string())?,
     };
-    let units = |charge: &Charge| charge.amount.to_minor_units().map_err(|e| e.to_string());
-    let mut charges = Vec::with_capacity(old.len() + new.len());
-    for (charge, period) in old {
-        charges.push(TermCharge {
-            units: units(charge)?,
-            period: *period,
-            new: false,
-        });
-    }
-    for (charge, period) in new {
-        charges.push(TermCharge {
-            units: units(charge)?,
-            period: *period,
-            new: true,
-        });
-    }
+    let charges = old
+        .iter()
+        .map(|c| (c, false))
+        .chain(new.iter().map(|c| (c, true)))
+        .map(|((charge, period), new)| {
+            Ok(TermCharge {
+                units: units_of(charge.amount)?,
+                period: *period,
+                new,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let mut held_positions = Vec::new();
     let mut held_slices = Vec::new();
     for (position, (slice, state)) in held.iter().enumerate() {

@@ -1046,4 +1046,3 @@ fn random_lifecycles_keep_billing_to_the_coverage_after_every_step() {
 fn random_lifecycles_level_installments_and_bill_each_frame_its_cost() {
     run_cases(true);
 }
-
