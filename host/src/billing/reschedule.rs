@@ -175,18 +175,16 @@ pub fn reschedule(
     let open_frames: Vec<usize> = (0..n).filter(|f| open[*f]).collect();
     let mut adjustable = vec![0_i128; n];
     let mut fixed: i128 = 0;
-    // Caught-up parts still waiting for their invoice (outside open frames)
-    // are withdrawn and billed again with this transaction's remainder: a
+    // Caught-up parts still waiting for their invoice (in any frame: an open
+    // frame's level total is its own installments only) are withdrawn and billed again with this transaction's remainder: a
     // later credit for the same frames nets them instead of being billed on
     // its own.
-    let replaced_slice = |slice: &HeldSlice| {
-        slice.pending && slice.caught_up && !(slice.frame < n && open[slice.frame])
-    };
+    let replaced_slice = |slice: &HeldSlice| slice.pending && slice.caught_up;
     let mut replaced: i128 = 0;
     let mut replaced_in = vec![0_i128; n];
     let mut fixed_in = vec![0_i128; n];
     for slice in held {
-        if slice.frame < n && open[slice.frame] && slice.pending {
+        if slice.frame < n && open[slice.frame] && slice.pending && !slice.caught_up {
             adjustable[slice.frame] += slice.units;
         } else if replaced_slice(slice) {
             replaced += slice.units;
@@ -215,9 +213,19 @@ pub fn reschedule(
     let (catch_frame, catch_date, catch_due) = match next_invoice {
         Some(frame) if !opens_term => (frame, frames[frame].generate_date, frames[frame].due_date),
         _ => {
+            // Billed on arrival, for the latest frame begun by then that has
+            // coverage (a cancelled policy's last months, not the empty
+            // month the cancellation's remainder happens to be billed in).
+            let begun = |f: &usize| frames[*f].period.start() <= arrival;
+            let has_cover = |f: &usize| {
+                covered
+                    .iter()
+                    .any(|p| p.overlap_days(&frames[*f].period) > 0)
+            };
             let frame = (0..n)
                 .rev()
-                .find(|f| frames[*f].period.start() <= arrival)
+                .find(|f| begun(f) && has_cover(f))
+                .or_else(|| (0..n).rev().find(begun))
                 .unwrap_or(0);
             (frame, arrival, add_days(arrival, gap)?.max(arrival))
         }
@@ -241,44 +249,24 @@ pub fn reschedule(
     for (frame, target) in open_frames.iter().zip(&targets) {
         slot_target[*frame] = target - adjustable[*frame];
     }
+    // Closed frames are brought to what their coverage costs: each is
+    // billed, caught up, its cost (rounded cumulatively, so the closed
+    // frames' rounding never adds up past a cent) less what it already
+    // bills. What is left (rounding, what no frame can take, and what the
+    // spread of a credit would leave on frames with no coverage) goes on the
+    // placement slot, billed once.
     let mut closed_parts: i128 = 0;
+    let mut running = Decimal::ZERO;
+    let mut running_units: i128 = 0;
     for frame in (0..n).filter(|f| !open[*f]) {
-        slot_target[frame] =
-            own.iter().map(|(_, row)| row[frame]).sum::<i128>() + replaced_in[frame];
+        running = running.checked_add(cost[frame]).ok_or_else(overflow)?;
+        let upto = running.round().to_i128().ok_or_else(overflow)?;
+        let frame_cost = upto - running_units;
+        running_units = upto;
+        slot_target[frame] = frame_cost - fixed_in[frame];
         closed_parts += slot_target[frame];
     }
-    // The rest goes to the closed frames whose billing falls short of (or
-    // exceeds) their cost, in proportion to the gap, so each frame is billed
-    // what its coverage costs; what no frame can take stays on the placement
-    // slot.
-    let rest = remainder - closed_parts;
-    let gaps: Vec<(usize, Decimal)> = (0..n)
-        .filter(|f| !open[*f])
-        .map(|f| (f, cost[f] - Decimal::from(fixed_in[f] + slot_target[f])))
-        .filter(|(_, gap)| rest != 0 && !gap.is_zero() && gap.is_sign_positive() == (rest > 0))
-        .collect();
-    let weights: Vec<i128> = gaps
-        .iter()
-        .map(|(_, gap)| integer_weight(*gap))
-        .collect::<Result<_, _>>()?;
-    if weights.iter().any(|w| *w > 0) {
-        let gap_total: Decimal = gaps.iter().map(|(_, gap)| gap.abs()).sum();
-        // No frame takes more than its gap: anything beyond stays on the
-        // placement slot.
-        let spread_units = Decimal::from(rest.abs())
-            .min(gap_total.round())
-            .to_i128()
-            .unwrap_or(0)
-            * rest.signum();
-        let split = allocate_units(spread_units, &weights, ResiduePlacement::LargestRemainder)
-            .map_err(|e| SpreadError::Level(e.into()))?;
-        for ((frame, _), part) in gaps.iter().zip(split) {
-            slot_target[*frame] += part;
-        }
-        slot_target[placement_slot] = rest - spread_units;
-    } else {
-        slot_target[placement_slot] = rest;
-    }
+    slot_target[placement_slot] = remainder - closed_parts;
     let adjuster = own
         .iter()
         .enumerate()
@@ -492,7 +480,9 @@ mod tests {
         );
         assert_eq!(result.netted, vec![6, 7, 8, 9, 10, 11]);
         // The 0.02 still owed for January to June, billed once, on arrival
-        // (a cent each for the two months whose 83.33 fell short of 83.333).
+        // (a cent each for two months whose 83.33 fell short of 83.333: the
+        // closed months' costs are rounded cumulatively, 83.33, 83.34, 83.33,
+        // 83.33, 83.34, 83.33, so February and May).
         let remainder: Vec<(usize, i128, NaiveDate, bool)> = result
             .parts
             .iter()
@@ -502,8 +492,8 @@ mod tests {
         assert_eq!(
             remainder,
             vec![
-                (4, 1, date(2026, 6, 15), false),
-                (5, 1, date(2026, 6, 15), false)
+                (1, 1, date(2026, 6, 15), false),
+                (4, 1, date(2026, 6, 15), false)
             ]
         );
         let total: i128 = result.parts.iter().map(|p| p.units).sum();

@@ -189,19 +189,32 @@ pub fn change_plan(
                     })
                     .collect())
             }
-            (None, Some(last)) => Ok(remaining
-                .iter()
-                .map(|(charge, amount, _)| InstallmentSlice {
-                    charge: charge.clone(),
-                    term: term.number,
-                    installment: last.index,
-                    installment_period: last.period,
-                    amount: *amount,
-                    invoice_date: effective,
-                    due_date: effective,
-                    caught_up: true,
-                })
-                .collect()),
+            (None, Some(last)) => {
+                // Billed at once, for the latest installment with coverage
+                // begun by the change (not an empty one after a cancellation).
+                let has_cover =
+                    |f: &&InstallmentFrame| covered.iter().any(|c| c.overlap_days(&f.period) > 0);
+                let last = frames
+                    .iter()
+                    .rev()
+                    .filter(has_cover)
+                    .find(|f| f.period.start() <= effective)
+                    .or_else(|| frames.iter().find(has_cover))
+                    .unwrap_or(last);
+                Ok(remaining
+                    .iter()
+                    .map(|(charge, amount, _)| InstallmentSlice {
+                        charge: charge.clone(),
+                        term: term.number,
+                        installment: last.index,
+                        installment_period: last.period,
+                        amount: *amount,
+                        invoice_date: effective,
+                        due_date: effective,
+                        caught_up: true,
+                    })
+                    .collect())
+            }
             (None, None) => Err(invalid(format!("plan {plan} has no installments"))),
         }
     };
