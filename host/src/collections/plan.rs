@@ -17,7 +17,7 @@
 
 use super::error::CollectionsError;
 use super::state::Collections;
-use crate::billing::{InstallmentFrame, SpreadCharge, spread};
+use crate::billing::{InstallmentFrame, SpreadCharge, TermCharge, reschedule};
 use crate::domain::{Money, Period};
 use crate::policy::{
     BookEvent, InstallmentDater, InstallmentSlice, PluginDates, PolicyBook, frame_amounts,
@@ -172,22 +172,53 @@ pub fn change_plan(
                         }
                     })
                     .collect();
-                let spread = spread(&future, &charges, effective, new_plan.residue)
-                    .map_err(|e| invalid(format!("re-spreading: {e}")))?;
-                Ok(spread
+                // Scheduled as a transaction's charges are (DOMAIN section
+                // 5): the new installments' totals are the level split of
+                // what their coverage costs, over every charge they hold.
+                let currency = product.currency;
+                let units = |money: &Money| {
+                    money
+                        .to_minor_units()
+                        .map_err(|e| invalid(format!("re-spreading: {e}")))
+                };
+                let term_charges: Vec<TermCharge> = charges
+                    .iter()
+                    .map(|c| {
+                        Ok(TermCharge {
+                            units: units(&c.amount)?,
+                            period: c.period,
+                            new: true,
+                        })
+                    })
+                    .collect::<Result<_, CollectionsError>>()?;
+                let rescheduled = reschedule(
+                    &future,
+                    &term_charges,
+                    &[],
+                    &covered,
+                    effective,
+                    false,
+                    new_plan.residue,
+                )
+                .map_err(|e| invalid(format!("re-spreading: {e}")))?;
+                rescheduled
                     .parts
                     .iter()
-                    .map(|part| InstallmentSlice {
-                        charge: remaining[part.charge_index].0.clone(),
-                        term: term.number,
-                        installment: future[part.frame_index].index,
-                        installment_period: future[part.frame_index].period,
-                        amount: part.amount,
-                        invoice_date: part.invoice_date,
-                        due_date: part.due_date,
-                        caught_up: part.caught_up || remaining[part.charge_index].2,
+                    .filter(|part| part.units != 0)
+                    .map(|part| {
+                        Ok(InstallmentSlice {
+                            charge: remaining[part.charge].0.clone(),
+                            term: term.number,
+                            installment: future[part.frame].index,
+                            installment_period: future[part.frame].period,
+                            amount: Money::from_minor_units(part.units, currency)
+                                .map_err(|e| invalid(format!("re-spreading: {e}")))?,
+                            invoice_date: part.invoice_date,
+                            due_date: part.due_date,
+                            caught_up: part.caught_up || remaining[part.charge].2,
+                        })
                     })
-                    .collect())
+                    .collect()
             }
             (None, Some(last)) => {
                 // Billed at once, for the latest installment with coverage
