@@ -225,6 +225,45 @@ async fn a_plan_with_weight_zero_installments_can_be_cancelled_in_its_zero_weigh
     );
 }
 
+/// [E5] weights on a cancellation: 1400.00 a year, quarterly with weights
+/// `[3,2]` (600.00, 400.00, 200.00, 200.00), the first half invoiced and
+/// cancelled effective 2026-07-01 before July is invoiced. The half year
+/// costs 700.00 (months basis); 1000.00 was billed for it. The credit of
+/// 700.00 withdraws the 400.00 scheduled for July to December (no invoice
+/// for them) and the other 300.00 is refunded once, on the day the
+/// cancellation arrives: 600.00 + 400.00 - 300.00 = 700.00.
+#[tokio::test]
+async fn a_weighted_plan_cancelled_mid_term_refunds_what_the_first_half_was_overbilled_once() {
+    let api = Api::new();
+    let key = lab_on(
+        &api,
+        "2025-12-01",
+        json!({"weighted": {"cadence": "quarterly", "weights": ["3", "2"]}}),
+    )
+    .await;
+    issue(&api, &key, "1400.00", "2026-01-01", "weighted").await;
+    run_monthly(&api, &key, (2026, 1), (2026, 6)).await;
+    run_on(&api, &key, "2026-06-20").await;
+    let (status, cancellation) = api
+        .post(
+            "/v1/policies/P1/cancellations",
+            &key,
+            json!({"effective": "2026-07-01"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{cancellation}");
+    run_on(&api, &key, "2026-06-20").await;
+    run_monthly(&api, &key, (2026, 7), (2027, 1)).await;
+    assert_eq!(
+        invoices(&api, &key).await,
+        vec![
+            row("2026-01-01", "600.00"),
+            row("2026-04-01", "400.00"),
+            row("2026-06-20", "-300.00")
+        ]
+    );
+}
+
 /// The size cliff: a 12-month monthly policy with 16 rated perils, and a
 /// weekly one with 6, used to be refused on commit (an event over 64 KiB)
 /// after their preview answered 200. Both issue now, and the preview equals
