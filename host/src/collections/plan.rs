@@ -17,7 +17,7 @@
 
 use super::error::CollectionsError;
 use super::state::Collections;
-use crate::billing::{InstallmentFrame, SpreadCharge, TermCharge, reschedule};
+use crate::billing::{InstallmentFrame, TermCharge, reschedule};
 use crate::domain::{Money, Period};
 use crate::policy::{
     BookEvent, InstallmentDater, InstallmentSlice, PluginDates, PolicyBook, frame_amounts,
@@ -140,15 +140,37 @@ pub fn change_plan(
                 // what was caught up goes whole on the first.
                 let span = Period::new(first.period.start(), term.period.end())
                     .map_err(|e| invalid(e.to_string()))?;
-                let charges: Vec<SpreadCharge> = remaining
+                // What was caught up stays caught up, whole on the first new
+                // installment; the rest is scheduled as a transaction's
+                // charges are (DOMAIN section 5): the new installments'
+                // totals are the level split of what their coverage costs,
+                // over every charge they hold.
+                let currency = product.currency;
+                let money = |units: i128| {
+                    Money::from_minor_units(units, currency)
+                        .map_err(|e| invalid(format!("re-spreading: {e}")))
+                };
+                let mut slices: Vec<InstallmentSlice> = remaining
                     .iter()
-                    .map(|(locator, amount, caught_up)| {
-                        if *caught_up {
-                            return SpreadCharge {
-                                amount: *amount,
-                                period: first.period,
-                            };
-                        }
+                    .filter(|(_, _, caught_up)| *caught_up)
+                    .map(|(charge, amount, _)| InstallmentSlice {
+                        charge: charge.clone(),
+                        term: term.number,
+                        installment: first.index,
+                        installment_period: first.period,
+                        amount: *amount,
+                        invoice_date: first.generate_date,
+                        due_date: first.due_date,
+                        caught_up: true,
+                    })
+                    .collect();
+                let regular: Vec<&(String, Money, bool)> = remaining
+                    .iter()
+                    .filter(|(_, _, caught_up)| !caught_up)
+                    .collect();
+                let term_charges: Vec<TermCharge> = regular
+                    .iter()
+                    .map(|(locator, amount, _)| {
                         let period = state
                             .charges
                             .iter()
@@ -166,27 +188,11 @@ pub fn change_plan(
                                 })
                             })
                             .unwrap_or(first.period);
-                        SpreadCharge {
-                            amount: *amount,
-                            period,
-                        }
-                    })
-                    .collect();
-                // Scheduled as a transaction's charges are (DOMAIN section
-                // 5): the new installments' totals are the level split of
-                // what their coverage costs, over every charge they hold.
-                let currency = product.currency;
-                let units = |money: &Money| {
-                    money
-                        .to_minor_units()
-                        .map_err(|e| invalid(format!("re-spreading: {e}")))
-                };
-                let term_charges: Vec<TermCharge> = charges
-                    .iter()
-                    .map(|c| {
                         Ok(TermCharge {
-                            units: units(&c.amount)?,
-                            period: c.period,
+                            units: amount
+                                .to_minor_units()
+                                .map_err(|e| invalid(format!("re-spreading: {e}")))?,
+                            period,
                             new: true,
                         })
                     })
@@ -201,24 +207,19 @@ pub fn change_plan(
                     new_plan.residue,
                 )
                 .map_err(|e| invalid(format!("re-spreading: {e}")))?;
-                rescheduled
-                    .parts
-                    .iter()
-                    .filter(|part| part.units != 0)
-                    .map(|part| {
-                        Ok(InstallmentSlice {
-                            charge: remaining[part.charge].0.clone(),
-                            term: term.number,
-                            installment: future[part.frame].index,
-                            installment_period: future[part.frame].period,
-                            amount: Money::from_minor_units(part.units, currency)
-                                .map_err(|e| invalid(format!("re-spreading: {e}")))?,
-                            invoice_date: part.invoice_date,
-                            due_date: part.due_date,
-                            caught_up: part.caught_up || remaining[part.charge].2,
-                        })
-                    })
-                    .collect()
+                for part in rescheduled.parts.iter().filter(|part| part.units != 0) {
+                    slices.push(InstallmentSlice {
+                        charge: regular[part.charge].0.clone(),
+                        term: term.number,
+                        installment: future[part.frame].index,
+                        installment_period: future[part.frame].period,
+                        amount: money(part.units)?,
+                        invoice_date: part.invoice_date,
+                        due_date: part.due_date,
+                        caught_up: part.caught_up,
+                    });
+                }
+                Ok(slices)
             }
             (None, Some(last)) => {
                 // Billed at once, for the latest installment with coverage
