@@ -137,6 +137,8 @@ pub fn demo_product() -> ProductConfig {
             charge: "short-rate".into(),
             holdback_percent: Decimal::TEN,
         }),
+        cancellation: None,
+        non_renewal_notice_days: 0,
         invoicing_plugin: Some("installment-fee@1".into()),
         term_months: 12,
     }

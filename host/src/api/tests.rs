@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod bundles;
+mod cancellation;
 mod money;
 mod reinstatement;
 

@@ -25,8 +25,8 @@ use crate::domain::Money;
 use crate::domain::{local_date, parse_time_zone};
 use crate::ledger::{EntryId, JournalEntry};
 use crate::policy::{
-    BookEvent, Charge, CommandContext, PolicyCommand, PolicyError, RaterResolver, Transaction,
-    is_spread,
+    BookEvent, CancellationReason, Charge, CommandContext, PolicyCommand, PolicyError,
+    RaterResolver, Transaction, is_spread,
 };
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Serialize;
@@ -406,6 +406,7 @@ impl TenantState {
                     let cancel = PolicyCommand::Cancel {
                         policy: policy.clone(),
                         effective: item.effective,
+                        reason: CancellationReason::NonPayment,
                     };
                     let decided = match self.decide_policy(&cancel, &context, raters, adjuster, id)
                     {

@@ -137,6 +137,7 @@ fn a_refused_command_appends_nothing() {
     let cancel = PolicyCommand::Cancel {
         policy: "P9".into(),
         effective: NaiveDate::from_ymd_opt(2021, 6, 1).unwrap(),
+        reason: Default::default(),
     }
     .into();
     assert_eq!(
@@ -162,6 +163,7 @@ fn after_a_restart_the_rebuilt_state_equals_the_state_before_it() {
         let cancel = PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: NaiveDate::from_ymd_opt(2021, 7, 1).unwrap(),
+            reason: Default::default(),
         }
         .into();
         engine.execute("t1", &cancel, &meta("cancel")).unwrap();
@@ -323,6 +325,7 @@ fn a_single_command_preview_shows_the_balances_a_commit_then_has() {
     let cancel: EngineCommand = PolicyCommand::Cancel {
         policy: "P1".into(),
         effective: NaiveDate::from_ymd_opt(2021, 7, 1).unwrap(),
+        reason: Default::default(),
     }
     .into();
     let preview = engine

@@ -182,6 +182,7 @@ fn command(state: &TenantState, step: &Step, index: usize) -> EngineCommand {
         Step::Cancel { day: d } => PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: day(*d),
+            reason: Default::default(),
         }
         .into(),
         Step::Reinstate { day: d } => PolicyCommand::Reinstate {

@@ -5,6 +5,7 @@
 //! exactly. Preview and commit are the same code: a preview decides and
 //! applies on a copy and throws it away.
 
+use super::cancellation::CancellationReason;
 use super::charges::{Charge, ChargeExplanation, timeline_difference};
 use super::data::{DataChange, PolicyData};
 use super::dates::{InstallmentDater, KeepDates, PluginDates, dated_slices_for_term};
@@ -249,6 +250,10 @@ pub enum PolicyCommand {
     Cancel {
         policy: String,
         effective: NaiveDate,
+        /// Why: chooses the product's refund method (insured request by
+        /// default).
+        #[serde(default)]
+        reason: CancellationReason,
     },
     Reinstate {
         policy: String,
@@ -624,7 +629,11 @@ impl PolicyBook {
                     dater,
                 )?])
             }
-            PolicyCommand::Cancel { policy, effective } => {
+            PolicyCommand::Cancel {
+                policy,
+                effective,
+                reason,
+            } => {
                 let state = self.policy(policy)?;
                 let term = state.term_number_at(*effective)?;
                 if is_cancelled_at(&state.transactions, term, *effective) {
@@ -638,7 +647,7 @@ impl PolicyBook {
                     TransactionKind::Cancellation,
                     *effective,
                     term,
-                    TransactionChange::Cancellation,
+                    TransactionChange::Cancellation { reason: *reason },
                     context,
                 );
                 Ok(vec![self.transact(
@@ -1131,7 +1140,7 @@ impl PolicyBook {
         }
 
         match &transaction.change {
-            TransactionChange::Cancellation => {
+            TransactionChange::Cancellation { .. } => {
                 charges.extend(self.retention_charges(
                     policy,
                     &transaction,
@@ -1334,6 +1343,45 @@ impl PolicyBook {
                 },
             })
         };
+        if let Some(rules) = &product.cancellation {
+            let reason = match cancellation.change {
+                TransactionChange::Cancellation { reason } => reason,
+                _ => CancellationReason::default(),
+            };
+            let premium = |c: &&Charge| {
+                c.handling == Handling::Normal
+                    && c.charge == product.premium_charge
+                    && c.term == Some(cancellation.term)
+            };
+            let written: Decimal = policy
+                .charges
+                .iter()
+                .filter(premium)
+                .map(|c| c.amount.amount)
+                .sum();
+            let returned: Decimal = -booked
+                .iter()
+                .filter(premium)
+                .map(|c| c.amount.amount)
+                .sum::<Decimal>();
+            let start = policy
+                .terms
+                .iter()
+                .find(|t| t.number == cancellation.term)
+                .map_or(cancellation.effective, |t| t.period.start());
+            let days_in_force =
+                u32::try_from((cancellation.effective - start).num_days()).unwrap_or(0);
+            let kept = rules.kept(reason, written, returned, days_in_force);
+            if kept.amount.is_zero() {
+                return Ok(Vec::new());
+            }
+            return Ok(vec![retention_charge(
+                &rules.charge,
+                kept.amount,
+                kept.arithmetic,
+                None,
+            )?]);
+        }
         if let Some(retention) = &product.cancellation_retention {
             let returned: Decimal = -booked
                 .iter()

@@ -8,6 +8,7 @@
 
 mod audit;
 mod book;
+mod cancellation;
 mod charges;
 mod compact_slices;
 mod data;
@@ -23,6 +24,9 @@ pub use audit::{ChargeAudit, explain};
 pub use book::{
     Account, BookEvent, CommandContext, PolicyBook, PolicyCommand, PolicyHeader, PolicyState,
     RaterResolver, Term, TermTimeline, TransactionRecord, is_standing,
+};
+pub use cancellation::{
+    CancellationError, CancellationReason, CancellationRules, Kept, RefundMethod, ShortRateRow,
 };
 pub use charges::{Charge, ChargeExplanation, repriced_total};
 pub use data::{DataChange, DataError, ExposureData, Fields, PerilData, PolicyData};

@@ -2,6 +2,7 @@
 //! and invoiced, the rating chain, the installment plans offered, and the
 //! cancellation holdback. Validated when deployed (seed 001).
 
+use super::cancellation::{CancellationError, CancellationRules};
 use crate::billing::{DurationBasis, InstallmentPlan};
 use crate::domain::{Currency, RoundingMode};
 use rust_decimal::Decimal;
@@ -109,8 +110,17 @@ pub struct ProductConfig {
     /// Plan name to plan.
     pub plans: BTreeMap<String, InstallmentPlan>,
     pub default_plan: String,
+    /// A holdback percent on every cancellation ([E3]); see `cancellation`
+    /// for refund methods per reason. Not both.
     #[serde(default)]
     pub cancellation_retention: Option<CancellationRetention>,
+    /// Refund methods per cancellation reason, and a minimum earned premium.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<CancellationRules>,
+    /// Days before a term's end a non-renewal notice must be given (0: any
+    /// time before the end).
+    #[serde(default)]
+    pub non_renewal_notice_days: u32,
     /// The invoicing plugin, if the product has one.
     #[serde(default)]
     pub invoicing_plugin: Option<String>,
@@ -125,6 +135,20 @@ fn default_premium_charge() -> String {
 
 fn default_term_months() -> u32 {
     12
+}
+
+/// The most days a term of `months` months can last, whatever its start (a
+/// four-year cycle of start days covers every leap-year case): 366 for 12.
+pub fn longest_term_days(months: u32) -> u32 {
+    let first = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date");
+    (0..1461)
+        .filter_map(|d| {
+            let start = first + chrono::Duration::days(d);
+            let end = crate::domain::add_months_clamped(start, i32::try_from(months).ok()?).ok()?;
+            u32::try_from((end - start).num_days()).ok()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Why a product cannot be deployed. Each message names the problem.
@@ -153,6 +177,12 @@ pub enum ProductError {
     BadTermLength(u32),
     #[error("{what}: more than {max}")]
     TooMany { what: &'static str, max: usize },
+    #[error("a product has either cancellation_retention or cancellation rules, not both")]
+    TwoCancellationRules,
+    #[error("cancellation: {0}")]
+    Cancellation(#[from] CancellationError),
+    #[error("non-renewal notice of {0} days is longer than the term")]
+    BadNonRenewalNotice(u32),
 }
 
 impl ProductConfig {
@@ -207,6 +237,21 @@ impl ProductConfig {
             {
                 return Err(ProductError::BadHoldback(retention.holdback_percent));
             }
+        }
+        if let Some(rules) = &self.cancellation {
+            if self.cancellation_retention.is_some() {
+                return Err(ProductError::TwoCancellationRules);
+            }
+            match self.charges.get(&rules.charge) {
+                Some(def) if def.handling == Handling::Retention => {}
+                _ => return Err(ProductError::BadRetentionCharge(rules.charge.clone())),
+            }
+            rules.validate(longest_term_days(self.term_months))?;
+        }
+        if self.non_renewal_notice_days >= longest_term_days(self.term_months) {
+            return Err(ProductError::BadNonRenewalNotice(
+                self.non_renewal_notice_days,
+            ));
         }
         if !self.plans.contains_key(&self.default_plan) {
             return Err(ProductError::UnknownDefaultPlan(self.default_plan.clone()));
@@ -302,6 +347,8 @@ pub(crate) mod tests {
                 charge: "short-rate".into(),
                 holdback_percent: dec!(10),
             }),
+            cancellation: None,
+            non_renewal_notice_days: 0,
             invoicing_plugin: None,
             term_months: 12,
         }

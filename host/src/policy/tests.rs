@@ -247,6 +247,7 @@ fn e3_cancelling_at_mid_term_credits_500_and_keeps_a_50_holdback() {
         &PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: date(2021, 7, 1),
+            reason: Default::default(),
         },
         &context("cancel"),
         &Raters,
@@ -285,6 +286,7 @@ fn reinstating_with_a_gap_does_not_charge_for_the_gap() {
         &PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: date(2021, 5, 1),
+            reason: Default::default(),
         },
         &context("c"),
         &Raters,
@@ -321,6 +323,7 @@ fn a_cancelled_policy_cannot_be_endorsed_or_cancelled_again_and_a_live_one_canno
         &PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: date(2021, 2, 1),
+            reason: Default::default(),
         },
         &context("c"),
         &Raters,
@@ -329,6 +332,7 @@ fn a_cancelled_policy_cannot_be_endorsed_or_cancelled_again_and_a_live_one_canno
     let again = PolicyCommand::Cancel {
         policy: "P1".into(),
         effective: date(2021, 4, 1),
+        reason: Default::default(),
     };
     assert_eq!(
         book.execute(&again, &context("c2"), &Raters)
@@ -541,6 +545,7 @@ fn a_cancellation_does_not_touch_flat_charges() {
         &PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: date(2021, 7, 1),
+            reason: Default::default(),
         },
         &context("cancel"),
         &Raters,
@@ -743,6 +748,7 @@ fn reversing_a_reinstatement_keeps_the_holdback_again() {
         &PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: date(2021, 7, 1),
+            reason: Default::default(),
         },
         &context("c"),
         &Raters,
@@ -904,6 +910,7 @@ fn a_preview_returns_the_effect_and_changes_nothing() {
         PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: date(2021, 10, 1),
+            reason: Default::default(),
         },
     ];
     let (after, events) = book.preview(&commands, &context("p"), &Raters).unwrap();
@@ -973,6 +980,7 @@ fn without_a_product_holdback_the_rater_names_the_retention_when_pricing_the_can
         &PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: date(2021, 7, 1),
+            reason: Default::default(),
         },
         &context("cancel"),
         &Raters,
@@ -1008,6 +1016,7 @@ fn reversing_a_cancellation_books_a_charge_per_rate_so_each_month_bills_its_cost
         &PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: date(2021, 3, 1),
+            reason: Default::default(),
         },
         &context("cancel"),
         &Raters,

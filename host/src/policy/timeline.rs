@@ -70,7 +70,7 @@ fn state_at<'a>(ordered: &[&'a Transaction], term_number: u32, date: NaiveDate) 
                     state.covered = true;
                 }
             }
-            TransactionChange::Cancellation => {
+            TransactionChange::Cancellation { .. } => {
                 if transaction.term == term_number {
                     state.covered = false;
                 }
@@ -176,7 +176,7 @@ mod tests {
     fn transaction(sequence: u32, change: TransactionChange, effective: NaiveDate) -> Transaction {
         let kind = match &change {
             TransactionChange::NewBusiness { .. } => TransactionKind::NewBusiness,
-            TransactionChange::Cancellation => TransactionKind::Cancellation,
+            TransactionChange::Cancellation { .. } => TransactionKind::Cancellation,
             TransactionChange::Reinstatement => TransactionKind::Reinstatement,
             _ => TransactionKind::Endorsement,
         };
@@ -203,7 +203,13 @@ mod tests {
         };
         vec![
             transaction(1, new_business, date(1, 1)),
-            transaction(2, TransactionChange::Cancellation, date(3, 16)),
+            transaction(
+                2,
+                TransactionChange::Cancellation {
+                    reason: Default::default(),
+                },
+                date(3, 16),
+            ),
             transaction(3, TransactionChange::Reinstatement, date(5, 1)),
         ]
     }

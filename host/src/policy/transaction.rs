@@ -1,6 +1,7 @@
 //! Policy transactions: what each one changes, when it takes effect, who sent
 //! it, and whether it has been reversed.
 
+use super::cancellation::CancellationReason;
 use super::data::{DataChange, PolicyData};
 use crate::domain::Period;
 use crate::rating::Operation;
@@ -51,8 +52,12 @@ pub enum TransactionChange {
         plan: String,
         changes: Vec<DataChange>,
     },
-    /// Ends coverage from the effective date.
-    Cancellation,
+    /// Ends coverage from the effective date, for a reason (which chooses the
+    /// product's refund method).
+    Cancellation {
+        #[serde(default)]
+        reason: CancellationReason,
+    },
     /// Restores coverage from the effective date (a gap when it is after the
     /// cancellation's date).
     Reinstatement,

@@ -285,14 +285,25 @@ pub struct Effective {
     pub effective: NaiveDate,
 }
 
-#[utoipa::path(post, path = "/v1/policies/{locator}/cancellations", request_body = Effective, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
+/// A cancellation: its effective date and reason (`insured_request` by
+/// default; `non_payment`, `underwriting`, `rewrite`), which chooses the
+/// product's refund method.
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancellationBody {
+    pub effective: NaiveDate,
+    #[serde(default)]
+    pub reason: crate::policy::CancellationReason,
+}
+
+#[utoipa::path(post, path = "/v1/policies/{locator}/cancellations", request_body = CancellationBody, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path(policy): Path<String>,
-    ApiJson(body): ApiJson<Effective>,
+    ApiJson(body): ApiJson<CancellationBody>,
 ) -> Answer {
     caller.require(Access::Transact)?;
     run(
@@ -301,6 +312,7 @@ pub async fn cancel(
         PolicyCommand::Cancel {
             policy,
             effective: body.effective,
+            reason: body.reason,
         }
         .into(),
         preview.0,

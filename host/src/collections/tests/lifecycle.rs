@@ -671,6 +671,7 @@ impl Life {
             Step::Cancel(offset) => PolicyCommand::Cancel {
                 policy: POLICY.into(),
                 effective: self.clamp_to_term(day + Duration::days(i64::from(*offset))),
+                reason: Default::default(),
             }
             .into(),
             Step::Reinstate(gap) => {

@@ -156,6 +156,7 @@ fn a_cancellation_after_a_plan_change_nets_the_new_plans_installments() {
         crate::policy::PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: date(2021, 7, 1),
+            reason: Default::default(),
         },
         date(2021, 3, 25),
     );
@@ -192,6 +193,7 @@ fn a_plan_change_after_a_cancellation_bills_nothing_after_it() {
         crate::policy::PolicyCommand::Cancel {
             policy: "P1".into(),
             effective: date(2021, 5, 10),
+            reason: Default::default(),
         },
         date(2021, 3, 20),
     );

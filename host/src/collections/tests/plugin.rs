@@ -227,6 +227,7 @@ fn cancelled_mid_term_by(holdback: bool, actor: &str) -> (World, Vec<DraftInvoic
             crate::policy::PolicyCommand::Cancel {
                 policy: "P1".into(),
                 effective: date(2021, 3, 16),
+                reason: Default::default(),
             },
             &context,
         )
