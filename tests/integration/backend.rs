@@ -3,7 +3,7 @@
 //! `PREMIA_TEST_POSTGRES_URL`). `scripts/test.sh` runs the end-to-end suite
 //! both ways.
 
-use premia::api::server::open_data_dir_with;
+use premia::boot::open_data_dir_with;
 use premia::store::{fresh_schema_name, url_with_schema};
 use std::path::Path;
 

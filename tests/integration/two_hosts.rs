@@ -7,7 +7,7 @@
 
 use crate::api_server::Server;
 use crate::support::workspace;
-use premia::api::server::{DemoFiles, load_demo, open_data_dir_with};
+use premia::boot::{DemoFiles, load_demo, open_data_dir_with};
 use premia::store::{PgStore, fresh_schema_name, test_database_url, url_with_schema};
 use reqwest::blocking::Client;
 use rust_decimal::Decimal;

@@ -3,7 +3,7 @@
 
 use super::{Api, policy};
 use crate::api::auth::Role;
-use crate::api::server::create_tenant;
+use crate::boot::create_tenant;
 use axum::http::StatusCode;
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! The OpenAPI document against the router it describes.
 
 use super::auth::Role;
-use super::server::open_state;
+use crate::boot::open_state;
 use super::*;
 use crate::plugin::PluginLimits;
 use crate::store::{MemoryStore, Store};

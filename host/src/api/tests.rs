@@ -3,7 +3,7 @@
 //! (a `MemoryStore`, or PostgreSQL with `PREMIA_TEST_BACKEND=postgres`).
 
 use super::auth::Role;
-use super::server::open_state;
+use crate::boot::open_state;
 use super::*;
 use crate::plugin::PluginLimits;
 use crate::store::Store;
@@ -139,7 +139,7 @@ async fn acme(api: &Api) -> String {
 /// [`acme`] as a test tenant: a clock of its own, starting today, that
 /// billing runs may not pass.
 async fn test_acme(api: &Api) -> String {
-    let key = server::create_tenant(&api.state, "acme", true).unwrap();
+    let key = crate::boot::create_tenant(&api.state, "acme", true).unwrap();
     with_product_and_account(api, key).await
 }
 

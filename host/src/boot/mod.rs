@@ -1,0 +1,138 @@
+//! The composition root: opens the event store (sled in the data
+//! directory, or PostgreSQL with `--store postgres://...`), builds the plugin
+//! runtime, the rater directory and the engine, re-registers every tenant's
+//! plugins and raters, loads the demo tenant on first run, and hands the
+//! booted state to the API to serve. The CLI calls here; `api` only
+//! translates HTTP over a state booted here (`cli -> boot -> api`).
+
+mod demo;
+mod tenant;
+
+pub use demo::{DEMO_TENANT, DemoFiles, demo_product, load_demo, load_demo_as};
+pub use tenant::{create_tenant, create_tenant_on, make_test_tenant, make_test_tenant_on};
+
+use crate::api::auth::{KeyRing, SYSTEM_TENANT};
+use crate::api::routes::config::{PLUGINS_NAMESPACE, register_stored};
+use crate::api::state::{AppState, RaterDirectory};
+use crate::engine::Engine;
+use crate::plugin::{PluginLimits, PluginRuntime};
+use crate::store::{PgStore, SledStore, Store};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Opens the state over a store: keys, plugin runtime (with the artifact
+/// cache in `artifacts`, if given), every stored plugin, the engine.
+pub fn open_state(
+    store: Arc<dyn Store>,
+    artifacts: Option<&Path>,
+    limits: PluginLimits,
+) -> anyhow::Result<AppState> {
+    let keys = Arc::new(KeyRing::load(Arc::clone(&store))?);
+    let mut runtime = PluginRuntime::new(limits)?;
+    if let Some(dir) = artifacts {
+        runtime = runtime.with_artifact_dir(dir)?;
+    }
+    let runtime = Arc::new(runtime);
+    let raters = Arc::new(RaterDirectory::new(Arc::clone(&runtime)));
+    let adjuster = Arc::new(
+        crate::engine::PluginInvoiceAdjuster::new(runtime)
+            .with_active_versions(Arc::clone(&raters.active)),
+    );
+    let engine =
+        Arc::new(Engine::open(Arc::clone(&store), raters.clone())?.with_invoice_adjuster(adjuster));
+    let state = AppState {
+        engine,
+        raters,
+        keys,
+        store: Arc::clone(&store),
+    };
+    let generations = crate::api::config_sync::current_generations(&state)
+        .map_err(|e| anyhow::anyhow!("reading configuration generations: {}", e.detail))?;
+    for tenant in store.tenants()?.into_iter().filter(|t| t != SYSTEM_TENANT) {
+        crate::api::routes::raters::register_stored(&state, &tenant).map_err(|e| {
+            anyhow::anyhow!("re-registering external raters of {tenant}: {}", e.detail)
+        })?;
+        for id in store.list_blobs(&tenant, PLUGINS_NAMESPACE)? {
+            register_stored(&state, &tenant, &id).map_err(|e| {
+                anyhow::anyhow!("re-registering plugin {id} of {tenant}: {}", e.detail)
+            })?;
+        }
+        crate::api::routes::activation::load_active(&state, &tenant).map_err(|e| {
+            anyhow::anyhow!("loading active plugin versions of {tenant}: {}", e.detail)
+        })?;
+    }
+    crate::api::config_sync::start(&state, generations);
+    Ok(state)
+}
+
+/// Options of `premia serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub demo: bool,
+    /// Load the demo tenant as a test tenant (a clock of its own).
+    pub demo_test: bool,
+    pub demo_files: DemoFiles,
+    /// The event store: `None` or `sled` for sled in `data/store`, or a
+    /// `postgres://` URL.
+    pub store: Option<String>,
+}
+
+/// Opens the event store `store` names: sled in `data/store` (`None` or
+/// `"sled"`), or a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn open_store(data: &Path, store: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match store {
+        None | Some("sled") => Arc::new(SledStore::open(data.join("store"))?),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Arc::new(PgStore::open(url).context("opening the PostgreSQL store")?)
+        }
+        Some(other) => anyhow::bail!(
+            "--store {:?}: use `sled` or a postgres:// URL",
+            other.split('@').next_back().unwrap_or_default()
+        ),
+    })
+}
+
+/// Opens a data directory: `store/` (sled) and `artifacts/` (compiled plugins).
+pub fn open_data_dir(data: &Path) -> anyhow::Result<AppState> {
+    open_data_dir_with(data, None)
+}
+
+/// Opens a data directory (`artifacts/` for compiled plugins) with the event
+/// store `store` names (see [`open_store`]).
+pub fn open_data_dir_with(data: &Path, store: Option<&str>) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let store = open_store(data, store)?;
+    open_state(
+        store,
+        Some(&data.join("artifacts")),
+        PluginLimits::default(),
+    )
+}
+
+/// Runs the server until Ctrl-C.
+pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
+    let data = options.data.clone();
+    let store = options.store.clone();
+    let state =
+        tokio::task::spawn_blocking(move || open_data_dir_with(&data, store.as_deref())).await??;
+    if options.demo || state.keys.is_empty() {
+        let demo_state = state.clone();
+        let files = options.demo_files.clone();
+        let test = options.demo_test;
+        let key =
+            tokio::task::spawn_blocking(move || load_demo_as(&demo_state, &files, test)).await??;
+        println!(
+            "Loaded the demo tenant `{DEMO_TENANT}` (auto product, auto-rater and installment-fee plugins)."
+        );
+        println!("Its admin API key, shown once:\n\n    {key}\n");
+        println!(
+            "Try: curl -H 'Authorization: Bearer {key}' http://{}/v1/products",
+            options.listen
+        );
+    }
+    crate::api::server::serve(state, options.listen).await
+}
