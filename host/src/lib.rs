@@ -15,6 +15,7 @@ pub mod collections;
 pub mod domain;
 pub mod engine;
 pub mod export;
+pub mod keys;
 pub mod ledger;
 pub mod plugin;
 pub mod policy;

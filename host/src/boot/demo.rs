@@ -163,6 +163,7 @@ pub fn load_demo_as(state: &AppState, files: &DemoFiles, test: bool) -> anyhow::
         &EngineCommand::from(PolicyCommand::DeployProduct { product }),
         &meta,
     )?;
-    Ok(state.keys.create(DEMO_TENANT, Role::Admin, "demo admin")?)
+    Ok(state
+        .keys
+        .create_as(DEMO_TENANT, Role::Admin, "demo admin", "premia:demo")?)
 }
-

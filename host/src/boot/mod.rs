@@ -29,7 +29,6 @@ pub fn open_state(
     artifacts: Option<&Path>,
     limits: PluginLimits,
 ) -> anyhow::Result<AppState> {
-    let keys = Arc::new(KeyRing::load(Arc::clone(&store))?);
     let mut runtime = PluginRuntime::new(limits)?;
     if let Some(dir) = artifacts {
         runtime = runtime.with_artifact_dir(dir)?;
@@ -42,6 +41,7 @@ pub fn open_state(
     );
     let engine =
         Arc::new(Engine::open(Arc::clone(&store), raters.clone())?.with_invoice_adjuster(adjuster));
+    let keys = KeyRing::open(Arc::clone(&engine))?;
     let state = AppState {
         engine,
         raters,

@@ -26,13 +26,15 @@ pub fn create_tenant_on(
         "tenant {tenant:?}: use 1-32 lower-case letters, digits or '-'"
     );
     anyhow::ensure!(
-        !state.keys.has_tenant(tenant),
+        !state.keys.has_tenant(tenant)?,
         "tenant {tenant} already exists"
     );
     if let Some(today) = test_today {
         make_test_tenant_on(state, tenant, today)?;
     }
-    Ok(state.keys.create(tenant, Role::Admin, "first admin")?)
+    Ok(state
+        .keys
+        .create_as(tenant, Role::Admin, "first admin", "premia:tenant-create")?)
 }
 
 /// Makes `tenant` a test tenant whose clock starts at today's (UTC) date;
@@ -62,4 +64,3 @@ pub fn make_test_tenant_on(
     state.engine.execute(tenant, &command, &meta)?;
     Ok(())
 }
-

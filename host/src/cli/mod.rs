@@ -281,6 +281,6 @@ mod tests {
         let today = chrono::Utc::now().date_naive();
         assert_eq!(state.engine.clock("lab").unwrap(), (today, true));
         assert_eq!(state.engine.clock("acme").unwrap(), (today, false));
-        assert!(state.keys.has_tenant("lab") && state.keys.has_tenant("acme"));
+        assert!(state.keys.has_tenant("lab").unwrap() && state.keys.has_tenant("acme").unwrap());
     }
 }

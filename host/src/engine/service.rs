@@ -182,7 +182,7 @@ pub fn request_hash(command: &EngineCommand) -> String {
     hex::encode(Sha256::digest(body))
 }
 
-fn store_error(error: StoreError) -> EngineError {
+pub(super) fn store_error(error: StoreError) -> EngineError {
     EngineError::Store(error.to_string())
 }
 
@@ -798,7 +798,7 @@ fn journal_entries(events: &[TenantEvent]) -> impl Iterator<Item = &JournalEntry
     })
 }
 
-fn decode(stored: &StoredEvent) -> Result<TenantEvent, EngineError> {
+pub(super) fn decode(stored: &StoredEvent) -> Result<TenantEvent, EngineError> {
     serde_json::from_value(stored.payload.clone()).map_err(|e| {
         EngineError::Corrupt(format!(
             "event {} of {}: {e}",
