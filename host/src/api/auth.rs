@@ -64,14 +64,15 @@ where
             .map(|secret| secret.trim().to_string())
             .ok_or_else(ApiError::unauthorized)?;
         let keys = Arc::clone(state.as_ref());
-        // On a shared store authenticating asks the database (the key's
-        // tenant is caught up with the log): off the async workers.
-        let found = if keys.shared_store() {
-            tokio::task::spawn_blocking(move || keys.authenticate(&secret))
+        // Answered on the async worker when nothing waits (a local store,
+        // the tenant not locked by a command); else on the blocking pool (a
+        // shared store asks the database, a commit may hold the tenant's
+        // lock while it waits on an external rater).
+        let found = match keys.authenticate_without_waiting(&secret) {
+            Some(found) => found,
+            None => tokio::task::spawn_blocking(move || keys.authenticate(&secret))
                 .await
-                .map_err(|e| ApiError::internal(e.to_string()))?
-        } else {
-            keys.authenticate(&secret)
+                .map_err(|e| ApiError::internal(e.to_string()))?,
         };
         let found = found.ok_or_else(ApiError::unauthorized)?;
         Ok(Caller {

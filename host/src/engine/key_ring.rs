@@ -350,8 +350,42 @@ impl KeyRing {
     /// The key a presented secret opens now, if any (and its use is
     /// remembered). On a shared store a hash unknown here is looked up in
     /// the store (another host may have issued it), and the tenant's state
-    /// is caught up with the log first.
+    /// is caught up with the log first. May wait: see
+    /// [`KeyRing::authenticate_without_waiting`].
     pub fn authenticate(&self, secret: &str) -> Option<Authenticated> {
+        let credential = self.credential(secret, true)?;
+        let now = Utc::now();
+        let accepted = self
+            .engine
+            .read(&credential.tenant, |state| {
+                accepted(state, &credential, now)
+            })
+            .ok()??;
+        Some(self.used(credential, accepted, now))
+    }
+
+    /// [`KeyRing::authenticate`] if it can answer without waiting (a local
+    /// store, the tenant not locked by a command), else `None`: call
+    /// `authenticate` on a blocking thread then.
+    pub fn authenticate_without_waiting(&self, secret: &str) -> Option<Option<Authenticated>> {
+        if self.store.shared() {
+            return None;
+        }
+        let Some(credential) = self.credential(secret, false) else {
+            return Some(None);
+        };
+        let now = Utc::now();
+        let accepted = self
+            .engine
+            .read_without_waiting(&credential.tenant, |state| {
+                accepted(state, &credential, now)
+            })?;
+        Some(accepted.map(|accepted| self.used(credential, accepted, now)))
+    }
+
+    /// What the hash of `secret` opens: from memory, or (on a shared store,
+    /// when `ask_store`) from the store.
+    fn credential(&self, secret: &str, ask_store: bool) -> Option<Credential> {
         let hash = secret_hash(secret);
         let known = self
             .credentials
@@ -359,25 +393,24 @@ impl KeyRing {
             .expect("credentials lock")
             .get(&hash)
             .cloned();
-        let credential = match known {
-            Some(credential) => credential,
-            None if self.store.shared() => {
+        match known {
+            Some(credential) => Some(credential),
+            None if ask_store && self.store.shared() => {
                 let credential = self.stored_credential(&hash).ok()??;
                 self.cache(hash, credential.clone());
-                credential
+                Some(credential)
             }
-            None => return None,
-        };
-        let now = Utc::now();
-        let (role, label) = self
-            .engine
-            .read(&credential.tenant, |state| {
-                state
-                    .keys
-                    .accepted(&credential.key, credential.generation, now)
-                    .map(|key| (key.role, key.label.clone()))
-            })
-            .ok()??;
+            None => None,
+        }
+    }
+
+    /// Remembers the use of an accepted key.
+    fn used(
+        &self,
+        credential: Credential,
+        (role, label): (Role, String),
+        now: DateTime<Utc>,
+    ) -> Authenticated {
         self.uses.lock().expect("uses lock").insert(
             (credential.tenant.clone(), credential.key.clone()),
             Use {
@@ -385,12 +418,12 @@ impl KeyRing {
                 flushed: false,
             },
         );
-        Some(Authenticated {
+        Authenticated {
             tenant: credential.tenant,
             key: credential.key,
             role,
             label,
-        })
+        }
     }
 
     /// Writes the last uses not yet written (the later of the stored and the
@@ -433,16 +466,23 @@ impl KeyRing {
         self.credentials.read().expect("credentials lock").len()
     }
 
-    /// Whether the store is shared by several hosts (authenticating then
-    /// asks the database).
-    pub fn shared_store(&self) -> bool {
-        self.store.shared()
-    }
-
     /// Whether no key was ever issued (on this host's knowledge).
     pub fn is_empty(&self) -> bool {
         self.secrets() == 0
     }
+}
+
+/// The role and label of the key a credential names, if its tenant's state
+/// accepts the credential's generation at `now`.
+fn accepted(
+    state: &super::state::TenantState,
+    credential: &Credential,
+    now: DateTime<Utc>,
+) -> Option<(Role, String)> {
+    state
+        .keys
+        .accepted(&credential.key, credential.generation, now)
+        .map(|key| (key.role, key.label.clone()))
 }
 
 /// The key event among a key command's events.
@@ -487,5 +527,69 @@ fn start_flusher(ring: &Arc<KeyRing>) {
         });
     if let Err(error) = spawned {
         tracing::warn!(%error, "API keys' last use will not be written");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::RaterResolver;
+
+    struct NoRaters;
+
+    impl RaterResolver for NoRaters {
+        fn resolve(
+            &self,
+            chain: &crate::policy::RatingChain,
+        ) -> Result<Arc<dyn crate::rating::Rater>, crate::rating::RatingError> {
+            Err(crate::rating::RatingError::failed(
+                &format!("{chain:?}"),
+                crate::rating::RaterFailure::Unavailable,
+                "no raters in this test",
+            ))
+        }
+    }
+
+    fn ring() -> Arc<KeyRing> {
+        let store: Arc<dyn Store> = Arc::new(crate::store::MemoryStore::new());
+        let engine = Arc::new(Engine::open(store, Arc::new(NoRaters)).unwrap());
+        KeyRing::open(engine).unwrap()
+    }
+
+    #[test]
+    fn a_secret_is_answered_without_waiting_unless_its_tenant_is_locked_by_a_command() {
+        let ring = ring();
+        let secret = ring
+            .create_as("acme", Role::Billing, "ops", "premia:test")
+            .unwrap();
+        let found = ring.authenticate_without_waiting(&secret).unwrap().unwrap();
+        assert_eq!(
+            (found.tenant.as_str(), found.key.as_str(), found.role),
+            ("acme", "key-1", Role::Billing)
+        );
+        assert_eq!(
+            ring.authenticate_without_waiting("prm_unknown").unwrap(),
+            None
+        );
+        let waiting = ring
+            .engine
+            .while_locked("acme", || ring.authenticate_without_waiting(&secret));
+        assert!(waiting.is_none(), "it would wait for the command");
+        assert_eq!(ring.authenticate(&secret).unwrap().label, "ops");
+    }
+
+    #[test]
+    fn a_replayed_rotation_stores_no_second_secret_and_shows_none() {
+        let ring = ring();
+        ring.create_as("acme", Role::Admin, "ops", "premia:test")
+            .unwrap();
+        let meta = system_meta("admin:ops", Some("rotate-1".into()));
+        let first = ring.rotate("acme", "key-1", 60, &meta).unwrap();
+        assert!(first.secret.is_some() && !first.replayed);
+        assert_eq!(ring.secrets(), 2);
+        let again = ring.rotate("acme", "key-1", 60, &meta).unwrap();
+        assert!(again.secret.is_none() && again.replayed);
+        assert_eq!(again.key.generation, 1);
+        assert_eq!(ring.secrets(), 2);
     }
 }

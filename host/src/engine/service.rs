@@ -716,6 +716,26 @@ impl Engine {
         Ok(read(&guard.state))
     }
 
+    /// Reads a tenant's state now, or says it would have to wait (`None`):
+    /// on a shared store (a read asks the database first), while a command
+    /// holds the tenant's lock, or when the state must be rebuilt. For
+    /// callers on an async worker, which must not block.
+    pub fn read_without_waiting<R>(
+        &self,
+        tenant: &str,
+        read: impl FnOnce(&TenantState) -> R,
+    ) -> Option<R> {
+        if self.store.shared() {
+            return None;
+        }
+        let slot = self.slot(tenant).ok()?;
+        let guard = slot.try_read().ok()?;
+        if guard.poisoned {
+            return None;
+        }
+        Some(read(&guard.state))
+    }
+
     /// Explains a charge from the transaction record in the event log.
     pub fn explain_charge(
         &self,
