@@ -11,10 +11,9 @@ mod tenant;
 pub use demo::{DEMO_TENANT, DemoFiles, demo_product, load_demo, load_demo_as};
 pub use tenant::{create_tenant, create_tenant_on, make_test_tenant, make_test_tenant_on};
 
-use crate::api::auth::{KeyRing, SYSTEM_TENANT};
 use crate::api::routes::config::{PLUGINS_NAMESPACE, register_stored};
 use crate::api::state::{AppState, RaterDirectory};
-use crate::engine::Engine;
+use crate::engine::{Engine, KeyRing, SYSTEM_TENANT};
 use crate::plugin::{PluginLimits, PluginRuntime};
 use crate::store::{PgStore, SledStore, Store};
 use anyhow::Context;
