@@ -2,19 +2,35 @@
 //! [`crate::boot`]).
 
 use super::state::AppState;
-use anyhow::Context;
 use std::net::SocketAddr;
 
+/// Why serving stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("binding {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving: {0}")]
+    Serve(std::io::Error),
+}
+
 /// Serves the API over `state` on `listen` until Ctrl-C.
-pub async fn serve(state: AppState, listen: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(state: AppState, listen: SocketAddr) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("binding {listen}"))?;
-    println!("premia listening on http://{}", listener.local_addr()?);
+        .map_err(|source| ServeError::Bind {
+            addr: listen,
+            source,
+        })?;
+    if let Ok(addr) = listener.local_addr() {
+        println!("premia listening on http://{addr}");
+    }
     axum::serve(listener, super::router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
-        .await?;
-    Ok(())
+        .await
+        .map_err(ServeError::Serve)
 }

@@ -2,6 +2,7 @@
 //! product, and an admin key shown once (`premia serve` on an empty store,
 //! or `--demo`).
 
+use super::error::BootError;
 use super::tenant::make_test_tenant;
 use crate::api::auth::Role;
 use crate::api::routes::config::{PLUGIN_TABLES_NAMESPACE, PLUGINS_NAMESPACE, register_stored};
@@ -13,7 +14,6 @@ use crate::policy::{
     CancellationRetention, ChargeCategory, ChargeDef, Handling, Invoicing, PolicyCommand,
     ProductConfig, RatingChain,
 };
-use anyhow::Context;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -103,13 +103,13 @@ pub struct DemoFiles {
 
 /// Loads the demo tenant: the example plugins with their tables, the auto
 /// product, and an admin key, which is returned (shown once).
-pub fn load_demo(state: &AppState, files: &DemoFiles) -> anyhow::Result<String> {
+pub fn load_demo(state: &AppState, files: &DemoFiles) -> Result<String, BootError> {
     load_demo_as(state, files, false)
 }
 
 /// [`load_demo`], as a test tenant with a clock of its own when `test` (and
 /// the demo tenant's log is still empty).
-pub fn load_demo_as(state: &AppState, files: &DemoFiles, test: bool) -> anyhow::Result<String> {
+pub fn load_demo_as(state: &AppState, files: &DemoFiles, test: bool) -> Result<String, BootError> {
     if test {
         make_test_tenant(state, DEMO_TENANT)?;
     }
@@ -120,32 +120,35 @@ pub fn load_demo_as(state: &AppState, files: &DemoFiles, test: bool) -> anyhow::
         let wasm = files
             .wasm_dir
             .join(format!("{}.wasm", crate_name.replace('-', "_")));
-        let bytes = std::fs::read(&wasm).with_context(|| {
-            format!(
-                "{}: build the example plugins first (scripts/demo.sh does)",
-                wasm.display()
-            )
+        let bytes = std::fs::read(&wasm).map_err(|source| BootError::DemoPlugin {
+            path: wasm.clone(),
+            source,
         })?;
         state
             .store
             .put_blob(DEMO_TENANT, PLUGINS_NAMESPACE, id, &bytes)?;
         let tables = files.plugins_dir.join(crate_name).join("tables");
-        for entry in std::fs::read_dir(&tables).with_context(|| format!("{}", tables.display()))? {
-            let path = entry?.path();
-            if path.extension().and_then(|e| e.to_str()) == Some("csv") {
-                let name = path
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .context("table name")?;
-                state.store.put_blob(
-                    DEMO_TENANT,
-                    PLUGIN_TABLES_NAMESPACE,
-                    &format!("{id}/{name}"),
-                    &std::fs::read(&path)?,
-                )?;
+        for entry in std::fs::read_dir(&tables).map_err(BootError::io(&tables))? {
+            let path = entry.map_err(BootError::io(&tables))?.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("csv") {
+                continue;
             }
+            let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let bytes = std::fs::read(&path).map_err(BootError::io(&path))?;
+            state.store.put_blob(
+                DEMO_TENANT,
+                PLUGIN_TABLES_NAMESPACE,
+                &format!("{id}/{name}"),
+                &bytes,
+            )?;
         }
-        register_stored(state, DEMO_TENANT, id).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        register_stored(state, DEMO_TENANT, id).map_err(|e| BootError::Configuration {
+            what: "registering a demo plugin",
+            tenant: DEMO_TENANT.into(),
+            detail: e.detail,
+        })?;
     }
     let mut product = demo_product();
     product.rating = RatingChain::Plugin {

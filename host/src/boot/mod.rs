@@ -6,9 +6,11 @@
 //! translates HTTP over a state booted here (`cli -> boot -> api`).
 
 mod demo;
+mod error;
 mod tenant;
 
 pub use demo::{DEMO_TENANT, DemoFiles, demo_product, load_demo, load_demo_as};
+pub use error::BootError;
 pub use tenant::{create_tenant, create_tenant_on, make_test_tenant, make_test_tenant_on};
 
 use crate::api::routes::config::{PLUGINS_NAMESPACE, register_stored};
@@ -16,7 +18,6 @@ use crate::api::state::{AppState, RaterDirectory};
 use crate::engine::{Engine, KeyRing, SYSTEM_TENANT};
 use crate::plugin::{PluginLimits, PluginRuntime};
 use crate::store::{PgStore, SledStore, Store};
-use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,7 +28,7 @@ pub fn open_state(
     store: Arc<dyn Store>,
     artifacts: Option<&Path>,
     limits: PluginLimits,
-) -> anyhow::Result<AppState> {
+) -> Result<AppState, BootError> {
     let mut runtime = PluginRuntime::new(limits)?;
     if let Some(dir) = artifacts {
         runtime = runtime.with_artifact_dir(dir)?;
@@ -47,20 +48,30 @@ pub fn open_state(
         keys,
         store: Arc::clone(&store),
     };
-    let generations = crate::api::config_sync::current_generations(&state)
-        .map_err(|e| anyhow::anyhow!("reading configuration generations: {}", e.detail))?;
-    for tenant in store.tenants()?.into_iter().filter(|t| t != SYSTEM_TENANT) {
-        crate::api::routes::raters::register_stored(&state, &tenant).map_err(|e| {
-            anyhow::anyhow!("re-registering external raters of {tenant}: {}", e.detail)
-        })?;
-        for id in store.list_blobs(&tenant, PLUGINS_NAMESPACE)? {
-            register_stored(&state, &tenant, &id).map_err(|e| {
-                anyhow::anyhow!("re-registering plugin {id} of {tenant}: {}", e.detail)
-            })?;
+    let generations = crate::api::config_sync::current_generations(&state).map_err(|e| {
+        BootError::Configuration {
+            what: "reading configuration generations",
+            tenant: "every tenant".into(),
+            detail: e.detail,
         }
-        crate::api::routes::activation::load_active(&state, &tenant).map_err(|e| {
-            anyhow::anyhow!("loading active plugin versions of {tenant}: {}", e.detail)
-        })?;
+    })?;
+    for tenant in store.tenants()?.into_iter().filter(|t| t != SYSTEM_TENANT) {
+        let configuration = |what: &'static str| {
+            let tenant = tenant.clone();
+            move |e: crate::api::error::ApiError| BootError::Configuration {
+                what,
+                tenant,
+                detail: e.detail,
+            }
+        };
+        crate::api::routes::raters::register_stored(&state, &tenant)
+            .map_err(configuration("re-registering external raters"))?;
+        for id in store.list_blobs(&tenant, PLUGINS_NAMESPACE)? {
+            register_stored(&state, &tenant, &id)
+                .map_err(configuration("re-registering a plugin"))?;
+        }
+        crate::api::routes::activation::load_active(&state, &tenant)
+            .map_err(configuration("loading active plugin versions"))?;
     }
     crate::api::config_sync::start(&state, generations);
     Ok(state)
@@ -82,28 +93,29 @@ pub struct ServeOptions {
 
 /// Opens the event store `store` names: sled in `data/store` (`None` or
 /// `"sled"`), or a PostgreSQL database (`postgres://` or `postgresql://`).
-pub fn open_store(data: &Path, store: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+pub fn open_store(data: &Path, store: Option<&str>) -> Result<Arc<dyn Store>, BootError> {
     Ok(match store {
         None | Some("sled") => Arc::new(SledStore::open(data.join("store"))?),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Arc::new(PgStore::open(url).context("opening the PostgreSQL store")?)
+            Arc::new(PgStore::open(url).map_err(BootError::Postgres)?)
         }
-        Some(other) => anyhow::bail!(
-            "--store {:?}: use `sled` or a postgres:// URL",
-            other.split('@').next_back().unwrap_or_default()
-        ),
+        Some(other) => {
+            return Err(BootError::UnknownStore(
+                other.split('@').next_back().unwrap_or_default().to_string(),
+            ));
+        }
     })
 }
 
 /// Opens a data directory: `store/` (sled) and `artifacts/` (compiled plugins).
-pub fn open_data_dir(data: &Path) -> anyhow::Result<AppState> {
+pub fn open_data_dir(data: &Path) -> Result<AppState, BootError> {
     open_data_dir_with(data, None)
 }
 
 /// Opens a data directory (`artifacts/` for compiled plugins) with the event
 /// store `store` names (see [`open_store`]).
-pub fn open_data_dir_with(data: &Path, store: Option<&str>) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+pub fn open_data_dir_with(data: &Path, store: Option<&str>) -> Result<AppState, BootError> {
+    std::fs::create_dir_all(data).map_err(BootError::io(data))?;
     let store = open_store(data, store)?;
     open_state(
         store,
@@ -113,17 +125,19 @@ pub fn open_data_dir_with(data: &Path, store: Option<&str>) -> anyhow::Result<Ap
 }
 
 /// Runs the server until Ctrl-C.
-pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
+pub async fn serve(options: ServeOptions) -> Result<(), BootError> {
     let data = options.data.clone();
     let store = options.store.clone();
-    let state =
-        tokio::task::spawn_blocking(move || open_data_dir_with(&data, store.as_deref())).await??;
+    let state = tokio::task::spawn_blocking(move || open_data_dir_with(&data, store.as_deref()))
+        .await
+        .map_err(|e| BootError::Task(e.to_string()))??;
     if options.demo || state.keys.is_empty() {
         let demo_state = state.clone();
         let files = options.demo_files.clone();
         let test = options.demo_test;
-        let key =
-            tokio::task::spawn_blocking(move || load_demo_as(&demo_state, &files, test)).await??;
+        let key = tokio::task::spawn_blocking(move || load_demo_as(&demo_state, &files, test))
+            .await
+            .map_err(|e| BootError::Task(e.to_string()))??;
         println!(
             "Loaded the demo tenant `{DEMO_TENANT}` (auto product, auto-rater and installment-fee plugins)."
         );
@@ -133,5 +147,5 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
             options.listen
         );
     }
-    crate::api::server::serve(state, options.listen).await
+    Ok(crate::api::server::serve(state, options.listen).await?)
 }

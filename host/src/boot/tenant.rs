@@ -1,6 +1,7 @@
 //! Tenants made from the command line (`premia tenant create [--test]`):
 //! a first admin key, and for a test tenant a clock of its own.
 
+use super::error::BootError;
 use crate::api::auth::Role;
 use crate::api::state::AppState;
 use crate::engine::{EngineCommand, RequestMeta};
@@ -8,7 +9,7 @@ use crate::engine::{EngineCommand, RequestMeta};
 /// Creates a tenant's first admin key (`premia tenant create [--test]`); a
 /// test tenant gets a clock of its own first, starting at today's (UTC)
 /// date.
-pub fn create_tenant(state: &AppState, tenant: &str, test: bool) -> anyhow::Result<String> {
+pub fn create_tenant(state: &AppState, tenant: &str, test: bool) -> Result<String, BootError> {
     let today = test.then(|| chrono::Utc::now().date_naive());
     create_tenant_on(state, tenant, today)
 }
@@ -20,15 +21,13 @@ pub fn create_tenant_on(
     state: &AppState,
     tenant: &str,
     test_today: Option<chrono::NaiveDate>,
-) -> anyhow::Result<String> {
-    anyhow::ensure!(
-        crate::api::auth::valid_tenant(tenant),
-        "tenant {tenant:?}: use 1-32 lower-case letters, digits or '-'"
-    );
-    anyhow::ensure!(
-        !state.keys.has_tenant(tenant)?,
-        "tenant {tenant} already exists"
-    );
+) -> Result<String, BootError> {
+    if !crate::api::auth::valid_tenant(tenant) {
+        return Err(BootError::InvalidTenant(tenant.to_string()));
+    }
+    if state.keys.has_tenant(tenant)? {
+        return Err(BootError::TenantExists(tenant.to_string()));
+    }
     if let Some(today) = test_today {
         make_test_tenant_on(state, tenant, today)?;
     }
@@ -40,7 +39,7 @@ pub fn create_tenant_on(
 /// Makes `tenant` a test tenant whose clock starts at today's (UTC) date;
 /// nothing to do when it already is one. Refused (`tenant_not_new`) when
 /// its log already holds anything.
-pub fn make_test_tenant(state: &AppState, tenant: &str) -> anyhow::Result<()> {
+pub fn make_test_tenant(state: &AppState, tenant: &str) -> Result<(), BootError> {
     make_test_tenant_on(state, tenant, chrono::Utc::now().date_naive())
 }
 
@@ -49,7 +48,7 @@ pub fn make_test_tenant_on(
     state: &AppState,
     tenant: &str,
     today: chrono::NaiveDate,
-) -> anyhow::Result<()> {
+) -> Result<(), BootError> {
     if state.engine.clock(tenant)?.1 {
         return Ok(());
     }
