@@ -54,7 +54,7 @@ impl FeedFilter {
 /// One event of the feed, with its place in the log and its command's
 /// actor, time and idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedEvent {
+pub struct FeedEntry {
     pub stored: StoredEvent,
     pub event: TenantEvent,
 }
@@ -62,7 +62,7 @@ pub struct FeedEvent {
 /// A page of the feed and where the next one starts (absent at the end).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedPage {
-    pub events: Vec<FeedEvent>,
+    pub events: Vec<FeedEntry>,
     pub next_cursor: Option<u64>,
 }
 
@@ -107,7 +107,7 @@ impl Engine {
                 cursor = stored.sequence;
                 let event = decode(&stored)?;
                 if keeps(filter, &touching, &stored, &event) {
-                    events.push(FeedEvent { stored, event });
+                    events.push(FeedEntry { stored, event });
                     if events.len() > limit {
                         events.truncate(limit);
                         let next = events.last().map(|e| e.stored.sequence);

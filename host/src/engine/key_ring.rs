@@ -101,7 +101,8 @@ pub struct KeyRing {
     engine: Arc<Engine>,
     store: Arc<dyn Store>,
     credentials: RwLock<HashMap<String, Credential>>,
-    uses: Mutex<HashMap<(String, String), Use>>,
+    /// By tenant, then key id.
+    uses: Mutex<HashMap<String, HashMap<String, Use>>>,
 }
 
 impl KeyRing {
@@ -319,12 +320,16 @@ impl KeyRing {
         let keys = self
             .engine
             .read(tenant, |state| state.keys.all().to_vec())?;
-        let uses = self.uses.lock().expect("uses lock").clone();
+        let uses = self
+            .uses
+            .lock()
+            .expect("uses lock")
+            .get(tenant)
+            .cloned()
+            .unwrap_or_default();
         keys.into_iter()
             .map(|key| {
-                let here = uses
-                    .get(&(tenant.to_string(), key.id.clone()))
-                    .map(|u| u.at);
+                let here = uses.get(&key.id).map(|u| u.at);
                 let stored = self.stored_last_use(tenant, &key.id)?;
                 Ok(KeyListing {
                     last_used: here.max(stored),
@@ -411,13 +416,24 @@ impl KeyRing {
         (role, label): (Role, String),
         now: DateTime<Utc>,
     ) -> Authenticated {
-        self.uses.lock().expect("uses lock").insert(
-            (credential.tenant.clone(), credential.key.clone()),
-            Use {
-                at: now,
-                flushed: false,
-            },
-        );
+        let used = Use {
+            at: now,
+            flushed: false,
+        };
+        let mut uses = self.uses.lock().expect("uses lock");
+        // Most requests come from a key already seen: no allocation then.
+        match uses
+            .get_mut(credential.tenant.as_str())
+            .and_then(|keys| keys.get_mut(credential.key.as_str()))
+        {
+            Some(seen) => *seen = used,
+            None => {
+                uses.entry(credential.tenant.clone())
+                    .or_default()
+                    .insert(credential.key.clone(), used);
+            }
+        }
+        drop(uses);
         Authenticated {
             tenant: credential.tenant,
             key: credential.key,
@@ -434,8 +450,11 @@ impl KeyRing {
             .lock()
             .expect("uses lock")
             .iter()
-            .filter(|(_, used)| !used.flushed)
-            .map(|(id, used)| (id.clone(), used.at))
+            .flat_map(|(tenant, keys)| {
+                keys.iter()
+                    .filter(|(_, used)| !used.flushed)
+                    .map(|(key, used)| ((tenant.clone(), key.clone()), used.at))
+            })
             .collect();
         for ((tenant, key), at) in pending {
             let stored = self.stored_last_use(&tenant, &key)?;
@@ -447,7 +466,12 @@ impl KeyRing {
                     at.to_rfc3339().as_bytes(),
                 )?;
             }
-            if let Some(used) = self.uses.lock().expect("uses lock").get_mut(&(tenant, key))
+            if let Some(used) = self
+                .uses
+                .lock()
+                .expect("uses lock")
+                .get_mut(&tenant)
+                .and_then(|keys| keys.get_mut(&key))
                 && used.at == at
             {
                 used.flushed = true;

@@ -21,7 +21,7 @@ pub use billing::{
 };
 pub use clock::{ClockCommand, ClockError, ClockEvent, TenantClock, wall_today};
 pub use command::EngineCommand;
-pub use feed::{FEED_SCAN_EVENTS_MAX, FeedEvent, FeedFilter, FeedPage};
+pub use feed::{FEED_SCAN_EVENTS_MAX, FeedEntry, FeedFilter, FeedPage};
 pub use key_ring::{
     Authenticated, CREDENTIALS_NAMESPACE, IssuedKey, KeyListing, KeyRing, KeyRingError,
     LAST_USED_FLUSH_SECONDS, LAST_USED_NAMESPACE, SYSTEM_TENANT,

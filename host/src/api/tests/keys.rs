@@ -171,11 +171,20 @@ async fn a_revoked_key_is_refused_401_and_revoking_it_again_or_an_unknown_key_ch
     let secret = created["key"].as_str().unwrap().to_string();
     assert_eq!(api.get("/v1/clock", &secret).await.0, StatusCode::OK);
 
+    let revoke = [("idempotency-key", "revoke-auditor")];
     let (status, revoked) = api
-        .call("DELETE", "/v1/api-keys/key-2", Some(&admin), None, &[])
+        .call("DELETE", "/v1/api-keys/key-2", Some(&admin), None, &revoke)
         .await;
     assert_eq!(status, StatusCode::OK, "{revoked}");
     assert_eq!(revoked["revoked_by"], "admin:test");
+    assert_eq!(revoked["replayed"], false);
+    // A retried revocation (same idempotency key) replays; nothing again.
+    let (status, replayed) = api
+        .call("DELETE", "/v1/api-keys/key-2", Some(&admin), None, &revoke)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{replayed}");
+    assert_eq!(replayed["replayed"], true);
+    assert_eq!(replayed["revoked_at"], revoked["revoked_at"]);
     let (status, problem) = api.get("/v1/clock", &secret).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(problem["code"], "unauthorized");
