@@ -567,7 +567,7 @@ mod tests {
             chain: &crate::policy::RatingChain,
         ) -> Result<Arc<dyn crate::rating::Rater>, crate::rating::RatingError> {
             Err(crate::rating::RatingError::failed(
-                &format!("{chain:?}"),
+                format!("{chain:?}"),
                 crate::rating::RaterFailure::Unavailable,
                 "no raters in this test",
             ))
