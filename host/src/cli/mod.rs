@@ -282,5 +282,11 @@ mod tests {
         assert_eq!(state.engine.clock("lab").unwrap(), (today, true));
         assert_eq!(state.engine.clock("acme").unwrap(), (today, false));
         assert!(state.keys.has_tenant("lab").unwrap() && state.keys.has_tenant("acme").unwrap());
+        // The first admin key is an event of the tenant's log, by the CLI.
+        let first = state.keys.list("acme").unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].key.id, "key-1");
+        assert_eq!(first[0].key.label, "first admin");
+        assert_eq!(first[0].key.created_by, "premia:tenant-create");
     }
 }
