@@ -108,7 +108,8 @@ pub fn status_of(code: &str) -> StatusCode {
         | "clock_backwards"
         | "not_a_test_tenant"
         | "tenant_not_new"
-        | "api_key_revoked" => StatusCode::CONFLICT,
+        | "api_key_revoked"
+        | "last_admin_key" => StatusCode::CONFLICT,
         "rater_deadline" | "plugin_deadline" => StatusCode::GATEWAY_TIMEOUT,
         "plugin_quarantined" => StatusCode::SERVICE_UNAVAILABLE,
         code if code.starts_with("plugin_") || code.starts_with("rater_") => {

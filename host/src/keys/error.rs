@@ -13,6 +13,10 @@ pub enum KeyError {
     NotFound(String),
     #[error("API key {0} is revoked")]
     Revoked(String),
+    #[error(
+        "API key {0} is the tenant's last admin key: create another admin key before revoking it"
+    )]
+    LastAdmin(String),
 }
 
 impl KeyError {
@@ -24,6 +28,7 @@ impl KeyError {
             KeyError::GraceTooLong { .. } => "invalid_grace",
             KeyError::NotFound(_) => "api_key_not_found",
             KeyError::Revoked(_) => "api_key_revoked",
+            KeyError::LastAdmin(_) => "last_admin_key",
         }
     }
 }

@@ -6,7 +6,9 @@
 //! time `t` with a grace of `g` seconds makes a new generation current; every
 //! earlier generation stays valid until `t + g` at the latest (an earlier
 //! rotation's longer grace is cut to it), so rotating with `grace_seconds: 0`
-//! after a leak stops every old secret at once. Revoking stops them all.
+//! after a leak stops every old secret at once. Revoking stops them all;
+//! the last live admin key cannot be revoked (the tenant would be locked
+//! out: rotate it instead, or create another admin key first).
 
 use super::command::{KeyCommand, KeyEvent};
 use super::error::KeyError;
@@ -108,6 +110,14 @@ impl ApiKeys {
             }
             KeyCommand::RevokeKey { key } => {
                 let found = self.live(key)?;
+                let other_admins = self
+                    .keys
+                    .iter()
+                    .filter(|k| k.role == Role::Admin && !k.revoked && k.id != *key)
+                    .count();
+                if found.role == Role::Admin && other_admins == 0 {
+                    return Err(KeyError::LastAdmin(key.clone()));
+                }
                 Ok(KeyEvent::KeyRevoked {
                     key: key.clone(),
                     role: found.role,
@@ -350,6 +360,45 @@ mod tests {
         assert_eq!(
             keys.decide(&long, "a", at(0)).unwrap_err().code(),
             "invalid_grace"
+        );
+    }
+}
+
+#[cfg(test)]
+mod last_admin_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_last_live_admin_key_cannot_be_revoked_until_another_admin_key_exists() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        let mut keys = ApiKeys::default();
+        let mut run = |keys: &mut ApiKeys, command: KeyCommand| {
+            let event = keys.decide(&command, "admin:ops", at)?;
+            keys.apply(&event);
+            Ok::<_, KeyError>(event)
+        };
+        let admin = KeyCommand::CreateKey {
+            role: Role::Admin,
+            label: "first".into(),
+        };
+        run(&mut keys, admin.clone()).unwrap();
+        let revoke_first = KeyCommand::RevokeKey {
+            key: "key-1".into(),
+        };
+        assert_eq!(
+            run(&mut keys, revoke_first.clone()).unwrap_err(),
+            KeyError::LastAdmin("key-1".into())
+        );
+        assert_eq!(KeyError::LastAdmin("key-1".into()).code(), "last_admin_key");
+        run(&mut keys, admin).unwrap();
+        run(&mut keys, revoke_first).unwrap();
+        let revoke_second = KeyCommand::RevokeKey {
+            key: "key-2".into(),
+        };
+        assert_eq!(
+            run(&mut keys, revoke_second).unwrap_err(),
+            KeyError::LastAdmin("key-2".into())
         );
     }
 }

@@ -167,7 +167,8 @@ pub async fn list_keys(
 }
 
 /// Revokes a key at once, on every host. 404 `api_key_not_found`, 409
-/// `api_key_revoked` when it already is.
+/// `api_key_revoked` when it already is, 409 `last_admin_key` for the
+/// tenant's last live admin key.
 #[utoipa::path(
     delete,
     path = "/v1/api-keys/{id}",

@@ -219,6 +219,12 @@ async fn a_revoked_key_is_refused_401_and_revoking_it_again_or_an_unknown_key_ch
         .call("DELETE", "/v1/api-keys/key-2", Some(&globex), None, &[])
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+    // acme's own admin key is its last: revoking it would lock acme out.
+    let (status, problem) = api
+        .call("DELETE", "/v1/api-keys/key-1", Some(&admin), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["code"], "last_admin_key");
     assert_eq!(api.get("/v1/clock", &admin).await.0, StatusCode::OK);
 }
 
