@@ -1,17 +1,21 @@
 //! Premia host library: the native billing core, the plugin runtime and the
 //! raters that price policies.
 //!
-//! Dependencies point one way: `api -> (rating, billing, ledger, store) -> domain`.
+//! Dependencies point one way: `cli -> boot -> api -> engine -> (rating,
+//! billing, ledger, store) -> domain`. `boot` is the composition root: it
+//! opens the store and builds the runtime, raters and engine that `api` serves.
 //! `domain` and `billing` are pure: no I/O, no async, no floats. Only `plugin`
 //! imports wasmtime.
 
 pub mod api;
 pub mod billing;
+pub mod boot;
 pub mod cli;
 pub mod collections;
 pub mod domain;
 pub mod engine;
 pub mod export;
+pub mod keys;
 pub mod ledger;
 pub mod plugin;
 pub mod policy;

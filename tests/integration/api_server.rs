@@ -4,7 +4,7 @@
 
 use crate::backend::open_data_dir;
 use crate::support::*;
-use premia::api::server::{DemoFiles, load_demo_as};
+use premia::boot::{DemoFiles, load_demo_as};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 //! `PREMIA_TEST_POSTGRES_URL`). `scripts/test.sh` runs the end-to-end suite
 //! both ways.
 
-use premia::api::server::open_data_dir_with;
+use premia::boot::open_data_dir_with;
 use premia::store::{fresh_schema_name, url_with_schema};
 use std::path::Path;
 
@@ -35,6 +35,6 @@ pub fn store_for(data: &Path) -> Option<String> {
 }
 
 /// `open_data_dir` on the selected backend.
-pub fn open_data_dir(data: &Path) -> anyhow::Result<premia::api::state::AppState> {
+pub fn open_data_dir(data: &Path) -> Result<premia::api::state::AppState, premia::boot::BootError> {
     open_data_dir_with(data, store_for(data).as_deref())
 }

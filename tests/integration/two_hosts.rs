@@ -7,7 +7,7 @@
 
 use crate::api_server::Server;
 use crate::support::workspace;
-use premia::api::server::{DemoFiles, load_demo, open_data_dir_with};
+use premia::boot::{DemoFiles, load_demo, open_data_dir_with};
 use premia::store::{PgStore, fresh_schema_name, test_database_url, url_with_schema};
 use reqwest::blocking::Client;
 use rust_decimal::Decimal;
@@ -423,4 +423,140 @@ fn a_plugin_uploaded_and_activated_through_one_host_prices_on_the_other() {
         crate::api_server::active_versions(&hosts[1], &auth, "rater-y"),
         ["2"]
     );
+}
+
+/// Sends `method path` with `key` to `host`; returns the status and body.
+fn call(
+    client: &Client,
+    host: &Host,
+    method: &str,
+    key: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = client
+        .request(method, host.url(path))
+        .header("authorization", format!("Bearer {key}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn a_key_revoked_through_one_host_is_refused_401_by_the_other_at_its_next_request() {
+    let Some(TwoHosts {
+        key, hosts, _dirs, ..
+    }) = two_hosts("key_revocation")
+    else {
+        return;
+    };
+    let client = crate::support::http_client();
+    let (status, created) = call(
+        &client,
+        &hosts[0],
+        "POST",
+        &key,
+        "/v1/api-keys",
+        Some(json!({"role": "billing", "label": "ops"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let secret = created["key"].as_str().unwrap().to_string();
+    let id = created["id"].as_str().unwrap().to_string();
+    // Issued on host A, it opens host B (which learns its hash from the store).
+    assert_eq!(
+        call(&client, &hosts[1], "GET", &secret, "/v1/clock", None).0,
+        200
+    );
+    let (_, listed) = call(&client, &hosts[1], "GET", &key, "/v1/api-keys", None);
+    assert_eq!(listed[1]["id"], id.as_str());
+    assert_eq!(listed[1]["revoked"], false);
+
+    let (status, revoked) = call(
+        &client,
+        &hosts[0],
+        "DELETE",
+        &key,
+        &format!("/v1/api-keys/{id}"),
+        None,
+    );
+    assert_eq!(status, 200, "{revoked}");
+    // Host B catches up with the log before it authenticates: refused at once.
+    for host in &hosts {
+        let (status, problem) = call(&client, host, "GET", &secret, "/v1/clock", None);
+        assert_eq!(status, 401, "{problem}");
+    }
+    let (_, listed) = call(&client, &hosts[1], "GET", &key, "/v1/api-keys", None);
+    assert_eq!(listed[1]["revoked"], true);
+    assert_eq!(listed[1]["revoked_by"], "admin:demo admin");
+    // Revoking it again through host B: 409, nothing appended.
+    let (status, problem) = call(
+        &client,
+        &hosts[1],
+        "DELETE",
+        &key,
+        &format!("/v1/api-keys/{id}"),
+        None,
+    );
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("api_key_revoked"))
+    );
+    let kinds: Vec<String> = feed(&client, &hosts[1], &key)
+        .iter()
+        .filter(|e| e["stream"] == format!("api-key/{id}"))
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["api_key_created", "api_key_revoked"]);
+
+    // A rotation through B: the new secret opens A, the old one still does
+    // during its grace, and not after a rotation without grace through A.
+    let (_, other) = call(
+        &client,
+        &hosts[1],
+        "POST",
+        &key,
+        "/v1/api-keys",
+        Some(json!({"role": "read_only", "label": "audit"})),
+    );
+    let (old, other_id) = (
+        other["key"].as_str().unwrap().to_string(),
+        other["id"].as_str().unwrap().to_string(),
+    );
+    let (status, rotated) = call(
+        &client,
+        &hosts[1],
+        "POST",
+        &key,
+        &format!("/v1/api-keys/{other_id}/rotation"),
+        None,
+    );
+    assert_eq!(status, 201, "{rotated}");
+    let new = rotated["key"].as_str().unwrap().to_string();
+    assert_eq!(
+        call(&client, &hosts[0], "GET", &new, "/v1/clock", None).0,
+        200
+    );
+    assert_eq!(
+        call(&client, &hosts[0], "GET", &old, "/v1/clock", None).0,
+        200
+    );
+    let (status, _) = call(
+        &client,
+        &hosts[0],
+        "POST",
+        &key,
+        &format!("/v1/api-keys/{other_id}/rotation"),
+        Some(json!({"grace_seconds": 0})),
+    );
+    assert_eq!(status, 201);
+    for secret in [&old, &new] {
+        assert_eq!(
+            call(&client, &hosts[1], "GET", secret, "/v1/clock", None).0,
+            401
+        );
+    }
 }

@@ -95,7 +95,8 @@ pub fn status_of(code: &str) -> StatusCode {
         | "policy_not_found"
         | "product_not_found"
         | "plan_not_found"
-        | "transaction_not_found" => StatusCode::NOT_FOUND,
+        | "transaction_not_found"
+        | "api_key_not_found" => StatusCode::NOT_FOUND,
         "account_exists"
         | "policy_exists"
         | "idempotency_conflict"
@@ -106,7 +107,9 @@ pub fn status_of(code: &str) -> StatusCode {
         | "rating_declined"
         | "clock_backwards"
         | "not_a_test_tenant"
-        | "tenant_not_new" => StatusCode::CONFLICT,
+        | "tenant_not_new"
+        | "api_key_revoked"
+        | "last_admin_key" => StatusCode::CONFLICT,
         "rater_deadline" | "plugin_deadline" => StatusCode::GATEWAY_TIMEOUT,
         "plugin_quarantined" => StatusCode::SERVICE_UNAVAILABLE,
         code if code.starts_with("plugin_") || code.starts_with("rater_") => {

@@ -19,8 +19,8 @@ pub mod state;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
-use routes::{activation, billing, bundle, clock, config, exports, ledger, policies, raters};
+use axum::routing::{delete, get, post, put};
+use routes::{activation, billing, bundle, clock, config, exports, keys, ledger, policies, raters};
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -66,10 +66,9 @@ pub fn router(state: AppState) -> Router {
             post(activation::activate_plugin).layer(idempotent(JSON_BODY_BYTES_MAX)),
         )
         .route("/v1/openapi.json", get(openapi::serve))
-        .route(
-            "/v1/api-keys",
-            post(config::create_key).layer(idempotent(JSON_BODY_BYTES_MAX)),
-        )
+        .route("/v1/api-keys", post(keys::create_key).get(keys::list_keys))
+        .route("/v1/api-keys/{id}", delete(keys::revoke_key))
+        .route("/v1/api-keys/{id}/rotation", post(keys::rotate_key))
         .route(
             "/v1/external-raters",
             post(raters::put_rater)

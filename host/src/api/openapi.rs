@@ -8,7 +8,7 @@
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
 use super::routes::{
-    activation, billing, bundle, clock, config, exports, ledger, policies, raters,
+    activation, billing, bundle, clock, config, exports, keys, ledger, policies, raters,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -29,7 +29,8 @@ use utoipa::{PartialSchema, ToSchema};
     paths(
         config::deploy_product, config::list_products, config::upload_plugin,
         activation::activate_plugin, config::put_table, config::list_plugins,
-        config::run_golden, config::create_key,
+        config::run_golden, keys::create_key, keys::list_keys, keys::revoke_key,
+        keys::rotate_key,
         raters::put_rater, raters::list_raters,
         policies::create_account, policies::get_account, policies::issue_policy,
         policies::quote, policies::get_policy, policies::endorse, policies::renew,
@@ -69,6 +70,7 @@ const NOT_PREVIEWABLE: &[&str] = &[
     "preview_bundle",
     "run_golden",
     "create_key",
+    "rotate_key",
     "put_table",
     "upload_plugin",
     "put_rater",
@@ -79,12 +81,7 @@ const NOT_PREVIEWABLE: &[&str] = &[
 
 /// Configuration POSTs that keep their answers per `Idempotency-Key`
 /// without being commands (see `api::idempotency`).
-const CONFIG_IDEMPOTENT: &[&str] = &[
-    "upload_plugin",
-    "activate_plugin",
-    "create_key",
-    "put_rater",
-];
+const CONFIG_IDEMPOTENT: &[&str] = &["upload_plugin", "activate_plugin", "put_rater"];
 
 /// The finished document.
 pub fn document() -> utoipa::openapi::OpenApi {
@@ -110,6 +107,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
             (&mut item.get, false),
             (&mut item.post, true),
             (&mut item.put, false),
+            (&mut item.delete, false),
         ];
         for (operation, is_post) in operations {
             let Some(operation) = operation.as_mut() else {

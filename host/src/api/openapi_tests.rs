@@ -1,8 +1,8 @@
 //! The OpenAPI document against the router it describes.
 
 use super::auth::Role;
-use super::server::open_state;
 use super::*;
+use crate::boot::open_state;
 use crate::plugin::PluginLimits;
 use crate::store::{MemoryStore, Store};
 use axum::body::Body;
@@ -15,7 +15,10 @@ use tower::ServiceExt;
 fn api() -> (Router, String) {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let state = open_state(store, None, PluginLimits::default()).unwrap();
-    let key = state.keys.create("acme", Role::Admin, "test").unwrap();
+    let key = state
+        .keys
+        .create_as("acme", Role::Admin, "test", "premia:test")
+        .unwrap();
     (router(state), key)
 }
 
@@ -53,7 +56,7 @@ async fn the_document_is_served_without_a_key_as_openapi_3_1_with_bearer_securit
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
     );
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 43);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 45);
 }
 
 #[tokio::test]
@@ -74,7 +77,7 @@ async fn every_documented_operation_is_routed_by_the_router() {
             assert_ne!(body["detail"], "no such endpoint", "{method} {path}");
         }
     }
-    assert_eq!(operations, 47);
+    assert_eq!(operations, 50);
 }
 
 #[tokio::test]
@@ -286,8 +289,14 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
  {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let state = open_state(Arc::clone(&store), None, PluginLimits::default()).unwrap();
-    let acme = state.keys.create("acme", Role::Admin, "acme").unwrap();
-    let globex = state.keys.create("globex", Role::Admin, "globex").unwrap();
+    let acme = state
+        .keys
+        .create_as("acme", Role::Admin, "acme", "premia:test")
+        .unwrap();
+    let globex = state
+        .keys
+        .create_as("globex", Role::Admin, "globex", "premia:test")
+        .unwrap();
     let router = router(state);
     let post = |path: &'static str, body: Value| {
         let router = router.clone();
@@ -368,7 +377,7 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
             calls += 1;
         }
     }
-    assert_eq!(calls, 47);
+    assert_eq!(calls, 50);
     assert_eq!(
         store.last_sequence("acme").unwrap(),
         acme_events,

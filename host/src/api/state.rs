@@ -100,8 +100,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
 }
 
-impl AsRef<KeyRing> for AppState {
-    fn as_ref(&self) -> &KeyRing {
+impl AsRef<Arc<KeyRing>> for AppState {
+    fn as_ref(&self) -> &Arc<KeyRing> {
         &self.keys
     }
 }

@@ -187,18 +187,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             demo_wasm_dir,
             demo_plugins_dir,
         } => {
-            let options = crate::api::server::ServeOptions {
+            let options = crate::boot::ServeOptions {
                 data,
                 store,
                 listen,
                 demo: demo || demo_test,
                 demo_test,
-                demo_files: crate::api::server::DemoFiles {
+                demo_files: crate::boot::DemoFiles {
                     wasm_dir: demo_wasm_dir,
                     plugins_dir: demo_plugins_dir,
                 },
             };
-            tokio::runtime::Runtime::new()?.block_on(crate::api::server::serve(options))?;
+            tokio::runtime::Runtime::new()?.block_on(crate::boot::serve(options))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Tenant(TenantCommand::Create {
@@ -208,9 +208,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             data,
             store,
         }) => {
-            let state = crate::api::server::open_data_dir_with(&data, store.as_deref())?;
+            let state = crate::boot::open_data_dir_with(&data, store.as_deref())?;
             let test_today = test.then(|| today.unwrap_or_else(|| chrono::Utc::now().date_naive()));
-            let key = crate::api::server::create_tenant_on(&state, &name, test_today)?;
+            let key = crate::boot::create_tenant_on(&state, &name, test_today)?;
             let kind = if test { "test tenant" } else { "tenant" };
             writeln!(
                 out,
@@ -277,10 +277,16 @@ mod tests {
         let cli = Cli::parse_from(["premia", "tenant", "create", "acme", "--data", &dir]);
         run(cli, &mut Vec::new()).unwrap();
 
-        let state = crate::api::server::open_data_dir(data.path()).unwrap();
+        let state = crate::boot::open_data_dir(data.path()).unwrap();
         let today = chrono::Utc::now().date_naive();
         assert_eq!(state.engine.clock("lab").unwrap(), (today, true));
         assert_eq!(state.engine.clock("acme").unwrap(), (today, false));
-        assert!(state.keys.has_tenant("lab") && state.keys.has_tenant("acme"));
+        assert!(state.keys.has_tenant("lab").unwrap() && state.keys.has_tenant("acme").unwrap());
+        // The first admin key is an event of the tenant's log, by the CLI.
+        let first = state.keys.list("acme").unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].key.id, "key-1");
+        assert_eq!(first[0].key.label, "first admin");
+        assert_eq!(first[0].key.created_by, "premia:tenant-create");
     }
 }

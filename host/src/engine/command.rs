@@ -1,9 +1,11 @@
 //! The commands the engine accepts: policy commands (products, accounts,
 //! transactions, flat charges) and billing commands (settings, billing runs,
-//! payments, credit, write-offs, disbursements, holds, plan changes).
+//! payments, credit, write-offs, disbursements, holds, plan changes), the
+//! test clock and API keys.
 
 use super::clock::ClockCommand;
 use crate::collections::BillingCommand;
+use crate::keys::KeyCommand;
 use crate::policy::PolicyCommand;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +19,8 @@ pub enum EngineCommand {
     Billing(BillingCommand),
     /// A test tenant's clock.
     Clock(ClockCommand),
+    /// The tenant's API keys.
+    Keys(KeyCommand),
 }
 
 impl From<PolicyCommand> for EngineCommand {
@@ -34,5 +38,11 @@ impl From<BillingCommand> for EngineCommand {
 impl From<ClockCommand> for EngineCommand {
     fn from(command: ClockCommand) -> Self {
         EngineCommand::Clock(command)
+    }
+}
+
+impl From<KeyCommand> for EngineCommand {
+    fn from(command: KeyCommand) -> Self {
+        EngineCommand::Keys(command)
     }
 }

@@ -5,6 +5,8 @@ mod account_summary;
 mod billing;
 mod clock;
 mod command;
+mod feed;
+mod key_ring;
 mod next_invoice;
 mod plugin_adjuster;
 mod reinstatement;
@@ -19,6 +21,11 @@ pub use billing::{
 };
 pub use clock::{ClockCommand, ClockError, ClockEvent, TenantClock, wall_today};
 pub use command::EngineCommand;
+pub use feed::{FEED_SCAN_EVENTS_MAX, FeedEntry, FeedFilter, FeedPage};
+pub use key_ring::{
+    Authenticated, CREDENTIALS_NAMESPACE, IssuedKey, KeyListing, KeyRing, KeyRingError,
+    LAST_USED_FLUSH_SECONDS, LAST_USED_NAMESPACE, SYSTEM_TENANT,
+};
 pub use next_invoice::{NEXT_INVOICE_STEPS_MAX, NextInvoice};
 pub use plugin_adjuster::PluginInvoiceAdjuster;
 pub use schedule::ScheduledInvoice;

@@ -182,7 +182,7 @@ pub fn request_hash(command: &EngineCommand) -> String {
     hex::encode(Sha256::digest(body))
 }
 
-fn store_error(error: StoreError) -> EngineError {
+pub(super) fn store_error(error: StoreError) -> EngineError {
     EngineError::Store(error.to_string())
 }
 
@@ -716,6 +716,26 @@ impl Engine {
         Ok(read(&guard.state))
     }
 
+    /// Reads a tenant's state now, or says it would have to wait (`None`):
+    /// on a shared store (a read asks the database first), while a command
+    /// holds the tenant's lock, or when the state must be rebuilt. For
+    /// callers on an async worker, which must not block.
+    pub fn read_without_waiting<R>(
+        &self,
+        tenant: &str,
+        read: impl FnOnce(&TenantState) -> R,
+    ) -> Option<R> {
+        if self.store.shared() {
+            return None;
+        }
+        let slot = self.slot(tenant).ok()?;
+        let guard = slot.try_read().ok()?;
+        if guard.poisoned {
+            return None;
+        }
+        Some(read(&guard.state))
+    }
+
     /// Explains a charge from the transaction record in the event log.
     pub fn explain_charge(
         &self,
@@ -798,7 +818,7 @@ fn journal_entries(events: &[TenantEvent]) -> impl Iterator<Item = &JournalEntry
     })
 }
 
-fn decode(stored: &StoredEvent) -> Result<TenantEvent, EngineError> {
+pub(super) fn decode(stored: &StoredEvent) -> Result<TenantEvent, EngineError> {
     serde_json::from_value(stored.payload.clone()).map_err(|e| {
         EngineError::Corrupt(format!(
             "event {} of {}: {e}",

@@ -15,6 +15,7 @@ use crate::collections::{
     NoInvoicingPlugins,
 };
 use crate::domain::{Currency, local_date, parse_time_zone};
+use crate::keys::{ApiKeys, KeyError, KeyEvent};
 use crate::ledger::{
     EntryDraft, EntryId, JournalEntry, Ledger, LedgerAccount, LedgerError, postings,
 };
@@ -36,6 +37,8 @@ pub enum TenantEvent {
     Collections(CollectionsEvent),
     /// A test tenant's clock started or moved.
     Clock(ClockEvent),
+    /// An API key was created, rotated or revoked.
+    Keys(KeyEvent),
 }
 
 impl TenantEvent {
@@ -50,11 +53,29 @@ impl TenantEvent {
             TenantEvent::Journal(_) => "journal_entry_posted",
             TenantEvent::Collections(event) => event.kind(),
             TenantEvent::Clock(event) => event.kind(),
+            TenantEvent::Keys(event) => event.kind(),
+        }
+    }
+
+    /// What the event is about, for filtering the feed: `configuration`
+    /// (products, tenant billing settings, API keys), `policy` (accounts,
+    /// transactions, flat charges, plan changes), `billing` (collections),
+    /// `ledger` (journal entries) or `clock`.
+    pub fn category(&self) -> &'static str {
+        match self {
+            TenantEvent::Book(BookEvent::ProductDeployed { .. }) => "configuration",
+            TenantEvent::Book(_) => "policy",
+            TenantEvent::Journal(_) => "ledger",
+            TenantEvent::Collections(CollectionsEvent::BillingConfigured { .. }) => "configuration",
+            TenantEvent::Collections(_) => "billing",
+            TenantEvent::Clock(_) => "clock",
+            TenantEvent::Keys(_) => "configuration",
         }
     }
 
     /// The stream the event belongs to (`policy/<locator>`, `account/<locator>`,
-    /// `product/<name>`, `ledger`, `billing` for the tenant's settings).
+    /// `product/<name>`, `ledger`, `billing` for the tenant's settings,
+    /// `clock`, `api-key/<id>`).
     pub fn stream(&self) -> String {
         match self {
             TenantEvent::Book(BookEvent::ProductDeployed { product }) => {
@@ -77,6 +98,7 @@ impl TenantEvent {
                 None => "billing".to_string(),
             },
             TenantEvent::Clock(_) => "clock".to_string(),
+            TenantEvent::Keys(event) => format!("api-key/{}", event.key()),
         }
     }
 }
@@ -142,6 +164,8 @@ pub enum EngineError {
     Billing(#[from] CollectionsError),
     #[error(transparent)]
     Clock(#[from] ClockError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
 }
 
 impl EngineError {
@@ -157,6 +181,7 @@ impl EngineError {
             EngineError::NotFound(_) => "not_found",
             EngineError::Billing(error) => error.code(),
             EngineError::Clock(error) => error.code(),
+            EngineError::Keys(error) => error.code(),
         }
     }
 }
@@ -172,6 +197,8 @@ pub struct TenantState {
     /// Events applied so far (only a tenant with none can become a test
     /// tenant).
     pub events_applied: u64,
+    /// The tenant's API keys (ids, roles, labels; never secrets).
+    pub keys: ApiKeys,
 }
 
 impl TenantState {
@@ -182,6 +209,7 @@ impl TenantState {
             collections: Collections::new(),
             clock: TenantClock::default(),
             events_applied: 0,
+            keys: ApiKeys::default(),
         })
     }
 
@@ -256,6 +284,11 @@ impl TenantState {
                 let fresh = self.events_applied == 0;
                 vec![TenantEvent::Clock(self.clock.decide(command, fresh)?)]
             }
+            EngineCommand::Keys(command) => vec![TenantEvent::Keys(self.keys.decide(
+                command,
+                &context.actor,
+                context.issued_at,
+            )?)],
         };
         check_event_sizes(&events)?;
         Ok(events)
@@ -419,6 +452,10 @@ impl TenantState {
             }
             TenantEvent::Clock(event) => {
                 self.clock.apply(event);
+                Ok(())
+            }
+            TenantEvent::Keys(event) => {
+                self.keys.apply(event);
                 Ok(())
             }
             TenantEvent::Journal(entry) => self

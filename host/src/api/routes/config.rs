@@ -1,8 +1,8 @@
-//! Configuration: products, plugins (upload, tables, golden cases, list) and
-//! API keys. Admin only, except reads.
+//! Configuration: products and plugins (upload, tables, golden cases,
+//! list). Admin only, except reads. API keys are in `keys`.
 
 use super::command::{Effect, run};
-use crate::api::auth::{Access, Caller, Role};
+use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, ApiQuery, IdempotencyKey, NoPreview, Preview, blocking};
 use crate::api::state::{AppState, qualified, qualify_chain, unqualified, unqualify_chain};
@@ -416,54 +416,6 @@ pub async fn run_golden(
             StatusCode::UNPROCESSABLE_ENTITY
         };
         Ok((status, Json(results)))
-    })
-    .await
-}
-
-#[derive(utoipa::ToSchema, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewKey {
-    pub role: Role,
-    #[serde(default)]
-    pub label: String,
-}
-
-#[derive(utoipa::ToSchema, Debug, Serialize)]
-pub struct CreatedKey {
-    /// Shown once; only its hash is stored.
-    pub key: String,
-    pub role: Role,
-    pub label: String,
-}
-
-/// Creates another API key for the caller's tenant.
-#[utoipa::path(post, path = "/v1/api-keys", request_body = NewKey, responses((status = 201, body = CreatedKey)), tag = "configuration")]
-pub async fn create_key(
-    State(state): State<AppState>,
-    caller: Caller,
-    _: NoPreview,
-    ApiJson(body): ApiJson<NewKey>,
-) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    caller.require(Access::Configure)?;
-    if body.label.len() > 64 {
-        return Err(ApiError::unprocessable(
-            "invalid_label",
-            "a label is at most 64 characters",
-        ));
-    }
-    blocking(move || {
-        let key = state
-            .keys
-            .create(&caller.tenant, body.role, &body.label)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        Ok((
-            StatusCode::CREATED,
-            Json(CreatedKey {
-                key,
-                role: body.role,
-                label: body.label,
-            }),
-        ))
     })
     .await
 }

@@ -1,11 +1,12 @@
 //! Reading the ledger (entries with a cursor, balances, trial balance) and
-//! the ordered event feed.
+//! the ordered event feed, with its filters (kind, category, stream,
+//! account, policy, since, until).
 
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiQuery, blocking};
 use crate::api::state::AppState;
-use crate::engine::TenantEvent;
+use crate::engine::{FeedFilter, TenantEvent};
 use crate::ledger::{AccountKey, JournalEntry, TrialBalance};
 use axum::Json;
 use axum::extract::State;
@@ -139,37 +140,135 @@ pub struct FeedEvent {
     pub event: TenantEvent,
 }
 
-/// The ordered, durable feed of every event of the tenant, from a cursor.
-#[utoipa::path(get, path = "/v1/events", params(Cursor), responses((status = 200, body = Page<FeedEvent>)), tag = "ledger")]
+/// `?after=&limit=` and the feed's filters (all optional; together they
+/// all apply).
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    #[serde(default)]
+    pub after: u64,
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Kinds, comma-separated (`api_key_created,api_key_revoked`).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// `configuration`, `policy`, `billing`, `ledger` or `clock`.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// A stream (`policy/P-1`), or streams by prefix ending in `*` (`api-key/*`).
+    #[serde(default)]
+    pub stream: Option<String>,
+    /// Everything that touched this billing account (its stream, its
+    /// policies' streams, journal entries of its subledger).
+    #[serde(default)]
+    pub account: Option<String>,
+    /// Everything that touched this policy (its stream and the journal
+    /// entries of its transactions and charges).
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// Issued at or after: RFC 3339 (`2026-11-01T00:00:00Z`) or a date
+    /// (midnight UTC).
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Issued before: RFC 3339 or a date (midnight UTC).
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+/// The categories of [`crate::engine::TenantEvent::category`].
+const CATEGORIES: [&str; 5] = ["configuration", "policy", "billing", "ledger", "clock"];
+
+/// An instant of `since`/`until`: RFC 3339, or a date at midnight UTC.
+fn instant(name: &str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(value) {
+        return Ok(at.with_timezone(&chrono::Utc));
+    }
+    value
+        .parse::<chrono::NaiveDate>()
+        .map(|date| date.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| {
+            ApiError::bad_request(
+                "bad_query",
+                format!("{name}={value}: use an RFC 3339 time or a date (2026-11-01)"),
+            )
+        })
+}
+
+impl EventsQuery {
+    fn filter(&self) -> Result<FeedFilter, ApiError> {
+        if let Some(category) = &self.category
+            && !CATEGORIES.contains(&category.as_str())
+        {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                format!("category={category}: use one of {}", CATEGORIES.join(", ")),
+            ));
+        }
+        let nonempty = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        Ok(FeedFilter {
+            kinds: self
+                .kind
+                .iter()
+                .flat_map(|kinds| kinds.split(','))
+                .map(str::trim)
+                .filter(|kind| !kind.is_empty())
+                .map(str::to_string)
+                .collect(),
+            category: nonempty(&self.category),
+            stream: nonempty(&self.stream),
+            account: nonempty(&self.account),
+            policy: nonempty(&self.policy),
+            since: self
+                .since
+                .as_deref()
+                .map(|v| instant("since", v))
+                .transpose()?,
+            until: self
+                .until
+                .as_deref()
+                .map(|v| instant("until", v))
+                .transpose()?,
+        })
+    }
+}
+
+/// The ordered, durable feed of the tenant's events, from a cursor, with
+/// optional filters. A filtered page reads at most 10,000 events of the
+/// log, so it may hold fewer than `limit` events with a `next_cursor`: read
+/// on until `next_cursor` is absent.
+#[utoipa::path(get, path = "/v1/events", params(EventsQuery), responses((status = 200, body = Page<FeedEvent>)), tag = "ledger")]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
-    ApiQuery(cursor): ApiQuery<Cursor>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<Page<FeedEvent>>, ApiError> {
     caller.require(Access::Read)?;
+    let filter = query.filter()?;
+    let limit = query
+        .limit
+        .unwrap_or(PAGE_LIMIT_DEFAULT)
+        .clamp(1, PAGE_LIMIT_MAX);
+    let engine = std::sync::Arc::clone(&state.engine);
     blocking(move || {
-        let limit = cursor.limit();
-        let stored = state
-            .store
-            .read(&caller.tenant, cursor.after, limit + 1)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        let data = stored
+        let page = engine.feed(&caller.tenant, &filter, query.after, limit)?;
+        let data = page
+            .events
             .into_iter()
-            .map(|e| {
-                let event: TenantEvent = serde_json::from_value(e.payload)
-                    .map_err(|err| ApiError::internal(err.to_string()))?;
-                Ok(FeedEvent {
-                    sequence: e.sequence,
-                    kind: e.kind,
-                    stream: e.stream,
-                    actor: e.actor,
-                    issued_at: e.issued_at,
-                    idempotency_key: e.idempotency_key,
-                    event,
-                })
+            .map(|e| FeedEvent {
+                sequence: e.stored.sequence,
+                kind: e.stored.kind,
+                stream: e.stored.stream,
+                actor: e.stored.actor,
+                issued_at: e.stored.issued_at,
+                idempotency_key: e.stored.idempotency_key,
+                event: e.event,
             })
-            .collect::<Result<Vec<_>, ApiError>>()?;
-        Ok(Json(paged(data, limit, |e| e.sequence)))
+            .collect();
+        Ok(Json(Page {
+            data,
+            next_cursor: page.next_cursor,
+        }))
     })
     .await
 }

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod command;
 pub mod config;
 pub mod exports;
+pub mod keys;
 pub mod ledger;
 pub mod policies;
 pub mod raters;

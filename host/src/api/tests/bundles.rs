@@ -435,6 +435,7 @@ async fn a_bundle_holding_a_command_the_commit_would_refuse_is_refused_with_the_
     let api = Api::new();
     let (key, year) = january_and_february_invoiced(&api).await;
     let today = day(year, 2, 15);
+    let system = api.key("acme", Role::PolicySystem);
     let unchanged = everything(&api, &key).await;
     let cancel = json!({"command": "cancel", "policy": "P1", "effective": today});
 
@@ -481,7 +482,6 @@ async fn a_bundle_holding_a_command_the_commit_would_refuse_is_refused_with_the_
         "{problem}"
     );
     // A policy system may not record payments, so it may not preview one.
-    let system = api.key("acme", Role::PolicySystem);
     let bundle = json!({"commands": [cancel, {"command": "record_payment", "account": "A1",
         "amount": "10.00", "received_on": today}]});
     let (status, problem) = api.post("/v1/previews", &system, bundle).await;

@@ -4,7 +4,7 @@
 //! product's method for each reason, worked out by hand.
 
 use super::*;
-use crate::api::server::create_tenant_on;
+use crate::boot::create_tenant_on;
 
 /// The product: the short-rate table earns 35% at 90 days for the insured's
 /// request; non-payment is flat (no refund); underwriting is pro rata;

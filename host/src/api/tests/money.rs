@@ -5,7 +5,7 @@
 //! rule, zero-weight installments and a size that used to be refused.
 
 use super::*;
-use crate::api::server::create_tenant_on;
+use crate::boot::create_tenant_on;
 
 /// A test tenant whose clock starts on `today`, with the product (plans
 /// `monthly`, `annual` and whatever `plans` adds) and account A1; returns
