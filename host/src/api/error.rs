@@ -102,6 +102,7 @@ pub fn status_of(code: &str) -> StatusCode {
         | "idempotency_conflict"
         | "policy_not_in_force"
         | "policy_not_cancelled"
+        | "policy_not_renewed"
         | "already_reversed"
         | "reversal_not_reversible"
         | "rating_declined"

@@ -93,6 +93,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/policies/{locator}/reinstatements",
             post(policies::reinstate),
         )
+        .route(
+            "/v1/policies/{locator}/non-renewal",
+            post(policies::non_renew),
+        )
         .route("/v1/policies/{locator}/reversals", post(policies::reverse))
         .route(
             "/v1/policies/{policy}/charges/{charge}/audit",

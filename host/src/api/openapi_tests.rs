@@ -56,7 +56,7 @@ async fn the_document_is_served_without_a_key_as_openapi_3_1_with_bearer_securit
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
     );
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 45);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 46);
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn every_documented_operation_is_routed_by_the_router() {
             assert_ne!(body["detail"], "no such endpoint", "{method} {path}");
         }
     }
-    assert_eq!(operations, 50);
+    assert_eq!(operations, 51);
 }
 
 #[tokio::test]
@@ -236,6 +236,7 @@ fn acme_body(operation: &str) -> Value {
         "renew" => serde_json::json!({}),
         "cancel" | "reinstate" => serde_json::json!({"effective": day}),
         "reverse" => serde_json::json!({"transaction": "P1-T1"}),
+        "non_renew" => serde_json::json!({"reason": "underwriting"}),
         "add_charge" => {
             serde_json::json!({"account": "A1", "policy": "P1", "charge": "policy-fee", "amount": "5.00"})
         }
@@ -377,7 +378,7 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
             calls += 1;
         }
     }
-    assert_eq!(calls, 50);
+    assert_eq!(calls, 51);
     assert_eq!(
         store.last_sequence("acme").unwrap(),
         acme_events,

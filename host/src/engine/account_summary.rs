@@ -136,7 +136,9 @@ pub fn touched_accounts(state: &TenantState, events: &[TenantEvent]) -> BTreeSet
             TenantEvent::Book(BookEvent::FlatChargeAdded { charge }) => {
                 Some(charge.account.clone())
             }
-            TenantEvent::Book(BookEvent::PlanChanged { policy, .. }) => account_of_policy(policy),
+            TenantEvent::Book(
+                BookEvent::PlanChanged { policy, .. } | BookEvent::NonRenewed { policy, .. },
+            ) => account_of_policy(policy),
             TenantEvent::Collections(event) => event.account().map(str::to_string),
             TenantEvent::Book(BookEvent::ProductDeployed { .. })
             | TenantEvent::Journal(_)

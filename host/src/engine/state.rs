@@ -50,6 +50,7 @@ impl TenantEvent {
             TenantEvent::Book(BookEvent::TransactionIssued { .. }) => "transaction_issued",
             TenantEvent::Book(BookEvent::FlatChargeAdded { .. }) => "flat_charge_added",
             TenantEvent::Book(BookEvent::PlanChanged { .. }) => "plan_changed",
+            TenantEvent::Book(BookEvent::NonRenewed { .. }) => "policy_non_renewed",
             TenantEvent::Journal(_) => "journal_entry_posted",
             TenantEvent::Collections(event) => event.kind(),
             TenantEvent::Clock(event) => event.kind(),
@@ -91,7 +92,9 @@ impl TenantEvent {
                 Some(policy) => format!("policy/{policy}"),
                 None => format!("account/{}", charge.account),
             },
-            TenantEvent::Book(BookEvent::PlanChanged { policy, .. }) => format!("policy/{policy}"),
+            TenantEvent::Book(
+                BookEvent::PlanChanged { policy, .. } | BookEvent::NonRenewed { policy, .. },
+            ) => format!("policy/{policy}"),
             TenantEvent::Journal(_) => "ledger".to_string(),
             TenantEvent::Collections(event) => match event.account() {
                 Some(account) => format!("account/{account}"),

@@ -70,6 +70,25 @@ pub struct PolicyState {
     /// the slices withdrawing them, they sum to zero.
     #[serde(default)]
     pub netted: std::collections::BTreeSet<u32>,
+    /// The notice that the policy will not be renewed after its last term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_renewal: Option<NonRenewal>,
+}
+
+/// Characters of a non-renewal's reason, at most.
+pub const NON_RENEWAL_REASON_CHARS_MAX: usize = 500;
+
+/// A notice of non-renewal: the policy ends with `term`, not renewed.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NonRenewal {
+    pub term: u32,
+    /// The day the policy ends (the term's end).
+    pub ends_on: NaiveDate,
+    pub reason: String,
+    /// The day notice was given (the tenant's today).
+    pub notice_on: NaiveDate,
+    pub actor: String,
+    pub issued_at: DateTime<Utc>,
 }
 
 impl PolicyState {
@@ -211,6 +230,11 @@ pub enum BookEvent {
         withdrawn: Vec<InstallmentSlice>,
         slices: Vec<InstallmentSlice>,
     },
+    /// Notice that a policy will not be renewed after its last term.
+    NonRenewed {
+        policy: String,
+        notice: NonRenewal,
+    },
 }
 
 /// A command to the policy book.
@@ -281,6 +305,13 @@ pub enum PolicyCommand {
     ReverseCharges {
         account: String,
         charges: Vec<String>,
+    },
+    /// Gives notice that the policy will not be renewed after its last term:
+    /// at least the product's `non_renewal_notice_days` before its end; a
+    /// renewal is then refused.
+    NonRenew {
+        policy: String,
+        reason: String,
     },
 }
 
@@ -419,6 +450,11 @@ impl PolicyBook {
                     policy.slices.extend(slices.iter().cloned());
                 }
             }
+            BookEvent::NonRenewed { policy, notice } => {
+                if let Some(policy) = self.policies.get_mut(policy) {
+                    policy.non_renewal = Some(notice.clone());
+                }
+            }
             BookEvent::TransactionIssued { record } => {
                 if let Some(header) = &record.opened {
                     self.policies.insert(
@@ -431,6 +467,7 @@ impl PolicyBook {
                             charges: Vec::new(),
                             slices: Vec::new(),
                             netted: Default::default(),
+                            non_renewal: None,
                         },
                     );
                 }
@@ -587,6 +624,12 @@ impl PolicyBook {
                         date: last_day,
                     });
                 }
+                if let Some(notice) = &state.non_renewal {
+                    return Err(PolicyError::NotRenewed {
+                        policy: policy.clone(),
+                        ends_on: notice.ends_on,
+                    });
+                }
                 let plan = plan.clone().unwrap_or_else(|| last.plan.clone());
                 let product = &state.header.product;
                 if !product.plans.contains_key(&plan) {
@@ -628,6 +671,59 @@ impl PolicyBook {
                     raters,
                     dater,
                 )?])
+            }
+            PolicyCommand::NonRenew { policy, reason } => {
+                let state = self.policy(policy)?;
+                let reason = reason.trim();
+                if reason.is_empty() || reason.chars().count() > NON_RENEWAL_REASON_CHARS_MAX {
+                    return Err(PolicyError::Invalid(format!(
+                        "a non-renewal needs a reason of 1 to {NON_RENEWAL_REASON_CHARS_MAX} \
+                         characters"
+                    )));
+                }
+                let last = state
+                    .terms
+                    .last()
+                    .ok_or_else(|| PolicyError::Internal("policy without term".into()))?;
+                let ends_on = last.period.end();
+                if let Some(notice) = &state.non_renewal {
+                    return Err(PolicyError::NotRenewed {
+                        policy: policy.clone(),
+                        ends_on: notice.ends_on,
+                    });
+                }
+                let last_day = ends_on.pred_opt().expect("a term has a last day");
+                if is_cancelled_at(&state.transactions, last.number, last_day) {
+                    return Err(PolicyError::NotInForce {
+                        policy: policy.clone(),
+                        date: last_day,
+                    });
+                }
+                let zone = parse_time_zone(&state.header.time_zone)
+                    .map_err(|e| PolicyError::Invalid(e.to_string()))?;
+                let today = context
+                    .today
+                    .unwrap_or_else(|| local_date(context.issued_at, zone));
+                let notice_days = state.header.product.non_renewal_notice_days;
+                if today + chrono::Duration::days(i64::from(notice_days)) > ends_on {
+                    return Err(PolicyError::NoticeTooLate {
+                        policy: policy.clone(),
+                        notice_days,
+                        ends_on,
+                        today,
+                    });
+                }
+                Ok(vec![BookEvent::NonRenewed {
+                    policy: policy.clone(),
+                    notice: NonRenewal {
+                        term: last.number,
+                        ends_on,
+                        reason: reason.to_string(),
+                        notice_on: today,
+                        actor: context.actor.clone(),
+                        issued_at: context.issued_at,
+                    },
+                }])
             }
             PolicyCommand::Cancel {
                 policy,
@@ -798,6 +894,7 @@ impl PolicyBook {
             charges: Vec::new(),
             slices: Vec::new(),
             netted: Default::default(),
+            non_renewal: None,
         };
         let change = TransactionChange::NewBusiness {
             term: term.period,

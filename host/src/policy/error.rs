@@ -41,6 +41,21 @@ pub enum PolicyError {
         policy: String,
         date: chrono::NaiveDate,
     },
+    #[error("policy {policy} is not renewed: it ends on {ends_on}")]
+    NotRenewed {
+        policy: String,
+        ends_on: chrono::NaiveDate,
+    },
+    #[error(
+        "a non-renewal of policy {policy} must be given {notice_days} days before its end on \
+         {ends_on}; today is {today}"
+    )]
+    NoticeTooLate {
+        policy: String,
+        notice_days: u32,
+        ends_on: chrono::NaiveDate,
+        today: chrono::NaiveDate,
+    },
     #[error("transaction {0} is already reversed")]
     AlreadyReversed(String),
     #[error("transaction {0} is a reversal; a reversal cannot be reversed")]
@@ -73,6 +88,8 @@ impl PolicyError {
             PolicyError::OutsideTerm { .. } => "outside_term",
             PolicyError::NotInForce { .. } => "policy_not_in_force",
             PolicyError::NotCancelled { .. } => "policy_not_cancelled",
+            PolicyError::NotRenewed { .. } => "policy_not_renewed",
+            PolicyError::NoticeTooLate { .. } => "non_renewal_notice_too_late",
             PolicyError::AlreadyReversed(_) => "already_reversed",
             PolicyError::ReversalOfReversal(_) => "reversal_not_reversible",
             PolicyError::UndefinedCharge(_) => "undefined_charge",

@@ -345,6 +345,41 @@ pub async fn reinstate(
     .await
 }
 
+/// A notice of non-renewal: why the policy is not renewed.
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NonRenewalBody {
+    pub reason: String,
+}
+
+/// Gives notice that the policy will not be renewed after its last term (at
+/// least the product's `non_renewal_notice_days` before its end); the
+/// policy's read shows it, the feed carries it (`policy_non_renewed`), and a
+/// renewal is refused afterwards (`409 policy_not_renewed`).
+#[utoipa::path(post, path = "/v1/policies/{locator}/non-renewal", request_body = NonRenewalBody, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
+pub async fn non_renew(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(policy): Path<String>,
+    ApiJson(body): ApiJson<NonRenewalBody>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    run(
+        &state,
+        &caller,
+        PolicyCommand::NonRenew {
+            policy,
+            reason: body.reason,
+        }
+        .into(),
+        preview.0,
+        key,
+    )
+    .await
+}
+
 #[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reversal {

@@ -250,3 +250,96 @@ async fn unknown_reasons_and_short_tables_are_refused_with_a_clear_problem() {
     let (status, _) = api.get("/v1/products/short", &key).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Non-renewal: with 30 days' notice required, a notice given on 2026-12-15
+/// for a term ending 2027-01-01 is too late; given on 2026-11-20 it is
+/// recorded (the policy's read and the feed show it) and the renewal is
+/// refused.
+#[tokio::test]
+async fn a_non_renewal_needs_its_notice_and_stops_the_renewal() {
+    let api = Api::new();
+    let key = create_tenant_on(&api.state, "lab", Some("2025-12-15".parse().unwrap())).unwrap();
+    let mut product = cancelling_product("0");
+    product["non_renewal_notice_days"] = json!(30);
+    let (status, answer) = api.post("/v1/products", &key, product).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let key = with_account(&api, key).await;
+    let mut body = policy("P1", "1200.00");
+    body["plan"] = json!("annual");
+    assert_eq!(
+        api.post("/v1/policies", &key, body).await.0,
+        StatusCode::CREATED
+    );
+
+    let (status, answer) = api
+        .post("/v1/clock", &key, json!({"today": "2026-12-15"}))
+        .await;
+    assert!(status.is_success(), "{answer}");
+    let (status, problem) = api
+        .post(
+            "/v1/policies/P1/non-renewal",
+            &key,
+            json!({"reason": "underwriting: losses"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["code"], "non_renewal_notice_too_late");
+    let (_, read) = api.get("/v1/policies/P1", &key).await;
+    assert!(
+        read.get("non_renewal").is_none_or(|v| v.is_null()),
+        "{read}"
+    );
+
+    // A second tenant whose clock is still early enough.
+    let api = Api::new();
+    let key = create_tenant_on(&api.state, "lab", Some("2025-12-15".parse().unwrap())).unwrap();
+    let mut product = cancelling_product("0");
+    product["non_renewal_notice_days"] = json!(30);
+    assert_eq!(
+        api.post("/v1/products", &key, product).await.0,
+        StatusCode::CREATED
+    );
+    let key = with_account(&api, key).await;
+    let mut body = policy("P1", "1200.00");
+    body["plan"] = json!("annual");
+    assert_eq!(
+        api.post("/v1/policies", &key, body).await.0,
+        StatusCode::CREATED
+    );
+    let (status, answer) = api
+        .post("/v1/clock", &key, json!({"today": "2026-11-20"}))
+        .await;
+    assert!(status.is_success(), "{answer}");
+    let (status, problem) = api
+        .post("/v1/policies/P1/non-renewal", &key, json!({"reason": " "}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, answer) = api
+        .post(
+            "/v1/policies/P1/non-renewal",
+            &key,
+            json!({"reason": "underwriting: losses"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (_, read) = api.get("/v1/policies/P1", &key).await;
+    let notice = &read["non_renewal"];
+    assert_eq!(notice["ends_on"], "2027-01-01", "{read}");
+    assert_eq!(notice["notice_on"], "2026-11-20");
+    assert_eq!(notice["reason"], "underwriting: losses");
+    assert_eq!(notice["term"], 1);
+    let (status, problem) = api.post("/v1/policies/P1/renewals", &key, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["code"], "policy_not_renewed");
+    let (status, problem) = api
+        .post(
+            "/v1/policies/P1/non-renewal",
+            &key,
+            json!({"reason": "again"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let (status, feed) = api.get("/v1/events?kind=policy_non_renewed", &key).await;
+    assert_eq!(status, StatusCode::OK, "{feed}");
+    assert_eq!(feed["data"].as_array().map(Vec::len), Some(1), "{feed}");
+}
