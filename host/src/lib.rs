@@ -9,6 +9,7 @@ pub mod api;
 pub mod billing;
 pub mod cli;
 pub mod collections;
+pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod export;

@@ -5,8 +5,8 @@
 //! the API.
 
 use super::auth::{KeyRing, Role, SYSTEM_TENANT};
-use super::routes::config::{PLUGIN_TABLES_NAMESPACE, PLUGINS_NAMESPACE, register_stored};
 use super::state::{AppState, RaterDirectory, qualified};
+use crate::config::{ConfigCommand, HostConfig, PluginUpload, blobs, secrets::SecretBox, upgrade};
 use crate::billing::{Cadence, InstallmentPlan};
 use crate::domain::{Currency, RoundingMode};
 use crate::engine::{Engine, EngineCommand, RequestMeta};
@@ -39,36 +39,64 @@ pub fn open_state(
         runtime = runtime.with_artifact_dir(dir)?;
     }
     let runtime = Arc::new(runtime);
-    let raters = Arc::new(RaterDirectory::new(Arc::clone(&runtime)));
+    // The secret key lives in the data directory (beside `artifacts/`), or
+    // in the environment.
+    let secrets = SecretBox::load(artifacts.and_then(Path::parent))?;
+    let raters = Arc::new(RaterDirectory::with_secrets(Arc::clone(&runtime), secrets));
     let adjuster = Arc::new(
         crate::engine::PluginInvoiceAdjuster::new(runtime)
             .with_active_versions(Arc::clone(&raters.active)),
     );
-    let engine =
-        Arc::new(Engine::open(Arc::clone(&store), raters.clone())?.with_invoice_adjuster(adjuster));
+    // Each tenant's configuration events put its plugins and raters in use
+    // on this host, now and whenever they move (a command, a catch-up).
+    let sink = Arc::new(HostConfig::new(Arc::clone(&store), Arc::clone(&raters)));
+    let engine = Arc::new(
+        Engine::open(Arc::clone(&store), raters.clone())?
+            .with_invoice_adjuster(adjuster)
+            .with_config_sink(sink),
+    );
     let state = AppState {
         engine,
         raters,
         keys,
         store: Arc::clone(&store),
     };
-    let generations = super::config_sync::current_generations(&state)
-        .map_err(|e| anyhow::anyhow!("reading configuration generations: {}", e.detail))?;
     for tenant in store.tenants()?.into_iter().filter(|t| t != SYSTEM_TENANT) {
-        super::routes::raters::register_stored(&state, &tenant).map_err(|e| {
-            anyhow::anyhow!("re-registering external raters of {tenant}: {}", e.detail)
-        })?;
-        for id in store.list_blobs(&tenant, PLUGINS_NAMESPACE)? {
-            register_stored(&state, &tenant, &id).map_err(|e| {
-                anyhow::anyhow!("re-registering plugin {id} of {tenant}: {}", e.detail)
-            })?;
-        }
-        super::routes::activation::load_active(&state, &tenant).map_err(|e| {
-            anyhow::anyhow!("loading active plugin versions of {tenant}: {}", e.detail)
-        })?;
+        carry_legacy_config(&state, &tenant)?;
     }
-    super::config_sync::start(&state, generations);
     Ok(state)
+}
+
+/// The upgrade from a release that kept configuration in blobs: `tenant`'s
+/// old blobs become configuration commands, once (see
+/// [`crate::config::upgrade`]).
+fn carry_legacy_config(state: &AppState, tenant: &str) -> anyhow::Result<()> {
+    let config = state.engine.read(tenant, |s| s.config.clone())?;
+    let commands = upgrade::legacy_commands(
+        state.store.as_ref(),
+        &state.raters.plugins,
+        &state.raters.secrets,
+        tenant,
+        &config,
+    )
+    .map_err(|e| anyhow::anyhow!("carrying the configuration of {tenant} into its log: {e}"))?;
+    let carried = commands.len();
+    for (key, command) in commands {
+        let meta = RequestMeta {
+            actor: upgrade::UPGRADE_ACTOR.into(),
+            issued_at: chrono::Utc::now(),
+            idempotency_key: Some(key),
+            arithmetic: crate::billing::Arithmetic::Written,
+        };
+        state
+            .engine
+            .execute(tenant, &EngineCommand::Config(command), &meta)?;
+    }
+    upgrade::remove_legacy(state.store.as_ref(), tenant)?;
+    if carried > 0 {
+        tracing::info!(%tenant, carried, "configuration carried from blobs into the log");
+    }
+    Ok(())
 }
 
 /// The demo's auto product: premium, a flat policy fee on the next invoice,
@@ -176,26 +204,59 @@ pub fn load_demo_as(state: &AppState, files: &DemoFiles, test: bool) -> anyhow::
                 wasm.display()
             )
         })?;
+        let meta = |key: String| RequestMeta {
+            actor: "premia:demo".into(),
+            issued_at: chrono::Utc::now(),
+            idempotency_key: Some(key),
+            arithmetic: crate::billing::Arithmetic::Written,
+        };
+        let stored = blobs::store_component(
+            &state.raters.plugins,
+            state.store.as_ref(),
+            DEMO_TENANT,
+            &bytes,
+            crate::plugin::InstancePolicy::Fresh,
+        )?;
+        let (name, version) = id.split_once('@').context("plugin id")?;
+        let upload = ConfigCommand::UploadPlugin(PluginUpload {
+            name: name.into(),
+            version: version.into(),
+            component_sha256: stored.sha256,
+            size_bytes: stored.size_bytes,
+            world: stored.world,
+            wit_version: stored.wit_version,
+            instance_policy: stored.instance_policy,
+        });
         state
-            .store
-            .put_blob(DEMO_TENANT, PLUGINS_NAMESPACE, id, &bytes)?;
+            .engine
+            .execute(DEMO_TENANT, &upload.into(), &meta(format!("demo/{id}")))?;
         let tables = files.plugins_dir.join(crate_name).join("tables");
-        for entry in std::fs::read_dir(&tables).with_context(|| format!("{}", tables.display()))? {
-            let path = entry?.path();
+        let mut paths: Vec<_> = std::fs::read_dir(&tables)
+            .with_context(|| format!("{}", tables.display()))?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        paths.sort();
+        for path in paths {
             if path.extension().and_then(|e| e.to_str()) == Some("csv") {
-                let name = path
+                let table = path
                     .file_stem()
                     .and_then(|s| s.to_str())
                     .context("table name")?;
-                state.store.put_blob(
+                let sha256 =
+                    blobs::store_table(state.store.as_ref(), DEMO_TENANT, &std::fs::read(&path)?)?;
+                let attach = ConfigCommand::AttachRateTable {
+                    name: name.into(),
+                    version: version.into(),
+                    table: table.into(),
+                    sha256,
+                };
+                state.engine.execute(
                     DEMO_TENANT,
-                    PLUGIN_TABLES_NAMESPACE,
-                    &format!("{id}/{name}"),
-                    &std::fs::read(&path)?,
+                    &attach.into(),
+                    &meta(format!("demo/{id}/{table}")),
                 )?;
             }
         }
-        register_stored(state, DEMO_TENANT, id).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
     }
     let mut product = demo_product();
     product.rating = RatingChain::Plugin {

@@ -496,88 +496,6 @@ async fn the_same_idempotency_key_replays_and_another_body_under_it_is_409() {
 }
 
 #[tokio::test]
-async fn a_replayed_key_creation_creates_no_second_key_and_never_shows_the_secret_again() {
-    let api = Api::new();
-    let admin = acme(&api).await;
-    let keys_before = api.state.keys.len();
-    let body = json!({"role": "billing", "label": "ops"});
-    let headers = [("idempotency-key", "key-ops")];
-    let (first, first_headers, created) = api
-        .call_with_headers(
-            "POST",
-            "/v1/api-keys",
-            Some(&admin),
-            Some(body.clone()),
-            &headers,
-        )
-        .await;
-    assert_eq!(first, StatusCode::CREATED);
-    assert!(first_headers.get(idempotency::REPLAYED_HEADER).is_none());
-    let secret = created["key"].as_str().unwrap().to_string();
-    assert!(secret.starts_with("prm_"));
-    let (again, again_headers, replay) = api
-        .call_with_headers("POST", "/v1/api-keys", Some(&admin), Some(body), &headers)
-        .await;
-    assert_eq!(again, StatusCode::CREATED);
-    assert_eq!(again_headers[idempotency::REPLAYED_HEADER], "true");
-    assert_eq!(
-        replay["key"],
-        format!("prm_…{}", &secret[secret.len() - 4..])
-    );
-    assert_eq!(replay["role"], "billing");
-    assert_eq!(api.state.keys.len(), keys_before + 1);
-    // A key of the tenant that may not configure never sees the answer.
-    let reader = api.key("acme", Role::ReadOnly);
-    let (forbidden, problem) = api
-        .call(
-            "POST",
-            "/v1/api-keys",
-            Some(&reader),
-            Some(json!({"role": "billing", "label": "ops"})),
-            &headers,
-        )
-        .await;
-    assert_eq!(forbidden, StatusCode::FORBIDDEN, "{problem}");
-    assert!(problem.get("key").is_none());
-    // The masked key opens nothing; the secret is nowhere in the store.
-    let masked = replay["key"].as_str().unwrap();
-    assert_eq!(
-        api.get("/v1/ledger/trial-balance", masked).await.0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        api.get("/v1/ledger/trial-balance", &secret).await.0,
-        StatusCode::OK
-    );
-    for stored in api
-        .state
-        .store
-        .list_blobs("acme", idempotency::CONFIG_IDEMPOTENCY_NAMESPACE)
-        .unwrap()
-    {
-        let bytes = api
-            .state
-            .store
-            .get_blob("acme", idempotency::CONFIG_IDEMPOTENCY_NAMESPACE, &stored)
-            .unwrap()
-            .unwrap();
-        assert!(!String::from_utf8_lossy(&bytes).contains(&secret));
-    }
-    let (conflict, problem) = api
-        .call(
-            "POST",
-            "/v1/api-keys",
-            Some(&admin),
-            Some(json!({"role": "admin", "label": "ops"})),
-            &headers,
-        )
-        .await;
-    assert_eq!(conflict, StatusCode::CONFLICT);
-    assert_eq!(problem["code"], "idempotency_conflict");
-    assert_eq!(api.state.keys.len(), keys_before + 2);
-}
-
-#[tokio::test]
 async fn configuration_posts_replay_under_their_idempotency_key_and_refusals_are_not_kept() {
     let api = Api::new();
     let admin = acme(&api).await;
@@ -614,17 +532,17 @@ async fn configuration_posts_replay_under_their_idempotency_key_and_refusals_are
             &headers,
         )
         .await;
-    assert_eq!(again, StatusCode::CREATED);
-    assert_eq!(again_headers[idempotency::REPLAYED_HEADER], "true");
+    assert_eq!(again, StatusCode::OK);
+    assert_eq!(again_headers[routes::config::REPLAYED_HEADER], "true");
     assert_eq!(replay, registered);
     assert!(!replay.to_string().contains("c2VjcmV0"));
-    // The same key on another endpoint is another request: 409.
+    // The same key on another configuration endpoint is another request: 409.
     let (conflict, problem) = api
         .call(
             "POST",
-            "/v1/api-keys",
+            "/v1/plugins/auto-rater/1/activation",
             Some(&admin),
-            Some(json!({"role": "billing", "label": "x"})),
+            None,
             &headers,
         )
         .await;
@@ -635,9 +553,9 @@ async fn configuration_posts_replay_under_their_idempotency_key_and_refusals_are
     let (other, _) = api
         .call(
             "POST",
-            "/v1/api-keys",
+            "/v1/external-raters",
             Some(&globex),
-            Some(json!({"role": "billing", "label": "x"})),
+            Some(json!({"name": "legacy", "url": "http://127.0.0.1:9/rate"})),
             &headers,
         )
         .await;

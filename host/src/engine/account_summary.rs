@@ -140,7 +140,8 @@ pub fn touched_accounts(state: &TenantState, events: &[TenantEvent]) -> BTreeSet
             TenantEvent::Collections(event) => event.account().map(str::to_string),
             TenantEvent::Book(BookEvent::ProductDeployed { .. })
             | TenantEvent::Journal(_)
-            | TenantEvent::Clock(_) => None,
+            | TenantEvent::Clock(_)
+            | TenantEvent::Config(_) => None,
         })
         .collect()
 }

@@ -4,6 +4,7 @@
 
 use super::clock::ClockCommand;
 use crate::collections::BillingCommand;
+use crate::config::ConfigCommand;
 use crate::policy::PolicyCommand;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,8 @@ pub enum EngineCommand {
     Billing(BillingCommand),
     /// A test tenant's clock.
     Clock(ClockCommand),
+    /// Plugins, rate tables, active versions and external raters.
+    Config(ConfigCommand),
 }
 
 impl From<PolicyCommand> for EngineCommand {
@@ -34,5 +37,11 @@ impl From<BillingCommand> for EngineCommand {
 impl From<ClockCommand> for EngineCommand {
     fn from(command: ClockCommand) -> Self {
         EngineCommand::Clock(command)
+    }
+}
+
+impl From<ConfigCommand> for EngineCommand {
+    fn from(command: ConfigCommand) -> Self {
+        EngineCommand::Config(command)
     }
 }

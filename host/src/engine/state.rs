@@ -14,6 +14,7 @@ use crate::collections::{
     AdjusterDates, Collections, CollectionsError, CollectionsEvent, InvoiceAdjuster,
     NoInvoicingPlugins,
 };
+use crate::config::{ConfigError, ConfigEvent, ConfigState};
 use crate::domain::{Currency, local_date, parse_time_zone};
 use crate::ledger::{
     EntryDraft, EntryId, JournalEntry, Ledger, LedgerAccount, LedgerError, postings,
@@ -36,6 +37,8 @@ pub enum TenantEvent {
     Collections(CollectionsEvent),
     /// A test tenant's clock started or moved.
     Clock(ClockEvent),
+    /// A plugin, rate table, activation or external rater recorded.
+    Config(ConfigEvent),
 }
 
 impl TenantEvent {
@@ -50,6 +53,7 @@ impl TenantEvent {
             TenantEvent::Journal(_) => "journal_entry_posted",
             TenantEvent::Collections(event) => event.kind(),
             TenantEvent::Clock(event) => event.kind(),
+            TenantEvent::Config(event) => event.kind(),
         }
     }
 
@@ -77,6 +81,7 @@ impl TenantEvent {
                 None => "billing".to_string(),
             },
             TenantEvent::Clock(_) => "clock".to_string(),
+            TenantEvent::Config(event) => event.stream(),
         }
     }
 }
@@ -142,6 +147,8 @@ pub enum EngineError {
     Billing(#[from] CollectionsError),
     #[error(transparent)]
     Clock(#[from] ClockError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 impl EngineError {
@@ -157,6 +164,7 @@ impl EngineError {
             EngineError::NotFound(_) => "not_found",
             EngineError::Billing(error) => error.code(),
             EngineError::Clock(error) => error.code(),
+            EngineError::Config(error) => error.code(),
         }
     }
 }
@@ -172,6 +180,8 @@ pub struct TenantState {
     /// Events applied so far (only a tenant with none can become a test
     /// tenant).
     pub events_applied: u64,
+    /// Plugins, rate tables, active versions and external raters.
+    pub config: ConfigState,
 }
 
 impl TenantState {
@@ -182,6 +192,7 @@ impl TenantState {
             collections: Collections::new(),
             clock: TenantClock::default(),
             events_applied: 0,
+            config: ConfigState::default(),
         })
     }
 
@@ -255,6 +266,16 @@ impl TenantState {
             EngineCommand::Clock(command) => {
                 let fresh = self.events_applied == 0;
                 vec![TenantEvent::Clock(self.clock.decide(command, fresh)?)]
+            }
+            EngineCommand::Config(command) => {
+                let today = context
+                    .today
+                    .unwrap_or_else(|| context.issued_at.date_naive());
+                self.config
+                    .decide(command, &context.actor, context.issued_at, today)?
+                    .into_iter()
+                    .map(TenantEvent::Config)
+                    .collect()
             }
         };
         check_event_sizes(&events)?;
@@ -419,6 +440,10 @@ impl TenantState {
             }
             TenantEvent::Clock(event) => {
                 self.clock.apply(event);
+                Ok(())
+            }
+            TenantEvent::Config(event) => {
+                self.config.apply(event);
                 Ok(())
             }
             TenantEvent::Journal(entry) => self

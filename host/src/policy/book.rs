@@ -52,6 +52,11 @@ pub struct PolicyHeader {
     pub account: String,
     pub product: ProductConfig,
     pub time_zone: String,
+    /// The revision of the product (1 for its first deployment) the policy
+    /// was issued under; absent on policies issued before revisions were
+    /// counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_revision: Option<u32>,
 }
 
 /// A policy as the book knows it.
@@ -328,6 +333,9 @@ pub struct PolicyBook {
     pub policies: BTreeMap<String, PolicyState>,
     /// Charges added by command (not by a transaction), by account.
     pub account_charges: Vec<Charge>,
+    /// How many times each product was deployed: its current revision.
+    #[serde(default)]
+    pub product_revisions: BTreeMap<String, u32>,
 }
 
 impl PolicyBook {
@@ -374,6 +382,10 @@ impl PolicyBook {
     pub fn apply(&mut self, event: &BookEvent) {
         match event {
             BookEvent::ProductDeployed { product } => {
+                *self
+                    .product_revisions
+                    .entry(product.name.clone())
+                    .or_default() += 1;
                 self.products.insert(product.name.clone(), product.clone());
             }
             BookEvent::AccountCreated { account } => {
@@ -775,6 +787,7 @@ impl PolicyBook {
             account: account.to_string(),
             product: product.clone(),
             time_zone: time_zone.to_string(),
+            product_revision: self.product_revisions.get(&product.name).copied(),
         };
         let term = Term {
             number: 1,

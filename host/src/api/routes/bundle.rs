@@ -181,5 +181,6 @@ fn access(step: &PreviewStep) -> &'static [Access] {
             _ => &[Access::Collect],
         },
         PreviewStep::Command(EngineCommand::Clock(_)) => &[Access::Configure],
+        PreviewStep::Command(EngineCommand::Config(_)) => &[Access::Configure],
     }
 }
