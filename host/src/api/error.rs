@@ -130,8 +130,8 @@ impl From<EngineError> for ApiError {
             other => other.to_string(),
         };
         if let EngineError::Config(config) = &error {
-            let status = StatusCode::from_u16(config.status())
-                .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status =
+                StatusCode::from_u16(config.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             return ApiError::new(status, code, detail);
         }
         ApiError::new(status_of(code), code, detail)

@@ -62,10 +62,7 @@ pub fn router(state: AppState) -> Router {
             post(activation::activate_plugin),
         )
         .route("/v1/openapi.json", get(openapi::serve))
-        .route(
-            "/v1/api-keys",
-            post(config::create_key),
-        )
+        .route("/v1/api-keys", post(config::create_key))
         .route(
             "/v1/external-raters",
             post(raters::put_rater).get(raters::list_raters),

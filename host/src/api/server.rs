@@ -6,8 +6,8 @@
 
 use super::auth::{KeyRing, Role, SYSTEM_TENANT};
 use super::state::{AppState, RaterDirectory, qualified};
-use crate::config::{ConfigCommand, HostConfig, PluginUpload, blobs, secrets::SecretBox, upgrade};
 use crate::billing::{Cadence, InstallmentPlan};
+use crate::config::{ConfigCommand, HostConfig, PluginUpload, blobs, secrets::SecretBox, upgrade};
 use crate::domain::{Currency, RoundingMode};
 use crate::engine::{Engine, EngineCommand, RequestMeta};
 use crate::plugin::{PluginLimits, PluginRuntime};

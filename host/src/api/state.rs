@@ -24,4 +24,3 @@ impl AsRef<KeyRing> for AppState {
         &self.keys
     }
 }
-

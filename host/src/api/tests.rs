@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod bundles;
+mod configuration;
 mod money;
 mod reinstatement;
 

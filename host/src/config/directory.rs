@@ -100,4 +100,3 @@ impl RaterResolver for RaterDirectory {
         }
     }
 }
-

@@ -10,9 +10,13 @@ pub enum ConfigError {
     InvalidName { what: &'static str },
     #[error("no plugin {name}@{version}")]
     UnknownVersion { name: String, version: String },
-    #[error("{name}@{version} is already uploaded with other bytes; a new component means a new version")]
+    #[error(
+        "{name}@{version} is already uploaded with other bytes; a new component means a new version"
+    )]
     VersionExists { name: String, version: String },
-    #[error("{name}@{version} already has a table {table} with other rows; a new rate table means a new version")]
+    #[error(
+        "{name}@{version} already has a table {table} with other rows; a new rate table means a new version"
+    )]
     TableExists {
         name: String,
         version: String,

@@ -173,10 +173,7 @@ impl ConfigState {
             } => {
                 self.known_version(name, version)?;
                 if *from <= today {
-                    return Err(ConfigError::ScheduleNotInFuture {
-                        from: *from,
-                        today,
-                    });
+                    return Err(ConfigError::ScheduleNotInFuture { from: *from, today });
                 }
                 Ok(vec![ConfigEvent::VersionActivated {
                     name: name.clone(),
@@ -279,22 +276,26 @@ impl ConfigState {
                 by,
                 at,
             } => {
-                self.plugins.entry(name.clone()).or_default().versions.insert(
-                    version.clone(),
-                    PluginVersion {
-                        version: version.clone(),
-                        component_sha256: component_sha256.clone(),
-                        size_bytes: *size_bytes,
-                        world: world.clone(),
-                        wit_version: wit_version.clone(),
-                        instance_policy: instance_policy.clone(),
-                        tables: BTreeMap::new(),
-                        uploaded: Recorded {
-                            by: by.clone(),
-                            at: *at,
+                self.plugins
+                    .entry(name.clone())
+                    .or_default()
+                    .versions
+                    .insert(
+                        version.clone(),
+                        PluginVersion {
+                            version: version.clone(),
+                            component_sha256: component_sha256.clone(),
+                            size_bytes: *size_bytes,
+                            world: world.clone(),
+                            wit_version: wit_version.clone(),
+                            instance_policy: instance_policy.clone(),
+                            tables: BTreeMap::new(),
+                            uploaded: Recorded {
+                                by: by.clone(),
+                                at: *at,
+                            },
                         },
-                    },
-                );
+                    );
             }
             ConfigEvent::RateTableAttached {
                 name,

@@ -19,7 +19,11 @@ fn day(text: &str) -> NaiveDate {
     text.parse().unwrap()
 }
 
-fn run(state: &mut ConfigState, command: &ConfigCommand, today: &str) -> Result<Vec<ConfigEvent>, ConfigError> {
+fn run(
+    state: &mut ConfigState,
+    command: &ConfigCommand,
+    today: &str,
+) -> Result<Vec<ConfigEvent>, ConfigError> {
     let at = Utc.with_ymd_and_hms(2026, 1, 10, 12, 0, 0).unwrap();
     let events = state.decide(command, "admin:ops", at, day(today))?;
     events.iter().for_each(|e| state.apply(e));
@@ -77,7 +81,10 @@ fn unknown_versions_cannot_be_activated_scheduled_or_given_tables() {
         version: "9".into(),
     };
     let error = run(&mut state, &activate, "2026-01-10").unwrap_err();
-    assert_eq!((error.code(), error.status()), ("plugin_version_unknown", 404));
+    assert_eq!(
+        (error.code(), error.status()),
+        ("plugin_version_unknown", 404)
+    );
     let attach = ConfigCommand::AttachRateTable {
         name: "rater".into(),
         version: "9".into(),
@@ -107,7 +114,10 @@ fn each_registration_of_a_rater_is_a_new_revision() {
     run(&mut state, &register("http://b.test/"), "2026-01-10").unwrap();
     let revisions = &state.raters["legacy"];
     assert_eq!(
-        revisions.iter().map(|r| (r.revision, r.url.as_str())).collect::<Vec<_>>(),
+        revisions
+            .iter()
+            .map(|r| (r.revision, r.url.as_str()))
+            .collect::<Vec<_>>(),
         [(1, "http://a.test/"), (2, "http://b.test/")]
     );
 }

@@ -39,7 +39,12 @@ pub const LEGACY_NAMESPACES: [&str; 7] = [
 /// The actor the carried commands are recorded with.
 pub const UPGRADE_ACTOR: &str = "premia:upgrade";
 
-fn text(store: &dyn Store, tenant: &str, namespace: &str, key: &str) -> Result<Option<String>, StoreError> {
+fn text(
+    store: &dyn Store,
+    tenant: &str,
+    namespace: &str,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
     Ok(store
         .get_blob(tenant, namespace, key)?
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string()))
@@ -114,10 +119,7 @@ pub fn legacy_commands(
         let first_uploaded = store
             .list_blobs(tenant, LEGACY_PLUGINS)?
             .into_iter()
-            .find_map(|id| {
-                id.strip_prefix(&format!("{name}@"))
-                    .map(str::to_string)
-            });
+            .find_map(|id| id.strip_prefix(&format!("{name}@")).map(str::to_string));
         let already = config
             .plugins
             .get(&name)
@@ -146,9 +148,9 @@ pub fn legacy_commands(
             url: rater.url.clone(),
             headers: rater.headers.clone(),
         };
-        let secret_ref = secrets.put(store, tenant, &secret).map_err(|e| {
-            BlobError::Missing(format!("the secret area: {e}"))
-        })?;
+        let secret_ref = secrets
+            .put(store, tenant, &secret)
+            .map_err(|e| BlobError::Missing(format!("the secret area: {e}")))?;
         let redacted = rater.redacted();
         commands.push((
             format!("upgrade/rater/{name}"),

@@ -88,10 +88,19 @@ mod tests {
         let day = |d: &str| d.parse::<NaiveDate>().unwrap();
         active.set_timeline(
             "t/rater",
-            vec![(day("2026-01-10"), "1".into()), (day("2026-06-01"), "2".into())],
+            vec![
+                (day("2026-01-10"), "1".into()),
+                (day("2026-06-01"), "2".into()),
+            ],
         );
         assert_eq!(active.active_on("t/rater", day("2026-01-09")), None);
-        assert_eq!(active.active_on("t/rater", day("2026-05-31")).as_deref(), Some("1"));
-        assert_eq!(active.active_on("t/rater", day("2026-06-01")).as_deref(), Some("2"));
+        assert_eq!(
+            active.active_on("t/rater", day("2026-05-31")).as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            active.active_on("t/rater", day("2026-06-01")).as_deref(),
+            Some("2")
+        );
     }
 }

@@ -282,10 +282,9 @@ pub async fn put_table(
     check_plugin_name(&name, &version)?;
     check_plugin_name(&table, "csv")?;
     let (store, tenant) = (Arc::clone(&state.store), caller.tenant.clone());
-    let sha256 = blocking(move || {
-        blobs::store_table(store.as_ref(), &tenant, &body).map_err(blob_problem)
-    })
-    .await?;
+    let sha256 =
+        blocking(move || blobs::store_table(store.as_ref(), &tenant, &body).map_err(blob_problem))
+            .await?;
     let id = format!("{name}@{version}");
     let command = ConfigCommand::AttachRateTable {
         name,
