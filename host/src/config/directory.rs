@@ -8,8 +8,8 @@
 
 use super::secrets::SecretBox;
 use crate::plugin::{ActiveVersions, PluginRater, PluginRuntime};
-use crate::policy::{RaterResolver, RatingChain};
-use crate::rating::{FallbackRater, FieldRater, Rater, RaterFailure, RatingError};
+use crate::rating::chain;
+use crate::rating::{Rater, RaterFailure, RaterResolver, RaterSources, RatingChain, RatingError};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -63,40 +63,31 @@ impl RaterDirectory {
     }
 }
 
+impl RaterSources for RaterDirectory {
+    fn plugin(&self, reference: &str) -> Result<Arc<dyn Rater>, RatingError> {
+        RaterDirectory::plugin(self, reference)
+    }
+
+    fn plugin_in_process(&self, reference: &str) -> bool {
+        let id = self.active.resolve(reference);
+        // A quarantined plugin's calls run on a thread of their own, and its
+        // caller waits for them.
+        self.plugins.is_registered(&id) && self.plugins.quarantined_for(&id).is_none()
+    }
+
+    fn external(&self, name: &str) -> Result<Arc<dyn Rater>, RatingError> {
+        RaterDirectory::external(self, name)
+    }
+}
+
+/// Which rater prices, and when the fallback does, is decided in
+/// [`crate::rating::chain`].
 impl RaterResolver for RaterDirectory {
     fn resolve(&self, chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
-        match chain {
-            RatingChain::Plugin { plugin } => self.plugin(plugin),
-            RatingChain::External { rater } => self.external(rater),
-            RatingChain::PluginWithFallback { plugin, fallback } => {
-                let fallback = self.external(fallback)?;
-                match self.plugin(plugin) {
-                    Ok(primary) => Ok(Arc::new(FallbackRater { primary, fallback })),
-                    // The plugin is not loaded: that is unavailability, so
-                    // the fallback prices.
-                    Err(_) => Ok(fallback),
-                }
-            }
-            RatingChain::Native { rater } if rater == "field" => Ok(Arc::new(FieldRater)),
-            RatingChain::Native { rater } => Err(RatingError::failed(
-                rater,
-                RaterFailure::Unavailable,
-                "no native rater of that name",
-            )),
-        }
+        chain::resolve(chain, self)
     }
 
     fn prices_in_process(&self, chain: &RatingChain) -> bool {
-        match chain {
-            RatingChain::Plugin { plugin } => {
-                let id = self.active.resolve(plugin);
-                // A quarantined plugin's calls run on a thread of their own,
-                // and its caller waits for them.
-                self.plugins.is_registered(&id) && self.plugins.quarantined_for(&id).is_none()
-            }
-            // Native raters are compiled in: known to `resolve`, or not at all.
-            RatingChain::Native { .. } => self.resolve(chain).is_ok(),
-            RatingChain::External { .. } | RatingChain::PluginWithFallback { .. } => false,
-        }
+        chain::prices_in_process(chain, self)
     }
 }

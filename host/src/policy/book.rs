@@ -10,13 +10,13 @@ use super::data::{DataChange, PolicyData};
 use super::dates::{InstallmentDater, KeepDates, PluginDates, dated_slices_for_term};
 use super::error::PolicyError;
 use super::pricing::{PricedSegment, PricingContext, price_segments};
-use super::product::{Handling, Invoicing, ProductConfig, RatingChain};
+use super::product::{Handling, Invoicing, ProductConfig};
 use super::schedule::{HeldState, InstallmentSlice, TermSlicing, is_spread, spread_period};
 use super::timeline::{Segment, cancellation_at, in_effect_order, is_cancelled_at, segments};
 use super::transaction::{Transaction, TransactionChange, TransactionKind};
 use crate::billing::Arithmetic;
 use crate::domain::{Currency, Money, Period, add_months_clamped, local_date, parse_time_zone};
-use crate::rating::{Rater, RatingError};
+use crate::rating::Rater;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -310,20 +310,9 @@ pub struct CommandContext {
 /// Per policy, the positions of its slices not yet invoiced.
 pub type PendingSlices = Arc<BTreeMap<String, std::collections::BTreeSet<u32>>>;
 
-/// Finds the rater a product's rating chain names.
-pub trait RaterResolver {
-    fn resolve(&self, chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError>;
-
-    /// Whether pricing with `chain` now runs in this process without waiting
-    /// on anything outside it (no network, no thread of its own): a plugin
-    /// that is loaded and not quarantined, or a native rater. An external
-    /// rater, or a plugin that may fall back to one, waits on the network.
-    /// When unsure, say no: the caller then prices on a blocking thread.
-    fn prices_in_process(&self, chain: &RatingChain) -> bool {
-        let _ = chain;
-        false
-    }
-}
+/// Finds the rater a product's rating chain names (see
+/// [`crate::rating::chain`]).
+pub use crate::rating::RaterResolver;
 
 /// Accounts, products and policies of one tenant.
 #[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
