@@ -83,6 +83,18 @@ pub fn store_component(
     bytes: &[u8],
     policy: InstancePolicy,
 ) -> Result<StoredComponent, BlobError> {
+    let checked = check_component(runtime, bytes, policy)?;
+    store.put_blob(tenant, COMPONENTS_NAMESPACE, &checked.sha256, bytes)?;
+    Ok(checked)
+}
+
+/// What [`store_component`] records of a component, without storing it (a
+/// preview keeps nothing).
+pub fn check_component(
+    runtime: &PluginRuntime,
+    bytes: &[u8],
+    policy: InstancePolicy,
+) -> Result<StoredComponent, BlobError> {
     let report = runtime.inspect(bytes)?;
     if !report.is_compatible() {
         return Err(BlobError::Incompatible(report.problems.join("; ")));
@@ -100,7 +112,6 @@ pub fn store_component(
         })
         .unwrap_or_default();
     let sha256 = content_sha256(bytes);
-    store.put_blob(tenant, COMPONENTS_NAMESPACE, &sha256, bytes)?;
     Ok(StoredComponent {
         sha256,
         size_bytes: bytes.len() as u64,
@@ -112,12 +123,17 @@ pub fn store_component(
 
 /// Checks a rate table (UTF-8 CSV) and stores it under its hash.
 pub fn store_table(store: &dyn Store, tenant: &str, csv: &[u8]) -> Result<String, BlobError> {
+    let sha256 = check_table(csv)?;
+    store.put_blob(tenant, TABLES_NAMESPACE, &sha256, csv)?;
+    Ok(sha256)
+}
+
+/// Checks a rate table (UTF-8 CSV); its hash, nothing stored.
+pub fn check_table(csv: &[u8]) -> Result<String, BlobError> {
     let text = std::str::from_utf8(csv)
         .map_err(|_| BlobError::Table("the table is not UTF-8 text".into()))?;
     RateTable::from_csv(text).map_err(|e| BlobError::Table(e.to_string()))?;
-    let sha256 = content_sha256(csv);
-    store.put_blob(tenant, TABLES_NAMESPACE, &sha256, csv)?;
-    Ok(sha256)
+    Ok(content_sha256(csv))
 }
 
 /// The stored component of `sha256`.

@@ -43,12 +43,14 @@ use crate::rating::ExternalRaterConfig;
 use crate::store::Store;
 
 /// The command registering `rater`: its header values are encrypted into
-/// the tenant's secret area first, the command names them by reference.
+/// the tenant's secret area first (unless `keep` is false: a preview keeps
+/// nothing), the command names them by reference.
 pub fn rater_registration(
     secrets: &secrets::SecretBox,
     store: &dyn Store,
     tenant: &str,
     rater: &ExternalRaterConfig,
+    keep: bool,
 ) -> Result<ConfigCommand, ConfigError> {
     rater
         .validate()
@@ -57,9 +59,13 @@ pub fn rater_registration(
         url: rater.url.clone(),
         headers: rater.headers.clone(),
     };
-    let secret_ref = secrets
-        .put(store, tenant, &secret)
-        .map_err(|e| ConfigError::SecretArea(e.to_string()))?;
+    let secret_ref = if keep {
+        secrets
+            .put(store, tenant, &secret)
+            .map_err(|e| ConfigError::SecretArea(e.to_string()))?
+    } else {
+        secrets.reference(&secret)
+    };
     let redacted = rater.redacted();
     Ok(ConfigCommand::RegisterExternalRater(RaterRegistration {
         name: rater.name.clone(),

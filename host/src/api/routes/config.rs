@@ -241,11 +241,16 @@ pub async fn upload_plugin(
         Arc::clone(&state.raters.plugins),
         caller.tenant.clone(),
     );
-    // Validated, compiled and stored by hash first: a bad upload records
-    // nothing.
+    // Validated, compiled and stored by hash first (a preview stores
+    // nothing): a bad upload records nothing.
+    let keep = !preview.0;
     let stored = blocking(move || {
-        blobs::store_component(&runtime, store.as_ref(), &tenant, &body, policy)
-            .map_err(blob_problem)
+        if keep {
+            blobs::store_component(&runtime, store.as_ref(), &tenant, &body, policy)
+        } else {
+            blobs::check_component(&runtime, &body, policy)
+        }
+        .map_err(blob_problem)
     })
     .await?;
     let id = format!("{}@{}", query.name, query.version);
@@ -282,9 +287,16 @@ pub async fn put_table(
     check_plugin_name(&name, &version)?;
     check_plugin_name(&table, "csv")?;
     let (store, tenant) = (Arc::clone(&state.store), caller.tenant.clone());
-    let sha256 =
-        blocking(move || blobs::store_table(store.as_ref(), &tenant, &body).map_err(blob_problem))
-            .await?;
+    let keep = !preview.0;
+    let sha256 = blocking(move || {
+        if keep {
+            blobs::store_table(store.as_ref(), &tenant, &body)
+        } else {
+            blobs::check_table(&body)
+        }
+        .map_err(blob_problem)
+    })
+    .await?;
     let id = format!("{name}@{version}");
     let command = ConfigCommand::AttachRateTable {
         name,

@@ -47,14 +47,16 @@ pub async fn put_rater(
         caller.tenant.clone(),
     );
     let name = config.name.clone();
-    // The secret is encrypted into the secret area first; the command
-    // names it by reference.
+    let keep = !preview.0;
+    // The secret is encrypted into the secret area first (not for a
+    // preview); the command names it by reference.
     let command = blocking(move || {
         Ok(crate::config::rater_registration(
             &directory.secrets,
             store.as_ref(),
             &tenant,
             &config,
+            keep,
         )?)
     })
     .await?;

@@ -232,8 +232,8 @@ async fn no_rater_header_value_appears_in_an_answer_event_export_blob_or_log() {
             .list_blobs("acme", crate::config::secrets::SECRETS_NAMESPACE)
             .unwrap()
             .len(),
-        2,
-        "one encrypted secret per distinct registration (the preview's included)"
+        1,
+        "one encrypted secret for the two identical registrations; the preview kept none"
     );
     let logged = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
     assert!(!logged.contains(SECRET), "a log line holds the secret");
