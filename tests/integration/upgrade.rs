@@ -8,7 +8,7 @@
 use crate::api_server::{Server, auto_policy};
 use crate::support::*;
 use premia::api::auth::Role;
-use premia::api::server::{demo_product, open_data_dir};
+use premia::api::server::{demo_product, open_data_dir_with};
 use premia::engine::{Engine, EngineCommand, RequestMeta};
 use premia::policy::{PolicyCommand, RatingChain};
 use premia::store::{SledStore, Store};
@@ -24,8 +24,7 @@ const TABLES: [&str; 4] = ["base-rates", "territory", "driver-age", "deductible"
 /// 1's pooled instance policy, an external rater, the configuration
 /// requests' stored answers and generation token, and a log with the auto
 /// product (naming `auto-rater` without a version) and an account.
-fn write_previous_release(data: &std::path::Path) {
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(data.join("store")).unwrap());
+fn write_previous_release(store: Arc<dyn Store>) {
     for version in ["1", "2"] {
         let id = format!("auto-rater@{version}");
         store
@@ -154,9 +153,30 @@ fn premium(server: &Server, auth: &str) -> String {
 fn a_data_directory_of_the_previous_release_starts_with_its_configuration_carried_into_events_once()
 {
     let data = tempfile::tempdir().unwrap();
-    write_previous_release(data.path());
+    write_previous_release(Arc::new(
+        SledStore::open(data.path().join("store")).unwrap(),
+    ));
+    starts_with_its_configuration_carried_once(data.path(), None);
+}
 
-    let state = open_data_dir(data.path()).unwrap();
+#[test]
+fn a_postgresql_database_of_the_previous_release_starts_with_its_configuration_carried_into_events_once()
+ {
+    use premia::store::{PgStore, fresh_schema_name, test_database_url, url_with_schema};
+    let Some(base) = test_database_url() else {
+        return;
+    };
+    let url = url_with_schema(&base, &fresh_schema_name("upgrade"));
+    write_previous_release(Arc::new(PgStore::open(&url).unwrap()));
+    let data = tempfile::tempdir().unwrap();
+    starts_with_its_configuration_carried_once(data.path(), Some(&url));
+}
+
+/// Starts this release over what [`write_previous_release`] wrote (sled in
+/// `data`, or the database at `store`), twice.
+fn starts_with_its_configuration_carried_once(data: &std::path::Path, store: Option<&str>) {
+    let open = || open_data_dir_with(data, store).unwrap();
+    let state = open();
     let key = state.keys.create("acme", Role::Admin, "ops").unwrap();
     let auth = format!("Bearer {key}");
     let store = Arc::clone(&state.store);
@@ -233,7 +253,7 @@ fn a_data_directory_of_the_previous_release_starts_with_its_configuration_carrie
     drop(server);
 
     // A second start carries nothing again.
-    let state = open_data_dir(data.path()).unwrap();
+    let state = open();
     let server = Server::serve(state);
     let feed = get(&server, &auth, "/v1/events?after=0&limit=1000");
     assert_eq!(feed["data"].as_array().unwrap().len(), events);
