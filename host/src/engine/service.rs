@@ -790,6 +790,25 @@ impl Engine {
         Ok(explain(&charge, record.as_ref()))
     }
 
+    /// The events of one stream of a tenant's log (`product/<name>`,
+    /// `plugin/<name>`, ...), oldest first, each with its record (sequence,
+    /// who sent it, when, under which key).
+    pub fn stream_history(
+        &self,
+        tenant: &str,
+        stream: &str,
+    ) -> Result<Vec<(StoredEvent, TenantEvent)>, EngineError> {
+        self.store
+            .read_stream(tenant, stream)
+            .map_err(store_error)?
+            .into_iter()
+            .map(|stored| {
+                let event = decode(&stored)?;
+                Ok((stored, event))
+            })
+            .collect()
+    }
+
     /// The tenants the engine holds, sorted.
     pub fn tenants(&self) -> Vec<String> {
         let mut tenants: Vec<String> = self

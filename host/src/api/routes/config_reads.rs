@@ -58,15 +58,12 @@ pub async fn get_product(
             )
         })?;
         let product = product.ok_or_else(|| ApiError::not_found(format!("no product {name}")))?;
-        let stored = state
-            .store
-            .read_stream(tenant, &format!("product/{name}"))
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let history = state
+            .engine
+            .stream_history(tenant, &format!("product/{name}"))?;
         let mut revisions = Vec::new();
-        for event in stored {
-            let Ok(TenantEvent::Book(BookEvent::ProductDeployed { product })) =
-                serde_json::from_value::<TenantEvent>(event.payload)
-            else {
+        for (event, deployed) in history {
+            let TenantEvent::Book(BookEvent::ProductDeployed { product }) = deployed else {
                 continue;
             };
             revisions.push(ProductRevision {
