@@ -134,6 +134,15 @@ async fn commands_document_preview_and_idempotency_and_every_operation_its_probl
         names("/v1/plugins/{name}/{version}/tables/{table}", "put"),
         ["name", "version", "table", "preview", "Idempotency-Key"]
     );
+    // A configuration command's 200 is its resource (a replay) or an
+    // effect (a preview).
+    let answer = &doc["paths"]["/v1/plugins/{name}/{version}/activation"]["post"]["responses"]
+        ["200"]["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(answer, "#/components/schemas/PluginAnswer");
+    let one_of = doc["components"]["schemas"]["PluginAnswer"]["oneOf"]
+        .as_array()
+        .unwrap();
+    assert_eq!(one_of.len(), 2);
     let problem = &doc["paths"]["/v1/accounts"]["post"]["responses"]["422"]["content"]["application/problem+json"]
         ["schema"]["$ref"];
     assert_eq!(problem, "#/components/schemas/Problem");

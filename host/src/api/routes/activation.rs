@@ -7,7 +7,10 @@
 //! tenant's log (see [`crate::config`]); `GET /v1/plugins/{name}` shows the
 //! versions, hashes, schedule, and who uploaded or activated what, when.
 
-use super::config::{PluginView, check_plugin_name, ok_not_created, run_config, view};
+use super::command::Effect;
+use super::config::{
+    PluginAnswer, PluginView, check_plugin_name, ok_not_created, run_config, view,
+};
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
@@ -31,7 +34,7 @@ fn version_view(state: &AppState, tenant: &str, id: &str) -> Result<PluginView, 
 /// Activates an uploaded version for its name from today: products that
 /// name the plugin without a version price (or invoice) with it from the
 /// next call on.
-#[utoipa::path(post, path = "/v1/plugins/{name}/{version}/activation", responses((status = 200, body = PluginView)), tag = "plugins")]
+#[utoipa::path(post, path = "/v1/plugins/{name}/{version}/activation", responses((status = 200, description = "Activated (or replayed): the version; or a preview (`?preview=true`)", body = PluginAnswer)), tag = "plugins")]
 pub async fn activate_plugin(
     State(state): State<AppState>,
     caller: Caller,
@@ -60,7 +63,7 @@ pub struct ScheduleBody {
 }
 
 /// Schedules an uploaded version to become active from a later day.
-#[utoipa::path(post, path = "/v1/plugins/{name}/{version}/schedule", request_body = ScheduleBody, responses((status = 201, body = PluginDetail)), tag = "plugins")]
+#[utoipa::path(post, path = "/v1/plugins/{name}/{version}/schedule", request_body = ScheduleBody, responses((status = 201, body = PluginDetail), (status = 200, description = "A replay (the plugin), or a preview (`?preview=true`: the events it would record)", body = ScheduleAnswer)), tag = "plugins")]
 pub async fn schedule_plugin(
     State(state): State<AppState>,
     caller: Caller,
@@ -81,6 +84,14 @@ pub async fn schedule_plugin(
         detail(state, &tenant, &name)
     })
     .await
+}
+
+/// A schedule's `200`: the plugin again (a replay) or a preview's effect.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(untagged)]
+pub enum ScheduleAnswer {
+    Plugin(PluginDetail),
+    Preview(Effect),
 }
 
 /// A plugin name's history: every version (hashes, tables, world, instance

@@ -224,7 +224,7 @@ fn registered_view(state: &AppState, tenant: &str, id: &str) -> Result<PluginVie
 /// version of a name becomes active). An incompatible or oversized
 /// component is refused and nothing is recorded; so is a version already
 /// uploaded (409 `plugin_version_exists`).
-#[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm"), params(PluginQuery), responses((status = 201, body = PluginView), (status = 200, description = "A preview (`?preview=true`): the events it would record", body = Effect)), tag = "plugins")]
+#[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm"), params(PluginQuery), responses((status = 201, body = PluginView), (status = 200, description = "A replay (the same key and body), or a preview (`?preview=true`: the events it would record)", body = PluginAnswer)), tag = "plugins")]
 pub async fn upload_plugin(
     State(state): State<AppState>,
     caller: Caller,
@@ -274,7 +274,7 @@ pub async fn upload_plugin(
 /// hash, its attachment recorded. A table already attached to the version
 /// is refused (409 `plugin_version_immutable`: a new table means a new
 /// version).
-#[utoipa::path(put, path = "/v1/plugins/{name}/{version}/tables/{table}", request_body(content = String, content_type = "text/csv"), responses((status = 200, body = PluginView)), tag = "plugins")]
+#[utoipa::path(put, path = "/v1/plugins/{name}/{version}/tables/{table}", request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "Attached (or replayed): the version; or a preview (`?preview=true`)", body = PluginAnswer)), tag = "plugins")]
 pub async fn put_table(
     State(state): State<AppState>,
     caller: Caller,
@@ -310,6 +310,16 @@ pub async fn put_table(
     })
     .await?;
     Ok(ok_not_created(response))
+}
+
+/// A configuration command's `200`: the plugin version again (a replay,
+/// or a change to an existing resource) or, with `?preview=true`, the
+/// effect (the events it would record).
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(untagged)]
+pub enum PluginAnswer {
+    Plugin(PluginView),
+    Preview(Effect),
 }
 
 /// A commit's 201 as 200 (the resource existed before).

@@ -18,6 +18,14 @@ use axum::response::Response;
 use serde::Serialize;
 use std::sync::Arc;
 
+/// A registration's `200`: the rater again (a replay) or a preview's effect.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(untagged)]
+pub enum RaterAnswer {
+    Rater(RedactedExternalRaterConfig),
+    Preview(super::command::Effect),
+}
+
 fn latest(name: &str, revisions: &[RaterRevision]) -> Option<RedactedExternalRaterConfig> {
     revisions.last().map(|r| RedactedExternalRaterConfig {
         name: name.to_string(),
@@ -29,7 +37,7 @@ fn latest(name: &str, revisions: &[RaterRevision]) -> Option<RedactedExternalRat
 
 /// Creates or replaces (as a new revision) an external rater. The answer
 /// shows header names only.
-#[utoipa::path(post, path = "/v1/external-raters", request_body = ExternalRaterConfig, responses((status = 201, body = RedactedExternalRaterConfig)), tag = "raters")]
+#[utoipa::path(post, path = "/v1/external-raters", request_body = ExternalRaterConfig, responses((status = 201, body = RedactedExternalRaterConfig), (status = 200, description = "A replay (the rater), or a preview (`?preview=true`: the events it would record)", body = RaterAnswer)), tag = "raters")]
 pub async fn put_rater(
     State(state): State<AppState>,
     caller: Caller,
