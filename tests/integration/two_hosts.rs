@@ -90,6 +90,8 @@ struct TwoHosts {
     url: String,
     key: String,
     engines: [std::sync::Arc<premia::engine::Engine>; 2],
+    /// Each host's rater directory (what it has in use).
+    raters: [std::sync::Arc<premia::api::RaterDirectory>; 2],
     hosts: [Host; 2],
     _dirs: [tempfile::TempDir; 2],
 }
@@ -119,6 +121,7 @@ fn two_hosts(name: &str) -> Option<TwoHosts> {
         url,
         key,
         engines: [state_a.engine.clone(), state_b.engine.clone()],
+        raters: [state_a.raters.clone(), state_b.raters.clone()],
         hosts: [Host::serve(state_a), Host::serve(state_b)],
         _dirs: dirs,
     })
@@ -136,6 +139,7 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
         engines,
         hosts,
         _dirs,
+        ..
     }) = two_hosts("two_hosts")
     else {
         return;
@@ -351,7 +355,11 @@ fn a_plugin_uploaded_activated_and_scheduled_and_a_rater_registered_through_one_
  {
     use crate::api_server::{auto_policy, deploy_auto_variant, upload_auto_rater};
     let Some(TwoHosts {
-        key, hosts, _dirs, ..
+        key,
+        hosts,
+        raters,
+        _dirs,
+        ..
     }) = two_hosts("two_hosts_config")
     else {
         return;
@@ -432,6 +440,22 @@ fn a_plugin_uploaded_activated_and_scheduled_and_a_rater_registered_through_one_
     assert_eq!(activations.last().unwrap()["scheduled"], true);
     assert_eq!(detail["active_version"], "2", "until 2099");
     assert_eq!(premium_on(&hosts[0], "auto-y"), "2925.00");
+    // On A, the schedule is in effect from its day: version 1 then.
+    let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+    assert_eq!(
+        raters[0]
+            .active
+            .active_on("demo/rater-y", day("2098-12-31"))
+            .as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        raters[0]
+            .active
+            .active_on("demo/rater-y", day("2099-01-01"))
+            .as_deref(),
+        Some("1")
+    );
 
     // An external rater registered through B prices on A.
     let (rater, _calls) = crate::api_server::socotra_rater();

@@ -136,8 +136,8 @@ async fn commands_document_preview_and_idempotency_and_every_operation_its_probl
     );
     // A configuration command's 200 is its resource (a replay) or an
     // effect (a preview).
-    let answer = &doc["paths"]["/v1/plugins/{name}/{version}/activation"]["post"]["responses"]
-        ["200"]["content"]["application/json"]["schema"]["$ref"];
+    let answer = &doc["paths"]["/v1/plugins/{name}/{version}/activation"]["post"]["responses"]["200"]
+        ["content"]["application/json"]["schema"]["$ref"];
     assert_eq!(answer, "#/components/schemas/PluginAnswer");
     let one_of = doc["components"]["schemas"]["PluginAnswer"]["oneOf"]
         .as_array()

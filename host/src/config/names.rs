@@ -1,7 +1,7 @@
 //! Tenant-qualified names: a tenant's plugins and raters are registered on
 //! a host as `<tenant>/<name>`.
 
-use crate::policy::RatingChain;
+use crate::rating::RatingChain;
 
 /// `<tenant>/<name>`: the name a tenant's plugin or rater is registered under.
 pub fn qualified(tenant: &str, name: &str) -> String {
