@@ -659,6 +659,36 @@ fn plugin_uploads_tables_and_activations_are_in_the_feed_and_the_plugins_history
     assert_eq!(keyed, expected);
 }
 
+#[test]
+fn loading_the_demo_again_records_no_configuration_twice() {
+    let data = tempfile::tempdir().unwrap();
+    let kinds = |server: &Server, key: &str| -> Vec<String> {
+        let feed: Value = crate::support::http_client()
+            .get(server.url("/v1/events?after=0&limit=1000"))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        feed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (server, key) = Server::start(data.path(), true);
+    let first = kinds(&server, &key.unwrap());
+    assert_eq!(first.iter().filter(|k| *k == "plugin_uploaded").count(), 2);
+    assert_eq!(
+        first.iter().filter(|k| *k == "rate_table_attached").count(),
+        5
+    );
+    drop(server);
+    let (server, key) = Server::start(data.path(), true);
+    assert_eq!(kinds(&server, &key.unwrap()), first);
+}
+
 /// A Socotra-style external rater on loopback: each peril's yearly premium
 /// is its `yearly_premium` field; a policy field `decline` answers with
 /// `exceptionMessage`; `slow` sleeps past any sane timeout. Every request must

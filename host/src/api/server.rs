@@ -7,7 +7,7 @@
 use super::auth::{KeyRing, Role, SYSTEM_TENANT};
 use super::state::{AppState, RaterDirectory, qualified};
 use crate::billing::{Cadence, InstallmentPlan};
-use crate::config::{ConfigCommand, HostConfig, PluginUpload, blobs, secrets::SecretBox, upgrade};
+use crate::config::{HostConfig, secrets::SecretBox};
 use crate::domain::{Currency, RoundingMode};
 use crate::engine::{Engine, EngineCommand, RequestMeta};
 use crate::plugin::{PluginLimits, PluginRuntime};
@@ -62,41 +62,12 @@ pub fn open_state(
         store: Arc::clone(&store),
     };
     for tenant in store.tenants()?.into_iter().filter(|t| t != SYSTEM_TENANT) {
-        carry_legacy_config(&state, &tenant)?;
-    }
-    Ok(state)
-}
-
-/// The upgrade from a release that kept configuration in blobs: `tenant`'s
-/// old blobs become configuration commands, once (see
-/// [`crate::config::upgrade`]).
-fn carry_legacy_config(state: &AppState, tenant: &str) -> anyhow::Result<()> {
-    let config = state.engine.read(tenant, |s| s.config.clone())?;
-    let commands = upgrade::legacy_commands(
-        state.store.as_ref(),
-        &state.raters.plugins,
-        &state.raters.secrets,
-        tenant,
-        &config,
-    )
-    .map_err(|e| anyhow::anyhow!("carrying the configuration of {tenant} into its log: {e}"))?;
-    let carried = commands.len();
-    for (key, command) in commands {
-        let meta = RequestMeta {
-            actor: upgrade::UPGRADE_ACTOR.into(),
-            issued_at: chrono::Utc::now(),
-            idempotency_key: Some(key),
-            arithmetic: crate::billing::Arithmetic::Written,
-        };
+        // A previous release's configuration blobs become events, once.
         state
             .engine
-            .execute(tenant, &EngineCommand::Config(command), &meta)?;
+            .carry_legacy_config(&tenant, &state.raters.plugins, &state.raters.secrets)?;
     }
-    upgrade::remove_legacy(state.store.as_ref(), tenant)?;
-    if carried > 0 {
-        tracing::info!(%tenant, carried, "configuration carried from blobs into the log");
-    }
-    Ok(())
+    Ok(state)
 }
 
 /// The demo's auto product: premium, a flat policy fee on the next invoice,
@@ -204,59 +175,29 @@ pub fn load_demo_as(state: &AppState, files: &DemoFiles, test: bool) -> anyhow::
                 wasm.display()
             )
         })?;
-        let meta = |key: String| RequestMeta {
-            actor: "premia:demo".into(),
-            issued_at: chrono::Utc::now(),
-            idempotency_key: Some(key),
-            arithmetic: crate::billing::Arithmetic::Written,
-        };
-        let stored = blobs::store_component(
-            &state.raters.plugins,
-            state.store.as_ref(),
-            DEMO_TENANT,
-            &bytes,
-            crate::plugin::InstancePolicy::Fresh,
-        )?;
         let (name, version) = id.split_once('@').context("plugin id")?;
-        let upload = ConfigCommand::UploadPlugin(PluginUpload {
-            name: name.into(),
-            version: version.into(),
-            component_sha256: stored.sha256,
-            size_bytes: stored.size_bytes,
-            world: stored.world,
-            wit_version: stored.wit_version,
-            instance_policy: stored.instance_policy,
-        });
-        state
-            .engine
-            .execute(DEMO_TENANT, &upload.into(), &meta(format!("demo/{id}")))?;
-        let tables = files.plugins_dir.join(crate_name).join("tables");
-        let mut paths: Vec<_> = std::fs::read_dir(&tables)
-            .with_context(|| format!("{}", tables.display()))?
-            .map(|entry| entry.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        paths.sort();
-        for path in paths {
+        let dir = files.plugins_dir.join(crate_name).join("tables");
+        let mut tables = Vec::new();
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("{}", dir.display()))? {
+            let path = entry?.path();
             if path.extension().and_then(|e| e.to_str()) == Some("csv") {
                 let table = path
                     .file_stem()
                     .and_then(|s| s.to_str())
                     .context("table name")?;
-                let sha256 =
-                    blobs::store_table(state.store.as_ref(), DEMO_TENANT, &std::fs::read(&path)?)?;
-                let attach = ConfigCommand::AttachRateTable {
-                    name: name.into(),
-                    version: version.into(),
-                    table: table.into(),
-                    sha256,
-                };
-                state.engine.execute(
-                    DEMO_TENANT,
-                    &attach.into(),
-                    &meta(format!("demo/{id}/{table}")),
-                )?;
+                tables.push((table.to_string(), std::fs::read(&path)?));
             }
         }
+        tables.sort();
+        state.engine.upload_plugin_with_tables(
+            DEMO_TENANT,
+            &state.raters.plugins,
+            name,
+            version,
+            &bytes,
+            &tables,
+            "premia:demo",
+        )?;
     }
     let mut product = demo_product();
     product.rating = RatingChain::Plugin {

@@ -32,6 +32,10 @@ pub enum ConfigError {
     UnknownExternalRater(String),
     #[error("the secret area could not be written: {0}")]
     SecretArea(String),
+    /// The bytes a command names (a component, a table) were refused or
+    /// could not be kept.
+    #[error("{0}")]
+    Bytes(String),
 }
 
 impl ConfigError {
@@ -47,6 +51,7 @@ impl ConfigError {
             ConfigError::InvalidExternalRater(_) => "invalid_external_rater",
             ConfigError::UnknownExternalRater(_) => "external_rater_unknown",
             ConfigError::SecretArea(_) => "store_unavailable",
+            ConfigError::Bytes(_) => "invalid_configuration_bytes",
         }
     }
 

@@ -5,6 +5,7 @@ mod account_summary;
 mod billing;
 mod clock;
 mod command;
+mod configure;
 mod next_invoice;
 mod plugin_adjuster;
 mod reinstatement;
