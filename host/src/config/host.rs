@@ -17,12 +17,15 @@ use super::state::ConfigState;
 use crate::plugin::InstancePolicy;
 use crate::rating::{ExternalRater, ExternalRaterConfig};
 use crate::store::Store;
+use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-/// Where the engine hands a tenant's configuration after it moved.
+/// Where the engine hands a tenant's configuration after it moved, with
+/// the tenant's own today when it is a test tenant (its clock: the day its
+/// plugin versions are chosen for).
 pub trait ConfigSink: Send + Sync {
-    fn apply(&self, tenant: &str, config: &ConfigState);
+    fn apply(&self, tenant: &str, config: &ConfigState, test_today: Option<NaiveDate>);
 }
 
 /// A sink that puts nothing in use (engines without plugins or raters).
@@ -30,7 +33,7 @@ pub trait ConfigSink: Send + Sync {
 pub struct NoConfigSink;
 
 impl ConfigSink for NoConfigSink {
-    fn apply(&self, _tenant: &str, _config: &ConfigState) {}
+    fn apply(&self, _tenant: &str, _config: &ConfigState, _test_today: Option<NaiveDate>) {}
 }
 
 /// What is in use of one plugin version: hash, tables and instance policy.
@@ -110,7 +113,8 @@ impl std::fmt::Debug for HostConfig {
 }
 
 impl ConfigSink for HostConfig {
-    fn apply(&self, tenant: &str, config: &ConfigState) {
+    fn apply(&self, tenant: &str, config: &ConfigState, test_today: Option<NaiveDate>) {
+        self.directory.active.set_today(tenant, test_today);
         for (name, history) in &config.plugins {
             for version in history.versions.values() {
                 let id = qualified(tenant, &format!("{name}@{}", version.version));

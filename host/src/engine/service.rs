@@ -122,8 +122,9 @@ struct Tenant {
     applied: u64,
     in_flight: HashMap<String, Arc<KeyWait>>,
     poisoned: bool,
-    /// The configuration generation last handed to the config sink.
-    config_seen: u64,
+    /// The configuration generation and test-clock day last handed to the
+    /// config sink.
+    config_seen: (u64, Option<chrono::NaiveDate>),
 }
 
 impl Tenant {
@@ -213,7 +214,7 @@ impl Engine {
                 applied,
                 in_flight: HashMap::new(),
                 poisoned: false,
-                config_seen: 0,
+                config_seen: (0, None),
             };
             engine
                 .tenants
@@ -249,18 +250,21 @@ impl Engine {
             .collect();
         for (tenant, slot) in slots {
             let mut guard = slot.write().expect("tenant lock");
-            self.config_sink.apply(&tenant, &guard.state.config);
-            guard.config_seen = guard.state.config.generation;
+            let seen = (guard.state.config.generation, guard.state.clock.test_today);
+            self.config_sink.apply(&tenant, &guard.state.config, seen.1);
+            guard.config_seen = seen;
         }
         self
     }
 
-    /// Hands the tenant's configuration to the sink if it moved since.
+    /// Hands the tenant's configuration to the sink if it (or a test
+    /// tenant's clock) moved since.
     fn sync_config(&self, tenant: &str, slot: &mut Tenant) {
-        let generation = slot.state.config.generation;
-        if generation != slot.config_seen {
-            self.config_sink.apply(tenant, &slot.state.config);
-            slot.config_seen = generation;
+        let seen = (slot.state.config.generation, slot.state.clock.test_today);
+        if seen != slot.config_seen {
+            self.config_sink
+                .apply(tenant, &slot.state.config, slot.state.clock.test_today);
+            slot.config_seen = seen;
         }
     }
 
@@ -336,7 +340,7 @@ impl Engine {
             applied: 0,
             in_flight: HashMap::new(),
             poisoned: false,
-            config_seen: 0,
+            config_seen: (0, None),
         }));
         tenants.insert(tenant.to_string(), Arc::clone(&slot));
         Ok(slot)

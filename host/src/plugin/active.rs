@@ -17,6 +17,9 @@ use std::sync::RwLock;
 #[derive(Debug, Default)]
 pub struct ActiveVersions {
     versions: RwLock<HashMap<String, Vec<(NaiveDate, String)>>>,
+    /// A test tenant's own today (its clock), by tenant: the day its
+    /// versions are chosen for. Others use the wall clock (UTC).
+    todays: RwLock<HashMap<String, NaiveDate>>,
 }
 
 impl ActiveVersions {
@@ -48,9 +51,30 @@ impl ActiveVersions {
             .map(|(_, (_, version))| version.clone())
     }
 
-    /// The version of `name` active today (UTC), if any.
+    /// Sets (or, with `None`, clears) the today of `tenant`'s names
+    /// (`<tenant>/<name>`): a test tenant's clock.
+    pub fn set_today(&self, tenant: &str, today: Option<NaiveDate>) {
+        let mut todays = self.todays.write().expect("active versions lock");
+        match today {
+            Some(today) => todays.insert(tenant.to_string(), today),
+            None => todays.remove(tenant),
+        };
+    }
+
+    /// The version of `name` active today (its tenant's clock, or UTC),
+    /// if any.
     pub fn active(&self, name: &str) -> Option<String> {
-        self.active_on(name, chrono::Utc::now().date_naive())
+        let tenant = name.split_once('/').map(|(tenant, _)| tenant);
+        let today = tenant
+            .and_then(|t| {
+                self.todays
+                    .read()
+                    .expect("active versions lock")
+                    .get(t)
+                    .copied()
+            })
+            .unwrap_or_else(|| chrono::Utc::now().date_naive());
+        self.active_on(name, today)
     }
 
     /// The plugin id a product's reference means: an exact id as it is, a

@@ -418,3 +418,62 @@ async fn bad_configuration_input_is_a_problem_with_a_stable_code_and_changes_not
     );
     assert!(api.state.raters.external.read().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_test_tenants_scheduled_version_takes_effect_when_its_clock_reaches_the_day() {
+    let api = Api::new();
+    let admin = test_acme(&api).await;
+    let (_, clock) = api.get("/v1/clock", &admin).await;
+    let today: chrono::NaiveDate = clock["today"].as_str().unwrap().parse().unwrap();
+    // Two versions recorded (their components are not needed here: the
+    // schedule is what is tested).
+    for version in ["1", "2"] {
+        let upload = crate::config::ConfigCommand::UploadPlugin(crate::config::PluginUpload {
+            name: "rater".into(),
+            version: version.into(),
+            component_sha256: format!("sha-{version}"),
+            size_bytes: 10,
+            world: "rater".into(),
+            wit_version: "0.2.0".into(),
+            instance_policy: "fresh".into(),
+        });
+        let meta = crate::engine::RequestMeta {
+            actor: "admin:test".into(),
+            issued_at: chrono::Utc::now(),
+            idempotency_key: Some(format!("upload-{version}")),
+            arithmetic: crate::billing::Arithmetic::Written,
+        };
+        api.state
+            .engine
+            .execute("acme", &upload.into(), &meta)
+            .unwrap();
+    }
+    let from = today + chrono::Duration::days(10);
+    let (status, answer) = api
+        .post(
+            "/v1/plugins/rater/2/schedule",
+            &admin,
+            json!({"from": from.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["active_version"], "1");
+    let active = || api.state.raters.active.active("acme/rater");
+    assert_eq!(active().as_deref(), Some("1"));
+    let (status, _) = api
+        .post(
+            "/v1/clock",
+            &admin,
+            json!({"today": (from - chrono::Duration::days(1)).to_string()}),
+        )
+        .await;
+    assert!(status.is_success());
+    assert_eq!(active().as_deref(), Some("1"), "the day before");
+    let (status, _) = api
+        .post("/v1/clock", &admin, json!({"today": from.to_string()}))
+        .await;
+    assert!(status.is_success());
+    assert_eq!(active().as_deref(), Some("2"), "from its day");
+    let (_, detail) = api.get("/v1/plugins/rater", &admin).await;
+    assert_eq!(detail["active_version"], "2");
+}
