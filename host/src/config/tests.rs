@@ -121,3 +121,44 @@ fn each_registration_of_a_rater_is_a_new_revision() {
         [(1, "http://a.test/"), (2, "http://b.test/")]
     );
 }
+
+#[test]
+fn a_host_puts_the_latest_rater_revision_in_use_with_its_decrypted_headers_and_skips_an_undecryptable_one()
+ {
+    use crate::store::{MemoryStore, Store};
+    use std::sync::Arc;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let runtime = Arc::new(crate::plugin::PluginRuntime::new(Default::default()).unwrap());
+    let secrets = secrets::SecretBox::new([3; 32]);
+    let directory = Arc::new(RaterDirectory::with_secrets(runtime, secrets.clone()));
+    let host = HostConfig::new(Arc::clone(&store), Arc::clone(&directory));
+    let mut state = ConfigState::default();
+    let register = |state: &mut ConfigState, url: &str, secret_ref: String| {
+        let command = ConfigCommand::RegisterExternalRater(RaterRegistration {
+            name: "legacy".into(),
+            url: url.into(),
+            header_names: vec!["Authorization".into()],
+            timeout_ms: 500,
+            secret_ref,
+        });
+        run(state, &command, "2026-01-10").unwrap();
+    };
+    let secret = secrets::RaterSecret {
+        url: "http://127.0.0.1:9/rate".into(),
+        headers: vec![("Authorization".into(), "Basic c2VjcmV0".into())],
+    };
+    let reference = secrets.put(store.as_ref(), "t", &secret).unwrap();
+    register(&mut state, "http://127.0.0.1:9/rate", reference);
+    host.apply("t", &state, None);
+    let in_use = |name: &str| directory.external.read().unwrap().contains_key(name);
+    assert!(in_use("t/legacy"));
+    // A revision whose secret another key sealed does not load; the one
+    // in use stays.
+    let other = secrets::SecretBox::new([4; 32]);
+    let foreign = other.put(store.as_ref(), "t", &secret).unwrap();
+    register(&mut state, "http://127.0.0.1:9/other", foreign);
+    host.apply("t", &state, None);
+    assert!(in_use("t/legacy"));
+    assert_eq!(state.raters["legacy"].len(), 2);
+    assert!(!in_use("u/legacy"), "another tenant has no such rater");
+}
