@@ -12,6 +12,7 @@ pub mod billing;
 pub mod boot;
 pub mod cli;
 pub mod collections;
+pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod export;

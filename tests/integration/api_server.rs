@@ -415,15 +415,19 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
     // 185.00 + 512.50 + 765.00 with version 1 (urban factor 1.25).
     assert_eq!(premium(&server), "1462.50");
 
-    let refused = client
+    // A preview shows the event an activation would record, and keeps
+    // nothing.
+    let previewed = client
         .post(server.url("/v1/plugins/rater-x/2/activation?preview=true"))
         .header("authorization", &auth)
         .send()
         .unwrap();
-    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(previewed.status(), StatusCode::OK);
+    let previewed: Value = previewed.json().unwrap();
+    assert_eq!(previewed["preview"], true);
     assert_eq!(
-        refused.json::<Value>().unwrap()["code"],
-        "preview_unsupported"
+        previewed["other_events"][0]["config"]["type"],
+        "version_activated"
     );
     let missing = client
         .post(server.url("/v1/plugins/rater-x/9/activation"))
@@ -516,11 +520,180 @@ fn a_plugin_uploaded_with_a_pooled_instance_policy_keeps_it_across_restarts_and_
     assert!(policies.contains(&("auto-rater", "fresh")), "{policies:?}");
 }
 
+#[test]
+fn plugin_uploads_tables_and_activations_are_in_the_feed_and_the_plugins_history_and_replay_under_their_key()
+ {
+    let data = tempfile::tempdir().unwrap();
+    let client = crate::support::http_client();
+    let (server, key) = Server::start(data.path(), true);
+    let auth = format!("Bearer {}", key.unwrap());
+    let upload = |version: &str, idempotency: &str, bytes: Vec<u8>| {
+        client
+            .post(server.url(&format!("/v1/plugins?name=rater-h&version={version}")))
+            .header("authorization", &auth)
+            .header("idempotency-key", idempotency)
+            .header("content-type", "application/wasm")
+            .body(bytes)
+            .send()
+            .unwrap()
+    };
+    let first = upload("1", "up-1", wasm("auto-rater"));
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().unwrap();
+    // The same key and bytes: the first answer again, nothing recorded twice.
+    let again = upload("1", "up-1", wasm("auto-rater"));
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().unwrap(), first);
+    // The same key with another body: 409; the same version under another
+    // key: 409 too (a version is immutable).
+    let conflict = upload("1", "up-1", wasm("faulty"));
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        conflict.json::<Value>().unwrap()["code"],
+        "idempotency_conflict"
+    );
+    let exists = upload("1", "up-1-again", wasm("faulty"));
+    assert_eq!(exists.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        exists.json::<Value>().unwrap()["code"],
+        "plugin_version_exists"
+    );
+    assert_eq!(
+        upload("2", "up-2", wasm("auto-rater")).status(),
+        StatusCode::CREATED
+    );
+    let csv = std::fs::read(workspace().join("plugins/auto-rater/tables/territory.csv")).unwrap();
+    let put = client
+        .put(server.url("/v1/plugins/rater-h/2/tables/territory"))
+        .header("authorization", &auth)
+        .header("idempotency-key", "table-2")
+        .body(csv.clone())
+        .send()
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let replaced = client
+        .put(server.url("/v1/plugins/rater-h/2/tables/territory"))
+        .header("authorization", &auth)
+        .body(b"territory,factor\nurban,9\n".to_vec())
+        .send()
+        .unwrap();
+    assert_eq!(replaced.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        replaced.json::<Value>().unwrap()["code"],
+        "plugin_version_immutable"
+    );
+    let scheduled = client
+        .post(server.url("/v1/plugins/rater-h/2/schedule"))
+        .header("authorization", &auth)
+        .header("idempotency-key", "schedule-2")
+        .json(&json!({"from": "2099-06-01"}))
+        .send()
+        .unwrap();
+    assert_eq!(scheduled.status(), StatusCode::CREATED);
+
+    let history: Value = client
+        .get(server.url("/v1/plugins/rater-h"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(history["active_version"], "1");
+    let version = &history["versions"]["2"];
+    assert_eq!(version["component_sha256"], first["content_sha256"]);
+    assert_eq!(version["world"], "rater");
+    assert_eq!(version["uploaded"]["by"], "admin:demo admin");
+    let territory = premia::plugin::content_sha256(&csv);
+    assert_eq!(version["tables"]["territory"], territory.as_str());
+    let activations: Vec<(String, String, bool)> = history["activations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["version"].as_str().unwrap().to_string(),
+                a["from"].as_str().unwrap().to_string(),
+                a["scheduled"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(activations.len(), 2);
+    assert_eq!(activations[1], ("2".into(), "2099-06-01".into(), true));
+
+    let feed: Value = client
+        .get(server.url("/v1/events?after=0&limit=1000"))
+        .header("authorization", &auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let keyed: Vec<(String, String, String)> = feed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["stream"] == "plugin/rater-h")
+        .map(|e| {
+            assert_eq!(e["actor"], "admin:demo admin");
+            assert!(e["issued_at"].is_string());
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["idempotency_key"].as_str().unwrap_or("").to_string(),
+                e["event"]["config"]["version"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("plugin_uploaded", "up-1", "1"),
+        ("plugin_version_activated", "up-1", "1"),
+        ("plugin_uploaded", "up-2", "2"),
+        ("rate_table_attached", "table-2", "2"),
+        ("plugin_version_scheduled", "schedule-2", "2"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(keyed, expected);
+}
+
+#[test]
+fn loading_the_demo_again_records_no_configuration_twice() {
+    let data = tempfile::tempdir().unwrap();
+    let kinds = |server: &Server, key: &str| -> Vec<String> {
+        let feed: Value = crate::support::http_client()
+            .get(server.url("/v1/events?after=0&limit=1000"))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        feed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (server, key) = Server::start(data.path(), true);
+    let first = kinds(&server, &key.unwrap());
+    assert_eq!(first.iter().filter(|k| *k == "plugin_uploaded").count(), 2);
+    assert_eq!(
+        first.iter().filter(|k| *k == "rate_table_attached").count(),
+        5
+    );
+    drop(server);
+    let (server, key) = Server::start(data.path(), true);
+    assert_eq!(kinds(&server, &key.unwrap()), first);
+}
+
 /// A Socotra-style external rater on loopback: each peril's yearly premium
 /// is its `yearly_premium` field; a policy field `decline` answers with
 /// `exceptionMessage`; `slow` sleeps past any sane timeout. Every request must
 /// carry the registered credential.
-fn socotra_rater() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+pub(crate) fn socotra_rater() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use axum::http::HeaderMap;
     let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let seen = std::sync::Arc::clone(&calls);

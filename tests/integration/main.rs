@@ -11,3 +11,4 @@ mod plugin_languages;
 mod plugin_rating;
 mod support;
 mod two_hosts;
+mod upgrade;

@@ -90,6 +90,8 @@ struct TwoHosts {
     url: String,
     key: String,
     engines: [std::sync::Arc<premia::engine::Engine>; 2],
+    /// Each host's rater directory (what it has in use).
+    raters: [std::sync::Arc<premia::api::RaterDirectory>; 2],
     hosts: [Host; 2],
     _dirs: [tempfile::TempDir; 2],
 }
@@ -104,11 +106,22 @@ fn two_hosts(name: &str) -> Option<TwoHosts> {
         plugins_dir: workspace().join("plugins"),
     };
     let key = load_demo(&state_a, &files).unwrap();
+    // Hosts of one database share the key of the secret area.
+    std::fs::copy(
+        dirs[0]
+            .path()
+            .join(premia::config::secrets::SECRET_KEY_FILE),
+        dirs[1]
+            .path()
+            .join(premia::config::secrets::SECRET_KEY_FILE),
+    )
+    .unwrap();
     let state_b = open_data_dir_with(dirs[1].path(), Some(&url)).unwrap();
     Some(TwoHosts {
         url,
         key,
         engines: [state_a.engine.clone(), state_b.engine.clone()],
+        raters: [state_a.raters.clone(), state_b.raters.clone()],
         hosts: [Host::serve(state_a), Host::serve(state_b)],
         _dirs: dirs,
     })
@@ -126,6 +139,7 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
         engines,
         hosts,
         _dirs,
+        ..
     }) = two_hosts("two_hosts")
     else {
         return;
@@ -336,24 +350,16 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     assert_eq!(total, Decimal::ZERO);
 }
 
-/// Polls `check` on `host` until it holds, for up to 10 s (the hosts sync
-/// their configuration every second).
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let started = std::time::Instant::now();
-    while !check() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "{what} did not reach the other host"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
 #[test]
-fn a_plugin_uploaded_and_activated_through_one_host_prices_on_the_other() {
+fn a_plugin_uploaded_activated_and_scheduled_and_a_rater_registered_through_one_host_take_effect_on_the_other_at_its_next_catch_up()
+ {
     use crate::api_server::{auto_policy, deploy_auto_variant, upload_auto_rater};
     let Some(TwoHosts {
-        key, hosts, _dirs, ..
+        key,
+        hosts,
+        raters,
+        _dirs,
+        ..
     }) = two_hosts("two_hosts_config")
     else {
         return;
@@ -378,9 +384,9 @@ fn a_plugin_uploaded_and_activated_through_one_host_prices_on_the_other() {
         &json!({"locator": "A-Y", "name": "Ada", "currency": "USD"}),
     );
     assert_eq!(status, 201, "{body}");
-    let premium_on = |host: &Host| -> Option<String> {
+    let premium_on = |host: &Host, product: &str| -> String {
         let mut policy = auto_policy("P-Y");
-        policy["product"] = json!("auto-y");
+        policy["product"] = json!(product);
         policy["account"] = json!("A-Y");
         let response = client
             .post(host.url("/v1/quotes"))
@@ -388,10 +394,9 @@ fn a_plugin_uploaded_and_activated_through_one_host_prices_on_the_other() {
             .json(&policy)
             .send()
             .unwrap();
-        if !response.status().is_success() {
-            return None;
-        }
+        let status = response.status();
         let quote: Value = response.json().unwrap();
+        assert!(status.is_success(), "{status} {quote}");
         let total: Decimal = quote["lines"]
             .as_array()
             .unwrap()
@@ -399,13 +404,12 @@ fn a_plugin_uploaded_and_activated_through_one_host_prices_on_the_other() {
             .filter(|l| l["charge"] == "premium")
             .map(|l| Decimal::from_str(l["amount"].as_str().unwrap()).unwrap())
             .sum();
-        Some(total.to_string())
+        total.to_string()
     };
-    assert_eq!(premium_on(&hosts[0]).as_deref(), Some("1462.50"));
-    // Host B learns of the plugin from the shared store and prices with it.
-    eventually("rater-y@1", || {
-        premium_on(&hosts[1]).as_deref() == Some("1462.50")
-    });
+    assert_eq!(premium_on(&hosts[0], "auto-y"), "1462.50");
+    // Host B's next read catches up with the log: the plugin is in use
+    // there at once, with no restart and no polling.
+    assert_eq!(premium_on(&hosts[1], "auto-y"), "1462.50");
 
     // Version 2 (urban 2.50) uploaded and activated through A: B follows.
     upload_auto_rater(&hosts[0], &auth, "rater-y", "2", "2.50");
@@ -415,13 +419,83 @@ fn a_plugin_uploaded_and_activated_through_one_host_prices_on_the_other() {
         .send()
         .unwrap();
     assert!(activated.status().is_success());
-    assert_eq!(premium_on(&hosts[0]).as_deref(), Some("2925.00"));
-    eventually("the activation of rater-y@2", || {
-        premium_on(&hosts[1]).as_deref() == Some("2925.00")
-    });
+    assert_eq!(premium_on(&hosts[0], "auto-y"), "2925.00");
+    assert_eq!(premium_on(&hosts[1], "auto-y"), "2925.00");
     assert_eq!(
         crate::api_server::active_versions(&hosts[1], &auth, "rater-y"),
         ["2"]
+    );
+
+    // Version 1 scheduled back from a later day through B: A shows it.
+    let scheduled = client
+        .post(hosts[1].url("/v1/plugins/rater-y/1/schedule"))
+        .header("authorization", &auth)
+        .json(&json!({"from": "2099-01-01"}))
+        .send()
+        .unwrap();
+    assert_eq!(scheduled.status(), 201);
+    let detail = get(&client, &hosts[0], &key, "/v1/plugins/rater-y");
+    let activations = detail["activations"].as_array().unwrap();
+    assert_eq!(activations.last().unwrap()["from"], "2099-01-01");
+    assert_eq!(activations.last().unwrap()["scheduled"], true);
+    assert_eq!(detail["active_version"], "2", "until 2099");
+    assert_eq!(premium_on(&hosts[0], "auto-y"), "2925.00");
+    // On A, the schedule is in effect from its day: version 1 then.
+    let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+    assert_eq!(
+        raters[0]
+            .active
+            .active_on("demo/rater-y", day("2098-12-31"))
+            .as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        raters[0]
+            .active
+            .active_on("demo/rater-y", day("2099-01-01"))
+            .as_deref(),
+        Some("1")
+    );
+
+    // An external rater registered through B prices on A.
+    let (rater, _calls) = crate::api_server::socotra_rater();
+    let (status, body) = post(
+        &client,
+        &hosts[1].url("/v1/external-raters"),
+        &key,
+        "rater-legacy",
+        &json!({"name": "legacy", "url": format!("http://{rater}/rate"), "timeout_ms": 2000,
+                "headers": [{"name": "Authorization", "value": "Basic c2VjcmV0LXRva2Vu"}]}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let product = json!({
+        "name": "legacy-auto", "currency": "USD",
+        "charges": {"premium": {"category": "premium"}},
+        "rating": {"kind": "external", "rater": "legacy"},
+        "plans": {"annual": {"cadence": "full-pay"}}, "default_plan": "annual"
+    });
+    let (status, body) = post(
+        &client,
+        &hosts[1].url("/v1/products"),
+        &key,
+        "legacy-auto",
+        &product,
+    );
+    assert_eq!(status, 201, "{body}");
+    let quote = client
+        .post(hosts[0].url("/v1/quotes"))
+        .header("authorization", &auth)
+        .json(&json!({"locator": "P-9", "account": "A-Y", "product": "legacy-auto", "start": "2026-01-01",
+                      "time_zone": "UTC", "data": {"exposures": {"V1": {"name": "vehicle",
+                      "perils": {"V1-COLL": {"name": "collision", "fields": {"yearly_premium": ["1200.00"]}}}}}}}))
+        .send()
+        .unwrap();
+    assert_eq!(quote.status(), 200);
+    assert_eq!(quote.json::<Value>().unwrap()["total"], "1200.00");
+    // Both hosts show the same configuration history.
+    assert_eq!(
+        get(&client, &hosts[0], &key, "/v1/external-raters/legacy"),
+        get(&client, &hosts[1], &key, "/v1/external-raters/legacy")
     );
 }
 

@@ -133,6 +133,17 @@ impl From<EngineError> for ApiError {
             )) => message.clone(),
             other => other.to_string(),
         };
+        if let EngineError::Config(config) = &error {
+            let status =
+                StatusCode::from_u16(config.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            return ApiError::new(status, code, detail);
+        }
         ApiError::new(status_of(code), code, detail)
+    }
+}
+
+impl From<crate::config::ConfigError> for ApiError {
+    fn from(error: crate::config::ConfigError) -> Self {
+        EngineError::Config(error).into()
     }
 }

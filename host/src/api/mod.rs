@@ -7,10 +7,8 @@
 //! thread pool; every command is durable before its response is sent.
 
 pub mod auth;
-pub mod config_sync;
 pub mod error;
 pub mod extract;
-pub mod idempotency;
 pub mod openapi;
 pub mod routes;
 mod schemas;
@@ -20,7 +18,10 @@ pub mod state;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
-use routes::{activation, billing, bundle, clock, config, exports, keys, ledger, policies, raters};
+use routes::{
+    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, policies,
+    raters,
+};
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -31,27 +32,23 @@ pub const JSON_BODY_BYTES_MAX: usize = 1024 * 1024;
 /// The API router over `state`.
 pub fn router(state: AppState) -> Router {
     let component_bytes_max = state.raters.plugins.limits().component_bytes_max;
-    // Configuration POSTs keep their answers per Idempotency-Key here; the
-    // commands keep theirs in the engine's log.
-    let config_idempotency = idempotency::ConfigIdempotency::new(state.clone());
-    let idempotent = |body_bytes_max| {
-        axum::middleware::from_fn_with_state(
-            config_idempotency.with_body_limit(body_bytes_max),
-            idempotency::configuration,
-        )
-    };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/v1/products",
             post(config::deploy_product).get(config::list_products),
         )
+        .route("/v1/products/{name}", get(config_reads::get_product))
         .route(
             "/v1/plugins",
             post(config::upload_plugin)
                 .layer(DefaultBodyLimit::max(component_bytes_max))
-                .layer(idempotent(component_bytes_max))
                 .get(config::list_plugins),
+        )
+        .route("/v1/plugins/{name}", get(activation::get_plugin))
+        .route(
+            "/v1/plugins/{name}/{version}/schedule",
+            post(activation::schedule_plugin),
         )
         .route(
             "/v1/plugins/{name}/{version}/tables/{table}",
@@ -63,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/plugins/{name}/{version}/activation",
-            post(activation::activate_plugin).layer(idempotent(JSON_BODY_BYTES_MAX)),
+            post(activation::activate_plugin),
         )
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/v1/api-keys", post(keys::create_key).get(keys::list_keys))
@@ -71,10 +68,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/api-keys/{id}/rotation", post(keys::rotate_key))
         .route(
             "/v1/external-raters",
-            post(raters::put_rater)
-                .layer(idempotent(JSON_BODY_BYTES_MAX))
-                .get(raters::list_raters),
+            post(raters::put_rater).get(raters::list_raters),
         )
+        .route("/v1/external-raters/{name}", get(raters::get_rater))
         .route("/v1/accounts", post(policies::create_account))
         .route("/v1/accounts/{locator}", get(policies::get_account))
         .route("/v1/quotes", post(policies::quote))
@@ -105,12 +101,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/charges", post(policies::add_charge))
         .route("/v1/charges/reversals", post(policies::reverse_charges))
         .route("/v1/previews", post(bundle::preview_bundle))
-        .route("/v1/billing/settings", post(billing::configure_billing))
+        .route(
+            "/v1/billing/settings",
+            post(billing::configure_billing).get(config_reads::get_billing_settings),
+        )
         .route("/v1/billing/runs", post(billing::run_billing))
         .route("/v1/clock", get(clock::get_clock).post(clock::set_clock))
         .route(
             "/v1/accounts/{account}/billing-settings",
-            post(billing::configure_account),
+            post(billing::configure_account).get(config_reads::get_account_settings),
         )
         .route(
             "/v1/accounts/{account}/billing",

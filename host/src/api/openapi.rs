@@ -8,7 +8,8 @@
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
 use super::routes::{
-    activation, billing, bundle, clock, config, exports, keys, ledger, policies, raters,
+    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, policies,
+    raters,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -32,6 +33,8 @@ use utoipa::{PartialSchema, ToSchema};
         config::run_golden, keys::create_key, keys::list_keys, keys::revoke_key,
         keys::rotate_key,
         raters::put_rater, raters::list_raters,
+        config_reads::get_product, activation::get_plugin, activation::schedule_plugin,
+        raters::get_rater, config_reads::get_billing_settings, config_reads::get_account_settings,
         policies::create_account, policies::get_account, policies::issue_policy,
         policies::quote, policies::get_policy, policies::endorse, policies::renew,
         policies::cancel, policies::reinstate, policies::reverse, policies::non_renew,
@@ -71,17 +74,13 @@ const NOT_PREVIEWABLE: &[&str] = &[
     "run_golden",
     "create_key",
     "rotate_key",
-    "put_table",
-    "upload_plugin",
-    "put_rater",
-    "activate_plugin",
     "run_billing",
     "set_clock",
 ];
 
-/// Configuration POSTs that keep their answers per `Idempotency-Key`
-/// without being commands (see `api::idempotency`).
-const CONFIG_IDEMPOTENT: &[&str] = &["upload_plugin", "activate_plugin", "put_rater"];
+/// Commands that are not POSTs: attaching a rate table (PUT) takes
+/// `preview` and `Idempotency-Key` like every configuration command.
+const PUT_COMMANDS: &[&str] = &["put_table"];
 
 /// The finished document.
 pub fn document() -> utoipa::openapi::OpenApi {
@@ -119,11 +118,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 add_command_parameters(operation);
                 add_preview_response(operation);
             }
-            if is_post && CONFIG_IDEMPOTENT.contains(&id.as_str()) {
-                operation
-                    .parameters
-                    .get_or_insert_with(Vec::new)
-                    .push(idempotency_header());
+            if !is_post && PUT_COMMANDS.contains(&id.as_str()) {
+                add_command_parameters(operation);
             }
             if let Some(body) = billing_bodies.get(&id) {
                 set_billing_body(operation, body.clone(), &path_params);

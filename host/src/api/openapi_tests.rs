@@ -56,7 +56,7 @@ async fn the_document_is_served_without_a_key_as_openapi_3_1_with_bearer_securit
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
     );
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 46);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 50);
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn every_documented_operation_is_routed_by_the_router() {
             assert_ne!(body["detail"], "no such endpoint", "{method} {path}");
         }
     }
-    assert_eq!(operations, 51);
+    assert_eq!(operations, 57);
 }
 
 #[tokio::test]
@@ -125,8 +125,27 @@ async fn commands_document_preview_and_idempotency_and_every_operation_its_probl
     assert_eq!(names("/v1/api-keys", "post"), ["Idempotency-Key"]);
     assert_eq!(
         names("/v1/plugins", "post"),
-        ["name", "version", "instance_policy", "Idempotency-Key"]
+        [
+            "name",
+            "version",
+            "instance_policy",
+            "preview",
+            "Idempotency-Key"
+        ]
     );
+    assert_eq!(
+        names("/v1/plugins/{name}/{version}/tables/{table}", "put"),
+        ["name", "version", "table", "preview", "Idempotency-Key"]
+    );
+    // A configuration command's 200 is its resource (a replay) or an
+    // effect (a preview).
+    let answer = &doc["paths"]["/v1/plugins/{name}/{version}/activation"]["post"]["responses"]["200"]
+        ["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(answer, "#/components/schemas/PluginAnswer");
+    let one_of = doc["components"]["schemas"]["PluginAnswer"]["oneOf"]
+        .as_array()
+        .unwrap();
+    assert_eq!(one_of.len(), 2);
     let problem = &doc["paths"]["/v1/accounts"]["post"]["responses"]["422"]["content"]["application/problem+json"]
         ["schema"]["$ref"];
     assert_eq!(problem, "#/components/schemas/Problem");
@@ -338,7 +357,7 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
     .await;
     post("/v1/payments", acme_body("record_payment")).await;
     let acme_events = store.last_sequence("acme").unwrap();
-    let acme_blobs = store.list_blobs("acme", "plugins").unwrap().len();
+    let acme_blobs = store.list_blobs("acme", "plugin-components").unwrap().len();
     assert!(acme_events > 3);
 
     let doc = serde_json::to_value(openapi::document()).unwrap();
@@ -378,14 +397,14 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
             calls += 1;
         }
     }
-    assert_eq!(calls, 51);
+    assert_eq!(calls, 57);
     assert_eq!(
         store.last_sequence("acme").unwrap(),
         acme_events,
         "acme's log is untouched"
     );
     assert_eq!(
-        store.list_blobs("acme", "plugins").unwrap().len(),
+        store.list_blobs("acme", "plugin-components").unwrap().len(),
         acme_blobs
     );
 }

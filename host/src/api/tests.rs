@@ -16,6 +16,7 @@ use tower::ServiceExt;
 
 mod bundles;
 mod cancellation;
+mod configuration;
 mod feed;
 mod keys;
 mod money;
@@ -112,6 +113,38 @@ impl Api {
 
     async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
         self.call("GET", path, Some(key), None, &[]).await
+    }
+}
+
+/// Log lines of the whole test binary from the first call on (premia and
+/// tower-http at every level): one subscriber for every test that greps the
+/// log for secrets.
+fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs: &'static std::sync::Mutex<Vec<u8>> =
+            Box::leak(Box::new(std::sync::Mutex::new(Vec::new())));
+        let installed = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "premia=debug,tower_http=debug",
+            ))
+            .with_writer(move || LogCapture(logs))
+            .try_init();
+        assert!(installed.is_ok(), "no other subscriber in the lib tests");
+        logs
+    })
+}
+
+struct LogCapture(&'static std::sync::Mutex<Vec<u8>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -538,10 +571,34 @@ async fn configuration_posts_replay_under_their_idempotency_key_and_refusals_are
             &headers,
         )
         .await;
-    assert_eq!(again, StatusCode::CREATED);
-    assert_eq!(again_headers[idempotency::REPLAYED_HEADER], "true");
+    assert_eq!(again, StatusCode::OK);
+    assert_eq!(again_headers[routes::config::REPLAYED_HEADER], "true");
     assert_eq!(replay, registered);
     assert!(!replay.to_string().contains("c2VjcmV0"));
+    // The same key on another configuration endpoint is another request: 409.
+    let (conflict, problem) = api
+        .call(
+            "POST",
+            "/v1/plugins/auto-rater/1/activation",
+            Some(&admin),
+            None,
+            &headers,
+        )
+        .await;
+    assert_eq!(conflict, StatusCode::CONFLICT);
+    assert_eq!(problem["code"], "idempotency_conflict");
+    // Keys are per tenant: another tenant's same key is its own.
+    let globex = api.key("globex", Role::Admin);
+    let (other, _) = api
+        .call(
+            "POST",
+            "/v1/external-raters",
+            Some(&globex),
+            Some(json!({"name": "legacy", "url": "http://127.0.0.1:9/rate"})),
+            &headers,
+        )
+        .await;
+    assert_eq!(other, StatusCode::CREATED);
 }
 
 #[tokio::test]

@@ -5,7 +5,6 @@
 use super::error::BootError;
 use super::tenant::make_test_tenant;
 use crate::api::auth::Role;
-use crate::api::routes::config::{PLUGIN_TABLES_NAMESPACE, PLUGINS_NAMESPACE, register_stored};
 use crate::api::state::{AppState, qualified};
 use crate::billing::{Cadence, InstallmentPlan};
 use crate::domain::{Currency, RoundingMode};
@@ -126,31 +125,34 @@ pub fn load_demo_as(state: &AppState, files: &DemoFiles, test: bool) -> Result<S
             path: wasm.clone(),
             source,
         })?;
-        state
-            .store
-            .put_blob(DEMO_TENANT, PLUGINS_NAMESPACE, id, &bytes)?;
-        let tables = files.plugins_dir.join(crate_name).join("tables");
-        for entry in std::fs::read_dir(&tables).map_err(BootError::io(&tables))? {
-            let path = entry.map_err(BootError::io(&tables))?.path();
+        let Some((name, version)) = id.split_once('@') else {
+            unreachable!("demo plugin ids are name@version");
+        };
+        let dir = files.plugins_dir.join(crate_name).join("tables");
+        let mut tables = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(BootError::io(&dir))? {
+            let path = entry.map_err(BootError::io(&dir))?.path();
             if path.extension().and_then(|e| e.to_str()) != Some("csv") {
                 continue;
             }
-            let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+            let Some(table) = path.file_stem().and_then(|s| s.to_str()) else {
                 continue;
             };
-            let bytes = std::fs::read(&path).map_err(BootError::io(&path))?;
-            state.store.put_blob(
-                DEMO_TENANT,
-                PLUGIN_TABLES_NAMESPACE,
-                &format!("{id}/{name}"),
-                &bytes,
-            )?;
+            tables.push((
+                table.to_string(),
+                std::fs::read(&path).map_err(BootError::io(&path))?,
+            ));
         }
-        register_stored(state, DEMO_TENANT, id).map_err(|e| BootError::Configuration {
-            what: "registering a demo plugin",
-            tenant: DEMO_TENANT.into(),
-            detail: e.detail,
-        })?;
+        tables.sort();
+        state.engine.upload_plugin_with_tables(
+            DEMO_TENANT,
+            &state.raters.plugins,
+            name,
+            version,
+            &bytes,
+            &tables,
+            "premia:demo",
+        )?;
     }
     let mut product = demo_product();
     product.rating = RatingChain::Plugin {

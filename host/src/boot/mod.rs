@@ -13,8 +13,8 @@ pub use demo::{DEMO_TENANT, DemoFiles, demo_product, load_demo, load_demo_as};
 pub use error::BootError;
 pub use tenant::{create_tenant, create_tenant_on, make_test_tenant, make_test_tenant_on};
 
-use crate::api::routes::config::{PLUGINS_NAMESPACE, register_stored};
 use crate::api::state::{AppState, RaterDirectory};
+use crate::config::{HostConfig, secrets::SecretBox};
 use crate::engine::{Engine, KeyRing, SYSTEM_TENANT};
 use crate::plugin::{PluginLimits, PluginRuntime};
 use crate::store::{PgStore, SledStore, Store};
@@ -34,13 +34,28 @@ pub fn open_state(
         runtime = runtime.with_artifact_dir(dir)?;
     }
     let runtime = Arc::new(runtime);
-    let raters = Arc::new(RaterDirectory::new(Arc::clone(&runtime)));
+    // The secret key lives in the data directory (beside `artifacts/`), or
+    // in the environment.
+    let secrets = SecretBox::load(artifacts.and_then(Path::parent)).map_err(|e| {
+        BootError::Configuration {
+            what: "loading the secret key",
+            tenant: "every tenant".into(),
+            detail: e.to_string(),
+        }
+    })?;
+    let raters = Arc::new(RaterDirectory::with_secrets(Arc::clone(&runtime), secrets));
     let adjuster = Arc::new(
         crate::engine::PluginInvoiceAdjuster::new(runtime)
             .with_active_versions(Arc::clone(&raters.active)),
     );
-    let engine =
-        Arc::new(Engine::open(Arc::clone(&store), raters.clone())?.with_invoice_adjuster(adjuster));
+    // Each tenant's configuration events put its plugins and raters in use
+    // on this host, now and whenever they move (a command, a catch-up).
+    let sink = Arc::new(HostConfig::new(Arc::clone(&store), Arc::clone(&raters)));
+    let engine = Arc::new(
+        Engine::open(Arc::clone(&store), raters.clone())?
+            .with_invoice_adjuster(adjuster)
+            .with_config_sink(sink),
+    );
     let keys = KeyRing::open(Arc::clone(&engine))?;
     let state = AppState {
         engine,
@@ -48,32 +63,12 @@ pub fn open_state(
         keys,
         store: Arc::clone(&store),
     };
-    let generations = crate::api::config_sync::current_generations(&state).map_err(|e| {
-        BootError::Configuration {
-            what: "reading configuration generations",
-            tenant: "every tenant".into(),
-            detail: e.detail,
-        }
-    })?;
     for tenant in store.tenants()?.into_iter().filter(|t| t != SYSTEM_TENANT) {
-        let configuration = |what: &'static str| {
-            let tenant = tenant.clone();
-            move |e: crate::api::error::ApiError| BootError::Configuration {
-                what,
-                tenant,
-                detail: e.detail,
-            }
-        };
-        crate::api::routes::raters::register_stored(&state, &tenant)
-            .map_err(configuration("re-registering external raters"))?;
-        for id in store.list_blobs(&tenant, PLUGINS_NAMESPACE)? {
-            register_stored(&state, &tenant, &id)
-                .map_err(configuration("re-registering a plugin"))?;
-        }
-        crate::api::routes::activation::load_active(&state, &tenant)
-            .map_err(configuration("loading active plugin versions"))?;
+        // A previous release's configuration blobs become events, once.
+        state
+            .engine
+            .carry_legacy_config(&tenant, &state.raters.plugins, &state.raters.secrets)?;
     }
-    crate::api::config_sync::start(&state, generations);
     Ok(state)
 }
 

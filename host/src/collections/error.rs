@@ -31,6 +31,10 @@ pub enum CollectionsError {
     Ledger(#[from] LedgerError),
     #[error("billing run of account {account} did not finish: {message}")]
     RunLimit { account: String, message: String },
+    /// A billing calendar that cannot be (a day not of its frequency, a day
+    /// of month out of range, ...).
+    #[error("billing calendar: {0}")]
+    InvalidCalendar(String),
 }
 
 impl CollectionsError {
@@ -45,6 +49,7 @@ impl CollectionsError {
             CollectionsError::InstallmentDates(error) => error.code(),
             CollectionsError::Ledger(_) => "ledger_refused",
             CollectionsError::RunLimit { .. } => "internal",
+            CollectionsError::InvalidCalendar(_) => "invalid_billing_calendar",
         }
     }
 }

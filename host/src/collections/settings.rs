@@ -215,7 +215,7 @@ impl BillingSettings {
         if let Some(calendar) = &self.calendar {
             calendar
                 .validate()
-                .map_err(|e| CollectionsError::Invalid(format!("billing calendar: {e}")))?;
+                .map_err(|e| CollectionsError::InvalidCalendar(e.to_string()))?;
         }
         if self.invoice_due_days > MAX_DUE_DAYS {
             return Err(CollectionsError::Invalid(format!(

@@ -143,7 +143,8 @@ pub fn touched_accounts(state: &TenantState, events: &[TenantEvent]) -> BTreeSet
             TenantEvent::Book(BookEvent::ProductDeployed { .. })
             | TenantEvent::Journal(_)
             | TenantEvent::Clock(_)
-            | TenantEvent::Keys(_) => None,
+            | TenantEvent::Keys(_)
+            | TenantEvent::Config(_) => None,
         })
         .collect()
 }

@@ -5,6 +5,7 @@
 
 use super::clock::ClockCommand;
 use crate::collections::BillingCommand;
+use crate::config::ConfigCommand;
 use crate::keys::KeyCommand;
 use crate::policy::PolicyCommand;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,8 @@ pub enum EngineCommand {
     Clock(ClockCommand),
     /// The tenant's API keys.
     Keys(KeyCommand),
+    /// Plugins, rate tables, active versions and external raters.
+    Config(ConfigCommand),
 }
 
 impl From<PolicyCommand> for EngineCommand {
@@ -44,5 +47,11 @@ impl From<ClockCommand> for EngineCommand {
 impl From<KeyCommand> for EngineCommand {
     fn from(command: KeyCommand) -> Self {
         EngineCommand::Keys(command)
+    }
+}
+
+impl From<ConfigCommand> for EngineCommand {
+    fn from(command: ConfigCommand) -> Self {
+        EngineCommand::Config(command)
     }
 }

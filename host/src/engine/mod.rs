@@ -5,6 +5,7 @@ mod account_summary;
 mod billing;
 mod clock;
 mod command;
+mod configure;
 mod feed;
 mod key_ring;
 mod next_invoice;

@@ -1,7 +1,9 @@
 //! Model-based property test (issue 7, item 4): random sequences of commands
 //! (issue, endorse, reverse a transaction, pay, reverse a payment, write
 //! off and reverse it, draft / approve / reject / reverse a disbursement,
-//! run billing, retry a key) driven through the real [`Engine`] service over
+//! run billing, retry a key, and configuration: upload, activate and
+//! schedule plugin versions, register external raters) driven through the
+//! real [`Engine`] service over
 //! a [`MemoryStore`], each checked against a small reference model.
 //!
 //! The model is plain arithmetic an auditor can follow: what each policy
@@ -99,6 +101,24 @@ enum Step {
     },
     /// Sends the last committed command again under its key.
     Retry,
+    /// Records plugin `rater` version `version` (refused when it exists).
+    Upload {
+        version: u32,
+    },
+    /// Activates `rater@version` from today (refused when not uploaded).
+    Activate {
+        version: u32,
+    },
+    /// Schedules `rater@version` from `days` days on (refused for today or
+    /// an unknown version).
+    Schedule {
+        version: u32,
+        days: u32,
+    },
+    /// Registers external rater `rater-<name>` again (a new revision).
+    RegisterRater {
+        name: u32,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -120,6 +140,10 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0usize..8).prop_map(|pick| Step::ReverseDisbursement { pick }),
         6 => (1u32..60).prop_map(|days| Step::RunBilling { days }),
         1 => Just(Step::Retry),
+        1 => (1u32..4).prop_map(|version| Step::Upload { version }),
+        1 => (1u32..5).prop_map(|version| Step::Activate { version }),
+        1 => (1u32..5, 0u32..40).prop_map(|(version, days)| Step::Schedule { version, days }),
+        1 => (0u32..2).prop_map(|name| Step::RegisterRater { name }),
     ]
 }
 
@@ -178,6 +202,26 @@ struct Model {
     /// Accounts with a returned payment: their credit may go below zero.
     returned: [bool; ACCOUNTS],
     orders: usize,
+    /// Uploaded versions of plugin `rater`.
+    versions: std::collections::BTreeSet<u32>,
+    /// Its activations (from, version), in the order they were recorded.
+    activations: Vec<(NaiveDate, u32)>,
+    /// Registrations per external rater name.
+    revisions: BTreeMap<u32, u32>,
+}
+
+impl Model {
+    /// The version of `rater` in effect on `day`: the activation from the
+    /// latest day not after it, the later one on a tie.
+    fn active_on(&self, day: NaiveDate) -> Option<u32> {
+        let mut best: Option<(NaiveDate, u32)> = None;
+        for &(from, version) in &self.activations {
+            if from <= day && best.is_none_or(|(b, _)| from >= b) {
+                best = Some((from, version));
+            }
+        }
+        best.map(|(_, version)| version)
+    }
 }
 
 impl Model {
@@ -305,7 +349,14 @@ impl Harness {
         let command = command.into();
         let meta = self.meta();
         let sequence = self.store.last_sequence(TENANT).unwrap();
-        let before = self.state(|s| (s.book.clone(), s.ledger.clone(), s.collections.clone()));
+        let before = self.state(|s| {
+            (
+                s.book.clone(),
+                s.ledger.clone(),
+                s.collections.clone(),
+                s.config.clone(),
+            )
+        });
         // A preview is what committing gives, and keeps nothing.
         let preview = self
             .engine
@@ -331,8 +382,14 @@ impl Harness {
                     "{error}"
                 );
                 self.refused += 1;
-                let after =
-                    self.state(|s| (s.book.clone(), s.ledger.clone(), s.collections.clone()));
+                let after = self.state(|s| {
+                    (
+                        s.book.clone(),
+                        s.ledger.clone(),
+                        s.collections.clone(),
+                        s.config.clone(),
+                    )
+                });
                 assert!(before == after, "a refused command changed the state");
                 assert_eq!(self.store.last_sequence(TENANT).unwrap(), sequence);
                 None
@@ -689,6 +746,68 @@ impl Harness {
                     }
                 }
             }
+            Step::Upload { version } => {
+                let upload =
+                    crate::config::ConfigCommand::UploadPlugin(crate::config::PluginUpload {
+                        name: "rater".into(),
+                        version: version.to_string(),
+                        component_sha256: format!("sha-{version}"),
+                        size_bytes: 1000,
+                        world: "rater".into(),
+                        wit_version: "0.2.0".into(),
+                        instance_policy: "fresh".into(),
+                    });
+                let done = self.send(upload);
+                assert_eq!(done.is_some(), !self.model.versions.contains(version));
+                if done.is_some() {
+                    self.model.versions.insert(*version);
+                    if self.model.activations.is_empty() {
+                        self.model.activations.push((today, *version));
+                    }
+                }
+            }
+            Step::Activate { version } => {
+                let done = self.send(crate::config::ConfigCommand::ActivateVersion {
+                    name: "rater".into(),
+                    version: version.to_string(),
+                });
+                assert_eq!(done.is_some(), self.model.versions.contains(version));
+                if done.is_some() {
+                    self.model.activations.push((today, *version));
+                }
+            }
+            Step::Schedule { version, days } => {
+                let from = today + Duration::days(i64::from(*days));
+                let done = self.send(crate::config::ConfigCommand::ScheduleVersion {
+                    name: "rater".into(),
+                    version: version.to_string(),
+                    from,
+                });
+                assert_eq!(
+                    done.is_some(),
+                    self.model.versions.contains(version) && *days > 0
+                );
+                if done.is_some() {
+                    self.model.activations.push((from, *version));
+                }
+            }
+            Step::RegisterRater { name } => {
+                let revision = self.model.revisions.get(name).copied().unwrap_or(0) + 1;
+                let events = self.must(crate::config::ConfigCommand::RegisterExternalRater(
+                    crate::config::RaterRegistration {
+                        name: format!("rater-{name}"),
+                        url: "http://127.0.0.1:9/rate".into(),
+                        header_names: vec!["Authorization".into()],
+                        timeout_ms: 1000,
+                        secret_ref: format!("ref-{revision}"),
+                    },
+                ));
+                assert!(matches!(
+                    &events[..],
+                    [TenantEvent::Config(crate::config::ConfigEvent::ExternalRaterRegistered { revision: r, .. })] if *r == revision
+                ));
+                self.model.revisions.insert(*name, revision);
+            }
             Step::Retry => {
                 let Some((command, meta, first)) = self.last.clone() else {
                     return;
@@ -779,6 +898,35 @@ impl Harness {
                 }
             }
         });
+        // The configuration: versions, the one in effect (today and in 60
+        // days), and each rater's revisions.
+        self.state(|s| {
+            let plugin = s.config.plugins.get("rater");
+            let versions: std::collections::BTreeSet<u32> = plugin
+                .map(|p| p.versions.keys().map(|v| v.parse().unwrap()).collect())
+                .unwrap_or_default();
+            assert_eq!(versions, model.versions, "versions after {steps:?}");
+            for day in [self.today, self.today + Duration::days(60)] {
+                let active = plugin
+                    .and_then(|p| p.active_on(day))
+                    .map(|v| v.parse().unwrap());
+                assert_eq!(
+                    active,
+                    model.active_on(day),
+                    "active on {day} after {steps:?}"
+                );
+            }
+            let revisions: BTreeMap<u32, u32> = s
+                .config
+                .raters
+                .iter()
+                .map(|(name, r)| (name["rater-".len()..].parse().unwrap(), r.len() as u32))
+                .collect();
+            assert_eq!(
+                revisions, model.revisions,
+                "rater revisions after {steps:?}"
+            );
+        });
         // The projections equal a replay of the log.
         let rebuilt = self.engine.rebuild(TENANT).unwrap();
         self.state(|s| {
@@ -787,6 +935,10 @@ impl Harness {
             assert!(
                 rebuilt.collections == s.collections,
                 "collections differ from a replay"
+            );
+            assert!(
+                rebuilt.config == s.config,
+                "configuration differs from a replay"
             );
         });
     }

@@ -29,6 +29,7 @@ use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState};
 use crate::billing::Arithmetic;
 use crate::collections::{InvoiceAdjuster, NoInvoicingPlugins};
+use crate::config::{ConfigSink, NoConfigSink};
 use crate::ledger::{AccountKey, JournalEntry, Ledger};
 use crate::policy::{
     ChargeAudit, CommandContext, RaterResolver, RatingChain, TransactionRecord, explain,
@@ -121,6 +122,9 @@ struct Tenant {
     applied: u64,
     in_flight: HashMap<String, Arc<KeyWait>>,
     poisoned: bool,
+    /// The configuration generation and test-clock day last handed to the
+    /// config sink.
+    config_seen: (u64, Option<chrono::NaiveDate>),
 }
 
 impl Tenant {
@@ -169,6 +173,8 @@ pub struct Engine {
     store: Arc<dyn Store>,
     raters: Arc<dyn RaterResolver + Send + Sync>,
     adjuster: Arc<dyn InvoiceAdjuster + Send + Sync>,
+    /// Puts each tenant's configuration in use on this host.
+    config_sink: Arc<dyn ConfigSink>,
     tenants: RwLock<HashMap<String, TenantSlot>>,
     commands: AtomicU64,
     /// Commands decided again because another host appended first.
@@ -196,6 +202,7 @@ impl Engine {
             store,
             raters,
             adjuster: Arc::new(NoInvoicingPlugins),
+            config_sink: Arc::new(NoConfigSink),
             tenants: RwLock::new(HashMap::new()),
             commands: AtomicU64::new(0),
             retries: AtomicU64::new(0),
@@ -207,6 +214,7 @@ impl Engine {
                 applied,
                 in_flight: HashMap::new(),
                 poisoned: false,
+                config_seen: (0, None),
             };
             engine
                 .tenants
@@ -225,6 +233,39 @@ impl Engine {
     ) -> Self {
         self.adjuster = adjuster;
         self
+    }
+
+    /// The engine with each tenant's configuration put in use through
+    /// `sink`: now for every tenant it holds, then whenever a tenant's
+    /// configuration moves (its commands, a catch-up with other hosts, a
+    /// rebuild).
+    pub fn with_config_sink(mut self, sink: Arc<dyn ConfigSink>) -> Self {
+        self.config_sink = sink;
+        let slots: Vec<(String, TenantSlot)> = self
+            .tenants
+            .read()
+            .expect("tenants lock")
+            .iter()
+            .map(|(tenant, slot)| (tenant.clone(), Arc::clone(slot)))
+            .collect();
+        for (tenant, slot) in slots {
+            let mut guard = slot.write().expect("tenant lock");
+            let seen = (guard.state.config.generation, guard.state.clock.test_today);
+            self.config_sink.apply(&tenant, &guard.state.config, seen.1);
+            guard.config_seen = seen;
+        }
+        self
+    }
+
+    /// Hands the tenant's configuration to the sink if it (or a test
+    /// tenant's clock) moved since.
+    fn sync_config(&self, tenant: &str, slot: &mut Tenant) {
+        let seen = (slot.state.config.generation, slot.state.clock.test_today);
+        if seen != slot.config_seen {
+            self.config_sink
+                .apply(tenant, &slot.state.config, slot.state.clock.test_today);
+            slot.config_seen = seen;
+        }
     }
 
     /// Rebuilds a tenant's state from its log.
@@ -299,6 +340,7 @@ impl Engine {
             applied: 0,
             in_flight: HashMap::new(),
             poisoned: false,
+            config_seen: (0, None),
         }));
         tenants.insert(tenant.to_string(), Arc::clone(&slot));
         Ok(slot)
@@ -320,6 +362,7 @@ impl Engine {
             guard.poisoned = false;
         }
         self.catch_up(tenant, &mut guard)?;
+        self.sync_config(tenant, &mut guard);
         Ok(guard)
     }
 
@@ -385,6 +428,7 @@ impl Engine {
             let pending = self.store.submit_append(request).map_err(append_error)?;
             guard.applied += outcome.events.len() as u64;
             guard.apply_all(&outcome.events)?;
+            self.sync_config(tenant, &mut guard);
             let key_wait = meta.idempotency_key.as_ref().map(|key| {
                 let wait = Arc::new(KeyWait {
                     request_hash: hash.clone(),
@@ -446,6 +490,7 @@ impl Engine {
                 Ok(AppendOutcome::Committed { last_sequence, .. }) => {
                     guard.apply_all(&outcome.events)?;
                     guard.applied = last_sequence;
+                    self.sync_config(tenant, &mut guard);
                     return Ok(outcome);
                 }
                 // Another host committed the same key first.
@@ -767,6 +812,25 @@ impl Engine {
             }
         }
         Ok(explain(&charge, record.as_ref()))
+    }
+
+    /// The events of one stream of a tenant's log (`product/<name>`,
+    /// `plugin/<name>`, ...), oldest first, each with its record (sequence,
+    /// who sent it, when, under which key).
+    pub fn stream_history(
+        &self,
+        tenant: &str,
+        stream: &str,
+    ) -> Result<Vec<(StoredEvent, TenantEvent)>, EngineError> {
+        self.store
+            .read_stream(tenant, stream)
+            .map_err(store_error)?
+            .into_iter()
+            .map(|stored| {
+                let event = decode(&stored)?;
+                Ok((stored, event))
+            })
+            .collect()
     }
 
     /// The tenants the engine holds, sorted.

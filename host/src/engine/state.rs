@@ -14,6 +14,7 @@ use crate::collections::{
     AdjusterDates, Collections, CollectionsError, CollectionsEvent, InvoiceAdjuster,
     NoInvoicingPlugins,
 };
+use crate::config::{ConfigError, ConfigEvent, ConfigState};
 use crate::domain::{Currency, local_date, parse_time_zone};
 use crate::keys::{ApiKeys, KeyError, KeyEvent};
 use crate::ledger::{
@@ -39,6 +40,8 @@ pub enum TenantEvent {
     Clock(ClockEvent),
     /// An API key was created, rotated or revoked.
     Keys(KeyEvent),
+    /// A plugin, rate table, activation or external rater recorded.
+    Config(ConfigEvent),
 }
 
 impl TenantEvent {
@@ -54,6 +57,7 @@ impl TenantEvent {
             TenantEvent::Journal(_) => "journal_entry_posted",
             TenantEvent::Collections(event) => event.kind(),
             TenantEvent::Clock(event) => event.kind(),
+            TenantEvent::Config(event) => event.kind(),
             TenantEvent::Keys(event) => event.kind(),
         }
     }
@@ -71,6 +75,7 @@ impl TenantEvent {
             TenantEvent::Collections(_) => "billing",
             TenantEvent::Clock(_) => "clock",
             TenantEvent::Keys(_) => "configuration",
+            TenantEvent::Config(_) => "configuration",
         }
     }
 
@@ -102,6 +107,7 @@ impl TenantEvent {
             },
             TenantEvent::Clock(_) => "clock".to_string(),
             TenantEvent::Keys(event) => format!("api-key/{}", event.key()),
+            TenantEvent::Config(event) => event.stream(),
         }
     }
 }
@@ -169,6 +175,8 @@ pub enum EngineError {
     Clock(#[from] ClockError),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 impl EngineError {
@@ -185,6 +193,7 @@ impl EngineError {
             EngineError::Billing(error) => error.code(),
             EngineError::Clock(error) => error.code(),
             EngineError::Keys(error) => error.code(),
+            EngineError::Config(error) => error.code(),
         }
     }
 }
@@ -202,6 +211,8 @@ pub struct TenantState {
     pub events_applied: u64,
     /// The tenant's API keys (ids, roles, labels; never secrets).
     pub keys: ApiKeys,
+    /// Plugins, rate tables, active versions and external raters.
+    pub config: ConfigState,
 }
 
 impl TenantState {
@@ -213,6 +224,7 @@ impl TenantState {
             clock: TenantClock::default(),
             events_applied: 0,
             keys: ApiKeys::default(),
+            config: ConfigState::default(),
         })
     }
 
@@ -292,6 +304,16 @@ impl TenantState {
                 &context.actor,
                 context.issued_at,
             )?)],
+            EngineCommand::Config(command) => {
+                let today = context
+                    .today
+                    .unwrap_or_else(|| context.issued_at.date_naive());
+                self.config
+                    .decide(command, &context.actor, context.issued_at, today)?
+                    .into_iter()
+                    .map(TenantEvent::Config)
+                    .collect()
+            }
         };
         check_event_sizes(&events)?;
         Ok(events)
@@ -459,6 +481,10 @@ impl TenantState {
             }
             TenantEvent::Keys(event) => {
                 self.keys.apply(event);
+                Ok(())
+            }
+            TenantEvent::Config(event) => {
+                self.config.apply(event);
                 Ok(())
             }
             TenantEvent::Journal(entry) => self

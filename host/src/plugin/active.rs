@@ -8,31 +8,73 @@
 //! `resolve("t/auto-rater")` is `"t/auto-rater@1.0.0"`; after
 //! `activate("t/auto-rater", "1.1.0")` it is `"t/auto-rater@1.1.0"`.
 
+use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-/// The active version of each (tenant-qualified) plugin name.
+/// The versions of each (tenant-qualified) plugin name and the days they
+/// are active from, in the order they were recorded.
 #[derive(Debug, Default)]
 pub struct ActiveVersions {
-    versions: RwLock<HashMap<String, String>>,
+    versions: RwLock<HashMap<String, Vec<(NaiveDate, String)>>>,
+    /// A test tenant's own today (its clock), by tenant: the day its
+    /// versions are chosen for. Others use the wall clock (UTC).
+    todays: RwLock<HashMap<String, NaiveDate>>,
 }
 
 impl ActiveVersions {
-    /// Makes `version` the active version of `name`.
+    /// Makes `version` the active version of `name`, from now on and for
+    /// good (it replaces any timeline).
     pub fn activate(&self, name: &str, version: &str) {
+        self.set_timeline(name, vec![(NaiveDate::MIN, version.to_string())]);
+    }
+
+    /// Sets the days from which each version of `name` is active: on a
+    /// day, the entry from the latest day not after it wins (the later
+    /// entry on a tie).
+    pub fn set_timeline(&self, name: &str, timeline: Vec<(NaiveDate, String)>) {
         self.versions
             .write()
             .expect("active versions lock")
-            .insert(name.to_string(), version.to_string());
+            .insert(name.to_string(), timeline);
     }
 
-    /// The active version of `name`, if any.
+    /// The version of `name` active on `day`, if any.
+    pub fn active_on(&self, name: &str, day: NaiveDate) -> Option<String> {
+        let versions = self.versions.read().expect("active versions lock");
+        versions
+            .get(name)?
+            .iter()
+            .enumerate()
+            .filter(|(_, (from, _))| *from <= day)
+            .max_by_key(|(index, (from, _))| (*from, *index))
+            .map(|(_, (_, version))| version.clone())
+    }
+
+    /// Sets (or, with `None`, clears) the today of `tenant`'s names
+    /// (`<tenant>/<name>`): a test tenant's clock.
+    pub fn set_today(&self, tenant: &str, today: Option<NaiveDate>) {
+        let mut todays = self.todays.write().expect("active versions lock");
+        match today {
+            Some(today) => todays.insert(tenant.to_string(), today),
+            None => todays.remove(tenant),
+        };
+    }
+
+    /// The version of `name` active today (its tenant's clock, or UTC),
+    /// if any.
     pub fn active(&self, name: &str) -> Option<String> {
-        self.versions
-            .read()
-            .expect("active versions lock")
-            .get(name)
-            .cloned()
+        let tenant = name.split_once('/').map(|(tenant, _)| tenant);
+        let today = tenant
+            .and_then(|t| {
+                self.todays
+                    .read()
+                    .expect("active versions lock")
+                    .get(t)
+                    .copied()
+            })
+            .unwrap_or_else(|| chrono::Utc::now().date_naive());
+        self.active_on(name, today)
     }
 
     /// The plugin id a product's reference means: an exact id as it is, a
@@ -62,5 +104,27 @@ mod tests {
         active.activate("t/auto-rater", "1.1.0");
         assert_eq!(active.resolve("t/auto-rater"), "t/auto-rater@1.1.0");
         assert_eq!(active.resolve("t/auto-rater@1.0.0"), "t/auto-rater@1.0.0");
+    }
+
+    #[test]
+    fn a_scheduled_version_takes_over_on_its_day() {
+        let active = ActiveVersions::default();
+        let day = |d: &str| d.parse::<NaiveDate>().unwrap();
+        active.set_timeline(
+            "t/rater",
+            vec![
+                (day("2026-01-10"), "1".into()),
+                (day("2026-06-01"), "2".into()),
+            ],
+        );
+        assert_eq!(active.active_on("t/rater", day("2026-01-09")), None);
+        assert_eq!(
+            active.active_on("t/rater", day("2026-05-31")).as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            active.active_on("t/rater", day("2026-06-01")).as_deref(),
+            Some("2")
+        );
     }
 }

@@ -11,13 +11,13 @@ use super::data::{DataChange, PolicyData};
 use super::dates::{InstallmentDater, KeepDates, PluginDates, dated_slices_for_term};
 use super::error::PolicyError;
 use super::pricing::{PricedSegment, PricingContext, price_segments};
-use super::product::{Handling, Invoicing, ProductConfig, RatingChain};
+use super::product::{Handling, Invoicing, ProductConfig};
 use super::schedule::{HeldState, InstallmentSlice, TermSlicing, is_spread, spread_period};
 use super::timeline::{Segment, cancellation_at, in_effect_order, is_cancelled_at, segments};
 use super::transaction::{Transaction, TransactionChange, TransactionKind};
 use crate::billing::Arithmetic;
 use crate::domain::{Currency, Money, Period, add_months_clamped, local_date, parse_time_zone};
-use crate::rating::{Rater, RatingError};
+use crate::rating::Rater;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,11 @@ pub struct PolicyHeader {
     pub account: String,
     pub product: ProductConfig,
     pub time_zone: String,
+    /// The revision of the product (1 for its first deployment) the policy
+    /// was issued under; absent on policies issued before revisions were
+    /// counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_revision: Option<u32>,
 }
 
 /// A policy as the book knows it.
@@ -341,20 +346,9 @@ pub struct CommandContext {
 /// Per policy, the positions of its slices not yet invoiced.
 pub type PendingSlices = Arc<BTreeMap<String, std::collections::BTreeSet<u32>>>;
 
-/// Finds the rater a product's rating chain names.
-pub trait RaterResolver {
-    fn resolve(&self, chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError>;
-
-    /// Whether pricing with `chain` now runs in this process without waiting
-    /// on anything outside it (no network, no thread of its own): a plugin
-    /// that is loaded and not quarantined, or a native rater. An external
-    /// rater, or a plugin that may fall back to one, waits on the network.
-    /// When unsure, say no: the caller then prices on a blocking thread.
-    fn prices_in_process(&self, chain: &RatingChain) -> bool {
-        let _ = chain;
-        false
-    }
-}
+/// Finds the rater a product's rating chain names (see
+/// [`crate::rating::chain`]).
+pub use crate::rating::RaterResolver;
 
 /// Accounts, products and policies of one tenant.
 #[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -364,6 +358,9 @@ pub struct PolicyBook {
     pub policies: BTreeMap<String, PolicyState>,
     /// Charges added by command (not by a transaction), by account.
     pub account_charges: Vec<Charge>,
+    /// How many times each product was deployed: its current revision.
+    #[serde(default)]
+    pub product_revisions: BTreeMap<String, u32>,
 }
 
 impl PolicyBook {
@@ -410,6 +407,10 @@ impl PolicyBook {
     pub fn apply(&mut self, event: &BookEvent) {
         match event {
             BookEvent::ProductDeployed { product } => {
+                *self
+                    .product_revisions
+                    .entry(product.name.clone())
+                    .or_default() += 1;
                 self.products.insert(product.name.clone(), product.clone());
             }
             BookEvent::AccountCreated { account } => {
@@ -880,6 +881,7 @@ impl PolicyBook {
             account: account.to_string(),
             product: product.clone(),
             time_zone: time_zone.to_string(),
+            product_revision: self.product_revisions.get(&product.name).copied(),
         };
         let term = Term {
             number: 1,

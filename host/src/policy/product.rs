@@ -61,21 +61,9 @@ pub struct ChargeDef {
     pub invoicing: Invoicing,
 }
 
-/// Which rater prices the product.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum RatingChain {
-    /// A registered plugin, by id (`name@version`, pinned) or by name (the
-    /// version activated for that name).
-    Plugin { plugin: String },
-    /// A registered external rater, by name.
-    External { rater: String },
-    /// A plugin, falling back to an external rater when the plugin is
-    /// unavailable or fails (never when it declines or rejects its input).
-    PluginWithFallback { plugin: String, fallback: String },
-    /// A rater compiled into the host (tests and demos), by name.
-    Native { rater: String },
-}
+/// Which rater prices the product (defined with its resolution in
+/// [`crate::rating::chain`]).
+pub use crate::rating::RatingChain;
 
 /// What is held back when a policy is cancelled.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,12 +6,14 @@
 //! tests, native Rust raters. Callers never know which one answered, except
 //! through [`RaterIdentity`], which the audit trail records.
 
+pub mod chain;
 mod error;
 pub mod external;
 mod native;
 mod types;
 mod validate;
 
+pub use chain::{RaterResolver, RaterSources, RatingChain};
 pub use error::{RaterFailure, RatingError};
 pub use external::{
     CallLocators, ExternalRateRequest, ExternalRater, ExternalRaterConfig,

@@ -1,111 +1,129 @@
 //! Plugin versions in production: the first version uploaded under a name
 //! becomes its active version; `POST /v1/plugins/{name}/{version}/activation`
 //! switches every product that names the plugin without a version to another
-//! uploaded version (a roll-out, or a roll-back to an older one). Products
-//! pinned to `name@version` never change. The choice is durable and
-//! reloaded at start-up.
+//! uploaded version from today (a roll-out, or a roll-back to an older one);
+//! `POST /v1/plugins/{name}/{version}/schedule` does so from a later day.
+//! Products pinned to `name@version` never change. Each is a command of the
+//! tenant's log (see [`crate::config`]); `GET /v1/plugins/{name}` shows the
+//! versions, hashes, schedule, and who uploaded or activated what, when.
 
-use super::config::{PLUGINS_NAMESPACE, PluginView, check_plugin_name, view};
+use super::command::Effect;
+use super::config::{
+    PluginAnswer, PluginView, check_plugin_name, ok_not_created, run_config, view,
+};
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
-use crate::api::extract::{NoPreview, blocking};
+use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
 use crate::api::state::{AppState, qualified};
+use crate::config::{ConfigCommand, PluginHistory};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::Response;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 
-/// Store namespace of the active version of each plugin name.
-pub const ACTIVE_NAMESPACE: &str = "plugin-active";
-
-fn internal(error: impl ToString) -> ApiError {
-    ApiError::internal(error.to_string())
-}
-
-/// Loads a tenant's active versions into the rater directory.
-pub fn load_active(state: &AppState, tenant: &str) -> Result<(), ApiError> {
-    for name in state
-        .store
-        .list_blobs(tenant, ACTIVE_NAMESPACE)
-        .map_err(internal)?
-    {
-        if let Some(version) = state
-            .store
-            .get_blob(tenant, ACTIVE_NAMESPACE, &name)
-            .map_err(internal)?
-        {
-            let version = String::from_utf8_lossy(&version).to_string();
-            state
-                .raters
-                .active
-                .activate(&qualified(tenant, &name), &version);
-        }
-    }
-    Ok(())
-}
-
-/// Makes `name@version` the active version of `name`, durably.
-pub fn activate(state: &AppState, tenant: &str, name: &str, version: &str) -> Result<(), ApiError> {
-    state
-        .store
-        .put_blob(tenant, ACTIVE_NAMESPACE, name, version.as_bytes())
-        .map_err(crate::api::config_sync::store_problem)?;
-    state
+fn version_view(state: &AppState, tenant: &str, id: &str) -> Result<PluginView, ApiError> {
+    let info = state
         .raters
-        .active
-        .activate(&qualified(tenant, name), version);
-    crate::api::config_sync::bump_generation(state, tenant)
+        .plugins
+        .plugin(&qualified(tenant, id))
+        .ok_or_else(|| ApiError::not_found(format!("no plugin {id}")))?;
+    Ok(view(state, tenant, info))
 }
 
-/// Activates `name@version` when `name` has no active version yet.
-pub fn activate_if_first(
-    state: &AppState,
-    tenant: &str,
-    name: &str,
-    version: &str,
-) -> Result<(), ApiError> {
-    // The store, not this host's memory: on a shared store another host may
-    // have activated a version a moment ago.
-    let stored = state
-        .store
-        .get_blob(tenant, ACTIVE_NAMESPACE, name)
-        .map_err(internal)?;
-    if stored.is_none() {
-        activate(state, tenant, name, version)?;
-    }
-    Ok(())
-}
-
-/// Activates an uploaded version for its name: products that name the plugin
-/// without a version price (or invoice) with it from the next call on.
-#[utoipa::path(post, path = "/v1/plugins/{name}/{version}/activation", responses((status = 200, body = PluginView)), tag = "plugins")]
+/// Activates an uploaded version for its name from today: products that
+/// name the plugin without a version price (or invoice) with it from the
+/// next call on.
+#[utoipa::path(post, path = "/v1/plugins/{name}/{version}/activation", responses((status = 200, description = "Activated (or replayed): the version; or a preview (`?preview=true`)", body = PluginAnswer)), tag = "plugins")]
 pub async fn activate_plugin(
     State(state): State<AppState>,
     caller: Caller,
-    _: NoPreview,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
     Path((name, version)): Path<(String, String)>,
-) -> Result<Json<PluginView>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Access::Configure)?;
     check_plugin_name(&name, &version)?;
-    blocking(move || {
-        let id = format!("{name}@{version}");
-        let stored = state
-            .store
-            .get_blob(&caller.tenant, PLUGINS_NAMESPACE, &id)
-            .map_err(internal)?
-            .is_some();
-        let info = state
-            .raters
-            .plugins
-            .list()
-            .into_iter()
-            .find(|p| p.id == qualified(&caller.tenant, &id));
-        let (true, Some(info)) = (stored, info) else {
-            return Err(ApiError::not_found(format!("no plugin {id}")));
-        };
-        let config = crate::api::config_sync::lock();
-        activate(&state, &caller.tenant, &name, &version)?;
-        drop(config);
-        tracing::info!(tenant = %caller.tenant, plugin = %id, "plugin activated");
-        Ok(Json(view(&state, &caller.tenant, info)))
+    let id = format!("{name}@{version}");
+    let command = ConfigCommand::ActivateVersion { name, version };
+    let tenant = caller.tenant.clone();
+    let response = run_config(&state, &caller, command, preview.0, key, move |state| {
+        version_view(state, &tenant, &id)
+    })
+    .await?;
+    Ok(ok_not_created(response))
+}
+
+/// The day a scheduled version becomes active.
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    /// A day after the tenant's today.
+    pub from: NaiveDate,
+}
+
+/// Schedules an uploaded version to become active from a later day.
+#[utoipa::path(post, path = "/v1/plugins/{name}/{version}/schedule", request_body = ScheduleBody, responses((status = 201, body = PluginDetail), (status = 200, description = "A replay (the plugin), or a preview (`?preview=true`: the events it would record)", body = ScheduleAnswer)), tag = "plugins")]
+pub async fn schedule_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    Path((name, version)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ScheduleBody>,
+) -> Result<Response, ApiError> {
+    caller.require(Access::Configure)?;
+    check_plugin_name(&name, &version)?;
+    let command = ConfigCommand::ScheduleVersion {
+        name: name.clone(),
+        version,
+        from: body.from,
+    };
+    let tenant = caller.tenant.clone();
+    run_config(&state, &caller, command, preview.0, key, move |state| {
+        detail(state, &tenant, &name)
     })
     .await
+}
+
+/// A schedule's `200`: the plugin again (a replay) or a preview's effect.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(untagged)]
+pub enum ScheduleAnswer {
+    Plugin(PluginDetail),
+    Preview(Effect),
+}
+
+/// A plugin name's history: every version (hashes, tables, world, instance
+/// policy, who uploaded it and when) and every activation.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct PluginDetail {
+    pub name: String,
+    /// The version products naming the plugin without a version use today.
+    pub active_version: Option<String>,
+    #[serde(flatten)]
+    pub history: PluginHistory,
+}
+
+fn detail(state: &AppState, tenant: &str, name: &str) -> Result<PluginDetail, ApiError> {
+    let history = state
+        .engine
+        .read(tenant, |s| s.config.plugins.get(name).cloned())?
+        .ok_or_else(|| ApiError::not_found(format!("no plugin {name}")))?;
+    Ok(PluginDetail {
+        name: name.to_string(),
+        active_version: state.raters.active.active(&qualified(tenant, name)),
+        history,
+    })
+}
+
+/// A plugin name with its versions and schedule.
+#[utoipa::path(get, path = "/v1/plugins/{name}", responses((status = 200, body = PluginDetail)), tag = "plugins")]
+pub async fn get_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<PluginDetail>, ApiError> {
+    caller.require(Access::Read)?;
+    blocking(move || detail(&state, &caller.tenant, &name).map(Json)).await
 }

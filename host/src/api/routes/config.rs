@@ -4,23 +4,25 @@
 use super::command::{Effect, run};
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
-use crate::api::extract::{ApiJson, ApiQuery, IdempotencyKey, NoPreview, Preview, blocking};
+use crate::api::extract::{ApiJson, ApiQuery, IdempotencyKey, Preview, blocking};
 use crate::api::state::{AppState, qualified, qualify_chain, unqualified, unqualify_chain};
+use crate::config::blobs::{self, BlobError};
+use crate::config::{ConfigCommand, PluginUpload};
 use crate::plugin::{InstancePolicy, PluginError, PluginInfo};
 use crate::policy::{PolicyCommand, ProductConfig};
 use crate::rating::RateRequest;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use premia_plugin_sdk::tables::{RateTable, RateTables};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
-/// Store namespaces of a tenant's plugins and their rate tables.
-pub const PLUGINS_NAMESPACE: &str = "plugins";
-pub const PLUGIN_TABLES_NAMESPACE: &str = "plugin-tables";
 /// Golden cases one upload may carry.
 pub const GOLDEN_CASES_MAX: usize = 100;
+/// The header marking a replayed answer (the same idempotency key and body).
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 #[utoipa::path(post, path = "/v1/products", request_body = ProductConfig, responses((status = 201, description = "Committed", body = Effect)), tag = "configuration")]
 pub async fn deploy_product(
@@ -50,7 +52,7 @@ pub async fn deploy_product(
 }
 
 /// A product as its tenant wrote it (names without the tenant prefix).
-fn shown(tenant: &str, mut product: ProductConfig) -> ProductConfig {
+pub(super) fn shown(tenant: &str, mut product: ProductConfig) -> ProductConfig {
     product.rating = unqualify_chain(tenant, &product.rating);
     product.invoicing_plugin = product
         .invoicing_plugin
@@ -92,19 +94,10 @@ pub struct PluginQuery {
     pub instance_policy: Option<String>,
 }
 
-/// Most idle instances one plugin may keep (they share the runtime's slots).
-pub const POOLED_INSTANCES_MAX: u32 = 8;
-
-/// Store namespace of each plugin's instance policy (absent: fresh).
-pub const PLUGIN_POLICY_NAMESPACE: &str = "plugin-policy";
+pub use crate::config::blobs::POOLED_INSTANCES_MAX;
 
 pub(super) fn check_plugin_name(name: &str, version: &str) -> Result<(), ApiError> {
-    let ok = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
+    let ok = crate::config::valid_name;
     if ok(name) && ok(version) {
         Ok(())
     } else {
@@ -175,160 +168,166 @@ fn plugin_problem(error: PluginError) -> ApiError {
     ApiError::new(status, error.code(), error.to_string())
 }
 
-/// Loads a tenant's stored tables for a plugin.
-fn stored_tables(state: &AppState, tenant: &str, id: &str) -> Result<RateTables, ApiError> {
-    let mut tables = RateTables::new();
-    let prefix = format!("{id}/");
-    let names = state
-        .store
-        .list_blobs(tenant, PLUGIN_TABLES_NAMESPACE)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    for key in names.into_iter().filter(|k| k.starts_with(&prefix)) {
-        let bytes = state
-            .store
-            .get_blob(tenant, PLUGIN_TABLES_NAMESPACE, &key)
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .unwrap_or_default();
-        let table =
-            RateTable::from_csv(&String::from_utf8_lossy(&bytes)).map_err(ApiError::internal)?;
-        tables.insert(key[prefix.len()..].to_string(), table);
+/// A problem for bytes refused before any command ran.
+pub(super) fn blob_problem(error: BlobError) -> ApiError {
+    match error {
+        BlobError::Plugin(error) => plugin_problem(error),
+        BlobError::Store(error) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            format!("the configuration could not be stored: {error}"),
+        ),
+        BlobError::Missing(what) => ApiError::internal(what),
+        other => ApiError::unprocessable(other.code(), other.to_string()),
     }
-    Ok(tables)
 }
 
-/// Registers a stored plugin (and its tables) in the runtime.
-pub fn register_stored(state: &AppState, tenant: &str, id: &str) -> Result<PluginInfo, ApiError> {
-    let bytes = state
-        .store
-        .get_blob(tenant, PLUGINS_NAMESPACE, id)
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .ok_or_else(|| ApiError::not_found(format!("no plugin {id}")))?;
-    let tables = stored_tables(state, tenant, id)?;
-    let (name, version) = id.split_once('@').unwrap_or((id, ""));
-    let policy = match state
-        .store
-        .get_blob(tenant, PLUGIN_POLICY_NAMESPACE, id)
-        .map_err(|e| ApiError::internal(e.to_string()))?
-    {
-        Some(text) => String::from_utf8_lossy(&text)
-            .parse::<InstancePolicy>()
-            .map_err(|e| ApiError::internal(e.to_string()))?,
-        None => InstancePolicy::Fresh,
-    };
-    state
+/// Runs a configuration command: a preview answers its effect (200); a
+/// commit answers what `shown` makes of the state after it (201, or 200
+/// with `Idempotent-Replayed: true` for a replay).
+pub(super) async fn run_config<T: Serialize + Send + 'static>(
+    state: &AppState,
+    caller: &Caller,
+    command: ConfigCommand,
+    preview: bool,
+    key: Option<String>,
+    shown: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let (status, Json(effect)) = run(state, caller, command.into(), preview, key).await?;
+    if preview {
+        return Ok((status, Json(effect)).into_response());
+    }
+    let state = state.clone();
+    let view = blocking(move || shown(&state)).await?;
+    let mut response = (status, Json(view)).into_response();
+    if effect.replayed {
+        response
+            .headers_mut()
+            .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// The view of `name@version` as registered on this host.
+fn registered_view(state: &AppState, tenant: &str, id: &str) -> Result<PluginView, ApiError> {
+    let info = state
         .raters
         .plugins
-        .register_with_policy(&qualified(tenant, name), version, &bytes, tables, policy)
-        .map_err(plugin_problem)
+        .plugin(&qualified(tenant, id))
+        .ok_or_else(|| ApiError::internal(format!("plugin {id} is recorded but did not load")))?;
+    Ok(view(state, tenant, info))
 }
 
 /// Uploads a component (`application/wasm` body) as `name@version`: it is
-/// validated (world, WIT version, imports, size) and compiled before it is
-/// stored; an incompatible or oversized component is refused and nothing is kept.
-#[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm"), params(PluginQuery), responses((status = 201, body = PluginView)), tag = "plugins")]
+/// validated (world, WIT version, imports, size) and compiled, stored under
+/// its content hash, and its upload recorded in the tenant's log (the first
+/// version of a name becomes active). An incompatible or oversized
+/// component is refused and nothing is recorded; so is a version already
+/// uploaded (409 `plugin_version_exists`).
+#[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm"), params(PluginQuery), responses((status = 201, body = PluginView), (status = 200, description = "A replay (the same key and body), or a preview (`?preview=true`: the events it would record)", body = PluginAnswer)), tag = "plugins")]
 pub async fn upload_plugin(
     State(state): State<AppState>,
     caller: Caller,
-    _: NoPreview,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
     ApiQuery(query): ApiQuery<PluginQuery>,
     body: Bytes,
-) -> Result<(StatusCode, Json<PluginView>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Access::Configure)?;
     check_plugin_name(&query.name, &query.version)?;
-    blocking(move || {
-        let id = format!("{}@{}", query.name, query.version);
-        let policy = query
-            .instance_policy
-            .as_deref()
-            .map(str::parse::<InstancePolicy>)
-            .transpose()
-            .map_err(|e| ApiError::unprocessable("invalid_instance_policy", e.to_string()))?;
-        if let Some(InstancePolicy::Pooled { instances_max, .. }) = policy
-            && instances_max > POOLED_INSTANCES_MAX
-        {
-            return Err(ApiError::unprocessable(
-                "invalid_instance_policy",
-                format!("a pool keeps at most {POOLED_INSTANCES_MAX} instances"),
-            ));
+    let policy = blobs::instance_policy(query.instance_policy.as_deref()).map_err(blob_problem)?;
+    let (store, runtime, tenant) = (
+        Arc::clone(&state.store),
+        Arc::clone(&state.raters.plugins),
+        caller.tenant.clone(),
+    );
+    // Validated, compiled and stored by hash first (a preview stores
+    // nothing): a bad upload records nothing.
+    let keep = !preview.0;
+    let stored = blocking(move || {
+        if keep {
+            blobs::store_component(&runtime, store.as_ref(), &tenant, &body, policy)
+        } else {
+            blobs::check_component(&runtime, &body, policy)
         }
-        // Validate and compile first: nothing is stored for a bad upload.
-        let report = state
-            .raters
-            .plugins
-            .inspect(&body)
-            .map_err(plugin_problem)?;
-        if !report.is_compatible() {
-            return Err(ApiError::unprocessable(
-                "plugin_incompatible",
-                report.problems.join("; "),
-            ));
-        }
-        let _config = crate::api::config_sync::lock();
-        state
-            .store
-            .put_blob(&caller.tenant, PLUGINS_NAMESPACE, &id, &body)
-            .map_err(crate::api::config_sync::store_problem)?;
-        let policy_text = policy.unwrap_or(InstancePolicy::Fresh).to_string();
-        state
-            .store
-            .put_blob(
-                &caller.tenant,
-                PLUGIN_POLICY_NAMESPACE,
-                &id,
-                policy_text.as_bytes(),
-            )
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        let info = register_stored(&state, &caller.tenant, &id)?;
-        super::activation::activate_if_first(&state, &caller.tenant, &query.name, &query.version)?;
-        crate::api::config_sync::bump_generation(&state, &caller.tenant)?;
-        Ok((
-            StatusCode::CREATED,
-            Json(view(&state, &caller.tenant, info)),
-        ))
+        .map_err(blob_problem)
+    })
+    .await?;
+    let id = format!("{}@{}", query.name, query.version);
+    let command = ConfigCommand::UploadPlugin(PluginUpload {
+        name: query.name,
+        version: query.version,
+        component_sha256: stored.sha256,
+        size_bytes: stored.size_bytes,
+        world: stored.world,
+        wit_version: stored.wit_version,
+        instance_policy: stored.instance_policy,
+    });
+    let tenant = caller.tenant.clone();
+    run_config(&state, &caller, command, preview.0, key, move |state| {
+        registered_view(state, &tenant, &id)
     })
     .await
 }
 
-/// Attaches a rate table (CSV body) to an uploaded plugin and reloads it.
-#[utoipa::path(put, path = "/v1/plugins/{name}/{version}/tables/{table}", request_body(content = String, content_type = "text/csv"), responses((status = 200, body = PluginView)), tag = "plugins")]
+/// Attaches a rate table (CSV body) to an uploaded version: stored by its
+/// hash, its attachment recorded. A table already attached to the version
+/// is refused (409 `plugin_version_immutable`: a new table means a new
+/// version).
+#[utoipa::path(put, path = "/v1/plugins/{name}/{version}/tables/{table}", request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "Attached (or replayed): the version; or a preview (`?preview=true`)", body = PluginAnswer)), tag = "plugins")]
 pub async fn put_table(
     State(state): State<AppState>,
     caller: Caller,
-    _: NoPreview,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
     Path((name, version, table)): Path<(String, String, String)>,
     body: Bytes,
-) -> Result<Json<PluginView>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Access::Configure)?;
     check_plugin_name(&name, &version)?;
     check_plugin_name(&table, "csv")?;
-    blocking(move || {
-        let text = std::str::from_utf8(&body)
-            .map_err(|_| ApiError::unprocessable("invalid_table", "the table is not UTF-8 text"))?;
-        RateTable::from_csv(text).map_err(|e| ApiError::unprocessable("invalid_table", e))?;
-        let id = format!("{name}@{version}");
-        if state
-            .store
-            .get_blob(&caller.tenant, PLUGINS_NAMESPACE, &id)
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .is_none()
-        {
-            return Err(ApiError::not_found(format!("no plugin {id}")));
+    let (store, tenant) = (Arc::clone(&state.store), caller.tenant.clone());
+    let keep = !preview.0;
+    let sha256 = blocking(move || {
+        if keep {
+            blobs::store_table(store.as_ref(), &tenant, &body)
+        } else {
+            blobs::check_table(&body)
         }
-        let _config = crate::api::config_sync::lock();
-        state
-            .store
-            .put_blob(
-                &caller.tenant,
-                PLUGIN_TABLES_NAMESPACE,
-                &format!("{id}/{table}"),
-                &body,
-            )
-            .map_err(crate::api::config_sync::store_problem)?;
-        let info = register_stored(&state, &caller.tenant, &id)?;
-        crate::api::config_sync::bump_generation(&state, &caller.tenant)?;
-        Ok(Json(view(&state, &caller.tenant, info)))
+        .map_err(blob_problem)
     })
-    .await
+    .await?;
+    let id = format!("{name}@{version}");
+    let command = ConfigCommand::AttachRateTable {
+        name,
+        version,
+        table,
+        sha256,
+    };
+    let tenant = caller.tenant.clone();
+    let response = run_config(&state, &caller, command, preview.0, key, move |state| {
+        registered_view(state, &tenant, &id)
+    })
+    .await?;
+    Ok(ok_not_created(response))
+}
+
+/// A configuration command's `200`: the plugin version again (a replay,
+/// or a change to an existing resource) or, with `?preview=true`, the
+/// effect (the events it would record).
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(untagged)]
+pub enum PluginAnswer {
+    Plugin(PluginView),
+    Preview(Effect),
+}
+
+/// A commit's 201 as 200 (the resource existed before).
+pub(super) fn ok_not_created(mut response: Response) -> Response {
+    if response.status() == StatusCode::CREATED {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response
 }
 
 #[utoipa::path(get, path = "/v1/plugins", responses((status = 200, body = Vec<PluginView>)), tag = "plugins")]

@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod clock;
 pub mod command;
 pub mod config;
+pub mod config_reads;
 pub mod exports;
 pub mod keys;
 pub mod ledger;

@@ -1,103 +1,86 @@
 //! External raters (Socotra's wire format): register by name with a URL and
-//! headers; list them with header names only. Header values (credentials)
-//! are never returned or logged.
+//! headers, as a command of the tenant's log (each registration is a new
+//! revision); list them and read one's revisions with header names only.
+//! Header values (credentials) and the URL's query string are encrypted in
+//! the secret area ([`crate::config::secrets`]): never in an event, an
+//! answer or a log.
 
+use super::config::run_config;
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
-use crate::api::extract::{ApiJson, NoPreview, blocking};
-use crate::api::state::{AppState, qualified};
-use crate::rating::{ExternalRater, ExternalRaterConfig, RedactedExternalRaterConfig};
+use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
+use crate::api::state::AppState;
+use crate::config::RaterRevision;
+use crate::rating::{ExternalRaterConfig, RedactedExternalRaterConfig};
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Serialize;
 use std::sync::Arc;
 
-/// Store namespace of a tenant's external raters.
-pub const EXTERNAL_RATERS_NAMESPACE: &str = "external-raters";
-
-/// Registers an external rater under the tenant's name for it.
-pub fn register(
-    state: &AppState,
-    tenant: &str,
-    config: &ExternalRaterConfig,
-) -> Result<(), ApiError> {
-    let (name, rater) = build(tenant, config)?;
-    install(state, name, rater);
-    Ok(())
+/// A registration's `200`: the rater again (a replay) or a preview's effect.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+#[serde(untagged)]
+pub enum RaterAnswer {
+    Rater(RedactedExternalRaterConfig),
+    Preview(super::command::Effect),
 }
 
-/// The rater of `config`, under the tenant's name for it, not yet in use.
-fn build(tenant: &str, config: &ExternalRaterConfig) -> Result<(String, ExternalRater), ApiError> {
-    let mut internal = config.clone();
-    internal.name = qualified(tenant, &config.name);
-    let rater = ExternalRater::new(&internal)
-        .map_err(|e| ApiError::unprocessable("invalid_external_rater", e.to_string()))?;
-    Ok((internal.name, rater))
+fn latest(name: &str, revisions: &[RaterRevision]) -> Option<RedactedExternalRaterConfig> {
+    revisions.last().map(|r| RedactedExternalRaterConfig {
+        name: name.to_string(),
+        url: r.url.clone(),
+        header_names: r.header_names.clone(),
+        timeout_ms: r.timeout_ms,
+    })
 }
 
-/// Puts a built rater in use on this host.
-fn install(state: &AppState, name: String, rater: ExternalRater) {
-    state
-        .raters
-        .external
-        .write()
-        .expect("external raters lock")
-        .insert(name, Arc::new(rater));
-}
-
-/// Registers every stored external rater of a tenant (at start-up).
-pub fn register_stored(state: &AppState, tenant: &str) -> Result<(), ApiError> {
-    for name in state
-        .store
-        .list_blobs(tenant, EXTERNAL_RATERS_NAMESPACE)
-        .map_err(|e| ApiError::internal(e.to_string()))?
-    {
-        let bytes = state
-            .store
-            .get_blob(tenant, EXTERNAL_RATERS_NAMESPACE, &name)
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .unwrap_or_default();
-        let config: ExternalRaterConfig =
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(e.to_string()))?;
-        register(state, tenant, &config)?;
-    }
-    Ok(())
-}
-
-/// Creates or replaces an external rater. The answer shows header names only.
-#[utoipa::path(post, path = "/v1/external-raters", request_body = ExternalRaterConfig, responses((status = 201, body = RedactedExternalRaterConfig)), tag = "raters")]
+/// Creates or replaces (as a new revision) an external rater. The answer
+/// shows header names only.
+#[utoipa::path(post, path = "/v1/external-raters", request_body = ExternalRaterConfig, responses((status = 201, body = RedactedExternalRaterConfig), (status = 200, description = "A replay (the rater), or a preview (`?preview=true`: the events it would record)", body = RaterAnswer)), tag = "raters")]
 pub async fn put_rater(
     State(state): State<AppState>,
     caller: Caller,
-    _: NoPreview,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(config): ApiJson<ExternalRaterConfig>,
-) -> Result<(StatusCode, Json<RedactedExternalRaterConfig>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Access::Configure)?;
     config
         .validate()
         .map_err(|e| ApiError::unprocessable("invalid_external_rater", e.to_string()))?;
-    blocking(move || {
-        // Built, then stored, then used: a refused write changes nothing.
-        let (name, rater) = build(&caller.tenant, &config)?;
-        let bytes = serde_json::to_vec(&config).expect("configs serialize");
-        let _config = crate::api::config_sync::lock();
-        state
-            .store
-            .put_blob(
-                &caller.tenant,
-                EXTERNAL_RATERS_NAMESPACE,
-                &config.name,
-                &bytes,
-            )
-            .map_err(crate::api::config_sync::store_problem)?;
-        install(&state, name, rater);
-        crate::api::config_sync::bump_generation(&state, &caller.tenant)?;
-        Ok((StatusCode::CREATED, Json(config.redacted())))
+    let (store, directory, tenant) = (
+        Arc::clone(&state.store),
+        Arc::clone(&state.raters),
+        caller.tenant.clone(),
+    );
+    let name = config.name.clone();
+    let keep = !preview.0;
+    // The secret is encrypted into the secret area first (not for a
+    // preview); the command names it by reference.
+    let command = blocking(move || {
+        Ok(crate::config::rater_registration(
+            &directory.secrets,
+            store.as_ref(),
+            &tenant,
+            &config,
+            keep,
+        )?)
+    })
+    .await?;
+    let tenant = caller.tenant.clone();
+    run_config(&state, &caller, command, preview.0, key, move |state| {
+        let revisions = state
+            .engine
+            .read(&tenant, |s| s.config.raters.get(&name).cloned())?
+            .unwrap_or_default();
+        latest(&name, &revisions).ok_or_else(|| ApiError::internal("the rater was not recorded"))
     })
     .await
 }
 
-/// The tenant's external raters, header values redacted.
+/// The tenant's external raters (their latest revisions), header values
+/// never shown.
 #[utoipa::path(get, path = "/v1/external-raters", responses((status = 200, body = Vec<RedactedExternalRaterConfig>)), tag = "raters")]
 pub async fn list_raters(
     State(state): State<AppState>,
@@ -105,23 +88,40 @@ pub async fn list_raters(
 ) -> Result<Json<Vec<RedactedExternalRaterConfig>>, ApiError> {
     caller.require(Access::Read)?;
     blocking(move || {
-        let mut raters = Vec::new();
-        for name in state
-            .store
-            .list_blobs(&caller.tenant, EXTERNAL_RATERS_NAMESPACE)
-            .map_err(|e| ApiError::internal(e.to_string()))?
-        {
-            if let Some(bytes) = state
-                .store
-                .get_blob(&caller.tenant, EXTERNAL_RATERS_NAMESPACE, &name)
-                .map_err(|e| ApiError::internal(e.to_string()))?
-            {
-                let config: ExternalRaterConfig = serde_json::from_slice(&bytes)
-                    .map_err(|e| ApiError::internal(e.to_string()))?;
-                raters.push(config.redacted());
-            }
-        }
+        let raters = state.engine.read(&caller.tenant, |s| {
+            s.config
+                .raters
+                .iter()
+                .filter_map(|(name, revisions)| latest(name, revisions))
+                .collect::<Vec<_>>()
+        })?;
         Ok(Json(raters))
+    })
+    .await
+}
+
+/// An external rater's revisions (header names only).
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct RaterDetail {
+    pub name: String,
+    /// Oldest first; the last is in use.
+    pub revisions: Vec<RaterRevision>,
+}
+
+/// An external rater with every revision of its registration.
+#[utoipa::path(get, path = "/v1/external-raters/{name}", responses((status = 200, body = RaterDetail)), tag = "raters")]
+pub async fn get_rater(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<RaterDetail>, ApiError> {
+    caller.require(Access::Read)?;
+    blocking(move || {
+        let revisions = state
+            .engine
+            .read(&caller.tenant, |s| s.config.raters.get(&name).cloned())?
+            .ok_or_else(|| ApiError::not_found(format!("no external rater {name}")))?;
+        Ok(Json(RaterDetail { name, revisions }))
     })
     .await
 }

@@ -4,8 +4,6 @@
 
 use super::*;
 use crate::keys::secret_hash;
-use std::io::Write;
-use std::sync::{Mutex, OnceLock};
 
 /// Creates a key through the API; returns the answer.
 async fn create(
@@ -359,37 +357,6 @@ async fn the_key_list_shows_role_label_creator_last_use_and_revocation() {
         .unwrap();
     let stored: chrono::DateTime<chrono::Utc> = String::from_utf8(stored).unwrap().parse().unwrap();
     assert_eq!(stored, used);
-}
-
-/// Log lines of the whole test process from the first call on (premia and
-/// tower-http at every level).
-fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let writer = Arc::clone(&logs);
-        let installed = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "premia=debug,tower_http=debug",
-            ))
-            .with_writer(move || SharedWriter(Arc::clone(&writer)))
-            .try_init();
-        assert!(installed.is_ok(), "no other subscriber in the lib tests");
-        logs
-    })
-}
-
-struct SharedWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]

@@ -1,0 +1,68 @@
+//! Why a configuration command was refused. Every variant has a stable code
+//! (the API's problem `code`) and says which HTTP status class it belongs to.
+
+use chrono::NaiveDate;
+
+/// A refused configuration command: nothing was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{what}: 1-64 letters, digits, '-', '_' or '.'")]
+    InvalidName { what: &'static str },
+    #[error("no plugin {name}@{version}")]
+    UnknownVersion { name: String, version: String },
+    #[error(
+        "{name}@{version} is already uploaded with other bytes; a new component means a new version"
+    )]
+    VersionExists { name: String, version: String },
+    #[error(
+        "{name}@{version} already has a table {table} with other rows; a new rate table means a new version"
+    )]
+    TableExists {
+        name: String,
+        version: String,
+        table: String,
+    },
+    #[error("a version is scheduled from a later day than today ({today}), not from {from}")]
+    ScheduleNotInFuture { from: NaiveDate, today: NaiveDate },
+    #[error("invalid instance policy: {0}")]
+    InvalidInstancePolicy(String),
+    #[error("invalid external rater: {0}")]
+    InvalidExternalRater(String),
+    #[error("no external rater {0}")]
+    UnknownExternalRater(String),
+    #[error("the secret area could not be written: {0}")]
+    SecretArea(String),
+    /// The bytes a command names (a component, a table) were refused or
+    /// could not be kept.
+    #[error("{0}")]
+    Bytes(String),
+}
+
+impl ConfigError {
+    /// The stable code used in API problems.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConfigError::InvalidName { .. } => "invalid_plugin_name",
+            ConfigError::UnknownVersion { .. } => "plugin_version_unknown",
+            ConfigError::VersionExists { .. } => "plugin_version_exists",
+            ConfigError::TableExists { .. } => "plugin_version_immutable",
+            ConfigError::ScheduleNotInFuture { .. } => "schedule_not_in_future",
+            ConfigError::InvalidInstancePolicy(_) => "invalid_instance_policy",
+            ConfigError::InvalidExternalRater(_) => "invalid_external_rater",
+            ConfigError::UnknownExternalRater(_) => "external_rater_unknown",
+            ConfigError::SecretArea(_) => "store_unavailable",
+            ConfigError::Bytes(_) => "invalid_configuration_bytes",
+        }
+    }
+
+    /// Whether the request names something that does not exist (404), is
+    /// in conflict with what exists (409), or is invalid (422).
+    pub fn status(&self) -> u16 {
+        match self {
+            ConfigError::UnknownVersion { .. } | ConfigError::UnknownExternalRater(_) => 404,
+            ConfigError::VersionExists { .. } | ConfigError::TableExists { .. } => 409,
+            ConfigError::SecretArea(_) => 503,
+            _ => 422,
+        }
+    }
+}
