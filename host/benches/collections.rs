@@ -76,6 +76,8 @@ fn product() -> ProductConfig {
         plans,
         default_plan: "monthly".into(),
         cancellation_retention: None,
+        cancellation: None,
+        non_renewal_notice_days: 0,
         invoicing_plugin: None,
         term_months: 12,
     }

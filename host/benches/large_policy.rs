@@ -54,6 +54,8 @@ fn product() -> ProductConfig {
         plans,
         default_plan: "weekly".into(),
         cancellation_retention: None,
+        cancellation: None,
+        non_renewal_notice_days: 0,
         invoicing_plugin: None,
         term_months: 60,
     }

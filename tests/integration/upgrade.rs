@@ -8,7 +8,7 @@
 use crate::api_server::{Server, auto_policy};
 use crate::support::*;
 use premia::api::auth::Role;
-use premia::api::server::{demo_product, open_data_dir_with};
+use premia::boot::{demo_product, open_data_dir_with};
 use premia::engine::{Engine, EngineCommand, RequestMeta};
 use premia::policy::{PolicyCommand, RatingChain};
 use premia::store::{SledStore, Store};
@@ -177,7 +177,10 @@ fn a_postgresql_database_of_the_previous_release_starts_with_its_configuration_c
 fn starts_with_its_configuration_carried_once(data: &std::path::Path, store: Option<&str>) {
     let open = || open_data_dir_with(data, store).unwrap();
     let state = open();
-    let key = state.keys.create("acme", Role::Admin, "ops").unwrap();
+    let key = state
+        .keys
+        .create_as("acme", Role::Admin, "ops", "test")
+        .unwrap();
     let auth = format!("Bearer {key}");
     let store = Arc::clone(&state.store);
     let server = Server::serve(state);
