@@ -251,6 +251,27 @@ async fn unknown_reasons_and_short_tables_are_refused_with_a_clear_problem() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A test tenant with the product requiring 30 days' notice of
+/// non-renewal and P1 (1200.00 a year from 2026-01-01) bound; its clock
+/// moved to `today`.
+async fn bound_with_notice(api: &Api, today: &str) -> String {
+    let key = create_tenant_on(&api.state, "lab", Some("2025-12-15".parse().unwrap())).unwrap();
+    let mut product = cancelling_product("0");
+    product["non_renewal_notice_days"] = json!(30);
+    let (status, answer) = api.post("/v1/products", &key, product).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let key = with_account(api, key).await;
+    let mut body = policy("P1", "1200.00");
+    body["plan"] = json!("annual");
+    assert_eq!(
+        api.post("/v1/policies", &key, body).await.0,
+        StatusCode::CREATED
+    );
+    let (status, answer) = api.post("/v1/clock", &key, json!({"today": today})).await;
+    assert!(status.is_success(), "{answer}");
+    key
+}
+
 /// Non-renewal: with 30 days' notice required, a notice given on 2026-12-15
 /// for a term ending 2027-01-01 is too late; given on 2026-11-20 it is
 /// recorded (the policy's read and the feed show it) and the renewal is
@@ -258,23 +279,7 @@ async fn unknown_reasons_and_short_tables_are_refused_with_a_clear_problem() {
 #[tokio::test]
 async fn a_non_renewal_needs_its_notice_and_stops_the_renewal() {
     let api = Api::new();
-    let key = create_tenant_on(&api.state, "lab", Some("2025-12-15".parse().unwrap())).unwrap();
-    let mut product = cancelling_product("0");
-    product["non_renewal_notice_days"] = json!(30);
-    let (status, answer) = api.post("/v1/products", &key, product).await;
-    assert_eq!(status, StatusCode::CREATED, "{answer}");
-    let key = with_account(&api, key).await;
-    let mut body = policy("P1", "1200.00");
-    body["plan"] = json!("annual");
-    assert_eq!(
-        api.post("/v1/policies", &key, body).await.0,
-        StatusCode::CREATED
-    );
-
-    let (status, answer) = api
-        .post("/v1/clock", &key, json!({"today": "2026-12-15"}))
-        .await;
-    assert!(status.is_success(), "{answer}");
+    let key = bound_with_notice(&api, "2026-12-15").await;
     let (status, problem) = api
         .post(
             "/v1/policies/P1/non-renewal",
@@ -290,26 +295,9 @@ async fn a_non_renewal_needs_its_notice_and_stops_the_renewal() {
         "{read}"
     );
 
-    // A second tenant whose clock is still early enough.
+    // A tenant whose clock is still early enough.
     let api = Api::new();
-    let key = create_tenant_on(&api.state, "lab", Some("2025-12-15".parse().unwrap())).unwrap();
-    let mut product = cancelling_product("0");
-    product["non_renewal_notice_days"] = json!(30);
-    assert_eq!(
-        api.post("/v1/products", &key, product).await.0,
-        StatusCode::CREATED
-    );
-    let key = with_account(&api, key).await;
-    let mut body = policy("P1", "1200.00");
-    body["plan"] = json!("annual");
-    assert_eq!(
-        api.post("/v1/policies", &key, body).await.0,
-        StatusCode::CREATED
-    );
-    let (status, answer) = api
-        .post("/v1/clock", &key, json!({"today": "2026-11-20"}))
-        .await;
-    assert!(status.is_success(), "{answer}");
+    let key = bound_with_notice(&api, "2026-11-20").await;
     let (status, problem) = api
         .post("/v1/policies/P1/non-renewal", &key, json!({"reason": " "}))
         .await;
