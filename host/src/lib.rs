@@ -18,6 +18,7 @@ pub mod engine;
 pub mod export;
 pub mod keys;
 pub mod ledger;
+pub mod limits;
 pub mod plugin;
 pub mod policy;
 pub mod rating;

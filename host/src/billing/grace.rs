@@ -7,13 +7,13 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// The longest grace period accepted.
-pub const MAX_GRACE_DAYS: u32 = 366;
+pub const GRACE_DAYS_MAX: u32 = 366;
 
 /// An error computing grace dates.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraceError {
-    /// More than [`MAX_GRACE_DAYS`].
-    #[error("grace of {0} days is more than {MAX_GRACE_DAYS}")]
+    /// More than [`GRACE_DAYS_MAX`].
+    #[error("grace of {0} days is more than {GRACE_DAYS_MAX}")]
     TooLong(u32),
     /// Date arithmetic failed.
     #[error(transparent)]
@@ -31,7 +31,7 @@ impl GracePeriod {
     ///
     /// Example ([E6]): due 2023-01-01 with a 30-day grace, grace ends 2023-01-31.
     pub fn end_date(&self, due_date: NaiveDate) -> Result<NaiveDate, GraceError> {
-        if self.grace_days > MAX_GRACE_DAYS {
+        if self.grace_days > GRACE_DAYS_MAX {
             return Err(GraceError::TooLong(self.grace_days));
         }
         Ok(add_days(due_date, i64::from(self.grace_days))?)

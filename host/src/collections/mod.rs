@@ -58,6 +58,10 @@ pub use settings::{
 };
 pub use state::Collections;
 pub use write_off::{WriteOff, WriteOffRecord};
+// Limits, gathered with the others in `crate::limits`.
+pub use hold::CATCH_UP_DUE_DAYS_MAX;
+pub use payment::TARGETS_MAX;
+pub use settings::SETTINGS_AMOUNT_SCALE_MAX;
 
 #[cfg(test)]
 pub(crate) mod tests;
