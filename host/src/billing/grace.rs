@@ -1,6 +1,6 @@
 //! Grace periods: when an unpaid invoice becomes past due, when its grace ends, and
 //! the day its policy lapses. Pure date arithmetic; the delinquency process that
-//! uses it lives with invoicing.
+//! uses it lives with invoicing (`collections/decide/delinquency.rs`).
 
 use crate::domain::period::{PeriodError, add_days};
 use chrono::NaiveDate;
@@ -42,6 +42,12 @@ impl GracePeriod {
     pub fn lapse_date(&self, due_date: NaiveDate) -> Result<NaiveDate, GraceError> {
         Ok(add_days(self.end_date(due_date)?, 1)?)
     }
+}
+
+/// The effective date of the lapse of a grace that ends on `grace_end`: the
+/// day after (the last representable day stays itself).
+pub fn lapse_after(grace_end: NaiveDate) -> NaiveDate {
+    grace_end.succ_opt().unwrap_or(grace_end)
 }
 
 /// Whether an invoice due on `due_date` is past due on `today`: from the day after

@@ -19,7 +19,7 @@ pub use calendar::{
     InstallmentInvoice, ShiftDirection,
 };
 pub use duration::{Duration, DurationBasis, DurationError, Fraction, measure};
-pub use grace::{GraceError, GracePeriod, is_past_due};
+pub use grace::{GraceError, GracePeriod, is_past_due, lapse_after};
 pub use installments::{
     Anchor, Cadence, FRAMES_MAX, InstallmentError, InstallmentFrame, InstallmentPlan,
 };
