@@ -7,6 +7,13 @@
 # PostgreSQL as their store; then fuzzes the API from its OpenAPI document
 # with schemathesis (short form, scripts/fuzz-api.sh).
 #
+# Gates first: `cargo fmt --check`, then (once the plugin toolchains are in
+# place, since clippy runs the integration tests' build script too)
+# `cargo clippy --workspace --all-targets -- -D warnings`. The toolchain file
+# asks for the rustfmt and clippy components; with RUSTUP_AUTO_INSTALL=0 they
+# are added here, and when they cannot be (offline machine) the gate says so
+# and is skipped rather than failing the run. PREMIA_SKIP_GATES=1 skips them.
+#
 # Tests run one at a time (`--test-threads=1`): plugin calls have a 100 ms
 # wall-clock deadline, and on a 2-core machine tests compiling 12-18 MB
 # JavaScript and Python components beside them could starve a call past it.
@@ -14,7 +21,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2
+# Prints "SKIPPED ..." and returns 1 when cargo's <tool> subcommand is missing.
+have_tool() {
+  if cargo "$1" --version >/dev/null 2>&1; then return 0; fi
+  echo "== SKIPPED: cargo $1 is not installed and could not be added (rustup component add $2); gate not run"
+  return 1
+}
+if [ "${PREMIA_SKIP_GATES:-0}" != 1 ]; then
+  rustup component add clippy rustfmt || echo "== rustup could not add clippy/rustfmt (offline?)"
+  echo "== gate: cargo fmt --check"
+  if have_tool fmt rustfmt; then cargo fmt --all --check; fi
+fi
 bash scripts/plugin-toolchains.sh
+if [ "${PREMIA_SKIP_GATES:-0}" != 1 ]; then
+  echo "== gate: cargo clippy --workspace --all-targets -- -D warnings"
+  if have_tool clippy clippy; then cargo clippy --workspace --all-targets -- -D warnings; fi
+fi
 if [ -z "${PREMIA_TEST_POSTGRES_URL:-}" ]; then
   PREMIA_TEST_POSTGRES_URL="$(bash scripts/postgres.sh start)"
   trap 'bash scripts/postgres.sh stop' EXIT

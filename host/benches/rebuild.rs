@@ -5,6 +5,9 @@
 //!
 //! `cargo bench -p premia --bench rebuild` prints the figures.
 
+// Floats only turn durations and counts into printed rates; no money.
+#![allow(clippy::float_arithmetic)]
+
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use premia::billing::{Cadence, InstallmentPlan};
 use premia::domain::{Currency, RoundingMode};

@@ -1,8 +1,10 @@
 //! Premia host library: the native billing core, the plugin runtime and the
 //! raters that price policies.
 //!
-//! Dependencies point one way: `cli -> boot -> api -> engine -> (rating,
-//! billing, ledger, store) -> domain`. `boot` is the composition root: it
+//! Dependencies point mostly one way: `cli -> boot -> api -> engine ->
+//! (collections, policy, config, keys, store) -> (billing, ledger, plugin,
+//! rating) -> domain`; the full graph, checked from the `use crate::` lines,
+//! is in `ARCHITECTURE.md`. `boot` is the composition root: it
 //! opens the store and builds the runtime, raters and engine that `api` serves.
 //! `domain` and `billing` are pure: no I/O, no async, no floats. Only `plugin`
 //! imports wasmtime.
@@ -18,6 +20,7 @@ pub mod engine;
 pub mod export;
 pub mod keys;
 pub mod ledger;
+pub mod limits;
 pub mod plugin;
 pub mod policy;
 pub mod rating;

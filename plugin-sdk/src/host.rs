@@ -10,18 +10,26 @@ use rust_decimal::Decimal;
 /// Severity of a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
+    /// Step-by-step detail, for following a calculation.
     Trace,
+    /// Diagnostic detail.
     Debug,
+    /// Normal operation worth recording.
     Info,
+    /// Something unexpected that the plugin worked around.
     Warn,
+    /// A failure (panic messages are logged at this level).
     Error,
 }
 
 /// Why a rate-table look-up found nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LookupError {
+    /// No rate table has that name.
     NoSuchTable,
+    /// The table has no row with that key.
     NoSuchRow,
+    /// The table has no column with that name.
     NoSuchColumn,
 }
 

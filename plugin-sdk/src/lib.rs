@@ -33,6 +33,8 @@
 //! [`fmt_decimal`]. Plugins see no clock, randomness, network or files; the
 //! host offers only [`host::lookup`] (rate tables) and [`host::log`].
 
+#![deny(missing_docs)]
+
 #[cfg(feature = "call-arena")]
 pub mod arena;
 mod common;

@@ -115,6 +115,7 @@ pub struct RateTables {
 }
 
 impl RateTables {
+    /// An empty set of tables.
     pub fn new() -> Self {
         Self::default()
     }

@@ -9,16 +9,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// The farthest a billing date is shifted looking for an allowed day.
-pub const MAX_SHIFT_DAYS: u32 = 62;
+pub const SHIFT_DAYS_MAX: u32 = 62;
 
 /// The most days in advance billing may run.
-pub const MAX_ADVANCE_DAYS: u32 = 92;
+pub const ADVANCE_DAYS_MAX: u32 = 92;
 
 /// The most invoice due days.
-pub const MAX_DUE_DAYS: u32 = 366;
+pub const DUE_DAYS_MAX: u32 = 366;
 
 /// The longest range [`BillingCalendar::billing_dates`] lists (about ten years).
-pub const MAX_RANGE_DAYS: u32 = 3_660;
+pub const RANGE_DAYS_MAX: u32 = 3_660;
 
 /// An error in a calendar or computing its dates.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,11 +43,11 @@ pub enum CalendarError {
         days: u32,
         max: u32,
     },
-    /// No allowed day within [`MAX_SHIFT_DAYS`] of a billing date.
-    #[error("no allowed billing day within {MAX_SHIFT_DAYS} days of {0}")]
+    /// No allowed day within [`SHIFT_DAYS_MAX`] of a billing date.
+    #[error("no allowed billing day within {SHIFT_DAYS_MAX} days of {0}")]
     NoAllowedDay(NaiveDate),
-    /// A range longer than [`MAX_RANGE_DAYS`].
-    #[error("range {0} is longer than {MAX_RANGE_DAYS} days")]
+    /// A range longer than [`RANGE_DAYS_MAX`].
+    #[error("range {0} is longer than {RANGE_DAYS_MAX} days")]
     RangeTooLong(Period),
     /// An installment due before its invoice is generated.
     #[error("installment due {due_date} before it is generated on {generate_date}")]
@@ -252,9 +252,9 @@ impl BillingCalendar {
             (
                 "bill_in_advance_days",
                 self.bill_in_advance_days,
-                MAX_ADVANCE_DAYS,
+                ADVANCE_DAYS_MAX,
             ),
-            ("invoice_due_days", self.invoice_due_days, MAX_DUE_DAYS),
+            ("invoice_due_days", self.invoice_due_days, DUE_DAYS_MAX),
         ] {
             if days > max {
                 return Err(CalendarError::DaysOutOfRange { name, days, max });
@@ -281,7 +281,7 @@ impl BillingCalendar {
             ShiftDirection::After => 1,
         };
         let mut day = date;
-        for _ in 0..=MAX_SHIFT_DAYS {
+        for _ in 0..=SHIFT_DAYS_MAX {
             if self.is_allowed(day) {
                 return Ok(day);
             }
@@ -333,12 +333,12 @@ impl BillingCalendar {
     /// the later cut-off.
     pub fn billing_dates(&self, range: Period) -> Result<Vec<BillingDate>, CalendarError> {
         self.validate()?;
-        if range.days() > MAX_RANGE_DAYS {
+        if range.days() > RANGE_DAYS_MAX {
             return Err(CalendarError::RangeTooLong(range));
         }
-        // A run is within MAX_SHIFT_DAYS of its scheduled day minus the advance.
+        // A run is within SHIFT_DAYS_MAX of its scheduled day minus the advance.
         let reach = i64::from(self.bill_in_advance_days);
-        let slack = i64::from(MAX_SHIFT_DAYS);
+        let slack = i64::from(SHIFT_DAYS_MAX);
         let mut scheduled = self.next_scheduled_date(add_days(range.start(), reach - slack)?)?;
         let last = add_days(range.end(), reach + slack)?;
         let mut dates: Vec<BillingDate> = Vec::new();
@@ -362,11 +362,11 @@ impl BillingCalendar {
 
     /// The first billing run on or after `date`.
     pub fn next_billing_date(&self, date: NaiveDate) -> Result<BillingDate, CalendarError> {
-        // A run is at most MAX_SHIFT_DAYS after its scheduled day, so earlier scheduled
+        // A run is at most SHIFT_DAYS_MAX after its scheduled day, so earlier scheduled
         // days cannot run on or after `date`; and a scheduled day at least
-        // advance + MAX_SHIFT_DAYS after `date` always does.
+        // advance + SHIFT_DAYS_MAX after `date` always does.
         let mut scheduled =
-            self.next_scheduled_date(add_days(date, -i64::from(MAX_SHIFT_DAYS))?)?;
+            self.next_scheduled_date(add_days(date, -i64::from(SHIFT_DAYS_MAX))?)?;
         loop {
             let billing = self.billing_date(scheduled)?;
             if billing.run_date >= date {
@@ -904,7 +904,7 @@ mod tests {
                 CalendarError::DaysOutOfRange {
                     name: "bill_in_advance_days",
                     days: 100,
-                    max: MAX_ADVANCE_DAYS,
+                    max: ADVANCE_DAYS_MAX,
                 },
             ),
         ];

@@ -1,19 +1,19 @@
 //! Grace periods: when an unpaid invoice becomes past due, when its grace ends, and
 //! the day its policy lapses. Pure date arithmetic; the delinquency process that
-//! uses it lives with invoicing.
+//! uses it lives with invoicing (`collections/decide/delinquency.rs`).
 
 use crate::domain::period::{PeriodError, add_days};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// The longest grace period accepted.
-pub const MAX_GRACE_DAYS: u32 = 366;
+pub const GRACE_DAYS_MAX: u32 = 366;
 
 /// An error computing grace dates.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraceError {
-    /// More than [`MAX_GRACE_DAYS`].
-    #[error("grace of {0} days is more than {MAX_GRACE_DAYS}")]
+    /// More than [`GRACE_DAYS_MAX`].
+    #[error("grace of {0} days is more than {GRACE_DAYS_MAX}")]
     TooLong(u32),
     /// Date arithmetic failed.
     #[error(transparent)]
@@ -31,7 +31,7 @@ impl GracePeriod {
     ///
     /// Example ([E6]): due 2023-01-01 with a 30-day grace, grace ends 2023-01-31.
     pub fn end_date(&self, due_date: NaiveDate) -> Result<NaiveDate, GraceError> {
-        if self.grace_days > MAX_GRACE_DAYS {
+        if self.grace_days > GRACE_DAYS_MAX {
             return Err(GraceError::TooLong(self.grace_days));
         }
         Ok(add_days(due_date, i64::from(self.grace_days))?)
@@ -42,6 +42,12 @@ impl GracePeriod {
     pub fn lapse_date(&self, due_date: NaiveDate) -> Result<NaiveDate, GraceError> {
         Ok(add_days(self.end_date(due_date)?, 1)?)
     }
+}
+
+/// The effective date of the lapse of a grace that ends on `grace_end`: the
+/// day after (the last representable day stays itself).
+pub fn lapse_after(grace_end: NaiveDate) -> NaiveDate {
+    grace_end.succ_opt().unwrap_or(grace_end)
 }
 
 /// Whether an invoice due on `due_date` is past due on `today`: from the day after

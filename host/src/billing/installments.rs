@@ -7,20 +7,20 @@
 //! short part of a full cadence period, which it remembers (`full_period`) so that
 //! spreading gives it only its fraction of an installment.
 
-use crate::domain::allocation::{MAX_WEIGHT_SCALE, ResiduePlacement};
+use crate::domain::allocation::{ResiduePlacement, WEIGHT_SCALE_MAX};
 use crate::domain::period::{Period, PeriodError, add_days, from_month_index, month_index};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// The most frames one term may have (a weekly plan over seven years).
-pub const MAX_FRAMES: usize = 366;
+pub const FRAMES_MAX: usize = 366;
 
 /// The most lead days a plan may have.
-pub const MAX_LEAD_DAYS: u32 = 366;
+pub const LEAD_DAYS_MAX: u32 = 366;
 
 /// The largest weight a frame may have.
-pub const MAX_WEIGHT: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
+pub const WEIGHT_MAX: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
 
 /// An error in a plan or building its frames.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,19 +31,19 @@ pub enum InstallmentError {
     /// A day-of-month anchor on a cadence counted in days or with a single frame.
     #[error("the {cadence:?} cadence only anchors on the term's start day")]
     AnchorNotForCadence { cadence: Cadence },
-    /// A maximum of zero installments, or above [`MAX_FRAMES`].
-    #[error("maximum installments {0} is not in 1-{MAX_FRAMES}")]
+    /// A maximum of zero installments, or above [`FRAMES_MAX`].
+    #[error("maximum installments {0} is not in 1-{FRAMES_MAX}")]
     MaxInstallmentsOutOfRange(u32),
-    /// A weight below zero, above [`MAX_WEIGHT`], or too precise.
+    /// A weight below zero, above [`WEIGHT_MAX`], or too precise.
     #[error(
-        "weight {weight} of installment {index} is not in 0-{MAX_WEIGHT} with at most {MAX_WEIGHT_SCALE} decimals"
+        "weight {weight} of installment {index} is not in 0-{WEIGHT_MAX} with at most {WEIGHT_SCALE_MAX} decimals"
     )]
     InvalidWeight { index: usize, weight: Decimal },
     /// Every frame of the term has weight zero.
     #[error("every installment of the term has weight zero")]
     AllWeightsZero,
-    /// Lead days above [`MAX_LEAD_DAYS`].
-    #[error("lead days {0} is more than {MAX_LEAD_DAYS}")]
+    /// Lead days above [`LEAD_DAYS_MAX`].
+    #[error("lead days {0} is more than {LEAD_DAYS_MAX}")]
     LeadDaysOutOfRange(u32),
     /// Due before the invoice is generated.
     #[error(
@@ -53,8 +53,8 @@ pub enum InstallmentError {
         generate_lead_days: u32,
         due_lead_days: u32,
     },
-    /// The term needs more than [`MAX_FRAMES`] frames.
-    #[error("the term needs more than {MAX_FRAMES} installment frames")]
+    /// The term needs more than [`FRAMES_MAX`] frames.
+    #[error("the term needs more than {FRAMES_MAX} installment frames")]
     TooManyFrames,
     /// Date arithmetic failed.
     #[error(transparent)]
@@ -197,14 +197,14 @@ impl InstallmentPlan {
             }
         }
         if let Some(max) = self.max_installments
-            && (max == 0 || max as usize > MAX_FRAMES)
+            && (max == 0 || max as usize > FRAMES_MAX)
         {
             return Err(InstallmentError::MaxInstallmentsOutOfRange(max));
         }
         for (index, weight) in self.weights.iter().enumerate() {
             let valid = !weight.is_sign_negative()
-                && *weight <= MAX_WEIGHT
-                && weight.normalize().scale() <= MAX_WEIGHT_SCALE;
+                && *weight <= WEIGHT_MAX
+                && weight.normalize().scale() <= WEIGHT_SCALE_MAX;
             if !valid {
                 return Err(InstallmentError::InvalidWeight {
                     index,
@@ -213,7 +213,7 @@ impl InstallmentPlan {
             }
         }
         for lead_days in [self.generate_lead_days, self.due_lead_days] {
-            if lead_days > MAX_LEAD_DAYS {
+            if lead_days > LEAD_DAYS_MAX {
                 return Err(InstallmentError::LeadDaysOutOfRange(lead_days));
             }
         }
@@ -288,7 +288,7 @@ impl InstallmentPlan {
 /// Frames of `days` days from the term's start; the last may be a stub.
 fn day_tiles(term: Period, days: u32) -> Result<Vec<(Period, Period)>, InstallmentError> {
     let count = term.days().div_ceil(days) as usize;
-    if count > MAX_FRAMES {
+    if count > FRAMES_MAX {
         return Err(InstallmentError::TooManyFrames);
     }
     let mut tiles = Vec::with_capacity(count);
@@ -330,7 +330,7 @@ fn month_tiles(
         if start >= term.end() {
             break;
         }
-        if tiles.len() == MAX_FRAMES {
+        if tiles.len() == FRAMES_MAX {
             return Err(InstallmentError::TooManyFrames);
         }
         let full_end = boundary(index + step)?;
@@ -342,7 +342,7 @@ fn month_tiles(
 }
 
 fn debug_assert_tiles(term: Period, frames: &[InstallmentFrame]) {
-    debug_assert!(!frames.is_empty() && frames.len() <= MAX_FRAMES);
+    debug_assert!(!frames.is_empty() && frames.len() <= FRAMES_MAX);
     debug_assert_eq!(frames[0].period.start(), term.start());
     debug_assert_eq!(frames[frames.len() - 1].period.end(), term.end());
     for pair in frames.windows(2) {

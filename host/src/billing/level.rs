@@ -10,13 +10,13 @@ use crate::domain::allocation::{AllocationError, ResiduePlacement, allocate_unit
 use std::collections::VecDeque;
 
 /// The most amounts one level split may take.
-pub const MAX_AMOUNTS: usize = 1_000;
+pub const AMOUNTS_MAX: usize = 1_000;
 
 /// An error in a level split.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LevelError {
-    /// More than [`MAX_AMOUNTS`] amounts.
-    #[error("{0} amounts is more than the limit of {MAX_AMOUNTS}")]
+    /// More than [`AMOUNTS_MAX`] amounts.
+    #[error("{0} amounts is more than the limit of {AMOUNTS_MAX}")]
     TooManyAmounts(usize),
     /// The weights cannot be split over, or the arithmetic overflowed.
     #[error(transparent)]
@@ -45,7 +45,7 @@ pub fn level_split(
     weights: &[i128],
     placement: ResiduePlacement,
 ) -> Result<Vec<Vec<i128>>, LevelError> {
-    if amounts.len() > MAX_AMOUNTS {
+    if amounts.len() > AMOUNTS_MAX {
         return Err(LevelError::TooManyAmounts(amounts.len()));
     }
     let overflow = || LevelError::Allocation(AllocationError::Overflow);
@@ -485,11 +485,11 @@ mod tests {
     fn limits_and_bad_weights_are_errors() {
         assert_eq!(
             level_split(
-                &vec![1; MAX_AMOUNTS + 1],
+                &vec![1; AMOUNTS_MAX + 1],
                 &[1],
                 ResiduePlacement::LargestRemainder
             ),
-            Err(LevelError::TooManyAmounts(MAX_AMOUNTS + 1))
+            Err(LevelError::TooManyAmounts(AMOUNTS_MAX + 1))
         );
         assert_eq!(
             level_split(&[1], &[0, 0], ResiduePlacement::LargestRemainder),

@@ -19,9 +19,9 @@ pub use calendar::{
     InstallmentInvoice, ShiftDirection,
 };
 pub use duration::{Duration, DurationBasis, DurationError, Fraction, measure};
-pub use grace::{GraceError, GracePeriod, is_past_due};
+pub use grace::{GraceError, GracePeriod, is_past_due, lapse_after};
 pub use installments::{
-    Anchor, Cadence, InstallmentError, InstallmentFrame, InstallmentPlan, MAX_FRAMES,
+    Anchor, Cadence, FRAMES_MAX, InstallmentError, InstallmentFrame, InstallmentPlan,
 };
 pub use level::{LevelError, level_split};
 pub use proration::{

@@ -2,9 +2,9 @@
 //! period covers, in proportion to weight and overlap, cents conserved, installment
 //! totals level; parts of frames already invoiced are caught up on the next invoice.
 
-use crate::billing::installments::{InstallmentFrame, MAX_FRAMES};
-use crate::billing::level::{LevelError, MAX_AMOUNTS, level_split};
-use crate::domain::allocation::{AllocationError, MAX_WEIGHT_SCALE, ResiduePlacement};
+use crate::billing::installments::{FRAMES_MAX, InstallmentFrame};
+use crate::billing::level::{AMOUNTS_MAX, LevelError, level_split};
+use crate::domain::allocation::{AllocationError, ResiduePlacement, WEIGHT_SCALE_MAX};
 use crate::domain::currency::Currency;
 use crate::domain::money::{Money, MoneyError};
 use crate::domain::period::{Period, PeriodError, add_days};
@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 /// An error spreading charges.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpreadError {
-    /// No frames, or more than [`MAX_FRAMES`].
-    #[error("{0} frames is not in 1-{MAX_FRAMES}")]
+    /// No frames, or more than [`FRAMES_MAX`].
+    #[error("{0} frames is not in 1-{FRAMES_MAX}")]
     FrameCount(usize),
-    /// More than [`MAX_AMOUNTS`] charges.
-    #[error("{0} charges is more than the limit of {MAX_AMOUNTS}")]
+    /// More than [`AMOUNTS_MAX`] charges.
+    #[error("{0} charges is more than the limit of {AMOUNTS_MAX}")]
     TooManyCharges(usize),
     /// Frames that do not follow each other day after day, or a malformed frame.
     #[error("frame {index} is not contiguous with the one before it or is malformed")]
@@ -133,7 +133,7 @@ pub fn spread(
     residue: ResiduePlacement,
 ) -> Result<Spread, SpreadError> {
     check_frames(frames)?;
-    if charges.len() > MAX_AMOUNTS {
+    if charges.len() > AMOUNTS_MAX {
         return Err(SpreadError::TooManyCharges(charges.len()));
     }
     let factors = frame_factors(frames)?;
@@ -208,14 +208,14 @@ struct Group {
 }
 
 pub(crate) fn check_frames(frames: &[InstallmentFrame]) -> Result<(), SpreadError> {
-    if frames.is_empty() || frames.len() > MAX_FRAMES {
+    if frames.is_empty() || frames.len() > FRAMES_MAX {
         return Err(SpreadError::FrameCount(frames.len()));
     }
     for (index, frame) in frames.iter().enumerate() {
         let contiguous = index == 0 || frames[index - 1].period.end() == frame.period.start();
         let well_formed = frame.full_period.contains_period(&frame.period)
             && !frame.weight.is_sign_negative()
-            && frame.weight.normalize().scale() <= MAX_WEIGHT_SCALE
+            && frame.weight.normalize().scale() <= WEIGHT_SCALE_MAX
             && frame.generate_date <= frame.due_date;
         if !contiguous || !well_formed {
             return Err(SpreadError::InvalidFrames { index });

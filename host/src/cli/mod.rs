@@ -1,4 +1,5 @@
-//! The command line: `premia plugin new|build|check|run`.
+//! The command line: `premia serve`, `premia tenant create`, `premia rater serve`,
+//! `premia plugin new|build|check|run`.
 //!
 //! This is an edge of the program, so it reports errors with `anyhow`.
 

@@ -9,6 +9,10 @@ use super::settings::DelinquencyScope;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+/// Who issues lapse cancellations: the actor of a policy cancellation a
+/// delinquency's lapse issued.
+pub const LAPSE_ACTOR: &str = "billing-run";
+
 /// Where a delinquency stands.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]

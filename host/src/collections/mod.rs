@@ -44,7 +44,9 @@ pub use account::{AccountBilling, PendingCharge, PendingSlice};
 pub use adjuster::{AdjusterDates, InvoiceAdjuster, NoInvoicingPlugins, PLUGIN_LINES_MAX};
 pub use command::{BillingCommand, CreditTarget};
 pub use decide::{Decided, Decider, Lapse, LapseItem, RunOutcome, has_run_work};
-pub use delinquency::{Delinquency, DelinquencyStatus, GraceChange, LapseCancellation};
+pub use delinquency::{
+    Delinquency, DelinquencyStatus, GraceChange, LAPSE_ACTOR, LapseCancellation,
+};
 pub use disbursement::{Disbursement, DisbursementStatus};
 pub use error::CollectionsError;
 pub use event::{CollectionsEvent, CreditReason, Posting};
@@ -58,6 +60,10 @@ pub use settings::{
 };
 pub use state::Collections;
 pub use write_off::{WriteOff, WriteOffRecord};
+// Limits, gathered with the others in `crate::limits`.
+pub use hold::CATCH_UP_DUE_DAYS_MAX;
+pub use payment::TARGETS_MAX;
+pub use settings::SETTINGS_AMOUNT_SCALE_MAX;
 
 #[cfg(test)]
 pub(crate) mod tests;

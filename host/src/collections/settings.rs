@@ -8,8 +8,8 @@
 //! with no minimum and no late fee; and never writes off automatically.
 
 use super::error::CollectionsError;
-use crate::billing::calendar::MAX_DUE_DAYS;
-use crate::billing::{BillingCalendar, CalendarOverrides, GracePeriod, grace::MAX_GRACE_DAYS};
+use crate::billing::calendar::DUE_DAYS_MAX;
+use crate::billing::{BillingCalendar, CalendarOverrides, GracePeriod, grace::GRACE_DAYS_MAX};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -217,16 +217,16 @@ impl BillingSettings {
                 .validate()
                 .map_err(|e| CollectionsError::InvalidCalendar(e.to_string()))?;
         }
-        if self.invoice_due_days > MAX_DUE_DAYS {
+        if self.invoice_due_days > DUE_DAYS_MAX {
             return Err(CollectionsError::Invalid(format!(
-                "invoice due days {} is more than {MAX_DUE_DAYS}",
+                "invoice due days {} is more than {DUE_DAYS_MAX}",
                 self.invoice_due_days
             )));
         }
         let plan = &self.delinquency;
-        if plan.grace_days > MAX_GRACE_DAYS {
+        if plan.grace_days > GRACE_DAYS_MAX {
             return Err(CollectionsError::Invalid(format!(
-                "grace of {} days is more than {MAX_GRACE_DAYS}",
+                "grace of {} days is more than {GRACE_DAYS_MAX}",
                 plan.grace_days
             )));
         }

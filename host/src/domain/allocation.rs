@@ -9,10 +9,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// The most parts one allocation may have.
-pub const MAX_PARTS: usize = 10_000;
+pub const PARTS_MAX: usize = 10_000;
 
 /// The most decimal places a weight may have.
-pub const MAX_WEIGHT_SCALE: u32 = 6;
+pub const WEIGHT_SCALE_MAX: u32 = 6;
 
 /// An error splitting an amount.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,14 +20,14 @@ pub enum AllocationError {
     /// There are no parts to split into.
     #[error("an allocation needs at least one part")]
     NoParts,
-    /// More than [`MAX_PARTS`] parts.
-    #[error("{parts} parts is more than the limit of {MAX_PARTS}")]
+    /// More than [`PARTS_MAX`] parts.
+    #[error("{parts} parts is more than the limit of {PARTS_MAX}")]
     TooManyParts { parts: usize },
     /// A weight is below zero.
     #[error("weight {weight} of part {index} is negative")]
     NegativeWeight { index: usize, weight: Decimal },
-    /// A weight has more than [`MAX_WEIGHT_SCALE`] decimal places.
-    #[error("weight {weight} of part {index} has more than {MAX_WEIGHT_SCALE} decimal places")]
+    /// A weight has more than [`WEIGHT_SCALE_MAX`] decimal places.
+    #[error("weight {weight} of part {index} has more than {WEIGHT_SCALE_MAX} decimal places")]
     WeightTooPrecise { index: usize, weight: Decimal },
     /// Every weight is zero, so there is nothing to split in proportion to.
     #[error("the weights sum to zero")]
@@ -69,7 +69,7 @@ pub enum ResiduePlacement {
 ///
 /// `total` must already be a whole number of minor units (round it first: rounding
 /// happens once, at the end of the calculation that produced it). Weights are
-/// non-negative decimals with at most [`MAX_WEIGHT_SCALE`] places; a zero weight gets
+/// non-negative decimals with at most [`WEIGHT_SCALE_MAX`] places; a zero weight gets
 /// a zero part. A negative total is split as the mirror image of the positive one,
 /// so a credit exactly reverses the charge it cancels, part by part.
 ///
@@ -102,7 +102,7 @@ pub fn integer_weights(weights: &[Decimal]) -> Result<Vec<i128>, AllocationError
             });
         }
         let normalized = weight.normalize();
-        if normalized.scale() > MAX_WEIGHT_SCALE {
+        if normalized.scale() > WEIGHT_SCALE_MAX {
             return Err(AllocationError::WeightTooPrecise {
                 index,
                 weight: *weight,
@@ -233,7 +233,7 @@ fn largest_remainders(remainders: &[i128], count: usize) -> Vec<usize> {
 fn check_part_count(parts: usize) -> Result<(), AllocationError> {
     if parts == 0 {
         Err(AllocationError::NoParts)
-    } else if parts > MAX_PARTS {
+    } else if parts > PARTS_MAX {
         Err(AllocationError::TooManyParts { parts })
     } else {
         Ok(())
@@ -396,9 +396,9 @@ mod tests {
             Err(AllocationError::Money(MoneyError::NotInMinorUnits { .. }))
         ));
         assert_eq!(
-            allocate(total, &vec![dec!(1); MAX_PARTS + 1], placement),
+            allocate(total, &vec![dec!(1); PARTS_MAX + 1], placement),
             Err(AllocationError::TooManyParts {
-                parts: MAX_PARTS + 1
+                parts: PARTS_MAX + 1
             })
         );
         assert_eq!(

@@ -10,12 +10,12 @@ pub mod money;
 pub mod period;
 
 pub use allocation::{
-    AllocationError, MAX_PARTS, MAX_WEIGHT_SCALE, ResiduePlacement, allocate, allocate_units,
+    AllocationError, PARTS_MAX, ResiduePlacement, WEIGHT_SCALE_MAX, allocate, allocate_units,
     integer_weights, residue_part,
 };
 pub use currency::{Currency, CurrencyError};
 pub use money::{Money, MoneyError, RoundingMode};
 pub use period::{
-    MAX_PERIOD_DAYS, Period, PeriodError, add_days, add_months_clamped, clamped_date,
+    PERIOD_DAYS_MAX, Period, PeriodError, add_days, add_months_clamped, clamped_date,
     days_in_month, from_month_index, local_date, month_index, parse_time_zone,
 };

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The longest period Premia accepts: 100 years of days.
-pub const MAX_PERIOD_DAYS: u32 = 36_600;
+pub const PERIOD_DAYS_MAX: u32 = 36_600;
 
 /// An error building a period or doing date arithmetic.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,8 +19,8 @@ pub enum PeriodError {
     /// The start is not strictly before the end.
     #[error("period start {start} is not before its end {end}")]
     NotIncreasing { start: NaiveDate, end: NaiveDate },
-    /// The period is longer than [`MAX_PERIOD_DAYS`].
-    #[error("period {start}..{end} is longer than {MAX_PERIOD_DAYS} days")]
+    /// The period is longer than [`PERIOD_DAYS_MAX`].
+    #[error("period {start}..{end} is longer than {PERIOD_DAYS_MAX} days")]
     TooLong { start: NaiveDate, end: NaiveDate },
     /// The split date is not strictly inside the period.
     #[error("{date} is not strictly inside {period}")]
@@ -75,12 +75,12 @@ impl TryFrom<RawPeriod> for Period {
 
 impl Period {
     /// `[start, end)`. `start` must be before `end`, and the period at most
-    /// [`MAX_PERIOD_DAYS`] long.
+    /// [`PERIOD_DAYS_MAX`] long.
     pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Period, PeriodError> {
         if start >= end {
             return Err(PeriodError::NotIncreasing { start, end });
         }
-        if (end - start).num_days() > i64::from(MAX_PERIOD_DAYS) {
+        if (end - start).num_days() > i64::from(PERIOD_DAYS_MAX) {
             return Err(PeriodError::TooLong { start, end });
         }
         Ok(Period { start, end })
@@ -99,7 +99,7 @@ impl Period {
     /// Number of calendar days covered: `[2024-01-01, 2024-03-01)` is 60 days.
     pub fn days(&self) -> u32 {
         let days = (self.end - self.start).num_days();
-        debug_assert!(days > 0 && days <= i64::from(MAX_PERIOD_DAYS));
+        debug_assert!(days > 0 && days <= i64::from(PERIOD_DAYS_MAX));
         days as u32
     }
 

@@ -35,8 +35,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The most commands one account's billing run may take (one more per lapse).
 pub const RUN_COMMANDS_PER_ACCOUNT_MAX: usize = 1_000;
 
-/// Who issues lapse cancellations.
-pub const LAPSE_ACTOR: &str = "billing-run";
+/// Who issues lapse cancellations (defined with delinquencies).
+pub use crate::collections::LAPSE_ACTOR;
 
 /// What a billing run did.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]

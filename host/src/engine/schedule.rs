@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 
 /// The most billing runs a schedule preview takes (a calendar can put an
 /// installment's run after the last one foreseen).
-const PREVIEW_RUNS_MAX: usize = 4;
+pub const PREVIEW_RUNS_MAX: usize = 4;
 
 /// One invoice of a previewed payment schedule.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The longest subledger name, in bytes (a billing account locator fits easily).
-pub const SUBLEDGER_LEN_MAX: usize = 64;
+pub const SUBLEDGER_BYTES_MAX: usize = 64;
 
 /// A side of a journal line. Serialised as `"debit"` or `"credit"`.
 #[derive(
@@ -291,10 +291,10 @@ impl fmt::Display for AccountKey {
     }
 }
 
-/// Whether `subledger` is a valid subledger name: 1 to [`SUBLEDGER_LEN_MAX`] bytes,
+/// Whether `subledger` is a valid subledger name: 1 to [`SUBLEDGER_BYTES_MAX`] bytes,
 /// no control characters, no leading or trailing white space.
 pub fn is_valid_subledger(subledger: &str) -> bool {
-    is_valid_name(subledger, SUBLEDGER_LEN_MAX)
+    is_valid_name(subledger, SUBLEDGER_BYTES_MAX)
 }
 
 /// 1 to `len_max` bytes, no control characters, no leading or trailing white space.
@@ -384,13 +384,13 @@ mod tests {
     #[test]
     fn subledger_names_are_short_printable_and_trimmed() {
         assert!(is_valid_subledger("BA-1"));
-        assert!(is_valid_subledger(&"x".repeat(SUBLEDGER_LEN_MAX)));
+        assert!(is_valid_subledger(&"x".repeat(SUBLEDGER_BYTES_MAX)));
         for bad in [
             "",
             " BA-1",
             "BA-1 ",
             "BA\n1",
-            &"x".repeat(SUBLEDGER_LEN_MAX + 1),
+            &"x".repeat(SUBLEDGER_BYTES_MAX + 1),
         ] {
             assert!(!is_valid_subledger(bad), "{bad:?}");
         }

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 pub const ENTRIES_MAX: usize = 10_000_000;
 
 /// The longest tenant name, in bytes.
-pub const TENANT_LEN_MAX: usize = 64;
+pub const TENANT_BYTES_MAX: usize = 64;
 
 /// Running totals of the debit and credit lines of one account key or currency.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,11 +82,11 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// An empty book for `tenant` (1 to [`TENANT_LEN_MAX`] printable bytes).
+    /// An empty book for `tenant` (1 to [`TENANT_BYTES_MAX`] printable bytes).
     pub fn new(tenant: &str) -> Result<Ledger, LedgerError> {
-        if !is_valid_name(tenant, TENANT_LEN_MAX) {
+        if !is_valid_name(tenant, TENANT_BYTES_MAX) {
             return Err(LedgerError::InvalidTenant {
-                tenant: tenant.chars().take(TENANT_LEN_MAX + 1).collect(),
+                tenant: tenant.chars().take(TENANT_BYTES_MAX + 1).collect(),
             });
         }
         Ok(Ledger {
@@ -855,7 +855,7 @@ mod tests {
     #[test]
     fn a_tenant_name_is_short_and_printable() {
         assert!(Ledger::new("acme").is_ok());
-        for bad in ["", " acme", "ac\tme", &"t".repeat(TENANT_LEN_MAX + 1)] {
+        for bad in ["", " acme", "ac\tme", &"t".repeat(TENANT_BYTES_MAX + 1)] {
             assert!(matches!(
                 Ledger::new(bad),
                 Err(LedgerError::InvalidTenant { .. })

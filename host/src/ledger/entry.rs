@@ -14,8 +14,8 @@
 //!   minor units (stored at exactly that scale: `250` USD is stored as `250.00`);
 //! - debits equal credits;
 //! - receivable and customer-credit lines name their billing account (subledger);
-//! - a reference of 1 to [`REFERENCE_LEN_MAX`] printable bytes, a memo of at most
-//!   [`MEMO_LEN_MAX`] bytes.
+//! - a reference of 1 to [`REFERENCE_BYTES_MAX`] printable bytes, a memo of at most
+//!   [`MEMO_BYTES_MAX`] bytes.
 
 use crate::domain::{Currency, Money};
 use crate::ledger::account::{AccountKey, Side, is_valid_name, is_valid_subledger};
@@ -40,10 +40,10 @@ pub const LINES_PER_ENTRY_MAX: usize = 32;
 pub const AMOUNT_MAX: Decimal = Decimal::from_parts(0xA4C6_8000, 0x0003_8D7E, 0, false, 0);
 
 /// The longest reference (the locator of the transaction, invoice, payment, ...).
-pub const REFERENCE_LEN_MAX: usize = 128;
+pub const REFERENCE_BYTES_MAX: usize = 128;
 
 /// The longest memo, in bytes.
-pub const MEMO_LEN_MAX: usize = 256;
+pub const MEMO_BYTES_MAX: usize = 256;
 
 /// The identifier of a posted entry: its position in the tenant's book, from 1.
 ///
@@ -412,12 +412,12 @@ fn validate_body(
     memo: &str,
     lines: &[JournalLine],
 ) -> Result<(), LedgerError> {
-    if !is_valid_name(reference, REFERENCE_LEN_MAX) {
+    if !is_valid_name(reference, REFERENCE_BYTES_MAX) {
         return Err(LedgerError::InvalidReference {
-            reference: reference.chars().take(REFERENCE_LEN_MAX + 1).collect(),
+            reference: reference.chars().take(REFERENCE_BYTES_MAX + 1).collect(),
         });
     }
-    if memo.len() > MEMO_LEN_MAX {
+    if memo.len() > MEMO_BYTES_MAX {
         return Err(LedgerError::MemoTooLong { len: memo.len() });
     }
     if !(LINES_PER_ENTRY_MIN..=LINES_PER_ENTRY_MAX).contains(&lines.len()) {
@@ -674,11 +674,11 @@ mod tests {
             blank.validate(),
             Err(LedgerError::InvalidReference { .. })
         ));
-        let long = payment(dec!(1.00)).with_memo("m".repeat(MEMO_LEN_MAX + 1));
+        let long = payment(dec!(1.00)).with_memo("m".repeat(MEMO_BYTES_MAX + 1));
         assert_eq!(
             long.validate(),
             Err(LedgerError::MemoTooLong {
-                len: MEMO_LEN_MAX + 1
+                len: MEMO_BYTES_MAX + 1
             })
         );
     }

@@ -4,12 +4,12 @@
 //! only then records.
 
 use crate::domain::Currency;
-use crate::ledger::account::{LedgerAccount, SUBLEDGER_LEN_MAX};
-use crate::ledger::book::{ENTRIES_MAX, TENANT_LEN_MAX};
+use crate::ledger::account::{LedgerAccount, SUBLEDGER_BYTES_MAX};
+use crate::ledger::book::{ENTRIES_MAX, TENANT_BYTES_MAX};
 use crate::ledger::category::{CHARGES_PER_ENTRY_MAX, ChargeCategory};
 use crate::ledger::entry::{
-    AMOUNT_MAX, EntryId, EntryKind, LINES_PER_ENTRY_MAX, LINES_PER_ENTRY_MIN, MEMO_LEN_MAX,
-    REFERENCE_LEN_MAX,
+    AMOUNT_MAX, EntryId, EntryKind, LINES_PER_ENTRY_MAX, LINES_PER_ENTRY_MIN, MEMO_BYTES_MAX,
+    REFERENCE_BYTES_MAX,
 };
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -48,16 +48,18 @@ pub enum LedgerError {
     #[error("line {line}: account {account} needs a subledger (the billing account)")]
     SubledgerRequired { line: usize, account: LedgerAccount },
     /// A subledger name is empty, too long, or has control characters or padding.
-    #[error("line {line}: subledger {subledger:?} is not 1 to {SUBLEDGER_LEN_MAX} printable bytes")]
+    #[error(
+        "line {line}: subledger {subledger:?} is not 1 to {SUBLEDGER_BYTES_MAX} printable bytes"
+    )]
     InvalidSubledger { line: usize, subledger: String },
     /// Debits and credits differ.
     #[error("debits {debits} and credits {credits} differ")]
     Unbalanced { debits: Decimal, credits: Decimal },
     /// The reference is empty, too long, or has control characters or padding.
-    #[error("reference {reference:?} is not 1 to {REFERENCE_LEN_MAX} printable bytes")]
+    #[error("reference {reference:?} is not 1 to {REFERENCE_BYTES_MAX} printable bytes")]
     InvalidReference { reference: String },
-    /// The memo is longer than [`MEMO_LEN_MAX`] bytes.
-    #[error("a memo of {len} bytes is more than the limit of {MEMO_LEN_MAX}")]
+    /// The memo is longer than [`MEMO_BYTES_MAX`] bytes.
+    #[error("a memo of {len} bytes is more than the limit of {MEMO_BYTES_MAX}")]
     MemoTooLong { len: usize },
     /// An entry of a reversal kind does not name the entry it reverses (drafts never
     /// do: contra entries come only from `Ledger::reverse`).
@@ -69,7 +71,7 @@ pub enum LedgerError {
 
     // The book.
     /// The tenant name is empty, too long, or has control characters or padding.
-    #[error("tenant {tenant:?} is not 1 to {TENANT_LEN_MAX} printable bytes")]
+    #[error("tenant {tenant:?} is not 1 to {TENANT_BYTES_MAX} printable bytes")]
     InvalidTenant { tenant: String },
     /// The entry belongs to another tenant's book.
     #[error("entry of tenant {found:?} posted to the book of {expected:?}")]

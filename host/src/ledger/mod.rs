@@ -33,12 +33,12 @@ pub mod trial;
 #[cfg(test)]
 mod tests;
 
-pub use account::{AccountClass, AccountKey, LedgerAccount, SUBLEDGER_LEN_MAX, Side};
-pub use book::{ENTRIES_MAX, Ledger, TENANT_LEN_MAX};
+pub use account::{AccountClass, AccountKey, LedgerAccount, SUBLEDGER_BYTES_MAX, Side};
+pub use book::{ENTRIES_MAX, Ledger, TENANT_BYTES_MAX};
 pub use category::{CHARGES_PER_ENTRY_MAX, ChargeCategory};
 pub use entry::{
     AMOUNT_MAX, EntryDraft, EntryId, EntryKind, JournalEntry, JournalLine, LINES_PER_ENTRY_MAX,
-    LINES_PER_ENTRY_MIN, MEMO_LEN_MAX, REFERENCE_LEN_MAX,
+    LINES_PER_ENTRY_MIN, MEMO_BYTES_MAX, REFERENCE_BYTES_MAX,
 };
 pub use error::LedgerError;
 pub use export::{LedgerLineRow, line_rows};

@@ -2,6 +2,33 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Default instructions (fuel units) of one plugin call.
+pub const PLUGIN_FUEL_PER_CALL_MAX: u64 = 50_000_000;
+/// Default linear memory of one plugin instance, in bytes.
+pub const PLUGIN_MEMORY_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Default wall time of one plugin call, in milliseconds.
+pub const PLUGIN_WALL_TIME_MS_MAX: u64 = 100;
+/// Default size of a request handed to a plugin, in bytes.
+pub const PLUGIN_INPUT_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Default size of a response accepted from a plugin, in bytes.
+pub const PLUGIN_OUTPUT_BYTES_MAX: usize = 1024 * 1024;
+/// Default log bytes one plugin call may write.
+pub const PLUGIN_LOG_BYTES_MAX: usize = 64 * 1024;
+/// Default longest plugin log line kept, in bytes.
+pub const PLUGIN_LOG_LINE_BYTES_MAX: usize = 1024;
+/// Default size of an uploaded plugin component, in bytes.
+pub const PLUGIN_COMPONENT_BYTES_MAX: usize = 32 * 1024 * 1024;
+/// Default WebAssembly stack of one plugin call, in bytes.
+pub const PLUGIN_STACK_BYTES_MAX: usize = 512 * 1024;
+/// Default plugin calls running at the same time (pool slots).
+pub const PLUGIN_CONCURRENT_CALLS_MAX: u32 = 64;
+/// Default table elements of one plugin instance.
+pub const PLUGIN_TABLE_ELEMENTS_MAX: usize = 20_000;
+/// Default quarantined plugin calls running at once, across all plugins.
+pub const PLUGIN_QUARANTINED_CALLS_MAX: u32 = 2;
+/// Default wall time of one quarantined plugin call, in milliseconds.
+pub const PLUGIN_QUARANTINED_WALL_TIME_MS_MAX: u64 = 10_000;
+
 /// The limits one plugin call runs under, and the limits on plugin uploads.
 ///
 /// The defaults suit rating a large policy (hundreds of items) with room to
@@ -51,21 +78,21 @@ pub struct PluginLimits {
 impl Default for PluginLimits {
     fn default() -> Self {
         PluginLimits {
-            fuel_per_call_max: 50_000_000,
-            memory_bytes_max: 64 * 1024 * 1024,
-            wall_time_ms_max: 100,
+            fuel_per_call_max: PLUGIN_FUEL_PER_CALL_MAX,
+            memory_bytes_max: PLUGIN_MEMORY_BYTES_MAX,
+            wall_time_ms_max: PLUGIN_WALL_TIME_MS_MAX,
             epoch_tick_ms: 1,
-            input_bytes_max: 4 * 1024 * 1024,
-            output_bytes_max: 1024 * 1024,
-            log_bytes_max: 64 * 1024,
-            log_line_bytes_max: 1024,
-            component_bytes_max: 32 * 1024 * 1024,
-            stack_bytes_max: 512 * 1024,
-            concurrent_calls_max: 64,
-            table_elements_max: 20_000,
+            input_bytes_max: PLUGIN_INPUT_BYTES_MAX,
+            output_bytes_max: PLUGIN_OUTPUT_BYTES_MAX,
+            log_bytes_max: PLUGIN_LOG_BYTES_MAX,
+            log_line_bytes_max: PLUGIN_LOG_LINE_BYTES_MAX,
+            component_bytes_max: PLUGIN_COMPONENT_BYTES_MAX,
+            stack_bytes_max: PLUGIN_STACK_BYTES_MAX,
+            concurrent_calls_max: PLUGIN_CONCURRENT_CALLS_MAX,
+            table_elements_max: PLUGIN_TABLE_ELEMENTS_MAX,
             quarantine_ms: 60_000,
-            quarantined_calls_max: 2,
-            quarantined_wall_time_ms_max: 10_000,
+            quarantined_calls_max: PLUGIN_QUARANTINED_CALLS_MAX,
+            quarantined_wall_time_ms_max: PLUGIN_QUARANTINED_WALL_TIME_MS_MAX,
         }
     }
 }

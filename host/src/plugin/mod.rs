@@ -41,8 +41,18 @@ pub use invoicing::{
     Coverage, DraftInvoice, DraftItem, InstallmentDates, InvoiceAdjustments, InvoiceLine,
     PolicyStatus, ScheduleInstallment,
 };
-pub use limits::PluginLimits;
+pub use limits::{
+    PLUGIN_COMPONENT_BYTES_MAX, PLUGIN_CONCURRENT_CALLS_MAX, PLUGIN_FUEL_PER_CALL_MAX,
+    PLUGIN_INPUT_BYTES_MAX, PLUGIN_LOG_BYTES_MAX, PLUGIN_LOG_LINE_BYTES_MAX,
+    PLUGIN_MEMORY_BYTES_MAX, PLUGIN_OUTPUT_BYTES_MAX, PLUGIN_QUARANTINED_CALLS_MAX,
+    PLUGIN_QUARANTINED_WALL_TIME_MS_MAX, PLUGIN_STACK_BYTES_MAX, PLUGIN_TABLE_ELEMENTS_MAX,
+    PLUGIN_WALL_TIME_MS_MAX, PluginLimits,
+};
 pub use policy::{InstancePolicy, InstancePolicyParseError};
 pub use rater::PluginRater;
-pub use runtime::{CallReport, PluginInfo, PluginRuntime, content_sha256};
+pub use runtime::{
+    CORE_INSTANCES_PER_COMPONENT_MAX, CallReport, MEMORIES_PER_COMPONENT_MAX,
+    MEMORY_KEEP_RESIDENT_BYTES_MAX, PluginInfo, PluginRuntime, TABLE_KEEP_RESIDENT_BYTES_MAX,
+    TABLES_PER_COMPONENT_MAX, content_sha256,
+};
 pub use state::LogLine;

@@ -144,12 +144,15 @@ pub struct PluginRuntime {
 
 /// How many core instances one component may hold (Python guests need more
 /// than 32).
-const CORE_INSTANCES_PER_COMPONENT_MAX: u32 = 64;
-const MEMORIES_PER_COMPONENT_MAX: u32 = 4;
-const TABLES_PER_COMPONENT_MAX: u32 = 16;
+pub const CORE_INSTANCES_PER_COMPONENT_MAX: u32 = 64;
+/// How many linear memories one component may hold.
+pub const MEMORIES_PER_COMPONENT_MAX: u32 = 4;
+/// How many tables one component may hold.
+pub const TABLES_PER_COMPONENT_MAX: u32 = 16;
 /// Memory of a pool slot kept resident between calls (reset, not unmapped).
-const MEMORY_KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
-const TABLE_KEEP_RESIDENT_BYTES: usize = 64 * 1024;
+pub const MEMORY_KEEP_RESIDENT_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Table bytes of a pool slot kept resident between calls.
+pub const TABLE_KEEP_RESIDENT_BYTES_MAX: usize = 64 * 1024;
 
 /// `PREMIA_PLUGIN_PERFMAP=1` writes `/tmp/perf-<pid>.map` so `perf report`
 /// names the functions of plugins (built unstripped) instead of showing
@@ -184,8 +187,8 @@ impl PluginRuntime {
             // (found with Linux's PAGEMAP_SCAN where the kernel has it), so
             // the next call on the slot takes no page faults. The memory is
             // still reset to its initial image: no state survives a call.
-            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT_BYTES)
-            .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES)
+            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT_BYTES_MAX)
+            .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES_MAX)
             .pagemap_scan(Enabled::Auto);
         let mut config = Config::new();
         config

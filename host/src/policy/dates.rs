@@ -9,7 +9,7 @@
 //! What it answers is checked before anything is kept: each installment it
 //! moves must be one of the schedule, moved once, invoiced on or before its
 //! due date, due on or before the installment's last day, and invoiced no
-//! more than [`MAX_LEAD_DAYS`] days before the installment starts. Anything
+//! more than [`LEAD_DAYS_MAX`] days before the installment starts. Anything
 //! else is an [`InstallmentDatesError`] and the command is refused. A product
 //! without an invoicing plugin, or a plugin that moves nothing, gets the
 //! plan's dates exactly as before.
@@ -22,7 +22,7 @@ use super::charges::Charge;
 use super::error::PolicyError;
 use super::schedule::{HeldState, InstallmentSlice, TermSlicing, slices_for_term};
 use crate::billing::InstallmentFrame;
-use crate::billing::installments::MAX_LEAD_DAYS;
+use crate::billing::installments::LEAD_DAYS_MAX;
 use crate::domain::Period;
 use crate::domain::period::add_days;
 use crate::plugin::{InstallmentDates, ScheduleInstallment};
@@ -85,7 +85,7 @@ pub enum InstallmentDatesError {
         last_day: NaiveDate,
     },
     #[error(
-        "invoicing plugin {plugin} invoices installment {locator} on {invoice_date}, more than {MAX_LEAD_DAYS} days before it starts on {start}"
+        "invoicing plugin {plugin} invoices installment {locator} on {invoice_date}, more than {LEAD_DAYS_MAX} days before it starts on {start}"
     )]
     InvoicedTooEarly {
         plugin: String,
@@ -210,7 +210,7 @@ fn check_dates(
     due_date: NaiveDate,
 ) -> Result<(), InstallmentDatesError> {
     let last_day = period.end().pred_opt().expect("a period has a last day");
-    let earliest = add_days(period.start(), -i64::from(MAX_LEAD_DAYS)).unwrap_or(NaiveDate::MIN);
+    let earliest = add_days(period.start(), -i64::from(LEAD_DAYS_MAX)).unwrap_or(NaiveDate::MIN);
     if invoice_date > due_date {
         return Err(InstallmentDatesError::InvoicedAfterDue {
             plugin: plugin.to_string(),

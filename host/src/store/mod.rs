@@ -44,7 +44,8 @@ pub use limits::{
 };
 pub use memory::MemoryStore;
 pub use pg_store::{
-    LedgerBalanceRow, MIGRATIONS, PgStore, fresh_schema_name, test_database_url, url_with_schema,
+    LedgerBalanceRow, MIGRATIONS, PG_BATCH_MAX, PgStore, fresh_schema_name, test_database_url,
+    url_with_schema,
 };
 pub use sled_store::{SledStats, SledStore};
 pub use traits::{IdempotentRecord, PendingAppend, Store};

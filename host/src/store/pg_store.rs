@@ -48,7 +48,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
 /// Format version of idempotency records in `premia_idempotency`.
 const IDEMPOTENCY_FORMAT_VERSION: i16 = 1;
 /// The most appends the committer puts in one transaction.
-const PG_BATCH_MAX: usize = 256;
+pub const PG_BATCH_MAX: usize = 256;
 /// Connections (and threads) serving reads, per host.
 const READERS: usize = 4;
 /// Attempts at a batch the database refused with a retryable error

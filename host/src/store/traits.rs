@@ -1,7 +1,8 @@
 //! The `Store` trait: what the domain engine needs from durable storage. It
 //! names no backend type, takes the tenant explicitly on every call, and uses
-//! stream versions for optimistic concurrency, so the embedded sled store and
-//! a future PostgreSQL store are interchangeable.
+//! stream versions for optimistic concurrency, so the embedded sled store
+//! (`SledStore`), the PostgreSQL store (`PgStore`) and the in-memory test
+//! store (`MemoryStore`) are interchangeable.
 
 use super::error::StoreError;
 use super::event::{AppendOutcome, AppendRequest, StoredEvent};

@@ -27,10 +27,12 @@ use super::super::delinquency::{Delinquency, DelinquencyStatus, GraceChange, Lap
 use super::super::error::CollectionsError;
 use super::super::event::CollectionsEvent;
 use super::super::fee::{Fee, FeeReason, LATE_FEE_CHARGE};
+use super::super::settings::DelinquencyPlan;
 use super::super::settings::DelinquencyScope;
 use super::super::write_off::WriteOff;
+use super::Decider;
 use super::run::{Lapse, LapseItem};
-use super::{Decider, plus_days};
+use crate::billing::{is_past_due, lapse_after};
 use crate::domain::{Money, RoundingMode};
 use crate::ledger::ChargeCategory;
 use chrono::NaiveDate;
@@ -52,7 +54,7 @@ impl Decider<'_> {
             .filter(|r| {
                 r.past_due_on.is_none()
                     && r.outstanding() > Decimal::ZERO
-                    && r.invoice.due_date < day
+                    && is_past_due(r.invoice.due_date, day)
             })
             .map(|r| r.invoice.locator.clone())
             .collect();
@@ -211,7 +213,7 @@ impl Decider<'_> {
                 .min()
                 .unwrap_or(day);
             let counted_from = due_date.max(day.pred_opt().unwrap_or(day));
-            let grace_end = plus_days(counted_from, plan.grace_days)?;
+            let grace_end = grace_end_from(&plan, counted_from)?;
             let locator = self.locator("Q", self.account.delinquencies.len());
             let delinquency = Delinquency {
                 locator: locator.clone(),
@@ -274,7 +276,7 @@ impl Decider<'_> {
             })
             .map(|d| LapseItem {
                 delinquency: d.locator.clone(),
-                effective: d.grace_end.succ_opt().unwrap_or(d.grace_end),
+                effective: lapse_after(d.grace_end),
                 policies: d.policies.clone(),
             })
             .collect();
@@ -353,7 +355,7 @@ impl Decider<'_> {
             // A delinquency of the policy already in grace (it started while
             // the policy was lapsed, for a later invoice, and holds the
             // closed one's) gets the fresh grace a reinstatement gives.
-            let fresh_end = plus_days(on, plan.grace_days)?;
+            let fresh_end = grace_end_from(&plan, on)?;
             let grace: Vec<GraceChange> = self
                 .account
                 .delinquencies
@@ -385,7 +387,7 @@ impl Decider<'_> {
                 invoices,
                 started_on: on,
                 due_date: on,
-                grace_end: plus_days(on, plan.grace_days)?,
+                grace_end: grace_end_from(&plan, on)?,
                 status: DelinquencyStatus::InGrace,
                 follows: Some(closed.locator.clone()),
             };
@@ -393,4 +395,12 @@ impl Decider<'_> {
         }
         Ok(())
     }
+}
+
+/// The last day of grace of `plan` counted from `from` (the grace rule of
+/// `billing/grace.rs`, [E6]).
+fn grace_end_from(plan: &DelinquencyPlan, from: NaiveDate) -> Result<NaiveDate, CollectionsError> {
+    plan.grace()
+        .end_date(from)
+        .map_err(|e| CollectionsError::Invalid(e.to_string()))
 }

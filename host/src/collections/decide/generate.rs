@@ -593,7 +593,7 @@ impl Decider<'_> {
                 } else if let Some(cancellation) =
                     state.cancellation_on(holding_on.map_or(term, |t| t.number), on)
                 {
-                    if cancellation.actor == crate::engine::LAPSE_ACTOR {
+                    if cancellation.actor == crate::collections::LAPSE_ACTOR {
                         Coverage::Lapsed {
                             effective: cancellation.effective,
                         }

@@ -17,7 +17,8 @@ mod manual;
 mod run;
 mod settle;
 
-pub use run::{Lapse, LapseItem, RunOutcome, has_run_work};
+pub use delinquency::LAPSE_POLICIES_MAX;
+pub use run::{Lapse, LapseItem, RUN_STEPS_MAX, RunOutcome, has_run_work};
 pub(crate) use run::{next_step, slice_step};
 
 use super::account::AccountBilling;
@@ -34,7 +35,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 /// The longest reason, reference or description a command may give, in bytes.
-pub const TEXT_LEN_MAX: usize = 256;
+pub const TEXT_BYTES_MAX: usize = 256;
 
 /// The most events one decision may emit before it stops and leaves the rest
 /// to the next command (an append holds at most 1,000 events, with their
@@ -192,9 +193,9 @@ impl<'a> Decider<'a> {
 
 /// Checks a free text's length.
 pub(crate) fn check_text(what: &str, text: &str) -> Result<(), CollectionsError> {
-    if text.len() > TEXT_LEN_MAX {
+    if text.len() > TEXT_BYTES_MAX {
         return Err(CollectionsError::Invalid(format!(
-            "{what} is longer than {TEXT_LEN_MAX} bytes"
+            "{what} is longer than {TEXT_BYTES_MAX} bytes"
         )));
     }
     Ok(())
