@@ -1,14 +1,32 @@
 //! Pricing a timeline: every covered segment is rated through the product's
 //! [`Rater`], and the request, response and rater are kept so that every
 //! charge can be explained and the timeline re-priced exactly.
+//!
+//! A rating result belongs to a characteristic (DOMAIN section 9): an item's
+//! data from one effective date on. [`price_timeline`] asks the rater only
+//! about items whose rating input (policy fields, the item's exposure and
+//! peril, the term; the operation aside) no recorded result of the term
+//! covers; every other item reuses the recorded result, which the charges
+//! prorate (a yearly premium by the duration basis, an exact premium by its
+//! share of the span it was priced for, [`PricedSegment::recorded`]).
+//!
+//! Worked example: new business on [2026-01-01, 2027-01-01) asks once, for
+//! the whole term: the vehicle at exact 370.56. A cancellation effective
+//! 2026-07-01 leaves [2026-01-01, 2026-07-01), whose vehicle input is the
+//! one priced for the whole term: no call, the result is reused and worth
+//! 370.56 x 6/12 = 185.28 (months basis), so 185.28 is refunded. An
+//! endorsement effective 2026-07-01 adding a trailer asks once, about the
+//! trailer on [2026-07-01, 2027-01-01) only; the vehicle is not sent.
 
 use super::timeline::Segment;
 use crate::domain::Period;
 use crate::rating::{
-    Characteristics, Exposure, Peril, Policy, RateItem, RateRequest, RateResponse, Rater,
-    RaterIdentity, RatingError, Segment as RatingSegment,
+    CallLocators, Characteristics, Exposure, Peril, Policy, RateItem, RateRequest, RateResponse,
+    Rater, RaterIdentity, RatingError, Segment as RatingSegment,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What a policy's pricing needs besides its segments.
 #[derive(Debug, Clone)]
@@ -27,8 +45,32 @@ pub struct PricedSegment {
     /// The transaction whose effective date starts it.
     pub started_by: String,
     pub rater: RaterIdentity,
+    /// The rating input of the segment: every item, whether it was sent or
+    /// its recorded result reused.
     pub request: RateRequest,
     pub response: RateResponse,
+    /// Items whose result was not asked for here but reused from a recorded
+    /// one: item locator to the span that result was priced for (an exact
+    /// premium is prorated by this segment's share of it). Every other item
+    /// of the request was sent to the rater for this segment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub recorded: BTreeMap<String, Period>,
+}
+
+impl PricedSegment {
+    /// The span `item`'s result was priced for: this segment's, or the
+    /// recorded one it reuses.
+    pub fn rated_span(&self, item: &str) -> Period {
+        self.recorded.get(item).copied().unwrap_or(self.period)
+    }
+
+    /// The items this segment actually sent to the rater.
+    pub fn asked_items(&self) -> impl Iterator<Item = &RateItem> {
+        self.request
+            .items
+            .iter()
+            .filter(|item| !self.recorded.contains_key(&item.locator))
+    }
 }
 
 fn rating_segment(period: Period) -> RatingSegment {
@@ -128,7 +170,136 @@ pub fn price_segments(
                 rater: identity,
                 request,
                 response,
+                recorded: BTreeMap::new(),
             })
         })
         .collect()
+}
+
+/// What the rater reads to price one item: the policy (its fields and
+/// term), the item's exposure and the item's peril. Dates, characteristics
+/// locators and the operation are not part of it.
+#[derive(Debug, PartialEq, Eq)]
+struct ItemInput<'r> {
+    policy: (&'r str, &'r str, &'r str, &'r str, RatingSegment),
+    policy_fields: &'r super::data::Fields,
+    exposure: (&'r str, &'r str, &'r super::data::Fields),
+    peril: (&'r str, &'r str, &'r super::data::Fields),
+}
+
+fn item_input<'r>(request: &'r RateRequest, item: &str) -> Option<ItemInput<'r>> {
+    let policy = &request.policy;
+    policy.exposures.iter().find_map(|exposure| {
+        let peril = exposure.perils.iter().find(|p| p.locator == item)?;
+        Some(ItemInput {
+            policy: (
+                &policy.locator,
+                &policy.product_name,
+                &policy.currency,
+                &policy.time_zone,
+                policy.term,
+            ),
+            policy_fields: &policy.characteristics.fields,
+            exposure: (
+                &exposure.locator,
+                &exposure.name,
+                &exposure.characteristics.fields,
+            ),
+            peril: (&peril.locator, &peril.name, &peril.characteristics.fields),
+        })
+    })
+}
+
+/// The recorded result for `item` of `request` over `period`: a segment of
+/// `recorded` whose input for the item is the same and whose result was
+/// priced for a span covering `period`.
+fn recorded_result<'p>(
+    recorded: &'p [PricedSegment],
+    request: &RateRequest,
+    item: &str,
+    period: Period,
+) -> Option<&'p PricedSegment> {
+    let input = item_input(request, item)?;
+    recorded.iter().find(|segment| {
+        segment.rated_span(item).contains_period(&period)
+            && item_input(&segment.request, item).as_ref() == Some(&input)
+    })
+}
+
+/// How many rating calls a pricing made, for the caller's counters.
+pub type CallCount = usize;
+
+/// Prices the segments of one term, asking `rater` (resolved only when a
+/// call is needed) only about items whose input no result in `recorded` (the
+/// term's priced timeline before the transaction) covers. A segment equal
+/// to a recorded one (same period, start and input) is kept as it is.
+pub fn price_timeline(
+    rater: &mut dyn FnMut() -> Result<Arc<dyn Rater>, RatingError>,
+    context: &PricingContext<'_>,
+    segments: &[Segment<'_>],
+    recorded: &[PricedSegment],
+    locators: &dyn Fn(&Segment<'_>) -> CallLocators,
+) -> Result<(Vec<PricedSegment>, CallCount), RatingError> {
+    let mut calls = 0;
+    let mut priced = Vec::with_capacity(segments.len());
+    for segment in segments {
+        let request = rate_request(context, segment);
+        if let Some(same) = recorded.iter().find(|r| {
+            r.period == segment.period && r.started_by == segment.started_by && r.request == request
+        }) {
+            priced.push(same.clone());
+            continue;
+        }
+        let mut reused = BTreeMap::new();
+        let mut items = Vec::new();
+        let mut to_ask = Vec::new();
+        let mut reused_rater = None;
+        for item in &request.items {
+            match recorded_result(recorded, &request, &item.locator, segment.period) {
+                Some(found) => {
+                    reused.insert(item.locator.clone(), found.rated_span(&item.locator));
+                    items.extend(
+                        found
+                            .response
+                            .items
+                            .iter()
+                            .filter(|p| p.locator == item.locator)
+                            .cloned(),
+                    );
+                    reused_rater.get_or_insert_with(|| found.rater.clone());
+                }
+                None => to_ask.push(item.clone()),
+            }
+        }
+        let mut flat_charges = Vec::new();
+        let identity = if to_ask.is_empty() {
+            match reused_rater {
+                Some(identity) => identity,
+                None => rater()?.identity(),
+            }
+        } else {
+            let asked = RateRequest {
+                items: to_ask,
+                ..request.clone()
+            };
+            let (response, identity) =
+                rater()?.rate_with_call_locators(&asked, &locators(segment))?;
+            calls += 1;
+            items.extend(response.items);
+            flat_charges = response.flat_charges;
+            identity
+        };
+        priced.push(PricedSegment {
+            period: segment.period,
+            started_by: segment.started_by.clone(),
+            rater: identity,
+            request,
+            response: RateResponse {
+                items,
+                flat_charges,
+            },
+            recorded: reused,
+        });
+    }
+    Ok((priced, calls))
 }
