@@ -44,6 +44,8 @@ pub use schedule::{InstallmentSlice, is_spread, spread_period};
 pub use transaction::{Transaction, TransactionChange, TransactionKind};
 
 #[cfg(test)]
+mod rating_calls_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

@@ -49,10 +49,11 @@ pub struct PricedSegment {
     /// its recorded result reused.
     pub request: RateRequest,
     pub response: RateResponse,
-    /// Items whose result was not asked for here but reused from a recorded
-    /// one: item locator to the span that result was priced for (an exact
+    /// Items whose result was priced for another span than this segment's:
+    /// reused from a recorded result, or asked here for the longer run over
+    /// which the item keeps this input. Item locator to that span (an exact
     /// premium is prorated by this segment's share of it). Every other item
-    /// of the request was sent to the rater for this segment.
+    /// was priced for exactly this segment.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub recorded: BTreeMap<String, Period>,
 }
@@ -62,14 +63,6 @@ impl PricedSegment {
     /// recorded one it reuses.
     pub fn rated_span(&self, item: &str) -> Period {
         self.recorded.get(item).copied().unwrap_or(self.period)
-    }
-
-    /// The items this segment actually sent to the rater.
-    pub fn asked_items(&self) -> impl Iterator<Item = &RateItem> {
-        self.request
-            .items
-            .iter()
-            .filter(|item| !self.recorded.contains_key(&item.locator))
     }
 }
 
@@ -232,7 +225,11 @@ pub type CallCount = usize;
 /// Prices the segments of one term, asking `rater` (resolved only when a
 /// call is needed) only about items whose input no result in `recorded` (the
 /// term's priced timeline before the transaction) covers. A segment equal
-/// to a recorded one (same period, start and input) is kept as it is.
+/// to a recorded one (same period, start and input) is kept as it is. An
+/// item with a new input is asked once, over the run of following
+/// contiguous segments where its input stays the same (an out-of-sequence
+/// change re-applied under later endorsements), and that result is reused
+/// for the rest of the run.
 pub fn price_timeline(
     rater: &mut dyn FnMut() -> Result<Arc<dyn Rater>, RatingError>,
     context: &PricingContext<'_>,
@@ -240,24 +237,27 @@ pub fn price_timeline(
     recorded: &[PricedSegment],
     locators: &dyn Fn(&Segment<'_>) -> CallLocators,
 ) -> Result<(Vec<PricedSegment>, CallCount), RatingError> {
+    let requests: Vec<RateRequest> = segments.iter().map(|s| rate_request(context, s)).collect();
     let mut calls = 0;
-    let mut priced = Vec::with_capacity(segments.len());
-    for segment in segments {
-        let request = rate_request(context, segment);
+    let mut priced: Vec<PricedSegment> = Vec::with_capacity(segments.len());
+    for (index, (segment, request)) in segments.iter().zip(&requests).enumerate() {
         if let Some(same) = recorded.iter().find(|r| {
-            r.period == segment.period && r.started_by == segment.started_by && r.request == request
+            r.period == segment.period && r.started_by == segment.started_by && &r.request == request
         }) {
             priced.push(same.clone());
             continue;
         }
-        let mut reused = BTreeMap::new();
+        let mut spans = BTreeMap::new();
         let mut items = Vec::new();
-        let mut to_ask = Vec::new();
+        // Items to ask, by the end of the span to ask them for.
+        let mut to_ask: BTreeMap<chrono::NaiveDate, Vec<RateItem>> = BTreeMap::new();
         let mut reused_rater = None;
         for item in &request.items {
-            match recorded_result(recorded, &request, &item.locator, segment.period) {
+            let found = recorded_result(recorded, request, &item.locator, segment.period)
+                .or_else(|| recorded_result(&priced, request, &item.locator, segment.period));
+            match found {
                 Some(found) => {
-                    reused.insert(item.locator.clone(), found.rated_span(&item.locator));
+                    spans.insert(item.locator.clone(), found.rated_span(&item.locator));
                     items.extend(
                         found
                             .response
@@ -268,37 +268,61 @@ pub fn price_timeline(
                     );
                     reused_rater.get_or_insert_with(|| found.rater.clone());
                 }
-                None => to_ask.push(item.clone()),
+                None => {
+                    let input = item_input(request, &item.locator);
+                    let mut end = segment.period.end();
+                    for (next, next_request) in segments.iter().zip(&requests).skip(index + 1) {
+                        let same = next.period.start() == end
+                            && item_input(next_request, &item.locator) == input
+                            && recorded_result(recorded, next_request, &item.locator, next.period)
+                                .is_none();
+                        if !same {
+                            break;
+                        }
+                        end = next.period.end();
+                    }
+                    to_ask.entry(end).or_default().push(item.clone());
+                }
             }
         }
         let mut flat_charges = Vec::new();
-        let identity = if to_ask.is_empty() {
-            match reused_rater {
-                Some(identity) => identity,
-                None => rater()?.identity(),
-            }
-        } else {
+        let mut identity = reused_rater;
+        for (end, asked_items) in to_ask {
+            let span = Period::new(segment.period.start(), end).expect("a run ends after it starts");
             let asked = RateRequest {
-                items: to_ask,
-                ..request.clone()
+                items: asked_items,
+                ..rate_request(
+                    context,
+                    &Segment {
+                        period: span,
+                        ..segment.clone()
+                    },
+                )
             };
-            let (response, identity) =
+            let (response, answered) =
                 rater()?.rate_with_call_locators(&asked, &locators(segment))?;
             calls += 1;
+            if span != segment.period {
+                spans.extend(asked.items.iter().map(|i| (i.locator.clone(), span)));
+            }
             items.extend(response.items);
-            flat_charges = response.flat_charges;
-            identity
+            flat_charges.extend(response.flat_charges);
+            identity = Some(answered);
+        }
+        let identity = match identity {
+            Some(identity) => identity,
+            None => rater()?.identity(),
         };
         priced.push(PricedSegment {
             period: segment.period,
             started_by: segment.started_by.clone(),
             rater: identity,
-            request,
+            request: request.clone(),
             response: RateResponse {
                 items,
                 flat_charges,
             },
-            recorded: reused,
+            recorded: spans,
         });
     }
     Ok((priced, calls))
