@@ -1090,6 +1090,15 @@ impl PolicyBook {
     /// Prices the timeline with `transaction` added and books the
     /// difference, the flat, retention and reverse charges, and the
     /// installment slices.
+    ///
+    /// A rating result belongs to a characteristic (DOMAIN section 9): only
+    /// items whose input no recorded result of the term covers are sent to
+    /// the rater (see [`price_timeline`] and docs/rating.md); the rater is
+    /// resolved only then. Worked example: 1200.00 yearly on [2026-01-01,
+    /// 2027-01-01) asked once by new business; an endorsement raising it to
+    /// 1800.00 from 07-01 asks once about [07-01, 2027-01-01) (+300.00); a
+    /// cancellation from 10-01, its reinstatement and the endorsement's
+    /// reversal ask nothing (−450.00, +450.00, −300.00).
     fn transact(
         &self,
         policy: &PolicyState,
