@@ -67,7 +67,10 @@ fn product() -> ProductConfig {
         },
     );
     let mut plans = BTreeMap::new();
-    plans.insert("monthly".to_string(), InstallmentPlan::new(Cadence::Monthly));
+    plans.insert(
+        "monthly".to_string(),
+        InstallmentPlan::new(Cadence::Monthly),
+    );
     ProductConfig {
         name: "auto".into(),
         currency: Currency::USD,

@@ -180,8 +180,7 @@ fn rate_runs<'a>(
                 Some(last)
                     if last.period.end() == segment.period.start()
                         && last.rate == rate
-                        && (matches!(rate, PremiumRate::Yearly(_))
-                            || last.rated == rated) =>
+                        && (matches!(rate, PremiumRate::Yearly(_)) || last.rated == rated) =>
                 {
                     last.period =
                         Period::new(last.period.start(), segment.period.end()).expect("contiguous");

@@ -242,7 +242,9 @@ pub fn price_timeline(
     let mut priced: Vec<PricedSegment> = Vec::with_capacity(segments.len());
     for (index, (segment, request)) in segments.iter().zip(&requests).enumerate() {
         if let Some(same) = recorded.iter().find(|r| {
-            r.period == segment.period && r.started_by == segment.started_by && &r.request == request
+            r.period == segment.period
+                && r.started_by == segment.started_by
+                && &r.request == request
         }) {
             priced.push(same.clone());
             continue;
@@ -288,7 +290,8 @@ pub fn price_timeline(
         let mut flat_charges = Vec::new();
         let mut identity = reused_rater;
         for (end, asked_items) in to_ask {
-            let span = Period::new(segment.period.start(), end).expect("a run ends after it starts");
+            let span =
+                Period::new(segment.period.start(), end).expect("a run ends after it starts");
             let asked = RateRequest {
                 items: asked_items,
                 ..rate_request(

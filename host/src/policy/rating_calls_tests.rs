@@ -72,9 +72,9 @@ impl Rater for Counting {
                 RaterFailure::Unavailable,
                 "connection refused",
             )),
-            Mode::DeclinesNewBusiness if request.operation == Operation::NewBusiness => Err(
-                RatingError::Declined("no new business this quarter".into()),
-            ),
+            Mode::DeclinesNewBusiness if request.operation == Operation::NewBusiness => {
+                Err(RatingError::Declined("no new business this quarter".into()))
+            }
             _ => Ok((FieldRater.rate(request)?, self.identity())),
         }
     }
@@ -475,7 +475,10 @@ fn a_split_exact_premium_still_sums_to_its_amount_and_is_explained_by_its_span()
     // Collision was not asked again: both segments reuse the term's result.
     for segment in segments {
         assert_eq!(
-            segment.recorded.get("V1-COLL").map(|p| (p.start(), p.end())),
+            segment
+                .recorded
+                .get("V1-COLL")
+                .map(|p| (p.start(), p.end())),
             Some(term())
         );
     }

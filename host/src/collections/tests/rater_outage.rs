@@ -52,7 +52,10 @@ fn with_the_rater_down_a_billing_run_still_lapses_an_unpaid_policy() {
     let policy = world.state.book.policy("P1").unwrap();
     assert!(!policy.is_in_force(day));
     // The lapse refunds February to December: 1200 × 11/12.
-    assert_eq!(policy.charge_total("premium"), rust_decimal_macros::dec!(100.00));
+    assert_eq!(
+        policy.charge_total("premium"),
+        rust_decimal_macros::dec!(100.00)
+    );
     world.check_invariants();
     world.assert_replay_rebuilds();
 }
