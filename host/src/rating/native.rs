@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// Prices each peril from its own fields, so tests can state premiums
-/// directly:
+/// Prices each requested peril (the request's `items`, not every peril of
+/// the policy) from its own fields, so tests can state premiums directly:
 ///
 /// - `yearly_premium` (a decimal as text or number): a yearly rate, or
 ///   `exact_premium`: an exact amount for the segment;
