@@ -10,14 +10,14 @@ use super::charges::{Charge, ChargeExplanation, timeline_difference};
 use super::data::{DataChange, PolicyData};
 use super::dates::{InstallmentDater, KeepDates, PluginDates, dated_slices_for_term};
 use super::error::PolicyError;
-use super::pricing::{PricedSegment, PricingContext, price_segments};
+use super::pricing::{PricedSegment, PricingContext, price_segments, price_timeline};
 use super::product::{Handling, Invoicing, ProductConfig};
 use super::schedule::{HeldState, InstallmentSlice, TermSlicing, is_spread, spread_period};
 use super::timeline::{Segment, cancellation_at, in_effect_order, is_cancelled_at, segments};
 use super::transaction::{Transaction, TransactionChange, TransactionKind};
 use crate::billing::Arithmetic;
 use crate::domain::{Currency, Money, Period, add_months_clamped, local_date, parse_time_zone};
-use crate::rating::Rater;
+use crate::rating::{CallLocators, Rater};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -1090,6 +1090,15 @@ impl PolicyBook {
     /// Prices the timeline with `transaction` added and books the
     /// difference, the flat, retention and reverse charges, and the
     /// installment slices.
+    ///
+    /// A rating result belongs to a characteristic (DOMAIN section 9): only
+    /// items whose input no recorded result of the term covers are sent to
+    /// the rater (see [`price_timeline`] and docs/rating.md); the rater is
+    /// resolved only then. Worked example: 1200.00 yearly on [2026-01-01,
+    /// 2027-01-01) asked once by new business; an endorsement raising it to
+    /// 1800.00 from 07-01 asks once about [07-01, 2027-01-01) (+300.00); a
+    /// cancellation from 10-01, its reinstatement and the endorsement's
+    /// reversal ask nothing (−450.00, +450.00, −300.00).
     fn transact(
         &self,
         policy: &PolicyState,
@@ -1106,7 +1115,17 @@ impl PolicyBook {
         }
         let header = &policy.header;
         let product = &header.product;
-        let rater = raters.resolve(&product.rating)?;
+        // Resolved only when something needs pricing: a cancellation, a
+        // lapse or a reversal usually needs none.
+        let mut resolved: Option<Arc<dyn Rater>> = None;
+        let mut rater = || -> Result<Arc<dyn Rater>, crate::rating::RatingError> {
+            if let Some(rater) = &resolved {
+                return Ok(rater.clone());
+            }
+            let rater = raters.resolve(&product.rating)?;
+            resolved = Some(rater.clone());
+            Ok(rater)
+        };
         let mut transactions = policy.transactions.clone();
         if let TransactionChange::Reversal { target } = &transaction.change
             && let Some(t) = transactions.iter_mut().find(|t| &t.locator == target)
@@ -1130,7 +1149,17 @@ impl PolicyBook {
             };
             let after_segments = segments(&transactions, term.number, term.period);
             let before = policy.priced.get(&term.number).cloned().unwrap_or_default();
-            let after = price_segments(rater.as_ref(), &context_for_term, &after_segments)?;
+            let previous_plan = policy.terms.last().map(|t| t.plan.as_str());
+            let locators = |segment: &Segment<'_>| {
+                call_locators(&transactions, &transaction, segment, previous_plan)
+            };
+            let (after, _calls) = price_timeline(
+                &mut rater,
+                &context_for_term,
+                &after_segments,
+                &before,
+                &locators,
+            )?;
             if after == before {
                 continue;
             }
@@ -1244,7 +1273,7 @@ impl PolicyBook {
                     policy,
                     &transaction,
                     &charges,
-                    rater.as_ref(),
+                    &mut rater,
                     &mut next_locator,
                 )?);
             }
@@ -1405,7 +1434,7 @@ impl PolicyBook {
         policy: &PolicyState,
         cancellation: &Transaction,
         booked: &[Charge],
-        rater: &dyn Rater,
+        rater: &mut dyn FnMut() -> Result<Arc<dyn Rater>, crate::rating::RatingError>,
         next_locator: &mut dyn FnMut() -> String,
     ) -> Result<Vec<Charge>, PolicyError> {
         let header = &policy.header;
@@ -1502,7 +1531,15 @@ impl PolicyBook {
                 None,
             )?]);
         }
-        // No product holdback: ask the rater, pricing the cancelled span.
+        // No product holdback: ask the rater, pricing the cancelled span;
+        // a product with no retention charge has nothing to ask for.
+        if !product
+            .charges
+            .values()
+            .any(|d| d.handling == Handling::Retention)
+        {
+            return Ok(Vec::new());
+        }
         let Some(term) = policy.terms.iter().find(|t| t.number == cancellation.term) else {
             return Ok(Vec::new());
         };
@@ -1523,7 +1560,7 @@ impl PolicyBook {
             time_zone: &header.time_zone,
             term: term.period,
         };
-        let priced = price_segments(rater, &context, &[segment])?;
+        let priced = price_segments(rater()?.as_ref(), &context, &[segment])?;
         let mut retained = Vec::new();
         for flat in &priced[0].response.flat_charges {
             if product
@@ -1593,6 +1630,51 @@ fn term_period(start: NaiveDate, months: u32) -> Result<Period, PolicyError> {
     let end = add_months_clamped(start, months as i32)
         .map_err(|e| PolicyError::Invalid(e.to_string()))?;
     Period::new(start, end).map_err(|e| PolicyError::Invalid(e.to_string()))
+}
+
+/// The Socotra locators sent with a rating call for `segment` (seed 004):
+/// those of the transaction being issued, or, when that one (a
+/// cancellation or a reversal) has none, of the transaction starting the
+/// segment. New business and quotes send `quoteLocator`; a renewal onto
+/// another plan also sends `newPaymentScheduleName`.
+fn call_locators(
+    transactions: &[Transaction],
+    issued: &Transaction,
+    segment: &Segment<'_>,
+    previous_plan: Option<&str>,
+) -> CallLocators {
+    let by_kind = |t: &Transaction| {
+        let locator = Some(t.locator.clone());
+        match &t.change {
+            TransactionChange::NewBusiness { .. } => Some(CallLocators {
+                quote_locator: locator,
+                ..CallLocators::default()
+            }),
+            TransactionChange::Endorsement { .. } => Some(CallLocators {
+                endorsement_locator: locator,
+                ..CallLocators::default()
+            }),
+            TransactionChange::Renewal { plan, .. } => Some(CallLocators {
+                renewal_locator: locator,
+                new_payment_schedule_name: (previous_plan != Some(plan.as_str()))
+                    .then(|| plan.clone()),
+                ..CallLocators::default()
+            }),
+            TransactionChange::Reinstatement => Some(CallLocators {
+                reinstatement_locator: locator,
+                ..CallLocators::default()
+            }),
+            TransactionChange::Cancellation { .. } | TransactionChange::Reversal { .. } => None,
+        }
+    };
+    by_kind(issued)
+        .or_else(|| {
+            transactions
+                .iter()
+                .find(|t| t.locator == segment.started_by)
+                .and_then(by_kind)
+        })
+        .unwrap_or_default()
 }
 
 fn new_transaction(

@@ -113,6 +113,10 @@ struct RateKey<'a> {
 #[derive(Debug, Clone)]
 struct RateRun<'a> {
     period: Period,
+    /// The span an exact premium was priced for (it may be longer than the
+    /// run when the result is reused after a split or a cancellation); the
+    /// run's own period for a yearly rate.
+    rated: Period,
     rate: PremiumRate,
     segments: Vec<Period>,
     rater: &'a RaterIdentity,
@@ -133,7 +137,9 @@ fn rate_runs<'a>(
     let mut runs: BTreeMap<RateKey<'a>, Vec<RateRun<'a>>> = BTreeMap::new();
     for segment in priced {
         let mut rates: BTreeMap<RateKey<'a>, Decimal> = BTreeMap::new();
+        let mut spans: BTreeMap<&'a str, Period> = BTreeMap::new();
         for item in &segment.response.items {
+            spans.insert(&item.locator, segment.rated_span(&item.locator));
             let charge = item.charge.as_deref().unwrap_or(&product.premium_charge);
             let (exact, amount) = premium_rate(item.premium);
             let key = RateKey {
@@ -162,12 +168,19 @@ fn rate_runs<'a>(
             } else {
                 PremiumRate::Yearly(amount)
             };
+            let rated = match rate {
+                PremiumRate::Yearly(_) => segment.period,
+                PremiumRate::Exact(_) => spans.get(key.item).copied().unwrap_or(segment.period),
+            };
             let key_runs = runs.entry(key).or_default();
+            // Yearly rates join when equal; exact amounts only when they are
+            // pieces of one recorded result (the same amount for the same
+            // span), so a split result still sums to its amount.
             match key_runs.last_mut() {
                 Some(last)
                     if last.period.end() == segment.period.start()
-                        && matches!(rate, PremiumRate::Yearly(_))
-                        && last.rate == rate =>
+                        && last.rate == rate
+                        && (matches!(rate, PremiumRate::Yearly(_)) || last.rated == rated) =>
                 {
                     last.period =
                         Period::new(last.period.start(), segment.period.end()).expect("contiguous");
@@ -175,6 +188,7 @@ fn rate_runs<'a>(
                 }
                 _ => key_runs.push(RateRun {
                     period: segment.period,
+                    rated,
                     rate,
                     segments: vec![segment.period],
                     rater: &segment.rater,
@@ -217,7 +231,10 @@ fn run_pieces(
 ) -> Result<Vec<Piece>, String> {
     let rated = RatedPremium {
         rate: run.rate,
-        period: run.period,
+        period: match run.rate {
+            PremiumRate::Yearly(_) => run.period,
+            PremiumRate::Exact(_) => run.rated,
+        },
         basis,
     };
     let mut bounds: Vec<NaiveDate> = cuts

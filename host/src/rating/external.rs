@@ -239,6 +239,15 @@ impl Rater for ExternalRater {
         self.rate_with_locators(request, &CallLocators::default())
     }
 
+    fn rate_with_call_locators(
+        &self,
+        request: &RateRequest,
+        locators: &CallLocators,
+    ) -> Result<(RateResponse, RaterIdentity), RatingError> {
+        self.rate_with_locators(request, locators)
+            .map(|response| (response, self.identity()))
+    }
+
     fn identity(&self) -> RaterIdentity {
         RaterIdentity::External {
             name: self.name.clone(),

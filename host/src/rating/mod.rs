@@ -63,4 +63,16 @@ pub trait Rater: Send + Sync {
         self.rate(request)
             .map(|response| (response, self.identity()))
     }
+
+    /// Rates for a transaction, with the locators of the transaction that
+    /// creates the segment (`quoteLocator`, `endorsementLocator`, ...). Only
+    /// external raters send them (seed 004); every other rater ignores them.
+    fn rate_with_call_locators(
+        &self,
+        request: &RateRequest,
+        locators: &CallLocators,
+    ) -> Result<(RateResponse, RaterIdentity), RatingError> {
+        let _ = locators;
+        self.rate_with_identity(request)
+    }
 }

@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// Prices each peril from its own fields, so tests can state premiums
-/// directly:
+/// Prices each requested peril (the request's `items`, not every peril of
+/// the policy) from its own fields, so tests can state premiums directly:
 ///
 /// - `yearly_premium` (a decimal as text or number): a yearly rate, or
 ///   `exact_premium`: an exact amount for the segment;
@@ -63,7 +63,11 @@ impl Rater for FieldRater {
         let producer = text_field(policy_fields.get("producer")).unwrap_or("producer");
         let mut items = Vec::new();
         for exposure in &request.policy.exposures {
-            for peril in &exposure.perils {
+            for peril in exposure
+                .perils
+                .iter()
+                .filter(|p| request.items.iter().any(|i| i.locator == p.locator))
+            {
                 let fields = &peril.characteristics.fields;
                 let premium = if let Some(exact) = decimal_field(fields.get("exact_premium")) {
                     Premium::Exact(exact)
@@ -157,6 +161,24 @@ impl Rater for FallbackRater {
             }) => {
                 tracing::warn!(%rater, failure = failure.code(), %message, "rater failed; using the fallback");
                 self.fallback.rate_with_identity(request)
+            }
+            other => other,
+        }
+    }
+
+    fn rate_with_call_locators(
+        &self,
+        request: &RateRequest,
+        locators: &super::CallLocators,
+    ) -> Result<(RateResponse, RaterIdentity), RatingError> {
+        match self.primary.rate_with_call_locators(request, locators) {
+            Err(RatingError::Failed {
+                rater,
+                failure,
+                message,
+            }) => {
+                tracing::warn!(%rater, failure = failure.code(), %message, "rater failed; using the fallback");
+                self.fallback.rate_with_call_locators(request, locators)
             }
             other => other,
         }

@@ -8,6 +8,7 @@ mod plan_change;
 pub(super) mod plugin;
 mod plugin_dates;
 mod property;
+mod rater_outage;
 mod reinstatement;
 mod schedule;
 mod seeds;

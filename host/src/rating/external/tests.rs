@@ -131,6 +131,39 @@ fn the_optional_locators_are_sent_when_premia_knows_them() {
 }
 
 #[test]
+fn a_transaction_s_locators_reach_the_wire_through_the_rater_trait_and_a_fallback_chain() {
+    let (address, seen) = answering(
+        StatusCode::OK,
+        r#"{"pricedPerilCharacteristics": {
+            "PER1:2025-03-01": {"yearlyPremium": "1"}, "PER2:2025-03-01": {"yearlyPremium": "1"}}}"#,
+    );
+    let locators = CallLocators {
+        endorsement_locator: Some("P1-T2".into()),
+        ..CallLocators::default()
+    };
+    let external: std::sync::Arc<dyn Rater> = std::sync::Arc::new(rater(address, 5_000));
+    let (_, identity) = external
+        .rate_with_call_locators(&sample_request(), &locators)
+        .unwrap();
+    assert_eq!(identity, external.identity());
+    assert_eq!(
+        seen.lock().unwrap().body,
+        expected_wire_json(json!({"endorsementLocator": "P1-T2"}))
+    );
+    let chain = crate::rating::FallbackRater {
+        primary: external.clone(),
+        fallback: external,
+    };
+    chain
+        .rate_with_call_locators(&sample_request(), &locators)
+        .unwrap();
+    assert_eq!(
+        seen.lock().unwrap().body,
+        expected_wire_json(json!({"endorsementLocator": "P1-T2"}))
+    );
+}
+
+#[test]
 fn exact_premiums_technical_premiums_and_commissions_are_read() {
     let response = rate_with(
         StatusCode::OK,
