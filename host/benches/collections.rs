@@ -150,6 +150,7 @@ fn account_commands(n: usize) -> Vec<EngineCommand> {
                 plan: None,
                 time_zone: "UTC".into(),
                 data: policy_data(),
+                bind: Default::default(),
             }
             .into(),
         );

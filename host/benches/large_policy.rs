@@ -143,6 +143,7 @@ fn main() {
             plan: None,
             time_zone: "UTC".into(),
             data: data(perils),
+            bind: Default::default(),
         };
         let started = Instant::now();
         let issued = run(issue.into(), "issue").unwrap();

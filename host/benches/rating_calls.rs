@@ -184,6 +184,7 @@ fn policy_of_terms(rater: &Arc<Counting>, terms: u32) -> (PolicyBook, usize) {
             plan: None,
             time_zone: "UTC".into(),
             data: data(),
+            bind: Default::default(),
         },
     ];
     let mut n = 0;

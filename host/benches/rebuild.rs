@@ -161,6 +161,7 @@ fn main() {
                 plan: None,
                 time_zone: "UTC".into(),
                 data,
+                bind: Default::default(),
             },
             0,
         );

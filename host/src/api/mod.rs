@@ -74,6 +74,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts", post(policies::create_account))
         .route("/v1/accounts/{locator}", get(policies::get_account))
         .route("/v1/quotes", post(policies::quote))
+        .route(
+            "/v1/quotes/billing-options",
+            post(policies::billing_options),
+        )
         .route("/v1/policies", post(policies::issue_policy))
         .route("/v1/policies/{locator}", get(policies::get_policy))
         .route(

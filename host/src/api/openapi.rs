@@ -36,7 +36,7 @@ use utoipa::{PartialSchema, ToSchema};
         config_reads::get_product, activation::get_plugin, activation::schedule_plugin,
         raters::get_rater, config_reads::get_billing_settings, config_reads::get_account_settings,
         policies::create_account, policies::get_account, policies::issue_policy,
-        policies::quote, policies::get_policy, policies::endorse, policies::renew,
+        policies::quote, policies::billing_options, policies::get_policy, policies::endorse, policies::renew,
         policies::cancel, policies::reinstate, policies::reverse, policies::non_renew,
         policies::correct_rates, policies::correct_product_rates,
         policies::audit_charge, policies::add_charge, policies::reverse_charges,

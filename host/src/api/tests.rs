@@ -22,6 +22,7 @@ mod golden_log;
 mod keys;
 mod money;
 mod reinstatement;
+mod seed002;
 
 struct Api {
     router: Router,

@@ -48,7 +48,9 @@ impl Collections {
     /// is applied to it (to know where its new slices and charges will sit).
     pub fn follow_book(&mut self, event: &BookEvent, book: &PolicyBook) {
         match event {
-            BookEvent::ProductDeployed { .. } | BookEvent::NonRenewed { .. } => {}
+            BookEvent::ProductDeployed { .. }
+            | BookEvent::NonRenewed { .. }
+            | BookEvent::PolicySystemNotified { .. } => {}
             BookEvent::AccountCreated { account } => {
                 self.accounts.insert(
                     account.locator.clone(),

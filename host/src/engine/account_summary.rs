@@ -137,7 +137,9 @@ pub fn touched_accounts(state: &TenantState, events: &[TenantEvent]) -> BTreeSet
                 Some(charge.account.clone())
             }
             TenantEvent::Book(
-                BookEvent::PlanChanged { policy, .. } | BookEvent::NonRenewed { policy, .. },
+                BookEvent::PlanChanged { policy, .. }
+                | BookEvent::NonRenewed { policy, .. }
+                | BookEvent::PolicySystemNotified { policy, .. },
             ) => account_of_policy(policy),
             TenantEvent::Collections(event) => event.account().map(str::to_string),
             TenantEvent::Book(BookEvent::ProductDeployed { .. })

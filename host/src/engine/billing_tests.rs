@@ -52,6 +52,7 @@ fn book(engine: &Engine, accounts: usize, policies: usize) {
                 plan: None,
                 time_zone: "UTC".into(),
                 data: data("1200.00", &[]),
+                bind: Default::default(),
             }
             .into());
         }

@@ -431,6 +431,7 @@ impl Harness {
                     plan: None,
                     time_zone: "UTC".into(),
                     data: data(&yearly(*k).to_string(), &[]),
+                    bind: Default::default(),
                 });
                 self.model.policies.push(ModelPolicy {
                     locator,

@@ -58,13 +58,28 @@ impl TenantState {
         let header = opened(issue)
             .and_then(|e| e.opened.as_ref())
             .ok_or_else(|| EngineError::NotFound("a new policy to schedule".into()))?;
-        let account = self
-            .book
-            .accounts
-            .get(&header.account)
-            .ok_or_else(|| EngineError::NotFound(format!("account {}", header.account)))?;
-        let billing = self.collections.account(&header.account)?;
-        let mut settings = self.collections.settings_for(billing);
+        // The account: known, or opened by the quote itself (seed 002: a
+        // quote before the billing system knows the account), billed with
+        // the tenant's settings.
+        let (account, mut settings) = match self.book.accounts.get(&header.account) {
+            Some(account) => {
+                let billing = self.collections.account(&header.account)?;
+                (account.clone(), self.collections.settings_for(billing))
+            }
+            None => {
+                let created = issue.iter().find_map(|e| match e {
+                    TenantEvent::Book(BookEvent::AccountCreated { account })
+                        if account.locator == header.account =>
+                    {
+                        Some(account.clone())
+                    }
+                    _ => None,
+                });
+                let account = created
+                    .ok_or_else(|| EngineError::NotFound(format!("account {}", header.account)))?;
+                (account, self.collections.settings.clone())
+            }
+        };
         settings.delinquency.enabled = false;
         settings.auto_write_off_up_to = Decimal::ZERO;
         let mut scratch = TenantState::new(self.ledger.tenant())?;
@@ -72,9 +87,7 @@ impl TenantState {
             BookEvent::ProductDeployed {
                 product: header.product.clone(),
             },
-            BookEvent::AccountCreated {
-                account: account.clone(),
-            },
+            BookEvent::AccountCreated { account },
         ] {
             scratch.apply(&TenantEvent::Book(event))?;
         }
@@ -100,9 +113,13 @@ impl TenantState {
             .as_ref()
             .map(|h| h.account.clone())
             .unwrap_or_default();
+        // The account is already on the scratch state.
         let book: Vec<TenantEvent> = issue
             .iter()
-            .filter(|e| matches!(e, TenantEvent::Book(_)))
+            .filter(|e| {
+                matches!(e, TenantEvent::Book(_))
+                    && !matches!(e, TenantEvent::Book(BookEvent::AccountCreated { .. }))
+            })
             .cloned()
             .collect();
         let billed = self.invoice_new_charges(&book, context, adjuster, self.ledger.next_id())?;

@@ -65,6 +65,7 @@ fn issue(yearly: &str) -> EngineCommand {
             fields: Fields::new(),
             exposures,
         },
+        bind: Default::default(),
     }
     .into()
 }
@@ -257,7 +258,7 @@ fn tenants_are_kept_apart() {
             .execute("t2", &issue("1000.00"), &meta("issue"))
             .unwrap_err()
             .code(),
-        "account_not_found"
+        "product_not_found"
     );
 }
 
@@ -467,6 +468,7 @@ fn large_policy(perils: usize) -> (EngineCommand, EngineCommand) {
             fields: Fields::new(),
             exposures,
         },
+        bind: Default::default(),
     };
     (
         PolicyCommand::DeployProduct { product }.into(),

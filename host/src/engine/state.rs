@@ -54,6 +54,7 @@ impl TenantEvent {
             TenantEvent::Book(BookEvent::FlatChargeAdded { .. }) => "flat_charge_added",
             TenantEvent::Book(BookEvent::PlanChanged { .. }) => "plan_changed",
             TenantEvent::Book(BookEvent::NonRenewed { .. }) => "policy_non_renewed",
+            TenantEvent::Book(BookEvent::PolicySystemNotified { .. }) => "policy_system_notified",
             TenantEvent::Journal(_) => "journal_entry_posted",
             TenantEvent::Collections(event) => event.kind(),
             TenantEvent::Clock(event) => event.kind(),
@@ -98,7 +99,9 @@ impl TenantEvent {
                 None => format!("account/{}", charge.account),
             },
             TenantEvent::Book(
-                BookEvent::PlanChanged { policy, .. } | BookEvent::NonRenewed { policy, .. },
+                BookEvent::PlanChanged { policy, .. }
+                | BookEvent::NonRenewed { policy, .. }
+                | BookEvent::PolicySystemNotified { policy, .. },
             ) => format!("policy/{policy}"),
             TenantEvent::Journal(_) => "ledger".to_string(),
             TenantEvent::Collections(event) => match event.account() {
@@ -292,9 +295,14 @@ impl TenantState {
                 events.extend(
                     self.close_reinstated_delinquencies(&events, context, adjuster, next_id)?,
                 );
+                events.extend(self.confirmation_notices(&events));
                 events
             }
-            EngineCommand::Billing(command) => self.decide_billing(command, raters, adjuster)?,
+            EngineCommand::Billing(command) => {
+                let mut events = self.decide_billing(command, raters, adjuster)?;
+                events.extend(self.confirmation_notices(&events));
+                events
+            }
             EngineCommand::Clock(command) => {
                 let fresh = self.events_applied == 0;
                 vec![TenantEvent::Clock(self.clock.decide(command, fresh)?)]
@@ -329,6 +337,49 @@ impl TenantState {
         };
         check_event_sizes(&events)?;
         Ok(events)
+    }
+
+    /// The notices to the policy system of the terms `events` confirm, for
+    /// policies bound with `notify_upon_sufficient_payment` (seed 002:
+    /// "BillingCenter notifies PolicyCenter that sufficient payment has been
+    /// received").
+    fn confirmation_notices(&self, events: &[TenantEvent]) -> Vec<TenantEvent> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                TenantEvent::Collections(CollectionsEvent::TermConfirmed {
+                    policy,
+                    term,
+                    invoice,
+                    on,
+                    ..
+                }) => {
+                    // The policy's header: in the book, or opened by these
+                    // very events (a bind paid at once).
+                    let opened = events.iter().find_map(|e| match e {
+                        TenantEvent::Book(BookEvent::TransactionIssued { record }) => {
+                            record.opened.as_ref().filter(|h| &h.locator == policy)
+                        }
+                        _ => None,
+                    });
+                    let header = match self.book.policies.get(policy) {
+                        Some(state) => &state.header,
+                        None => opened?,
+                    };
+                    (header.confirmation_notification
+                        == crate::policy::ConfirmationNotification::NotifyUponSufficientPayment)
+                        .then(|| {
+                            TenantEvent::Book(BookEvent::PolicySystemNotified {
+                                policy: policy.clone(),
+                                term: *term,
+                                invoice: invoice.clone(),
+                                on: *on,
+                            })
+                        })
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The events of a policy command: the book's events, then the journal

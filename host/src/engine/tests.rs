@@ -105,6 +105,7 @@ fn start() -> TenantState {
                 plan: None,
                 time_zone: "America/New_York".into(),
                 data,
+                bind: Default::default(),
             }
             .into(),
             &context(0),

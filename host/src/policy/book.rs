@@ -52,6 +52,10 @@ pub struct Term {
     /// The day that chose `rate_version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating_date: Option<NaiveDate>,
+    /// The day the term was bound: the tenant's today when its new
+    /// business or renewal was issued (seed 002's `BoundDate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_on: Option<NaiveDate>,
 }
 
 /// What is fixed when a policy is created: the product is copied onto it so
@@ -67,7 +71,17 @@ pub struct PolicyHeader {
     /// counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_revision: Option<u32>,
+    /// Whether the policy system is told when a term is confirmed.
+    #[serde(default, skip_serializing_if = "is_not_notified")]
+    pub confirmation_notification: ConfirmationNotification,
 }
+
+fn is_not_notified(notification: &ConfirmationNotification) -> bool {
+    *notification == ConfirmationNotification::None
+}
+
+/// Characters of an account's name, at most.
+pub const ACCOUNT_NAME_CHARS_MAX: usize = 200;
 
 /// A policy as the book knows it.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +233,16 @@ pub struct TermTimeline {
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum BookEvent {
+    /// The policy system is told that a term is confirmed (its first
+    /// invoice paid), for a policy bound with
+    /// `notify_upon_sufficient_payment` (seed 002).
+    PolicySystemNotified {
+        policy: String,
+        term: u32,
+        /// The first invoice whose payment confirmed it.
+        invoice: String,
+        on: NaiveDate,
+    },
     ProductDeployed {
         product: ProductConfig,
     },
@@ -272,6 +296,11 @@ pub enum PolicyCommand {
         plan: Option<String>,
         time_zone: String,
         data: PolicyData,
+        /// What the policy system sends at bind besides the policy (seed
+        /// 002): the account's details when the billing system may not know
+        /// it, and whether to be told when the term is confirmed.
+        #[serde(default, skip_serializing_if = "BindOptions::is_default")]
+        bind: BindOptions,
     },
     Endorse {
         policy: String,
@@ -344,6 +373,52 @@ pub enum PolicyCommand {
         version: String,
         reason: String,
     },
+}
+
+/// What a bind carries besides the policy (seed 002).
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindOptions {
+    /// The account to create when the billing system does not know it (an
+    /// account it knows is used as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_account: Option<AccountDetails>,
+    /// Whether the policy system is told when a term is confirmed (seed
+    /// 002's `ConfirmationNotificationState`).
+    #[serde(default)]
+    pub confirmation_notification: ConfirmationNotification,
+}
+
+impl BindOptions {
+    fn is_default(&self) -> bool {
+        *self == BindOptions::default()
+    }
+}
+
+/// An account's details sent with a bind.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountDetails {
+    pub name: String,
+    /// The product's currency when absent; another than the product's is
+    /// refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+}
+
+/// Whether the policy system is told that a term is confirmed (its first
+/// invoice paid): a `policy_system_notified` event in the feed, which
+/// webhooks deliver.
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmationNotification {
+    /// Not told (it reads the feed or the policy when it wants).
+    #[default]
+    None,
+    /// Told when payment sufficient to confirm the term is received.
+    NotifyUponSufficientPayment,
 }
 
 /// Characters of a rate correction's reason, at most.
@@ -505,6 +580,8 @@ impl PolicyBook {
                     policy.non_renewal = Some(notice.clone());
                 }
             }
+            // A message to the policy system: it changes nothing here.
+            BookEvent::PolicySystemNotified { .. } => {}
             BookEvent::TransactionIssued { record } => {
                 if let Some(header) = &record.opened {
                     self.policies.insert(
@@ -614,6 +691,7 @@ impl PolicyBook {
                 plan,
                 time_zone,
                 data,
+                bind,
             } => self.issue_policy(
                 locator,
                 account,
@@ -622,6 +700,7 @@ impl PolicyBook {
                 plan.as_deref(),
                 time_zone,
                 data,
+                bind,
                 context,
                 raters,
                 dater,
@@ -721,6 +800,7 @@ impl PolicyBook {
                     plan: plan.clone(),
                     rate_version,
                     rating_date: Some(rating_date),
+                    bound_on: Some(today_of(context, &state.header.time_zone)?),
                 };
                 let change = TransactionChange::Renewal {
                     term: term_period,
@@ -1041,6 +1121,7 @@ impl PolicyBook {
         plan: Option<&str>,
         time_zone: &str,
         data: &PolicyData,
+        bind: &BindOptions,
         context: &CommandContext,
         raters: &dyn RaterResolver,
         dater: &dyn InstallmentDater,
@@ -1049,21 +1130,49 @@ impl PolicyBook {
         if self.policies.contains_key(locator) {
             return Err(PolicyError::DuplicatePolicy(locator.to_string()));
         }
-        let account_state = self
-            .accounts
-            .get(account)
-            .ok_or_else(|| PolicyError::UnknownAccount(account.to_string()))?;
         let product = self
             .products
             .get(product)
             .ok_or_else(|| PolicyError::UnknownProduct(product.to_string()))?;
-        if account_state.currency != product.currency {
-            return Err(PolicyError::Invalid(format!(
-                "account {account} bills in {}, product {} in {}",
-                account_state.currency.code(),
-                product.name,
-                product.currency.code()
-            )));
+        // The account: known, or created from the bind's details (seed
+        // 002: "if the account is unknown, create account").
+        let (account_currency, created) = match (self.accounts.get(account), &bind.new_account) {
+            (Some(known), details) => {
+                if let Some(wanted) = details.as_ref().and_then(|d| d.currency)
+                    && wanted != known.currency
+                {
+                    return Err(PolicyError::CurrencyMismatch {
+                        what: format!("account {account}"),
+                        currency: known.currency,
+                        product: product.name.clone(),
+                        product_currency: wanted,
+                    });
+                }
+                (known.currency, None)
+            }
+            (None, Some(details)) => {
+                check_locator(account)?;
+                let name = details.name.trim();
+                if name.is_empty() || name.chars().count() > ACCOUNT_NAME_CHARS_MAX {
+                    return Err(PolicyError::BadAccountName(ACCOUNT_NAME_CHARS_MAX));
+                }
+                let currency = details.currency.unwrap_or(product.currency);
+                let created = Account {
+                    locator: account.to_string(),
+                    name: name.to_string(),
+                    currency,
+                };
+                (currency, Some(created))
+            }
+            (None, None) => return Err(PolicyError::UnknownAccount(account.to_string())),
+        };
+        if account_currency != product.currency {
+            return Err(PolicyError::CurrencyMismatch {
+                what: format!("account {account}"),
+                currency: account_currency,
+                product: product.name.clone(),
+                product_currency: product.currency,
+            });
         }
         parse_time_zone(time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
         data.validate()?;
@@ -1080,6 +1189,7 @@ impl PolicyBook {
             product: product.clone(),
             time_zone: time_zone.to_string(),
             product_revision: self.product_revisions.get(&product.name).copied(),
+            confirmation_notification: bind.confirmation_notification,
         };
         let period = term_period(start, product.term_months)?;
         let (rate_version, rating_date) = rate_version_of(
@@ -1096,6 +1206,7 @@ impl PolicyBook {
             plan: plan.clone(),
             rate_version,
             rating_date: Some(rating_date),
+            bound_on: Some(today_of(context, time_zone)?),
         };
         let empty = PolicyState {
             header: header.clone(),
@@ -1124,7 +1235,11 @@ impl PolicyBook {
         if let BookEvent::TransactionIssued { record } = &mut event {
             record.opened = Some(header);
         }
-        Ok(vec![event])
+        Ok(created
+            .map(|account| BookEvent::AccountCreated { account })
+            .into_iter()
+            .chain([event])
+            .collect())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1885,6 +2000,19 @@ fn check_locator(locator: &str) -> Result<(), PolicyError> {
     }
 }
 
+/// The tenant's today for a command: a test tenant's clock, or the local
+/// date of its issue in the policy's time zone.
+fn today_of(context: &CommandContext, time_zone: &str) -> Result<NaiveDate, PolicyError> {
+    match context.today {
+        Some(today) => Ok(today),
+        None => {
+            let zone =
+                parse_time_zone(time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+            Ok(local_date(context.issued_at, zone))
+        }
+    }
+}
+
 /// The rate version of a term opened for `kind` over `period`, and its
 /// rating date: the term's start, or the tenant's today when the product
 /// says so ([`super::product::RatingDate`]).
@@ -1898,14 +2026,7 @@ fn rate_version_of(
 ) -> Result<(Option<String>, NaiveDate), PolicyError> {
     let day = match product.rating_date {
         RatingDate::TermStart => period.start(),
-        RatingDate::Issued => match context.today {
-            Some(today) => today,
-            None => {
-                let zone =
-                    parse_time_zone(time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
-                local_date(context.issued_at, zone)
-            }
-        },
+        RatingDate::Issued => today_of(context, time_zone)?,
     };
     let version = crate::rating::chain::term_version(&product.rating, raters, day, kind);
     Ok((version, day))

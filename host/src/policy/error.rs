@@ -56,6 +56,15 @@ pub enum PolicyError {
         ends_on: chrono::NaiveDate,
         today: chrono::NaiveDate,
     },
+    #[error("{what} bills in {currency}, product {product} in {product_currency}")]
+    CurrencyMismatch {
+        what: String,
+        currency: crate::domain::Currency,
+        product: String,
+        product_currency: crate::domain::Currency,
+    },
+    #[error("an account's name is 1 to {0} characters")]
+    BadAccountName(usize),
     #[error("the product's rating names {0}, which is not uploaded or registered")]
     UnknownRater(String),
     #[error("policy {policy} has no term {term}")]
@@ -113,6 +122,8 @@ impl PolicyError {
             PolicyError::NotRenewed { .. } => "policy_not_renewed",
             PolicyError::NoticeTooLate { .. } => "non_renewal_notice_too_late",
             PolicyError::UnknownRater(_) => "product_rater_unknown",
+            PolicyError::CurrencyMismatch { .. } => "currency_mismatch",
+            PolicyError::BadAccountName(_) => "invalid_account_name",
             PolicyError::UnknownTerm { .. } => "term_not_found",
             PolicyError::UnknownRateVersion { .. } => "rate_version_unknown",
             PolicyError::RateVersionUnchanged { .. } => "rate_version_unchanged",

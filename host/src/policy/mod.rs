@@ -22,8 +22,9 @@ mod transaction;
 
 pub use audit::{ChargeAudit, explain};
 pub use book::{
-    Account, BookEvent, CommandContext, PolicyBook, PolicyCommand, PolicyHeader, PolicyState,
-    RaterResolver, Term, TermTimeline, TransactionRecord, is_standing,
+    Account, AccountDetails, BindOptions, BookEvent, CommandContext, ConfirmationNotification,
+    PolicyBook, PolicyCommand, PolicyHeader, PolicyState, RaterResolver, Term, TermTimeline,
+    TransactionRecord, is_standing,
 };
 pub use cancellation::{
     CancellationError, CancellationReason, CancellationRules, Kept, RefundMethod, ShortRateRow,

@@ -192,6 +192,7 @@ impl Fixture {
             plan: None,
             time_zone: "UTC".into(),
             data: vehicle_only(),
+            bind: Default::default(),
         })
     }
 

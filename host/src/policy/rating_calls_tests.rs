@@ -179,6 +179,7 @@ impl Fixture {
             plan: None,
             time_zone: "UTC".into(),
             data: data(field),
+            bind: Default::default(),
         });
         fixture
     }

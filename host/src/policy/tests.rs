@@ -98,6 +98,7 @@ fn issue(book: &mut PolicyBook, start: NaiveDate, data: PolicyData) -> Transacti
             plan: None,
             time_zone: "America/New_York".into(),
             data,
+            bind: Default::default(),
         },
         &context("issue"),
         &Raters,
@@ -729,6 +730,7 @@ fn a_rater_flat_charge_the_product_does_not_define_as_flat_is_refused() {
         plan: None,
         time_zone: "UTC".into(),
         data: flat_data("1000.00", "premium-tax", "5.00", "new_business"),
+        bind: Default::default(),
     };
     assert_eq!(
         book.execute(&bad, &context("i"), &Raters).unwrap_err(),
@@ -868,6 +870,7 @@ fn replaying_the_events_rebuilds_the_same_book() {
         plan: Some("monthly".into()),
         time_zone: "UTC".into(),
         data: flat_data("1000.00", "policy-fee", "25.00", "new_business"),
+        bind: Default::default(),
     };
     events.extend(book.execute(&nb, &context("i"), &Raters).unwrap());
     for (effective, premium) in [(date(2021, 3, 1), "1300.00"), (date(2021, 2, 1), "900.00")] {

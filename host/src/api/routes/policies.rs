@@ -6,10 +6,14 @@ use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
 use crate::api::state::AppState;
+use crate::collections::BillingCommand;
 use crate::domain::Currency;
 use crate::engine::EngineCommand;
 use crate::ledger::LedgerAccount;
-use crate::policy::{ChargeAudit, DataChange, Invoicing, PolicyCommand, PolicyData, PolicyState};
+use crate::policy::{
+    AccountDetails, BindOptions, ChargeAudit, ConfirmationNotification, DataChange, Invoicing,
+    PolicyCommand, PolicyData, PolicyState,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -86,10 +90,15 @@ pub async fn get_account(
     .await
 }
 
-#[derive(utoipa::ToSchema, Debug, Deserialize)]
+/// A new policy, as the policy system binds (or quotes) it (seed 002).
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewPolicy {
     pub locator: String,
+    /// The billing account. A quote may leave it out; a bind naming an
+    /// account the billing system does not know creates it from
+    /// `account_details`.
+    #[serde(default)]
     pub account: String,
     pub product: String,
     pub start: NaiveDate,
@@ -97,7 +106,39 @@ pub struct NewPolicy {
     pub plan: Option<String>,
     pub time_zone: String,
     pub data: PolicyData,
+    /// The account to create when `account` is unknown (its currency is
+    /// the product's when absent); ignored for a known account.
+    #[serde(default)]
+    pub account_details: Option<AccountDetails>,
+    /// `notify_upon_sufficient_payment`: a `policy_system_notified` event
+    /// when the term's first invoice is paid; `none` (the default): not.
+    #[serde(default)]
+    pub confirmation_notification: ConfirmationNotification,
+    /// Payments received with the bind: recorded on the account right
+    /// after the policy (their credit pays the first invoice, which
+    /// confirms the term once it is covered).
+    #[serde(default)]
+    pub up_front_payments: Vec<UpFrontPayment>,
 }
+
+/// A payment received with a bind.
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpFrontPayment {
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    /// The tenant's today when absent.
+    #[serde(default)]
+    pub received_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub reference: String,
+}
+
+/// The most up-front payments one bind may carry.
+pub const UP_FRONT_PAYMENTS_MAX: usize = 10;
+
+/// The account a quote uses when it names none: never created.
+const QUOTE_ACCOUNT: &str = "quote";
 
 pub(crate) fn issue_command(body: NewPolicy) -> EngineCommand {
     PolicyCommand::IssuePolicy {
@@ -108,11 +149,35 @@ pub(crate) fn issue_command(body: NewPolicy) -> EngineCommand {
         plan: body.plan,
         time_zone: body.time_zone,
         data: body.data,
+        bind: BindOptions {
+            new_account: body.account_details,
+            confirmation_notification: body.confirmation_notification,
+        },
     }
     .into()
 }
 
+/// A quote's command: a quote needs no account (seed 002: the policy
+/// system quotes before the billing system knows the account), so an
+/// unknown or absent one is made up for it, in the product's currency.
+pub(crate) fn quote_command(mut body: NewPolicy) -> EngineCommand {
+    if body.account.is_empty() {
+        body.account = QUOTE_ACCOUNT.to_string();
+    }
+    if body.account_details.is_none() {
+        body.account_details = Some(AccountDetails {
+            name: "quote".into(),
+            currency: None,
+        });
+    }
+    issue_command(body)
+}
+
 /// Issues a policy (new business), or quotes it with `?preview=true`.
+/// With `account_details`, an unknown account is created in the same
+/// command; with `up_front_payments`, each is recorded right after (under
+/// the key `<Idempotency-Key>/up-front-<n>`, so a retry completes what a
+/// failure interrupted).
 #[utoipa::path(post, path = "/v1/policies", request_body = NewPolicy, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn issue_policy(
     State(state): State<AppState>,
@@ -122,7 +187,51 @@ pub async fn issue_policy(
     ApiJson(body): ApiJson<NewPolicy>,
 ) -> Answer {
     caller.require(Access::Transact)?;
-    run(&state, &caller, issue_command(body), preview.0, key).await
+    if body.up_front_payments.is_empty() {
+        return run(&state, &caller, issue_command(body), preview.0, key).await;
+    }
+    if body.up_front_payments.len() > UP_FRONT_PAYMENTS_MAX {
+        return Err(ApiError::unprocessable(
+            "too_many_payments",
+            format!("a bind carries at most {UP_FRONT_PAYMENTS_MAX} up-front payments"),
+        ));
+    }
+    let account = body.account.clone();
+    let payments = body.up_front_payments.clone();
+    let today = {
+        let engine = std::sync::Arc::clone(&state.engine);
+        let tenant = caller.tenant.clone();
+        blocking(move || Ok(engine.clock(&tenant)?.0)).await?
+    };
+    let payment_commands: Vec<EngineCommand> = payments
+        .into_iter()
+        .map(|payment| {
+            BillingCommand::RecordPayment {
+                account: account.clone(),
+                amount: payment.amount,
+                received_on: payment.received_on.unwrap_or(today),
+                invoices: Vec::new(),
+                reference: payment.reference,
+            }
+            .into()
+        })
+        .collect();
+    let issue = issue_command(body);
+    if preview.0 {
+        let steps = std::iter::once(issue)
+            .chain(payment_commands)
+            .map(Into::into)
+            .collect();
+        return super::command::preview_steps(&state, &caller, steps, key).await;
+    }
+    let (status, Json(mut effect)) = run(&state, &caller, issue, false, key.clone()).await?;
+    for (n, command) in payment_commands.into_iter().enumerate() {
+        let payment_key = key.as_ref().map(|k| format!("{k}/up-front-{}", n + 1));
+        let (_, Json(paid)) = run(&state, &caller, command, false, payment_key).await?;
+        effect.journal_entries.extend(paid.journal_entries);
+        effect.other_events.extend(paid.other_events);
+    }
+    Ok((status, Json(effect)))
 }
 
 /// A priced line of a quote.
@@ -173,7 +282,15 @@ pub async fn quote(
     ApiJson(body): ApiJson<NewPolicy>,
 ) -> Result<Json<QuoteView>, ApiError> {
     caller.require(Access::Transact)?;
-    let (effect, schedule) = quote_preview(&state, &caller, issue_command(body)).await?;
+    Ok(Json(quote_view(&state, &caller, body).await?))
+}
+
+async fn quote_view(
+    state: &AppState,
+    caller: &Caller,
+    body: NewPolicy,
+) -> Result<QuoteView, ApiError> {
+    let (effect, schedule) = quote_preview(state, caller, quote_command(body)).await?;
     let currency = effect.charges.first().map(|c| c.amount.currency);
     let total = effect
         .charges
@@ -202,26 +319,143 @@ pub async fn quote(
             amount: invoice.amount,
         })
         .collect();
-    Ok(Json(QuoteView {
+    Ok(QuoteView {
         currency,
         total,
         lines,
         installments,
+    })
+}
+
+/// One installment plan a product offers, priced for the quote: its
+/// payment schedule (seed 002: "calculate payment schedule").
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct PlanOption {
+    pub plan: String,
+    pub total: Decimal,
+    pub installments: Vec<QuoteInstallment>,
+}
+
+/// What the policy system shows on its payment screen (seed 002: "billing
+/// system returns billing options, available installment plans, and
+/// invoicing plans").
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct BillingOptions {
+    pub currency: Option<Currency>,
+    /// The billing methods the producer may use. Premia bills directly
+    /// (`direct_bill`); agency and list bill are not offered.
+    pub billing_methods: Vec<String>,
+    /// The product's default plan.
+    pub default_plan: String,
+    /// Every plan the product offers, with the quote's schedule on it.
+    pub plans: Vec<PlanOption>,
+}
+
+/// The billing options of a quote: every installment plan of the product
+/// with the payment schedule the quoted policy would have on it, and the
+/// billing methods allowed. Nothing is kept; no account is needed.
+#[utoipa::path(post, path = "/v1/quotes/billing-options", request_body = NewPolicy, responses((status = 200, body = BillingOptions)), tag = "policies")]
+pub async fn billing_options(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewPolicy>,
+) -> Result<Json<BillingOptions>, ApiError> {
+    caller.require(Access::Transact)?;
+    let (plans, default_plan) = {
+        let engine = std::sync::Arc::clone(&state.engine);
+        let tenant = caller.tenant.clone();
+        let name = body.product.clone();
+        blocking(move || {
+            let found = engine.read(&tenant, |s| {
+                s.book.products.get(&name).map(|p| {
+                    (
+                        p.plans.keys().cloned().collect::<Vec<_>>(),
+                        p.default_plan.clone(),
+                    )
+                })
+            })?;
+            found.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "product_not_found",
+                    format!("no product {name} is deployed"),
+                )
+            })
+        })
+        .await?
+    };
+    let mut options = Vec::with_capacity(plans.len());
+    let mut currency = None;
+    for plan in plans {
+        let mut priced = body.clone();
+        priced.plan = Some(plan.clone());
+        let view = quote_view(&state, &caller, priced).await?;
+        currency = currency.or(view.currency);
+        options.push(PlanOption {
+            plan,
+            total: view.total,
+            installments: view.installments,
+        });
+    }
+    Ok(Json(BillingOptions {
+        currency,
+        billing_methods: vec!["direct_bill".to_string()],
+        default_plan,
+        plans: options,
     }))
 }
 
-#[utoipa::path(get, path = "/v1/policies/{locator}", responses((status = 200, body = PolicyState)), tag = "policies")]
+/// A term as billing sees it (seed 002): bound on a day, confirmed once
+/// its first invoice is paid.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct TermStanding {
+    pub term: u32,
+    /// The day it was bound (absent on terms bound before it was kept).
+    pub bound_on: Option<NaiveDate>,
+    /// Its first invoice is paid (`term_confirmed` in the feed).
+    pub confirmed: bool,
+}
+
+/// A policy, and where each term stands.
+#[derive(utoipa::ToSchema, Debug, Serialize)]
+pub struct PolicyView {
+    #[serde(flatten)]
+    pub policy: PolicyState,
+    pub term_standing: Vec<TermStanding>,
+}
+
+#[utoipa::path(get, path = "/v1/policies/{locator}", responses((status = 200, body = PolicyView)), tag = "policies")]
 pub async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
     Path(locator): Path<String>,
-) -> Result<Json<PolicyState>, ApiError> {
+) -> Result<Json<PolicyView>, ApiError> {
     caller.require(Access::Read)?;
     let engine = std::sync::Arc::clone(&state.engine);
     blocking(move || {
-        let policy = engine.read(&caller.tenant, |s| s.book.policies.get(&locator).cloned())?;
-        policy
-            .map(Json)
+        let view = engine.read(&caller.tenant, |s| {
+            let policy = s.book.policies.get(&locator)?.clone();
+            let confirmed = s
+                .collections
+                .accounts
+                .get(&policy.header.account)
+                .map(|a| a.confirmed_terms.clone())
+                .unwrap_or_default();
+            let term_standing = policy
+                .terms
+                .iter()
+                .map(|t| TermStanding {
+                    term: t.number,
+                    bound_on: t.bound_on,
+                    confirmed: confirmed.contains(&(locator.clone(), t.number)),
+                })
+                .collect();
+            Some(PolicyView {
+                policy,
+                term_standing,
+            })
+        })?;
+        view.map(Json)
             .ok_or_else(|| ApiError::not_found(format!("no policy {locator}")))
     })
     .await

@@ -538,6 +538,7 @@ impl Life {
             plan: None,
             time_zone: "UTC".into(),
             data: policy_data(&case.perils),
+            bind: Default::default(),
         }
         .into();
         // The schedule quoted before binding, on the binding day.

@@ -262,6 +262,7 @@ fn an_invoice_date_after_its_due_date_refuses_the_issue_and_changes_nothing() {
             plan: None,
             time_zone: "UTC".into(),
             data: data("1200.00", &[]),
+            bind: Default::default(),
         },
         date(2020, 12, 15),
     );
@@ -356,6 +357,7 @@ fn a_failing_plugin_refuses_the_issue_with_the_invoicing_plugin_code() {
             plan: None,
             time_zone: "UTC".into(),
             data: data("1200.00", &[]),
+            bind: Default::default(),
         },
         date(2020, 12, 15),
     );

@@ -23,6 +23,7 @@ fn issue(start: NaiveDate) -> EngineCommand {
         plan: None,
         time_zone: "UTC".into(),
         data: data("1200.00", &[("flat:policy-fee", "25.00")]),
+        bind: Default::default(),
     }
     .into()
 }

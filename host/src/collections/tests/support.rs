@@ -234,6 +234,7 @@ impl World {
                 plan: plan.map(str::to_string),
                 time_zone: "UTC".into(),
                 data,
+                bind: Default::default(),
             },
             day,
         );
