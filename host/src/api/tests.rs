@@ -21,6 +21,7 @@ mod feed;
 mod keys;
 mod money;
 mod reinstatement;
+mod shadow;
 
 struct Api {
     router: Router,

@@ -8,6 +8,7 @@ use crate::collections::BillingCommand;
 use crate::config::ConfigCommand;
 use crate::keys::KeyCommand;
 use crate::policy::PolicyCommand;
+use super::shadow_report::ShadowRecord;
 use serde::{Deserialize, Serialize};
 
 /// A command to a tenant.
@@ -24,6 +25,9 @@ pub enum EngineCommand {
     Keys(KeyCommand),
     /// Plugins, rate tables, active versions and external raters.
     Config(ConfigCommand),
+    /// A challenger's answers beside the champion's (shadow rating), sent by
+    /// the engine's shadow worker, never by the API.
+    Shadow(ShadowRecord),
 }
 
 impl From<PolicyCommand> for EngineCommand {

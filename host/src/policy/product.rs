@@ -115,6 +115,10 @@ pub struct ProductConfig {
     /// The length of a term in months (12 by default).
     #[serde(default = "default_term_months")]
     pub term_months: u32,
+    /// A challenger rater asked beside the rating chain and never billed
+    /// (shadow rating, [`crate::rating::shadow`]); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<crate::rating::ShadowConfig>,
 }
 
 fn default_premium_charge() -> String {
@@ -339,6 +343,7 @@ pub(crate) mod tests {
             non_renewal_notice_days: 0,
             invoicing_plugin: None,
             term_months: 12,
+            shadow: None,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod chain;
 mod error;
 pub mod external;
 mod native;
+pub mod shadow;
 mod types;
 mod validate;
 
@@ -20,6 +21,7 @@ pub use external::{
     ExternalRaterConfigError, RedactedExternalRaterConfig,
 };
 pub use native::{FallbackRater, FieldRater};
+pub use shadow::ShadowConfig;
 pub use types::{
     Characteristics, Commission, Exposure, FieldValue, FlatCharge, Operation, Peril, Policy,
     Premium, PricedItem, RateItem, RateRequest, RateResponse, Segment,
