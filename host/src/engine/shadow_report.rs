@@ -329,7 +329,7 @@ mod tests {
         let mut book = PolicyBook::new();
         book.products.insert(
             "auto".into(),
-            crate::policy::product::tests::auto_product(),
+            crate::policy::auto_product(),
         );
         let sample = || {
             Some(Box::new(ShadowSample {

@@ -454,11 +454,11 @@ pub(crate) mod tests {
                 .map(|l| (l.key.clone(), l.difference()))
                 .collect::<Vec<_>>(),
             vec![
-                (commission, dec!(100.00)),
                 (
                     key("policy", "policy-fee", LineKind::FlatCharge, Basis::Exact),
                     dec!(25.00)
                 ),
+                (commission, dec!(100.00)),
             ]
         );
     }

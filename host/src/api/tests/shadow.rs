@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::rating::external::priced_wire_response;
-use crate::rating::{ExternalRateRequest, FieldRater, Premium, Rater};
+use crate::rating::{ExternalRateRequest, FieldValue, Premium, PricedItem, RateResponse};
 use rust_decimal::Decimal;
 use std::time::Duration;
 
@@ -29,25 +29,47 @@ fn serve(router: Router) -> std::net::SocketAddr {
     receiver.recv().expect("test server started")
 }
 
-/// An external rater that prices as the `field` rater does, but collision
-/// 10% higher (to the cent).
+/// An external rater that prices each peril at its `yearly_premium` field,
+/// as the `field` rater does, but collision 10% higher (to the cent).
 fn ten_percent_on_collision() -> Router {
     async fn rate(body: axum::body::Bytes) -> axum::Json<Value> {
         let wire: ExternalRateRequest = serde_json::from_slice(&body).unwrap();
         let request = wire.to_rate_request().unwrap();
-        let mut response = FieldRater.rate(&request).unwrap();
-        for item in &mut response.items {
-            let collision = request
-                .policy
-                .exposures
-                .iter()
-                .flat_map(|e| &e.perils)
-                .any(|p| p.locator == item.locator && p.name == "collision");
-            if let (true, Premium::Yearly(yearly)) = (collision, item.premium) {
-                item.premium = Premium::Yearly((yearly * Decimal::new(11, 1)).round_dp(2));
-            }
-        }
-        axum::Json(priced_wire_response(&response))
+        let items = request
+            .items
+            .iter()
+            .map(|item| {
+                // On the wire an item is its peril's characteristics.
+                let peril = request
+                    .policy
+                    .exposures
+                    .iter()
+                    .flat_map(|e| &e.perils)
+                    .find(|p| p.characteristics.locator == item.locator)
+                    .unwrap();
+                let yearly = match &peril.characteristics.fields["yearly_premium"][0] {
+                    FieldValue::Text(text) => text.parse::<Decimal>().unwrap(),
+                    FieldValue::Number { number } => *number,
+                    other => panic!("not a premium: {other:?}"),
+                };
+                let yearly = if peril.name == "collision" {
+                    (yearly * Decimal::new(11, 1)).round_dp(2)
+                } else {
+                    yearly
+                };
+                PricedItem {
+                    locator: item.locator.clone(),
+                    charge: None,
+                    premium: Premium::Yearly(yearly),
+                    technical_premium: None,
+                    commissions: Vec::new(),
+                }
+            })
+            .collect();
+        axum::Json(priced_wire_response(&RateResponse {
+            items,
+            flat_charges: Vec::new(),
+        }))
     }
     Router::new().fallback(axum::routing::post(rate))
 }
@@ -144,7 +166,7 @@ async fn endorse(api: &Api, key: &str, policy: &str, change: Value) -> Vec<(Stri
 }
 
 /// The product's shadow report, once the challenger answered every call.
-async fn report(api: &Api, key: &str, product: &str) -> Value {
+async fn shadow_report(api: &Api, key: &str, product: &str) -> Value {
     assert!(
         api.state
             .engine
@@ -259,7 +281,7 @@ async fn a_challenger_ten_percent_higher_on_collision_is_reported_by_line_and_ne
         .await
     );
 
-    let report = report(&api, &key, "auto-shadow").await;
+    let report = shadow_report(&api, &key, "auto-shadow").await;
     assert_eq!(report["product"], "auto-shadow");
     assert_eq!(
         report["challenger"],
@@ -348,7 +370,7 @@ async fn a_challenger_ten_percent_higher_on_collision_is_reported_by_line_and_ne
     assert_eq!(a1["receivable_unbilled"], a2["receivable_unbilled"]);
 
     // The product without a challenger compared nothing.
-    let plain = report(&api, &key, "auto").await;
+    let plain = shadow_report(&api, &key, "auto").await;
     assert_eq!(
         (&plain["calls"], &plain["challenger"]),
         (&json!(0), &Value::Null)
@@ -400,7 +422,7 @@ async fn a_failing_challenger_never_fails_the_transaction_and_is_counted_by_kind
         );
     }
     for (product, _, kind) in cases {
-        let report = report(&api, &key, product).await;
+        let report = shadow_report(&api, &key, product).await;
         assert_eq!(
             (
                 &report["calls"],
@@ -460,7 +482,7 @@ async fn a_shadow_report_is_rebuilt_from_the_log_after_a_restart() {
     let mut body = policy("P1", "1200.00");
     body["product"] = json!("auto-shadow");
     issue(&api, &key, body).await;
-    let before = report(&api, &key, "auto-shadow").await;
+    let before = shadow_report(&api, &key, "auto-shadow").await;
     assert_eq!(
         (&before["calls"], &before["exact_matches"]),
         (&json!(1), &json!(1)),
@@ -477,5 +499,5 @@ async fn a_shadow_report_is_rebuilt_from_the_log_after_a_restart() {
     );
 
     let restarted = Api::over(store);
-    assert_eq!(report(&restarted, &key, "auto-shadow").await, before);
+    assert_eq!(shadow_report(&restarted, &key, "auto-shadow").await, before);
 }
