@@ -4,11 +4,11 @@
 //! test clock and API keys.
 
 use super::clock::ClockCommand;
+use super::shadow_report::ShadowRecord;
 use crate::collections::BillingCommand;
 use crate::config::ConfigCommand;
 use crate::keys::KeyCommand;
 use crate::policy::PolicyCommand;
-use super::shadow_report::ShadowRecord;
 use serde::{Deserialize, Serialize};
 
 /// A command to a tenant.

@@ -313,11 +313,11 @@ impl Harness {
         };
         // The challenger prices as the champion: every call matches.
         let product = crate::policy::ProductConfig {
-            shadow: Some(crate::rating::ShadowConfig {
+            shadow: Some(Box::new(crate::rating::ShadowConfig {
                 rater: crate::rating::RatingChain::Native {
                     rater: "field".into(),
                 },
-            }),
+            })),
             ..monthly_product()
         };
         harness.must(PolicyCommand::DeployProduct { product });
@@ -963,7 +963,11 @@ impl Harness {
             );
             let shadow = s.shadow.report("auto");
             assert_eq!(
-                (shadow.exact_matches, shadow.challenger_errors, shadow.skipped),
+                (
+                    shadow.exact_matches,
+                    shadow.challenger_errors,
+                    shadow.skipped
+                ),
                 (shadow.calls, 0, 0),
                 "the champion's own rater matches it"
             );

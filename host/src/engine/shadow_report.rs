@@ -327,10 +327,8 @@ mod tests {
     #[test]
     fn samples_prefer_calls_that_did_not_match_and_the_log_keeps_only_those_requests() {
         let mut book = PolicyBook::new();
-        book.products.insert(
-            "auto".into(),
-            crate::policy::auto_product(),
-        );
+        book.products
+            .insert("auto".into(), crate::policy::auto_product());
         let sample = || {
             Some(Box::new(ShadowSample {
                 request: crate::rating::shadow::tests::request(),

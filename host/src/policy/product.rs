@@ -118,7 +118,7 @@ pub struct ProductConfig {
     /// A challenger rater asked beside the rating chain and never billed
     /// (shadow rating, [`crate::rating::shadow`]); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shadow: Option<crate::rating::ShadowConfig>,
+    pub shadow: Option<Box<crate::rating::ShadowConfig>>,
 }
 
 fn default_premium_charge() -> String {

@@ -178,22 +178,17 @@ pub fn lines(
         Premium::Exact(amount) => (Basis::Exact, amount),
     };
     let mut lines: BTreeMap<ItemLine, Decimal> = BTreeMap::new();
-    let mut add = |locator: Option<&str>,
-                   charge: &str,
-                   line,
-                   recipient: Option<&str>,
-                   (basis, amount)| {
-        let key = LineKey {
-            item: locator.map_or_else(|| "policy".to_string(), peril_name),
-            charge: charge.to_string(),
-            line,
-            recipient: recipient.map(str::to_string),
-            basis,
+    let mut add =
+        |locator: Option<&str>, charge: &str, line, recipient: Option<&str>, (basis, amount)| {
+            let key = LineKey {
+                item: locator.map_or_else(|| "policy".to_string(), peril_name),
+                charge: charge.to_string(),
+                line,
+                recipient: recipient.map(str::to_string),
+                basis,
+            };
+            *lines.entry((locator.map(str::to_string), key)).or_default() += amount;
         };
-        *lines
-            .entry((locator.map(str::to_string), key))
-            .or_default() += amount;
-    };
     for priced in &response.items {
         let locator = Some(priced.locator.as_str());
         let charge = priced.charge.as_deref().unwrap_or(&names.premium);
@@ -289,7 +284,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::rating::{
         Characteristics, Commission, Exposure, FlatCharge, Operation, Peril, Policy, PricedItem,
-        RaterFailure, RateItem, Segment,
+        RateItem, RaterFailure, Segment,
     };
     use rust_decimal_macros::dec;
 
@@ -390,8 +385,14 @@ pub(crate) mod tests {
 
     #[test]
     fn a_challenger_ten_percent_higher_on_one_peril_differs_on_that_line_only() {
-        let champion = answer(Premium::Yearly(dec!(1000.00)), Premium::Yearly(dec!(500.00)));
-        let challenger = answer(Premium::Yearly(dec!(1100.00)), Premium::Yearly(dec!(500.00)));
+        let champion = answer(
+            Premium::Yearly(dec!(1000.00)),
+            Premium::Yearly(dec!(500.00)),
+        );
+        let challenger = answer(
+            Premium::Yearly(dec!(1100.00)),
+            Premium::Yearly(dec!(500.00)),
+        );
         let ShadowOutcome::Differed { lines } =
             compare(&request(), &champion, Ok(&challenger), &names())
         else {
@@ -403,14 +404,21 @@ pub(crate) mod tests {
             key("collision", "premium", LineKind::Premium, Basis::Yearly)
         );
         assert_eq!(
-            (lines[0].champion, lines[0].challenger, lines[0].difference()),
+            (
+                lines[0].champion,
+                lines[0].challenger,
+                lines[0].difference()
+            ),
             (dec!(1000.00), dec!(1100.00), dec!(100.00))
         );
     }
 
     #[test]
     fn a_yearly_rate_and_an_exact_amount_are_two_lines_never_subtracted() {
-        let champion = answer(Premium::Yearly(dec!(1200.00)), Premium::Yearly(dec!(500.00)));
+        let champion = answer(
+            Premium::Yearly(dec!(1200.00)),
+            Premium::Yearly(dec!(500.00)),
+        );
         let challenger = answer(Premium::Exact(dec!(600.00)), Premium::Yearly(dec!(500.00)));
         let ShadowOutcome::Differed { lines } =
             compare(&request(), &champion, Ok(&challenger), &names())
@@ -423,13 +431,19 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(
             differences,
-            vec![(Basis::Yearly, dec!(-1200.00)), (Basis::Exact, dec!(600.00))]
+            vec![
+                (Basis::Yearly, dec!(-1200.00)),
+                (Basis::Exact, dec!(600.00))
+            ]
         );
     }
 
     #[test]
     fn commissions_and_flat_charges_are_lines_of_their_own() {
-        let champion = answer(Premium::Yearly(dec!(1000.00)), Premium::Yearly(dec!(500.00)));
+        let champion = answer(
+            Premium::Yearly(dec!(1000.00)),
+            Premium::Yearly(dec!(500.00)),
+        );
         let mut challenger = champion.clone();
         challenger.items[0].commissions.push(Commission {
             recipient: "agency-7".into(),
@@ -446,7 +460,12 @@ pub(crate) mod tests {
         else {
             panic!("the answers differ");
         };
-        let mut commission = key("collision", "commission", LineKind::Commission, Basis::Yearly);
+        let mut commission = key(
+            "collision",
+            "commission",
+            LineKind::Commission,
+            Basis::Yearly,
+        );
         commission.recipient = Some("agency-7".into());
         assert_eq!(
             lines
@@ -465,7 +484,10 @@ pub(crate) mod tests {
 
     #[test]
     fn a_failing_challenger_is_recorded_with_its_stable_kind() {
-        let champion = answer(Premium::Yearly(dec!(1000.00)), Premium::Yearly(dec!(500.00)));
+        let champion = answer(
+            Premium::Yearly(dec!(1000.00)),
+            Premium::Yearly(dec!(500.00)),
+        );
         let cases = [
             (RatingError::Declined("no".into()), "declined"),
             (RatingError::InvalidInput("x".into()), "invalid_input"),

@@ -104,7 +104,8 @@ async fn deploy(api: &Api, key: &str, name: &str, shadow: Option<Value>) {
 /// Policy `locator` of `product` on account `account`: V1 with collision at
 /// 1000.00 and liability at 500.00 yearly, V2 with collision at 800.00.
 fn fleet(locator: &str, account: &str, product: &str) -> Value {
-    let peril = |name: &str, yearly: &str| json!({"name": name, "fields": {"yearly_premium": [yearly]}});
+    let peril =
+        |name: &str, yearly: &str| json!({"name": name, "fields": {"yearly_premium": [yearly]}});
     json!({
         "locator": locator, "account": account, "product": product,
         "start": "2026-01-01", "time_zone": "UTC",
@@ -133,7 +134,10 @@ fn billed(effect: &Value) -> Vec<(String, String, String)> {
             (
                 c["charge"].as_str().unwrap().to_string(),
                 c["amount"]["amount"].as_str().unwrap().to_string(),
-                c["period"]["start"].as_str().unwrap_or_default().to_string(),
+                c["period"]["start"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect()
@@ -157,7 +161,12 @@ async fn issue(api: &Api, key: &str, body: Value) -> Vec<(String, String, String
     billed(&issued)
 }
 
-async fn endorse(api: &Api, key: &str, policy: &str, change: Value) -> Vec<(String, String, String)> {
+async fn endorse(
+    api: &Api,
+    key: &str,
+    policy: &str,
+    change: Value,
+) -> Vec<(String, String, String)> {
     let (status, endorsed) = api
         .post(&format!("/v1/policies/{policy}/endorsements"), key, change)
         .await;
@@ -190,7 +199,12 @@ async fn invoice_totals(api: &Api, key: &str, account: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| i["invoice"]["total"]["amount"].as_str().unwrap().to_string())
+        .map(|i| {
+            i["invoice"]["total"]["amount"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -326,7 +340,12 @@ async fn a_challenger_ten_percent_higher_on_collision_is_reported_by_line_and_ne
             .as_array()
             .unwrap()
             .iter()
-            .map(|i| (i["locator"].as_str().unwrap().to_string(), i["premium"].clone()))
+            .map(|i| {
+                (
+                    i["locator"].as_str().unwrap().to_string(),
+                    i["premium"].clone(),
+                )
+            })
             .collect()
     };
     assert_eq!(
@@ -352,10 +371,16 @@ async fn a_challenger_ten_percent_higher_on_collision_is_reported_by_line_and_ne
         json!({"kind": "external", "name": "v2"})
     );
     assert_eq!(
-        first["sample"]["request"]["items"].as_array().unwrap().len(),
+        first["sample"]["request"]["items"]
+            .as_array()
+            .unwrap()
+            .len(),
         3
     );
-    assert_eq!(samples[1]["sample"]["request"]["items"][0]["locator"], "P1-V1-COLL");
+    assert_eq!(
+        samples[1]["sample"]["request"]["items"][0]["locator"],
+        "P1-V1-COLL"
+    );
     assert_eq!(samples[2]["outcome"], "matched");
 
     // The billed amounts are the champion's: the same invoices as P2's.
@@ -383,7 +408,14 @@ async fn a_failing_challenger_never_fails_the_transaction_and_is_counted_by_kind
     let key = acme(&api).await;
     let address = serve(slow());
     register(&api, &key, "slow", format!("http://{address}/rate"), 200).await;
-    register(&api, &key, "down", "http://127.0.0.1:9/rate".to_string(), 500).await;
+    register(
+        &api,
+        &key,
+        "down",
+        "http://127.0.0.1:9/rate".to_string(),
+        500,
+    )
+    .await;
     let cases = [
         (
             "auto-missing",
