@@ -30,9 +30,11 @@ fn serve(router: Router) -> std::net::SocketAddr {
 }
 
 /// An external rater that prices each peril at its `yearly_premium` field,
-/// as the `field` rater does, but collision 10% higher (to the cent).
-fn ten_percent_on_collision() -> Router {
-    async fn rate(body: axum::body::Bytes) -> axum::Json<Value> {
+/// as the `field` rater does, but collision 10% higher (to the cent), after
+/// `delay`.
+fn ten_percent_on_collision(delay: Duration) -> Router {
+    let rate = move |body: axum::body::Bytes| async move {
+        tokio::time::sleep(delay).await;
         let wire: ExternalRateRequest = serde_json::from_slice(&body).unwrap();
         let request = wire.to_rate_request().unwrap();
         let items = request
@@ -70,7 +72,7 @@ fn ten_percent_on_collision() -> Router {
             items,
             flat_charges: Vec::new(),
         }))
-    }
+    };
     Router::new().fallback(axum::routing::post(rate))
 }
 
@@ -212,7 +214,7 @@ async fn invoice_totals(api: &Api, key: &str, account: &str) -> Vec<String> {
 async fn a_challenger_ten_percent_higher_on_collision_is_reported_by_line_and_never_billed() {
     let api = Api::new();
     let key = acme(&api).await;
-    let address = serve(ten_percent_on_collision());
+    let address = serve(ten_percent_on_collision(Duration::ZERO));
     register(&api, &key, "v2", format!("http://{address}/rate"), 5_000).await;
     deploy(
         &api,
@@ -532,4 +534,46 @@ async fn a_shadow_report_is_rebuilt_from_the_log_after_a_restart() {
 
     let restarted = Api::over(store);
     assert_eq!(shadow_report(&restarted, &key, "auto-shadow").await, before);
+}
+
+#[tokio::test]
+async fn a_slow_challenger_never_delays_the_champions_answer() {
+    let api = Api::new();
+    let key = acme(&api).await;
+    let delay = Duration::from_secs(3);
+    let address = serve(ten_percent_on_collision(delay));
+    register(&api, &key, "v2", format!("http://{address}/rate"), 10_000).await;
+    deploy(
+        &api,
+        &key,
+        "auto-shadow",
+        Some(json!({"kind": "external", "rater": "v2"})),
+    )
+    .await;
+    let mut body = policy("P1", "1000.00");
+    body["product"] = json!("auto-shadow");
+    let started = std::time::Instant::now();
+    let charges = issue(&api, &key, body).await;
+    let answered = started.elapsed();
+    assert!(
+        answered < delay,
+        "the champion answered in {answered:?}, without waiting for the challenger"
+    );
+    assert_eq!(charges[0].1, "1000.00");
+    // The challenger answers later, within its own timeout.
+    let report = shadow_report(&api, &key, "auto-shadow").await;
+    assert!(started.elapsed() >= delay);
+    assert_eq!(
+        (
+            &report["calls"],
+            &report["differed"],
+            &report["challenger_errors"]
+        ),
+        (&json!(1), &json!(1), &json!(0)),
+        "{report}"
+    );
+    assert_eq!(
+        report["differences"][0]["total_difference"],
+        json!("100.00")
+    );
 }
