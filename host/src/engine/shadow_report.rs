@@ -270,6 +270,23 @@ mod tests {
     }
 
     #[test]
+    fn a_product_written_before_shadow_rating_reads_without_a_challenger_and_writes_none() {
+        let product = crate::policy::auto_product();
+        let mut json = serde_json::to_value(&product).unwrap();
+        assert!(json.get("shadow").is_none());
+        let read: crate::policy::ProductConfig = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(read.shadow, None);
+        json["shadow"] = serde_json::json!({"rater": {"kind": "plugin", "plugin": "auto-rater@2"}});
+        let read: crate::policy::ProductConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(
+            read.shadow.map(|s| s.rater),
+            Some(crate::rating::RatingChain::Plugin {
+                plugin: "auto-rater@2".into()
+            })
+        );
+    }
+
+    #[test]
     fn differences_are_counted_with_their_largest_absolute_and_total_per_line() {
         let mut reports = ShadowReports::default();
         reports.apply(&ShadowRecord {

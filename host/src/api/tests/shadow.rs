@@ -224,6 +224,13 @@ async fn a_challenger_ten_percent_higher_on_collision_is_reported_by_line_and_ne
     )
     .await;
     create_account(&api, &key, "A2").await;
+    // The product reads back with the challenger as the tenant named it.
+    let (status, detail) = api.get("/v1/products/auto-shadow", &key).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(
+        detail["product"]["shadow"],
+        json!({"rater": {"kind": "external", "rater": "v2"}})
+    );
 
     // A quote and a preview are not sent to the challenger.
     let (status, quote) = api
