@@ -59,6 +59,7 @@ fn product() -> ProductConfig {
         invoicing_plugin: None,
         term_months: 60,
         rating_date: Default::default(),
+        shadow: None,
     }
 }
 

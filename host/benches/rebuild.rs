@@ -77,6 +77,7 @@ fn product() -> ProductConfig {
         invoicing_plugin: None,
         term_months: 12,
         rating_date: Default::default(),
+        shadow: None,
     }
 }
 

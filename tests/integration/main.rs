@@ -10,6 +10,7 @@ mod plugin_faults;
 mod plugin_languages;
 mod plugin_rating;
 mod rate_versions;
+mod shadow_rating;
 mod support;
 mod two_hosts;
 mod upgrade;

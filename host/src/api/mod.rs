@@ -20,7 +20,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use routes::{
     activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, policies,
-    raters,
+    raters, shadow,
 };
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -39,6 +39,10 @@ pub fn router(state: AppState) -> Router {
             post(config::deploy_product).get(config::list_products),
         )
         .route("/v1/products/{name}", get(config_reads::get_product))
+        .route(
+            "/v1/products/{name}/shadow-report",
+            get(shadow::shadow_report),
+        )
         .route(
             "/v1/plugins",
             post(config::upload_plugin)

@@ -9,7 +9,7 @@
 
 use super::routes::{
     activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, policies,
-    raters,
+    raters, shadow,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -33,7 +33,7 @@ use utoipa::{PartialSchema, ToSchema};
         config::run_golden, keys::create_key, keys::list_keys, keys::revoke_key,
         keys::rotate_key,
         raters::put_rater, raters::list_raters,
-        config_reads::get_product, activation::get_plugin, activation::schedule_plugin,
+        config_reads::get_product, shadow::shadow_report, activation::get_plugin, activation::schedule_plugin,
         raters::get_rater, config_reads::get_billing_settings, config_reads::get_account_settings,
         policies::create_account, policies::get_account, policies::issue_policy,
         policies::quote, policies::billing_options, policies::get_policy, policies::endorse, policies::renew,

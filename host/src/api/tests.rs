@@ -23,6 +23,7 @@ mod keys;
 mod money;
 mod reinstatement;
 mod seed002;
+mod shadow;
 
 struct Api {
     router: Router,

@@ -91,6 +91,7 @@ pub fn demo_product() -> ProductConfig {
         invoicing_plugin: Some("installment-fee@1".into()),
         term_months: 12,
         rating_date: Default::default(),
+        shadow: None,
     }
 }
 

@@ -56,6 +56,9 @@ pub fn open_state(
             .with_invoice_adjuster(adjuster)
             .with_config_sink(sink),
     );
+    // Rating calls of products with a challenger are also sent to it, after
+    // their command was answered (shadow rating).
+    Engine::start_shadow_rating(&engine);
     let keys = KeyRing::open(Arc::clone(&engine))?;
     let state = AppState {
         engine,

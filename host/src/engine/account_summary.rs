@@ -146,7 +146,8 @@ pub fn touched_accounts(state: &TenantState, events: &[TenantEvent]) -> BTreeSet
             | TenantEvent::Journal(_)
             | TenantEvent::Clock(_)
             | TenantEvent::Keys(_)
-            | TenantEvent::Config(_) => None,
+            | TenantEvent::Config(_)
+            | TenantEvent::Shadow(_) => None,
         })
         .collect()
 }

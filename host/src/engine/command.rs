@@ -4,6 +4,7 @@
 //! test clock and API keys.
 
 use super::clock::ClockCommand;
+use super::shadow_report::ShadowRecord;
 use crate::collections::BillingCommand;
 use crate::config::ConfigCommand;
 use crate::keys::KeyCommand;
@@ -24,6 +25,9 @@ pub enum EngineCommand {
     Keys(KeyCommand),
     /// Plugins, rate tables, active versions and external raters.
     Config(ConfigCommand),
+    /// A challenger's answers beside the champion's (shadow rating), sent by
+    /// the engine's shadow worker, never by the API.
+    Shadow(ShadowRecord),
 }
 
 impl From<PolicyCommand> for EngineCommand {

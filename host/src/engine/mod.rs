@@ -13,6 +13,7 @@ mod plugin_adjuster;
 mod reinstatement;
 mod schedule;
 mod service;
+mod shadow_report;
 mod state;
 
 pub use account_summary::{AccountPosition, AccountSummary, touched_accounts};
@@ -33,7 +34,11 @@ pub use schedule::{PREVIEW_RUNS_MAX, ScheduledInvoice};
 pub use service::decode_stored;
 pub use service::{
     BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, PreviewStep,
-    RequestMeta, SummarizedPreview, request_hash,
+    RequestMeta, SHADOW_ACTOR, SHADOW_QUEUE_JOBS_MAX, SummarizedPreview, request_hash,
+};
+pub use shadow_report::{
+    DifferenceRow, ErrorCount, SHADOW_SAMPLES_MAX, ShadowCall, ShadowError, ShadowRecord,
+    ShadowReport, ShadowReports, ShadowSample,
 };
 pub use state::{EngineError, TenantEvent, TenantState};
 

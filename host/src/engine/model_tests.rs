@@ -23,7 +23,10 @@
 //!   returned (the one case the spec allows);
 //! - a refused command leaves the state and the log untouched;
 //! - a retried key answers the same events and appends nothing;
-//! - the projections equal a replay of the event log.
+//! - the projections equal a replay of the event log;
+//! - with shadow rating on (the product's challenger is the champion's own
+//!   rater, waited for after each command), previews still equal commits,
+//!   every call compared matches, and the shadow report equals a replay.
 //!
 //! `PROPTEST_CASES` (default 64) and `PREMIA_MODEL_STEPS` (default 30) set
 //! the size; `scripts/model-test.sh` runs the long form.
@@ -283,7 +286,7 @@ fn cents(value: u32) -> Decimal {
 
 /// The engine under test, the model, the clock and the last command sent.
 struct Harness {
-    engine: Engine,
+    engine: Arc<Engine>,
     store: Arc<dyn Store>,
     model: Model,
     today: NaiveDate,
@@ -297,7 +300,8 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let engine = Engine::open(Arc::clone(&store), Arc::new(Raters)).unwrap();
+        let engine = Arc::new(Engine::open(Arc::clone(&store), Arc::new(Raters)).unwrap());
+        Engine::start_shadow_rating(&engine);
         let mut harness = Harness {
             engine,
             store,
@@ -310,9 +314,16 @@ impl Harness {
             committed: 0,
             refused: 0,
         };
-        harness.must(PolicyCommand::DeployProduct {
-            product: monthly_product(),
-        });
+        // The challenger prices as the champion: every call matches.
+        let product = crate::policy::ProductConfig {
+            shadow: Some(Box::new(crate::rating::ShadowConfig {
+                rater: crate::rating::RatingChain::Native {
+                    rater: "field".into(),
+                },
+            })),
+            ..monthly_product()
+        };
+        harness.must(PolicyCommand::DeployProduct { product });
         // No lapses: the model keeps every term in force.
         harness.must(BillingCommand::ConfigureBilling {
             settings: BillingSettings {
@@ -366,6 +377,12 @@ impl Harness {
             .preview(TENANT, std::slice::from_ref(&command), &meta);
         assert_eq!(self.store.last_sequence(TENANT).unwrap(), sequence);
         let result = self.engine.execute(TENANT, &command, &meta);
+        // The challenger answers after the command; its record is appended
+        // before the next step looks at the log.
+        assert!(
+            self.engine
+                .wait_for_shadow_rating(std::time::Duration::from_secs(30))
+        );
         match (&preview, &result) {
             (Ok(previewed), Ok(outcome)) => assert_eq!(previewed.events, outcome.events),
             (Err(a), Err(b)) => assert_eq!(a, b),
@@ -950,6 +967,20 @@ impl Harness {
                 rebuilt.config == s.config,
                 "configuration differs from a replay"
             );
+            assert!(
+                rebuilt.shadow == s.shadow,
+                "shadow reports differ from a replay"
+            );
+            let shadow = s.shadow.report("auto");
+            assert_eq!(
+                (
+                    shadow.exact_matches,
+                    shadow.challenger_errors,
+                    shadow.skipped
+                ),
+                (shadow.calls, 0, 0),
+                "the champion's own rater matches it"
+            );
         });
     }
 }
@@ -1078,6 +1109,7 @@ fn a_known_sequence_agrees_with_the_model() {
         "disbursement_executed",
         "disbursement_reversed",
         "invoice_issued",
+        "shadow_rated",
     ] {
         assert!(kinds.contains_key(kind), "no {kind} in {kinds:?}");
     }

@@ -22,8 +22,10 @@
 mod billing_run;
 mod bundle_preview;
 mod quote_schedule;
+mod shadow;
 
 pub use bundle_preview::{PreviewStep, SummarizedPreview};
+pub use shadow::{SHADOW_ACTOR, SHADOW_QUEUE_JOBS_MAX};
 
 use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState};
@@ -179,6 +181,8 @@ pub struct Engine {
     commands: AtomicU64,
     /// Commands decided again because another host appended first.
     retries: AtomicU64,
+    /// The queue to the shadow rating worker, once started.
+    shadow: std::sync::OnceLock<shadow::ShadowQueue>,
 }
 
 /// A stable hash of a command's body, to tell a retry from a different
@@ -206,6 +210,7 @@ impl Engine {
             tenants: RwLock::new(HashMap::new()),
             commands: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            shadow: std::sync::OnceLock::new(),
         };
         for tenant in engine.store.tenants().map_err(store_error)? {
             let (state, applied) = engine.rebuild_to_end(&tenant)?;
@@ -408,7 +413,7 @@ impl Engine {
         if self.store.shared() {
             return self.execute_shared(tenant, command, meta, hash, &slot);
         }
-        let (pending, outcome, key_wait) = {
+        let (pending, outcome, key_wait, shadow_jobs) = {
             let mut guard = self.lock(tenant, &slot)?;
             if let Some(key) = &meta.idempotency_key {
                 if let Some(in_flight) = guard.in_flight.get(key).cloned() {
@@ -424,7 +429,8 @@ impl Engine {
                     return Ok(outcome);
                 }
             }
-            let (outcome, request) = self.decide_append(tenant, &guard, command, meta, &hash)?;
+            let (outcome, request, shadow_jobs) =
+                self.decide_append(tenant, &guard, command, meta, &hash)?;
             let pending = self.store.submit_append(request).map_err(append_error)?;
             guard.applied += outcome.events.len() as u64;
             guard.apply_all(&outcome.events)?;
@@ -438,10 +444,13 @@ impl Engine {
                 guard.in_flight.insert(key.clone(), Arc::clone(&wait));
                 (key.clone(), wait)
             });
-            (pending, outcome, key_wait)
+            (pending, outcome, key_wait, shadow_jobs)
         };
         let result = match pending.wait() {
-            Ok(AppendOutcome::Committed { .. }) => Ok(outcome),
+            Ok(AppendOutcome::Committed { .. }) => {
+                self.submit_shadow(shadow_jobs);
+                Ok(outcome)
+            }
             // Another host committed the same key first: the events applied
             // here are not in the log, so the state is rebuilt from it.
             Ok(AppendOutcome::Replayed { .. }) => {
@@ -485,12 +494,15 @@ impl Engine {
             {
                 return Ok(outcome);
             }
-            let (outcome, request) = self.decide_append(tenant, &guard, command, meta, &hash)?;
+            let (outcome, request, shadow_jobs) =
+                self.decide_append(tenant, &guard, command, meta, &hash)?;
             match self.store.append(request) {
                 Ok(AppendOutcome::Committed { last_sequence, .. }) => {
                     guard.apply_all(&outcome.events)?;
                     guard.applied = last_sequence;
                     self.sync_config(tenant, &mut guard);
+                    drop(guard);
+                    self.submit_shadow(shadow_jobs);
                     return Ok(outcome);
                 }
                 // Another host committed the same key first.
@@ -524,7 +536,9 @@ impl Engine {
     }
 
     /// Decides `command` on the tenant's state and builds the append that
-    /// commits it, expecting the log to end where this state ends.
+    /// commits it, expecting the log to end where this state ends; with the
+    /// champion's calls for products with a challenger, to queue once the
+    /// append commits (see `shadow`).
     fn decide_append(
         &self,
         tenant_id: &str,
@@ -532,21 +546,27 @@ impl Engine {
         command: &EngineCommand,
         meta: &RequestMeta,
         hash: &str,
-    ) -> Result<(CommandOutcome, AppendRequest), EngineError> {
+    ) -> Result<(CommandOutcome, AppendRequest, Vec<shadow::ShadowJob>), EngineError> {
         refuse_future_run(&tenant.state, command)?;
+        let recorder = self.shadow_recorder(&tenant.state);
+        let raters: &dyn RaterResolver = match &recorder {
+            Some(recorder) => recorder,
+            None => self.raters.as_ref(),
+        };
         let events = tenant.state.decide_with(
             command,
             &command_context(meta, &tenant.state),
-            self.raters.as_ref(),
+            raters,
             self.adjuster.as_ref(),
         )?;
+        let shadow_jobs = recorder.map(|r| r.jobs(tenant_id)).unwrap_or_default();
         let outcome = CommandOutcome {
             events,
             replayed: false,
         };
         let mut request = self.append_request(tenant_id, meta, hash.to_string(), &outcome);
         request.expected_last_sequence = Some(tenant.applied);
-        Ok((outcome, request))
+        Ok((outcome, request, shadow_jobs))
     }
 
     fn append_request(

@@ -10,6 +10,7 @@
 
 use super::clock::{ClockError, ClockEvent, TenantClock, wall_today};
 use super::command::EngineCommand;
+use super::shadow_report::{ShadowError, ShadowRecord, ShadowReports};
 use crate::collections::{
     AdjusterDates, Collections, CollectionsError, CollectionsEvent, InvoiceAdjuster,
     NoInvoicingPlugins,
@@ -42,6 +43,8 @@ pub enum TenantEvent {
     Keys(KeyEvent),
     /// A plugin, rate table, activation or external rater recorded.
     Config(ConfigEvent),
+    /// A product's challenger answered beside its champion (shadow rating).
+    Shadow(ShadowRecord),
 }
 
 impl TenantEvent {
@@ -60,13 +63,14 @@ impl TenantEvent {
             TenantEvent::Clock(event) => event.kind(),
             TenantEvent::Config(event) => event.kind(),
             TenantEvent::Keys(event) => event.kind(),
+            TenantEvent::Shadow(_) => "shadow_rated",
         }
     }
 
     /// What the event is about, for filtering the feed: `configuration`
     /// (products, tenant billing settings, API keys), `policy` (accounts,
     /// transactions, flat charges, plan changes), `billing` (collections),
-    /// `ledger` (journal entries) or `clock`.
+    /// `ledger` (journal entries), `clock` or `rating` (shadow rating).
     pub fn category(&self) -> &'static str {
         match self {
             TenantEvent::Book(BookEvent::ProductDeployed { .. }) => "configuration",
@@ -77,12 +81,13 @@ impl TenantEvent {
             TenantEvent::Clock(_) => "clock",
             TenantEvent::Keys(_) => "configuration",
             TenantEvent::Config(_) => "configuration",
+            TenantEvent::Shadow(_) => "rating",
         }
     }
 
     /// The stream the event belongs to (`policy/<locator>`, `account/<locator>`,
     /// `product/<name>`, `ledger`, `billing` for the tenant's settings,
-    /// `clock`, `api-key/<id>`).
+    /// `clock`, `api-key/<id>`, `shadow/<product>`).
     pub fn stream(&self) -> String {
         match self {
             TenantEvent::Book(BookEvent::ProductDeployed { product }) => {
@@ -111,6 +116,7 @@ impl TenantEvent {
             TenantEvent::Clock(_) => "clock".to_string(),
             TenantEvent::Keys(event) => format!("api-key/{}", event.key()),
             TenantEvent::Config(event) => event.stream(),
+            TenantEvent::Shadow(record) => format!("shadow/{}", record.product),
         }
     }
 }
@@ -180,6 +186,8 @@ pub enum EngineError {
     Keys(#[from] KeyError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Shadow(#[from] ShadowError),
 }
 
 impl EngineError {
@@ -197,6 +205,7 @@ impl EngineError {
             EngineError::Clock(error) => error.code(),
             EngineError::Keys(error) => error.code(),
             EngineError::Config(error) => error.code(),
+            EngineError::Shadow(ShadowError::UnknownProduct(_)) => "product_not_found",
         }
     }
 }
@@ -216,6 +225,8 @@ pub struct TenantState {
     pub keys: ApiKeys,
     /// Plugins, rate tables, active versions and external raters.
     pub config: ConfigState,
+    /// Each product's shadow rating report.
+    pub shadow: ShadowReports,
 }
 
 impl TenantState {
@@ -228,6 +239,7 @@ impl TenantState {
             events_applied: 0,
             keys: ApiKeys::default(),
             config: ConfigState::default(),
+            shadow: ShadowReports::default(),
         })
     }
 
@@ -333,6 +345,9 @@ impl TenantState {
                     .into_iter()
                     .map(TenantEvent::Config)
                     .collect()
+            }
+            EngineCommand::Shadow(record) => {
+                vec![TenantEvent::Shadow(self.shadow.decide(record, &self.book)?)]
             }
         };
         check_event_sizes(&events)?;
@@ -548,6 +563,10 @@ impl TenantState {
             }
             TenantEvent::Config(event) => {
                 self.config.apply(event);
+                Ok(())
+            }
+            TenantEvent::Shadow(record) => {
+                self.shadow.apply(record);
                 Ok(())
             }
             TenantEvent::Journal(entry) => self

@@ -118,6 +118,10 @@ pub struct ProductConfig {
     /// Which day chooses the rate version of a term (DOMAIN section 9).
     #[serde(default, skip_serializing_if = "RatingDate::is_term_start")]
     pub rating_date: RatingDate,
+    /// A challenger rater asked beside the rating chain and never billed
+    /// (shadow rating, [`crate::rating::shadow`]); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<Box<crate::rating::ShadowConfig>>,
 }
 
 /// The day whose rate version rates a term: the version in effect on it
@@ -365,6 +369,7 @@ pub(crate) mod tests {
             invoicing_plugin: None,
             term_months: 12,
             rating_date: Default::default(),
+            shadow: None,
         }
     }
 

@@ -11,6 +11,7 @@ mod error;
 pub mod external;
 mod native;
 pub mod schedule;
+pub mod shadow;
 mod types;
 mod validate;
 
@@ -22,6 +23,7 @@ pub use external::{
 };
 pub use native::{FallbackRater, FieldRater};
 pub use schedule::{AppliesTo, RatedFor};
+pub use shadow::ShadowConfig;
 pub use types::{
     Characteristics, Commission, Exposure, FieldValue, FlatCharge, Operation, Peril, Policy,
     Premium, PricedItem, RateItem, RateRequest, RateResponse, Segment,

@@ -182,6 +182,8 @@ fn access(step: &PreviewStep) -> &'static [Access] {
         },
         PreviewStep::Command(EngineCommand::Clock(_)) => &[Access::Configure],
         PreviewStep::Command(EngineCommand::Keys(_)) => &[Access::Configure],
-        PreviewStep::Command(EngineCommand::Config(_)) => &[Access::Configure],
+        PreviewStep::Command(EngineCommand::Config(_) | EngineCommand::Shadow(_)) => {
+            &[Access::Configure]
+        }
     }
 }

@@ -34,6 +34,9 @@ pub async fn deploy_product(
 ) -> Result<(StatusCode, Json<Effect>), ApiError> {
     caller.require(Access::Configure)?;
     product.rating = qualify_chain(&caller.tenant, &product.rating);
+    if let Some(shadow) = &mut product.shadow {
+        shadow.rater = qualify_chain(&caller.tenant, &shadow.rater);
+    }
     if let Some(plugin) = &product.invoicing_plugin {
         product.invoicing_plugin = Some(qualified(&caller.tenant, plugin));
     }
@@ -54,6 +57,9 @@ pub async fn deploy_product(
 /// A product as its tenant wrote it (names without the tenant prefix).
 pub(super) fn shown(tenant: &str, mut product: ProductConfig) -> ProductConfig {
     product.rating = unqualify_chain(tenant, &product.rating);
+    if let Some(shadow) = &mut product.shadow {
+        shadow.rater = unqualify_chain(tenant, &shadow.rater);
+    }
     product.invoicing_plugin = product
         .invoicing_plugin
         .map(|p| unqualified(tenant, &p).to_string());

@@ -177,7 +177,14 @@ pub struct EventsQuery {
 }
 
 /// The categories of [`crate::engine::TenantEvent::category`].
-const CATEGORIES: [&str; 5] = ["configuration", "policy", "billing", "ledger", "clock"];
+const CATEGORIES: [&str; 6] = [
+    "configuration",
+    "policy",
+    "billing",
+    "ledger",
+    "clock",
+    "rating",
+];
 
 /// An instant of `since`/`until`: RFC 3339, or a date at midnight UTC.
 fn instant(name: &str, value: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {

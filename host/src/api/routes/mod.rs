@@ -12,3 +12,4 @@ pub mod keys;
 pub mod ledger;
 pub mod policies;
 pub mod raters;
+pub mod shadow;

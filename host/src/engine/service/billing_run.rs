@@ -16,12 +16,14 @@
 //! next is decided, and decided again when another host appended first (see
 //! [`Engine::execute`]).
 
+use super::shadow::ShadowJob;
 use super::{COMMIT_ATTEMPTS, Engine, RequestMeta, append_error, request_hash};
 use crate::collections::{BillingCommand, CollectionsError};
 use crate::engine::billing::{BillingRunPreview, BillingRunReport, RUN_COMMANDS_PER_ACCOUNT_MAX};
 use crate::engine::command::EngineCommand;
 use crate::engine::service::CommandOutcome;
 use crate::engine::state::EngineError;
+use crate::rating::RaterResolver;
 use crate::store::{AppendOutcome, PendingAppend, StoreError};
 use chrono::{NaiveDate, Utc};
 use std::collections::VecDeque;
@@ -53,7 +55,7 @@ impl Engine {
             (accounts, up_to, super::command_context(&meta, &guard.state))
         };
         let mut report = BillingRunReport::new(up_to);
-        let mut in_flight: VecDeque<(String, PendingAppend)> = VecDeque::new();
+        let mut in_flight: VecDeque<(String, PendingAppend, Vec<ShadowJob>)> = VecDeque::new();
         for account in accounts {
             report.accounts += 1;
             let command = EngineCommand::Billing(BillingCommand::RunAccount {
@@ -74,16 +76,23 @@ impl Engine {
                     Ok(guard) => guard,
                     Err(error) => break Err(error),
                 };
+                // A lapse's rating calls are shadowed like a command's.
+                let recorder = self.shadow_recorder(&guard.state);
+                let raters: &dyn RaterResolver = match &recorder {
+                    Some(recorder) => recorder,
+                    None => self.raters.as_ref(),
+                };
                 let events = match guard.state.decide_with(
                     &command,
                     &context,
-                    self.raters.as_ref(),
+                    raters,
                     self.adjuster.as_ref(),
                 ) {
                     Ok(events) if events.is_empty() => break Ok(()),
                     Ok(events) => events,
                     Err(error) => break Err(error),
                 };
+                let shadow_jobs = recorder.map(|r| r.jobs(tenant)).unwrap_or_default();
                 let outcome = CommandOutcome {
                     events,
                     replayed: false,
@@ -97,6 +106,7 @@ impl Engine {
                                 break Err(error);
                             }
                             guard.applied = last_sequence;
+                            self.submit_shadow(shadow_jobs);
                         }
                         Err(StoreError::SequenceConflict { .. }) if conflicts < COMMIT_ATTEMPTS => {
                             conflicts += 1;
@@ -127,10 +137,10 @@ impl Engine {
                 drop(guard);
                 commands += 1;
                 report.events += outcome.events.len();
-                in_flight.push_back((account.clone(), pending));
+                in_flight.push_back((account.clone(), pending, shadow_jobs));
                 while in_flight.len() > RUN_APPENDS_IN_FLIGHT {
-                    let (account, pending) = in_flight.pop_front().expect("not empty");
-                    self.settle(&slot, account, pending, &mut report);
+                    let (account, pending, shadow_jobs) = in_flight.pop_front().expect("not empty");
+                    self.settle(&slot, account, pending, shadow_jobs, &mut report);
                 }
             };
             if commands > 0 {
@@ -141,8 +151,8 @@ impl Engine {
                 report.failures.push((account, error.to_string()));
             }
         }
-        for (account, pending) in in_flight {
-            self.settle(&slot, account, pending, &mut report);
+        for (account, pending, shadow_jobs) in in_flight {
+            self.settle(&slot, account, pending, shadow_jobs, &mut report);
         }
         Ok(report)
     }
@@ -183,17 +193,22 @@ impl Engine {
         self.read(tenant, |state| (state.today(now), state.clock.is_test()))
     }
 
-    /// Waits for one append of a run; a failed one leaves the state ahead of
-    /// the log, so it is rebuilt before the next command.
+    /// Waits for one append of a run, then queues its shadow jobs; a failed
+    /// one leaves the state ahead of the log, so it is rebuilt before the
+    /// next command.
     fn settle(
         &self,
         slot: &super::TenantSlot,
         account: String,
         pending: PendingAppend,
+        shadow_jobs: Vec<ShadowJob>,
         report: &mut BillingRunReport,
     ) {
         let failure = match pending.wait() {
-            Ok(AppendOutcome::Committed { .. }) => return,
+            Ok(AppendOutcome::Committed { .. }) => {
+                self.submit_shadow(shadow_jobs);
+                return;
+            }
             Ok(AppendOutcome::Replayed { .. }) => {
                 "an append without a key was replayed".to_string()
             }
