@@ -11,6 +11,7 @@ use super::data::{DataChange, PolicyData};
 use super::dates::{InstallmentDater, KeepDates, PluginDates, dated_slices_for_term};
 use super::error::PolicyError;
 use super::pricing::{PricedSegment, PricingContext, price_segments, price_timeline};
+use super::rating_record::policy_record;
 use super::product::{Handling, Invoicing, ProductConfig};
 use super::schedule::{HeldState, InstallmentSlice, TermSlicing, is_spread, spread_period};
 use super::timeline::{Segment, cancellation_at, in_effect_order, is_cancelled_at, segments};
@@ -993,6 +994,7 @@ impl PolicyBook {
                 invoicing,
                 recipient: None,
                 amount: money,
+                technical_premium: None,
                 period: None,
                 reverses: None,
                 description: if description.is_empty() {
@@ -1150,8 +1152,15 @@ impl PolicyBook {
             let after_segments = segments(&transactions, term.number, term.period);
             let before = policy.priced.get(&term.number).cloned().unwrap_or_default();
             let previous_plan = policy.terms.last().map(|t| t.plan.as_str());
-            let locators = |segment: &Segment<'_>| {
-                call_locators(&transactions, &transaction, segment, previous_plan)
+            // Built once per term, and only when a call is made.
+            let record = std::cell::OnceCell::new();
+            let locators = |segment: &Segment<'_>| crate::rating::RatingCall {
+                locators: call_locators(&transactions, &transaction, segment, previous_plan),
+                record: record
+                    .get_or_init(|| {
+                        policy_record(policy, &transactions, &transaction, &terms, term)
+                    })
+                    .clone(),
             };
             let (after, _calls) = price_timeline(
                 &mut rater,
@@ -1209,6 +1218,7 @@ impl PolicyBook {
                 invoicing: def.invoicing,
                 recipient: draft.recipient,
                 amount: Money::new(draft.amount, product.currency),
+                technical_premium: draft.technical_premium,
                 period: Some(draft.period),
                 reverses: None,
                 description,
@@ -1247,6 +1257,7 @@ impl PolicyBook {
                     recipient: None,
                     amount: Money::new(flat.amount, product.currency)
                         .rounded(product.rounding_mode),
+                    technical_premium: None,
                     period: None,
                     reverses: None,
                     description: if flat.description.is_empty() {
@@ -1461,6 +1472,7 @@ impl PolicyBook {
                 invoicing: def.invoicing,
                 recipient: None,
                 amount: Money::new(amount, product.currency).rounded(product.rounding_mode),
+                technical_premium: None,
                 period: None,
                 reverses: None,
                 description: format!("{charge} kept on cancellation"),

@@ -16,6 +16,7 @@ mod dates;
 mod error;
 mod pricing;
 mod product;
+mod rating_record;
 mod schedule;
 mod timeline;
 mod transaction;
@@ -50,6 +51,8 @@ pub use product::{PRODUCT_CHARGES_MAX, PRODUCT_PLANS_MAX};
 
 #[cfg(test)]
 mod rating_calls_tests;
+#[cfg(test)]
+mod rating_record_tests;
 #[cfg(test)]
 mod tests;
 

@@ -184,6 +184,24 @@ impl Rater for FallbackRater {
         }
     }
 
+    fn rate_call(
+        &self,
+        request: &RateRequest,
+        call: &super::RatingCall,
+    ) -> Result<(RateResponse, RaterIdentity), RatingError> {
+        match self.primary.rate_call(request, call) {
+            Err(RatingError::Failed {
+                rater,
+                failure,
+                message,
+            }) => {
+                tracing::warn!(%rater, failure = failure.code(), %message, "rater failed; using the fallback");
+                self.fallback.rate_call(request, call)
+            }
+            other => other,
+        }
+    }
+
     fn identity(&self) -> RaterIdentity {
         self.primary.identity()
     }

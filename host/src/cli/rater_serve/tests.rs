@@ -1,0 +1,223 @@
+//! `premia rater serve` behind Premia's own external-rater client, and the
+//! Socotra answers it gives to every kind of failure.
+
+use super::*;
+use crate::rating::external::test_support::{sample_request, serve};
+use crate::rating::{
+    ExternalRater, ExternalRaterConfig, FieldValue, Premium, PricedItem, RateRequest,
+    RateResponse,
+};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use serde_json::json;
+use std::str::FromStr;
+
+/// Prices each requested peril from its `deductible` field: 1200.00 a
+/// year less a tenth of the deductible, with a technical premium 200.00
+/// lower. Declines when the policy has a `decline` field.
+///
+/// Example: a deductible of 500.00 is priced 1150.00 yearly, technical
+/// 950.00.
+struct DeductibleRater;
+
+impl Rater for DeductibleRater {
+    fn rate(&self, request: &RateRequest) -> Result<RateResponse, RatingError> {
+        if let Some(reason) = request.policy.characteristics.fields.get("decline") {
+            return Err(RatingError::Declined(format!("{reason:?}")));
+        }
+        let mut items = Vec::new();
+        for item in &request.items {
+            let peril = request
+                .policy
+                .exposures
+                .iter()
+                .flat_map(|e| &e.perils)
+                .find(|p| Some(&p.characteristics.locator) == item.peril_characteristics.as_ref())
+                .ok_or_else(|| RatingError::InvalidInput(format!("no peril for {}", item.locator)))?;
+            let deductible = match peril.characteristics.fields.get("deductible").map(Vec::as_slice) {
+                Some([FieldValue::Text(text)]) => Decimal::from_str(text).ok(),
+                Some([FieldValue::Number { number }]) => Some(*number),
+                Some([FieldValue::Integer(i)]) => Some(Decimal::from(*i)),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                RatingError::InvalidInput(format!("peril {} has no deductible", peril.locator))
+            })?;
+            let yearly = (dec!(1200.00) - deductible / dec!(10)).round_dp(2);
+            items.push(PricedItem {
+                locator: item.locator.clone(),
+                charge: None,
+                premium: Premium::Yearly(yearly),
+                technical_premium: Some(Premium::Yearly(yearly - dec!(200.00))),
+                commissions: Vec::new(),
+            });
+        }
+        Ok(RateResponse {
+            items,
+            flat_charges: Vec::new(),
+        })
+    }
+
+    fn identity(&self) -> crate::rating::RaterIdentity {
+        crate::rating::RaterIdentity::Native {
+            name: "deductible".into(),
+        }
+    }
+}
+
+fn client(address: SocketAddr) -> ExternalRater {
+    ExternalRater::new(&ExternalRaterConfig::new(
+        "served",
+        format!("http://{address}/rate"),
+    ))
+    .unwrap()
+}
+
+fn served(options: ServeOptions) -> SocketAddr {
+    serve(router_for(Arc::new(DeductibleRater), options))
+}
+
+/// The sample request with a deductible of 1000 on the liability peril too.
+fn with_deductibles() -> RateRequest {
+    let mut request = sample_request();
+    request.policy.exposures[0].perils[1]
+        .characteristics
+        .fields
+        .insert("deductible".into(), vec![FieldValue::Integer(1000)]);
+    request
+}
+
+#[test]
+fn a_deductible_sent_by_premia_reaches_the_served_rater_as_a_field_and_prices_right() {
+    let address = served(ServeOptions::default());
+    let response = client(address).rate(&with_deductibles()).unwrap();
+    assert_eq!(
+        response.items,
+        vec![
+            PricedItem {
+                locator: "PER1".into(),
+                charge: None,
+                premium: Premium::Yearly(dec!(1150.00)),
+                technical_premium: Some(Premium::Yearly(dec!(950.00))),
+                commissions: Vec::new(),
+            },
+            PricedItem {
+                locator: "PER2".into(),
+                charge: None,
+                premium: Premium::Yearly(dec!(1100.00)),
+                technical_premium: Some(Premium::Yearly(dec!(900.00))),
+                commissions: Vec::new(),
+            },
+        ]
+    );
+}
+
+fn answered(options: &ServeOptions, body: &[u8]) -> Value {
+    answer(&DeductibleRater, options, body)
+}
+
+fn exception(message: &str) -> Value {
+    json!({"pricedPerilCharacteristics": {}, "exceptionMessage": message})
+}
+
+#[test]
+fn a_body_that_is_not_json_is_answered_with_an_exception_message() {
+    assert_eq!(
+        answered(&ServeOptions::default(), b"<html>"),
+        exception("not a rating request: expected value at line 1 column 1")
+    );
+}
+
+#[test]
+fn a_request_missing_its_policy_is_answered_with_an_exception_message() {
+    assert_eq!(
+        answered(
+            &ServeOptions::default(),
+            br#"{"operation": "new_business", "policyExposurePerils": [], "tenantTimeZone": "UTC"}"#
+        ),
+        exception(
+            "not a rating request: missing field `policy` at line 1 column 82"
+        )
+    );
+}
+
+fn wire_body(request: &RateRequest, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let wire = ExternalRateRequest::from_rate_request(
+        request,
+        &crate::rating::CallLocators::default(),
+    )
+    .unwrap();
+    let mut body = serde_json::to_value(wire).unwrap();
+    edit(&mut body);
+    serde_json::to_vec(&body).unwrap()
+}
+
+#[test]
+fn a_policy_without_a_currency_uses_the_default_currency_or_is_answered_with_an_exception() {
+    let body = wire_body(&with_deductibles(), |body| {
+        body["policy"].as_object_mut().unwrap().remove("currency");
+    });
+    assert_eq!(
+        answered(&ServeOptions::default(), &body),
+        exception(
+            "not a rating request: policy P1 has no currency and the server has no default currency"
+        )
+    );
+    let options = ServeOptions {
+        default_currency: Some("USD".into()),
+    };
+    assert_eq!(
+        answered(&options, &body)["pricedPerilCharacteristics"]["PER1:2025-03-01"],
+        json!({"yearlyPremium": "1150.00", "yearlyTechnicalPremium": "950.00"})
+    );
+}
+
+#[test]
+fn a_rater_error_and_a_decline_are_answered_with_exception_messages() {
+    // The liability peril has no deductible: the rater refuses the input.
+    let body = wire_body(&sample_request(), |_| {});
+    assert_eq!(
+        answered(&ServeOptions::default(), &body),
+        exception("invalid rating input: peril PER2 has no deductible")
+    );
+    let mut declined = with_deductibles();
+    declined
+        .policy
+        .characteristics
+        .fields
+        .insert("decline".into(), vec![FieldValue::Text("too young".into())]);
+    assert_eq!(
+        answered(&ServeOptions::default(), &wire_body(&declined, |_| {})),
+        exception(r#"[Text("too young")]"#)
+    );
+}
+
+#[test]
+fn every_failure_is_http_200_and_premia_reads_it_as_a_decline() {
+    let address = served(ServeOptions::default());
+    crate::rating::external::install_tls_provider();
+    let http = reqwest::blocking::Client::new();
+    let reply = http
+        .post(format!("http://{address}/any/path"))
+        .body("{")
+        .send()
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    assert_eq!(
+        reply.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let body: Value = reply.json().unwrap();
+    assert_eq!(
+        body,
+        exception("not a rating request: EOF while parsing an object at line 1 column 1")
+    );
+    // Premia's client turns the exception message into a decline (HTTP 409
+    // from Premia's API).
+    assert_eq!(
+        client(address).rate(&sample_request()),
+        Err(RatingError::Declined(
+            "invalid rating input: peril PER2 has no deductible".into()
+        ))
+    );
+}
