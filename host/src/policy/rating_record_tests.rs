@@ -684,3 +684,15 @@ fn the_endorsement_request_has_the_shape_and_values_of_the_golden_socotra_reques
         picked(&golden["policy"]["modifications"][1], &["name", "effectiveTimestamp", "createdTimestamp"])
     );
 }
+
+#[test]
+fn the_golden_shape_check_names_every_key_the_golden_lacks() {
+    let mut missing = Vec::new();
+    missing_from_golden(
+        &json!({"a": 1, "b": [{"c": 1}, {"d": {"e": 1}}], "fieldValues": {"x": ["1"]}}),
+        &json!({"a": "1", "b": [{"c": 2}, {"d": {}}], "fieldValues": {}}),
+        "",
+        &mut missing,
+    );
+    assert_eq!(missing, vec![".b[1].d.e".to_string()]);
+}

@@ -221,3 +221,120 @@ fn every_failure_is_http_200_and_premia_reads_it_as_a_decline() {
         ))
     );
 }
+
+fn golden(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+const NEW_BUSINESS: &str = include_str!("../../rating/external/golden/new_business.json");
+const ENDORSEMENT: &str = include_str!("../../rating/external/golden/endorsement.json");
+
+fn text(value: &str) -> Option<Vec<FieldValue>> {
+    Some(vec![FieldValue::Text(value.into())])
+}
+
+#[test]
+fn the_golden_new_business_request_is_read_unchanged_with_its_built_in_properties() {
+    let request: ExternalRateRequest = serde_json::from_str(NEW_BUSINESS).unwrap();
+    let native = request.to_rate_request().unwrap();
+    assert_eq!(native.operation, crate::rating::Operation::NewBusiness);
+    assert_eq!(native.currency, "USD");
+    assert_eq!(native.time_zone, "America/Los_Angeles");
+    let year = crate::rating::Segment {
+        start: "2026-01-01".parse().unwrap(),
+        end: "2027-01-01".parse().unwrap(),
+    };
+    assert_eq!(native.policy.term, year);
+    assert_eq!(native.segment, year);
+    assert_eq!(
+        native
+            .items
+            .iter()
+            .map(|i| i.locator.as_str())
+            .collect::<Vec<_>>(),
+        vec![
+            "a2c5b6d7-8e9f-4a01-b2c3-d4e5f6a7b806",
+            "b3d6c7e8-9f0a-4b12-c3d4-e5f6a7b8c907"
+        ]
+    );
+    let perils = &native.policy.exposures[0].perils;
+    // The collision carries only coverage timestamps.
+    assert_eq!(perils[0].characteristics.period, year);
+    let collision = &perils[0].characteristics.fields;
+    assert_eq!(collision.get("deductible").cloned(), text("500.00"));
+    assert_eq!(collision.get("deductibleCurrency").cloned(), text("USD"));
+    assert_eq!(collision.get("indemnityPerEvent").cloned(), text("25000.00"));
+    assert_eq!(collision.get("vehicle_use").cloned(), text("commute"));
+    let liability = &perils[1].characteristics.fields;
+    assert_eq!(liability.get("deductible").cloned(), text("1000"));
+    assert_eq!(
+        liability.get("indemnityInAggregate").cloned(),
+        text("300000.00")
+    );
+    assert_eq!(
+        answered(&ServeOptions::default(), NEW_BUSINESS.as_bytes()),
+        json!({"pricedPerilCharacteristics": {
+            "d9f2e3a4-5b6c-4d7e-8f90-a1b2c3d4e503":
+                {"yearlyPremium": "1150.00", "yearlyTechnicalPremium": "950.00"},
+            "e0a3f4b5-6c7d-4e8f-90a1-b2c3d4e5f604":
+                {"yearlyPremium": "1100.00", "yearlyTechnicalPremium": "900.00"}
+        }})
+    );
+}
+
+#[test]
+fn the_golden_endorsement_request_prices_the_named_characteristics_only() {
+    let request: ExternalRateRequest = serde_json::from_str(ENDORSEMENT).unwrap();
+    let native = request.to_rate_request().unwrap();
+    assert_eq!(native.operation, crate::rating::Operation::Endorsement);
+    let second_half = crate::rating::Segment {
+        start: "2026-07-01".parse().unwrap(),
+        end: "2027-01-01".parse().unwrap(),
+    };
+    assert_eq!(native.segment, second_half);
+    assert_eq!(native.items.len(), 1);
+    assert_eq!(native.items[0].locator, "a2c5b6d7-8e9f-4a01-b2c3-d4e5f6a7b806");
+    // The named characteristics, not the replaced or trimmed ones.
+    assert_eq!(
+        native.policy.characteristics.locator,
+        "b5f0b0a4-0c5e-4d5a-9d0e-6a4f1c2d3e22"
+    );
+    let collision = &native.policy.exposures[0].perils[0].characteristics;
+    assert_eq!(collision.locator, "d9f2e3a4-5b6c-4d7e-8f90-a1b2c3d4e542");
+    assert_eq!(collision.period, second_half);
+    assert_eq!(collision.fields.get("deductible").cloned(), text("1000.00"));
+    assert_eq!(
+        answered(&ServeOptions::default(), ENDORSEMENT.as_bytes()),
+        json!({"pricedPerilCharacteristics": {
+            "d9f2e3a4-5b6c-4d7e-8f90-a1b2c3d4e542":
+                {"yearlyPremium": "1100.00", "yearlyTechnicalPremium": "900.00"}
+        }})
+    );
+}
+
+#[test]
+fn the_golden_endorsement_without_a_currency_is_priced_in_the_default_currency() {
+    let mut body = golden(ENDORSEMENT);
+    body["policy"].as_object_mut().unwrap().remove("currency");
+    let request: ExternalRateRequest = serde_json::from_value(body.clone()).unwrap();
+    assert_eq!(
+        request.to_rate_request_with(Some("USD")).unwrap().currency,
+        "USD"
+    );
+    let body = serde_json::to_vec(&body).unwrap();
+    assert_eq!(
+        answered(&ServeOptions::default(), &body),
+        exception(
+            "not a rating request: policy 100000001 has no currency and the server has no \
+             default currency"
+        )
+    );
+    let options = ServeOptions {
+        default_currency: Some("USD".into()),
+    };
+    assert_eq!(
+        answered(&options, &body)["pricedPerilCharacteristics"]
+            ["d9f2e3a4-5b6c-4d7e-8f90-a1b2c3d4e542"]["yearlyPremium"],
+        "1100.00"
+    );
+}
