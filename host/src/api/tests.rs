@@ -21,6 +21,7 @@ mod feed;
 mod keys;
 mod money;
 mod reinstatement;
+mod technical_premium;
 
 struct Api {
     router: Router,
