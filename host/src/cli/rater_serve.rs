@@ -68,12 +68,11 @@ pub fn answer(rater: &dyn Rater, options: &ServeOptions, body: &[u8]) -> Value {
 }
 
 async fn rate(State(served): State<Arc<Served>>, body: axum::body::Bytes) -> Response {
-    let answered = tokio::task::spawn_blocking(move || {
-        answer(served.rater.as_ref(), &served.options, &body)
-    })
-    .await;
-    let value = answered
-        .unwrap_or_else(|e| declined_wire_response(&format!("the rater stopped: {e}")));
+    let answered =
+        tokio::task::spawn_blocking(move || answer(served.rater.as_ref(), &served.options, &body))
+            .await;
+    let value =
+        answered.unwrap_or_else(|e| declined_wire_response(&format!("the rater stopped: {e}")));
     Json(value).into_response()
 }
 

@@ -21,8 +21,8 @@
 use super::timeline::Segment;
 use crate::domain::Period;
 use crate::rating::{
-    Characteristics, Exposure, Peril, Policy, RateItem, RateRequest, RateResponse,
-    Rater, RaterIdentity, RatingCall, RatingError, Segment as RatingSegment,
+    Characteristics, Exposure, Peril, Policy, RateItem, RateRequest, RateResponse, Rater,
+    RaterIdentity, RatingCall, RatingError, Segment as RatingSegment,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

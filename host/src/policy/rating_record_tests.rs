@@ -466,7 +466,7 @@ fn a_charge_stored_without_a_technical_premium_still_reads() {
 /// elements merged into one shape; field maps are opaque).
 fn missing_from_golden(ours: &Value, golden: &Value, path: &str, missing: &mut Vec<String>) {
     fn merged(values: &[Value]) -> Value {
-        values.iter().fold(Value::Null, |shape, value| merge(shape, value))
+        values.iter().fold(Value::Null, merge)
     }
     fn merge(shape: Value, value: &Value) -> Value {
         match (shape, value) {
@@ -491,7 +491,11 @@ fn missing_from_golden(ours: &Value, golden: &Value, path: &str, missing: &mut V
                 let here = format!("{path}.{key}");
                 match golden.get(key) {
                     None => missing.push(here),
-                    Some(_) if matches!(key.as_str(), "fieldValues" | "fieldGroupsByLocator" | "mediaByLocator") => {}
+                    Some(_)
+                        if matches!(
+                            key.as_str(),
+                            "fieldValues" | "fieldGroupsByLocator" | "mediaByLocator"
+                        ) => {}
                     Some(theirs) => missing_from_golden(value, theirs, &here, missing),
                 }
             }
@@ -677,11 +681,20 @@ fn the_endorsement_request_has_the_shape_and_values_of_the_golden_socotra_reques
     let fee = &ours["policy"]["fees"][0];
     assert_eq!(
         picked(fee, &["name", "amount", "amountCurrency", "reversed"]),
-        picked(&golden["policy"]["fees"][0], &["name", "amount", "amountCurrency", "reversed"])
+        picked(
+            &golden["policy"]["fees"][0],
+            &["name", "amount", "amountCurrency", "reversed"]
+        )
     );
     assert_eq!(
-        picked(&ours["policy"]["modifications"][1], &["name", "effectiveTimestamp", "createdTimestamp"]),
-        picked(&golden["policy"]["modifications"][1], &["name", "effectiveTimestamp", "createdTimestamp"])
+        picked(
+            &ours["policy"]["modifications"][1],
+            &["name", "effectiveTimestamp", "createdTimestamp"]
+        ),
+        picked(
+            &golden["policy"]["modifications"][1],
+            &["name", "effectiveTimestamp", "createdTimestamp"]
+        )
     );
 }
 

@@ -19,7 +19,10 @@ fn technical_rater() -> std::net::SocketAddr {
                 .iter()
                 .map(|p| {
                     (
-                        p["perilCharacteristicsLocator"].as_str().unwrap().to_string(),
+                        p["perilCharacteristicsLocator"]
+                            .as_str()
+                            .unwrap()
+                            .to_string(),
                         json!({"premium": "1200.00", "technicalPremium": "1000.00"}),
                     )
                 })
@@ -76,7 +79,10 @@ async fn a_technical_premium_answered_by_an_external_rater_is_on_the_charge_its_
     let text = csv.as_str().unwrap();
     let mut lines = text.lines();
     assert!(
-        lines.next().unwrap().ends_with(",reverses,technical_premium"),
+        lines
+            .next()
+            .unwrap()
+            .ends_with(",reverses,technical_premium"),
         "{text}"
     );
     assert_eq!(

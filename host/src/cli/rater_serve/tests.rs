@@ -4,8 +4,7 @@
 use super::*;
 use crate::rating::external::test_support::{sample_request, serve};
 use crate::rating::{
-    ExternalRater, ExternalRaterConfig, FieldValue, Premium, PricedItem, RateRequest,
-    RateResponse,
+    ExternalRater, ExternalRaterConfig, FieldValue, Premium, PricedItem, RateRequest, RateResponse,
 };
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -33,8 +32,15 @@ impl Rater for DeductibleRater {
                 .iter()
                 .flat_map(|e| &e.perils)
                 .find(|p| Some(&p.characteristics.locator) == item.peril_characteristics.as_ref())
-                .ok_or_else(|| RatingError::InvalidInput(format!("no peril for {}", item.locator)))?;
-            let deductible = match peril.characteristics.fields.get("deductible").map(Vec::as_slice) {
+                .ok_or_else(|| {
+                    RatingError::InvalidInput(format!("no peril for {}", item.locator))
+                })?;
+            let deductible = match peril
+                .characteristics
+                .fields
+                .get("deductible")
+                .map(Vec::as_slice)
+            {
                 Some([FieldValue::Text(text)]) => Decimal::from_str(text).ok(),
                 Some([FieldValue::Number { number }]) => Some(*number),
                 Some([FieldValue::Integer(i)]) => Some(Decimal::from(*i)),
@@ -142,11 +148,9 @@ fn a_request_missing_its_policy_is_answered_with_an_exception_message() {
 }
 
 fn wire_body(request: &RateRequest, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
-    let wire = ExternalRateRequest::from_rate_request(
-        request,
-        &crate::rating::CallLocators::default(),
-    )
-    .unwrap();
+    let wire =
+        ExternalRateRequest::from_rate_request(request, &crate::rating::CallLocators::default())
+            .unwrap();
     let mut body = serde_json::to_value(wire).unwrap();
     edit(&mut body);
     serde_json::to_vec(&body).unwrap()
@@ -263,7 +267,10 @@ fn the_golden_new_business_request_is_read_unchanged_with_its_built_in_propertie
     let collision = &perils[0].characteristics.fields;
     assert_eq!(collision.get("deductible").cloned(), text("500.00"));
     assert_eq!(collision.get("deductibleCurrency").cloned(), text("USD"));
-    assert_eq!(collision.get("indemnityPerEvent").cloned(), text("25000.00"));
+    assert_eq!(
+        collision.get("indemnityPerEvent").cloned(),
+        text("25000.00")
+    );
     assert_eq!(collision.get("vehicle_use").cloned(), text("commute"));
     let liability = &perils[1].characteristics.fields;
     assert_eq!(liability.get("deductible").cloned(), text("1000"));
@@ -293,7 +300,10 @@ fn the_golden_endorsement_request_prices_the_named_characteristics_only() {
     };
     assert_eq!(native.segment, second_half);
     assert_eq!(native.items.len(), 1);
-    assert_eq!(native.items[0].locator, "a2c5b6d7-8e9f-4a01-b2c3-d4e5f6a7b806");
+    assert_eq!(
+        native.items[0].locator,
+        "a2c5b6d7-8e9f-4a01-b2c3-d4e5f6a7b806"
+    );
     // The named characteristics, not the replaced or trimmed ones.
     assert_eq!(
         native.policy.characteristics.locator,
@@ -333,8 +343,8 @@ fn the_golden_endorsement_without_a_currency_is_priced_in_the_default_currency()
         default_currency: Some("USD".into()),
     };
     assert_eq!(
-        answered(&options, &body)["pricedPerilCharacteristics"]
-            ["d9f2e3a4-5b6c-4d7e-8f90-a1b2c3d4e542"]["yearlyPremium"],
+        answered(&options, &body)["pricedPerilCharacteristics"]["d9f2e3a4-5b6c-4d7e-8f90-a1b2c3d4e542"]
+            ["yearlyPremium"],
         "1100.00"
     );
 }

@@ -318,33 +318,33 @@ impl BuiltInPerilProperties {
 
     fn slot(&self, name: &str) -> Option<&Option<String>> {
         Some(match name {
-                "deductible" => &self.deductible,
-                "deductibleCurrency" => &self.deductible_currency,
-                "indemnityInAggregate" => &self.indemnity_in_aggregate,
-                "indemnityInAggregateCurrency" => &self.indemnity_in_aggregate_currency,
-                "indemnityPerEvent" => &self.indemnity_per_event,
-                "indemnityPerEventCurrency" => &self.indemnity_per_event_currency,
-                "indemnityPerItem" => &self.indemnity_per_item,
-                "indemnityPerItemCurrency" => &self.indemnity_per_item_currency,
-                "lumpSumPayment" => &self.lump_sum_payment,
-                "lumpSumPaymentCurrency" => &self.lump_sum_payment_currency,
-                _ => return None,
+            "deductible" => &self.deductible,
+            "deductibleCurrency" => &self.deductible_currency,
+            "indemnityInAggregate" => &self.indemnity_in_aggregate,
+            "indemnityInAggregateCurrency" => &self.indemnity_in_aggregate_currency,
+            "indemnityPerEvent" => &self.indemnity_per_event,
+            "indemnityPerEventCurrency" => &self.indemnity_per_event_currency,
+            "indemnityPerItem" => &self.indemnity_per_item,
+            "indemnityPerItemCurrency" => &self.indemnity_per_item_currency,
+            "lumpSumPayment" => &self.lump_sum_payment,
+            "lumpSumPaymentCurrency" => &self.lump_sum_payment_currency,
+            _ => return None,
         })
     }
 
     fn slot_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
         Some(match name {
-                "deductible" => &mut self.deductible,
-                "deductibleCurrency" => &mut self.deductible_currency,
-                "indemnityInAggregate" => &mut self.indemnity_in_aggregate,
-                "indemnityInAggregateCurrency" => &mut self.indemnity_in_aggregate_currency,
-                "indemnityPerEvent" => &mut self.indemnity_per_event,
-                "indemnityPerEventCurrency" => &mut self.indemnity_per_event_currency,
-                "indemnityPerItem" => &mut self.indemnity_per_item,
-                "indemnityPerItemCurrency" => &mut self.indemnity_per_item_currency,
-                "lumpSumPayment" => &mut self.lump_sum_payment,
-                "lumpSumPaymentCurrency" => &mut self.lump_sum_payment_currency,
-                _ => return None,
+            "deductible" => &mut self.deductible,
+            "deductibleCurrency" => &mut self.deductible_currency,
+            "indemnityInAggregate" => &mut self.indemnity_in_aggregate,
+            "indemnityInAggregateCurrency" => &mut self.indemnity_in_aggregate_currency,
+            "indemnityPerEvent" => &mut self.indemnity_per_event,
+            "indemnityPerEventCurrency" => &mut self.indemnity_per_event_currency,
+            "indemnityPerItem" => &mut self.indemnity_per_item,
+            "indemnityPerItemCurrency" => &mut self.indemnity_per_item_currency,
+            "lumpSumPayment" => &mut self.lump_sum_payment,
+            "lumpSumPaymentCurrency" => &mut self.lump_sum_payment_currency,
+            _ => return None,
         })
     }
 }
@@ -994,7 +994,10 @@ mod tests {
     fn built_in_peril_properties_are_sent_top_level_with_their_currency() {
         let mut request = sample_request();
         let fields = &mut request.policy.exposures[0].perils[1].characteristics.fields;
-        fields.insert("indemnityPerEvent".into(), vec![FieldValue::Integer(100_000)]);
+        fields.insert(
+            "indemnityPerEvent".into(),
+            vec![FieldValue::Integer(100_000)],
+        );
         fields.insert(
             "indemnityPerEventCurrency".into(),
             vec![FieldValue::Text("CAD".into())],
@@ -1003,8 +1006,8 @@ mod tests {
             "lumpSumPayment".into(),
             vec![FieldValue::Integer(1), FieldValue::Integer(2)],
         );
-        let wire = ExternalRateRequest::from_rate_request(&request, &CallLocators::default())
-            .unwrap();
+        let wire =
+            ExternalRateRequest::from_rate_request(&request, &CallLocators::default()).unwrap();
         let collision = peril_json(&wire, 0);
         assert_eq!(collision["deductible"], "500.00");
         assert_eq!(collision["deductibleCurrency"], "USD");
@@ -1027,8 +1030,8 @@ mod tests {
             "deductible".into(),
             vec![FieldValue::Number { number: dec!(250) }],
         );
-        let wire = ExternalRateRequest::from_rate_request(&request, &CallLocators::default())
-            .unwrap();
+        let wire =
+            ExternalRateRequest::from_rate_request(&request, &CallLocators::default()).unwrap();
         let policy = serde_json::to_value(&wire.policy.characteristics[0]).unwrap();
         assert_eq!(policy["fieldValues"]["deductible"], json!(["250"]));
         assert_eq!(policy.get("deductible"), None);
@@ -1109,10 +1112,9 @@ mod tests {
             locators: CallLocators::default(),
             record: record(),
         };
-        let wire = serde_json::to_value(
-            ExternalRateRequest::from_rating_call(&request, &call).unwrap(),
-        )
-        .unwrap();
+        let wire =
+            serde_json::to_value(ExternalRateRequest::from_rating_call(&request, &call).unwrap())
+                .unwrap();
         let policy = &wire["policy"];
         assert_eq!(policy["displayId"], "P1");
         assert_eq!(policy["policyholderLocator"], "A1");
@@ -1179,7 +1181,10 @@ mod tests {
             })
         );
         // The characteristics priced are last.
-        assert_eq!(collision["characteristics"][1]["locator"], "PER1:2025-03-01");
+        assert_eq!(
+            collision["characteristics"][1]["locator"],
+            "PER1:2025-03-01"
+        );
         assert_eq!(collision["characteristics"].as_array().unwrap().len(), 2);
     }
 }

@@ -431,7 +431,10 @@ mod tests {
     #[test]
     fn a_peril_with_only_coverage_timestamps_is_priced_over_its_coverage() {
         let request = wire(|body| {
-            for peril in body["policy"]["exposures"][0]["perils"].as_array_mut().unwrap() {
+            for peril in body["policy"]["exposures"][0]["perils"]
+                .as_array_mut()
+                .unwrap()
+            {
                 let c = peril["characteristics"][0].as_object_mut().unwrap();
                 c.remove("startTimestamp");
                 c.remove("endTimestamp");
