@@ -1152,15 +1152,19 @@ impl PolicyBook {
             let after_segments = segments(&transactions, term.number, term.period);
             let before = policy.priced.get(&term.number).cloned().unwrap_or_default();
             let previous_plan = policy.terms.last().map(|t| t.plan.as_str());
-            // Built once per term, and only when a call is made.
+            // Built once per term, only for a call to a rater that reads it.
             let record = std::cell::OnceCell::new();
-            let locators = |segment: &Segment<'_>| crate::rating::RatingCall {
+            let locators = |segment: &Segment<'_>, with_record: bool| crate::rating::RatingCall {
                 locators: call_locators(&transactions, &transaction, segment, previous_plan),
-                record: record
-                    .get_or_init(|| {
-                        policy_record(policy, &transactions, &transaction, &terms, term)
+                record: with_record
+                    .then(|| {
+                        record
+                            .get_or_init(|| {
+                                policy_record(policy, &transactions, &transaction, &terms, term)
+                            })
+                            .clone()
                     })
-                    .clone(),
+                    .unwrap_or_default(),
             };
             let (after, _calls) = price_timeline(
                 &mut rater,

@@ -230,14 +230,14 @@ pub type CallCount = usize;
 /// contiguous segments where its input stays the same (an out-of-sequence
 /// change re-applied under later endorsements), and that result is reused
 /// for the rest of the run. Each call carries what `call_of` gives for its
-/// segment: the transaction's Socotra locators and the policy
-/// record.
+/// segment: the transaction's Socotra locators and, when the rater reads it
+/// ([`Rater::reads_policy_record`]), the policy record.
 pub fn price_timeline(
     rater: &mut dyn FnMut() -> Result<Arc<dyn Rater>, RatingError>,
     context: &PricingContext<'_>,
     segments: &[Segment<'_>],
     recorded: &[PricedSegment],
-    call_of: &dyn Fn(&Segment<'_>) -> RatingCall,
+    call_of: &dyn Fn(&Segment<'_>, bool) -> RatingCall,
 ) -> Result<(Vec<PricedSegment>, CallCount), RatingError> {
     let requests: Vec<RateRequest> = segments.iter().map(|s| rate_request(context, s)).collect();
     let mut calls = 0;
@@ -304,7 +304,9 @@ pub fn price_timeline(
                     },
                 )
             };
-            let (response, answered) = rater()?.rate_call(&asked, &call_of(segment))?;
+            let asking = rater()?;
+            let call = call_of(segment, asking.reads_policy_record());
+            let (response, answered) = asking.rate_call(&asked, &call)?;
             calls += 1;
             if span != segment.period {
                 spans.extend(asked.items.iter().map(|i| (i.locator.clone(), span)));

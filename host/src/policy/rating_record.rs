@@ -42,8 +42,10 @@ use crate::domain::{Money, Period};
 use crate::rating::external::{
     Modification, Owner, PolicyRecord, RecordedCharacteristics, RecordedFee,
 };
-use crate::rating::{Premium, RateRequest, Segment as RatingSegment};
+use crate::rating::{Premium, PricedItem, RateRequest, Segment as RatingSegment};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use std::collections::{HashMap, HashSet};
 
 /// One entity's characteristics in a segment, with the data it is priced on.
 struct Entry<'a> {
@@ -143,49 +145,70 @@ fn data_entries<'a>(policy_locator: &str, data: &'a PolicyData, start: &str) -> 
     entries
 }
 
-/// The premium (or technical premium) of peril `owner` recorded in
-/// `priced`, for `period`, rounded to the product's currency; `None` for
-/// other entities or when the segment has no such amount.
-fn recorded_amount(
-    priced: &PricedSegment,
-    owner: &Owner,
-    period: Period,
-    product: &ProductConfig,
-    technical: bool,
-) -> Option<Decimal> {
-    let Owner::Peril { peril, .. } = owner else {
-        return None;
-    };
-    let rated = priced.rated_span(peril);
-    let mut total: Option<Decimal> = None;
-    for item in priced
-        .response
-        .items
-        .iter()
-        .filter(|i| &i.locator == peril && i.charge.is_none())
-    {
-        let premium = if technical {
-            item.technical_premium?
-        } else {
-            item.premium
-        };
-        let (rate, over) = match premium {
-            Premium::Yearly(amount) => (PremiumRate::Yearly(amount), period),
-            Premium::Exact(amount) => (PremiumRate::Exact(amount), rated),
-        };
-        let prorated = RatedPremium {
-            rate,
-            period: over,
-            basis: product.duration_basis,
+/// A segment of the recorded priced timeline, with its entities and its
+/// premium items by peril.
+struct Recorded<'a> {
+    segment: &'a PricedSegment,
+    entries: Vec<Entry<'a>>,
+    items: HashMap<&'a str, Vec<&'a PricedItem>>,
+}
+
+impl<'a> Recorded<'a> {
+    fn new(segment: &'a PricedSegment) -> Self {
+        let mut items: HashMap<&'a str, Vec<&'a PricedItem>> = HashMap::new();
+        for item in segment.response.items.iter().filter(|i| i.charge.is_none()) {
+            items.entry(item.locator.as_str()).or_default().push(item);
         }
-        .prorate_as(period, Arithmetic::Skipped)
-        .ok()?;
-        let amount = Money::new(prorated.amount, product.currency)
-            .rounded(product.rounding_mode)
-            .amount;
-        *total.get_or_insert(Decimal::ZERO) += amount;
+        Recorded {
+            segment,
+            entries: request_entries(&segment.request),
+            items,
+        }
     }
-    total
+
+    /// The premium (or technical premium) of peril `owner` for `period`,
+    /// prorated from the recorded result and rounded to the product's
+    /// currency; `None` for other entities or when the result has no such
+    /// amount.
+    ///
+    /// Example: 1200.00 yearly recorded for 2026 is 600.00 for its first
+    /// half (months basis); 370.56 exact for the year is 185.28.
+    fn amount(
+        &self,
+        owner: &Owner,
+        period: Period,
+        product: &ProductConfig,
+        technical: bool,
+    ) -> Option<Decimal> {
+        let Owner::Peril { peril, .. } = owner else {
+            return None;
+        };
+        let rated = self.segment.rated_span(peril);
+        let mut total: Option<Decimal> = None;
+        for item in self.items.get(peril.as_str())? {
+            let premium = if technical {
+                item.technical_premium?
+            } else {
+                item.premium
+            };
+            let (rate, over) = match premium {
+                Premium::Yearly(amount) => (PremiumRate::Yearly(amount), period),
+                Premium::Exact(amount) => (PremiumRate::Exact(amount), rated),
+            };
+            let prorated = RatedPremium {
+                rate,
+                period: over,
+                basis: product.duration_basis,
+            }
+            .prorate_as(period, Arithmetic::Skipped)
+            .ok()?;
+            let amount = Money::new(prorated.amount, product.currency)
+                .rounded(product.rounding_mode)
+                .amount;
+            *total.get_or_insert(Decimal::ZERO) += amount;
+        }
+        total
+    }
 }
 
 /// Socotra's name of a transaction kind (a reversal is never a
@@ -270,7 +293,14 @@ pub fn policy_record(
 
     let mut characteristics = Vec::new();
     for (number, after_segments) in &after {
-        let before = policy.priced.get(number).map(Vec::as_slice).unwrap_or(&[]);
+        let before: Vec<Recorded<'_>> = policy
+            .priced
+            .get(number)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(Recorded::new)
+            .collect();
         let after_entries: Vec<(Period, Vec<Entry<'_>>)> = after_segments
             .iter()
             .map(|s| {
@@ -278,17 +308,33 @@ pub fn policy_record(
                 (s.period, data_entries(locator, &s.data, &start))
             })
             .collect();
-        // Locators (with their owner) the recorded timeline keeps as they are.
-        let mut kept: Vec<(Owner, String)> = Vec::new();
-        for segment in before {
-            for entry in request_entries(&segment.request) {
-                let successor = after_entries
+        // (segment start, owner) to the entity's characteristics after the
+        // transaction, and as recorded before it.
+        let after_index: HashMap<(NaiveDate, &Owner), (Period, &Entry<'_>)> = after_entries
+            .iter()
+            .flat_map(|(period, entries)| {
+                entries
                     .iter()
-                    .filter(|(period, _)| period.start() == segment.period.start())
-                    .flat_map(|(period, entries)| entries.iter().map(move |e| (*period, e)))
-                    .find(|(_, e)| e.owner == entry.owner);
+                    .map(move |e| ((period.start(), &e.owner), (*period, e)))
+            })
+            .collect();
+        let before_index: HashMap<(NaiveDate, &Owner), (&Recorded<'_>, &Entry<'_>)> = before
+            .iter()
+            .flat_map(|recorded| {
+                recorded
+                    .entries
+                    .iter()
+                    .map(move |e| ((recorded.segment.period.start(), &e.owner), (recorded, e)))
+            })
+            .collect();
+        // Characteristics the recorded timeline keeps as they are.
+        let mut kept: HashSet<(&Owner, &str)> = HashSet::new();
+        for recorded in &before {
+            let segment = recorded.segment;
+            for entry in &recorded.entries {
+                let successor = after_index.get(&(segment.period.start(), &entry.owner));
                 let same = successor.is_some_and(|(period, e)| {
-                    period == segment.period && e.inputs == entry.inputs
+                    *period == segment.period && e.inputs == entry.inputs
                 });
                 let wire_locator = if same || successor.is_none() {
                     entry.locator.clone()
@@ -296,45 +342,35 @@ pub fn policy_record(
                     format!("{}~{}", entry.locator, issued.locator)
                 };
                 if same {
-                    kept.push((entry.owner.clone(), entry.locator.clone()));
+                    kept.insert((&entry.owner, &entry.locator));
                 }
                 characteristics.push(RecordedCharacteristics {
-                    premium: recorded_amount(segment, &entry.owner, segment.period, product, false),
-                    technical_premium: recorded_amount(
-                        segment,
-                        &entry.owner,
-                        segment.period,
-                        product,
-                        true,
-                    ),
-                    owner: entry.owner,
+                    owner: entry.owner.clone(),
                     locator: wire_locator,
                     period: rating_segment(segment.period),
                     fields: entry.fields.clone(),
-                    policy_characteristics: entry.policy_characteristics,
-                    exposure_characteristics: entry.exposure_characteristics,
+                    policy_characteristics: entry.policy_characteristics.clone(),
+                    exposure_characteristics: entry.exposure_characteristics.clone(),
                     issued: issued_at(&segment.started_by),
                     replaced: (!same).then_some(issued.issued_at),
+                    premium: recorded.amount(&entry.owner, segment.period, product, false),
+                    technical_premium: recorded.amount(&entry.owner, segment.period, product, true),
                 });
             }
         }
         for (period, entries) in &after_entries {
             for entry in entries {
-                if kept
-                    .iter()
-                    .any(|(owner, l)| owner == &entry.owner && l == &entry.locator)
-                {
+                if kept.contains(&(&entry.owner, entry.locator.as_str())) {
                     continue;
                 }
                 // The recorded result it reuses: same start and data, over a
                 // span covering it.
-                let reused = before.iter().find(|segment| {
-                    segment.period.start() == period.start()
-                        && segment.period.contains_period(period)
-                        && request_entries(&segment.request)
-                            .iter()
-                            .any(|e| e.owner == entry.owner && e.inputs == entry.inputs)
-                });
+                let reused = before_index
+                    .get(&(period.start(), &entry.owner))
+                    .filter(|(recorded, e)| {
+                        recorded.segment.period.contains_period(period) && e.inputs == entry.inputs
+                    })
+                    .map(|(recorded, _)| *recorded);
                 characteristics.push(RecordedCharacteristics {
                     owner: entry.owner.clone(),
                     locator: entry.locator.clone(),
@@ -342,12 +378,11 @@ pub fn policy_record(
                     fields: entry.fields.clone(),
                     policy_characteristics: entry.policy_characteristics.clone(),
                     exposure_characteristics: entry.exposure_characteristics.clone(),
-                    issued: reused.and_then(|s| issued_at(&s.started_by)),
+                    issued: reused.and_then(|r| issued_at(&r.segment.started_by)),
                     replaced: None,
-                    premium: reused
-                        .and_then(|s| recorded_amount(s, &entry.owner, *period, product, false)),
+                    premium: reused.and_then(|r| r.amount(&entry.owner, *period, product, false)),
                     technical_premium: reused
-                        .and_then(|s| recorded_amount(s, &entry.owner, *period, product, true)),
+                        .and_then(|r| r.amount(&entry.owner, *period, product, true)),
                 });
             }
         }

@@ -61,6 +61,10 @@ impl Rater for Recording {
         }
     }
 
+    fn reads_policy_record(&self) -> bool {
+        true
+    }
+
     fn rate_call(
         &self,
         request: &RateRequest,
@@ -696,6 +700,75 @@ fn the_endorsement_request_has_the_shape_and_values_of_the_golden_socotra_reques
             &["name", "effectiveTimestamp", "createdTimestamp"]
         )
     );
+}
+
+/// Prices as [`Recording`] but, like a plugin, does not read the record.
+struct NotReading(Recording);
+
+impl Rater for NotReading {
+    fn rate(&self, request: &RateRequest) -> Result<RateResponse, RatingError> {
+        self.0.rate(request)
+    }
+
+    fn identity(&self) -> RaterIdentity {
+        self.0.identity()
+    }
+
+    fn rate_call(
+        &self,
+        request: &RateRequest,
+        call: &RatingCall,
+    ) -> Result<(RateResponse, RaterIdentity), RatingError> {
+        assert_eq!(call.record, crate::rating::PolicyRecord::default());
+        self.0.rate_call(request, call)
+    }
+}
+
+#[test]
+fn a_rater_that_does_not_read_the_policy_record_is_not_given_one() {
+    let rater = Arc::new(NotReading(Recording::default()));
+    struct Plain(Arc<NotReading>);
+    impl RaterResolver for Plain {
+        fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
+            Ok(self.0.clone())
+        }
+    }
+    let mut book = PolicyBook::new();
+    let context = CommandContext {
+        actor: "tester".into(),
+        issued_at: at("2025-12-15T12:00:00Z"),
+        idempotency_key: None,
+        arithmetic: crate::billing::Arithmetic::Written,
+        pending_slices: None,
+        today: None,
+    };
+    for command in [
+        PolicyCommand::DeployProduct {
+            product: auto_product(),
+        },
+        PolicyCommand::CreateAccount {
+            locator: "A1".into(),
+            name: "Ada".into(),
+            currency: crate::domain::Currency::USD,
+        },
+        PolicyCommand::IssuePolicy {
+            locator: "P1".into(),
+            account: "A1".into(),
+            product: "auto".into(),
+            start: date(2026, 1, 1),
+            plan: None,
+            time_zone: "UTC".into(),
+            data: data(),
+        },
+    ] {
+        book.execute(&command, &context, &Plain(rater.clone()))
+            .unwrap();
+    }
+    // The call was made, with locators and an empty record.
+    let sent = rater.0.sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["quoteLocator"], "P1-T1");
+    assert_eq!(sent[0]["policy"].get("policyholderLocator"), None);
 }
 
 #[test]

@@ -272,6 +272,10 @@ impl Rater for ExternalRater {
             .map(|response| (response, self.identity()))
     }
 
+    fn reads_policy_record(&self) -> bool {
+        true
+    }
+
     fn identity(&self) -> RaterIdentity {
         RaterIdentity::External {
             name: self.name.clone(),

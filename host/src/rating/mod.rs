@@ -87,4 +87,11 @@ pub trait Rater: Send + Sync {
     ) -> Result<(RateResponse, RaterIdentity), RatingError> {
         self.rate_with_call_locators(request, &call.locators)
     }
+
+    /// Whether [`Rater::rate_call`] reads the policy record: the host builds
+    /// it only for raters that do (external raters, and chains holding
+    /// one), so a plugin's calls cost nothing more.
+    fn reads_policy_record(&self) -> bool {
+        false
+    }
 }

@@ -202,6 +202,10 @@ impl Rater for FallbackRater {
         }
     }
 
+    fn reads_policy_record(&self) -> bool {
+        self.primary.reads_policy_record() || self.fallback.reads_policy_record()
+    }
+
     fn identity(&self) -> RaterIdentity {
         self.primary.identity()
     }

@@ -7,12 +7,15 @@ use crate::rating::external::test_support::serve;
 
 /// A loopback external rater that prices every peril characteristics it is
 /// asked about at 1200.00 a year, technical premium 1000.00, under Socotra's
-/// alias names (`premium`, `technicalPremium`).
-fn technical_rater() -> std::net::SocketAddr {
+/// alias names (`premium`, `technicalPremium`); keeps the last request.
+fn technical_rater() -> (std::net::SocketAddr, Arc<std::sync::Mutex<Value>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Value::Null));
+    let kept = seen.clone();
     let router = axum::Router::new().route(
         "/rate",
-        axum::routing::post(|body: axum::body::Bytes| async move {
+        axum::routing::post(move |body: axum::body::Bytes| async move {
             let request: Value = serde_json::from_slice(&body).unwrap();
+            *kept.lock().unwrap() = request.clone();
             let priced: serde_json::Map<String, Value> = request["policyExposurePerils"]
                 .as_array()
                 .unwrap()
@@ -30,7 +33,7 @@ fn technical_rater() -> std::net::SocketAddr {
             axum::Json(json!({ "pricedPerilCharacteristics": priced }))
         }),
     );
-    serve(router)
+    (serve(router), seen)
 }
 
 #[tokio::test]
@@ -38,7 +41,7 @@ async fn a_technical_premium_answered_by_an_external_rater_is_on_the_charge_its_
  {
     let api = Api::new();
     let key = acme(&api).await;
-    let address = technical_rater();
+    let (address, seen) = technical_rater();
     let (status, answer) = api
         .post(
             "/v1/external-raters",
@@ -63,6 +66,14 @@ async fn a_technical_premium_answered_by_an_external_rater_is_on_the_charge_its_
     assert_eq!(charge["locator"], "P1-T1-C1");
     assert_eq!(charge["amount"]["amount"], "1200.00");
     assert_eq!(charge["technical_premium"], "1000.00");
+    // The rater was sent the policy record over HTTP.
+    let sent = seen.lock().unwrap().clone();
+    assert_eq!(sent["policy"]["policyholderLocator"], "A1");
+    assert_eq!(sent["policy"]["modifications"][0]["locator"], "P1-T1");
+    assert_eq!(
+        sent["policy"]["exposures"][0]["perils"][0]["renewalGroup"],
+        "V1-COLL"
+    );
 
     let (status, audit) = api
         .get("/v1/policies/P1/charges/P1-T1-C1/audit", &key)

@@ -102,7 +102,7 @@ pub struct RecordedFee {
 }
 
 /// The entity a characteristics object belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Owner {
     Policy,
     Exposure(String),

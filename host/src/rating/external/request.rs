@@ -60,7 +60,7 @@ use chrono::{DateTime, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, U
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Socotra's built-in amount properties of peril characteristics; each has a
 /// `<name>Currency` companion.
@@ -517,10 +517,25 @@ struct Links<'a> {
 struct Builder<'a> {
     request: &'a RateRequest,
     record: &'a PolicyRecord,
+    /// The record's characteristics, by the entity they belong to.
+    recorded: HashMap<&'a Owner, Vec<&'a RecordedCharacteristics>>,
     tz: Tz,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    fn new(request: &'a RateRequest, record: &'a PolicyRecord, tz: Tz) -> Self {
+        let mut recorded: HashMap<&Owner, Vec<&RecordedCharacteristics>> = HashMap::new();
+        for c in &record.characteristics {
+            recorded.entry(&c.owner).or_default().push(c);
+        }
+        Builder {
+            request,
+            record,
+            recorded,
+            tz,
+        }
+    }
+
     fn millis(&self, date: NaiveDate) -> String {
         midnight_millis(date, self.tz)
     }
@@ -582,10 +597,12 @@ impl Builder<'_> {
         links: Links<'_>,
     ) -> Vec<WireCharacteristics> {
         let mut recorded: Vec<&RecordedCharacteristics> = self
-            .record
-            .characteristics
-            .iter()
-            .filter(|c| &c.owner == owner && c.locator != current.locator)
+            .recorded
+            .get(owner)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|c| c.locator != current.locator)
             .collect();
         recorded.sort_by_key(|c| (c.period.start, c.replaced.is_none(), c.period.end));
         let mut list: Vec<WireCharacteristics> = recorded
@@ -851,12 +868,7 @@ impl ExternalRateRequest {
         }
         Ok(ExternalRateRequest {
             operation: operation.to_string(),
-            policy: Builder {
-                request,
-                record: &call.record,
-                tz,
-            }
-            .policy(),
+            policy: Builder::new(request, &call.record, tz).policy(),
             policy_exposure_perils,
             tenant_time_zone: request.time_zone.clone(),
             locators: locators.clone(),
