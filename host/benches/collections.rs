@@ -80,6 +80,7 @@ fn product() -> ProductConfig {
         non_renewal_notice_days: 0,
         invoicing_plugin: None,
         term_months: 12,
+        rating_date: Default::default(),
     }
 }
 

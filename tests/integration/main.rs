@@ -9,6 +9,7 @@ mod plugin_dates;
 mod plugin_faults;
 mod plugin_languages;
 mod plugin_rating;
+mod rate_versions;
 mod support;
 mod two_hosts;
 mod upgrade;

@@ -64,7 +64,8 @@ fn a_plugin_rater_names_its_plugin_and_hash_for_the_audit_trail() {
         rater.identity(),
         RaterIdentity::Plugin {
             plugin_id: "auto@1".into(),
-            content_sha256: expected_sha
+            content_sha256: expected_sha,
+            edition_sha256: None,
         }
     );
 }

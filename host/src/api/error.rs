@@ -96,7 +96,8 @@ pub fn status_of(code: &str) -> StatusCode {
         | "product_not_found"
         | "plan_not_found"
         | "transaction_not_found"
-        | "api_key_not_found" => StatusCode::NOT_FOUND,
+        | "api_key_not_found"
+        | "term_not_found" => StatusCode::NOT_FOUND,
         "account_exists"
         | "policy_exists"
         | "idempotency_conflict"
@@ -105,6 +106,8 @@ pub fn status_of(code: &str) -> StatusCode {
         | "policy_not_renewed"
         | "already_reversed"
         | "reversal_not_reversible"
+        | "rate_correction_not_reversible"
+        | "rate_version_unchanged"
         | "rating_declined"
         | "clock_backwards"
         | "not_a_test_tenant"

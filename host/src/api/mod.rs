@@ -95,6 +95,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/policies/{locator}/reversals", post(policies::reverse))
         .route(
+            "/v1/policies/{locator}/rate-corrections",
+            post(policies::correct_rates),
+        )
+        .route(
+            "/v1/products/{name}/rate-corrections",
+            post(policies::correct_product_rates),
+        )
+        .route(
             "/v1/policies/{policy}/charges/{charge}/audit",
             get(policies::audit_charge),
         )

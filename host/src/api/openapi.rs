@@ -38,6 +38,7 @@ use utoipa::{PartialSchema, ToSchema};
         policies::create_account, policies::get_account, policies::issue_policy,
         policies::quote, policies::get_policy, policies::endorse, policies::renew,
         policies::cancel, policies::reinstate, policies::reverse, policies::non_renew,
+        policies::correct_rates, policies::correct_product_rates,
         policies::audit_charge, policies::add_charge, policies::reverse_charges,
         bundle::preview_bundle,
         billing::configure_billing, billing::configure_account, billing::run_billing,

@@ -90,6 +90,7 @@ pub fn demo_product() -> ProductConfig {
         non_renewal_notice_days: 0,
         invoicing_plugin: Some("installment-fee@1".into()),
         term_months: 12,
+        rating_date: Default::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! stored before the command runs, each under its content hash or secret
 //! reference; the command, and the event it becomes, carry only the hash.
 
+use crate::rating::AppliesTo;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -24,11 +25,24 @@ pub enum ConfigCommand {
     /// Makes an uploaded version the one products naming the plugin without
     /// a version use, from today on.
     ActivateVersion { name: String, version: String },
-    /// Makes an uploaded version active from a later day on.
+    /// Makes an uploaded version active from a later day on, for the
+    /// kinds of term `applies_to` names (a schedule with different days
+    /// for new business and renewals is two commands' worth of events:
+    /// see `ScheduleVersions`).
     ScheduleVersion {
         name: String,
         version: String,
         from: NaiveDate,
+        #[serde(default)]
+        applies_to: AppliesTo,
+    },
+    /// Makes an uploaded version active for new business from one day and
+    /// for renewals from another (either may be absent, not both).
+    ScheduleVersions {
+        name: String,
+        version: String,
+        new_business_from: Option<NaiveDate>,
+        renewals_from: Option<NaiveDate>,
     },
     /// Registers (or replaces, as a new revision) an external rater. Its
     /// header values are not here: they are encrypted in the secret area

@@ -90,4 +90,35 @@ impl RaterResolver for RaterDirectory {
     fn prices_in_process(&self, chain: &RatingChain) -> bool {
         chain::prices_in_process(chain, self)
     }
+
+    fn missing_rater(&self, chain: &RatingChain) -> Option<String> {
+        let plugin_exists = |reference: &str| match reference.split_once('@') {
+            Some(_) => self.plugins.is_registered(reference),
+            // A bare name: some version is active or scheduled for it.
+            None => self
+                .active
+                .version_for(
+                    reference,
+                    chrono::NaiveDate::MAX,
+                    crate::rating::RatedFor::NewBusiness,
+                )
+                .is_some(),
+        };
+        let rater_exists = |name: &str| {
+            self.external
+                .read()
+                .expect("external raters lock")
+                .contains_key(name)
+        };
+        chain::missing(chain, &plugin_exists, &rater_exists)
+    }
+
+    fn version_for(
+        &self,
+        name: &str,
+        day: chrono::NaiveDate,
+        kind: crate::rating::RatedFor,
+    ) -> Option<String> {
+        self.active.version_for(name, day, kind)
+    }
 }

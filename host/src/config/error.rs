@@ -24,6 +24,20 @@ pub enum ConfigError {
     },
     #[error("a version is scheduled from a later day than today ({today}), not from {from}")]
     ScheduleNotInFuture { from: NaiveDate, today: NaiveDate },
+    #[error(
+        "{name}@{other} is already scheduled from {from} for the same kind of term; one version takes effect on a day"
+    )]
+    ScheduleOverlaps {
+        name: String,
+        other: String,
+        from: NaiveDate,
+    },
+    #[error("a schedule names a day for new business, for renewals, or both")]
+    ScheduleEmpty,
+    #[error(
+        "{name}@{version} has rated policy terms; its tables are fixed (a new rate table means a new version)"
+    )]
+    VersionInUse { name: String, version: String },
     #[error("invalid instance policy: {0}")]
     InvalidInstancePolicy(String),
     #[error("invalid external rater: {0}")]
@@ -47,6 +61,9 @@ impl ConfigError {
             ConfigError::VersionExists { .. } => "plugin_version_exists",
             ConfigError::TableExists { .. } => "plugin_version_immutable",
             ConfigError::ScheduleNotInFuture { .. } => "schedule_not_in_future",
+            ConfigError::ScheduleOverlaps { .. } => "schedule_overlaps",
+            ConfigError::ScheduleEmpty => "invalid_schedule",
+            ConfigError::VersionInUse { .. } => "plugin_version_immutable",
             ConfigError::InvalidInstancePolicy(_) => "invalid_instance_policy",
             ConfigError::InvalidExternalRater(_) => "invalid_external_rater",
             ConfigError::UnknownExternalRater(_) => "external_rater_unknown",
@@ -60,7 +77,10 @@ impl ConfigError {
     pub fn status(&self) -> u16 {
         match self {
             ConfigError::UnknownVersion { .. } | ConfigError::UnknownExternalRater(_) => 404,
-            ConfigError::VersionExists { .. } | ConfigError::TableExists { .. } => 409,
+            ConfigError::VersionExists { .. }
+            | ConfigError::TableExists { .. }
+            | ConfigError::ScheduleOverlaps { .. }
+            | ConfigError::VersionInUse { .. } => 409,
             ConfigError::SecretArea(_) => 503,
             _ => 422,
         }

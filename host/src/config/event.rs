@@ -1,6 +1,7 @@
 //! The configuration events of a tenant's log: who changed which plugin,
 //! rate table, active version or external rater, and when.
 
+use crate::rating::AppliesTo;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +36,10 @@ pub enum ConfigEvent {
         from: NaiveDate,
         /// True when it was scheduled ahead rather than activated at once.
         scheduled: bool,
+        /// The kinds of term it rates (both when absent: events recorded
+        /// before schedules had scopes).
+        #[serde(default)]
+        applies_to: AppliesTo,
         by: String,
         at: DateTime<Utc>,
     },

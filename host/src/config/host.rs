@@ -76,6 +76,10 @@ impl HostConfig {
             tables,
             policy,
         )?;
+        self.directory.plugins.set_edition(
+            &format!("{}@{}", qualified(tenant, name), version.version),
+            &version.edition_sha256,
+        );
         Ok(())
     }
 
@@ -138,7 +142,7 @@ impl ConfigSink for HostConfig {
             let timeline = history
                 .activations
                 .iter()
-                .map(|a| (a.from, a.version.clone()))
+                .map(|a| (a.from, a.applies_to, a.version.clone()))
                 .collect();
             self.directory
                 .active

@@ -36,7 +36,8 @@ pub use error::ConfigError;
 pub use event::ConfigEvent;
 pub use host::{ConfigSink, HostConfig, NoConfigSink};
 pub use state::{
-    Activation, ConfigState, PluginHistory, PluginVersion, RaterRevision, Recorded, valid_name,
+    Activation, ConfigState, PluginHistory, PluginVersion, RaterRevision, Recorded, edition_sha256,
+    valid_name,
 };
 
 use crate::rating::ExternalRaterConfig;

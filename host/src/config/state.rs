@@ -12,6 +12,7 @@
 use super::command::{ConfigCommand, PluginUpload, RaterRegistration};
 use super::error::ConfigError;
 use super::event::ConfigEvent;
+use crate::rating::schedule::{self, AppliesTo, RatedFor};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -34,7 +35,24 @@ pub struct PluginVersion {
     pub instance_policy: String,
     /// Table name to the SHA-256 of its CSV.
     pub tables: BTreeMap<String, String>,
+    /// The version's content hash: its component and its rate tables
+    /// together ([`edition_sha256`]), recorded in the audit of every
+    /// charge it rates.
+    pub edition_sha256: String,
     pub uploaded: Recorded,
+}
+
+/// The hash of a plugin version's edition: SHA-256 over its component's
+/// hash and each table's name and hash, in name order. Worked example:
+/// component `aa` with table `rates` of hash `bb` hashes the text
+/// `component aa\ntable rates bb\n`.
+pub fn edition_sha256(component_sha256: &str, tables: &BTreeMap<String, String>) -> String {
+    use sha2::Digest;
+    let mut text = format!("component {component_sha256}\n");
+    for (name, sha) in tables {
+        text.push_str(&format!("table {name} {sha}\n"));
+    }
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 /// An activation (immediate or scheduled) of a version.
@@ -43,6 +61,8 @@ pub struct Activation {
     pub version: String,
     pub from: NaiveDate,
     pub scheduled: bool,
+    /// The kinds of term it rates.
+    pub applies_to: AppliesTo,
     pub recorded: Recorded,
 }
 
@@ -55,14 +75,24 @@ pub struct PluginHistory {
 }
 
 impl PluginHistory {
-    /// The version in effect on `day` (see the module documentation).
+    /// The version rating a term of `kind` whose rating date is `day`
+    /// (the rule: [`crate::rating::schedule`]).
+    pub fn version_for(&self, day: NaiveDate, kind: RatedFor) -> Option<&str> {
+        schedule::version_on(self.dated(), day, kind)
+    }
+
+    /// The version in effect for new business on `day`.
     pub fn active_on(&self, day: NaiveDate) -> Option<&str> {
-        self.activations
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| a.from <= day)
-            .max_by_key(|(index, a)| (a.from, *index))
-            .map(|(_, a)| a.version.as_str())
+        self.version_for(day, RatedFor::NewBusiness)
+    }
+
+    /// The activations as the schedule rule reads them.
+    pub fn dated(&self) -> impl Iterator<Item = schedule::Dated<'_>> {
+        self.activations.iter().map(|a| schedule::Dated {
+            from: a.from,
+            applies_to: a.applies_to,
+            version: &a.version,
+        })
     }
 }
 
@@ -162,6 +192,7 @@ impl ConfigState {
                     version: version.clone(),
                     from: today,
                     scheduled: false,
+                    applies_to: AppliesTo::All,
                     by,
                     at,
                 }])
@@ -170,22 +201,70 @@ impl ConfigState {
                 name,
                 version,
                 from,
+                applies_to,
+            } => self.schedule(name, version, &[(*from, *applies_to)], by, at, today),
+            ConfigCommand::ScheduleVersions {
+                name,
+                version,
+                new_business_from,
+                renewals_from,
             } => {
-                self.known_version(name, version)?;
-                if *from <= today {
-                    return Err(ConfigError::ScheduleNotInFuture { from: *from, today });
-                }
-                Ok(vec![ConfigEvent::VersionActivated {
-                    name: name.clone(),
-                    version: version.clone(),
-                    from: *from,
-                    scheduled: true,
-                    by,
-                    at,
-                }])
+                let days: Vec<(NaiveDate, AppliesTo)> = match (new_business_from, renewals_from) {
+                    (None, None) => return Err(ConfigError::ScheduleEmpty),
+                    (Some(nb), Some(r)) if nb == r => vec![(*nb, AppliesTo::All)],
+                    (nb, r) => nb
+                        .map(|d| (d, AppliesTo::NewBusiness))
+                        .into_iter()
+                        .chain(r.map(|d| (d, AppliesTo::Renewals)))
+                        .collect(),
+                };
+                self.schedule(name, version, &days, by, at, today)
             }
             ConfigCommand::RegisterExternalRater(rater) => self.register(rater, by, at),
         }
+    }
+
+    /// The events scheduling `name@version` from each day for its kinds
+    /// of term: each day after `today`, and no other version scheduled
+    /// from the same day for a common kind (which of the two would rate?).
+    fn schedule(
+        &self,
+        name: &str,
+        version: &str,
+        days: &[(NaiveDate, AppliesTo)],
+        by: String,
+        at: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Result<Vec<ConfigEvent>, ConfigError> {
+        self.known_version(name, version)?;
+        let mut events = Vec::with_capacity(days.len());
+        for &(from, applies_to) in days {
+            if from <= today {
+                return Err(ConfigError::ScheduleNotInFuture { from, today });
+            }
+            let clash = self.plugins.get(name).and_then(|history| {
+                history.activations.iter().find(|a| {
+                    a.from == from && a.version != version && a.applies_to.overlaps(applies_to)
+                })
+            });
+            if let Some(clash) = clash {
+                return Err(ConfigError::ScheduleOverlaps {
+                    name: name.to_string(),
+                    other: clash.version.clone(),
+                    from,
+                });
+            }
+            events.push(ConfigEvent::VersionActivated {
+                name: name.to_string(),
+                version: version.to_string(),
+                from,
+                scheduled: true,
+                applies_to,
+                by: by.clone(),
+                at,
+            });
+        }
+        Ok(events)
     }
 
     fn upload(
@@ -229,6 +308,7 @@ impl ConfigState {
                 version: upload.version.clone(),
                 from: today,
                 scheduled: false,
+                applies_to: AppliesTo::All,
                 by,
                 at,
             });
@@ -290,6 +370,7 @@ impl ConfigState {
                             wit_version: wit_version.clone(),
                             instance_policy: instance_policy.clone(),
                             tables: BTreeMap::new(),
+                            edition_sha256: edition_sha256(component_sha256, &BTreeMap::new()),
                             uploaded: Recorded {
                                 by: by.clone(),
                                 at: *at,
@@ -310,6 +391,7 @@ impl ConfigState {
                     .and_then(|p| p.versions.get_mut(version))
                 {
                     found.tables.insert(table.clone(), sha256.clone());
+                    found.edition_sha256 = edition_sha256(&found.component_sha256, &found.tables);
                 }
             }
             ConfigEvent::VersionActivated {
@@ -317,6 +399,7 @@ impl ConfigState {
                 version,
                 from,
                 scheduled,
+                applies_to,
                 by,
                 at,
             } => self
@@ -328,6 +411,7 @@ impl ConfigState {
                     version: version.clone(),
                     from: *from,
                     scheduled: *scheduled,
+                    applies_to: *applies_to,
                     recorded: Recorded {
                         by: by.clone(),
                         at: *at,

@@ -1,6 +1,7 @@
 //! Deciding configuration commands on a tenant's configuration.
 
 use super::*;
+use crate::rating::AppliesTo;
 use chrono::{NaiveDate, TimeZone, Utc};
 
 fn upload(name: &str, version: &str, sha: &str) -> ConfigCommand {
@@ -64,6 +65,7 @@ fn a_scheduled_version_is_in_effect_from_its_day_and_a_past_day_is_refused() {
         name: "rater".into(),
         version: "2".into(),
         from: day(from),
+        applies_to: AppliesTo::All,
     };
     let error = run(&mut state, &schedule("2026-01-10"), "2026-01-10").unwrap_err();
     assert_eq!(error.code(), "schedule_not_in_future");
@@ -161,4 +163,88 @@ fn a_host_puts_the_latest_rater_revision_in_use_with_its_decrypted_headers_and_s
     assert!(in_use("t/legacy"));
     assert_eq!(state.raters["legacy"].len(), 2);
     assert!(!in_use("u/legacy"), "another tenant has no such rater");
+}
+
+#[test]
+fn a_version_scheduled_for_new_business_and_renewals_on_different_days_rates_each_from_its_day() {
+    use crate::rating::RatedFor;
+    let mut state = ConfigState::default();
+    run(&mut state, &upload("rater", "1", "aa"), "2026-01-10").unwrap();
+    run(&mut state, &upload("rater", "2", "bb"), "2026-01-10").unwrap();
+    let events = run(
+        &mut state,
+        &ConfigCommand::ScheduleVersions {
+            name: "rater".into(),
+            version: "2".into(),
+            new_business_from: Some(day("2026-06-01")),
+            renewals_from: Some(day("2026-07-01")),
+        },
+        "2026-01-10",
+    )
+    .unwrap();
+    assert_eq!(events.len(), 2);
+    let history = &state.plugins["rater"];
+    assert_eq!(
+        history.version_for(day("2026-06-15"), RatedFor::NewBusiness),
+        Some("2")
+    );
+    assert_eq!(
+        history.version_for(day("2026-06-15"), RatedFor::Renewal),
+        Some("1")
+    );
+    assert_eq!(
+        history.version_for(day("2026-07-01"), RatedFor::Renewal),
+        Some("2")
+    );
+    // Version 1 from the renewals' day: two versions the same day.
+    let error = run(
+        &mut state,
+        &ConfigCommand::ScheduleVersion {
+            name: "rater".into(),
+            version: "1".into(),
+            from: day("2026-07-01"),
+            applies_to: AppliesTo::All,
+        },
+        "2026-01-10",
+    )
+    .unwrap_err();
+    assert_eq!(error.code(), "schedule_overlaps");
+    assert_eq!(error.status(), 409);
+    let error = run(
+        &mut state,
+        &ConfigCommand::ScheduleVersions {
+            name: "rater".into(),
+            version: "1".into(),
+            new_business_from: None,
+            renewals_from: None,
+        },
+        "2026-01-10",
+    )
+    .unwrap_err();
+    assert_eq!(error.code(), "invalid_schedule");
+}
+
+#[test]
+fn a_versions_edition_hash_covers_its_component_and_its_tables() {
+    let mut state = ConfigState::default();
+    run(&mut state, &upload("rater", "1", "aa"), "2026-01-10").unwrap();
+    let bare = state.plugins["rater"].versions["1"].edition_sha256.clone();
+    assert_eq!(bare, edition_sha256("aa", &Default::default()));
+    run(
+        &mut state,
+        &ConfigCommand::AttachRateTable {
+            name: "rater".into(),
+            version: "1".into(),
+            table: "rates".into(),
+            sha256: "bb".into(),
+        },
+        "2026-01-10",
+    )
+    .unwrap();
+    let with_table = &state.plugins["rater"].versions["1"].edition_sha256;
+    assert_ne!(with_table, &bare);
+    // SHA-256 of "component aa\ntable rates bb\n".
+    use sha2::Digest;
+    let expected = hex::encode(sha2::Sha256::digest(b"component aa\ntable rates bb\n"));
+    assert_eq!(with_table, &expected);
 }

@@ -212,8 +212,11 @@ struct Model {
 
 impl Model {
     /// The version of `rater` in effect on `day`: the activation from the
-    /// latest day not after it, the later one on a tie.
+    /// latest day not after it, the later one on a tie; before the first,
+    /// the one in effect on the first day.
     fn active_on(&self, day: NaiveDate) -> Option<u32> {
+        let first = self.activations.iter().map(|&(from, _)| from).min()?;
+        let day = day.max(first);
         let mut best: Option<(NaiveDate, u32)> = None;
         for &(from, version) in &self.activations {
             if from <= day && best.is_none_or(|(b, _)| from >= b) {
@@ -782,10 +785,16 @@ impl Harness {
                     name: "rater".into(),
                     version: version.to_string(),
                     from,
+                    applies_to: crate::rating::AppliesTo::All,
                 });
+                let clash = self
+                    .model
+                    .activations
+                    .iter()
+                    .any(|&(f, v)| f == from && v != *version);
                 assert_eq!(
                     done.is_some(),
-                    self.model.versions.contains(version) && *days > 0
+                    self.model.versions.contains(version) && *days > 0 && !clash
                 );
                 if done.is_some() {
                     self.model.activations.push((from, *version));

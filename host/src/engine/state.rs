@@ -305,6 +305,18 @@ impl TenantState {
                 context.issued_at,
             )?)],
             EngineCommand::Config(command) => {
+                // A version that has rated a term is immutable: its tables
+                // too (DOMAIN section 9).
+                if let crate::config::ConfigCommand::AttachRateTable { name, version, .. } = command
+                    && self.book.version_has_rated(name, version)
+                {
+                    return Err(EngineError::Config(
+                        crate::config::ConfigError::VersionInUse {
+                            name: name.clone(),
+                            version: version.clone(),
+                        },
+                    ));
+                }
                 let today = context
                     .today
                     .unwrap_or_else(|| context.issued_at.date_naive());

@@ -8,15 +8,19 @@
 //! `resolve("t/auto-rater")` is `"t/auto-rater@1.0.0"`; after
 //! `activate("t/auto-rater", "1.1.0")` it is `"t/auto-rater@1.1.0"`.
 
+use crate::rating::schedule::{self, AppliesTo, Dated, RatedFor};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::sync::RwLock;
+
+/// A name's activations: from which day, for which terms, which version.
+type Timeline = Vec<(NaiveDate, AppliesTo, String)>;
 
 /// The versions of each (tenant-qualified) plugin name and the days they
 /// are active from, in the order they were recorded.
 #[derive(Debug, Default)]
 pub struct ActiveVersions {
-    versions: RwLock<HashMap<String, Vec<(NaiveDate, String)>>>,
+    versions: RwLock<HashMap<String, Timeline>>,
     /// A test tenant's own today (its clock), by tenant: the day its
     /// versions are chosen for. Others use the wall clock (UTC).
     todays: RwLock<HashMap<String, NaiveDate>>,
@@ -26,29 +30,41 @@ impl ActiveVersions {
     /// Makes `version` the active version of `name`, from now on and for
     /// good (it replaces any timeline).
     pub fn activate(&self, name: &str, version: &str) {
-        self.set_timeline(name, vec![(NaiveDate::MIN, version.to_string())]);
+        self.set_timeline(
+            name,
+            vec![(NaiveDate::MIN, AppliesTo::All, version.to_string())],
+        );
     }
 
-    /// Sets the days from which each version of `name` is active: on a
-    /// day, the entry from the latest day not after it wins (the later
-    /// entry on a tie).
-    pub fn set_timeline(&self, name: &str, timeline: Vec<(NaiveDate, String)>) {
+    /// Sets the days from which each version of `name` is active, and for
+    /// which kinds of term (the rule: [`crate::rating::schedule`]).
+    pub fn set_timeline(&self, name: &str, timeline: Timeline) {
         self.versions
             .write()
             .expect("active versions lock")
             .insert(name.to_string(), timeline);
     }
 
-    /// The version of `name` active on `day`, if any.
-    pub fn active_on(&self, name: &str, day: NaiveDate) -> Option<String> {
+    /// The version of `name` rating a term of `kind` whose rating date is
+    /// `day`, if any.
+    pub fn version_for(&self, name: &str, day: NaiveDate, kind: RatedFor) -> Option<String> {
         let versions = self.versions.read().expect("active versions lock");
-        versions
-            .get(name)?
-            .iter()
-            .enumerate()
-            .filter(|(_, (from, _))| *from <= day)
-            .max_by_key(|(index, (from, _))| (*from, *index))
-            .map(|(_, (_, version))| version.clone())
+        let timeline = versions.get(name)?;
+        schedule::version_on(
+            timeline.iter().map(|(from, applies_to, version)| Dated {
+                from: *from,
+                applies_to: *applies_to,
+                version,
+            }),
+            day,
+            kind,
+        )
+        .map(str::to_string)
+    }
+
+    /// The version of `name` in effect for new business on `day`, if any.
+    pub fn active_on(&self, name: &str, day: NaiveDate) -> Option<String> {
+        self.version_for(name, day, RatedFor::NewBusiness)
     }
 
     /// Sets (or, with `None`, clears) the today of `tenant`'s names
@@ -113,11 +129,15 @@ mod tests {
         active.set_timeline(
             "t/rater",
             vec![
-                (day("2026-01-10"), "1".into()),
-                (day("2026-06-01"), "2".into()),
+                (day("2026-01-10"), AppliesTo::All, "1".into()),
+                (day("2026-06-01"), AppliesTo::All, "2".into()),
             ],
         );
-        assert_eq!(active.active_on("t/rater", day("2026-01-09")), None);
+        // Before the first activation, the first version in effect.
+        assert_eq!(
+            active.active_on("t/rater", day("2026-01-09")).as_deref(),
+            Some("1")
+        );
         assert_eq!(
             active.active_on("t/rater", day("2026-05-31")).as_deref(),
             Some("1")

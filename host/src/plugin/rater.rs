@@ -11,6 +11,7 @@ pub struct PluginRater {
     runtime: Arc<PluginRuntime>,
     plugin_id: String,
     content_sha256: String,
+    edition_sha256: Option<String>,
 }
 
 impl PluginRater {
@@ -23,10 +24,12 @@ impl PluginRater {
                 "plugin is not registered",
             )
         })?;
+        let edition_sha256 = runtime.edition(&plugin_id);
         Ok(PluginRater {
             runtime,
             plugin_id,
             content_sha256,
+            edition_sha256,
         })
     }
 }
@@ -42,6 +45,7 @@ impl Rater for PluginRater {
         RaterIdentity::Plugin {
             plugin_id: self.plugin_id.clone(),
             content_sha256: self.content_sha256.clone(),
+            edition_sha256: self.edition_sha256.clone(),
         }
     }
 }

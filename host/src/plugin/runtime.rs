@@ -135,6 +135,10 @@ pub struct PluginRuntime {
     limits: PluginLimits,
     plugins: RwLock<HashMap<String, Arc<LoadedPlugin>>>,
     compiled: Mutex<HashMap<String, Component>>,
+    /// The edition hash of each plugin id (its component and rate tables
+    /// together), when its configuration gave one: recorded on every
+    /// rating it answers.
+    editions: RwLock<HashMap<String, String>>,
     /// Where compiled artifacts are kept across restarts, if anywhere.
     artifact_dir: Option<PathBuf>,
     /// Plugins that recently hit a resource limit (see [`Quarantine`]).
@@ -234,6 +238,7 @@ impl PluginRuntime {
             limits,
             plugins: RwLock::new(HashMap::new()),
             compiled: Mutex::new(HashMap::new()),
+            editions: RwLock::new(HashMap::new()),
             artifact_dir: None,
             _ticker: ticker,
         })
@@ -466,6 +471,24 @@ impl PluginRuntime {
             .read()
             .expect("plugin registry lock")
             .contains_key(id)
+    }
+
+    /// Records the edition hash of plugin `id` (see
+    /// [`crate::config::PluginVersion::edition_sha256`]).
+    pub fn set_edition(&self, id: &str, edition_sha256: &str) {
+        self.editions
+            .write()
+            .expect("editions lock")
+            .insert(id.to_string(), edition_sha256.to_string());
+    }
+
+    /// The edition hash of plugin `id`, if its configuration gave one.
+    pub fn edition(&self, id: &str) -> Option<String> {
+        self.editions
+            .read()
+            .expect("editions lock")
+            .get(id)
+            .cloned()
     }
 
     /// The id and content hash of registered plugin `id`, without copying

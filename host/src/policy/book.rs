@@ -11,14 +11,14 @@ use super::data::{DataChange, PolicyData};
 use super::dates::{InstallmentDater, KeepDates, PluginDates, dated_slices_for_term};
 use super::error::PolicyError;
 use super::pricing::{PricedSegment, PricingContext, price_segments, price_timeline};
-use super::product::{Handling, Invoicing, ProductConfig};
+use super::product::{Handling, Invoicing, ProductConfig, RatingDate};
 use super::rating_record::policy_record;
 use super::schedule::{HeldState, InstallmentSlice, TermSlicing, is_spread, spread_period};
 use super::timeline::{Segment, cancellation_at, in_effect_order, is_cancelled_at, segments};
 use super::transaction::{Transaction, TransactionChange, TransactionKind};
 use crate::billing::Arithmetic;
 use crate::domain::{Currency, Money, Period, add_months_clamped, local_date, parse_time_zone};
-use crate::rating::{CallLocators, Rater};
+use crate::rating::{CallLocators, RatedFor, Rater, RatingChain};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,15 @@ pub struct Term {
     pub number: u32,
     pub period: Period,
     pub plan: String,
+    /// The version of the product's plugin that rates this term, chosen
+    /// when it was opened by its rating date (DOMAIN section 9) and used by
+    /// every later transaction of the term; absent when the product rates
+    /// with no plugin (or on terms opened before versions were pinned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_version: Option<String>,
+    /// The day that chose `rate_version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating_date: Option<NaiveDate>,
 }
 
 /// What is fixed when a policy is created: the product is copied onto it so
@@ -319,7 +328,27 @@ pub enum PolicyCommand {
         policy: String,
         reason: String,
     },
+    /// Re-rates a term with a named version of the product's plugin and
+    /// books the differences as charges (DOMAIN section 9: a rate
+    /// correction). Later transactions of the term use that version.
+    CorrectRates {
+        policy: String,
+        term: u32,
+        version: String,
+        reason: String,
+    },
+    /// A rate correction of every policy of `product` in force on the
+    /// tenant's today: the term in force that day, unless it is already
+    /// rated by `version`.
+    CorrectProductRates {
+        product: String,
+        version: String,
+        reason: String,
+    },
 }
+
+/// Characters of a rate correction's reason, at most.
+pub const CORRECTION_REASON_CHARS_MAX: usize = 500;
 
 /// Who sent a command, when, and with which idempotency key.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -373,6 +402,26 @@ impl PolicyBook {
         self.policies
             .get(locator)
             .ok_or_else(|| PolicyError::UnknownPolicy(locator.to_string()))
+    }
+
+    /// Whether `version` of plugin `plugin` (as the tenant names it) rates
+    /// a term of some policy: it is then immutable.
+    pub fn version_has_rated(&self, plugin: &str, version: &str) -> bool {
+        self.policies.values().any(|policy| {
+            let named = match &policy.header.product.rating {
+                RatingChain::Plugin { plugin } | RatingChain::PluginWithFallback { plugin, .. } => {
+                    plugin
+                }
+                _ => return false,
+            };
+            let bare = named.rsplit_once('/').map_or(named.as_str(), |(_, n)| n);
+            let bare = bare.split_once('@').map_or(bare, |(n, _)| n);
+            bare == plugin
+                && policy
+                    .terms
+                    .iter()
+                    .any(|t| t.rate_version.as_deref() == Some(version))
+        })
     }
 
     /// Decides a command, then applies its events.
@@ -488,6 +537,15 @@ impl PolicyBook {
                 {
                     reversed.reversed_by = Some(record.transaction.locator.clone());
                 }
+                if let TransactionChange::RateCorrection { version, .. } =
+                    &record.transaction.change
+                    && let Some(term) = policy
+                        .terms
+                        .iter_mut()
+                        .find(|t| t.number == record.transaction.term)
+                {
+                    term.rate_version = Some(version.clone());
+                }
                 policy.transactions.push(record.transaction.clone());
                 for timeline in &record.priced {
                     policy
@@ -525,6 +583,9 @@ impl PolicyBook {
         match command {
             PolicyCommand::DeployProduct { product } => {
                 product.validate()?;
+                if let Some(name) = raters.missing_rater(&product.rating) {
+                    return Err(PolicyError::UnknownRater(name));
+                }
                 Ok(vec![BookEvent::ProductDeployed {
                     product: product.clone(),
                 }])
@@ -647,10 +708,20 @@ impl PolicyBook {
                     data.check(change)?;
                     data.apply(change);
                 }
+                let (rate_version, rating_date) = rate_version_of(
+                    product,
+                    term_period,
+                    RatedFor::Renewal,
+                    &state.header.time_zone,
+                    context,
+                    raters,
+                )?;
                 let term = Term {
                     number: last.number + 1,
                     period: term_period,
                     plan: plan.clone(),
+                    rate_version,
+                    rating_date: Some(rating_date),
                 };
                 let change = TransactionChange::Renewal {
                     term: term_period,
@@ -794,6 +865,9 @@ impl PolicyBook {
                 if target.kind == TransactionKind::Reversal {
                     return Err(PolicyError::ReversalOfReversal(transaction.clone()));
                 }
+                if target.kind == TransactionKind::RateCorrection {
+                    return Err(PolicyError::CorrectionNotReversible(transaction.clone()));
+                }
                 if target.reversed_by.is_some() {
                     return Err(PolicyError::AlreadyReversed(transaction.clone()));
                 }
@@ -831,7 +905,131 @@ impl PolicyBook {
             PolicyCommand::ReverseCharges { account, charges } => {
                 self.reverse_charges(account, charges, context)
             }
+            PolicyCommand::CorrectRates {
+                policy,
+                term,
+                version,
+                reason,
+            } => self.correct_rates(policy, *term, version, reason, context, raters, dater),
+            PolicyCommand::CorrectProductRates {
+                product,
+                version,
+                reason,
+            } => {
+                if !self.products.contains_key(product) {
+                    return Err(PolicyError::UnknownProduct(product.clone()));
+                }
+                let mut events = Vec::new();
+                for state in self.policies.values() {
+                    if &state.header.product.name != product {
+                        continue;
+                    }
+                    let zone = parse_time_zone(&state.header.time_zone)
+                        .map_err(|e| PolicyError::Invalid(e.to_string()))?;
+                    let today = context
+                        .today
+                        .unwrap_or_else(|| local_date(context.issued_at, zone));
+                    let Some(term) = state.term_of(today) else {
+                        continue;
+                    };
+                    if is_cancelled_at(&state.transactions, term.number, today)
+                        || term.rate_version.as_deref() == Some(version.as_str())
+                    {
+                        continue;
+                    }
+                    events.extend(self.correct_rates(
+                        state.locator(),
+                        term.number,
+                        version,
+                        reason,
+                        context,
+                        raters,
+                        dater,
+                    )?);
+                }
+                Ok(events)
+            }
         }
+    }
+
+    /// Re-rates term `term` of `policy` with `version` of its product's
+    /// plugin. Worked example ([E9]): a term rated by `rater@1` (vehicle
+    /// 1200.00, trailer 600.00 a year, the trailer from mid-term) corrected
+    /// to `rater@2` (1800.00 and 900.00) books +600.00 for the vehicle and
+    /// +150.00 for the trailer (300.00 x 6/12).
+    #[allow(clippy::too_many_arguments)]
+    fn correct_rates(
+        &self,
+        policy: &str,
+        term: u32,
+        version: &str,
+        reason: &str,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+        dater: &dyn InstallmentDater,
+    ) -> Result<Vec<BookEvent>, PolicyError> {
+        let state = self.policy(policy)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > CORRECTION_REASON_CHARS_MAX {
+            return Err(PolicyError::BadCorrectionReason(
+                CORRECTION_REASON_CHARS_MAX,
+            ));
+        }
+        let found = state
+            .terms
+            .iter()
+            .find(|t| t.number == term)
+            .ok_or_else(|| PolicyError::UnknownTerm {
+                policy: policy.to_string(),
+                term,
+            })?;
+        let product = &state.header.product;
+        let chain = crate::rating::chain::pinned(&product.rating, Some(version));
+        let plugin = match &chain {
+            RatingChain::Plugin { plugin } | RatingChain::PluginWithFallback { plugin, .. }
+                if chain != product.rating =>
+            {
+                plugin.clone()
+            }
+            _ => return Err(PolicyError::RateCorrectionUnsupported(product.name.clone())),
+        };
+        if found.rate_version.as_deref() == Some(version) {
+            return Err(PolicyError::RateVersionUnchanged {
+                term,
+                version: version.to_string(),
+            });
+        }
+        let plugin_only = RatingChain::Plugin {
+            plugin: plugin.clone(),
+        };
+        raters
+            .resolve(&plugin_only)
+            .map_err(|error| PolicyError::UnknownRateVersion {
+                plugin: plugin.split('@').next().unwrap_or_default().to_string(),
+                version: version.to_string(),
+                detail: error.to_string(),
+            })?;
+        let change = TransactionChange::RateCorrection {
+            version: version.to_string(),
+            previous_version: found.rate_version.clone(),
+            reason: reason.to_string(),
+        };
+        let transaction = new_transaction(
+            state,
+            TransactionKind::RateCorrection,
+            found.period.start(),
+            term,
+            change,
+            context,
+        );
+        Ok(vec![self.transact(
+            state,
+            transaction,
+            None,
+            context,
+            raters,
+            dater,
+        )?])
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -884,10 +1082,21 @@ impl PolicyBook {
             time_zone: time_zone.to_string(),
             product_revision: self.product_revisions.get(&product.name).copied(),
         };
+        let period = term_period(start, product.term_months)?;
+        let (rate_version, rating_date) = rate_version_of(
+            product,
+            period,
+            RatedFor::NewBusiness,
+            time_zone,
+            context,
+            raters,
+        )?;
         let term = Term {
             number: 1,
-            period: term_period(start, product.term_months)?,
+            period,
             plan: plan.clone(),
+            rate_version,
+            rating_date: Some(rating_date),
         };
         let empty = PolicyState {
             header: header.clone(),
@@ -1117,17 +1326,10 @@ impl PolicyBook {
         }
         let header = &policy.header;
         let product = &header.product;
-        // Resolved only when something needs pricing: a cancellation, a
-        // lapse or a reversal usually needs none.
-        let mut resolved: Option<Arc<dyn Rater>> = None;
-        let mut rater = || -> Result<Arc<dyn Rater>, crate::rating::RatingError> {
-            if let Some(rater) = &resolved {
-                return Ok(rater.clone());
-            }
-            let rater = raters.resolve(&product.rating)?;
-            resolved = Some(rater.clone());
-            Ok(rater)
-        };
+        // Resolved only when something needs pricing (a cancellation, a
+        // lapse or a reversal usually needs none), once per rate version:
+        // each term rates with the version recorded on it.
+        let mut resolved: Vec<(Option<String>, Arc<dyn Rater>)> = Vec::new();
         let mut transactions = policy.transactions.clone();
         if let TransactionChange::Reversal { target } = &transaction.change
             && let Some(t) = transactions.iter_mut().find(|t| &t.locator == target)
@@ -1137,11 +1339,34 @@ impl PolicyBook {
         transactions.push(transaction.clone());
         let mut terms = policy.terms.clone();
         terms.extend(opened_term.iter().cloned());
+        // A rate correction re-rates its term with its version, asking the
+        // rater about every item again (no recorded result is reused).
+        let corrected = match &transaction.change {
+            TransactionChange::RateCorrection { version, .. } => {
+                let term = terms
+                    .iter_mut()
+                    .find(|t| t.number == transaction.term)
+                    .ok_or_else(|| PolicyError::Internal("a correction of no term".into()))?;
+                term.rate_version = Some(version.clone());
+                Some(transaction.term)
+            }
+            _ => None,
+        };
 
         let currency_code = product.currency.code().to_string();
         let mut priced_after = BTreeMap::new();
         let mut drafts = Vec::new();
         for term in &terms {
+            let version = term.rate_version.clone();
+            let mut rater = || -> Result<Arc<dyn Rater>, crate::rating::RatingError> {
+                if let Some((_, rater)) = resolved.iter().find(|(v, _)| *v == version) {
+                    return Ok(rater.clone());
+                }
+                let chain = crate::rating::chain::pinned(&product.rating, version.as_deref());
+                let rater = raters.resolve(&chain)?;
+                resolved.push((version.clone(), rater.clone()));
+                Ok(rater)
+            };
             let context_for_term = PricingContext {
                 policy_locator: &header.locator,
                 product_name: &product.name,
@@ -1166,11 +1391,16 @@ impl PolicyBook {
                     })
                     .unwrap_or_default(),
             };
+            let reusable: &[PricedSegment] = if corrected == Some(term.number) {
+                &[]
+            } else {
+                &before
+            };
             let (after, _calls) = price_timeline(
                 &mut rater,
                 &context_for_term,
                 &after_segments,
-                &before,
+                reusable,
                 &locators,
             )?;
             if after == before {
@@ -1282,6 +1512,19 @@ impl PolicyBook {
             }
         }
 
+        // The rater of the transaction's own term (a holdback is priced
+        // with the term's version).
+        let term_version = terms
+            .iter()
+            .find(|t| t.number == transaction.term)
+            .and_then(|t| t.rate_version.clone());
+        let mut rater = || -> Result<Arc<dyn Rater>, crate::rating::RatingError> {
+            if let Some((_, rater)) = resolved.iter().find(|(v, _)| *v == term_version) {
+                return Ok(rater.clone());
+            }
+            let chain = crate::rating::chain::pinned(&product.rating, term_version.as_deref());
+            raters.resolve(&chain)
+        };
         match &transaction.change {
             TransactionChange::Cancellation { .. } => {
                 charges.extend(self.retention_charges(
@@ -1642,6 +1885,32 @@ fn check_locator(locator: &str) -> Result<(), PolicyError> {
     }
 }
 
+/// The rate version of a term opened for `kind` over `period`, and its
+/// rating date: the term's start, or the tenant's today when the product
+/// says so ([`super::product::RatingDate`]).
+fn rate_version_of(
+    product: &ProductConfig,
+    period: Period,
+    kind: RatedFor,
+    time_zone: &str,
+    context: &CommandContext,
+    raters: &dyn RaterResolver,
+) -> Result<(Option<String>, NaiveDate), PolicyError> {
+    let day = match product.rating_date {
+        RatingDate::TermStart => period.start(),
+        RatingDate::Issued => match context.today {
+            Some(today) => today,
+            None => {
+                let zone =
+                    parse_time_zone(time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+                local_date(context.issued_at, zone)
+            }
+        },
+    };
+    let version = crate::rating::chain::term_version(&product.rating, raters, day, kind);
+    Ok((version, day))
+}
+
 fn term_period(start: NaiveDate, months: u32) -> Result<Period, PolicyError> {
     let end = add_months_clamped(start, months as i32)
         .map_err(|e| PolicyError::Invalid(e.to_string()))?;
@@ -1680,7 +1949,9 @@ fn call_locators(
                 reinstatement_locator: locator,
                 ..CallLocators::default()
             }),
-            TransactionChange::Cancellation { .. } | TransactionChange::Reversal { .. } => None,
+            TransactionChange::Cancellation { .. }
+            | TransactionChange::Reversal { .. }
+            | TransactionChange::RateCorrection { .. } => None,
         }
     };
     by_kind(issued)

@@ -56,6 +56,28 @@ pub enum PolicyError {
         ends_on: chrono::NaiveDate,
         today: chrono::NaiveDate,
     },
+    #[error("the product's rating names {0}, which is not uploaded or registered")]
+    UnknownRater(String),
+    #[error("policy {policy} has no term {term}")]
+    UnknownTerm { policy: String, term: u32 },
+    #[error("no version {version} of plugin {plugin} can rate: {detail}")]
+    UnknownRateVersion {
+        plugin: String,
+        version: String,
+        detail: String,
+    },
+    #[error("term {term} is already rated by version {version}")]
+    RateVersionUnchanged { term: u32, version: String },
+    #[error(
+        "product {0} rates with no plugin named without a version: it has no rate versions to correct with"
+    )]
+    RateCorrectionUnsupported(String),
+    #[error(
+        "transaction {0} is a rate correction; correct the rates again with the earlier version instead"
+    )]
+    CorrectionNotReversible(String),
+    #[error("a rate correction needs a reason of 1 to {0} characters")]
+    BadCorrectionReason(usize),
     #[error("transaction {0} is already reversed")]
     AlreadyReversed(String),
     #[error("transaction {0} is a reversal; a reversal cannot be reversed")]
@@ -90,6 +112,13 @@ impl PolicyError {
             PolicyError::NotCancelled { .. } => "policy_not_cancelled",
             PolicyError::NotRenewed { .. } => "policy_not_renewed",
             PolicyError::NoticeTooLate { .. } => "non_renewal_notice_too_late",
+            PolicyError::UnknownRater(_) => "product_rater_unknown",
+            PolicyError::UnknownTerm { .. } => "term_not_found",
+            PolicyError::UnknownRateVersion { .. } => "rate_version_unknown",
+            PolicyError::RateVersionUnchanged { .. } => "rate_version_unchanged",
+            PolicyError::RateCorrectionUnsupported(_) => "rate_correction_unsupported",
+            PolicyError::CorrectionNotReversible(_) => "rate_correction_not_reversible",
+            PolicyError::BadCorrectionReason(_) => "invalid_correction_reason",
             PolicyError::AlreadyReversed(_) => "already_reversed",
             PolicyError::ReversalOfReversal(_) => "reversal_not_reversible",
             PolicyError::UndefinedCharge(_) => "undefined_charge",

@@ -39,16 +39,21 @@ pub use error::PolicyError;
 pub use pricing::PricedSegment;
 pub use product::{
     CancellationRetention, ChargeCategory, ChargeDef, Handling, Invoicing, ProductConfig,
-    ProductError, RatingChain,
+    ProductError, RatingChain, RatingDate,
 };
 pub use schedule::{InstallmentSlice, is_spread, spread_period};
 pub use transaction::{Transaction, TransactionChange, TransactionKind};
 // Limits, gathered with the others in `crate::limits`.
-pub use book::{NON_RENEWAL_REASON_CHARS_MAX, TERMS_PER_POLICY_MAX, TRANSACTIONS_PER_POLICY_MAX};
+pub use book::{
+    CORRECTION_REASON_CHARS_MAX, NON_RENEWAL_REASON_CHARS_MAX, TERMS_PER_POLICY_MAX,
+    TRANSACTIONS_PER_POLICY_MAX,
+};
 pub use cancellation::SHORT_RATE_ROWS_MAX;
 pub use data::{EXPOSURES_MAX, PERILS_PER_EXPOSURE_MAX};
 pub use product::{PRODUCT_CHARGES_MAX, PRODUCT_PLANS_MAX};
 
+#[cfg(test)]
+mod rate_versions_tests;
 #[cfg(test)]
 mod rating_calls_tests;
 #[cfg(test)]

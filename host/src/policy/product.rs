@@ -115,6 +115,31 @@ pub struct ProductConfig {
     /// The length of a term in months (12 by default).
     #[serde(default = "default_term_months")]
     pub term_months: u32,
+    /// Which day chooses the rate version of a term (DOMAIN section 9).
+    #[serde(default, skip_serializing_if = "RatingDate::is_term_start")]
+    pub rating_date: RatingDate,
+}
+
+/// The day whose rate version rates a term: the version in effect on it
+/// (for new business or for renewals) is recorded on the term, and every
+/// transaction of the term uses it. Worked example ([E9]): `rater@2`
+/// scheduled from 2026-06-01; a term starting 2026-01-01 and issued on
+/// 2026-06-15 is rated by version 1 under `term_start`, by version 2 under
+/// `issued`.
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingDate {
+    /// The term's first day.
+    #[default]
+    TermStart,
+    /// The tenant's today when the new business or renewal is issued.
+    Issued,
+}
+
+impl RatingDate {
+    fn is_term_start(&self) -> bool {
+        *self == RatingDate::TermStart
+    }
 }
 
 fn default_premium_charge() -> String {
@@ -339,6 +364,7 @@ pub(crate) mod tests {
             non_renewal_notice_days: 0,
             invoicing_plugin: None,
             term_months: 12,
+            rating_date: Default::default(),
         }
     }
 

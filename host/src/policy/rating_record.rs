@@ -211,8 +211,8 @@ impl<'a> Recorded<'a> {
     }
 }
 
-/// Socotra's name of a transaction kind (a reversal is never a
-/// modification: it removes one).
+/// Socotra's name of a transaction kind (a reversal and a rate correction
+/// are never modifications: they change no data).
 fn modification_name(kind: TransactionKind) -> &'static str {
     match kind {
         TransactionKind::NewBusiness => "new_business",
@@ -221,6 +221,7 @@ fn modification_name(kind: TransactionKind) -> &'static str {
         TransactionKind::Cancellation => "cancellation",
         TransactionKind::Reinstatement => "reinstatement",
         TransactionKind::Reversal => "reversal",
+        TransactionKind::RateCorrection => "rate_correction",
     }
 }
 

@@ -80,7 +80,7 @@ fn state_at<'a>(ordered: &[&'a Transaction], term_number: u32, date: NaiveDate) 
                     state.covered = true;
                 }
             }
-            TransactionChange::Reversal { .. } => {}
+            TransactionChange::Reversal { .. } | TransactionChange::RateCorrection { .. } => {}
         }
     }
     state
@@ -120,7 +120,9 @@ pub fn cancellation_at(
             TransactionKind::NewBusiness
             | TransactionKind::Renewal
             | TransactionKind::Reinstatement => cancellation = None,
-            TransactionKind::Endorsement | TransactionKind::Reversal => {}
+            TransactionKind::Endorsement
+            | TransactionKind::Reversal
+            | TransactionKind::RateCorrection => {}
         }
     }
     cancellation

@@ -18,6 +18,9 @@ pub enum TransactionKind {
     Cancellation,
     Reinstatement,
     Reversal,
+    /// Re-rates a term with another version of its plugin (DOMAIN section
+    /// 9): the differences are booked as charges.
+    RateCorrection,
 }
 
 impl TransactionKind {
@@ -26,7 +29,9 @@ impl TransactionKind {
     pub fn operation(self) -> Operation {
         match self {
             TransactionKind::NewBusiness | TransactionKind::Reversal => Operation::NewBusiness,
-            TransactionKind::Endorsement => Operation::Endorsement,
+            TransactionKind::Endorsement | TransactionKind::RateCorrection => {
+                Operation::Endorsement
+            }
             TransactionKind::Renewal => Operation::Renewal,
             TransactionKind::Cancellation => Operation::Cancellation,
             TransactionKind::Reinstatement => Operation::Reinstatement,
@@ -63,6 +68,15 @@ pub enum TransactionChange {
     Reinstatement,
     /// Removes another transaction from the timeline.
     Reversal { target: String },
+    /// Re-rates the term with `version` of the product's plugin, for a
+    /// reason kept in the audit. It starts no segment and changes no data.
+    RateCorrection {
+        version: String,
+        /// The version the term was rated by before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_version: Option<String>,
+        reason: String,
+    },
 }
 
 /// An issued policy transaction.
@@ -85,8 +99,13 @@ pub struct Transaction {
 }
 
 impl Transaction {
-    /// Whether it shapes the timeline: issued, not reversed, not a reversal.
+    /// Whether it shapes the timeline: issued, not reversed, not a reversal
+    /// nor a rate correction (which change prices, not coverage or data).
     pub fn is_in_effect(&self) -> bool {
-        self.reversed_by.is_none() && self.kind != TransactionKind::Reversal
+        self.reversed_by.is_none()
+            && !matches!(
+                self.kind,
+                TransactionKind::Reversal | TransactionKind::RateCorrection
+            )
     }
 }

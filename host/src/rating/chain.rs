@@ -9,7 +9,8 @@
 //! and, through [`FallbackRater`], when a loaded plugin fails (never when
 //! it declines or rejects its input).
 
-use super::{FallbackRater, FieldRater, Rater, RaterFailure, RatingError};
+use super::{FallbackRater, FieldRater, RatedFor, Rater, RaterFailure, RatingError};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -78,9 +79,93 @@ pub fn prices_in_process(chain: &RatingChain, sources: &dyn RaterSources) -> boo
     }
 }
 
+/// The version of the plugin a chain names that rates a term of `kind`
+/// whose rating date is `day`: the version a pinned reference
+/// (`name@version`) names, or the one the schedule puts in effect for a
+/// bare name (`None` when the chain names no plugin, or nothing is
+/// scheduled for it).
+pub fn term_version(
+    chain: &RatingChain,
+    resolver: &dyn RaterResolver,
+    day: NaiveDate,
+    kind: RatedFor,
+) -> Option<String> {
+    let plugin = match chain {
+        RatingChain::Plugin { plugin } | RatingChain::PluginWithFallback { plugin, .. } => plugin,
+        RatingChain::External { .. } | RatingChain::Native { .. } => return None,
+    };
+    match plugin.split_once('@') {
+        Some((_, version)) => Some(version.to_string()),
+        None => resolver.version_for(plugin, day, kind),
+    }
+}
+
+/// The chain rating a term pinned to `version` of its plugin: a bare
+/// plugin name becomes `name@version`; everything else is as it is.
+/// Worked example: `{"kind": "plugin", "plugin": "rater"}` pinned to `1`
+/// rates with `rater@1` whatever version is active later.
+pub fn pinned(chain: &RatingChain, version: Option<&str>) -> RatingChain {
+    let pin = |plugin: &String| match version {
+        Some(version) if !plugin.contains('@') => format!("{plugin}@{version}"),
+        _ => plugin.clone(),
+    };
+    match chain {
+        RatingChain::Plugin { plugin } => RatingChain::Plugin {
+            plugin: pin(plugin),
+        },
+        RatingChain::PluginWithFallback { plugin, fallback } => RatingChain::PluginWithFallback {
+            plugin: pin(plugin),
+            fallback: fallback.clone(),
+        },
+        other => other.clone(),
+    }
+}
+
+/// The first plugin or external rater `chain` names that `sources` do not
+/// have (a bare plugin name needs an active or scheduled version), without
+/// its tenant prefix. Native raters are known to [`resolve`] or not at all.
+pub fn missing(
+    chain: &RatingChain,
+    plugin_exists: &dyn Fn(&str) -> bool,
+    rater_exists: &dyn Fn(&str) -> bool,
+) -> Option<String> {
+    let shown = |name: &str| name.split_once('/').map_or(name, |(_, n)| n).to_string();
+    match chain {
+        RatingChain::Plugin { plugin } => (!plugin_exists(plugin)).then(|| shown(plugin)),
+        RatingChain::External { rater } => (!rater_exists(rater)).then(|| shown(rater)),
+        RatingChain::PluginWithFallback { plugin, fallback } => {
+            if !plugin_exists(plugin) {
+                Some(shown(plugin))
+            } else if !rater_exists(fallback) {
+                Some(shown(fallback))
+            } else {
+                None
+            }
+        }
+        RatingChain::Native { rater } => (rater != "field").then(|| rater.clone()),
+    }
+}
+
 /// Finds the rater a product's rating chain names.
 pub trait RaterResolver {
     fn resolve(&self, chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError>;
+
+    /// The first plugin (with its version, when pinned) or external rater
+    /// `chain` names that does not exist here, as the tenant wrote it: a
+    /// product naming it is refused at deploy. Resolvers that cannot tell
+    /// say none.
+    fn missing_rater(&self, chain: &RatingChain) -> Option<String> {
+        let _ = chain;
+        None
+    }
+
+    /// The version of plugin `name` (a bare name) rating a term of `kind`
+    /// whose rating date is `day` ([`crate::rating::schedule`]). Resolvers
+    /// without schedules know none: their terms are not pinned.
+    fn version_for(&self, name: &str, day: NaiveDate, kind: RatedFor) -> Option<String> {
+        let _ = (name, day, kind);
+        None
+    }
 
     /// Whether pricing with `chain` now runs in this process without waiting
     /// on anything outside it (no network, no thread of its own): a plugin

@@ -10,6 +10,7 @@ pub mod chain;
 mod error;
 pub mod external;
 mod native;
+pub mod schedule;
 mod types;
 mod validate;
 
@@ -20,6 +21,7 @@ pub use external::{
     ExternalRaterConfigError, PolicyRecord, RatingCall, RedactedExternalRaterConfig,
 };
 pub use native::{FallbackRater, FieldRater};
+pub use schedule::{AppliesTo, RatedFor};
 pub use types::{
     Characteristics, Commission, Exposure, FieldValue, FlatCharge, Operation, Peril, Policy,
     Premium, PricedItem, RateItem, RateRequest, RateResponse, Segment,
@@ -30,10 +32,14 @@ pub use validate::validate_response;
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RaterIdentity {
-    /// A WebAssembly plugin, by id and the SHA-256 of its component bytes.
+    /// A WebAssembly plugin, by id and the SHA-256 of its component bytes;
+    /// with the hash of its edition (component and rate tables together)
+    /// when it was configured through the log.
     Plugin {
         plugin_id: String,
         content_sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        edition_sha256: Option<String>,
     },
     /// An HTTP external rater, by its registered name.
     External { name: String },

@@ -16,6 +16,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
 use crate::api::state::{AppState, qualified};
 use crate::config::{ConfigCommand, PluginHistory};
+use crate::rating::AppliesTo;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -54,12 +55,19 @@ pub async fn activate_plugin(
     Ok(ok_not_created(response))
 }
 
-/// The day a scheduled version becomes active.
+/// The days a scheduled version takes effect: `from` for new business and
+/// renewals alike, or `new_business_from` and `renewals_from` (either or
+/// both). Each a day after the tenant's today. A term is rated by the
+/// version in effect on its rating date, for its kind (DOMAIN section 9).
 #[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
-    /// A day after the tenant's today.
-    pub from: NaiveDate,
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    pub new_business_from: Option<NaiveDate>,
+    #[serde(default)]
+    pub renewals_from: Option<NaiveDate>,
 }
 
 /// Schedules an uploaded version to become active from a later day.
@@ -74,10 +82,33 @@ pub async fn schedule_plugin(
 ) -> Result<Response, ApiError> {
     caller.require(Access::Configure)?;
     check_plugin_name(&name, &version)?;
-    let command = ConfigCommand::ScheduleVersion {
-        name: name.clone(),
-        version,
-        from: body.from,
+    let command = match body {
+        ScheduleBody {
+            from: Some(from),
+            new_business_from: None,
+            renewals_from: None,
+        } => ConfigCommand::ScheduleVersion {
+            name: name.clone(),
+            version,
+            from,
+            applies_to: AppliesTo::All,
+        },
+        ScheduleBody {
+            from: None,
+            new_business_from,
+            renewals_from,
+        } => ConfigCommand::ScheduleVersions {
+            name: name.clone(),
+            version,
+            new_business_from,
+            renewals_from,
+        },
+        ScheduleBody { .. } => {
+            return Err(ApiError::unprocessable(
+                "invalid_schedule",
+                "a schedule gives `from`, or `new_business_from` and/or `renewals_from`, not both",
+            ));
+        }
     };
     let tenant = caller.tenant.clone();
     run_config(&state, &caller, command, preview.0, key, move |state| {

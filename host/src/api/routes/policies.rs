@@ -380,6 +380,84 @@ pub async fn non_renew(
     .await
 }
 
+/// A rate correction of one term: the version of the product's plugin to
+/// re-rate it with, and why (kept in the audit).
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateCorrectionBody {
+    pub term: u32,
+    pub version: String,
+    pub reason: String,
+}
+
+/// Re-rates a term with a named version of the product's plugin (DOMAIN
+/// section 9) and books the differences as charges; later transactions of
+/// the term use that version. Previewable (`?preview=true`) and idempotent
+/// like every command. Refusals: `term_not_found` (404),
+/// `rate_version_unknown`, `rate_correction_unsupported` (422),
+/// `rate_version_unchanged` (409).
+#[utoipa::path(post, path = "/v1/policies/{locator}/rate-corrections", request_body = RateCorrectionBody, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
+pub async fn correct_rates(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(policy): Path<String>,
+    ApiJson(body): ApiJson<RateCorrectionBody>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    run(
+        &state,
+        &caller,
+        PolicyCommand::CorrectRates {
+            policy,
+            term: body.term,
+            version: body.version,
+            reason: body.reason,
+        }
+        .into(),
+        preview.0,
+        key,
+    )
+    .await
+}
+
+/// A rate correction of every policy of a product in force today.
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRateCorrectionBody {
+    pub version: String,
+    pub reason: String,
+}
+
+/// Re-rates, with a named version, the term in force on the tenant's today
+/// of every policy of the product (those already rated by it are left as
+/// they are): one command, like a billing run, previewable and idempotent.
+#[utoipa::path(post, path = "/v1/products/{name}/rate-corrections", request_body = ProductRateCorrectionBody, responses((status = 201, description = "Committed", body = Effect)), tag = "products")]
+pub async fn correct_product_rates(
+    State(state): State<AppState>,
+    caller: Caller,
+    preview: Preview,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(product): Path<String>,
+    ApiJson(body): ApiJson<ProductRateCorrectionBody>,
+) -> Answer {
+    caller.require(Access::Transact)?;
+    run(
+        &state,
+        &caller,
+        PolicyCommand::CorrectProductRates {
+            product,
+            version: body.version,
+            reason: body.reason,
+        }
+        .into(),
+        preview.0,
+        key,
+    )
+    .await
+}
+
 #[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reversal {
