@@ -1381,15 +1381,15 @@ impl PolicyBook {
             let record = std::cell::OnceCell::new();
             let locators = |segment: &Segment<'_>, with_record: bool| crate::rating::RatingCall {
                 locators: call_locators(&transactions, &transaction, segment, previous_plan),
-                record: with_record
-                    .then(|| {
-                        record
-                            .get_or_init(|| {
-                                policy_record(policy, &transactions, &transaction, &terms, term)
-                            })
-                            .clone()
-                    })
-                    .unwrap_or_default(),
+                record: if with_record {
+                    record
+                        .get_or_init(|| {
+                            policy_record(policy, &transactions, &transaction, &terms, term)
+                        })
+                        .clone()
+                } else {
+                    crate::rating::PolicyRecord::default()
+                },
             };
             let reusable: &[PricedSegment] = if corrected == Some(term.number) {
                 &[]
