@@ -263,7 +263,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 &plugin,
                 tables.as_deref(),
                 listen,
-                rater_serve::ServeOptions { default_currency },
+                rater_serve::ServeOptions {
+                    default_currency,
+                    ..rater_serve::ServeOptions::default()
+                },
             )?;
             Ok(ExitCode::SUCCESS)
         }

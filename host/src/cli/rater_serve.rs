@@ -9,11 +9,11 @@
 //! with only coverage timestamps, built-in peril properties (read back as
 //! fields), and no `policy.currency` (the `--default-currency` is used).
 //!
-//! Every answer is Socotra's response with HTTP 200: the priced
-//! characteristics, or, for **any** failure (a body that is not JSON or not
-//! a rating request, a request that cannot be read, a decline, a rater
-//! that fails), `{"pricedPerilCharacteristics": {}, "exceptionMessage":
-//! "..."}`. Socotra looks for `exceptionMessage` in the answer and reports
+//! Every answer to a `POST` is Socotra's response with HTTP 200: the priced
+//! characteristics, or, for **any** failure (a body over
+//! [`MAX_REQUEST_BYTES`], not JSON or not a rating request, a request that
+//! cannot be read, a decline, a rater that fails),
+//! `{"pricedPerilCharacteristics": {}, "exceptionMessage": "..."}`. Socotra looks for `exceptionMessage` in the answer and reports
 //! it to its caller as HTTP 409 with that message; Premia's own client does
 //! the same, and reads a non-2xx status as a broken rater instead. Example:
 //! a body `{"operation": "new_business"}` is answered `200
@@ -37,11 +37,27 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The largest request body read by default: 32 MiB (a policy with many
+/// exposures and its whole history is large).
+pub const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
+
 /// How the served rater reads requests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeOptions {
     /// The currency of a request whose policy names none (`USD`).
     pub default_currency: Option<String>,
+    /// The largest request body read; a larger one is answered with an
+    /// `exceptionMessage`.
+    pub max_request_bytes: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            default_currency: None,
+            max_request_bytes: MAX_REQUEST_BYTES,
+        }
+    }
 }
 
 struct Served {
@@ -67,7 +83,16 @@ pub fn answer(rater: &dyn Rater, options: &ServeOptions, body: &[u8]) -> Value {
     }
 }
 
-async fn rate(State(served): State<Arc<Served>>, body: axum::body::Bytes) -> Response {
+async fn rate(State(served): State<Arc<Served>>, request: axum::extract::Request) -> Response {
+    let limit = served.options.max_request_bytes;
+    let body = match axum::body::to_bytes(request.into_body(), limit).await {
+        Ok(body) => body,
+        Err(error) => {
+            let message =
+                format!("the request could not be read (at most {limit} bytes are): {error}");
+            return Json(declined_wire_response(&message)).into_response();
+        }
+    };
     let answered =
         tokio::task::spawn_blocking(move || answer(served.rater.as_ref(), &served.options, &body))
             .await;

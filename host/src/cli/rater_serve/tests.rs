@@ -169,6 +169,7 @@ fn a_policy_without_a_currency_uses_the_default_currency_or_is_answered_with_an_
     );
     let options = ServeOptions {
         default_currency: Some("USD".into()),
+        ..ServeOptions::default()
     };
     assert_eq!(
         answered(&options, &body)["pricedPerilCharacteristics"]["PER1:2025-03-01"],
@@ -193,6 +194,27 @@ fn a_rater_error_and_a_decline_are_answered_with_exception_messages() {
     assert_eq!(
         answered(&ServeOptions::default(), &wire_body(&declined, |_| {})),
         exception(r#"[Text("too young")]"#)
+    );
+}
+
+#[test]
+fn a_body_over_the_limit_is_http_200_with_an_exception_message() {
+    let address = served(ServeOptions {
+        max_request_bytes: 100,
+        ..ServeOptions::default()
+    });
+    crate::rating::external::install_tls_provider();
+    let reply = reqwest::blocking::Client::new()
+        .post(format!("http://{address}/rate"))
+        .body(" ".repeat(101))
+        .send()
+        .unwrap();
+    let status = reply.status().as_u16();
+    let text = reply.text().unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        exception("the request could not be read (at most 100 bytes are): length limit exceeded")
     );
 }
 
@@ -341,6 +363,7 @@ fn the_golden_endorsement_without_a_currency_is_priced_in_the_default_currency()
     );
     let options = ServeOptions {
         default_currency: Some("USD".into()),
+        ..ServeOptions::default()
     };
     assert_eq!(
         answered(&options, &body)["pricedPerilCharacteristics"]["d9f2e3a4-5b6c-4d7e-8f90-a1b2c3d4e542"]
