@@ -244,9 +244,9 @@ pub fn policy_record(
             .find(|t| t.locator == started_by)
             .map(|t| t.issued_at)
     };
-    let after: Vec<(u32, Vec<Segment<'_>>)> = terms
+    let after: Vec<(&Term, Vec<Segment<'_>>)> = terms
         .iter()
-        .map(|t| (t.number, segments(transactions, t.number, t.period)))
+        .map(|t| (t, segments(transactions, t.number, t.period)))
         .collect();
 
     let modifications = transactions
@@ -293,10 +293,11 @@ pub fn policy_record(
         .collect();
 
     let mut characteristics = Vec::new();
-    for (number, after_segments) in &after {
+    for (owning_term, after_segments) in &after {
+        let term_span = rating_segment(owning_term.period);
         let before: Vec<Recorded<'_>> = policy
             .priced
-            .get(number)
+            .get(&owning_term.number)
             .map(Vec::as_slice)
             .unwrap_or(&[])
             .iter()
@@ -349,6 +350,7 @@ pub fn policy_record(
                     owner: entry.owner.clone(),
                     locator: wire_locator,
                     period: rating_segment(segment.period),
+                    term: term_span,
                     fields: entry.fields.clone(),
                     policy_characteristics: entry.policy_characteristics.clone(),
                     exposure_characteristics: entry.exposure_characteristics.clone(),
@@ -376,6 +378,7 @@ pub fn policy_record(
                     owner: entry.owner.clone(),
                     locator: entry.locator.clone(),
                     period: rating_segment(*period),
+                    term: term_span,
                     fields: entry.fields.clone(),
                     policy_characteristics: entry.policy_characteristics.clone(),
                     exposure_characteristics: entry.exposure_characteristics.clone(),

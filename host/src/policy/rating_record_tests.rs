@@ -407,6 +407,23 @@ fn a_renewal_sends_the_inception_as_the_original_contract_start() {
         ]
     );
     assert_eq!(history(&sent[0], 0)[1][0], json!("V1-COLL:2027-01-01"));
+    // Each policy characteristics names its own term.
+    let terms: Vec<[Value; 3]> = policy["characteristics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            ["locator", "policyStartTimestamp", "policyEndTimestamp"]
+                .map(|key| c.get(key).cloned().unwrap_or(Value::Null))
+        })
+        .collect();
+    assert_eq!(
+        terms,
+        vec![
+            [json!("P1:2026-01-01"), json!(JAN_2026), json!(JAN_2027)],
+            [json!("P1:2027-01-01"), json!(JAN_2027), json!(JAN_2028)],
+        ]
+    );
 }
 
 #[test]

@@ -117,6 +117,9 @@ pub struct RecordedCharacteristics {
     /// now gives to its successor is `<locator>~<replacing transaction>`).
     pub locator: String,
     pub period: Segment,
+    /// The term it belongs to (`policyStartTimestamp`/`policyEndTimestamp`
+    /// of a policy's characteristics).
+    pub term: Segment,
     pub fields: BTreeMap<String, Vec<FieldValue>>,
     /// The policy and exposure characteristics it hangs on.
     pub policy_characteristics: String,

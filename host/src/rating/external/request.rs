@@ -540,17 +540,18 @@ impl<'a> Builder<'a> {
         midnight_millis(date, self.tz)
     }
 
+    /// A characteristics object over `period` of a term `term`.
     fn wire_characteristics(
         &self,
         locator: &str,
         period: crate::rating::Segment,
+        term: crate::rating::Segment,
         fields: &BTreeMap<String, Vec<FieldValue>>,
         links: Links<'_>,
     ) -> WireCharacteristics {
         let owned = |s: Option<&str>| s.map(str::to_string);
         let start = self.millis(period.start);
         let end = self.millis(period.end);
-        let term = self.request.policy.term;
         let texts: BTreeMap<String, Vec<String>> = fields
             .iter()
             .map(|(name, values)| (name.clone(), values.iter().map(field_value_text).collect()))
@@ -584,7 +585,13 @@ impl<'a> Builder<'a> {
     }
 
     fn characteristics(&self, c: &Characteristics, links: Links<'_>) -> WireCharacteristics {
-        self.wire_characteristics(&c.locator, c.period, &c.fields, links)
+        self.wire_characteristics(
+            &c.locator,
+            c.period,
+            self.request.policy.term,
+            &c.fields,
+            links,
+        )
     }
 
     /// The recorded characteristics of `owner` (oldest first), then the
@@ -611,6 +618,7 @@ impl<'a> Builder<'a> {
                 let mut wire = self.wire_characteristics(
                     &c.locator,
                     c.period,
+                    c.term,
                     &c.fields,
                     Links {
                         policy_characteristics: (!links.is_policy)
@@ -1102,6 +1110,10 @@ mod tests {
                 },
                 locator: "PER1:2025-01-01~P1-T3".into(),
                 period: crate::rating::Segment {
+                    start: date("2025-01-01"),
+                    end: date("2026-01-01"),
+                },
+                term: crate::rating::Segment {
                     start: date("2025-01-01"),
                     end: date("2026-01-01"),
                 },
