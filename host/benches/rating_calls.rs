@@ -158,6 +158,14 @@ fn endorse(start: NaiveDate, month: u32, n: usize) -> PolicyCommand {
 
 /// The book with the 20-transaction policy, and the rater's calls building it.
 fn long_policy(rater: &Arc<Counting>) -> (PolicyBook, usize) {
+    let built = policy_of_terms(rater, 5);
+    assert_eq!(built.0.policy("P1").unwrap().transactions.len(), 20);
+    built
+}
+
+/// The book with a policy of `terms` terms (three endorsements in each),
+/// and the rater's calls building it.
+fn policy_of_terms(rater: &Arc<Counting>, terms: u32) -> (PolicyBook, usize) {
     let resolver = Resolver(rater.clone());
     let mut book = PolicyBook::new();
     let start = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
@@ -179,13 +187,13 @@ fn long_policy(rater: &Arc<Counting>) -> (PolicyBook, usize) {
         },
     ];
     let mut n = 0;
-    for term in 0..5u32 {
+    for term in 0..terms {
         let term_start = start + chrono::Months::new(12 * term);
         for month in [3, 6, 9] {
             n += 1;
             commands.push(endorse(term_start, month, n));
         }
-        if term < 4 {
+        if term + 1 < terms {
             commands.push(PolicyCommand::Renew {
                 policy: "P1".into(),
                 plan: None,
@@ -196,7 +204,6 @@ fn long_policy(rater: &Arc<Counting>) -> (PolicyBook, usize) {
     for (i, command) in commands.iter().enumerate() {
         book.execute(command, &context(i), &resolver).unwrap();
     }
-    assert_eq!(book.policy("P1").unwrap().transactions.len(), 20);
     (book, rater.calls.swap(0, Ordering::Relaxed))
 }
 
@@ -221,6 +228,22 @@ fn rating_calls(c: &mut Criterion) {
              one more endorsement: {endorsement} calls"
         );
         group.bench_function(format!("endorsement_{name}"), |b| {
+            b.iter(|| book.decide(&measured, &context(999), &resolver).unwrap())
+        });
+    }
+    // An endorsement of the last term of a 1-term and of a 10-term policy
+    // (in process): the cost should not grow with the terms before it.
+    for terms in [1u32, 10] {
+        let rater = Arc::new(Counting {
+            calls: AtomicUsize::new(0),
+            latency: Duration::ZERO,
+        });
+        let (book, _) = policy_of_terms(&rater, terms);
+        let resolver = Resolver(rater.clone());
+        let last_start =
+            NaiveDate::from_ymd_opt(2021, 1, 1).unwrap() + chrono::Months::new(12 * (terms - 1));
+        let measured = endorse(last_start, 7, 100);
+        group.bench_function(format!("endorsement_last_of_{terms}_terms"), |b| {
             b.iter(|| book.decide(&measured, &context(999), &resolver).unwrap())
         });
     }

@@ -18,6 +18,7 @@ mod bundles;
 mod cancellation;
 mod configuration;
 mod feed;
+mod golden_log;
 mod keys;
 mod money;
 mod reinstatement;

@@ -30,6 +30,7 @@ pub use key_ring::{
 pub use next_invoice::{NEXT_INVOICE_STEPS_MAX, NextInvoice};
 pub use plugin_adjuster::PluginInvoiceAdjuster;
 pub use schedule::{PREVIEW_RUNS_MAX, ScheduledInvoice};
+pub use service::decode_stored;
 pub use service::{
     BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, PreviewStep,
     RequestMeta, SummarizedPreview, request_hash,

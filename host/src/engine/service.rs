@@ -882,6 +882,12 @@ fn journal_entries(events: &[TenantEvent]) -> impl Iterator<Item = &JournalEntry
     })
 }
 
+/// A stored event read back as the engine's event (the frozen-format tests
+/// check every released event reads back to the same JSON).
+pub fn decode_stored(stored: &StoredEvent) -> Result<TenantEvent, EngineError> {
+    decode(stored)
+}
+
 pub(super) fn decode(stored: &StoredEvent) -> Result<TenantEvent, EngineError> {
     serde_json::from_value(stored.payload.clone()).map_err(|e| {
         EngineError::Corrupt(format!(

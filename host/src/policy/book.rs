@@ -1356,7 +1356,23 @@ impl PolicyBook {
         let currency_code = product.currency.code().to_string();
         let mut priced_after = BTreeMap::new();
         let mut drafts = Vec::new();
+        // Data and coverage change from the transaction's effective date on
+        // (a reversal's: its target's), so a term ending by then keeps its
+        // priced timeline: it is not priced again (an endorsement of the
+        // last term of a ten-term policy prices one term).
+        let changes_from = match &transaction.change {
+            TransactionChange::Reversal { target } => policy
+                .transaction(target)
+                .map_or(transaction.effective, |t| t.effective),
+            _ => transaction.effective,
+        };
         for term in &terms {
+            if term.period.end() <= changes_from
+                && term.number != transaction.term
+                && corrected != Some(term.number)
+            {
+                continue;
+            }
             let version = term.rate_version.clone();
             let mut rater = || -> Result<Arc<dyn Rater>, crate::rating::RatingError> {
                 if let Some((_, rater)) = resolved.iter().find(|(v, _)| *v == version) {
