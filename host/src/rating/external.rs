@@ -33,6 +33,7 @@
 //! `Debug`, or put in an error (an answer that echoes one has it replaced by
 //! `<redacted>`).
 
+mod built_in;
 mod config;
 mod http;
 mod record;
@@ -40,6 +41,7 @@ mod request;
 mod response;
 mod wire_native;
 
+pub use built_in::{BUILT_IN_PERIL_PROPERTIES, BuiltInPerilProperties, split_built_in};
 pub use config::{
     DEFAULT_TIMEOUT_MS, ExternalRaterConfig, ExternalRaterConfigError, MAX_TIMEOUT_MS,
     RedactedExternalRaterConfig,
@@ -49,9 +51,8 @@ pub use record::{
     Modification, Owner, PolicyRecord, RatingCall, RecordedCharacteristics, RecordedFee,
 };
 pub use request::{
-    BUILT_IN_PERIL_PROPERTIES, BuiltInPerilProperties, CallLocators, ExternalRateRequest,
-    PolicyExposurePeril, WireCharacteristics, WireExposure, WireFee, WireModification, WirePeril,
-    WirePolicy,
+    CallLocators, ExternalRateRequest, PolicyExposurePeril, WireCharacteristics, WireExposure,
+    WireFee, WireModification, WirePeril, WirePolicy,
 };
 pub use wire_native::{ReadRequestError, declined_wire_response, priced_wire_response};
 

@@ -32,7 +32,7 @@
 //! - `fieldValues` maps each field to a **list of strings**: text as is,
 //!   integers and decimals as their decimal text (`1.50` stays `"1.50"`),
 //!   booleans `"true"`/`"false"`, dates `"YYYY-MM-DD"`.
-//! - Socotra's built-in peril properties ([`BUILT_IN_PERIL_PROPERTIES`]:
+//! - Socotra's built-in peril properties ([`super::BUILT_IN_PERIL_PROPERTIES`]:
 //!   `deductible`, `indemnityInAggregate`, `indemnityPerEvent`,
 //!   `indemnityPerItem`, `lumpSumPayment`) are top-level properties of a
 //!   peril's characteristics, not field values: a peril field of one of
@@ -54,23 +54,14 @@
 //! Every field Socotra may omit is optional when a request is read (by
 //! `premia rater serve`), so a real Socotra request is read unchanged.
 
+use super::built_in::{BuiltInPerilProperties, split_built_in, text_or_number};
 use super::record::{Owner, PolicyRecord, RatingCall, RecordedCharacteristics};
 use crate::rating::{Characteristics, FieldValue, RateRequest, RatingError};
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
-
-/// Socotra's built-in amount properties of peril characteristics; each has a
-/// `<name>Currency` companion.
-pub const BUILT_IN_PERIL_PROPERTIES: [&str; 5] = [
-    "deductible",
-    "indemnityInAggregate",
-    "indemnityPerEvent",
-    "indemnityPerItem",
-    "lumpSumPayment",
-];
 
 /// The optional locators of Socotra's request, when Premia knows them
 /// (an endorsement, a quote, a renewal ...). All are omitted when `None`.
@@ -245,110 +236,6 @@ pub struct WirePeril {
     pub characteristics: Vec<WireCharacteristics>,
 }
 
-/// Socotra's built-in amounts of a peril's characteristics and their
-/// currencies, as strings. Read from a string or a JSON number.
-#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BuiltInPerilProperties {
-    #[serde(
-        default,
-        deserialize_with = "text_or_number",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub deductible: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deductible_currency: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "text_or_number",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub indemnity_in_aggregate: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub indemnity_in_aggregate_currency: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "text_or_number",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub indemnity_per_event: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub indemnity_per_event_currency: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "text_or_number",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub indemnity_per_item: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub indemnity_per_item_currency: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "text_or_number",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub lump_sum_payment: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lump_sum_payment_currency: Option<String>,
-}
-
-impl BuiltInPerilProperties {
-    /// The property `name` (Socotra's spelling, `deductibleCurrency` too).
-    pub fn get(&self, name: &str) -> Option<&String> {
-        self.slot(name)?.as_ref()
-    }
-
-    /// Every property set, by Socotra's name, in [`BUILT_IN_PERIL_PROPERTIES`]
-    /// order, each amount followed by its currency.
-    pub fn iter(&self) -> impl Iterator<Item = (String, &String)> {
-        BUILT_IN_PERIL_PROPERTIES
-            .iter()
-            .flat_map(|name| [name.to_string(), format!("{name}Currency")])
-            .filter_map(|name| {
-                let value = self.get(&name)?;
-                Some((name, value))
-            })
-    }
-
-    fn set(&mut self, name: &str, value: String) {
-        if let Some(slot) = self.slot_mut(name) {
-            *slot = Some(value);
-        }
-    }
-
-    fn slot(&self, name: &str) -> Option<&Option<String>> {
-        Some(match name {
-            "deductible" => &self.deductible,
-            "deductibleCurrency" => &self.deductible_currency,
-            "indemnityInAggregate" => &self.indemnity_in_aggregate,
-            "indemnityInAggregateCurrency" => &self.indemnity_in_aggregate_currency,
-            "indemnityPerEvent" => &self.indemnity_per_event,
-            "indemnityPerEventCurrency" => &self.indemnity_per_event_currency,
-            "indemnityPerItem" => &self.indemnity_per_item,
-            "indemnityPerItemCurrency" => &self.indemnity_per_item_currency,
-            "lumpSumPayment" => &self.lump_sum_payment,
-            "lumpSumPaymentCurrency" => &self.lump_sum_payment_currency,
-            _ => return None,
-        })
-    }
-
-    fn slot_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
-        Some(match name {
-            "deductible" => &mut self.deductible,
-            "deductibleCurrency" => &mut self.deductible_currency,
-            "indemnityInAggregate" => &mut self.indemnity_in_aggregate,
-            "indemnityInAggregateCurrency" => &mut self.indemnity_in_aggregate_currency,
-            "indemnityPerEvent" => &mut self.indemnity_per_event,
-            "indemnityPerEventCurrency" => &mut self.indemnity_per_event_currency,
-            "indemnityPerItem" => &mut self.indemnity_per_item,
-            "indemnityPerItemCurrency" => &mut self.indemnity_per_item_currency,
-            "lumpSumPayment" => &mut self.lump_sum_payment,
-            "lumpSumPaymentCurrency" => &mut self.lump_sum_payment_currency,
-            _ => return None,
-        })
-    }
-}
-
 /// A characteristics object of a policy, exposure or peril. The links that
 /// do not apply to an entity are omitted (a policy's characteristics have no
 /// `exposureLocator`).
@@ -404,20 +291,6 @@ pub struct WireCharacteristics {
     pub field_groups_by_locator: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
-/// An optional amount read from a JSON string or number (Socotra sends
-/// strings; a number is read by its decimal text).
-fn text_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    use serde::de::Error;
-    match Option::<Value>::deserialize(deserializer)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(Value::Number(number)) => Ok(Some(number.to_string())),
-        Some(other) => Err(D::Error::custom(format!(
-            "an amount is a decimal string, got {other}"
-        ))),
-    }
-}
-
 /// The first instant of `date` in `tz`, in milliseconds since the epoch, as
 /// a string. Midnight when it exists; the end of the gap when a
 /// daylight-saving jump skips it (`2018-11-04` in `America/Sao_Paulo` starts
@@ -470,37 +343,6 @@ pub fn operation_name(operation: crate::rating::Operation) -> Option<&'static st
         Operation::Reinstatement => Some("reinstatement"),
         Operation::Cancellation => None,
     }
-}
-
-/// Splits a peril's fields into Socotra's built-in properties and the
-/// remaining field values (see the module's rules).
-///
-/// Example: `{"deductible": ["250"], "deductibleCurrency": ["CAD"]}` with
-/// policy currency USD gives `deductible = "250"`, `deductibleCurrency =
-/// "CAD"` and no field values.
-pub fn split_built_in(
-    fields: &BTreeMap<String, Vec<String>>,
-    currency: &str,
-) -> (BuiltInPerilProperties, BTreeMap<String, Vec<String>>) {
-    let mut built_in = BuiltInPerilProperties::default();
-    let mut rest = fields.clone();
-    for name in BUILT_IN_PERIL_PROPERTIES {
-        let Some([amount]) = fields.get(name).map(Vec::as_slice) else {
-            continue;
-        };
-        let currency_name = format!("{name}Currency");
-        let amount_currency = match fields.get(&currency_name).map(Vec::as_slice) {
-            Some([own]) => {
-                rest.remove(&currency_name);
-                own.clone()
-            }
-            _ => currency.to_string(),
-        };
-        rest.remove(name);
-        built_in.set(name, amount.clone());
-        built_in.set(&currency_name, amount_currency);
-    }
-    (built_in, rest)
 }
 
 /// Links of a characteristics object to the entities around it.
