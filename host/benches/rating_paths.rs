@@ -95,9 +95,12 @@ fn rating_paths(c: &mut Criterion) {
         .unwrap();
     let pooled_rater = PluginRater::new(Arc::clone(&runtime), "auto-pooled@1").unwrap();
 
-    let router =
-        premia::cli::rater_serve::router(&bytes, RateTables::from_dir(&tables_dir).unwrap())
-            .unwrap();
+    let router = premia::cli::rater_serve::router(
+        &bytes,
+        RateTables::from_dir(&tables_dir).unwrap(),
+        premia::cli::rater_serve::ServeOptions::default(),
+    )
+    .unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap();

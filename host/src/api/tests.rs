@@ -24,6 +24,7 @@ mod money;
 mod reinstatement;
 mod seed002;
 mod shadow;
+mod technical_premium;
 
 struct Api {
     router: Router,

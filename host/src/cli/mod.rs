@@ -79,6 +79,10 @@ pub enum RaterCommand {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: std::net::SocketAddr,
+        /// The currency of a request whose policy names none (Socotra may
+        /// leave `policy.currency` out), e.g. `USD`.
+        #[arg(long)]
+        default_currency: Option<String>,
     },
 }
 
@@ -253,8 +257,17 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             plugin,
             tables,
             listen,
+            default_currency,
         }) => {
-            rater_serve::run(&plugin, tables.as_deref(), listen)?;
+            rater_serve::run(
+                &plugin,
+                tables.as_deref(),
+                listen,
+                rater_serve::ServeOptions {
+                    default_currency,
+                    ..rater_serve::ServeOptions::default()
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -44,6 +44,9 @@ pub struct ChargeRow {
     pub period_start: Option<NaiveDate>,
     pub period_end: Option<NaiveDate>,
     pub reverses: Option<String>,
+    /// The charge's technical premium, when its rater answered one (last,
+    /// so readers of the older columns are unaffected).
+    pub technical_premium: Option<Decimal>,
 }
 
 impl Row for ChargeRow {
@@ -64,6 +67,7 @@ impl Row for ChargeRow {
         column("period_start", Date),
         column("period_end", Date),
         column("reverses", Text),
+        column("technical_premium", Dec),
     ];
 }
 

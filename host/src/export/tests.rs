@@ -69,6 +69,7 @@ fn declared_columns_are_exactly_the_fields_of_each_row() {
         period_start: None,
         period_end: None,
         reverses: None,
+        technical_premium: Some(dec!(0.80)),
     };
     columns_match(charge);
     let usd = |amount| crate::domain::Money::new(amount, crate::domain::Currency::USD);

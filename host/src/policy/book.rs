@@ -12,6 +12,7 @@ use super::dates::{InstallmentDater, KeepDates, PluginDates, dated_slices_for_te
 use super::error::PolicyError;
 use super::pricing::{PricedSegment, PricingContext, price_segments, price_timeline};
 use super::product::{Handling, Invoicing, ProductConfig, RatingDate};
+use super::rating_record::policy_record;
 use super::schedule::{HeldState, InstallmentSlice, TermSlicing, is_spread, spread_period};
 use super::timeline::{Segment, cancellation_at, in_effect_order, is_cancelled_at, segments};
 use super::transaction::{Transaction, TransactionChange, TransactionKind};
@@ -1317,6 +1318,7 @@ impl PolicyBook {
                 invoicing,
                 recipient: None,
                 amount: money,
+                technical_premium: None,
                 period: None,
                 reverses: None,
                 description: if description.is_empty() {
@@ -1506,8 +1508,19 @@ impl PolicyBook {
             let after_segments = segments(&transactions, term.number, term.period);
             let before = policy.priced.get(&term.number).cloned().unwrap_or_default();
             let previous_plan = policy.terms.last().map(|t| t.plan.as_str());
-            let locators = |segment: &Segment<'_>| {
-                call_locators(&transactions, &transaction, segment, previous_plan)
+            // Built once per term, only for a call to a rater that reads it.
+            let record = std::cell::OnceCell::new();
+            let locators = |segment: &Segment<'_>, with_record: bool| crate::rating::RatingCall {
+                locators: call_locators(&transactions, &transaction, segment, previous_plan),
+                record: if with_record {
+                    record
+                        .get_or_init(|| {
+                            policy_record(policy, &transactions, &transaction, &terms, term)
+                        })
+                        .clone()
+                } else {
+                    crate::rating::PolicyRecord::default()
+                },
             };
             let reusable: &[PricedSegment] = if corrected == Some(term.number) {
                 &[]
@@ -1570,6 +1583,7 @@ impl PolicyBook {
                 invoicing: def.invoicing,
                 recipient: draft.recipient,
                 amount: Money::new(draft.amount, product.currency),
+                technical_premium: draft.technical_premium,
                 period: Some(draft.period),
                 reverses: None,
                 description,
@@ -1608,6 +1622,7 @@ impl PolicyBook {
                     recipient: None,
                     amount: Money::new(flat.amount, product.currency)
                         .rounded(product.rounding_mode),
+                    technical_premium: None,
                     period: None,
                     reverses: None,
                     description: if flat.description.is_empty() {
@@ -1835,6 +1850,7 @@ impl PolicyBook {
                 invoicing: def.invoicing,
                 recipient: None,
                 amount: Money::new(amount, product.currency).rounded(product.rounding_mode),
+                technical_premium: None,
                 period: None,
                 reverses: None,
                 description: format!("{charge} kept on cancellation"),

@@ -58,6 +58,17 @@ pub struct Charge {
     /// Who a commission is owed to.
     pub recipient: Option<String>,
     pub amount: Money,
+    /// The technical premium of this charge (a premium charge whose rater
+    /// answers a technical premium): the change of the technical premium
+    /// over the charge's period, prorated and rounded as the amount is.
+    /// Absent on other charges and on charges stored before it was kept.
+    ///
+    /// Example: a rater answering `yearlyPremium` 1200.00 and
+    /// `yearlyTechnicalPremium` 1000.00 for a year books a premium charge
+    /// of 1200.00 with technical premium 1000.00; a mid-term cancellation's
+    /// refund of 600.00 carries −500.00.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub technical_premium: Option<Decimal>,
     /// The coverage it pays for (none for flat charges).
     pub period: Option<Period>,
     /// The charge this one inverts: a reverse charge, which cannot itself be
@@ -75,6 +86,7 @@ impl Charge {
             locator,
             transaction: transaction.to_string(),
             amount: self.amount.negated(),
+            technical_premium: self.technical_premium.map(|t| -t),
             reverses: Some(self.locator.clone()),
             description: format!("{why}: {}", self.description),
             explanation: ChargeExplanation {
@@ -93,6 +105,9 @@ pub struct ChargeDraft {
     pub charge: String,
     pub recipient: Option<String>,
     pub amount: Decimal,
+    /// The technical premium's change over `period` (premium charges of a
+    /// rater that answers one).
+    pub technical_premium: Option<Decimal>,
     pub period: Period,
     pub arithmetic: Vec<String>,
     pub rating_segments: Vec<Period>,
@@ -129,10 +144,12 @@ fn premium_rate(premium: Premium) -> (bool, Decimal) {
     }
 }
 
-/// The rate runs of a priced timeline, per key.
+/// The rate runs of a priced timeline, per key: of the premiums and
+/// commissions, or (`technical`) of the technical premiums.
 fn rate_runs<'a>(
     priced: &'a [PricedSegment],
     product: &'a ProductConfig,
+    technical: bool,
 ) -> BTreeMap<RateKey<'a>, Vec<RateRun<'a>>> {
     let mut runs: BTreeMap<RateKey<'a>, Vec<RateRun<'a>>> = BTreeMap::new();
     for segment in priced {
@@ -141,7 +158,12 @@ fn rate_runs<'a>(
         for item in &segment.response.items {
             spans.insert(&item.locator, segment.rated_span(&item.locator));
             let charge = item.charge.as_deref().unwrap_or(&product.premium_charge);
-            let (exact, amount) = premium_rate(item.premium);
+            let premium = match (technical, item.technical_premium) {
+                (false, _) => item.premium,
+                (true, Some(technical_premium)) => technical_premium,
+                (true, None) => continue,
+            };
+            let (exact, amount) = premium_rate(premium);
             let key = RateKey {
                 item: &item.locator,
                 charge,
@@ -149,6 +171,9 @@ fn rate_runs<'a>(
                 exact,
             };
             *rates.entry(key).or_default() += amount;
+            if technical {
+                continue;
+            }
             if let Some(commission_charge) = &product.commission_charge {
                 for commission in &item.commissions {
                     let (exact, amount) = premium_rate(commission.amount);
@@ -290,8 +315,9 @@ pub fn timeline_difference(
         .chain(after.iter())
         .flat_map(|s| [s.period.start(), s.period.end()])
         .collect();
-    let before_runs = rate_runs(before, product);
-    let after_runs = rate_runs(after, product);
+    let before_runs = rate_runs(before, product, false);
+    let after_runs = rate_runs(after, product, false);
+    let technical = technical_pieces(before, after, product, &cuts, basis, mode)?;
     let keys: BTreeSet<&RateKey<'_>> = before_runs.keys().chain(after_runs.keys()).collect();
     let mut drafts = Vec::new();
     for key in keys {
@@ -381,6 +407,7 @@ pub fn timeline_difference(
                             charge: key.charge.to_string(),
                             recipient: key.recipient.map(str::to_string),
                             amount: difference,
+                            technical_premium: None,
                             period,
                             arithmetic,
                             rating_segments: segments,
@@ -394,7 +421,60 @@ pub fn timeline_difference(
         drafts.extend(open.take().map(|(draft, _)| draft));
     }
     drafts.retain(|d| !d.amount.is_zero());
+    for draft in &mut drafts {
+        let (Some(item), None) = (&draft.item, &draft.recipient) else {
+            continue;
+        };
+        if let Some(pieces) = technical.get(&(item.as_str(), draft.charge.as_str())) {
+            draft.technical_premium = Some(
+                pieces
+                    .values()
+                    .filter(|(period, _)| draft.period.contains_period(period))
+                    .map(|(_, amount)| *amount)
+                    .sum(),
+            );
+        }
+    }
     Ok(drafts)
+}
+
+/// Technical premium pieces between `cuts`, per (item, charge): each
+/// piece's period and its change from `before` to `after`, prorated and
+/// rounded by runs as premiums are. Only items whose rater answered a
+/// technical premium (before or after) have an entry.
+type TechnicalPieces<'a> = BTreeMap<(&'a str, &'a str), BTreeMap<NaiveDate, (Period, Decimal)>>;
+
+fn technical_pieces<'a>(
+    before: &'a [PricedSegment],
+    after: &'a [PricedSegment],
+    product: &'a ProductConfig,
+    cuts: &BTreeSet<NaiveDate>,
+    basis: DurationBasis,
+    mode: RoundingMode,
+) -> Result<TechnicalPieces<'a>, String> {
+    let mut pieces: TechnicalPieces<'a> = BTreeMap::new();
+    for (timeline, sign) in [(after, Decimal::ONE), (before, Decimal::NEGATIVE_ONE)] {
+        for (key, runs) in rate_runs(timeline, product, true) {
+            for run in &runs {
+                for piece in run_pieces(
+                    run,
+                    cuts,
+                    basis,
+                    product.currency,
+                    mode,
+                    Arithmetic::Skipped,
+                )? {
+                    pieces
+                        .entry((key.item, key.charge))
+                        .or_default()
+                        .entry(piece.period.start())
+                        .or_insert((piece.period, Decimal::ZERO))
+                        .1 += sign * piece.amount;
+                }
+            }
+        }
+    }
+    Ok(pieces)
 }
 
 /// The amount of `charge` a priced timeline comes to when priced from

@@ -16,6 +16,7 @@ mod dates;
 mod error;
 mod pricing;
 mod product;
+mod rating_record;
 mod schedule;
 mod timeline;
 mod transaction;
@@ -56,6 +57,8 @@ pub use product::{PRODUCT_CHARGES_MAX, PRODUCT_PLANS_MAX};
 mod rate_versions_tests;
 #[cfg(test)]
 mod rating_calls_tests;
+#[cfg(test)]
+mod rating_record_tests;
 #[cfg(test)]
 mod tests;
 

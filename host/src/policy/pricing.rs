@@ -21,8 +21,8 @@
 use super::timeline::Segment;
 use crate::domain::Period;
 use crate::rating::{
-    CallLocators, Characteristics, Exposure, Peril, Policy, RateItem, RateRequest, RateResponse,
-    Rater, RaterIdentity, RatingError, Segment as RatingSegment,
+    Characteristics, Exposure, Peril, Policy, RateItem, RateRequest, RateResponse, Rater,
+    RaterIdentity, RatingCall, RatingError, Segment as RatingSegment,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -229,13 +229,15 @@ pub type CallCount = usize;
 /// item with a new input is asked once, over the run of following
 /// contiguous segments where its input stays the same (an out-of-sequence
 /// change re-applied under later endorsements), and that result is reused
-/// for the rest of the run.
+/// for the rest of the run. Each call carries what `call_of` gives for its
+/// segment: the transaction's Socotra locators and, when the rater reads it
+/// ([`Rater::reads_policy_record`]), the policy record.
 pub fn price_timeline(
     rater: &mut dyn FnMut() -> Result<Arc<dyn Rater>, RatingError>,
     context: &PricingContext<'_>,
     segments: &[Segment<'_>],
     recorded: &[PricedSegment],
-    locators: &dyn Fn(&Segment<'_>) -> CallLocators,
+    call_of: &dyn Fn(&Segment<'_>, bool) -> RatingCall,
 ) -> Result<(Vec<PricedSegment>, CallCount), RatingError> {
     let requests: Vec<RateRequest> = segments.iter().map(|s| rate_request(context, s)).collect();
     let mut calls = 0;
@@ -302,8 +304,9 @@ pub fn price_timeline(
                     },
                 )
             };
-            let (response, answered) =
-                rater()?.rate_with_call_locators(&asked, &locators(segment))?;
+            let asking = rater()?;
+            let call = call_of(segment, asking.reads_policy_record());
+            let (response, answered) = asking.rate_call(&asked, &call)?;
             calls += 1;
             if span != segment.period {
                 spans.extend(asked.items.iter().map(|i| (i.locator.clone(), span)));

@@ -33,22 +33,28 @@
 //! `Debug`, or put in an error (an answer that echoes one has it replaced by
 //! `<redacted>`).
 
+mod built_in;
 mod config;
 mod http;
+mod record;
 mod request;
 mod response;
 mod wire_native;
 
+pub use built_in::{BUILT_IN_PERIL_PROPERTIES, BuiltInPerilProperties, split_built_in};
 pub use config::{
     DEFAULT_TIMEOUT_MS, ExternalRaterConfig, ExternalRaterConfigError, MAX_TIMEOUT_MS,
     RedactedExternalRaterConfig,
 };
 pub use http::{MAX_RESPONSE_BYTES, install_tls_provider};
+pub use record::{
+    Modification, Owner, PolicyRecord, RatingCall, RecordedCharacteristics, RecordedFee,
+};
 pub use request::{
     CallLocators, ExternalRateRequest, PolicyExposurePeril, WireCharacteristics, WireExposure,
-    WirePeril, WirePolicy,
+    WireFee, WireModification, WirePeril, WirePolicy,
 };
-pub use wire_native::{declined_wire_response, priced_wire_response};
+pub use wire_native::{ReadRequestError, declined_wire_response, priced_wire_response};
 
 use super::{
     Operation, Premium, PricedItem, RateRequest, RateResponse, Rater, RaterFailure, RaterIdentity,
@@ -133,6 +139,16 @@ impl ExternalRater {
         request: &RateRequest,
         locators: &CallLocators,
     ) -> Result<RateResponse, RatingError> {
+        self.rate_with_call(request, &RatingCall::from(locators.clone()))
+    }
+
+    /// Rates `request`, sending the locators and the policy record of
+    /// `call` (see [`PolicyRecord`]).
+    pub fn rate_with_call(
+        &self,
+        request: &RateRequest,
+        call: &RatingCall,
+    ) -> Result<RateResponse, RatingError> {
         if request.operation == Operation::Cancellation {
             tracing::debug!(rater = %self.name, "cancellation priced locally at zero");
             return Ok(zero_response(request));
@@ -143,7 +159,7 @@ impl ExternalRater {
                 flat_charges: Vec::new(),
             });
         }
-        let wire = ExternalRateRequest::from_rate_request(request, locators)?;
+        let wire = ExternalRateRequest::from_rating_call(request, call)?;
         let body = serde_json::to_vec(&wire)
             .map_err(|e| RatingError::InvalidInput(format!("request not serializable: {e}")))?;
         let timeout = Duration::from_millis(self.timeout_ms);
@@ -248,6 +264,19 @@ impl Rater for ExternalRater {
             .map(|response| (response, self.identity()))
     }
 
+    fn rate_call(
+        &self,
+        request: &RateRequest,
+        call: &RatingCall,
+    ) -> Result<(RateResponse, RaterIdentity), RatingError> {
+        self.rate_with_call(request, call)
+            .map(|response| (response, self.identity()))
+    }
+
+    fn reads_policy_record(&self) -> bool {
+        true
+    }
+
     fn identity(&self) -> RaterIdentity {
         RaterIdentity::External {
             name: self.name.clone(),
@@ -268,6 +297,6 @@ impl fmt::Debug for ExternalRater {
 }
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;

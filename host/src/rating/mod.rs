@@ -19,7 +19,7 @@ pub use chain::{RaterResolver, RaterSources, RatingChain};
 pub use error::{RaterFailure, RatingError};
 pub use external::{
     CallLocators, ExternalRateRequest, ExternalRater, ExternalRaterConfig,
-    ExternalRaterConfigError, RedactedExternalRaterConfig,
+    ExternalRaterConfigError, PolicyRecord, RatingCall, RedactedExternalRaterConfig,
 };
 pub use native::{FallbackRater, FieldRater};
 pub use schedule::{AppliesTo, RatedFor};
@@ -82,5 +82,24 @@ pub trait Rater: Send + Sync {
     ) -> Result<(RateResponse, RaterIdentity), RatingError> {
         let _ = locators;
         self.rate_with_identity(request)
+    }
+
+    /// Rates for a transaction with everything the call knows: the locators
+    /// and the policy record (Socotra's `PolicyResponse` beyond the request).
+    /// Only external raters send the record; every other rater reads the
+    /// locators as [`Rater::rate_with_call_locators`] does.
+    fn rate_call(
+        &self,
+        request: &RateRequest,
+        call: &RatingCall,
+    ) -> Result<(RateResponse, RaterIdentity), RatingError> {
+        self.rate_with_call_locators(request, &call.locators)
+    }
+
+    /// Whether [`Rater::rate_call`] reads the policy record: the host builds
+    /// it only for raters that do (external raters, and chains holding
+    /// one), so a plugin's calls cost nothing more.
+    fn reads_policy_record(&self) -> bool {
+        false
     }
 }

@@ -184,6 +184,28 @@ impl Rater for FallbackRater {
         }
     }
 
+    fn rate_call(
+        &self,
+        request: &RateRequest,
+        call: &super::RatingCall,
+    ) -> Result<(RateResponse, RaterIdentity), RatingError> {
+        match self.primary.rate_call(request, call) {
+            Err(RatingError::Failed {
+                rater,
+                failure,
+                message,
+            }) => {
+                tracing::warn!(%rater, failure = failure.code(), %message, "rater failed; using the fallback");
+                self.fallback.rate_call(request, call)
+            }
+            other => other,
+        }
+    }
+
+    fn reads_policy_record(&self) -> bool {
+        self.primary.reads_policy_record() || self.fallback.reads_policy_record()
+    }
+
     fn identity(&self) -> RaterIdentity {
         self.primary.identity()
     }

@@ -91,6 +91,7 @@ pub async fn export(
                         period_start: c.period.map(|p| p.start()),
                         period_end: c.period.map(|p| p.end()),
                         reverses: c.reverses.clone(),
+                        technical_premium: c.technical_premium,
                     }))
                 }
                 "invoices" => format.write(

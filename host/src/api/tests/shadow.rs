@@ -41,13 +41,13 @@ fn ten_percent_on_collision(delay: Duration) -> Router {
             .items
             .iter()
             .map(|item| {
-                // On the wire an item is its peril's characteristics.
+                // An item is named by its peril's locator.
                 let peril = request
                     .policy
                     .exposures
                     .iter()
                     .flat_map(|e| &e.perils)
-                    .find(|p| p.characteristics.locator == item.locator)
+                    .find(|p| p.locator == item.locator)
                     .unwrap();
                 let yearly = match &peril.characteristics.fields["yearly_premium"][0] {
                     FieldValue::Text(text) => text.parse::<Decimal>().unwrap(),
@@ -68,10 +68,13 @@ fn ten_percent_on_collision(delay: Duration) -> Router {
                 }
             })
             .collect();
-        axum::Json(priced_wire_response(&RateResponse {
-            items,
-            flat_charges: Vec::new(),
-        }))
+        axum::Json(priced_wire_response(
+            &request,
+            &RateResponse {
+                items,
+                flat_charges: Vec::new(),
+            },
+        ))
     };
     Router::new().fallback(axum::routing::post(rate))
 }

@@ -53,7 +53,7 @@ enum Line {
     Slice(PendingSlice),
     Pending(PendingCharge),
     /// A charge just booked by the command being decided.
-    New(Charge),
+    New(Box<Charge>),
     Fee(Fee),
 }
 
@@ -143,7 +143,10 @@ impl Decider<'_> {
         if !immediate || self.account.invoicing_blocked(on) {
             return Ok(());
         }
-        let mut lines: Vec<Line> = charges.iter().cloned().map(Line::New).collect();
+        let mut lines: Vec<Line> = charges
+            .iter()
+            .map(|c| Line::New(Box::new(c.clone())))
+            .collect();
         lines.extend(
             self.account
                 .pending_charges

@@ -108,14 +108,17 @@ pub fn sample_request() -> RateRequest {
     }
 }
 
-/// The exact body [`sample_request`] becomes, with `extra` top-level keys
-/// (the optional locators). 2025-01-01, 2025-03-01 and 2026-01-01 at
+/// The exact body [`sample_request`] becomes without a policy record, with
+/// `extra` top-level keys (the optional locators). The collision's
+/// `deductible` field is Socotra's built-in property, sent top-level. 2025-01-01, 2025-03-01 and 2026-01-01 at
 /// midnight in New York are 1735707600000, 1740805200000 and 1767243600000.
 pub fn expected_wire_json(extra: Value) -> Value {
-    let peril = |locator: &str, name: &str, fields: Value| {
-        json!({
+    let peril = |locator: &str, name: &str, fields: Value, built_in: Value| {
+        let mut peril = json!({
             "locator": locator,
+            "displayId": locator,
             "name": name,
+            "renewalGroup": locator,
             "characteristics": [{
                 "locator": format!("{locator}:2025-03-01"),
                 "policyLocator": "P1",
@@ -130,16 +133,30 @@ pub fn expected_wire_json(extra: Value) -> Value {
                 "fieldValues": fields,
                 "fieldGroupsByLocator": {}
             }]
-        })
+        });
+        if let (Some(c), Value::Object(built_in)) =
+            (peril["characteristics"][0].as_object_mut(), built_in)
+        {
+            c.extend(built_in);
+        }
+        peril
     };
     let mut body = json!({
         "operation": "new_business",
         "policy": {
             "locator": "P1",
+            "displayId": "P1",
             "productName": "auto",
             "currency": "USD",
             "originalContractStartTimestamp": "1735707600000",
+            "originalContractEndTimestamp": "1767243600000",
             "effectiveContractEndTimestamp": "1767243600000",
+            "modifications": [],
+            "fees": [],
+            "invoices": [],
+            "documents": [],
+            "mediaByLocator": {},
+            "taxGroups": [],
             "characteristics": [{
                 "locator": "P1:2025-03-01",
                 "policyLocator": "P1",
@@ -158,6 +175,7 @@ pub fn expected_wire_json(extra: Value) -> Value {
             }],
             "exposures": [{
                 "locator": "E1",
+                "displayId": "E1",
                 "name": "vehicle",
                 "characteristics": [{
                     "locator": "E1:2025-03-01",
@@ -170,8 +188,9 @@ pub fn expected_wire_json(extra: Value) -> Value {
                     "fieldGroupsByLocator": {}
                 }],
                 "perils": [
-                    peril("PER1", "collision", json!({"deductible": ["500.00"]})),
-                    peril("PER2", "liability", json!({"limits": ["100000", "300000"]}))
+                    peril("PER1", "collision", json!({}),
+                          json!({"deductible": "500.00", "deductibleCurrency": "USD"})),
+                    peril("PER2", "liability", json!({"limits": ["100000", "300000"]}), json!({}))
                 ]
             }]
         },

@@ -7,11 +7,24 @@
 //! Rules:
 //! - Millisecond timestamps become dates in `tenantTimeZone`
 //!   (`"1735707600000"` in `America/New_York` is `2025-01-01`).
+//! - A characteristics object's span is its coverage timestamps when it has
+//!   them, else its `startTimestamp`/`endTimestamp`: Socotra's peril
+//!   characteristics may carry only `coverageStartTimestamp` and
+//!   `coverageEndTimestamp`.
 //! - Field values stay text, as Socotra sends them; the plugin SDK's typed
-//!   accessors read `"30"` as the integer 30.
+//!   accessors read `"30"` as the integer 30. Socotra's built-in peril
+//!   properties (`deductible`, `indemnityPerEvent` ... and their
+//!   `*Currency`) become fields of those names, unless a field already has
+//!   the name: `"deductible": "500.00"` is the field `deductible =
+//!   ["500.00"]`.
+//! - The currency is `policy.currency`, else the server's default currency
+//!   (`premia rater serve --default-currency USD`).
 //! - The policy, each exposure and each peril take the characteristics the
 //!   request's `policyExposurePerils` name (else their last ones); each named
-//!   peril characteristics is one item, priced over its coverage span.
+//!   peril characteristics is one item, priced over its coverage span. An
+//!   item is named by its peril's locator, as in Premia's own requests (by
+//!   its peril characteristics locator when one request prices two
+//!   characteristics of the same peril); the answer maps it back.
 //! - A priced item answers `yearlyPremium`/`exactPremium`, the technical
 //!   premium likewise, and commissions with `yearlyAmount`/`exactAmount`; a
 //!   decline answers `exceptionMessage`. Flat charges have no place in
@@ -25,26 +38,65 @@ use crate::rating::{
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-fn date_of(millis: &str, tz: Tz) -> Result<NaiveDate, String> {
-    let millis: i64 = millis
-        .parse()
-        .map_err(|_| format!("timestamp {millis:?} is not milliseconds since the epoch"))?;
-    tz.timestamp_millis_opt(millis)
-        .single()
-        .map(|t| t.date_naive())
-        .ok_or_else(|| format!("timestamp {millis} is out of range"))
+/// Why a Socotra request cannot be read as a native request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadRequestError {
+    #[error("unknown time zone {0:?}")]
+    UnknownTimeZone(String),
+    #[error("timestamp {0:?} is not milliseconds since the epoch")]
+    NotATimestamp(String),
+    #[error("timestamp {0} is out of range")]
+    TimestampOutOfRange(i64),
+    #[error("unknown operation {0:?}")]
+    UnknownOperation(String),
+    #[error("{0} has no characteristics")]
+    NoCharacteristics(String),
+    #[error("characteristics {locator} have no {which} timestamp (coverage or own)")]
+    NoTimestamp {
+        locator: String,
+        which: &'static str,
+    },
+    #[error("policy {0} has no currency and the server has no default currency")]
+    NoCurrency(String),
 }
 
-fn operation_of(name: &str) -> Result<Operation, String> {
+fn date_of(millis: &str, tz: Tz) -> Result<NaiveDate, ReadRequestError> {
+    let value: i64 = millis
+        .trim()
+        .parse()
+        .map_err(|_| ReadRequestError::NotATimestamp(millis.to_string()))?;
+    tz.timestamp_millis_opt(value)
+        .single()
+        .map(|t| t.date_naive())
+        .ok_or(ReadRequestError::TimestampOutOfRange(value))
+}
+
+fn operation_of(name: &str) -> Result<Operation, ReadRequestError> {
     Ok(match name {
         "new_business" => Operation::NewBusiness,
         "endorsement" => Operation::Endorsement,
         "renewal" => Operation::Renewal,
         "reinstatement" => Operation::Reinstatement,
-        other => return Err(format!("unknown operation {other:?}")),
+        other => return Err(ReadRequestError::UnknownOperation(other.to_string())),
     })
+}
+
+/// The coverage timestamp if given, else the characteristics' own.
+fn timestamp<'a>(
+    chosen: &WireCharacteristics,
+    coverage: &'a Option<String>,
+    own: &'a Option<String>,
+    which: &'static str,
+) -> Result<&'a str, ReadRequestError> {
+    coverage
+        .as_deref()
+        .or(own.as_deref())
+        .ok_or_else(|| ReadRequestError::NoTimestamp {
+            locator: chosen.locator.clone(),
+            which,
+        })
 }
 
 fn characteristics(
@@ -52,21 +104,25 @@ fn characteristics(
     named: &[&str],
     tz: Tz,
     owner: &str,
-) -> Result<Characteristics, String> {
+) -> Result<Characteristics, ReadRequestError> {
     let chosen = list
         .iter()
         .find(|c| named.contains(&c.locator.as_str()))
         .or_else(|| list.last())
-        .ok_or_else(|| format!("{owner} has no characteristics"))?;
-    let start = chosen
-        .coverage_start_timestamp
-        .as_deref()
-        .unwrap_or(&chosen.start_timestamp);
-    let end = chosen
-        .coverage_end_timestamp
-        .as_deref()
-        .unwrap_or(&chosen.end_timestamp);
-    let fields: BTreeMap<String, Vec<FieldValue>> = chosen
+        .ok_or_else(|| ReadRequestError::NoCharacteristics(owner.to_string()))?;
+    let start = timestamp(
+        chosen,
+        &chosen.coverage_start_timestamp,
+        &chosen.start_timestamp,
+        "start",
+    )?;
+    let end = timestamp(
+        chosen,
+        &chosen.coverage_end_timestamp,
+        &chosen.end_timestamp,
+        "end",
+    )?;
+    let mut fields: BTreeMap<String, Vec<FieldValue>> = chosen
         .field_values
         .iter()
         .map(|(name, values)| {
@@ -76,6 +132,11 @@ fn characteristics(
             )
         })
         .collect();
+    for (name, value) in chosen.built_in.iter() {
+        fields
+            .entry(name)
+            .or_insert_with(|| vec![FieldValue::Text(value.clone())]);
+    }
     Ok(Characteristics {
         locator: chosen.locator.clone(),
         period: Segment {
@@ -87,12 +148,28 @@ fn characteristics(
 }
 
 impl ExternalRateRequest {
-    /// The native request this wire request asks for.
-    pub fn to_rate_request(&self) -> Result<RateRequest, String> {
+    /// The native request this wire request asks for; a request without
+    /// `policy.currency` is refused.
+    pub fn to_rate_request(&self) -> Result<RateRequest, ReadRequestError> {
+        self.to_rate_request_with(None)
+    }
+
+    /// The native request this wire request asks for, in
+    /// `default_currency` when the policy names none.
+    ///
+    /// Example: a request whose peril characteristics `PER1:c1` of peril
+    /// `PER1` carries only `coverageStartTimestamp` 1735707600000 and
+    /// `coverageEndTimestamp` 1767243600000 in `America/New_York`, and
+    /// `"deductible": "500"`, gives item `PER1` priced over [2025-01-01,
+    /// 2026-01-01) with the peril field `deductible = ["500"]`.
+    pub fn to_rate_request_with(
+        &self,
+        default_currency: Option<&str>,
+    ) -> Result<RateRequest, ReadRequestError> {
         let tz: Tz = self
             .tenant_time_zone
             .parse()
-            .map_err(|_| format!("unknown time zone {:?}", self.tenant_time_zone))?;
+            .map_err(|_| ReadRequestError::UnknownTimeZone(self.tenant_time_zone.clone()))?;
         let named_policy: Vec<&str> = self
             .policy_exposure_perils
             .iter()
@@ -109,6 +186,11 @@ impl ExternalRateRequest {
             .map(|p| p.peril_characteristics_locator.as_str())
             .collect();
         let wire = &self.policy;
+        let currency = wire
+            .currency
+            .clone()
+            .or_else(|| default_currency.map(str::to_string))
+            .ok_or_else(|| ReadRequestError::NoCurrency(wire.locator.clone()))?;
         let exposures = wire
             .exposures
             .iter()
@@ -128,7 +210,7 @@ impl ExternalRateRequest {
                             )?,
                         })
                     })
-                    .collect::<Result<Vec<_>, String>>()?;
+                    .collect::<Result<Vec<_>, ReadRequestError>>()?;
                 Ok(Exposure {
                     locator: exposure.locator.clone(),
                     name: exposure.name.clone(),
@@ -141,11 +223,11 @@ impl ExternalRateRequest {
                     perils,
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, ReadRequestError>>()?;
         let policy = Policy {
             locator: wire.locator.clone(),
             product_name: wire.product_name.clone(),
-            currency: wire.currency.clone(),
+            currency: currency.clone(),
             time_zone: self.tenant_time_zone.clone(),
             term: Segment {
                 start: date_of(&wire.original_contract_start_timestamp, tz)?,
@@ -159,29 +241,49 @@ impl ExternalRateRequest {
             )?,
             exposures,
         };
-        let peril_spans: BTreeMap<&str, Segment> = policy
+        // Peril characteristics locator to (peril locator, span).
+        let perils: HashMap<&str, (&str, Segment)> = policy
             .exposures
             .iter()
             .flat_map(|e| &e.perils)
-            .map(|p| (p.characteristics.locator.as_str(), p.characteristics.period))
+            .map(|p| {
+                (
+                    p.characteristics.locator.as_str(),
+                    (p.locator.as_str(), p.characteristics.period),
+                )
+            })
             .collect();
+        let mut per_peril: HashMap<&str, usize> = HashMap::new();
+        for named in &named_perils {
+            if let Some((peril, _)) = perils.get(named) {
+                *per_peril.entry(peril).or_default() += 1;
+            }
+        }
         let items = self
             .policy_exposure_perils
             .iter()
-            .map(|p| RateItem {
-                locator: p.peril_characteristics_locator.clone(),
-                policy_characteristics: p.policy_characteristics_locator.clone(),
-                exposure_characteristics: Some(p.exposure_characteristics_locator.clone()),
-                peril_characteristics: Some(p.peril_characteristics_locator.clone()),
+            .map(|p| {
+                let characteristics = p.peril_characteristics_locator.as_str();
+                let locator = match perils.get(characteristics) {
+                    Some((peril, _)) if per_peril.get(peril) == Some(&1) => peril.to_string(),
+                    _ => characteristics.to_string(),
+                };
+                RateItem {
+                    locator,
+                    policy_characteristics: p.policy_characteristics_locator.clone(),
+                    exposure_characteristics: Some(p.exposure_characteristics_locator.clone()),
+                    peril_characteristics: Some(characteristics.to_string()),
+                }
             })
             .collect::<Vec<_>>();
         let segment = items
             .first()
-            .and_then(|i| peril_spans.get(i.locator.as_str()).copied())
+            .and_then(|i| perils.get(i.peril_characteristics.as_deref()?))
+            .map(|(_, span)| *span)
             .unwrap_or(policy.term);
         Ok(RateRequest {
             operation: operation_of(&self.operation)?,
-            currency: policy.currency.clone(),
+            currency,
             time_zone: self.tenant_time_zone.clone(),
             policy,
             items,
@@ -197,8 +299,14 @@ fn put_premium(entry: &mut Map<String, Value>, yearly: &str, exact: &str, premiu
     };
 }
 
-/// Socotra's response body for a priced request.
-pub fn priced_wire_response(response: &RateResponse) -> Value {
+/// Socotra's response body for `response`, the answer to `request`: each
+/// item is keyed by the peril characteristics locator it prices.
+pub fn priced_wire_response(request: &RateRequest, response: &RateResponse) -> Value {
+    let characteristics: HashMap<&str, &str> = request
+        .items
+        .iter()
+        .filter_map(|i| Some((i.locator.as_str(), i.peril_characteristics.as_deref()?)))
+        .collect();
     let mut priced = Map::new();
     for item in &response.items {
         let mut entry = Map::new();
@@ -224,12 +332,19 @@ pub fn priced_wire_response(response: &RateResponse) -> Value {
                 .collect();
             entry.insert("commissions".into(), Value::Array(commissions));
         }
-        priced.insert(item.locator.clone(), Value::Object(entry));
+        let key = characteristics
+            .get(item.locator.as_str())
+            .copied()
+            .unwrap_or(&item.locator);
+        priced.insert(key.to_string(), Value::Object(entry));
     }
     json!({ "pricedPerilCharacteristics": priced })
 }
 
-/// Socotra's response body for a declined request.
+/// Socotra's response body for a declined or failed request: an empty
+/// `pricedPerilCharacteristics` (a required property) and the
+/// `exceptionMessage`, which Socotra (and Premia's client) report as HTTP
+/// 409 with that message.
 pub fn declined_wire_response(message: &str) -> Value {
     json!({ "pricedPerilCharacteristics": {}, "exceptionMessage": message })
 }
@@ -286,7 +401,7 @@ mod tests {
             }],
             flat_charges: vec![],
         };
-        let body = priced_wire_response(&response);
+        let body = priced_wire_response(&request, &response);
         assert_eq!(
             body["pricedPerilCharacteristics"][&locator]["yearlyPremium"],
             "765.00"
@@ -303,6 +418,102 @@ mod tests {
         assert_eq!(
             read_answer(&one_item, declined.to_string().as_bytes()).unwrap(),
             Answer::Declined("driver too young".into())
+        );
+    }
+
+    /// The sample request as Socotra would send it, edited by `edit`.
+    fn wire(edit: impl FnOnce(&mut Value)) -> ExternalRateRequest {
+        let mut body = crate::rating::external::test_support::expected_wire_json(json!({}));
+        edit(&mut body);
+        serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn a_peril_with_only_coverage_timestamps_is_priced_over_its_coverage() {
+        let request = wire(|body| {
+            for peril in body["policy"]["exposures"][0]["perils"]
+                .as_array_mut()
+                .unwrap()
+            {
+                let c = peril["characteristics"][0].as_object_mut().unwrap();
+                c.remove("startTimestamp");
+                c.remove("endTimestamp");
+                // 2025-06-01 to 2025-12-01 in New York.
+                c.insert("coverageStartTimestamp".into(), json!("1748750400000"));
+                c.insert("coverageEndTimestamp".into(), json!("1764565200000"));
+            }
+        });
+        let native = request.to_rate_request().unwrap();
+        let span = Segment {
+            start: "2025-06-01".parse().unwrap(),
+            end: "2025-12-01".parse().unwrap(),
+        };
+        assert_eq!(native.segment, span);
+        assert_eq!(
+            native.policy.exposures[0].perils[0].characteristics.period,
+            span
+        );
+        assert_eq!(
+            native
+                .items
+                .iter()
+                .map(|i| i.locator.as_str())
+                .collect::<Vec<_>>(),
+            vec!["PER1", "PER2"]
+        );
+    }
+
+    #[test]
+    fn characteristics_without_any_start_are_refused_by_name() {
+        let request = wire(|body| {
+            let c = body["policy"]["exposures"][0]["perils"][0]["characteristics"][0]
+                .as_object_mut()
+                .unwrap();
+            c.remove("startTimestamp");
+            c.remove("coverageStartTimestamp");
+        });
+        assert_eq!(
+            request.to_rate_request(),
+            Err(ReadRequestError::NoTimestamp {
+                locator: "PER1:2025-03-01".into(),
+                which: "start"
+            })
+        );
+    }
+
+    #[test]
+    fn built_in_peril_properties_are_read_back_as_fields() {
+        let request = wire(|body| {
+            let c = body["policy"]["exposures"][0]["perils"][1]["characteristics"][0]
+                .as_object_mut()
+                .unwrap();
+            c.insert("indemnityInAggregate".into(), json!(300000));
+            c.insert("lumpSumPayment".into(), json!("50.00"));
+            c.insert("lumpSumPaymentCurrency".into(), json!("EUR"));
+        });
+        let native = request.to_rate_request().unwrap();
+        let text = |v: &str| vec![FieldValue::Text(v.into())];
+        let collision = &native.policy.exposures[0].perils[0].characteristics.fields;
+        assert_eq!(collision.get("deductible"), Some(&text("500.00")));
+        assert_eq!(collision.get("deductibleCurrency"), Some(&text("USD")));
+        let liability = &native.policy.exposures[0].perils[1].characteristics.fields;
+        assert_eq!(liability.get("indemnityInAggregate"), Some(&text("300000")));
+        assert_eq!(liability.get("lumpSumPayment"), Some(&text("50.00")));
+        assert_eq!(liability.get("lumpSumPaymentCurrency"), Some(&text("EUR")));
+        assert_eq!(liability.get("deductible"), None);
+    }
+
+    #[test]
+    fn a_policy_without_a_currency_takes_the_default_currency_or_is_refused() {
+        let request = wire(|body| {
+            body["policy"].as_object_mut().unwrap().remove("currency");
+        });
+        let native = request.to_rate_request_with(Some("CAD")).unwrap();
+        assert_eq!(native.currency, "CAD");
+        assert_eq!(native.policy.currency, "CAD");
+        assert_eq!(
+            request.to_rate_request(),
+            Err(ReadRequestError::NoCurrency("P1".into()))
         );
     }
 }
