@@ -177,6 +177,12 @@ pub enum EngineError {
     Keys(#[from] KeyError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// An amount that came in with more decimal places than its currency.
+    #[error("{what} {source}")]
+    InvalidAmount {
+        what: &'static str,
+        source: crate::domain::MoneyError,
+    },
 }
 
 impl EngineError {
@@ -194,6 +200,7 @@ impl EngineError {
             EngineError::Clock(error) => error.code(),
             EngineError::Keys(error) => error.code(),
             EngineError::Config(error) => error.code(),
+            EngineError::InvalidAmount { .. } => "invalid_amount",
         }
     }
 }
@@ -282,6 +289,7 @@ impl TenantState {
         raters: &dyn RaterResolver,
         adjuster: &dyn InvoiceAdjuster,
     ) -> Result<Vec<TenantEvent>, EngineError> {
+        self.check_received_amounts(command)?;
         let events = match command {
             EngineCommand::Policy(command) => {
                 let mut events =
