@@ -160,9 +160,10 @@ pub fn status_of(code: &str) -> StatusCode {
         | "api_key_revoked"
         | "last_admin_key" => StatusCode::CONFLICT,
         "rater_deadline" | "plugin_deadline" => StatusCode::GATEWAY_TIMEOUT,
-        // An invoicing plugin that failed or answered dates that cannot be
-        // is a plugin's failure, as a rater's invalid output is.
-        "invoicing_plugin_failed" | "invalid_installment_dates" => StatusCode::BAD_GATEWAY,
+        // An invoicing plugin that failed is a plugin's failure, as a
+        // rating plugin's is (dates it answered that cannot be stay 422
+        // `invalid_installment_dates`: the product's plan and plugin disagree).
+        "invoicing_plugin_failed" => StatusCode::BAD_GATEWAY,
         "plugin_quarantined" => StatusCode::SERVICE_UNAVAILABLE,
         code if code.starts_with("plugin_") || code.starts_with("rater_") => {
             StatusCode::BAD_GATEWAY
