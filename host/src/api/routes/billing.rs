@@ -1,7 +1,9 @@
 //! Collections over HTTP: billing settings, billing runs, invoices,
 //! payments and their reversal, credit distribution, write-offs,
 //! disbursements, holds and payment-plan changes. Each endpoint builds one
-//! billing command from its path and body; unknown fields are refused.
+//! billing command from its path and body; unknown fields are refused, and
+//! so is a repeated one (by [`ApiJson`], as for every body). The caller's
+//! role is checked before the body is read ([`Allowed`]).
 
 use super::command::{Effect, run};
 use crate::api::auth::{Access, Allowed, Caller, Needs, can};
