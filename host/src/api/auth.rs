@@ -1,11 +1,15 @@
 //! Who is calling: the `Authorization: Bearer <secret>` of a request opens
 //! one key of one tenant with one role ([`crate::engine::KeyRing`]); every
 //! request is scoped to its key's tenant, nothing crosses tenants, and a
-//! missing, unknown, revoked or expired secret is 401.
+//! missing, unknown, revoked or expired secret is 401. A command endpoint
+//! takes its caller as [`Allowed`], which checks the role from the request's
+//! head, before the body is read: a key that may not do it gets 403 whatever
+//! body it sends.
 
 use super::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 pub use crate::engine::{KeyRing, SYSTEM_TENANT};
@@ -81,5 +85,77 @@ where
             role: found.role,
             label: found.label,
         })
+    }
+}
+
+/// What an endpoint needs of its caller's role: one of [`Needs::ANY_OF`].
+/// The markers are in [`can`].
+pub trait Needs: Send + Sync + 'static {
+    const ANY_OF: &'static [Access];
+}
+
+/// The needs of endpoints, as types for [`Allowed`].
+pub mod can {
+    use super::{Access, Needs};
+
+    /// Products, plugins, raters, settings, keys (admin).
+    #[derive(Debug, Clone, Copy)]
+    pub struct Configure;
+    /// Policies and their transactions, plan changes (policy system).
+    #[derive(Debug, Clone, Copy)]
+    pub struct Transact;
+    /// Payments, credit, write-offs, disbursements, holds, runs (billing).
+    #[derive(Debug, Clone, Copy)]
+    pub struct Collect;
+    /// Flat charges and their reversal (policy system or billing).
+    #[derive(Debug, Clone, Copy)]
+    pub struct TransactOrCollect;
+    /// A bundle of previews: any key that may commit something (each entry
+    /// is checked against its own endpoint's needs too).
+    #[derive(Debug, Clone, Copy)]
+    pub struct CommitSomething;
+
+    impl Needs for Configure {
+        const ANY_OF: &'static [Access] = &[Access::Configure];
+    }
+    impl Needs for Transact {
+        const ANY_OF: &'static [Access] = &[Access::Transact];
+    }
+    impl Needs for Collect {
+        const ANY_OF: &'static [Access] = &[Access::Collect];
+    }
+    impl Needs for TransactOrCollect {
+        const ANY_OF: &'static [Access] = &[Access::Transact, Access::Collect];
+    }
+    impl Needs for CommitSomething {
+        const ANY_OF: &'static [Access] = &[Access::Transact, Access::Collect, Access::Configure];
+    }
+}
+
+/// The [`Caller`] of a request, whose role allows what `N` names: checked
+/// as the request's head is read, so before its body is parsed (axum runs
+/// the body extractor last). Dereferences to the caller.
+#[derive(Debug, Clone)]
+pub struct Allowed<N>(pub Caller, PhantomData<N>);
+
+impl<N> std::ops::Deref for Allowed<N> {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+impl<S, N> FromRequestParts<S> for Allowed<N>
+where
+    S: Send + Sync + AsRef<Arc<KeyRing>>,
+    N: Needs,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require_any(N::ANY_OF)?;
+        Ok(Allowed(caller, PhantomData))
     }
 }

@@ -68,24 +68,68 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
+    /// The problem; a 500 or 503 shows a generic detail (the real one goes
+    /// with the response, as [`HiddenDetail`], for
+    /// [`super::problems::problems`] to log with the request id).
     fn into_response(self) -> Response {
-        let title = self.status.canonical_reason().unwrap_or("Error");
-        let body = Problem {
-            kind: format!("https://premia.dev/problems/{}", self.code),
-            title,
-            status: self.status.as_u16(),
-            detail: &self.detail,
-            code: &self.code,
-        };
-        let json = serde_json::to_vec(&body).expect("problems serialize");
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            json,
-        )
-            .into_response()
+        if hides_detail(self.status) {
+            let mut response =
+                problem_response(self.status, &self.code, generic_detail(self.status, None));
+            response.extensions_mut().insert(HiddenDetail {
+                code: self.code,
+                detail: self.detail,
+            });
+            return response;
+        }
+        problem_response(self.status, &self.code, &self.detail)
     }
 }
+
+/// The text of a 500 or 503 that the client does not see: logged with the
+/// request id by [`super::problems::problems`].
+#[derive(Debug, Clone)]
+pub struct HiddenDetail {
+    pub code: String,
+    pub detail: String,
+}
+
+/// Whether a problem of `status` shows only a generic detail: a 500 or a
+/// 503 never sends internal error text (a store's error, a worker's panic)
+/// to the client.
+pub fn hides_detail(status: StatusCode) -> bool {
+    status == StatusCode::INTERNAL_SERVER_ERROR || status == StatusCode::SERVICE_UNAVAILABLE
+}
+
+/// The detail a client sees for a 500 or 503, naming the request id to
+/// quote when asking what happened.
+pub fn generic_detail(status: StatusCode, request_id: Option<&str>) -> String {
+    let what = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "temporarily unavailable; retry later"
+    } else {
+        "internal error"
+    };
+    match request_id {
+        Some(id) if !id.is_empty() => format!("{what}; request id {id}"),
+        _ => what.to_string(),
+    }
+}
+
+/// An `application/problem+json` response.
+pub fn problem_response(status: StatusCode, code: &str, detail: impl AsRef<str>) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = Problem {
+        kind: format!("https://premia.dev/problems/{code}"),
+        title,
+        status: status.as_u16(),
+        detail: detail.as_ref(),
+        code,
+    };
+    let json = serde_json::to_vec(&body).expect("problems serialize");
+    (status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], json).into_response()
+}
+
+/// The media type of every error answer.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// The HTTP status of an engine error code.
 pub fn status_of(code: &str) -> StatusCode {
@@ -99,6 +143,7 @@ pub fn status_of(code: &str) -> StatusCode {
         | "api_key_not_found"
         | "term_not_found" => StatusCode::NOT_FOUND,
         "account_exists"
+        | "conflict"
         | "policy_exists"
         | "idempotency_conflict"
         | "policy_not_in_force"
@@ -115,6 +160,10 @@ pub fn status_of(code: &str) -> StatusCode {
         | "api_key_revoked"
         | "last_admin_key" => StatusCode::CONFLICT,
         "rater_deadline" | "plugin_deadline" => StatusCode::GATEWAY_TIMEOUT,
+        // An invoicing plugin that failed is a plugin's failure, as a
+        // rating plugin's is (dates it answered that cannot be stay 422
+        // `invalid_installment_dates`: the product's plan and plugin disagree).
+        "invoicing_plugin_failed" => StatusCode::BAD_GATEWAY,
         "plugin_quarantined" => StatusCode::SERVICE_UNAVAILABLE,
         code if code.starts_with("plugin_") || code.starts_with("rater_") => {
             StatusCode::BAD_GATEWAY

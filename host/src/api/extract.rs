@@ -1,5 +1,6 @@
 //! Request extractors that fail with problem+json: JSON bodies (unknown
-//! fields refused), the `Idempotency-Key` header and the `preview` flag.
+//! fields and repeated keys refused, a body over the limit 413), the
+//! `Idempotency-Key` header and the `preview` flag.
 
 use super::error::ApiError;
 use axum::extract::rejection::JsonRejection;
@@ -10,8 +11,11 @@ use serde::de::DeserializeOwned;
 /// Longest idempotency key accepted.
 pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 255;
 
-/// A JSON body; malformed JSON, a wrong content type or unknown fields give
-/// a clear 400/415/422 problem and nothing changes.
+/// A JSON body; malformed JSON (400 `malformed_json`), a wrong content
+/// type (415), unknown fields or a key repeated in an object, at any depth
+/// (422 `invalid_body`, as serde refuses a repeated field of a typed body),
+/// or a body over the limit (413 `too_large`) give a problem and nothing
+/// changes.
 #[derive(Debug, Clone)]
 pub struct ApiJson<T>(pub T);
 
@@ -28,16 +32,25 @@ where
         }
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
-            .map_err(|rejection| ApiError::bad_request("bad_body", rejection.body_text()))?;
+            .map_err(body_problem)?;
         // Plain serde_json first; only a body that fails is read again by
         // axum's extractor, which tracks the path to name the bad field.
-        match serde_json::from_slice::<T>(&bytes) {
-            Ok(value) => Ok(ApiJson(value)),
+        let value = match serde_json::from_slice::<T>(&bytes) {
+            Ok(value) => value,
             Err(_) => match axum::Json::<T>::from_bytes(&bytes) {
-                Ok(axum::Json(value)) => Ok(ApiJson(value)),
-                Err(rejection) => Err(json_problem(rejection)),
+                Ok(axum::Json(value)) => value,
+                Err(rejection) => return Err(json_problem(rejection)),
             },
-        }
+        };
+        // A map or a `Value` keeps the last of a repeated key where a
+        // struct refuses it: every body is held to the struct's rule.
+        super::unique_keys::check(&bytes).map_err(|e| {
+            ApiError::unprocessable(
+                "invalid_body",
+                format!("Failed to deserialize the JSON body into the target type: {e}"),
+            )
+        })?;
+        Ok(ApiJson(value))
     }
 }
 
@@ -65,6 +78,26 @@ fn unsupported_media_type() -> ApiError {
         axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
         "send the body as JSON with `Content-Type: application/json`",
+    )
+}
+
+/// A body that could not be read: over the limit is 413 `too_large`.
+fn body_problem(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large();
+    }
+    ApiError::bad_request("bad_body", rejection.body_text())
+}
+
+/// A body over its endpoint's limit.
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!(
+            "the body is over this endpoint's limit ({} bytes for JSON)",
+            super::JSON_BODY_BYTES_MAX
+        ),
     )
 }
 

@@ -10,10 +10,12 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod problems;
 pub mod routes;
 mod schemas;
 pub mod server;
 pub mod state;
+mod unique_keys;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -168,6 +170,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/exports/{file}", get(exports::export))
         .fallback(|| async { error::ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(JSON_BODY_BYTES_MAX))
+        // Inside the trace span: what it logs carries the request id.
+        .layer(axum::middleware::from_fn(problems::problems))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -230,16 +230,30 @@ fn add_problem_responses(operation: &mut Operation) {
     let errors = [
         ("400", "Malformed request (bad JSON, query or header)"),
         ("401", "No valid API key"),
-        ("403", "The key's role may not do this"),
+        (
+            "403",
+            "The key's role may not do this (checked before the body is read)",
+        ),
         ("404", "No such resource in this tenant"),
         (
             "409",
-            "Conflict: idempotency key reused with another body, stale version, or a rater's exceptionMessage",
+            "Conflict: idempotency key reused with another body, already reversed, a record in another state, or a rater's exceptionMessage",
         ),
-        ("413", "Body too large"),
+        ("413", "Body too large (`too_large`)"),
         ("415", "Body is not JSON"),
-        ("422", "Well-formed but invalid; nothing changed"),
+        (
+            "422",
+            "Well-formed but invalid (unknown or repeated field: `invalid_body`; more decimals than the currency: `invalid_amount`); nothing changed",
+        ),
+        (
+            "500",
+            "Internal error: a generic detail naming the request id (the real one is logged)",
+        ),
         ("502", "An external rater or plugin failed"),
+        (
+            "503",
+            "Temporarily unavailable (the store, a quarantined plugin): retry later; a generic detail naming the request id",
+        ),
         ("504", "An external rater timed out"),
     ];
     for (status, description) in errors {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+mod bad_input;
 mod bundles;
 mod cancellation;
 mod configuration;

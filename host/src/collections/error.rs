@@ -14,8 +14,24 @@ pub enum CollectionsError {
         what: &'static str,
         locator: String,
     },
+    #[error("no policy {0}")]
+    UnknownPolicy(String),
+    #[error("product {product} has no plan {plan}")]
+    UnknownPlan { product: String, plan: String },
     #[error("{0}")]
     Invalid(String),
+    /// An amount that is not one the command can take (not above zero,
+    /// over the limit, not in whole minor units).
+    #[error("{0}")]
+    InvalidAmount(String),
+    /// A payment, write-off or disbursement reversed already: 409 as a
+    /// transaction reversed twice.
+    #[error("{what} {locator} is already reversed (on {on})")]
+    AlreadyReversed {
+        what: &'static str,
+        locator: String,
+        on: chrono::NaiveDate,
+    },
     #[error("{what} {locator} is {state}, not {expected}")]
     WrongState {
         what: &'static str,
@@ -43,7 +59,11 @@ impl CollectionsError {
         match self {
             CollectionsError::UnknownAccount(_) => "account_not_found",
             CollectionsError::NotFound { .. } => "not_found",
+            CollectionsError::UnknownPolicy(_) => "policy_not_found",
+            CollectionsError::UnknownPlan { .. } => "plan_not_found",
             CollectionsError::Invalid(_) => "invalid_request",
+            CollectionsError::InvalidAmount(_) => "invalid_amount",
+            CollectionsError::AlreadyReversed { .. } => "already_reversed",
             CollectionsError::WrongState { .. } => "conflict",
             CollectionsError::Plugin { .. } => "invoicing_plugin_failed",
             CollectionsError::InstallmentDates(error) => error.code(),

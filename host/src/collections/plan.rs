@@ -38,7 +38,7 @@ pub fn change_plan(
     let state = book
         .policies
         .get(policy)
-        .ok_or_else(|| invalid(format!("no policy {policy}")))?;
+        .ok_or_else(|| CollectionsError::UnknownPolicy(policy.to_string()))?;
     let term = state
         .terms
         .iter()
@@ -48,7 +48,10 @@ pub fn change_plan(
     let new_plan = product
         .plans
         .get(plan)
-        .ok_or_else(|| invalid(format!("product {} has no plan {plan}", product.name)))?;
+        .ok_or_else(|| CollectionsError::UnknownPlan {
+            product: product.name.clone(),
+            plan: plan.to_string(),
+        })?;
     if term.plan == plan {
         return Err(invalid(format!(
             "term {} of {policy} is already on plan {plan}",

@@ -22,6 +22,16 @@ pub enum MoneyError {
     /// The amount has more decimal places than the currency's minor unit.
     #[error("{amount} {currency} is not a whole number of minor units")]
     NotInMinorUnits { amount: Decimal, currency: Currency },
+    /// An amount that came in (a payment, a fee, a charge) written with more
+    /// decimal places than the currency's minor unit has: `10.001` USD, or
+    /// `100.0000000000000000000000000001` (which a `Decimal` can only keep
+    /// rounded). Refused rather than rounded.
+    #[error("{amount} has more decimal places than {currency}'s {scale}")]
+    TooManyDecimals {
+        amount: Decimal,
+        currency: Currency,
+        scale: u32,
+    },
 }
 
 /// How an amount is rounded to minor units.
@@ -66,6 +76,23 @@ impl Money {
     /// An amount in a currency, exactly as given (no rounding).
     pub fn new(amount: Decimal, currency: Currency) -> Money {
         Money { amount, currency }
+    }
+
+    /// An amount that comes in from outside (a payment, a fee, a flat charge,
+    /// a write-off, a disbursement), exactly as written: refused when it has
+    /// more decimal places than the currency's minor unit (`10.001` or
+    /// `10.000` USD), so nothing is rounded behind the sender's back and no
+    /// balance shows a scale its currency does not have.
+    pub fn received(amount: Decimal, currency: Currency) -> Result<Money, MoneyError> {
+        let scale = currency.minor_unit_scale();
+        if amount.scale() > scale {
+            return Err(MoneyError::TooManyDecimals {
+                amount,
+                currency,
+                scale,
+            });
+        }
+        Ok(Money::new(amount, currency))
     }
 
     /// Zero in `currency`, written with the currency's minor-unit scale (`0.00`).
@@ -191,6 +218,32 @@ mod tests {
 
     fn usd(amount: Decimal) -> Money {
         Money::new(amount, Currency::USD)
+    }
+
+    #[test]
+    fn an_amount_received_with_more_decimals_than_its_currency_is_refused_not_rounded() {
+        assert_eq!(
+            Money::received(dec!(10.00), Currency::USD),
+            Ok(usd(dec!(10.00)))
+        );
+        assert_eq!(Money::received(dec!(10), Currency::USD), Ok(usd(dec!(10))));
+        assert_eq!(
+            Money::received(dec!(-0.5), Currency::USD),
+            Ok(usd(dec!(-0.5)))
+        );
+        for refused in ["10.001", "10.000", "100.0000000000000000000000000001"] {
+            let amount: Decimal = refused.parse().unwrap();
+            assert!(
+                matches!(
+                    Money::received(amount, Currency::USD),
+                    Err(MoneyError::TooManyDecimals { scale: 2, .. })
+                ),
+                "{refused}"
+            );
+        }
+        let yen = Currency::from_code("JPY").unwrap();
+        assert!(Money::received(dec!(100.5), yen).is_err());
+        assert!(Money::received(dec!(100), yen).is_ok());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! by commands into events, and (in `service`) kept in the durable event log.
 
 mod account_summary;
+mod amounts;
 mod billing;
 mod clock;
 mod command;

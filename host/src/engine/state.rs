@@ -188,6 +188,12 @@ pub enum EngineError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Shadow(#[from] ShadowError),
+    /// An amount that came in with more decimal places than its currency.
+    #[error("{what} {source}")]
+    InvalidAmount {
+        what: &'static str,
+        source: crate::domain::MoneyError,
+    },
 }
 
 impl EngineError {
@@ -206,6 +212,7 @@ impl EngineError {
             EngineError::Keys(error) => error.code(),
             EngineError::Config(error) => error.code(),
             EngineError::Shadow(ShadowError::UnknownProduct(_)) => "product_not_found",
+            EngineError::InvalidAmount { .. } => "invalid_amount",
         }
     }
 }
@@ -297,6 +304,7 @@ impl TenantState {
         raters: &dyn RaterResolver,
         adjuster: &dyn InvoiceAdjuster,
     ) -> Result<Vec<TenantEvent>, EngineError> {
+        self.check_received_amounts(command)?;
         let events = match command {
             EngineCommand::Policy(command) => {
                 let mut events =

@@ -11,7 +11,7 @@ use super::command::Effect;
 use super::config::{
     PluginAnswer, PluginView, check_plugin_name, ok_not_created, run_config, view,
 };
-use crate::api::auth::{Access, Caller};
+use crate::api::auth::{Access, Allowed, Caller, can};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
 use crate::api::state::{AppState, qualified};
@@ -38,12 +38,11 @@ fn version_view(state: &AppState, tenant: &str, id: &str) -> Result<PluginView, 
 #[utoipa::path(post, path = "/v1/plugins/{name}/{version}/activation", responses((status = 200, description = "Activated (or replayed): the version; or a preview (`?preview=true`)", body = PluginAnswer)), tag = "plugins")]
 pub async fn activate_plugin(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Configure>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    caller.require(Access::Configure)?;
     check_plugin_name(&name, &version)?;
     let id = format!("{name}@{version}");
     let command = ConfigCommand::ActivateVersion { name, version };
@@ -74,13 +73,12 @@ pub struct ScheduleBody {
 #[utoipa::path(post, path = "/v1/plugins/{name}/{version}/schedule", request_body = ScheduleBody, responses((status = 201, body = PluginDetail), (status = 200, description = "A replay (the plugin), or a preview (`?preview=true`: the events it would record)", body = ScheduleAnswer)), tag = "plugins")]
 pub async fn schedule_plugin(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Configure>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path((name, version)): Path<(String, String)>,
     ApiJson(body): ApiJson<ScheduleBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(Access::Configure)?;
     check_plugin_name(&name, &version)?;
     let command = match body {
         ScheduleBody {

@@ -1,10 +1,12 @@
 //! Collections over HTTP: billing settings, billing runs, invoices,
 //! payments and their reversal, credit distribution, write-offs,
 //! disbursements, holds and payment-plan changes. Each endpoint builds one
-//! billing command from its path and body; unknown fields are refused.
+//! billing command from its path and body; unknown fields are refused, and
+//! so is a repeated one (by [`ApiJson`], as for every body). The caller's
+//! role is checked before the body is read ([`Allowed`]).
 
 use super::command::{Effect, run};
-use crate::api::auth::{Access, Caller};
+use crate::api::auth::{Access, Allowed, Caller, Needs, can};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
 use crate::api::state::AppState;
@@ -66,15 +68,15 @@ pub(crate) fn command(
     Ok(command)
 }
 
-async fn billing(
+/// Runs a billing command for a caller already allowed to (by [`Allowed`],
+/// before the body was read).
+async fn billing<N: Needs>(
     state: &AppState,
-    caller: &Caller,
-    access: Access,
+    caller: &Allowed<N>,
     command: BillingCommand,
     preview: Preview,
     key: Option<String>,
 ) -> Answer {
-    caller.require(access)?;
     run(
         state,
         caller,
@@ -86,92 +88,92 @@ async fn billing(
 }
 
 macro_rules! billing_endpoint {
-    ($(#[$doc:meta])* $name:ident, $path:literal, $kind:literal, $access:expr) => {
+    ($(#[$doc:meta])* $name:ident, $path:literal, $kind:literal, $needs:ty) => {
         $(#[$doc])*
         #[utoipa::path(post, path = $path, request_body = Object, responses((status = 201, description = "Committed", body = Effect)), tag = "billing")]
         pub async fn $name(
             State(state): State<AppState>,
-            caller: Caller,
+            caller: Allowed<$needs>,
             preview: Preview,
             IdempotencyKey(key): IdempotencyKey,
             ApiJson(body): ApiJson<Value>,
         ) -> Answer {
             let command = command($kind, body, &[])?;
-            billing(&state, &caller, $access, command, preview, key).await
+            billing(&state, &caller, command, preview, key).await
         }
     };
-    ($(#[$doc:meta])* $name:ident, $path:literal, $kind:literal, $access:expr, $field:literal) => {
+    ($(#[$doc:meta])* $name:ident, $path:literal, $kind:literal, $needs:ty, $field:literal) => {
         $(#[$doc])*
         #[utoipa::path(post, path = $path, request_body = Object, responses((status = 201, description = "Committed", body = Effect)), tag = "billing")]
         pub async fn $name(
             State(state): State<AppState>,
-            caller: Caller,
+            caller: Allowed<$needs>,
             preview: Preview,
             IdempotencyKey(key): IdempotencyKey,
             Path(id): Path<String>,
             ApiJson(body): ApiJson<Value>,
         ) -> Answer {
             let command = command($kind, body, &[($field, id.as_str())])?;
-            billing(&state, &caller, $access, command, preview, key).await
+            billing(&state, &caller, command, preview, key).await
         }
     };
 }
 
 billing_endpoint!(
     /// Tenant billing settings (calendar, invoice grouping, credit, delinquency, write-off threshold).
-    configure_billing, "/v1/billing/settings", "configure_billing", Access::Configure
+    configure_billing, "/v1/billing/settings", "configure_billing", can::Configure
 );
 billing_endpoint!(
     /// An account's overrides of the tenant's billing settings.
-    configure_account, "/v1/accounts/{account}/billing-settings", "configure_account", Access::Configure, "account"
+    configure_account, "/v1/accounts/{account}/billing-settings", "configure_account", can::Configure, "account"
 );
 billing_endpoint!(
     /// Records a payment against an account (optionally for given invoices).
-    record_payment, "/v1/payments", "record_payment", Access::Collect
+    record_payment, "/v1/payments", "record_payment", can::Collect
 );
 billing_endpoint!(
     /// Reverses a payment (a returned cheque), with an optional fee.
-    reverse_payment, "/v1/payments/{payment}/reversals", "reverse_payment", Access::Collect, "payment"
+    reverse_payment, "/v1/payments/{payment}/reversals", "reverse_payment", can::Collect, "payment"
 );
 billing_endpoint!(
     /// Applies customer credit to invoices.
-    distribute_credit, "/v1/credit-distributions", "distribute_credit", Access::Collect
+    distribute_credit, "/v1/credit-distributions", "distribute_credit", can::Collect
 );
 billing_endpoint!(
     /// Writes off an invoice or an item, whole or in part.
-    write_off, "/v1/write-offs", "write_off", Access::Collect
+    write_off, "/v1/write-offs", "write_off", can::Collect
 );
 billing_endpoint!(
     /// Reverses a write-off.
-    reverse_write_off, "/v1/write-offs/{write_off}/reversals", "reverse_write_off", Access::Collect, "write_off"
+    reverse_write_off, "/v1/write-offs/{write_off}/reversals", "reverse_write_off", can::Collect, "write_off"
 );
 billing_endpoint!(
     /// Drafts a disbursement of customer credit.
-    draft_disbursement, "/v1/disbursements", "draft_disbursement", Access::Collect
+    draft_disbursement, "/v1/disbursements", "draft_disbursement", can::Collect
 );
 billing_endpoint!(
     /// Approves a disbursement; a billing run executes it.
-    approve_disbursement, "/v1/disbursements/{disbursement}/approvals", "approve_disbursement", Access::Collect, "disbursement"
+    approve_disbursement, "/v1/disbursements/{disbursement}/approvals", "approve_disbursement", can::Collect, "disbursement"
 );
 billing_endpoint!(
     /// Rejects a disbursement.
-    reject_disbursement, "/v1/disbursements/{disbursement}/rejections", "reject_disbursement", Access::Collect, "disbursement"
+    reject_disbursement, "/v1/disbursements/{disbursement}/rejections", "reject_disbursement", can::Collect, "disbursement"
 );
 billing_endpoint!(
     /// Reverses an executed disbursement.
-    reverse_disbursement, "/v1/disbursements/{disbursement}/reversals", "reverse_disbursement", Access::Collect, "disbursement"
+    reverse_disbursement, "/v1/disbursements/{disbursement}/reversals", "reverse_disbursement", can::Collect, "disbursement"
 );
 billing_endpoint!(
     /// Places an invoicing hold, a delinquency hold or a suspension.
-    place_hold, "/v1/holds", "place_hold", Access::Collect
+    place_hold, "/v1/holds", "place_hold", can::Collect
 );
 billing_endpoint!(
     /// Releases a hold (catch-up invoice as the hold says).
-    release_hold, "/v1/holds/{hold}/releases", "release_hold", Access::Collect, "hold"
+    release_hold, "/v1/holds/{hold}/releases", "release_hold", can::Collect, "hold"
 );
 billing_endpoint!(
     /// Changes a live term's payment plan: future installments are re-spread.
-    change_plan, "/v1/policies/{policy}/plan-changes", "change_plan", Access::Transact, "policy"
+    change_plan, "/v1/policies/{policy}/plan-changes", "change_plan", can::Transact, "policy"
 );
 
 #[derive(utoipa::ToSchema, Debug, Deserialize)]
@@ -211,11 +213,10 @@ pub enum BillingRunAnswer {
 )]
 pub async fn run_billing(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Collect>,
     preview: Preview,
     ApiJson(body): ApiJson<BillingRun>,
 ) -> Result<Json<BillingRunAnswer>, ApiError> {
-    caller.require(Access::Collect)?;
     let engine = std::sync::Arc::clone(&state.engine);
     blocking(move || {
         let meta = RequestMeta {

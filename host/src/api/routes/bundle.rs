@@ -14,7 +14,7 @@
 //! entry the commit would refuse refuses the bundle with the same problem.
 
 use super::command::{Effect, preview_steps};
-use crate::api::auth::{Access, Caller};
+use crate::api::auth::{Access, Allowed, can};
 use crate::api::error::ApiError;
 use crate::api::extract::ApiJson;
 use crate::api::state::AppState;
@@ -77,12 +77,12 @@ pub enum RunBillingTag {
 #[utoipa::path(post, path = "/v1/previews", request_body = Bundle, responses((status = 200, body = Effect)), tag = "policies")]
 pub async fn preview_bundle(
     State(state): State<AppState>,
-    caller: Caller,
+    // A key that may commit nothing previews nothing (checked before the
+    // body is read); each entry is checked against its own endpoint's roles
+    // below.
+    caller: Allowed<can::CommitSomething>,
     ApiJson(body): ApiJson<Bundle>,
 ) -> Result<(StatusCode, Json<Effect>), ApiError> {
-    // A key that may commit nothing previews nothing; each entry is checked
-    // against its own endpoint's roles below.
-    caller.require_any(&[Access::Transact, Access::Collect, Access::Configure])?;
     if body.commands.is_empty() || body.commands.len() > BUNDLE_COMMANDS_MAX {
         return Err(ApiError::unprocessable(
             "invalid_bundle",

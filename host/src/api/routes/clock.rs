@@ -6,7 +6,7 @@
 //! Moving the clock is a command of the tenant's log (who and when are kept
 //! with it), so it survives restarts.
 
-use crate::api::auth::{Access, Caller};
+use crate::api::auth::{Access, Allowed, Caller, can};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, NoPreview, blocking};
 use crate::api::state::AppState;
@@ -61,12 +61,11 @@ pub async fn get_clock(
 )]
 pub async fn set_clock(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Collect>,
     _: NoPreview,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<SetClock>,
 ) -> Result<Json<Clock>, ApiError> {
-    caller.require(Access::Collect)?;
     let engine = std::sync::Arc::clone(&state.engine);
     blocking(move || {
         let meta = RequestMeta {

@@ -2,7 +2,7 @@
 //! list). Admin only, except reads. API keys are in `keys`.
 
 use super::command::{Effect, run};
-use crate::api::auth::{Access, Caller};
+use crate::api::auth::{Access, Allowed, Caller, can};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, ApiQuery, IdempotencyKey, Preview, blocking};
 use crate::api::state::{AppState, qualified, qualify_chain, unqualified, unqualify_chain};
@@ -27,12 +27,11 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 #[utoipa::path(post, path = "/v1/products", request_body = ProductConfig, responses((status = 201, description = "Committed", body = Effect)), tag = "configuration")]
 pub async fn deploy_product(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Configure>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(mut product): ApiJson<ProductConfig>,
 ) -> Result<(StatusCode, Json<Effect>), ApiError> {
-    caller.require(Access::Configure)?;
     product.rating = qualify_chain(&caller.tenant, &product.rating);
     if let Some(shadow) = &mut product.shadow {
         shadow.rater = qualify_chain(&caller.tenant, &shadow.rater);
@@ -233,13 +232,12 @@ fn registered_view(state: &AppState, tenant: &str, id: &str) -> Result<PluginVie
 #[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm"), params(PluginQuery), responses((status = 201, body = PluginView), (status = 200, description = "A replay (the same key and body), or a preview (`?preview=true`: the events it would record)", body = PluginAnswer)), tag = "plugins")]
 pub async fn upload_plugin(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Configure>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     ApiQuery(query): ApiQuery<PluginQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(Access::Configure)?;
     check_plugin_name(&query.name, &query.version)?;
     let policy = blobs::instance_policy(query.instance_policy.as_deref()).map_err(blob_problem)?;
     let (store, runtime, tenant) = (
@@ -283,13 +281,12 @@ pub async fn upload_plugin(
 #[utoipa::path(put, path = "/v1/plugins/{name}/{version}/tables/{table}", request_body(content = String, content_type = "text/csv"), responses((status = 200, description = "Attached (or replayed): the version; or a preview (`?preview=true`)", body = PluginAnswer)), tag = "plugins")]
 pub async fn put_table(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Configure>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path((name, version, table)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(Access::Configure)?;
     check_plugin_name(&name, &version)?;
     check_plugin_name(&table, "csv")?;
     let (store, tenant) = (Arc::clone(&state.store), caller.tenant.clone());
@@ -379,11 +376,10 @@ pub struct GoldenResult {
 #[utoipa::path(post, path = "/v1/plugins/{name}/{version}/golden", request_body = Vec<GoldenCase>, responses((status = 200, description = "Every case passed", body = Vec<GoldenResult>), (status = 422, description = "Some case failed (the results say which and why), or the cases are invalid (a problem)", content((Vec<GoldenResult> = "application/json"), (crate::api::error::Problem = "application/problem+json")))), tag = "plugins")]
 pub async fn run_golden(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Configure>,
     Path((name, version)): Path<(String, String)>,
     ApiJson(cases): ApiJson<Vec<GoldenCase>>,
 ) -> Result<(StatusCode, Json<Vec<GoldenResult>>), ApiError> {
-    caller.require(Access::Configure)?;
     if cases.is_empty() || cases.len() > GOLDEN_CASES_MAX {
         return Err(ApiError::unprocessable(
             "invalid_golden_cases",

@@ -7,7 +7,7 @@
 //! actor, time and idempotency key); a replay (same `Idempotency-Key` and
 //! body) answers 200 with the same key and `key: null`.
 
-use crate::api::auth::{Access, Caller};
+use crate::api::auth::{Access, Allowed, Caller, can};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, NoPreview, blocking};
 use crate::api::state::AppState;
@@ -128,12 +128,11 @@ fn issued(issued: IssuedKey) -> (StatusCode, Json<IssuedKeyAnswer>) {
 )]
 pub async fn create_key(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Configure>,
     _: NoPreview,
     IdempotencyKey(idempotency_key): IdempotencyKey,
     ApiJson(body): ApiJson<NewKey>,
 ) -> Result<(StatusCode, Json<IssuedKeyAnswer>), ApiError> {
-    caller.require(Access::Configure)?;
     let role = Role::from_name(&body.role).ok_or(KeyError::UnknownRole(body.role))?;
     blocking(move || {
         let meta = meta(&caller, idempotency_key);
@@ -178,12 +177,11 @@ pub async fn list_keys(
 )]
 pub async fn revoke_key(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Configure>,
     _: NoPreview,
     IdempotencyKey(idempotency_key): IdempotencyKey,
     Path(id): Path<String>,
 ) -> Result<Json<RevokedKey>, ApiError> {
-    caller.require(Access::Configure)?;
     blocking(move || {
         let meta = meta(&caller, idempotency_key);
         let (api_key, replayed) = state.keys.revoke(&caller.tenant, &id, &meta)?;
@@ -205,13 +203,12 @@ pub async fn revoke_key(
 )]
 pub async fn rotate_key(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Configure>,
     _: NoPreview,
     IdempotencyKey(idempotency_key): IdempotencyKey,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<IssuedKeyAnswer>), ApiError> {
-    caller.require(Access::Configure)?;
     let rotation: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
     } else {

@@ -2,7 +2,7 @@
 //! of a charge.
 
 use super::command::{Effect, quote_preview, run};
-use crate::api::auth::{Access, Caller};
+use crate::api::auth::{Access, Allowed, Caller, can};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
 use crate::api::state::AppState;
@@ -34,12 +34,11 @@ pub struct NewAccount {
 #[utoipa::path(post, path = "/v1/accounts", request_body = NewAccount, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn create_account(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<NewAccount>,
 ) -> Answer {
-    caller.require(Access::Transact)?;
     let command = PolicyCommand::CreateAccount {
         locator: body.locator,
         name: body.name,
@@ -181,12 +180,11 @@ pub(crate) fn quote_command(mut body: NewPolicy) -> EngineCommand {
 #[utoipa::path(post, path = "/v1/policies", request_body = NewPolicy, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn issue_policy(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<NewPolicy>,
 ) -> Answer {
-    caller.require(Access::Transact)?;
     if body.up_front_payments.is_empty() {
         return run(&state, &caller, issue_command(body), preview.0, key).await;
     }
@@ -278,10 +276,9 @@ pub struct QuoteView {
 #[utoipa::path(post, path = "/v1/quotes", request_body = NewPolicy, responses((status = 200, body = QuoteView)), tag = "policies")]
 pub async fn quote(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     ApiJson(body): ApiJson<NewPolicy>,
 ) -> Result<Json<QuoteView>, ApiError> {
-    caller.require(Access::Transact)?;
     Ok(Json(quote_view(&state, &caller, body).await?))
 }
 
@@ -357,10 +354,9 @@ pub struct BillingOptions {
 #[utoipa::path(post, path = "/v1/quotes/billing-options", request_body = NewPolicy, responses((status = 200, body = BillingOptions)), tag = "policies")]
 pub async fn billing_options(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     ApiJson(body): ApiJson<NewPolicy>,
 ) -> Result<Json<BillingOptions>, ApiError> {
-    caller.require(Access::Transact)?;
     let (plans, default_plan) = {
         let engine = std::sync::Arc::clone(&state.engine);
         let tenant = caller.tenant.clone();
@@ -471,13 +467,12 @@ pub struct Endorsement {
 #[utoipa::path(post, path = "/v1/policies/{locator}/endorsements", request_body = Endorsement, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn endorse(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path(policy): Path<String>,
     ApiJson(body): ApiJson<Endorsement>,
 ) -> Answer {
-    caller.require(Access::Transact)?;
     let command = PolicyCommand::Endorse {
         policy,
         effective: body.effective,
@@ -498,13 +493,12 @@ pub struct Renewal {
 #[utoipa::path(post, path = "/v1/policies/{locator}/renewals", request_body = Renewal, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn renew(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path(policy): Path<String>,
     ApiJson(body): ApiJson<Renewal>,
 ) -> Answer {
-    caller.require(Access::Transact)?;
     let command = PolicyCommand::Renew {
         policy,
         plan: body.plan,
@@ -533,13 +527,12 @@ pub struct CancellationBody {
 #[utoipa::path(post, path = "/v1/policies/{locator}/cancellations", request_body = CancellationBody, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn cancel(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path(policy): Path<String>,
     ApiJson(body): ApiJson<CancellationBody>,
 ) -> Answer {
-    caller.require(Access::Transact)?;
     run(
         &state,
         &caller,
@@ -558,13 +551,12 @@ pub async fn cancel(
 #[utoipa::path(post, path = "/v1/policies/{locator}/reinstatements", request_body = Effective, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn reinstate(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path(policy): Path<String>,
     ApiJson(body): ApiJson<Effective>,
 ) -> Answer {
-    caller.require(Access::Transact)?;
     run(
         &state,
         &caller,
@@ -593,13 +585,12 @@ pub struct NonRenewalBody {
 #[utoipa::path(post, path = "/v1/policies/{locator}/non-renewal", request_body = NonRenewalBody, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn non_renew(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path(policy): Path<String>,
     ApiJson(body): ApiJson<NonRenewalBody>,
 ) -> Answer {
-    caller.require(Access::Transact)?;
     run(
         &state,
         &caller,
@@ -633,13 +624,12 @@ pub struct RateCorrectionBody {
 #[utoipa::path(post, path = "/v1/policies/{locator}/rate-corrections", request_body = RateCorrectionBody, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn correct_rates(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path(policy): Path<String>,
     ApiJson(body): ApiJson<RateCorrectionBody>,
 ) -> Answer {
-    caller.require(Access::Transact)?;
     run(
         &state,
         &caller,
@@ -670,13 +660,12 @@ pub struct ProductRateCorrectionBody {
 #[utoipa::path(post, path = "/v1/products/{name}/rate-corrections", request_body = ProductRateCorrectionBody, responses((status = 201, description = "Committed", body = Effect)), tag = "products")]
 pub async fn correct_product_rates(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path(product): Path<String>,
     ApiJson(body): ApiJson<ProductRateCorrectionBody>,
 ) -> Answer {
-    caller.require(Access::Transact)?;
     run(
         &state,
         &caller,
@@ -701,13 +690,12 @@ pub struct Reversal {
 #[utoipa::path(post, path = "/v1/policies/{locator}/reversals", request_body = Reversal, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn reverse(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Transact>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     Path(policy): Path<String>,
     ApiJson(body): ApiJson<Reversal>,
 ) -> Answer {
-    caller.require(Access::Transact)?;
     let command = PolicyCommand::Reverse {
         policy,
         transaction: body.transaction,
@@ -734,12 +722,11 @@ pub struct NewFlatCharge {
 #[utoipa::path(post, path = "/v1/charges", request_body = NewFlatCharge, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn add_charge(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::TransactOrCollect>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<NewFlatCharge>,
 ) -> Answer {
-    caller.require_any(&[Access::Transact, Access::Collect])?;
     let command = PolicyCommand::AddFlatCharge {
         account: body.account,
         policy: body.policy,
@@ -762,12 +749,11 @@ pub struct ChargeReversal {
 #[utoipa::path(post, path = "/v1/charges/reversals", request_body = ChargeReversal, responses((status = 201, description = "Committed", body = Effect)), tag = "policies")]
 pub async fn reverse_charges(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::TransactOrCollect>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<ChargeReversal>,
 ) -> Answer {
-    caller.require_any(&[Access::Transact, Access::Collect])?;
     let command = PolicyCommand::ReverseCharges {
         account: body.account,
         charges: body.charges,

@@ -6,7 +6,7 @@
 //! answer or a log.
 
 use super::config::run_config;
-use crate::api::auth::{Access, Caller};
+use crate::api::auth::{Access, Allowed, Caller, can};
 use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, IdempotencyKey, Preview, blocking};
 use crate::api::state::AppState;
@@ -40,12 +40,11 @@ fn latest(name: &str, revisions: &[RaterRevision]) -> Option<RedactedExternalRat
 #[utoipa::path(post, path = "/v1/external-raters", request_body = ExternalRaterConfig, responses((status = 201, body = RedactedExternalRaterConfig), (status = 200, description = "A replay (the rater), or a preview (`?preview=true`: the events it would record)", body = RaterAnswer)), tag = "raters")]
 pub async fn put_rater(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Allowed<can::Configure>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(config): ApiJson<ExternalRaterConfig>,
 ) -> Result<Response, ApiError> {
-    caller.require(Access::Configure)?;
     config
         .validate()
         .map_err(|e| ApiError::unprocessable("invalid_external_rater", e.to_string()))?;

@@ -83,12 +83,11 @@ impl Decider<'_> {
             .write_off(write_off)
             .ok_or_else(|| self.not_found("write-off", write_off))?
             .clone();
-        if let Some(reversed_on) = record.reversed_on {
-            return Err(CollectionsError::WrongState {
+        if let Some(on) = record.reversed_on {
+            return Err(CollectionsError::AlreadyReversed {
                 what: "write-off",
                 locator: write_off.to_string(),
-                state: format!("reversed on {reversed_on}"),
-                expected: "in effect",
+                on,
             });
         }
         let original = record.write_off;
@@ -122,6 +121,13 @@ impl Decider<'_> {
             .disbursement(locator)
             .ok_or_else(|| self.not_found("disbursement", locator))?;
         if !allowed(&disbursement.status) {
+            if let DisbursementStatus::Reversed { on, .. } = disbursement.status {
+                return Err(CollectionsError::AlreadyReversed {
+                    what: "disbursement",
+                    locator: locator.to_string(),
+                    on,
+                });
+            }
             return Err(CollectionsError::WrongState {
                 what: "disbursement",
                 locator: locator.to_string(),

@@ -169,7 +169,7 @@ impl<'a> Decider<'a> {
     pub(crate) fn positive(&self, what: &str, amount: Decimal) -> Result<Money, CollectionsError> {
         let money = self.money(amount);
         if amount <= Decimal::ZERO || !money.is_in_minor_units() || amount > AMOUNT_MAX {
-            return Err(CollectionsError::Invalid(format!(
+            return Err(CollectionsError::InvalidAmount(format!(
                 "{what} {amount} must be above zero, at most {AMOUNT_MAX}, in whole {} minor units",
                 self.account.currency.code()
             )));

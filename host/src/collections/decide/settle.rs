@@ -96,12 +96,11 @@ impl Decider<'_> {
             .payment(payment)
             .ok_or_else(|| self.not_found("payment", payment))?
             .clone();
-        if let Some(reversed_on) = record.reversed_on {
-            return Err(CollectionsError::WrongState {
+        if let Some(on) = record.reversed_on {
+            return Err(CollectionsError::AlreadyReversed {
                 what: "payment",
                 locator: payment.to_string(),
-                state: format!("reversed on {reversed_on}"),
-                expected: "received",
+                on,
             });
         }
         if on < record.payment.received_on {

@@ -305,7 +305,7 @@ fn a_returned_payment_reopens_its_invoices_and_bills_its_fee_on_the_next_invoice
         },
         date(2021, 2, 1),
     );
-    assert_eq!(again.unwrap_err().code(), "conflict");
+    assert_eq!(again.unwrap_err().code(), "already_reversed");
 }
 
 #[test]
@@ -322,6 +322,6 @@ fn a_payment_in_fractions_of_a_cent_is_refused_and_changes_nothing() {
         },
         date(2021, 1, 1),
     );
-    assert_eq!(refused.unwrap_err().code(), "invalid_request");
+    assert_eq!(refused.unwrap_err().code(), "invalid_amount");
     assert_eq!(world.state.collections, before);
 }

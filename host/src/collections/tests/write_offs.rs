@@ -84,7 +84,7 @@ fn a_write_off_settles_what_is_left_and_its_reversal_makes_the_invoice_owe_again
         },
         date(2021, 1, 9),
     );
-    assert_eq!(twice.unwrap_err().code(), "conflict");
+    assert_eq!(twice.unwrap_err().code(), "already_reversed");
 }
 
 #[test]
