@@ -3,7 +3,10 @@
 # against a demo server: every operation, generated valid and invalid inputs,
 # and stateful sequences where the document links operations. Checks: no 5xx
 # (not_a_server_error), answers match the document's statuses and schemas,
-# and rejected requests change nothing (scripts/fuzz/hooks.py).
+# and rejected requests change nothing (scripts/fuzz/hooks.py). Revoking and
+# rotating a key by id are left out: key ids are predictable (`key-1`), and
+# the fuzzer would revoke the very key it runs with (they are tested in
+# api::tests::keys).
 #   scripts/fuzz-api.sh            # short form (CI): 25 examples per operation
 #   scripts/fuzz-api.sh long       # long form: 500 examples per operation
 set -euo pipefail
@@ -39,6 +42,7 @@ status=0
   --phases examples,coverage,fuzzing,stateful \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,rejected_requests_change_nothing \
   --suppress-health-check all \
+  --exclude-path-regex '^/v1/api-keys/' \
   --seed "${PREMIA_FUZZ_SEED:-7}" \
   --report junit --report-dir "target/fuzz-report" || status=$?
 if grep -q "panicked" "$work/serve.log"; then

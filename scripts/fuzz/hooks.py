@@ -19,9 +19,14 @@ STATE = {"head": 0, "rejected": 0, "accepted": 0}
 def feed_head(after: int) -> int:
     """The sequence of the tenant's last event, paging from `after`."""
     while True:
-        page = requests.get(
+        answer = requests.get(
             f"{BASE}/v1/events", params={"after": after, "limit": 500}, headers=AUTH, timeout=30
-        ).json()
+        )
+        if answer.status_code != 200:
+            raise RuntimeError(
+                f"the fuzzer's own feed read answered {answer.status_code}: {answer.text[:300]}"
+            )
+        page = answer.json()
         if page["data"]:
             after = page["data"][-1]["sequence"]
         if page.get("next_cursor") is None:
