@@ -36,15 +36,20 @@ fn latest(name: &str, revisions: &[RaterRevision]) -> Option<RedactedExternalRat
 }
 
 /// Creates or replaces (as a new revision) an external rater. The answer
-/// shows header names only.
+/// shows header names only. A re-registration without `headers` keeps the
+/// header values of the revision it replaces (a new URL or timeout never
+/// silently drops the rater's credentials); `"headers": []` removes them.
 #[utoipa::path(post, path = "/v1/external-raters", request_body = ExternalRaterConfig, responses((status = 201, body = RedactedExternalRaterConfig), (status = 200, description = "A replay (the rater), or a preview (`?preview=true`: the events it would record)", body = RaterAnswer)), tag = "raters")]
 pub async fn put_rater(
     State(state): State<AppState>,
     caller: Allowed<can::Configure>,
     preview: Preview,
     IdempotencyKey(key): IdempotencyKey,
-    ApiJson(config): ApiJson<ExternalRaterConfig>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
+    let headers_given = body.get("headers").is_some();
+    let mut config: ExternalRaterConfig = serde_json::from_value(body)
+        .map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))?;
     config
         .validate()
         .map_err(|e| ApiError::unprocessable("invalid_external_rater", e.to_string()))?;
@@ -55,9 +60,26 @@ pub async fn put_rater(
     );
     let name = config.name.clone();
     let keep = !preview.0;
+    let engine = Arc::clone(&state.engine);
     // The secret is encrypted into the secret area first (not for a
     // preview); the command names it by reference.
     let command = blocking(move || {
+        if !headers_given {
+            let previous = engine.read(&tenant, |s| {
+                s.config
+                    .raters
+                    .get(&config.name)
+                    .and_then(|revisions| revisions.last())
+                    .map(|r| r.secret_ref.clone())
+            })?;
+            if let Some(reference) = previous {
+                let secret = directory
+                    .secrets
+                    .get(store.as_ref(), &tenant, &reference)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                config.headers = secret.headers;
+            }
+        }
         Ok(crate::config::rater_registration(
             &directory.secrets,
             store.as_ref(),

@@ -449,3 +449,59 @@ async fn a_test_tenants_scheduled_version_takes_effect_when_its_clock_reaches_th
     let (_, detail) = api.get("/v1/plugins/rater", &admin).await;
     assert_eq!(detail["active_version"], "2");
 }
+
+#[tokio::test]
+async fn a_re_registration_without_headers_keeps_the_credentials_and_an_empty_list_removes_them() {
+    let api = Api::new();
+    let admin = acme(&api).await;
+    let (status, _) = api
+        .post(
+            "/v1/external-raters",
+            &admin,
+            rater("http://127.0.0.1:9/rate"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // A new URL and timeout, no `headers`: the credentials stay.
+    let moved = json!({"name": "legacy", "url": "http://127.0.0.1:10/rate", "timeout_ms": 900});
+    let (status, answer) = api.post("/v1/external-raters", &admin, moved).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["header_names"], json!(["Authorization", "X-Tenant"]));
+    let secret_of = |revision: usize| {
+        let reference = api
+            .state
+            .engine
+            .read("acme", |s| {
+                s.config.raters["legacy"][revision].secret_ref.clone()
+            })
+            .unwrap();
+        api.state
+            .raters
+            .secrets
+            .get(api.state.store.as_ref(), "acme", &reference)
+            .unwrap()
+    };
+    let kept = secret_of(1);
+    assert_eq!(kept.url, "http://127.0.0.1:10/rate");
+    assert_eq!(
+        kept.headers,
+        vec![
+            ("Authorization".to_string(), SECRET.to_string()),
+            ("X-Tenant".to_string(), "acme-7".to_string())
+        ]
+    );
+    // An explicit empty list removes them, as a revision of its own.
+    let bare = json!({"name": "legacy", "url": "http://127.0.0.1:10/rate", "headers": []});
+    let (status, answer) = api.post("/v1/external-raters", &admin, bare).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["header_names"], json!([]));
+    assert!(secret_of(2).headers.is_empty());
+    let (_, detail) = api.get("/v1/external-raters/legacy", &admin).await;
+    let revisions = detail["revisions"].as_array().unwrap();
+    assert_eq!(revisions.len(), 3);
+    assert_eq!(
+        revisions[1]["header_names"],
+        json!(["Authorization", "X-Tenant"])
+    );
+    assert_eq!(revisions[1]["timeout_ms"], 900);
+}
