@@ -141,7 +141,8 @@ pub fn status_of(code: &str) -> StatusCode {
         | "plan_not_found"
         | "transaction_not_found"
         | "api_key_not_found"
-        | "term_not_found" => StatusCode::NOT_FOUND,
+        | "term_not_found"
+        | "charge_not_found" => StatusCode::NOT_FOUND,
         "account_exists"
         | "conflict"
         | "policy_exists"
@@ -152,6 +153,7 @@ pub fn status_of(code: &str) -> StatusCode {
         | "already_reversed"
         | "reversal_not_reversible"
         | "rate_correction_not_reversible"
+        | "charge_not_reversible"
         | "rate_version_unchanged"
         | "rating_declined"
         | "clock_backwards"

@@ -755,9 +755,7 @@ impl PolicyBook {
                     .last()
                     .ok_or_else(|| PolicyError::Internal("policy without term".into()))?;
                 if state.terms.len() >= TERMS_PER_POLICY_MAX {
-                    return Err(PolicyError::Invalid(format!(
-                        "more than {TERMS_PER_POLICY_MAX} terms"
-                    )));
+                    return Err(PolicyError::TooManyTerms(TERMS_PER_POLICY_MAX));
                 }
                 let last_day = last.period.end().pred_opt().expect("a term has a last day");
                 if is_cancelled_at(&state.transactions, last.number, last_day) {
@@ -829,10 +827,9 @@ impl PolicyBook {
                 let state = self.policy(policy)?;
                 let reason = reason.trim();
                 if reason.is_empty() || reason.chars().count() > NON_RENEWAL_REASON_CHARS_MAX {
-                    return Err(PolicyError::Invalid(format!(
-                        "a non-renewal needs a reason of 1 to {NON_RENEWAL_REASON_CHARS_MAX} \
-                         characters"
-                    )));
+                    return Err(PolicyError::BadNonRenewalReason(
+                        NON_RENEWAL_REASON_CHARS_MAX,
+                    ));
                 }
                 let last = state
                     .terms
@@ -853,7 +850,7 @@ impl PolicyBook {
                     });
                 }
                 let zone = parse_time_zone(&state.header.time_zone)
-                    .map_err(|e| PolicyError::Invalid(e.to_string()))?;
+                    .map_err(|e| PolicyError::BadTimeZone(e.to_string()))?;
                 let today = context
                     .today
                     .unwrap_or_else(|| local_date(context.issued_at, zone));
@@ -1005,7 +1002,7 @@ impl PolicyBook {
                         continue;
                     }
                     let zone = parse_time_zone(&state.header.time_zone)
-                        .map_err(|e| PolicyError::Invalid(e.to_string()))?;
+                        .map_err(|e| PolicyError::BadTimeZone(e.to_string()))?;
                     let today = context
                         .today
                         .unwrap_or_else(|| local_date(context.issued_at, zone));
@@ -1175,7 +1172,7 @@ impl PolicyBook {
                 product_currency: product.currency,
             });
         }
-        parse_time_zone(time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        parse_time_zone(time_zone).map_err(|e| PolicyError::BadTimeZone(e.to_string()))?;
         data.validate()?;
         let plan = plan.unwrap_or(&product.default_plan).to_string();
         if !product.plans.contains_key(&plan) {
@@ -1262,9 +1259,10 @@ impl PolicyBook {
             Some(locator) => {
                 let state = self.policy(locator)?;
                 if state.header.account != account {
-                    return Err(PolicyError::Invalid(format!(
-                        "policy {locator} is not on account {account}"
-                    )));
+                    return Err(PolicyError::PolicyNotOnAccount {
+                        policy: locator.to_string(),
+                        account: account.to_string(),
+                    });
                 }
                 (state.header.product.clone(), Some(state))
             }
@@ -1287,10 +1285,10 @@ impl PolicyBook {
             .ok_or_else(|| PolicyError::UndefinedCharge(charge.to_string()))?;
         let money = Money::new(amount, account_state.currency);
         if !money.is_in_minor_units() || amount.is_zero() {
-            return Err(PolicyError::Invalid(format!(
-                "amount {amount} must be non-zero and in whole {} minor units",
-                account_state.currency.code()
-            )));
+            return Err(PolicyError::BadAmount {
+                amount,
+                currency: account_state.currency,
+            });
         }
         // Seed 001: flat charges added by command are `next` or `immediate`;
         // a `scheduled` one becomes `next`.
@@ -1347,17 +1345,13 @@ impl PolicyBook {
             return Err(PolicyError::UnknownAccount(account.to_string()));
         }
         if locators.is_empty() || locators.len() > 1_000 {
-            return Err(PolicyError::Invalid(
-                "name 1 to 1000 charges to reverse".into(),
-            ));
+            return Err(PolicyError::BadChargeList(1_000));
         }
         let mut events = Vec::with_capacity(locators.len());
         let mut seen = std::collections::BTreeSet::new();
         for locator in locators {
             if !seen.insert(locator) {
-                return Err(PolicyError::Invalid(format!(
-                    "charge {locator} is named twice"
-                )));
+                return Err(PolicyError::ChargeNamedTwice(locator.to_string()));
             }
             let (pool, owner_count, owner): (&[Charge], usize, String) =
                 match self.policies.values().find(|p| {
@@ -1377,23 +1371,18 @@ impl PolicyBook {
             let charge = pool
                 .iter()
                 .find(|c| &c.locator == locator && c.account == account)
-                .ok_or_else(|| {
-                    PolicyError::Invalid(format!("no charge {locator} on account {account}"))
+                .ok_or_else(|| PolicyError::UnknownCharge {
+                    charge: locator.to_string(),
+                    account: account.to_string(),
                 })?;
             if charge.handling != Handling::Flat {
-                return Err(PolicyError::Invalid(format!(
-                    "charge {locator} is not a flat charge; reverse its transaction instead"
-                )));
+                return Err(PolicyError::NotAFlatCharge(locator.to_string()));
             }
             if charge.reverses.is_some() {
-                return Err(PolicyError::Invalid(format!(
-                    "charge {locator} is a reverse charge and cannot be reversed"
-                )));
+                return Err(PolicyError::ReverseOfReverseCharge(locator.to_string()));
             }
             if !is_standing(pool, locator) {
-                return Err(PolicyError::Invalid(format!(
-                    "charge {locator} is already reversed"
-                )));
+                return Err(PolicyError::ChargeAlreadyReversed(locator.to_string()));
             }
             let new_locator = format!("{owner}-F{}", owner_count + 1 + events.len());
             let transaction = format!(
@@ -1435,9 +1424,9 @@ impl PolicyBook {
         dater: &dyn InstallmentDater,
     ) -> Result<BookEvent, PolicyError> {
         if policy.transactions.len() >= TRANSACTIONS_PER_POLICY_MAX {
-            return Err(PolicyError::Invalid(format!(
-                "more than {TRANSACTIONS_PER_POLICY_MAX} transactions"
-            )));
+            return Err(PolicyError::TooManyTransactions(
+                TRANSACTIONS_PER_POLICY_MAX,
+            ));
         }
         let header = &policy.header;
         let product = &header.product;
@@ -1711,8 +1700,8 @@ impl PolicyBook {
         // Installment slices, per term: the transaction's scheduled charges
         // follow the coverage's cost, open installments are levelled again,
         // and what now bills nothing is netted (see `billing::reschedule`).
-        let zone =
-            parse_time_zone(&header.time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        let zone = parse_time_zone(&header.time_zone)
+            .map_err(|e| PolicyError::BadTimeZone(e.to_string()))?;
         let arrival = context
             .today
             .unwrap_or_else(|| local_date(context.issued_at, zone));
@@ -2010,9 +1999,7 @@ fn check_locator(locator: &str) -> Result<(), PolicyError> {
     if valid {
         Ok(())
     } else {
-        Err(PolicyError::Invalid(format!(
-            "{locator:?}: a locator is 1-64 letters, digits, '-', '_' or '.'"
-        )))
+        Err(PolicyError::BadLocator(locator.to_string()))
     }
 }
 
@@ -2023,7 +2010,7 @@ fn today_of(context: &CommandContext, time_zone: &str) -> Result<NaiveDate, Poli
         Some(today) => Ok(today),
         None => {
             let zone =
-                parse_time_zone(time_zone).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+                parse_time_zone(time_zone).map_err(|e| PolicyError::BadTimeZone(e.to_string()))?;
             Ok(local_date(context.issued_at, zone))
         }
     }
@@ -2050,8 +2037,8 @@ fn rate_version_of(
 
 fn term_period(start: NaiveDate, months: u32) -> Result<Period, PolicyError> {
     let end = add_months_clamped(start, months as i32)
-        .map_err(|e| PolicyError::Invalid(e.to_string()))?;
-    Period::new(start, end).map_err(|e| PolicyError::Invalid(e.to_string()))
+        .map_err(|e| PolicyError::BadTerm(e.to_string()))?;
+    Period::new(start, end).map_err(|e| PolicyError::BadTerm(e.to_string()))
 }
 
 /// The Socotra locators sent with a rating call for `segment` (seed 004):

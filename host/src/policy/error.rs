@@ -97,8 +97,37 @@ pub enum PolicyError {
     Rating(#[from] RatingError),
     #[error("{0}")]
     InstallmentDates(#[from] InstallmentDatesError),
-    #[error("{0}")]
-    Invalid(String),
+    #[error("a policy has at most {0} terms")]
+    TooManyTerms(usize),
+    #[error("a policy has at most {0} transactions")]
+    TooManyTransactions(usize),
+    #[error("a non-renewal needs a reason of 1 to {0} characters")]
+    BadNonRenewalReason(usize),
+    #[error("invalid time zone: {0}")]
+    BadTimeZone(String),
+    #[error("a term cannot be made from that start: {0}")]
+    BadTerm(String),
+    #[error("{0:?}: a locator is 1-64 letters, digits, '-', '_' or '.'")]
+    BadLocator(String),
+    #[error("policy {policy} is not on account {account}")]
+    PolicyNotOnAccount { policy: String, account: String },
+    #[error("amount {amount} must be non-zero and in whole {currency} minor units")]
+    BadAmount {
+        amount: rust_decimal::Decimal,
+        currency: crate::domain::Currency,
+    },
+    #[error("name 1 to {0} charges to reverse")]
+    BadChargeList(usize),
+    #[error("charge {0} is named twice")]
+    ChargeNamedTwice(String),
+    #[error("no charge {charge} on account {account}")]
+    UnknownCharge { charge: String, account: String },
+    #[error("charge {0} is not a flat charge; reverse its transaction instead")]
+    NotAFlatCharge(String),
+    #[error("charge {0} is a reverse charge and cannot be reversed")]
+    ReverseOfReverseCharge(String),
+    #[error("charge {0} is already reversed")]
+    ChargeAlreadyReversed(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -137,7 +166,21 @@ impl PolicyError {
             PolicyError::Rating(RatingError::InvalidInput(_)) => "rating_invalid_input",
             PolicyError::Rating(RatingError::Failed { failure, .. }) => failure.code(),
             PolicyError::InstallmentDates(error) => error.code(),
-            PolicyError::Invalid(_) => "invalid_request",
+            PolicyError::TooManyTerms(_) => "too_many_terms",
+            PolicyError::TooManyTransactions(_) => "too_many_transactions",
+            PolicyError::BadNonRenewalReason(_) => "invalid_non_renewal_reason",
+            PolicyError::BadTimeZone(_) => "invalid_time_zone",
+            PolicyError::BadTerm(_) => "invalid_term",
+            PolicyError::BadLocator(_) => "invalid_locator",
+            PolicyError::PolicyNotOnAccount { .. } => "policy_not_on_account",
+            PolicyError::BadAmount { .. } => "invalid_amount",
+            PolicyError::BadChargeList(_) => "invalid_charge_list",
+            PolicyError::ChargeNamedTwice(_) => "invalid_charge_list",
+            PolicyError::UnknownCharge { .. } => "charge_not_found",
+            PolicyError::NotAFlatCharge(_) | PolicyError::ReverseOfReverseCharge(_) => {
+                "charge_not_reversible"
+            }
+            PolicyError::ChargeAlreadyReversed(_) => "already_reversed",
             PolicyError::Internal(_) => "internal",
         }
     }
