@@ -16,7 +16,12 @@ use std::time::{Duration, Instant};
 /// The auto-rater plugin served as a Socotra external rater on loopback
 /// (`premia rater serve`), until the test process ends.
 fn auto_rater_served_as_external() -> SocketAddr {
-    let app = premia::cli::rater_serve::router(&wasm("auto-rater"), tables("auto-rater")).unwrap();
+    let app = premia::cli::rater_serve::router(
+        &wasm("auto-rater"),
+        tables("auto-rater"),
+        premia::cli::rater_serve::ServeOptions::default(),
+    )
+    .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
