@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod bad_input;
+mod bill_to;
 mod bundles;
 mod cancellation;
 mod configuration;

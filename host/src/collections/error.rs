@@ -51,6 +51,12 @@ pub enum CollectionsError {
     /// of month out of range, ...).
     #[error("billing calendar: {0}")]
     InvalidCalendar(String),
+    /// Automatic billing is turned off per bill-to party (an account's
+    /// settings), not for the whole billing entity.
+    #[error(
+        "automatic billing is turned off per account (POST /v1/accounts/{{account}}/billing-settings), not for the tenant"
+    )]
+    AutomaticBillingPerAccount,
 }
 
 impl CollectionsError {
@@ -62,6 +68,7 @@ impl CollectionsError {
             CollectionsError::UnknownPolicy(_) => "policy_not_found",
             CollectionsError::UnknownPlan { .. } => "plan_not_found",
             CollectionsError::Invalid(_) => "invalid_request",
+            CollectionsError::AutomaticBillingPerAccount => "automatic_billing_per_account",
             CollectionsError::InvalidAmount(_) => "invalid_amount",
             CollectionsError::AlreadyReversed { .. } => "already_reversed",
             CollectionsError::WrongState { .. } => "conflict",

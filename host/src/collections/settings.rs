@@ -10,6 +10,7 @@
 use super::error::CollectionsError;
 use crate::billing::calendar::DUE_DAYS_MAX;
 use crate::billing::{BillingCalendar, CalendarOverrides, GracePeriod, grace::GRACE_DAYS_MAX};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +140,45 @@ pub struct BillingSettings {
     /// (the default) never writes off.
     #[serde(default)]
     pub auto_write_off_up_to: Decimal,
+    /// Whether billing runs generate invoices (seed 003's "Enable Automatic
+    /// Billing"; default yes). An account turned off gets an invoicing hold
+    /// (installments and fees accumulate uninvoiced; due dates, grace and
+    /// disbursements still run); turned back on, the hold is released and
+    /// everything that accumulated is billed at once on one catch-up
+    /// invoice issued that day (seed 003's note).
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub automatic_billing: bool,
+    /// How the bill-to party wants to hear from the billing entity (seed
+    /// 003's "Communication Preference"; default email).
+    #[serde(default, skip_serializing_if = "Communication::is_email")]
+    pub communication: Communication,
+}
+
+/// The reason of the invoicing hold of an account whose automatic billing
+/// is turned off.
+pub const AUTOMATIC_BILLING_OFF: &str = "automatic billing turned off";
+
+/// A bill-to party's communication preference (seed 003): with email, the
+/// party is eligible for invoice emails.
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Communication {
+    #[default]
+    Email,
+    Fax,
+    Mail,
+}
+
+impl Communication {
+    fn is_email(&self) -> bool {
+        *self == Communication::Email
+    }
+}
+
+fn is_yes(value: &bool) -> bool {
+    *value
 }
 
 impl Default for BillingSettings {
@@ -151,6 +191,8 @@ impl Default for BillingSettings {
             credit: CreditOptions::default(),
             delinquency: DelinquencyPlan::default(),
             auto_write_off_up_to: Decimal::ZERO,
+            automatic_billing: true,
+            communication: Communication::Email,
         }
     }
 }
@@ -169,6 +211,12 @@ pub struct AccountOverrides {
     pub credit: Option<CreditOptions>,
     pub delinquency: Option<DelinquencyPlan>,
     pub auto_write_off_up_to: Option<Decimal>,
+    /// The bill-to party's own "Enable Automatic Billing" (seed 003).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automatic_billing: Option<bool>,
+    /// The bill-to party's own communication preference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub communication: Option<Communication>,
 }
 
 fn yes() -> bool {
@@ -207,7 +255,19 @@ impl BillingSettings {
             auto_write_off_up_to: overrides
                 .auto_write_off_up_to
                 .unwrap_or(self.auto_write_off_up_to),
+            automatic_billing: overrides
+                .automatic_billing
+                .unwrap_or(self.automatic_billing),
+            communication: overrides.communication.unwrap_or(self.communication),
         }
+    }
+
+    /// Whether invoices may be generated for `account` on `day`: no hold
+    /// stops invoicing (automatic billing turned off is such a hold, see
+    /// `automatic_billing`). One rule for billing runs, immediate invoices
+    /// and hold releases.
+    pub fn invoices_on(&self, account: &super::account::AccountBilling, day: NaiveDate) -> bool {
+        !account.invoicing_blocked(day)
     }
 
     /// Checks every setting.

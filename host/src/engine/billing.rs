@@ -16,6 +16,7 @@
 
 use super::command::EngineCommand;
 use super::state::{EngineError, TenantEvent, TenantState, journal_count};
+use crate::collections::{AUTOMATIC_BILLING_OFF, HoldKind};
 use crate::collections::{
     AdjusterDates, BillingCommand, CollectionsError, CollectionsEvent, Decided, Decider,
     Delinquency, Fee, Invoice, InvoiceAdjuster, LapseCancellation, Posting, RunOutcome, WriteOff,
@@ -261,6 +262,7 @@ impl TenantState {
     pub(super) fn decide_billing(
         &self,
         command: &BillingCommand,
+        context: &CommandContext,
         raters: &dyn RaterResolver,
         adjuster: &dyn InvoiceAdjuster,
     ) -> Result<Vec<TenantEvent>, EngineError> {
@@ -269,20 +271,52 @@ impl TenantState {
         match command {
             B::ConfigureBilling { settings } => {
                 settings.validate()?;
+                if !settings.automatic_billing {
+                    return Err(CollectionsError::AutomaticBillingPerAccount.into());
+                }
                 return collections(CollectionsEvent::BillingConfigured {
                     settings: settings.clone(),
                 });
             }
             B::ConfigureAccount { account, overrides } => {
-                self.collections.account(account)?;
-                self.collections
-                    .settings
-                    .for_account(overrides)
-                    .validate()?;
-                return collections(CollectionsEvent::AccountConfigured {
-                    account: account.clone(),
-                    overrides: overrides.clone(),
-                });
+                let billing = self.collections.account(account)?;
+                let settings = self.collections.settings.for_account(overrides);
+                settings.validate()?;
+                let mut events = vec![TenantEvent::Collections(
+                    CollectionsEvent::AccountConfigured {
+                        account: account.clone(),
+                        overrides: overrides.clone(),
+                    },
+                )];
+                // Automatic billing turned off or on (seed 003): an
+                // invoicing hold from today, released (with its catch-up
+                // invoice) when it is turned back on.
+                let held = billing
+                    .holds
+                    .iter()
+                    .find(|h| h.released_on.is_none() && h.reason == AUTOMATIC_BILLING_OFF)
+                    .map(|h| h.locator.clone());
+                let today = context
+                    .today
+                    .unwrap_or_else(|| context.issued_at.date_naive());
+                let follow = match (settings.automatic_billing, held) {
+                    (false, None) => Some(B::PlaceHold {
+                        account: account.clone(),
+                        kind: HoldKind::Invoicing,
+                        from: today,
+                        reason: AUTOMATIC_BILLING_OFF.to_string(),
+                    }),
+                    (true, Some(hold)) => Some(B::ReleaseHold {
+                        account: account.clone(),
+                        hold,
+                        on: today,
+                    }),
+                    _ => None,
+                };
+                if let Some(follow) = follow {
+                    events.extend(self.decide_billing(&follow, context, raters, adjuster)?);
+                }
+                return Ok(events);
             }
             B::ChangePlan {
                 policy,

@@ -319,7 +319,7 @@ impl TenantState {
                 events
             }
             EngineCommand::Billing(command) => {
-                let mut events = self.decide_billing(command, raters, adjuster)?;
+                let mut events = self.decide_billing(command, context, raters, adjuster)?;
                 events.extend(self.confirmation_notices(&events));
                 events
             }
