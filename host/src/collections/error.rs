@@ -51,6 +51,10 @@ pub enum CollectionsError {
     /// of month out of range, ...).
     #[error("billing calendar: {0}")]
     InvalidCalendar(String),
+    /// Automatic binding settings that cannot be (an expiry of 0 or more
+    /// than 366 days).
+    #[error("automatic binding: {0}")]
+    InvalidAutoBind(String),
 }
 
 impl CollectionsError {
@@ -70,6 +74,7 @@ impl CollectionsError {
             CollectionsError::Ledger(_) => "ledger_refused",
             CollectionsError::RunLimit { .. } => "internal",
             CollectionsError::InvalidCalendar(_) => "invalid_billing_calendar",
+            CollectionsError::InvalidAutoBind(_) => "invalid_auto_bind",
         }
     }
 }

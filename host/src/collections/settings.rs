@@ -139,6 +139,51 @@ pub struct BillingSettings {
     /// (the default) never writes off.
     #[serde(default)]
     pub auto_write_off_up_to: Decimal,
+    /// The transaction types held until a payment covers their first
+    /// invoice, then bound automatically (seed 003's "Auto Bind Setting");
+    /// none binds every transaction at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_bind: Option<AutoBind>,
+}
+
+/// The most days a held transaction may wait for its payment.
+pub const AUTO_BIND_DAYS_MAX: u32 = 366;
+
+/// A policy transaction type that can be held for automatic binding.
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoBindType {
+    NewBusiness,
+    Renewal,
+    Endorsement,
+    Cancellation,
+    Reinstatement,
+}
+
+/// Automatic binding after payment (seed 003): a policy command of a listed
+/// type is held as pending until a payment covers the amount its first
+/// invoice bills, then bound; never paid, it expires `expire_after_days`
+/// after it arrived.
+///
+/// Example: `{"transactions": ["endorsement"], "expire_after_days": 30}`
+/// holds an endorsement sent on 2026-03-10 until a payment covers it, and a
+/// billing run on or after 2026-04-09 expires it if none has.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoBind {
+    /// The types held; the others bind at once.
+    pub transactions: Vec<AutoBindType>,
+    /// Days from arrival after which an unpaid one expires (1 to 366).
+    pub expire_after_days: u32,
+}
+
+impl AutoBind {
+    /// Whether transactions of `kind` are held.
+    pub fn holds(&self, kind: AutoBindType) -> bool {
+        self.transactions.contains(&kind)
+    }
 }
 
 impl Default for BillingSettings {
@@ -151,6 +196,7 @@ impl Default for BillingSettings {
             credit: CreditOptions::default(),
             delinquency: DelinquencyPlan::default(),
             auto_write_off_up_to: Decimal::ZERO,
+            auto_bind: None,
         }
     }
 }
@@ -207,6 +253,7 @@ impl BillingSettings {
             auto_write_off_up_to: overrides
                 .auto_write_off_up_to
                 .unwrap_or(self.auto_write_off_up_to),
+            auto_bind: self.auto_bind.clone(),
         }
     }
 
@@ -221,6 +268,14 @@ impl BillingSettings {
             return Err(CollectionsError::Invalid(format!(
                 "invoice due days {} is more than {DUE_DAYS_MAX}",
                 self.invoice_due_days
+            )));
+        }
+        if let Some(auto_bind) = &self.auto_bind
+            && !(1..=AUTO_BIND_DAYS_MAX).contains(&auto_bind.expire_after_days)
+        {
+            return Err(CollectionsError::InvalidAutoBind(format!(
+                "expire_after_days {} must be from 1 to {AUTO_BIND_DAYS_MAX}",
+                auto_bind.expire_after_days
             )));
         }
         let plan = &self.delinquency;

@@ -2,6 +2,7 @@
 //! by commands into events, and (in `service`) kept in the durable event log.
 
 mod account_summary;
+mod auto_bind;
 mod amounts;
 mod billing;
 mod clock;
@@ -17,6 +18,7 @@ mod service;
 mod shadow_report;
 mod state;
 
+pub use auto_bind::{BindingEvent, PendingStatus, PendingTransaction, transaction_type};
 pub use account_summary::{AccountPosition, AccountSummary, touched_accounts};
 pub use billing::{
     BillingRunPreview, BillingRunReport, DisbursementPreview, LAPSE_ACTOR, LapsePreview, PastDue,
