@@ -89,7 +89,7 @@ pub struct PendingTransaction {
 
 /// An event of automatic binding.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum BindingEvent {
     /// A command was held (`transaction_pending`).
     TransactionPending { pending: PendingTransaction },

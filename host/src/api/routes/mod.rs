@@ -9,6 +9,7 @@ pub mod config;
 pub mod config_reads;
 pub mod exports;
 pub mod keys;
+pub mod pending;
 pub mod ledger;
 pub mod policies;
 pub mod raters;
