@@ -397,7 +397,7 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
             calls += 1;
         }
     }
-    assert_eq!(calls, 61);
+    assert_eq!(calls, 62);
     assert_eq!(
         store.last_sequence("acme").unwrap(),
         acme_events,
