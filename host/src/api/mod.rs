@@ -21,8 +21,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use routes::{
-    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending, policies,
-    raters, shadow,
+    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending,
+    policies, raters, shadow,
 };
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};

@@ -8,8 +8,8 @@
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
 use super::routes::{
-    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending, policies,
-    raters, shadow,
+    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending,
+    policies, raters, shadow,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;

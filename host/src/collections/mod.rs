@@ -56,7 +56,8 @@ pub use invoice::{INVOICE_ITEMS_MAX, Invoice, InvoiceItem, InvoiceRecord, ItemKi
 pub use payment::{Allocation, Payment, PaymentRecord};
 pub use plan::change_plan;
 pub use settings::{
-    AUTO_BIND_DAYS_MAX, AccountOverrides, AutoBind, AutoBindType, BillingSettings, CreditOptions, DelinquencyPlan, DelinquencyScope, SeparateBy,
+    AUTO_BIND_DAYS_MAX, AccountOverrides, AutoBind, AutoBindType, BillingSettings, CreditOptions,
+    DelinquencyPlan, DelinquencyScope, SeparateBy,
 };
 pub use state::Collections;
 pub use write_off::{WriteOff, WriteOffRecord};

@@ -151,7 +151,17 @@ pub const AUTO_BIND_DAYS_MAX: u32 = 366;
 
 /// A policy transaction type that can be held for automatic binding.
 #[derive(
-    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum AutoBindType {

@@ -92,7 +92,7 @@ pub struct PendingTransaction {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BindingEvent {
     /// A command was held (`transaction_pending`).
-    TransactionPending { pending: PendingTransaction },
+    TransactionPending { pending: Box<PendingTransaction> },
     /// A payment covered it; its command's events follow (`transaction_bound`).
     TransactionBound {
         account: String,
@@ -142,7 +142,7 @@ impl PendingTransactions {
             BindingEvent::TransactionPending { pending } => {
                 self.order.push(pending.locator.clone());
                 self.by_locator
-                    .insert(pending.locator.clone(), pending.clone());
+                    .insert(pending.locator.clone(), (**pending).clone());
             }
             BindingEvent::TransactionBound {
                 locator,
@@ -241,24 +241,26 @@ impl TenantState {
         let expires_on = arrived_on
             .checked_add_days(Days::new(settings.expire_after_days.into()))
             .ok_or_else(|| EngineError::Corrupt("expiry day out of range".to_string()))?;
-        Ok(Some(TenantEvent::Binding(BindingEvent::TransactionPending {
-            pending: PendingTransaction {
-                locator: format!("pending-{}", self.pending.order.len() + 1),
-                account,
-                policy,
-                transaction_type: kind,
-                command: command.clone(),
-                currency: billing.currency,
-                required,
-                arrived_on,
-                expires_on,
-                actor: context.actor.clone(),
-                issued_at: context.issued_at,
-                status: PendingStatus::Pending,
-                settled_on: None,
-                payment: None,
+        Ok(Some(TenantEvent::Binding(
+            BindingEvent::TransactionPending {
+                pending: Box::new(PendingTransaction {
+                    locator: format!("pending-{}", self.pending.order.len() + 1),
+                    account,
+                    policy,
+                    transaction_type: kind,
+                    command: command.clone(),
+                    currency: billing.currency,
+                    required,
+                    arrived_on,
+                    expires_on,
+                    actor: context.actor.clone(),
+                    issued_at: context.issued_at,
+                    status: PendingStatus::Pending,
+                    settled_on: None,
+                    payment: None,
+                }),
             },
-        })))
+        )))
     }
 
     /// The events binding the pending transactions of `account` a payment

@@ -2,8 +2,8 @@
 //! by commands into events, and (in `service`) kept in the durable event log.
 
 mod account_summary;
-mod auto_bind;
 mod amounts;
+mod auto_bind;
 mod billing;
 mod clock;
 mod command;
@@ -18,8 +18,8 @@ mod service;
 mod shadow_report;
 mod state;
 
-pub use auto_bind::{BindingEvent, PendingStatus, PendingTransaction, transaction_type};
 pub use account_summary::{AccountPosition, AccountSummary, touched_accounts};
+pub use auto_bind::{BindingEvent, PendingStatus, PendingTransaction, transaction_type};
 pub use billing::{
     BillingRunPreview, BillingRunReport, DisbursementPreview, LAPSE_ACTOR, LapsePreview, PastDue,
     RUN_COMMANDS_PER_ACCOUNT_MAX,

@@ -45,9 +45,7 @@ pub async fn list_pending(
     caller.require(Access::Read)?;
     let engine = std::sync::Arc::clone(&state.engine);
     blocking(move || {
-        let data = engine.read(&caller.tenant, |s| {
-            s.pending.list(query.account.as_deref())
-        })?;
+        let data = engine.read(&caller.tenant, |s| s.pending.list(query.account.as_deref()))?;
         Ok(Json(PendingList { data }))
     })
     .await

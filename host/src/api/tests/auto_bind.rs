@@ -135,7 +135,9 @@ async fn an_endorsement_is_held_until_a_payment_with_credit_covers_its_first_inv
     assert_eq!(api.get("/v1/policies/P1", &key).await.1, policy_before);
 
     // 0.01 more, with the 99.99 of credit, covers the 100.00.
-    let (status, _) = api.post("/v1/clock", &key, json!({"today": "2025-12-20"})).await;
+    let (status, _) = api
+        .post("/v1/clock", &key, json!({"today": "2025-12-20"}))
+        .await;
     assert!(status.is_success());
     let paid = pay(&api, &key, "0.01", "2025-12-20").await;
     assert!(
@@ -212,12 +214,18 @@ async fn new_business_is_held_until_paid_and_its_preview_shows_it_pending() {
         .await;
     assert_eq!(status, StatusCode::OK, "{preview}");
     assert_eq!(binding_events(&preview), vec!["transaction_pending"]);
-    assert!(pending(&api, &key).await.is_empty(), "a preview keeps nothing");
+    assert!(
+        pending(&api, &key).await.is_empty(),
+        "a preview keeps nothing"
+    );
 
     let (status, held) = api.post("/v1/policies", &key, monthly_policy()).await;
     assert_eq!(status, StatusCode::CREATED, "{held}");
     assert_eq!(binding_events(&held), vec!["transaction_pending"]);
-    assert_eq!(api.get("/v1/policies/P1", &key).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.get("/v1/policies/P1", &key).await.0,
+        StatusCode::NOT_FOUND
+    );
     let list = pending(&api, &key).await;
     assert_eq!(list[0]["transaction_type"], "new_business");
     assert_eq!(list[0]["policy"], "P1");
@@ -230,7 +238,10 @@ async fn new_business_is_held_until_paid_and_its_preview_shows_it_pending() {
     assert_eq!(pending(&api, &key).await[0]["status"], "bound");
     run_on(&api, &key, "2026-01-01").await;
     let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
-    assert_eq!(billing["invoices"][0]["invoice"]["total"]["amount"], "100.00");
+    assert_eq!(
+        billing["invoices"][0]["invoice"]["total"]["amount"],
+        "100.00"
+    );
     assert_eq!(billing["invoices"][0]["outstanding"], "0", "{billing}");
 }
 
