@@ -21,7 +21,8 @@
 //!   event, then the events of its command decided after the payment's,
 //!   issued by its original actor) and its amount is taken from the budget;
 //!   the first one not covered stops the walk, so a later one never jumps
-//!   ahead. A command that can no longer be decided (the policy changed
+//!   ahead. Credit that bound an earlier transaction whose first invoice is
+//!   not yet issued is set aside for it (not counted again). A command that can no longer be decided (the policy changed
 //!   since) stays pending and takes nothing from the budget. Its effective
 //!   date is the one it was sent with; the charges it books are billed by
 //!   the normal invoicing, where the payment's credit meets them.
@@ -75,6 +76,9 @@ pub struct PendingTransaction {
     pub arrived_on: NaiveDate,
     /// From this day on it no longer binds; a billing run expires it.
     pub expires_on: NaiveDate,
+    /// The day its first invoice would be issued: until then, credit that
+    /// bound it is set aside for it.
+    pub first_invoice_on: NaiveDate,
     /// Who sent it, and when.
     pub actor: String,
     pub issued_at: DateTime<Utc>,
@@ -237,7 +241,7 @@ impl TenantState {
             .get(&account)
             .ok_or_else(|| EngineError::AutoBindUnknownAccount(account.clone()))?;
         let arrived_on = arrival_day(context);
-        let required = first_invoice_amount(events, arrived_on);
+        let (required, first_invoice_on) = first_invoice(events, arrived_on);
         let expires_on = arrived_on
             .checked_add_days(Days::new(settings.expire_after_days.into()))
             .ok_or_else(|| EngineError::Corrupt("expiry day out of range".to_string()))?;
@@ -253,6 +257,7 @@ impl TenantState {
                     required,
                     arrived_on,
                     expires_on,
+                    first_invoice_on,
                     actor: context.actor.clone(),
                     issued_at: context.issued_at,
                     status: PendingStatus::Pending,
@@ -292,7 +297,16 @@ impl TenantState {
             .get(account)
             .map(|a| a.credit)
             .unwrap_or_default();
-        let mut budget = amount + credit;
+        // Credit that bound an earlier transaction whose first invoice is
+        // not yet due is set aside for it.
+        let set_aside: Decimal = self
+            .pending
+            .list(Some(account))
+            .iter()
+            .filter(|p| p.status == PendingStatus::Bound && p.first_invoice_on > received_on)
+            .map(|p| p.required)
+            .sum();
+        let mut budget = amount + (credit - set_aside).max(Decimal::ZERO);
         let payment = payment_events.iter().find_map(|e| match e {
             TenantEvent::Collections(crate::collections::CollectionsEvent::PaymentReceived {
                 payment,
@@ -352,16 +366,18 @@ impl TenantState {
     }
 }
 
-/// What the first invoice of a transaction would bill, from the events it
-/// appends when bound on `today`: its slices invoiced on or before its
-/// first invoice date (or `today`, when later: a catch-up), and its charges
-/// billed whole; never below zero.
+/// What the first invoice of a transaction would bill, and its day, from
+/// the events it appends when bound on `today`: its slices invoiced on or
+/// before its first invoice date (or `today`, when later: a catch-up), and
+/// its charges billed whole; never below zero. With no slices the day is
+/// `today`.
 ///
 /// Example: slices of 10.00 on 2026-04-01 and 10.00 on 2026-05-01, bound on
 /// 2026-03-10: 10.00; the same bound on 2026-05-15: 20.00 (both are on or
 /// before the binding day, so one catch-up invoice bills them).
-fn first_invoice_amount(events: &[TenantEvent], today: NaiveDate) -> Decimal {
+fn first_invoice(events: &[TenantEvent], today: NaiveDate) -> (Decimal, NaiveDate) {
     let mut total = Decimal::ZERO;
+    let mut day = today;
     for event in events {
         let TenantEvent::Book(BookEvent::TransactionIssued { record }) = event else {
             continue;
@@ -374,6 +390,7 @@ fn first_invoice_amount(events: &[TenantEvent], today: NaiveDate) -> Decimal {
             .min();
         if let Some(first) = first {
             let cut = first.max(today);
+            day = day.max(cut);
             total += record
                 .slices
                 .iter()
@@ -388,5 +405,5 @@ fn first_invoice_amount(events: &[TenantEvent], today: NaiveDate) -> Decimal {
             .map(|c| c.amount.amount)
             .sum::<Decimal>();
     }
-    total.max(Decimal::ZERO)
+    (total.max(Decimal::ZERO), day)
 }

@@ -292,3 +292,69 @@ async fn bad_auto_bind_settings_are_refused_with_a_stable_code_and_change_nothin
         .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
 }
+
+#[tokio::test]
+async fn pending_transactions_bind_in_arrival_order_and_credit_that_bound_one_is_not_counted_again()
+{
+    let api = Api::new();
+    let key = lab(
+        &api,
+        json!({"transactions": ["endorsement"], "expire_after_days": 30}),
+    )
+    .await;
+    for locator in ["P1", "P2"] {
+        let mut body = monthly_policy();
+        body["locator"] = json!(locator);
+        let (status, answer) = api.post("/v1/policies", &key, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    for locator in ["P1", "P2"] {
+        let (status, answer) = api
+            .post(
+                &format!("/v1/policies/{locator}/endorsements"),
+                &key,
+                doubling(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    // A held command that would be refused is refused at once.
+    let (status, problem) = api
+        .post("/v1/policies/P9/endorsements", &key, doubling())
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+    let status_of = |list: &[Value]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|p| {
+                (
+                    p["policy"].as_str().unwrap().to_string(),
+                    p["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let s = |p: &str, st: &str| (p.to_string(), st.to_string());
+    assert_eq!(
+        status_of(&pending(&api, &key).await),
+        vec![s("P1", "pending"), s("P2", "pending")]
+    );
+
+    // 150.00 covers the first (100.00), not both.
+    let paid = pay(&api, &key, "150.00", "2025-12-15").await;
+    assert_eq!(binding_events(&paid), vec!["transaction_bound"]);
+    assert_eq!(paid["transactions"][0]["locator"], "P1-T2");
+    let list = pending(&api, &key).await;
+    assert_eq!(list[0]["first_invoice_on"], "2026-01-01");
+    assert_eq!(status_of(&list), vec![s("P1", "bound"), s("P2", "pending")]);
+    // 40.00 with the 50.00 of credit not set aside for P1 is 90.00: short.
+    let paid = pay(&api, &key, "40.00", "2025-12-15").await;
+    assert!(binding_events(&paid).is_empty(), "{paid}");
+    // 10.00 more makes 100.00.
+    let paid = pay(&api, &key, "10.00", "2025-12-15").await;
+    assert_eq!(binding_events(&paid), vec!["transaction_bound"]);
+    assert_eq!(paid["transactions"][0]["locator"], "P2-T2");
+    assert_eq!(
+        status_of(&pending(&api, &key).await),
+        vec![s("P1", "bound"), s("P2", "bound")]
+    );
+}
