@@ -21,8 +21,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use routes::{
-    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, policies,
-    raters, shadow,
+    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending,
+    policies, raters, shadow,
 };
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -133,6 +133,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/accounts/{account}/billing",
             get(billing::account_billing),
         )
+        .route("/v1/pending-transactions", get(pending::list_pending))
         .route("/v1/payments", post(billing::record_payment))
         .route(
             "/v1/payments/{payment}/reversals",

@@ -8,8 +8,8 @@
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
 use super::routes::{
-    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, policies,
-    raters, shadow,
+    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending,
+    policies, raters, shadow,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -47,6 +47,7 @@ use utoipa::{PartialSchema, ToSchema};
         billing::draft_disbursement, billing::approve_disbursement,
         billing::reject_disbursement, billing::reverse_disbursement,
         billing::place_hold, billing::release_hold, billing::change_plan,
+        pending::list_pending,
         clock::get_clock, clock::set_clock,
         ledger::entries, ledger::balances, ledger::trial_balance, ledger::events,
         exports::export,

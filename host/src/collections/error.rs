@@ -57,6 +57,10 @@ pub enum CollectionsError {
         "automatic billing is turned off per account (POST /v1/accounts/{{account}}/billing-settings), not for the tenant"
     )]
     AutomaticBillingPerAccount,
+    /// Automatic binding settings that cannot be (an expiry of 0 or more
+    /// than 366 days).
+    #[error("automatic binding: {0}")]
+    InvalidAutoBind(String),
 }
 
 impl CollectionsError {
@@ -77,6 +81,7 @@ impl CollectionsError {
             CollectionsError::Ledger(_) => "ledger_refused",
             CollectionsError::RunLimit { .. } => "internal",
             CollectionsError::InvalidCalendar(_) => "invalid_billing_calendar",
+            CollectionsError::InvalidAutoBind(_) => "invalid_auto_bind",
         }
     }
 }

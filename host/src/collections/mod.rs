@@ -56,8 +56,8 @@ pub use invoice::{INVOICE_ITEMS_MAX, Invoice, InvoiceItem, InvoiceRecord, ItemKi
 pub use payment::{Allocation, Payment, PaymentRecord};
 pub use plan::change_plan;
 pub use settings::{
-    AUTOMATIC_BILLING_OFF, AccountOverrides, BillingSettings, Communication, CreditOptions,
-    DelinquencyPlan, DelinquencyScope, SeparateBy,
+    AUTO_BIND_DAYS_MAX, AUTOMATIC_BILLING_OFF, AccountOverrides, AutoBind, AutoBindType,
+    BillingSettings, Communication, CreditOptions, DelinquencyPlan, DelinquencyScope, SeparateBy,
 };
 pub use state::Collections;
 pub use write_off::{WriteOff, WriteOffRecord};

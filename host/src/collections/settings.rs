@@ -152,6 +152,11 @@ pub struct BillingSettings {
     /// 003's "Communication Preference"; default email).
     #[serde(default, skip_serializing_if = "Communication::is_email")]
     pub communication: Communication,
+    /// The transaction types held until a payment covers their first
+    /// invoice, then bound automatically (seed 003's "Auto Bind Setting");
+    /// none binds every transaction at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_bind: Option<AutoBind>,
 }
 
 /// The reason of the invoicing hold of an account whose automatic billing
@@ -181,6 +186,56 @@ fn is_yes(value: &bool) -> bool {
     *value
 }
 
+/// The most days a held transaction may wait for its payment.
+pub const AUTO_BIND_DAYS_MAX: u32 = 366;
+
+/// A policy transaction type that can be held for automatic binding.
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoBindType {
+    NewBusiness,
+    Renewal,
+    Endorsement,
+    Cancellation,
+    Reinstatement,
+}
+
+/// Automatic binding after payment (seed 003): a policy command of a listed
+/// type is held as pending until a payment covers the amount its first
+/// invoice bills, then bound; never paid, it expires `expire_after_days`
+/// after it arrived.
+///
+/// Example: `{"transactions": ["endorsement"], "expire_after_days": 30}`
+/// holds an endorsement sent on 2026-03-10 until a payment covers it, and a
+/// billing run on or after 2026-04-09 expires it if none has.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoBind {
+    /// The types held; the others bind at once.
+    pub transactions: Vec<AutoBindType>,
+    /// Days from arrival after which an unpaid one expires (1 to 366).
+    pub expire_after_days: u32,
+}
+
+impl AutoBind {
+    /// Whether transactions of `kind` are held.
+    pub fn holds(&self, kind: AutoBindType) -> bool {
+        self.transactions.contains(&kind)
+    }
+}
+
 impl Default for BillingSettings {
     fn default() -> Self {
         BillingSettings {
@@ -193,6 +248,7 @@ impl Default for BillingSettings {
             auto_write_off_up_to: Decimal::ZERO,
             automatic_billing: true,
             communication: Communication::Email,
+            auto_bind: None,
         }
     }
 }
@@ -259,6 +315,7 @@ impl BillingSettings {
                 .automatic_billing
                 .unwrap_or(self.automatic_billing),
             communication: overrides.communication.unwrap_or(self.communication),
+            auto_bind: self.auto_bind.clone(),
         }
     }
 
@@ -281,6 +338,14 @@ impl BillingSettings {
             return Err(CollectionsError::Invalid(format!(
                 "invoice due days {} is more than {DUE_DAYS_MAX}",
                 self.invoice_due_days
+            )));
+        }
+        if let Some(auto_bind) = &self.auto_bind
+            && !(1..=AUTO_BIND_DAYS_MAX).contains(&auto_bind.expire_after_days)
+        {
+            return Err(CollectionsError::InvalidAutoBind(format!(
+                "expire_after_days {} must be from 1 to {AUTO_BIND_DAYS_MAX}",
+                auto_bind.expire_after_days
             )));
         }
         let plan = &self.delinquency;

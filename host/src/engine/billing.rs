@@ -334,7 +334,10 @@ impl TenantState {
                 return Ok(vec![TenantEvent::Book(event)]);
             }
             B::RunAccount { account, up_to } => {
-                return self.decide_run(account, *up_to, raters, adjuster);
+                // Pending transactions expire first (see `super::auto_bind`).
+                let mut events = self.expire_pending(account, *up_to);
+                events.extend(self.decide_run(account, *up_to, raters, adjuster)?);
+                return Ok(events);
             }
             _ => {}
         }

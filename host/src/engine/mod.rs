@@ -3,6 +3,7 @@
 
 mod account_summary;
 mod amounts;
+mod auto_bind;
 mod billing;
 mod clock;
 mod command;
@@ -18,6 +19,7 @@ mod shadow_report;
 mod state;
 
 pub use account_summary::{AccountPosition, AccountSummary, touched_accounts};
+pub use auto_bind::{BindingEvent, PendingStatus, PendingTransaction, transaction_type};
 pub use billing::{
     BillingRunPreview, BillingRunReport, DisbursementPreview, LAPSE_ACTOR, LapsePreview, PastDue,
     RUN_COMMANDS_PER_ACCOUNT_MAX,

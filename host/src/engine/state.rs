@@ -8,6 +8,7 @@
 //! in the policy's time zone; billing events post what
 //! [`crate::collections::CollectionsEvent::posting`] says.
 
+use super::auto_bind::{BindingEvent, PendingTransactions};
 use super::clock::{ClockError, ClockEvent, TenantClock, wall_today};
 use super::command::EngineCommand;
 use super::shadow_report::{ShadowError, ShadowRecord, ShadowReports};
@@ -45,6 +46,8 @@ pub enum TenantEvent {
     Config(ConfigEvent),
     /// A product's challenger answered beside its champion (shadow rating).
     Shadow(ShadowRecord),
+    /// A transaction held, bound or expired by automatic binding.
+    Binding(BindingEvent),
 }
 
 impl TenantEvent {
@@ -64,6 +67,7 @@ impl TenantEvent {
             TenantEvent::Config(event) => event.kind(),
             TenantEvent::Keys(event) => event.kind(),
             TenantEvent::Shadow(_) => "shadow_rated",
+            TenantEvent::Binding(event) => event.kind(),
         }
     }
 
@@ -82,6 +86,7 @@ impl TenantEvent {
             TenantEvent::Keys(_) => "configuration",
             TenantEvent::Config(_) => "configuration",
             TenantEvent::Shadow(_) => "rating",
+            TenantEvent::Binding(_) => "policy",
         }
     }
 
@@ -117,6 +122,7 @@ impl TenantEvent {
             TenantEvent::Keys(event) => format!("api-key/{}", event.key()),
             TenantEvent::Config(event) => event.stream(),
             TenantEvent::Shadow(record) => format!("shadow/{}", record.product),
+            TenantEvent::Binding(event) => format!("account/{}", event.account()),
         }
     }
 }
@@ -188,6 +194,10 @@ pub enum EngineError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Shadow(#[from] ShadowError),
+    /// A held transaction (automatic binding) on an account billing does
+    /// not know: create the account first.
+    #[error("automatic binding holds transactions of known accounts only: no billing account {0}")]
+    AutoBindUnknownAccount(String),
     /// An amount that came in with more decimal places than its currency.
     #[error("{what} {source}")]
     InvalidAmount {
@@ -213,6 +223,7 @@ impl EngineError {
             EngineError::Config(error) => error.code(),
             EngineError::Shadow(ShadowError::UnknownProduct(_)) => "product_not_found",
             EngineError::InvalidAmount { .. } => "invalid_amount",
+            EngineError::AutoBindUnknownAccount(_) => "auto_bind_unknown_account",
         }
     }
 }
@@ -234,6 +245,8 @@ pub struct TenantState {
     pub config: ConfigState,
     /// Each product's shadow rating report.
     pub shadow: ShadowReports,
+    /// Transactions held by automatic binding.
+    pub pending: PendingTransactions,
 }
 
 impl TenantState {
@@ -247,6 +260,7 @@ impl TenantState {
             keys: ApiKeys::default(),
             config: ConfigState::default(),
             shadow: ShadowReports::default(),
+            pending: PendingTransactions::default(),
         })
     }
 
@@ -307,20 +321,33 @@ impl TenantState {
         self.check_received_amounts(command)?;
         let events = match command {
             EngineCommand::Policy(command) => {
-                let mut events =
-                    self.decide_policy(command, context, raters, adjuster, self.ledger.next_id())?;
-                let next_id = EntryId(self.ledger.next_id().0 + journal_count(&events));
-                events.extend(self.invoice_new_charges(&events, context, adjuster, next_id)?);
-                let next_id = EntryId(self.ledger.next_id().0 + journal_count(&events));
-                events.extend(
-                    self.close_reinstated_delinquencies(&events, context, adjuster, next_id)?,
-                );
-                events.extend(self.confirmation_notices(&events));
-                events
+                let events = self.decide_policy_full(command, context, raters, adjuster)?;
+                match self.hold(command, context, &events)? {
+                    Some(pending) => vec![pending],
+                    None => events,
+                }
             }
             EngineCommand::Billing(command) => {
                 let mut events = self.decide_billing(command, context, raters, adjuster)?;
                 events.extend(self.confirmation_notices(&events));
+                if let crate::collections::BillingCommand::RecordPayment {
+                    account,
+                    amount,
+                    received_on,
+                    ..
+                } = command
+                {
+                    let bound = self.bind_covered(
+                        account,
+                        *amount,
+                        *received_on,
+                        &events,
+                        context,
+                        raters,
+                        adjuster,
+                    )?;
+                    events.extend(bound);
+                }
                 events
             }
             EngineCommand::Clock(command) => {
@@ -359,6 +386,26 @@ impl TenantState {
             }
         };
         check_event_sizes(&events)?;
+        Ok(events)
+    }
+
+    /// The events of a policy command bound now: the book's events and their
+    /// journal entries, the invoices of charges billed at once, the
+    /// delinquencies a reinstatement closes and the confirmation notices.
+    pub(super) fn decide_policy_full(
+        &self,
+        command: &PolicyCommand,
+        context: &CommandContext,
+        raters: &dyn RaterResolver,
+        adjuster: &dyn InvoiceAdjuster,
+    ) -> Result<Vec<TenantEvent>, EngineError> {
+        let mut events =
+            self.decide_policy(command, context, raters, adjuster, self.ledger.next_id())?;
+        let next_id = EntryId(self.ledger.next_id().0 + journal_count(&events));
+        events.extend(self.invoice_new_charges(&events, context, adjuster, next_id)?);
+        let next_id = EntryId(self.ledger.next_id().0 + journal_count(&events));
+        events.extend(self.close_reinstated_delinquencies(&events, context, adjuster, next_id)?);
+        events.extend(self.confirmation_notices(&events));
         Ok(events)
     }
 
@@ -575,6 +622,10 @@ impl TenantState {
             }
             TenantEvent::Shadow(record) => {
                 self.shadow.apply(record);
+                Ok(())
+            }
+            TenantEvent::Binding(event) => {
+                self.pending.apply(event);
                 Ok(())
             }
             TenantEvent::Journal(entry) => self
