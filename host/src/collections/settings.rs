@@ -10,7 +10,6 @@
 use super::error::CollectionsError;
 use crate::billing::calendar::DUE_DAYS_MAX;
 use crate::billing::{BillingCalendar, CalendarOverrides, GracePeriod, grace::GRACE_DAYS_MAX};
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -317,14 +316,6 @@ impl BillingSettings {
             communication: overrides.communication.unwrap_or(self.communication),
             auto_bind: self.auto_bind.clone(),
         }
-    }
-
-    /// Whether invoices may be generated for `account` on `day`: no hold
-    /// stops invoicing (automatic billing turned off is such a hold, see
-    /// `automatic_billing`). One rule for billing runs, immediate invoices
-    /// and hold releases.
-    pub fn invoices_on(&self, account: &super::account::AccountBilling, day: NaiveDate) -> bool {
-        !account.invoicing_blocked(day)
     }
 
     /// Checks every setting.

@@ -993,9 +993,29 @@ impl PolicyBook {
                 version,
                 reason,
             } => {
-                if !self.products.contains_key(product) {
-                    return Err(PolicyError::UnknownProduct(product.clone()));
-                }
+                let deployed = self
+                    .products
+                    .get(product)
+                    .ok_or_else(|| PolicyError::UnknownProduct(product.clone()))?;
+                // Refused alike with or without policies to correct.
+                let plugin = match crate::rating::chain::pinned(&deployed.rating, Some(version)) {
+                    RatingChain::Plugin { plugin }
+                    | RatingChain::PluginWithFallback { plugin, .. }
+                        if plugin.contains('@') && !plugin_of(&deployed.rating).contains('@') =>
+                    {
+                        plugin
+                    }
+                    _ => return Err(PolicyError::RateCorrectionUnsupported(product.clone())),
+                };
+                raters
+                    .resolve(&RatingChain::Plugin {
+                        plugin: plugin.clone(),
+                    })
+                    .map_err(|error| PolicyError::UnknownRateVersion {
+                        plugin: plugin.split('@').next().unwrap_or_default().to_string(),
+                        version: version.clone(),
+                        detail: error.to_string(),
+                    })?;
                 let mut events = Vec::new();
                 for state in self.policies.values() {
                     if &state.header.product.name != product {
@@ -2000,6 +2020,14 @@ fn check_locator(locator: &str) -> Result<(), PolicyError> {
         Ok(())
     } else {
         Err(PolicyError::BadLocator(locator.to_string()))
+    }
+}
+
+/// The plugin reference a rating chain names ("" for none).
+fn plugin_of(chain: &RatingChain) -> &str {
+    match chain {
+        RatingChain::Plugin { plugin } | RatingChain::PluginWithFallback { plugin, .. } => plugin,
+        RatingChain::External { .. } | RatingChain::Native { .. } => "",
     }
 }
 

@@ -401,3 +401,22 @@ fn a_product_rate_correction_re_rates_the_term_in_force_today_of_each_policy() {
         assert_eq!(fixture.term(policy, 1).rate_version.as_deref(), Some("2"));
     }
 }
+
+#[test]
+fn a_product_rate_correction_naming_a_missing_version_is_refused_even_with_no_policy() {
+    let mut fixture = Fixture::new(RatingDate::TermStart);
+    let error = fixture
+        .try_run(PolicyCommand::CorrectProductRates {
+            product: "auto".into(),
+            version: "9".into(),
+            reason: "typo".into(),
+        })
+        .unwrap_err();
+    assert_eq!(error.code(), "rate_version_unknown");
+    let events = fixture.run(PolicyCommand::CorrectProductRates {
+        product: "auto".into(),
+        version: "2".into(),
+        reason: "filing 2".into(),
+    });
+    assert!(events.is_empty(), "no policy to correct");
+}

@@ -140,7 +140,7 @@ impl Decider<'_> {
             c.invoicing == Invoicing::Immediate
                 || c.policy.as_ref().is_some_and(|p| !installments_left(p))
         });
-        if !immediate || !self.settings.invoices_on(&self.account, on) {
+        if !immediate || self.account.invoicing_blocked(on) {
             return Ok(());
         }
         let mut lines: Vec<Line> = charges

@@ -340,7 +340,7 @@ impl Decider<'_> {
         }
         let catches_up = !matches!(found.kind, HoldKind::Delinquency);
         let due_days = self.end_hold(hold, on)?;
-        if catches_up && self.settings.invoices_on(&self.account, on) {
+        if catches_up && !self.account.invoicing_blocked(on) {
             self.generate(&Generation {
                 on,
                 catch_up: true,

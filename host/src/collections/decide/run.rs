@@ -93,7 +93,7 @@ pub(crate) fn next_step(
     };
     if let Some(first) = account.pending_slices.first() {
         let day = at(slice_step(settings.calendar.as_ref(), first.date));
-        if settings.invoices_on(account, day) {
+        if !account.invoicing_blocked(day) {
             consider(day);
         }
     }
@@ -103,7 +103,7 @@ pub(crate) fn next_step(
             None => !account.pending_slices.is_empty(),
         };
         let day = at(fee.booked_on);
-        if !waits && settings.invoices_on(account, day) {
+        if !waits && !account.invoicing_blocked(day) {
             consider(day);
         }
     }
@@ -213,7 +213,7 @@ impl Decider<'_> {
                 _ => None,
             })
             .max();
-        if self.settings.invoices_on(&self.account, day) {
+        if !self.account.invoicing_blocked(day) {
             let generation = Generation {
                 on: day,
                 catch_up: catch_up_due_days.is_some(),
