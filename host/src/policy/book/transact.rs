@@ -605,7 +605,10 @@ fn assert_slices_bill_their_charges(
             .chain(&policy.charges)
             .find(|c| c.locator == locator);
         let Some(charge) = charge else {
-            panic!("slices of policy {} bill no charge {locator}", policy.locator());
+            panic!(
+                "slices of policy {} bill no charge {locator}",
+                policy.locator()
+            );
         };
         assert_eq!(
             billed.get(locator).copied().unwrap_or_default(),
@@ -615,4 +618,3 @@ fn assert_slices_bill_their_charges(
         );
     }
 }
-
