@@ -79,12 +79,21 @@ fn write_previous_release(store: Arc<dyn Store>) {
         )
         .unwrap();
     // The log: the product and an account (events of the same format then).
+    // The previous release deployed products without checking their
+    // raters; this release refuses a product naming a plugin it does not
+    // have, so the plugin is known to the writer here.
     let runtime = runtime();
-    let engine = Engine::open(
-        Arc::clone(&store),
-        Arc::new(premia::api::RaterDirectory::new(runtime)),
-    )
-    .unwrap();
+    runtime
+        .register(
+            "acme/auto-rater",
+            "1",
+            &wasm("auto-rater"),
+            tables("auto-rater"),
+        )
+        .unwrap();
+    let directory = Arc::new(premia::api::RaterDirectory::new(runtime));
+    directory.active.activate("acme/auto-rater", "1");
+    let engine = Engine::open(Arc::clone(&store), directory).unwrap();
     let mut product = demo_product();
     product.rating = RatingChain::Plugin {
         plugin: "acme/auto-rater".into(),
