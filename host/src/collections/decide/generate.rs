@@ -133,7 +133,10 @@ impl Decider<'_> {
 
     /// The lines of one invoice group split by stream (seed 003): premium
     /// lines first, then deductibles; a stream with no line is left out.
-    fn by_stream(&self, lines: &[Line]) -> Result<Vec<(InvoiceStream, Vec<Line>)>, CollectionsError> {
+    fn by_stream(
+        &self,
+        lines: &[Line],
+    ) -> Result<Vec<(InvoiceStream, Vec<Line>)>, CollectionsError> {
         let mut premium = Vec::new();
         let mut deductible = Vec::new();
         for line in lines {
