@@ -68,6 +68,12 @@ pub enum CollectionsError {
         max = crate::billing::calendar::DUE_DAYS_MAX
     )]
     InvalidDeductibleDueDays { days: u32 },
+    /// A payment flagged for deductibles naming an invoice that is not a
+    /// deductible invoice (seed 003: flagged money pays deductibles only).
+    #[error(
+        "invoice {invoice} is not a deductible invoice; a payment for deductibles pays only those"
+    )]
+    NotDeductible { invoice: String },
 }
 
 impl CollectionsError {
@@ -90,6 +96,7 @@ impl CollectionsError {
             CollectionsError::InvalidCalendar(_) => "invalid_billing_calendar",
             CollectionsError::InvalidAutoBind(_) => "invalid_auto_bind",
             CollectionsError::InvalidDeductibleDueDays { .. } => "invalid_deductible_due_days",
+            CollectionsError::NotDeductible { .. } => "not_a_deductible_invoice",
         }
     }
 }

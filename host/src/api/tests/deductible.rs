@@ -172,3 +172,139 @@ async fn deductible_due_days_below_zero_or_over_366_are_refused_and_change_nothi
     let (_, settings) = api.get("/v1/billing/settings", &key).await;
     assert_eq!(settings["deductible_invoice_due_days"], 30);
 }
+
+#[tokio::test]
+async fn credit_flagged_for_deductibles_pays_only_deductible_invoices() {
+    let api = Api::new();
+    let key = lab(&api).await;
+    charge(&api, &key, "policy-fee", "100.00", "next").await;
+    charge(&api, &key, "deductible", "500.00", "immediate").await;
+    let flagged = json!({"account": "A1", "amount": "700.00", "received_on": "2026-03-10",
+                         "for_deductibles": true});
+    let (status, answer) = api.post("/v1/payments", &key, flagged).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(
+        invoices(&api, &key).await,
+        rows(&[
+            [
+                "A1-I1",
+                "premium",
+                "2026-03-10",
+                "2026-03-25",
+                "100.00",
+                "100.00"
+            ],
+            [
+                "A1-I2",
+                "deductible",
+                "2026-03-10",
+                "2026-04-09",
+                "500.00",
+                "0.00"
+            ],
+        ])
+    );
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["credit"], "200.00", "{billing}");
+    assert_eq!(billing["deductible_credit"], "200.00", "{billing}");
+
+    // Ordinary credit never pays the premium invoice from flagged credit.
+    let (status, problem) = api
+        .post(
+            "/v1/credit-distributions",
+            &key,
+            json!({"account": "A1", "on": "2026-03-10", "targets": [{"invoice": "A1-I1"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, problem) = api
+        .post(
+            "/v1/credit-distributions",
+            &key,
+            json!({"account": "A1", "on": "2026-03-10"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    // A second deductible takes the flagged credit as it is generated
+    // (credit applied on invoice generation); the premium still owes.
+    charge(&api, &key, "deductible", "150.00", "immediate").await;
+    assert_eq!(
+        invoices(&api, &key).await,
+        rows(&[
+            [
+                "A1-I1",
+                "premium",
+                "2026-03-10",
+                "2026-03-25",
+                "100.00",
+                "100.00"
+            ],
+            [
+                "A1-I2",
+                "deductible",
+                "2026-03-10",
+                "2026-04-09",
+                "500.00",
+                "0.00"
+            ],
+            [
+                "A1-I3",
+                "deductible",
+                "2026-03-10",
+                "2026-04-09",
+                "150.00",
+                "0.00"
+            ],
+        ])
+    );
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["credit"], "50.00", "{billing}");
+    assert_eq!(billing["deductible_credit"], "50.00", "{billing}");
+}
+
+#[tokio::test]
+async fn a_payment_for_deductibles_naming_a_premium_invoice_is_refused_and_changes_nothing() {
+    let api = Api::new();
+    let key = lab(&api).await;
+    charge(&api, &key, "policy-fee", "100.00", "next").await;
+    charge(&api, &key, "deductible", "500.00", "immediate").await;
+    let before = api.get("/v1/events?limit=1000", &key).await.1;
+    let body = json!({"account": "A1", "amount": "100.00", "received_on": "2026-03-10",
+                      "invoices": ["A1-I1"], "for_deductibles": true});
+    let (status, problem) = api.post("/v1/payments", &key, body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["code"], "not_a_deductible_invoice", "{problem}");
+    assert_eq!(api.get("/v1/events?limit=1000", &key).await.1, before);
+}
+
+#[tokio::test]
+async fn ordinary_credit_does_not_pay_a_deductible_invoice() {
+    let api = Api::new();
+    let key = lab(&api).await;
+    let payment = json!({"account": "A1", "amount": "300.00", "received_on": "2026-03-10"});
+    let (status, answer) = api.post("/v1/payments", &key, payment).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    charge(&api, &key, "deductible", "500.00", "immediate").await;
+    let (status, problem) = api
+        .post(
+            "/v1/credit-distributions",
+            &key,
+            json!({"account": "A1", "on": "2026-03-10"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        invoices(&api, &key).await,
+        rows(&[[
+            "A1-I1",
+            "deductible",
+            "2026-03-10",
+            "2026-04-09",
+            "500.00",
+            "500.00"
+        ]])
+    );
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["credit"], "300.00", "{billing}");
+}

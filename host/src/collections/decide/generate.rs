@@ -470,7 +470,7 @@ impl Decider<'_> {
             .rounded(crate::domain::RoundingMode::HalfAwayFromZero);
         let credit = self.settings.credit;
         let planned_credit = if credit.apply_on_invoice_generation && total.amount > Decimal::ZERO {
-            self.account.available_credit().min(total.amount)
+            self.account.credit_for(stream).min(total.amount)
         } else {
             Decimal::ZERO
         };
