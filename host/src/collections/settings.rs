@@ -429,6 +429,42 @@ mod tests {
     }
 
     #[test]
+    fn deductible_due_days_fall_back_to_invoice_due_days_and_an_account_may_override_them() {
+        let tenant = BillingSettings {
+            invoice_due_days: 15,
+            ..BillingSettings::default()
+        };
+        assert_eq!(tenant.deductible_due_days(), 15);
+        let tenant = BillingSettings {
+            deductible_invoice_due_days: Some(30),
+            ..tenant
+        };
+        assert_eq!(tenant.deductible_due_days(), 30);
+        let overrides = AccountOverrides {
+            deductible_invoice_due_days: Some(45),
+            ..AccountOverrides::default()
+        };
+        assert_eq!(tenant.for_account(&overrides).deductible_due_days(), 45);
+        let json = serde_json::to_value(BillingSettings::default()).unwrap();
+        assert!(json.get("deductible_invoice_due_days").is_none(), "{json}");
+    }
+
+    #[test]
+    fn deductible_due_days_over_366_are_refused_with_their_own_code() {
+        let settings = BillingSettings {
+            deductible_invoice_due_days: Some(367),
+            ..BillingSettings::default()
+        };
+        let error = settings.validate().unwrap_err();
+        assert_eq!(error.code(), "invalid_deductible_due_days");
+        let settings = BillingSettings {
+            deductible_invoice_due_days: Some(366),
+            ..BillingSettings::default()
+        };
+        assert!(settings.validate().is_ok());
+    }
+
+    #[test]
     fn a_negative_late_fee_is_refused() {
         let mut settings = BillingSettings::default();
         settings.delinquency.late_fee = dec!(-1);
