@@ -308,3 +308,36 @@ async fn ordinary_credit_does_not_pay_a_deductible_invoice() {
     let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
     assert_eq!(billing["credit"], "300.00", "{billing}");
 }
+
+#[tokio::test]
+async fn a_returned_payment_for_deductibles_takes_back_its_flagged_credit() {
+    let api = Api::new();
+    let key = lab(&api).await;
+    charge(&api, &key, "deductible", "500.00", "immediate").await;
+    let flagged = json!({"account": "A1", "amount": "700.00", "received_on": "2026-03-10",
+                         "for_deductibles": true});
+    let (status, answer) = api.post("/v1/payments", &key, flagged).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, answer) = api
+        .post(
+            "/v1/payments/A1-P1/reversals",
+            &key,
+            json!({"account": "A1", "on": "2026-03-10"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(
+        invoices(&api, &key).await,
+        rows(&[[
+            "A1-I1",
+            "deductible",
+            "2026-03-10",
+            "2026-04-09",
+            "500.00",
+            "500.00"
+        ]])
+    );
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["credit"], "0.00", "{billing}");
+    assert_eq!(billing.get("deductible_credit"), None, "{billing}");
+}
