@@ -7,7 +7,7 @@ use super::disbursement::{Disbursement, DisbursementStatus};
 use super::event::CollectionsEvent;
 use super::fee::Fee;
 use super::hold::Hold;
-use super::invoice::{InvoiceRecord, ItemKind};
+use super::invoice::{InvoiceRecord, InvoiceStream, ItemKind};
 use super::payment::PaymentRecord;
 use super::settings::AccountOverrides;
 use super::write_off::WriteOffRecord;
@@ -56,6 +56,10 @@ pub struct AccountBilling {
     /// Customer credit: what the account has paid in advance or been credited.
     /// Can go below zero when a payment whose overpayment was used is returned.
     pub credit: Decimal,
+    /// The part of `credit` flagged for deductibles (seed 003): it pays
+    /// deductible invoices only, and other invoices never take it.
+    #[serde(skip_serializing_if = "Decimal::is_zero")]
+    pub deductible_credit: Decimal,
     pub credit_applications: u32,
     pub fees_booked: u32,
     pub delinquencies: Vec<Delinquency>,
@@ -95,6 +99,7 @@ impl AccountBilling {
             open: BTreeSet::new(),
             payments: Vec::new(),
             credit: Decimal::ZERO,
+            deductible_credit: Decimal::ZERO,
             credit_applications: 0,
             fees_booked: 0,
             delinquencies: Vec::new(),
@@ -161,6 +166,27 @@ impl AccountBilling {
     /// disbursements hold back, never below zero.
     pub fn available_credit(&self) -> Decimal {
         (self.credit - self.reserved_credit()).max(Decimal::ZERO)
+    }
+
+    /// Credit that may be applied to invoices of `stream` (seed 003): the
+    /// flagged credit for deductible invoices, the rest for the others.
+    /// Pending disbursements hold back ordinary credit first.
+    ///
+    /// Example: 300.00 of credit of which 200.00 came from a payment flagged
+    /// for deductibles: 200.00 for deductible invoices, 100.00 for the others.
+    pub fn credit_for(&self, stream: InvoiceStream) -> Decimal {
+        let available = self.available_credit();
+        let flagged = self.deductible_credit.max(Decimal::ZERO).min(available);
+        match stream {
+            InvoiceStream::Deductible => flagged,
+            InvoiceStream::Premium => available - flagged,
+        }
+    }
+
+    /// The stream of the invoice `locator` (premium when unknown).
+    pub fn stream_of(&self, locator: &str) -> InvoiceStream {
+        self.invoice(locator)
+            .map_or(InvoiceStream::Premium, |r| r.invoice.stream)
     }
 
     /// Whether invoicing is held on `date`.
@@ -280,6 +306,9 @@ impl AccountBilling {
                 invoice, amount, ..
             } => {
                 self.credit += amount.amount;
+                if self.stream_of(invoice) == InvoiceStream::Deductible {
+                    self.deductible_credit += amount.amount;
+                }
                 self.settle(invoice, |r| r.credited -= amount.amount);
             }
             E::CreditApplied {
@@ -288,11 +317,17 @@ impl AccountBilling {
                 self.credit_applications += 1;
                 self.credit -= total.amount;
                 for allocation in allocations {
+                    if self.stream_of(&allocation.invoice) == InvoiceStream::Deductible {
+                        self.deductible_credit -= allocation.amount;
+                    }
                     self.settle(&allocation.invoice, |r| r.credited += allocation.amount);
                 }
             }
             E::PaymentReceived { payment } => {
                 self.credit += payment.to_credit;
+                if payment.for_deductibles {
+                    self.deductible_credit += payment.to_credit;
+                }
                 for allocation in &payment.allocations {
                     self.settle(&allocation.invoice, |r| r.paid += allocation.amount);
                 }
@@ -309,6 +344,12 @@ impl AccountBilling {
                 ..
             } => {
                 self.credit -= *to_credit;
+                if self
+                    .payment(payment)
+                    .is_some_and(|r| r.payment.for_deductibles)
+                {
+                    self.deductible_credit -= *to_credit;
+                }
                 for allocation in allocations {
                     self.settle(&allocation.invoice, |r| r.paid -= allocation.amount);
                 }

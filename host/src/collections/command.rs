@@ -43,6 +43,11 @@ pub enum BillingCommand {
         invoices: Vec<String>,
         #[serde(default)]
         reference: String,
+        /// Flagged for deductibles (seed 003): without `invoices` it settles
+        /// open deductible invoices, oldest due first, and what is left is
+        /// credit for deductible invoices only.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        for_deductibles: bool,
     },
     /// Reverses a payment (a returned cheque), optionally charging a fee.
     ReversePayment {

@@ -61,6 +61,19 @@ pub enum CollectionsError {
     /// than 366 days).
     #[error("automatic binding: {0}")]
     InvalidAutoBind(String),
+    /// Deductible invoice due days over the limit (seed 003's deductible
+    /// billing settings take 0 to `DUE_DAYS_MAX` days, like `invoice_due_days`).
+    #[error(
+        "deductible invoice due days {days} is more than {max}",
+        max = crate::billing::calendar::DUE_DAYS_MAX
+    )]
+    InvalidDeductibleDueDays { days: u32 },
+    /// A payment flagged for deductibles naming an invoice that is not a
+    /// deductible invoice (seed 003: flagged money pays deductibles only).
+    #[error(
+        "invoice {invoice} is not a deductible invoice; a payment for deductibles pays only those"
+    )]
+    NotDeductible { invoice: String },
 }
 
 impl CollectionsError {
@@ -82,6 +95,8 @@ impl CollectionsError {
             CollectionsError::RunLimit { .. } => "internal",
             CollectionsError::InvalidCalendar(_) => "invalid_billing_calendar",
             CollectionsError::InvalidAutoBind(_) => "invalid_auto_bind",
+            CollectionsError::InvalidDeductibleDueDays { .. } => "invalid_deductible_due_days",
+            CollectionsError::NotDeductible { .. } => "not_a_deductible_invoice",
         }
     }
 }

@@ -67,6 +67,50 @@ pub struct InvoiceItem {
     pub corrects: Option<String>,
 }
 
+/// The billing stream an invoice belongs to (seed 003). Deductible charges
+/// are never mixed with premium: they go on deductible invoices of their
+/// own, due after the deductible due days, and only credit flagged for
+/// deductibles pays them automatically. Serialised in snake_case;
+/// an invoice stored before streams existed reads as `premium`.
+#[derive(
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStream {
+    /// Premium, fees, taxes: everything but deductibles.
+    #[default]
+    Premium,
+    /// Deductibles billed to the insured.
+    Deductible,
+}
+
+impl InvoiceStream {
+    /// The stream that bills charges of `category`.
+    pub fn of(category: ChargeCategory) -> InvoiceStream {
+        if category.is_deductible() {
+            InvoiceStream::Deductible
+        } else {
+            InvoiceStream::Premium
+        }
+    }
+
+    /// Whether it is the premium stream (the serialised default, left out).
+    pub fn is_premium(&self) -> bool {
+        *self == InvoiceStream::Premium
+    }
+}
+
 /// An issued invoice. Never changes.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invoice {
@@ -89,6 +133,10 @@ pub struct Invoice {
     /// The earliest start of the terms it bills (its issue date when it bills
     /// no installment): credit applied "when the term is effective" waits for it.
     pub effective_on: NaiveDate,
+    /// Premium or deductible (seed 003); left out when premium, so invoices
+    /// stored before deductible invoices existed read back identically.
+    #[serde(default, skip_serializing_if = "InvoiceStream::is_premium")]
+    pub stream: InvoiceStream,
 }
 
 impl Invoice {

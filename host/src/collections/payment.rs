@@ -32,6 +32,11 @@ pub struct Payment {
     pub allocations: Vec<Allocation>,
     /// What went to the account's credit.
     pub to_credit: Decimal,
+    /// Flagged for deductibles (seed 003): it settles deductible invoices
+    /// only, and its credit pays deductible invoices only. Left out when
+    /// not flagged, so payments stored before the flag read back identically.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub for_deductibles: bool,
     /// The journal entry that posted it.
     pub entry: EntryId,
 }

@@ -131,6 +131,13 @@ pub struct BillingSettings {
     /// place of the calendar's own field.
     #[serde(default)]
     pub invoice_due_days: u32,
+    /// Days from a deductible invoice's issue date to its due date (seed 003's
+    /// "Deductible Billing Settings": the deductible invoice is issued this
+    /// many days before its charges are due). None uses `invoice_due_days`.
+    /// Example: 30 bills a deductible booked on 2026-03-10 on a deductible
+    /// invoice issued 2026-03-10 and due 2026-04-09.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deductible_invoice_due_days: Option<u32>,
     #[serde(default)]
     pub credit: CreditOptions,
     #[serde(default)]
@@ -242,6 +249,7 @@ impl Default for BillingSettings {
             separate_invoices_by: SeparateBy::Account,
             send_zero_outstanding_invoices: true,
             invoice_due_days: 0,
+            deductible_invoice_due_days: None,
             credit: CreditOptions::default(),
             delinquency: DelinquencyPlan::default(),
             auto_write_off_up_to: Decimal::ZERO,
@@ -263,6 +271,9 @@ pub struct AccountOverrides {
     pub separate_invoices_by: Option<SeparateBy>,
     pub send_zero_outstanding_invoices: Option<bool>,
     pub invoice_due_days: Option<u32>,
+    /// The bill-to party's own deductible invoice due days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deductible_invoice_due_days: Option<u32>,
     pub credit: Option<CreditOptions>,
     pub delinquency: Option<DelinquencyPlan>,
     pub auto_write_off_up_to: Option<Decimal>,
@@ -302,6 +313,9 @@ impl BillingSettings {
                 .send_zero_outstanding_invoices
                 .unwrap_or(self.send_zero_outstanding_invoices),
             invoice_due_days: overrides.invoice_due_days.unwrap_or(self.invoice_due_days),
+            deductible_invoice_due_days: overrides
+                .deductible_invoice_due_days
+                .or(self.deductible_invoice_due_days),
             credit: overrides.credit.unwrap_or(self.credit),
             delinquency: overrides
                 .delinquency
@@ -318,6 +332,12 @@ impl BillingSettings {
         }
     }
 
+    /// Days from a deductible invoice's issue date to its due date.
+    pub fn deductible_due_days(&self) -> u32 {
+        self.deductible_invoice_due_days
+            .unwrap_or(self.invoice_due_days)
+    }
+
     /// Checks every setting.
     pub fn validate(&self) -> Result<(), CollectionsError> {
         if let Some(calendar) = &self.calendar {
@@ -330,6 +350,11 @@ impl BillingSettings {
                 "invoice due days {} is more than {DUE_DAYS_MAX}",
                 self.invoice_due_days
             )));
+        }
+        if let Some(days) = self.deductible_invoice_due_days
+            && days > DUE_DAYS_MAX
+        {
+            return Err(CollectionsError::InvalidDeductibleDueDays { days });
         }
         if let Some(auto_bind) = &self.auto_bind
             && !(1..=AUTO_BIND_DAYS_MAX).contains(&auto_bind.expire_after_days)
@@ -392,6 +417,42 @@ mod tests {
         assert_eq!(account.invoice_due_days, 10);
         assert_eq!(account.separate_invoices_by, SeparateBy::Policy);
         assert_eq!(account.auto_write_off_up_to, dec!(5.00));
+    }
+
+    #[test]
+    fn deductible_due_days_fall_back_to_invoice_due_days_and_an_account_may_override_them() {
+        let tenant = BillingSettings {
+            invoice_due_days: 15,
+            ..BillingSettings::default()
+        };
+        assert_eq!(tenant.deductible_due_days(), 15);
+        let tenant = BillingSettings {
+            deductible_invoice_due_days: Some(30),
+            ..tenant
+        };
+        assert_eq!(tenant.deductible_due_days(), 30);
+        let overrides = AccountOverrides {
+            deductible_invoice_due_days: Some(45),
+            ..AccountOverrides::default()
+        };
+        assert_eq!(tenant.for_account(&overrides).deductible_due_days(), 45);
+        let json = serde_json::to_value(BillingSettings::default()).unwrap();
+        assert!(json.get("deductible_invoice_due_days").is_none(), "{json}");
+    }
+
+    #[test]
+    fn deductible_due_days_over_366_are_refused_with_their_own_code() {
+        let settings = BillingSettings {
+            deductible_invoice_due_days: Some(367),
+            ..BillingSettings::default()
+        };
+        let error = settings.validate().unwrap_err();
+        assert_eq!(error.code(), "invalid_deductible_due_days");
+        let settings = BillingSettings {
+            deductible_invoice_due_days: Some(366),
+            ..BillingSettings::default()
+        };
+        assert!(settings.validate().is_ok());
     }
 
     #[test]

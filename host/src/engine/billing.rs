@@ -350,8 +350,15 @@ impl TenantState {
                 received_on,
                 invoices,
                 reference,
+                for_deductibles,
                 ..
-            } => decider.record_payment(*amount, *received_on, invoices, reference)?,
+            } => decider.record_payment(
+                *amount,
+                *received_on,
+                invoices,
+                reference,
+                *for_deductibles,
+            )?,
             B::ReversePayment {
                 payment,
                 on,

@@ -541,6 +541,7 @@ impl Harness {
             }
             Step::Pay { account, cents: c } => {
                 let events = self.must(BillingCommand::RecordPayment {
+                    for_deductibles: false,
                     account: account_name(*account),
                     amount: cents(*c),
                     received_on: today,
@@ -846,6 +847,7 @@ impl Harness {
                 assert_eq!(self.store.last_sequence(TENANT).unwrap(), sequence);
                 // The same key for another command is a conflict.
                 let other = EngineCommand::Billing(BillingCommand::RecordPayment {
+                    for_deductibles: false,
                     account: account_name(0),
                     amount: Decimal::ONE,
                     received_on: today,

@@ -104,6 +104,7 @@ impl AccountClass {
 /// | `written_premium`             | revenue   | credit |
 /// | `surcharge_income`            | revenue   | credit |
 /// | `fee_income`                  | revenue   | credit |
+/// | `deductible_recoveries`       | revenue   | credit |
 /// | `commission_expense`          | expense   | debit  |
 /// | `ceded_premium`               | expense   | debit  |
 /// | `write_off_expense`           | expense   | debit  |
@@ -145,6 +146,10 @@ pub enum LedgerAccount {
     SurchargeIncome,
     /// Fees (`fee`, `flatFee`, `invoiceFee`, reversal fees).
     FeeIncome,
+    /// Deductibles billed to the insured (`deductible`): the insured's share of a
+    /// claim the insurer paid in full, recovered from them. Kept apart from premium
+    /// and fees; finance nets it against claims paid (a recovery of losses).
+    DeductibleRecoveries,
     /// Commission earned by producers on written premium.
     CommissionExpense,
     /// Premium ceded to reinsurers.
@@ -155,7 +160,7 @@ pub enum LedgerAccount {
 
 impl LedgerAccount {
     /// Every account, in chart order.
-    pub const ALL: [LedgerAccount; 13] = [
+    pub const ALL: [LedgerAccount; 14] = [
         LedgerAccount::Cash,
         LedgerAccount::PremiumReceivableUnbilled,
         LedgerAccount::PremiumReceivableBilled,
@@ -166,6 +171,7 @@ impl LedgerAccount {
         LedgerAccount::WrittenPremium,
         LedgerAccount::SurchargeIncome,
         LedgerAccount::FeeIncome,
+        LedgerAccount::DeductibleRecoveries,
         LedgerAccount::CommissionExpense,
         LedgerAccount::CededPremium,
         LedgerAccount::WriteOffExpense,
@@ -184,6 +190,7 @@ impl LedgerAccount {
             LedgerAccount::WrittenPremium => "written_premium",
             LedgerAccount::SurchargeIncome => "surcharge_income",
             LedgerAccount::FeeIncome => "fee_income",
+            LedgerAccount::DeductibleRecoveries => "deductible_recoveries",
             LedgerAccount::CommissionExpense => "commission_expense",
             LedgerAccount::CededPremium => "ceded_premium",
             LedgerAccount::WriteOffExpense => "write_off_expense",
@@ -209,7 +216,8 @@ impl LedgerAccount {
             | LedgerAccount::CededPremiumPayable => AccountClass::Liability,
             LedgerAccount::WrittenPremium
             | LedgerAccount::SurchargeIncome
-            | LedgerAccount::FeeIncome => AccountClass::Revenue,
+            | LedgerAccount::FeeIncome
+            | LedgerAccount::DeductibleRecoveries => AccountClass::Revenue,
             LedgerAccount::CommissionExpense
             | LedgerAccount::CededPremium
             | LedgerAccount::WriteOffExpense => AccountClass::Expense,

@@ -22,6 +22,7 @@ pub const CHARGES_PER_ENTRY_MAX: usize = 1_000;
 /// | `surcharge`                              | Dr unbilled receivable, Cr surcharge income   |
 /// | `fee`, `flatFee`, `invoiceFee`           | Dr unbilled receivable, Cr fee income         |
 /// | `tax`, `flatTax`                         | Dr unbilled receivable, Cr taxes payable      |
+/// | `deductible`                             | Dr unbilled receivable, Cr deductible recov.  |
 /// | `commission`, `flatCommission`           | Dr commission expense, Cr commission payable  |
 /// | `cededPremium`, `flatCededPremium`       | Dr ceded premium, Cr ceded premium payable    |
 /// | `none`, `nonFinancial`                   | nothing                                       |
@@ -53,6 +54,10 @@ pub enum ChargeCategory {
     InvoiceFee,
     Tax,
     FlatTax,
+    /// The insured's share of a claim, billed to them (seed 003): always on
+    /// deductible invoices of its own, never beside premium. A deductible of
+    /// 500.00 debits the unbilled receivable and credits deductible recoveries.
+    Deductible,
     Commission,
     FlatCommission,
     CededPremium,
@@ -65,7 +70,7 @@ pub enum ChargeCategory {
 
 impl ChargeCategory {
     /// Every category.
-    pub const ALL: [ChargeCategory; 15] = [
+    pub const ALL: [ChargeCategory; 16] = [
         ChargeCategory::Premium,
         ChargeCategory::FlatPremium,
         ChargeCategory::Credit,
@@ -75,6 +80,7 @@ impl ChargeCategory {
         ChargeCategory::InvoiceFee,
         ChargeCategory::Tax,
         ChargeCategory::FlatTax,
+        ChargeCategory::Deductible,
         ChargeCategory::Commission,
         ChargeCategory::FlatCommission,
         ChargeCategory::CededPremium,
@@ -95,6 +101,7 @@ impl ChargeCategory {
             ChargeCategory::InvoiceFee => "invoiceFee",
             ChargeCategory::Tax => "tax",
             ChargeCategory::FlatTax => "flatTax",
+            ChargeCategory::Deductible => "deductible",
             ChargeCategory::Commission => "commission",
             ChargeCategory::FlatCommission => "flatCommission",
             ChargeCategory::CededPremium => "cededPremium",
@@ -125,6 +132,7 @@ impl ChargeCategory {
                 Some((receivable, A::FeeIncome))
             }
             ChargeCategory::Tax | ChargeCategory::FlatTax => Some((receivable, A::TaxesPayable)),
+            ChargeCategory::Deductible => Some((receivable, A::DeductibleRecoveries)),
             ChargeCategory::Commission | ChargeCategory::FlatCommission => {
                 Some((A::CommissionExpense, A::CommissionPayable))
             }
@@ -133,6 +141,12 @@ impl ChargeCategory {
             }
             ChargeCategory::None | ChargeCategory::NonFinancial => Option::None,
         }
+    }
+
+    /// Whether charges of this category are billed on deductible invoices
+    /// (seed 003), apart from premium.
+    pub fn is_deductible(self) -> bool {
+        self == ChargeCategory::Deductible
     }
 
     /// Whether the customer pays this charge (it goes through the receivable and
@@ -156,10 +170,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_category_of_seed_001_parses_from_its_seed_name() {
+    fn every_category_of_seed_001_and_the_deductible_parses_from_its_seed_name() {
         let seed = "cededPremium | commission | credit | fee | flatCededPremium | \
                     flatCommission | flatFee | flatPremium | flatTax | invoiceFee | none | \
-                    nonFinancial | premium | surcharge | tax";
+                    nonFinancial | premium | surcharge | tax | deductible";
         let names: Vec<&str> = seed.split(" | ").collect();
         assert_eq!(names.len(), ChargeCategory::ALL.len());
         for name in names {
@@ -188,7 +202,8 @@ mod tests {
                 C::FlatFee,
                 C::InvoiceFee,
                 C::Tax,
-                C::FlatTax
+                C::FlatTax,
+                C::Deductible
             ]
         );
     }

@@ -271,14 +271,20 @@ pub async fn account_billing(
                         |p| serde_json::json!({"payment": p.payment, "reversed_on": p.reversed_on}),
                     )
                     .collect();
-                serde_json::json!({
+                let mut billing = serde_json::json!({
                     "account": a.locator,
                     "currency": a.currency,
                     "credit": a.credit,
                     "invoices": invoices,
                     "payments": payments,
                     "delinquencies": a.delinquencies,
-                })
+                });
+                // The part of the credit flagged for deductibles (seed 003),
+                // shown only when there is some.
+                if !a.deductible_credit.is_zero() {
+                    billing["deductible_credit"] = serde_json::json!(a.deductible_credit);
+                }
+                billing
             })
         })?;
         found

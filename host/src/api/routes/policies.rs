@@ -210,6 +210,7 @@ pub async fn issue_policy(
                 received_on: payment.received_on.unwrap_or(today),
                 invoices: Vec::new(),
                 reference: payment.reference,
+                for_deductibles: false,
             }
             .into()
         })

@@ -13,6 +13,17 @@
 //! gap between generating and due in their policy's plan (seed 001: "relevant
 //! installment preferences"), or `invoice_due_days`, whichever is later.
 //!
+//! Deductible invoices (seed 003): charges of the `deductible` category are
+//! never mixed with premium. Each group of lines is split by stream and the
+//! deductibles go on invoices of their own, issued on the generation day
+//! (the charge date, or the day of generation when that has passed: a charge
+//! is never billed before it is booked) and due `deductible_invoice_due_days`
+//! later (the tenant's or the account's; `invoice_due_days` when unset).
+//! Example: with 15 invoice due days and 30 deductible due days, an
+//! `immediate` flat premium of 100.00 and a deductible of 500.00 booked on
+//! 2026-03-10 make two invoices issued that day: 100.00 due 2026-03-25 and a
+//! deductible invoice of 500.00 due 2026-04-09.
+//!
 //! Charges billed whole (seed 001): an `immediate` charge goes on a new invoice
 //! at once, with every other charge of its transaction and every pending
 //! `next` charge and fee of the account; a `next` charge rides on the next
@@ -25,7 +36,9 @@ use super::super::adjuster::PLUGIN_LINES_MAX;
 use super::super::error::CollectionsError;
 use super::super::event::{CollectionsEvent, CreditReason};
 use super::super::fee::{Fee, FeeReason};
-use super::super::invoice::{INVOICE_ITEMS_MAX, Invoice, InvoiceItem, ItemKind, SliceRef};
+use super::super::invoice::{
+    INVOICE_ITEMS_MAX, Invoice, InvoiceItem, InvoiceStream, ItemKind, SliceRef,
+};
 use super::super::settings::SeparateBy;
 use super::{Decider, plus_days};
 use crate::domain::Money;
@@ -105,15 +118,63 @@ impl Decider<'_> {
             self.place(&mut groups, Line::Fee(fee), false, generation, &remaining);
         }
         for lines in groups.values() {
-            for chunk in lines.chunks(INVOICE_ITEMS_MAX) {
-                if self.full() {
-                    return Ok(false);
+            for (stream, lines) in self.by_stream(lines)? {
+                for chunk in lines.chunks(INVOICE_ITEMS_MAX) {
+                    if self.full() {
+                        return Ok(false);
+                    }
+                    self.issue(chunk, stream, generation)?;
                 }
-                self.issue(chunk, generation)?;
             }
         }
         self.after_settlement(generation.on)?;
         Ok(true)
+    }
+
+    /// The lines of one invoice group split by stream (seed 003): premium
+    /// lines first, then deductibles; a stream with no line is left out.
+    fn by_stream(
+        &self,
+        lines: &[Line],
+    ) -> Result<Vec<(InvoiceStream, Vec<Line>)>, CollectionsError> {
+        let mut premium = Vec::new();
+        let mut deductible = Vec::new();
+        for line in lines {
+            match InvoiceStream::of(self.line_category(line)?) {
+                InvoiceStream::Premium => premium.push(line.clone()),
+                InvoiceStream::Deductible => deductible.push(line.clone()),
+            }
+        }
+        Ok([
+            (InvoiceStream::Premium, premium),
+            (InvoiceStream::Deductible, deductible),
+        ]
+        .into_iter()
+        .filter(|(_, lines)| !lines.is_empty())
+        .collect())
+    }
+
+    /// The category of what a line bills.
+    fn line_category(&self, line: &Line) -> Result<ChargeCategory, CollectionsError> {
+        Ok(match line {
+            Line::Slice(pending) => {
+                let policy = self.book.policies.get(&pending.policy);
+                let slice = policy.and_then(|p| p.slices.get(pending.index as usize));
+                policy
+                    .zip(slice)
+                    .and_then(|(p, slice)| p.charges.iter().find(|c| c.locator == slice.charge))
+                    .map(|c| c.category)
+                    .ok_or_else(|| {
+                        CollectionsError::Invalid(format!(
+                            "slice {} of {}",
+                            pending.index, pending.policy
+                        ))
+                    })?
+            }
+            Line::Pending(pending) => self.book_charge(pending)?.category,
+            Line::New(charge) => charge.category,
+            Line::Fee(fee) => fee.category,
+        })
     }
 
     /// Bills charges booked by a command at once when seed 001 says so: an
@@ -160,8 +221,10 @@ impl Decider<'_> {
             catch_up: false,
             due_days: None,
         };
-        for chunk in lines.chunks(INVOICE_ITEMS_MAX) {
-            self.issue(chunk, &generation)?;
+        for (stream, lines) in self.by_stream(&lines)? {
+            for chunk in lines.chunks(INVOICE_ITEMS_MAX) {
+                self.issue(chunk, stream, &generation)?;
+            }
         }
         self.after_settlement(on)
     }
@@ -332,8 +395,13 @@ impl Decider<'_> {
         })
     }
 
-    /// Issues one invoice of `lines`.
-    fn issue(&mut self, lines: &[Line], generation: &Generation) -> Result<(), CollectionsError> {
+    /// Issues one invoice of `lines`, all of `stream`.
+    fn issue(
+        &mut self,
+        lines: &[Line],
+        stream: InvoiceStream,
+        generation: &Generation,
+    ) -> Result<(), CollectionsError> {
         let number = self.account.invoices.len() as u32 + 1;
         let locator = format!("{}-I{number}", self.account.locator);
         let item_locator = |k: usize| format!("{locator}-{}", k + 1);
@@ -370,6 +438,9 @@ impl Decider<'_> {
         let issue_date = earliest_generated.map_or(on, |d| d.max(on));
         let mut due_date = match generation.due_days {
             Some(days) => plus_days(on, days)?,
+            None if stream == InvoiceStream::Deductible => {
+                plus_days(issue_date, self.settings.deductible_due_days())?
+            }
             None => {
                 let calendar_due = plus_days(issue_date, self.settings.invoice_due_days)?;
                 match earliest_due {
@@ -399,7 +470,7 @@ impl Decider<'_> {
             .rounded(crate::domain::RoundingMode::HalfAwayFromZero);
         let credit = self.settings.credit;
         let planned_credit = if credit.apply_on_invoice_generation && total.amount > Decimal::ZERO {
-            self.account.available_credit().min(total.amount)
+            self.account.credit_for(stream).min(total.amount)
         } else {
             Decimal::ZERO
         };
@@ -416,6 +487,7 @@ impl Decider<'_> {
             sent: owed_after_credit > Decimal::ZERO || self.settings.send_zero_outstanding_invoices,
             catch_up: generation.catch_up,
             effective_on: effective_on.unwrap_or(issue_date),
+            stream,
         };
         self.emit(CollectionsEvent::InvoiceIssued { invoice })?;
         if total.is_negative() {

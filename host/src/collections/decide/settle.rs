@@ -4,6 +4,14 @@
 //! does: a delinquency paid in full during grace ends, and a term whose first
 //! invoice is paid is confirmed (seed 002).
 //!
+//! Deductibles (seed 003): a payment flagged for deductibles settles open
+//! deductible invoices (oldest due first) and may name only those; what it
+//! leaves is credit flagged for deductibles, which pays deductible invoices
+//! only, while other credit never pays them. Example: 700.00 flagged for
+//! deductibles with a deductible invoice of 500.00 and a premium invoice of
+//! 100.00 open pays the deductible and leaves 200.00 of deductible credit;
+//! the premium invoice still owes 100.00.
+//!
 //! Choices: a payment naming invoices settles only those, in the order named,
 //! and the rest goes to credit (it is not spread over other invoices). A
 //! returned payment takes back the credit it gave even when that credit was
@@ -17,6 +25,7 @@ use super::super::command::CreditTarget;
 use super::super::error::CollectionsError;
 use super::super::event::{CollectionsEvent, CreditReason};
 use super::super::fee::{Fee, FeeReason, REVERSAL_FEE_CHARGE};
+use super::super::invoice::InvoiceStream;
 use super::super::payment::{Allocation, Payment, TARGETS_MAX, allocate};
 use super::super::settings::DelinquencyScope;
 use super::{Decider, check_text};
@@ -55,14 +64,27 @@ impl Decider<'_> {
         received_on: NaiveDate,
         invoices: &[String],
         reference: &str,
+        for_deductibles: bool,
     ) -> Result<(), CollectionsError> {
         let amount = self.positive("payment", amount)?;
         check_text("reference", reference)?;
+        let deductible =
+            |i: &usize| self.account.invoices[*i].invoice.stream == InvoiceStream::Deductible;
         let targets = if invoices.is_empty() {
-            self.account.open_by_age()
+            let open = self.account.open_by_age();
+            if for_deductibles {
+                open.into_iter().filter(deductible).collect()
+            } else {
+                open
+            }
         } else {
             self.targets(invoices)?
         };
+        if for_deductibles && let Some(other) = targets.iter().find(|i| !deductible(i)) {
+            return Err(CollectionsError::NotDeductible {
+                invoice: self.account.invoices[*other].invoice.locator.clone(),
+            });
+        }
         let (allocations, left) = allocate(
             amount.amount,
             targets.iter().map(|i| &self.account.invoices[*i]),
@@ -75,6 +97,7 @@ impl Decider<'_> {
             reference: reference.to_string(),
             allocations,
             to_credit: left,
+            for_deductibles,
             entry: self.next_entry(),
         };
         self.emit(CollectionsEvent::PaymentReceived { payment })?;
@@ -156,35 +179,41 @@ impl Decider<'_> {
         on: NaiveDate,
         targets: &[CreditTarget],
     ) -> Result<(), CollectionsError> {
-        let mut available = self.account.available_credit();
-        if available <= Decimal::ZERO {
+        if self.account.available_credit() <= Decimal::ZERO {
             return Err(CollectionsError::Invalid(format!(
                 "account {} has no credit to distribute",
                 self.account.locator
             )));
         }
         let allocations = if targets.is_empty() {
-            let open = self.account.open_by_age();
-            allocate(available, open.iter().map(|i| &self.account.invoices[*i])).0
+            self.credit_allocations(&self.account.open_by_age())
         } else {
+            let mut available = [InvoiceStream::Premium, InvoiceStream::Deductible]
+                .map(|stream| (stream, self.account.credit_for(stream)));
             let names: Vec<String> = targets.iter().map(|t| t.invoice.clone()).collect();
             let positions = self.targets(&names)?;
             let mut allocations = Vec::new();
             for (target, position) in targets.iter().zip(positions) {
+                let stream = self.account.invoices[position].invoice.stream;
+                let pool = &mut available
+                    .iter_mut()
+                    .find(|(s, _)| *s == stream)
+                    .expect("both streams")
+                    .1;
                 let owed = self.account.invoices[position].outstanding();
                 let wanted = match target.amount {
                     Some(amount) => self.positive("credit", amount)?.amount,
                     None => owed,
                 };
-                if wanted > owed || wanted > available {
+                if wanted > owed || wanted > *pool {
                     return Err(CollectionsError::Invalid(format!(
                         "{wanted} of credit is more than invoice {} owes ({owed}) or the credit \
-                         available ({available})",
+                         available for it ({pool})",
                         target.invoice
                     )));
                 }
                 if wanted > Decimal::ZERO {
-                    available -= wanted;
+                    *pool -= wanted;
                     allocations.push(Allocation {
                         invoice: target.invoice.clone(),
                         amount: wanted,
@@ -209,18 +238,39 @@ impl Decider<'_> {
         on: NaiveDate,
         reason: CreditReason,
     ) -> Result<(), CollectionsError> {
-        let available = self.account.available_credit();
-        if available <= Decimal::ZERO || positions.is_empty() {
+        if self.account.available_credit() <= Decimal::ZERO || positions.is_empty() {
             return Ok(());
         }
-        let (allocations, _) = allocate(
-            available,
-            positions.iter().map(|i| &self.account.invoices[*i]),
-        );
+        let allocations = self.credit_allocations(positions);
         if allocations.is_empty() {
             return Ok(());
         }
         self.emit_credit(allocations, on, reason)
+    }
+
+    /// Available credit spread over the invoices at `positions`, in order,
+    /// each from the credit of its stream (seed 003): deductible invoices
+    /// from credit flagged for deductibles, the others from the rest.
+    fn credit_allocations(&self, positions: &[usize]) -> Vec<Allocation> {
+        let mut allocations = Vec::new();
+        for stream in [InvoiceStream::Premium, InvoiceStream::Deductible] {
+            let available = self.account.credit_for(stream);
+            if available <= Decimal::ZERO {
+                continue;
+            }
+            let of_stream = positions
+                .iter()
+                .map(|i| &self.account.invoices[*i])
+                .filter(|r| r.invoice.stream == stream);
+            allocations.extend(allocate(available, of_stream).0);
+        }
+        let order = |a: &Allocation| {
+            positions
+                .iter()
+                .position(|i| self.account.invoices[*i].invoice.locator == a.invoice)
+        };
+        allocations.sort_by_key(order);
+        allocations
     }
 
     fn emit_credit(

@@ -714,6 +714,7 @@ impl Life {
                 .into()
             }
             Step::Pay(value) => BillingCommand::RecordPayment {
+                for_deductibles: false,
                 account: "A1".into(),
                 amount: cents(*value),
                 received_on: day,
@@ -734,6 +735,7 @@ impl Life {
                     return;
                 }
                 BillingCommand::RecordPayment {
+                    for_deductibles: false,
                     account: "A1".into(),
                     amount: owed,
                     received_on: day,

@@ -111,6 +111,7 @@ fn a_payment_naming_an_invoice_settles_only_it_and_the_rest_becomes_credit() {
     world.run(date(2021, 2, 1));
     world.exec(
         BillingCommand::RecordPayment {
+            for_deductibles: false,
             account: "A1".into(),
             amount: dec!(130.00),
             received_on: date(2021, 2, 1),
@@ -158,6 +159,7 @@ fn credit_is_distributed_by_hand_when_it_is_not_applied_automatically() {
     world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
     world.exec(
         BillingCommand::RecordPayment {
+            for_deductibles: false,
             account: "A1".into(),
             amount: dec!(180.00),
             received_on: date(2020, 12, 20),
@@ -314,6 +316,7 @@ fn a_payment_in_fractions_of_a_cent_is_refused_and_changes_nothing() {
     let before = world.state.collections.clone();
     let refused = world.try_exec(
         BillingCommand::RecordPayment {
+            for_deductibles: false,
             account: "A1".into(),
             amount: dec!(10.005),
             received_on: date(2021, 1, 1),

@@ -58,6 +58,7 @@ fn apply(world: &mut World, today: &mut NaiveDate, step: &Step) {
         }
         Step::Pay(amount) => world.try_exec(
             BillingCommand::RecordPayment {
+                for_deductibles: false,
                 account,
                 amount: cents(*amount),
                 received_on: day,

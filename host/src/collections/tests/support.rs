@@ -288,6 +288,7 @@ impl World {
     pub fn pay(&mut self, amount: Decimal, day: NaiveDate) -> Vec<TenantEvent> {
         self.exec(
             BillingCommand::RecordPayment {
+                for_deductibles: false,
                 account: "A1".into(),
                 amount,
                 received_on: day,
