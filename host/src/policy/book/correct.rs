@@ -16,10 +16,9 @@ impl PolicyBook {
         term: u32,
         version: &str,
         reason: &str,
-        context: &CommandContext,
-        raters: &dyn RaterResolver,
-        dater: &dyn InstallmentDater,
+        with: Deciding<'_>,
     ) -> Result<Vec<BookEvent>, PolicyError> {
+        let Deciding { raters, .. } = with;
         let state = self.policy(policy)?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > CORRECTION_REASON_CHARS_MAX {
@@ -66,22 +65,17 @@ impl PolicyBook {
             previous_version: found.rate_version.clone(),
             reason: reason.to_string(),
         };
-        let transaction = new_transaction(
+        self.book(
             state,
-            TransactionKind::RateCorrection,
-            found.period.start(),
-            term,
-            change,
-            context,
-        );
-        Ok(vec![self.transact(
-            state,
-            transaction,
-            None,
-            context,
-            raters,
-            dater,
-        )?])
+            NewTransaction {
+                kind: TransactionKind::RateCorrection,
+                effective: found.period.start(),
+                term,
+                change,
+                opens: None,
+            },
+            with,
+        )
     }
 
     pub(super) fn correct_product_rates(
@@ -89,10 +83,11 @@ impl PolicyBook {
         product: &str,
         version: &str,
         reason: &str,
-        context: &CommandContext,
-        raters: &dyn RaterResolver,
-        dater: &dyn InstallmentDater,
+        with: Deciding<'_>,
     ) -> Result<Vec<BookEvent>, PolicyError> {
+        let Deciding {
+            context, raters, ..
+        } = with;
         let deployed = self
             .products
             .get(product)
@@ -138,9 +133,7 @@ impl PolicyBook {
                 term.number,
                 version,
                 reason,
-                context,
-                raters,
-                dater,
+                with,
             )?);
         }
         Ok(events)

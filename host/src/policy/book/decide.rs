@@ -25,6 +25,11 @@ impl PolicyBook {
         raters: &dyn RaterResolver,
         dater: &dyn InstallmentDater,
     ) -> Result<Vec<BookEvent>, PolicyError> {
+        let with = Deciding {
+            context,
+            raters,
+            dater,
+        };
         match command {
             PolicyCommand::DeployProduct { product } => {
                 product.validate()?;
@@ -70,33 +75,31 @@ impl PolicyBook {
                 time_zone,
                 data,
                 bind,
-                context,
-                raters,
-                dater,
+                with,
             ),
             PolicyCommand::Endorse {
                 policy,
                 effective,
                 changes,
-            } => self.endorse(policy, effective, changes, context, raters, dater),
+            } => self.endorse(policy, effective, changes, with),
             PolicyCommand::Renew {
                 policy,
                 plan,
                 changes,
-            } => self.renew(policy, plan, changes, context, raters, dater),
+            } => self.renew(policy, plan, changes, with),
             PolicyCommand::NonRenew { policy, reason } => self.non_renew(policy, reason, context),
             PolicyCommand::Cancel {
                 policy,
                 effective,
                 reason,
-            } => self.cancel(policy, effective, reason, context, raters, dater),
+            } => self.cancel(policy, effective, reason, with),
             PolicyCommand::Reinstate { policy, effective } => {
-                self.reinstate(policy, effective, context, raters, dater)
+                self.reinstate(policy, effective, with)
             }
             PolicyCommand::Reverse {
                 policy,
                 transaction,
-            } => self.reverse(policy, transaction, context, raters, dater),
+            } => self.reverse(policy, transaction, with),
             PolicyCommand::AddFlatCharge {
                 account,
                 policy,
@@ -121,12 +124,12 @@ impl PolicyBook {
                 term,
                 version,
                 reason,
-            } => self.correct_rates(policy, *term, version, reason, context, raters, dater),
+            } => self.correct_rates(policy, *term, version, reason, with),
             PolicyCommand::CorrectProductRates {
                 product,
                 version,
                 reason,
-            } => self.correct_product_rates(product, version, reason, context, raters, dater),
+            } => self.correct_product_rates(product, version, reason, with),
         }
     }
 }

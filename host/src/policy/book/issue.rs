@@ -15,10 +15,11 @@ impl PolicyBook {
         time_zone: &str,
         data: &PolicyData,
         bind: &BindOptions,
-        context: &CommandContext,
-        raters: &dyn RaterResolver,
-        dater: &dyn InstallmentDater,
+        with: Deciding<'_>,
     ) -> Result<Vec<BookEvent>, PolicyError> {
+        let Deciding {
+            context, raters, ..
+        } = with;
         check_locator(locator)?;
         if self.policies.contains_key(locator) {
             return Err(PolicyError::DuplicatePolicy(locator.to_string()));
@@ -124,7 +125,7 @@ impl PolicyBook {
             change,
             context,
         );
-        let mut event = self.transact(&empty, transaction, Some(term), context, raters, dater)?;
+        let mut event = self.transact(&empty, transaction, Some(term), with)?;
         if let BookEvent::TransactionIssued { record } = &mut event {
             record.opened = Some(header);
         }

@@ -135,3 +135,58 @@ pub(super) fn new_transaction(
         reversed_by: None,
     }
 }
+
+/// What every transaction is decided with: the command's context, the
+/// raters of the product's chain and the dater of its installments.
+#[derive(Clone, Copy)]
+pub(super) struct Deciding<'a> {
+    pub(super) context: &'a CommandContext,
+    pub(super) raters: &'a dyn RaterResolver,
+    pub(super) dater: &'a dyn InstallmentDater,
+}
+
+/// A transaction about to be booked on a policy (its locator, sequence,
+/// actor and time come from the policy and the command's context).
+pub(super) struct NewTransaction {
+    pub(super) kind: TransactionKind,
+    pub(super) effective: NaiveDate,
+    pub(super) term: u32,
+    pub(super) change: TransactionChange,
+    /// The term the transaction opens (a renewal's).
+    pub(super) opens: Option<Term>,
+}
+
+impl PolicyBook {
+    /// Books `new` on `state`: the transaction made and its effect priced
+    /// (see `transact`).
+    pub(super) fn book(
+        &self,
+        state: &PolicyState,
+        new: NewTransaction,
+        with: Deciding<'_>,
+    ) -> Result<Vec<BookEvent>, PolicyError> {
+        let transaction = new_transaction(
+            state,
+            new.kind,
+            new.effective,
+            new.term,
+            new.change,
+            with.context,
+        );
+        Ok(vec![self.transact(state, transaction, new.opens, with)?])
+    }
+}
+
+/// The term of `state` in force on `effective`: refused when the date is
+/// in no term or the policy is cancelled then (an endorsement and a
+/// cancellation need the policy in force).
+pub(super) fn term_in_force(state: &PolicyState, effective: NaiveDate) -> Result<u32, PolicyError> {
+    let term = state.term_number_at(effective)?;
+    if is_cancelled_at(&state.transactions, term, effective) {
+        return Err(PolicyError::NotInForce {
+            policy: state.locator().to_string(),
+            date: effective,
+        });
+    }
+    Ok(term)
+}

@@ -10,18 +10,10 @@ impl PolicyBook {
         policy: &str,
         effective: &NaiveDate,
         changes: &[DataChange],
-        context: &CommandContext,
-        raters: &dyn RaterResolver,
-        dater: &dyn InstallmentDater,
+        with: Deciding<'_>,
     ) -> Result<Vec<BookEvent>, PolicyError> {
         let state = self.policy(policy)?;
-        let term = state.term_number_at(*effective)?;
-        if is_cancelled_at(&state.transactions, term, *effective) {
-            return Err(PolicyError::NotInForce {
-                policy: policy.to_string(),
-                date: *effective,
-            });
-        }
+        let term = term_in_force(state, *effective)?;
         let mut data = state.data_at(*effective);
         for change in changes {
             data.check(change)?;
@@ -30,22 +22,17 @@ impl PolicyBook {
         let change = TransactionChange::Endorsement {
             changes: changes.to_vec(),
         };
-        let transaction = new_transaction(
+        self.book(
             state,
-            TransactionKind::Endorsement,
-            *effective,
-            term,
-            change,
-            context,
-        );
-        Ok(vec![self.transact(
-            state,
-            transaction,
-            None,
-            context,
-            raters,
-            dater,
-        )?])
+            NewTransaction {
+                kind: TransactionKind::Endorsement,
+                effective: *effective,
+                term,
+                change,
+                opens: None,
+            },
+            with,
+        )
     }
 
     pub(super) fn renew(
@@ -53,10 +40,11 @@ impl PolicyBook {
         policy: &str,
         plan: &Option<String>,
         changes: &[DataChange],
-        context: &CommandContext,
-        raters: &dyn RaterResolver,
-        dater: &dyn InstallmentDater,
+        with: Deciding<'_>,
     ) -> Result<Vec<BookEvent>, PolicyError> {
+        let Deciding {
+            context, raters, ..
+        } = with;
         let state = self.policy(policy)?;
         let last = state
             .terms
@@ -114,22 +102,17 @@ impl PolicyBook {
             plan,
             changes: changes.to_vec(),
         };
-        let transaction = new_transaction(
+        self.book(
             state,
-            TransactionKind::Renewal,
-            start,
-            term.number,
-            change,
-            context,
-        );
-        Ok(vec![self.transact(
-            state,
-            transaction,
-            Some(term),
-            context,
-            raters,
-            dater,
-        )?])
+            NewTransaction {
+                kind: TransactionKind::Renewal,
+                effective: start,
+                term: term.number,
+                change,
+                opens: Some(term),
+            },
+            with,
+        )
     }
 
     pub(super) fn cancel(
@@ -137,43 +120,28 @@ impl PolicyBook {
         policy: &str,
         effective: &NaiveDate,
         reason: &CancellationReason,
-        context: &CommandContext,
-        raters: &dyn RaterResolver,
-        dater: &dyn InstallmentDater,
+        with: Deciding<'_>,
     ) -> Result<Vec<BookEvent>, PolicyError> {
         let state = self.policy(policy)?;
-        let term = state.term_number_at(*effective)?;
-        if is_cancelled_at(&state.transactions, term, *effective) {
-            return Err(PolicyError::NotInForce {
-                policy: policy.to_string(),
-                date: *effective,
-            });
-        }
-        let transaction = new_transaction(
+        let term = term_in_force(state, *effective)?;
+        self.book(
             state,
-            TransactionKind::Cancellation,
-            *effective,
-            term,
-            TransactionChange::Cancellation { reason: *reason },
-            context,
-        );
-        Ok(vec![self.transact(
-            state,
-            transaction,
-            None,
-            context,
-            raters,
-            dater,
-        )?])
+            NewTransaction {
+                kind: TransactionKind::Cancellation,
+                effective: *effective,
+                term,
+                change: TransactionChange::Cancellation { reason: *reason },
+                opens: None,
+            },
+            with,
+        )
     }
 
     pub(super) fn reinstate(
         &self,
         policy: &str,
         effective: &NaiveDate,
-        context: &CommandContext,
-        raters: &dyn RaterResolver,
-        dater: &dyn InstallmentDater,
+        with: Deciding<'_>,
     ) -> Result<Vec<BookEvent>, PolicyError> {
         let state = self.policy(policy)?;
         let term = state.term_number_at(*effective)?;
@@ -183,31 +151,24 @@ impl PolicyBook {
                 date: *effective,
             });
         }
-        let transaction = new_transaction(
+        self.book(
             state,
-            TransactionKind::Reinstatement,
-            *effective,
-            term,
-            TransactionChange::Reinstatement,
-            context,
-        );
-        Ok(vec![self.transact(
-            state,
-            transaction,
-            None,
-            context,
-            raters,
-            dater,
-        )?])
+            NewTransaction {
+                kind: TransactionKind::Reinstatement,
+                effective: *effective,
+                term,
+                change: TransactionChange::Reinstatement,
+                opens: None,
+            },
+            with,
+        )
     }
 
     pub(super) fn reverse(
         &self,
         policy: &str,
         transaction: &str,
-        context: &CommandContext,
-        raters: &dyn RaterResolver,
-        dater: &dyn InstallmentDater,
+        with: Deciding<'_>,
     ) -> Result<Vec<BookEvent>, PolicyError> {
         let state = self.policy(policy)?;
         let target = state
@@ -227,16 +188,16 @@ impl PolicyBook {
         let change = TransactionChange::Reversal {
             target: transaction.to_string(),
         };
-        let reversal = new_transaction(
+        self.book(
             state,
-            TransactionKind::Reversal,
-            target.effective,
-            target.term,
-            change,
-            context,
-        );
-        Ok(vec![
-            self.transact(state, reversal, None, context, raters, dater)?,
-        ])
+            NewTransaction {
+                kind: TransactionKind::Reversal,
+                effective: target.effective,
+                term: target.term,
+                change,
+                opens: None,
+            },
+            with,
+        )
     }
 }
