@@ -25,3 +25,4 @@ pub mod plugin;
 pub mod policy;
 pub mod rating;
 pub mod store;
+pub mod webhooks;
