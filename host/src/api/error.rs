@@ -187,12 +187,26 @@ impl From<EngineError> for ApiError {
             )) => message.clone(),
             other => other.to_string(),
         };
+        if let EngineError::Webhooks(webhooks) = &error {
+            let status = match webhooks.kind() {
+                crate::webhooks::WebhookErrorKind::NotFound => StatusCode::NOT_FOUND,
+                crate::webhooks::WebhookErrorKind::Conflict => StatusCode::CONFLICT,
+                crate::webhooks::WebhookErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            return ApiError::new(status, code, detail);
+        }
         if let EngineError::Config(config) = &error {
             let status =
                 StatusCode::from_u16(config.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             return ApiError::new(status, code, detail);
         }
         ApiError::new(status_of(code), code, detail)
+    }
+}
+
+impl From<crate::webhooks::WebhookError> for ApiError {
+    fn from(error: crate::webhooks::WebhookError) -> Self {
+        EngineError::Webhooks(error).into()
     }
 }
 

@@ -22,7 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use routes::{
     activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending,
-    policies, raters, shadow,
+    policies, raters, shadow, webhooks,
 };
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -169,6 +169,37 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ledger/trial-balance", get(ledger::trial_balance))
         .route("/v1/events", get(ledger::events))
         .route("/v1/exports/{file}", get(exports::export))
+        .route("/v1/webhooks/event-types", get(webhooks::event_types))
+        .route(
+            "/v1/webhooks/endpoints",
+            post(webhooks::create_endpoint).get(webhooks::list_endpoints),
+        )
+        .route(
+            "/v1/webhooks/endpoints/{id}",
+            get(webhooks::get_endpoint)
+                .patch(webhooks::update_endpoint)
+                .delete(webhooks::delete_endpoint),
+        )
+        .route(
+            "/v1/webhooks/endpoints/{id}/disable",
+            post(webhooks::disable_endpoint),
+        )
+        .route(
+            "/v1/webhooks/endpoints/{id}/enable",
+            post(webhooks::enable_endpoint),
+        )
+        .route(
+            "/v1/webhooks/endpoints/{id}/secret-rotations",
+            post(webhooks::rotate_secret),
+        )
+        .route(
+            "/v1/webhooks/endpoints/{id}/attempts",
+            get(webhooks::list_attempts),
+        )
+        .route(
+            "/v1/webhooks/endpoints/{id}/replays",
+            post(webhooks::replay),
+        )
         .fallback(|| async { error::ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(JSON_BODY_BYTES_MAX))
         // Inside the trace span: what it logs carries the request id.

@@ -9,7 +9,7 @@
 
 use super::routes::{
     activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending,
-    policies, raters, shadow,
+    policies, raters, shadow, webhooks,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -51,8 +51,12 @@ use utoipa::{PartialSchema, ToSchema};
         clock::get_clock, clock::set_clock,
         ledger::entries, ledger::balances, ledger::trial_balance, ledger::events,
         exports::export,
+        webhooks::event_types, webhooks::create_endpoint, webhooks::list_endpoints,
+        webhooks::get_endpoint, webhooks::update_endpoint, webhooks::disable_endpoint,
+        webhooks::enable_endpoint, webhooks::rotate_secret, webhooks::delete_endpoint,
+        webhooks::list_attempts, webhooks::replay,
     ),
-    components(schemas(super::error::Problem, BillingCommand)),
+    components(schemas(super::error::Problem, BillingCommand, crate::webhooks::WebhookMessage)),
     tags(
         (name = "configuration", description = "Products and API keys (admin)"),
         (name = "plugins", description = "WebAssembly rating and invoicing plugins (admin)"),
@@ -61,6 +65,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "billing", description = "Collections: payments, credit, write-offs, disbursements, holds, billing runs, the tenant's clock"),
         (name = "ledger", description = "Journal entries, balances, trial balance, event feed (read)"),
         (name = "exports", description = "CSV and Parquet files for finance and data teams (read)"),
+        (name = "webhooks", description = "Webhook endpoints, their deliveries and replays; the messages are in the document's `webhooks` section"),
     )
 )]
 struct ApiDoc;
@@ -78,6 +83,11 @@ const NOT_PREVIEWABLE: &[&str] = &[
     "rotate_key",
     "run_billing",
     "set_clock",
+    "create_endpoint",
+    "disable_endpoint",
+    "enable_endpoint",
+    "rotate_secret",
+    "replay",
 ];
 
 /// Commands that are not POSTs: attaching a rate table (PUT) takes
@@ -109,6 +119,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
             (&mut item.post, true),
             (&mut item.put, false),
             (&mut item.delete, false),
+            (&mut item.patch, false),
         ];
         for (operation, is_post) in operations {
             let Some(operation) = operation.as_mut() else {
@@ -137,7 +148,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 pub async fn serve() -> impl axum::response::IntoResponse {
     static DOCUMENT: OnceLock<axum::body::Bytes> = OnceLock::new();
     let body = DOCUMENT.get_or_init(|| {
-        serde_json::to_vec(&document())
+        serde_json::to_vec(&document_json())
             .expect("the document serializes")
             .into()
     });
@@ -145,6 +156,50 @@ pub async fn serve() -> impl axum::response::IntoResponse {
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body.clone(),
     )
+}
+
+/// The document as served: [`document`] with its `webhooks` section
+/// (OpenAPI 3.1; utoipa has no builder for it): one `post` per event type,
+/// its body a `WebhookMessage`, signed with the Standard Webhooks headers.
+pub fn document_json() -> serde_json::Value {
+    let mut doc = serde_json::to_value(document()).expect("the document serializes");
+    let header = |description: &str| serde_json::json!({"in": "header", "required": true, "schema": {"type": "string"}, "description": description});
+    let mut webhooks = serde_json::Map::new();
+    for (event_type, told) in crate::webhooks::schema::EVENT_TYPES {
+        let mut parameters = Vec::new();
+        for (name, description) in [
+            (
+                "webhook-id",
+                "The message id (`msg_<sequence>_<index>`), the same on every retry: de-duplicate by it.",
+            ),
+            ("webhook-timestamp", "Unix seconds of the attempt."),
+            (
+                "webhook-signature",
+                "`v1,<base64 HMAC-SHA256 of \"id.timestamp.body\">` keyed by the endpoint's secret; during a rotation two, space-separated.",
+            ),
+        ] {
+            let mut parameter = header(description);
+            parameter["name"] = serde_json::json!(name);
+            parameters.push(parameter);
+        }
+        webhooks.insert(
+            event_type.to_string(),
+            serde_json::json!({"post": {
+                "operationId": format!("webhook_{}", event_type.replace('.', "_")),
+                "summary": told,
+                "tags": ["webhooks"],
+                "parameters": parameters,
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookMessage"}}}},
+                "responses": {
+                    "2XX": {"description": "Delivered."},
+                    "410": {"description": "Gone: the endpoint is disabled at once."},
+                    "default": {"description": "Retried with back-off (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, then every 10 h; `Retry-After` honoured) for 3 days."}
+                }
+            }}),
+        );
+    }
+    doc["webhooks"] = serde_json::Value::Object(webhooks);
+    doc
 }
 
 /// `{locator}` and `{charge}` in `/v1/policies/{policy}/charges/{charge}/audit`.

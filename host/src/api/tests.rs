@@ -29,6 +29,7 @@ mod reinstatement;
 mod seed002;
 mod shadow;
 mod technical_premium;
+mod webhooks;
 
 struct Api {
     router: Router,

@@ -122,6 +122,12 @@ pub fn open_data_dir_with(data: &Path, store: Option<&str>) -> Result<AppState, 
     )
 }
 
+/// Starts delivering webhook messages of every tenant over `state` (see
+/// [`crate::engine::webhooks`]); delivery stops when the handle is dropped.
+pub fn start_webhooks(state: &AppState) -> crate::engine::webhooks::WebhookWorker {
+    Engine::start_webhooks(&state.engine, state.raters.secrets.clone())
+}
+
 /// Runs the server until Ctrl-C.
 pub async fn serve(options: ServeOptions) -> Result<(), BootError> {
     let data = options.data.clone();
@@ -129,6 +135,8 @@ pub async fn serve(options: ServeOptions) -> Result<(), BootError> {
     let state = tokio::task::spawn_blocking(move || open_data_dir_with(&data, store.as_deref()))
         .await
         .map_err(|e| BootError::Task(e.to_string()))??;
+    // Webhook messages are delivered from the log while the server runs.
+    let _webhooks = start_webhooks(&state);
     if options.demo || state.keys.is_empty() {
         let demo_state = state.clone();
         let files = options.demo_files.clone();

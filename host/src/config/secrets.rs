@@ -177,6 +177,67 @@ impl SecretBox {
     }
 }
 
+/// The blob namespace of webhook endpoints' encrypted signing secrets.
+pub const WEBHOOK_SECRETS_NAMESPACE: &str = "webhook-secrets";
+
+impl SecretBox {
+    /// The secret of a new webhook endpoint (or a rotation): derived from
+    /// the request's idempotency key when it has one, so a retried request
+    /// makes the same secret and replays; random otherwise.
+    pub fn new_webhook_secret(
+        &self,
+        tenant: &str,
+        idempotency_key: Option<&str>,
+    ) -> crate::webhooks::WebhookSecret {
+        match idempotency_key {
+            Some(key) => {
+                let mut mac =
+                    <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
+                mac.update(b"premia webhook secret v1\n");
+                mac.update(tenant.as_bytes());
+                mac.update(b"\n");
+                mac.update(key.as_bytes());
+                crate::webhooks::WebhookSecret::from_bytes(mac.finalize().into_bytes().to_vec())
+                    .expect("32 bytes")
+            }
+            None => crate::webhooks::WebhookSecret::generate(),
+        }
+    }
+
+    /// Keeps a webhook secret sealed in the tenant's secret area; returns
+    /// its reference (a keyed digest: the same secret, the same reference).
+    pub fn put_webhook_secret(
+        &self,
+        store: &dyn Store,
+        tenant: &str,
+        secret: &crate::webhooks::WebhookSecret,
+    ) -> Result<String, SecretError> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
+        mac.update(b"premia webhook secret reference v1\n");
+        mac.update(secret.bytes());
+        let reference = hex::encode(&mac.finalize().into_bytes()[..16]);
+        let context = format!("{tenant}/{WEBHOOK_SECRETS_NAMESPACE}/{reference}");
+        let sealed = self.seal(secret.bytes(), context.as_bytes());
+        store.put_blob(tenant, WEBHOOK_SECRETS_NAMESPACE, &reference, &sealed)?;
+        Ok(reference)
+    }
+
+    /// A webhook secret from the tenant's secret area.
+    pub fn webhook_secret(
+        &self,
+        store: &dyn Store,
+        tenant: &str,
+        reference: &str,
+    ) -> Result<crate::webhooks::WebhookSecret, SecretError> {
+        let sealed = store
+            .get_blob(tenant, WEBHOOK_SECRETS_NAMESPACE, reference)?
+            .ok_or_else(|| SecretError::Missing(reference.to_string()))?;
+        let context = format!("{tenant}/{WEBHOOK_SECRETS_NAMESPACE}/{reference}");
+        let bytes = self.open(&sealed, context.as_bytes())?;
+        crate::webhooks::WebhookSecret::from_bytes(bytes).map_err(|_| SecretError::Undecryptable)
+    }
+}
+
 fn context(tenant: &str, reference: &str) -> String {
     format!("{tenant}/{SECRETS_NAMESPACE}/{reference}")
 }

@@ -148,6 +148,7 @@ pub fn touched_accounts(state: &TenantState, events: &[TenantEvent]) -> BTreeSet
             | TenantEvent::Clock(_)
             | TenantEvent::Keys(_)
             | TenantEvent::Config(_)
+            | TenantEvent::Webhooks(_)
             | TenantEvent::Shadow(_) => None,
         })
         .collect()

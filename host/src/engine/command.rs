@@ -9,6 +9,7 @@ use crate::collections::BillingCommand;
 use crate::config::ConfigCommand;
 use crate::keys::KeyCommand;
 use crate::policy::PolicyCommand;
+use crate::webhooks::WebhookCommand;
 use serde::{Deserialize, Serialize};
 
 /// A command to a tenant.
@@ -28,6 +29,14 @@ pub enum EngineCommand {
     /// A challenger's answers beside the champion's (shadow rating), sent by
     /// the engine's shadow worker, never by the API.
     Shadow(ShadowRecord),
+    /// The tenant's webhook endpoints.
+    Webhooks(WebhookCommand),
+}
+
+impl From<WebhookCommand> for EngineCommand {
+    fn from(command: WebhookCommand) -> Self {
+        EngineCommand::Webhooks(command)
+    }
 }
 
 impl From<PolicyCommand> for EngineCommand {

@@ -17,6 +17,7 @@ mod schedule;
 mod service;
 mod shadow_report;
 mod state;
+pub mod webhook_messages;
 
 pub use account_summary::{AccountPosition, AccountSummary, touched_accounts};
 pub use auto_bind::{BindingEvent, PendingStatus, PendingTransaction, transaction_type};
@@ -35,6 +36,7 @@ pub use next_invoice::{NEXT_INVOICE_STEPS_MAX, NextInvoice};
 pub use plugin_adjuster::PluginInvoiceAdjuster;
 pub use schedule::{PREVIEW_RUNS_MAX, ScheduledInvoice};
 pub use service::decode_stored;
+pub use service::webhooks;
 pub use service::{
     BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, PreviewStep,
     RequestMeta, SHADOW_ACTOR, SHADOW_QUEUE_JOBS_MAX, SummarizedPreview, request_hash,

@@ -23,6 +23,7 @@ mod billing_run;
 mod bundle_preview;
 mod quote_schedule;
 mod shadow;
+pub mod webhooks;
 
 pub use bundle_preview::{PreviewStep, SummarizedPreview};
 pub use shadow::{SHADOW_ACTOR, SHADOW_QUEUE_JOBS_MAX};

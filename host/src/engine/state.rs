@@ -26,6 +26,7 @@ use crate::policy::{
     BookEvent, Charge, CommandContext, PolicyBook, PolicyCommand, PolicyError, RaterResolver,
 };
 use crate::store::PAYLOAD_BYTES_MAX;
+use crate::webhooks::{WebhookEndpoints, WebhookError, WebhookEvent};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -48,6 +49,9 @@ pub enum TenantEvent {
     Shadow(ShadowRecord),
     /// A transaction held, bound or expired by automatic binding.
     Binding(BindingEvent),
+    /// A webhook endpoint created, changed, disabled, enabled, given a new
+    /// secret or deleted.
+    Webhooks(WebhookEvent),
 }
 
 impl TenantEvent {
@@ -68,6 +72,7 @@ impl TenantEvent {
             TenantEvent::Keys(event) => event.kind(),
             TenantEvent::Shadow(_) => "shadow_rated",
             TenantEvent::Binding(event) => event.kind(),
+            TenantEvent::Webhooks(event) => event.kind(),
         }
     }
 
@@ -87,6 +92,7 @@ impl TenantEvent {
             TenantEvent::Config(_) => "configuration",
             TenantEvent::Shadow(_) => "rating",
             TenantEvent::Binding(_) => "policy",
+            TenantEvent::Webhooks(_) => "configuration",
         }
     }
 
@@ -123,6 +129,7 @@ impl TenantEvent {
             TenantEvent::Config(event) => event.stream(),
             TenantEvent::Shadow(record) => format!("shadow/{}", record.product),
             TenantEvent::Binding(event) => format!("account/{}", event.account()),
+            TenantEvent::Webhooks(event) => format!("webhook-endpoint/{}", event.endpoint()),
         }
     }
 }
@@ -194,6 +201,8 @@ pub enum EngineError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Shadow(#[from] ShadowError),
+    #[error(transparent)]
+    Webhooks(#[from] WebhookError),
     /// A held transaction (automatic binding) on an account billing does
     /// not know: create the account first.
     #[error("automatic binding holds transactions of known accounts only: no billing account {0}")]
@@ -221,6 +230,7 @@ impl EngineError {
             EngineError::Clock(error) => error.code(),
             EngineError::Keys(error) => error.code(),
             EngineError::Config(error) => error.code(),
+            EngineError::Webhooks(error) => error.code(),
             EngineError::Shadow(ShadowError::UnknownProduct(_)) => "product_not_found",
             EngineError::InvalidAmount { .. } => "invalid_amount",
             EngineError::AutoBindUnknownAccount(_) => "auto_bind_unknown_account",
@@ -247,6 +257,8 @@ pub struct TenantState {
     pub shadow: ShadowReports,
     /// Transactions held by automatic binding.
     pub pending: PendingTransactions,
+    /// Webhook endpoints.
+    pub webhooks: WebhookEndpoints,
 }
 
 impl TenantState {
@@ -261,6 +273,7 @@ impl TenantState {
             config: ConfigState::default(),
             shadow: ShadowReports::default(),
             pending: PendingTransactions::default(),
+            webhooks: WebhookEndpoints::default(),
         })
     }
 
@@ -384,6 +397,12 @@ impl TenantState {
             EngineCommand::Shadow(record) => {
                 vec![TenantEvent::Shadow(self.shadow.decide(record, &self.book)?)]
             }
+            EngineCommand::Webhooks(command) => vec![TenantEvent::Webhooks(self.webhooks.decide(
+                command,
+                &context.actor,
+                context.issued_at,
+                self.events_applied,
+            )?)],
         };
         check_event_sizes(&events)?;
         Ok(events)
@@ -626,6 +645,10 @@ impl TenantState {
             }
             TenantEvent::Binding(event) => {
                 self.pending.apply(event);
+                Ok(())
+            }
+            TenantEvent::Webhooks(event) => {
+                self.webhooks.apply(event);
                 Ok(())
             }
             TenantEvent::Journal(entry) => self

@@ -47,23 +47,24 @@ pub fn base_wait(failures: u32) -> Duration {
 }
 
 /// The next attempt after the `failures`-th failure at `now` of a message
-/// failing since `failing_since`; `jitter` in [-1, 1] picks where in the
-/// jitter band the wait lands (random in production, fixed in tests).
+/// failing since `failing_since`; `jitter_permille` in [-1000, 1000] picks
+/// where in the jitter band the wait lands (random in production, fixed in
+/// tests).
 pub fn after_failure(
     failures: u32,
     failing_since: DateTime<Utc>,
     now: DateTime<Utc>,
     retry_after_seconds: Option<i64>,
-    jitter: f64,
+    jitter_permille: i64,
 ) -> AfterFailure {
     if now - failing_since >= Duration::days(FAILING_DAYS_MAX) {
         return AfterFailure::Disable;
     }
     let base = base_wait(failures).num_milliseconds();
-    let jitter = jitter.clamp(-1.0, 1.0);
+    let jitter_permille = jitter_permille.clamp(-1_000, 1_000);
     // Whole milliseconds: the band is at most 20% of 10 h.
-    let spread = (base * JITTER_PERCENT_MAX / 100) as f64 * jitter;
-    let scheduled = base + spread as i64;
+    let spread = base * JITTER_PERCENT_MAX / 100 * jitter_permille / 1_000;
+    let scheduled = base + spread;
     let longest = RETRY_WAITS_SECONDS[RETRY_WAITS_SECONDS.len() - 1] * 1_000;
     let wait = match retry_after_seconds {
         Some(seconds) => (seconds.max(1) * 1_000).min(longest),
@@ -105,7 +106,7 @@ mod tests {
         let mut now = start;
         let mut tried = Vec::new();
         for failures in 1..=7 {
-            match after_failure(failures, start, now, None, 0.0) {
+            match after_failure(failures, start, now, None, 0) {
                 AfterFailure::RetryAt(next) => now = next,
                 AfterFailure::Disable => panic!("disabled too early"),
             }
@@ -124,7 +125,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            after_failure(9, start, at("2026-03-04T12:00:00Z"), None, 0.0),
+            after_failure(9, start, at("2026-03-04T12:00:00Z"), None, 0),
             AfterFailure::Disable
         );
     }
@@ -132,7 +133,7 @@ mod tests {
     #[test]
     fn jitter_stays_within_twenty_percent() {
         let now = at("2026-03-01T12:00:00Z");
-        for (jitter, seconds) in [(-1.0, 4), (1.0, 6)] {
+        for (jitter, seconds) in [(-1_000, 4), (1_000, 6)] {
             let AfterFailure::RetryAt(next) = after_failure(1, now, now, None, jitter) else {
                 panic!()
             };
@@ -143,11 +144,11 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_up_to_the_longest_wait() {
         let now = at("2026-03-01T12:00:00Z");
-        let AfterFailure::RetryAt(next) = after_failure(1, now, now, Some(120), 0.0) else {
+        let AfterFailure::RetryAt(next) = after_failure(1, now, now, Some(120), 0) else {
             panic!()
         };
         assert_eq!((next - now).num_seconds(), 120);
-        let AfterFailure::RetryAt(next) = after_failure(1, now, now, Some(10_000_000), 0.0) else {
+        let AfterFailure::RetryAt(next) = after_failure(1, now, now, Some(10_000_000), 0) else {
             panic!()
         };
         assert_eq!((next - now).num_hours(), 10);

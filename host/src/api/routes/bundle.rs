@@ -182,8 +182,8 @@ fn access(step: &PreviewStep) -> &'static [Access] {
         },
         PreviewStep::Command(EngineCommand::Clock(_)) => &[Access::Configure],
         PreviewStep::Command(EngineCommand::Keys(_)) => &[Access::Configure],
-        PreviewStep::Command(EngineCommand::Config(_) | EngineCommand::Shadow(_)) => {
-            &[Access::Configure]
-        }
+        PreviewStep::Command(
+            EngineCommand::Config(_) | EngineCommand::Shadow(_) | EngineCommand::Webhooks(_),
+        ) => &[Access::Configure],
     }
 }

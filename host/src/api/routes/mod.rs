@@ -14,3 +14,4 @@ pub mod pending;
 pub mod policies;
 pub mod raters;
 pub mod shadow;
+pub mod webhooks;
