@@ -1,6 +1,8 @@
 //! Why a configuration command was refused. Every variant has a stable code
-//! (the API's problem `code`) and says which HTTP status class it belongs to.
+//! (the API's problem `code`) and says which [`ErrorKind`] it is (the API's
+//! HTTP status).
 
+use crate::domain::ErrorKind;
 use chrono::NaiveDate;
 
 /// A refused configuration command: nothing was recorded.
@@ -72,17 +74,24 @@ impl ConfigError {
         }
     }
 
-    /// Whether the request names something that does not exist (404), is
-    /// in conflict with what exists (409), or is invalid (422).
-    pub fn status(&self) -> u16 {
+    /// Whether the request names something that does not exist, is in
+    /// conflict with what exists, is invalid, or could not be kept now.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ConfigError::UnknownVersion { .. } | ConfigError::UnknownExternalRater(_) => 404,
+            ConfigError::UnknownVersion { .. } | ConfigError::UnknownExternalRater(_) => {
+                ErrorKind::NotFound
+            }
             ConfigError::VersionExists { .. }
             | ConfigError::TableExists { .. }
             | ConfigError::ScheduleOverlaps { .. }
-            | ConfigError::VersionInUse { .. } => 409,
-            ConfigError::SecretArea(_) => 503,
-            _ => 422,
+            | ConfigError::VersionInUse { .. } => ErrorKind::Conflict,
+            ConfigError::SecretArea(_) => ErrorKind::Unavailable,
+            ConfigError::InvalidName { .. }
+            | ConfigError::ScheduleNotInFuture { .. }
+            | ConfigError::ScheduleEmpty
+            | ConfigError::InvalidInstancePolicy(_)
+            | ConfigError::InvalidExternalRater(_)
+            | ConfigError::Bytes(_) => ErrorKind::Invalid,
         }
     }
 }

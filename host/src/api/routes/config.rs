@@ -164,11 +164,27 @@ pub(super) fn view(state: &AppState, tenant: &str, info: PluginInfo) -> PluginVi
     }
 }
 
+/// A problem for component bytes the runtime refused (at upload, inspection
+/// or registration): the bytes are what is wrong, whatever failed.
 fn plugin_problem(error: PluginError) -> ApiError {
     let status = match &error {
         PluginError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         PluginError::UnknownPlugin(_) => StatusCode::NOT_FOUND,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
+        PluginError::OutOfFuel { .. }
+        | PluginError::Deadline { .. }
+        | PluginError::MemoryLimit { .. }
+        | PluginError::StackOverflow { .. }
+        | PluginError::Trap { .. }
+        | PluginError::InputTooLarge { .. }
+        | PluginError::OutputTooLarge { .. }
+        | PluginError::InvalidOutput { .. }
+        | PluginError::Declined { .. }
+        | PluginError::InvalidInput { .. }
+        | PluginError::Incompatible(_)
+        | PluginError::WrongWorld { .. }
+        | PluginError::Unavailable { .. }
+        | PluginError::Quarantined { .. }
+        | PluginError::QuarantineStarved { .. } => StatusCode::UNPROCESSABLE_ENTITY,
     };
     ApiError::new(status, error.code(), error.to_string())
 }
@@ -183,7 +199,9 @@ pub(super) fn blob_problem(error: BlobError) -> ApiError {
             format!("the configuration could not be stored: {error}"),
         ),
         BlobError::Missing(what) => ApiError::internal(what),
-        other => ApiError::unprocessable(other.code(), other.to_string()),
+        other @ (BlobError::Incompatible(_)
+        | BlobError::InstancePolicy(_)
+        | BlobError::Table(_)) => ApiError::unprocessable(other.code(), other.to_string()),
     }
 }
 
