@@ -1,7 +1,8 @@
 //! Billing refusals through the API: each situation answers its own stable
 //! `code` (not a catch-all), with the status its kind says, and changes
 //! nothing; a billing inconsistency is a 500 whose text stays out of the
-//! answer.
+//! answer; and the status of errors of every module comes from their kind
+//! (a rater's decline 409, its deadline 504, a quarantined plugin 503...).
 
 use super::*;
 
@@ -184,4 +185,107 @@ async fn a_billing_inconsistency_is_500_internal_and_its_text_stays_out_of_the_a
     assert_eq!(answer["code"], "internal");
     assert_eq!(answer["detail"], "internal error");
     assert!(!String::from_utf8_lossy(&bytes).contains("secret"));
+}
+
+#[test]
+fn each_error_answers_the_status_its_kind_says_with_its_own_code() {
+    use crate::collections::CollectionsError;
+    use crate::config::ConfigError;
+    use crate::engine::{ClockError, EngineError};
+    use crate::policy::{InstallmentDatesError, PolicyError};
+    use crate::rating::{RaterFailure, RatingError};
+    let rating = |error: RatingError| EngineError::Policy(PolicyError::Rating(error));
+    let failed = |failure| rating(RatingError::failed("auto@1", failure, "it failed"));
+    let dates = |error: InstallmentDatesError| EngineError::Billing(error.into());
+    let cases: Vec<(EngineError, StatusCode, &str)> = vec![
+        (
+            rating(RatingError::Declined("no".into())),
+            StatusCode::CONFLICT,
+            "rating_declined",
+        ),
+        (
+            rating(RatingError::InvalidInput("field".into())),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rating_invalid_input",
+        ),
+        (
+            failed(RaterFailure::Deadline),
+            StatusCode::GATEWAY_TIMEOUT,
+            "rater_deadline",
+        ),
+        (
+            failed(RaterFailure::Trap),
+            StatusCode::BAD_GATEWAY,
+            "plugin_trap",
+        ),
+        (
+            failed(RaterFailure::Quarantined),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "plugin_quarantined",
+        ),
+        (
+            dates(InstallmentDatesError::Failed {
+                plugin: "fee".into(),
+                message: "trap".into(),
+            }),
+            StatusCode::BAD_GATEWAY,
+            "invoicing_plugin_failed",
+        ),
+        (
+            dates(InstallmentDatesError::MovedTwice {
+                plugin: "fee".into(),
+                locator: "P1-T1-I1".into(),
+            }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_installment_dates",
+        ),
+        (
+            EngineError::Billing(CollectionsError::NoOpenInvoice),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_open_invoice",
+        ),
+        (
+            EngineError::Billing(CollectionsError::UnknownAccount("A9".into())),
+            StatusCode::NOT_FOUND,
+            "account_not_found",
+        ),
+        (
+            EngineError::Clock(ClockError::TenantNotNew),
+            StatusCode::CONFLICT,
+            "tenant_not_new",
+        ),
+        (
+            EngineError::Config(ConfigError::SecretArea("disk".into())),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+        ),
+        (
+            EngineError::Store("disk".into()),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+        ),
+        (
+            EngineError::TooLarge {
+                what: "event",
+                limit: 1,
+                actual: 2,
+            },
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+        (
+            EngineError::Corrupt("event 3".into()),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+        ),
+    ];
+    for (error, status, code) in cases {
+        let shown = format!("{error:?}");
+        let problem = error::ApiError::from(error);
+        assert_eq!(
+            (problem.status, problem.code.as_str()),
+            (status, code),
+            "{shown}"
+        );
+    }
 }
