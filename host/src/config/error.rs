@@ -2,6 +2,7 @@
 //! (the API's problem `code`) and says which [`ErrorKind`] it is (the API's
 //! HTTP status).
 
+use super::blobs::BlobError;
 use crate::domain::ErrorKind;
 use chrono::NaiveDate;
 
@@ -50,8 +51,8 @@ pub enum ConfigError {
     SecretArea(String),
     /// The bytes a command names (a component, a table) were refused or
     /// could not be kept.
-    #[error("{0}")]
-    Bytes(String),
+    #[error(transparent)]
+    Bytes(#[from] BlobError),
 }
 
 impl ConfigError {
@@ -70,7 +71,7 @@ impl ConfigError {
             ConfigError::InvalidExternalRater(_) => "invalid_external_rater",
             ConfigError::UnknownExternalRater(_) => "external_rater_unknown",
             ConfigError::SecretArea(_) => "store_unavailable",
-            ConfigError::Bytes(_) => "invalid_configuration_bytes",
+            ConfigError::Bytes(error) => error.code(),
         }
     }
 
@@ -90,8 +91,8 @@ impl ConfigError {
             | ConfigError::ScheduleNotInFuture { .. }
             | ConfigError::ScheduleEmpty
             | ConfigError::InvalidInstancePolicy(_)
-            | ConfigError::InvalidExternalRater(_)
-            | ConfigError::Bytes(_) => ErrorKind::Invalid,
+            | ConfigError::InvalidExternalRater(_) => ErrorKind::Invalid,
+            ConfigError::Bytes(error) => error.kind(),
         }
     }
 }
