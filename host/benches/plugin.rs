@@ -1,7 +1,8 @@
 //! Plugin call latency: a rating call in a fresh sandbox with 3 and 100
 //! items, the same in one reused instance for reference, the cost of
-//! compiling and deserializing a component, and the auto rater in Rust,
-//! JavaScript and Python under both instance policies (fresh and pooled).
+//! compiling a component and of loading it from the artifact cache, and
+//! the auto rater in Rust, JavaScript and Python under both instance
+//! policies (fresh and pooled).
 //!
 //! Needs the plugins compiled to wasm: `scripts/bench.sh` does that (the
 //! JavaScript and Python ones with `scripts/plugin-toolchains.sh`'s
@@ -131,10 +132,18 @@ fn plugin_calls(c: &mut Criterion) {
             |fresh| black_box(fresh.compile(&bytes).unwrap()),
         )
     });
-    let (component, _) = runtime.compile(&bytes).unwrap();
-    let artifact = runtime.serialize(&component).unwrap();
-    group.bench_function("deserialize", |b| {
-        b.iter(|| black_box(runtime.deserialize(&artifact).unwrap()))
+    // A restart: a fresh runtime finds the component in the artifact cache
+    // (reads it, checks its recorded SHA-256, deserializes it).
+    let artifacts = tempfile::tempdir().unwrap();
+    let cached = || {
+        PluginRuntime::new(PluginLimits::default())
+            .unwrap()
+            .with_artifact_dir(artifacts.path())
+            .unwrap()
+    };
+    cached().compile(&bytes).unwrap();
+    group.bench_function("load from the artifact cache", |b| {
+        b.iter_with_setup(cached, |fresh| black_box(fresh.compile(&bytes).unwrap()))
     });
     group.finish();
 }

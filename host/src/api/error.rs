@@ -1,6 +1,7 @@
 //! API errors as RFC 9457 `application/problem+json`, each with a stable
 //! machine-readable `code`.
 
+use crate::domain::ErrorKind;
 use crate::engine::EngineError;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -131,49 +132,19 @@ pub fn problem_response(status: StatusCode, code: &str, detail: impl AsRef<str>)
 /// The media type of every error answer.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
-/// The HTTP status of an engine error code.
-pub fn status_of(code: &str) -> StatusCode {
-    match code {
-        "not_found"
-        | "account_not_found"
-        | "policy_not_found"
-        | "product_not_found"
-        | "plan_not_found"
-        | "transaction_not_found"
-        | "api_key_not_found"
-        | "term_not_found"
-        | "charge_not_found" => StatusCode::NOT_FOUND,
-        "account_exists"
-        | "conflict"
-        | "policy_exists"
-        | "idempotency_conflict"
-        | "policy_not_in_force"
-        | "policy_not_cancelled"
-        | "policy_not_renewed"
-        | "already_reversed"
-        | "reversal_not_reversible"
-        | "rate_correction_not_reversible"
-        | "charge_not_reversible"
-        | "rate_version_unchanged"
-        | "rating_declined"
-        | "clock_backwards"
-        | "not_a_test_tenant"
-        | "tenant_not_new"
-        | "api_key_revoked"
-        | "last_admin_key" => StatusCode::CONFLICT,
-        "rater_deadline" | "plugin_deadline" => StatusCode::GATEWAY_TIMEOUT,
-        // An invoicing plugin that failed is a plugin's failure, as a
-        // rating plugin's is (dates it answered that cannot be stay 422
-        // `invalid_installment_dates`: the product's plan and plugin disagree).
-        "invoicing_plugin_failed" => StatusCode::BAD_GATEWAY,
-        "plugin_quarantined" => StatusCode::SERVICE_UNAVAILABLE,
-        code if code.starts_with("plugin_") || code.starts_with("rater_") => {
-            StatusCode::BAD_GATEWAY
-        }
-        "store_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-        "internal" | "ledger_refused" => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
+/// The HTTP status of a kind of error. Every module error says which kind
+/// each of its variants is (an exhaustive match), so the status of a new
+/// variant is chosen where the variant is added, never defaulted here.
+pub fn status_of_kind(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::Upstream => StatusCode::BAD_GATEWAY,
+        ErrorKind::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -187,20 +158,7 @@ impl From<EngineError> for ApiError {
             )) => message.clone(),
             other => other.to_string(),
         };
-        if let EngineError::Webhooks(webhooks) = &error {
-            let status = match webhooks.kind() {
-                crate::webhooks::WebhookErrorKind::NotFound => StatusCode::NOT_FOUND,
-                crate::webhooks::WebhookErrorKind::Conflict => StatusCode::CONFLICT,
-                crate::webhooks::WebhookErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            return ApiError::new(status, code, detail);
-        }
-        if let EngineError::Config(config) = &error {
-            let status =
-                StatusCode::from_u16(config.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            return ApiError::new(status, code, detail);
-        }
-        ApiError::new(status_of(code), code, detail)
+        ApiError::new(status_of_kind(error.kind()), code, detail)
     }
 }
 

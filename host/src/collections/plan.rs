@@ -34,7 +34,7 @@ pub fn change_plan(
     effective: NaiveDate,
     dater: &dyn InstallmentDater,
 ) -> Result<BookEvent, CollectionsError> {
-    let invalid = |message: String| CollectionsError::Invalid(message);
+    let internal = |message: String| CollectionsError::Internal(message);
     let state = book
         .policies
         .get(policy)
@@ -43,7 +43,10 @@ pub fn change_plan(
         .terms
         .iter()
         .find(|t| t.period.contains(effective))
-        .ok_or_else(|| invalid(format!("policy {policy} has no term on {effective}")))?;
+        .ok_or_else(|| CollectionsError::OutsideTerm {
+            policy: policy.to_string(),
+            date: effective,
+        })?;
     let product = &state.header.product;
     let new_plan = product
         .plans
@@ -53,10 +56,11 @@ pub fn change_plan(
             plan: plan.to_string(),
         })?;
     if term.plan == plan {
-        return Err(invalid(format!(
-            "term {} of {policy} is already on plan {plan}",
-            term.number
-        )));
+        return Err(CollectionsError::PlanUnchanged {
+            policy: policy.to_string(),
+            term: term.number,
+            plan: plan.to_string(),
+        });
     }
     let account = collections.account(&state.header.account)?;
     // Installments invoiced before the change stay on the old plan; the
@@ -142,7 +146,7 @@ pub fn change_plan(
                 // first one on), or to the first one when its period is over;
                 // what was caught up goes whole on the first.
                 let span = Period::new(first.period.start(), term.period.end())
-                    .map_err(|e| invalid(e.to_string()))?;
+                    .map_err(|e| internal(format!("re-spreading: {e}")))?;
                 // What was caught up stays caught up, whole on the first new
                 // installment; the rest is scheduled as a transaction's
                 // charges are (DOMAIN section 5): the new installments'
@@ -151,7 +155,7 @@ pub fn change_plan(
                 let currency = product.currency;
                 let money = |units: i128| {
                     Money::from_minor_units(units, currency)
-                        .map_err(|e| invalid(format!("re-spreading: {e}")))
+                        .map_err(|e| internal(format!("re-spreading: {e}")))
                 };
                 let mut slices: Vec<InstallmentSlice> = remaining
                     .iter()
@@ -194,7 +198,7 @@ pub fn change_plan(
                         Ok(TermCharge {
                             units: amount
                                 .to_minor_units()
-                                .map_err(|e| invalid(format!("re-spreading: {e}")))?,
+                                .map_err(|e| internal(format!("re-spreading: {e}")))?,
                             period,
                             new: true,
                         })
@@ -209,7 +213,7 @@ pub fn change_plan(
                     false,
                     new_plan.residue,
                 )
-                .map_err(|e| invalid(format!("re-spreading: {e}")))?;
+                .map_err(|e| internal(format!("re-spreading: {e}")))?;
                 for part in rescheduled.parts.iter().filter(|part| part.units != 0) {
                     slices.push(InstallmentSlice {
                         charge: regular[part.charge].0.clone(),
@@ -250,12 +254,16 @@ pub fn change_plan(
                     })
                     .collect())
             }
-            (None, None) => Err(invalid(format!("plan {plan} has no installments"))),
+            (None, None) => Err(internal(format!("plan {plan} laid out no installments"))),
         }
     };
-    let frames = new_plan
-        .frames(term.period)
-        .map_err(|e| invalid(format!("plan {plan}: {e}")))?;
+    let frames =
+        new_plan
+            .frames(term.period)
+            .map_err(|source| CollectionsError::PlanNotApplicable {
+                plan: plan.to_string(),
+                source,
+            })?;
     let mut slices = lay_out(&frames)?;
     // The product's invoicing plugin dates the new plan's installments, shown
     // what each bills; when it moves any, they are laid out on its dates.

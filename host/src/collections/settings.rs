@@ -346,10 +346,9 @@ impl BillingSettings {
                 .map_err(|e| CollectionsError::InvalidCalendar(e.to_string()))?;
         }
         if self.invoice_due_days > DUE_DAYS_MAX {
-            return Err(CollectionsError::Invalid(format!(
-                "invoice due days {} is more than {DUE_DAYS_MAX}",
-                self.invoice_due_days
-            )));
+            return Err(CollectionsError::InvalidInvoiceDueDays {
+                days: self.invoice_due_days,
+            });
         }
         if let Some(days) = self.deductible_invoice_due_days
             && days > DUE_DAYS_MAX
@@ -366,10 +365,9 @@ impl BillingSettings {
         }
         let plan = &self.delinquency;
         if plan.grace_days > GRACE_DAYS_MAX {
-            return Err(CollectionsError::Invalid(format!(
-                "grace of {} days is more than {GRACE_DAYS_MAX}",
-                plan.grace_days
-            )));
+            return Err(CollectionsError::InvalidGraceDays {
+                days: plan.grace_days,
+            });
         }
         for (what, amount) in [
             ("delinquency minimum", plan.minimum),
@@ -377,10 +375,7 @@ impl BillingSettings {
             ("automatic write-off threshold", self.auto_write_off_up_to),
         ] {
             if amount.is_sign_negative() || amount.scale() > SETTINGS_AMOUNT_SCALE_MAX {
-                return Err(CollectionsError::Invalid(format!(
-                    "{what} {amount} must be zero or more, with at most \
-                     {SETTINGS_AMOUNT_SCALE_MAX} decimal places"
-                )));
+                return Err(CollectionsError::InvalidSettingAmount { what, amount });
             }
         }
         Ok(())

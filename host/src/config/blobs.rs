@@ -3,7 +3,8 @@
 //! rate tables. A blob no event names (a command refused after its bytes
 //! were stored) is harmless: nothing reads it.
 
-use crate::plugin::{InstancePolicy, PluginRuntime, content_sha256};
+use crate::domain::ErrorKind;
+use crate::plugin::{InstancePolicy, PluginError, PluginRuntime, content_sha256};
 use crate::store::{Store, StoreError};
 use premia_plugin_sdk::tables::{RateTable, RateTables};
 use std::collections::BTreeMap;
@@ -17,10 +18,10 @@ pub const TABLES_NAMESPACE: &str = "rate-tables";
 pub const POOLED_INSTANCES_MAX: u32 = 8;
 
 /// Why an upload's bytes were refused before any command ran.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlobError {
     #[error(transparent)]
-    Plugin(#[from] crate::plugin::PluginError),
+    Plugin(#[from] PluginError),
     #[error("the component is not compatible: {0}")]
     Incompatible(String),
     #[error("invalid instance policy: {0}")]
@@ -44,6 +45,45 @@ impl BlobError {
             BlobError::Store(_) => "store_unavailable",
             BlobError::Missing(_) => "internal",
         }
+    }
+
+    /// How the refusal is answered: the bytes are what is wrong (whatever
+    /// the runtime found when it compiled them), unless they are too large,
+    /// name no plugin, or could not be kept or found in the store.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            BlobError::Plugin(error) => upload_kind(error),
+            BlobError::Incompatible(_) | BlobError::InstancePolicy(_) | BlobError::Table(_) => {
+                ErrorKind::Invalid
+            }
+            BlobError::Store(_) => ErrorKind::Unavailable,
+            BlobError::Missing(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+/// How the plugin runtime refusing uploaded component bytes (compiling,
+/// inspecting or registering them) is answered: as bytes that will not do,
+/// whatever failed, unless too large or naming no plugin.
+pub fn upload_kind(error: &PluginError) -> ErrorKind {
+    match error {
+        PluginError::TooLarge { .. } => ErrorKind::TooLarge,
+        PluginError::UnknownPlugin(_) => ErrorKind::NotFound,
+        PluginError::OutOfFuel { .. }
+        | PluginError::Deadline { .. }
+        | PluginError::MemoryLimit { .. }
+        | PluginError::StackOverflow { .. }
+        | PluginError::Trap { .. }
+        | PluginError::InputTooLarge { .. }
+        | PluginError::OutputTooLarge { .. }
+        | PluginError::InvalidOutput { .. }
+        | PluginError::Declined { .. }
+        | PluginError::InvalidInput { .. }
+        | PluginError::Incompatible(_)
+        | PluginError::WrongWorld { .. }
+        | PluginError::Unavailable { .. }
+        | PluginError::Quarantined { .. }
+        | PluginError::QuarantineStarved { .. } => ErrorKind::Invalid,
     }
 }
 

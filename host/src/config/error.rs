@@ -1,6 +1,9 @@
 //! Why a configuration command was refused. Every variant has a stable code
-//! (the API's problem `code`) and says which HTTP status class it belongs to.
+//! (the API's problem `code`) and says which [`ErrorKind`] it is (the API's
+//! HTTP status).
 
+use super::blobs::BlobError;
+use crate::domain::ErrorKind;
 use chrono::NaiveDate;
 
 /// A refused configuration command: nothing was recorded.
@@ -48,8 +51,8 @@ pub enum ConfigError {
     SecretArea(String),
     /// The bytes a command names (a component, a table) were refused or
     /// could not be kept.
-    #[error("{0}")]
-    Bytes(String),
+    #[error(transparent)]
+    Bytes(#[from] BlobError),
 }
 
 impl ConfigError {
@@ -68,21 +71,28 @@ impl ConfigError {
             ConfigError::InvalidExternalRater(_) => "invalid_external_rater",
             ConfigError::UnknownExternalRater(_) => "external_rater_unknown",
             ConfigError::SecretArea(_) => "store_unavailable",
-            ConfigError::Bytes(_) => "invalid_configuration_bytes",
+            ConfigError::Bytes(error) => error.code(),
         }
     }
 
-    /// Whether the request names something that does not exist (404), is
-    /// in conflict with what exists (409), or is invalid (422).
-    pub fn status(&self) -> u16 {
+    /// Whether the request names something that does not exist, is in
+    /// conflict with what exists, is invalid, or could not be kept now.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ConfigError::UnknownVersion { .. } | ConfigError::UnknownExternalRater(_) => 404,
+            ConfigError::UnknownVersion { .. } | ConfigError::UnknownExternalRater(_) => {
+                ErrorKind::NotFound
+            }
             ConfigError::VersionExists { .. }
             | ConfigError::TableExists { .. }
             | ConfigError::ScheduleOverlaps { .. }
-            | ConfigError::VersionInUse { .. } => 409,
-            ConfigError::SecretArea(_) => 503,
-            _ => 422,
+            | ConfigError::VersionInUse { .. } => ErrorKind::Conflict,
+            ConfigError::SecretArea(_) => ErrorKind::Unavailable,
+            ConfigError::InvalidName { .. }
+            | ConfigError::ScheduleNotInFuture { .. }
+            | ConfigError::ScheduleEmpty
+            | ConfigError::InvalidInstancePolicy(_)
+            | ConfigError::InvalidExternalRater(_) => ErrorKind::Invalid,
+            ConfigError::Bytes(error) => error.kind(),
         }
     }
 }

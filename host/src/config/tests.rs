@@ -1,6 +1,7 @@
 //! Deciding configuration commands on a tenant's configuration.
 
 use super::*;
+use crate::domain::ErrorKind;
 use crate::rating::AppliesTo;
 use chrono::{NaiveDate, TimeZone, Utc};
 
@@ -53,7 +54,7 @@ fn a_version_uploaded_again_is_refused_whatever_its_bytes() {
     run(&mut state, &upload("rater", "1", "aa"), "2026-01-10").unwrap();
     let error = run(&mut state, &upload("rater", "1", "cc"), "2026-01-10").unwrap_err();
     assert_eq!(error.code(), "plugin_version_exists");
-    assert_eq!(error.status(), 409);
+    assert_eq!(error.kind(), ErrorKind::Conflict);
 }
 
 #[test]
@@ -84,8 +85,8 @@ fn unknown_versions_cannot_be_activated_scheduled_or_given_tables() {
     };
     let error = run(&mut state, &activate, "2026-01-10").unwrap_err();
     assert_eq!(
-        (error.code(), error.status()),
-        ("plugin_version_unknown", 404)
+        (error.code(), error.kind()),
+        ("plugin_version_unknown", ErrorKind::NotFound)
     );
     let attach = ConfigCommand::AttachRateTable {
         name: "rater".into(),
@@ -209,7 +210,7 @@ fn a_version_scheduled_for_new_business_and_renewals_on_different_days_rates_eac
     )
     .unwrap_err();
     assert_eq!(error.code(), "schedule_overlaps");
-    assert_eq!(error.status(), 409);
+    assert_eq!(error.kind(), ErrorKind::Conflict);
     let error = run(
         &mut state,
         &ConfigCommand::ScheduleVersions {

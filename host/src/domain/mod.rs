@@ -6,6 +6,7 @@
 pub mod allocation;
 pub mod currency;
 pub mod date_text;
+pub mod error_kind;
 pub mod money;
 pub mod period;
 
@@ -14,6 +15,7 @@ pub use allocation::{
     integer_weights, residue_part,
 };
 pub use currency::{Currency, CurrencyError};
+pub use error_kind::ErrorKind;
 pub use money::{Money, MoneyError, RoundingMode};
 pub use period::{
     PERIOD_DAYS_MAX, Period, PeriodError, add_days, add_months_clamped, clamped_date,

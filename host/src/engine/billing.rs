@@ -619,7 +619,7 @@ impl TenantState {
                     reference,
                 } => {
                     if self.ledger.reversal_of(original).is_some() {
-                        return Err(CollectionsError::Invalid(format!(
+                        return Err(CollectionsError::Internal(format!(
                             "entry {original} is already reversed"
                         ))
                         .into());

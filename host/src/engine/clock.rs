@@ -74,6 +74,17 @@ impl ClockError {
             ClockError::RunInTheFuture { .. } => "run_in_the_future",
         }
     }
+
+    /// How the refusal is answered.
+    pub fn kind(&self) -> crate::domain::ErrorKind {
+        use crate::domain::ErrorKind;
+        match self {
+            ClockError::NotATestTenant
+            | ClockError::Backwards { .. }
+            | ClockError::TenantNotNew => ErrorKind::Conflict,
+            ClockError::RunInTheFuture { .. } => ErrorKind::Invalid,
+        }
+    }
 }
 
 /// A tenant's clock: its own date for a test tenant, the wall clock otherwise.

@@ -21,7 +21,7 @@ fn meta(actor: &str, key: String) -> RequestMeta {
 }
 
 fn bytes_error(error: blobs::BlobError) -> EngineError {
-    EngineError::Config(ConfigError::Bytes(error.to_string()))
+    EngineError::Config(ConfigError::Bytes(error))
 }
 
 impl Engine {

@@ -85,6 +85,22 @@ pub enum ShadowError {
     UnknownProduct(String),
 }
 
+impl ShadowError {
+    /// The stable code used in API problems.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ShadowError::UnknownProduct(_) => "product_not_found",
+        }
+    }
+
+    /// How the refusal is answered.
+    pub fn kind(&self) -> crate::domain::ErrorKind {
+        match self {
+            ShadowError::UnknownProduct(_) => crate::domain::ErrorKind::NotFound,
+        }
+    }
+}
+
 /// How often a line differed, and by how much.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DifferenceRow {

@@ -17,7 +17,7 @@ use crate::collections::{
     NoInvoicingPlugins,
 };
 use crate::config::{ConfigError, ConfigEvent, ConfigState};
-use crate::domain::{Currency, local_date, parse_time_zone};
+use crate::domain::{Currency, ErrorKind, local_date, parse_time_zone};
 use crate::keys::{ApiKeys, KeyError, KeyEvent};
 use crate::ledger::{
     EntryDraft, EntryId, JournalEntry, Ledger, LedgerAccount, LedgerError, postings,
@@ -231,9 +231,32 @@ impl EngineError {
             EngineError::Keys(error) => error.code(),
             EngineError::Config(error) => error.code(),
             EngineError::Webhooks(error) => error.code(),
-            EngineError::Shadow(ShadowError::UnknownProduct(_)) => "product_not_found",
+            EngineError::Shadow(error) => error.code(),
             EngineError::InvalidAmount { .. } => "invalid_amount",
             EngineError::AutoBindUnknownAccount(_) => "auto_bind_unknown_account",
+        }
+    }
+
+    /// How the error is answered: each module's error says for its own
+    /// variants; a ledger refusal or an inconsistent log is Premia's fault,
+    /// a store that failed may work again later.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::Policy(error) => error.kind(),
+            EngineError::Ledger(_) | EngineError::Corrupt(_) => ErrorKind::Internal,
+            EngineError::Store(_) => ErrorKind::Unavailable,
+            EngineError::TooLarge { .. } => ErrorKind::TooLarge,
+            EngineError::IdempotencyConflict(_) => ErrorKind::Conflict,
+            EngineError::NotFound(_) => ErrorKind::NotFound,
+            EngineError::Billing(error) => error.kind(),
+            EngineError::Clock(error) => error.kind(),
+            EngineError::Keys(error) => error.kind(),
+            EngineError::Config(error) => error.kind(),
+            EngineError::Shadow(error) => error.kind(),
+            EngineError::Webhooks(error) => error.kind(),
+            EngineError::InvalidAmount { .. } | EngineError::AutoBindUnknownAccount(_) => {
+                ErrorKind::Invalid
+            }
         }
     }
 }

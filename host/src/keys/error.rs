@@ -1,5 +1,7 @@
 //! Why a key command was refused: each with a stable code the API shows.
 
+use crate::domain::ErrorKind;
+
 /// Why a key command was refused; a refused command changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
@@ -29,6 +31,17 @@ impl KeyError {
             KeyError::NotFound(_) => "api_key_not_found",
             KeyError::Revoked(_) => "api_key_revoked",
             KeyError::LastAdmin(_) => "last_admin_key",
+        }
+    }
+
+    /// How the refusal is answered.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            KeyError::UnknownRole(_)
+            | KeyError::InvalidLabel { .. }
+            | KeyError::GraceTooLong { .. } => ErrorKind::Invalid,
+            KeyError::NotFound(_) => ErrorKind::NotFound,
+            KeyError::Revoked(_) | KeyError::LastAdmin(_) => ErrorKind::Conflict,
         }
     }
 }

@@ -30,7 +30,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -173,6 +173,37 @@ pub fn content_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Where the SHA-256 of the artifact at `path` is recorded.
+fn artifact_sha_path(path: &Path) -> PathBuf {
+    path.with_extension("cwasm.sha256")
+}
+
+/// Keeps `artifact` at `path` with its SHA-256 beside it: the SHA-256
+/// first, then the artifact, each written aside and renamed into place, so
+/// a reader never finds an artifact whose SHA-256 was not recorded with it
+/// (a stale or torn pair only costs a compile). A failed write only costs a
+/// compile at the next start.
+fn write_artifact(path: &Path, artifact: &[u8]) {
+    let place = |to: &Path, bytes: &[u8]| {
+        let mut aside = to.as_os_str().to_owned();
+        aside.push(".tmp");
+        let aside = PathBuf::from(aside);
+        std::fs::write(&aside, bytes).is_ok() && std::fs::rename(&aside, to).is_ok()
+    };
+    let sha = content_sha256(artifact);
+    if place(&artifact_sha_path(path), sha.as_bytes()) {
+        place(path, artifact);
+    }
+}
+
+/// The artifact at `path`, if it is there and its SHA-256 is the one
+/// recorded beside it; otherwise `None` (compile again).
+fn verified_artifact(path: &Path) -> Option<Vec<u8>> {
+    let artifact = std::fs::read(path).ok()?;
+    let recorded = std::fs::read_to_string(artifact_sha_path(path)).ok()?;
+    (recorded.trim() == content_sha256(&artifact)).then_some(artifact)
+}
+
 impl PluginRuntime {
     /// A runtime with its own engine, pooling allocator and epoch ticker.
     pub fn new(limits: PluginLimits) -> Result<Self, PluginError> {
@@ -245,8 +276,10 @@ impl PluginRuntime {
     }
 
     /// Keeps compiled artifacts in `dir`, named by content hash and engine
-    /// compatibility hash, so a restart deserializes (~0.1 ms) instead of
-    /// compiling (~60 ms) each plugin.
+    /// compatibility hash, each with its SHA-256 recorded beside it, so a
+    /// restart deserializes (~0.1 ms, plus hashing the artifact) instead of
+    /// compiling (~60 ms) each plugin. An artifact whose SHA-256 does not
+    /// match is compiled again, never loaded.
     pub fn with_artifact_dir(mut self, dir: impl Into<PathBuf>) -> Result<Self, PluginError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|e| PluginError::Unavailable {
@@ -266,21 +299,27 @@ impl PluginRuntime {
         Some(dir.join(format!("{sha}-{:016x}.cwasm", hasher.finish())))
     }
 
-    /// Serializes a compiled component (for the artifact cache and benchmarks).
-    pub fn serialize(&self, component: &Component) -> Result<Vec<u8>, PluginError> {
+    /// Serializes a compiled component for the artifact cache.
+    fn serialize(&self, component: &Component) -> Result<Vec<u8>, PluginError> {
         component.serialize().map_err(|e| PluginError::Unavailable {
             plugin: "serialize".into(),
             message: format!("{e:#}"),
         })
     }
 
-    /// Loads an artifact written by [`PluginRuntime::serialize`] with an
-    /// engine of the same configuration.
-    pub fn deserialize(&self, artifact: &[u8]) -> Result<Component, PluginError> {
-        // SAFETY: artifacts come only from `serialize` of this program (the
-        // artifact directory is Premia's own), and wasmtime checks the engine
-        // compatibility hash in the artifact header before using it.
-        #[allow(unsafe_code)]
+    /// Loads an artifact of the artifact cache. Private: only
+    /// [`PluginRuntime::compile`] calls it, on bytes it read back from the
+    /// cache and checked against the SHA-256 recorded beside them.
+    ///
+    /// # Safety
+    ///
+    /// `artifact` must be bytes [`PluginRuntime::serialize`] wrote, unchanged:
+    /// wasmtime runs the machine code in them as it is (it checks only the
+    /// engine compatibility hash in their header), so any other bytes are
+    /// undefined behaviour.
+    #[allow(unsafe_code)]
+    unsafe fn deserialize(&self, artifact: &[u8]) -> Result<Component, PluginError> {
+        // SAFETY: the caller's promise (see above).
         let component = unsafe { Component::deserialize(&self.engine, artifact) };
         component.map_err(|e| {
             PluginError::Incompatible(format!("bad compiled artifact: {}", e.root_cause()))
@@ -312,10 +351,16 @@ impl PluginRuntime {
             ));
         }
         let artifact_path = self.artifact_path(&sha);
+        // SAFETY: `verified_artifact` gives only bytes whose SHA-256 is the
+        // one `write_artifact` recorded beside them when it wrote what
+        // `serialize` made, in Premia's own artifact directory, under a name
+        // carrying this engine's compatibility hash (a file truncated,
+        // corrupted or replaced by anything else is compiled again instead).
+        #[allow(unsafe_code)]
         let cached = artifact_path
-            .as_ref()
-            .and_then(|path| std::fs::read(path).ok())
-            .and_then(|artifact| self.deserialize(&artifact).ok());
+            .as_deref()
+            .and_then(verified_artifact)
+            .and_then(|artifact| unsafe { self.deserialize(&artifact) }.ok());
         let component = match cached {
             Some(component) => component,
             None => {
@@ -325,10 +370,7 @@ impl PluginRuntime {
                 if let Some(path) = &artifact_path {
                     // A failed write only costs a compile at the next start.
                     if let Ok(artifact) = self.serialize(&component) {
-                        let temporary = path.with_extension("tmp");
-                        if std::fs::write(&temporary, artifact).is_ok() {
-                            let _ = std::fs::rename(&temporary, path);
-                        }
+                        write_artifact(path, &artifact);
                     }
                 }
                 component
@@ -917,4 +959,59 @@ fn business_error(plugin_id: &str, error: wit_types::PluginError) -> PluginError
 /// Whether `bytes` are a core module (version 1) rather than a component.
 fn wasmparser_is_core_module(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[0..4] == *b"\0asm" && bytes[4..8] == [1, 0, 0, 0]
+}
+
+#[cfg(test)]
+mod artifact_tests {
+    use super::*;
+
+    /// The smallest component: `(component)`.
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\x00\x01\x00";
+
+    fn only_artifact(dir: &Path) -> PathBuf {
+        let mut artifacts: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "cwasm"))
+            .collect();
+        assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+        artifacts.pop().unwrap()
+    }
+
+    #[test]
+    fn an_artifact_is_read_back_only_while_its_recorded_sha256_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abc-0123.cwasm");
+        write_artifact(&path, b"compiled");
+        assert_eq!(verified_artifact(&path).as_deref(), Some(&b"compiled"[..]));
+        std::fs::write(&path, b"compiles").unwrap();
+        assert_eq!(verified_artifact(&path), None, "changed bytes");
+        write_artifact(&path, b"compiled");
+        std::fs::remove_file(artifact_sha_path(&path)).unwrap();
+        assert_eq!(verified_artifact(&path), None, "no recorded SHA-256");
+    }
+
+    #[test]
+    fn a_tampered_artifact_is_compiled_again_instead_of_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let cached = || {
+            PluginRuntime::new(PluginLimits::default())
+                .unwrap()
+                .with_artifact_dir(dir.path())
+                .unwrap()
+        };
+        let (_, sha) = cached().compile(EMPTY_COMPONENT).unwrap();
+        let path = only_artifact(dir.path());
+        let written = verified_artifact(&path).expect("a verified artifact");
+        // A restart loads it.
+        assert_eq!(cached().compile(EMPTY_COMPONENT).unwrap().1, sha);
+        // Bytes changed behind the cache's back are not loaded: the
+        // component is compiled again and its artifact written afresh.
+        let mut tampered = written.clone();
+        *tampered.last_mut().unwrap() ^= 0xff;
+        std::fs::write(&path, &tampered).unwrap();
+        assert_eq!(verified_artifact(&path), None);
+        assert_eq!(cached().compile(EMPTY_COMPONENT).unwrap().1, sha);
+        assert_eq!(verified_artifact(&path), Some(written));
+    }
 }

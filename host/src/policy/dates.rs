@@ -103,6 +103,21 @@ impl InstallmentDatesError {
             _ => "invalid_installment_dates",
         }
     }
+
+    /// How the refusal is answered: a plugin that failed is the plugin's
+    /// failure; dates it answered that cannot be are the product's plan and
+    /// plugin disagreeing (invalid).
+    pub fn kind(&self) -> crate::domain::ErrorKind {
+        use crate::domain::ErrorKind;
+        match self {
+            InstallmentDatesError::Failed { .. } => ErrorKind::Upstream,
+            InstallmentDatesError::UnknownInstallment { .. }
+            | InstallmentDatesError::MovedTwice { .. }
+            | InstallmentDatesError::InvoicedAfterDue { .. }
+            | InstallmentDatesError::DueAfterInstallment { .. }
+            | InstallmentDatesError::InvoicedTooEarly { .. } => ErrorKind::Invalid,
+        }
+    }
 }
 
 /// The locator of installment `number` (1 = first) of a policy's term, as

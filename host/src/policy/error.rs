@@ -3,6 +3,7 @@
 use super::data::DataError;
 use super::dates::InstallmentDatesError;
 use super::product::ProductError;
+use crate::domain::ErrorKind;
 use crate::rating::RatingError;
 
 /// Why a policy command was refused. A refused command changes nothing.
@@ -162,9 +163,7 @@ impl PolicyError {
             PolicyError::AlreadyReversed(_) => "already_reversed",
             PolicyError::ReversalOfReversal(_) => "reversal_not_reversible",
             PolicyError::UndefinedCharge(_) => "undefined_charge",
-            PolicyError::Rating(RatingError::Declined(_)) => "rating_declined",
-            PolicyError::Rating(RatingError::InvalidInput(_)) => "rating_invalid_input",
-            PolicyError::Rating(RatingError::Failed { failure, .. }) => failure.code(),
+            PolicyError::Rating(error) => error.code(),
             PolicyError::InstallmentDates(error) => error.code(),
             PolicyError::TooManyTerms(_) => "too_many_terms",
             PolicyError::TooManyTransactions(_) => "too_many_transactions",
@@ -182,6 +181,55 @@ impl PolicyError {
             }
             PolicyError::ChargeAlreadyReversed(_) => "already_reversed",
             PolicyError::Internal(_) => "internal",
+        }
+    }
+
+    /// How the refusal is answered.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PolicyError::UnknownAccount(_)
+            | PolicyError::UnknownPolicy(_)
+            | PolicyError::UnknownProduct(_)
+            | PolicyError::UnknownPlan { .. }
+            | PolicyError::UnknownTransaction(_)
+            | PolicyError::UnknownTerm { .. }
+            | PolicyError::UnknownCharge { .. } => ErrorKind::NotFound,
+            PolicyError::DuplicateAccount(_)
+            | PolicyError::DuplicatePolicy(_)
+            | PolicyError::NotInForce { .. }
+            | PolicyError::NotCancelled { .. }
+            | PolicyError::NotRenewed { .. }
+            | PolicyError::RateVersionUnchanged { .. }
+            | PolicyError::CorrectionNotReversible(_)
+            | PolicyError::AlreadyReversed(_)
+            | PolicyError::ReversalOfReversal(_)
+            | PolicyError::NotAFlatCharge(_)
+            | PolicyError::ReverseOfReverseCharge(_)
+            | PolicyError::ChargeAlreadyReversed(_) => ErrorKind::Conflict,
+            PolicyError::InvalidProduct(_)
+            | PolicyError::InvalidData(_)
+            | PolicyError::OutsideTerm { .. }
+            | PolicyError::NoticeTooLate { .. }
+            | PolicyError::CurrencyMismatch { .. }
+            | PolicyError::BadAccountName(_)
+            | PolicyError::UnknownRater(_)
+            | PolicyError::UnknownRateVersion { .. }
+            | PolicyError::RateCorrectionUnsupported(_)
+            | PolicyError::BadCorrectionReason(_)
+            | PolicyError::UndefinedCharge(_)
+            | PolicyError::TooManyTerms(_)
+            | PolicyError::TooManyTransactions(_)
+            | PolicyError::BadNonRenewalReason(_)
+            | PolicyError::BadTimeZone(_)
+            | PolicyError::BadTerm(_)
+            | PolicyError::BadLocator(_)
+            | PolicyError::PolicyNotOnAccount { .. }
+            | PolicyError::BadAmount { .. }
+            | PolicyError::BadChargeList(_)
+            | PolicyError::ChargeNamedTwice(_) => ErrorKind::Invalid,
+            PolicyError::Rating(error) => error.kind(),
+            PolicyError::InstallmentDates(error) => error.kind(),
+            PolicyError::Internal(_) => ErrorKind::Internal,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Rating errors: the rater's own business answers (declined, invalid input)
 //! kept apart from failures of the rater itself.
 
+use crate::domain::ErrorKind;
+
 /// Why a rater failed to answer, as a stable machine-readable kind.
 #[derive(
     utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize,
@@ -48,6 +50,24 @@ impl RaterFailure {
             RaterFailure::Quarantined => "plugin_quarantined",
         }
     }
+
+    /// How a failure is answered: the rater's failure (a bad gateway), a
+    /// deadline (a gateway timeout), or, for a quarantined plugin, a
+    /// service unavailable for now.
+    pub fn kind(self) -> ErrorKind {
+        match self {
+            RaterFailure::Deadline => ErrorKind::UpstreamTimeout,
+            RaterFailure::Quarantined => ErrorKind::Unavailable,
+            RaterFailure::OutOfFuel
+            | RaterFailure::MemoryLimit
+            | RaterFailure::Trap
+            | RaterFailure::StackOverflow
+            | RaterFailure::InputTooLarge
+            | RaterFailure::OutputTooLarge
+            | RaterFailure::InvalidOutput
+            | RaterFailure::Unavailable => ErrorKind::Upstream,
+        }
+    }
 }
 
 /// The error of a rating call.
@@ -79,6 +99,26 @@ impl RatingError {
             rater: rater.into(),
             failure,
             message: message.into(),
+        }
+    }
+
+    /// The stable code used in API problems.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RatingError::Declined(_) => "rating_declined",
+            RatingError::InvalidInput(_) => "rating_invalid_input",
+            RatingError::Failed { failure, .. } => failure.code(),
+        }
+    }
+
+    /// How the error is answered: a decline conflicts with the request (the
+    /// rater will not price it), input the rater cannot use is invalid, and
+    /// a failure is the rater's.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RatingError::Declined(_) => ErrorKind::Conflict,
+            RatingError::InvalidInput(_) => ErrorKind::Invalid,
+            RatingError::Failed { failure, .. } => failure.kind(),
         }
     }
 

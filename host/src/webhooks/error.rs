@@ -1,5 +1,7 @@
 //! Why a webhook command is refused.
 
+use crate::domain::ErrorKind;
+
 /// A refused webhook command; a refused command changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
@@ -46,28 +48,20 @@ impl WebhookError {
         }
     }
 
-    /// Whether the error is "no such endpoint" (404), a conflict with the
-    /// endpoint's state (409), or a bad request (422).
-    pub fn kind(&self) -> WebhookErrorKind {
+    /// The kind of failure: "no such endpoint", a conflict with the
+    /// endpoint's state or count, or a bad request.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            WebhookError::UnknownEndpoint(_) => WebhookErrorKind::NotFound,
+            WebhookError::UnknownEndpoint(_) => ErrorKind::NotFound,
             WebhookError::AlreadyInState { .. } | WebhookError::TooManyEndpoints { .. } => {
-                WebhookErrorKind::Conflict
+                ErrorKind::Conflict
             }
             WebhookError::BadUrl { .. }
             | WebhookError::UnknownEventType(_)
             | WebhookError::NoEventTypes
             | WebhookError::DescriptionTooLong { .. }
             | WebhookError::BadSecret
-            | WebhookError::BadReplayRange { .. } => WebhookErrorKind::Invalid,
+            | WebhookError::BadReplayRange { .. } => ErrorKind::Invalid,
         }
     }
-}
-
-/// The class of a [`WebhookError`], which the API answers with its status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WebhookErrorKind {
-    NotFound,
-    Conflict,
-    Invalid,
 }

@@ -15,7 +15,7 @@ pub mod state;
 
 pub use command::{WebhookCommand, WebhookEvent};
 pub use endpoint::{DisableReason, Endpoint, EndpointStatus};
-pub use error::{WebhookError, WebhookErrorKind};
+pub use error::WebhookError;
 pub use schema::{WebhookData, WebhookMessage};
 pub use signature::WebhookSecret;
 pub use state::WebhookEndpoints;

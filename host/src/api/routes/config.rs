@@ -3,7 +3,7 @@
 
 use super::command::{Effect, run};
 use crate::api::auth::{Access, Allowed, Caller, can};
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, status_of_kind};
 use crate::api::extract::{ApiJson, ApiQuery, IdempotencyKey, Preview, blocking};
 use crate::api::state::{AppState, qualified, qualify_chain, unqualified, unqualify_chain};
 use crate::config::blobs::{self, BlobError};
@@ -164,27 +164,14 @@ pub(super) fn view(state: &AppState, tenant: &str, info: PluginInfo) -> PluginVi
     }
 }
 
-fn plugin_problem(error: PluginError) -> ApiError {
-    let status = match &error {
-        PluginError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        PluginError::UnknownPlugin(_) => StatusCode::NOT_FOUND,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    ApiError::new(status, error.code(), error.to_string())
-}
-
-/// A problem for bytes refused before any command ran.
+/// A problem for bytes refused before any command ran (the store's text
+/// stays out of a 503's answer, as every 5xx's).
 pub(super) fn blob_problem(error: BlobError) -> ApiError {
-    match error {
-        BlobError::Plugin(error) => plugin_problem(error),
-        BlobError::Store(error) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            format!("the configuration could not be stored: {error}"),
-        ),
-        BlobError::Missing(what) => ApiError::internal(what),
-        other => ApiError::unprocessable(other.code(), other.to_string()),
-    }
+    ApiError::new(
+        status_of_kind(error.kind()),
+        error.code(),
+        error.to_string(),
+    )
 }
 
 /// Runs a configuration command: a preview answers its effect (200); a

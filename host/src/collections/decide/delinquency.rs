@@ -32,6 +32,7 @@ use super::super::settings::DelinquencyScope;
 use super::super::write_off::WriteOff;
 use super::Decider;
 use super::run::{Lapse, LapseItem};
+use crate::billing::grace::GraceError;
 use crate::billing::{is_past_due, lapse_after};
 use crate::domain::{Money, RoundingMode};
 use crate::ledger::ChargeCategory;
@@ -400,7 +401,8 @@ impl Decider<'_> {
 /// The last day of grace of `plan` counted from `from` (the grace rule of
 /// `billing/grace.rs`, [E6]).
 fn grace_end_from(plan: &DelinquencyPlan, from: NaiveDate) -> Result<NaiveDate, CollectionsError> {
-    plan.grace()
-        .end_date(from)
-        .map_err(|e| CollectionsError::Invalid(e.to_string()))
+    plan.grace().end_date(from).map_err(|e| match e {
+        GraceError::TooLong(days) => CollectionsError::InvalidGraceDays { days },
+        GraceError::Period(e) => CollectionsError::DateOutOfRange(e),
+    })
 }

@@ -164,12 +164,7 @@ impl Decider<'_> {
                     .zip(slice)
                     .and_then(|(p, slice)| p.charges.iter().find(|c| c.locator == slice.charge))
                     .map(|c| c.category)
-                    .ok_or_else(|| {
-                        CollectionsError::Invalid(format!(
-                            "slice {} of {}",
-                            pending.index, pending.policy
-                        ))
-                    })?
+                    .ok_or_else(|| missing_slice(pending))?
             }
             Line::Pending(pending) => self.book_charge(pending)?.category,
             Line::New(charge) => charge.category,
@@ -275,7 +270,10 @@ impl Decider<'_> {
         pool.and_then(|charges| charges.get(pending.index as usize))
             .filter(|c| c.locator == pending.locator)
             .ok_or_else(|| {
-                CollectionsError::Invalid(format!("charge {} is not in the book", pending.locator))
+                CollectionsError::Internal(format!(
+                    "pending charge {} is not in the book",
+                    pending.locator
+                ))
             })
     }
 
@@ -313,8 +311,7 @@ impl Decider<'_> {
         pending: &PendingSlice,
         locator: String,
     ) -> Result<(InvoiceItem, NaiveDate, NaiveDate), CollectionsError> {
-        let missing =
-            || CollectionsError::Invalid(format!("slice {} of {}", pending.index, pending.policy));
+        let missing = || missing_slice(pending);
         let policy = self
             .book
             .policies
@@ -716,4 +713,12 @@ impl Decider<'_> {
             })
             .count() as u32
     }
+}
+
+/// A pending slice the book does not have: billing and the book disagree.
+fn missing_slice(pending: &PendingSlice) -> CollectionsError {
+    CollectionsError::Internal(format!(
+        "pending slice {} of policy {} is not in the book",
+        pending.index, pending.policy
+    ))
 }

@@ -52,9 +52,7 @@ impl Decider<'_> {
             None => limit,
         };
         if amount <= Decimal::ZERO || amount > limit {
-            return Err(CollectionsError::Invalid(format!(
-                "a write-off of {amount} must be above zero and at most {limit}"
-            )));
+            return Err(CollectionsError::WriteOffOutOfRange { amount, limit });
         }
         let write_off = WriteOff {
             locator: self.locator("W", self.account.write_offs.len()),
@@ -92,10 +90,13 @@ impl Decider<'_> {
         }
         let original = record.write_off;
         if on < original.on {
-            return Err(CollectionsError::Invalid(format!(
-                "write-off {write_off} was made on {}, after {on}",
-                original.on
-            )));
+            return Err(CollectionsError::DateBeforeRecord {
+                what: "write-off",
+                locator: write_off.to_string(),
+                happened: "was made on",
+                recorded_on: original.on,
+                on,
+            });
         }
         self.emit(CollectionsEvent::WriteOffReversed {
             account: self.account.locator.clone(),
@@ -149,10 +150,10 @@ impl Decider<'_> {
         let amount = self.positive("disbursement", amount)?;
         let available = self.account.available_credit();
         if amount.amount > available {
-            return Err(CollectionsError::Invalid(format!(
-                "a disbursement of {} is more than the credit available ({available})",
-                amount.amount
-            )));
+            return Err(CollectionsError::DisbursementExceedsCredit {
+                amount: amount.amount,
+                available,
+            });
         }
         let disbursement = Disbursement {
             locator: self.locator("D", self.account.disbursements.len()),
@@ -176,10 +177,13 @@ impl Decider<'_> {
         })?;
         let execute_on = execute_on.unwrap_or(on).max(on);
         if on < draft.drafted_on {
-            return Err(CollectionsError::Invalid(format!(
-                "disbursement {disbursement} was drafted on {}, after {on}",
-                draft.drafted_on
-            )));
+            return Err(CollectionsError::DateBeforeRecord {
+                what: "disbursement",
+                locator: disbursement.to_string(),
+                happened: "was drafted on",
+                recorded_on: draft.drafted_on,
+                on,
+            });
         }
         self.emit(CollectionsEvent::DisbursementApproved {
             account: self.account.locator.clone(),
@@ -228,9 +232,13 @@ impl Decider<'_> {
             unreachable!("checked above");
         };
         if on < executed_on {
-            return Err(CollectionsError::Invalid(format!(
-                "disbursement {disbursement} was executed on {executed_on}, after {on}"
-            )));
+            return Err(CollectionsError::DateBeforeRecord {
+                what: "disbursement",
+                locator: disbursement.to_string(),
+                happened: "was executed on",
+                recorded_on: executed_on,
+                on,
+            });
         }
         self.emit(CollectionsEvent::DisbursementReversed {
             account: self.account.locator.clone(),
@@ -294,14 +302,15 @@ impl Decider<'_> {
         } = kind
         {
             if *until <= from {
-                return Err(CollectionsError::Invalid(format!(
-                    "a suspension from {from} must end after it, not on {until}"
-                )));
+                return Err(CollectionsError::SuspensionEndNotAfterStart {
+                    from,
+                    until: *until,
+                });
             }
             if *catch_up_due_days > CATCH_UP_DUE_DAYS_MAX {
-                return Err(CollectionsError::Invalid(format!(
-                    "catch-up due days {catch_up_due_days} is more than {CATCH_UP_DUE_DAYS_MAX}"
-                )));
+                return Err(CollectionsError::InvalidCatchUpDueDays {
+                    days: *catch_up_due_days,
+                });
             }
         }
         let hold = Hold {
@@ -333,10 +342,13 @@ impl Decider<'_> {
             });
         }
         if on < found.from {
-            return Err(CollectionsError::Invalid(format!(
-                "hold {hold} starts on {}, after {on}",
-                found.from
-            )));
+            return Err(CollectionsError::DateBeforeRecord {
+                what: "hold",
+                locator: hold.to_string(),
+                happened: "starts on",
+                recorded_on: found.from,
+                on,
+            });
         }
         let catches_up = !matches!(found.kind, HoldKind::Delinquency);
         let due_days = self.end_hold(hold, on)?;
@@ -377,7 +389,7 @@ impl Decider<'_> {
                     grace.push(GraceChange {
                         delinquency: delinquency.locator.clone(),
                         grace_end: crate::domain::add_days(delinquency.grace_end, days)
-                            .map_err(|e| CollectionsError::Invalid(e.to_string()))?,
+                            .map_err(CollectionsError::DateOutOfRange)?,
                     });
                 }
             }

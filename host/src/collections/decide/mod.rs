@@ -192,17 +192,14 @@ impl<'a> Decider<'a> {
 }
 
 /// Checks a free text's length.
-pub(crate) fn check_text(what: &str, text: &str) -> Result<(), CollectionsError> {
+pub(crate) fn check_text(what: &'static str, text: &str) -> Result<(), CollectionsError> {
     if text.len() > TEXT_BYTES_MAX {
-        return Err(CollectionsError::Invalid(format!(
-            "{what} is longer than {TEXT_BYTES_MAX} bytes"
-        )));
+        return Err(CollectionsError::TextTooLong { what });
     }
     Ok(())
 }
 
 /// `date` plus `days`, or an error naming what overflowed.
 pub(crate) fn plus_days(date: NaiveDate, days: u32) -> Result<NaiveDate, CollectionsError> {
-    crate::domain::add_days(date, i64::from(days))
-        .map_err(|e| CollectionsError::Invalid(e.to_string()))
+    crate::domain::add_days(date, i64::from(days)).map_err(CollectionsError::DateOutOfRange)
 }

@@ -37,9 +37,7 @@ impl Decider<'_> {
     /// Invoice positions named by locator, refusing unknown ones and repeats.
     fn targets(&self, invoices: &[String]) -> Result<Vec<usize>, CollectionsError> {
         if invoices.len() > TARGETS_MAX {
-            return Err(CollectionsError::Invalid(format!(
-                "name at most {TARGETS_MAX} invoices"
-            )));
+            return Err(CollectionsError::TooManyInvoices { max: TARGETS_MAX });
         }
         let mut positions = Vec::with_capacity(invoices.len());
         for invoice in invoices {
@@ -48,9 +46,9 @@ impl Decider<'_> {
                 .invoice_position(invoice)
                 .ok_or_else(|| self.not_found("invoice", invoice))?;
             if positions.contains(&position) {
-                return Err(CollectionsError::Invalid(format!(
-                    "invoice {invoice} is named twice"
-                )));
+                return Err(CollectionsError::InvoiceNamedTwice {
+                    invoice: invoice.clone(),
+                });
             }
             positions.push(position);
         }
@@ -127,10 +125,13 @@ impl Decider<'_> {
             });
         }
         if on < record.payment.received_on {
-            return Err(CollectionsError::Invalid(format!(
-                "payment {payment} was received on {}, after {on}",
-                record.payment.received_on
-            )));
+            return Err(CollectionsError::DateBeforeRecord {
+                what: "payment",
+                locator: payment.to_string(),
+                happened: "was received on",
+                recorded_on: record.payment.received_on,
+                on,
+            });
         }
         let fee = fee.map(|f| self.positive("reversal fee", f)).transpose()?;
         self.emit(CollectionsEvent::PaymentReversed {
@@ -180,10 +181,9 @@ impl Decider<'_> {
         targets: &[CreditTarget],
     ) -> Result<(), CollectionsError> {
         if self.account.available_credit() <= Decimal::ZERO {
-            return Err(CollectionsError::Invalid(format!(
-                "account {} has no credit to distribute",
-                self.account.locator
-            )));
+            return Err(CollectionsError::NoCreditToDistribute {
+                account: self.account.locator.clone(),
+            });
         }
         let allocations = if targets.is_empty() {
             self.credit_allocations(&self.account.open_by_age())
@@ -206,11 +206,12 @@ impl Decider<'_> {
                     None => owed,
                 };
                 if wanted > owed || wanted > *pool {
-                    return Err(CollectionsError::Invalid(format!(
-                        "{wanted} of credit is more than invoice {} owes ({owed}) or the credit \
-                         available for it ({pool})",
-                        target.invoice
-                    )));
+                    return Err(CollectionsError::CreditTooLarge {
+                        invoice: target.invoice.clone(),
+                        wanted,
+                        owed,
+                        available: *pool,
+                    });
                 }
                 if wanted > Decimal::ZERO {
                     *pool -= wanted;
@@ -223,9 +224,7 @@ impl Decider<'_> {
             allocations
         };
         if allocations.is_empty() {
-            return Err(CollectionsError::Invalid(
-                "no open invoice to apply credit to".into(),
-            ));
+            return Err(CollectionsError::NoOpenInvoice);
         }
         self.emit_credit(allocations, on, CreditReason::Distribution)?;
         self.after_settlement(on)

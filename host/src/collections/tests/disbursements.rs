@@ -89,7 +89,7 @@ fn a_rejected_disbursement_moves_nothing_and_a_draft_cannot_exceed_the_credit() 
             .try_exec(draft(dec!(150.01), date(2021, 1, 5)), date(2021, 1, 5))
             .unwrap_err()
             .code(),
-        "invalid_request"
+        "disbursement_exceeds_credit"
     );
     world.exec(draft(dec!(30.00), date(2021, 1, 5)), date(2021, 1, 5));
     world.exec(

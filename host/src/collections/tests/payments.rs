@@ -202,7 +202,7 @@ fn credit_is_distributed_by_hand_when_it_is_not_applied_automatically() {
         },
         date(2021, 2, 2),
     );
-    assert_eq!(too_much.unwrap_err().code(), "invalid_request");
+    assert_eq!(too_much.unwrap_err().code(), "credit_too_large");
 }
 
 /// Seed 003: "Apply When Policy Term is effective": an invoice of a term that

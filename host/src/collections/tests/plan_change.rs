@@ -88,7 +88,7 @@ fn changing_to_the_plan_already_in_force_is_refused() {
         },
         date(2021, 3, 20),
     );
-    assert_eq!(refused.unwrap_err().code(), "invalid_request");
+    assert_eq!(refused.unwrap_err().code(), "plan_unchanged");
 }
 
 #[test]

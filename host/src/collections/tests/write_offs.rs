@@ -105,7 +105,7 @@ fn part_of_an_item_can_be_written_off_but_never_more_than_it_or_the_invoice() {
         dec!(4.00)
     );
     let too_much = world.try_exec(write_off(dec!(6.01)), date(2021, 1, 2));
-    assert_eq!(too_much.unwrap_err().code(), "invalid_request");
+    assert_eq!(too_much.unwrap_err().code(), "write_off_out_of_range");
 }
 
 #[test]
