@@ -137,10 +137,17 @@ pub struct BillingCalendar {
     /// Which way a disallowed billing date moves. Default before.
     #[serde(default)]
     pub shift: ShiftDirection,
-    /// Whether invoices with nothing outstanding are sent. Default yes.
+    /// Whether invoices with nothing outstanding are sent. Default yes. Billing
+    /// reads the billing settings' own field (`collections::BillingSettings`),
+    /// never this one: the settings refuse a calendar setting it to no
+    /// (`calendar_field_in_settings`); it stays for the stored format and
+    /// [`BillingCalendar::sends_invoice`].
     #[serde(default = "default_true")]
     pub send_zero_outstanding_invoices: bool,
-    /// Days from an invoice's issue date to its due date. Default 0.
+    /// Days from an invoice's issue date to its due date. Default 0. Billing
+    /// reads the billing settings' own field, never this one: the settings
+    /// refuse a calendar setting it (`calendar_field_in_settings`); it stays
+    /// for the stored format and [`BillingCalendar::installment_invoice`].
     #[serde(default)]
     pub invoice_due_days: u32,
 }

@@ -280,6 +280,7 @@ impl TenantState {
             }
             B::ConfigureAccount { account, overrides } => {
                 let billing = self.collections.account(account)?;
+                overrides.validate()?;
                 let settings = self.collections.settings.for_account(overrides);
                 settings.validate()?;
                 let mut events = vec![TenantEvent::Collections(
