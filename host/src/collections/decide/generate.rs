@@ -42,8 +42,8 @@ use super::super::invoice::{
 use super::super::settings::SeparateBy;
 use super::{Decider, plus_days};
 use crate::domain::Money;
+use crate::invoicing::{Coverage, DraftInvoice, DraftItem, PolicyStatus};
 use crate::ledger::ChargeCategory;
-use crate::plugin::{Coverage, DraftInvoice, DraftItem, PolicyStatus};
 use crate::policy::{Charge, Invoicing};
 use crate::rating::Segment;
 use chrono::NaiveDate;

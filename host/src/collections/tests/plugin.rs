@@ -8,8 +8,8 @@
 use super::support::*;
 use crate::collections::{InvoiceAdjuster, ItemKind};
 use crate::domain::Currency;
+use crate::invoicing::{Coverage, DraftInvoice, InvoiceAdjustments, InvoiceLine, PolicyStatus};
 use crate::ledger::{ChargeCategory, LedgerAccount};
-use crate::plugin::{Coverage, DraftInvoice, InvoiceAdjustments, InvoiceLine, PolicyStatus};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -354,7 +354,7 @@ fn a_draft_whose_items_net_below_zero_is_a_credit() {
         ("installment-4", "83.34"),
         ("cancellation-credit", "-100.00"),
     ] {
-        draft.items.push(crate::plugin::DraftItem {
+        draft.items.push(crate::invoicing::DraftItem {
             locator: locator.into(),
             policy: Some("P1".into()),
             charge: "premium".into(),
