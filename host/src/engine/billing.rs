@@ -688,21 +688,35 @@ impl TenantState {
         .into())
     }
 
-    /// Runs billing for every account up to `up_to` (the pure path: the same
-    /// commands the engine service makes durable one by one).
-    pub fn run_billing(
+    /// A billing run of every account up to `up_to` on this state, in memory
+    /// (the state layer: nothing is made durable). It makes the same
+    /// `RunAccount` decisions as the service layer's
+    /// [`Engine::run_billing`](crate::engine::Engine::run_billing), which
+    /// appends each to the store one by one; previews run it on a copy.
+    ///
+    /// Who does what in a billing run: `collections::decide::run` decides one
+    /// account's next step (`BillingCommand::RunAccount`);
+    /// [`TenantState::run_account`] repeats it for one account until nothing
+    /// is left; this runs every account; `Engine::run_billing` does the same
+    /// durably; the API's `POST /v1/billing/runs` (`api::routes::billing::
+    /// post_billing_run`) calls the service.
+    ///
+    /// Example: an account with a 100.00 installment invoiced on 2021-01-01
+    /// and one with nothing due: run up to 2021-01-01, the report counts 2
+    /// accounts and 1 billed; run again, 2 accounts and 0 billed.
+    pub fn billing_run(
         &mut self,
         up_to: NaiveDate,
         context: &CommandContext,
         raters: &dyn RaterResolver,
         adjuster: &dyn InvoiceAdjuster,
     ) -> BillingRunReport {
-        self.run_billing_into(up_to, context, raters, adjuster, &mut Vec::new())
+        self.billing_run_recording(up_to, context, raters, adjuster, &mut Vec::new())
     }
 
-    /// [`TenantState::run_billing`], keeping every event it applied in
+    /// [`TenantState::billing_run`], recording every event it applied in
     /// `applied`, in order: what a billing-run preview shows.
-    pub fn run_billing_into(
+    pub fn billing_run_recording(
         &mut self,
         up_to: NaiveDate,
         context: &CommandContext,

@@ -150,7 +150,7 @@ fn a_failing_plugin_refuses_the_run_and_changes_nothing() {
     let report =
         world
             .state
-            .run_billing(date(2021, 1, 1), &at(date(2021, 1, 1)), &Raters, &Failing);
+            .billing_run(date(2021, 1, 1), &at(date(2021, 1, 1)), &Raters, &Failing);
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].0, "A1");
 }
