@@ -19,12 +19,12 @@ use super::state::{EngineError, TenantEvent, TenantState, journal_count};
 use crate::collections::{AUTOMATIC_BILLING_OFF, HoldKind};
 use crate::collections::{
     AdjusterDates, BillingCommand, CollectionsError, CollectionsEvent, Decided, Decider,
-    Delinquency, Fee, Invoice, InvoiceAdjuster, LapseCancellation, Posting, RunOutcome, WriteOff,
+    Delinquency, Fee, Invoice, InvoiceAdjuster, LapseCancellation, RunOutcome, WriteOff,
     change_plan, has_run_work,
 };
 use crate::domain::Money;
 use crate::domain::{local_date, parse_time_zone};
-use crate::ledger::{EntryId, JournalEntry};
+use crate::ledger::{EntryId, JournalEntry, LedgerError};
 use crate::policy::{
     BookEvent, CancellationReason, Charge, CommandContext, PolicyCommand, PolicyError,
     RaterResolver, Transaction, is_spread,
@@ -599,40 +599,21 @@ impl TenantState {
         for (event, posting) in decided {
             events.push(TenantEvent::Collections(event));
             let Some(posting) = posting else { continue };
-            let entry = match posting {
-                Posting::Entry(draft) => {
-                    self.ledger.check(&draft)?;
-                    JournalEntry {
-                        id: *id,
-                        tenant: self.ledger.tenant().to_string(),
-                        currency: draft.currency,
-                        posted_on: draft.posted_on,
-                        kind: draft.kind,
-                        reference: draft.reference,
-                        reverses: None,
-                        lines: draft.lines,
-                        memo: draft.memo,
+            // A reversal the command asks for twice is the caller's
+            // mistake; one of an entry that is not there, a corrupt state.
+            let entry = self
+                .ledger
+                .entry_for(posting, *id)
+                .map_err(|error| match error {
+                    LedgerError::AlreadyReversed { entry, .. } => EngineError::from(
+                        CollectionsError::Invalid(format!("entry {entry} is already reversed")),
+                    ),
+                    LedgerError::UnknownEntry(entry)
+                    | LedgerError::CannotReverseReversal(entry) => {
+                        EngineError::Corrupt(format!("no entry {entry} to reverse"))
                     }
-                }
-                Posting::Contra {
-                    original,
-                    posted_on,
-                    reference,
-                } => {
-                    if self.ledger.reversal_of(original).is_some() {
-                        return Err(CollectionsError::Invalid(format!(
-                            "entry {original} is already reversed"
-                        ))
-                        .into());
-                    }
-                    self.ledger
-                        .entry(original)
-                        .and_then(|e| e.contra(*id, posted_on, reference))
-                        .ok_or_else(|| {
-                            EngineError::Corrupt(format!("no entry {original} to reverse"))
-                        })?
-                }
-            };
+                    error => error.into(),
+                })?;
             *id = id.next();
             events.push(TenantEvent::Journal(entry));
         }

@@ -20,7 +20,7 @@ use crate::config::{ConfigError, ConfigEvent, ConfigState};
 use crate::domain::{Currency, local_date, parse_time_zone};
 use crate::keys::{ApiKeys, KeyError, KeyEvent};
 use crate::ledger::{
-    EntryDraft, EntryId, JournalEntry, Ledger, LedgerAccount, LedgerError, postings,
+    EntryDraft, EntryId, JournalEntry, Ledger, LedgerAccount, LedgerError, Posting, postings,
 };
 use crate::policy::{
     BookEvent, Charge, CommandContext, PolicyBook, PolicyCommand, PolicyError, RaterResolver,
@@ -479,18 +479,7 @@ impl TenantState {
             let draft = self.posting(&event, context)?;
             events.push(TenantEvent::Book(event));
             if let Some(draft) = draft {
-                self.ledger.check(&draft)?;
-                let entry = JournalEntry {
-                    id: next_id,
-                    tenant: self.ledger.tenant().to_string(),
-                    currency: draft.currency,
-                    posted_on: draft.posted_on,
-                    kind: draft.kind,
-                    reference: draft.reference,
-                    reverses: None,
-                    lines: draft.lines,
-                    memo: draft.memo,
-                };
+                let entry = self.ledger.entry_for(Posting::Entry(draft), next_id)?;
                 next_id = next_id.next();
                 events.push(TenantEvent::Journal(entry));
             }
