@@ -163,7 +163,6 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
         if !line.subledger.is_empty() {
             check_name("balance subledger bytes", &line.subledger, NAME_BYTES_MAX)?;
         }
-        total += line.account.len() + line.currency.len() + line.subledger.len() + 64;
     }
     check_limit("append bytes", total, APPEND_BYTES_MAX)?;
     Ok(Work::Append(PreparedAppend {
