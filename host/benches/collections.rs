@@ -5,7 +5,7 @@
 //! invoice is found past due on the 2nd and starts a delinquency. Reported as
 //! policies billed per second, with the process's peak memory (`VmHWM`).
 //!
-//! - the pure path (`TenantState::run_billing`, no store) at 25k and 100k
+//! - the pure path (`TenantState::billing_run`, no store) at 25k and 100k
 //!   policies, to show the cost per policy does not grow with the book;
 //! - the durable path (`Engine::run_billing` over a `MemoryStore`, one command
 //!   per account) at 10k policies.
@@ -202,7 +202,7 @@ fn pure(n: usize) -> f64 {
         state.execute(&command, &context, &Raters).unwrap();
     }
     let (_, issued) = memory();
-    let january = state.run_billing(
+    let january = state.billing_run(
         date(2021, 1, 1),
         &at(date(2021, 1, 1)),
         &Raters,
@@ -214,7 +214,7 @@ fn pure(n: usize) -> f64 {
             .execute(&payment(i), &at(date(2021, 1, 1)), &Raters)
             .unwrap();
     }
-    state.run_billing(
+    state.billing_run(
         date(2021, 1, 31),
         &at(date(2021, 1, 31)),
         &Raters,
@@ -226,7 +226,7 @@ fn pure(n: usize) -> f64 {
     let started = Instant::now();
     let mut events = 0;
     for day in date(2021, 2, 1).iter_days().take(28) {
-        let report = state.run_billing(day, &at(day), &Raters, &NoInvoicingPlugins);
+        let report = state.billing_run(day, &at(day), &Raters, &NoInvoicingPlugins);
         assert!(report.failures.is_empty(), "{:?}", report.failures);
         events += report.events;
     }

@@ -3,7 +3,7 @@
 //!
 //! Dependencies point mostly one way: `cli -> boot -> api -> engine ->
 //! (collections, policy, config, keys, store) -> (billing, ledger, plugin,
-//! rating) -> domain`; the full graph, checked from the `use crate::` lines,
+//! invoicing, rating) -> domain`; the full graph, checked from the `use crate::` lines,
 //! is in `ARCHITECTURE.md`. `boot` is the composition root: it
 //! opens the store and builds the runtime, raters and engine that `api` serves.
 //! `domain` and `billing` are pure: no I/O, no async, no floats. Only `plugin`
@@ -18,6 +18,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod export;
+pub mod invoicing;
 pub mod keys;
 pub mod ledger;
 pub mod limits;

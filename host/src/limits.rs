@@ -16,6 +16,8 @@
 // --- store (`store/limits.rs`, `store/group_commit.rs`, `store/pg_store.rs`)
 /// Largest encoded append (events plus response), bytes.
 pub use crate::store::APPEND_BYTES_MAX;
+/// Most balance projection lines in one append.
+pub use crate::store::BALANCE_LINES_PER_APPEND_MAX;
 /// Bytes after which a sled group-commit batch stops taking requests.
 pub use crate::store::BATCH_BYTES_MAX;
 /// Most requests in one sled group-commit batch.
@@ -206,6 +208,9 @@ const _: () = assert!(PAYLOAD_BYTES_MAX + RESPONSE_BYTES_MAX <= APPEND_BYTES_MAX
 const _: () = assert!(PLUGIN_COMPONENT_BYTES_MAX <= BLOB_BYTES_MAX);
 // A billing decision is written in one append.
 const _: () = assert!(DECISION_EVENTS_MAX <= EVENTS_PER_APPEND_MAX);
+// An append of journal entries only, each of the most lines, hands over all
+// of its balance lines.
+const _: () = assert!(EVENTS_PER_APPEND_MAX * LINES_PER_ENTRY_MAX <= BALANCE_LINES_PER_APPEND_MAX);
 // A request body, a plugin's output and an external rater's response each
 // fit in one event payload.
 const _: () = assert!(JSON_BODY_BYTES_MAX <= PAYLOAD_BYTES_MAX);

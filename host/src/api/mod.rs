@@ -123,7 +123,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/billing/settings",
             post(billing::configure_billing).get(config_reads::get_billing_settings),
         )
-        .route("/v1/billing/runs", post(billing::run_billing))
+        .route("/v1/billing/runs", post(billing::post_billing_run))
         .route("/v1/clock", get(clock::get_clock).post(clock::set_clock))
         .route(
             "/v1/accounts/{account}/billing-settings",

@@ -41,7 +41,7 @@ use utoipa::{PartialSchema, ToSchema};
         policies::correct_rates, policies::correct_product_rates,
         policies::audit_charge, policies::add_charge, policies::reverse_charges,
         bundle::preview_bundle,
-        billing::configure_billing, billing::configure_account, billing::run_billing,
+        billing::configure_billing, billing::configure_account, billing::post_billing_run,
         billing::account_billing, billing::record_payment, billing::reverse_payment,
         billing::distribute_credit, billing::write_off, billing::reverse_write_off,
         billing::draft_disbursement, billing::approve_disbursement,

@@ -137,10 +137,17 @@ pub struct BillingCalendar {
     /// Which way a disallowed billing date moves. Default before.
     #[serde(default)]
     pub shift: ShiftDirection,
-    /// Whether invoices with nothing outstanding are sent. Default yes.
+    /// Whether invoices with nothing outstanding are sent. Default yes. Read
+    /// by nothing: billing reads the billing settings' own field
+    /// (`collections::BillingSettings`, passed to [`sends_invoice`]), and the
+    /// settings refuse a calendar setting this one to no
+    /// (`calendar_field_in_settings`). It stays for the stored format.
     #[serde(default = "default_true")]
     pub send_zero_outstanding_invoices: bool,
-    /// Days from an invoice's issue date to its due date. Default 0.
+    /// Days from an invoice's issue date to its due date. Default 0. Read by
+    /// nothing: billing reads the billing settings' own field (passed to
+    /// [`invoice_due_date`]), and the settings refuse a calendar setting this
+    /// one (`calendar_field_in_settings`). It stays for the stored format.
     #[serde(default)]
     pub invoice_due_days: u32,
 }
@@ -384,9 +391,9 @@ impl BillingCalendar {
     /// - the issue date is the generate date when the run is earlier (billing in
     ///   advance, or shifted before), else the run date (seed 003: the earliest
     ///   charge date, or the generation date when that has passed);
-    /// - the due date is `invoice_due_days` after the issue date, but never before
-    ///   the installment's own due date: a customer always gets the calendar's days
-    ///   to pay, and never has to pay an installment earlier than the plan says.
+    /// - the due date is `due_days` (the billing settings' invoice due days)
+    ///   after the issue date, but never before the installment's own due date
+    ///   ([`invoice_due_date`]).
     ///
     /// Example: monthly on the 1st, 9 days in advance, 15 due days; an installment
     /// generated 2024-04-25 and due 2024-05-01 is billed by the run of Monday
@@ -395,6 +402,7 @@ impl BillingCalendar {
         &self,
         generate_date: NaiveDate,
         due_date: NaiveDate,
+        due_days: u32,
     ) -> Result<InstallmentInvoice, CalendarError> {
         if due_date < generate_date {
             return Err(CalendarError::DueBeforeGenerated {
@@ -405,20 +413,39 @@ impl BillingCalendar {
         let scheduled = self.next_scheduled_date(generate_date)?;
         let billing = self.billing_date(scheduled)?;
         let issue_date = billing.run_date.max(generate_date);
-        let calendar_due = add_days(issue_date, i64::from(self.invoice_due_days))?;
         Ok(InstallmentInvoice {
             billing,
             issue_date,
-            due_date: calendar_due.max(due_date),
+            due_date: invoice_due_date(issue_date, due_days, due_date)?,
         })
     }
+}
 
-    /// Whether an invoice with `outstanding` left to pay is sent: always when
-    /// something is outstanding, and with nothing outstanding only when the calendar
-    /// sends zero invoices (the default).
-    pub fn sends_invoice(&self, outstanding: &Money) -> bool {
-        !outstanding.is_zero() || self.send_zero_outstanding_invoices
-    }
+/// The due date of an invoice issued on `issue_date`: `due_days` (the billing
+/// settings' invoice due days) after it, but never before `not_before` (the
+/// earliest due date of what it bills): a customer always gets the due days to
+/// pay, and never has to pay an installment earlier than its plan says.
+///
+/// Example: issued 2024-04-25 with 15 due days, billing an installment due
+/// 2024-05-01: due 2024-05-10; with 3 due days, billing one due 2024-06-01:
+/// due 2024-06-01.
+pub fn invoice_due_date(
+    issue_date: NaiveDate,
+    due_days: u32,
+    not_before: NaiveDate,
+) -> Result<NaiveDate, CalendarError> {
+    Ok(add_days(issue_date, i64::from(due_days))?.max(not_before))
+}
+
+/// Whether an invoice with `outstanding` left to pay (after credit, never
+/// below zero) is sent: always when something is outstanding, and with nothing
+/// outstanding only when `send_zero_outstanding_invoices` (the billing
+/// settings'; default yes).
+///
+/// Example: 0.00 outstanding with the setting off: issued, not sent; 0.01
+/// outstanding: sent either way.
+pub fn sends_invoice(outstanding: &Money, send_zero_outstanding_invoices: bool) -> bool {
+    !outstanding.is_zero() || send_zero_outstanding_invoices
 }
 
 #[cfg(test)]
@@ -813,11 +840,10 @@ mod tests {
     fn an_installment_is_invoiced_by_the_first_run_whose_cut_off_covers_it() {
         let calendar = BillingCalendar {
             bill_in_advance_days: 9,
-            invoice_due_days: 15,
             ..monthly(BillingDay::DayOfMonth(1))
         };
         let invoice = calendar
-            .installment_invoice(date(2024, 4, 25), date(2024, 5, 1))
+            .installment_invoice(date(2024, 4, 25), date(2024, 5, 1), 15)
             .unwrap();
         assert_eq!(
             invoice,
@@ -832,17 +858,14 @@ mod tests {
         );
         // Without advance the run is after the generate date: issued on the run date,
         // and never due before the installment itself.
-        let calendar = BillingCalendar {
-            invoice_due_days: 3,
-            ..monthly(BillingDay::DayOfMonth(1))
-        };
+        let calendar = monthly(BillingDay::DayOfMonth(1));
         let invoice = calendar
-            .installment_invoice(date(2024, 4, 5), date(2024, 6, 1))
+            .installment_invoice(date(2024, 4, 5), date(2024, 6, 1), 3)
             .unwrap();
         assert_eq!(invoice.issue_date, date(2024, 5, 1));
         assert_eq!(invoice.due_date, date(2024, 6, 1));
         assert_eq!(
-            calendar.installment_invoice(date(2024, 4, 5), date(2024, 4, 1)),
+            calendar.installment_invoice(date(2024, 4, 5), date(2024, 4, 1), 3),
             Err(CalendarError::DueBeforeGenerated {
                 generate_date: date(2024, 4, 5),
                 due_date: date(2024, 4, 1)
@@ -851,17 +874,12 @@ mod tests {
     }
 
     #[test]
-    fn zero_outstanding_invoices_are_sent_unless_the_calendar_says_not() {
+    fn zero_outstanding_invoices_are_sent_unless_the_settings_say_not() {
         let nothing = Money::zero(Currency::USD);
         let something = Money::new(Decimal::new(1, 2), Currency::USD);
-        let sends = monthly(BillingDay::DayOfMonth(1));
-        assert!(sends.sends_invoice(&nothing));
-        let quiet = BillingCalendar {
-            send_zero_outstanding_invoices: false,
-            ..sends.clone()
-        };
-        assert!(!quiet.sends_invoice(&nothing));
-        assert!(quiet.sends_invoice(&something));
+        assert!(sends_invoice(&nothing, true));
+        assert!(!sends_invoice(&nothing, false));
+        assert!(sends_invoice(&something, false));
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod spread;
 
 pub use calendar::{
     BillingCalendar, BillingDate, BillingDay, BillingFrequency, CalendarError, CalendarOverrides,
-    InstallmentInvoice, ShiftDirection,
+    InstallmentInvoice, ShiftDirection, invoice_due_date, sends_invoice,
 };
 pub use duration::{Duration, DurationBasis, DurationError, Fraction, measure};
 pub use grace::{GraceError, GracePeriod, is_past_due, lapse_after};

@@ -3,7 +3,7 @@
 //! implementation and production the plugin runtime
 //! (`crate::engine::PluginInvoiceAdjuster`).
 
-use crate::plugin::{DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment};
+use crate::invoicing::{DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment};
 use crate::policy::InstallmentDater;
 
 /// The most lines an invoicing plugin may add to one invoice.

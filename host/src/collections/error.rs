@@ -165,6 +165,16 @@ pub enum CollectionsError {
         "invoice {invoice} is not a deductible invoice; a payment for deductibles pays only those"
     )]
     NotDeductible { invoice: String },
+    /// A billing calendar (or an account's calendar changes) setting one of
+    /// the two fields the billing settings own: `invoice_due_days` and
+    /// `send_zero_outstanding_invoices` are read from the settings (tenant,
+    /// then account overrides), never from the calendar, so a calendar
+    /// setting them is refused rather than silently ignored.
+    #[error(
+        "the billing calendar's {field} is not used: set {field} in the billing settings \
+         (POST /v1/billing/settings) or the account's overrides instead"
+    )]
+    CalendarFieldInSettings { field: &'static str },
 }
 
 impl CollectionsError {
@@ -206,6 +216,7 @@ impl CollectionsError {
             CollectionsError::InvalidAutoBind(_) => "invalid_auto_bind",
             CollectionsError::InvalidDeductibleDueDays { .. } => "invalid_deductible_due_days",
             CollectionsError::NotDeductible { .. } => "not_a_deductible_invoice",
+            CollectionsError::CalendarFieldInSettings { .. } => "calendar_field_in_settings",
         }
     }
 
@@ -239,6 +250,7 @@ impl CollectionsError {
             | CollectionsError::PlanUnchanged { .. }
             | CollectionsError::PlanNotApplicable { .. }
             | CollectionsError::InvalidCalendar(_)
+            | CollectionsError::CalendarFieldInSettings { .. }
             | CollectionsError::AutomaticBillingPerAccount
             | CollectionsError::InvalidAutoBind(_)
             | CollectionsError::InvalidDeductibleDueDays { .. }

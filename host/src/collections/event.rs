@@ -11,7 +11,7 @@ use super::payment::{Allocation, Payment};
 use super::settings::{AccountOverrides, BillingSettings};
 use super::write_off::WriteOff;
 use crate::domain::Money;
-use crate::ledger::{EntryDraft, EntryId, LedgerError, postings};
+use crate::ledger::{EntryDraft, EntryId, LedgerError, Posting, postings};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -185,18 +185,6 @@ pub enum CollectionsEvent {
     BilledThrough {
         account: String,
         through: NaiveDate,
-    },
-}
-
-/// The journal entry an event posts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Posting {
-    Entry(EntryDraft),
-    /// The exact contra of an earlier entry.
-    Contra {
-        original: EntryId,
-        posted_on: NaiveDate,
-        reference: String,
     },
 }
 

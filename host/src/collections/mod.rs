@@ -49,7 +49,7 @@ pub use delinquency::{
 };
 pub use disbursement::{Disbursement, DisbursementStatus};
 pub use error::CollectionsError;
-pub use event::{CollectionsEvent, CreditReason, Posting};
+pub use event::{CollectionsEvent, CreditReason};
 pub use fee::{Fee, FeeReason, LATE_FEE_CHARGE, REVERSAL_FEE_CHARGE};
 pub use hold::{Hold, HoldKind};
 pub use invoice::{INVOICE_ITEMS_MAX, Invoice, InvoiceItem, InvoiceRecord, ItemKind, SliceRef};

@@ -293,6 +293,51 @@ fn default_grace_days() -> u32 {
     DEFAULT_GRACE_DAYS
 }
 
+/// Refuses the two calendar fields the billing settings own, whichever is
+/// given (`Some`): the due days and whether zero invoices are sent are read
+/// from [`BillingSettings::invoice_due_days`] and
+/// [`BillingSettings::send_zero_outstanding_invoices`] only (one rule, one
+/// place), so a calendar naming them would be silently ignored.
+///
+/// Example: `{"calendar": {"frequency": "monthly", "day": {"day-of-month": 1},
+/// "invoice_due_days": 15}}` is refused with `calendar_field_in_settings`;
+/// `{"calendar": {"frequency": "monthly", "day": {"day-of-month": 1}},
+/// "invoice_due_days": 15}` bills an installment run on 2026-03-02 due
+/// 2026-03-17. The calendar's defaults (0 due days, zero invoices sent), which
+/// every stored calendar serialises, pass.
+fn refuse_calendar_fields(
+    invoice_due_days: Option<()>,
+    send_zero_outstanding_invoices: Option<()>,
+) -> Result<(), CollectionsError> {
+    if invoice_due_days.is_some() {
+        return Err(CollectionsError::CalendarFieldInSettings {
+            field: "invoice_due_days",
+        });
+    }
+    if send_zero_outstanding_invoices.is_some() {
+        return Err(CollectionsError::CalendarFieldInSettings {
+            field: "send_zero_outstanding_invoices",
+        });
+    }
+    Ok(())
+}
+
+impl AccountOverrides {
+    /// Checks what the overrides themselves say, before they are merged with
+    /// the tenant's settings: calendar changes may not name the two fields
+    /// the settings own (see [`refuse_calendar_fields`]; the account's own
+    /// `invoice_due_days` and `send_zero_outstanding_invoices` are the place).
+    pub fn validate(&self) -> Result<(), CollectionsError> {
+        if let Some(changes) = &self.calendar_changes {
+            refuse_calendar_fields(
+                changes.invoice_due_days.map(|_| ()),
+                changes.send_zero_outstanding_invoices.map(|_| ()),
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl BillingSettings {
     /// The settings of an account: these with its overrides.
     pub fn for_account(&self, overrides: &AccountOverrides) -> BillingSettings {
@@ -344,6 +389,10 @@ impl BillingSettings {
             calendar
                 .validate()
                 .map_err(|e| CollectionsError::InvalidCalendar(e.to_string()))?;
+            refuse_calendar_fields(
+                (calendar.invoice_due_days != 0).then_some(()),
+                (!calendar.send_zero_outstanding_invoices).then_some(()),
+            )?;
         }
         if self.invoice_due_days > DUE_DAYS_MAX {
             return Err(CollectionsError::InvalidInvoiceDueDays {
@@ -448,6 +497,58 @@ mod tests {
             ..BillingSettings::default()
         };
         assert!(settings.validate().is_ok());
+    }
+
+    #[test]
+    fn calendar_due_days_and_zero_invoices_are_refused_but_their_defaults_pass() {
+        let monthly = BillingCalendar::new(
+            crate::billing::BillingFrequency::Monthly,
+            crate::billing::BillingDay::DayOfMonth(1),
+        );
+        let settings = BillingSettings {
+            calendar: Some(monthly.clone()),
+            invoice_due_days: 15,
+            send_zero_outstanding_invoices: false,
+            ..BillingSettings::default()
+        };
+        assert!(settings.validate().is_ok());
+        for (calendar, field) in [
+            (
+                BillingCalendar {
+                    invoice_due_days: 15,
+                    ..monthly.clone()
+                },
+                "invoice_due_days",
+            ),
+            (
+                BillingCalendar {
+                    send_zero_outstanding_invoices: false,
+                    ..monthly.clone()
+                },
+                "send_zero_outstanding_invoices",
+            ),
+        ] {
+            let settings = BillingSettings {
+                calendar: Some(calendar),
+                ..BillingSettings::default()
+            };
+            let error = settings.validate().unwrap_err();
+            assert_eq!(error, CollectionsError::CalendarFieldInSettings { field });
+            assert_eq!(error.code(), "calendar_field_in_settings");
+        }
+        let overrides = AccountOverrides {
+            calendar_changes: Some(CalendarOverrides {
+                send_zero_outstanding_invoices: Some(true),
+                ..CalendarOverrides::default()
+            }),
+            ..AccountOverrides::default()
+        };
+        assert_eq!(
+            overrides.validate(),
+            Err(CollectionsError::CalendarFieldInSettings {
+                field: "send_zero_outstanding_invoices"
+            })
+        );
     }
 
     #[test]

@@ -19,12 +19,12 @@ use super::state::{EngineError, TenantEvent, TenantState, journal_count};
 use crate::collections::{AUTOMATIC_BILLING_OFF, HoldKind};
 use crate::collections::{
     AdjusterDates, BillingCommand, CollectionsError, CollectionsEvent, Decided, Decider,
-    Delinquency, Fee, Invoice, InvoiceAdjuster, LapseCancellation, Posting, RunOutcome, WriteOff,
+    Delinquency, Fee, Invoice, InvoiceAdjuster, LapseCancellation, RunOutcome, WriteOff,
     change_plan, has_run_work,
 };
 use crate::domain::Money;
 use crate::domain::{local_date, parse_time_zone};
-use crate::ledger::{EntryId, JournalEntry};
+use crate::ledger::{EntryId, JournalEntry, LedgerError};
 use crate::policy::{
     BookEvent, CancellationReason, Charge, CommandContext, PolicyCommand, PolicyError,
     RaterResolver, Transaction, is_spread,
@@ -280,6 +280,7 @@ impl TenantState {
             }
             B::ConfigureAccount { account, overrides } => {
                 let billing = self.collections.account(account)?;
+                overrides.validate()?;
                 let settings = self.collections.settings.for_account(overrides);
                 settings.validate()?;
                 let mut events = vec![TenantEvent::Collections(
@@ -598,40 +599,21 @@ impl TenantState {
         for (event, posting) in decided {
             events.push(TenantEvent::Collections(event));
             let Some(posting) = posting else { continue };
-            let entry = match posting {
-                Posting::Entry(draft) => {
-                    self.ledger.check(&draft)?;
-                    JournalEntry {
-                        id: *id,
-                        tenant: self.ledger.tenant().to_string(),
-                        currency: draft.currency,
-                        posted_on: draft.posted_on,
-                        kind: draft.kind,
-                        reference: draft.reference,
-                        reverses: None,
-                        lines: draft.lines,
-                        memo: draft.memo,
+            // A reversal the command asks for twice is the caller's
+            // mistake; one of an entry that is not there, a corrupt state.
+            let entry = self
+                .ledger
+                .entry_for(posting, *id)
+                .map_err(|error| match error {
+                    LedgerError::AlreadyReversed { entry, .. } => EngineError::from(
+                        CollectionsError::Internal(format!("entry {entry} is already reversed")),
+                    ),
+                    LedgerError::UnknownEntry(entry)
+                    | LedgerError::CannotReverseReversal(entry) => {
+                        EngineError::Corrupt(format!("no entry {entry} to reverse"))
                     }
-                }
-                Posting::Contra {
-                    original,
-                    posted_on,
-                    reference,
-                } => {
-                    if self.ledger.reversal_of(original).is_some() {
-                        return Err(CollectionsError::Internal(format!(
-                            "entry {original} is already reversed"
-                        ))
-                        .into());
-                    }
-                    self.ledger
-                        .entry(original)
-                        .and_then(|e| e.contra(*id, posted_on, reference))
-                        .ok_or_else(|| {
-                            EngineError::Corrupt(format!("no entry {original} to reverse"))
-                        })?
-                }
-            };
+                    error => error.into(),
+                })?;
             *id = id.next();
             events.push(TenantEvent::Journal(entry));
         }
@@ -687,21 +669,35 @@ impl TenantState {
         .into())
     }
 
-    /// Runs billing for every account up to `up_to` (the pure path: the same
-    /// commands the engine service makes durable one by one).
-    pub fn run_billing(
+    /// A billing run of every account up to `up_to` on this state, in memory
+    /// (the state layer: nothing is made durable). It makes the same
+    /// `RunAccount` decisions as the service layer's
+    /// [`Engine::run_billing`](crate::engine::Engine::run_billing), which
+    /// appends each to the store one by one; previews run it on a copy.
+    ///
+    /// Who does what in a billing run: `collections::decide::run` decides one
+    /// account's next step (`BillingCommand::RunAccount`);
+    /// [`TenantState::run_account`] repeats it for one account until nothing
+    /// is left; this runs every account; `Engine::run_billing` does the same
+    /// durably; the API's `POST /v1/billing/runs` (`api::routes::billing::
+    /// post_billing_run`) calls the service.
+    ///
+    /// Example: an account with a 100.00 installment invoiced on 2021-01-01
+    /// and one with nothing due: run up to 2021-01-01, the report counts 2
+    /// accounts and 1 billed; run again, 2 accounts and 0 billed.
+    pub fn billing_run(
         &mut self,
         up_to: NaiveDate,
         context: &CommandContext,
         raters: &dyn RaterResolver,
         adjuster: &dyn InvoiceAdjuster,
     ) -> BillingRunReport {
-        self.run_billing_into(up_to, context, raters, adjuster, &mut Vec::new())
+        self.billing_run_recording(up_to, context, raters, adjuster, &mut Vec::new())
     }
 
-    /// [`TenantState::run_billing`], keeping every event it applied in
+    /// [`TenantState::billing_run`], recording every event it applied in
     /// `applied`, in order: what a billing-run preview shows.
-    pub fn run_billing_into(
+    pub fn billing_run_recording(
         &mut self,
         up_to: NaiveDate,
         context: &CommandContext,

@@ -4,10 +4,8 @@
 //! same plugin dates a new schedule's installments (`schedule-dates`).
 
 use crate::collections::InvoiceAdjuster;
-use crate::plugin::{
-    ActiveVersions, DraftInvoice, InstallmentDates, InvoiceAdjustments, PluginRuntime,
-    ScheduleInstallment,
-};
+use crate::invoicing::{DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment};
+use crate::plugin::{ActiveVersions, PluginRuntime};
 use std::sync::Arc;
 
 /// Calls invoicing plugins registered in a [`PluginRuntime`].

@@ -598,6 +598,11 @@ impl Engine {
                     payload: serde_json::to_value(event).expect("events serialize"),
                 })
                 .collect(),
+            balance_lines: outcome
+                .events
+                .iter()
+                .flat_map(TenantEvent::balance_lines)
+                .collect(),
             // The events are in the log; the key's record keeps their
             // sequences, so a replay reads them back instead of storing
             // them twice.

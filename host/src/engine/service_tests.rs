@@ -543,3 +543,61 @@ fn an_effect_over_the_logs_limit_is_refused_the_same_way_by_preview_and_commit()
         )
     );
 }
+
+/// On PostgreSQL, the balance projection the store sums from the lines the
+/// engine hands over agrees with the ledger, key by key: a 1000.00 policy
+/// issued and billed up to 2021-01-01 debits `premium_receivable_unbilled`
+/// of `A1` 1000.00. Skipped without a test database.
+#[test]
+fn the_postgresql_balance_projection_agrees_with_the_ledger() {
+    use crate::ledger::Side;
+    use crate::store::{PgStore, fresh_schema_name, test_database_url, url_with_schema};
+    let Some(url) = test_database_url() else {
+        return;
+    };
+    let url = url_with_schema(&url, &fresh_schema_name("projection"));
+    let store = Arc::new(PgStore::open(&url).unwrap());
+    let engine = engine(Arc::clone(&store) as Arc<dyn Store>);
+    set_up(&engine);
+    engine
+        .execute("t1", &issue("1000.00"), &meta("issue"))
+        .unwrap();
+    let mut run = meta("run");
+    run.idempotency_key = None;
+    let report = engine
+        .run_billing("t1", NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(), &run)
+        .unwrap();
+    assert!(report.failures.is_empty(), "{report:?}");
+    let rows = store.ledger_balances("t1").unwrap();
+    let unbilled = rows
+        .iter()
+        .find(|r| r.account == "premium_receivable_unbilled" && r.subledger == "A1")
+        .unwrap();
+    assert_eq!(unbilled.debits, "1000.00");
+    let ledger = engine
+        .read("t1", |s| {
+            s.ledger
+                .balances()
+                .map(|(key, balance)| (key.clone(), balance))
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+    assert_eq!(rows.len(), ledger.len(), "{rows:?}");
+    for (key, balance) in ledger {
+        let row = rows
+            .iter()
+            .find(|r| {
+                r.account == key.account.code()
+                    && r.currency == key.currency.code()
+                    && r.subledger == key.subledger.clone().unwrap_or_default()
+            })
+            .unwrap_or_else(|| panic!("no row of {key:?}"));
+        let debits: rust_decimal::Decimal = row.debits.parse().unwrap();
+        let credits: rust_decimal::Decimal = row.credits.parse().unwrap();
+        let signed = match key.account.normal_side() {
+            Side::Debit => debits - credits,
+            Side::Credit => credits - debits,
+        };
+        assert_eq!(signed, balance, "{key:?}");
+    }
+}

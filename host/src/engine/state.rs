@@ -20,14 +20,15 @@ use crate::config::{ConfigError, ConfigEvent, ConfigState};
 use crate::domain::{Currency, ErrorKind, local_date, parse_time_zone};
 use crate::keys::{ApiKeys, KeyError, KeyEvent};
 use crate::ledger::{
-    EntryDraft, EntryId, JournalEntry, Ledger, LedgerAccount, LedgerError, postings,
+    EntryDraft, EntryId, JournalEntry, Ledger, LedgerAccount, LedgerError, Posting, Side, postings,
 };
 use crate::policy::{
     BookEvent, Charge, CommandContext, PolicyBook, PolicyCommand, PolicyError, RaterResolver,
 };
-use crate::store::PAYLOAD_BYTES_MAX;
+use crate::store::{BalanceLine, PAYLOAD_BYTES_MAX};
 use crate::webhooks::{WebhookEndpoints, WebhookError, WebhookEvent};
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -94,6 +95,39 @@ impl TenantEvent {
             TenantEvent::Binding(_) => "policy",
             TenantEvent::Webhooks(_) => "configuration",
         }
+    }
+
+    /// What the event adds to the store's balance projection (the debit and
+    /// credit totals per ledger account, currency and subledger that a
+    /// PostgreSQL store keeps beside the log): one line per journal line of
+    /// a journal entry, none for any other event. The engine hands these to
+    /// the store with the event, so the store never reads an event's kind or
+    /// JSON.
+    ///
+    /// Example: an entry of Dr `cash` 100.05 / Cr `premium_receivable_billed`
+    /// (subledger `A-1`) 100.05 in USD gives `("cash", "USD", "", 100.05, 0)`
+    /// and `("premium_receivable_billed", "USD", "A-1", 0, 100.05)`.
+    pub fn balance_lines(&self) -> Vec<BalanceLine> {
+        let TenantEvent::Journal(entry) = self else {
+            return Vec::new();
+        };
+        entry
+            .lines
+            .iter()
+            .map(|line| {
+                let (debit, credit) = match line.side {
+                    Side::Debit => (line.amount, Decimal::ZERO),
+                    Side::Credit => (Decimal::ZERO, line.amount),
+                };
+                BalanceLine {
+                    account: line.account.account.code().to_string(),
+                    currency: line.account.currency.code().to_string(),
+                    subledger: line.account.subledger.clone().unwrap_or_default(),
+                    debit,
+                    credit,
+                }
+            })
+            .collect()
     }
 
     /// The stream the event belongs to (`policy/<locator>`, `account/<locator>`,
@@ -521,18 +555,7 @@ impl TenantState {
             let draft = self.posting(&event, context)?;
             events.push(TenantEvent::Book(event));
             if let Some(draft) = draft {
-                self.ledger.check(&draft)?;
-                let entry = JournalEntry {
-                    id: next_id,
-                    tenant: self.ledger.tenant().to_string(),
-                    currency: draft.currency,
-                    posted_on: draft.posted_on,
-                    kind: draft.kind,
-                    reference: draft.reference,
-                    reverses: None,
-                    lines: draft.lines,
-                    memo: draft.memo,
-                };
+                let entry = self.ledger.entry_for(Posting::Entry(draft), next_id)?;
                 next_id = next_id.next();
                 events.push(TenantEvent::Journal(entry));
             }

@@ -336,3 +336,46 @@ proptest! {
         prop_assert_eq!(&rebuilt.collections, &state.collections);
     }
 }
+
+/// The balance lines the engine hands the store with its events add up, per
+/// ledger account, currency and subledger, to the ledger's own balances:
+/// 1200.00 a year billed monthly from 2021-01-01, the first invoice of
+/// 100.00, and a payment of 150.00 (cash debited 150.00, nothing credited).
+#[test]
+fn the_balance_lines_handed_to_the_store_add_up_to_the_ledgers_balances() {
+    use crate::collections::tests::support::{World, date};
+    use crate::ledger::Side;
+    use rust_decimal_macros::dec;
+    let mut world = World::new();
+    world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
+    world.run(date(2021, 1, 1));
+    world.pay(dec!(150.00), date(2021, 1, 5));
+    let mut totals: BTreeMap<(String, String, String), (Decimal, Decimal)> = BTreeMap::new();
+    for line in world.log.iter().flat_map(TenantEvent::balance_lines) {
+        let total = totals
+            .entry((line.account, line.currency, line.subledger))
+            .or_default();
+        total.0 += line.debit;
+        total.1 += line.credit;
+    }
+    assert_eq!(
+        totals[&("cash".to_string(), "USD".to_string(), String::new())],
+        (dec!(150.00), Decimal::ZERO)
+    );
+    let mut keys = 0;
+    for (key, balance) in world.state.ledger.balances() {
+        keys += 1;
+        let (debits, credits) = totals[&(
+            key.account.code().to_string(),
+            key.currency.code().to_string(),
+            key.subledger.clone().unwrap_or_default(),
+        )];
+        let signed = match key.account.normal_side() {
+            Side::Debit => debits - credits,
+            Side::Credit => credits - debits,
+        };
+        assert_eq!(signed, balance, "{key:?}");
+    }
+    assert_eq!(keys, totals.len());
+    assert!(keys >= 3, "{totals:?}");
+}

@@ -26,6 +26,22 @@ pub const ENTRIES_MAX: usize = 10_000_000;
 /// The longest tenant name, in bytes.
 pub const TENANT_BYTES_MAX: usize = 64;
 
+/// The journal entry a financial event posts, before it is numbered: a new
+/// balanced entry, or the exact contra of an earlier one. Which event posts
+/// what is for the module of the event (`collections::CollectionsEvent::posting`,
+/// the engine's postings of policy transactions); how it becomes an entry of
+/// the book is [`Ledger::entry_for`], here only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Posting {
+    Entry(EntryDraft),
+    /// The exact contra of an earlier entry.
+    Contra {
+        original: EntryId,
+        posted_on: NaiveDate,
+        reference: String,
+    },
+}
+
 /// Running totals of the debit and credit lines of one account key or currency.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Turnover {
@@ -134,9 +150,37 @@ impl Ledger {
     /// Posts a draft as the next entry and returns its id. Refused drafts change
     /// nothing.
     pub fn post(&mut self, draft: EntryDraft) -> Result<EntryId, LedgerError> {
-        draft.validate()?;
-        let entry = JournalEntry {
-            id: self.next_id(),
+        let entry = self.draft_entry(draft, self.next_id())?;
+        self.apply(entry)
+    }
+
+    /// The entry `posting` makes when numbered `id`, checked as [`Ledger::post`]
+    /// and [`Ledger::reverse`] check it, without posting anything: how a
+    /// decision builds the entries it will post, numbering them from
+    /// [`Ledger::next_id`] on before any is applied. The one place a draft or a
+    /// contra becomes a [`JournalEntry`].
+    ///
+    /// Example: with entries 1 and 2 in the book, a draft of a payment of 300.00
+    /// numbered 3 is entry 3 of this tenant, `reverses: null`; then
+    /// `Contra { original: 2, .. }` numbered 4 is entry 2's exact contra,
+    /// reversing 2. A contra of a missing entry, of a reversal, or of an entry
+    /// already reversed is refused.
+    pub fn entry_for(&self, posting: Posting, id: EntryId) -> Result<JournalEntry, LedgerError> {
+        match posting {
+            Posting::Entry(draft) => self.draft_entry(draft, id),
+            Posting::Contra {
+                original,
+                posted_on,
+                reference,
+            } => self.contra_entry(original, id, posted_on, &reference),
+        }
+    }
+
+    /// A checked draft as entry `id` of this book.
+    fn draft_entry(&self, draft: EntryDraft, id: EntryId) -> Result<JournalEntry, LedgerError> {
+        self.check(&draft)?;
+        Ok(JournalEntry {
+            id,
             tenant: self.tenant.clone(),
             currency: draft.currency,
             posted_on: draft.posted_on,
@@ -145,8 +189,33 @@ impl Ledger {
             reverses: None,
             lines: draft.lines,
             memo: draft.memo,
-        };
-        self.apply(entry)
+        })
+    }
+
+    /// The exact contra of entry `original`, numbered `id`; refused when the
+    /// entry does not exist, is itself a reversal, or is already reversed.
+    fn contra_entry(
+        &self,
+        original: EntryId,
+        id: EntryId,
+        posted_on: NaiveDate,
+        reference: &str,
+    ) -> Result<JournalEntry, LedgerError> {
+        let entry = self
+            .entry(original)
+            .ok_or(LedgerError::UnknownEntry(original))?;
+        if entry.reverses.is_some() {
+            return Err(LedgerError::CannotReverseReversal(original));
+        }
+        if let Some(reversal) = self.reversal_of(original) {
+            return Err(LedgerError::AlreadyReversed {
+                entry: original,
+                reversal,
+            });
+        }
+        entry
+            .contra(id, posted_on, reference)
+            .ok_or(LedgerError::CannotReverseReversal(original))
     }
 
     /// Posts the exact contra of entry `id`, dated `posted_on`, recording `reference`
@@ -167,19 +236,7 @@ impl Ledger {
         posted_on: NaiveDate,
         reference: &str,
     ) -> Result<EntryId, LedgerError> {
-        let original = self.entry(id).ok_or(LedgerError::UnknownEntry(id))?;
-        if original.reverses.is_some() {
-            return Err(LedgerError::CannotReverseReversal(id));
-        }
-        if let Some(reversal) = self.reversal_of(id) {
-            return Err(LedgerError::AlreadyReversed {
-                entry: id,
-                reversal,
-            });
-        }
-        let contra = original
-            .contra(self.next_id(), posted_on, reference)
-            .ok_or(LedgerError::CannotReverseReversal(id))?;
+        let contra = self.contra_entry(id, self.next_id(), posted_on, reference)?;
         self.apply(contra)
     }
 
@@ -723,6 +780,74 @@ mod tests {
         assert_eq!(ledger.balance(&key(Cash)), dec!(0.00));
         assert_eq!(ledger.balance(&key(PremiumReceivableBilled)), dec!(250.00));
         assert_eq!(ledger.balance(&key(CustomerCredit)), dec!(0.00));
+    }
+
+    #[test]
+    fn an_entry_for_a_posting_is_exactly_what_posting_or_reversing_records() {
+        let ledger = book();
+        let draft = postings::write_off(BA, usd(dec!(5.00)), day(4), "WO-1").unwrap();
+        let decided = ledger
+            .entry_for(Posting::Entry(draft.clone()), EntryId(4))
+            .unwrap();
+        let mut posted = ledger.clone();
+        posted.post(draft).unwrap();
+        assert_eq!(posted.entry(EntryId(4)), Some(&decided));
+        assert_eq!((decided.tenant.as_str(), decided.reverses), ("acme", None));
+        // Numbered ahead: a decision posting two entries numbers them 4 and 5
+        // before either is applied.
+        let contra = ledger
+            .entry_for(
+                Posting::Contra {
+                    original: EntryId(3),
+                    posted_on: day(10),
+                    reference: "RET-1".into(),
+                },
+                EntryId(5),
+            )
+            .unwrap();
+        assert_eq!(contra.reverses, Some(EntryId(3)));
+        assert_eq!(contra.kind, EntryKind::PaymentReversed);
+        let mut reversed = ledger.clone();
+        reversed.reverse(EntryId(3), day(10), "RET-1").unwrap();
+        assert_eq!(
+            reversed.entry(EntryId(4)),
+            Some(&JournalEntry {
+                id: EntryId(4),
+                ..contra
+            })
+        );
+        // The refusals of `reverse`, and of `post` for a draft.
+        let contra_of = |ledger: &Ledger, original| {
+            ledger.entry_for(
+                Posting::Contra {
+                    original,
+                    posted_on: day(10),
+                    reference: "RET-2".into(),
+                },
+                ledger.next_id(),
+            )
+        };
+        assert_eq!(
+            contra_of(&ledger, EntryId(9)),
+            Err(LedgerError::UnknownEntry(EntryId(9)))
+        );
+        assert_eq!(
+            contra_of(&reversed, EntryId(3)),
+            Err(LedgerError::AlreadyReversed {
+                entry: EntryId(3),
+                reversal: EntryId(4)
+            })
+        );
+        assert_eq!(
+            contra_of(&reversed, EntryId(4)),
+            Err(LedgerError::CannotReverseReversal(EntryId(4)))
+        );
+        assert!(
+            ledger
+                .entry_for(Posting::Entry(unbalanced()), EntryId(4))
+                .is_err()
+        );
+        assert_eq!(ledger.len(), 3);
     }
 
     #[test]

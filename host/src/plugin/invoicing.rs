@@ -1,87 +1,12 @@
-//! Native types of the invoicing hook, and their WIT conversions (to the
-//! newest WIT version; `versions` converts for older plugins). Billing builds
-//! a [`DraftInvoice`]; an invoicing plugin answers with
-//! [`InvoiceAdjustments`] (fees, discounts, a new due date).
+//! The invoicing hook's WIT conversions (to the newest WIT version;
+//! `versions` converts for older plugins): the contract's plain types live in
+//! `crate::invoicing`; only the bindings and the conversions are here.
 
 use super::bindings::wit_invoicing as wi;
 use super::convert::{date_from_wit, date_to_wit, parse_decimal, period_to_wit};
-use crate::rating::Segment;
-use chrono::NaiveDate;
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-
-/// A line of a draft invoice.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DraftItem {
-    pub locator: String,
-    #[serde(default)]
-    pub policy: Option<String>,
-    pub charge: String,
-    pub category: String,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub amount: Decimal,
-    #[serde(default)]
-    pub period: Option<Segment>,
-    #[serde(default)]
-    pub installment_number: Option<u32>,
-}
-
-/// Where a policy's coverage stands on an invoice's date.
-#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "status")]
-pub enum Coverage {
-    /// Covered on the invoice date.
-    InForce,
-    /// Its term starts after the invoice date.
-    NotStarted,
-    /// Cancelled on request from `effective`, not reinstated by the invoice date.
-    Cancelled { effective: NaiveDate },
-    /// Cancelled by billing for non-payment from `effective`, not
-    /// reinstated by the invoice date.
-    Lapsed { effective: NaiveDate },
-    /// Its term ended before the invoice date, and no renewal covers it.
-    Expired,
-}
-
-/// A policy billed on a draft invoice, and its coverage on the invoice date.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyStatus {
-    pub policy: String,
-    /// The term the invoice bills (1 = the first).
-    pub term: u32,
-    pub coverage: Coverage,
-}
-
-/// An invoice about to be issued. Its net and whether it is a credit follow
-/// from its items ([`DraftInvoice::net`], [`DraftInvoice::is_credit`]), so
-/// they can never disagree with them; a plugin of WIT 0.2 receives both.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DraftInvoice {
-    pub account: String,
-    pub currency: String,
-    pub invoice_date: NaiveDate,
-    pub due_date: NaiveDate,
-    pub previous_invoice_count: u32,
-    pub items: Vec<DraftItem>,
-    /// Every policy the items belong to, once, in locator order.
-    #[serde(default)]
-    pub policies: Vec<PolicyStatus>,
-}
-
-impl DraftInvoice {
-    /// The sum of the items' amounts.
-    pub fn net(&self) -> Decimal {
-        self.items.iter().map(|i| i.amount).sum()
-    }
-
-    /// Whether the invoice is a credit: its net is below zero.
-    pub fn is_credit(&self) -> bool {
-        self.net() < Decimal::ZERO
-    }
-}
+use crate::invoicing::{
+    Coverage, DraftInvoice, InstallmentDates, InvoiceAdjustments, InvoiceLine, ScheduleInstallment,
+};
 
 fn coverage_to_wit(coverage: Coverage) -> wi::Coverage {
     match coverage {
@@ -91,23 +16,6 @@ fn coverage_to_wit(coverage: Coverage) -> wi::Coverage {
         Coverage::Lapsed { effective } => wi::Coverage::Lapsed(date_to_wit(effective)),
         Coverage::Expired => wi::Coverage::Expired,
     }
-}
-
-/// A line an invoicing plugin adds (a fee, or a negative adjustment).
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvoiceLine {
-    pub charge: String,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub amount: Decimal,
-    pub policy: Option<String>,
-    pub description: String,
-}
-
-/// What an invoicing plugin does to a draft invoice.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvoiceAdjustments {
-    pub lines: Vec<InvoiceLine>,
-    pub due_date: Option<NaiveDate>,
 }
 
 pub(super) fn draft_to_wit(draft: &DraftInvoice) -> wi::DraftInvoice {
@@ -208,27 +116,6 @@ pub(super) fn adjustments_from_wit(
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(InvoiceAdjustments { lines, due_date })
-}
-
-/// An installment of a new schedule, offered to the plugin to move its dates.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScheduleInstallment {
-    pub locator: String,
-    pub policy: String,
-    pub number: u32,
-    pub period: Segment,
-    pub generate_date: NaiveDate,
-    pub due_date: NaiveDate,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub amount: Decimal,
-}
-
-/// New dates for one installment.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InstallmentDates {
-    pub locator: String,
-    pub generate_date: NaiveDate,
-    pub due_date: NaiveDate,
 }
 
 pub(super) fn installments_to_wit(installments: &[ScheduleInstallment]) -> Vec<wi::Installment> {

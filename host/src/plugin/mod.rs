@@ -33,14 +33,16 @@ mod state;
 mod versions;
 pub mod wasi;
 
+/// The invoicing contract a plugin is called with (defined in
+/// `crate::invoicing`, re-exported for callers of the runtime).
+pub use crate::invoicing::{
+    Coverage, DraftInvoice, DraftItem, InstallmentDates, InvoiceAdjustments, InvoiceLine,
+    PolicyStatus, ScheduleInstallment,
+};
 pub use active::ActiveVersions;
 pub use bindings::{INVOICING_EXPORT, RATING_EXPORT, WIT_VERSION, WIT_VERSIONS};
 pub use error::PluginError;
 pub use inspect::{ComponentReport, PluginWorld};
-pub use invoicing::{
-    Coverage, DraftInvoice, DraftItem, InstallmentDates, InvoiceAdjustments, InvoiceLine,
-    PolicyStatus, ScheduleInstallment,
-};
 pub use limits::{
     PLUGIN_COMPONENT_BYTES_MAX, PLUGIN_CONCURRENT_CALLS_MAX, PLUGIN_FUEL_PER_CALL_MAX,
     PLUGIN_INPUT_BYTES_MAX, PLUGIN_LOG_BYTES_MAX, PLUGIN_LOG_LINE_BYTES_MAX,

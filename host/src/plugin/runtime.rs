@@ -15,8 +15,7 @@ use super::convert::{rate_request_to_wit, rate_response_bytes, rate_response_fro
 use super::error::PluginError;
 use super::inspect::{ComponentReport, PluginWorld, WitVersion, inspect_component};
 use super::invoicing::{
-    DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment, adjustments_bytes,
-    adjustments_from_wit, draft_bytes, draft_to_wit, installment_dates_from_wit,
+    adjustments_bytes, adjustments_from_wit, draft_bytes, draft_to_wit, installment_dates_from_wit,
     installments_to_wit,
 };
 use super::limits::PluginLimits;
@@ -24,6 +23,7 @@ use super::policy::InstancePolicy;
 use super::pool::{Exports, InstancePool, WarmInstance};
 use super::quarantine::{Quarantine, is_strike, lower_this_thread_priority, thread_cpu_time};
 use super::state::{CallState, LogLine};
+use crate::invoicing::{DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment};
 use crate::rating::{RateRequest, RateResponse};
 use premia_plugin_sdk::tables::RateTables;
 use serde::Serialize;

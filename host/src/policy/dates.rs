@@ -25,7 +25,7 @@ use crate::billing::InstallmentFrame;
 use crate::billing::installments::LEAD_DAYS_MAX;
 use crate::domain::Period;
 use crate::domain::period::add_days;
-use crate::plugin::{InstallmentDates, ScheduleInstallment};
+use crate::invoicing::{InstallmentDates, ScheduleInstallment};
 use crate::rating::Segment;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;

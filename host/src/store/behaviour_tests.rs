@@ -152,6 +152,7 @@ fn request(meta: CommandMeta, events: Vec<NewEvent>) -> AppendRequest {
         expected_versions: Vec::new(),
         expected_last_sequence: None,
         events,
+        balance_lines: Vec::new(),
         response: json!({"ok": true}),
     }
 }
@@ -942,37 +943,54 @@ mod postgres_only {
         );
     }
 
+    /// The balance lines an append hands over are summed into the
+    /// projection with its events; the store reads no event payload (the
+    /// events here are opaque).
     #[test]
-    fn journal_lines_update_the_ledger_balances_in_the_same_transaction() {
+    fn balance_lines_update_the_ledger_balances_in_the_same_transaction() {
         let Some(h) = pg() else { return };
-        let line = |account: &str, sub: Option<&str>, side: &str, amount: &str| {
-            json!({"account": {"account": account, "currency": "USD", "subledger": sub},
-                   "side": side, "amount": amount})
+        let line = |account: &str, sub: &str, side: &str, amount: &str| {
+            let amount: rust_decimal::Decimal = amount.parse().unwrap();
+            let (debit, credit) = if side == "debit" {
+                (amount, rust_decimal::Decimal::ZERO)
+            } else {
+                (rust_decimal::Decimal::ZERO, amount)
+            };
+            BalanceLine {
+                account: account.to_string(),
+                currency: "USD".to_string(),
+                subledger: sub.to_string(),
+                debit,
+                credit,
+            }
         };
-        let entry = |lines: Vec<Value>| {
-            event(
-                "ledger",
-                "journal_entry_posted",
-                json!({"journal": {"currency": "USD", "lines": lines}}),
-            )
+        let entry = || event("ledger", "opaque", json!({"anything": true}));
+        let append = |command: &str, events: Vec<NewEvent>, lines: Vec<BalanceLine>| {
+            let mut request = request(meta("acme", command, None, "h"), events);
+            request.balance_lines = lines;
+            request
         };
-        let first = vec![
-            event("policy/P-1", "transaction_issued", json!({})),
-            entry(vec![
-                line("premium_receivable", Some("A-1"), "debit", "1200.10"),
-                line("written_premium", None, "credit", "1200.10"),
-            ]),
-        ];
-        h.store
-            .append(request(meta("acme", "C-1", None, "h"), first))
-            .unwrap();
-        let second = vec![entry(vec![
-            line("cash", None, "debit", "100.05"),
-            line("premium_receivable", Some("A-1"), "credit", "100.05"),
-        ])];
-        h.store
-            .append(request(meta("acme", "C-2", None, "h"), second))
-            .unwrap();
+        let first = append(
+            "C-1",
+            vec![
+                event("policy/P-1", "transaction_issued", json!({})),
+                entry(),
+            ],
+            vec![
+                line("premium_receivable", "A-1", "debit", "1200.10"),
+                line("written_premium", "", "credit", "1200.10"),
+            ],
+        );
+        h.store.append(first).unwrap();
+        let second = append(
+            "C-2",
+            vec![entry()],
+            vec![
+                line("cash", "", "debit", "100.05"),
+                line("premium_receivable", "A-1", "credit", "100.05"),
+            ],
+        );
+        h.store.append(second).unwrap();
         let balances = h.store.ledger_balances("acme").unwrap();
         let as_strs: Vec<(&str, &str, &str, &str)> = balances
             .iter()
@@ -994,9 +1012,10 @@ mod postgres_only {
             ]
         );
         // A refused append leaves the projection as it was.
-        let mut stale = request(
-            meta("acme", "C-3", None, "h"),
-            vec![entry(vec![line("cash", None, "debit", "1.00")])],
+        let mut stale = append(
+            "C-3",
+            vec![entry()],
+            vec![line("cash", "", "debit", "1.00")],
         );
         stale.expected_versions = vec![("ledger".to_string(), 0)];
         assert!(h.store.append(stale).is_err());

@@ -3,6 +3,7 @@
 //! stored event a reader gets back.
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// The format version of events this build writes (see `codec`).
@@ -17,6 +18,31 @@ pub struct NewEvent {
     pub kind: String,
     /// The event's data.
     pub payload: serde_json::Value,
+}
+
+/// One line of the balance projection a store may keep beside the log
+/// (PostgreSQL's `premia_ledger_balances`: debit and credit totals per
+/// account, currency and subledger), handed over by the writer with the
+/// events it comes from. The store adds the lines up in the append's
+/// transaction, so the projection never disagrees with the log; it never
+/// reads an event's kind or payload to find them. Stores without the
+/// projection (sled, memory) ignore them.
+///
+/// Example: an entry debiting `cash` 100.05 and crediting
+/// `premium_receivable` of account `A-1` 100.05 (USD) hands over
+/// `{account: "cash", currency: "USD", subledger: "", debit: 100.05, credit: 0}`
+/// and `{account: "premium_receivable", currency: "USD", subledger: "A-1",
+/// debit: 0, credit: 100.05}`; after it, `cash` totals 100.05 of debits and 0
+/// of credits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceLine {
+    pub account: String,
+    pub currency: String,
+    /// The subledger (an account locator), or empty.
+    #[serde(default)]
+    pub subledger: String,
+    pub debit: Decimal,
+    pub credit: Decimal,
 }
 
 /// Who sent a command, when, and how to recognise a retry of it.
@@ -49,6 +75,10 @@ pub struct AppendRequest {
     pub expected_last_sequence: Option<u64>,
     /// At least one event, in the order they get their sequences.
     pub events: Vec<NewEvent>,
+    /// What the events add to the balance projection (see [`BalanceLine`]);
+    /// empty when they add nothing.
+    #[serde(default)]
+    pub balance_lines: Vec<BalanceLine>,
     /// The command's result, stored with the idempotency key and returned
     /// again to a retry.
     pub response: serde_json::Value,

@@ -21,6 +21,10 @@ pub const READ_EVENTS_MAX: usize = 10_000;
 pub const TENANT_BYTES_MAX: usize = 64;
 /// The longest stream name, event kind, blob namespace or blob key.
 pub const NAME_BYTES_MAX: usize = 256;
+/// The most balance projection lines one append carries: as many events as
+/// an append takes, each a journal entry of the most lines an entry has
+/// (checked in `crate::limits`).
+pub const BALANCE_LINES_PER_APPEND_MAX: usize = 32_000;
 /// The longest command id, actor, idempotency key or request hash.
 pub const ID_BYTES_MAX: usize = 256;
 

@@ -35,12 +35,14 @@ pub(crate) mod failing;
 
 pub use error::StoreError;
 pub use event::{
-    AppendOutcome, AppendRequest, CommandMeta, EVENT_FORMAT_VERSION, NewEvent, StoredEvent,
+    AppendOutcome, AppendRequest, BalanceLine, CommandMeta, EVENT_FORMAT_VERSION, NewEvent,
+    StoredEvent,
 };
 pub use group_commit::{BATCH_BYTES_MAX, BATCH_REQUESTS_MAX, CommitStats};
 pub use limits::{
-    APPEND_BYTES_MAX, BLOB_BYTES_MAX, EVENTS_PER_APPEND_MAX, ID_BYTES_MAX, NAME_BYTES_MAX,
-    PAYLOAD_BYTES_MAX, READ_EVENTS_MAX, RESPONSE_BYTES_MAX, TENANT_BYTES_MAX,
+    APPEND_BYTES_MAX, BALANCE_LINES_PER_APPEND_MAX, BLOB_BYTES_MAX, EVENTS_PER_APPEND_MAX,
+    ID_BYTES_MAX, NAME_BYTES_MAX, PAYLOAD_BYTES_MAX, READ_EVENTS_MAX, RESPONSE_BYTES_MAX,
+    TENANT_BYTES_MAX,
 };
 pub use memory::MemoryStore;
 pub use pg_store::{

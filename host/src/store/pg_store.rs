@@ -8,7 +8,8 @@
 //!   the batch's tenants in name order (`SELECT ... FOR UPDATE`), checks
 //!   idempotency keys, the expected tenant sequence and stream versions,
 //!   inserts the events, stream versions, idempotency records and the ledger
-//!   balance projection, and commits (durable: `synchronous_commit`). If the
+//!   balance projection (the balance lines the writer hands over with the
+//!   events: the store never reads an event's kind or payload), and commits (durable: `synchronous_commit`). If the
 //!   database refuses the batch (a deadlock, a serialisation failure, a lost
 //!   connection), each append is tried again alone, so one bad request never
 //!   fails the others.
@@ -23,7 +24,7 @@
 
 use super::codec;
 use super::error::StoreError;
-use super::event::{AppendOutcome, AppendRequest, EVENT_FORMAT_VERSION, StoredEvent};
+use super::event::{AppendOutcome, AppendRequest, BalanceLine, EVENT_FORMAT_VERSION, StoredEvent};
 use super::limits::{READ_EVENTS_MAX, check_tenant};
 use super::planner::Done;
 use super::prepare::{
@@ -658,8 +659,8 @@ fn append_in(
             ],
         )?;
     }
-    if events.iter().any(|e| e.kind == JOURNAL_KIND) {
-        project_ledger(tx, tenant, first_sequence, sequence)?;
+    if !append.balance_lines.is_empty() {
+        project_balances(tx, tenant, &append.balance_lines)?;
     }
     last.insert(tenant.clone(), sequence);
     Ok(Ok(AppendOutcome::Committed {
@@ -668,31 +669,28 @@ fn append_in(
     }))
 }
 
-/// The kind of the events that carry a journal entry (see
-/// `engine::TenantEvent::kind`): `{"journal": {"lines": [{"account":
-/// {"account", "currency", "subledger"}, "side", "amount"}]}}`.
-const JOURNAL_KIND: &str = "journal_entry_posted";
-
-/// Adds the journal lines of the tenant's events `first..=last` to the
-/// ledger balance projection.
-fn project_ledger(
+/// Adds an append's balance lines (handed over by the writer, see
+/// [`super::event::BalanceLine`]) to the balance projection, in the append's
+/// transaction; lines of one account, currency and subledger are summed
+/// first. Amounts go to the database as decimal text (`numeric`, exact).
+fn project_balances(
     tx: &mut Transaction<'_>,
     tenant: &str,
-    first: u64,
-    last: u64,
+    lines: &[BalanceLine],
 ) -> Result<(), postgres::Error> {
+    let accounts: Vec<&str> = lines.iter().map(|l| l.account.as_str()).collect();
+    let currencies: Vec<&str> = lines.iter().map(|l| l.currency.as_str()).collect();
+    let subledgers: Vec<&str> = lines.iter().map(|l| l.subledger.as_str()).collect();
+    let debits: Vec<String> = lines.iter().map(|l| l.debit.to_string()).collect();
+    let credits: Vec<String> = lines.iter().map(|l| l.credit.to_string()).collect();
     tx.execute(
         "INSERT INTO premia_ledger_balances AS b (tenant, account, currency, subledger, debits, credits)
-         SELECT $1::text, l->'account'->>'account', l->'account'->>'currency',
-                coalesce(l->'account'->>'subledger', ''),
-                sum(CASE WHEN l->>'side' = 'debit' THEN (l->>'amount')::numeric ELSE 0 END),
-                sum(CASE WHEN l->>'side' = 'credit' THEN (l->>'amount')::numeric ELSE 0 END)
-         FROM premia_events e, jsonb_array_elements(e.payload->'journal'->'lines') AS l
-         WHERE e.tenant = $1 AND e.sequence BETWEEN $2 AND $3 AND e.kind = $4
+         SELECT $1::text, u.a, u.c, u.s, sum(u.d::numeric), sum(u.k::numeric)
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(a, c, s, d, k)
          GROUP BY 2, 3, 4
          ON CONFLICT (tenant, account, currency, subledger)
          DO UPDATE SET debits = b.debits + excluded.debits, credits = b.credits + excluded.credits",
-        &[&tenant, &to_i64(first), &to_i64(last), &JOURNAL_KIND],
+        &[&tenant, &accounts, &currencies, &subledgers, &debits, &credits],
     )?;
     Ok(())
 }

@@ -145,6 +145,8 @@ impl Planner {
             expected_versions,
             expected_last_sequence,
             events,
+            // The key-value stores keep no balance projection.
+            balance_lines: _,
             response,
         } = append;
 

@@ -4,10 +4,11 @@
 
 use super::codec::{EventBodyRef, encode_blob, event_value_with_blank_header};
 use super::error::StoreError;
-use super::event::AppendRequest;
+use super::event::{AppendRequest, BalanceLine};
 use super::limits::{
-    APPEND_BYTES_MAX, BLOB_BYTES_MAX, EVENTS_PER_APPEND_MAX, ID_BYTES_MAX, NAME_BYTES_MAX,
-    PAYLOAD_BYTES_MAX, RESPONSE_BYTES_MAX, check_limit, check_name, check_tenant,
+    APPEND_BYTES_MAX, BALANCE_LINES_PER_APPEND_MAX, BLOB_BYTES_MAX, EVENTS_PER_APPEND_MAX,
+    ID_BYTES_MAX, NAME_BYTES_MAX, PAYLOAD_BYTES_MAX, RESPONSE_BYTES_MAX, check_limit, check_name,
+    check_tenant,
 };
 use std::collections::HashSet;
 
@@ -28,6 +29,8 @@ pub(crate) struct PreparedAppend {
     pub expected_versions: Vec<(String, u64)>,
     pub expected_last_sequence: Option<u64>,
     pub events: Vec<PreparedEvent>,
+    /// What the events add to the balance projection (PostgreSQL only).
+    pub balance_lines: Vec<BalanceLine>,
     /// The response, as JSON.
     pub response: Vec<u8>,
 }
@@ -95,6 +98,7 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
         expected_versions,
         expected_last_sequence,
         events,
+        balance_lines,
         response,
     } = request;
     check_tenant(&meta.tenant)?;
@@ -148,6 +152,18 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
             value,
         });
     }
+    check_limit(
+        "balance lines per append",
+        balance_lines.len(),
+        BALANCE_LINES_PER_APPEND_MAX,
+    )?;
+    for line in &balance_lines {
+        check_name("balance account bytes", &line.account, NAME_BYTES_MAX)?;
+        check_name("balance currency bytes", &line.currency, NAME_BYTES_MAX)?;
+        if !line.subledger.is_empty() {
+            check_name("balance subledger bytes", &line.subledger, NAME_BYTES_MAX)?;
+        }
+    }
     check_limit("append bytes", total, APPEND_BYTES_MAX)?;
     Ok(Work::Append(PreparedAppend {
         tenant: meta.tenant,
@@ -156,6 +172,7 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
         expected_versions,
         expected_last_sequence,
         events: prepared,
+        balance_lines,
         response,
     }))
 }

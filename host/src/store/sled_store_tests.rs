@@ -31,6 +31,7 @@ fn append(
                 payload: json!({"command": command, "amount": "123.45", "lines": [1, 2, 3]}),
             })
             .collect(),
+        balance_lines: Vec::new(),
         response: json!({"command": command}),
     }
 }

@@ -209,9 +209,10 @@ pub enum BillingRunAnswer {
     request_body = BillingRun,
     params(("preview" = Option<bool>, Query, description = "Return what the run would do without keeping anything.")),
     responses((status = 200, body = BillingRunAnswer)),
-    tag = "billing"
+    tag = "billing",
+    operation_id = "run_billing"
 )]
-pub async fn run_billing(
+pub async fn post_billing_run(
     State(state): State<AppState>,
     caller: Allowed<can::Collect>,
     preview: Preview,

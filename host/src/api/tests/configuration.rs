@@ -360,6 +360,15 @@ async fn bad_configuration_input_is_a_problem_with_a_stable_code_and_changes_not
             "invalid_billing_calendar",
         ),
         (
+            "POST",
+            "/v1/billing/settings",
+            Some(
+                json!({"settings": {"calendar": {"frequency": "monthly", "day": {"day-of-month": 1}, "invoice_due_days": 15}}}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "calendar_field_in_settings",
+        ),
+        (
             "GET",
             "/v1/plugins/nope",
             None,

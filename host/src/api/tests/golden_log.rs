@@ -250,6 +250,7 @@ fn append_golden(store: &dyn crate::store::Store, events: &[StoredEvent]) {
                         payload: e.payload.clone(),
                     })
                     .collect(),
+                balance_lines: Vec::new(),
                 response: Value::Null,
             })
             .unwrap();

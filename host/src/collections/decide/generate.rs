@@ -41,9 +41,10 @@ use super::super::invoice::{
 };
 use super::super::settings::SeparateBy;
 use super::{Decider, plus_days};
+use crate::billing::{invoice_due_date, sends_invoice};
 use crate::domain::Money;
+use crate::invoicing::{Coverage, DraftInvoice, DraftItem, PolicyStatus};
 use crate::ledger::ChargeCategory;
-use crate::plugin::{Coverage, DraftInvoice, DraftItem, PolicyStatus};
 use crate::policy::{Charge, Invoicing};
 use crate::rating::Segment;
 use chrono::NaiveDate;
@@ -439,11 +440,12 @@ impl Decider<'_> {
                 plus_days(issue_date, self.settings.deductible_due_days())?
             }
             None => {
-                let calendar_due = plus_days(issue_date, self.settings.invoice_due_days)?;
-                match earliest_due {
-                    Some(due) => calendar_due.max(due),
-                    None => calendar_due.max(plus_days(issue_date, due_gap)?),
-                }
+                let not_before = match earliest_due {
+                    Some(due) => due,
+                    None => plus_days(issue_date, due_gap)?,
+                };
+                invoice_due_date(issue_date, self.settings.invoice_due_days, not_before)
+                    .map_err(|e| CollectionsError::InvalidCalendar(e.to_string()))?
             }
         };
         let (fees, plugin_due) = self.plugin_fees(&locator, &items, issue_date, due_date)?;
@@ -481,7 +483,10 @@ impl Decider<'_> {
             due_date,
             items,
             total,
-            sent: owed_after_credit > Decimal::ZERO || self.settings.send_zero_outstanding_invoices,
+            sent: sends_invoice(
+                &self.money(owed_after_credit),
+                self.settings.send_zero_outstanding_invoices,
+            ),
             catch_up: generation.catch_up,
             effective_on: effective_on.unwrap_or(issue_date),
             stream,

@@ -8,8 +8,8 @@
 use super::support::*;
 use crate::collections::{InvoiceAdjuster, ItemKind};
 use crate::domain::Currency;
+use crate::invoicing::{Coverage, DraftInvoice, InvoiceAdjustments, InvoiceLine, PolicyStatus};
 use crate::ledger::{ChargeCategory, LedgerAccount};
-use crate::plugin::{Coverage, DraftInvoice, InvoiceAdjustments, InvoiceLine, PolicyStatus};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -150,7 +150,7 @@ fn a_failing_plugin_refuses_the_run_and_changes_nothing() {
     let report =
         world
             .state
-            .run_billing(date(2021, 1, 1), &at(date(2021, 1, 1)), &Raters, &Failing);
+            .billing_run(date(2021, 1, 1), &at(date(2021, 1, 1)), &Raters, &Failing);
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].0, "A1");
 }
@@ -354,7 +354,7 @@ fn a_draft_whose_items_net_below_zero_is_a_credit() {
         ("installment-4", "83.34"),
         ("cancellation-credit", "-100.00"),
     ] {
-        draft.items.push(crate::plugin::DraftItem {
+        draft.items.push(crate::invoicing::DraftItem {
             locator: locator.into(),
             policy: Some("P1".into()),
             charge: "premium".into(),

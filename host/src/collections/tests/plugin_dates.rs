@@ -9,7 +9,7 @@ use super::support::*;
 use crate::billing::{Cadence, InstallmentPlan};
 use crate::collections::{BillingCommand, InvoiceAdjuster};
 use crate::engine::EngineError;
-use crate::plugin::{DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment};
+use crate::invoicing::{DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment};
 use crate::policy::{InstallmentDatesError, PolicyCommand, PolicyError};
 use chrono::{Datelike, NaiveDate, Weekday};
 use rust_decimal_macros::dec;

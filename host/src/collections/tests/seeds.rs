@@ -298,3 +298,82 @@ fn invoices_are_separated_by_policy_or_kept_together_by_account() {
         assert_eq!(world.rows(), expected, "separated by {separate:?}");
     }
 }
+
+/// The two calendar fields the billing settings own are refused on the
+/// calendar (`calendar_field_in_settings`), for the tenant and in an
+/// account's calendar changes; the settings' own fields bill: monthly on
+/// the 1st with 15 due days, 1200.00 a year from Wednesday 2024-05-01 is
+/// invoiced 100.00 on 05-01, due 05-16.
+#[test]
+fn a_calendar_naming_due_days_or_zero_invoices_is_refused_and_the_settings_fields_bill_instead() {
+    let mut world = World::without_delinquency();
+    let monthly = BillingCalendar::new(BillingFrequency::Monthly, BillingDay::DayOfMonth(1));
+    let refused = [
+        BillingCalendar {
+            invoice_due_days: 15,
+            ..monthly.clone()
+        },
+        BillingCalendar {
+            send_zero_outstanding_invoices: false,
+            ..monthly.clone()
+        },
+    ];
+    for calendar in refused {
+        let error = world
+            .try_exec(
+                BillingCommand::ConfigureBilling {
+                    settings: BillingSettings {
+                        calendar: Some(calendar.clone()),
+                        ..BillingSettings::default()
+                    },
+                },
+                date(2024, 4, 1),
+            )
+            .unwrap_err();
+        assert_eq!(error.code(), "calendar_field_in_settings", "{calendar:?}");
+    }
+    let changes = crate::billing::CalendarOverrides {
+        invoice_due_days: Some(10),
+        ..crate::billing::CalendarOverrides::default()
+    };
+    let error = world
+        .try_exec(
+            BillingCommand::ConfigureAccount {
+                account: "A1".into(),
+                overrides: AccountOverrides {
+                    calendar_changes: Some(changes),
+                    ..AccountOverrides::default()
+                },
+            },
+            date(2024, 4, 1),
+        )
+        .unwrap_err();
+    assert_eq!(error.code(), "calendar_field_in_settings");
+    assert!(error.to_string().contains("invoice_due_days"), "{error}");
+
+    world.exec(
+        BillingCommand::ConfigureBilling {
+            settings: BillingSettings {
+                calendar: Some(monthly),
+                invoice_due_days: 15,
+                delinquency: DelinquencyPlan {
+                    enabled: false,
+                    ..DelinquencyPlan::default()
+                },
+                ..BillingSettings::default()
+            },
+        },
+        date(2024, 4, 1),
+    );
+    world.issue("P1", date(2024, 5, 1), "1200.00", date(2024, 4, 1));
+    world.run(date(2024, 5, 1));
+    assert_eq!(
+        world.rows(),
+        vec![row(
+            "A1-I1",
+            date(2024, 5, 1),
+            date(2024, 5, 16),
+            dec!(100.00)
+        )]
+    );
+}

@@ -33,7 +33,9 @@ pub const RUN_APPENDS_IN_FLIGHT: usize = 256;
 
 impl Engine {
     /// Runs billing for every account of `tenant` up to `up_to`, or without
-    /// a date up to the tenant's today. A date past today is refused with
+    /// a date up to the tenant's today: the service layer's billing run,
+    /// durable command by command (the in-memory one of a state is
+    /// [`crate::engine::TenantState::billing_run`]). A date past today is refused with
     /// `run_in_the_future` before anything is done (see
     /// [`crate::engine::TenantState::run_date`]). An account whose run fails
     /// is reported in the answer and the others are billed.
@@ -177,7 +179,7 @@ impl Engine {
         let up_to = copy.run_date(up_to, Utc::now())?;
         let context = super::command_context(&meta, &copy);
         let mut events = Vec::new();
-        let report = copy.run_billing_into(
+        let report = copy.billing_run_recording(
             up_to,
             &context,
             self.raters.as_ref(),

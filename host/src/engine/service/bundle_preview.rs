@@ -104,7 +104,7 @@ impl Engine {
                 }
                 PreviewStep::BillingRun { up_to } => {
                     let up_to = copy.run_date(*up_to, Utc::now())?;
-                    copy.run_billing_into(
+                    copy.billing_run_recording(
                         up_to,
                         context,
                         self.raters.as_ref(),
