@@ -5,7 +5,9 @@
 # with a throw-away PostgreSQL (scripts/postgres.sh) for the PostgreSQL
 # store; then runs the engine, API and end-to-end suites a second time with
 # PostgreSQL as their store; then fuzzes the API from its OpenAPI document
-# with schemathesis (short form, scripts/fuzz-api.sh).
+# with schemathesis (short form, scripts/fuzz-api.sh); and checks webhook
+# deliveries with the reference `standardwebhooks` client across a kill -9
+# of the server (scripts/webhooks-verify.sh).
 #
 # Gates first: `cargo fmt --check`, then (once the plugin toolchains are in
 # place, since clippy runs the integration tests' build script too)
@@ -48,3 +50,5 @@ PREMIA_TEST_BACKEND=postgres cargo test --workspace --lib -- --test-threads=1 en
 PREMIA_TEST_BACKEND=postgres cargo test --workspace --test integration -- --test-threads=1 api_server
 echo "== API fuzzing, short form (schemathesis from the OpenAPI document)"
 bash scripts/fuzz-api.sh
+echo "== webhook deliveries verified by standardwebhooks (PyPI), across a kill -9"
+bash scripts/webhooks-verify.sh
