@@ -1094,4 +1094,55 @@ mod postgres_only {
             conflicts.load(std::sync::atomic::Ordering::Relaxed)
         );
     }
+
+    #[test]
+    fn one_host_holds_a_tenants_lease_at_a_time_and_another_takes_it_once_it_expired() {
+        let Some(h) = pg() else { return };
+        let store = &h.store;
+        assert!(
+            store
+                .try_lease("acme", "webhooks", "host-a", 60_000)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .try_lease("acme", "webhooks", "host-b", 60_000)
+                .unwrap()
+        );
+        // The holder renews (here for 1 ms: it lapses at once).
+        assert!(store.try_lease("acme", "webhooks", "host-a", 1).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(
+            store
+                .try_lease("acme", "webhooks", "host-b", 60_000)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .try_lease("acme", "webhooks", "host-a", 60_000)
+                .unwrap()
+        );
+        // Leases are per tenant and per name.
+        assert!(
+            store
+                .try_lease("globex", "webhooks", "host-a", 60_000)
+                .unwrap()
+        );
+        assert!(store.try_lease("acme", "other", "host-a", 60_000).unwrap());
+    }
+}
+
+#[test]
+fn a_store_only_one_process_opens_always_grants_a_lease() {
+    let store = memory();
+    assert!(
+        store
+            .try_lease("acme", "webhooks", "host-a", 60_000)
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_lease("acme", "webhooks", "host-b", 60_000)
+            .unwrap()
+    );
 }

@@ -102,6 +102,16 @@ impl Store for FailingStore {
         self.inner.shared()
     }
 
+    fn try_lease(
+        &self,
+        tenant: &str,
+        name: &str,
+        holder: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        self.inner.try_lease(tenant, name, holder, ttl_ms)
+    }
+
     fn put_blob(
         &self,
         tenant: &str,

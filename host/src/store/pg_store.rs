@@ -40,11 +40,18 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// The schema migrations, in order: (version, name, SQL).
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "event_log",
-    include_str!("../../migrations/0001_event_log.sql"),
-)];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "event_log",
+        include_str!("../../migrations/0001_event_log.sql"),
+    ),
+    (
+        2,
+        "leases",
+        include_str!("../../migrations/0002_leases.sql"),
+    ),
+];
 
 /// Format version of idempotency records in `premia_idempotency`.
 const IDEMPOTENCY_FORMAT_VERSION: i16 = 1;
@@ -924,6 +931,33 @@ impl Store for PgStore {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn try_lease(
+        &self,
+        tenant: &str,
+        name: &str,
+        holder: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        check_tenant(tenant)?;
+        let (tenant, name, holder) = (tenant.to_string(), name.to_string(), holder.to_string());
+        let ttl_ms = to_i64(ttl_ms);
+        self.with_reader(move |client| {
+            // Taken when free, expired, or already ours (a renewal); the
+            // row's lock makes two hosts' attempts one after the other.
+            let row = client.query_opt(
+                "INSERT INTO premia_leases (tenant, name, holder, expires_at)
+                 VALUES ($1, $2, $3, now() + $4::bigint * interval '1 millisecond')
+                 ON CONFLICT (tenant, name) DO UPDATE
+                   SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+                   WHERE premia_leases.holder = EXCLUDED.holder
+                      OR premia_leases.expires_at < now()
+                 RETURNING holder",
+                &[&tenant, &name, &holder, &ttl_ms],
+            )?;
+            Ok(row.is_some())
+        })
     }
 
     fn put_blob(

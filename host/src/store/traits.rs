@@ -76,6 +76,21 @@ pub trait Store: Send + Sync {
         false
     }
 
+    /// Takes or renews the lease `name` of `tenant` for `holder` for
+    /// `ttl_ms`: whether `holder` holds it now. A lease names the one host
+    /// doing a tenant's background work (webhook delivery) when several
+    /// share the store; a store only one process opens always grants it.
+    fn try_lease(
+        &self,
+        tenant: &str,
+        name: &str,
+        holder: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let _ = (tenant, name, holder, ttl_ms);
+        Ok(true)
+    }
+
     /// Stores `bytes` under (tenant, namespace, key), replacing any previous
     /// value. Returns once the value is durable.
     fn put_blob(

@@ -18,8 +18,10 @@
 //! - A replay queues a range of sequences (or one message) to be sent
 //!   again, before the endpoint's live messages.
 //!
-//! Not yet: when several hosts share PostgreSQL, each host's worker
-//! delivers (at least once still holds; receivers see duplicates).
+//! - When several hosts share PostgreSQL, one host delivers a tenant's
+//!   messages at a time: the worker holds the tenant's `webhooks` lease
+//!   ([`Store::try_lease`], [`LEASE_TTL_MS`], renewed every pass); another
+//!   host takes it over once it expired (a host that died).
 
 use super::{Engine, RequestMeta};
 use crate::config::secrets::SecretBox;
@@ -51,6 +53,11 @@ pub const READ_EVENTS_PER_BATCH: usize = 200;
 pub const CURSOR_WRITE_EVERY_DELIVERIES: u32 = 50;
 /// The most sequences one replay may name.
 pub const REPLAY_SEQUENCES_MAX: u64 = 100_000;
+/// How long a host's hold on a tenant's deliveries lasts without renewal.
+pub const LEASE_TTL_MS: u64 = 15_000;
+/// The name of the delivery lease.
+pub const LEASE_NAME: &str = "webhooks";
+const _: () = assert!(LEASE_TTL_MS > DELIVERY_TIMEOUT_MS + POLL_INTERVAL_MS);
 /// The actor of the worker's own commands (disabling an endpoint).
 pub const WEBHOOK_ACTOR: &str = "premia:webhooks";
 const _: () = assert!(POLL_INTERVAL_MS < 1_000 && DELIVERY_TIMEOUT_MS <= 30_000);
@@ -227,7 +234,12 @@ impl Engine {
                         return;
                     }
                 };
-                let worker = Worker { client, secrets };
+                let holder: [u8; 16] = rand::random();
+                let worker = Worker {
+                    client,
+                    secrets,
+                    holder: hex::encode(holder),
+                };
                 work(&weak, &worker, &flag);
             });
         match thread {
@@ -246,6 +258,8 @@ impl Engine {
 struct Worker {
     client: reqwest::blocking::Client,
     secrets: SecretBox,
+    /// This process's name in leases.
+    holder: String,
 }
 
 fn work(engine: &Weak<Engine>, worker: &Worker, stop: &std::sync::atomic::AtomicBool) {
@@ -292,6 +306,13 @@ fn deliver_tenant(
             .cloned()
             .collect()
     })?;
+    if endpoints.is_empty()
+        || !engine
+            .store()
+            .try_lease(tenant, LEASE_NAME, &worker.holder, LEASE_TTL_MS)?
+    {
+        return Ok(());
+    }
     for endpoint in endpoints {
         if stop.load(std::sync::atomic::Ordering::SeqCst) {
             break;
