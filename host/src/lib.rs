@@ -25,3 +25,5 @@ pub mod plugin;
 pub mod policy;
 pub mod rating;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -1082,5 +1082,4 @@ async fn exports_are_csv_with_one_row_per_ledger_line_and_charge() {
     );
 }
 
-#[path = "clock_tests.rs"]
 mod clock;
