@@ -25,6 +25,7 @@ mod feed;
 mod golden_log;
 mod keys;
 mod money;
+mod openapi_document;
 mod reinstatement;
 mod seed002;
 mod shadow;
