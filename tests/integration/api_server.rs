@@ -459,8 +459,7 @@ fn installment_fees_over_http(paid_up_front: bool) -> Vec<Vec<String>> {
     }
     let second_month = chrono::Months::new(1);
     let up_to = start.checked_add_months(second_month).unwrap();
-    let (status, _) = admin.post("/v1/clock", &json!({"today": up_to.to_string()}));
-    assert_eq!(status, StatusCode::OK);
+    admin.move_clock(&up_to.to_string());
     let (status, _) = admin.post("/v1/billing/runs", &json!({"up_to": up_to.to_string()}));
     assert_eq!(status, StatusCode::OK);
     let (_, billing) = admin.get("/v1/accounts/A-1/billing");

@@ -27,12 +27,8 @@ fn the_wasm_invoicing_plugin_moves_the_dates_of_the_invoices_a_billing_run_issue
     let host = TestHost::test_tenant();
     let admin = host.admin();
     deploy_dated_product(&admin);
-    admin.post(
-        "/v1/accounts",
-        &json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
-    );
-    let (status, _) = admin.post("/v1/clock", &json!({"today": "2027-04-15"}));
-    assert_eq!(status, StatusCode::OK);
+    admin.open_account("A-1");
+    admin.move_clock("2027-04-15");
 
     // Monthly from Saturday 2027-05-01.
     let mut policy = auto_policy("P-1");
@@ -48,8 +44,7 @@ fn the_wasm_invoicing_plugin_moves_the_dates_of_the_invoices_a_billing_run_issue
     );
     assert_eq!(status, StatusCode::CREATED, "{paid}");
 
-    let (status, _) = admin.post("/v1/clock", &json!({"today": "2027-08-31"}));
-    assert_eq!(status, StatusCode::OK);
+    admin.move_clock("2027-08-31");
     let (status, report) = admin.post("/v1/billing/runs", &json!({"up_to": "2027-08-31"}));
     assert_eq!(status, StatusCode::OK, "{report}");
     let (status, billing) = admin.get("/v1/accounts/A-1/billing");
@@ -84,12 +79,8 @@ fn a_weekly_plan_the_plugin_makes_due_after_each_week_is_refused_and_nothing_is_
     let host = TestHost::test_tenant();
     let admin = host.admin();
     deploy_dated_product(&admin);
-    admin.post(
-        "/v1/accounts",
-        &json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
-    );
-    let (status, _) = admin.post("/v1/clock", &json!({"today": "2027-04-15"}));
-    assert_eq!(status, StatusCode::OK);
+    admin.open_account("A-1");
+    admin.move_clock("2027-04-15");
     let mut policy = auto_policy("P-2");
     policy["product"] = json!("dated");
     policy["start"] = json!("2027-05-01");

@@ -85,10 +85,7 @@ fn e9_terms_keep_the_version_of_their_rating_date_and_a_rate_correction_books_th
     );
     assert_eq!(status, StatusCode::CREATED, "{body}");
     admin.deploy_auto_variant("auto-e9", json!({"kind": "plugin", "plugin": "rater"}));
-    let (status, _) = admin.post(
-        "/v1/accounts",
-        &json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
-    );
+    let (status, _) = admin.open_account("A-1");
     assert_eq!(status, StatusCode::CREATED);
 
     // Policy A, new business [Y-01-01, Y+1-01-01) with the vehicle: 1200.00.
@@ -268,10 +265,7 @@ fn schedules_versions_and_products_naming_what_does_not_exist_are_refused_with_n
 
     // Once a version has rated a term, its tables are fixed.
     admin.deploy_auto_variant("auto-v", json!({"kind": "plugin", "plugin": "rater"}));
-    admin.post(
-        "/v1/accounts",
-        &json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
-    );
+    admin.open_account("A-1");
     let (status, bound) = admin.post(
         "/v1/policies",
         &json!({"locator": "P", "account": "A-1", "product": "auto-v",
