@@ -8,4 +8,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PROPTEST_CASES="${1:-2000}"
 export PREMIA_MODEL_STEPS="${2:-60}"
-cargo test -p premia --lib engine::model_tests -- --nocapture
+cargo test -p premia --lib engine::tests::model -- --nocapture

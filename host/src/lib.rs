@@ -9,6 +9,11 @@
 //! `domain` and `billing` are pure: no I/O, no async, no floats. Only `plugin`
 //! imports wasmtime.
 
+// Fixtures shared by the unit tests of several modules (ARCHITECTURE.md,
+// "Tests").
+#[cfg(test)]
+pub(crate) mod test_support;
+
 pub mod api;
 pub mod billing;
 pub mod boot;

@@ -2,201 +2,65 @@
 //! the auto-rater plugin, quote and bind over real HTTP, plugin upload with
 //! golden cases, and a restart that keeps everything.
 
-use crate::backend::open_data_dir;
+use crate::harness::*;
 use crate::support::*;
-use premia::boot::{DemoFiles, load_demo_as};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
-
-/// A server over `data`, on a free loopback port, until the test ends.
-pub(crate) struct Server {
-    address: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    pub(crate) fn start(data: &std::path::Path, demo: bool) -> (Server, Option<String>) {
-        Server::start_as(data, demo, false)
-    }
-
-    /// [`Server::start`] with the demo loaded as a test tenant (a clock of
-    /// its own, moved with `POST /v1/clock`).
-    pub(crate) fn start_test_demo(data: &std::path::Path) -> (Server, String) {
-        let (server, key) = Server::start_as(data, true, true);
-        (server, key.unwrap())
-    }
-
-    fn start_as(data: &std::path::Path, demo: bool, test: bool) -> (Server, Option<String>) {
-        let state = open_data_dir(data).unwrap();
-        let key = demo.then(|| {
-            let files = DemoFiles {
-                wasm_dir: premia_tests::PLUGINS_WASM_DIR.into(),
-                plugins_dir: workspace().join("plugins"),
-            };
-            load_demo_as(&state, &files, test).unwrap()
-        });
-        (Server::serve(state), key)
-    }
-
-    /// Serves the API over `state` on a free loopback port.
-    pub(crate) fn serve(state: premia::api::AppState) -> Server {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let address = listener.local_addr().unwrap();
-        let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            runtime.block_on(async move {
-                axum::serve(listener, premia::api::router(state))
-                    .with_graceful_shutdown(async {
-                        let _ = signal.await;
-                    })
-                    .await
-                    .unwrap();
-            })
-        });
-        Server {
-            address,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
-    }
-
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-pub(crate) fn auto_policy(locator: &str) -> Value {
-    json!({
-        "locator": locator, "account": "A-1", "product": "auto", "start": "2026-01-01", "time_zone": "America/New_York",
-        "data": {"fields": {"territory": ["urban"], "producer": ["agency-7"]},
-                 "exposures": {"V1": {"name": "vehicle", "fields": {"vehicle_class": ["sedan"], "driver_age": [30]},
-                                      "perils": {"V1-BI": {"name": "bodily_injury"},
-                                                 "V1-COLL": {"name": "collision", "fields": {"deductible": [500]}},
-                                                 "V1-COMP": {"name": "comprehensive", "fields": {"deductible": [500]}}}}}}
-    })
-}
-
-fn premiums(effect: &Value) -> Vec<String> {
-    let mut amounts: Vec<String> = effect["charges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["charge"] == "premium")
-        .map(|c| c["amount"]["amount"].as_str().unwrap().to_string())
-        .collect();
-    amounts.sort();
-    amounts
-}
 
 #[test]
 fn quote_and_bind_over_http_are_priced_by_the_auto_rater_plugin_and_survive_a_restart() {
-    let data = tempfile::tempdir().unwrap();
-    let client = crate::support::http_client();
-    let key = {
-        let (server, key) = Server::start(data.path(), true);
-        let key = key.unwrap();
-        let auth = format!("Bearer {key}");
-        let account = client
-            .post(server.url("/v1/accounts"))
-            .header("authorization", &auth)
-            .json(&json!({"locator": "A-1", "name": "Ada", "currency": "USD"}))
-            .send()
-            .unwrap();
-        assert_eq!(account.status(), StatusCode::CREATED);
-        let quote: Value = client
-            .post(server.url("/v1/quotes"))
-            .header("authorization", &auth)
-            .json(&auto_policy("P-1"))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        // 410 × 1.25, 612 × 1.25, 148 × 1.25 (urban, age 30, deductible 500),
-        // and the 25.00 policy fee.
-        let mut quoted: Vec<&str> = quote["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|l| l["charge"] == "premium")
-            .map(|l| l["amount"].as_str().unwrap())
-            .collect();
-        quoted.sort();
-        assert_eq!(quoted, vec!["185.00", "512.50", "765.00"]);
-        assert_eq!(quote["total"], "1487.50");
-        // Monthly plan: its twelve installments, each billed once; a term
-        // already begun bills its past months on one catch-up invoice.
-        let billed: Vec<u64> = quote["installments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|i| i["installments"].as_array().unwrap().iter())
-            .map(|n| n.as_u64().unwrap())
-            .collect();
-        assert_eq!(billed, (1..=12).collect::<Vec<u64>>(), "{quote}");
-        let bound = client
-            .post(server.url("/v1/policies"))
-            .header("authorization", &auth)
-            .header("idempotency-key", "bind-p1")
-            .json(&auto_policy("P-1"))
-            .send()
-            .unwrap();
-        assert_eq!(bound.status(), StatusCode::CREATED);
-        let bound: Value = bound.json().unwrap();
-        assert_eq!(
-            premiums(&bound),
-            vec!["185.00", "512.50", "765.00"],
-            "the bind prices as the quote did"
-        );
-        let audit: Value = client
-            .get(server.url("/v1/policies/P-1/charges/P-1-T1-C1/audit"))
-            .header("authorization", &auth)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        assert_eq!(audit["rating_calls"][0]["rater"]["kind"], "plugin");
-        assert_eq!(
-            audit["rating_calls"][0]["rater"]["plugin_id"],
-            "demo/auto-rater@1"
-        );
-        key
-    };
+    let host = TestHost::demo();
+    let admin = host.admin();
+    let (status, _) = admin.open_account("A-1");
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, quote) = admin.post("/v1/quotes", &auto_policy("P-1"));
+    // 410 × 1.25, 612 × 1.25, 148 × 1.25 (urban, age 30, deductible 500),
+    // and the 25.00 policy fee.
+    let mut quoted: Vec<&str> = quote["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["charge"] == "premium")
+        .map(|l| l["amount"].as_str().unwrap())
+        .collect();
+    quoted.sort();
+    assert_eq!(quoted, vec!["185.00", "512.50", "765.00"]);
+    assert_eq!(quote["total"], "1487.50");
+    // Monthly plan: its twelve installments, each billed once; a term
+    // already begun bills its past months on one catch-up invoice.
+    let billed: Vec<u64> = quote["installments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["installments"].as_array().unwrap().iter())
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(billed, (1..=12).collect::<Vec<u64>>(), "{quote}");
+    let (status, bound) =
+        admin.post_with_idempotency("/v1/policies", "bind-p1", &auto_policy("P-1"));
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        premiums(&bound),
+        vec!["185.00", "512.50", "765.00"],
+        "the bind prices as the quote did"
+    );
+    let (_, audit) = admin.get("/v1/policies/P-1/charges/P-1-T1-C1/audit");
+    assert_eq!(audit["rating_calls"][0]["rater"]["kind"], "plugin");
+    assert_eq!(
+        audit["rating_calls"][0]["rater"]["plugin_id"],
+        "demo/auto-rater@1"
+    );
     // Restart over the same data directory: the plugin is re-registered, the
     // policy rebuilt from the log, the key still valid.
-    let (server, _) = Server::start(data.path(), false);
-    let auth = format!("Bearer {key}");
-    let policy: Value = client
-        .get(server.url("/v1/policies/P-1"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let host = host.restart();
+    let admin = host.admin();
+    let (_, policy) = admin.get("/v1/policies/P-1");
     assert_eq!(policy["transactions"].as_array().unwrap().len(), 1);
-    let endorsement = client
-        .post(server.url("/v1/policies/P-1/endorsements"))
-        .header("authorization", &auth)
-        .json(&json!({"effective": "2026-07-01", "changes": [{"op": "set_policy_fields", "fields": {"territory": ["rural"]}}]}))
-        .send()
-        .unwrap();
-    assert_eq!(endorsement.status(), StatusCode::CREATED);
-    let endorsement: Value = endorsement.json().unwrap();
+    let (status, endorsement) = admin.post(
+        "/v1/policies/P-1/endorsements",
+        &json!({"effective": "2026-07-01", "changes": [{"op": "set_policy_fields", "fields": {"territory": ["rural"]}}]}),
+    );
+    assert_eq!(status, StatusCode::CREATED);
     // Rural (0.85) instead of urban (1.25) for the second half of the year:
     // 612, 148 and 410 × −0.40 × 6/12 (sorted as text).
     assert_eq!(premiums(&endorsement), vec!["-122.40", "-29.60", "-82.00"]);
@@ -204,60 +68,34 @@ fn quote_and_bind_over_http_are_priced_by_the_auto_rater_plugin_and_survive_a_re
 
 #[test]
 fn a_plugin_is_uploaded_checked_against_its_golden_cases_and_a_bad_one_is_refused() {
-    let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start(data.path(), true);
-    let auth = format!("Bearer {}", key.unwrap());
-    let client = crate::support::http_client();
-    let upload = client
-        .post(server.url("/v1/plugins?name=auto-copy&version=2"))
-        .header("authorization", &auth)
-        .header("content-type", "application/wasm")
-        .body(wasm("auto-rater"))
-        .send()
-        .unwrap();
-    assert_eq!(upload.status(), StatusCode::CREATED);
-    for table in ["base-rates", "territory", "driver-age", "deductible"] {
-        let csv = std::fs::read(workspace().join(format!("plugins/auto-rater/tables/{table}.csv")))
-            .unwrap();
-        let put = client
-            .put(server.url(&format!("/v1/plugins/auto-copy/2/tables/{table}")))
-            .header("authorization", &auth)
-            .body(csv)
-            .send()
-            .unwrap();
-        assert_eq!(put.status(), StatusCode::OK);
+    let host = TestHost::demo();
+    let admin = host.admin();
+    let (status, _) = admin.upload_wasm("auto-copy", "2", "auto-rater");
+    assert_eq!(status, StatusCode::CREATED);
+    for table in AUTO_RATER_TABLES {
+        let (status, _) = admin.put_text(
+            &format!("/v1/plugins/auto-copy/2/tables/{table}"),
+            auto_rater_table(table),
+        );
+        assert_eq!(status, StatusCode::OK);
     }
     let cases = json!([{
         "name": "one sedan, urban",
         "request": serde_json::to_value(golden_request("one-sedan-urban")).unwrap(),
         "expected": golden_expected("one-sedan-urban")
     }]);
-    let golden = client
-        .post(server.url("/v1/plugins/auto-copy/2/golden"))
-        .header("authorization", &auth)
-        .json(&cases)
-        .send()
-        .unwrap();
-    assert_eq!(golden.status(), StatusCode::OK);
-    let results: Value = golden.json().unwrap();
+    let (status, results) = admin.post("/v1/plugins/auto-copy/2/golden", &cases);
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(results[0]["passed"], true);
 
-    let evil = client
-        .post(server.url("/v1/plugins?name=evil&version=1"))
-        .header("authorization", &auth)
-        .body(wasm("fixture-forbidden-import"))
-        .send()
-        .unwrap();
-    assert_eq!(evil.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let problem: Value = evil.json().unwrap();
+    let (status, problem) = admin.send(
+        admin
+            .request(Method::POST, "/v1/plugins?name=evil&version=1")
+            .body(wasm("fixture-forbidden-import")),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["code"], "plugin_incompatible");
-    let listed: Value = client
-        .get(server.url("/v1/plugins"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (_, listed) = admin.get("/v1/plugins");
     let names: Vec<&str> = listed
         .as_array()
         .unwrap()
@@ -270,193 +108,63 @@ fn a_plugin_is_uploaded_checked_against_its_golden_cases_and_a_bad_one_is_refuse
     );
 }
 
-/// Deploys a copy of the demo's auto product named `name`, rated by `rating`.
-pub(crate) fn deploy_auto_variant(server: &Server, auth: &str, name: &str, rating: Value) {
-    let client = crate::support::http_client();
-    let products: Value = client
-        .get(server.url("/v1/products"))
-        .header("authorization", auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let mut product = products
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "auto")
-        .unwrap()
-        .clone();
-    product["name"] = json!(name);
-    product["rating"] = rating;
-    let deployed = client
-        .post(server.url("/v1/products"))
-        .header("authorization", auth)
-        .json(&product)
-        .send()
-        .unwrap();
-    assert_eq!(deployed.status(), StatusCode::CREATED);
-}
-
-/// Uploads the auto rater as `name@version` with its tables, the territory
-/// factor for urban risks replaced by `urban_factor`.
-/// The versions of plugin `name` the server lists as active.
-pub(crate) fn active_versions(server: &Server, auth: &str, name: &str) -> Vec<String> {
-    let listed: Value = crate::support::http_client()
-        .get(server.url("/v1/plugins"))
-        .header("authorization", auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["name"] == name && p["active"] == true)
-        .map(|p| p["version"].as_str().unwrap().to_string())
-        .collect()
-}
-
-pub fn upload_auto_rater(
-    server: &Server,
-    auth: &str,
-    name: &str,
-    version: &str,
-    urban_factor: &str,
-) -> Value {
-    let client = crate::support::http_client();
-    let upload = client
-        .post(server.url(&format!("/v1/plugins?name={name}&version={version}")))
-        .header("authorization", auth)
-        .header("content-type", "application/wasm")
-        .body(wasm("auto-rater"))
-        .send()
-        .unwrap();
-    assert_eq!(upload.status(), StatusCode::CREATED);
-    let uploaded: Value = upload.json().unwrap();
-    for table in ["base-rates", "territory", "driver-age", "deductible"] {
-        let mut csv = std::fs::read_to_string(
-            workspace().join(format!("plugins/auto-rater/tables/{table}.csv")),
-        )
-        .unwrap();
-        if table == "territory" {
-            csv = csv.replace("urban,1.25", &format!("urban,{urban_factor}"));
-        }
-        let put = client
-            .put(server.url(&format!("/v1/plugins/{name}/{version}/tables/{table}")))
-            .header("authorization", auth)
-            .body(csv)
-            .send()
-            .unwrap();
-        assert_eq!(put.status(), StatusCode::OK);
-    }
-    uploaded
-}
-
 #[test]
 fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_until_another_is_activated()
  {
-    let data = tempfile::tempdir().unwrap();
-    let client = crate::support::http_client();
-    let (server, key) = Server::start(data.path(), true);
-    let auth = format!("Bearer {}", key.unwrap());
-    let first = upload_auto_rater(&server, &auth, "rater-x", "1", "1.25");
+    let host = TestHost::demo();
+    let admin = host.admin();
+    let first = admin.upload_auto_rater("rater-x", "1", "1.25");
     assert_eq!(
         first["active"], true,
         "the first version of a name is active"
     );
-    let second = upload_auto_rater(&server, &auth, "rater-x", "2", "2.50");
+    let second = admin.upload_auto_rater("rater-x", "2", "2.50");
     assert_eq!(
         second["active"], false,
         "a later version waits for activation"
     );
 
-    deploy_auto_variant(
-        &server,
-        &auth,
-        "auto-x",
-        json!({"kind": "plugin", "plugin": "rater-x"}),
-    );
-    let account = client
-        .post(server.url("/v1/accounts"))
-        .header("authorization", &auth)
-        .json(&json!({"locator": "A-1", "name": "Ada", "currency": "USD"}))
-        .send()
-        .unwrap();
-    assert_eq!(account.status(), StatusCode::CREATED);
+    admin.deploy_auto_variant("auto-x", json!({"kind": "plugin", "plugin": "rater-x"}));
+    let (status, _) = admin.open_account("A-1");
+    assert_eq!(status, StatusCode::CREATED);
     // The premiums of the quote, summed (the policy fee and commissions aside).
-    let premium = |server: &Server| -> String {
+    let premium = |admin: &ApiClient| -> String {
         let mut policy = auto_policy("P-X");
         policy["product"] = json!("auto-x");
-        let quote: Value = client
-            .post(server.url("/v1/quotes"))
-            .header("authorization", &auth)
-            .json(&policy)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        quote["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|l| l["charge"] == "premium")
-            .map(|l| {
-                l["amount"]
-                    .as_str()
-                    .unwrap()
-                    .parse::<rust_decimal::Decimal>()
-                    .unwrap()
-            })
-            .sum::<rust_decimal::Decimal>()
-            .to_string()
+        let (_, quote) = admin.post("/v1/quotes", &policy);
+        quoted_premium(&quote)
     };
     // 185.00 + 512.50 + 765.00 with version 1 (urban factor 1.25).
-    assert_eq!(premium(&server), "1462.50");
+    assert_eq!(premium(&admin), "1462.50");
 
     // A preview shows the event an activation would record, and keeps
     // nothing.
-    let previewed = client
-        .post(server.url("/v1/plugins/rater-x/2/activation?preview=true"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap();
-    assert_eq!(previewed.status(), StatusCode::OK);
-    let previewed: Value = previewed.json().unwrap();
+    let (status, previewed) = admin.post_empty("/v1/plugins/rater-x/2/activation?preview=true");
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(previewed["preview"], true);
     assert_eq!(
         previewed["other_events"][0]["config"]["type"],
         "version_activated"
     );
-    let missing = client
-        .post(server.url("/v1/plugins/rater-x/9/activation"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap();
-    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let (status, _) = admin.post_empty("/v1/plugins/rater-x/9/activation");
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
-        premium(&server),
+        premium(&admin),
         "1462.50",
         "refused activations change nothing"
     );
 
-    let activated = client
-        .post(server.url("/v1/plugins/rater-x/2/activation"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap();
-    assert_eq!(activated.status(), StatusCode::OK);
-    assert_eq!(activated.json::<Value>().unwrap()["active"], true);
+    let (status, activated) = admin.post_empty("/v1/plugins/rater-x/2/activation");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(activated["active"], true);
     // Twice as much with version 2 (urban factor 2.50).
-    assert_eq!(premium(&server), "2925.00");
-    let active = active_versions(&server, &auth, "rater-x");
+    assert_eq!(premium(&admin), "2925.00");
+    let active = admin.active_versions("rater-x");
     assert_eq!(active, ["2"]);
 
-    drop(server);
-    let (server, _) = Server::start(data.path(), false);
+    let host = host.restart();
     assert_eq!(
-        premium(&server),
+        premium(&host.admin()),
         "2925.00",
         "the activation survives a restart"
     );
@@ -465,43 +173,24 @@ fn a_product_naming_a_plugin_without_a_version_prices_with_the_active_version_un
 #[test]
 fn a_plugin_uploaded_with_a_pooled_instance_policy_keeps_it_across_restarts_and_a_bad_policy_is_refused()
  {
-    let data = tempfile::tempdir().unwrap();
-    let client = crate::support::http_client();
-    let (server, key) = Server::start(data.path(), true);
-    let auth = format!("Bearer {}", key.unwrap());
-    let upload = |server: &Server, query: &str| {
-        client
-            .post(server.url(&format!("/v1/plugins?{query}")))
-            .header("authorization", &auth)
-            .header("content-type", "application/wasm")
-            .body(wasm("auto-rater"))
-            .send()
-            .unwrap()
+    let host = TestHost::demo();
+    let admin = host.admin();
+    let upload = |query: &str| {
+        admin.send(
+            admin
+                .request(Method::POST, &format!("/v1/plugins?{query}"))
+                .header("content-type", "application/wasm")
+                .body(wasm("auto-rater")),
+        )
     };
-    let refused = upload(&server, "name=pooled&version=1&instance_policy=pooled:0:5");
-    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        refused.json::<Value>().unwrap()["code"],
-        "invalid_instance_policy"
-    );
-    let accepted = upload(
-        &server,
-        "name=pooled&version=1&instance_policy=pooled:2:100",
-    );
-    assert_eq!(accepted.status(), StatusCode::CREATED);
-    assert_eq!(
-        accepted.json::<Value>().unwrap()["instance_policy"],
-        "pooled:2:100"
-    );
-    drop(server);
-    let (server, _) = Server::start(data.path(), false);
-    let listed: Value = client
-        .get(server.url("/v1/plugins"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (status, refused) = upload("name=pooled&version=1&instance_policy=pooled:0:5");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["code"], "invalid_instance_policy");
+    let (status, accepted) = upload("name=pooled&version=1&instance_policy=pooled:2:100");
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(accepted["instance_policy"], "pooled:2:100");
+    let host = host.restart();
+    let (_, listed) = host.admin().get("/v1/plugins");
     let policies: Vec<(&str, &str)> = listed
         .as_array()
         .unwrap()
@@ -523,14 +212,14 @@ fn a_plugin_uploaded_with_a_pooled_instance_policy_keeps_it_across_restarts_and_
 #[test]
 fn plugin_uploads_tables_and_activations_are_in_the_feed_and_the_plugins_history_and_replay_under_their_key()
  {
-    let data = tempfile::tempdir().unwrap();
-    let client = crate::support::http_client();
-    let (server, key) = Server::start(data.path(), true);
-    let auth = format!("Bearer {}", key.unwrap());
+    let host = TestHost::demo();
+    let admin = host.admin();
     let upload = |version: &str, idempotency: &str, bytes: Vec<u8>| {
-        client
-            .post(server.url(&format!("/v1/plugins?name=rater-h&version={version}")))
-            .header("authorization", &auth)
+        admin
+            .request(
+                Method::POST,
+                &format!("/v1/plugins?name=rater-h&version={version}"),
+            )
             .header("idempotency-key", idempotency)
             .header("content-type", "application/wasm")
             .body(bytes)
@@ -564,17 +253,15 @@ fn plugin_uploads_tables_and_activations_are_in_the_feed_and_the_plugins_history
         StatusCode::CREATED
     );
     let csv = std::fs::read(workspace().join("plugins/auto-rater/tables/territory.csv")).unwrap();
-    let put = client
-        .put(server.url("/v1/plugins/rater-h/2/tables/territory"))
-        .header("authorization", &auth)
+    let put = admin
+        .request(Method::PUT, "/v1/plugins/rater-h/2/tables/territory")
         .header("idempotency-key", "table-2")
         .body(csv.clone())
         .send()
         .unwrap();
     assert_eq!(put.status(), StatusCode::OK);
-    let replaced = client
-        .put(server.url("/v1/plugins/rater-h/2/tables/territory"))
-        .header("authorization", &auth)
+    let replaced = admin
+        .request(Method::PUT, "/v1/plugins/rater-h/2/tables/territory")
         .body(b"territory,factor\nurban,9\n".to_vec())
         .send()
         .unwrap();
@@ -583,22 +270,15 @@ fn plugin_uploads_tables_and_activations_are_in_the_feed_and_the_plugins_history
         replaced.json::<Value>().unwrap()["code"],
         "plugin_version_immutable"
     );
-    let scheduled = client
-        .post(server.url("/v1/plugins/rater-h/2/schedule"))
-        .header("authorization", &auth)
+    let scheduled = admin
+        .request(Method::POST, "/v1/plugins/rater-h/2/schedule")
         .header("idempotency-key", "schedule-2")
         .json(&json!({"from": "2099-06-01"}))
         .send()
         .unwrap();
     assert_eq!(scheduled.status(), StatusCode::CREATED);
 
-    let history: Value = client
-        .get(server.url("/v1/plugins/rater-h"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (_, history) = admin.get("/v1/plugins/rater-h");
     assert_eq!(history["active_version"], "1");
     let version = &history["versions"]["2"];
     assert_eq!(version["component_sha256"], first["content_sha256"]);
@@ -621,13 +301,7 @@ fn plugin_uploads_tables_and_activations_are_in_the_feed_and_the_plugins_history
     assert_eq!(activations.len(), 2);
     assert_eq!(activations[1], ("2".into(), "2099-06-01".into(), true));
 
-    let feed: Value = client
-        .get(server.url("/v1/events?after=0&limit=1000"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (_, feed) = admin.get("/v1/events?after=0&limit=1000");
     let keyed: Vec<(String, String, String)> = feed["data"]
         .as_array()
         .unwrap()
@@ -662,14 +336,8 @@ fn plugin_uploads_tables_and_activations_are_in_the_feed_and_the_plugins_history
 #[test]
 fn loading_the_demo_again_records_no_configuration_twice() {
     let data = tempfile::tempdir().unwrap();
-    let kinds = |server: &Server, key: &str| -> Vec<String> {
-        let feed: Value = crate::support::http_client()
-            .get(server.url("/v1/events?after=0&limit=1000"))
-            .header("authorization", format!("Bearer {key}"))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+    let kinds = |host: &TestHost| -> Vec<String> {
+        let (_, feed) = host.admin().get("/v1/events?after=0&limit=1000");
         feed["data"]
             .as_array()
             .unwrap()
@@ -677,19 +345,19 @@ fn loading_the_demo_again_records_no_configuration_twice() {
             .map(|e| e["kind"].as_str().unwrap().to_string())
             .collect()
     };
-    let (server, key) = Server::start(data.path(), true);
-    let first = kinds(&server, &key.unwrap());
+    let host = TestHost::builder().demo().over(data.path()).start();
+    let first = kinds(&host);
     assert_eq!(first.iter().filter(|k| *k == "plugin_uploaded").count(), 2);
     assert_eq!(
         first.iter().filter(|k| *k == "rate_table_attached").count(),
         5
     );
-    drop(server);
+    drop(host);
     // Loading the demo again records no configuration twice; it issues a
     // fresh demo admin key (a secret is shown once, so the new start prints
     // a new one), and only that.
-    let (server, key) = Server::start(data.path(), true);
-    let again = kinds(&server, &key.unwrap());
+    let host = TestHost::builder().demo().over(data.path()).start();
+    let again = kinds(&host);
     let (keys, configuration): (Vec<String>, Vec<String>) =
         again.into_iter().partition(|k| k == "api_key_created");
     let first_keys = first.iter().filter(|k| *k == "api_key_created").count();
@@ -701,62 +369,14 @@ fn loading_the_demo_again_records_no_configuration_twice() {
     assert_eq!(configuration, first_configuration);
 }
 
-/// A Socotra-style external rater on loopback: each peril's yearly premium
-/// is its `yearly_premium` field; a policy field `decline` answers with
-/// `exceptionMessage`; `slow` sleeps past any sane timeout. Every request must
-/// carry the registered credential.
-pub(crate) fn socotra_rater() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use axum::http::HeaderMap;
-    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let seen = std::sync::Arc::clone(&calls);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = axum::Router::new().route(
-        "/rate",
-        axum::routing::post(move |headers: HeaderMap, axum::Json(request): axum::Json<Value>| {
-            let seen = std::sync::Arc::clone(&seen);
-            async move {
-                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                assert_eq!(headers["authorization"], "Basic c2VjcmV0LXRva2Vu");
-                let policy_fields = &request["policy"]["characteristics"][0]["fieldValues"];
-                if policy_fields.get("slow").is_some() {
-                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-                }
-                if let Some(reason) = policy_fields.get("decline") {
-                    return axum::Json(json!({"pricedPerilCharacteristics": {}, "exceptionMessage": reason[0]}));
-                }
-                let mut priced = serde_json::Map::new();
-                for exposure in request["policy"]["exposures"].as_array().unwrap() {
-                    for peril in exposure["perils"].as_array().unwrap() {
-                        let characteristics = &peril["characteristics"][0];
-                        let yearly = &characteristics["fieldValues"]["yearly_premium"][0];
-                        priced.insert(characteristics["locator"].as_str().unwrap().to_string(), json!({"premium": yearly}));
-                    }
-                }
-                axum::Json(json!({"pricedPerilCharacteristics": priced}))
-            }
-        }),
-    );
-    std::thread::spawn(move || {
-        runtime.block_on(async move { axum::serve(listener, app).await.unwrap() })
-    });
-    (address, calls)
-}
-
 #[test]
 fn a_socotra_external_rater_prices_declines_with_409_and_times_out_with_504_without_leaking_its_credentials()
  {
     let (rater, calls) = socotra_rater();
-    let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start(data.path(), true);
-    let auth = format!("Bearer {}", key.unwrap());
-    let client = crate::support::http_client();
-    let register = client
-        .post(server.url("/v1/external-raters"))
-        .header("authorization", &auth)
+    let host = TestHost::demo();
+    let admin = host.admin();
+    let register = admin
+        .request(Method::POST, "/v1/external-raters")
         .json(
             &json!({"name": "legacy", "url": format!("http://{rater}/rate"), "timeout_ms": 500,
                       "headers": [{"name": "Authorization", "value": "Basic c2VjcmV0LXRva2Vu"}]}),
@@ -769,9 +389,8 @@ fn a_socotra_external_rater_prices_declines_with_409_and_times_out_with_504_with
         !shown.contains("c2VjcmV0LXRva2Vu"),
         "header values are never returned: {shown}"
     );
-    let listed = client
-        .get(server.url("/v1/external-raters"))
-        .header("authorization", &auth)
+    let listed = admin
+        .request(Method::GET, "/v1/external-raters")
         .send()
         .unwrap()
         .text()
@@ -787,52 +406,26 @@ fn a_socotra_external_rater_prices_declines_with_409_and_times_out_with_504_with
         "rating": {"kind": "external", "rater": "legacy"},
         "plans": {"annual": {"cadence": "full-pay"}}, "default_plan": "annual"
     });
-    let deployed = client
-        .post(server.url("/v1/products"))
-        .header("authorization", &auth)
-        .json(&product)
-        .send()
-        .unwrap();
-    assert_eq!(deployed.status(), StatusCode::CREATED);
-    client
-        .post(server.url("/v1/accounts"))
-        .header("authorization", &auth)
-        .json(&json!({"locator": "A-1", "name": "Ada", "currency": "USD"}))
-        .send()
-        .unwrap();
+    let (status, _) = admin.post("/v1/products", &product);
+    assert_eq!(status, StatusCode::CREATED);
+    admin.open_account("A-1");
     let policy = |fields: Value| {
         json!({"locator": "P-9", "account": "A-1", "product": "legacy-auto", "start": "2026-01-01", "time_zone": "UTC",
                "data": {"fields": fields, "exposures": {"V1": {"name": "vehicle",
                         "perils": {"V1-COLL": {"name": "collision", "fields": {"yearly_premium": ["1200.00"]}}}}}}})
     };
-    let quote: Value = client
-        .post(server.url("/v1/quotes"))
-        .header("authorization", &auth)
-        .json(&policy(json!({})))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (_, quote) = admin.post("/v1/quotes", &policy(json!({})));
     assert_eq!(quote["total"], "1200.00", "{quote}");
 
-    let declined = client
-        .post(server.url("/v1/quotes"))
-        .header("authorization", &auth)
-        .json(&policy(json!({"decline": ["no fleets in this state"]})))
-        .send()
-        .unwrap();
-    assert_eq!(declined.status(), StatusCode::CONFLICT);
-    let problem: Value = declined.json().unwrap();
+    let (status, problem) = admin.post(
+        "/v1/quotes",
+        &policy(json!({"decline": ["no fleets in this state"]})),
+    );
+    assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(problem["detail"], "no fleets in this state");
 
-    let slow = client
-        .post(server.url("/v1/quotes"))
-        .header("authorization", &auth)
-        .json(&policy(json!({"slow": ["yes"]})))
-        .send()
-        .unwrap();
-    assert_eq!(slow.status(), StatusCode::GATEWAY_TIMEOUT);
-    let problem: Value = slow.json().unwrap();
+    let (status, problem) = admin.post("/v1/quotes", &policy(json!({"slow": ["yes"]})));
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(problem["code"], "rater_deadline");
     assert!(!problem.to_string().contains("c2VjcmV0LXRva2Vu"));
     assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 3);
@@ -843,64 +436,33 @@ fn a_socotra_external_rater_prices_declines_with_409_and_times_out_with_504_with
 /// with the demo's wasm `installment-fee` plugin (WIT 0.2); paid up front
 /// or never paid.
 fn installment_fees_over_http(paid_up_front: bool) -> Vec<Vec<String>> {
-    let data = tempfile::tempdir().unwrap();
     // The demo as a test tenant: its clock moves to the run's date first.
-    let (server, key) = Server::start_test_demo(data.path());
-    let auth = format!("Bearer {key}");
-    let client = crate::support::http_client();
-    client
-        .post(server.url("/v1/accounts"))
-        .header("authorization", &auth)
-        .json(&json!({"locator": "A-1", "name": "Ada", "currency": "USD"}))
-        .send()
-        .unwrap();
+    let host = TestHost::test_tenant();
+    let admin = host.admin();
+    admin.open_account("A-1");
     // Commands are issued now: start the term in the future so nothing is
     // caught up, and bill its first two monthly installments.
     let start = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
     let mut policy = auto_policy("P-1");
     policy["start"] = json!(start.to_string());
     policy["plan"] = json!("monthly");
-    let bound = client
-        .post(server.url("/v1/policies"))
-        .header("authorization", &auth)
-        .json(&policy)
-        .send()
-        .unwrap();
-    assert_eq!(bound.status(), StatusCode::CREATED);
+    let (status, _) = admin.post("/v1/policies", &policy);
+    assert_eq!(status, StatusCode::CREATED);
     if paid_up_front {
-        let paid = client
-            .post(server.url("/v1/payments"))
-            .header("authorization", &auth)
-            .json(&json!({"account": "A-1", "amount": "5000.00",
+        let (status, paid) = admin.post(
+            "/v1/payments",
+            &json!({"account": "A-1", "amount": "5000.00",
                       "received_on": chrono::Utc::now().date_naive().to_string(),
-                      "reference": "prepaid"}))
-            .send()
-            .unwrap();
-        assert!(paid.status().is_success(), "{}", paid.text().unwrap());
+                      "reference": "prepaid"}),
+        );
+        assert!(status.is_success(), "{paid}");
     }
     let second_month = chrono::Months::new(1);
     let up_to = start.checked_add_months(second_month).unwrap();
-    let moved = client
-        .post(server.url("/v1/clock"))
-        .header("authorization", &auth)
-        .json(&json!({"today": up_to.to_string()}))
-        .send()
-        .unwrap();
-    assert_eq!(moved.status(), StatusCode::OK);
-    let run = client
-        .post(server.url("/v1/billing/runs"))
-        .header("authorization", &auth)
-        .json(&json!({"up_to": up_to.to_string()}))
-        .send()
-        .unwrap();
-    assert_eq!(run.status(), StatusCode::OK);
-    let billing: Value = client
-        .get(server.url("/v1/accounts/A-1/billing"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    admin.move_clock(&up_to.to_string());
+    let (status, _) = admin.post("/v1/billing/runs", &json!({"up_to": up_to.to_string()}));
+    assert_eq!(status, StatusCode::OK);
+    let (_, billing) = admin.get("/v1/accounts/A-1/billing");
     let invoices = billing["invoices"].as_array().unwrap();
     let fees = |invoice: &Value| -> Vec<String> {
         invoice["invoice"]["items"]
@@ -964,24 +526,9 @@ fn the_wasm_invoicing_plugin_charges_no_fee_on_the_invoice_of_a_policy_lapsed_fo
 #[test]
 fn the_quoted_schedule_over_http_is_what_the_billing_run_issues() {
     use chrono::Datelike;
-    let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start(data.path(), true);
-    let auth = format!("Bearer {}", key.unwrap());
-    let client = crate::support::http_client();
-    let post = |path: &str, body: Value| -> (StatusCode, Value) {
-        let response = client
-            .post(server.url(path))
-            .header("authorization", &auth)
-            .json(&body)
-            .send()
-            .unwrap();
-        let status = response.status();
-        (status, response.json().unwrap_or(Value::Null))
-    };
-    post(
-        "/v1/accounts",
-        json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
-    );
+    let host = TestHost::demo();
+    let admin = host.admin();
+    admin.open_account("A-1");
     let today = chrono::Utc::now().date_naive();
     let this_month = today.with_day(1).unwrap();
     let start = this_month - chrono::Months::new(3);
@@ -990,7 +537,7 @@ fn the_quoted_schedule_over_http_is_what_the_billing_run_issues() {
     policy["plan"] = json!("monthly");
     policy["time_zone"] = json!("UTC");
 
-    let (status, quote) = post("/v1/quotes", policy.clone());
+    let (status, quote) = admin.post("/v1/quotes", &policy);
     assert_eq!(status, StatusCode::OK, "{quote}");
     let quoted: Vec<(String, String, rust_decimal::Decimal)> = quote["installments"]
         .as_array()
@@ -1004,17 +551,11 @@ fn the_quoted_schedule_over_http_is_what_the_billing_run_issues() {
             )
         })
         .collect();
-    let (status, bound) = post("/v1/policies", policy);
+    let (status, bound) = admin.post("/v1/policies", &policy);
     assert_eq!(status, StatusCode::CREATED, "{bound}");
-    let (status, report) = post("/v1/billing/runs", json!({"up_to": today.to_string()}));
+    let (status, report) = admin.post("/v1/billing/runs", &json!({"up_to": today.to_string()}));
     assert_eq!(status, StatusCode::OK, "{report}");
-    let billing: Value = client
-        .get(server.url("/v1/accounts/A-1/billing"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (_, billing) = admin.get("/v1/accounts/A-1/billing");
     let billed: Vec<(String, String, rust_decimal::Decimal)> = billing["invoices"]
         .as_array()
         .unwrap()

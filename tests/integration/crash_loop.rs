@@ -25,9 +25,9 @@
 //! (`scripts/crash-loop.sh` builds it), otherwise this test binary re-run as
 //! `premia serve` through the same `premia::cli::run` the binary calls.
 
+use crate::harness::{ApiClient, feed};
 use crate::support::workspace;
-use reqwest::StatusCode;
-use reqwest::blocking::Client;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -199,8 +199,9 @@ impl Server {
         (command, address)
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
+    /// A client of this server with API key `key`.
+    fn client(&self, key: &str) -> ApiClient {
+        ApiClient::new(format!("http://{}", self.address), key)
     }
 
     /// `kill -9`.
@@ -254,9 +255,7 @@ struct World {
 }
 
 struct Ctx {
-    client: Client,
-    base: String,
-    auth: String,
+    api: ApiClient,
     start: chrono::NaiveDate,
     today: chrono::NaiveDate,
     stop: AtomicBool,
@@ -264,26 +263,19 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     fn get(&self, path: &str) -> Value {
-        let response = self
-            .client
-            .get(self.url(path))
-            .header("authorization", &self.auth)
-            .send()
+        let (status, body) = self
+            .api
+            .try_send(self.api.request(Method::GET, path))
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        assert!(response.status().is_success(), "GET {path}");
-        response.json().unwrap()
+        assert!(status.is_success(), "GET {path}");
+        body
     }
 
     fn post(&self, sent: &Sent) -> Result<(StatusCode, Value), reqwest::Error> {
         let response = self
-            .client
-            .post(self.url(&sent.path))
-            .header("authorization", &self.auth)
+            .api
+            .request(Method::POST, &sent.path)
             .header("idempotency-key", &sent.key)
             .json(&sent.body)
             .send()?;
@@ -420,9 +412,8 @@ fn client_loop(ctx: &Ctx, world: &Mutex<World>, round: usize, thread: usize, mut
             // not pass today.
             let up_to = ctx.start + chrono::Duration::days(rng.below(200) as i64);
             match ctx
-                .client
-                .post(ctx.url("/v1/clock"))
-                .header("authorization", &ctx.auth)
+                .api
+                .request(Method::POST, "/v1/clock")
                 .json(&json!({"today": up_to.to_string()}))
                 .send()
             {
@@ -431,9 +422,8 @@ fn client_loop(ctx: &Ctx, world: &Mutex<World>, round: usize, thread: usize, mut
                 Err(_) => return,
             }
             let response = ctx
-                .client
-                .post(ctx.url("/v1/billing/runs"))
-                .header("authorization", &ctx.auth)
+                .api
+                .request(Method::POST, "/v1/billing/runs")
                 .json(&json!({"up_to": up_to.to_string()}))
                 .send();
             match response {
@@ -468,9 +458,8 @@ fn client_loop(ctx: &Ctx, world: &Mutex<World>, round: usize, thread: usize, mut
             // Write-offs and disbursements need the account's billing state.
             let account = rng.pick(&accounts).unwrap().clone();
             let Ok(response) = ctx
-                .client
-                .get(ctx.url(&format!("/v1/accounts/{account}/billing")))
-                .header("authorization", &ctx.auth)
+                .api
+                .request(Method::GET, &format!("/v1/accounts/{account}/billing"))
                 .send()
             else {
                 return;
@@ -642,20 +631,6 @@ fn record_ack(w: &mut World, sent: &Sent, effect: &Value) {
     }
 }
 
-/// Every event of the tenant's feed.
-fn feed(ctx: &Ctx) -> Vec<Value> {
-    let mut all = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = ctx.get(&format!("/v1/events?after={after}&limit=1000"));
-        all.extend(page["data"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_u64() {
-            Some(next) => after = next,
-            None => return all,
-        }
-    }
-}
-
 /// The number of events an acknowledgement shows.
 fn effect_events(sent: &Sent, effect: &Value) -> usize {
     // A configuration command answers its resource; it records one event.
@@ -676,7 +651,7 @@ fn effect_events(sent: &Sent, effect: &Value) -> usize {
 /// there once with its journal entries, and every key is one contiguous
 /// run of events. Returns the feed's length.
 fn check_feed(ctx: &Ctx, acks: &[Ack]) -> usize {
-    let events = feed(ctx);
+    let events = feed(&ctx.api);
     // The log has no holes: a torn write after a kill would leave one.
     for (i, event) in events.iter().enumerate() {
         assert_eq!(
@@ -837,12 +812,12 @@ struct Figures {
 
 fn context(server: &Server, key: &str, start: chrono::NaiveDate) -> Ctx {
     Ctx {
-        client: crate::support::http_client_builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap(),
-        base: server.url(""),
-        auth: format!("Bearer {key}"),
+        api: server.client(key).with_http(
+            crate::support::http_client_builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        ),
         start,
         today: chrono::Utc::now().date_naive(),
         stop: AtomicBool::new(false),
@@ -951,14 +926,14 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
         }
         // The same key with another body is a conflict, and changes nothing.
         if let Some(ack) = rng.pick(&acks).cloned() {
-            let before = feed(&ctx).len();
+            let before = feed(&ctx.api).len();
             let mut other = ack.sent.clone();
             other.path = "/v1/payments".into();
             other.body = json!({"account": "A-none", "amount": "1.00", "received_on": ctx.today.to_string()});
             let (status, problem) = ctx.post(&other).unwrap();
             assert_eq!(status, StatusCode::CONFLICT, "{problem}");
             assert_eq!(problem["code"], "idempotency_conflict");
-            assert_eq!(feed(&ctx).len(), before);
+            assert_eq!(feed(&ctx.api).len(), before);
         }
         // Retry the commands whose answer the kill cut off: committed before
         // the kill (replayed) or not (committed now), never twice.
@@ -989,7 +964,7 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
         let events = check_feed(&ctx, &acks);
         check_books(&ctx, &accounts);
         // Configuration commands are in the log; their secrets never are.
-        let logged = feed(&ctx);
+        let logged = feed(&ctx.api);
         assert!(
             !logged
                 .iter()
@@ -1002,9 +977,8 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
         if let Some(last) = dates.iter().next_back() {
             let run = |up_to: &str| {
                 let response = ctx
-                    .client
-                    .post(ctx.url("/v1/billing/runs"))
-                    .header("authorization", &ctx.auth)
+                    .api
+                    .request(Method::POST, "/v1/billing/runs")
                     .json(&json!({"up_to": up_to}))
                     .send()
                     .unwrap();
@@ -1012,11 +986,11 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
                 response.json::<Value>().unwrap()
             };
             run(last);
-            let settled = feed(&ctx).len();
+            let settled = feed(&ctx.api).len();
             let again = run(last);
             assert_eq!(again["events"], 0, "a billing run again: {again}");
             assert_eq!(again["failures"], json!([]), "{again}");
-            assert_eq!(feed(&ctx).len(), settled);
+            assert_eq!(feed(&ctx.api).len(), settled);
             check_books(&ctx, &accounts);
         }
 

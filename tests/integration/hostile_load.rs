@@ -10,8 +10,7 @@
 //!
 //! `PREMIA_HOSTILE_SECONDS` sets the length of each phase (default 3).
 
-use crate::api_server::{Server, auto_policy, deploy_auto_variant};
-use crate::support::*;
+use crate::harness::{ApiClient, TestHost, auto_policy};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -34,28 +33,19 @@ fn phase_length() -> Duration {
 /// (a loaded CI box, parallel builds): those are counted, and must stay rare.
 /// Returns the latencies of the priced quotes and the count of starved ones.
 fn normal_quotes(
-    server: &Server,
-    auth: &str,
+    admin: &ApiClient,
     stop: &Arc<AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<(Vec<Duration>, usize)>> {
     (0..NORMAL_CLIENTS)
         .map(|_| {
-            let (url, auth, stop) = (server.url("/v1/quotes"), auth.to_string(), Arc::clone(stop));
+            let (admin, stop) = (admin.clone(), Arc::clone(stop));
             std::thread::spawn(move || {
-                let client = crate::support::http_client();
                 let mut latencies = Vec::new();
                 let mut starved = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let started = Instant::now();
-                    let quote = client
-                        .post(&url)
-                        .header("authorization", &auth)
-                        .json(&auto_policy("P-LOAD"))
-                        .send()
-                        .unwrap();
+                    let (status, quote) = admin.post("/v1/quotes", &auto_policy("P-LOAD"));
                     let elapsed = started.elapsed();
-                    let status = quote.status();
-                    let quote: Value = quote.json().unwrap();
                     if status == StatusCode::GATEWAY_TIMEOUT && quote["code"] == "rater_deadline" {
                         starved += 1;
                         continue;
@@ -125,69 +115,39 @@ fn hostile_modes() -> Vec<(&'static str, &'static [&'static str])> {
 }
 
 /// Quotes the `hostile` product with the faulty plugin in `mode`.
-fn quote_hostile(
-    client: &reqwest::blocking::Client,
-    server: &Server,
-    auth: &str,
-    mode: &str,
-) -> reqwest::blocking::Response {
+fn quote_hostile(admin: &ApiClient, mode: &str) -> (StatusCode, Value) {
     let mut policy = auto_policy("P-HOSTILE");
     policy["product"] = json!("hostile");
     policy["data"]["fields"]["mode"] = json!([mode]);
-    client
-        .post(server.url("/v1/quotes"))
-        .header("authorization", auth)
-        .json(&policy)
-        .send()
-        .unwrap()
+    admin.post("/v1/quotes", &policy)
 }
 
 #[test]
 fn hostile_plugins_get_typed_errors_while_normal_quotes_keep_being_priced() {
-    let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start(data.path(), true);
-    let auth = format!("Bearer {}", key.unwrap());
-    let client = crate::support::http_client();
-    let account = client
-        .post(server.url("/v1/accounts"))
-        .header("authorization", &auth)
-        .json(&json!({"locator": "A-1", "name": "Ada", "currency": "USD"}))
-        .send()
-        .unwrap();
-    assert_eq!(account.status(), StatusCode::CREATED);
+    let host = TestHost::demo();
+    let admin = host.admin();
+    let (status, _) = admin.open_account("A-1");
+    assert_eq!(status, StatusCode::CREATED);
 
     // Baseline: normal quotes alone.
     let stop = Arc::new(AtomicBool::new(false));
-    let handles = normal_quotes(&server, &auth, &stop);
+    let handles = normal_quotes(&admin, &stop);
     std::thread::sleep(phase_length());
     stop.store(true, Ordering::Relaxed);
     let (quiet_p99, _) = summary("normal quotes alone", handles);
 
     // The same with an admin uploading and calling hostile plugins.
     let stop = Arc::new(AtomicBool::new(false));
-    let handles = normal_quotes(&server, &auth, &stop);
-    let upload = client
-        .post(server.url("/v1/plugins?name=faulty&version=1"))
-        .header("authorization", &auth)
-        .header("content-type", "application/wasm")
-        .body(wasm("faulty"))
-        .send()
-        .unwrap();
-    assert_eq!(upload.status(), StatusCode::CREATED);
+    let handles = normal_quotes(&admin, &stop);
+    let (status, _) = admin.upload_wasm("faulty", "1", "faulty");
+    assert_eq!(status, StatusCode::CREATED);
     // The invoicing plugin stays the demo's; only rating is hostile.
-    deploy_auto_variant(
-        &server,
-        &auth,
-        "hostile",
-        json!({"kind": "plugin", "plugin": "faulty@1"}),
-    );
+    admin.deploy_auto_variant("hostile", json!({"kind": "plugin", "plugin": "faulty@1"}));
     let started = Instant::now();
     let mut hostile_calls = 0;
     while hostile_calls == 0 || started.elapsed() < phase_length() {
         for (mode, codes) in hostile_modes() {
-            let answer = quote_hostile(&client, &server, &auth, mode);
-            let status = answer.status();
-            let problem: Value = answer.json().unwrap();
+            let (status, problem) = quote_hostile(&admin, mode);
             let code = problem["code"].as_str().unwrap_or_default();
             assert!(codes.contains(&code), "{mode}: {status} {problem}");
             assert!(
@@ -197,8 +157,8 @@ fn hostile_plugins_get_typed_errors_while_normal_quotes_keep_being_priced() {
             hostile_calls += 1;
         }
         // A plugin logging without end: its log is capped, the call answers.
-        let answer = quote_hostile(&client, &server, &auth, "log-flood");
-        assert_eq!(answer.status(), StatusCode::OK);
+        let (status, _) = quote_hostile(&admin, "log-flood");
+        assert_eq!(status, StatusCode::OK);
         hostile_calls += 1;
     }
     stop.store(true, Ordering::Relaxed);
@@ -209,13 +169,7 @@ fn hostile_plugins_get_typed_errors_while_normal_quotes_keep_being_priced() {
 
     // The faulty plugin is in quarantine (its calls run at idle priority);
     // the auto rater is not.
-    let plugins: Value = client
-        .get(server.url("/v1/plugins"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (_, plugins) = admin.get("/v1/plugins");
     let plugins = plugins.as_array().unwrap();
     let quarantine =
         |id: &str| plugins.iter().find(|p| p["id"] == id).unwrap()["quarantined_ms_left"].as_u64();
@@ -223,13 +177,6 @@ fn hostile_plugins_get_typed_errors_while_normal_quotes_keep_being_priced() {
     assert_eq!(quarantine("auto-rater@1"), None);
 
     // The server carries on: a normal quote after all that is exact.
-    let quote: Value = client
-        .post(server.url("/v1/quotes"))
-        .header("authorization", &auth)
-        .json(&auto_policy("P-AFTER"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (_, quote) = admin.post("/v1/quotes", &auto_policy("P-AFTER"));
     assert_eq!(quote["total"], "1487.50");
 }

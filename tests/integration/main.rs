@@ -3,6 +3,7 @@
 mod api_server;
 mod backend;
 mod crash_loop;
+mod harness;
 mod hostile_load;
 mod plugin_cli;
 mod plugin_dates;

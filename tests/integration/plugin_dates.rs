@@ -6,87 +6,29 @@
 //! billing run issues. A weekly plan, whose installments cannot be due ten
 //! days after they start, is refused with `invalid_installment_dates`.
 
-use crate::api_server::{Server, auto_policy};
-use crate::support::*;
+use crate::harness::{ApiClient, TestHost, auto_policy};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-/// A client that posts JSON as the demo admin and returns status and body.
-struct Admin<'s> {
-    server: &'s Server,
-    auth: String,
-    client: reqwest::blocking::Client,
-}
-
-impl Admin<'_> {
-    fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(self.server.url(path))
-            .header("authorization", &self.auth)
-            .json(body)
-            .send()
-            .unwrap();
-        let status = response.status();
-        (status, response.json().unwrap_or(Value::Null))
-    }
-
-    fn get(&self, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(self.server.url(path))
-            .header("authorization", &self.auth)
-            .send()
-            .unwrap();
-        let status = response.status();
-        (status, response.json().unwrap_or(Value::Null))
-    }
-}
+use serde_json::json;
 
 /// Uploads the date-mover fixture as `date-mover@1` and deploys `dated`: the
 /// demo's auto product invoiced by it, with a weekly plan besides its own.
-fn deploy_dated_product(admin: &Admin) {
-    let upload = admin
-        .client
-        .post(admin.server.url("/v1/plugins?name=date-mover&version=1"))
-        .header("authorization", &admin.auth)
-        .header("content-type", "application/wasm")
-        .body(wasm("fixture-date-mover"))
-        .send()
-        .unwrap();
-    assert_eq!(upload.status(), StatusCode::CREATED);
-    let (status, products) = admin.get("/v1/products");
-    assert_eq!(status, StatusCode::OK);
-    let mut product = products
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "auto")
-        .unwrap()
-        .clone();
-    product["name"] = json!("dated");
-    product["invoicing_plugin"] = json!("date-mover@1");
-    product["plans"]["weekly"] = json!({"cadence": "weekly"});
-    let (status, deployed) = admin.post("/v1/products", &product);
+fn deploy_dated_product(admin: &ApiClient) {
+    let (status, _) = admin.upload_wasm("date-mover", "1", "fixture-date-mover");
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, deployed) = admin.deploy_product_variant("auto", "dated", |product| {
+        product["invoicing_plugin"] = json!("date-mover@1");
+        product["plans"]["weekly"] = json!({"cadence": "weekly"});
+    });
     assert_eq!(status, StatusCode::CREATED, "{deployed}");
 }
 
 #[test]
 fn the_wasm_invoicing_plugin_moves_the_dates_of_the_invoices_a_billing_run_issues() {
-    let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start_test_demo(data.path());
-    let admin = Admin {
-        server: &server,
-        auth: format!("Bearer {key}"),
-        client: http_client(),
-    };
+    let host = TestHost::test_tenant();
+    let admin = host.admin();
     deploy_dated_product(&admin);
-    admin.post(
-        "/v1/accounts",
-        &json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
-    );
-    let (status, _) = admin.post("/v1/clock", &json!({"today": "2027-04-15"}));
-    assert_eq!(status, StatusCode::OK);
+    admin.open_account("A-1");
+    admin.move_clock("2027-04-15");
 
     // Monthly from Saturday 2027-05-01.
     let mut policy = auto_policy("P-1");
@@ -102,8 +44,7 @@ fn the_wasm_invoicing_plugin_moves_the_dates_of_the_invoices_a_billing_run_issue
     );
     assert_eq!(status, StatusCode::CREATED, "{paid}");
 
-    let (status, _) = admin.post("/v1/clock", &json!({"today": "2027-08-31"}));
-    assert_eq!(status, StatusCode::OK);
+    admin.move_clock("2027-08-31");
     let (status, report) = admin.post("/v1/billing/runs", &json!({"up_to": "2027-08-31"}));
     assert_eq!(status, StatusCode::OK, "{report}");
     let (status, billing) = admin.get("/v1/accounts/A-1/billing");
@@ -135,20 +76,11 @@ fn the_wasm_invoicing_plugin_moves_the_dates_of_the_invoices_a_billing_run_issue
 
 #[test]
 fn a_weekly_plan_the_plugin_makes_due_after_each_week_is_refused_and_nothing_is_bound() {
-    let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start_test_demo(data.path());
-    let admin = Admin {
-        server: &server,
-        auth: format!("Bearer {key}"),
-        client: http_client(),
-    };
+    let host = TestHost::test_tenant();
+    let admin = host.admin();
     deploy_dated_product(&admin);
-    admin.post(
-        "/v1/accounts",
-        &json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
-    );
-    let (status, _) = admin.post("/v1/clock", &json!({"today": "2027-04-15"}));
-    assert_eq!(status, StatusCode::OK);
+    admin.open_account("A-1");
+    admin.move_clock("2027-04-15");
     let mut policy = auto_policy("P-2");
     policy["product"] = json!("dated");
     policy["start"] = json!("2027-05-01");

@@ -10,33 +10,18 @@
 //! and never goes back, so the same example runs one year after today's
 //! year (`Y`): version 2 from Y-06-01, policy A from Y-01-01, and so on.
 
-use crate::api_server::{Server, deploy_auto_variant};
-use crate::support::*;
+use crate::harness::{ApiClient, TestHost};
 use chrono::Datelike;
 use reqwest::StatusCode;
-use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
 /// The tables of a version pricing a vehicle and a trailer at `vehicle`
 /// and `trailer` a year (bodily injury: no deductible factor; suburban
 /// territory and a 30-year-old driver: factors 1.00).
-fn upload_version(
-    server: &Server,
-    auth: &str,
-    version: &str,
-    vehicle: &str,
-    trailer: &str,
-) -> StatusCode {
-    let client = http_client();
-    let upload = client
-        .post(server.url(&format!("/v1/plugins?name=rater&version={version}")))
-        .header("authorization", auth)
-        .header("content-type", "application/wasm")
-        .body(wasm("auto-rater"))
-        .send()
-        .unwrap();
-    if upload.status() != StatusCode::CREATED {
-        return upload.status();
+fn upload_version(admin: &ApiClient, version: &str, vehicle: &str, trailer: &str) -> StatusCode {
+    let (status, _) = admin.upload_wasm("rater", version, "auto-rater");
+    if status != StatusCode::CREATED {
+        return status;
     }
     let base = format!("vehicle_class,bodily_injury\nvehicle,{vehicle}\ntrailer,{trailer}\n");
     for (table, csv) in [
@@ -45,13 +30,7 @@ fn upload_version(
         ("driver-age", "band,factor\n25-64,1.00\n".to_string()),
         ("deductible", "deductible,factor\n500,1.00\n".to_string()),
     ] {
-        let put = client
-            .put(server.url(&format!("/v1/plugins/rater/{version}/tables/{table}")))
-            .header("authorization", auth)
-            .body(csv)
-            .send()
-            .unwrap();
-        assert_eq!(put.status(), StatusCode::OK, "{}", put.text().unwrap());
+        admin.put_table("rater", version, table, csv);
     }
     StatusCode::CREATED
 }
@@ -59,23 +38,6 @@ fn upload_version(
 fn exposure(class: &str, peril: &str) -> Value {
     json!({"name": class, "fields": {"vehicle_class": [class], "driver_age": [30]},
            "perils": {peril: {"name": "bodily_injury"}}})
-}
-
-fn post(
-    client: &Client,
-    server: &Server,
-    auth: &str,
-    path: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let answer = client
-        .post(server.url(path))
-        .header("authorization", auth)
-        .json(&body)
-        .send()
-        .unwrap();
-    let status = answer.status();
-    (status, answer.json().unwrap_or(Value::Null))
 }
 
 /// The premium charges of a committed effect: (item, amount), sorted.
@@ -96,61 +58,34 @@ fn premiums(effect: &Value) -> Vec<(String, String)> {
     found
 }
 
-fn move_clock(client: &Client, server: &Server, auth: &str, day: &str) {
-    let (status, body) = post(client, server, auth, "/v1/clock", json!({"today": day}));
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
-fn policy_term(client: &Client, server: &Server, auth: &str, policy: &str, term: usize) -> Value {
-    let read: Value = client
-        .get(server.url(&format!("/v1/policies/{policy}")))
-        .header("authorization", auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+fn policy_term(admin: &ApiClient, policy: &str, term: usize) -> Value {
+    let (_, read) = admin.get(&format!("/v1/policies/{policy}"));
     read["terms"][term].clone()
 }
 
 #[test]
 fn e9_terms_keep_the_version_of_their_rating_date_and_a_rate_correction_books_the_difference() {
-    let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start_test_demo(data.path());
-    let auth = format!("Bearer {key}");
-    let client = http_client();
+    let host = TestHost::test_tenant();
+    let admin = host.admin();
     let y = chrono::Utc::now().date_naive().year() + 1;
     let day = |md: &str| format!("{y}-{md}");
 
     assert_eq!(
-        upload_version(&server, &auth, "1", "1200.00", "600.00"),
+        upload_version(&admin, "1", "1200.00", "600.00"),
         StatusCode::CREATED
     );
     assert_eq!(
-        upload_version(&server, &auth, "2", "1800.00", "900.00"),
+        upload_version(&admin, "2", "1800.00", "900.00"),
         StatusCode::CREATED
     );
     // Version 2 from Y-06-01 for new business and renewals.
-    let (status, body) = post(
-        &client,
-        &server,
-        &auth,
+    let (status, body) = admin.post(
         "/v1/plugins/rater/2/schedule",
-        json!({"new_business_from": day("06-01"), "renewals_from": day("06-01")}),
+        &json!({"new_business_from": day("06-01"), "renewals_from": day("06-01")}),
     );
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    deploy_auto_variant(
-        &server,
-        &auth,
-        "auto-e9",
-        json!({"kind": "plugin", "plugin": "rater"}),
-    );
-    let (status, _) = post(
-        &client,
-        &server,
-        &auth,
-        "/v1/accounts",
-        json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
-    );
+    admin.deploy_auto_variant("auto-e9", json!({"kind": "plugin", "plugin": "rater"}));
+    let (status, _) = admin.open_account("A-1");
     assert_eq!(status, StatusCode::CREATED);
 
     // Policy A, new business [Y-01-01, Y+1-01-01) with the vehicle: 1200.00.
@@ -158,26 +93,23 @@ fn e9_terms_keep_the_version_of_their_rating_date_and_a_rate_correction_books_th
         "start": day("01-01"), "time_zone": "UTC",
         "data": {"fields": {"territory": ["suburban"]},
                  "exposures": {"V": exposure("vehicle", "V-BI")}}});
-    let (status, bound) = post(&client, &server, &auth, "/v1/policies", policy_a);
+    let (status, bound) = admin.post("/v1/policies", &policy_a);
     assert_eq!(status, StatusCode::CREATED, "{bound}");
     assert_eq!(
         premiums(&bound),
         [("V-BI".to_string(), "1200.00".to_string())]
     );
-    let term = policy_term(&client, &server, &auth, "A", 0);
+    let term = policy_term(&admin, "A", 0);
     assert_eq!(term["rate_version"], "1");
     assert_eq!(term["rating_date"], day("01-01"));
 
     // Issued on Y-09-01, after version 2 is in effect, an endorsement
     // effective Y-07-01 adds the trailer: 300.00 by version 1 (6 of 12
     // months); the vehicle is not priced again.
-    move_clock(&client, &server, &auth, &day("09-01"));
-    let (status, endorsed) = post(
-        &client,
-        &server,
-        &auth,
+    admin.move_clock(&day("09-01"));
+    let (status, endorsed) = admin.post(
         "/v1/policies/A/endorsements",
-        json!({"effective": day("07-01"), "changes": [
+        &json!({"effective": day("07-01"), "changes": [
             {"op": "add_exposure", "locator": "T", "exposure": exposure("trailer", "T-BI")}]}),
     );
     assert_eq!(status, StatusCode::CREATED, "{endorsed}");
@@ -191,43 +123,26 @@ fn e9_terms_keep_the_version_of_their_rating_date_and_a_rate_correction_books_th
         "start": day("06-15"), "time_zone": "UTC",
         "data": {"fields": {"territory": ["suburban"]},
                  "exposures": {"V": exposure("vehicle", "V-BI")}}});
-    let (status, bound_b) = post(&client, &server, &auth, "/v1/policies", policy_b);
+    let (status, bound_b) = admin.post("/v1/policies", &policy_b);
     assert_eq!(status, StatusCode::CREATED, "{bound_b}");
     assert_eq!(
         premiums(&bound_b),
         [("V-BI".to_string(), "1800.00".to_string())]
     );
-    assert_eq!(
-        policy_term(&client, &server, &auth, "B", 0)["rate_version"],
-        "2"
-    );
+    assert_eq!(policy_term(&admin, "B", 0)["rate_version"], "2");
 
     // A rate correction of A's first term with version 2: previewed first
     // (nothing kept), then committed with the same amounts: +600.00 for
     // the vehicle, +150.00 for the trailer (300.00 x 6/12).
     let correction =
         json!({"term": 1, "version": "2", "reason": "rate filing 2 approved retroactively"});
-    let (status, previewed) = post(
-        &client,
-        &server,
-        &auth,
-        "/v1/policies/A/rate-corrections?preview=true",
-        correction.clone(),
-    );
+    let (status, previewed) =
+        admin.post("/v1/policies/A/rate-corrections?preview=true", &correction);
     assert_eq!(status, StatusCode::OK, "{previewed}");
-    assert_eq!(
-        policy_term(&client, &server, &auth, "A", 0)["rate_version"],
-        "1"
-    );
+    assert_eq!(policy_term(&admin, "A", 0)["rate_version"], "1");
 
     // A's renewal [Y+1-01-01, Y+2-01-01): 1800.00 + 900.00 by version 2.
-    let (status, renewed) = post(
-        &client,
-        &server,
-        &auth,
-        "/v1/policies/A/renewals",
-        json!({}),
-    );
+    let (status, renewed) = admin.post("/v1/policies/A/renewals", &json!({}));
     assert_eq!(status, StatusCode::CREATED, "{renewed}");
     assert_eq!(
         premiums(&renewed),
@@ -236,18 +151,9 @@ fn e9_terms_keep_the_version_of_their_rating_date_and_a_rate_correction_books_th
             ("V-BI".to_string(), "1800.00".to_string())
         ]
     );
-    assert_eq!(
-        policy_term(&client, &server, &auth, "A", 1)["rate_version"],
-        "2"
-    );
+    assert_eq!(policy_term(&admin, "A", 1)["rate_version"], "2");
 
-    let (status, corrected) = post(
-        &client,
-        &server,
-        &auth,
-        "/v1/policies/A/rate-corrections",
-        correction.clone(),
-    );
+    let (status, corrected) = admin.post("/v1/policies/A/rate-corrections", &correction);
     assert_eq!(status, StatusCode::CREATED, "{corrected}");
     let expected = [
         ("T-BI".to_string(), "150.00".to_string()),
@@ -255,10 +161,7 @@ fn e9_terms_keep_the_version_of_their_rating_date_and_a_rate_correction_books_th
     ];
     assert_eq!(premiums(&previewed), expected);
     assert_eq!(premiums(&corrected), expected);
-    assert_eq!(
-        policy_term(&client, &server, &auth, "A", 0)["rate_version"],
-        "2"
-    );
+    assert_eq!(policy_term(&admin, "A", 0)["rate_version"], "2");
     let transaction = &corrected["transactions"][0];
     assert_eq!(transaction["kind"], "rate_correction", "{corrected}");
     assert_eq!(
@@ -268,76 +171,53 @@ fn e9_terms_keep_the_version_of_their_rating_date_and_a_rate_correction_books_th
     assert_eq!(transaction["change"]["previous_version"], "1");
 
     // The same correction again: the term is already rated by version 2.
-    let (status, again) = post(
-        &client,
-        &server,
-        &auth,
-        "/v1/policies/A/rate-corrections",
-        correction,
-    );
+    let (status, again) = admin.post("/v1/policies/A/rate-corrections", &correction);
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(again["code"], "rate_version_unchanged");
     // A correction naming a missing version, or a missing term: refused,
     // nothing changed.
-    let (status, missing) = post(
-        &client,
-        &server,
-        &auth,
+    let (status, missing) = admin.post(
         "/v1/policies/A/rate-corrections",
-        json!({"term": 2, "version": "9", "reason": "typo"}),
+        &json!({"term": 2, "version": "9", "reason": "typo"}),
     );
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{missing}");
     assert_eq!(missing["code"], "rate_version_unknown");
-    let (status, missing) = post(
-        &client,
-        &server,
-        &auth,
+    let (status, missing) = admin.post(
         "/v1/policies/A/rate-corrections",
-        json!({"term": 7, "version": "1", "reason": "typo"}),
+        &json!({"term": 7, "version": "1", "reason": "typo"}),
     );
     assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
     assert_eq!(missing["code"], "term_not_found");
-    assert_eq!(
-        policy_term(&client, &server, &auth, "A", 1)["rate_version"],
-        "2"
-    );
+    assert_eq!(policy_term(&admin, "A", 1)["rate_version"], "2");
 }
 
 #[test]
 fn schedules_versions_and_products_naming_what_does_not_exist_are_refused_with_nothing_changed() {
-    let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start_test_demo(data.path());
-    let auth = format!("Bearer {key}");
-    let client = http_client();
+    let host = TestHost::test_tenant();
+    let admin = host.admin();
     let y = chrono::Utc::now().date_naive().year() + 1;
 
     assert_eq!(
-        upload_version(&server, &auth, "1", "1200.00", "600.00"),
+        upload_version(&admin, "1", "1200.00", "600.00"),
         StatusCode::CREATED
     );
     assert_eq!(
-        upload_version(&server, &auth, "2", "1800.00", "900.00"),
+        upload_version(&admin, "2", "1800.00", "900.00"),
         StatusCode::CREATED
     );
     assert_eq!(
-        upload_version(&server, &auth, "3", "2400.00", "1200.00"),
+        upload_version(&admin, "3", "2400.00", "1200.00"),
         StatusCode::CREATED
     );
-    let (status, body) = post(
-        &client,
-        &server,
-        &auth,
+    let (status, body) = admin.post(
         "/v1/plugins/rater/2/schedule",
-        json!({"from": format!("{y}-06-01")}),
+        &json!({"from": format!("{y}-06-01")}),
     );
     assert_eq!(status, StatusCode::CREATED, "{body}");
     // Another version from the same day for renewals: which would rate?
-    let (status, clash) = post(
-        &client,
-        &server,
-        &auth,
+    let (status, clash) = admin.post(
         "/v1/plugins/rater/3/schedule",
-        json!({"renewals_from": format!("{y}-06-01")}),
+        &json!({"renewals_from": format!("{y}-06-01")}),
     );
     assert_eq!(status, StatusCode::CONFLICT, "{clash}");
     assert_eq!(clash["code"], "schedule_overlaps");
@@ -346,23 +226,11 @@ fn schedules_versions_and_products_naming_what_does_not_exist_are_refused_with_n
         json!({}),
         json!({"from": format!("{y}-07-01"), "renewals_from": format!("{y}-07-01")}),
     ] {
-        let (status, refused) = post(
-            &client,
-            &server,
-            &auth,
-            "/v1/plugins/rater/3/schedule",
-            body,
-        );
+        let (status, refused) = admin.post("/v1/plugins/rater/3/schedule", &body);
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
         assert_eq!(refused["code"], "invalid_schedule");
     }
-    let history: Value = client
-        .get(server.url("/v1/plugins/rater"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (_, history) = admin.get("/v1/plugins/rater");
     assert_eq!(
         history["activations"].as_array().unwrap().len(),
         2,
@@ -371,20 +239,7 @@ fn schedules_versions_and_products_naming_what_does_not_exist_are_refused_with_n
     assert_eq!(history["activations"][1]["applies_to"], "all");
 
     // A product naming a plugin, a version or a rater that does not exist.
-    let products: Value = client
-        .get(server.url("/v1/products"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let auto = products
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "auto")
-        .unwrap()
-        .clone();
+    let auto = admin.product("auto");
     for (rating, named) in [
         (json!({"kind": "plugin", "plugin": "nothing"}), "nothing"),
         (json!({"kind": "plugin", "plugin": "rater@9"}), "rater@9"),
@@ -397,7 +252,7 @@ fn schedules_versions_and_products_naming_what_does_not_exist_are_refused_with_n
         let mut product = auto.clone();
         product["name"] = json!("auto-bad");
         product["rating"] = rating;
-        let (status, refused) = post(&client, &server, &auth, "/v1/products", product);
+        let (status, refused) = admin.post("/v1/products", &product);
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
         assert_eq!(refused["code"], "product_rater_unknown");
         assert!(
@@ -405,47 +260,21 @@ fn schedules_versions_and_products_naming_what_does_not_exist_are_refused_with_n
             "{refused}"
         );
     }
-    let missing = client
-        .get(server.url("/v1/products/auto-bad"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap();
-    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let (status, _) = admin.get("/v1/products/auto-bad");
+    assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Once a version has rated a term, its tables are fixed.
-    deploy_auto_variant(
-        &server,
-        &auth,
-        "auto-v",
-        json!({"kind": "plugin", "plugin": "rater"}),
-    );
-    post(
-        &client,
-        &server,
-        &auth,
-        "/v1/accounts",
-        json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
-    );
-    let (status, bound) = post(
-        &client,
-        &server,
-        &auth,
+    admin.deploy_auto_variant("auto-v", json!({"kind": "plugin", "plugin": "rater"}));
+    admin.open_account("A-1");
+    let (status, bound) = admin.post(
         "/v1/policies",
-        json!({"locator": "P", "account": "A-1", "product": "auto-v",
+        &json!({"locator": "P", "account": "A-1", "product": "auto-v",
                "start": format!("{y}-01-01"), "time_zone": "UTC",
                "data": {"fields": {"territory": ["suburban"]},
                         "exposures": {"V": exposure("vehicle", "V-BI")}}}),
     );
     assert_eq!(status, StatusCode::CREATED, "{bound}");
-    let put = client
-        .put(server.url("/v1/plugins/rater/1/tables/extra"))
-        .header("authorization", &auth)
-        .body("a,b\nc,1\n")
-        .send()
-        .unwrap();
-    assert_eq!(put.status(), StatusCode::CONFLICT);
-    assert_eq!(
-        put.json::<Value>().unwrap()["code"],
-        "plugin_version_immutable"
-    );
+    let (status, put) = admin.put_text("/v1/plugins/rater/1/tables/extra", "a,b\nc,1\n");
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(put["code"], "plugin_version_immutable");
 }

@@ -6,7 +6,7 @@
 //! urban factor as the challenger of the plugin in use (the report shows by
 //! how much, peril by peril, while the champion alone is billed).
 
-use crate::api_server::{Server, auto_policy, upload_auto_rater};
+use crate::harness::{ApiClient, TestHost, auto_policy, premiums};
 use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -33,55 +33,30 @@ fn auto_rater_served_as_external() -> SocketAddr {
     address
 }
 
-fn post(server: &Server, auth: &str, path: &str, body: Value) -> Value {
-    let answer = http_client()
-        .post(server.url(path))
-        .header("authorization", auth)
-        .json(&body)
-        .send()
-        .unwrap();
-    let status = answer.status();
-    let body: Value = answer.json().unwrap();
+/// `POST path`, which must succeed: its answer.
+fn post(admin: &ApiClient, path: &str, body: Value) -> Value {
+    let (status, body) = admin.post(path, &body);
     assert!(status.is_success(), "{path}: {status} {body}");
     body
 }
 
 /// Deploys the demo's auto product as `name`, rated by `rating`, with
 /// `challenger` as its shadow rater.
-fn deploy(server: &Server, auth: &str, name: &str, rating: Option<Value>, challenger: Value) {
-    let products: Value = http_client()
-        .get(server.url("/v1/products"))
-        .header("authorization", auth)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let mut product = products
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "auto")
-        .unwrap()
-        .clone();
-    product["name"] = json!(name);
-    if let Some(rating) = rating {
-        product["rating"] = rating;
-    }
-    product["shadow"] = json!({"rater": challenger});
-    post(server, auth, "/v1/products", product);
+fn deploy(admin: &ApiClient, name: &str, rating: Option<Value>, challenger: Value) {
+    let (status, body) = admin.deploy_product_variant("auto", name, |product| {
+        if let Some(rating) = rating {
+            product["rating"] = rating;
+        }
+        product["shadow"] = json!({"rater": challenger});
+    });
+    assert!(status.is_success(), "/v1/products: {status} {body}");
 }
 
 /// The product's shadow report once it counts `calls` calls.
-fn report_after(server: &Server, auth: &str, product: &str, calls: u64) -> Value {
+fn report_after(admin: &ApiClient, product: &str, calls: u64) -> Value {
     let started = Instant::now();
     loop {
-        let report: Value = http_client()
-            .get(server.url(&format!("/v1/products/{product}/shadow-report")))
-            .header("authorization", auth)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let (_, report) = admin.get(&format!("/v1/products/{product}/shadow-report"));
         if report["calls"].as_u64() >= Some(calls) {
             return report;
         }
@@ -93,18 +68,6 @@ fn report_after(server: &Server, auth: &str, product: &str, calls: u64) -> Value
     }
 }
 
-fn premiums(effect: &Value) -> Vec<String> {
-    let mut amounts: Vec<String> = effect["charges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["charge"] == "premium")
-        .map(|c| c["amount"]["amount"].as_str().unwrap().to_string())
-        .collect();
-    amounts.sort();
-    amounts
-}
-
 /// A policy of `product` on account A-1.
 fn policy(locator: &str, product: &str) -> Value {
     let mut body = auto_policy(locator);
@@ -114,35 +77,30 @@ fn policy(locator: &str, product: &str) -> Value {
 
 #[test]
 fn an_external_rater_and_its_plugin_port_differ_only_by_the_fee_the_wire_cannot_carry() {
-    let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start(data.path(), true);
-    let auth = format!("Bearer {}", key.unwrap());
+    let host = TestHost::demo();
+    let admin = host.admin();
     let external = auto_rater_served_as_external();
     post(
-        &server,
-        &auth,
+        &admin,
         "/v1/external-raters",
         json!({"name": "legacy", "url": format!("http://{external}/rate"), "timeout_ms": 10_000}),
     );
     deploy(
-        &server,
-        &auth,
+        &admin,
         "auto-legacy",
         Some(json!({"kind": "external", "rater": "legacy"})),
         json!({"kind": "plugin", "plugin": "auto-rater@1"}),
     );
     post(
-        &server,
-        &auth,
+        &admin,
         "/v1/accounts",
         json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
     );
-    let issued = post(&server, &auth, "/v1/policies", policy("P-1", "auto-legacy"));
+    let issued = post(&admin, "/v1/policies", policy("P-1", "auto-legacy"));
     assert_eq!(premiums(&issued), vec!["185.00", "512.50", "765.00"]);
     // A higher deductible on collision from July: one call, that peril.
     let endorsed = post(
-        &server,
-        &auth,
+        &admin,
         "/v1/policies/P-1/endorsements",
         json!({"effective": "2026-07-01", "changes": [{"op": "set_peril_fields", "exposure": "V1",
                "peril": "V1-COLL", "fields": {"deductible": [1000]}}]}),
@@ -154,7 +112,7 @@ fn an_external_rater_and_its_plugin_port_differ_only_by_the_fee_the_wire_cannot_
     // the plugin books the 25.00 policy fee as a flat charge, which an
     // external rater's answer (`pricedPerilCharacteristics`) has no place
     // for. Premiums, technical premiums and commissions are the same.
-    let report = report_after(&server, &auth, "auto-legacy", 2);
+    let report = report_after(&admin, "auto-legacy", 2);
     assert_eq!(
         (
             &report["calls"],
@@ -189,28 +147,25 @@ fn an_external_rater_and_its_plugin_port_differ_only_by_the_fee_the_wire_cannot_
 
 #[test]
 fn a_plugin_with_a_new_urban_factor_shadows_the_plugin_in_use_and_is_never_billed() {
-    let data = tempfile::tempdir().unwrap();
-    let (server, key) = Server::start(data.path(), true);
-    let auth = format!("Bearer {}", key.unwrap());
-    upload_auto_rater(&server, &auth, "auto-rater-next", "1", "1.50");
+    let host = TestHost::demo();
+    let admin = host.admin();
+    admin.upload_auto_rater("auto-rater-next", "1", "1.50");
     deploy(
-        &server,
-        &auth,
+        &admin,
         "auto-next",
         None,
         json!({"kind": "plugin", "plugin": "auto-rater-next@1"}),
     );
     post(
-        &server,
-        &auth,
+        &admin,
         "/v1/accounts",
         json!({"locator": "A-1", "name": "Ada", "currency": "USD"}),
     );
     // Billed by the champion (urban 1.25), not the challenger (1.50).
-    let issued = post(&server, &auth, "/v1/policies", policy("P-1", "auto-next"));
+    let issued = post(&admin, "/v1/policies", policy("P-1", "auto-next"));
     assert_eq!(premiums(&issued), vec!["185.00", "512.50", "765.00"]);
 
-    let report = report_after(&server, &auth, "auto-next", 1);
+    let report = report_after(&admin, "auto-next", 1);
     assert_eq!(
         (
             &report["calls"],
@@ -251,14 +206,7 @@ fn a_plugin_with_a_new_urban_factor_shadows_the_plugin_in_use_and_is_never_bille
         report["samples"][0]["sample"]["challenger_rater"]["plugin_id"],
         "auto-rater-next@1"
     );
-    let (status, missing) = {
-        let answer = http_client()
-            .get(server.url("/v1/products/no-such/shadow-report"))
-            .header("authorization", &auth)
-            .send()
-            .unwrap();
-        (answer.status(), answer.json::<Value>().unwrap())
-    };
+    let (status, missing) = admin.get("/v1/products/no-such/shadow-report");
     assert_eq!(
         (status, missing["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("product_not_found"))

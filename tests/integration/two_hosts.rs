@@ -5,11 +5,10 @@
 //! same state, and the ledger projection in the database equals the ledger.
 //! Needs `PREMIA_TEST_POSTGRES_URL` (see `premia::store::test_database_url`).
 
-use crate::api_server::Server;
+use crate::harness::{ApiClient, Server, feed};
 use crate::support::workspace;
 use premia::boot::{DemoFiles, load_demo, open_data_dir_with};
 use premia::store::{PgStore, fresh_schema_name, test_database_url, url_with_schema};
-use reqwest::blocking::Client;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,57 +30,17 @@ fn policy(locator: &str, account: &str) -> Value {
 
 /// Posts a command with an idempotency key, retrying (with the same key) on
 /// a 5xx as a client would; returns the final status and body.
-fn post(client: &Client, url: &str, key: &str, idempotency: &str, body: &Value) -> (u16, Value) {
+fn post(admin: &ApiClient, path: &str, idempotency: &str, body: &Value) -> (u16, Value) {
     let mut last = (0, Value::Null);
     for _ in 0..5 {
-        let response = client
-            .post(url)
-            .header("authorization", format!("Bearer {key}"))
-            .header("idempotency-key", idempotency)
-            .json(body)
-            .send()
-            .unwrap();
-        let status = response.status().as_u16();
-        let body: Value = response.json().unwrap_or(Value::Null);
+        let (status, body) = admin.post_with_idempotency(path, idempotency, body);
+        let status = status.as_u16();
         last = (status, body);
         if status < 500 {
             break;
         }
     }
     last
-}
-
-fn get(client: &Client, host: &Host, key: &str, path: &str) -> Value {
-    let response = client
-        .get(host.url(path))
-        .header("authorization", format!("Bearer {key}"))
-        .send()
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "GET {path}: {}",
-        response.status()
-    );
-    response.json().unwrap()
-}
-
-fn feed(client: &Client, host: &Host, key: &str) -> Vec<Value> {
-    let mut events = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = get(
-            client,
-            host,
-            key,
-            &format!("/v1/events?after={after}&limit=1000"),
-        );
-        events.extend(page["data"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_u64() {
-            Some(next) => after = next,
-            None => break,
-        }
-    }
-    events
 }
 
 /// Two hosts (own engines, connections and HTTP servers) on a fresh schema
@@ -92,6 +51,8 @@ struct TwoHosts {
     engines: [std::sync::Arc<premia::engine::Engine>; 2],
     /// Each host's rater directory (what it has in use).
     raters: [std::sync::Arc<premia::api::RaterDirectory>; 2],
+    /// A client of each host as the demo's admin.
+    admins: [ApiClient; 2],
     hosts: [Host; 2],
     _dirs: [tempfile::TempDir; 2],
 }
@@ -117,12 +78,16 @@ fn two_hosts(name: &str) -> Option<TwoHosts> {
     )
     .unwrap();
     let state_b = open_data_dir_with(dirs[1].path(), Some(&url)).unwrap();
+    let engines = [state_a.engine.clone(), state_b.engine.clone()];
+    let raters = [state_a.raters.clone(), state_b.raters.clone()];
+    let hosts = [Host::serve(state_a), Host::serve(state_b)];
     Some(TwoHosts {
         url,
+        admins: [hosts[0].client(&key), hosts[1].client(&key)],
         key,
-        engines: [state_a.engine.clone(), state_b.engine.clone()],
-        raters: [state_a.raters.clone(), state_b.raters.clone()],
-        hosts: [Host::serve(state_a), Host::serve(state_b)],
+        engines,
+        raters,
+        hosts,
         _dirs: dirs,
     })
 }
@@ -135,32 +100,29 @@ const COMMANDS_PER_CLIENT: usize = 10;
 fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     let Some(TwoHosts {
         url,
-        key,
         engines,
-        hosts,
+        admins,
+        hosts: _hosts,
         _dirs,
         ..
     }) = two_hosts("two_hosts")
     else {
         return;
     };
-    let client = crate::support::http_client();
 
     // Accounts on one host, their policies on the other.
     for i in 0..ACCOUNTS {
         let account = format!("A-{i}");
         let (status, body) = post(
-            &client,
-            &hosts[i % 2].url("/v1/accounts"),
-            &key,
+            &admins[i % 2],
+            "/v1/accounts",
             &format!("acct-{i}"),
             &json!({"locator": account, "name": "Shared", "currency": "USD"}),
         );
         assert_eq!(status, 201, "{body}");
         let (status, body) = post(
-            &client,
-            &hosts[(i + 1) % 2].url("/v1/policies"),
-            &key,
+            &admins[(i + 1) % 2],
+            "/v1/policies",
             &format!("bind-{i}"),
             &policy(&format!("P-{i}"), &account),
         );
@@ -172,17 +134,17 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     let acknowledged: Vec<(String, String, usize)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..CLIENTS)
             .map(|c| {
-                let (hosts, key, client) = (&hosts, &key, &client);
+                let admins = &admins;
                 scope.spawn(move || {
                     let mut acked = Vec::new();
                     for n in 0..COMMANDS_PER_CLIENT {
-                        let host = &hosts[(c + n) % 2];
+                        let admin = &admins[(c + n) % 2];
                         let target = (c + n) % ACCOUNTS;
-                        let (kind, idempotency, url, body) = if n % 2 == 0 {
+                        let (kind, idempotency, path, body) = if n % 2 == 0 {
                             (
                                 "payment",
                                 format!("pay-{c}-{n}"),
-                                host.url("/v1/payments"),
+                                "/v1/payments".to_string(),
                                 json!({"account": format!("A-{target}"), "amount": format!("{}.{:02}", c + 1, n),
                                        "received_on": "2026-01-05"}),
                             )
@@ -191,12 +153,12 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
                             (
                                 "endorsement",
                                 format!("end-{c}-{n}"),
-                                host.url(&format!("/v1/policies/P-{target}/endorsements")),
+                                format!("/v1/policies/P-{target}/endorsements"),
                                 json!({"effective": "2026-03-01", "changes": [{"op": "set_peril_fields",
                                        "exposure": "V1", "peril": "V1-COLL", "fields": {"deductible": [deductible]}}]}),
                             )
                         };
-                        let (status, response) = post(client, &url, key, &idempotency, &body);
+                        let (status, response) = post(admin, &path, &idempotency, &body);
                         assert!(
                             (200..300).contains(&status),
                             "{kind} {idempotency}: {status} {response}"
@@ -219,11 +181,8 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     );
 
     // Both hosts return the same state.
-    let trial = get(&client, &hosts[0], &key, "/v1/ledger/trial-balance");
-    assert_eq!(
-        trial,
-        get(&client, &hosts[1], &key, "/v1/ledger/trial-balance")
-    );
+    let trial = admins[0].get_ok("/v1/ledger/trial-balance");
+    assert_eq!(trial, admins[1].get_ok("/v1/ledger/trial-balance"));
     for currency in trial.as_array().unwrap() {
         assert_eq!(
             currency["total_debits"], currency["total_credits"],
@@ -232,21 +191,15 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
     }
     for i in 0..ACCOUNTS {
         let path = format!("/v1/accounts/A-{i}/billing");
-        assert_eq!(
-            get(&client, &hosts[0], &key, &path),
-            get(&client, &hosts[1], &key, &path)
-        );
+        assert_eq!(admins[0].get_ok(&path), admins[1].get_ok(&path));
         let path = format!("/v1/policies/P-{i}");
-        assert_eq!(
-            get(&client, &hosts[0], &key, &path),
-            get(&client, &hosts[1], &key, &path)
-        );
+        assert_eq!(admins[0].get_ok(&path), admins[1].get_ok(&path));
     }
 
     // The feed: the same on both hosts, gap-free, every acknowledged command
     // in it exactly once (one contiguous run of events per key).
-    let events = feed(&client, &hosts[0], &key);
-    assert_eq!(events, feed(&client, &hosts[1], &key));
+    let events = feed(&admins[0]);
+    assert_eq!(events, feed(&admins[1]));
     let sequences: Vec<u64> = events
         .iter()
         .map(|e| e["sequence"].as_u64().unwrap())
@@ -286,12 +239,7 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
         );
     }
     for (i, expected) in payments_per_account.iter().enumerate() {
-        let billing = get(
-            &client,
-            &hosts[i % 2],
-            &key,
-            &format!("/v1/accounts/A-{i}/billing"),
-        );
+        let billing = admins[i % 2].get_ok(&format!("/v1/accounts/A-{i}/billing"));
         assert_eq!(
             billing["payments"].as_array().unwrap().len(),
             *expected,
@@ -306,18 +254,17 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
         .unwrap();
     let c: usize = idempotency[4..].split('-').next().unwrap().parse().unwrap();
     let n: usize = idempotency.rsplit('-').next().unwrap().parse().unwrap();
-    for host in &hosts {
+    for host in &admins {
         let (status, _) = post(
-            &client,
-            &host.url("/v1/payments"),
-            &key,
+            host,
+            "/v1/payments",
             idempotency,
             &json!({"account": format!("A-{target}"), "amount": format!("{}.{:02}", c + 1, n),
                     "received_on": "2026-01-05"}),
         );
         assert!((200..300).contains(&status));
     }
-    assert_eq!(feed(&client, &hosts[1], &key).len(), events.len());
+    assert_eq!(feed(&admins[1]).len(), events.len());
 
     // The ledger projection, kept in the same transactions, equals the
     // ledger's trial balance account by account.
@@ -353,93 +300,62 @@ fn two_hosts_on_one_database_serialize_concurrent_payments_and_endorsements() {
 #[test]
 fn a_plugin_uploaded_activated_and_scheduled_and_a_rater_registered_through_one_host_take_effect_on_the_other_at_its_next_catch_up()
  {
-    use crate::api_server::{auto_policy, deploy_auto_variant, upload_auto_rater};
+    use crate::harness::{auto_policy, quoted_premium, socotra_rater};
     let Some(TwoHosts {
-        key,
-        hosts,
+        admins,
         raters,
+        hosts: _hosts,
         _dirs,
         ..
     }) = two_hosts("two_hosts_config")
     else {
         return;
     };
-    let auth = format!("Bearer {key}");
-    let client = crate::support::http_client();
 
     // Through host A: version 1 (urban 1.25), a product naming the plugin
     // without a version, an account.
-    upload_auto_rater(&hosts[0], &auth, "rater-y", "1", "1.25");
-    deploy_auto_variant(
-        &hosts[0],
-        &auth,
-        "auto-y",
-        json!({"kind": "plugin", "plugin": "rater-y"}),
-    );
+    admins[0].upload_auto_rater("rater-y", "1", "1.25");
+    admins[0].deploy_auto_variant("auto-y", json!({"kind": "plugin", "plugin": "rater-y"}));
     let (status, body) = post(
-        &client,
-        &hosts[0].url("/v1/accounts"),
-        &key,
+        &admins[0],
+        "/v1/accounts",
         "acct-y",
         &json!({"locator": "A-Y", "name": "Ada", "currency": "USD"}),
     );
     assert_eq!(status, 201, "{body}");
-    let premium_on = |host: &Host, product: &str| -> String {
+    let premium_on = |host: &ApiClient, product: &str| -> String {
         let mut policy = auto_policy("P-Y");
         policy["product"] = json!(product);
         policy["account"] = json!("A-Y");
-        let response = client
-            .post(host.url("/v1/quotes"))
-            .header("authorization", &auth)
-            .json(&policy)
-            .send()
-            .unwrap();
-        let status = response.status();
-        let quote: Value = response.json().unwrap();
+        let (status, quote) = host.post("/v1/quotes", &policy);
         assert!(status.is_success(), "{status} {quote}");
-        let total: Decimal = quote["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|l| l["charge"] == "premium")
-            .map(|l| Decimal::from_str(l["amount"].as_str().unwrap()).unwrap())
-            .sum();
-        total.to_string()
+        quoted_premium(&quote)
     };
-    assert_eq!(premium_on(&hosts[0], "auto-y"), "1462.50");
+    assert_eq!(premium_on(&admins[0], "auto-y"), "1462.50");
     // Host B's next read catches up with the log: the plugin is in use
     // there at once, with no restart and no polling.
-    assert_eq!(premium_on(&hosts[1], "auto-y"), "1462.50");
+    assert_eq!(premium_on(&admins[1], "auto-y"), "1462.50");
 
     // Version 2 (urban 2.50) uploaded and activated through A: B follows.
-    upload_auto_rater(&hosts[0], &auth, "rater-y", "2", "2.50");
-    let activated = client
-        .post(hosts[0].url("/v1/plugins/rater-y/2/activation"))
-        .header("authorization", &auth)
-        .send()
-        .unwrap();
-    assert!(activated.status().is_success());
-    assert_eq!(premium_on(&hosts[0], "auto-y"), "2925.00");
-    assert_eq!(premium_on(&hosts[1], "auto-y"), "2925.00");
-    assert_eq!(
-        crate::api_server::active_versions(&hosts[1], &auth, "rater-y"),
-        ["2"]
-    );
+    admins[0].upload_auto_rater("rater-y", "2", "2.50");
+    let (status, _) = admins[0].post_empty("/v1/plugins/rater-y/2/activation");
+    assert!(status.is_success());
+    assert_eq!(premium_on(&admins[0], "auto-y"), "2925.00");
+    assert_eq!(premium_on(&admins[1], "auto-y"), "2925.00");
+    assert_eq!(admins[1].active_versions("rater-y"), ["2"]);
 
     // Version 1 scheduled back from a later day through B: A shows it.
-    let scheduled = client
-        .post(hosts[1].url("/v1/plugins/rater-y/1/schedule"))
-        .header("authorization", &auth)
-        .json(&json!({"from": "2099-01-01"}))
-        .send()
-        .unwrap();
-    assert_eq!(scheduled.status(), 201);
-    let detail = get(&client, &hosts[0], &key, "/v1/plugins/rater-y");
+    let (status, _) = admins[1].post(
+        "/v1/plugins/rater-y/1/schedule",
+        &json!({"from": "2099-01-01"}),
+    );
+    assert_eq!(status, 201);
+    let detail = admins[0].get_ok("/v1/plugins/rater-y");
     let activations = detail["activations"].as_array().unwrap();
     assert_eq!(activations.last().unwrap()["from"], "2099-01-01");
     assert_eq!(activations.last().unwrap()["scheduled"], true);
     assert_eq!(detail["active_version"], "2", "until 2099");
-    assert_eq!(premium_on(&hosts[0], "auto-y"), "2925.00");
+    assert_eq!(premium_on(&admins[0], "auto-y"), "2925.00");
     // On A, the schedule is in effect from its day: version 1 then.
     let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
     assert_eq!(
@@ -458,11 +374,10 @@ fn a_plugin_uploaded_activated_and_scheduled_and_a_rater_registered_through_one_
     );
 
     // An external rater registered through B prices on A.
-    let (rater, _calls) = crate::api_server::socotra_rater();
+    let (rater, _calls) = socotra_rater();
     let (status, body) = post(
-        &client,
-        &hosts[1].url("/v1/external-raters"),
-        &key,
+        &admins[1],
+        "/v1/external-raters",
         "rater-legacy",
         &json!({"name": "legacy", "url": format!("http://{rater}/rate"), "timeout_ms": 2000,
                 "headers": [{"name": "Authorization", "value": "Basic c2VjcmV0LXRva2Vu"}]}),
@@ -474,64 +389,56 @@ fn a_plugin_uploaded_activated_and_scheduled_and_a_rater_registered_through_one_
         "rating": {"kind": "external", "rater": "legacy"},
         "plans": {"annual": {"cadence": "full-pay"}}, "default_plan": "annual"
     });
-    let (status, body) = post(
-        &client,
-        &hosts[1].url("/v1/products"),
-        &key,
-        "legacy-auto",
-        &product,
-    );
+    let (status, body) = post(&admins[1], "/v1/products", "legacy-auto", &product);
     assert_eq!(status, 201, "{body}");
-    let quote = client
-        .post(hosts[0].url("/v1/quotes"))
-        .header("authorization", &auth)
-        .json(&json!({"locator": "P-9", "account": "A-Y", "product": "legacy-auto", "start": "2026-01-01",
-                      "time_zone": "UTC", "data": {"exposures": {"V1": {"name": "vehicle",
-                      "perils": {"V1-COLL": {"name": "collision", "fields": {"yearly_premium": ["1200.00"]}}}}}}}))
-        .send()
-        .unwrap();
-    assert_eq!(quote.status(), 200);
-    assert_eq!(quote.json::<Value>().unwrap()["total"], "1200.00");
+    let (status, quote) = admins[0].post(
+        "/v1/quotes",
+        &json!({"locator": "P-9", "account": "A-Y", "product": "legacy-auto", "start": "2026-01-01",
+                "time_zone": "UTC", "data": {"exposures": {"V1": {"name": "vehicle",
+                "perils": {"V1-COLL": {"name": "collision", "fields": {"yearly_premium": ["1200.00"]}}}}}}}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(quote["total"], "1200.00");
     // Both hosts show the same configuration history.
     assert_eq!(
-        get(&client, &hosts[0], &key, "/v1/external-raters/legacy"),
-        get(&client, &hosts[1], &key, "/v1/external-raters/legacy")
+        admins[0].get_ok("/v1/external-raters/legacy"),
+        admins[1].get_ok("/v1/external-raters/legacy")
     );
 }
 
-/// Sends `method path` with `key` to `host`; returns the status and body.
+/// Sends `method path` with `key` to the host of `admin`; returns the
+/// status and body.
 fn call(
-    client: &Client,
-    host: &Host,
+    admin: &ApiClient,
     method: &str,
     key: &str,
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = client
-        .request(method, host.url(path))
-        .header("authorization", format!("Bearer {key}"));
+    let client = admin.with_key(key);
+    let mut request = client.request(method, path);
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let response = request.send().unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().unwrap_or(Value::Null))
+    let (status, body) = client.send(request);
+    (status.as_u16(), body)
 }
 
 #[test]
 fn a_key_revoked_through_one_host_is_refused_401_by_the_other_at_its_next_request() {
     let Some(TwoHosts {
-        key, hosts, _dirs, ..
+        key,
+        admins,
+        hosts: _hosts,
+        _dirs,
+        ..
     }) = two_hosts("key_revocation")
     else {
         return;
     };
-    let client = crate::support::http_client();
     let (status, created) = call(
-        &client,
-        &hosts[0],
+        &admins[0],
         "POST",
         &key,
         "/v1/api-keys",
@@ -541,17 +448,13 @@ fn a_key_revoked_through_one_host_is_refused_401_by_the_other_at_its_next_reques
     let secret = created["key"].as_str().unwrap().to_string();
     let id = created["id"].as_str().unwrap().to_string();
     // Issued on host A, it opens host B (which learns its hash from the store).
-    assert_eq!(
-        call(&client, &hosts[1], "GET", &secret, "/v1/clock", None).0,
-        200
-    );
-    let (_, listed) = call(&client, &hosts[1], "GET", &key, "/v1/api-keys", None);
+    assert_eq!(call(&admins[1], "GET", &secret, "/v1/clock", None).0, 200);
+    let (_, listed) = call(&admins[1], "GET", &key, "/v1/api-keys", None);
     assert_eq!(listed[1]["id"], id.as_str());
     assert_eq!(listed[1]["revoked"], false);
 
     let (status, revoked) = call(
-        &client,
-        &hosts[0],
+        &admins[0],
         "DELETE",
         &key,
         &format!("/v1/api-keys/{id}"),
@@ -559,17 +462,16 @@ fn a_key_revoked_through_one_host_is_refused_401_by_the_other_at_its_next_reques
     );
     assert_eq!(status, 200, "{revoked}");
     // Host B catches up with the log before it authenticates: refused at once.
-    for host in &hosts {
-        let (status, problem) = call(&client, host, "GET", &secret, "/v1/clock", None);
+    for host in &admins {
+        let (status, problem) = call(host, "GET", &secret, "/v1/clock", None);
         assert_eq!(status, 401, "{problem}");
     }
-    let (_, listed) = call(&client, &hosts[1], "GET", &key, "/v1/api-keys", None);
+    let (_, listed) = call(&admins[1], "GET", &key, "/v1/api-keys", None);
     assert_eq!(listed[1]["revoked"], true);
     assert_eq!(listed[1]["revoked_by"], "admin:demo admin");
     // Revoking it again through host B: 409, nothing appended.
     let (status, problem) = call(
-        &client,
-        &hosts[1],
+        &admins[1],
         "DELETE",
         &key,
         &format!("/v1/api-keys/{id}"),
@@ -579,7 +481,7 @@ fn a_key_revoked_through_one_host_is_refused_401_by_the_other_at_its_next_reques
         (status, problem["code"].as_str()),
         (409, Some("api_key_revoked"))
     );
-    let kinds: Vec<String> = feed(&client, &hosts[1], &key)
+    let kinds: Vec<String> = feed(&admins[1])
         .iter()
         .filter(|e| e["stream"] == format!("api-key/{id}"))
         .map(|e| e["kind"].as_str().unwrap().to_string())
@@ -589,8 +491,7 @@ fn a_key_revoked_through_one_host_is_refused_401_by_the_other_at_its_next_reques
     // A rotation through B: the new secret opens A, the old one still does
     // during its grace, and not after a rotation without grace through A.
     let (_, other) = call(
-        &client,
-        &hosts[1],
+        &admins[1],
         "POST",
         &key,
         "/v1/api-keys",
@@ -601,8 +502,7 @@ fn a_key_revoked_through_one_host_is_refused_401_by_the_other_at_its_next_reques
         other["id"].as_str().unwrap().to_string(),
     );
     let (status, rotated) = call(
-        &client,
-        &hosts[1],
+        &admins[1],
         "POST",
         &key,
         &format!("/v1/api-keys/{other_id}/rotation"),
@@ -610,17 +510,10 @@ fn a_key_revoked_through_one_host_is_refused_401_by_the_other_at_its_next_reques
     );
     assert_eq!(status, 201, "{rotated}");
     let new = rotated["key"].as_str().unwrap().to_string();
-    assert_eq!(
-        call(&client, &hosts[0], "GET", &new, "/v1/clock", None).0,
-        200
-    );
-    assert_eq!(
-        call(&client, &hosts[0], "GET", &old, "/v1/clock", None).0,
-        200
-    );
+    assert_eq!(call(&admins[0], "GET", &new, "/v1/clock", None).0, 200);
+    assert_eq!(call(&admins[0], "GET", &old, "/v1/clock", None).0, 200);
     let (status, _) = call(
-        &client,
-        &hosts[0],
+        &admins[0],
         "POST",
         &key,
         &format!("/v1/api-keys/{other_id}/rotation"),
@@ -628,9 +521,6 @@ fn a_key_revoked_through_one_host_is_refused_401_by_the_other_at_its_next_reques
     );
     assert_eq!(status, 201);
     for secret in [&old, &new] {
-        assert_eq!(
-            call(&client, &hosts[1], "GET", secret, "/v1/clock", None).0,
-            401
-        );
+        assert_eq!(call(&admins[1], "GET", secret, "/v1/clock", None).0, 401);
     }
 }

@@ -5,19 +5,19 @@
 //! release: its configuration is carried into events once, at start-up,
 //! the old blobs are removed, and everything prices as before.
 
-use crate::api_server::{Server, auto_policy};
+use crate::harness::{
+    AUTO_RATER_TABLES, ApiClient, Server, auto_policy, auto_rater_table, quoted_premium,
+};
 use crate::support::*;
 use premia::api::auth::Role;
 use premia::boot::{demo_product, open_data_dir_with};
 use premia::engine::{Engine, EngineCommand, RequestMeta};
 use premia::policy::{PolicyCommand, RatingChain};
 use premia::store::{SledStore, Store};
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 const SECRET: &str = "Basic b2xkLXNlY3JldA==";
-const TABLES: [&str; 4] = ["base-rates", "territory", "driver-age", "deductible"];
 
 /// Writes what the previous release kept for tenant `acme`: the blobs of two
 /// auto-rater versions (version 2 active, its urban factor 2.50), version
@@ -30,11 +30,8 @@ fn write_previous_release(store: Arc<dyn Store>) {
         store
             .put_blob("acme", "plugins", &id, &wasm("auto-rater"))
             .unwrap();
-        for table in TABLES {
-            let mut csv = std::fs::read_to_string(
-                workspace().join(format!("plugins/auto-rater/tables/{table}.csv")),
-            )
-            .unwrap();
+        for table in AUTO_RATER_TABLES {
+            let mut csv = auto_rater_table(table);
             if version == "2" && table == "territory" {
                 csv = csv.replace("urban,1.25", "urban,2.50");
             }
@@ -122,40 +119,17 @@ fn write_previous_release(store: Arc<dyn Store>) {
         .unwrap();
 }
 
-fn get(server: &Server, auth: &str, path: &str) -> Value {
-    let response = http_client()
-        .get(server.url(path))
-        .header("authorization", auth)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "{path}");
-    response.json().unwrap()
+fn get(admin: &ApiClient, path: &str) -> Value {
+    let (status, body) = admin.get(path);
+    assert_eq!(status, reqwest::StatusCode::OK, "{path}");
+    body
 }
 
-fn premium(server: &Server, auth: &str) -> String {
+fn premium(admin: &ApiClient) -> String {
     let mut policy = auto_policy("P-1");
     policy["account"] = json!("A-1");
-    let response = http_client()
-        .post(server.url("/v1/quotes"))
-        .header("authorization", auth)
-        .json(&policy)
-        .send()
-        .unwrap();
-    let quote: Value = response.json().unwrap();
-    quote["lines"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{quote}"))
-        .iter()
-        .filter(|l| l["charge"] == "premium")
-        .map(|l| {
-            l["amount"]
-                .as_str()
-                .unwrap()
-                .parse::<rust_decimal::Decimal>()
-                .unwrap()
-        })
-        .sum::<rust_decimal::Decimal>()
-        .to_string()
+    let (_, quote) = admin.post("/v1/quotes", &policy);
+    quoted_premium(&quote)
 }
 
 #[test]
@@ -190,27 +164,27 @@ fn starts_with_its_configuration_carried_once(data: &std::path::Path, store: Opt
         .keys
         .create_as("acme", Role::Admin, "ops", "test")
         .unwrap();
-    let auth = format!("Bearer {key}");
     let store = Arc::clone(&state.store);
     let server = Server::serve(state);
+    let admin = server.client(&key);
 
     // Version 2 (urban 2.50) is still the active one: twice version 1's
     // 1462.50.
-    assert_eq!(premium(&server, &auth), "2925.00");
-    let history = get(&server, &auth, "/v1/plugins/auto-rater");
+    assert_eq!(premium(&admin), "2925.00");
+    let history = get(&admin, "/v1/plugins/auto-rater");
     assert_eq!(history["active_version"], "2");
     assert_eq!(history["versions"]["1"]["instance_policy"], "pooled:2:10");
     assert_eq!(history["versions"]["2"]["uploaded"]["by"], "premia:upgrade");
     let tables = history["versions"]["2"]["tables"].as_object().unwrap();
     assert_eq!(tables.len(), 4);
-    let rater = get(&server, &auth, "/v1/external-raters/legacy");
+    let rater = get(&admin, "/v1/external-raters/legacy");
     assert_eq!(
         rater["revisions"][0]["header_names"],
         json!(["Authorization"])
     );
 
     // The feed: the carried configuration, recorded by the upgrade.
-    let feed = get(&server, &auth, "/v1/events?after=0&limit=1000");
+    let feed = get(&admin, "/v1/events?after=0&limit=1000");
     let carried: Vec<&str> = feed["data"]
         .as_array()
         .unwrap()
@@ -267,7 +241,8 @@ fn starts_with_its_configuration_carried_once(data: &std::path::Path, store: Opt
     // A second start carries nothing again.
     let state = open();
     let server = Server::serve(state);
-    let feed = get(&server, &auth, "/v1/events?after=0&limit=1000");
+    let admin = server.client(&key);
+    let feed = get(&admin, "/v1/events?after=0&limit=1000");
     assert_eq!(feed["data"].as_array().unwrap().len(), events);
-    assert_eq!(premium(&server, &auth), "2925.00");
+    assert_eq!(premium(&admin), "2925.00");
 }

@@ -227,6 +227,4 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 }
 
 #[cfg(test)]
-mod openapi_tests;
-#[cfg(test)]
 mod tests;

@@ -25,6 +25,7 @@ mod feed;
 mod golden_log;
 mod keys;
 mod money;
+mod openapi_document;
 mod refusals;
 mod reinstatement;
 mod seed002;
@@ -1084,5 +1085,4 @@ async fn exports_are_csv_with_one_row_per_ledger_line_and_charge() {
     );
 }
 
-#[path = "clock_tests.rs"]
 mod clock;

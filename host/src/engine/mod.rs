@@ -49,12 +49,3 @@ pub use state::{EngineError, TenantEvent, TenantState};
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod service_tests;
-
-#[cfg(test)]
-mod billing_tests;
-
-#[cfg(test)]
-mod model_tests;

@@ -3,27 +3,27 @@
 //! spread charge's installments sum to it, the receivable equals the billed
 //! charges, a preview equals the commit, and replaying the events rebuilds
 //! the same state.
+//!
+//! The engine's other tests, by topic: `billing` (billing runs through the
+//! engine service), `model` (commands against a reference model) and
+//! `service` (the engine over real stores).
 
 use super::*;
 use crate::ledger::LedgerAccount;
 use crate::policy::{
     CommandContext, DataChange, ExposureData, Fields, PerilData, PolicyCommand, PolicyData,
-    RaterResolver, RatingChain, auto_product,
+    auto_product,
 };
-use crate::rating::{FieldRater, FieldValue, Rater, RatingError};
+use crate::rating::FieldValue;
+use crate::test_support::FieldRaters;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-struct Raters;
-
-impl RaterResolver for Raters {
-    fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
-        Ok(Arc::new(FieldRater))
-    }
-}
+mod billing;
+mod model;
+mod service;
 
 fn context(step: usize) -> CommandContext {
     CommandContext {
@@ -61,7 +61,7 @@ fn start() -> TenantState {
         .execute(
             &PolicyCommand::DeployProduct { product }.into(),
             &context(0),
-            &Raters,
+            &FieldRaters,
         )
         .unwrap();
     state
@@ -73,7 +73,7 @@ fn start() -> TenantState {
             }
             .into(),
             &context(0),
-            &Raters,
+            &FieldRaters,
         )
         .unwrap();
     let mut perils = BTreeMap::new();
@@ -109,7 +109,7 @@ fn start() -> TenantState {
             }
             .into(),
             &context(0),
-            &Raters,
+            &FieldRaters,
         )
         .unwrap();
     state
@@ -311,8 +311,8 @@ proptest! {
             let context = context(index + 1);
             // Preview: decide on a copy.
             let mut copy = state.clone();
-            let previewed = copy.execute(&command, &context, &Raters);
-            match state.execute(&command, &context, &Raters) {
+            let previewed = copy.execute(&command, &context, &FieldRaters);
+            match state.execute(&command, &context, &FieldRaters) {
                 Ok(committed) => {
                     prop_assert_eq!(previewed.unwrap(), committed.clone(), "preview equals commit");
                     events.extend(committed);

@@ -54,12 +54,6 @@ pub use data::{EXPOSURES_MAX, PERILS_PER_EXPOSURE_MAX};
 pub use product::{PRODUCT_CHARGES_MAX, PRODUCT_PLANS_MAX};
 
 #[cfg(test)]
-mod rate_versions_tests;
-#[cfg(test)]
-mod rating_calls_tests;
-#[cfg(test)]
-mod rating_record_tests;
-#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

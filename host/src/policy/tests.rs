@@ -1,28 +1,25 @@
 //! Policy transactions end to end through the book, priced by the native
 //! [`FieldRater`]: the worked examples, seed 000's reversals and seed 001's
 //! flat-charge rules.
+//!
+//! The policy book's other tests, by topic: `rate_versions` (rate versions
+//! pinned to the term), `rating_calls` (which transactions ask the rater,
+//! about what) and `rating_record` (what an external rater is sent about the
+//! policy, the technical premium).
 
 use super::product::tests::auto_product;
 use super::*;
 use crate::billing::DurationBasis;
-use crate::rating::{FieldRater, FieldValue, Rater, RatingError};
+use crate::rating::FieldValue;
+use crate::test_support::{FieldRaters, date};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-struct Raters;
-
-impl RaterResolver for Raters {
-    fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
-        Ok(Arc::new(FieldRater))
-    }
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
+mod rate_versions;
+mod rating_calls;
+mod rating_record;
 
 fn context(key: &str) -> CommandContext {
     CommandContext {
@@ -72,7 +69,7 @@ fn book_with(product: ProductConfig) -> PolicyBook {
     book.execute(
         &PolicyCommand::DeployProduct { product },
         &context("deploy"),
-        &Raters,
+        &FieldRaters,
     )
     .unwrap();
     book.execute(
@@ -82,7 +79,7 @@ fn book_with(product: ProductConfig) -> PolicyBook {
             currency: crate::domain::Currency::USD,
         },
         &context("account"),
-        &Raters,
+        &FieldRaters,
     )
     .unwrap();
     book
@@ -101,7 +98,7 @@ fn issue(book: &mut PolicyBook, start: NaiveDate, data: PolicyData) -> Transacti
             bind: Default::default(),
         },
         &context("issue"),
-        &Raters,
+        &FieldRaters,
     ))
 }
 
@@ -134,7 +131,7 @@ fn endorse(
             changes,
         },
         &context(&format!("endorse-{effective}")),
-        &Raters,
+        &FieldRaters,
     ))
 }
 
@@ -145,7 +142,7 @@ fn reverse(book: &mut PolicyBook, transaction: &str) -> TransactionRecord {
             transaction: transaction.into(),
         },
         &context(&format!("reverse-{transaction}")),
-        &Raters,
+        &FieldRaters,
     ))
 }
 
@@ -251,7 +248,7 @@ fn e3_cancelling_at_mid_term_credits_500_and_keeps_a_50_holdback() {
             reason: Default::default(),
         },
         &context("cancel"),
-        &Raters,
+        &FieldRaters,
     ));
     assert_eq!(amounts(&cancellation, "premium"), vec![dec!(-500.00)]);
     assert_eq!(amounts(&cancellation, "short-rate"), vec![dec!(50.00)]);
@@ -264,7 +261,7 @@ fn e3_cancelling_at_mid_term_credits_500_and_keeps_a_50_holdback() {
             effective: date(2021, 7, 1),
         },
         &context("reinstate"),
-        &Raters,
+        &FieldRaters,
     ));
     assert_eq!(amounts(&reinstatement, "premium"), vec![dec!(500.00)]);
     assert_eq!(amounts(&reinstatement, "short-rate"), vec![dec!(-50.00)]);
@@ -290,7 +287,7 @@ fn reinstating_with_a_gap_does_not_charge_for_the_gap() {
             reason: Default::default(),
         },
         &context("c"),
-        &Raters,
+        &FieldRaters,
     )
     .unwrap();
     let reinstatement = record(book.execute(
@@ -299,7 +296,7 @@ fn reinstating_with_a_gap_does_not_charge_for_the_gap() {
             effective: date(2021, 7, 1),
         },
         &context("r"),
-        &Raters,
+        &FieldRaters,
     ));
     // Six months restored of a 1200.00 year; May and June stay uncovered.
     assert_eq!(amounts(&reinstatement, "premium"), vec![dec!(600.00)]);
@@ -315,7 +312,7 @@ fn a_cancelled_policy_cannot_be_endorsed_or_cancelled_again_and_a_live_one_canno
         effective: date(2021, 3, 1),
     };
     assert_eq!(
-        book.execute(&reinstate, &context("r"), &Raters)
+        book.execute(&reinstate, &context("r"), &FieldRaters)
             .unwrap_err()
             .code(),
         "policy_not_cancelled"
@@ -327,7 +324,7 @@ fn a_cancelled_policy_cannot_be_endorsed_or_cancelled_again_and_a_live_one_canno
             reason: Default::default(),
         },
         &context("c"),
-        &Raters,
+        &FieldRaters,
     )
     .unwrap();
     let again = PolicyCommand::Cancel {
@@ -336,7 +333,7 @@ fn a_cancelled_policy_cannot_be_endorsed_or_cancelled_again_and_a_live_one_canno
         reason: Default::default(),
     };
     assert_eq!(
-        book.execute(&again, &context("c2"), &Raters)
+        book.execute(&again, &context("c2"), &FieldRaters)
             .unwrap_err()
             .code(),
         "policy_not_in_force"
@@ -347,7 +344,7 @@ fn a_cancelled_policy_cannot_be_endorsed_or_cancelled_again_and_a_live_one_canno
         changes: vec![set_premium("1.00")],
     };
     assert_eq!(
-        book.execute(&endorse, &context("e"), &Raters)
+        book.execute(&endorse, &context("e"), &FieldRaters)
             .unwrap_err()
             .code(),
         "policy_not_in_force"
@@ -549,7 +546,7 @@ fn a_cancellation_does_not_touch_flat_charges() {
             reason: Default::default(),
         },
         &context("cancel"),
-        &Raters,
+        &FieldRaters,
     ));
     assert!(amounts(&cancellation, "policy-fee").is_empty());
     assert_eq!(
@@ -626,7 +623,9 @@ fn flat_charges_added_by_command_are_next_or_immediate_and_scheduled_becomes_nex
         (None, Invoicing::Next),
         (Some(Invoicing::Immediate), Invoicing::Immediate),
     ] {
-        let events = book.execute(&add(asked), &context("add"), &Raters).unwrap();
+        let events = book
+            .execute(&add(asked), &context("add"), &FieldRaters)
+            .unwrap();
         let BookEvent::FlatChargeAdded { charge } = &events[0] else {
             panic!()
         };
@@ -642,7 +641,7 @@ fn flat_charges_added_by_command_are_next_or_immediate_and_scheduled_becomes_nex
         description: String::new(),
     };
     assert_eq!(
-        book.execute(&premium, &context("bad"), &Raters)
+        book.execute(&premium, &context("bad"), &FieldRaters)
             .unwrap_err()
             .code(),
         "undefined_charge"
@@ -660,7 +659,8 @@ fn a_flat_charge_with_no_policy_is_kept_on_the_account() {
         invoicing: None,
         description: "paper invoice".into(),
     };
-    book.execute(&command, &context("add"), &Raters).unwrap();
+    book.execute(&command, &context("add"), &FieldRaters)
+        .unwrap();
     assert_eq!(book.account_charges.len(), 1);
     assert_eq!(book.account_charges[0].invoicing, Invoicing::Immediate);
 }
@@ -689,7 +689,7 @@ fn a_reverse_charge_inverts_a_flat_charge_and_cannot_itself_be_reversed() {
                 charges: vec![fee.clone()],
             },
             &context("rc"),
-            &Raters,
+            &FieldRaters,
         )
         .unwrap();
     let BookEvent::FlatChargeAdded { charge: inverse } = &events[0] else {
@@ -701,14 +701,16 @@ fn a_reverse_charge_inverts_a_flat_charge_and_cannot_itself_be_reversed() {
         account: "A1".into(),
         charges: vec![inverse.locator.clone()],
     };
-    let error = book.execute(&again, &context("rc2"), &Raters).unwrap_err();
+    let error = book
+        .execute(&again, &context("rc2"), &FieldRaters)
+        .unwrap_err();
     assert!(error.to_string().contains("cannot be reversed"), "{error}");
     let twice = PolicyCommand::ReverseCharges {
         account: "A1".into(),
         charges: vec![fee],
     };
     assert!(
-        book.execute(&twice, &context("rc3"), &Raters)
+        book.execute(&twice, &context("rc3"), &FieldRaters)
             .unwrap_err()
             .to_string()
             .contains("already reversed")
@@ -733,7 +735,7 @@ fn a_rater_flat_charge_the_product_does_not_define_as_flat_is_refused() {
         bind: Default::default(),
     };
     assert_eq!(
-        book.execute(&bad, &context("i"), &Raters).unwrap_err(),
+        book.execute(&bad, &context("i"), &FieldRaters).unwrap_err(),
         PolicyError::UndefinedCharge("premium-tax".into())
     );
     assert!(
@@ -753,7 +755,7 @@ fn reversing_a_reinstatement_keeps_the_holdback_again() {
             reason: Default::default(),
         },
         &context("c"),
-        &Raters,
+        &FieldRaters,
     )
     .unwrap();
     let reinstatement = record(book.execute(
@@ -762,7 +764,7 @@ fn reversing_a_reinstatement_keeps_the_holdback_again() {
             effective: date(2021, 7, 1),
         },
         &context("r"),
-        &Raters,
+        &FieldRaters,
     ));
     let reversal = reverse(&mut book, &reinstatement.transaction.locator);
     assert_eq!(amounts(&reversal, "premium"), vec![dec!(-500.00)]);
@@ -820,7 +822,7 @@ fn renewal_opens_a_new_term_priced_on_its_own() {
             changes: vec![set_premium("1100.00")],
         },
         &context("renew"),
-        &Raters,
+        &FieldRaters,
     ));
     assert_eq!(renewal.term.as_ref().unwrap().number, 2);
     assert_eq!(
@@ -842,7 +844,7 @@ fn a_change_after_renewal_effective_in_the_first_term_flows_into_the_second() {
             changes: vec![],
         },
         &context("renew"),
-        &Raters,
+        &FieldRaters,
     )
     .unwrap();
     let endorsement = endorse(&mut book, date(2021, 7, 1), vec![set_premium("2400.00")]);
@@ -872,14 +874,14 @@ fn replaying_the_events_rebuilds_the_same_book() {
         data: flat_data("1000.00", "policy-fee", "25.00", "new_business"),
         bind: Default::default(),
     };
-    events.extend(book.execute(&nb, &context("i"), &Raters).unwrap());
+    events.extend(book.execute(&nb, &context("i"), &FieldRaters).unwrap());
     for (effective, premium) in [(date(2021, 3, 1), "1300.00"), (date(2021, 2, 1), "900.00")] {
         let command = PolicyCommand::Endorse {
             policy: "P1".into(),
             effective,
             changes: vec![set_premium(premium)],
         };
-        events.extend(book.execute(&command, &context("e"), &Raters).unwrap());
+        events.extend(book.execute(&command, &context("e"), &FieldRaters).unwrap());
     }
     events.extend(
         book.execute(
@@ -888,7 +890,7 @@ fn replaying_the_events_rebuilds_the_same_book() {
                 transaction: "P1-T2".into(),
             },
             &context("r"),
-            &Raters,
+            &FieldRaters,
         )
         .unwrap(),
     );
@@ -916,7 +918,9 @@ fn a_preview_returns_the_effect_and_changes_nothing() {
             reason: Default::default(),
         },
     ];
-    let (after, events) = book.preview(&commands, &context("p"), &Raters).unwrap();
+    let (after, events) = book
+        .preview(&commands, &context("p"), &FieldRaters)
+        .unwrap();
     assert_eq!(book, before);
     assert_eq!(events.len(), 2);
     // 1000 × 6/12 + 2000 × 3/12, nothing after October.
@@ -925,7 +929,7 @@ fn a_preview_returns_the_effect_and_changes_nothing() {
         dec!(1000.00)
     );
     for command in &commands {
-        book.execute(command, &context("p"), &Raters).unwrap();
+        book.execute(command, &context("p"), &FieldRaters).unwrap();
     }
     assert_eq!(book, after, "committing gives what the preview showed");
 }
@@ -986,7 +990,7 @@ fn without_a_product_holdback_the_rater_names_the_retention_when_pricing_the_can
             reason: Default::default(),
         },
         &context("cancel"),
-        &Raters,
+        &FieldRaters,
     ));
     assert_eq!(amounts(&cancellation, "premium"), vec![dec!(-500.00)]);
     let retained = cancellation
@@ -1022,7 +1026,7 @@ fn reversing_a_cancellation_books_a_charge_per_rate_so_each_month_bills_its_cost
             reason: Default::default(),
         },
         &context("cancel"),
-        &Raters,
+        &FieldRaters,
     ));
     let periods = |record: &TransactionRecord| -> Vec<(Decimal, NaiveDate, NaiveDate)> {
         record

@@ -29,9 +29,9 @@ mod sled_store;
 mod traits;
 
 #[cfg(test)]
-mod behaviour_tests;
-#[cfg(test)]
 pub(crate) mod failing;
+#[cfg(test)]
+mod tests;
 
 pub use error::StoreError;
 pub use event::{

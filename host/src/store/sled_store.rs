@@ -358,5 +358,4 @@ impl Store for SledStore {
 }
 
 #[cfg(test)]
-#[path = "sled_store_tests.rs"]
 mod tests;

@@ -5,29 +5,10 @@
 
 use super::*;
 use crate::rating::external::priced_wire_response;
+use crate::rating::external::test_support::serve;
 use crate::rating::{ExternalRateRequest, FieldValue, Premium, PricedItem, RateResponse};
 use rust_decimal::Decimal;
 use std::time::Duration;
-
-/// Serves `router` on the loopback from a thread of its own (left running
-/// until the test process ends); its address.
-fn serve(router: Router) -> std::net::SocketAddr {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("test runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind loopback");
-            sender.send(listener.local_addr().expect("address")).ok();
-            axum::serve(listener, router).await.ok();
-        });
-    });
-    receiver.recv().expect("test server started")
-}
 
 /// An external rater that prices each peril at its `yearly_premium` field,
 /// as the `field` rater does, but collision 10% higher (to the cent), after

@@ -48,6 +48,7 @@ use crate::policy::{
     TransactionKind, is_spread,
 };
 use crate::rating::{FieldValue, Premium};
+use crate::test_support::env_or;
 use chrono::{Duration, NaiveDate};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -546,11 +547,11 @@ impl Life {
         let adjuster = world.adjuster.as_ref();
         let decided = world
             .state
-            .decide_with(&issue, &context, &Raters, adjuster)
+            .decide_with(&issue, &context, &FieldRaters, adjuster)
             .unwrap();
         let quote = world
             .state
-            .scheduled_invoices(&decided, &context, &Raters, adjuster)
+            .scheduled_invoices(&decided, &context, &FieldRaters, adjuster)
             .unwrap()
             .into_iter()
             .map(|i| (i.invoice_date, i.due_date, i.amount))
@@ -1215,13 +1216,6 @@ impl Life {
     }
 }
 
-fn env(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Lives `case`, checking after every step: properties 1, 2 (regular
 /// installments), 5 and 6, and 4 on each term's total; with `strict`, 3, 4
 /// frame by frame and 2 on caught-up parts, too.
@@ -1248,7 +1242,7 @@ fn run_cases(strict: bool) {
         proptest::test_runner::RngSeed::Random
     };
     let config = ProptestConfig {
-        cases: env("PROPTEST_CASES", 128),
+        cases: env_or("PROPTEST_CASES", 128),
         failure_persistence: None,
         rng_seed,
         ..ProptestConfig::default()

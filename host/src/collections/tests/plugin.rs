@@ -147,10 +147,12 @@ fn a_failing_plugin_refuses_the_run_and_changes_nothing() {
     );
     assert_eq!(refused.unwrap_err().code(), "invoicing_plugin_failed");
     assert_eq!(world.state.collections, before);
-    let report =
-        world
-            .state
-            .billing_run(date(2021, 1, 1), &at(date(2021, 1, 1)), &Raters, &Failing);
+    let report = world.state.billing_run(
+        date(2021, 1, 1),
+        &at(date(2021, 1, 1)),
+        &FieldRaters,
+        &Failing,
+    );
     assert_eq!(report.failures.len(), 1);
     assert_eq!(report.failures[0].0, "A1");
 }

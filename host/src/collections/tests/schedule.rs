@@ -57,11 +57,11 @@ fn quote(world: &World, start: NaiveDate, day: NaiveDate) -> Vec<(NaiveDate, Nai
     let adjuster = world.adjuster.as_ref();
     let events = world
         .state
-        .decide_with(&issue(start), &context, &Raters, adjuster)
+        .decide_with(&issue(start), &context, &FieldRaters, adjuster)
         .unwrap();
     world
         .state
-        .scheduled_invoices(&events, &context, &Raters, adjuster)
+        .scheduled_invoices(&events, &context, &FieldRaters, adjuster)
         .unwrap()
         .into_iter()
         .map(|i| (i.invoice_date, i.due_date, i.amount))

@@ -11,25 +11,13 @@ use crate::collections::{
 use crate::engine::{ClockCommand, EngineCommand, TenantEvent, TenantState};
 use crate::policy::{
     CommandContext, DataChange, ExposureData, Fields, PerilData, PolicyCommand, PolicyData,
-    ProductConfig, RaterResolver, RatingChain, auto_product,
+    ProductConfig, auto_product,
 };
-use crate::rating::{FieldRater, FieldValue, Rater, RatingError};
+use crate::rating::FieldValue;
+pub(crate) use crate::test_support::{FieldRaters, date};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-
-pub struct Raters;
-
-impl RaterResolver for Raters {
-    fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
-        Ok(Arc::new(FieldRater))
-    }
-}
-
-pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
 
 /// A command sent at noon UTC on `day`.
 pub fn at(day: NaiveDate) -> CommandContext {
@@ -156,7 +144,10 @@ impl World {
             );
             if day > today {
                 let command = EngineCommand::Clock(ClockCommand::MoveClock { today: day });
-                let events = self.state.execute(&command, &context, &Raters).unwrap();
+                let events = self
+                    .state
+                    .execute(&command, &context, &FieldRaters)
+                    .unwrap();
                 self.log.extend(events);
             }
             context.today = Some(day);
@@ -195,10 +186,10 @@ impl World {
         let command = command.into();
         let context = context.clone();
         let mut copy = self.state.clone();
-        let previewed = copy.execute_with(&command, &context, &Raters, self.adjuster.as_ref());
+        let previewed = copy.execute_with(&command, &context, &FieldRaters, self.adjuster.as_ref());
         let committed =
             self.state
-                .execute_with(&command, &context, &Raters, self.adjuster.as_ref());
+                .execute_with(&command, &context, &FieldRaters, self.adjuster.as_ref());
         assert_eq!(previewed, committed, "a preview equals the commit");
         if let Ok(events) = &committed {
             self.log.extend(events.iter().cloned());

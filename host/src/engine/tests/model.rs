@@ -31,14 +31,15 @@
 //! `PROPTEST_CASES` (default 64) and `PREMIA_MODEL_STEPS` (default 30) set
 //! the size; `scripts/model-test.sh` runs the long form.
 
-use super::*;
-use crate::collections::tests::support::{Raters, data, date, monthly_product};
+use crate::collections::tests::support::{FieldRaters, data, date, monthly_product};
 use crate::collections::{BillingCommand, BillingSettings, DelinquencyPlan, DisbursementStatus};
 use crate::domain::Currency;
+use crate::engine::*;
 use crate::ledger::LedgerAccount;
 use crate::policy::{DataChange, PolicyCommand};
 use crate::rating::FieldValue;
 use crate::store::{MemoryStore, Store};
+use crate::test_support::env_or;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -300,7 +301,7 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let engine = Arc::new(Engine::open(Arc::clone(&store), Arc::new(Raters)).unwrap());
+        let engine = Arc::new(Engine::open(Arc::clone(&store), Arc::new(FieldRaters)).unwrap());
         Engine::start_shadow_rating(&engine);
         let mut harness = Harness {
             engine,
@@ -1003,13 +1004,6 @@ fn transaction_of(events: &[TenantEvent]) -> String {
         .expect("a transaction")
 }
 
-fn env(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Runs `steps` and checks after each one; returns (committed, refused)
 /// and adds the kinds of the events logged to `kinds`.
 fn run(steps: &[Step], kinds: &mut BTreeMap<String, usize>) -> (usize, usize) {
@@ -1028,11 +1022,11 @@ fn run(steps: &[Step], kinds: &mut BTreeMap<String, usize>) -> (usize, usize) {
 #[test]
 fn commands_agree_with_the_reference_model_after_every_step() {
     let config = ProptestConfig {
-        cases: env("PROPTEST_CASES", 64),
+        cases: env_or("PROPTEST_CASES", 64),
         failure_persistence: None,
         ..ProptestConfig::default()
     };
-    let max_steps = env("PREMIA_MODEL_STEPS", 30) as usize;
+    let max_steps = env_or("PREMIA_MODEL_STEPS", 30) as usize;
     let strategy = proptest::collection::vec(step(), 1..=max_steps);
     let totals = std::cell::Cell::new((0usize, 0usize, 0usize, 0usize));
     let kinds = std::cell::RefCell::new(BTreeMap::new());

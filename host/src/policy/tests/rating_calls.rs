@@ -6,12 +6,13 @@
 //! comprehensive (`V1-COMP`, 300.00 yearly) on [2026-01-01, 2027-01-01),
 //! months basis.
 
-use super::product::tests::auto_product;
-use super::*;
+use crate::policy::product::tests::auto_product;
+use crate::policy::*;
 use crate::rating::{
     CallLocators, FieldRater, FieldValue, Operation, RateRequest, RateResponse, Rater,
     RaterFailure, RaterIdentity, RatingError,
 };
+use crate::test_support::{OneRater, date};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -78,19 +79,6 @@ impl Rater for Counting {
             _ => Ok((FieldRater.rate(request)?, self.identity())),
         }
     }
-}
-
-#[derive(Clone)]
-struct Resolver(Arc<Counting>);
-
-impl RaterResolver for Resolver {
-    fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
-        Ok(self.0.clone())
-    }
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
 fn context(key: &str) -> CommandContext {
@@ -191,7 +179,7 @@ impl Fixture {
 
     fn try_run(&mut self, command: PolicyCommand) -> Result<Vec<BookEvent>, PolicyError> {
         self.n += 1;
-        let resolver = Resolver(self.rater.clone());
+        let resolver = OneRater(self.rater.clone());
         self.book
             .execute(&command, &context(&format!("c{}", self.n)), &resolver)
     }

@@ -4,13 +4,14 @@
 //! date, later transactions of the term use it, and a rate correction
 //! re-rates a term with a named version.
 
-use super::product::tests::auto_product;
-use super::*;
+use crate::policy::product::tests::auto_product;
+use crate::policy::*;
 use crate::rating::schedule::{AppliesTo, Dated, RatedFor, version_on};
 use crate::rating::{
     FieldRater, FieldValue, RateRequest, RateResponse, Rater, RaterFailure, RaterIdentity,
     RatingError,
 };
+use crate::test_support::date;
 use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -95,10 +96,6 @@ impl RaterResolver for Versions {
         ];
         version_on(activations, day, kind).map(str::to_string)
     }
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
 fn context(key: &str, today: NaiveDate) -> CommandContext {

@@ -7,14 +7,15 @@
 //! on [2026-01-01, 2027-01-01), months basis, with a 25.00 policy fee;
 //! issued by `P1-T1` at 2025-12-15T12:00:00Z.
 
-use super::product::tests::auto_product;
-use super::*;
+use crate::policy::product::tests::auto_product;
+use crate::policy::*;
 use crate::rating::external::ExternalRateRequest;
 use crate::rating::{
     FieldRater, FieldValue, Premium, RateRequest, RateResponse, Rater, RaterIdentity, RatingCall,
     RatingError,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::test_support::{OneRater, date};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
@@ -77,18 +78,6 @@ impl Rater for Recording {
             .push(serde_json::to_value(wire).unwrap());
         Ok((Recording::priced(request)?, self.identity()))
     }
-}
-
-struct Resolver(Arc<Recording>);
-
-impl RaterResolver for Resolver {
-    fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
-        Ok(self.0.clone())
-    }
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -196,7 +185,7 @@ impl Fixture {
             today: None,
         };
         self.book
-            .execute(&command, &context, &Resolver(self.rater.clone()))
+            .execute(&command, &context, &OneRater(self.rater.clone()))
             .unwrap()
     }
 
@@ -539,8 +528,8 @@ fn missing_from_golden(ours: &Value, golden: &Value, path: &str, missing: &mut V
 
 fn golden(name: &str) -> Value {
     let text = match name {
-        "new_business" => include_str!("../rating/external/golden/new_business.json"),
-        _ => include_str!("../rating/external/golden/endorsement.json"),
+        "new_business" => include_str!("../../rating/external/golden/new_business.json"),
+        _ => include_str!("../../rating/external/golden/endorsement.json"),
     };
     serde_json::from_str(text).unwrap()
 }

@@ -1,7 +1,7 @@
 //! The OpenAPI document against the router it describes.
 
-use super::auth::Role;
-use super::*;
+use crate::api::auth::Role;
+use crate::api::*;
 use crate::boot::open_state;
 use crate::plugin::PluginLimits;
 use crate::store::{MemoryStore, Store};

@@ -1,26 +1,19 @@
 //! The engine over real stores: durable acknowledgement, idempotency,
 //! restart, audit from the log.
 
-use super::*;
 use crate::domain::Currency;
+use crate::engine::*;
 use crate::policy::{
     ExposureData, Fields, PerilData, PolicyCommand, PolicyData, RaterResolver, RatingChain,
     auto_product,
 };
 use crate::rating::{FieldRater, FieldValue, Rater, RatingError};
 use crate::store::{SledStore, Store};
+use crate::test_support::{FieldRaters, engine};
 use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal_macros::dec;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-struct Raters;
-
-impl RaterResolver for Raters {
-    fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
-        Ok(Arc::new(FieldRater))
-    }
-}
 
 fn meta(key: &str) -> RequestMeta {
     RequestMeta {
@@ -88,10 +81,6 @@ fn set_up(engine: &Engine) {
     }
     .into();
     engine.execute("t1", &account, &meta("account")).unwrap();
-}
-
-fn engine(store: Arc<dyn Store>) -> Engine {
-    Engine::open(store, Arc::new(Raters)).unwrap()
 }
 
 #[test]
@@ -414,7 +403,7 @@ fn a_quote_runs_on_the_callers_thread_only_when_it_would_wait_on_nothing() {
     engine.while_locked("t1", || assert!(now("auto").is_none()));
     assert!(now("auto").is_some());
     // Raters that may wait on the network.
-    let elsewhere = Engine::open(crate::store::test_store(), Arc::new(Raters)).unwrap();
+    let elsewhere = Engine::open(crate::store::test_store(), Arc::new(FieldRaters)).unwrap();
     set_up(&elsewhere);
     assert!(
         elsewhere
@@ -527,7 +516,7 @@ fn an_effect_over_the_logs_limit_is_refused_the_same_way_by_preview_and_commit()
             product: auto_product(),
         },
     )];
-    assert_eq!(super::state::check_event_sizes(&events), Ok(()));
+    assert_eq!(crate::engine::state::check_event_sizes(&events), Ok(()));
     let error = EngineError::TooLarge {
         what: "event payload bytes",
         limit: crate::store::PAYLOAD_BYTES_MAX,

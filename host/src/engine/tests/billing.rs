@@ -3,14 +3,15 @@
 //! rebuilt from the log after a restart, and large accounts split over
 //! commands and invoices within the store's limits.
 
-use super::*;
-use crate::collections::tests::support::{Raters, data, date, monthly_product};
+use crate::collections::tests::support::{data, date, monthly_product};
 use crate::collections::{
     BillingCommand, BillingSettings, DelinquencyPlan, INVOICE_ITEMS_MAX, SeparateBy,
 };
 use crate::domain::Currency;
+use crate::engine::*;
 use crate::policy::PolicyCommand;
 use crate::store::{SledStore, Store};
+use crate::test_support::engine;
 use chrono::{TimeZone, Utc};
 use std::sync::Arc;
 
@@ -21,10 +22,6 @@ fn meta(key: Option<&str>) -> RequestMeta {
         idempotency_key: key.map(str::to_string),
         arithmetic: crate::billing::Arithmetic::Written,
     }
-}
-
-fn engine(store: Arc<dyn Store>) -> Engine {
-    Engine::open(store, Arc::new(Raters)).unwrap()
 }
 
 /// `accounts` accounts with `policies` monthly policies each, from 2021-01-01.
