@@ -162,6 +162,7 @@ fn account_commands(n: usize) -> Vec<EngineCommand> {
 fn payment(i: usize) -> EngineCommand {
     BillingCommand::RecordPayment {
         for_deductibles: false,
+        reserved_for: None,
         account: format!("A{i:06}"),
         amount: Decimal::new(10_000, 2),
         received_on: date(2021, 1, 1),

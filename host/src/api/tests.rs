@@ -25,6 +25,7 @@ mod feed;
 mod golden_log;
 mod keys;
 mod money;
+mod on_account;
 mod openapi_document;
 mod refusals;
 mod reinstatement;

@@ -60,6 +60,10 @@ pub struct AccountBilling {
     /// deductible invoices only, and other invoices never take it.
     #[serde(skip_serializing_if = "Decimal::is_zero")]
     pub deductible_credit: Decimal,
+    /// The parts of `credit` reserved for a policy term or a transaction
+    /// (seed 003): they pay only invoices of their scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scoped_credit: Vec<super::ScopedCredit>,
     pub credit_applications: u32,
     pub fees_booked: u32,
     pub delinquencies: Vec<Delinquency>,
@@ -100,6 +104,7 @@ impl AccountBilling {
             payments: Vec::new(),
             credit: Decimal::ZERO,
             deductible_credit: Decimal::ZERO,
+            scoped_credit: Vec::new(),
             credit_applications: 0,
             fees_booked: 0,
             delinquencies: Vec::new(),
@@ -162,10 +167,36 @@ impl AccountBilling {
             .sum()
     }
 
-    /// Credit that may be applied to invoices: the credit less what pending
-    /// disbursements hold back, never below zero.
+    /// Credit reserved for policy terms and transactions, together.
+    pub fn scoped_total(&self) -> Decimal {
+        self.scoped_credit.iter().map(|s| s.amount).sum()
+    }
+
+    /// Credit reserved for `scope`.
+    pub fn scoped(&self, scope: &super::CreditScope) -> Decimal {
+        self.scoped_credit
+            .iter()
+            .find(|s| &s.scope == scope)
+            .map_or(Decimal::ZERO, |s| s.amount)
+    }
+
+    fn add_scoped(&mut self, scope: &super::CreditScope, amount: Decimal) {
+        match self.scoped_credit.iter_mut().find(|s| &s.scope == scope) {
+            Some(found) => found.amount += amount,
+            None => self.scoped_credit.push(super::ScopedCredit {
+                scope: scope.clone(),
+                amount,
+            }),
+        }
+        self.scoped_credit.retain(|s| !s.amount.is_zero());
+    }
+
+    /// Free credit that may be applied to any invoice or refunded: the
+    /// credit less what pending disbursements hold back and what is
+    /// reserved for terms and transactions, never below zero.
     pub fn available_credit(&self) -> Decimal {
-        (self.credit - self.reserved_credit()).max(Decimal::ZERO)
+        (self.credit - self.reserved_credit() - self.scoped_total().max(Decimal::ZERO))
+            .max(Decimal::ZERO)
     }
 
     /// Credit that may be applied to invoices of `stream` (seed 003): the
@@ -312,10 +343,16 @@ impl AccountBilling {
                 self.settle(invoice, |r| r.credited -= amount.amount);
             }
             E::CreditApplied {
-                allocations, total, ..
+                allocations,
+                total,
+                scope,
+                ..
             } => {
                 self.credit_applications += 1;
                 self.credit -= total.amount;
+                if let Some(scope) = scope {
+                    self.add_scoped(scope, -total.amount);
+                }
                 for allocation in allocations {
                     if self.stream_of(&allocation.invoice) == InvoiceStream::Deductible {
                         self.deductible_credit -= allocation.amount;
@@ -327,6 +364,9 @@ impl AccountBilling {
                 self.credit += payment.to_credit;
                 if payment.for_deductibles {
                     self.deductible_credit += payment.to_credit;
+                }
+                if let Some(scope) = &payment.reserved_for {
+                    self.add_scoped(scope, payment.to_credit);
                 }
                 for allocation in &payment.allocations {
                     self.settle(&allocation.invoice, |r| r.paid += allocation.amount);
@@ -349,6 +389,12 @@ impl AccountBilling {
                     .is_some_and(|r| r.payment.for_deductibles)
                 {
                     self.deductible_credit -= *to_credit;
+                }
+                if let Some(scope) = self
+                    .payment(payment)
+                    .and_then(|r| r.payment.reserved_for.clone())
+                {
+                    self.add_scoped(&scope, -*to_credit);
                 }
                 for allocation in allocations {
                     self.settle(&allocation.invoice, |r| r.paid -= allocation.amount);

@@ -48,6 +48,11 @@ pub enum BillingCommand {
         /// credit for deductible invoices only.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         for_deductibles: bool,
+        /// Made for a policy term or a transaction (seed 003): without
+        /// `invoices` it settles that term's or transaction's open invoices,
+        /// oldest due first, and what is left is credit reserved for it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reserved_for: Option<super::CreditScope>,
     },
     /// Reverses a payment (a returned cheque), optionally charging a fee.
     ReversePayment {

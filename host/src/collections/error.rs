@@ -165,6 +165,20 @@ pub enum CollectionsError {
         "invoice {invoice} is not a deductible invoice; a payment for deductibles pays only those"
     )]
     NotDeductible { invoice: String },
+    /// A payment made for a term or transaction naming a policy of another
+    /// account, a term the policy does not have, or another policy's
+    /// transaction.
+    #[error("no policy term or transaction {scope} on this account")]
+    UnknownCreditScope { scope: String },
+    /// A payment both flagged for deductibles and made for a term or a
+    /// transaction (seed 003 keeps the two apart).
+    #[error("a payment is for deductibles or for a policy term or transaction, not both")]
+    ReservedForDeductibles,
+    /// Credit options that cannot be on together (seed 003: future
+    /// installments need "apply on invoice generation"; the remainder rule
+    /// needs future installments).
+    #[error("credit options: {0}")]
+    InvalidCreditOptions(&'static str),
     /// A billing calendar (or an account's calendar changes) setting one of
     /// the two fields the billing settings own: `invoice_due_days` and
     /// `send_zero_outstanding_invoices` are read from the settings (tenant,
@@ -216,6 +230,9 @@ impl CollectionsError {
             CollectionsError::InvalidAutoBind(_) => "invalid_auto_bind",
             CollectionsError::InvalidDeductibleDueDays { .. } => "invalid_deductible_due_days",
             CollectionsError::NotDeductible { .. } => "not_a_deductible_invoice",
+            CollectionsError::UnknownCreditScope { .. } => "credit_scope_not_found",
+            CollectionsError::ReservedForDeductibles => "reserved_for_deductibles",
+            CollectionsError::InvalidCreditOptions(_) => "invalid_credit_options",
             CollectionsError::CalendarFieldInSettings { .. } => "calendar_field_in_settings",
         }
     }
@@ -254,7 +271,10 @@ impl CollectionsError {
             | CollectionsError::AutomaticBillingPerAccount
             | CollectionsError::InvalidAutoBind(_)
             | CollectionsError::InvalidDeductibleDueDays { .. }
-            | CollectionsError::NotDeductible { .. } => ErrorKind::Invalid,
+            | CollectionsError::NotDeductible { .. }
+            | CollectionsError::ReservedForDeductibles
+            | CollectionsError::InvalidCreditOptions(_) => ErrorKind::Invalid,
+            CollectionsError::UnknownCreditScope { .. } => ErrorKind::NotFound,
             CollectionsError::Plugin { .. } => ErrorKind::Upstream,
             CollectionsError::InstallmentDates(error) => error.kind(),
             CollectionsError::Ledger(_)

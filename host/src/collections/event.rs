@@ -63,6 +63,10 @@ pub enum CollectionsEvent {
         reason: CreditReason,
         allocations: Vec<Allocation>,
         total: Money,
+        /// The reservation the credit came from (seed 003); none: the
+        /// account's free credit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<super::CreditScope>,
     },
     PaymentReceived {
         payment: Payment,

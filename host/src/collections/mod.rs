@@ -26,6 +26,7 @@
 mod account;
 mod adjuster;
 mod command;
+mod credit_scope;
 pub mod decide;
 mod delinquency;
 mod disbursement;
@@ -43,6 +44,7 @@ mod write_off;
 pub use account::{AccountBilling, PendingCharge, PendingSlice};
 pub use adjuster::{AdjusterDates, InvoiceAdjuster, NoInvoicingPlugins, PLUGIN_LINES_MAX};
 pub use command::{BillingCommand, CreditTarget};
+pub use credit_scope::{CreditScope, ScopedCredit};
 pub use decide::{Decided, Decider, Lapse, LapseItem, RunOutcome, has_run_work};
 pub use delinquency::{
     Delinquency, DelinquencyStatus, GraceChange, LAPSE_ACTOR, LapseCancellation,

@@ -37,6 +37,10 @@ pub struct Payment {
     /// not flagged, so payments stored before the flag read back identically.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub for_deductibles: bool,
+    /// Made for a policy term or a transaction (seed 003): what it leaves
+    /// over is credit reserved for it (see [`super::CreditScope`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_for: Option<super::CreditScope>,
     /// The journal entry that posted it.
     pub entry: EntryId,
 }

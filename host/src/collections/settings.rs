@@ -47,6 +47,32 @@ pub struct CreditOptions {
     /// started. Default no.
     #[serde(default)]
     pub apply_when_term_effective: bool,
+    /// What a payment made for a term or a transaction leaves over pays that
+    /// scope's next installments in full at once (needs
+    /// `apply_on_invoice_generation`). Default no.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub apply_to_future_installments: bool,
+    /// With `apply_to_future_installments`: the rest pays part of the next
+    /// installment too. Default no.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub apply_remainder_to_next_charges: bool,
+}
+
+impl CreditOptions {
+    /// Refuses options seed 003 never shows together.
+    pub fn check(&self) -> Result<(), CollectionsError> {
+        if self.apply_to_future_installments && !self.apply_on_invoice_generation {
+            return Err(CollectionsError::InvalidCreditOptions(
+                "apply_to_future_installments needs apply_on_invoice_generation",
+            ));
+        }
+        if self.apply_remainder_to_next_charges && !self.apply_to_future_installments {
+            return Err(CollectionsError::InvalidCreditOptions(
+                "apply_remainder_to_next_charges needs apply_to_future_installments",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for CreditOptions {
@@ -54,6 +80,8 @@ impl Default for CreditOptions {
         CreditOptions {
             apply_on_invoice_generation: true,
             apply_when_term_effective: false,
+            apply_to_future_installments: false,
+            apply_remainder_to_next_charges: false,
         }
     }
 }
@@ -328,6 +356,9 @@ impl AccountOverrides {
     /// the settings own (see [`refuse_calendar_fields`]; the account's own
     /// `invoice_due_days` and `send_zero_outstanding_invoices` are the place).
     pub fn validate(&self) -> Result<(), CollectionsError> {
+        if let Some(credit) = &self.credit {
+            credit.check()?;
+        }
         if let Some(changes) = &self.calendar_changes {
             refuse_calendar_fields(
                 changes.invoice_due_days.map(|_| ()),
@@ -385,6 +416,7 @@ impl BillingSettings {
 
     /// Checks every setting.
     pub fn validate(&self) -> Result<(), CollectionsError> {
+        self.credit.check()?;
         if let Some(calendar) = &self.calendar {
             calendar
                 .validate()

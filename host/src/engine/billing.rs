@@ -352,6 +352,7 @@ impl TenantState {
                 invoices,
                 reference,
                 for_deductibles,
+                reserved_for,
                 ..
             } => decider.record_payment(
                 *amount,
@@ -359,6 +360,7 @@ impl TenantState {
                 invoices,
                 reference,
                 *for_deductibles,
+                reserved_for.as_ref(),
             )?,
             B::ReversePayment {
                 payment,

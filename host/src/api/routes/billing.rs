@@ -285,6 +285,10 @@ pub async fn account_billing(
                 if !a.deductible_credit.is_zero() {
                     billing["deductible_credit"] = serde_json::json!(a.deductible_credit);
                 }
+                // Credit reserved for policy terms and transactions (seed 003).
+                if !a.scoped_credit.is_empty() {
+                    billing["reserved_credit"] = serde_json::json!(a.scoped_credit);
+                }
                 billing
             })
         })?;

@@ -211,6 +211,7 @@ pub async fn issue_policy(
                 invoices: Vec::new(),
                 reference: payment.reference,
                 for_deductibles: false,
+                reserved_for: None,
             }
             .into()
         })

@@ -59,6 +59,10 @@ pub(crate) struct Generation {
     pub catch_up: bool,
     /// Days to pay, replacing the usual due date.
     pub due_days: Option<u32>,
+    /// Installments invoiced ahead of their date (seed 003's "apply to
+    /// future installments on collection"): issued on `on`, not on their
+    /// invoice date.
+    pub early: bool,
 }
 
 /// Something to put on an invoice.
@@ -130,6 +134,29 @@ impl Decider<'_> {
         }
         self.after_settlement(generation.on)?;
         Ok(true)
+    }
+
+    /// Invoices `slices` (pending installments of one policy) on `on`, ahead
+    /// of their dates, on one invoice due when the earliest of them is.
+    pub(crate) fn invoice_early(
+        &mut self,
+        slices: Vec<PendingSlice>,
+        on: NaiveDate,
+    ) -> Result<(), CollectionsError> {
+        if slices.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<Line> = slices.into_iter().map(Line::Slice).collect();
+        let generation = Generation {
+            on,
+            catch_up: false,
+            due_days: None,
+            early: true,
+        };
+        for chunk in lines.chunks(INVOICE_ITEMS_MAX) {
+            self.issue(chunk, InvoiceStream::Premium, &generation)?;
+        }
+        Ok(())
     }
 
     /// The lines of one invoice group split by stream (seed 003): premium
@@ -215,6 +242,7 @@ impl Decider<'_> {
         let generation = Generation {
             on,
             catch_up: false,
+            early: false,
             due_days: None,
         };
         for (stream, lines) in self.by_stream(&lines)? {
@@ -433,7 +461,10 @@ impl Decider<'_> {
             items.push(item);
         }
         let on = generation.on;
-        let issue_date = earliest_generated.map_or(on, |d| d.max(on));
+        let issue_date = match generation.early {
+            true => on,
+            false => earliest_generated.map_or(on, |d| d.max(on)),
+        };
         let mut due_date = match generation.due_days {
             Some(days) => plus_days(on, days)?,
             None if stream == InvoiceStream::Deductible => {

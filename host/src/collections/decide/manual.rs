@@ -356,6 +356,7 @@ impl Decider<'_> {
             self.generate(&Generation {
                 on,
                 catch_up: true,
+                early: false,
                 due_days,
             })?;
         }

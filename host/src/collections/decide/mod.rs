@@ -12,6 +12,7 @@
 //! - `manual`: write-offs, disbursements and holds.
 
 mod delinquency;
+mod future_installments;
 mod generate;
 mod manual;
 mod run;

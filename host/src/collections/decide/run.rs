@@ -217,6 +217,7 @@ impl Decider<'_> {
             let generation = Generation {
                 on: day,
                 catch_up: catch_up_due_days.is_some(),
+                early: false,
                 due_days: catch_up_due_days,
             };
             if !self.generate(&generation)? {

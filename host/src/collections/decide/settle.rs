@@ -22,6 +22,7 @@
 //! the day the payment came back.
 
 use super::super::command::CreditTarget;
+use super::super::credit_scope::CreditScope;
 use super::super::error::CollectionsError;
 use super::super::event::{CollectionsEvent, CreditReason};
 use super::super::fee::{Fee, FeeReason, REVERSAL_FEE_CHARGE};
@@ -55,7 +56,12 @@ impl Decider<'_> {
         Ok(positions)
     }
 
-    /// Records a payment.
+    /// Records a payment. One made for a policy term or a transaction
+    /// (`reserved_for`, seed 003) settles, without `invoices`, the open
+    /// invoices of its scope only, oldest due first; what it leaves is
+    /// credit reserved for that scope, and with "apply to future
+    /// installments on collection" it pays the scope's next installments at
+    /// once (see [`Decider::apply_to_future_installments`]).
     pub fn record_payment(
         &mut self,
         amount: Decimal,
@@ -63,17 +69,27 @@ impl Decider<'_> {
         invoices: &[String],
         reference: &str,
         for_deductibles: bool,
+        reserved_for: Option<&CreditScope>,
     ) -> Result<(), CollectionsError> {
         let amount = self.positive("payment", amount)?;
         check_text("reference", reference)?;
+        if let Some(scope) = reserved_for {
+            if for_deductibles {
+                return Err(CollectionsError::ReservedForDeductibles);
+            }
+            self.check_scope(scope)?;
+        }
         let deductible =
             |i: &usize| self.account.invoices[*i].invoice.stream == InvoiceStream::Deductible;
         let targets = if invoices.is_empty() {
             let open = self.account.open_by_age();
-            if for_deductibles {
-                open.into_iter().filter(deductible).collect()
-            } else {
-                open
+            match reserved_for {
+                Some(scope) => open
+                    .into_iter()
+                    .filter(|i| self.scope_covers(scope, *i))
+                    .collect(),
+                None if for_deductibles => open.into_iter().filter(deductible).collect(),
+                None => open,
             }
         } else {
             self.targets(invoices)?
@@ -96,10 +112,53 @@ impl Decider<'_> {
             allocations,
             to_credit: left,
             for_deductibles,
+            reserved_for: reserved_for.cloned(),
             entry: self.next_entry(),
         };
         self.emit(CollectionsEvent::PaymentReceived { payment })?;
+        if let Some(scope) = reserved_for
+            && left > Decimal::ZERO
+        {
+            self.apply_to_future_installments(scope, received_on)?;
+        }
         self.after_settlement(received_on)
+    }
+
+    /// Refuses a scope that names a policy of another account, a term the
+    /// policy does not have, or a transaction of another policy.
+    fn check_scope(&self, scope: &CreditScope) -> Result<(), CollectionsError> {
+        let unknown = || CollectionsError::UnknownCreditScope {
+            scope: format!("{scope:?}").chars().take(200).collect(),
+        };
+        let policy = self
+            .book
+            .policies
+            .get(scope.policy())
+            .filter(|p| p.header.account == self.account.locator)
+            .ok_or_else(unknown)?;
+        let known = match scope {
+            CreditScope::Term { term, .. } => policy.terms.iter().any(|t| t.number == *term),
+            CreditScope::Transaction { transaction, .. } => {
+                policy.transaction(transaction).is_some()
+            }
+        };
+        if !known {
+            return Err(unknown());
+        }
+        Ok(())
+    }
+
+    /// Whether credit reserved for `scope` may pay the invoice at `position`.
+    pub(crate) fn scope_covers(&self, scope: &CreditScope, position: usize) -> bool {
+        let invoice = &self.account.invoices[position].invoice;
+        invoice.stream == InvoiceStream::Premium
+            && scope.covers(invoice, |policy, transaction| {
+                self.book
+                    .policies
+                    .get(policy)
+                    .and_then(|p| p.transaction(transaction))
+                    .map(|t| t.term)
+            })
     }
 
     /// Reverses a payment: its allocations are undone and its credit taken
@@ -226,25 +285,47 @@ impl Decider<'_> {
         if allocations.is_empty() {
             return Err(CollectionsError::NoOpenInvoice);
         }
-        self.emit_credit(allocations, on, CreditReason::Distribution)?;
+        self.emit_credit(allocations, on, CreditReason::Distribution, None)?;
         self.after_settlement(on)
     }
 
-    /// Applies available credit to the invoices at `positions`, in order.
+    /// Applies available credit to the invoices at `positions`, in order:
+    /// first credit reserved for a term or transaction to the invoices of
+    /// its scope (seed 003), then the account's free credit.
     pub(crate) fn apply_credit(
         &mut self,
         positions: &[usize],
         on: NaiveDate,
         reason: CreditReason,
     ) -> Result<(), CollectionsError> {
-        if self.account.available_credit() <= Decimal::ZERO || positions.is_empty() {
+        if positions.is_empty() {
+            return Ok(());
+        }
+        let scopes: Vec<(CreditScope, Decimal)> = self
+            .account
+            .scoped_credit
+            .iter()
+            .filter(|s| s.amount > Decimal::ZERO)
+            .map(|s| (s.scope.clone(), s.amount))
+            .collect();
+        for (scope, available) in scopes {
+            let covered = positions
+                .iter()
+                .filter(|i| self.scope_covers(&scope, **i))
+                .map(|i| &self.account.invoices[*i]);
+            let (allocations, _) = allocate(available, covered);
+            if !allocations.is_empty() {
+                self.emit_credit(allocations, on, reason, Some(scope))?;
+            }
+        }
+        if self.account.available_credit() <= Decimal::ZERO {
             return Ok(());
         }
         let allocations = self.credit_allocations(positions);
         if allocations.is_empty() {
             return Ok(());
         }
-        self.emit_credit(allocations, on, reason)
+        self.emit_credit(allocations, on, reason, None)
     }
 
     /// Available credit spread over the invoices at `positions`, in order,
@@ -277,6 +358,7 @@ impl Decider<'_> {
         allocations: Vec<Allocation>,
         on: NaiveDate,
         reason: CreditReason,
+        scope: Option<CreditScope>,
     ) -> Result<(), CollectionsError> {
         let total: Decimal = allocations.iter().map(|a| a.amount).sum();
         self.emit(CollectionsEvent::CreditApplied {
@@ -286,6 +368,7 @@ impl Decider<'_> {
             reason,
             allocations,
             total: self.money(total),
+            scope,
         })
     }
 
@@ -304,7 +387,8 @@ impl Decider<'_> {
             .into_iter()
             .filter(|i| self.account.invoices[*i].invoice.effective_on <= day)
             .collect();
-        if targets.is_empty() || self.account.available_credit() <= Decimal::ZERO {
+        let reserved = self.account.scoped_total() > Decimal::ZERO;
+        if targets.is_empty() || (self.account.available_credit() <= Decimal::ZERO && !reserved) {
             return Ok(());
         }
         self.apply_credit(&targets, day, CreditReason::TermEffective)?;

@@ -716,6 +716,7 @@ impl Life {
             }
             Step::Pay(value) => BillingCommand::RecordPayment {
                 for_deductibles: false,
+                reserved_for: None,
                 account: "A1".into(),
                 amount: cents(*value),
                 received_on: day,
@@ -737,6 +738,7 @@ impl Life {
                 }
                 BillingCommand::RecordPayment {
                     for_deductibles: false,
+                    reserved_for: None,
                     account: "A1".into(),
                     amount: owed,
                     received_on: day,

@@ -19,6 +19,8 @@ fn credit_options(world: &mut World, on_generation: bool, term_effective: bool) 
                 credit: Some(CreditOptions {
                     apply_on_invoice_generation: on_generation,
                     apply_when_term_effective: term_effective,
+                    apply_to_future_installments: false,
+                    apply_remainder_to_next_charges: false,
                 }),
                 ..AccountOverrides::default()
             },
@@ -112,6 +114,7 @@ fn a_payment_naming_an_invoice_settles_only_it_and_the_rest_becomes_credit() {
     world.exec(
         BillingCommand::RecordPayment {
             for_deductibles: false,
+            reserved_for: None,
             account: "A1".into(),
             amount: dec!(130.00),
             received_on: date(2021, 2, 1),
@@ -160,6 +163,7 @@ fn credit_is_distributed_by_hand_when_it_is_not_applied_automatically() {
     world.exec(
         BillingCommand::RecordPayment {
             for_deductibles: false,
+            reserved_for: None,
             account: "A1".into(),
             amount: dec!(180.00),
             received_on: date(2020, 12, 20),
@@ -317,6 +321,7 @@ fn a_payment_in_fractions_of_a_cent_is_refused_and_changes_nothing() {
     let refused = world.try_exec(
         BillingCommand::RecordPayment {
             for_deductibles: false,
+            reserved_for: None,
             account: "A1".into(),
             amount: dec!(10.005),
             received_on: date(2021, 1, 1),

@@ -59,6 +59,7 @@ fn apply(world: &mut World, today: &mut NaiveDate, step: &Step) {
         Step::Pay(amount) => world.try_exec(
             BillingCommand::RecordPayment {
                 for_deductibles: false,
+                reserved_for: None,
                 account,
                 amount: cents(*amount),
                 received_on: day,

@@ -280,6 +280,7 @@ impl World {
         self.exec(
             BillingCommand::RecordPayment {
                 for_deductibles: false,
+                reserved_for: None,
                 account: "A1".into(),
                 amount,
                 received_on: day,

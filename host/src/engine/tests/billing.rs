@@ -102,6 +102,7 @@ fn after_a_restart_the_billing_state_is_rebuilt_from_the_log() {
                 "t1",
                 &BillingCommand::RecordPayment {
                     for_deductibles: false,
+                    reserved_for: None,
                     account: "A0".into(),
                     amount: rust_decimal_macros::dec!(1200.00),
                     received_on: date(2020, 12, 20),

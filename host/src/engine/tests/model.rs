@@ -543,6 +543,7 @@ impl Harness {
             Step::Pay { account, cents: c } => {
                 let events = self.must(BillingCommand::RecordPayment {
                     for_deductibles: false,
+                    reserved_for: None,
                     account: account_name(*account),
                     amount: cents(*c),
                     received_on: today,
@@ -849,6 +850,7 @@ impl Harness {
                 // The same key for another command is a conflict.
                 let other = EngineCommand::Billing(BillingCommand::RecordPayment {
                     for_deductibles: false,
+                    reserved_for: None,
                     account: account_name(0),
                     amount: Decimal::ONE,
                     received_on: today,
