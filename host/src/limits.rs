@@ -201,6 +201,28 @@ pub use crate::keys::GRACE_SECONDS_MAX as KEY_GRACE_SECONDS_MAX;
 /// Longest API key label, characters.
 pub use crate::keys::LABEL_CHARS_MAX as KEY_LABEL_CHARS_MAX;
 
+// --- webhooks (`webhooks/`, `engine/service/webhooks.rs`)
+/// Delivery attempts kept per endpoint.
+pub use crate::engine::webhooks::ATTEMPTS_KEPT_MAX as WEBHOOK_ATTEMPTS_KEPT_MAX;
+/// How long a receiver has to answer, milliseconds.
+pub use crate::engine::webhooks::DELIVERY_TIMEOUT_MS as WEBHOOK_DELIVERY_TIMEOUT_MS;
+/// How long a host's hold on a tenant's deliveries lasts, milliseconds.
+pub use crate::engine::webhooks::LEASE_TTL_MS as WEBHOOK_LEASE_TTL_MS;
+/// Most sequences one replay names.
+pub use crate::engine::webhooks::REPLAY_SEQUENCES_MAX as WEBHOOK_REPLAY_SEQUENCES_MAX;
+/// Longest webhook endpoint description, characters.
+pub use crate::webhooks::endpoint::DESCRIPTION_CHARS_MAX as WEBHOOK_DESCRIPTION_CHARS_MAX;
+/// Most webhook endpoints of a tenant.
+pub use crate::webhooks::endpoint::ENDPOINTS_PER_TENANT_MAX as WEBHOOK_ENDPOINTS_PER_TENANT_MAX;
+/// Longest webhook URL, characters.
+pub use crate::webhooks::endpoint::URL_CHARS_MAX as WEBHOOK_URL_CHARS_MAX;
+/// Days a webhook endpoint may fail before it is disabled.
+pub use crate::webhooks::retry::FAILING_DAYS_MAX as WEBHOOK_FAILING_DAYS_MAX;
+/// Bytes of a webhook secret, at most and at least.
+pub use crate::webhooks::signature::{
+    SECRET_BYTES_MAX as WEBHOOK_SECRET_BYTES_MAX, SECRET_BYTES_MIN as WEBHOOK_SECRET_BYTES_MIN,
+};
+
 // --- relations other code relies on, checked when the crate compiles
 // An append carries one payload and its response.
 const _: () = assert!(PAYLOAD_BYTES_MAX + RESPONSE_BYTES_MAX <= APPEND_BYTES_MAX);
@@ -232,3 +254,11 @@ const _: () = assert!(SHIFT_DAYS_MAX <= RANGE_DAYS_MAX);
 const _: () = assert!(RANGE_DAYS_MAX as usize <= PERIOD_DAYS_MAX as usize);
 const _: () = assert!(CATCH_UP_DUE_DAYS_MAX <= DUE_DAYS_MAX);
 const _: () = assert!(LINES_PER_ENTRY_MIN <= LINES_PER_ENTRY_MAX);
+// A webhook secret Premia makes is one a receiver accepts.
+const _: () = assert!(
+    WEBHOOK_SECRET_BYTES_MIN <= crate::webhooks::signature::SECRET_BYTES
+        && crate::webhooks::signature::SECRET_BYTES <= WEBHOOK_SECRET_BYTES_MAX
+);
+// A host holding the delivery lease renews it before it lapses, even after
+// a delivery that ran to its timeout.
+const _: () = assert!(WEBHOOK_DELIVERY_TIMEOUT_MS < WEBHOOK_LEASE_TTL_MS);
