@@ -7,6 +7,7 @@
 //! thread pool; every command is durable before its response is sent.
 
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -33,6 +34,13 @@ pub const JSON_BODY_BYTES_MAX: usize = 1024 * 1024;
 
 /// The API router over `state`.
 pub fn router(state: AppState) -> Router {
+    let api = api_router(state.clone());
+    // The console's actions go through the API router itself.
+    api.clone().merge(console::router(state, api))
+}
+
+/// The JSON API alone (no console).
+fn api_router(state: AppState) -> Router {
     let component_bytes_max = state.raters.plugins.limits().component_bytes_max;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -20,6 +20,7 @@ mod bill_to;
 mod bundles;
 mod cancellation;
 mod configuration;
+mod console;
 mod deductible;
 mod feed;
 mod golden_log;
