@@ -94,10 +94,11 @@ fn the_billed_receivable_of_an_account_is_what_its_invoices_still_owe() {
 
     let of = |account| ledger.balance_of(account, Currency::USD, None);
     assert_eq!(of(LedgerAccount::Cash), dec!(500.00));
-    assert_eq!(of(LedgerAccount::WrittenPremium), dec!(1000.00));
+    assert_eq!(of(LedgerAccount::UnearnedPremium), dec!(1000.00));
     assert_eq!(of(LedgerAccount::FeeIncome), dec!(25.00));
     assert_eq!(of(LedgerAccount::WriteOffExpense), dec!(0.00));
-    // Assets (cash 500.00 + unbilled 525.00) equal revenue (1000.00 + 25.00).
+    // Assets (cash 500.00 + unbilled 525.00) equal unearned premium (a liability,
+    // 1000.00) and revenue (25.00).
     let trial_balance = ledger.trial_balance(Currency::USD);
     assert!(trial_balance.is_balanced());
     assert_eq!(trial_balance.total_debits, dec!(2555.00));
