@@ -5,7 +5,7 @@
 //! - **Earnings run** as of a day D ([`AccountingCommand::RunEarnings`]):
 //!   per premium charge (`premium`, `flatPremium`, `credit`) written by D, the
 //!   earned-through-D ([`crate::billing::earned_through`]) minus what earlier
-//!   runs posted; one `premium_earned` entry per policy and currency (Dr
+//!   runs posted; one `premium_earned` entry per product and currency (Dr
 //!   unearned premium, Cr earned premium; a credit the reverse). Running it
 //!   again posts nothing; a run as of a day before the latest run earns as of
 //!   the latest run's day (the ledger never un-earns). A day after the
@@ -41,6 +41,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+
+/// The most charges one `premium_earned` event lists (about 100 bytes each in
+/// the log: well below the event payload limit).
+pub const EARNED_CHARGES_PER_EVENT_MAX: usize = 5_000;
+/// The most charges one earnings run earns (its events stay far below an
+/// append's limits); the rest is earned by running the same day again.
+pub const EARNED_CHARGES_PER_RUN_MAX: usize = 100_000;
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
 
 /// A calendar month, the accounting period: written `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -155,6 +166,11 @@ pub enum AccountingEvent {
     PremiumEarned {
         as_of: NaiveDate,
         charges: Vec<EarnedCharge>,
+        /// Charges left for another run of the same day (more than
+        /// [`EARNED_CHARGES_PER_RUN_MAX`] had something to earn); written
+        /// only when not zero.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        remaining: usize,
     },
     /// A month closed.
     PeriodClosed {
@@ -209,6 +225,14 @@ pub enum AccountingError {
     },
     #[error("months close in order: the next to close is {expected}, not {period}")]
     PeriodOutOfOrder { period: Month, expected: Month },
+    #[error(
+        "earning through {last_day} touches {charges} charges, more than one run earns: run earnings as of {last_day} until none is left, then close {period}"
+    )]
+    EarningsIncomplete {
+        period: Month,
+        last_day: NaiveDate,
+        charges: usize,
+    },
     #[error(transparent)]
     GlMapping(#[from] GlMappingError),
     #[error("earning a charge: {0}")]
@@ -223,6 +247,7 @@ impl AccountingError {
             AccountingError::EarningsInTheFuture { .. } => "earnings_in_the_future",
             AccountingError::PeriodNotOver { .. } => "period_not_over",
             AccountingError::PeriodOutOfOrder { .. } => "period_out_of_order",
+            AccountingError::EarningsIncomplete { .. } => "earnings_incomplete",
             AccountingError::GlMapping(error) => error.code(),
             AccountingError::Earning(_) => "internal",
         }
@@ -234,9 +259,9 @@ impl AccountingError {
             AccountingError::InvalidPeriod(_) | AccountingError::EarningsInTheFuture { .. } => {
                 ErrorKind::Invalid
             }
-            AccountingError::PeriodNotOver { .. } | AccountingError::PeriodOutOfOrder { .. } => {
-                ErrorKind::Conflict
-            }
+            AccountingError::PeriodNotOver { .. }
+            | AccountingError::PeriodOutOfOrder { .. }
+            | AccountingError::EarningsIncomplete { .. } => ErrorKind::Conflict,
             AccountingError::GlMapping(error) => error.kind(),
             AccountingError::Earning(_) => ErrorKind::Internal,
         }
@@ -288,7 +313,7 @@ impl Accounting {
     /// tenant's state).
     pub fn apply(&mut self, event: &AccountingEvent) {
         match event {
-            AccountingEvent::PremiumEarned { as_of, charges } => {
+            AccountingEvent::PremiumEarned { as_of, charges, .. } => {
                 for charge in charges {
                     *self.earned.entry(charge.charge.clone()).or_default() += charge.amount.amount;
                 }
@@ -475,7 +500,7 @@ impl TenantState {
                     }
                     .into());
                 }
-                self.earnings(*as_of)
+                Ok(self.earnings(*as_of)?.0)
             }
             AccountingCommand::ClosePeriod { period } => {
                 let today = self.command_today(context);
@@ -506,7 +531,15 @@ impl TenantState {
                     }
                     .into());
                 }
-                let mut events = self.earnings(period.last_day())?;
+                let (mut events, remaining) = self.earnings(period.last_day())?;
+                if remaining > 0 {
+                    return Err(AccountingError::EarningsIncomplete {
+                        period: *period,
+                        last_day: period.last_day(),
+                        charges: remaining + EARNED_CHARGES_PER_RUN_MAX,
+                    }
+                    .into());
+                }
                 events.push(TenantEvent::Accounting(AccountingEvent::PeriodClosed {
                     period: *period,
                     actor: context.actor.clone(),
@@ -530,14 +563,20 @@ impl TenantState {
     }
 
     /// An earnings run through the end of `as_of` (or of the latest run, if
-    /// later): the run's event, then one entry per policy and currency.
-    fn earnings(&self, as_of: NaiveDate) -> Result<Vec<TenantEvent>, EngineError> {
+    /// later): the run's events (the charges' deltas, at most
+    /// [`EARNED_CHARGES_PER_EVENT_MAX`] an event), then one entry per product
+    /// (or billing account, for flat premium on an account) and currency.
+    /// At most [`EARNED_CHARGES_PER_RUN_MAX`] charges are earned in one run;
+    /// the last event says how many are left, for the next run of the same
+    /// day to earn.
+    fn earnings(&self, as_of: NaiveDate) -> Result<(Vec<TenantEvent>, usize), EngineError> {
         let through = self
             .accounting
             .earned_through
             .map_or(as_of, |d| d.max(as_of));
         let mut earned = Vec::new();
-        // Per (policy or billing account, currency): the sum earned.
+        let mut remaining = 0;
+        // Per (product or billing account, currency): the sum earned.
         let mut per_reference: BTreeMap<(String, Currency), Decimal> = BTreeMap::new();
         for premium in self.premium_charges() {
             if !premium.earnable || premium.written_on.is_none_or(|day| day > through) {
@@ -562,10 +601,13 @@ impl TenantState {
             if delta.is_zero() {
                 continue;
             }
-            let reference = charge
-                .policy
-                .clone()
-                .unwrap_or_else(|| charge.account.clone());
+            if earned.len() >= EARNED_CHARGES_PER_RUN_MAX {
+                remaining += 1;
+                continue;
+            }
+            let reference = premium
+                .product
+                .map_or_else(|| charge.account.clone(), str::to_string);
             *per_reference
                 .entry((reference, charge.amount.currency))
                 .or_default() += delta;
@@ -575,10 +617,26 @@ impl TenantState {
                 amount: Money::new(delta, charge.amount.currency),
             });
         }
-        let mut events = vec![TenantEvent::Accounting(AccountingEvent::PremiumEarned {
-            as_of: through,
-            charges: earned,
-        })];
+        let mut chunks: Vec<Vec<EarnedCharge>> = Vec::new();
+        let mut rest = earned.into_iter().peekable();
+        while rest.peek().is_some() {
+            chunks.push(rest.by_ref().take(EARNED_CHARGES_PER_EVENT_MAX).collect());
+        }
+        if chunks.is_empty() {
+            chunks.push(Vec::new());
+        }
+        let last = chunks.len() - 1;
+        let mut events: Vec<TenantEvent> = chunks
+            .into_iter()
+            .enumerate()
+            .map(|(index, charges)| {
+                TenantEvent::Accounting(AccountingEvent::PremiumEarned {
+                    as_of: through,
+                    charges,
+                    remaining: if index == last { remaining } else { 0 },
+                })
+            })
+            .collect();
         let mut next_id = self.ledger.next_id();
         for ((reference, currency), amount) in per_reference {
             let draft =
@@ -590,7 +648,7 @@ impl TenantState {
                 events.push(TenantEvent::Journal(entry));
             }
         }
-        Ok(events)
+        Ok((events, remaining))
     }
 
     /// Written, earned and unearned premium as of the end of `as_of`, by
@@ -721,10 +779,14 @@ impl TenantState {
         }
     }
 
-    /// The product of each reference an entry may carry: policies,
-    /// transactions and flat charges of policies.
+    /// The product of each reference an entry may carry: products (earnings
+    /// entries), policies, transactions and flat charges of policies.
     fn products_by_reference(&self) -> BTreeMap<&str, &str> {
         let mut products = BTreeMap::new();
+        // Earnings entries reference their product.
+        for name in self.book.products.keys() {
+            products.insert(name.as_str(), name.as_str());
+        }
         for policy in self.book.policies.values() {
             let product = policy.header.product.name.as_str();
             products.insert(policy.header.locator.as_str(), product);

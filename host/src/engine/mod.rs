@@ -22,8 +22,9 @@ pub mod webhook_messages;
 
 pub use account_summary::{AccountPosition, AccountSummary, touched_accounts};
 pub use accounting::{
-    AccountingCommand, AccountingError, AccountingEvent, ClosedPeriod, EarnedCharge,
-    GlMappingVersion, Month, PeriodBalances, PeriodDetail, PeriodView, PremiumReport, PremiumRow,
+    AccountingCommand, AccountingError, AccountingEvent, ClosedPeriod,
+    EARNED_CHARGES_PER_EVENT_MAX, EARNED_CHARGES_PER_RUN_MAX, EarnedCharge, GlMappingVersion,
+    Month, PeriodBalances, PeriodDetail, PeriodView, PremiumReport, PremiumRow,
 };
 pub use auto_bind::{BindingEvent, PendingStatus, PendingTransaction, transaction_type};
 pub use billing::{

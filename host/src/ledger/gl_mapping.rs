@@ -58,7 +58,7 @@ pub struct GlMapping {
 /// GL account: one row per line of every entry whose accounting date is in
 /// the period, so debits equal credits per period and currency.
 ///
-/// Example: the earnings of January 2026 for policy P1 (100.00) give two
+/// Example: the earnings of January 2026 of product `auto` (100.00) give two
 /// rows of entry 4, `premium_earned`: `unearned_premium` -> `2100`, debit
 /// 100.00; `earned_premium` -> `4000`, credit 100.00; both product `auto`.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]

@@ -359,15 +359,15 @@ pub fn disbursement_executed(
     )
 }
 
-/// The entry of premium earned by an earnings run for one policy (or billing
-/// account, for its flat charges): `earned` is the sum, over its premium charges,
+/// The entry of premium earned by an earnings run for one product (or billing
+/// account, for flat premium on the account): `earned` is the sum, over its premium charges,
 /// of earned-to-date minus what earlier runs posted, signed; `None` when zero.
 /// It moves premium out of unearned premium into earned premium; a negative
 /// amount (a credit or a cancellation's refund earning) the reverse.
 ///
 /// Example ([E10]): 1200.00 on `[2026-01-01, 2027-01-01)` by months, earned
 /// through 2026-01-31, posts Dr unearned premium 100.00, Cr earned premium
-/// 100.00, `premium_earned`, referencing the policy.
+/// 100.00, `premium_earned`, referencing the product.
 pub fn premium_earned(
     earned: Money,
     posted_on: NaiveDate,

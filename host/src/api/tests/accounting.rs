@@ -50,7 +50,8 @@ async fn clock(api: &Api, key: &str, today: &str) {
 }
 
 /// Runs earnings as of `as_of`; returns the amount each `premium_earned`
-/// entry moved, by policy, signed (positive: unearned to earned).
+/// entry moved, by product (its reference), signed (positive: unearned to
+/// earned).
 async fn earn(api: &Api, key: &str, as_of: &str) -> Vec<(String, String)> {
     let (status, answer) = api
         .post("/v1/accounting/earnings", key, json!({"as_of": as_of}))
@@ -155,13 +156,13 @@ async fn premium_is_written_to_unearned_and_earns_by_months_and_by_days_as_e10_s
     assert_eq!(status, StatusCode::OK, "{preview}");
     assert_eq!(
         earned_entries(&preview),
-        pairs(&[("P1", "100.00"), ("P2", "101.92")])
+        pairs(&[("auto", "100.00"), ("auto-days", "101.92")])
     );
     assert_eq!(balance(&api, &key, "earned_premium").await, "0.00");
 
     assert_eq!(
         earn(&api, &key, "2026-01-31").await,
-        pairs(&[("P1", "100.00"), ("P2", "101.92")])
+        pairs(&[("auto", "100.00"), ("auto-days", "101.92")])
     );
     // Idempotent: the same day again posts nothing.
     assert_eq!(earn(&api, &key, "2026-01-31").await, pairs(&[]));
@@ -170,7 +171,7 @@ async fn premium_is_written_to_unearned_and_earns_by_months_and_by_days_as_e10_s
     clock(&api, &key, "2026-03-01").await;
     assert_eq!(
         earn(&api, &key, "2026-02-28").await,
-        pairs(&[("P1", "100.00"), ("P2", "92.05")])
+        pairs(&[("auto", "100.00"), ("auto-days", "92.05")])
     );
     assert_eq!(
         premium(&api, &key, "2026-01-31", "P1").await,
@@ -240,7 +241,7 @@ async fn a_cancellation_leaves_600_written_all_earned_by_the_end_of_june() {
     clock(&api, &key, "2026-07-01").await;
     assert_eq!(
         earn(&api, &key, "2026-06-30").await,
-        pairs(&[("P1", "600.00")])
+        pairs(&[("auto", "600.00")])
     );
     // After June the original and the refund earn +100.00 and -100.00 a
     // month: nothing more to post, ever.
@@ -252,7 +253,8 @@ async fn a_cancellation_leaves_600_written_all_earned_by_the_end_of_june() {
 
 #[tokio::test]
 async fn months_close_in_order_and_a_late_entry_lands_in_the_first_open_one() {
-    let api = Api::new();
+    let store = crate::store::test_store();
+    let api = Api::over(Arc::clone(&store));
     let key = lab(&api).await;
     // Written on 2025-12-15: December 2025 is the book's first month.
     issue(&api, &key, "P1", "auto").await;
@@ -280,7 +282,7 @@ async fn months_close_in_order_and_a_late_entry_lands_in_the_first_open_one() {
     // Closing January first earns it: 100.00, dated 2026-01-31.
     let (status, answer) = api.post(&close("2026-01"), &key, json!({})).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
-    assert_eq!(earned_entries(&answer), pairs(&[("P1", "100.00")]));
+    assert_eq!(earned_entries(&answer), pairs(&[("auto", "100.00")]));
     assert_eq!(answer["journal_entries"][0]["posted_on"], "2026-01-31");
     let (status, answer) = api.post(&close("2026-01"), &key, json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
@@ -353,6 +355,19 @@ async fn months_close_in_order_and_a_late_entry_lands_in_the_first_open_one() {
         ])
     );
     assert_eq!(periods[1]["closed_by"], "admin:first admin");
+
+    // A host started over the same log rebuilds the same periods, accounting
+    // dates and trial balances (and refuses nothing it replays).
+    let restarted = Api::over(store);
+    let (_, replayed) = restarted.get("/v1/accounting/periods/2026-01", &key).await;
+    assert_eq!(replayed, january);
+    let (_, replayed) = restarted.get("/v1/accounting/periods", &key).await;
+    assert_eq!(replayed, periods);
+    let (_, entries) = restarted.get("/v1/ledger/entries", &key).await;
+    let last = entries["data"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["accounting_date"], "2026-02-01");
+    let (status, answer) = restarted.post(&close("2026-01"), &key, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
 }
 
 /// Sends `method path` with a raw body of `content_type`; the answer's
