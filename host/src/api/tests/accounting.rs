@@ -596,6 +596,10 @@ async fn the_gl_export_maps_each_periods_lines_balanced_and_names_an_unmapped_ac
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(&bytes[..4], b"PAR1");
+    // `scripts/gl_journal_duckdb.py` reads this file with DuckDB.
+    if let Ok(path) = std::env::var("PREMIA_GL_PARQUET_OUT") {
+        std::fs::write(path, &bytes).unwrap();
+    }
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let mut file = tempfile::tempfile().unwrap();
     std::io::Write::write_all(&mut file, &bytes).unwrap();
