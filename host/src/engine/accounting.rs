@@ -38,7 +38,7 @@ use crate::policy::{Charge, CommandContext};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -299,9 +299,11 @@ pub struct Accounting {
     /// The latest earnings run's day.
     earned_through: Option<NaiveDate>,
     /// The day each charge entry (by reference: a transaction or a flat
-    /// charge) was posted, for entries that credit premium to unearned
-    /// premium (not the older `written_premium` ones).
+    /// charge) was posted.
     written_on: BTreeMap<String, NaiveDate>,
+    /// The references of charge entries of older logs, which credited
+    /// premium to `written_premium` (revenue at once).
+    revenue_at_once: BTreeSet<String>,
     /// Closed months, in order.
     pub closed: Vec<ClosedPeriod>,
     /// Every version of the GL mapping, in order.
@@ -338,18 +340,22 @@ impl Accounting {
         }
     }
 
-    /// Follows a journal entry: a charge entry that posts no `written_premium`
-    /// line wrote its premium to unearned premium, to be earned.
+    /// Follows a journal entry: a charge entry's day is when its charges
+    /// were written; one that credits `written_premium` is of an older log
+    /// (revenue at once), never earned by a run.
     pub fn follow_journal(&mut self, entry: &JournalEntry) {
-        if entry.kind == EntryKind::ChargeWritten
-            && !entry
-                .lines
-                .iter()
-                .any(|line| line.account.account == LedgerAccount::WrittenPremium)
+        if entry.kind != EntryKind::ChargeWritten {
+            return;
+        }
+        self.written_on
+            .entry(entry.reference.clone())
+            .or_insert(entry.posted_on);
+        if entry
+            .lines
+            .iter()
+            .any(|line| line.account.account == LedgerAccount::WrittenPremium)
         {
-            self.written_on
-                .entry(entry.reference.clone())
-                .or_insert(entry.posted_on);
+            self.revenue_at_once.insert(entry.reference.clone());
         }
     }
 
@@ -459,7 +465,8 @@ impl TenantState {
                     basis: product.duration_basis,
                     mode: product.rounding_mode,
                     written_on: posted.copied().or(issued),
-                    earnable: posted.is_some(),
+                    earnable: posted.is_some()
+                        && !accounting.revenue_at_once.contains(&charge.transaction),
                 });
             }
         }
@@ -471,7 +478,7 @@ impl TenantState {
                 basis: DurationBasis::default(),
                 mode: RoundingMode::default(),
                 written_on: posted.copied(),
-                earnable: posted.is_some(),
+                earnable: posted.is_some() && !accounting.revenue_at_once.contains(&charge.locator),
             });
         }
         charges

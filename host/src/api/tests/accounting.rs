@@ -368,6 +368,17 @@ async fn months_close_in_order_and_a_late_entry_lands_in_the_first_open_one() {
     assert_eq!(last["accounting_date"], "2026-02-01");
     let (status, answer) = restarted.post(&close("2026-01"), &key, json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+
+    // Every event of the new kinds reads back to the same JSON it was
+    // stored as (the golden-log rule for formats to come).
+    let mut kinds = std::collections::BTreeSet::new();
+    for stored in restarted.state.store.read("lab", 0, 100_000).unwrap() {
+        let event = crate::engine::decode_stored(&stored).unwrap();
+        assert_eq!(serde_json::to_value(&event).unwrap(), stored.payload);
+        kinds.insert(stored.kind);
+    }
+    assert!(kinds.contains("premium_earned"), "{kinds:?}");
+    assert!(kinds.contains("accounting_period_closed"), "{kinds:?}");
 }
 
 /// Sends `method path` with a raw body of `content_type`; the answer's
