@@ -132,12 +132,21 @@ pub use crate::policy::TERMS_PER_POLICY_MAX;
 pub use crate::policy::TRANSACTIONS_PER_POLICY_MAX;
 
 // --- ledger (`ledger/`)
+/// Most charges one `premium_earned` event lists.
+pub use crate::engine::EARNED_CHARGES_PER_EVENT_MAX;
+/// Most charges one earnings run earns (the same day's next run goes on).
+pub use crate::engine::EARNED_CHARGES_PER_RUN_MAX;
 /// Largest amount of one journal line.
 pub use crate::ledger::AMOUNT_MAX as LEDGER_AMOUNT_MAX;
 /// Most charges one transaction's journal entry gathers.
 pub use crate::ledger::CHARGES_PER_ENTRY_MAX;
 /// Most entries of one tenant's ledger.
 pub use crate::ledger::ENTRIES_MAX as LEDGER_ENTRIES_MAX;
+/// Longest GL account code (or product name) in a GL mapping row, bytes.
+pub use crate::ledger::GL_ACCOUNT_BYTES_MAX;
+/// Most rows in one GL mapping (at most ~250 bytes each in its event, far
+/// below the event payload limit).
+pub use crate::ledger::GL_MAPPING_ROWS_MAX;
 /// Most lines of a journal entry.
 pub use crate::ledger::LINES_PER_ENTRY_MAX;
 /// Fewest lines of a journal entry.

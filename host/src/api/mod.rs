@@ -22,8 +22,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use routes::{
-    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending,
-    policies, raters, shadow, webhooks,
+    accounting, activation, billing, bundle, clock, config, config_reads, exports, keys, ledger,
+    pending, policies, raters, shadow, webhooks,
 };
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -177,6 +177,21 @@ fn api_router(state: AppState) -> Router {
         .route("/v1/ledger/trial-balance", get(ledger::trial_balance))
         .route("/v1/events", get(ledger::events))
         .route("/v1/exports/{file}", get(exports::export))
+        .route("/v1/accounting/earnings", post(accounting::run_earnings))
+        .route("/v1/accounting/premium", get(accounting::premium_report))
+        .route("/v1/accounting/periods", get(accounting::list_periods))
+        .route(
+            "/v1/accounting/periods/{period}",
+            get(accounting::get_period),
+        )
+        .route(
+            "/v1/accounting/periods/{period}/close",
+            post(accounting::close_period),
+        )
+        .route(
+            "/v1/accounting/gl-mapping",
+            put(accounting::put_gl_mapping).get(accounting::get_gl_mapping),
+        )
         .route("/v1/webhooks/event-types", get(webhooks::event_types))
         .route(
             "/v1/webhooks/endpoints",

@@ -8,8 +8,8 @@
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
 use super::routes::{
-    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending,
-    policies, raters, shadow, webhooks,
+    accounting, activation, billing, bundle, clock, config, config_reads, exports, keys, ledger,
+    pending, policies, raters, shadow, webhooks,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -51,6 +51,9 @@ use utoipa::{PartialSchema, ToSchema};
         clock::get_clock, clock::set_clock,
         ledger::entries, ledger::balances, ledger::trial_balance, ledger::events,
         exports::export,
+        accounting::run_earnings, accounting::premium_report, accounting::list_periods,
+        accounting::get_period, accounting::close_period, accounting::put_gl_mapping,
+        accounting::get_gl_mapping,
         webhooks::event_types, webhooks::create_endpoint, webhooks::list_endpoints,
         webhooks::get_endpoint, webhooks::update_endpoint, webhooks::disable_endpoint,
         webhooks::enable_endpoint, webhooks::rotate_secret, webhooks::delete_endpoint,
@@ -64,6 +67,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "policies", description = "Accounts, quotes, policies and their transactions (policy system)"),
         (name = "billing", description = "Collections: payments, credit, write-offs, disbursements, holds, billing runs, the tenant's clock"),
         (name = "ledger", description = "Journal entries, balances, trial balance, event feed (read)"),
+        (name = "accounting", description = "Insurance accounting: earnings runs, written/earned/unearned premium, accounting periods and their close, the GL mapping (DOMAIN section 10)"),
         (name = "exports", description = "CSV and Parquet files for finance and data teams (read)"),
         (name = "webhooks", description = "Webhook endpoints, their deliveries and replays; the messages are in the document's `webhooks` section"),
     )
@@ -90,9 +94,10 @@ const NOT_PREVIEWABLE: &[&str] = &[
     "replay",
 ];
 
-/// Commands that are not POSTs: attaching a rate table (PUT) takes
-/// `preview` and `Idempotency-Key` like every configuration command.
-const PUT_COMMANDS: &[&str] = &["put_table"];
+/// Commands that are not POSTs: attaching a rate table and uploading the GL
+/// mapping (PUTs) take `preview` and `Idempotency-Key` like every
+/// configuration command.
+const PUT_COMMANDS: &[&str] = &["put_table", "put_gl_mapping"];
 
 /// The finished document.
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -1,8 +1,10 @@
 //! OpenAPI schemas for the types whose JSON is not their Rust shape: a
-//! currency is its ISO 4217 code, a billing day is one of three forms.
+//! currency is its ISO 4217 code, a billing day is one of three forms, an
+//! accounting period is `YYYY-MM`.
 
 use crate::billing::BillingDay;
 use crate::domain::Currency;
+use crate::engine::Month;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
@@ -19,6 +21,19 @@ impl PartialSchema for Currency {
 }
 
 impl ToSchema for Currency {}
+
+impl PartialSchema for Month {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[0-9]{4}-[0-9]{2}$"))
+            .description(Some("A calendar month, the accounting period: YYYY-MM"))
+            .examples(["2026-01"])
+            .into()
+    }
+}
+
+impl ToSchema for Month {}
 
 impl PartialSchema for BillingDay {
     fn schema() -> RefOr<Schema> {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+mod accounting;
 mod auto_bind;
 mod bad_input;
 mod bill_to;

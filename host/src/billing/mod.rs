@@ -1,12 +1,13 @@
 //! The native, pure billing core: duration bases and proration, installment plans
 //! and their frames, spreading charges over frames with level installments, the
-//! billing calendar, and grace dates.
+//! billing calendar, grace dates, and how premium earns over its period.
 //!
 //! No I/O, no async, no floats. It does not depend on the plugin runtime; it builds
 //! on `crate::domain` (money, allocation, periods) only.
 
 pub mod calendar;
 pub mod duration;
+pub mod earning;
 pub mod grace;
 pub mod installments;
 pub mod level;
@@ -19,6 +20,7 @@ pub use calendar::{
     InstallmentInvoice, ShiftDirection, invoice_due_date, sends_invoice,
 };
 pub use duration::{Duration, DurationBasis, DurationError, Fraction, measure};
+pub use earning::earned_through;
 pub use grace::{GraceError, GracePeriod, is_past_due, lapse_after};
 pub use installments::{
     Anchor, Cadence, FRAMES_MAX, InstallmentError, InstallmentFrame, InstallmentPlan,

@@ -149,6 +149,7 @@ pub fn touched_accounts(state: &TenantState, events: &[TenantEvent]) -> BTreeSet
             | TenantEvent::Keys(_)
             | TenantEvent::Config(_)
             | TenantEvent::Webhooks(_)
+            | TenantEvent::Accounting(_)
             | TenantEvent::Shadow(_) => None,
         })
         .collect()

@@ -3,6 +3,7 @@
 //! payments, credit, write-offs, disbursements, holds, plan changes), the
 //! test clock and API keys.
 
+use super::accounting::AccountingCommand;
 use super::clock::ClockCommand;
 use super::shadow_report::ShadowRecord;
 use crate::collections::BillingCommand;
@@ -31,6 +32,14 @@ pub enum EngineCommand {
     Shadow(ShadowRecord),
     /// The tenant's webhook endpoints.
     Webhooks(WebhookCommand),
+    /// Earnings runs, closing months, the GL mapping.
+    Accounting(AccountingCommand),
+}
+
+impl From<AccountingCommand> for EngineCommand {
+    fn from(command: AccountingCommand) -> Self {
+        EngineCommand::Accounting(command)
+    }
 }
 
 impl From<WebhookCommand> for EngineCommand {

@@ -2,6 +2,7 @@
 //! by commands into events, and (in `service`) kept in the durable event log.
 
 mod account_summary;
+mod accounting;
 mod amounts;
 mod auto_bind;
 mod billing;
@@ -20,6 +21,11 @@ mod state;
 pub mod webhook_messages;
 
 pub use account_summary::{AccountPosition, AccountSummary, touched_accounts};
+pub use accounting::{
+    AccountingCommand, AccountingError, AccountingEvent, ClosedPeriod,
+    EARNED_CHARGES_PER_EVENT_MAX, EARNED_CHARGES_PER_RUN_MAX, EarnedCharge, GlMappingVersion,
+    Month, PeriodBalances, PeriodDetail, PeriodView, PremiumReport, PremiumRow,
+};
 pub use auto_bind::{BindingEvent, PendingStatus, PendingTransaction, transaction_type};
 pub use billing::{
     BillingRunPreview, BillingRunReport, DisbursementPreview, LAPSE_ACTOR, LapsePreview, PastDue,

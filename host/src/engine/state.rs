@@ -8,6 +8,7 @@
 //! in the policy's time zone; billing events post what
 //! [`crate::collections::CollectionsEvent::posting`] says.
 
+use super::accounting::{Accounting, AccountingError, AccountingEvent};
 use super::auto_bind::{BindingEvent, PendingTransactions};
 use super::clock::{ClockError, ClockEvent, TenantClock, wall_today};
 use super::command::EngineCommand;
@@ -53,6 +54,8 @@ pub enum TenantEvent {
     /// A webhook endpoint created, changed, disabled, enabled, given a new
     /// secret or deleted.
     Webhooks(WebhookEvent),
+    /// An earnings run, a closed month or a GL mapping uploaded.
+    Accounting(AccountingEvent),
 }
 
 impl TenantEvent {
@@ -74,6 +77,7 @@ impl TenantEvent {
             TenantEvent::Shadow(_) => "shadow_rated",
             TenantEvent::Binding(event) => event.kind(),
             TenantEvent::Webhooks(event) => event.kind(),
+            TenantEvent::Accounting(event) => event.kind(),
         }
     }
 
@@ -94,6 +98,7 @@ impl TenantEvent {
             TenantEvent::Shadow(_) => "rating",
             TenantEvent::Binding(_) => "policy",
             TenantEvent::Webhooks(_) => "configuration",
+            TenantEvent::Accounting(event) => event.category(),
         }
     }
 
@@ -164,6 +169,7 @@ impl TenantEvent {
             TenantEvent::Shadow(record) => format!("shadow/{}", record.product),
             TenantEvent::Binding(event) => format!("account/{}", event.account()),
             TenantEvent::Webhooks(event) => format!("webhook-endpoint/{}", event.endpoint()),
+            TenantEvent::Accounting(_) => "accounting".to_string(),
         }
     }
 }
@@ -237,6 +243,8 @@ pub enum EngineError {
     Shadow(#[from] ShadowError),
     #[error(transparent)]
     Webhooks(#[from] WebhookError),
+    #[error(transparent)]
+    Accounting(#[from] AccountingError),
     /// A held transaction (automatic binding) on an account billing does
     /// not know: create the account first.
     #[error("automatic binding holds transactions of known accounts only: no billing account {0}")]
@@ -266,6 +274,7 @@ impl EngineError {
             EngineError::Config(error) => error.code(),
             EngineError::Webhooks(error) => error.code(),
             EngineError::Shadow(error) => error.code(),
+            EngineError::Accounting(error) => error.code(),
             EngineError::InvalidAmount { .. } => "invalid_amount",
             EngineError::AutoBindUnknownAccount(_) => "auto_bind_unknown_account",
         }
@@ -288,6 +297,7 @@ impl EngineError {
             EngineError::Config(error) => error.kind(),
             EngineError::Shadow(error) => error.kind(),
             EngineError::Webhooks(error) => error.kind(),
+            EngineError::Accounting(error) => error.kind(),
             EngineError::InvalidAmount { .. } | EngineError::AutoBindUnknownAccount(_) => {
                 ErrorKind::Invalid
             }
@@ -316,6 +326,8 @@ pub struct TenantState {
     pub pending: PendingTransactions,
     /// Webhook endpoints.
     pub webhooks: WebhookEndpoints,
+    /// Earnings runs, closed months and GL mappings.
+    pub accounting: Accounting,
 }
 
 impl TenantState {
@@ -331,6 +343,7 @@ impl TenantState {
             shadow: ShadowReports::default(),
             pending: PendingTransactions::default(),
             webhooks: WebhookEndpoints::default(),
+            accounting: Accounting::default(),
         })
     }
 
@@ -460,6 +473,7 @@ impl TenantState {
                 context.issued_at,
                 self.events_applied,
             )?)],
+            EngineCommand::Accounting(command) => self.decide_accounting(command, context)?,
         };
         check_event_sizes(&events)?;
         Ok(events)
@@ -697,11 +711,22 @@ impl TenantState {
                 self.webhooks.apply(event);
                 Ok(())
             }
-            TenantEvent::Journal(entry) => self
-                .ledger
-                .apply(entry.clone())
-                .map(drop)
-                .map_err(|e| EngineError::Corrupt(e.to_string())),
+            TenantEvent::Journal(entry) => {
+                self.accounting.follow_journal(entry);
+                self.ledger
+                    .apply(entry.clone())
+                    .map(drop)
+                    .map_err(|e| EngineError::Corrupt(e.to_string()))
+            }
+            TenantEvent::Accounting(event) => {
+                if let AccountingEvent::PeriodClosed { period, .. } = event {
+                    self.ledger
+                        .close_through(period.last_day())
+                        .map_err(|e| EngineError::Corrupt(e.to_string()))?;
+                }
+                self.accounting.apply(event);
+                Ok(())
+            }
         }
     }
 

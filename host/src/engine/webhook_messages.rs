@@ -95,8 +95,14 @@ fn told(
         }
         TenantEvent::Book(BookEvent::ProductDeployed { .. }) => configuration(),
         TenantEvent::Collections(event) => collections(event, state, configuration),
-        TenantEvent::Config(_) | TenantEvent::Keys(_) | TenantEvent::Webhooks(_) => configuration(),
+        TenantEvent::Config(_)
+        | TenantEvent::Keys(_)
+        | TenantEvent::Webhooks(_)
+        | TenantEvent::Accounting(crate::engine::AccountingEvent::GlMappingUploaded { .. }) => {
+            configuration()
+        }
         TenantEvent::Book(_)
+        | TenantEvent::Accounting(_)
         | TenantEvent::Journal(_)
         | TenantEvent::Clock(_)
         | TenantEvent::Shadow(_)

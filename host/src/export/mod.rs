@@ -1,8 +1,10 @@
 //! Tabular exports for finance and data teams: ledger lines, charges,
-//! invoices and payments as flat rows, written as CSV or Parquet. A row type
-//! declares its columns once ([`Row::COLUMNS`]) with the kind each holds, so
-//! Parquet files carry real types (dates as `DATE`, money as
-//! `DECIMAL(18,4)`) that DuckDB, Spark or pandas read without casting.
+//! invoices, payments and the general-ledger journal (lines mapped to the
+//! insurer's GL accounts, `ledger::GlJournalLine`) as flat rows, written as
+//! CSV or Parquet. A row type declares its columns once ([`Row::COLUMNS`])
+//! with the kind each holds, so Parquet files carry real types (dates as
+//! `DATE`, money as `DECIMAL(18,4)`) that DuckDB, Spark or pandas read
+//! without casting.
 
 mod parquet_file;
 mod rows;

@@ -2,7 +2,7 @@
 
 use super::ColumnKind::{Date, Decimal as Dec, Integer, Text};
 use super::{Column, Row, column};
-use crate::ledger::LedgerLineRow;
+use crate::ledger::{GlJournalLine, LedgerLineRow};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -22,6 +22,25 @@ impl Row for LedgerLineRow {
         column("side", Text),
         column("amount", Dec),
         column("debit_amount", Dec),
+    ];
+}
+
+impl Row for GlJournalLine {
+    const COLUMNS: &'static [Column] = &[
+        column("period", Text),
+        column("entry_id", Integer),
+        column("accounting_date", Date),
+        column("posted_on", Date),
+        column("kind", Text),
+        column("reference", Text),
+        column("line", Integer),
+        column("currency", Text),
+        column("gl_account", Text),
+        column("account", Text),
+        column("product", Text),
+        column("subledger", Text),
+        column("debit", Dec),
+        column("credit", Dec),
     ];
 }
 

@@ -101,7 +101,9 @@ impl AccountClass {
 /// | `taxes_payable`               | liability | credit |
 /// | `commission_payable`          | liability | credit |
 /// | `ceded_premium_payable`       | liability | credit |
+/// | `unearned_premium`            | liability | credit |
 /// | `written_premium`             | revenue   | credit |
+/// | `earned_premium`              | revenue   | credit |
 /// | `surcharge_income`            | revenue   | credit |
 /// | `fee_income`                  | revenue   | credit |
 /// | `deductible_recoveries`       | revenue   | credit |
@@ -140,8 +142,17 @@ pub enum LedgerAccount {
     CommissionPayable,
     /// Premium owed to reinsurers.
     CededPremiumPayable,
-    /// Premium written by policy transactions (`premium`, `flatPremium`, `credit`).
+    /// Premium written and not yet earned (`premium`, `flatPremium`, `credit`):
+    /// credited when a transaction writes it, moved to [`LedgerAccount::EarnedPremium`]
+    /// by the earnings run as its period passes (DOMAIN section 10).
+    UnearnedPremium,
+    /// Premium written by policy transactions, as revenue at once: how premium was
+    /// posted before insurance accounting (entries of older event logs). New premium
+    /// is credited to [`LedgerAccount::UnearnedPremium`]; the written figure is
+    /// reported from the charges (`GET /v1/accounting/premium`).
     WrittenPremium,
+    /// Premium earned: what the earnings run moved out of unearned premium.
+    EarnedPremium,
     /// Surcharges, kept apart from premium so finance can map them on its own.
     SurchargeIncome,
     /// Fees (`fee`, `flatFee`, `invoiceFee`, reversal fees).
@@ -160,7 +171,7 @@ pub enum LedgerAccount {
 
 impl LedgerAccount {
     /// Every account, in chart order.
-    pub const ALL: [LedgerAccount; 14] = [
+    pub const ALL: [LedgerAccount; 16] = [
         LedgerAccount::Cash,
         LedgerAccount::PremiumReceivableUnbilled,
         LedgerAccount::PremiumReceivableBilled,
@@ -168,7 +179,9 @@ impl LedgerAccount {
         LedgerAccount::TaxesPayable,
         LedgerAccount::CommissionPayable,
         LedgerAccount::CededPremiumPayable,
+        LedgerAccount::UnearnedPremium,
         LedgerAccount::WrittenPremium,
+        LedgerAccount::EarnedPremium,
         LedgerAccount::SurchargeIncome,
         LedgerAccount::FeeIncome,
         LedgerAccount::DeductibleRecoveries,
@@ -187,7 +200,9 @@ impl LedgerAccount {
             LedgerAccount::TaxesPayable => "taxes_payable",
             LedgerAccount::CommissionPayable => "commission_payable",
             LedgerAccount::CededPremiumPayable => "ceded_premium_payable",
+            LedgerAccount::UnearnedPremium => "unearned_premium",
             LedgerAccount::WrittenPremium => "written_premium",
+            LedgerAccount::EarnedPremium => "earned_premium",
             LedgerAccount::SurchargeIncome => "surcharge_income",
             LedgerAccount::FeeIncome => "fee_income",
             LedgerAccount::DeductibleRecoveries => "deductible_recoveries",
@@ -213,8 +228,10 @@ impl LedgerAccount {
             LedgerAccount::CustomerCredit
             | LedgerAccount::TaxesPayable
             | LedgerAccount::CommissionPayable
-            | LedgerAccount::CededPremiumPayable => AccountClass::Liability,
+            | LedgerAccount::CededPremiumPayable
+            | LedgerAccount::UnearnedPremium => AccountClass::Liability,
             LedgerAccount::WrittenPremium
+            | LedgerAccount::EarnedPremium
             | LedgerAccount::SurchargeIncome
             | LedgerAccount::FeeIncome
             | LedgerAccount::DeductibleRecoveries => AccountClass::Revenue,

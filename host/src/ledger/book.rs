@@ -95,6 +95,9 @@ pub struct Ledger {
     reversed_by: Vec<Option<EntryId>>,
     turnover: BTreeMap<AccountKey, Turnover>,
     currency_turnover: BTreeMap<Currency, Turnover>,
+    /// The last day of the last closed accounting period: no entry is ever given
+    /// an accounting date on or before it.
+    closed_through: Option<NaiveDate>,
 }
 
 impl Ledger {
@@ -111,6 +114,7 @@ impl Ledger {
             reversed_by: Vec::new(),
             turnover: BTreeMap::new(),
             currency_turnover: BTreeMap::new(),
+            closed_through: None,
         })
     }
 
@@ -176,9 +180,86 @@ impl Ledger {
         }
     }
 
+    /// The last day of the last closed accounting period, if any is closed.
+    pub fn closed_through(&self) -> Option<NaiveDate> {
+        self.closed_through
+    }
+
+    /// The accounting date an entry posted on `posted_on` gets when it is not that
+    /// day: the first day of the first open period when `posted_on` falls in a
+    /// closed one (the entry keeps `posted_on`, its effective date).
+    ///
+    /// Example: closed through 2025-12-31, an entry posted on 2025-12-20 gets
+    /// `Some(2026-01-01)`; one posted on 2026-01-05 gets `None` (its own day).
+    pub fn accounting_date_for(&self, posted_on: NaiveDate) -> Option<NaiveDate> {
+        let closed_through = self.closed_through?;
+        (posted_on <= closed_through).then(|| closed_through.succ_opt().unwrap_or(closed_through))
+    }
+
+    /// Closes the accounting periods through `last_day` (the last day of a month):
+    /// from now on no entry is dated on or before it. Periods close in order, so a
+    /// day not after the current close is refused.
+    pub fn close_through(&mut self, last_day: NaiveDate) -> Result<(), LedgerError> {
+        if let Some(closed_through) = self.closed_through
+            && last_day <= closed_through
+        {
+            return Err(LedgerError::PeriodAlreadyClosed {
+                closed_through,
+                asked: last_day,
+            });
+        }
+        self.closed_through = Some(last_day);
+        Ok(())
+    }
+
+    /// The trial balance of the entries of `currency` whose accounting date is in
+    /// `[from, through]` (`from` `None`: from the first entry): a period's activity,
+    /// or, from the start, the balances at its end.
+    ///
+    /// Example: with premium of 1200.00 written on 2025-12-15 and 100.00 earned on
+    /// 2026-01-31, January 2026 alone shows `unearned_premium` debits 100.00 and
+    /// `earned_premium` credits 100.00.
+    pub fn trial_balance_between(
+        &self,
+        currency: Currency,
+        from: Option<NaiveDate>,
+        through: NaiveDate,
+    ) -> TrialBalance {
+        let mut per_account: BTreeMap<LedgerAccount, Turnover> = BTreeMap::new();
+        let mut total = Turnover::default();
+        for entry in &self.entries {
+            let day = entry.accounting_date();
+            if entry.currency != currency || day > through || from.is_some_and(|from| day < from) {
+                continue;
+            }
+            for line in &entry.lines {
+                per_account
+                    .entry(line.account.account)
+                    .or_default()
+                    .add(line.side, line.amount);
+                total.add(line.side, line.amount);
+            }
+        }
+        let rows = per_account
+            .into_iter()
+            .map(|(account, turnover)| TrialBalanceRow {
+                account,
+                debits: at_scale(turnover.debits, currency),
+                credits: at_scale(turnover.credits, currency),
+            })
+            .collect();
+        TrialBalance {
+            currency,
+            rows,
+            total_debits: at_scale(total.debits, currency),
+            total_credits: at_scale(total.credits, currency),
+        }
+    }
+
     /// A checked draft as entry `id` of this book.
     fn draft_entry(&self, draft: EntryDraft, id: EntryId) -> Result<JournalEntry, LedgerError> {
         self.check(&draft)?;
+        let accounting_date = self.accounting_date_for(draft.posted_on);
         Ok(JournalEntry {
             id,
             tenant: self.tenant.clone(),
@@ -189,6 +270,7 @@ impl Ledger {
             reverses: None,
             lines: draft.lines,
             memo: draft.memo,
+            accounting_date,
         })
     }
 
@@ -213,9 +295,11 @@ impl Ledger {
                 reversal,
             });
         }
-        entry
+        let mut contra = entry
             .contra(id, posted_on, reference)
-            .ok_or(LedgerError::CannotReverseReversal(original))
+            .ok_or(LedgerError::CannotReverseReversal(original))?;
+        contra.accounting_date = self.accounting_date_for(posted_on);
+        Ok(contra)
     }
 
     /// Posts the exact contra of entry `id`, dated `posted_on`, recording `reference`
@@ -411,6 +495,15 @@ impl Ledger {
             });
         }
         entry.validate()?;
+        if let Some(closed_through) = self.closed_through
+            && entry.accounting_date() <= closed_through
+        {
+            return Err(LedgerError::DatedIntoClosedPeriod {
+                entry: entry.id,
+                accounting_date: entry.accounting_date(),
+                closed_through,
+            });
+        }
         let Some(original_id) = entry.reverses else {
             return Ok(());
         };
@@ -581,7 +674,7 @@ mod tests {
             dec!(50.00)
         );
         assert_eq!(
-            ledger.balance(&key(LedgerAccount::WrittenPremium)),
+            ledger.balance(&key(LedgerAccount::UnearnedPremium)),
             dec!(1000.00)
         );
         assert_eq!(
@@ -647,7 +740,7 @@ mod tests {
                     dec!(0.00)
                 ),
                 (CustomerCredit, dec!(0.00), dec!(50.00), dec!(50.00)),
-                (WrittenPremium, dec!(0.00), dec!(1000.00), dec!(1000.00)),
+                (UnearnedPremium, dec!(0.00), dec!(1000.00), dec!(1000.00)),
             ]
         );
         assert_eq!(trial_balance.total_debits, dec!(1550.00));
@@ -1002,11 +1095,11 @@ mod tests {
             [Currency::JPY, Currency::USD]
         );
         assert_eq!(
-            ledger.balance_of(LedgerAccount::WrittenPremium, Currency::JPY, None),
+            ledger.balance_of(LedgerAccount::UnearnedPremium, Currency::JPY, None),
             dec!(5000)
         );
         assert_eq!(
-            ledger.balance_of(LedgerAccount::WrittenPremium, Currency::USD, None),
+            ledger.balance_of(LedgerAccount::UnearnedPremium, Currency::USD, None),
             dec!(1000.00)
         );
         assert!(ledger.trial_balance(Currency::JPY).is_balanced());

@@ -18,7 +18,7 @@ pub const CHARGES_PER_ENTRY_MAX: usize = 1_000;
 ///
 /// | category                                 | positive amount posts                         |
 /// |------------------------------------------|-----------------------------------------------|
-/// | `premium`, `flatPremium`, `credit`       | Dr unbilled receivable, Cr written premium    |
+/// | `premium`, `flatPremium`, `credit`       | Dr unbilled receivable, Cr unearned premium   |
 /// | `surcharge`                              | Dr unbilled receivable, Cr surcharge income   |
 /// | `fee`, `flatFee`, `invoiceFee`           | Dr unbilled receivable, Cr fee income         |
 /// | `tax`, `flatTax`                         | Dr unbilled receivable, Cr taxes payable      |
@@ -28,8 +28,12 @@ pub const CHARGES_PER_ENTRY_MAX: usize = 1_000;
 /// | `none`, `nonFinancial`                   | nothing                                       |
 ///
 /// A `credit` charge is negative premium: it carries its own sign like every other
-/// charge (a discount of 50.00 is a `credit` charge of -50.00, which debits written
-/// premium and credits the receivable; reversing it is a `credit` charge of +50.00).
+/// charge (a discount of 50.00 is a `credit` charge of -50.00, which debits
+/// unearned premium and credits the receivable; reversing it is a `credit` charge of
+/// +50.00). Premium is credited to unearned premium, a liability, and becomes
+/// revenue (earned premium) only through the earnings run
+/// ([`crate::ledger::postings::premium_earned`]); entries of older logs credited
+/// `written_premium` at once and stay as they are.
 #[derive(
     utoipa::ToSchema,
     Debug,
@@ -125,7 +129,7 @@ impl ChargeCategory {
         let receivable = A::PremiumReceivableUnbilled;
         match self {
             ChargeCategory::Premium | ChargeCategory::FlatPremium | ChargeCategory::Credit => {
-                Some((receivable, A::WrittenPremium))
+                Some((receivable, A::UnearnedPremium))
             }
             ChargeCategory::Surcharge => Some((receivable, A::SurchargeIncome)),
             ChargeCategory::Fee | ChargeCategory::FlatFee | ChargeCategory::InvoiceFee => {

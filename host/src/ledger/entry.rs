@@ -123,11 +123,14 @@ pub enum EntryKind {
     DisbursementReversed,
     /// The contra of any other entry.
     Reversal,
+    /// Premium earned by an earnings run: unearned premium moved to earned premium
+    /// (the reverse for credits). Kept last so older codes keep their order.
+    PremiumEarned,
 }
 
 impl EntryKind {
     /// Every kind.
-    pub const ALL: [EntryKind; 11] = [
+    pub const ALL: [EntryKind; 12] = [
         EntryKind::ChargeWritten,
         EntryKind::InvoiceIssued,
         EntryKind::PaymentReceived,
@@ -139,6 +142,7 @@ impl EntryKind {
         EntryKind::WriteOffReversed,
         EntryKind::DisbursementReversed,
         EntryKind::Reversal,
+        EntryKind::PremiumEarned,
     ];
 
     /// The stable snake_case code, the same as its serde form.
@@ -155,6 +159,7 @@ impl EntryKind {
             EntryKind::WriteOffReversed => "write_off_reversed",
             EntryKind::DisbursementReversed => "disbursement_reversed",
             EntryKind::Reversal => "reversal",
+            EntryKind::PremiumEarned => "premium_earned",
         }
     }
 
@@ -179,7 +184,8 @@ impl EntryKind {
             EntryKind::ChargeWritten
             | EntryKind::InvoiceIssued
             | EntryKind::CreditApplied
-            | EntryKind::CreditIssued => Some(EntryKind::Reversal),
+            | EntryKind::CreditIssued
+            | EntryKind::PremiumEarned => Some(EntryKind::Reversal),
             EntryKind::PaymentReversed
             | EntryKind::WriteOffReversed
             | EntryKind::DisbursementReversed
@@ -299,9 +305,26 @@ pub struct JournalEntry {
     pub reverses: Option<EntryId>,
     pub lines: Vec<JournalLine>,
     pub memo: String,
+    /// The day of the accounting period the entry belongs to, when it is not
+    /// `posted_on`: an entry whose date falls in a closed period lands on the first
+    /// day of the first open one and keeps `posted_on` (its effective date).
+    /// Absent (and not written) otherwise, and on entries of older logs; read it
+    /// through [`JournalEntry::accounting_date`].
+    ///
+    /// Example: with December 2025 closed, a payment received on 2025-12-20 and
+    /// recorded in January has `posted_on` 2025-12-20 and `accounting_date`
+    /// 2026-01-01.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounting_date: Option<NaiveDate>,
 }
 
 impl JournalEntry {
+    /// The day whose accounting period holds this entry: `accounting_date` when
+    /// set, else `posted_on`.
+    pub fn accounting_date(&self) -> NaiveDate {
+        self.accounting_date.unwrap_or(self.posted_on)
+    }
+
     /// Checks the shape rules of the module header, and that the entry names an
     /// original exactly when it is of a reversal kind. Whether the original exists
     /// and is exactly contra is for the ledger to check.
@@ -364,6 +387,7 @@ impl JournalEntry {
                 })
                 .collect(),
             memo: format!("reverses entry {}", self.id),
+            accounting_date: None,
         })
     }
 
@@ -727,6 +751,7 @@ mod tests {
             reverses: None,
             lines: payment(dec!(300.00)).lines,
             memo: String::new(),
+            accounting_date: None,
         };
         let contra = original.contra(EntryId(9), date(), "RET-1").unwrap();
         assert_eq!(contra.kind, EntryKind::PaymentReversed);
@@ -752,6 +777,7 @@ mod tests {
             reverses: None,
             lines: payment(dec!(5)).lines,
             memo: String::new(),
+            accounting_date: None,
         };
         let json = serde_json::to_string(&entry).unwrap();
         assert_eq!(

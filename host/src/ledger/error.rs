@@ -102,6 +102,23 @@ pub enum LedgerError {
     /// of that entry's reversal kind.
     #[error("entry {reversal} is not the exact contra of entry {entry}")]
     NotExactContra { entry: EntryId, reversal: EntryId },
+    /// An entry's accounting date falls in a closed accounting period: nothing is
+    /// ever dated into one.
+    #[error(
+        "entry {entry} is dated {accounting_date}, in a period closed through {closed_through}"
+    )]
+    DatedIntoClosedPeriod {
+        entry: EntryId,
+        accounting_date: NaiveDate,
+        closed_through: NaiveDate,
+    },
+    /// Periods close in order: the book is closed through `closed_through`, and a
+    /// close through an earlier or the same day was asked.
+    #[error("the book is closed through {closed_through}: {asked} is not after it")]
+    PeriodAlreadyClosed {
+        closed_through: NaiveDate,
+        asked: NaiveDate,
+    },
     /// Rebuilding a book stopped at the entry at `position` (from 0).
     #[error("replaying entry at position {position}: {source}")]
     Replay {

@@ -14,6 +14,7 @@
 //! - `trial`: the trial balance.
 //! - `postings`: the posting rule of each financial event.
 //! - `export`: flat ledger-line rows for CSV and Parquet exports.
+//! - `gl_mapping`: the insurer's GL account of each ledger account (the GL export).
 //! - `error`: [`LedgerError`].
 //!
 //! Typical flow: an engine calls a posting rule (`postings::payment_received(...)`),
@@ -27,6 +28,7 @@ pub mod category;
 pub mod entry;
 pub mod error;
 pub mod export;
+pub mod gl_mapping;
 pub mod postings;
 pub mod trial;
 
@@ -42,4 +44,8 @@ pub use entry::{
 };
 pub use error::LedgerError;
 pub use export::{LedgerLineRow, line_rows};
+pub use gl_mapping::{
+    GL_ACCOUNT_BYTES_MAX, GL_MAPPING_ROWS_MAX, GlJournalLine, GlMapping, GlMappingError,
+    GlMappingRow,
+};
 pub use trial::{TrialBalance, TrialBalanceRow};

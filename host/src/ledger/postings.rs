@@ -20,6 +20,13 @@
 //! | write-off reversed     | `Ledger::reverse`        | exact contra, `write_off_reversed`                  |
 //! | disbursement executed  | [`disbursement_executed`] | Dr credit, Cr cash                                 |
 //! | disbursement reversed  | `Ledger::reverse`        | exact contra, `disbursement_reversed`               |
+//! | premium earned         | [`premium_earned`]       | Dr unearned premium, Cr earned premium (a credit the reverse) |
+//!
+//! Premium (`premium`, `flatPremium`, `credit`) is credited to unearned premium
+//! when written, a liability, and moved to earned premium (revenue) by the
+//! earnings run as its period passes; written premium is what the charges say
+//! (`GET /v1/accounting/premium`). Entries of older logs credited
+//! `written_premium` at once; they are left as they are and never earned again.
 //!
 //! So the billed receivable of a billing account is always what its invoices billed,
 //! less what payments, credits and write-offs settled: what its open invoices still
@@ -52,12 +59,12 @@ use std::collections::BTreeMap;
 /// | premium_receivable_unbilled / BA-1 | 1035.00 |         |
 /// | taxes_payable                      |         |   50.00 |
 /// | commission_payable                 |         |  100.00 |
-/// | written_premium                    |         |  960.00 |
+/// | unearned_premium                   |         |  960.00 |
 /// | fee_income                         |         |   25.00 |
 /// | commission_expense                 |  100.00 |         |
 ///
 /// A mid-term cancellation with a retention (E3) of premium -500.00 and premium
-/// +50.00 posts Dr written premium 450.00, Cr unbilled 450.00.
+/// +50.00 posts Dr unearned premium 450.00, Cr unbilled 450.00.
 pub fn charges_written(
     billing_account: &str,
     charges: &[(ChargeCategory, Money)],
@@ -352,6 +359,48 @@ pub fn disbursement_executed(
     )
 }
 
+/// The entry of premium earned by an earnings run for one product (or billing
+/// account, for flat premium on the account): `earned` is the sum, over its premium charges,
+/// of earned-to-date minus what earlier runs posted, signed; `None` when zero.
+/// It moves premium out of unearned premium into earned premium; a negative
+/// amount (a credit or a cancellation's refund earning) the reverse.
+///
+/// Example ([E10]): 1200.00 on `[2026-01-01, 2027-01-01)` by months, earned
+/// through 2026-01-31, posts Dr unearned premium 100.00, Cr earned premium
+/// 100.00, `premium_earned`, referencing the product.
+pub fn premium_earned(
+    earned: Money,
+    posted_on: NaiveDate,
+    reference: &str,
+) -> Result<Option<EntryDraft>, LedgerError> {
+    let amount = whole_amount("premium earned", earned)?;
+    if amount.is_zero() {
+        return Ok(None);
+    }
+    let currency = earned.currency;
+    let unearned = AccountKey::new(LedgerAccount::UnearnedPremium, currency);
+    let revenue = AccountKey::new(LedgerAccount::EarnedPremium, currency);
+    let lines = if amount.is_sign_positive() {
+        vec![
+            JournalLine::debit(unearned, amount),
+            JournalLine::credit(revenue, amount),
+        ]
+    } else {
+        vec![
+            JournalLine::debit(revenue, -amount),
+            JournalLine::credit(unearned, -amount),
+        ]
+    };
+    draft(
+        currency,
+        posted_on,
+        EntryKind::PremiumEarned,
+        reference,
+        lines,
+    )
+    .map(Some)
+}
+
 /// A two-line entry: Dr `accounts.0`, Cr `accounts.1`, of a positive amount.
 fn transfer(
     kind: EntryKind,
@@ -507,7 +556,7 @@ mod tests {
                 (PremiumReceivableUnbilled, Some(BA), Debit, dec!(1035.00)),
                 (TaxesPayable, None, Credit, dec!(50.00)),
                 (CommissionPayable, None, Credit, dec!(100.00)),
-                (WrittenPremium, None, Credit, dec!(960.00)),
+                (UnearnedPremium, None, Credit, dec!(960.00)),
                 (FeeIncome, None, Credit, dec!(25.00)),
                 (CommissionExpense, None, Debit, dec!(100.00)),
             ]
@@ -517,7 +566,7 @@ mod tests {
     #[test]
     fn every_category_posts_to_its_pair_of_accounts() {
         let cases = [
-            (ChargeCategory::FlatPremium, WrittenPremium),
+            (ChargeCategory::FlatPremium, UnearnedPremium),
             (ChargeCategory::Surcharge, SurchargeIncome),
             (ChargeCategory::FlatFee, FeeIncome),
             (ChargeCategory::InvoiceFee, FeeIncome),
@@ -570,7 +619,7 @@ mod tests {
                 (PremiumReceivableUnbilled, Some(BA), Credit, dec!(525.00)),
                 (TaxesPayable, None, Debit, dec!(25.00)),
                 (CommissionPayable, None, Debit, dec!(50.00)),
-                (WrittenPremium, None, Debit, dec!(500.00)),
+                (UnearnedPremium, None, Debit, dec!(500.00)),
                 (CommissionExpense, None, Credit, dec!(50.00)),
             ]
         );
@@ -589,7 +638,7 @@ mod tests {
             lines(&draft),
             [
                 (PremiumReceivableUnbilled, Some(BA), Credit, dec!(450.00)),
-                (WrittenPremium, None, Debit, dec!(450.00)),
+                (UnearnedPremium, None, Debit, dec!(450.00)),
             ]
         );
     }
@@ -876,5 +925,32 @@ mod tests {
         let dinar = Money::new(dec!(1.5), Currency::BHD);
         let draft = write_off(BA, dinar, day(), "WO-2").unwrap();
         assert_eq!(draft.lines[0].amount.to_string(), "1.500");
+    }
+
+    #[test]
+    fn premium_earned_moves_unearned_to_earned_and_a_credit_the_other_way() {
+        let draft = premium_earned(usd(dec!(100.00)), day(), "P-1")
+            .unwrap()
+            .unwrap();
+        assert_balanced(&draft);
+        assert_eq!(draft.kind, EntryKind::PremiumEarned);
+        assert_eq!(
+            lines(&draft),
+            [
+                (UnearnedPremium, None, Debit, dec!(100.00)),
+                (EarnedPremium, None, Credit, dec!(100.00)),
+            ]
+        );
+        let credit = premium_earned(usd(dec!(-600.00)), day(), "P-1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            lines(&credit),
+            [
+                (EarnedPremium, None, Debit, dec!(600.00)),
+                (UnearnedPremium, None, Credit, dec!(600.00)),
+            ]
+        );
+        assert_eq!(premium_earned(usd(dec!(0.00)), day(), "P-1"), Ok(None));
     }
 }

@@ -36,6 +36,60 @@ fn post(ledger: &mut Ledger, draft: EntryDraft) -> EntryId {
     id
 }
 
+/// Closed through 2024-01-10: a payment posted on 2024-01-05 afterwards
+/// keeps its date and gets 2024-01-11 as its accounting date; its reversal
+/// too. An entry replayed with an accounting date in the closed period is
+/// refused, and periods close only forward.
+#[test]
+fn nothing_is_dated_into_a_closed_period() {
+    let mut ledger = Ledger::new("acme").unwrap();
+    let charge = postings::charges_written(
+        "BA-1",
+        &[(ChargeCategory::Premium, usd(dec!(100.00)))],
+        day(2),
+        "TX-1",
+    );
+    post(&mut ledger, charge.unwrap().unwrap());
+    ledger.close_through(day(10)).unwrap();
+    assert_eq!(
+        ledger.close_through(day(10)),
+        Err(LedgerError::PeriodAlreadyClosed {
+            closed_through: day(10),
+            asked: day(10)
+        })
+    );
+    let payment = postings::payment_received("BA-1", usd(dec!(40)), usd(dec!(0)), day(5), "PAY-1");
+    let id = post(&mut ledger, payment.unwrap());
+    let entry = ledger.entry(id).unwrap();
+    assert_eq!(
+        (entry.posted_on, entry.accounting_date()),
+        (day(5), day(11))
+    );
+    assert_eq!(entry.accounting_date, Some(day(11)));
+    let reversal = ledger.reverse(id, day(6), "RET-1").unwrap();
+    assert_eq!(ledger.entry(reversal).unwrap().accounting_date(), day(11));
+    let on_time = postings::payment_received("BA-1", usd(dec!(1)), usd(dec!(0)), day(12), "PAY-2");
+    let id = post(&mut ledger, on_time.unwrap());
+    assert_eq!(ledger.entry(id).unwrap().accounting_date, None);
+
+    let mut forged = ledger.entry(id).unwrap().clone();
+    forged.id = ledger.next_id();
+    forged.accounting_date = Some(day(9));
+    assert_eq!(
+        ledger.apply(forged),
+        Err(LedgerError::DatedIntoClosedPeriod {
+            entry: EntryId(5),
+            accounting_date: day(9),
+            closed_through: day(10)
+        })
+    );
+    // The closed period's figures: only the charge.
+    let closed = ledger.trial_balance_between(Currency::USD, None, day(10));
+    assert_eq!(closed.total_debits, dec!(100.00));
+    let after = ledger.trial_balance_between(Currency::USD, Some(day(11)), day(31));
+    assert_eq!(after.total_debits, dec!(81.00));
+}
+
 /// Charge 1000.00, invoice 250.00, pay 300.00 (50.00 to credit), invoice 250.00,
 /// apply the 50.00 credit, pay 180.00, write off 10.00, the 180.00 cheque returns
 /// with a 25.00 fee, the write-off is reversed, 250.00 paid (50.00 to credit) and
@@ -94,10 +148,11 @@ fn the_billed_receivable_of_an_account_is_what_its_invoices_still_owe() {
 
     let of = |account| ledger.balance_of(account, Currency::USD, None);
     assert_eq!(of(LedgerAccount::Cash), dec!(500.00));
-    assert_eq!(of(LedgerAccount::WrittenPremium), dec!(1000.00));
+    assert_eq!(of(LedgerAccount::UnearnedPremium), dec!(1000.00));
     assert_eq!(of(LedgerAccount::FeeIncome), dec!(25.00));
     assert_eq!(of(LedgerAccount::WriteOffExpense), dec!(0.00));
-    // Assets (cash 500.00 + unbilled 525.00) equal revenue (1000.00 + 25.00).
+    // Assets (cash 500.00 + unbilled 525.00) equal unearned premium (a liability,
+    // 1000.00) and revenue (25.00).
     let trial_balance = ledger.trial_balance(Currency::USD);
     assert!(trial_balance.is_balanced());
     assert_eq!(trial_balance.total_debits, dec!(2555.00));

@@ -10,7 +10,7 @@
 //! | `premium_receivable_unbilled` | 1000.00 |  250.00 |  750.00 |
 //! | `premium_receivable_billed`   |  250.00 |  250.00 |    0.00 |
 //! | `customer_credit`             |    0.00 |   50.00 |   50.00 |
-//! | `written_premium`             |    0.00 | 1000.00 | 1000.00 |
+//! | `unearned_premium`            |    0.00 | 1000.00 | 1000.00 |
 //! | total                         | 1550.00 | 1550.00 |         |
 
 use crate::domain::Currency;

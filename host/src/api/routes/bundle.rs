@@ -181,6 +181,10 @@ fn access(step: &PreviewStep) -> &'static [Access] {
             _ => &[Access::Collect],
         },
         PreviewStep::Command(EngineCommand::Clock(_)) => &[Access::Configure],
+        PreviewStep::Command(EngineCommand::Accounting(command)) => match command {
+            crate::engine::AccountingCommand::UploadGlMapping { .. } => &[Access::Configure],
+            _ => &[Access::Collect],
+        },
         PreviewStep::Command(EngineCommand::Keys(_)) => &[Access::Configure],
         PreviewStep::Command(
             EngineCommand::Config(_) | EngineCommand::Shadow(_) | EngineCommand::Webhooks(_),

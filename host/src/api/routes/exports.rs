@@ -4,14 +4,25 @@
 
 use crate::api::auth::{Access, Caller};
 use crate::api::error::ApiError;
-use crate::api::extract::blocking;
+use crate::api::extract::{ApiQuery, blocking};
 use crate::api::state::AppState;
+use crate::engine::{AccountingError, EngineError};
 use crate::export::{ChargeRow, ExportError, InvoiceRow, PaymentRow, Row, to_csv, to_parquet};
 use crate::ledger::line_rows;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// `?period=YYYY-MM`: the accounting period of the general-ledger journal
+/// (`gl-journal` only).
+#[derive(utoipa::IntoParams, Debug, Deserialize)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    #[serde(default)]
+    pub period: Option<String>,
+}
 
 fn code<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value)
@@ -45,12 +56,16 @@ impl Format {
 }
 
 /// `GET /v1/exports/{dataset}.csv` or `.parquet`, with dataset
-/// `ledger-lines`, `charges`, `invoices` or `payments`.
-#[utoipa::path(get, path = "/v1/exports/{file}", responses((status = 200, description = "CSV (text/csv) or Parquet (application/vnd.apache.parquet) file", content_type = "text/csv", body = String)), tag = "exports")]
+/// `ledger-lines`, `charges`, `invoices`, `payments` or `gl-journal`
+/// (`?period=YYYY-MM`: the period's journal lines mapped to the insurer's GL
+/// accounts by the current GL mapping; an account the mapping leaves
+/// unmapped is a 422 `gl_account_unmapped` naming it).
+#[utoipa::path(get, path = "/v1/exports/{file}", params(ExportQuery), responses((status = 200, description = "CSV (text/csv) or Parquet (application/vnd.apache.parquet) file", content_type = "text/csv", body = String)), tag = "exports")]
 pub async fn export(
     State(state): State<AppState>,
     caller: Caller,
     Path(file): Path<String>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(Access::Read)?;
     let (dataset, format) = if let Some(dataset) = file.strip_suffix(".csv") {
@@ -65,7 +80,25 @@ pub async fn export(
     let engine = std::sync::Arc::clone(&state.engine);
     let body = blocking(move || {
         engine.read(&caller.tenant, |s| -> Result<Vec<u8>, ApiError> {
+            if dataset != "gl-journal" && query.period.is_some() {
+                return Err(ApiError::bad_request(
+                    "bad_query",
+                    "`period` is for the gl-journal export only",
+                ));
+            }
             match dataset.as_str() {
+                "gl-journal" => {
+                    let period = query.period.as_deref().ok_or_else(|| {
+                        ApiError::bad_request("bad_query", "gl-journal needs ?period=YYYY-MM")
+                    })?;
+                    let period: crate::engine::Month = period
+                        .parse()
+                        .map_err(|e: AccountingError| ApiError::from(EngineError::from(e)))?;
+                    let lines = s
+                        .gl_journal(period)
+                        .map_err(|e| ApiError::from(EngineError::from(e)))?;
+                    format.write(lines)
+                }
                 "ledger-lines" => format.write(s.ledger.entries().iter().flat_map(line_rows)),
                 "charges" => {
                     let charges = s
@@ -130,7 +163,7 @@ pub async fn export(
                         }),
                 ),
                 other => Err(ApiError::not_found(format!(
-                    "no export {other}: ledger-lines, charges, invoices or payments"
+                    "no export {other}: ledger-lines, charges, invoices, payments or gl-journal"
                 ))),
             }
         })?

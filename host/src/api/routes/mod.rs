@@ -1,5 +1,6 @@
 //! The API's handlers, one file per resource family.
 
+pub mod accounting;
 pub mod activation;
 pub mod billing;
 pub mod bundle;

@@ -309,3 +309,36 @@ fn every_event_of_format_1_reads_back_to_the_same_json() {
     // The kinds the log holds: each must keep being read.
     assert!(kinds.len() >= 15, "{kinds:?}");
 }
+
+/// Premium of the format-1 log was credited to `written_premium` (revenue
+/// at once, before insurance accounting): an earnings run over it posts
+/// nothing, so `unearned_premium` never goes below zero, while the premium
+/// report still shows it written and earned by the formula.
+#[tokio::test]
+async fn an_earnings_run_leaves_premium_posted_as_revenue_by_older_logs_alone() {
+    let store = crate::store::test_store();
+    append_golden(store.as_ref(), &golden_log());
+    let api = Api::over(store);
+    let key = api.key(TENANT, Role::Admin);
+    let (status, answer) = api
+        .post(
+            "/v1/accounting/earnings",
+            &key,
+            json!({"as_of": "2026-06-30"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["journal_entries"], json!([]));
+    let (status, report) = api
+        .get("/v1/accounting/premium?as_of=2026-06-30", &key)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let p1 = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["policy"] == "P1")
+        .unwrap();
+    assert_ne!(p1["written"], "0.00", "{report}");
+    assert_ne!(p1["earned"], "0.00", "{report}");
+}

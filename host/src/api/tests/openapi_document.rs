@@ -56,7 +56,7 @@ async fn the_document_is_served_without_a_key_as_openapi_3_1_with_bearer_securit
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
     );
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 63);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 69);
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn every_documented_operation_is_routed_by_the_router() {
             assert_ne!(body["detail"], "no such endpoint", "{method} {path}");
         }
     }
-    assert_eq!(operations, 73);
+    assert_eq!(operations, 80);
 }
 
 #[tokio::test]
@@ -275,6 +275,7 @@ fn acme_body(operation: &str) -> Value {
         "change_plan" => serde_json::json!({"plan": "monthly", "effective": day}),
         "configure_account" => serde_json::json!({"overrides": {}}),
         "run_billing" => serde_json::json!({"up_to": "2026-12-31"}),
+        "run_earnings" => serde_json::json!({"as_of": day}),
         "preview_bundle" => {
             serde_json::json!({"commands": [{"command": "cancel", "policy": "P1", "effective": day}]})
         }
@@ -298,6 +299,7 @@ fn acme_path(path: &str) -> String {
             "{version}" => "1",
             "{table}" => "territory",
             "{file}" => "ledger-lines.csv",
+            "{period}" => "2026-01",
             other => other,
         })
         .collect::<Vec<_>>()
@@ -397,7 +399,7 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
             calls += 1;
         }
     }
-    assert_eq!(calls, 73);
+    assert_eq!(calls, 80);
     assert_eq!(
         store.last_sequence("acme").unwrap(),
         acme_events,
