@@ -23,6 +23,7 @@ pub mod keys;
 pub mod ledger;
 pub mod limits;
 pub mod plugin;
+pub mod payments;
 pub mod policy;
 pub mod rating;
 pub mod store;

@@ -1,13 +1,14 @@
 //! The commands the engine accepts: policy commands (products, accounts,
 //! transactions, flat charges) and billing commands (settings, billing runs,
 //! payments, credit, write-offs, disbursements, holds, plan changes), the
-//! test clock and API keys.
+//! test clock, API keys, webhooks and payments.
 
 use super::clock::ClockCommand;
 use super::shadow_report::ShadowRecord;
 use crate::collections::BillingCommand;
 use crate::config::ConfigCommand;
 use crate::keys::KeyCommand;
+use crate::payments::PaymentCommand;
 use crate::policy::PolicyCommand;
 use crate::webhooks::WebhookCommand;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,15 @@ pub enum EngineCommand {
     Shadow(ShadowRecord),
     /// The tenant's webhook endpoints.
     Webhooks(WebhookCommand),
+    /// Payment methods, autopay, the processor adapter and collection
+    /// attempts' outcomes.
+    Payments(PaymentCommand),
+}
+
+impl From<PaymentCommand> for EngineCommand {
+    fn from(command: PaymentCommand) -> Self {
+        EngineCommand::Payments(command)
+    }
 }
 
 impl From<WebhookCommand> for EngineCommand {

@@ -26,6 +26,7 @@ use crate::policy::{
     BookEvent, Charge, CommandContext, PolicyBook, PolicyCommand, PolicyError, RaterResolver,
 };
 use crate::store::{BalanceLine, PAYLOAD_BYTES_MAX};
+use crate::payments::{PaymentError, PaymentEvent, Payments};
 use crate::webhooks::{WebhookEndpoints, WebhookError, WebhookEvent};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -53,6 +54,8 @@ pub enum TenantEvent {
     /// A webhook endpoint created, changed, disabled, enabled, given a new
     /// secret or deleted.
     Webhooks(WebhookEvent),
+    /// A payment method, autopay, the processor or a collection attempt.
+    Payments(PaymentEvent),
 }
 
 impl TenantEvent {
@@ -74,6 +77,7 @@ impl TenantEvent {
             TenantEvent::Shadow(_) => "shadow_rated",
             TenantEvent::Binding(event) => event.kind(),
             TenantEvent::Webhooks(event) => event.kind(),
+            TenantEvent::Payments(event) => event.kind(),
         }
     }
 
@@ -94,6 +98,7 @@ impl TenantEvent {
             TenantEvent::Shadow(_) => "rating",
             TenantEvent::Binding(_) => "policy",
             TenantEvent::Webhooks(_) => "configuration",
+            TenantEvent::Payments(event) => event.category(),
         }
     }
 
@@ -164,6 +169,7 @@ impl TenantEvent {
             TenantEvent::Shadow(record) => format!("shadow/{}", record.product),
             TenantEvent::Binding(event) => format!("account/{}", event.account()),
             TenantEvent::Webhooks(event) => format!("webhook-endpoint/{}", event.endpoint()),
+            TenantEvent::Payments(event) => event.stream(),
         }
     }
 }
@@ -237,6 +243,8 @@ pub enum EngineError {
     Shadow(#[from] ShadowError),
     #[error(transparent)]
     Webhooks(#[from] WebhookError),
+    #[error(transparent)]
+    Payments(#[from] PaymentError),
     /// A held transaction (automatic binding) on an account billing does
     /// not know: create the account first.
     #[error("automatic binding holds transactions of known accounts only: no billing account {0}")]
@@ -265,6 +273,7 @@ impl EngineError {
             EngineError::Keys(error) => error.code(),
             EngineError::Config(error) => error.code(),
             EngineError::Webhooks(error) => error.code(),
+            EngineError::Payments(error) => error.code(),
             EngineError::Shadow(error) => error.code(),
             EngineError::InvalidAmount { .. } => "invalid_amount",
             EngineError::AutoBindUnknownAccount(_) => "auto_bind_unknown_account",
@@ -288,6 +297,7 @@ impl EngineError {
             EngineError::Config(error) => error.kind(),
             EngineError::Shadow(error) => error.kind(),
             EngineError::Webhooks(error) => error.kind(),
+            EngineError::Payments(error) => error.kind(),
             EngineError::InvalidAmount { .. } | EngineError::AutoBindUnknownAccount(_) => {
                 ErrorKind::Invalid
             }
@@ -316,6 +326,8 @@ pub struct TenantState {
     pub pending: PendingTransactions,
     /// Webhook endpoints.
     pub webhooks: WebhookEndpoints,
+    /// Payment methods, autopay, the processor and collection attempts.
+    pub payments: Payments,
 }
 
 impl TenantState {
@@ -331,6 +343,7 @@ impl TenantState {
             shadow: ShadowReports::default(),
             pending: PendingTransactions::default(),
             webhooks: WebhookEndpoints::default(),
+            payments: Payments::default(),
         })
     }
 
@@ -460,6 +473,9 @@ impl TenantState {
                 context.issued_at,
                 self.events_applied,
             )?)],
+            EngineCommand::Payments(command) => {
+                self.decide_payments(command, context, raters, adjuster)?
+            }
         };
         check_event_sizes(&events)?;
         Ok(events)
@@ -695,6 +711,10 @@ impl TenantState {
             }
             TenantEvent::Webhooks(event) => {
                 self.webhooks.apply(event);
+                Ok(())
+            }
+            TenantEvent::Payments(event) => {
+                self.payments.apply(event);
                 Ok(())
             }
             TenantEvent::Journal(entry) => self
