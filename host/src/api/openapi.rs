@@ -8,7 +8,7 @@
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
 use super::routes::{
-    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending,
+    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, payments, pending,
     policies, raters, shadow, webhooks,
 };
 use crate::collections::BillingCommand;
@@ -55,6 +55,9 @@ use utoipa::{PartialSchema, ToSchema};
         webhooks::get_endpoint, webhooks::update_endpoint, webhooks::disable_endpoint,
         webhooks::enable_endpoint, webhooks::rotate_secret, webhooks::delete_endpoint,
         webhooks::list_attempts, webhooks::replay,
+        payments::attach_method, payments::list_methods, payments::detach_method,
+        payments::set_autopay, payments::list_attempts, payments::configure_processor,
+        payments::get_processor, payments::processor_event,
     ),
     components(schemas(super::error::Problem, BillingCommand, crate::webhooks::WebhookMessage)),
     tags(

@@ -38,6 +38,7 @@ pub use payments::COLLECTIONS_ACTOR;
 pub use plugin_adjuster::PluginInvoiceAdjuster;
 pub use schedule::{PREVIEW_RUNS_MAX, ScheduledInvoice};
 pub use service::decode_stored;
+pub use service::collect;
 pub use service::webhooks;
 pub use service::{
     BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, PreviewStep,
