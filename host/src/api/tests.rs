@@ -25,6 +25,7 @@ mod feed;
 mod golden_log;
 mod keys;
 mod money;
+mod payments;
 mod refusals;
 mod reinstatement;
 mod seed002;
