@@ -143,7 +143,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/accounts/{account}/payment-methods/{id}",
             delete(payments::detach_method),
         )
-        .route("/v1/accounts/{account}/autopay", post(payments::set_autopay))
+        .route(
+            "/v1/accounts/{account}/autopay",
+            post(payments::set_autopay),
+        )
         .route(
             "/v1/accounts/{account}/collection-attempts",
             get(payments::list_attempts),

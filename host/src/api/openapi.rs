@@ -8,8 +8,8 @@
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
 use super::routes::{
-    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, payments, pending,
-    policies, raters, shadow, webhooks,
+    activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, payments,
+    pending, policies, raters, shadow, webhooks,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -69,6 +69,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "ledger", description = "Journal entries, balances, trial balance, event feed (read)"),
         (name = "exports", description = "CSV and Parquet files for finance and data teams (read)"),
         (name = "webhooks", description = "Webhook endpoints, their deliveries and replays; the messages are in the document's `webhooks` section"),
+        (name = "payments", description = "Payment methods (processor tokens, never card numbers), autopay, the payment processor adapter, collection attempts and the processor's signed events (docs/payments.md)"),
     )
 )]
 struct ApiDoc;

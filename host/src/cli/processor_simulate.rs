@@ -63,11 +63,12 @@ struct Simulator {
 /// The scripted answer to the `seen`-th attempt (1 for the first) at an
 /// invoice with `token`.
 pub fn scripted(token: &str, seen: u32) -> ProcessorAnswer {
-    let failed = |code: &str, retryable: bool, class: Option<FailureClass>| ProcessorAnswer::Failed {
-        code: code.to_string(),
-        retryable,
-        class,
-    };
+    let failed =
+        |code: &str, retryable: bool, class: Option<FailureClass>| ProcessorAnswer::Failed {
+            code: code.to_string(),
+            retryable,
+            class,
+        };
     let reference = format!("sim_{seen}");
     if token.starts_with("tok_pending") {
         ProcessorAnswer::Pending {
@@ -175,7 +176,10 @@ async fn send_event(
     let answer = tokio::task::spawn_blocking(move || {
         let timestamp = chrono::Utc::now().timestamp();
         reqwest::blocking::Client::new()
-            .post(format!("{}/v1/processor-events", premia.trim_end_matches('/')))
+            .post(format!(
+                "{}/v1/processor-events",
+                premia.trim_end_matches('/')
+            ))
             .header("content-type", "application/json")
             .header("premia-tenant", tenant)
             .header("webhook-id", &id)
@@ -188,7 +192,9 @@ async fn send_event(
     .await
     .map_err(|e| bad(e.to_string()))?
     .map_err(|e| (StatusCode::BAD_GATEWAY, e.to_string()))?;
-    Ok(Json(serde_json::json!({"status": answer.0, "answer": answer.1})))
+    Ok(Json(
+        serde_json::json!({"status": answer.0, "answer": answer.1}),
+    ))
 }
 
 /// The simulator's router.
@@ -224,7 +230,12 @@ mod tests {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    async fn call(app: &axum::Router, method: &str, path: &str, body: Option<serde_json::Value>) -> (StatusCode, serde_json::Value) {
+    async fn call(
+        app: &axum::Router,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
         let mut request = axum::http::Request::builder().method(method).uri(path);
         let body = match body {
             Some(json) => {
@@ -233,10 +244,17 @@ mod tests {
             }
             None => Body::empty(),
         };
-        let response = app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let response = app
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     fn request(attempt: &str, key: &str, token: &str) -> serde_json::Value {
@@ -248,28 +266,53 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_simulator_fails_the_first_attempts_a_token_names_then_succeeds_and_answers_a_key_once() {
+    async fn the_simulator_fails_the_first_attempts_a_token_names_then_succeeds_and_answers_a_key_once()
+     {
         let app = router(EventsTarget::default());
         let token = "tok_fails1_insufficient_funds";
-        let (status, first) = call(&app, "POST", "/attempts", Some(request("ca_1", "k1", token))).await;
+        let (status, first) = call(
+            &app,
+            "POST",
+            "/attempts",
+            Some(request("ca_1", "k1", token)),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(first["status"], "failed");
         assert_eq!(first["code"], "insufficient_funds");
         assert_eq!(first["retryable"], true);
-        let (_, second) = call(&app, "POST", "/attempts", Some(request("ca_2", "k2", token))).await;
+        let (_, second) = call(
+            &app,
+            "POST",
+            "/attempts",
+            Some(request("ca_2", "k2", token)),
+        )
+        .await;
         assert_eq!(second["status"], "succeeded");
         // The same key again: the same answer, nothing collected again.
-        let (_, again) = call(&app, "POST", "/attempts", Some(request("ca_2", "k2", token))).await;
+        let (_, again) = call(
+            &app,
+            "POST",
+            "/attempts",
+            Some(request("ca_2", "k2", token)),
+        )
+        .await;
         assert_eq!(again, second);
         let (status, looked_up) = call(&app, "GET", "/attempts/ca_1", None).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(looked_up, first);
-        assert_eq!(call(&app, "GET", "/attempts/ca_9", None).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            call(&app, "GET", "/attempts/ca_9", None).await.0,
+            StatusCode::NOT_FOUND
+        );
     }
 
     #[test]
     fn token_prefixes_script_pending_soft_hard_and_processor_errors() {
-        assert!(matches!(scripted("tok_pending_1", 1), ProcessorAnswer::Pending { .. }));
+        assert!(matches!(
+            scripted("tok_pending_1", 1),
+            ProcessorAnswer::Pending { .. }
+        ));
         assert_eq!(
             scripted("tok_hard_stolen_card", 1),
             ProcessorAnswer::Failed {
@@ -280,8 +323,14 @@ mod tests {
         );
         assert!(matches!(
             scripted("tok_error", 1),
-            ProcessorAnswer::Failed { class: Some(FailureClass::ProcessorError), .. }
+            ProcessorAnswer::Failed {
+                class: Some(FailureClass::ProcessorError),
+                ..
+            }
         ));
-        assert!(matches!(scripted("tok_visa", 1), ProcessorAnswer::Succeeded { .. }));
+        assert!(matches!(
+            scripted("tok_visa", 1),
+            ProcessorAnswer::Succeeded { .. }
+        ));
     }
 }

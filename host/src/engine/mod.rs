@@ -37,8 +37,8 @@ pub use next_invoice::{NEXT_INVOICE_STEPS_MAX, NextInvoice};
 pub use payments::COLLECTIONS_ACTOR;
 pub use plugin_adjuster::PluginInvoiceAdjuster;
 pub use schedule::{PREVIEW_RUNS_MAX, ScheduledInvoice};
-pub use service::decode_stored;
 pub use service::collect;
+pub use service::decode_stored;
 pub use service::webhooks;
 pub use service::{
     BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, PreviewStep,

@@ -232,7 +232,8 @@ impl TenantState {
             reference: format!("autopay {}", attempt.id),
             for_deductibles: false,
         };
-        let billing = self.decide_with(&EngineCommand::Billing(record), context, raters, adjuster)?;
+        let billing =
+            self.decide_with(&EngineCommand::Billing(record), context, raters, adjuster)?;
         let payment = billing
             .iter()
             .find_map(|event| match event {

@@ -22,11 +22,11 @@ use crate::keys::{ApiKeys, KeyError, KeyEvent};
 use crate::ledger::{
     EntryDraft, EntryId, JournalEntry, Ledger, LedgerAccount, LedgerError, Posting, Side, postings,
 };
+use crate::payments::{PaymentError, PaymentEvent, Payments};
 use crate::policy::{
     BookEvent, Charge, CommandContext, PolicyBook, PolicyCommand, PolicyError, RaterResolver,
 };
 use crate::store::{BalanceLine, PAYLOAD_BYTES_MAX};
-use crate::payments::{PaymentError, PaymentEvent, Payments};
 use crate::webhooks::{WebhookEndpoints, WebhookError, WebhookEvent};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;

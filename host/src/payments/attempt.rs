@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why a collection failed, which decides its retries
 /// ([`super::retry::retry_on`]).
-#[derive(
-    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
-)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureClass {
     /// The bank may accept it later (insufficient funds): retried after
@@ -24,9 +22,7 @@ pub enum FailureClass {
 }
 
 /// How a collected payment came back.
-#[derive(
-    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
-)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReturnKind {
     /// Returned by the bank (e.g. an ACH return for insufficient funds).

@@ -16,7 +16,9 @@ pub enum PaymentError {
     UnknownMethod { account: String, method: String },
     #[error("an account has at most {max} payment methods")]
     TooManyMethods { max: usize },
-    #[error("payment method {method} pays autopay: turn autopay off or choose another method first")]
+    #[error(
+        "payment method {method} pays autopay: turn autopay off or choose another method first"
+    )]
     MethodInAutopay { method: String },
     #[error("autopay needs a payment method: name one or make one the default")]
     NoAutopayMethod,

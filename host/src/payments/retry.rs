@@ -65,7 +65,10 @@ mod tests {
         let first = day("2026-03-01");
         let soft = FailureClass::SoftDecline;
         let days = SOFT_DECLINE_RETRY_DAYS;
-        assert_eq!(retry_on(soft, 1, first, first, &days), Some(day("2026-03-04")));
+        assert_eq!(
+            retry_on(soft, 1, first, first, &days),
+            Some(day("2026-03-04"))
+        );
         assert_eq!(
             retry_on(soft, 2, first, day("2026-03-04"), &days),
             Some(day("2026-03-08"))
@@ -77,7 +80,13 @@ mod tests {
     fn a_hard_decline_is_never_retried() {
         let first = day("2026-03-01");
         assert_eq!(
-            retry_on(FailureClass::HardDecline, 1, first, first, &SOFT_DECLINE_RETRY_DAYS),
+            retry_on(
+                FailureClass::HardDecline,
+                1,
+                first,
+                first,
+                &SOFT_DECLINE_RETRY_DAYS
+            ),
             None
         );
     }
@@ -86,7 +95,10 @@ mod tests {
     fn a_processor_error_backs_off_one_two_then_four_days() {
         let first = day("2026-03-01");
         let error = FailureClass::ProcessorError;
-        assert_eq!(retry_on(error, 1, first, first, &[]), Some(day("2026-03-02")));
+        assert_eq!(
+            retry_on(error, 1, first, first, &[]),
+            Some(day("2026-03-02"))
+        );
         assert_eq!(
             retry_on(error, 2, first, day("2026-03-02"), &[]),
             Some(day("2026-03-04"))
@@ -102,7 +114,13 @@ mod tests {
     fn a_late_failure_is_never_retried_on_or_before_its_own_day() {
         let first = day("2026-03-01");
         assert_eq!(
-            retry_on(FailureClass::SoftDecline, 1, first, day("2026-03-05"), &[3, 7]),
+            retry_on(
+                FailureClass::SoftDecline,
+                1,
+                first,
+                day("2026-03-05"),
+                &[3, 7]
+            ),
             Some(day("2026-03-06"))
         );
     }

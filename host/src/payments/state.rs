@@ -24,9 +24,7 @@ pub const LEAD_DAYS_MAX: u32 = 30;
 pub const PROCESSOR_URL_CHARS_MAX: usize = 2_000;
 
 /// What kind of payment method a token stands for.
-#[derive(
-    utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
-)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MethodType {
     Card,
@@ -122,7 +120,12 @@ pub fn check_processor(url: &str, lead_days: u32, retry_days: &[u32]) -> Result<
                 && parsed.host().is_some()
                 && parsed.username().is_empty()
                 && parsed.password().is_none() => {}
-        _ => return Err(bad("url", "an http or https URL with a host and no user name")),
+        _ => {
+            return Err(bad(
+                "url",
+                "an http or https URL with a host and no user name",
+            ));
+        }
     }
     if lead_days > LEAD_DAYS_MAX {
         return Err(bad("lead_days", "at most 30"));

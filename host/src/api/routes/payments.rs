@@ -166,7 +166,7 @@ fn refuse_cards_in(value: &Value, path: &str) -> Result<(), ApiError> {
 /// Attaches a payment method (a processor's token and display fields) to
 /// an account; anything that looks like a full card number in any field
 /// is refused with `card_number_refused` and nothing is kept.
-#[utoipa::path(post, path = "/v1/accounts/{account}/payment-methods", request_body = NewMethod, responses((status = 201, body = MethodView), (status = 422, description = "card_number_refused: a field looks like a card number")), tag = "billing")]
+#[utoipa::path(post, path = "/v1/accounts/{account}/payment-methods", request_body = NewMethod, responses((status = 201, body = MethodView), (status = 422, description = "card_number_refused: a field looks like a card number")), tag = "payments")]
 pub async fn attach_method(
     State(state): State<AppState>,
     caller: Allowed<can::Collect>,
@@ -247,7 +247,7 @@ pub async fn attach_method(
 }
 
 /// An account's payment methods (display fields only) and autopay.
-#[utoipa::path(get, path = "/v1/accounts/{account}/payment-methods", responses((status = 200, body = AccountMethods)), tag = "billing")]
+#[utoipa::path(get, path = "/v1/accounts/{account}/payment-methods", responses((status = 200, body = AccountMethods)), tag = "payments")]
 pub async fn list_methods(
     State(state): State<AppState>,
     caller: Caller,
@@ -265,10 +265,15 @@ pub async fn list_methods(
                     .into_iter()
                     .map(|m| view(m, default))
                     .collect(),
-                autopay: s.payments.autopay.get(&account).cloned().unwrap_or(Autopay {
-                    enabled: false,
-                    method: None,
-                }),
+                autopay: s
+                    .payments
+                    .autopay
+                    .get(&account)
+                    .cloned()
+                    .unwrap_or(Autopay {
+                        enabled: false,
+                        method: None,
+                    }),
             })
         })??;
         Ok(Json(answer))
@@ -277,7 +282,7 @@ pub async fn list_methods(
 }
 
 /// Detaches a payment method (refused while autopay uses it).
-#[utoipa::path(delete, path = "/v1/accounts/{account}/payment-methods/{id}", responses((status = 201, body = Effect)), tag = "billing")]
+#[utoipa::path(delete, path = "/v1/accounts/{account}/payment-methods/{id}", responses((status = 201, body = Effect)), tag = "payments")]
 pub async fn detach_method(
     State(state): State<AppState>,
     caller: Allowed<can::Collect>,
@@ -290,7 +295,7 @@ pub async fn detach_method(
 }
 
 /// Turns autopay on (with `method`, or the account's default) or off.
-#[utoipa::path(post, path = "/v1/accounts/{account}/autopay", request_body = AutopayChange, responses((status = 201, body = Effect)), tag = "billing")]
+#[utoipa::path(post, path = "/v1/accounts/{account}/autopay", request_body = AutopayChange, responses((status = 201, body = Effect)), tag = "payments")]
 pub async fn set_autopay(
     State(state): State<AppState>,
     caller: Allowed<can::Collect>,
@@ -308,7 +313,7 @@ pub async fn set_autopay(
 }
 
 /// An account's collection attempts, oldest first.
-#[utoipa::path(get, path = "/v1/accounts/{account}/collection-attempts", responses((status = 200, body = Vec<CollectionAttempt>)), tag = "billing")]
+#[utoipa::path(get, path = "/v1/accounts/{account}/collection-attempts", responses((status = 200, body = Vec<CollectionAttempt>)), tag = "payments")]
 pub async fn list_attempts(
     State(state): State<AppState>,
     caller: Caller,
@@ -335,7 +340,7 @@ pub async fn list_attempts(
 
 /// Sets the tenant's payment processor adapter; a new signing secret for
 /// its events is made and shown once in this answer.
-#[utoipa::path(post, path = "/v1/payment-processor", request_body = ProcessorSettings, responses((status = 201, body = ProcessorView)), tag = "configuration")]
+#[utoipa::path(post, path = "/v1/payment-processor", request_body = ProcessorSettings, responses((status = 201, body = ProcessorView)), tag = "payments")]
 pub async fn configure_processor(
     State(state): State<AppState>,
     caller: Allowed<can::Configure>,
@@ -351,10 +356,10 @@ pub async fn configure_processor(
     let (secret, secret_ref) = {
         let (state, tenant, key) = (state.clone(), tenant.clone(), key.clone());
         blocking(move || {
-            let secret = state
-                .raters
-                .secrets
-                .new_webhook_secret(&tenant, key.as_deref().map(|k| format!("processor/{k}")).as_deref());
+            let secret = state.raters.secrets.new_webhook_secret(
+                &tenant,
+                key.as_deref().map(|k| format!("processor/{k}")).as_deref(),
+            );
             let reference = state
                 .raters
                 .secrets
@@ -383,7 +388,7 @@ pub async fn configure_processor(
 }
 
 /// The tenant's payment processor adapter (never its secret).
-#[utoipa::path(get, path = "/v1/payment-processor", responses((status = 200, body = ProcessorView)), tag = "configuration")]
+#[utoipa::path(get, path = "/v1/payment-processor", responses((status = 200, body = ProcessorView)), tag = "payments")]
 pub async fn get_processor(
     State(state): State<AppState>,
     caller: Caller,
@@ -417,7 +422,7 @@ pub struct ProcessorEventAnswer {
 /// `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of
 /// "id.timestamp.body">`) with the tenant's processor secret. An event
 /// sent again is answered 200 and changes nothing.
-#[utoipa::path(post, path = "/v1/processor-events", request_body = ProcessorEventBody, responses((status = 200, body = ProcessorEventAnswer), (status = 401, description = "unsigned or wrongly signed")), security(()), tag = "billing")]
+#[utoipa::path(post, path = "/v1/processor-events", request_body = ProcessorEventBody, responses((status = 200, body = ProcessorEventAnswer), (status = 401, description = "unsigned or wrongly signed")), security(()), tag = "payments")]
 pub async fn processor_event(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -436,7 +441,9 @@ pub async fn processor_event(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let tenant = header("premia-tenant").filter(|t| valid_tenant(t)).ok_or_else(refused)?;
+    let tenant = header("premia-tenant")
+        .filter(|t| valid_tenant(t))
+        .ok_or_else(refused)?;
     let id = header("webhook-id").ok_or_else(refused)?;
     let timestamp: i64 = header("webhook-timestamp")
         .and_then(|t| t.parse().ok())
@@ -480,21 +487,23 @@ pub async fn processor_event(
         idempotency_key: None,
         arithmetic: crate::billing::Arithmetic::Written,
     };
-    blocking(move || match state.engine.execute(&tenant, &command, &meta) {
-        Ok(_) => Ok((
-            StatusCode::OK,
-            Json(ProcessorEventAnswer {
-                result: "applied".into(),
-            }),
-        )),
-        Err(EngineError::Payments(PaymentError::EventApplied(_))) => Ok((
-            StatusCode::OK,
-            Json(ProcessorEventAnswer {
-                result: "already_applied".into(),
-            }),
-        )),
-        Err(error) => Err(error.into()),
-    })
+    blocking(
+        move || match state.engine.execute(&tenant, &command, &meta) {
+            Ok(_) => Ok((
+                StatusCode::OK,
+                Json(ProcessorEventAnswer {
+                    result: "applied".into(),
+                }),
+            )),
+            Err(EngineError::Payments(PaymentError::EventApplied(_))) => Ok((
+                StatusCode::OK,
+                Json(ProcessorEventAnswer {
+                    result: "already_applied".into(),
+                }),
+            )),
+            Err(error) => Err(error.into()),
+        },
+    )
     .await
 }
 

@@ -38,7 +38,10 @@ async fn stand_in_attempt(
     }
     let next = stand_in.script.lock().unwrap().pop_front();
     let Some((status, answer)) = next else {
-        return (StatusCode::BAD_REQUEST, axum::Json(failed(&format!("unscripted {body}"))));
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(failed(&format!("unscripted {body}"))),
+        );
     };
     stand_in
         .answers
@@ -101,7 +104,8 @@ async fn e13_tenant(api: &Api) -> String {
         crate::boot::create_tenant_on(&api.state, "acme", Some("2026-02-15".parse().unwrap()))
             .unwrap();
     let key = with_product_and_account(api, key).await;
-    let settings = json!({"settings": {"returned_payment_fee": "25.00", "delinquency": {"grace_days": 30}}});
+    let settings =
+        json!({"settings": {"returned_payment_fee": "25.00", "delinquency": {"grace_days": 30}}});
     let (status, answer) = api.post("/v1/billing/settings", &key, settings).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     let mut annual = policy("P1", "106.45");
@@ -122,9 +126,7 @@ async fn autopay_with(api: &Api, key: &str, url: &str) -> String {
     let secret = processor["secret"].as_str().unwrap().to_string();
     let card = json!({"type": "card", "token": "tok_e13_secret_token", "brand": "visa",
         "last_four": "4242", "exp_month": 12, "exp_year": 2030});
-    let (status, method) = api
-        .post("/v1/accounts/A1/payment-methods", key, card)
-        .await;
+    let (status, method) = api.post("/v1/accounts/A1/payment-methods", key, card).await;
     assert_eq!(status, StatusCode::CREATED, "{method}");
     assert_eq!(method["id"], "pm_1");
     assert_eq!(method["default"], true);
@@ -212,7 +214,8 @@ async fn e13_autopay_fails_then_succeeds_on_the_retry_and_a_return_owes_the_invo
     // 2026-03-01: the run requests the first attempt; it fails.
     move_clock(&api, &key, "2026-03-01").await;
     run_billing(&api, &key).await;
-    let attempts = attempts_when(&api, &key, |a| a.len() == 1 && status_of(&a[0]) == "failed").await;
+    let attempts =
+        attempts_when(&api, &key, |a| a.len() == 1 && status_of(&a[0]) == "failed").await;
     let first = &attempts[0];
     assert_eq!(first["id"], "ca_1");
     assert_eq!(first["invoice"], "A1-I1");
@@ -236,8 +239,10 @@ async fn e13_autopay_fails_then_succeeds_on_the_retry_and_a_return_owes_the_invo
     // 2026-03-04: the retry succeeds and pays the invoice.
     move_clock(&api, &key, "2026-03-04").await;
     run_billing(&api, &key).await;
-    let attempts =
-        attempts_when(&api, &key, |a| a.len() == 2 && status_of(&a[1]) == "succeeded").await;
+    let attempts = attempts_when(&api, &key, |a| {
+        a.len() == 2 && status_of(&a[1]) == "succeeded"
+    })
+    .await;
     let retry = &attempts[1];
     assert_eq!(retry["id"], "ca_2");
     assert_eq!(retry["number"], 2);
@@ -255,7 +260,10 @@ async fn e13_autopay_fails_then_succeeds_on_the_retry_and_a_return_owes_the_invo
     assert_eq!(posts.len(), 2);
     assert_ne!(posts[0]["idempotency_key"], posts[1]["idempotency_key"]);
     assert_eq!(posts[1]["method_token"], "tok_e13_secret_token");
-    assert_eq!(posts[1]["amount"], json!({"amount": "106.45", "currency": "USD"}));
+    assert_eq!(
+        posts[1]["amount"],
+        json!({"amount": "106.45", "currency": "USD"})
+    );
 
     // 2026-03-10: the payment is returned; the invoice owes 106.45 again
     // and 25.00 more is billed.
@@ -286,14 +294,23 @@ async fn e13_autopay_fails_then_succeeds_on_the_retry_and_a_return_owes_the_invo
             )
         })
         .collect();
-    assert_eq!(fees, vec![("25.00".to_string(), "payment-reversal-fee".to_string())]);
+    assert_eq!(
+        fees,
+        vec![("25.00".to_string(), "payment-reversal-fee".to_string())]
+    );
     assert_eq!(billing["invoices"][0]["outstanding"], "106.45");
     // Grace still counts from the original due date.
-    let delinquency = billing["delinquencies"].as_array().unwrap().last().unwrap().clone();
+    let delinquency = billing["delinquencies"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(delinquency["grace_end"], "2026-03-31", "{delinquency}");
     // The attempt shows the return; the returned invoice is not collected
     // again by itself, while the fee's invoice (due that day) is.
-    let attempts = attempts_when(&api, &key, |a| a.len() == 3 && status_of(&a[2]) == "failed").await;
+    let attempts =
+        attempts_when(&api, &key, |a| a.len() == 3 && status_of(&a[2]) == "failed").await;
     assert_eq!(status_of(&attempts[1]), "returned");
     assert_eq!(attempts[1]["status"]["kind"], "returned");
     assert_eq!(attempts[1]["status"]["payment"], payment.as_str());
@@ -301,7 +318,10 @@ async fn e13_autopay_fails_then_succeeds_on_the_retry_and_a_return_owes_the_invo
     assert_eq!(attempts[2]["amount"]["amount"], "25.00");
     assert_eq!(attempts[2]["requested_on"], "2026-03-10");
     let posts = stand_in.posts.lock().unwrap().clone();
-    let invoices: Vec<&str> = posts.iter().map(|p| p["invoice"].as_str().unwrap()).collect();
+    let invoices: Vec<&str> = posts
+        .iter()
+        .map(|p| p["invoice"].as_str().unwrap())
+        .collect();
     assert_eq!(invoices, ["A1-I1", "A1-I1", "A1-I2"]);
 }
 
@@ -316,8 +336,10 @@ async fn an_attempt_whose_answer_was_lost_is_looked_up_and_never_collected_twice
     let _worker = crate::boot::start_collections(&api.state);
     move_clock(&api, &key, "2026-03-01").await;
     run_billing(&api, &key).await;
-    let attempts =
-        attempts_when(&api, &key, |a| a.len() == 1 && status_of(&a[0]) == "succeeded").await;
+    let attempts = attempts_when(&api, &key, |a| {
+        a.len() == 1 && status_of(&a[0]) == "succeeded"
+    })
+    .await;
     assert_eq!(attempts[0]["status"]["on"], "2026-03-01");
     assert_eq!(stand_in.posts.lock().unwrap().len(), 1);
     assert_eq!(*stand_in.lookups.lock().unwrap(), vec!["ca_1".to_string()]);
@@ -341,7 +363,8 @@ async fn a_hard_decline_is_never_retried_and_tells_payment_failed() {
     let _worker = crate::boot::start_collections(&api.state);
     move_clock(&api, &key, "2026-03-01").await;
     run_billing(&api, &key).await;
-    let attempts = attempts_when(&api, &key, |a| a.len() == 1 && status_of(&a[0]) == "failed").await;
+    let attempts =
+        attempts_when(&api, &key, |a| a.len() == 1 && status_of(&a[0]) == "failed").await;
     assert_eq!(attempts[0]["status"]["class"], "hard_decline");
     assert!(attempts[0]["status"].get("retry_on").is_none());
     move_clock(&api, &key, "2026-03-20").await;
@@ -402,7 +425,8 @@ async fn a_token_is_sealed_and_never_in_answers_events_or_logs() {
     let api = Api::new();
     let key = acme(&api).await;
     let token = "tok_never_shown_7f3a";
-    let card = json!({"type": "bank_account", "token": token, "brand": "First Bank", "last_four": "6789"});
+    let card =
+        json!({"type": "bank_account", "token": token, "brand": "First Bank", "last_four": "6789"});
     let (status, method) = api
         .post("/v1/accounts/A1/payment-methods", &key, card)
         .await;
@@ -412,14 +436,21 @@ async fn a_token_is_sealed_and_never_in_answers_events_or_logs() {
     let (_, listed) = api.get("/v1/accounts/A1/payment-methods", &key).await;
     let (_, feed) = api.get("/v1/events?limit=1000", &key).await;
     let (_, export) = api.get("/v1/exports/ledger.csv", &key).await;
-    for shown in [method.to_string(), listed.to_string(), feed.to_string(), export.to_string()] {
+    for shown in [
+        method.to_string(),
+        listed.to_string(),
+        feed.to_string(),
+        export.to_string(),
+    ] {
         assert!(!shown.contains(token), "{shown}");
     }
     assert!(feed.to_string().contains("payment_method_attached"));
     let logged = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
     assert!(!logged.contains(token));
     let stored = api.state.store.read("acme", 0, 10_000).unwrap();
-    assert!(stored.iter().all(|e| !String::from_utf8_lossy(&serde_json::to_vec(&e.payload).unwrap()).contains(token)));
+    assert!(stored.iter().all(|e| {
+        !String::from_utf8_lossy(&serde_json::to_vec(&e.payload).unwrap()).contains(token)
+    }));
 }
 
 #[tokio::test]
@@ -443,18 +474,39 @@ async fn the_first_method_is_the_default_autopay_uses_it_and_a_method_in_autopay
     let (_, listed) = api.get("/v1/accounts/A1/payment-methods", &key).await;
     assert_eq!(listed["methods"][0]["default"], true);
     assert_eq!(listed["methods"][1]["default"], false);
-    assert_eq!(listed["autopay"], json!({"enabled": true, "method": "pm_1"}));
+    assert_eq!(
+        listed["autopay"],
+        json!({"enabled": true, "method": "pm_1"})
+    );
     let (status, problem) = api
-        .call("DELETE", "/v1/accounts/A1/payment-methods/pm_1", Some(&key), None, &[])
+        .call(
+            "DELETE",
+            "/v1/accounts/A1/payment-methods/pm_1",
+            Some(&key),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(problem["code"], "payment_method_in_autopay");
     let (status, _) = api
-        .call("DELETE", "/v1/accounts/A1/payment-methods/pm_2", Some(&key), None, &[])
+        .call(
+            "DELETE",
+            "/v1/accounts/A1/payment-methods/pm_2",
+            Some(&key),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, problem) = api
-        .call("DELETE", "/v1/accounts/A1/payment-methods/pm_2", Some(&key), None, &[])
+        .call(
+            "DELETE",
+            "/v1/accounts/A1/payment-methods/pm_2",
+            Some(&key),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(problem["code"], "payment_method_not_found");
@@ -467,7 +519,11 @@ async fn a_processor_event_with_a_bad_signature_is_401_and_changes_nothing() {
     let api = Api::new();
     let key = acme(&api).await;
     let (status, _) = api
-        .post("/v1/payment-processor", &key, json!({"url": "http://127.0.0.1:9"}))
+        .post(
+            "/v1/payment-processor",
+            &key,
+            json!({"url": "http://127.0.0.1:9"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let other = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -158,7 +158,11 @@ fn collect_tenant(engine: &Engine, worker: &Worker, tenant: &str) -> Result<(), 
             .map(|a| Job {
                 attempt: a.clone(),
                 url: processor.url.trim_end_matches('/').to_string(),
-                token_ref: s.payments.methods.get(&a.method).map(|m| m.token_ref.clone()),
+                token_ref: s
+                    .payments
+                    .methods
+                    .get(&a.method)
+                    .map(|m| m.token_ref.clone()),
             })
             .collect()
     })?;
@@ -202,7 +206,10 @@ fn send(
 ) -> Result<Option<ProcessorAnswer>, WorkError> {
     let attempt = &job.attempt;
     let store = engine.store().as_ref();
-    if store.get_blob(tenant, SENDS_NAMESPACE, &attempt.id)?.is_some() {
+    if store
+        .get_blob(tenant, SENDS_NAMESPACE, &attempt.id)?
+        .is_some()
+    {
         let url = format!("{}/attempts/{}", job.url, attempt.id);
         match worker.client.get(&url).send() {
             Ok(response) if response.status() == reqwest::StatusCode::NOT_FOUND => {}
