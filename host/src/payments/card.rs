@@ -30,7 +30,7 @@ pub fn luhn(digits: &[u8]) -> bool {
         }
         sum += value;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Whether `text` contains something that looks like a full card number:

@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The most payment methods attached to one account at a time.
 pub const METHODS_PER_ACCOUNT_MAX: usize = 20;
+/// The most characters of a processor token.
+pub const TOKEN_CHARS_MAX: usize = 500;
 /// The most characters of a brand.
 pub const BRAND_CHARS_MAX: usize = 40;
 /// The most days before the due date a collection may be made.

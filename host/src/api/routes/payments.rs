@@ -178,10 +178,15 @@ pub async fn attach_method(
     refuse_cards_in(&body, "")?;
     let body: NewMethod = serde_json::from_value(body)
         .map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))?;
-    if body.token.trim().is_empty() || body.token.len() > 500 {
+    if body.token.trim().is_empty()
+        || body.token.chars().count() > crate::payments::state::TOKEN_CHARS_MAX
+    {
         return Err(PaymentError::BadMethod {
             field: "token",
-            why: "1 to 500 characters".to_string(),
+            why: format!(
+                "1 to {} characters",
+                crate::payments::state::TOKEN_CHARS_MAX
+            ),
         }
         .into());
     }
