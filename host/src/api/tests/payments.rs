@@ -538,3 +538,84 @@ async fn a_processor_event_with_a_bad_signature_is_401_and_changes_nothing() {
     let (_, processor) = api.get("/v1/payment-processor", &key).await;
     assert!(processor.get("secret").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lead_days_collect_early_a_pending_attempt_waits_for_the_processors_event_and_a_chargeback_reverses_it()
+ {
+    let api = Api::new();
+    let key = e13_tenant(&api).await;
+    // Invoices due 10 days after they are issued: 2026-03-01, due 2026-03-11.
+    let settings = json!({"settings": {"returned_payment_fee": "25.00", "invoice_due_days": 10}});
+    let (status, answer) = api.post("/v1/billing/settings", &key, settings).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let stand_in = StandIn::default();
+    let pending = ProcessorAnswer::Pending {
+        processor_reference: "pi_1".into(),
+    };
+    let url = stand_in.serve(vec![(200, pending)]).await;
+    let secret = autopay_with(&api, &key, &url).await;
+    let body = json!({"url": url, "lead_days": 3, "soft_decline_retry_days": [2]});
+    let (status, processor) = api.post("/v1/payment-processor", &key, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{processor}");
+    let secret_now = processor["secret"].as_str().unwrap().to_string();
+    assert_ne!(
+        secret_now, secret,
+        "a new configuration signs with a new secret"
+    );
+    let _worker = crate::boot::start_collections(&api.state);
+
+    // Due 2026-03-11 with 3 lead days: nothing on 2026-03-07, collected on
+    // 2026-03-08.
+    move_clock(&api, &key, "2026-03-07").await;
+    run_billing(&api, &key).await;
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["invoices"][0]["invoice"]["due_date"], "2026-03-11");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(stand_in.posts.lock().unwrap().is_empty());
+    move_clock(&api, &key, "2026-03-08").await;
+    run_billing(&api, &key).await;
+    let attempts = attempts_when(&api, &key, |a| {
+        a.len() == 1 && status_of(&a[0]) == "pending"
+    })
+    .await;
+    assert_eq!(attempts[0]["requested_on"], "2026-03-08");
+
+    // A return before the attempt succeeded does not fit it.
+    let chargeback =
+        json!({"id": "evt_0", "type": "chargeback", "attempt": "ca_1", "code": "fraud"});
+    let (status, problem) = processor_event(&api, &secret_now, chargeback).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["code"], "collection_attempt_state");
+
+    // The processor tells the success later.
+    move_clock(&api, &key, "2026-03-09").await;
+    let success = json!({"id": "evt_1", "type": "succeeded", "attempt": "ca_1"});
+    let (status, answer) = processor_event(&api, &secret_now, success).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["invoices"][0]["outstanding"], "0");
+    assert_eq!(
+        billing["payments"][0]["payment"]["received_on"],
+        "2026-03-09"
+    );
+
+    // A chargeback reverses it with the returned payment fee.
+    move_clock(&api, &key, "2026-03-15").await;
+    let chargeback =
+        json!({"id": "evt_2", "type": "chargeback", "attempt": "ca_1", "code": "fraudulent"});
+    let (status, answer) = processor_event(&api, &secret_now, chargeback).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let attempts = attempts_when(&api, &key, |a| status_of(&a[0]) == "returned").await;
+    assert_eq!(attempts[0]["status"]["kind"], "chargeback");
+    assert_eq!(attempts[0]["status"]["on"], "2026-03-15");
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["invoices"][0]["outstanding"], "106.45");
+    assert_eq!(billing["payments"][0]["reversed_on"], "2026-03-15");
+    // The log rebuilds the same payments state.
+    let live = api
+        .state
+        .engine
+        .read("acme", |s| s.payments.clone())
+        .unwrap();
+    assert_eq!(api.state.engine.rebuild("acme").unwrap().payments, live);
+}
