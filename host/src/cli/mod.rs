@@ -9,6 +9,7 @@ mod plugin_lang;
 mod plugin_new;
 mod plugin_run;
 pub mod processor_simulate;
+pub mod processor_stripe;
 pub mod rater_serve;
 
 use clap::{Parser, Subcommand};
@@ -90,6 +91,16 @@ pub enum ProcessorCommand {
         /// The tenant's processor secret (`whsec_...`), to sign events.
         #[arg(long)]
         secret: Option<String>,
+    },
+    /// Serve the reference adapter for Stripe's PaymentIntents API (the
+    /// secret key from the environment variable `STRIPE_API_KEY`).
+    Stripe {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8092")]
+        listen: std::net::SocketAddr,
+        /// Stripe's API base URL.
+        #[arg(long, default_value = processor_stripe::STRIPE_API)]
+        stripe_api: String,
     },
 }
 
@@ -308,6 +319,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                     premia,
                     tenant,
                     secret,
+                },
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Processor(ProcessorCommand::Stripe { listen, stripe_api }) => {
+            let key = std::env::var("STRIPE_API_KEY")
+                .map_err(|_| anyhow::anyhow!("set STRIPE_API_KEY to the Stripe secret key"))?;
+            processor_stripe::run(
+                listen,
+                processor_stripe::StripeOptions {
+                    api: stripe_api.trim_end_matches('/').to_string(),
+                    key,
                 },
             )?;
             Ok(ExitCode::SUCCESS)

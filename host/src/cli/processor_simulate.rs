@@ -174,6 +174,7 @@ async fn send_event(
     };
     let body = serde_json::to_vec(&body).expect("events serialize");
     let answer = tokio::task::spawn_blocking(move || {
+        crate::rating::external::install_tls_provider();
         let timestamp = chrono::Utc::now().timestamp();
         reqwest::blocking::Client::new()
             .post(format!(
