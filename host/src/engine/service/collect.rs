@@ -177,13 +177,19 @@ fn collect_tenant(engine: &Engine, worker: &Worker, tenant: &str) -> Result<(), 
         {
             continue;
         }
-        match send(engine, worker, tenant, &job)? {
-            Some(answer) => {
-                worker.waits.lock().expect("waits").remove(&key);
-                record(engine, tenant, &job.attempt.id, answer)?;
+        let recorded = match send(engine, worker, tenant, &job) {
+            Ok(Some(answer)) => record(engine, tenant, &job.attempt.id, answer),
+            Ok(None) => Err("the answer is lost for now".into()),
+            Err(error) => Err(error),
+        };
+        let mut waits = worker.waits.lock().expect("waits");
+        match recorded {
+            Ok(()) => {
+                waits.remove(&key);
             }
-            None => {
-                let mut waits = worker.waits.lock().expect("waits");
+            // Looked up (never sent again blindly) after a growing wait.
+            Err(error) => {
+                tracing::warn!(%tenant, attempt = %job.attempt.id, %error, "collection attempt not resolved yet");
                 let wait = waits
                     .get(&key)
                     .map(|(_, wait)| (wait * 2).min(LOOKUP_BACKOFF_MS_MAX))
