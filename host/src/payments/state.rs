@@ -40,8 +40,8 @@ pub struct PaymentMethod {
     pub id: String,
     pub account: String,
     pub method_type: MethodType,
-    /// The reference of the sealed token; never shown.
-    #[serde(skip_serializing)]
+    /// The reference of the sealed token (not the token); answers show
+    /// `api::routes::payments::MethodView`, without it.
     pub token_ref: String,
     pub brand: String,
     pub last_four: String,
@@ -62,7 +62,7 @@ pub struct Autopay {
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessorConfig {
     pub url: String,
-    #[serde(skip_serializing)]
+    /// The reference of the sealed processor secret (not the secret).
     pub secret_ref: String,
     pub lead_days: u32,
     pub soft_decline_retry_days: Vec<u32>,
