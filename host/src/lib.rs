@@ -27,6 +27,7 @@ pub mod invoicing;
 pub mod keys;
 pub mod ledger;
 pub mod limits;
+pub mod payments;
 pub mod plugin;
 pub mod policy;
 pub mod rating;

@@ -192,6 +192,32 @@ pub use crate::engine::PREVIEW_RUNS_MAX;
 /// Most commands one account's billing run takes.
 pub use crate::engine::RUN_COMMANDS_PER_ACCOUNT_MAX;
 
+// --- payments (`payments/`, `engine/service/collect.rs`, `api/routes/payments.rs`)
+/// Largest processor event body, bytes.
+pub use crate::api::routes::payments::PROCESSOR_EVENT_BYTES_MAX;
+/// Farthest a processor event's timestamp is from now, seconds.
+pub use crate::api::routes::payments::PROCESSOR_EVENT_SKEW_SECONDS_MAX;
+/// Longest wait between look-ups of an attempt whose answer was lost, ms.
+pub use crate::engine::collect::LOOKUP_BACKOFF_MS_MAX;
+/// Most digits of what is refused as a card number.
+pub use crate::payments::card::CARD_DIGITS_MAX;
+/// Fewest digits of what is refused as a card number.
+pub use crate::payments::card::CARD_DIGITS_MIN;
+/// Latest retry day after the first attempt, days.
+pub use crate::payments::retry::RETRY_DAYS_MAX as COLLECTION_RETRY_DAYS_MAX;
+/// Most soft-decline retries a tenant configures.
+pub use crate::payments::retry::SOFT_DECLINE_RETRIES_MAX;
+/// Longest payment method brand, characters.
+pub use crate::payments::state::BRAND_CHARS_MAX as PAYMENT_BRAND_CHARS_MAX;
+/// Most days before the due date a collection is made.
+pub use crate::payments::state::LEAD_DAYS_MAX as COLLECTION_LEAD_DAYS_MAX;
+/// Most payment methods attached to one account.
+pub use crate::payments::state::METHODS_PER_ACCOUNT_MAX as PAYMENT_METHODS_PER_ACCOUNT_MAX;
+/// Longest processor adapter URL, characters.
+pub use crate::payments::state::PROCESSOR_URL_CHARS_MAX;
+/// Longest processor token, characters.
+pub use crate::payments::state::TOKEN_CHARS_MAX as PAYMENT_TOKEN_CHARS_MAX;
+
 // --- API keys, exports and HTTP (`keys/`, `export/`, `api/`)
 /// Largest JSON request body, bytes.
 pub use crate::api::JSON_BODY_BYTES_MAX;

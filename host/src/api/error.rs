@@ -168,6 +168,12 @@ impl From<crate::webhooks::WebhookError> for ApiError {
     }
 }
 
+impl From<crate::payments::PaymentError> for ApiError {
+    fn from(error: crate::payments::PaymentError) -> Self {
+        EngineError::Payments(error).into()
+    }
+}
+
 impl From<crate::config::ConfigError> for ApiError {
     fn from(error: crate::config::ConfigError) -> Self {
         EngineError::Config(error).into()

@@ -23,7 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use routes::{
     accounting, activation, billing, bundle, clock, config, config_reads, exports, keys, ledger,
-    pending, policies, raters, shadow, webhooks,
+    payments, pending, policies, raters, shadow, webhooks,
 };
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -143,6 +143,27 @@ fn api_router(state: AppState) -> Router {
         )
         .route("/v1/pending-transactions", get(pending::list_pending))
         .route("/v1/payments", post(billing::record_payment))
+        .route(
+            "/v1/accounts/{account}/payment-methods",
+            post(payments::attach_method).get(payments::list_methods),
+        )
+        .route(
+            "/v1/accounts/{account}/payment-methods/{id}",
+            delete(payments::detach_method),
+        )
+        .route(
+            "/v1/accounts/{account}/autopay",
+            post(payments::set_autopay),
+        )
+        .route(
+            "/v1/accounts/{account}/collection-attempts",
+            get(payments::list_attempts),
+        )
+        .route(
+            "/v1/payment-processor",
+            post(payments::configure_processor).get(payments::get_processor),
+        )
+        .route("/v1/processor-events", post(payments::processor_event))
         .route(
             "/v1/payments/{payment}/reversals",
             post(billing::reverse_payment),

@@ -9,7 +9,7 @@
 
 use super::routes::{
     accounting, activation, billing, bundle, clock, config, config_reads, exports, keys, ledger,
-    pending, policies, raters, shadow, webhooks,
+    payments, pending, policies, raters, shadow, webhooks,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -58,6 +58,9 @@ use utoipa::{PartialSchema, ToSchema};
         webhooks::get_endpoint, webhooks::update_endpoint, webhooks::disable_endpoint,
         webhooks::enable_endpoint, webhooks::rotate_secret, webhooks::delete_endpoint,
         webhooks::list_attempts, webhooks::replay,
+        payments::attach_method, payments::list_methods, payments::detach_method,
+        payments::set_autopay, payments::list_attempts, payments::configure_processor,
+        payments::get_processor, payments::processor_event,
     ),
     components(schemas(super::error::Problem, BillingCommand, crate::webhooks::WebhookMessage)),
     tags(
@@ -70,6 +73,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "accounting", description = "Insurance accounting: earnings runs, written/earned/unearned premium, accounting periods and their close, the GL mapping (DOMAIN section 10)"),
         (name = "exports", description = "CSV and Parquet files for finance and data teams (read)"),
         (name = "webhooks", description = "Webhook endpoints, their deliveries and replays; the messages are in the document's `webhooks` section"),
+        (name = "payments", description = "Payment methods (processor tokens, never card numbers), autopay, the payment processor adapter, collection attempts and the processor's signed events (docs/payments.md)"),
     )
 )]
 struct ApiDoc;

@@ -29,6 +29,7 @@ mod keys;
 mod money;
 mod on_account;
 mod openapi_document;
+mod payments;
 mod refusals;
 mod reinstatement;
 mod seed002;

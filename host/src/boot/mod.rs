@@ -128,6 +128,13 @@ pub fn start_webhooks(state: &AppState) -> crate::engine::webhooks::WebhookWorke
     Engine::start_webhooks(&state.engine, state.raters.secrets.clone())
 }
 
+/// Starts sending every tenant's requested collection attempts to its
+/// payment processor adapter (see [`crate::engine::collect`]); it stops
+/// when the handle is dropped.
+pub fn start_collections(state: &AppState) -> crate::engine::collect::CollectionWorker {
+    Engine::start_collections(&state.engine, state.raters.secrets.clone())
+}
+
 /// Runs the server until Ctrl-C.
 pub async fn serve(options: ServeOptions) -> Result<(), BootError> {
     let data = options.data.clone();
@@ -137,6 +144,8 @@ pub async fn serve(options: ServeOptions) -> Result<(), BootError> {
         .map_err(|e| BootError::Task(e.to_string()))??;
     // Webhook messages are delivered from the log while the server runs.
     let _webhooks = start_webhooks(&state);
+    // Collection attempts are sent to the processor adapter.
+    let _collections = start_collections(&state);
     if options.demo || state.keys.is_empty() {
         let demo_state = state.clone();
         let files = options.demo_files.clone();

@@ -8,6 +8,8 @@ mod plugin_check;
 mod plugin_lang;
 mod plugin_new;
 mod plugin_run;
+pub mod processor_simulate;
+pub mod processor_stripe;
 pub mod rater_serve;
 
 use clap::{Parser, Subcommand};
@@ -65,6 +67,41 @@ pub enum Command {
     /// Serve a rating plugin as a Socotra-compatible external rater.
     #[command(subcommand)]
     Rater(RaterCommand),
+    /// A local payment processor adapter for the demo and tests.
+    #[command(subcommand)]
+    Processor(ProcessorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProcessorCommand {
+    /// Serve a payment processor adapter speaking Premia's collection
+    /// protocol, with outcomes scripted by the method token's prefix
+    /// (`tok_soft_<code>`, `tok_hard_<code>`, `tok_fails<n>_<code>`,
+    /// `tok_pending`, `tok_error`; anything else succeeds).
+    Simulate {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8091")]
+        listen: std::net::SocketAddr,
+        /// Premia's base URL, to post processor events to.
+        #[arg(long)]
+        premia: Option<String>,
+        /// The tenant whose processor this is.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The tenant's processor secret (`whsec_...`), to sign events.
+        #[arg(long)]
+        secret: Option<String>,
+    },
+    /// Serve the reference adapter for Stripe's PaymentIntents API (the
+    /// secret key from the environment variable `STRIPE_API_KEY`).
+    Stripe {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8092")]
+        listen: std::net::SocketAddr,
+        /// Stripe's API base URL.
+        #[arg(long, default_value = processor_stripe::STRIPE_API)]
+        stripe_api: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -266,6 +303,34 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 rater_serve::ServeOptions {
                     default_currency,
                     ..rater_serve::ServeOptions::default()
+                },
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Processor(ProcessorCommand::Simulate {
+            listen,
+            premia,
+            tenant,
+            secret,
+        }) => {
+            processor_simulate::run(
+                listen,
+                processor_simulate::EventsTarget {
+                    premia,
+                    tenant,
+                    secret,
+                },
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Processor(ProcessorCommand::Stripe { listen, stripe_api }) => {
+            let key = std::env::var("STRIPE_API_KEY")
+                .map_err(|_| anyhow::anyhow!("set STRIPE_API_KEY to the Stripe secret key"))?;
+            processor_stripe::run(
+                listen,
+                processor_stripe::StripeOptions {
+                    api: stripe_api.trim_end_matches('/').to_string(),
+                    key,
                 },
             )?;
             Ok(ExitCode::SUCCESS)

@@ -174,6 +174,11 @@ pub struct BillingSettings {
     /// (the default) never writes off.
     #[serde(default)]
     pub auto_write_off_up_to: Decimal,
+    /// The fee charged when a collected payment is returned or charged
+    /// back (DOMAIN section 11), billed on the next invoice; zero (the
+    /// default) charges none. Example: 25.00 ([E13]).
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub returned_payment_fee: Decimal,
     /// Whether billing runs generate invoices (seed 003's "Enable Automatic
     /// Billing"; default yes). An account turned off gets an invoicing hold
     /// (installments and fees accumulate uninvoiced; due dates, grace and
@@ -281,6 +286,7 @@ impl Default for BillingSettings {
             credit: CreditOptions::default(),
             delinquency: DelinquencyPlan::default(),
             auto_write_off_up_to: Decimal::ZERO,
+            returned_payment_fee: Decimal::ZERO,
             automatic_billing: true,
             communication: Communication::Email,
             auto_bind: None,
@@ -400,6 +406,7 @@ impl BillingSettings {
             auto_write_off_up_to: overrides
                 .auto_write_off_up_to
                 .unwrap_or(self.auto_write_off_up_to),
+            returned_payment_fee: self.returned_payment_fee,
             automatic_billing: overrides
                 .automatic_billing
                 .unwrap_or(self.automatic_billing),
@@ -454,6 +461,7 @@ impl BillingSettings {
             ("delinquency minimum", plan.minimum),
             ("late fee", plan.late_fee),
             ("automatic write-off threshold", self.auto_write_off_up_to),
+            ("returned payment fee", self.returned_payment_fee),
         ] {
             if amount.is_sign_negative() || amount.scale() > SETTINGS_AMOUNT_SCALE_MAX {
                 return Err(CollectionsError::InvalidSettingAmount { what, amount });

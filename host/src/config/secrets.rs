@@ -238,6 +238,48 @@ impl SecretBox {
     }
 }
 
+/// The blob namespace of payment methods' encrypted processor tokens.
+pub const PAYMENT_TOKENS_NAMESPACE: &str = "payment-tokens";
+
+impl SecretBox {
+    /// Keeps a payment method's processor token sealed in the tenant's
+    /// secret area; returns its reference (a keyed digest of the tenant
+    /// and token: the same token, the same reference, so a retried
+    /// attachment replays). Events name the token only by it.
+    pub fn put_payment_token(
+        &self,
+        store: &dyn Store,
+        tenant: &str,
+        token: &str,
+    ) -> Result<String, SecretError> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
+        mac.update(b"premia payment token reference v1\n");
+        mac.update(tenant.as_bytes());
+        mac.update(b"\n");
+        mac.update(token.as_bytes());
+        let reference = format!("tok_{}", hex::encode(&mac.finalize().into_bytes()[..16]));
+        let context = format!("{tenant}/{PAYMENT_TOKENS_NAMESPACE}/{reference}");
+        let sealed = self.seal(token.as_bytes(), context.as_bytes());
+        store.put_blob(tenant, PAYMENT_TOKENS_NAMESPACE, &reference, &sealed)?;
+        Ok(reference)
+    }
+
+    /// A payment method's processor token from the tenant's secret area.
+    pub fn payment_token(
+        &self,
+        store: &dyn Store,
+        tenant: &str,
+        reference: &str,
+    ) -> Result<String, SecretError> {
+        let sealed = store
+            .get_blob(tenant, PAYMENT_TOKENS_NAMESPACE, reference)?
+            .ok_or_else(|| SecretError::Missing(reference.to_string()))?;
+        let context = format!("{tenant}/{PAYMENT_TOKENS_NAMESPACE}/{reference}");
+        let bytes = self.open(&sealed, context.as_bytes())?;
+        String::from_utf8(bytes).map_err(|_| SecretError::Undecryptable)
+    }
+}
+
 fn context(tenant: &str, reference: &str) -> String {
     format!("{tenant}/{SECRETS_NAMESPACE}/{reference}")
 }

@@ -143,6 +143,9 @@ pub fn touched_accounts(state: &TenantState, events: &[TenantEvent]) -> BTreeSet
             ) => account_of_policy(policy),
             TenantEvent::Collections(event) => event.account().map(str::to_string),
             TenantEvent::Binding(event) => Some(event.account().to_string()),
+            TenantEvent::Payments(event) => {
+                event.stream().strip_prefix("account/").map(str::to_string)
+            }
             TenantEvent::Book(BookEvent::ProductDeployed { .. })
             | TenantEvent::Journal(_)
             | TenantEvent::Clock(_)

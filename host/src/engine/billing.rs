@@ -338,6 +338,11 @@ impl TenantState {
                 // Pending transactions expire first (see `super::auto_bind`).
                 let mut events = self.expire_pending(account, *up_to);
                 events.extend(self.decide_run(account, *up_to, raters, adjuster)?);
+                // Once billing has nothing more to do, the autopay
+                // invoices' collection attempts (see `super::payments`).
+                if events.is_empty() {
+                    events = self.autopay_requests(account, *up_to, context);
+                }
                 return Ok(events);
             }
             _ => {}

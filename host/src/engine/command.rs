@@ -1,7 +1,7 @@
 //! The commands the engine accepts: policy commands (products, accounts,
 //! transactions, flat charges) and billing commands (settings, billing runs,
 //! payments, credit, write-offs, disbursements, holds, plan changes), the
-//! test clock and API keys.
+//! test clock, API keys, webhooks and payments.
 
 use super::accounting::AccountingCommand;
 use super::clock::ClockCommand;
@@ -9,6 +9,7 @@ use super::shadow_report::ShadowRecord;
 use crate::collections::BillingCommand;
 use crate::config::ConfigCommand;
 use crate::keys::KeyCommand;
+use crate::payments::PaymentCommand;
 use crate::policy::PolicyCommand;
 use crate::webhooks::WebhookCommand;
 use serde::{Deserialize, Serialize};
@@ -34,11 +35,20 @@ pub enum EngineCommand {
     Webhooks(WebhookCommand),
     /// Earnings runs, closing months, the GL mapping.
     Accounting(AccountingCommand),
+    /// Payment methods, autopay, the processor adapter and collection
+    /// attempts' outcomes.
+    Payments(PaymentCommand),
 }
 
 impl From<AccountingCommand> for EngineCommand {
     fn from(command: AccountingCommand) -> Self {
         EngineCommand::Accounting(command)
+    }
+}
+
+impl From<PaymentCommand> for EngineCommand {
+    fn from(command: PaymentCommand) -> Self {
+        EngineCommand::Payments(command)
     }
 }
 

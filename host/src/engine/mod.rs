@@ -12,6 +12,7 @@ mod configure;
 mod feed;
 mod key_ring;
 mod next_invoice;
+mod payments;
 mod plugin_adjuster;
 mod reinstatement;
 mod schedule;
@@ -39,8 +40,10 @@ pub use key_ring::{
     LAST_USED_FLUSH_SECONDS, LAST_USED_NAMESPACE, SYSTEM_TENANT,
 };
 pub use next_invoice::{NEXT_INVOICE_STEPS_MAX, NextInvoice};
+pub use payments::COLLECTIONS_ACTOR;
 pub use plugin_adjuster::PluginInvoiceAdjuster;
 pub use schedule::{PREVIEW_RUNS_MAX, ScheduledInvoice};
+pub use service::collect;
 pub use service::decode_stored;
 pub use service::webhooks;
 pub use service::{

@@ -21,6 +21,7 @@
 
 mod billing_run;
 mod bundle_preview;
+pub mod collect;
 mod quote_schedule;
 mod shadow;
 pub mod webhooks;

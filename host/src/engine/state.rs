@@ -23,6 +23,7 @@ use crate::keys::{ApiKeys, KeyError, KeyEvent};
 use crate::ledger::{
     EntryDraft, EntryId, JournalEntry, Ledger, LedgerAccount, LedgerError, Posting, Side, postings,
 };
+use crate::payments::{PaymentError, PaymentEvent, Payments};
 use crate::policy::{
     BookEvent, Charge, CommandContext, PolicyBook, PolicyCommand, PolicyError, RaterResolver,
 };
@@ -56,6 +57,8 @@ pub enum TenantEvent {
     Webhooks(WebhookEvent),
     /// An earnings run, a closed month or a GL mapping uploaded.
     Accounting(AccountingEvent),
+    /// A payment method, autopay, the processor or a collection attempt.
+    Payments(PaymentEvent),
 }
 
 impl TenantEvent {
@@ -78,6 +81,7 @@ impl TenantEvent {
             TenantEvent::Binding(event) => event.kind(),
             TenantEvent::Webhooks(event) => event.kind(),
             TenantEvent::Accounting(event) => event.kind(),
+            TenantEvent::Payments(event) => event.kind(),
         }
     }
 
@@ -99,6 +103,7 @@ impl TenantEvent {
             TenantEvent::Binding(_) => "policy",
             TenantEvent::Webhooks(_) => "configuration",
             TenantEvent::Accounting(event) => event.category(),
+            TenantEvent::Payments(event) => event.category(),
         }
     }
 
@@ -170,6 +175,7 @@ impl TenantEvent {
             TenantEvent::Binding(event) => format!("account/{}", event.account()),
             TenantEvent::Webhooks(event) => format!("webhook-endpoint/{}", event.endpoint()),
             TenantEvent::Accounting(_) => "accounting".to_string(),
+            TenantEvent::Payments(event) => event.stream(),
         }
     }
 }
@@ -245,6 +251,8 @@ pub enum EngineError {
     Webhooks(#[from] WebhookError),
     #[error(transparent)]
     Accounting(#[from] AccountingError),
+    #[error(transparent)]
+    Payments(#[from] PaymentError),
     /// A held transaction (automatic binding) on an account billing does
     /// not know: create the account first.
     #[error("automatic binding holds transactions of known accounts only: no billing account {0}")]
@@ -273,6 +281,7 @@ impl EngineError {
             EngineError::Keys(error) => error.code(),
             EngineError::Config(error) => error.code(),
             EngineError::Webhooks(error) => error.code(),
+            EngineError::Payments(error) => error.code(),
             EngineError::Shadow(error) => error.code(),
             EngineError::Accounting(error) => error.code(),
             EngineError::InvalidAmount { .. } => "invalid_amount",
@@ -298,6 +307,7 @@ impl EngineError {
             EngineError::Shadow(error) => error.kind(),
             EngineError::Webhooks(error) => error.kind(),
             EngineError::Accounting(error) => error.kind(),
+            EngineError::Payments(error) => error.kind(),
             EngineError::InvalidAmount { .. } | EngineError::AutoBindUnknownAccount(_) => {
                 ErrorKind::Invalid
             }
@@ -328,6 +338,8 @@ pub struct TenantState {
     pub webhooks: WebhookEndpoints,
     /// Earnings runs, closed months and GL mappings.
     pub accounting: Accounting,
+    /// Payment methods, autopay, the processor and collection attempts.
+    pub payments: Payments,
 }
 
 impl TenantState {
@@ -344,6 +356,7 @@ impl TenantState {
             pending: PendingTransactions::default(),
             webhooks: WebhookEndpoints::default(),
             accounting: Accounting::default(),
+            payments: Payments::default(),
         })
     }
 
@@ -474,6 +487,9 @@ impl TenantState {
                 self.events_applied,
             )?)],
             EngineCommand::Accounting(command) => self.decide_accounting(command, context)?,
+            EngineCommand::Payments(command) => {
+                self.decide_payments(command, context, raters, adjuster)?
+            }
         };
         check_event_sizes(&events)?;
         Ok(events)
@@ -709,6 +725,10 @@ impl TenantState {
             }
             TenantEvent::Webhooks(event) => {
                 self.webhooks.apply(event);
+                Ok(())
+            }
+            TenantEvent::Payments(event) => {
+                self.payments.apply(event);
                 Ok(())
             }
             TenantEvent::Journal(entry) => {

@@ -13,6 +13,7 @@
 use super::state::{TenantEvent, TenantState};
 use crate::collections::CollectionsEvent as C;
 use crate::domain::Money;
+use crate::payments::PaymentEvent;
 use crate::policy::{BookEvent, TransactionKind};
 use crate::store::StoredEvent;
 use crate::webhooks::schema::{SCHEMA_VERSION, WebhookData, WebhookMessage};
@@ -101,6 +102,31 @@ fn told(
         | TenantEvent::Accounting(crate::engine::AccountingEvent::GlMappingUploaded { .. }) => {
             configuration()
         }
+        TenantEvent::Payments(PaymentEvent::CollectionAttemptFailed {
+            attempt,
+            account,
+            invoice,
+            code,
+            on,
+            ..
+        }) => vec![(
+            "payment.failed",
+            WebhookData {
+                account: Some(account.clone()),
+                invoice: Some(invoice.clone()),
+                amount: state.payments.attempts.get(attempt).map(|a| a.amount),
+                on: Some(*on),
+                reason: Some(code.clone()),
+                ..WebhookData::default()
+            },
+        )],
+        TenantEvent::Payments(
+            PaymentEvent::MethodAttached { .. }
+            | PaymentEvent::MethodDetached { .. }
+            | PaymentEvent::AutopaySet { .. }
+            | PaymentEvent::ProcessorConfigured { .. },
+        ) => configuration(),
+        TenantEvent::Payments(_) => Vec::new(),
         TenantEvent::Book(_)
         | TenantEvent::Accounting(_)
         | TenantEvent::Journal(_)

@@ -48,6 +48,10 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
         "a payment was returned or reversed; what it paid is owed again",
     ),
     (
+        "payment.failed",
+        "an autopay collection attempt failed (the reason is the processor's code)",
+    ),
+    (
         "delinquency.started",
         "an account became delinquent (grace started)",
     ),

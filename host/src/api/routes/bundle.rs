@@ -189,5 +189,9 @@ fn access(step: &PreviewStep) -> &'static [Access] {
         PreviewStep::Command(
             EngineCommand::Config(_) | EngineCommand::Shadow(_) | EngineCommand::Webhooks(_),
         ) => &[Access::Configure],
+        PreviewStep::Command(EngineCommand::Payments(command)) => match command {
+            crate::payments::PaymentCommand::ConfigureProcessor { .. } => &[Access::Configure],
+            _ => &[Access::Collect],
+        },
     }
 }

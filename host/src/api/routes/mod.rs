@@ -11,6 +11,7 @@ pub mod config_reads;
 pub mod exports;
 pub mod keys;
 pub mod ledger;
+pub mod payments;
 pub mod pending;
 pub mod policies;
 pub mod raters;

@@ -356,6 +356,12 @@ async fn a_read_only_key_sending_a_malformed_body_to_any_command_is_forbidden_be
     let doc = serde_json::to_value(openapi::document()).unwrap();
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
+        // The processor's events carry no API key: a signature with the
+        // tenant's processor secret is checked before the body is read
+        // (`api::tests::payments`).
+        if path == "/v1/processor-events" {
+            continue;
+        }
         for method in ["post", "put", "delete"] {
             if item.get(method).is_none() {
                 continue;

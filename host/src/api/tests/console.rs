@@ -77,9 +77,7 @@ async fn billed(api: &Api) -> String {
         .post("/v1/policies", &key, policy("P1", "1200.00"))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = api
-        .post("/v1/billing/runs", &key, json!({}))
-        .await;
+    let (status, _) = api.post("/v1/billing/runs", &key, json!({})).await;
     assert_eq!(status, StatusCode::OK);
     key
 }

@@ -213,7 +213,29 @@ impl Decider<'_> {
                 .map(|i| self.account.invoices[*i].invoice.due_date)
                 .min()
                 .unwrap_or(day);
-            let counted_from = due_date.max(day.pred_opt().unwrap_or(day));
+            // Invoices owed again because a payment that ended a
+            // delinquency of theirs was returned ([E13]): grace still
+            // counts from their due date and the late fee is not charged
+            // again. (Owed again after a write-off's reversal, grace is
+            // full.)
+            let reopened = invoices.iter().any(|i| {
+                let locator = &self.account.invoices[*i].invoice.locator;
+                self.account.delinquencies.iter().any(|d| {
+                    let DelinquencyStatus::Ended { on: ended } = d.status else {
+                        return false;
+                    };
+                    d.invoices.contains(locator)
+                        && self.account.payments.iter().any(|p| {
+                            p.reversed_on.is_some_and(|r| r >= ended)
+                                && p.payment.allocations.iter().any(|a| &a.invoice == locator)
+                        })
+                })
+            });
+            let counted_from = if reopened {
+                due_date
+            } else {
+                due_date.max(day.pred_opt().unwrap_or(day))
+            };
             let grace_end = grace_end_from(&plan, counted_from)?;
             let locator = self.locator("Q", self.account.delinquencies.len());
             let delinquency = Delinquency {
@@ -232,7 +254,7 @@ impl Decider<'_> {
                 follows: None,
             };
             self.emit(CollectionsEvent::DelinquencyStarted { delinquency })?;
-            if plan.late_fee > Decimal::ZERO {
+            if plan.late_fee > Decimal::ZERO && !reopened {
                 let amount = Money::new(plan.late_fee, self.account.currency)
                     .rounded(RoundingMode::HalfAwayFromZero);
                 let fee = Fee {
