@@ -36,6 +36,7 @@ mod hold;
 mod invoice;
 mod payment;
 mod plan;
+mod read_index;
 mod settings;
 mod state;
 mod write_off;
@@ -59,6 +60,7 @@ pub use settings::{
     AUTO_BIND_DAYS_MAX, AUTOMATIC_BILLING_OFF, AccountOverrides, AutoBind, AutoBindType,
     BillingSettings, Communication, CreditOptions, DelinquencyPlan, DelinquencyScope, SeparateBy,
 };
+pub use read_index::{InvoiceKey, InvoiceState, ReadIndex};
 pub use state::Collections;
 pub use write_off::{WriteOff, WriteOffRecord};
 // Limits, gathered with the others in `crate::limits`.

@@ -11,6 +11,7 @@ mod configure;
 mod feed;
 mod key_ring;
 mod next_invoice;
+pub mod read_model;
 mod plugin_adjuster;
 mod reinstatement;
 mod schedule;
