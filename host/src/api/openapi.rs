@@ -9,7 +9,7 @@
 
 use super::routes::{
     activation, billing, bundle, clock, config, config_reads, exports, keys, ledger, pending,
-    policies, raters, shadow, webhooks,
+    policies, raters, read_model, shadow, webhooks,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -55,6 +55,9 @@ use utoipa::{PartialSchema, ToSchema};
         webhooks::get_endpoint, webhooks::update_endpoint, webhooks::disable_endpoint,
         webhooks::enable_endpoint, webhooks::rotate_secret, webhooks::delete_endpoint,
         webhooks::list_attempts, webhooks::replay,
+        read_model::search_accounts, read_model::account_summary, read_model::account_payments,
+        read_model::list_invoices, read_model::get_invoice, read_model::policy_timeline,
+        read_model::worklist,
     ),
     components(schemas(super::error::Problem, BillingCommand, crate::webhooks::WebhookMessage)),
     tags(
@@ -63,6 +66,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "raters", description = "Socotra-compatible external raters (admin)"),
         (name = "policies", description = "Accounts, quotes, policies and their transactions (policy system)"),
         (name = "billing", description = "Collections: payments, credit, write-offs, disbursements, holds, billing runs, the tenant's clock"),
+        (name = "read model", description = "Billing staff's reads: account search and summary, invoices, payments, a policy's timeline, worklists (read)"),
         (name = "ledger", description = "Journal entries, balances, trial balance, event feed (read)"),
         (name = "exports", description = "CSV and Parquet files for finance and data teams (read)"),
         (name = "webhooks", description = "Webhook endpoints, their deliveries and replays; the messages are in the document's `webhooks` section"),

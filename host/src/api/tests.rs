@@ -26,6 +26,7 @@ mod golden_log;
 mod keys;
 mod money;
 mod openapi_document;
+mod read_model;
 mod refusals;
 mod reinstatement;
 mod seed002;

@@ -56,11 +56,11 @@ pub use hold::{Hold, HoldKind};
 pub use invoice::{INVOICE_ITEMS_MAX, Invoice, InvoiceItem, InvoiceRecord, ItemKind, SliceRef};
 pub use payment::{Allocation, Payment, PaymentRecord};
 pub use plan::change_plan;
+pub use read_index::{InvoiceKey, InvoiceState, ReadIndex};
 pub use settings::{
     AUTO_BIND_DAYS_MAX, AUTOMATIC_BILLING_OFF, AccountOverrides, AutoBind, AutoBindType,
     BillingSettings, Communication, CreditOptions, DelinquencyPlan, DelinquencyScope, SeparateBy,
 };
-pub use read_index::{InvoiceKey, InvoiceState, ReadIndex};
 pub use state::Collections;
 pub use write_off::{WriteOff, WriteOffRecord};
 // Limits, gathered with the others in `crate::limits`.

@@ -137,7 +137,8 @@ impl ReadIndex {
     pub fn add_account(&mut self, locator: &str, name: &str) {
         self.search
             .insert((locator.to_lowercase(), locator.to_string()));
-        self.search.insert((name.to_lowercase(), locator.to_string()));
+        self.search
+            .insert((name.to_lowercase(), locator.to_string()));
     }
 
     /// The keys of the invoices `event` touches in `account`, before it is

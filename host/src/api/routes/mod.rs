@@ -13,5 +13,6 @@ pub mod ledger;
 pub mod pending;
 pub mod policies;
 pub mod raters;
+pub mod read_model;
 pub mod shadow;
 pub mod webhooks;

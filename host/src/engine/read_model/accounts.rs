@@ -4,7 +4,7 @@
 //! effect) and its payments with how they were applied.
 
 use super::invoices::{InvoiceRow, past_due_days};
-use super::{CursorPage, PageRequest, ReadError, encode_cursor, page};
+use super::{CursorPage, PageRequest, ReadError, at_scale, encode_cursor, page};
 use crate::collections::{
     AccountBilling, AccountOverrides, BillingSettings, Delinquency, Disbursement, Hold,
     PaymentRecord, WriteOffRecord,
@@ -90,6 +90,7 @@ fn account_row(state: &TenantState, account: &AccountBilling, today: NaiveDate) 
         .filter(|r| r.invoice.due_date < today)
         .map(|r| r.outstanding())
         .sum();
+    let money = |value| at_scale(value, account.currency);
     AccountRow {
         locator: account.locator.clone(),
         name: state
@@ -99,9 +100,9 @@ fn account_row(state: &TenantState, account: &AccountBilling, today: NaiveDate) 
             .map(|a| a.name.clone())
             .unwrap_or_default(),
         currency: account.currency,
-        billed_outstanding: account.open_balance(),
-        past_due,
-        credit: account.credit,
+        billed_outstanding: money(account.open_balance()),
+        past_due: money(past_due),
+        credit: money(account.credit),
         delinquent: AccountFilter::Delinquent.holds(account, today),
         on_hold: AccountFilter::OnHold.holds(account, today),
     }
@@ -396,6 +397,7 @@ pub fn account_overview(
         .get(account)
         .ok_or_else(|| ReadError::UnknownAccount(account.to_string()))?;
     let position = AccountPosition::of(&state.collections, &state.ledger, account);
+    let money = |value| at_scale(value, billing.currency);
     let mut ageing = Ageing::default();
     let mut past_due = Decimal::ZERO;
     for i in &billing.open {
@@ -463,12 +465,17 @@ pub fn account_overview(
         currency: billing.currency,
         today,
         balances: Balances {
-            billed_outstanding: position.owed,
-            unbilled: position.unbilled,
-            credit: position.credit,
-            available_credit: position.available_credit,
-            past_due,
-            ageing,
+            billed_outstanding: money(position.owed),
+            unbilled: money(position.unbilled),
+            credit: money(position.credit),
+            available_credit: money(position.available_credit),
+            past_due: money(past_due),
+            ageing: Ageing {
+                days_0_29: money(ageing.days_0_29),
+                days_30_59: money(ageing.days_30_59),
+                days_60_89: money(ageing.days_60_89),
+                days_90_plus: money(ageing.days_90_plus),
+            },
         },
         policies,
         open_invoices,

@@ -3,10 +3,8 @@
 //! and credit applied to it, its write-offs and the corrections linking it
 //! to other invoices.
 
-use super::{CursorPage, PageRequest, ReadError, encode_cursor, page};
-use crate::collections::{
-    AccountBilling, InvoiceItem, InvoiceKey, InvoiceState, WriteOffRecord,
-};
+use super::{CursorPage, PageRequest, ReadError, at_scale, encode_cursor, page};
+use crate::collections::{AccountBilling, InvoiceItem, InvoiceKey, InvoiceState, WriteOffRecord};
 use crate::domain::Money;
 use crate::engine::state::TenantState;
 use crate::policy::{InstallmentSlice, TransactionKind};
@@ -93,10 +91,10 @@ impl InvoiceRow {
             issue_date: invoice.issue_date,
             due_date: invoice.due_date,
             total: invoice.total,
-            paid: record.paid,
-            credited: record.credited,
-            written_off: record.written_off,
-            outstanding: record.outstanding(),
+            paid: at_scale(record.paid, invoice.currency),
+            credited: at_scale(record.credited, invoice.currency),
+            written_off: at_scale(record.written_off, invoice.currency),
+            outstanding: at_scale(record.outstanding(), invoice.currency),
             status,
             days_past_due: if status == InvoiceStatus::PastDue {
                 past_due_days(invoice.due_date, today)
@@ -182,15 +180,19 @@ pub fn list_invoices(
     }
     let after_key = after
         .as_deref()
-        .map(|text| parse_invoice_key(text).ok_or_else(|| ReadError::BadCursor(encode_cursor(text))))
+        .map(|text| {
+            parse_invoice_key(text).ok_or_else(|| ReadError::BadCursor(encode_cursor(text)))
+        })
         .transpose()?;
     let mut ranges: Vec<(InvoiceState, Option<NaiveDate>, Option<NaiveDate>)> = Vec::new();
     let yesterday = today.pred_opt().unwrap_or(today);
     let (from, to) = (query.due_from, query.due_to);
     match query.status {
-        Some(InvoiceStatus::Open) => {
-            ranges.push((InvoiceState::Open, Some(from.map_or(today, |f| f.max(today))), to))
-        }
+        Some(InvoiceStatus::Open) => ranges.push((
+            InvoiceState::Open,
+            Some(from.map_or(today, |f| f.max(today))),
+            to,
+        )),
         Some(InvoiceStatus::PastDue) => ranges.push((
             InvoiceState::Open,
             from,
@@ -199,7 +201,11 @@ pub fn list_invoices(
         Some(InvoiceStatus::Paid) => ranges.push((InvoiceState::Paid, from, to)),
         Some(InvoiceStatus::WrittenOff) => ranges.push((InvoiceState::WrittenOff, from, to)),
         None => {
-            for state in [InvoiceState::Open, InvoiceState::Paid, InvoiceState::WrittenOff] {
+            for state in [
+                InvoiceState::Open,
+                InvoiceState::Paid,
+                InvoiceState::WrittenOff,
+            ] {
                 ranges.push((state, from, to));
             }
         }
@@ -383,24 +389,33 @@ pub fn invoice_detail(
         .items
         .iter()
         .map(|item| {
-            let policy = item.policy.as_deref().and_then(|p| state.book.policies.get(p));
-            let installment = item.slice.as_ref().and_then(|s| {
-                policy.and_then(|p| p.slices.get(s.index as usize)).cloned()
-            });
+            let policy = item
+                .policy
+                .as_deref()
+                .and_then(|p| state.book.policies.get(p));
+            let installment = item
+                .slice
+                .as_ref()
+                .and_then(|s| policy.and_then(|p| p.slices.get(s.index as usize)).cloned());
             let booked_by = item.transaction.as_deref().and_then(|t| {
-                policy.and_then(|p| p.transaction(t)).map(|t| TransactionBrief {
-                    locator: t.locator.clone(),
-                    kind: t.kind.clone(),
-                    effective: t.effective,
-                    term: t.term,
-                })
+                policy
+                    .and_then(|p| p.transaction(t))
+                    .map(|t| TransactionBrief {
+                        locator: t.locator.clone(),
+                        kind: t.kind.clone(),
+                        effective: t.effective,
+                        term: t.term,
+                    })
             });
             ItemDetail {
-                written_off: record
-                    .item_written_off
-                    .get(&item.locator)
-                    .copied()
-                    .unwrap_or_default(),
+                written_off: at_scale(
+                    record
+                        .item_written_off
+                        .get(&item.locator)
+                        .copied()
+                        .unwrap_or_default(),
+                    record.invoice.currency,
+                ),
                 installment,
                 booked_by,
                 corrected_by: corrections

@@ -74,7 +74,9 @@ pub enum ReadError {
     UnknownInvoice(String),
     #[error("no policy {0}")]
     UnknownPolicy(String),
-    #[error("no worklist {0}: use delinquent-accounts, disbursements-awaiting-approval, active-holds, invoices-coming-due or quarantined-plugins")]
+    #[error(
+        "no worklist {0}: use delinquent-accounts, disbursements-awaiting-approval, active-holds, invoices-coming-due or quarantined-plugins"
+    )]
     UnknownWorklist(String),
     #[error("cursor {0} is not one this list answered")]
     BadCursor(String),
@@ -123,7 +125,7 @@ fn encode_cursor(text: &str) -> String {
     hex::encode(text.as_bytes())
 }
 
-fn decode_cursor(cursor: &str) -> Result<String, ReadError> {
+pub fn decode_cursor(cursor: &str) -> Result<String, ReadError> {
     hex::decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
@@ -132,7 +134,7 @@ fn decode_cursor(cursor: &str) -> Result<String, ReadError> {
 
 /// The page of `rows` (at most `limit + 1` taken, in order): the first
 /// `limit`, and the cursor of the last when there were more.
-fn page<T>(mut rows: Vec<T>, limit: usize, key_of: impl Fn(&T) -> String) -> CursorPage<T> {
+pub fn page<T>(mut rows: Vec<T>, limit: usize, key_of: impl Fn(&T) -> String) -> CursorPage<T> {
     let more = rows.len() > limit;
     rows.truncate(limit);
     let next_cursor = if more {
@@ -154,4 +156,17 @@ fn numbered_key(account: &str, number: usize) -> String {
 fn parse_numbered_key(text: &str) -> Option<(String, usize)> {
     let (account, number) = text.rsplit_once('\n')?;
     Some((account.to_string(), number.parse().ok()?))
+}
+
+/// `value` with at least the currency's minor-unit scale (`0` reads
+/// `0.00` in USD), as the ledger shows balances.
+fn at_scale(
+    mut value: rust_decimal::Decimal,
+    currency: crate::domain::Currency,
+) -> rust_decimal::Decimal {
+    let scale = currency.minor_unit_scale();
+    if value.scale() < scale {
+        value.rescale(scale);
+    }
+    value
 }

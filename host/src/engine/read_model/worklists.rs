@@ -120,7 +120,10 @@ pub fn worklist(
                         due_date: delinquency.due_date,
                         grace_end: delinquency.grace_end,
                         policies: delinquency.policies.clone(),
-                        billed_outstanding: account.open_balance(),
+                        billed_outstanding: super::at_scale(
+                            account.open_balance(),
+                            account.currency,
+                        ),
                     })
                 })
                 .take(limit + 1)
@@ -139,9 +142,9 @@ pub fn worklist(
             let after = after
                 .map(|text| parse_numbered_key(&text).ok_or_else(|| bad(&text)))
                 .transpose()?;
-            let start = after
-                .as_ref()
-                .map_or(Bound::Unbounded, |(account, _)| Bound::Included(account.clone()));
+            let start = after.as_ref().map_or(Bound::Unbounded, |(account, _)| {
+                Bound::Included(account.clone())
+            });
             let set = if worklist == Worklist::ActiveHolds {
                 &collections.index.held
             } else {
