@@ -61,6 +61,7 @@ fn locators(page: &Value) -> Vec<String> {
 
 struct Book {
     api: Api,
+    store: std::sync::Arc<dyn crate::store::Store>,
     key: String,
     start: NaiveDate,
     today: NaiveDate,
@@ -74,7 +75,8 @@ impl Book {
 }
 
 async fn book() -> Book {
-    let api = Api::new();
+    let store = crate::store::test_store();
+    let api = Api::over(std::sync::Arc::clone(&store));
     let key = create_tenant(&api.state, "lab", true).unwrap();
     let key = super::with_product_and_account(&api, key).await;
     created(
@@ -144,6 +146,7 @@ async fn book() -> Book {
     }
     Book {
         api,
+        store,
         key,
         start,
         today,
@@ -204,6 +207,7 @@ async fn an_accounts_summary_ages_what_is_past_due_by_days_past_due_on_the_tenan
         ]
     );
     assert_eq!(summary["open_invoices"][0]["days_past_due"], json!(days(1)));
+    assert_eq!(summary["open_invoice_count"], 5);
 
     // P1 is in force with a delinquency in grace: pending lapse; its term
     // is not confirmed (its first invoice is not paid).
@@ -639,4 +643,72 @@ async fn another_tenant_sees_none_of_the_books_accounts_invoices_or_worklists() 
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {problem}");
         assert!(!problem.to_string().contains("Ada"), "{path}: {problem}");
     }
+}
+
+#[tokio::test]
+async fn the_indexes_kept_in_apply_hold_what_the_accounts_say_and_are_rebuilt_from_the_log() {
+    let book = book().await;
+    let index = book
+        .api
+        .state
+        .engine
+        .read("lab", |s| {
+            let c = &s.collections;
+            let invoices: std::collections::BTreeSet<_> = c
+                .accounts
+                .values()
+                .flat_map(|a| (0..a.invoices.len()).map(move |i| a.invoice_key(i)))
+                .collect();
+            assert_eq!(c.index.invoices, invoices);
+            assert_eq!(invoices.len(), 8, "A1's seven and A2's one");
+            let flagged =
+                |set: &std::collections::BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
+            assert_eq!(flagged(&c.index.delinquent), ["A1"]);
+            assert_eq!(flagged(&c.index.with_credit), ["A2"]);
+            assert_eq!(flagged(&c.index.held), ["A2"]);
+            assert_eq!(flagged(&c.index.awaiting_approval), ["A2"]);
+            let search: Vec<&str> = c.index.search.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(
+                search,
+                ["a1", "a2", "a3", "ada", "adam smith", "bob builder"]
+            );
+            c.index.clone()
+        })
+        .unwrap();
+    drop(book.api);
+    let again = Api::over(book.store);
+    let rebuilt = again
+        .state
+        .engine
+        .read("lab", |s| s.collections.index.clone())
+        .unwrap();
+    assert_eq!(rebuilt, index);
+}
+
+#[tokio::test]
+async fn a_read_only_key_reads_every_view_and_changes_nothing() {
+    let book = book().await;
+    let reader = book.api.key("lab", Role::ReadOnly);
+    let before = book.store.last_sequence("lab").unwrap();
+    for path in [
+        "/v1/accounts?q=a&filter=past_due",
+        "/v1/accounts/A1/summary",
+        "/v1/accounts/A1/payments",
+        "/v1/invoices?account=A1&status=paid",
+        "/v1/invoices?status=written_off",
+        "/v1/invoices/A1-I3",
+        "/v1/policies/P1/timeline",
+        "/v1/worklists/delinquent-accounts",
+        "/v1/worklists/disbursements-awaiting-approval",
+        "/v1/worklists/active-holds",
+        "/v1/worklists/invoices-coming-due",
+        "/v1/worklists/quarantined-plugins",
+    ] {
+        ok(&book.api, path, &reader).await;
+    }
+    let written_off = ok(&book.api, "/v1/invoices?status=written_off", &reader).await;
+    assert_eq!(locators(&written_off), ["A1-I3"]);
+    assert_eq!(written_off["data"][0]["written_off"], "100.00");
+    assert_eq!(written_off["data"][0]["outstanding"], "0.00");
+    assert_eq!(book.store.last_sequence("lab").unwrap(), before);
 }

@@ -24,6 +24,10 @@ pub const UPCOMING_INSTALLMENTS_DEFAULT: usize = 6;
 /// The most upcoming installments it shows.
 pub const UPCOMING_INSTALLMENTS_MAX: usize = 120;
 
+/// The most open invoices an account's picture lists (oldest due first);
+/// `GET /v1/invoices?account=` pages through the rest.
+pub const SUMMARY_OPEN_INVOICES_MAX: usize = 100;
+
 /// A filter of the account search.
 #[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -304,8 +308,11 @@ pub struct AccountOverview {
     pub today: NaiveDate,
     pub balances: Balances,
     pub policies: Vec<PolicyStanding>,
-    /// Open invoices, oldest due first.
+    /// Open invoices, oldest due first: the first
+    /// [`SUMMARY_OPEN_INVOICES_MAX`] of them.
     pub open_invoices: Vec<InvoiceRow>,
+    /// How many invoices are open (past due or not), listed or not.
+    pub open_invoice_count: usize,
     /// The next installment slices to invoice, by invoice date.
     pub upcoming_installments: Vec<UpcomingInstallment>,
     /// Every delinquency; `status` is its stage (`in_grace`, `ended`,
@@ -429,6 +436,7 @@ pub fn account_overview(
     let open_invoices = billing
         .open_by_age()
         .into_iter()
+        .take(SUMMARY_OPEN_INVOICES_MAX)
         .map(|i| InvoiceRow::of(billing, i, today))
         .collect();
     let upcoming_installments = billing
@@ -479,6 +487,7 @@ pub fn account_overview(
         },
         policies,
         open_invoices,
+        open_invoice_count: billing.open.len(),
         upcoming_installments,
         delinquencies: billing.delinquencies.clone(),
         holds: billing.holds.clone(),

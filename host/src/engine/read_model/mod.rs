@@ -15,8 +15,8 @@ mod worklists;
 
 pub use accounts::{
     AccountFilter, AccountOverview, AccountRow, Ageing, Balances, PolicyStanding, PolicyStatus,
-    TermView, UPCOMING_INSTALLMENTS_DEFAULT, UPCOMING_INSTALLMENTS_MAX, UpcomingInstallment,
-    account_overview, payments, search_accounts,
+    SUMMARY_OPEN_INVOICES_MAX, TermView, UPCOMING_INSTALLMENTS_DEFAULT, UPCOMING_INSTALLMENTS_MAX,
+    UpcomingInstallment, account_overview, payments, search_accounts,
 };
 pub use invoices::{
     AppliedPayment, InvoiceDetail, InvoiceQuery, InvoiceRow, InvoiceStatus, ItemDetail,
