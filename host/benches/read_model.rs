@@ -185,7 +185,7 @@ fn tenant() -> TenantState {
     let big = &state.collections.accounts["BIG"];
     assert_eq!(big.invoices.len(), LARGE_POLICIES * 12);
     // Half of them paid, oldest due first.
-    let half = Decimal::new(100_00, 2) * Decimal::from(LARGE_POLICIES * 6);
+    let half = Decimal::new(10_000, 2) * Decimal::from(LARGE_POLICIES * 6);
     state
         .execute(
             &BillingCommand::RecordPayment {

@@ -402,7 +402,7 @@ pub fn invoice_detail(
                     .and_then(|p| p.transaction(t))
                     .map(|t| TransactionBrief {
                         locator: t.locator.clone(),
-                        kind: t.kind.clone(),
+                        kind: t.kind,
                         effective: t.effective,
                         term: t.term,
                     })
