@@ -712,3 +712,61 @@ async fn a_read_only_key_reads_every_view_and_changes_nothing() {
     assert_eq!(written_off["data"][0]["outstanding"], "0.00");
     assert_eq!(book.store.last_sequence("lab").unwrap(), before);
 }
+
+#[tokio::test]
+async fn an_invoice_in_detail_links_the_corrections_of_an_endorsement_caught_up_later() {
+    let api = Api::new();
+    let key = create_tenant(&api.state, "lab", true).unwrap();
+    let key = super::with_product_and_account(&api, key).await;
+    created(
+        &api,
+        "/v1/billing/settings",
+        &key,
+        json!({"settings": {"delinquency": {"grace_days": 200}}}),
+    )
+    .await;
+    let start = first_of_next_month(Utc::now().date_naive());
+    let mut p1 = policy("P1", "1200.00");
+    p1["plan"] = json!("monthly");
+    p1["start"] = json!(start);
+    created(&api, "/v1/policies", &key, p1).await;
+    let second = start + Months::new(1);
+    created(&api, "/v1/clock", &key, json!({"today": second})).await;
+    created(&api, "/v1/billing/runs", &key, json!({})).await;
+    // From the second month on, 2400.00 a year: 100.00 more a month, the
+    // second month's part caught up on the third month's invoice.
+    created(
+        &api,
+        "/v1/policies/P1/endorsements",
+        &key,
+        json!({"effective": second, "changes": [{"op": "set_peril_fields", "exposure": "V1", "peril": "V1-COLL", "fields": {"yearly_premium": ["2400.00"]}}]}),
+    )
+    .await;
+    let third = start + Months::new(2);
+    created(&api, "/v1/clock", &key, json!({"today": third})).await;
+    created(&api, "/v1/billing/runs", &key, json!({})).await;
+
+    let i3 = ok(&api, "/v1/invoices/A1-I3", &key).await;
+    assert_eq!(i3["total"]["amount"], "300.00");
+    assert_eq!(i3["corrects"], json!(["A1-I2"]));
+    let catch_up: Vec<&Value> = i3["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["corrects"] == "A1-I2-1")
+        .collect();
+    assert_eq!(catch_up.len(), 1, "{i3}");
+    assert_eq!(catch_up[0]["amount"]["amount"], "100.00");
+    assert_eq!(catch_up[0]["booked_by"]["locator"], "P1-T2");
+    assert_eq!(catch_up[0]["booked_by"]["kind"], "endorsement");
+    assert_eq!(date(&catch_up[0]["booked_by"]["effective"]), second);
+    assert_eq!(date(&catch_up[0]["period"]["start"]), second);
+
+    let i2 = ok(&api, "/v1/invoices/A1-I2", &key).await;
+    assert_eq!(i2["corrected_by"], json!(["A1-I3"]));
+    assert_eq!(
+        i2["items"][0]["corrected_by"],
+        json!([catch_up[0]["locator"]])
+    );
+    assert_eq!(i2["corrects"], json!([]));
+}

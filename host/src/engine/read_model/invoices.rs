@@ -315,7 +315,7 @@ pub struct ItemDetail {
     pub installment: Option<InstallmentSlice>,
     /// The transaction that booked its charge.
     pub booked_by: Option<TransactionBrief>,
-    /// Items of later invoices that correct this one.
+    /// Items of later invoices that correct this one (`<invoice>-<n>`).
     pub corrected_by: Vec<String>,
 }
 
@@ -380,7 +380,7 @@ pub fn invoice_detail(
             if let Some(corrected) = item.corrects.as_deref()
                 && own.contains(corrected)
             {
-                corrections.push((corrected, later.invoice.locator.as_str()));
+                corrections.push((corrected, item.locator.as_str()));
             }
         }
     }
@@ -436,7 +436,10 @@ pub fn invoice_detail(
         .collect();
     corrects.sort();
     corrects.dedup();
-    let mut corrected_by: Vec<String> = corrections.iter().map(|(_, by)| by.to_string()).collect();
+    let mut corrected_by: Vec<String> = corrections
+        .iter()
+        .map(|(_, by)| invoice_of_item(by).to_string())
+        .collect();
     corrected_by.sort();
     corrected_by.dedup();
     let payments = account
