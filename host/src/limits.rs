@@ -191,6 +191,15 @@ pub use crate::engine::NEXT_INVOICE_STEPS_MAX;
 pub use crate::engine::PREVIEW_RUNS_MAX;
 /// Most commands one account's billing run takes.
 pub use crate::engine::RUN_COMMANDS_PER_ACCOUNT_MAX;
+/// Most days ahead the invoices-coming-due worklist looks.
+pub use crate::engine::read_model::COMING_DUE_DAYS_MAX;
+/// Most rows one page of the read model returns (accounts, invoices,
+/// payments, worklists).
+pub use crate::engine::read_model::PAGE_ITEMS_MAX as READ_PAGE_ITEMS_MAX;
+/// Most open invoices an account's summary lists.
+pub use crate::engine::read_model::SUMMARY_OPEN_INVOICES_MAX;
+/// Most upcoming installment slices an account's summary shows.
+pub use crate::engine::read_model::UPCOMING_INSTALLMENTS_MAX;
 
 // --- payments (`payments/`, `engine/service/collect.rs`, `api/routes/payments.rs`)
 /// Largest processor event body, bytes.

@@ -162,6 +162,16 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl From<crate::engine::read_model::ReadError> for ApiError {
+    fn from(error: crate::engine::read_model::ReadError) -> Self {
+        ApiError::new(
+            status_of_kind(error.kind()),
+            error.code(),
+            error.to_string(),
+        )
+    }
+}
+
 impl From<crate::webhooks::WebhookError> for ApiError {
     fn from(error: crate::webhooks::WebhookError) -> Self {
         EngineError::Webhooks(error).into()

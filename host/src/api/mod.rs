@@ -23,7 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use routes::{
     accounting, activation, billing, bundle, clock, config, config_reads, exports, keys, ledger,
-    payments, pending, policies, raters, shadow, webhooks,
+    payments, pending, policies, raters, read_model, shadow, webhooks,
 };
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -85,7 +85,10 @@ fn api_router(state: AppState) -> Router {
             post(raters::put_rater).get(raters::list_raters),
         )
         .route("/v1/external-raters/{name}", get(raters::get_rater))
-        .route("/v1/accounts", post(policies::create_account))
+        .route(
+            "/v1/accounts",
+            post(policies::create_account).get(read_model::search_accounts),
+        )
         .route("/v1/accounts/{locator}", get(policies::get_account))
         .route("/v1/quotes", post(policies::quote))
         .route(
@@ -141,6 +144,21 @@ fn api_router(state: AppState) -> Router {
             "/v1/accounts/{account}/billing",
             get(billing::account_billing),
         )
+        .route(
+            "/v1/accounts/{account}/summary",
+            get(read_model::account_summary),
+        )
+        .route(
+            "/v1/accounts/{account}/payments",
+            get(read_model::account_payments),
+        )
+        .route("/v1/invoices", get(read_model::list_invoices))
+        .route("/v1/invoices/{invoice}", get(read_model::get_invoice))
+        .route(
+            "/v1/policies/{policy}/timeline",
+            get(read_model::policy_timeline),
+        )
+        .route("/v1/worklists/{worklist}", get(read_model::worklist))
         .route("/v1/pending-transactions", get(pending::list_pending))
         .route("/v1/payments", post(billing::record_payment))
         .route(

@@ -9,7 +9,7 @@
 
 use super::routes::{
     accounting, activation, billing, bundle, clock, config, config_reads, exports, keys, ledger,
-    payments, pending, policies, raters, shadow, webhooks,
+    payments, pending, policies, raters, read_model, shadow, webhooks,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -61,6 +61,9 @@ use utoipa::{PartialSchema, ToSchema};
         payments::attach_method, payments::list_methods, payments::detach_method,
         payments::set_autopay, payments::list_attempts, payments::configure_processor,
         payments::get_processor, payments::processor_event,
+        read_model::search_accounts, read_model::account_summary, read_model::account_payments,
+        read_model::list_invoices, read_model::get_invoice, read_model::policy_timeline,
+        read_model::worklist,
     ),
     components(schemas(super::error::Problem, BillingCommand, crate::webhooks::WebhookMessage)),
     tags(
@@ -69,6 +72,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "raters", description = "Socotra-compatible external raters (admin)"),
         (name = "policies", description = "Accounts, quotes, policies and their transactions (policy system)"),
         (name = "billing", description = "Collections: payments, credit, write-offs, disbursements, holds, billing runs, the tenant's clock"),
+        (name = "read model", description = "Billing staff's reads: account search and summary, invoices, payments, a policy's timeline, worklists (read)"),
         (name = "ledger", description = "Journal entries, balances, trial balance, event feed (read)"),
         (name = "accounting", description = "Insurance accounting: earnings runs, written/earned/unearned premium, accounting periods and their close, the GL mapping (DOMAIN section 10)"),
         (name = "exports", description = "CSV and Parquet files for finance and data teams (read)"),

@@ -37,6 +37,7 @@ mod hold;
 mod invoice;
 mod payment;
 mod plan;
+mod read_index;
 mod settings;
 mod state;
 mod write_off;
@@ -57,6 +58,7 @@ pub use hold::{Hold, HoldKind};
 pub use invoice::{INVOICE_ITEMS_MAX, Invoice, InvoiceItem, InvoiceRecord, ItemKind, SliceRef};
 pub use payment::{Allocation, Payment, PaymentRecord};
 pub use plan::change_plan;
+pub use read_index::{InvoiceKey, InvoiceState, ReadIndex};
 pub use settings::{
     AUTO_BIND_DAYS_MAX, AUTOMATIC_BILLING_OFF, AccountOverrides, AutoBind, AutoBindType,
     BillingSettings, Communication, CreditOptions, DelinquencyPlan, DelinquencyScope, SeparateBy,

@@ -5,6 +5,7 @@
 use super::account::AccountBilling;
 use super::error::CollectionsError;
 use super::event::CollectionsEvent;
+use super::read_index::ReadIndex;
 use super::settings::BillingSettings;
 use crate::policy::{BookEvent, PolicyBook};
 use std::collections::BTreeMap;
@@ -14,6 +15,9 @@ use std::collections::BTreeMap;
 pub struct Collections {
     pub settings: BillingSettings,
     pub accounts: BTreeMap<String, AccountBilling>,
+    /// The read model's indexes (search, invoices by state and due date,
+    /// accounts by flag), kept by `apply` and `follow_book`.
+    pub index: ReadIndex,
 }
 
 impl Collections {
@@ -38,7 +42,9 @@ impl Collections {
             CollectionsEvent::BillingConfigured { settings } => self.settings = settings.clone(),
             _ => {
                 if let Some(account) = event.account().and_then(|a| self.accounts.get_mut(a)) {
+                    let before = ReadIndex::before(account, event);
                     account.apply(event);
+                    self.index.after(account, event, before);
                 }
             }
         }
@@ -52,6 +58,7 @@ impl Collections {
             | BookEvent::NonRenewed { .. }
             | BookEvent::PolicySystemNotified { .. } => {}
             BookEvent::AccountCreated { account } => {
+                self.index.add_account(&account.locator, &account.name);
                 self.accounts.insert(
                     account.locator.clone(),
                     AccountBilling::new(&account.locator, account.currency),

@@ -14,6 +14,7 @@ mod key_ring;
 mod next_invoice;
 mod payments;
 mod plugin_adjuster;
+pub mod read_model;
 mod reinstatement;
 mod schedule;
 mod service;

@@ -15,5 +15,6 @@ pub mod payments;
 pub mod pending;
 pub mod policies;
 pub mod raters;
+pub mod read_model;
 pub mod shadow;
 pub mod webhooks;

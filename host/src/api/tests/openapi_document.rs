@@ -56,7 +56,7 @@ async fn the_document_is_served_without_a_key_as_openapi_3_1_with_bearer_securit
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
     );
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 75);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 81);
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn every_documented_operation_is_routed_by_the_router() {
             assert_ne!(body["detail"], "no such endpoint", "{method} {path}");
         }
     }
-    assert_eq!(operations, 88);
+    assert_eq!(operations, 95);
 }
 
 #[tokio::test]
@@ -295,6 +295,8 @@ fn acme_path(path: &str) -> String {
             "{write_off}" => "A1-WO-1",
             "{disbursement}" => "A1-DISB-1",
             "{hold}" => "A1-HOLD-1",
+            "{invoice}" => "A1-I1",
+            "{worklist}" => "delinquent-accounts",
             "{name}" => "auto-rater",
             "{version}" => "1",
             "{table}" => "territory",
@@ -399,7 +401,7 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
             calls += 1;
         }
     }
-    assert_eq!(calls, 88);
+    assert_eq!(calls, 95);
     assert_eq!(
         store.last_sequence("acme").unwrap(),
         acme_events,
