@@ -190,6 +190,7 @@ fn tenant() -> TenantState {
         .execute(
             &BillingCommand::RecordPayment {
                 for_deductibles: false,
+                reserved_for: None,
                 account: "BIG".into(),
                 amount: half,
                 received_on: date(2021, 12, 1),
