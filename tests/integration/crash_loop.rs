@@ -1029,3 +1029,183 @@ fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
     );
     assert!(figures.acknowledged > 0);
 }
+
+/// A processor adapter on loopback that takes its time: each new attempt is
+/// charged the moment it arrives and answered `succeeded` only after
+/// `answer_after`, so a kill can land between the request and its answer.
+/// It counts charges by idempotency key (the same key is one charge).
+struct SlowProcessor {
+    url: String,
+    /// Idempotency keys charged, in order, and the invoice of each.
+    charged: Arc<Mutex<Vec<(String, String)>>>,
+    /// POSTs received (a re-sent key counts again).
+    posts: Arc<AtomicU64>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl SlowProcessor {
+    fn start(answer_after: Duration) -> SlowProcessor {
+        use axum::extract::{Path as AxumPath, State as AxumState};
+        type Book = Arc<Mutex<Vec<(String, String)>>>;
+        let charged: Book = Arc::default();
+        let posts = Arc::new(AtomicU64::new(0));
+        let succeeded =
+            |key: &str| json!({"status": "succeeded", "processor_reference": format!("ch_{key}")});
+        let attempt = {
+            let posts = Arc::clone(&posts);
+            move |AxumState(book): AxumState<Book>, axum::Json(body): axum::Json<Value>| {
+                let posts = Arc::clone(&posts);
+                async move {
+                    posts.fetch_add(1, Ordering::SeqCst);
+                    let key = body["idempotency_key"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let invoice = body["invoice"].as_str().unwrap_or_default().to_string();
+                    {
+                        let mut book = book.lock().unwrap();
+                        if !book.iter().any(|(k, _)| *k == key) {
+                            book.push((key.clone(), invoice));
+                        }
+                    }
+                    tokio::time::sleep(answer_after).await;
+                    axum::Json(succeeded(&key))
+                }
+            }
+        };
+        // A look-up by attempt id: the attempt ids are the keys' first part.
+        let lookup = move |AxumState(book): AxumState<Book>, AxumPath(id): AxumPath<String>| async move {
+            let book = book.lock().unwrap();
+            match book
+                .iter()
+                .find(|(key, _)| key == &id || key.starts_with(&format!("{id}/")))
+            {
+                Some((key, _)) => Ok(axum::Json(succeeded(key))),
+                None => Err(axum::http::StatusCode::NOT_FOUND),
+            }
+        };
+        let app = axum::Router::new()
+            .route("/attempts", axum::routing::post(attempt))
+            .route("/attempts/{id}", axum::routing::get(lookup))
+            .with_state(Arc::clone(&charged));
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        SlowProcessor {
+            url,
+            charged,
+            posts,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// Autopay across `kill -9` (issue 20): the server is killed at a random
+/// point between sending a collection request and receiving its answer,
+/// and started again. The attempt's durable "sent" mark and the look-up
+/// before any re-send mean the invoice is paid exactly once: one payment in
+/// Premia, one charge at the processor (one idempotency key), whatever the
+/// crash point. Rounds: `PREMIA_AUTOPAY_CRASH_ROUNDS` (default 3); seed:
+/// `PREMIA_CRASH_SEED`.
+#[test]
+fn a_server_killed_between_a_collection_request_and_its_answer_never_collects_twice() {
+    let rounds: u64 = std::env::var("PREMIA_AUTOPAY_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let seed: u64 = std::env::var("PREMIA_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(11);
+    let mut rng = Rng(seed);
+    let answer_after = Duration::from_millis(600);
+    for round in 0..rounds {
+        let processor = SlowProcessor::start(answer_after);
+        let data = tempfile::tempdir().unwrap();
+        let (server, key) = Server::start(data.path(), true);
+        let key = key.expect("the demo's admin key");
+        let api = server.client(&key);
+        let (status, answer) = api.open_account("A-1");
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let (status, answer) = api.post(
+            "/v1/payment-processor",
+            &json!({"url": processor.url, "lead_days": 30}),
+        );
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let card = json!({"type": "card", "token": "tok_round", "brand": "visa",
+            "last_four": "4242", "exp_month": 12, "exp_year": 2030});
+        let (status, answer) = api.post("/v1/accounts/A-1/payment-methods", &card);
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let (status, answer) = api.post(
+            "/v1/accounts/A-1/autopay",
+            &json!({"method": "pm_1", "enabled": true}),
+        );
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let (status, answer) = api.post("/v1/policies", &crate::harness::auto_policy("P-1"));
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let (status, answer) = api.post("/v1/billing/runs", &json!({}));
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        // The worker sends the request; kill somewhere before its answer.
+        let started = Instant::now();
+        while processor.posts.load(Ordering::SeqCst) == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no collection request came"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let kill_after = Duration::from_millis(rng.below(answer_after.as_millis() as u64));
+        std::thread::sleep(kill_after);
+        server.kill();
+        let (server, _) = Server::start(data.path(), false);
+        let api = server.client(&key);
+        let started = Instant::now();
+        let billing = loop {
+            let (status, billing) = api.get("/v1/accounts/A-1/billing");
+            assert_eq!(status, StatusCode::OK, "{billing}");
+            let paid = billing["invoices"].as_array().is_some_and(|invoices| {
+                !invoices.is_empty()
+                    && invoices
+                        .iter()
+                        .all(|r| r["paid"] == r["invoice"]["total"]["amount"])
+            });
+            if paid || started.elapsed() > Duration::from_secs(60) {
+                break billing;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let payments = billing["payments"].as_array().unwrap();
+        let charged = processor.charged.lock().unwrap().clone();
+        println!(
+            "autopay crash round {round}: killed {} ms after the request, {} POSTs, {} charges, {} payments",
+            kill_after.as_millis(),
+            processor.posts.load(Ordering::SeqCst),
+            charged.len(),
+            payments.len()
+        );
+        let invoices = billing["invoices"].as_array().unwrap();
+        let charged_invoices: BTreeSet<&str> = charged.iter().map(|(_, i)| i.as_str()).collect();
+        assert!(!invoices.is_empty(), "{billing}");
+        assert_eq!(
+            charged_invoices.len(),
+            charged.len(),
+            "each invoice charged once at the processor: {charged:?}"
+        );
+        assert_eq!(charged.len(), invoices.len(), "{charged:?} {billing}");
+        assert_eq!(
+            payments.len(),
+            invoices.len(),
+            "one payment per invoice: {billing}"
+        );
+        for invoice in invoices {
+            assert_eq!(
+                invoice["paid"], invoice["invoice"]["total"]["amount"],
+                "{billing}"
+            );
+        }
+        server.kill();
+    }
+}
