@@ -84,7 +84,9 @@ impl Endpoint {
 }
 
 /// Checks a URL: `http` or `https`, a host, no user name or password, no
-/// fragment, at most [`URL_CHARS_MAX`] characters.
+/// fragment, at most [`URL_CHARS_MAX`] characters, and not one no message
+/// can ever reach: port 0, or an unspecified, multicast or broadcast
+/// address (`0.0.0.0`, `[::]`, `224.0.0.1`, `255.255.255.255`).
 pub fn check_url(url: &str) -> Result<(), WebhookError> {
     let bad = |why| WebhookError::BadUrl {
         url: url.chars().take(200).collect(),
@@ -105,6 +107,17 @@ pub fn check_url(url: &str) -> Result<(), WebhookError> {
     }
     if parsed.fragment().is_some() {
         return Err(bad("a fragment is never sent"));
+    }
+    if parsed.port() == Some(0) {
+        return Err(bad("unreachable: port 0"));
+    }
+    let unreachable = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast(),
+        Some(url::Host::Ipv6(ip)) => ip.is_unspecified() || ip.is_multicast(),
+        _ => false,
+    };
+    if unreachable {
+        return Err(bad("unreachable: not an address a request can go to"));
     }
     Ok(())
 }
@@ -157,6 +170,11 @@ mod tests {
             "https://user:pw@example.com/x",
             "https://token@example.com/x",
             "https://example.com/x#part",
+            "http://0.0.0.0/in",
+            "http://[::]:8080/in",
+            "http://224.0.0.1/in",
+            "http://255.255.255.255/in",
+            "http://example.com:0/in",
             "not a url",
             "",
         ] {

@@ -619,3 +619,47 @@ async fn lead_days_collect_early_a_pending_attempt_waits_for_the_processors_even
         .unwrap();
     assert_eq!(api.state.engine.rebuild("acme").unwrap().payments, live);
 }
+
+#[tokio::test]
+async fn another_tenant_sees_no_payment_method_and_cannot_pay_or_collect_for_this_tenants_invoices()
+{
+    let api = Api::new();
+    let key = e13_tenant(&api).await;
+    let card = json!({"type": "card", "token": "tok_acme_only", "brand": "visa",
+        "last_four": "4242", "exp_month": 12, "exp_year": 2030});
+    let (status, _) = api
+        .post("/v1/accounts/A1/payment-methods", &key, card.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, before) = api.get("/v1/events?after=0&limit=1000", &key).await;
+    let other = api.key("globex", Role::Admin);
+    let (status, _) = api.get("/v1/accounts/A1/payment-methods", &other).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for (path, body) in [
+        ("/v1/accounts/A1/payment-methods", card),
+        (
+            "/v1/accounts/A1/autopay",
+            json!({"method": "pm_1", "enabled": true}),
+        ),
+        (
+            "/v1/payments",
+            json!({"account": "A1", "amount": "106.45", "received_on": "2026-02-15", "invoices": ["A1-I1"]}),
+        ),
+    ] {
+        let (status, problem) = api.post(path, &other, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {problem}");
+        assert!(!problem.to_string().contains("tok_acme_only"));
+    }
+    let (status, _) = api
+        .call(
+            "DELETE",
+            "/v1/accounts/A1/payment-methods/pm_1",
+            Some(&other),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, after) = api.get("/v1/events?after=0&limit=1000", &key).await;
+    assert_eq!(before, after, "nothing of acme changed");
+}
