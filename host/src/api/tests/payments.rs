@@ -663,3 +663,77 @@ async fn another_tenant_sees_no_payment_method_and_cannot_pay_or_collect_for_thi
     let (_, after) = api.get("/v1/events?after=0&limit=1000", &key).await;
     assert_eq!(before, after, "nothing of acme changed");
 }
+
+/// Autopay through `premia processor simulate`'s router (the simulator the
+/// demo uses), its outcomes scripted by the card's token.
+async fn with_simulator(api: &Api, key: &str, token: &str) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let simulator = crate::cli::processor_simulate::router(Default::default());
+    tokio::spawn(async move { axum::serve(listener, simulator).await.unwrap() });
+    let (status, answer) = api
+        .post("/v1/payment-processor", key, json!({"url": url}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let card = json!({"type": "card", "token": token, "brand": "visa",
+        "last_four": "4242", "exp_month": 12, "exp_year": 2030});
+    let (status, answer) = api.post("/v1/accounts/A1/payment-methods", key, card).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, answer) = api
+        .post("/v1/accounts/A1/autopay", key, json!({"enabled": true}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_simulator_a_soft_decline_is_collected_on_the_retry_three_days_later() {
+    let api = Api::new();
+    let key = e13_tenant(&api).await;
+    with_simulator(&api, &key, "tok_fails1_insufficient_funds").await;
+    let _worker = crate::boot::start_collections(&api.state);
+    move_clock(&api, &key, "2026-03-01").await;
+    run_billing(&api, &key).await;
+    let attempts =
+        attempts_when(&api, &key, |a| a.len() == 1 && status_of(&a[0]) == "failed").await;
+    assert_eq!(attempts[0]["status"]["code"], "insufficient_funds");
+    assert_eq!(attempts[0]["status"]["retry_on"], "2026-03-04");
+    move_clock(&api, &key, "2026-03-04").await;
+    run_billing(&api, &key).await;
+    attempts_when(&api, &key, |a| {
+        a.len() == 2 && status_of(&a[1]) == "succeeded"
+    })
+    .await;
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["invoices"][0]["outstanding"], "0");
+    assert_eq!(
+        billing["payments"][0]["payment"]["amount"]["amount"],
+        "106.45"
+    );
+    assert_eq!(
+        billing["payments"][0]["payment"]["received_on"],
+        "2026-03-04"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_simulator_a_hard_decline_is_never_retried() {
+    let api = Api::new();
+    let key = e13_tenant(&api).await;
+    with_simulator(&api, &key, "tok_hard_stolen_card").await;
+    let _worker = crate::boot::start_collections(&api.state);
+    move_clock(&api, &key, "2026-03-01").await;
+    run_billing(&api, &key).await;
+    let attempts =
+        attempts_when(&api, &key, |a| a.len() == 1 && status_of(&a[0]) == "failed").await;
+    assert_eq!(attempts[0]["status"]["code"], "stolen_card");
+    assert_eq!(attempts[0]["status"]["class"], "hard_decline");
+    for day in ["2026-03-04", "2026-03-08"] {
+        move_clock(&api, &key, day).await;
+        run_billing(&api, &key).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, attempts) = api.get("/v1/accounts/A1/collection-attempts", &key).await;
+    assert_eq!(attempts.as_array().unwrap().len(), 1, "{attempts}");
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["invoices"][0]["outstanding"], "106.45");
+}
