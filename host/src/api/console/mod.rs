@@ -77,7 +77,27 @@ pub fn router(app: AppState, api: Router) -> Router {
             "/console/accounts/{account}/disbursements/{disbursement}/approve",
             post(approve_disbursement),
         )
+        .route(
+            "/console/accounts/{account}/disbursements/{disbursement}/reject",
+            post(reject_disbursement),
+        )
+        .route(
+            "/console/accounts/{account}/payments/{payment}/return",
+            post(return_payment),
+        )
+        .route(
+            "/console/accounts/{account}/invoices/{invoice}/write-off",
+            post(write_off),
+        )
         .route("/console/policies/{policy}", get(policy))
+        .route(
+            "/console/policies/{policy}/cancellation-preview",
+            post(preview_cancellation),
+        )
+        .route(
+            "/console/policies/{policy}/cancellations",
+            post(commit_cancellation),
+        )
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(console)
 }
@@ -341,12 +361,15 @@ async fn call_api(
     idempotency_key: &str,
     body: serde_json::Value,
 ) -> (StatusCode, serde_json::Value) {
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method("POST")
         .uri(path)
         .header(header::AUTHORIZATION, format!("Bearer {}", view.secret))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header("idempotency-key", idempotency_key)
+        .header(header::CONTENT_TYPE, "application/json");
+    if !idempotency_key.is_empty() {
+        request = request.header("idempotency-key", idempotency_key);
+    }
+    let request = request
         .body(Body::from(body.to_string()))
         .expect("a request");
     let Ok(response) = console.api.clone().oneshot(request).await;
@@ -369,8 +392,24 @@ fn after_action(
     status: StatusCode,
     answer: &serde_json::Value,
 ) -> Response {
+    after_action_to(
+        view,
+        &format!("/console/accounts/{account}"),
+        status,
+        answer,
+    )
+}
+
+/// The page after an action: back to `back`, or the API's problem as a
+/// readable error.
+fn after_action_to(
+    view: &View,
+    back: &str,
+    status: StatusCode,
+    answer: &serde_json::Value,
+) -> Response {
     if status.is_success() {
-        return Redirect::to(&format!("/console/accounts/{account}")).into_response();
+        return Redirect::to(back).into_response();
     }
     let detail = answer["detail"]
         .as_str()
@@ -382,7 +421,7 @@ fn after_action(
         maud::html! {
             h1 { "Not done" }
             p.problem role="alert" { (detail) " (" (code) ")" }
-            p { a href=(format!("/console/accounts/{account}")) { "Back to the account" } }
+            p { a href=(back) { "Back" } }
         },
     );
     (status, Html(body.into_string())).into_response()
@@ -462,4 +501,174 @@ async fn approve_disbursement(
     let path = format!("/v1/disbursements/{disbursement}/approvals");
     let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
     after_action(&view, &account, status, &answer)
+}
+
+/// The tenant's today, for an action dated today.
+async fn today_of(console: &Console, view: &View) -> Result<chrono::NaiveDate, Response> {
+    read(console, view, |_, today| today).await
+}
+
+#[derive(Deserialize)]
+struct ReasonForm {
+    csrf: String,
+    idempotency_key: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn reject_disbursement(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path((account, disbursement)): Path<(String, String)>,
+    Form(form): Form<ReasonForm>,
+) -> Response {
+    let Some(view) = view_of(&console, &headers).await else {
+        return to_sign_in();
+    };
+    if view.csrf != form.csrf {
+        return csrf_refused();
+    }
+    let today = match today_of(&console, &view).await {
+        Ok(today) => today,
+        Err(response) => return response,
+    };
+    let body = serde_json::json!({"account": account, "on": today, "reason": form.reason});
+    let path = format!("/v1/disbursements/{disbursement}/rejections");
+    let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
+    after_action(&view, &account, status, &answer)
+}
+
+#[derive(Deserialize)]
+struct AmountForm {
+    csrf: String,
+    idempotency_key: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    fee: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// An optional amount typed in a form: none when left empty.
+fn optional_amount(text: &str) -> serde_json::Value {
+    match text.trim() {
+        "" => serde_json::Value::Null,
+        amount => serde_json::Value::String(amount.to_string()),
+    }
+}
+
+async fn return_payment(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path((account, payment)): Path<(String, String)>,
+    Form(form): Form<AmountForm>,
+) -> Response {
+    let Some(view) = view_of(&console, &headers).await else {
+        return to_sign_in();
+    };
+    if view.csrf != form.csrf {
+        return csrf_refused();
+    }
+    let today = match today_of(&console, &view).await {
+        Ok(today) => today,
+        Err(response) => return response,
+    };
+    let body = serde_json::json!({"account": account, "on": today, "fee": optional_amount(&form.fee), "reason": form.reason});
+    let path = format!("/v1/payments/{payment}/reversals");
+    let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
+    after_action(&view, &account, status, &answer)
+}
+
+async fn write_off(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path((account, invoice)): Path<(String, String)>,
+    Form(form): Form<AmountForm>,
+) -> Response {
+    let Some(view) = view_of(&console, &headers).await else {
+        return to_sign_in();
+    };
+    if view.csrf != form.csrf {
+        return csrf_refused();
+    }
+    let today = match today_of(&console, &view).await {
+        Ok(today) => today,
+        Err(response) => return response,
+    };
+    let body = serde_json::json!({"account": account, "invoice": invoice, "amount": optional_amount(&form.amount), "on": today, "reason": form.reason});
+    let (status, answer) = call_api(
+        &console,
+        &view,
+        "/v1/write-offs",
+        &form.idempotency_key,
+        body,
+    )
+    .await;
+    after_action(&view, &account, status, &answer)
+}
+
+#[derive(Deserialize)]
+struct CancellationForm {
+    csrf: String,
+    effective: String,
+    #[serde(default)]
+    idempotency_key: String,
+}
+
+/// Shows a cancellation's full effect (the API's preview); nothing is kept.
+async fn preview_cancellation(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(policy): Path<String>,
+    Form(form): Form<CancellationForm>,
+) -> Response {
+    let Some(view) = view_of(&console, &headers).await else {
+        return to_sign_in();
+    };
+    if view.csrf != form.csrf {
+        return csrf_refused();
+    }
+    let body = serde_json::json!({"effective": form.effective});
+    let path = format!("/v1/policies/{policy}/cancellations?preview=true");
+    let (status, effect) = call_api(&console, &view, &path, "", body).await;
+    if !status.is_success() {
+        return after_action_to(
+            &view,
+            &format!("/console/policies/{policy}"),
+            status,
+            &effect,
+        );
+    }
+    page(pages::cancellation_preview(
+        &view,
+        &policy,
+        &form.effective,
+        &effect,
+        &form_key(),
+    ))
+}
+
+/// Commits the cancellation that was previewed.
+async fn commit_cancellation(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(policy): Path<String>,
+    Form(form): Form<CancellationForm>,
+) -> Response {
+    let Some(view) = view_of(&console, &headers).await else {
+        return to_sign_in();
+    };
+    if view.csrf != form.csrf || form.idempotency_key.is_empty() {
+        return csrf_refused();
+    }
+    let body = serde_json::json!({"effective": form.effective});
+    let path = format!("/v1/policies/{policy}/cancellations");
+    let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
+    after_action_to(
+        &view,
+        &format!("/console/policies/{policy}"),
+        status,
+        &answer,
+    )
 }

@@ -266,7 +266,7 @@ pub fn account(
             }
             h2 { "Invoices" }
             @if billing.invoices.is_empty() { p.empty { "No invoice yet." } } @else {
-                table { thead { tr { th { "Invoice" } th { "Issued" } th { "Due" } th.amount { "Total" } th.amount { "Outstanding" } th { "Past due since" } } }
+                table { thead { tr { th { "Invoice" } th { "Issued" } th { "Due" } th.amount { "Total" } th.amount { "Outstanding" } th { "Past due since" } th { "" } } }
                     tbody { @for r in billing.invoices.iter().rev().take(ROWS_MAX) { tr id=(r.invoice.locator) {
                         td { (r.invoice.locator) }
                         td { (r.invoice.issue_date) }
@@ -274,6 +274,17 @@ pub fn account(
                         (amount(&r.invoice.total))
                         (decimal(r.outstanding(), currency))
                         td { @if let Some(on) = r.past_due_on { (on) } }
+                        td { @if may_collect && r.outstanding() > Decimal::ZERO {
+                            form.inline method="post" action=(format!("/console/accounts/{locator}/invoices/{}/write-off", r.invoice.locator)) {
+                                input type="hidden" name="csrf" value=(view.csrf);
+                                input type="hidden" name="idempotency_key" value=(format!("{key}-{}", r.invoice.locator));
+                                label for=(format!("wo-{}", r.invoice.locator)) { "Write off (empty: all)" }
+                                input id=(format!("wo-{}", r.invoice.locator)) name="amount" inputmode="decimal" size="8";
+                                label for=(format!("wor-{}", r.invoice.locator)) { "Reason" }
+                                input id=(format!("wor-{}", r.invoice.locator)) name="reason" required size="12";
+                                " " button.secondary type="submit" { "Write off" }
+                            }
+                        } }
                     } } }
                 }
             }
@@ -302,7 +313,17 @@ pub fn account(
                         td { @for a in &r.payment.allocations { (a.invoice) " " (a.amount) "; " } }
                         (amount(&r.payment.amount))
                         (decimal(r.payment.to_credit, currency))
-                        td { @if let Some(on) = r.reversed_on { (on) } }
+                        td { @if let Some(on) = r.reversed_on { (on) } @else if may_collect {
+                            form.inline method="post" action=(format!("/console/accounts/{locator}/payments/{}/return", r.payment.locator)) {
+                                input type="hidden" name="csrf" value=(view.csrf);
+                                input type="hidden" name="idempotency_key" value=(format!("{key}-{}", r.payment.locator));
+                                label for=(format!("fee-{}", r.payment.locator)) { "Fee" }
+                                input id=(format!("fee-{}", r.payment.locator)) name="fee" inputmode="decimal" size="6";
+                                label for=(format!("why-{}", r.payment.locator)) { "Reason" }
+                                input id=(format!("why-{}", r.payment.locator)) name="reason" size="12";
+                                " " button.secondary type="submit" { "Return" }
+                            }
+                        } }
                     } } }
                 }
             }
@@ -327,6 +348,14 @@ pub fn account(
                                 input type="hidden" name="csrf" value=(view.csrf);
                                 input type="hidden" name="idempotency_key" value=(format!("{key}-{}", d.locator));
                                 button type="submit" { "Approve" }
+                            }
+                            " "
+                            form.inline method="post" action=(format!("/console/accounts/{locator}/disbursements/{}/reject", d.locator)) {
+                                input type="hidden" name="csrf" value=(view.csrf);
+                                input type="hidden" name="idempotency_key" value=(format!("{key}-{}-rejected", d.locator));
+                                label for=(format!("rej-{}", d.locator)) { "Reason" }
+                                input id=(format!("rej-{}", d.locator)) name="reason" required size="12";
+                                " " button.secondary type="submit" { "Reject" }
                             }
                         } }
                     } } }
@@ -356,6 +385,15 @@ pub fn policy(view: &View, state: &TenantState, locator: &str) -> Option<Markup>
                 dt { "Account" } dd { a href=(format!("/console/accounts/{}", policy.header.account)) { (policy.header.account) } }
                 dt { "Product" } dd { (policy.header.product.name) }
                 dt { "Time zone" } dd { (policy.header.time_zone) }
+            }
+            @if view.caller.role.allows(Access::Transact) {
+                h2 { "Cancel" }
+                form method="post" action=(format!("/console/policies/{locator}/cancellation-preview")) {
+                    input type="hidden" name="csrf" value=(view.csrf);
+                    label for="effective" { "Effective" }
+                    input #effective type="date" name="effective" required;
+                    p { button.secondary type="submit" { "Preview the cancellation" } }
+                }
             }
             h2 { "Terms" }
             table { thead { tr { th { "Term" } th { "Period" } th { "Plan" } th { "Rate version" } } }
@@ -418,6 +456,45 @@ pub fn ledger(view: &View, state: &TenantState) -> Markup {
                         tr { th { "Total" } (decimal(trial.total_debits, currency.code())) (decimal(trial.total_credits, currency.code())) }
                     }
                 }
+            }
+        },
+    )
+}
+
+/// A policy transaction's preview: its charges, then one button that
+/// commits exactly it (the same body, an idempotency key made here).
+pub fn cancellation_preview(
+    view: &View,
+    policy: &str,
+    effective: &str,
+    effect: &serde_json::Value,
+    key: &str,
+) -> Markup {
+    let charges: Vec<&serde_json::Value> = effect["charges"]
+        .as_array()
+        .map(|c| c.iter().collect())
+        .unwrap_or_default();
+    layout(
+        "Preview",
+        Some(view),
+        html! {
+            h1 { "Cancel " (policy) " from " (effective) "?" }
+            p { "Nothing is kept yet. The cancellation would book:" }
+            @if charges.is_empty() { p.empty { "No charge." } } @else {
+                table { thead { tr { th { "Charge" } th { "What" } th.amount { "Amount" } } }
+                    tbody { @for c in &charges { tr {
+                        td { (c["charge"].as_str().unwrap_or("")) }
+                        td { (c["description"].as_str().unwrap_or("")) }
+                        td.amount { (c["amount"]["amount"].as_str().unwrap_or("")) " " (c["amount"]["currency"].as_str().unwrap_or("")) }
+                    } } }
+                }
+            }
+            form method="post" action=(format!("/console/policies/{policy}/cancellations")) {
+                input type="hidden" name="csrf" value=(view.csrf);
+                input type="hidden" name="idempotency_key" value=(key);
+                input type="hidden" name="effective" value=(effective);
+                button type="submit" { "Commit the cancellation" }
+                " " a href=(format!("/console/policies/{policy}")) { "Back" }
             }
         },
     )

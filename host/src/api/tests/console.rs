@@ -300,3 +300,100 @@ async fn search_opens_an_exact_match_and_a_policy_page_explains_each_charge() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("USD · balanced"), "{page}");
 }
+
+#[tokio::test]
+async fn a_payment_is_returned_with_its_fee_and_an_invoice_written_off_from_the_account_page() {
+    let api = Api::new();
+    let key = billed(&api).await;
+    let (status, _) = api
+        .post(
+            "/v1/payments",
+            &key,
+            json!({"account": "A1", "amount": "1200.00", "received_on": "2026-12-05"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let cookie = sign_in(&api, &key).await;
+    let (_, _, page) = send(&api, "GET", "/console/accounts/A1", Some(&cookie), None).await;
+    let csrf = hidden(&page, "csrf");
+    let form = format!("csrf={csrf}&idempotency_key=ret-1&fee=25.00&reason=insufficient+funds");
+    let (status, _, body) = send(
+        &api,
+        "POST",
+        "/console/accounts/A1/payments/A1-P1/return",
+        Some(&cookie),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(
+        billing["payments"][0]["reversed_on"], "2026-12-05",
+        "{billing}"
+    );
+    assert_eq!(billing["invoices"][0]["paid"], "0.00");
+    // 1200.00 owed again; 300.00 of it written off with a reason.
+    let form = format!("csrf={csrf}&idempotency_key=wo-1&amount=300.00&reason=goodwill");
+    let (status, _, body) = send(
+        &api,
+        "POST",
+        "/console/accounts/A1/invoices/A1-I1/write-off",
+        Some(&cookie),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["invoices"][0]["written_off"], "300.00", "{billing}");
+}
+
+#[tokio::test]
+async fn a_cancellation_is_shown_as_a_preview_first_then_committed_with_one_click() {
+    let api = Api::new();
+    let key = billed(&api).await;
+    let cookie = sign_in(&api, &key).await;
+    let (_, _, page) = send(&api, "GET", "/console/policies/P1", Some(&cookie), None).await;
+    let csrf = hidden(&page, "csrf");
+    let (status, _, preview) = send(
+        &api,
+        "POST",
+        "/console/policies/P1/cancellation-preview",
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&effective=2026-07-02")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    // 1200.00 a year by months, from 2026-07-02: 1200.00 x (5 + 30/31) / 12.
+    assert!(
+        preview.contains("-596.77 USD") && preview.contains("Commit the cancellation"),
+        "{preview}"
+    );
+    let (_, policy) = api.get("/v1/policies/P1", &key).await;
+    assert_eq!(
+        policy["transactions"].as_array().unwrap().len(),
+        1,
+        "a preview keeps nothing"
+    );
+    let form = format!(
+        "csrf={csrf}&idempotency_key={}&effective=2026-07-02",
+        hidden(&preview, "idempotency_key")
+    );
+    for _ in 0..2 {
+        let (status, headers, body) = send(
+            &api,
+            "POST",
+            "/console/policies/P1/cancellations",
+            Some(&cookie),
+            Some(&form),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        assert_eq!(headers["location"], "/console/policies/P1");
+    }
+    let (_, policy) = api.get("/v1/policies/P1", &key).await;
+    assert_eq!(
+        policy["transactions"].as_array().unwrap().len(),
+        2,
+        "committed once: {policy}"
+    );
+}
