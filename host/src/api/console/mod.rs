@@ -453,12 +453,10 @@ async fn record_payment(
     Path(account): Path<String>,
     Form(form): Form<PaymentForm>,
 ) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
+    let (view, _) = match acting(&console, &headers, &form.csrf).await {
+        Ok(acting) => acting,
+        Err(response) => return response,
     };
-    if view.csrf != form.csrf {
-        return csrf_refused();
-    }
     let invoices: Vec<String> = form
         .invoices
         .split(',')
@@ -487,15 +485,9 @@ async fn approve_disbursement(
     Path((account, disbursement)): Path<(String, String)>,
     Form(form): Form<KeyedForm>,
 ) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
-    };
-    if view.csrf != form.csrf {
-        return csrf_refused();
-    }
-    let today = read(&console, &view, |_, today| today).await;
-    let Ok(today) = today else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    let (view, today) = match acting(&console, &headers, &form.csrf).await {
+        Ok(acting) => acting,
+        Err(response) => return response,
     };
     let body = serde_json::json!({"account": account, "on": today});
     let path = format!("/v1/disbursements/{disbursement}/approvals");
@@ -503,9 +495,21 @@ async fn approve_disbursement(
     after_action(&view, &account, status, &answer)
 }
 
-/// The tenant's today, for an action dated today.
-async fn today_of(console: &Console, view: &View) -> Result<chrono::NaiveDate, Response> {
-    read(console, view, |_, today| today).await
+/// Who acts and the tenant's today, for a form posted with `csrf`: the
+/// sign-in page without a session, 403 for a stale or forged form.
+async fn acting(
+    console: &Console,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(View, chrono::NaiveDate), Response> {
+    let Some(view) = view_of(console, headers).await else {
+        return Err(to_sign_in());
+    };
+    if view.csrf != csrf {
+        return Err(csrf_refused());
+    }
+    let today = read(console, &view, |_, today| today).await?;
+    Ok((view, today))
 }
 
 #[derive(Deserialize)]
@@ -522,14 +526,8 @@ async fn reject_disbursement(
     Path((account, disbursement)): Path<(String, String)>,
     Form(form): Form<ReasonForm>,
 ) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
-    };
-    if view.csrf != form.csrf {
-        return csrf_refused();
-    }
-    let today = match today_of(&console, &view).await {
-        Ok(today) => today,
+    let (view, today) = match acting(&console, &headers, &form.csrf).await {
+        Ok(acting) => acting,
         Err(response) => return response,
     };
     let body = serde_json::json!({"account": account, "on": today, "reason": form.reason});
@@ -564,14 +562,8 @@ async fn return_payment(
     Path((account, payment)): Path<(String, String)>,
     Form(form): Form<AmountForm>,
 ) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
-    };
-    if view.csrf != form.csrf {
-        return csrf_refused();
-    }
-    let today = match today_of(&console, &view).await {
-        Ok(today) => today,
+    let (view, today) = match acting(&console, &headers, &form.csrf).await {
+        Ok(acting) => acting,
         Err(response) => return response,
     };
     let body = serde_json::json!({"account": account, "on": today, "fee": optional_amount(&form.fee), "reason": form.reason});
@@ -586,14 +578,8 @@ async fn write_off(
     Path((account, invoice)): Path<(String, String)>,
     Form(form): Form<AmountForm>,
 ) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
-    };
-    if view.csrf != form.csrf {
-        return csrf_refused();
-    }
-    let today = match today_of(&console, &view).await {
-        Ok(today) => today,
+    let (view, today) = match acting(&console, &headers, &form.csrf).await {
+        Ok(acting) => acting,
         Err(response) => return response,
     };
     let body = serde_json::json!({"account": account, "invoice": invoice, "amount": optional_amount(&form.amount), "on": today, "reason": form.reason});
@@ -623,12 +609,10 @@ async fn preview_cancellation(
     Path(policy): Path<String>,
     Form(form): Form<CancellationForm>,
 ) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
+    let (view, _) = match acting(&console, &headers, &form.csrf).await {
+        Ok(acting) => acting,
+        Err(response) => return response,
     };
-    if view.csrf != form.csrf {
-        return csrf_refused();
-    }
     let body = serde_json::json!({"effective": form.effective});
     let path = format!("/v1/policies/{policy}/cancellations?preview=true");
     let (status, effect) = call_api(&console, &view, &path, "", body).await;
