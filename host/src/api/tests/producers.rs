@@ -108,6 +108,7 @@ async fn a_commission_written_and_charged_back_in_one_month_leaves_60_payable() 
         .filter(|b| b["account"]["account"] == "commission_payable")
         .collect();
     assert_eq!(payable.len(), 1, "{balances}");
+    assert_eq!(payable[0]["account"]["subledger"], "agency-7", "{balances}");
     assert_eq!(payable[0]["balance"], "60.00", "{balances}");
 }
 
