@@ -23,7 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use routes::{
     accounting, activation, billing, bundle, clock, config, config_reads, exports, keys, ledger,
-    payments, pending, policies, raters, read_model, shadow, webhooks,
+    payments, pending, policies, producers, raters, read_model, shadow, webhooks,
 };
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -218,6 +218,11 @@ fn api_router(state: AppState) -> Router {
         .route("/v1/exports/{file}", get(exports::export))
         .route("/v1/accounting/earnings", post(accounting::run_earnings))
         .route("/v1/accounting/premium", get(accounting::premium_report))
+        .route("/v1/producers", get(producers::list_producers))
+        .route(
+            "/v1/producers/{producer}/statements/{period}",
+            get(producers::producer_statement),
+        )
         .route("/v1/accounting/periods", get(accounting::list_periods))
         .route(
             "/v1/accounting/periods/{period}",

@@ -9,7 +9,7 @@
 
 use super::routes::{
     accounting, activation, billing, bundle, clock, config, config_reads, exports, keys, ledger,
-    payments, pending, policies, raters, read_model, shadow, webhooks,
+    payments, pending, policies, producers, raters, read_model, shadow, webhooks,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;
@@ -53,7 +53,7 @@ use utoipa::{PartialSchema, ToSchema};
         exports::export,
         accounting::run_earnings, accounting::premium_report, accounting::list_periods,
         accounting::get_period, accounting::close_period, accounting::put_gl_mapping,
-        accounting::get_gl_mapping,
+        accounting::get_gl_mapping, producers::list_producers, producers::producer_statement,
         webhooks::event_types, webhooks::create_endpoint, webhooks::list_endpoints,
         webhooks::get_endpoint, webhooks::update_endpoint, webhooks::disable_endpoint,
         webhooks::enable_endpoint, webhooks::rotate_secret, webhooks::delete_endpoint,
@@ -74,7 +74,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "billing", description = "Collections: payments, credit, write-offs, disbursements, holds, billing runs, the tenant's clock"),
         (name = "read model", description = "Billing staff's reads: account search and summary, invoices, payments, a policy's timeline, worklists (read)"),
         (name = "ledger", description = "Journal entries, balances, trial balance, event feed (read)"),
-        (name = "accounting", description = "Insurance accounting: earnings runs, written/earned/unearned premium, accounting periods and their close, the GL mapping (DOMAIN section 10)"),
+        (name = "accounting", description = "Insurance accounting: earnings runs, written/earned/unearned premium, accounting periods and their close, the GL mapping, commissions payable per producer and producer statements (DOMAIN section 10)"),
         (name = "exports", description = "CSV and Parquet files for finance and data teams (read)"),
         (name = "webhooks", description = "Webhook endpoints, their deliveries and replays; the messages are in the document's `webhooks` section"),
         (name = "payments", description = "Payment methods (processor tokens, never card numbers), autopay, the payment processor adapter, collection attempts and the processor's signed events (docs/payments.md)"),

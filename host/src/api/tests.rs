@@ -30,6 +30,7 @@ mod money;
 mod on_account;
 mod openapi_document;
 mod payments;
+mod producers;
 mod read_model;
 mod refusals;
 mod reinstatement;

@@ -237,6 +237,8 @@ pub enum AccountingError {
     GlMapping(#[from] GlMappingError),
     #[error("earning a charge: {0}")]
     Earning(String),
+    #[error("no commission was ever written to producer {0}")]
+    UnknownProducer(String),
 }
 
 impl AccountingError {
@@ -250,6 +252,7 @@ impl AccountingError {
             AccountingError::EarningsIncomplete { .. } => "earnings_incomplete",
             AccountingError::GlMapping(error) => error.code(),
             AccountingError::Earning(_) => "internal",
+            AccountingError::UnknownProducer(_) => "unknown_producer",
         }
     }
 
@@ -264,6 +267,7 @@ impl AccountingError {
             | AccountingError::EarningsIncomplete { .. } => ErrorKind::Conflict,
             AccountingError::GlMapping(error) => error.kind(),
             AccountingError::Earning(_) => ErrorKind::Internal,
+            AccountingError::UnknownProducer(_) => ErrorKind::NotFound,
         }
     }
 }
@@ -359,6 +363,12 @@ impl Accounting {
         }
     }
 
+    /// The day the charge entry of `reference` (a transaction or a flat
+    /// charge) was posted, if it posted one.
+    pub fn written_on(&self, reference: &str) -> Option<NaiveDate> {
+        self.written_on.get(reference).copied()
+    }
+
     /// The latest earnings run's day.
     pub fn earned_through(&self) -> Option<NaiveDate> {
         self.earned_through
@@ -371,7 +381,7 @@ impl Accounting {
 }
 
 /// Whether a charge is premium (posted to unearned premium, earned over time).
-fn is_premium(charge: &Charge) -> bool {
+pub(super) fn is_premium(charge: &Charge) -> bool {
     charge.category.accounts().map(|(_, credit)| credit) == Some(LedgerAccount::UnearnedPremium)
 }
 
@@ -868,7 +878,7 @@ impl TenantState {
 }
 
 /// `value` at the currency's minor-unit scale (`0` -> `0.00`).
-fn at_scale(mut value: Decimal, currency: Currency) -> Decimal {
+pub(super) fn at_scale(mut value: Decimal, currency: Currency) -> Decimal {
     let scale = currency.minor_unit_scale();
     if value.scale() < scale {
         value.rescale(scale);

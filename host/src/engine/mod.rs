@@ -14,6 +14,7 @@ mod key_ring;
 mod next_invoice;
 mod payments;
 mod plugin_adjuster;
+mod producers;
 pub mod read_model;
 mod reinstatement;
 mod schedule;
@@ -43,6 +44,7 @@ pub use key_ring::{
 pub use next_invoice::{NEXT_INVOICE_STEPS_MAX, NextInvoice};
 pub use payments::COLLECTIONS_ACTOR;
 pub use plugin_adjuster::PluginInvoiceAdjuster;
+pub use producers::{CommissionLine, ProducerBalance, ProducerStatement, ProducerTotals};
 pub use schedule::{PREVIEW_RUNS_MAX, ScheduledInvoice};
 pub use service::collect;
 pub use service::decode_stored;

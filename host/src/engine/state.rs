@@ -684,8 +684,11 @@ impl TenantState {
             (None, Some(Ok(zone))) => local_date(context.issued_at, zone),
             _ => context.issued_at.date_naive(),
         };
-        let lines: Vec<_> = charges.iter().map(|c| (c.category, c.amount)).collect();
-        Ok(postings::charges_written(
+        let lines: Vec<_> = charges
+            .iter()
+            .map(|c| (c.category, c.amount, c.recipient.as_deref()))
+            .collect();
+        Ok(postings::charges_written_to(
             account, &lines, posted_on, &reference,
         )?)
     }

@@ -9,7 +9,7 @@
 //!
 //! | event                  | rule                     | lines                                               |
 //! |------------------------|--------------------------|-----------------------------------------------------|
-//! | charges of a transaction | [`charges_written`]    | Dr unbilled / Cr income or payable, per category; signed, netted |
+//! | charges of a transaction | [`charges_written`], [`charges_written_to`] | Dr unbilled / Cr income or payable, per category; signed, netted; commission payable per producer |
 //! | invoice issued         | [`invoice_issued`]       | Dr billed, Cr unbilled (a credit invoice the reverse) |
 //! | payment received       | [`payment_received`]     | Dr cash; Cr billed (allocated), Cr credit (the rest) |
 //! | credit applied         | [`credit_applied`]       | Dr credit, Cr billed                                |
@@ -71,19 +71,41 @@ pub fn charges_written(
     posted_on: NaiveDate,
     reference: &str,
 ) -> Result<Option<EntryDraft>, LedgerError> {
+    let charges: Vec<(ChargeCategory, Money, Option<&str>)> = charges
+        .iter()
+        .map(|(category, money)| (*category, *money, None))
+        .collect();
+    charges_written_to(billing_account, &charges, posted_on, reference)
+}
+
+/// [`charges_written`] with each charge's recipient: a commission to a
+/// producer posts to `commission_payable` with the producer as subledger
+/// (the commission payable per producer), netted per producer; a charge
+/// without a recipient posts as [`charges_written`] does.
+///
+/// Example: commission 120.00 to `agency-7` posts Dr commission_expense
+/// 120.00, Cr commission_payable/agency-7 120.00; a cancellation's -60.00
+/// to `agency-7` (a chargeback) Dr commission_payable/agency-7 60.00, Cr
+/// commission_expense 60.00.
+pub fn charges_written_to(
+    billing_account: &str,
+    charges: &[(ChargeCategory, Money, Option<&str>)],
+    posted_on: NaiveDate,
+    reference: &str,
+) -> Result<Option<EntryDraft>, LedgerError> {
     if charges.len() > CHARGES_PER_ENTRY_MAX {
         return Err(LedgerError::TooManyCharges {
             count: charges.len(),
         });
     }
-    let Some((_, first)) = charges.first() else {
+    let Some((_, first, _)) = charges.first() else {
         return Ok(None);
     };
     let currency = first.currency;
-    // Debit-positive net per account. Cannot overflow: at most 1,000 charges of at
-    // most 10^15 each.
-    let mut net: BTreeMap<LedgerAccount, Decimal> = BTreeMap::new();
-    for (index, (category, charge)) in charges.iter().enumerate() {
+    // Debit-positive net per account (and producer, for commission payable).
+    // Cannot overflow: at most 1,000 charges of at most 10^15 each.
+    let mut net: BTreeMap<(LedgerAccount, Option<&str>), Decimal> = BTreeMap::new();
+    for (index, (category, charge, recipient)) in charges.iter().enumerate() {
         if charge.currency != currency {
             return Err(LedgerError::ChargeCurrencyMismatch {
                 index,
@@ -102,14 +124,22 @@ pub fn charges_written(
         let Some((debit, credit)) = category.accounts() else {
             continue;
         };
-        *net.entry(debit).or_default() += charge.amount;
-        *net.entry(credit).or_default() -= charge.amount;
+        let producer = |account: LedgerAccount| {
+            (account == LedgerAccount::CommissionPayable)
+                .then_some(*recipient)
+                .flatten()
+        };
+        *net.entry((debit, producer(debit))).or_default() += charge.amount;
+        *net.entry((credit, producer(credit))).or_default() -= charge.amount;
     }
     let lines: Vec<JournalLine> = net
         .into_iter()
         .filter(|(_, amount)| !amount.is_zero())
-        .map(|(account, amount)| {
-            let key = key(account, currency, billing_account);
+        .map(|((account, producer), amount)| {
+            let key = match producer {
+                Some(producer) => AccountKey::with_subledger(account, currency, producer),
+                None => key(account, currency, billing_account),
+            };
             if amount.is_sign_positive() {
                 JournalLine::debit(key, amount)
             } else {
@@ -559,6 +589,57 @@ mod tests {
                 (UnearnedPremium, None, Credit, dec!(960.00)),
                 (FeeIncome, None, Credit, dec!(25.00)),
                 (CommissionExpense, None, Debit, dec!(100.00)),
+            ]
+        );
+    }
+
+    #[test]
+    fn commission_to_a_producer_is_payable_to_that_producer_and_a_chargeback_debits_it() {
+        let charges = [
+            (ChargeCategory::Premium, usd(dec!(1200.00)), None),
+            (
+                ChargeCategory::Commission,
+                usd(dec!(120.00)),
+                Some("agency-7"),
+            ),
+            (
+                ChargeCategory::Commission,
+                usd(dec!(30.00)),
+                Some("agency-8"),
+            ),
+        ];
+        let draft = charges_written_to("BA-1", &charges, day(), "TX-1")
+            .unwrap()
+            .unwrap();
+        assert_balanced(&draft);
+        assert_eq!(
+            lines(&draft),
+            vec![
+                (
+                    PremiumReceivableUnbilled,
+                    Some("BA-1"),
+                    Debit,
+                    dec!(1200.00)
+                ),
+                (CommissionPayable, Some("agency-7"), Credit, dec!(120.00)),
+                (CommissionPayable, Some("agency-8"), Credit, dec!(30.00)),
+                (UnearnedPremium, None, Credit, dec!(1200.00)),
+                (CommissionExpense, None, Debit, dec!(150.00)),
+            ]
+        );
+        let chargeback = [(
+            ChargeCategory::Commission,
+            usd(dec!(-60.00)),
+            Some("agency-7"),
+        )];
+        let draft = charges_written_to("BA-1", &chargeback, day(), "TX-2")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            lines(&draft),
+            vec![
+                (CommissionPayable, Some("agency-7"), Debit, dec!(60.00)),
+                (CommissionExpense, None, Credit, dec!(60.00)),
             ]
         );
     }

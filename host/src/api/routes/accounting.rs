@@ -103,7 +103,7 @@ pub async fn list_periods(
     .await
 }
 
-fn month(text: &str) -> Result<Month, ApiError> {
+pub(super) fn month(text: &str) -> Result<Month, ApiError> {
     text.parse::<Month>()
         .map_err(|e: AccountingError| crate::engine::EngineError::from(e).into())
 }

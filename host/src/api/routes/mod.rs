@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod payments;
 pub mod pending;
 pub mod policies;
+pub mod producers;
 pub mod raters;
 pub mod read_model;
 pub mod shadow;
