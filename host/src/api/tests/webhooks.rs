@@ -293,7 +293,15 @@ async fn messages_are_signed_delivered_in_log_order_retried_after_a_failure_and_
     assert_eq!(cancelled["data"]["amount"]["amount"], "-596.77");
     assert!(cancelled["sequence"].as_u64() > issued["sequence"].as_u64());
 
-    let (_, attempts) = api.get("/v1/webhooks/endpoints/ep_1/attempts", &key).await;
+    // Attempts are listed once the worker's pass has recorded them.
+    let started = Instant::now();
+    let attempts = loop {
+        let (_, attempts) = api.get("/v1/webhooks/endpoints/ep_1/attempts", &key).await;
+        if attempts.as_array().unwrap().len() >= 3 || started.elapsed() > Duration::from_secs(10) {
+            break attempts;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let outcomes: Vec<(&str, Option<u64>)> = attempts
         .as_array()
         .unwrap()
@@ -308,7 +316,14 @@ async fn messages_are_signed_delivered_in_log_order_retried_after_a_failure_and_
             ("failed", Some(503))
         ]
     );
-    let (_, read) = api.get("/v1/webhooks/endpoints/ep_1", &key).await;
+    let started = Instant::now();
+    let read = loop {
+        let (_, read) = api.get("/v1/webhooks/endpoints/ep_1", &key).await;
+        if read["failures"] == 0 || started.elapsed() > Duration::from_secs(10) {
+            break read;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(read["failures"], 0);
 
     // A replay of the policy's message sends it once more, same id.
