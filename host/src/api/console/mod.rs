@@ -89,6 +89,12 @@ pub fn router(app: AppState, api: Router) -> Router {
             "/console/accounts/{account}/invoices/{invoice}/write-off",
             post(write_off),
         )
+        .route("/console/accounts/{account}/credit", post(apply_credit))
+        .route("/console/accounts/{account}/holds", post(place_hold))
+        .route(
+            "/console/accounts/{account}/holds/{hold}/release",
+            post(release_hold),
+        )
         .route("/console/policies/{policy}", get(policy))
         .route(
             "/console/policies/{policy}/cancellation-preview",
@@ -655,4 +661,70 @@ async fn commit_cancellation(
         status,
         &answer,
     )
+}
+
+/// Applies the account's free credit to its open invoices, oldest due first.
+async fn apply_credit(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(account): Path<String>,
+    Form(form): Form<KeyedForm>,
+) -> Response {
+    let (view, today) = match acting(&console, &headers, &form.csrf).await {
+        Ok(acting) => acting,
+        Err(response) => return response,
+    };
+    let body = serde_json::json!({"account": account, "on": today});
+    let (status, answer) = call_api(
+        &console,
+        &view,
+        "/v1/credit-distributions",
+        &form.idempotency_key,
+        body,
+    )
+    .await;
+    after_action(&view, &account, status, &answer)
+}
+
+#[derive(Deserialize)]
+struct HoldForm {
+    csrf: String,
+    idempotency_key: String,
+    kind: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Places an invoicing or delinquency hold from today.
+async fn place_hold(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(account): Path<String>,
+    Form(form): Form<HoldForm>,
+) -> Response {
+    let (view, today) = match acting(&console, &headers, &form.csrf).await {
+        Ok(acting) => acting,
+        Err(response) => return response,
+    };
+    let body = serde_json::json!({"account": account, "kind": {"kind": form.kind}, "from": today, "reason": form.reason});
+    let (status, answer) =
+        call_api(&console, &view, "/v1/holds", &form.idempotency_key, body).await;
+    after_action(&view, &account, status, &answer)
+}
+
+/// Releases a hold today.
+async fn release_hold(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path((account, hold)): Path<(String, String)>,
+    Form(form): Form<KeyedForm>,
+) -> Response {
+    let (view, today) = match acting(&console, &headers, &form.csrf).await {
+        Ok(acting) => acting,
+        Err(response) => return response,
+    };
+    let body = serde_json::json!({"account": account, "on": today});
+    let path = format!("/v1/holds/{hold}/releases");
+    let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
+    after_action(&view, &account, status, &answer)
 }

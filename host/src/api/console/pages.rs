@@ -361,10 +361,42 @@ pub fn account(
                     } } }
                 }
             }
+            @if may_collect && billing.available_credit() > Decimal::ZERO && !billing.open.is_empty() {
+                h2 { "Apply credit" }
+                form method="post" action=(format!("/console/accounts/{locator}/credit")) {
+                    input type="hidden" name="csrf" value=(view.csrf);
+                    input type="hidden" name="idempotency_key" value=(format!("{key}-credit"));
+                    p { (billing.available_credit()) " " (currency) " of free credit goes to the open invoices, oldest due first." }
+                    button type="submit" { "Apply credit" }
+                }
+            }
             h2 { "Holds" }
             @if billing.holds.is_empty() { p.empty { "None." } } @else {
-                ul { @for h in &billing.holds { li { (h.locator) " from " (h.from)
-                    @if let Some(on) = h.released_on { ", released " (on) } } } }
+                ul { @for h in &billing.holds { li { (h.locator) " (" (serde_json::to_string(&h.kind).unwrap_or_default()) ") from " (h.from)
+                    @if let Some(on) = h.released_on { ", released " (on) }
+                    @else if may_collect {
+                        " "
+                        form.inline method="post" action=(format!("/console/accounts/{locator}/holds/{}/release", h.locator)) {
+                            input type="hidden" name="csrf" value=(view.csrf);
+                            input type="hidden" name="idempotency_key" value=(format!("{key}-{}", h.locator));
+                            button.secondary type="submit" { "Release" }
+                        }
+                    }
+                } } }
+            }
+            @if may_collect {
+                form method="post" action=(format!("/console/accounts/{locator}/holds")) {
+                    input type="hidden" name="csrf" value=(view.csrf);
+                    input type="hidden" name="idempotency_key" value=(format!("{key}-hold"));
+                    label for="hold-kind" { "Place a hold" }
+                    select #hold-kind name="kind" {
+                        option value="invoicing" { "Invoicing (no invoices until released)" }
+                        option value="delinquency" { "Delinquency (grace paused until released)" }
+                    }
+                    label for="hold-reason" { "Reason" }
+                    input #hold-reason name="reason" required;
+                    p { button.secondary type="submit" { "Place hold" } }
+                }
             }
             p { a href=(format!("/v1/events?account={locator}")) { "Event history (JSON)" } }
         },

@@ -397,3 +397,71 @@ async fn a_cancellation_is_shown_as_a_preview_first_then_committed_with_one_clic
         "committed once: {policy}"
     );
 }
+
+#[tokio::test]
+async fn free_credit_is_applied_and_a_hold_placed_and_released_from_the_account_page() {
+    let api = Api::new();
+    let key = billed(&api).await;
+    // Credit is applied by hand here, not when an invoice is issued.
+    let settings = json!({"settings": {"credit": {"apply_on_invoice_generation": false}}});
+    let (status, _) = api.post("/v1/billing/settings", &key, settings).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // 1500.00 paid with nothing named: 1200.00 pays A1-I1, 300.00 is credit;
+    // then a 100.00 fee billed at once (A1-I2) stays open.
+    let (status, _) = api
+        .post(
+            "/v1/payments",
+            &key,
+            json!({"account": "A1", "amount": "1500.00", "received_on": "2026-12-05"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = api
+        .post("/v1/charges", &key, json!({"account": "A1", "charge": "policy-fee", "amount": "100.00", "invoicing": "immediate"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let cookie = sign_in(&api, &key).await;
+    let (_, _, page) = send(&api, "GET", "/console/accounts/A1", Some(&cookie), None).await;
+    assert!(
+        page.contains("Apply credit") && page.contains("300.00 USD of free credit"),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf");
+    let form = format!("csrf={csrf}&idempotency_key=credit-1");
+    let (status, _, body) = send(
+        &api,
+        "POST",
+        "/console/accounts/A1/credit",
+        Some(&cookie),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert_eq!(billing["invoices"][1]["credited"], "100.00", "{billing}");
+    assert_eq!(billing["credit"], "200.00", "{billing}");
+    let form = format!("csrf={csrf}&idempotency_key=hold-1&kind=invoicing&reason=disputed+invoice");
+    let (status, _, body) = send(
+        &api,
+        "POST",
+        "/console/accounts/A1/holds",
+        Some(&cookie),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, _, page) = send(&api, "GET", "/console/accounts/A1", Some(&cookie), None).await;
+    assert!(page.contains("A1-H1") && page.contains("Release"), "{page}");
+    let form = format!("csrf={csrf}&idempotency_key=release-1");
+    let (status, _, body) = send(
+        &api,
+        "POST",
+        "/console/accounts/A1/holds/A1-H1/release",
+        Some(&cookie),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, _, page) = send(&api, "GET", "/console/accounts/A1", Some(&cookie), None).await;
+    assert!(page.contains("released 2026-12-05"), "{page}");
+}
