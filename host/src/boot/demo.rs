@@ -92,6 +92,7 @@ pub fn demo_product() -> ProductConfig {
         term_months: 12,
         rating_date: Default::default(),
         shadow: None,
+        billing_methods: Vec::new(),
     }
 }
 

@@ -66,6 +66,12 @@ impl Collections {
             }
             BookEvent::TransactionIssued { record } => {
                 let existing = book.policies.get(&record.policy);
+                // An agency-billed policy is billed on its producer's agency
+                // statement, never on the account's invoices.
+                let header = record.opened.as_ref().or(existing.map(|p| &p.header));
+                if header.is_some_and(|h| h.agency().is_some()) {
+                    return;
+                }
                 let Some(account) = record
                     .opened
                     .as_ref()
@@ -111,6 +117,9 @@ impl Collections {
                 let Some(state) = book.policies.get(policy) else {
                     return;
                 };
+                if state.header.agency().is_some() {
+                    return;
+                }
                 let Some(account) = self.accounts.get_mut(&state.header.account) else {
                     return;
                 };

@@ -27,6 +27,11 @@
 //! credited `written_premium`) were revenue at once: runs leave them alone,
 //! and the report still counts them (written, and earned by the formula).
 
+use super::agency::AllocationRequest;
+use super::producer_book::{
+    AgencyConfig, CommissionPayment, CommissionPaymentStatus, ProducerBook, Remittance,
+};
+use super::producer_error::ProducerError;
 use super::state::{EngineError, TenantEvent, TenantState};
 use crate::billing::{DurationBasis, ProrationError, earned_through};
 use crate::domain::{Currency, ErrorKind, Money, RoundingMode};
@@ -145,6 +150,39 @@ pub enum AccountingCommand {
     ClosePeriod { period: Month },
     /// Records a new version of the GL mapping.
     UploadGlMapping { mapping: GlMapping },
+    /// Drafts a commission payment to a producer.
+    DraftCommissionPayment {
+        producer: String,
+        amount: Money,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Approves a drafted commission payment.
+    ApproveCommissionPayment { producer: String, payment: String },
+    /// Rejects a drafted or approved commission payment.
+    RejectCommissionPayment {
+        producer: String,
+        payment: String,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Executes an approved commission payment: money leaves.
+    ExecuteCommissionPayment { producer: String, payment: String },
+    /// Configures a producer for agency bill (its statement day), from today.
+    ConfigureAgency { producer: String, statement_day: u32 },
+    /// Records an agency's remittance for one of its statements.
+    ReceiveRemittance {
+        producer: String,
+        statement: NaiveDate,
+        amount: Money,
+        #[serde(default)]
+        received_on: Option<NaiveDate>,
+        #[serde(default)]
+        reference: String,
+        /// Item by item; oldest first when absent.
+        #[serde(default)]
+        allocations: Option<Vec<AllocationRequest>>,
+    },
 }
 
 /// What one charge earned in one run (earned-to-date minus what was posted
@@ -185,6 +223,41 @@ pub enum AccountingEvent {
         actor: String,
         at: DateTime<Utc>,
     },
+    /// A commission payment drafted (its drafter in the payment).
+    CommissionPaymentDrafted {
+        payment: CommissionPayment,
+        at: DateTime<Utc>,
+    },
+    /// A commission payment approved.
+    CommissionPaymentApproved {
+        payment: String,
+        on: NaiveDate,
+        actor: String,
+        at: DateTime<Utc>,
+    },
+    /// A commission payment rejected.
+    CommissionPaymentRejected {
+        payment: String,
+        on: NaiveDate,
+        reason: String,
+        actor: String,
+        at: DateTime<Utc>,
+    },
+    /// A commission payment executed; its `commission_paid` entry follows.
+    CommissionPaymentExecuted {
+        payment: String,
+        on: NaiveDate,
+        actor: String,
+        at: DateTime<Utc>,
+    },
+    /// A producer configured for agency bill (a new version).
+    AgencyConfigured { config: AgencyConfig },
+    /// An agency's remittance and its allocations; its entry follows.
+    RemittanceReceived {
+        remittance: Remittance,
+        actor: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl AccountingEvent {
@@ -194,16 +267,31 @@ impl AccountingEvent {
             AccountingEvent::PremiumEarned { .. } => "premium_earned",
             AccountingEvent::PeriodClosed { .. } => "accounting_period_closed",
             AccountingEvent::GlMappingUploaded { .. } => "gl_mapping_uploaded",
+            AccountingEvent::CommissionPaymentDrafted { .. } => "commission_payment_drafted",
+            AccountingEvent::CommissionPaymentApproved { .. } => "commission_payment_approved",
+            AccountingEvent::CommissionPaymentRejected { .. } => "commission_payment_rejected",
+            AccountingEvent::CommissionPaymentExecuted { .. } => "commission_payment_executed",
+            AccountingEvent::AgencyConfigured { .. } => "agency_configured",
+            AccountingEvent::RemittanceReceived { .. } => "remittance_received",
         }
     }
 
-    /// `ledger` for earnings and closes, `configuration` for the mapping.
+    /// `ledger` for earnings and closes, `configuration` for the mapping and
+    /// agency configurations, `billing` for commission payments and
+    /// remittances.
     pub fn category(&self) -> &'static str {
         match self {
             AccountingEvent::PremiumEarned { .. } | AccountingEvent::PeriodClosed { .. } => {
                 "ledger"
             }
-            AccountingEvent::GlMappingUploaded { .. } => "configuration",
+            AccountingEvent::GlMappingUploaded { .. } | AccountingEvent::AgencyConfigured { .. } => {
+                "configuration"
+            }
+            AccountingEvent::CommissionPaymentDrafted { .. }
+            | AccountingEvent::CommissionPaymentApproved { .. }
+            | AccountingEvent::CommissionPaymentRejected { .. }
+            | AccountingEvent::CommissionPaymentExecuted { .. }
+            | AccountingEvent::RemittanceReceived { .. } => "billing",
         }
     }
 }
@@ -239,6 +327,8 @@ pub enum AccountingError {
     Earning(String),
     #[error("no commission was ever written to producer {0}")]
     UnknownProducer(String),
+    #[error(transparent)]
+    Producer(#[from] ProducerError),
 }
 
 impl AccountingError {
@@ -253,6 +343,7 @@ impl AccountingError {
             AccountingError::GlMapping(error) => error.code(),
             AccountingError::Earning(_) => "internal",
             AccountingError::UnknownProducer(_) => "unknown_producer",
+            AccountingError::Producer(error) => error.code(),
         }
     }
 
@@ -268,6 +359,7 @@ impl AccountingError {
             AccountingError::GlMapping(error) => error.kind(),
             AccountingError::Earning(_) => ErrorKind::Internal,
             AccountingError::UnknownProducer(_) => ErrorKind::NotFound,
+            AccountingError::Producer(error) => error.kind(),
         }
     }
 }
@@ -312,6 +404,8 @@ pub struct Accounting {
     pub closed: Vec<ClosedPeriod>,
     /// Every version of the GL mapping, in order.
     pub gl_mappings: Vec<GlMappingVersion>,
+    /// Commission payments, agency configurations and remittances.
+    pub producers: ProducerBook,
 }
 
 impl Accounting {
@@ -341,6 +435,58 @@ impl Accounting {
                 actor: actor.clone(),
                 at: *at,
             }),
+            AccountingEvent::CommissionPaymentDrafted { payment, .. } => {
+                self.producers
+                    .payments
+                    .insert(payment.locator.clone(), payment.clone());
+            }
+            AccountingEvent::CommissionPaymentApproved {
+                payment, on, actor, ..
+            } => self.set_payment_status(
+                payment,
+                CommissionPaymentStatus::Approved {
+                    on: *on,
+                    by: actor.clone(),
+                },
+            ),
+            AccountingEvent::CommissionPaymentRejected {
+                payment,
+                on,
+                reason,
+                actor,
+                ..
+            } => self.set_payment_status(
+                payment,
+                CommissionPaymentStatus::Rejected {
+                    on: *on,
+                    by: actor.clone(),
+                    reason: reason.clone(),
+                },
+            ),
+            AccountingEvent::CommissionPaymentExecuted {
+                payment, on, actor, ..
+            } => self.set_payment_status(
+                payment,
+                CommissionPaymentStatus::Executed {
+                    on: *on,
+                    by: actor.clone(),
+                },
+            ),
+            AccountingEvent::AgencyConfigured { config } => self
+                .producers
+                .agencies
+                .entry(config.producer.clone())
+                .or_default()
+                .push(config.clone()),
+            AccountingEvent::RemittanceReceived { remittance, .. } => {
+                self.producers.remittances.push(remittance.clone())
+            }
+        }
+    }
+
+    fn set_payment_status(&mut self, payment: &str, status: CommissionPaymentStatus) {
+        if let Some(payment) = self.producers.payments.get_mut(payment) {
+            payment.status = status;
         }
     }
 
@@ -495,7 +641,7 @@ impl TenantState {
     }
 
     /// The tenant's today for a command.
-    fn command_today(&self, context: &CommandContext) -> NaiveDate {
+    pub(super) fn command_today(&self, context: &CommandContext) -> NaiveDate {
         context
             .today
             .unwrap_or_else(|| self.today(context.issued_at))
@@ -563,6 +709,61 @@ impl TenantState {
                     at: context.issued_at,
                 }));
                 Ok(events)
+            }
+            AccountingCommand::DraftCommissionPayment {
+                producer,
+                amount,
+                reason,
+            } => self.draft_commission_payment(
+                producer,
+                *amount,
+                reason,
+                context,
+                self.command_today(context),
+            ),
+            AccountingCommand::ApproveCommissionPayment { producer, payment } => self
+                .approve_commission_payment(producer, payment, context, self.command_today(context)),
+            AccountingCommand::RejectCommissionPayment {
+                producer,
+                payment,
+                reason,
+            } => self.reject_commission_payment(
+                producer,
+                payment,
+                reason,
+                context,
+                self.command_today(context),
+            ),
+            AccountingCommand::ExecuteCommissionPayment { producer, payment } => self
+                .execute_commission_payment(producer, payment, context, self.command_today(context)),
+            AccountingCommand::ConfigureAgency {
+                producer,
+                statement_day,
+            } => self.configure_agency(
+                producer,
+                *statement_day,
+                context,
+                self.command_today(context),
+            ),
+            AccountingCommand::ReceiveRemittance {
+                producer,
+                statement,
+                amount,
+                received_on,
+                reference,
+                allocations,
+            } => {
+                let today = self.command_today(context);
+                self.receive_remittance(
+                    producer,
+                    *statement,
+                    *amount,
+                    received_on.unwrap_or(today),
+                    reference,
+                    allocations.as_deref(),
+                    context,
+                    today,
+                )
             }
             AccountingCommand::UploadGlMapping { mapping } => {
                 mapping.validate().map_err(AccountingError::from)?;

@@ -532,6 +532,10 @@ impl TenantState {
                         .as_ref()
                         .or_else(|| self.book.policies.get(&record.policy).map(|p| &p.header));
                     let Some(header) = header else { continue };
+                    // Agency bill: on the producer's statement, not invoiced.
+                    if header.agency().is_some() {
+                        continue;
+                    }
                     let base = self
                         .book
                         .policies

@@ -3,17 +3,21 @@
 
 mod account_summary;
 mod accounting;
+mod agency;
 mod amounts;
 mod auto_bind;
 mod billing;
 mod clock;
 mod command;
+mod commission_payments;
 mod configure;
 mod feed;
 mod key_ring;
 mod next_invoice;
 mod payments;
 mod plugin_adjuster;
+mod producer_book;
+mod producer_error;
 mod producers;
 pub mod read_model;
 mod reinstatement;
@@ -29,6 +33,15 @@ pub use accounting::{
     EARNED_CHARGES_PER_EVENT_MAX, EARNED_CHARGES_PER_RUN_MAX, EarnedCharge, GlMappingVersion,
     Month, PeriodBalances, PeriodDetail, PeriodView, PremiumReport, PremiumRow,
 };
+pub use agency::{
+    AgencyException, AgencyItem, AgencyStatement, AgencyTotals, AllocationRequest,
+    BillingOptions, REMITTANCE_ALLOCATIONS_MAX, REMITTANCE_REFERENCE_CHARS_MAX, statement_date,
+};
+pub use commission_payments::COMMISSION_PAYMENT_REASON_CHARS_MAX;
+pub use producer_book::{
+    AgencyConfig, CommissionPayment, CommissionPaymentStatus, Remittance, RemittanceAllocation,
+};
+pub use producer_error::ProducerError;
 pub use auto_bind::{BindingEvent, PendingStatus, PendingTransaction, transaction_type};
 pub use billing::{
     BillingRunPreview, BillingRunReport, DisbursementPreview, LAPSE_ACTOR, LapsePreview, PastDue,

@@ -417,6 +417,7 @@ impl TenantState {
         self.check_received_amounts(command)?;
         let events = match command {
             EngineCommand::Policy(command) => {
+                self.check_agency_bind(command)?;
                 let events = self.decide_policy_full(command, context, raters, adjuster)?;
                 match self.hold(command, context, &events)? {
                     Some(pending) => vec![pending],
@@ -630,9 +631,15 @@ impl TenantState {
         event: &BookEvent,
         context: &CommandContext,
     ) -> Result<Option<EntryDraft>, EngineError> {
+        let mut agency: Option<&str> = None;
         let (account, charges, reference, zone): (&str, Vec<&Charge>, String, Option<&str>) =
             match event {
                 BookEvent::TransactionIssued { record } => {
+                    agency = record
+                        .opened
+                        .as_ref()
+                        .or_else(|| self.book.policies.get(&record.policy).map(|p| &p.header))
+                        .and_then(|h| h.agency());
                     let zone = record
                         .opened
                         .as_ref()
@@ -688,9 +695,12 @@ impl TenantState {
             .iter()
             .map(|c| (c.category, c.amount, c.recipient.as_deref()))
             .collect();
-        Ok(postings::charges_written_to(
-            account, &lines, posted_on, &reference,
-        )?)
+        let draft = postings::charges_written_to(account, &lines, posted_on, &reference)?;
+        // Agency bill ([E11]): the producer of record owes the receivable.
+        Ok(match agency {
+            Some(producer) => draft.map(|d| postings::agency_billed(d, producer)),
+            None => draft,
+        })
     }
 
     /// Applies an event; an event that does not apply means the log is corrupt.

@@ -167,11 +167,16 @@ pub enum LedgerAccount {
     CededPremium,
     /// Billed amounts written off as uncollectable (or small balances).
     WriteOffExpense,
+    /// What agencies owe for agency-billed items (DOMAIN section 10, [E11]): the
+    /// gross of each agency-billed transaction, per producer (the subledger), settled
+    /// by the agency's remittance of the net together with its commission payable.
+    /// Kept last so older codes keep their order.
+    AgencyReceivable,
 }
 
 impl LedgerAccount {
     /// Every account, in chart order.
-    pub const ALL: [LedgerAccount; 16] = [
+    pub const ALL: [LedgerAccount; 17] = [
         LedgerAccount::Cash,
         LedgerAccount::PremiumReceivableUnbilled,
         LedgerAccount::PremiumReceivableBilled,
@@ -188,6 +193,7 @@ impl LedgerAccount {
         LedgerAccount::CommissionExpense,
         LedgerAccount::CededPremium,
         LedgerAccount::WriteOffExpense,
+        LedgerAccount::AgencyReceivable,
     ];
 
     /// The stable snake_case code, the same as its serde form: `"customer_credit"`.
@@ -209,6 +215,7 @@ impl LedgerAccount {
             LedgerAccount::CommissionExpense => "commission_expense",
             LedgerAccount::CededPremium => "ceded_premium",
             LedgerAccount::WriteOffExpense => "write_off_expense",
+            LedgerAccount::AgencyReceivable => "agency_receivable",
         }
     }
 
@@ -224,7 +231,8 @@ impl LedgerAccount {
         match self {
             LedgerAccount::Cash
             | LedgerAccount::PremiumReceivableUnbilled
-            | LedgerAccount::PremiumReceivableBilled => AccountClass::Asset,
+            | LedgerAccount::PremiumReceivableBilled
+            | LedgerAccount::AgencyReceivable => AccountClass::Asset,
             LedgerAccount::CustomerCredit
             | LedgerAccount::TaxesPayable
             | LedgerAccount::CommissionPayable
@@ -363,6 +371,7 @@ mod tests {
             CommissionExpense,
             CededPremium,
             WriteOffExpense,
+            AgencyReceivable,
         ];
         for account in LedgerAccount::ALL {
             let expected = if debit.contains(&account) {

@@ -126,11 +126,17 @@ pub enum EntryKind {
     /// Premium earned by an earnings run: unearned premium moved to earned premium
     /// (the reverse for credits). Kept last so older codes keep their order.
     PremiumEarned,
+    /// Commission paid to a producer (a commission payment executed): Dr commission
+    /// payable/producer, Cr cash.
+    CommissionPaid,
+    /// An agency's remittance for agency-billed items: cash for the net, the
+    /// commission payable of the items it settles, against the agency receivable.
+    RemittanceReceived,
 }
 
 impl EntryKind {
     /// Every kind.
-    pub const ALL: [EntryKind; 12] = [
+    pub const ALL: [EntryKind; 14] = [
         EntryKind::ChargeWritten,
         EntryKind::InvoiceIssued,
         EntryKind::PaymentReceived,
@@ -143,6 +149,8 @@ impl EntryKind {
         EntryKind::DisbursementReversed,
         EntryKind::Reversal,
         EntryKind::PremiumEarned,
+        EntryKind::CommissionPaid,
+        EntryKind::RemittanceReceived,
     ];
 
     /// The stable snake_case code, the same as its serde form.
@@ -160,6 +168,8 @@ impl EntryKind {
             EntryKind::DisbursementReversed => "disbursement_reversed",
             EntryKind::Reversal => "reversal",
             EntryKind::PremiumEarned => "premium_earned",
+            EntryKind::CommissionPaid => "commission_paid",
+            EntryKind::RemittanceReceived => "remittance_received",
         }
     }
 
@@ -185,7 +195,9 @@ impl EntryKind {
             | EntryKind::InvoiceIssued
             | EntryKind::CreditApplied
             | EntryKind::CreditIssued
-            | EntryKind::PremiumEarned => Some(EntryKind::Reversal),
+            | EntryKind::PremiumEarned
+            | EntryKind::CommissionPaid
+            | EntryKind::RemittanceReceived => Some(EntryKind::Reversal),
             EntryKind::PaymentReversed
             | EntryKind::WriteOffReversed
             | EntryKind::DisbursementReversed

@@ -431,6 +431,117 @@ pub fn premium_earned(
     .map(Some)
 }
 
+/// The entry of a commission payment executed (DOMAIN section 10): what is owed
+/// to the producer leaves as cash. Drafts, approvals and rejections post nothing.
+///
+/// Example: paying `agency-7` 50.00 posts Dr commission payable/agency-7 50.00,
+/// Cr cash 50.00, `commission_paid`.
+pub fn commission_paid(
+    producer: &str,
+    amount: Money,
+    posted_on: NaiveDate,
+    reference: &str,
+) -> Result<EntryDraft, LedgerError> {
+    let value = positive_amount("commission payment", amount)?;
+    let currency = amount.currency;
+    draft(
+        currency,
+        posted_on,
+        EntryKind::CommissionPaid,
+        reference,
+        vec![
+            JournalLine::debit(
+                AccountKey::with_subledger(LedgerAccount::CommissionPayable, currency, producer),
+                value,
+            ),
+            JournalLine::credit(AccountKey::new(LedgerAccount::Cash, currency), value),
+        ],
+    )
+}
+
+/// A line of `amount` signed debit-positive: a debit when positive, a credit of
+/// its magnitude when negative, nothing when zero.
+fn signed_line(account: AccountKey, amount: Decimal) -> Option<JournalLine> {
+    if amount.is_zero() {
+        None
+    } else if amount.is_sign_positive() {
+        Some(JournalLine::debit(account, amount))
+    } else {
+        Some(JournalLine::credit(account, -amount))
+    }
+}
+
+/// The entry of an agency's remittance ([E11]): `cash` received (negative: paid
+/// to the agency, for a statement that owes it), and `commission` the commission
+/// payable of the items it settles in full (the agency kept it: net settlement).
+/// The agency receivable is credited with both.
+///
+/// Example ([E11]): `agency-7` remits 1080.00 for an item of 1200.00 gross with
+/// 120.00 commission: Dr cash 1080.00, Dr commission payable/agency-7 120.00,
+/// Cr agency receivable/agency-7 1200.00. A chargeback item of -600.00 /
+/// -60.00 / -540.00 settled by paying the agency 540.00: Dr agency
+/// receivable/agency-7 600.00, Cr commission payable/agency-7 60.00, Cr cash
+/// 540.00.
+pub fn remittance_received(
+    producer: &str,
+    cash: Money,
+    commission: Decimal,
+    posted_on: NaiveDate,
+    reference: &str,
+) -> Result<EntryDraft, LedgerError> {
+    let value = whole_amount("remittance", cash)?;
+    let currency = cash.currency;
+    let commission = whole_amount(
+        "remittance commission",
+        Money {
+            amount: commission,
+            currency,
+        },
+    )?;
+    let lines: Vec<JournalLine> = [
+        signed_line(AccountKey::new(LedgerAccount::Cash, currency), value),
+        signed_line(
+            AccountKey::with_subledger(LedgerAccount::CommissionPayable, currency, producer),
+            commission,
+        ),
+        signed_line(
+            AccountKey::with_subledger(LedgerAccount::AgencyReceivable, currency, producer),
+            -(value + commission),
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    draft(
+        currency,
+        posted_on,
+        EntryKind::RemittanceReceived,
+        reference,
+        lines,
+    )
+}
+
+/// A charge entry of an agency-billed policy ([E11]): the receivable is owed
+/// by the producer of record, not the insured, so every line on the billing
+/// account's unbilled receivable moves to the agency receivable of
+/// `producer`. Everything else (premium, commission) is untouched.
+///
+/// Example: 1200.00 premium with 10% commission to `agency-7` posts Dr agency
+/// receivable/agency-7 1200.00, Cr unearned premium 1200.00, Dr commission
+/// expense 120.00, Cr commission payable/agency-7 120.00.
+pub fn agency_billed(mut entry: EntryDraft, producer: &str) -> EntryDraft {
+    for line in &mut entry.lines {
+        if line.account.account == LedgerAccount::PremiumReceivableUnbilled {
+            line.account = AccountKey::with_subledger(
+                LedgerAccount::AgencyReceivable,
+                line.account.currency,
+                producer,
+            );
+        }
+    }
+    entry
+}
+
 /// A two-line entry: Dr `accounts.0`, Cr `accounts.1`, of a positive amount.
 fn transfer(
     kind: EntryKind,

@@ -131,6 +131,13 @@ pub enum PolicyError {
     ChargeAlreadyReversed(String),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("agency bill needs the producer of record: give `producer`")]
+    AgencyWithoutProducer,
+    #[error("product {product} does not allow the billing method {method:?}")]
+    BillingMethodNotAllowed {
+        product: String,
+        method: crate::policy::BillingMethod,
+    },
 }
 
 impl PolicyError {
@@ -181,6 +188,8 @@ impl PolicyError {
             }
             PolicyError::ChargeAlreadyReversed(_) => "already_reversed",
             PolicyError::Internal(_) => "internal",
+            PolicyError::AgencyWithoutProducer => "agency_without_producer",
+            PolicyError::BillingMethodNotAllowed { .. } => "billing_method_not_allowed",
         }
     }
 
@@ -226,7 +235,9 @@ impl PolicyError {
             | PolicyError::PolicyNotOnAccount { .. }
             | PolicyError::BadAmount { .. }
             | PolicyError::BadChargeList(_)
-            | PolicyError::ChargeNamedTwice(_) => ErrorKind::Invalid,
+            | PolicyError::ChargeNamedTwice(_)
+            | PolicyError::AgencyWithoutProducer
+            | PolicyError::BillingMethodNotAllowed { .. } => ErrorKind::Invalid,
             PolicyError::Rating(error) => error.kind(),
             PolicyError::InstallmentDates(error) => error.kind(),
             PolicyError::Internal(_) => ErrorKind::Internal,

@@ -23,7 +23,7 @@ mod transaction;
 
 pub use audit::{ChargeAudit, explain};
 pub use book::{
-    Account, AccountDetails, BindOptions, BookEvent, CommandContext, ConfirmationNotification,
+    Account, AccountDetails, BillingMethod, BindOptions, BookEvent, CommandContext, ConfirmationNotification,
     PolicyBook, PolicyCommand, PolicyHeader, PolicyState, RaterResolver, Term, TermTimeline,
     TransactionRecord, is_standing,
 };

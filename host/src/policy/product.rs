@@ -122,6 +122,10 @@ pub struct ProductConfig {
     /// (shadow rating, [`crate::rating::shadow`]); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<Box<crate::rating::ShadowConfig>>,
+    /// The billing methods a policy of the product may be bound with (seed
+    /// 002: direct, agency); empty (the default): every method.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub billing_methods: Vec<crate::policy::BillingMethod>,
 }
 
 /// The day whose rate version rates a term: the version in effect on it
@@ -370,6 +374,7 @@ pub(crate) mod tests {
             term_months: 12,
             rating_date: Default::default(),
             shadow: None,
+            billing_methods: Vec::new(),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::domain::Currency;
 use crate::engine::EngineCommand;
 use crate::ledger::LedgerAccount;
 use crate::policy::{
-    AccountDetails, BindOptions, ChargeAudit, ConfirmationNotification, DataChange, Invoicing,
+    AccountDetails, BillingMethod, BindOptions, ChargeAudit, ConfirmationNotification, DataChange, Invoicing,
     PolicyCommand, PolicyData, PolicyState,
 };
 use axum::Json;
@@ -118,6 +118,14 @@ pub struct NewPolicy {
     /// confirms the term once it is covered).
     #[serde(default)]
     pub up_front_payments: Vec<UpFrontPayment>,
+    /// `direct` (the default: the account is invoiced) or `agency` (the
+    /// producer of record is billed on its agency statement, [E11]).
+    #[serde(default)]
+    pub billing_method: BillingMethod,
+    /// The producer of record; required for agency bill, which it must be
+    /// configured for (`PUT /v1/producers/{producer}/agency`).
+    #[serde(default)]
+    pub producer: Option<String>,
 }
 
 /// A payment received with a bind.
@@ -151,6 +159,8 @@ pub(crate) fn issue_command(body: NewPolicy) -> EngineCommand {
         bind: BindOptions {
             new_account: body.account_details,
             confirmation_notification: body.confirmation_notification,
+            billing_method: body.billing_method,
+            producer: body.producer,
         },
     }
     .into()

@@ -77,6 +77,17 @@ impl PolicyBook {
                 plan,
             });
         }
+        if bind.billing_method == BillingMethod::Agency && bind.producer.is_none() {
+            return Err(PolicyError::AgencyWithoutProducer);
+        }
+        if !product.billing_methods.is_empty()
+            && !product.billing_methods.contains(&bind.billing_method)
+        {
+            return Err(PolicyError::BillingMethodNotAllowed {
+                product: product.name.clone(),
+                method: bind.billing_method,
+            });
+        }
         let header = PolicyHeader {
             locator: locator.to_string(),
             account: account.to_string(),
@@ -84,6 +95,8 @@ impl PolicyBook {
             time_zone: time_zone.to_string(),
             product_revision: self.product_revisions.get(&product.name).copied(),
             confirmation_notification: bind.confirmation_notification,
+            billing_method: bind.billing_method,
+            producer: bind.producer.clone(),
         };
         let period = term_period(start, product.term_months)?;
         let (rate_version, rating_date) = rate_version_of(

@@ -86,6 +86,47 @@ pub struct PolicyHeader {
     /// Whether the policy system is told when a term is confirmed.
     #[serde(default, skip_serializing_if = "is_not_notified")]
     pub confirmation_notification: ConfirmationNotification,
+    /// How the policy is billed (seed 002): `direct` (the account is
+    /// invoiced; the default, not written) or `agency` (its producer of
+    /// record is billed on its agency statement).
+    #[serde(default, skip_serializing_if = "BillingMethod::is_direct")]
+    pub billing_method: BillingMethod,
+    /// The producer of record of an agency-billed policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub producer: Option<String>,
+}
+
+impl PolicyHeader {
+    /// The producer that is billed for the policy, when it is agency billed.
+    pub fn agency(&self) -> Option<&str> {
+        match self.billing_method {
+            BillingMethod::Agency => self.producer.as_deref(),
+            BillingMethod::Direct => None,
+        }
+    }
+}
+
+/// A policy's billing method, chosen at bind (seed 002; DOMAIN section 10).
+#[derive(
+    utoipa::ToSchema, Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingMethod {
+    /// The billing account is invoiced.
+    #[default]
+    Direct,
+    /// The producer of record is billed on a statement cycle for the gross
+    /// less its commission, and remits the net ([E11]).
+    Agency,
+}
+
+impl BillingMethod {
+    /// Every method, in order.
+    pub const ALL: [BillingMethod; 2] = [BillingMethod::Direct, BillingMethod::Agency];
+
+    fn is_direct(&self) -> bool {
+        *self == BillingMethod::Direct
+    }
 }
 
 fn is_not_notified(notification: &ConfirmationNotification) -> bool {
@@ -399,6 +440,12 @@ pub struct BindOptions {
     /// 002's `ConfirmationNotificationState`).
     #[serde(default)]
     pub confirmation_notification: ConfirmationNotification,
+    /// `direct` (the default) or `agency`.
+    #[serde(default)]
+    pub billing_method: BillingMethod,
+    /// The producer of record (required for agency bill).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub producer: Option<String>,
 }
 
 impl BindOptions {
