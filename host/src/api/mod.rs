@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use routes::{
-    accounting, activation, billing, bundle, clock, config, config_reads, exports, keys, ledger,
+    accounting, activation, agency, billing, bundle, clock, config, config_reads, exports, keys, ledger,
     payments, pending, policies, producers, raters, read_model, shadow, webhooks,
 };
 pub use state::{AppState, RaterDirectory};
@@ -222,6 +222,43 @@ fn api_router(state: AppState) -> Router {
         .route(
             "/v1/producers/{producer}/statements/{period}",
             get(producers::producer_statement),
+        )
+        .route(
+            "/v1/producers/{producer}/commission-payments",
+            post(producers::draft_commission_payment).get(producers::list_commission_payments),
+        )
+        .route(
+            "/v1/producers/{producer}/commission-payments/{payment}/approvals",
+            post(producers::approve_commission_payment),
+        )
+        .route(
+            "/v1/producers/{producer}/commission-payments/{payment}/rejections",
+            post(producers::reject_commission_payment),
+        )
+        .route(
+            "/v1/producers/{producer}/commission-payments/{payment}/executions",
+            post(producers::execute_commission_payment),
+        )
+        .route(
+            "/v1/producers/{producer}/agency",
+            put(agency::put_agency).get(agency::get_agency),
+        )
+        .route(
+            "/v1/producers/{producer}/agency-statements",
+            get(agency::list_agency_statements),
+        )
+        .route(
+            "/v1/producers/{producer}/agency-statements/{date}",
+            get(agency::get_agency_statement),
+        )
+        .route(
+            "/v1/producers/{producer}/remittances",
+            post(agency::post_remittance),
+        )
+        .route("/v1/agency-exceptions", get(agency::list_agency_exceptions))
+        .route(
+            "/v1/products/{product}/billing-options",
+            get(agency::billing_options),
         )
         .route("/v1/accounting/periods", get(accounting::list_periods))
         .route(

@@ -8,7 +8,7 @@
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
 use super::routes::{
-    accounting, activation, billing, bundle, clock, config, config_reads, exports, keys, ledger,
+    accounting, activation, agency, billing, bundle, clock, config, config_reads, exports, keys, ledger,
     payments, pending, policies, producers, raters, read_model, shadow, webhooks,
 };
 use crate::collections::BillingCommand;
@@ -54,6 +54,12 @@ use utoipa::{PartialSchema, ToSchema};
         accounting::run_earnings, accounting::premium_report, accounting::list_periods,
         accounting::get_period, accounting::close_period, accounting::put_gl_mapping,
         accounting::get_gl_mapping, producers::list_producers, producers::producer_statement,
+        producers::draft_commission_payment, producers::list_commission_payments,
+        producers::approve_commission_payment, producers::reject_commission_payment,
+        producers::execute_commission_payment,
+        agency::put_agency, agency::get_agency, agency::list_agency_statements,
+        agency::get_agency_statement, agency::post_remittance, agency::list_agency_exceptions,
+        agency::billing_options,
         webhooks::event_types, webhooks::create_endpoint, webhooks::list_endpoints,
         webhooks::get_endpoint, webhooks::update_endpoint, webhooks::disable_endpoint,
         webhooks::enable_endpoint, webhooks::rotate_secret, webhooks::delete_endpoint,
@@ -75,6 +81,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "read model", description = "Billing staff's reads: account search and summary, invoices, payments, a policy's timeline, worklists (read)"),
         (name = "ledger", description = "Journal entries, balances, trial balance, event feed (read)"),
         (name = "accounting", description = "Insurance accounting: earnings runs, written/earned/unearned premium, accounting periods and their close, the GL mapping, commissions payable per producer and producer statements (DOMAIN section 10)"),
+        (name = "agency", description = "Agency bill: producers' agency configuration, agency statements (gross, commission, net per item), remittances and their allocation, exceptions, billing options at quote time (DOMAIN section 10, [E11])"),
         (name = "exports", description = "CSV and Parquet files for finance and data teams (read)"),
         (name = "webhooks", description = "Webhook endpoints, their deliveries and replays; the messages are in the document's `webhooks` section"),
         (name = "payments", description = "Payment methods (processor tokens, never card numbers), autopay, the payment processor adapter, collection attempts and the processor's signed events (docs/payments.md)"),
@@ -105,7 +112,7 @@ const NOT_PREVIEWABLE: &[&str] = &[
 /// Commands that are not POSTs: attaching a rate table and uploading the GL
 /// mapping (PUTs) take `preview` and `Idempotency-Key` like every
 /// configuration command.
-const PUT_COMMANDS: &[&str] = &["put_table", "put_gl_mapping"];
+const PUT_COMMANDS: &[&str] = &["put_table", "put_gl_mapping", "put_agency"];
 
 /// The finished document.
 pub fn document() -> utoipa::openapi::OpenApi {

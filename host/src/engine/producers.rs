@@ -6,13 +6,16 @@
 //! owed to that producer from the day its transaction's charge entry was
 //! posted (Cr `commission_payable`); a negative one (a cancellation's, an
 //! undone transaction's) is a **chargeback**. A producer's payable balance
-//! is what was written less what was charged back (commission payments are
-//! not part of this work yet, so `paid` is always 0.00). Beside each
+//! is what was written, less what was charged back, less what was **paid**:
+//! commission payments executed ([`super::commission_payments`]) and the
+//! commission an agency kept by net settlement of its remittances
+//! ([`super::agency`]), each on the day its entry posted. Beside each
 //! commission the statement shows the premium, and the technical premium
 //! where the rater gave one, that the same transaction wrote for the same
 //! item.
 
 use super::accounting::{AccountingError, Month, at_scale, is_premium};
+use super::producer_book::CommissionPaymentStatus;
 use super::state::{EngineError, TenantState};
 use crate::domain::Currency;
 use crate::ledger::ChargeCategory;
@@ -31,7 +34,8 @@ pub struct ProducerBalance {
     pub written: Decimal,
     /// Every chargeback (negative charges, so zero or less).
     pub charged_back: Decimal,
-    /// Commission paid out (always 0.00 until commission payments exist).
+    /// Commission paid: payments executed, and commission netted by agency
+    /// remittances.
     pub paid: Decimal,
     /// What is owed: written + charged back - paid.
     pub payable: Decimal,
@@ -96,6 +100,30 @@ fn is_commission(charge: &Charge) -> bool {
 }
 
 impl TenantState {
+    /// Every commission paid, as (producer, currency, day, amount):
+    /// payments executed and commission netted by remittances.
+    fn commission_paid(&self) -> Vec<(&str, Currency, NaiveDate, Decimal)> {
+        let producers = &self.accounting.producers;
+        let payments = producers.payments.values().filter_map(|p| match &p.status {
+            CommissionPaymentStatus::Executed { on, .. } => Some((
+                p.producer.as_str(),
+                p.amount.currency,
+                *on,
+                p.amount.amount,
+            )),
+            _ => None,
+        });
+        let netted = producers.remittances.iter().map(|r| {
+            (
+                r.producer.as_str(),
+                r.amount.currency,
+                r.received_on,
+                r.commission_netted(),
+            )
+        });
+        payments.chain(netted).collect()
+    }
+
     /// Every commission charge with a recipient, with the day it posted.
     fn commissions(&self) -> Vec<Commission<'_>> {
         let mut commissions = Vec::new();
@@ -145,17 +173,25 @@ impl TenantState {
                 sum.0 += amount.amount;
             }
         }
+        let mut paid: BTreeMap<(&str, Currency), Decimal> = BTreeMap::new();
+        for (producer, currency, _, amount) in self.commission_paid() {
+            *paid.entry((producer, currency)).or_default() += amount;
+        }
         sums.into_iter()
-            .map(
-                |((producer, currency), (written, charged_back))| ProducerBalance {
-                    producer,
-                    currency,
+            .map(|((producer, currency), (written, charged_back))| {
+                let paid = paid
+                    .get(&(producer.as_str(), currency))
+                    .copied()
+                    .unwrap_or_default();
+                ProducerBalance {
                     written: at_scale(written, currency),
                     charged_back: at_scale(charged_back, currency),
-                    paid: at_scale(Decimal::ZERO, currency),
-                    payable: at_scale(written + charged_back, currency),
-                },
-            )
+                    paid: at_scale(paid, currency),
+                    payable: at_scale(written + charged_back - paid, currency),
+                    producer,
+                    currency,
+                }
+            })
             .collect()
     }
 
@@ -176,8 +212,20 @@ impl TenantState {
             return Err(AccountingError::UnknownProducer(producer.to_string()).into());
         }
         let (first_day, last_day) = (period.first_day(), period.last_day());
-        // Per currency: opening, written, charged back.
-        let mut sums: BTreeMap<Currency, (Decimal, Decimal, Decimal)> = BTreeMap::new();
+        // Per currency: opening, written, charged back, paid.
+        let mut sums: BTreeMap<Currency, (Decimal, Decimal, Decimal, Decimal)> = BTreeMap::new();
+        for (_, currency, on, amount) in self
+            .commission_paid()
+            .into_iter()
+            .filter(|p| p.0 == producer)
+        {
+            let sum = sums.entry(currency).or_default();
+            if on < first_day {
+                sum.0 -= amount;
+            } else if on <= last_day {
+                sum.3 += amount;
+            }
+        }
         let mut lines = Vec::new();
         for commission in &commissions {
             let charge = commission.charge;
@@ -200,13 +248,13 @@ impl TenantState {
         let totals = sums
             .into_iter()
             .map(
-                |(currency, (opening, written, charged_back))| ProducerTotals {
+                |(currency, (opening, written, charged_back, paid))| ProducerTotals {
                     currency,
                     opening: at_scale(opening, currency),
                     written: at_scale(written, currency),
                     charged_back: at_scale(charged_back, currency),
-                    paid: at_scale(Decimal::ZERO, currency),
-                    closing: at_scale(opening + written + charged_back, currency),
+                    paid: at_scale(paid, currency),
+                    closing: at_scale(opening + written + charged_back - paid, currency),
                 },
             )
             .collect();

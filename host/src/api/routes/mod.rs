@@ -2,6 +2,7 @@
 
 pub mod accounting;
 pub mod activation;
+pub mod agency;
 pub mod billing;
 pub mod bundle;
 pub mod clock;

@@ -351,8 +351,10 @@ pub struct PlanOption {
 #[derive(utoipa::ToSchema, Debug, Serialize)]
 pub struct BillingOptions {
     pub currency: Option<Currency>,
-    /// The billing methods the producer may use. Premia bills directly
-    /// (`direct_bill`); agency and list bill are not offered.
+    /// The billing methods the product and producer allow: `direct_bill`
+    /// (unless the product leaves it out) and `agency_bill` when the
+    /// product allows it and the quote's `producer` is configured for
+    /// agency bill. List bill is not offered.
     pub billing_methods: Vec<String>,
     /// The product's default plan.
     pub default_plan: String,
@@ -369,16 +371,22 @@ pub async fn billing_options(
     caller: Allowed<can::Transact>,
     ApiJson(body): ApiJson<NewPolicy>,
 ) -> Result<Json<BillingOptions>, ApiError> {
-    let (plans, default_plan) = {
+    let (plans, default_plan, methods) = {
         let engine = std::sync::Arc::clone(&state.engine);
         let tenant = caller.tenant.clone();
         let name = body.product.clone();
+        let producer = body.producer.clone();
         blocking(move || {
             let found = engine.read(&tenant, |s| {
+                let methods = s
+                    .billing_options(&name, producer.as_deref(), s.today(chrono::Utc::now()))
+                    .map(|o| o.methods)
+                    .unwrap_or_default();
                 s.book.products.get(&name).map(|p| {
                     (
                         p.plans.keys().cloned().collect::<Vec<_>>(),
                         p.default_plan.clone(),
+                        methods,
                     )
                 })
             })?;
@@ -407,7 +415,13 @@ pub async fn billing_options(
     }
     Ok(Json(BillingOptions {
         currency,
-        billing_methods: vec!["direct_bill".to_string()],
+        billing_methods: methods
+            .into_iter()
+            .map(|m| match m {
+                BillingMethod::Direct => "direct_bill".to_string(),
+                BillingMethod::Agency => "agency_bill".to_string(),
+            })
+            .collect(),
         default_plan,
         plans: options,
     }))
