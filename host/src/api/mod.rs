@@ -22,8 +22,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use routes::{
-    accounting, activation, agency, billing, bundle, clock, config, config_reads, exports, keys, ledger,
-    payments, pending, policies, producers, raters, read_model, shadow, webhooks,
+    accounting, activation, agency, billing, bundle, clock, config, config_reads, exports, keys,
+    ledger, payments, pending, policies, producers, raters, read_model, shadow, webhooks,
 };
 pub use state::{AppState, RaterDirectory};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};

@@ -8,8 +8,8 @@
 //! from the matching variant of [`BillingCommand`] so the two cannot drift.
 
 use super::routes::{
-    accounting, activation, agency, billing, bundle, clock, config, config_reads, exports, keys, ledger,
-    payments, pending, policies, producers, raters, read_model, shadow, webhooks,
+    accounting, activation, agency, billing, bundle, clock, config, config_reads, exports, keys,
+    ledger, payments, pending, policies, producers, raters, read_model, shadow, webhooks,
 };
 use crate::collections::BillingCommand;
 use std::sync::OnceLock;

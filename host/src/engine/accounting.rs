@@ -169,7 +169,10 @@ pub enum AccountingCommand {
     /// Executes an approved commission payment: money leaves.
     ExecuteCommissionPayment { producer: String, payment: String },
     /// Configures a producer for agency bill (its statement day), from today.
-    ConfigureAgency { producer: String, statement_day: u32 },
+    ConfigureAgency {
+        producer: String,
+        statement_day: u32,
+    },
     /// Records an agency's remittance for one of its statements.
     ReceiveRemittance {
         producer: String,
@@ -284,9 +287,8 @@ impl AccountingEvent {
             AccountingEvent::PremiumEarned { .. } | AccountingEvent::PeriodClosed { .. } => {
                 "ledger"
             }
-            AccountingEvent::GlMappingUploaded { .. } | AccountingEvent::AgencyConfigured { .. } => {
-                "configuration"
-            }
+            AccountingEvent::GlMappingUploaded { .. }
+            | AccountingEvent::AgencyConfigured { .. } => "configuration",
             AccountingEvent::CommissionPaymentDrafted { .. }
             | AccountingEvent::CommissionPaymentApproved { .. }
             | AccountingEvent::CommissionPaymentRejected { .. }
@@ -722,7 +724,12 @@ impl TenantState {
                 self.command_today(context),
             ),
             AccountingCommand::ApproveCommissionPayment { producer, payment } => self
-                .approve_commission_payment(producer, payment, context, self.command_today(context)),
+                .approve_commission_payment(
+                    producer,
+                    payment,
+                    context,
+                    self.command_today(context),
+                ),
             AccountingCommand::RejectCommissionPayment {
                 producer,
                 payment,
@@ -735,7 +742,12 @@ impl TenantState {
                 self.command_today(context),
             ),
             AccountingCommand::ExecuteCommissionPayment { producer, payment } => self
-                .execute_commission_payment(producer, payment, context, self.command_today(context)),
+                .execute_commission_payment(
+                    producer,
+                    payment,
+                    context,
+                    self.command_today(context),
+                ),
             AccountingCommand::ConfigureAgency {
                 producer,
                 statement_day,

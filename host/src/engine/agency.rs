@@ -265,9 +265,9 @@ impl TenantState {
         let mut totals: BTreeMap<Currency, [Decimal; 5]> = BTreeMap::new();
         for item in &items {
             let sum = totals.entry(item.currency).or_default();
-            for (slot, value) in sum
-                .iter_mut()
-                .zip([item.gross, item.commission, item.net, item.paid, item.open])
+            for (slot, value) in
+                sum.iter_mut()
+                    .zip([item.gross, item.commission, item.net, item.paid, item.open])
             {
                 *slot += value;
             }
@@ -531,7 +531,11 @@ impl TenantState {
                     amount: at_scale(share, currency),
                     closes,
                     commission: at_scale(
-                        if closes { item.commission } else { Decimal::ZERO },
+                        if closes {
+                            item.commission
+                        } else {
+                            Decimal::ZERO
+                        },
                         currency,
                     ),
                 }

@@ -37,7 +37,12 @@ impl TenantState {
 
     /// What drafted and approved payments of `producer` in `currency` hold
     /// back, leaving out `except`.
-    fn pending_payments(&self, producer: &str, currency: Currency, except: Option<&str>) -> Decimal {
+    fn pending_payments(
+        &self,
+        producer: &str,
+        currency: Currency,
+        except: Option<&str>,
+    ) -> Decimal {
         self.accounting
             .producers
             .payments_of(producer)

@@ -34,14 +34,9 @@ pub use accounting::{
     Month, PeriodBalances, PeriodDetail, PeriodView, PremiumReport, PremiumRow,
 };
 pub use agency::{
-    AgencyException, AgencyItem, AgencyStatement, AgencyTotals, AllocationRequest,
-    BillingOptions, REMITTANCE_ALLOCATIONS_MAX, REMITTANCE_REFERENCE_CHARS_MAX, statement_date,
+    AgencyException, AgencyItem, AgencyStatement, AgencyTotals, AllocationRequest, BillingOptions,
+    REMITTANCE_ALLOCATIONS_MAX, REMITTANCE_REFERENCE_CHARS_MAX, statement_date,
 };
-pub use commission_payments::COMMISSION_PAYMENT_REASON_CHARS_MAX;
-pub use producer_book::{
-    AgencyConfig, CommissionPayment, CommissionPaymentStatus, Remittance, RemittanceAllocation,
-};
-pub use producer_error::ProducerError;
 pub use auto_bind::{BindingEvent, PendingStatus, PendingTransaction, transaction_type};
 pub use billing::{
     BillingRunPreview, BillingRunReport, DisbursementPreview, LAPSE_ACTOR, LapsePreview, PastDue,
@@ -49,6 +44,7 @@ pub use billing::{
 };
 pub use clock::{ClockCommand, ClockError, ClockEvent, TenantClock, wall_today};
 pub use command::EngineCommand;
+pub use commission_payments::COMMISSION_PAYMENT_REASON_CHARS_MAX;
 pub use feed::{FEED_SCAN_EVENTS_MAX, FeedEntry, FeedFilter, FeedPage};
 pub use key_ring::{
     Authenticated, CREDENTIALS_NAMESPACE, IssuedKey, KeyListing, KeyRing, KeyRingError,
@@ -57,6 +53,10 @@ pub use key_ring::{
 pub use next_invoice::{NEXT_INVOICE_STEPS_MAX, NextInvoice};
 pub use payments::COLLECTIONS_ACTOR;
 pub use plugin_adjuster::PluginInvoiceAdjuster;
+pub use producer_book::{
+    AgencyConfig, CommissionPayment, CommissionPaymentStatus, Remittance, RemittanceAllocation,
+};
+pub use producer_error::ProducerError;
 pub use producers::{CommissionLine, ProducerBalance, ProducerStatement, ProducerTotals};
 pub use schedule::{PREVIEW_RUNS_MAX, ScheduledInvoice};
 pub use service::collect;

@@ -137,7 +137,9 @@ impl ProducerBook {
         &'a self,
         producer: &'a str,
     ) -> impl Iterator<Item = &'a CommissionPayment> + 'a {
-        self.payments.values().filter(move |p| p.producer == producer)
+        self.payments
+            .values()
+            .filter(move |p| p.producer == producer)
     }
 
     /// The next payment locator of `producer`.

@@ -40,9 +40,7 @@ pub enum ProducerError {
     },
     #[error("a statement day is a day of the month, 1 to 31: {0}")]
     InvalidStatementDay(u32),
-    #[error(
-        "producer {0} is not configured for agency bill: PUT /v1/producers/{0}/agency first"
-    )]
+    #[error("producer {0} is not configured for agency bill: PUT /v1/producers/{0}/agency first")]
     AgencyNotConfigured(String),
     #[error("producer {producer} has no agency statement of {date}")]
     UnknownStatement { producer: String, date: NaiveDate },

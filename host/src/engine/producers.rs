@@ -105,12 +105,9 @@ impl TenantState {
     fn commission_paid(&self) -> Vec<(&str, Currency, NaiveDate, Decimal)> {
         let producers = &self.accounting.producers;
         let payments = producers.payments.values().filter_map(|p| match &p.status {
-            CommissionPaymentStatus::Executed { on, .. } => Some((
-                p.producer.as_str(),
-                p.amount.currency,
-                *on,
-                p.amount.amount,
-            )),
+            CommissionPaymentStatus::Executed { on, .. } => {
+                Some((p.producer.as_str(), p.amount.currency, *on, p.amount.amount))
+            }
             _ => None,
         });
         let netted = producers.remittances.iter().map(|r| {

@@ -23,9 +23,9 @@ mod transaction;
 
 pub use audit::{ChargeAudit, explain};
 pub use book::{
-    Account, AccountDetails, BillingMethod, BindOptions, BookEvent, CommandContext, ConfirmationNotification,
-    PolicyBook, PolicyCommand, PolicyHeader, PolicyState, RaterResolver, Term, TermTimeline,
-    TransactionRecord, is_standing,
+    Account, AccountDetails, BillingMethod, BindOptions, BookEvent, CommandContext,
+    ConfirmationNotification, PolicyBook, PolicyCommand, PolicyHeader, PolicyState, RaterResolver,
+    Term, TermTimeline, TransactionRecord, is_standing,
 };
 pub use cancellation::{
     CancellationError, CancellationReason, CancellationRules, Kept, RefundMethod, ShortRateRow,

@@ -75,7 +75,9 @@ pub async fn get_agency(
             })?
             .map(Json)
             .ok_or_else(|| {
-                ApiError::not_found(format!("producer {producer} is not configured for agency bill"))
+                ApiError::not_found(format!(
+                    "producer {producer} is not configured for agency bill"
+                ))
             })
     })
     .await

@@ -11,8 +11,8 @@ use crate::domain::Currency;
 use crate::engine::EngineCommand;
 use crate::ledger::LedgerAccount;
 use crate::policy::{
-    AccountDetails, BillingMethod, BindOptions, ChargeAudit, ConfirmationNotification, DataChange, Invoicing,
-    PolicyCommand, PolicyData, PolicyState,
+    AccountDetails, BillingMethod, BindOptions, ChargeAudit, ConfirmationNotification, DataChange,
+    Invoicing, PolicyCommand, PolicyData, PolicyState,
 };
 use axum::Json;
 use axum::extract::{Path, State};

@@ -84,7 +84,14 @@ async fn run_accounting<N: crate::api::auth::Needs>(
     preview: bool,
     key: Option<String>,
 ) -> Answer {
-    run(state, caller, EngineCommand::Accounting(command), preview, key).await
+    run(
+        state,
+        caller,
+        EngineCommand::Accounting(command),
+        preview,
+        key,
+    )
+    .await
 }
 
 /// Drafts a commission payment to a producer (a disbursement to the

@@ -166,9 +166,9 @@ async fn e11_agency_bill_statement_remittance_and_chargeback_on_the_next_stateme
     );
 
     bind_agency(&api, &key).await;
-    let (_, policy) = api.get("/v1/policies/P1", &key).await;
-    assert_eq!(policy["header"]["billing_method"], "agency", "{policy}");
-    assert_eq!(policy["header"]["producer"], "agency-7");
+    let (_, bound) = api.get("/v1/policies/P1", &key).await;
+    assert_eq!(bound["header"]["billing_method"], "agency", "{bound}");
+    assert_eq!(bound["header"]["producer"], "agency-7");
 
     // The agency owes the gross; the insured owes nothing.
     assert_eq!(
@@ -251,7 +251,11 @@ async fn e11_agency_bill_statement_remittance_and_chargeback_on_the_next_stateme
         [
             ("cash".into(), "debit".into(), "1080.00".into()),
             ("commission_payable".into(), "debit".into(), "120.00".into()),
-            ("agency_receivable".into(), "credit".into(), "1200.00".into()),
+            (
+                "agency_receivable".into(),
+                "credit".into(),
+                "1200.00".into()
+            ),
         ]
     );
     let event = &answer["other_events"][0]["accounting"];
@@ -302,6 +306,25 @@ async fn e11_agency_bill_statement_remittance_and_chargeback_on_the_next_stateme
         figures(["1200.00", "120.00", "1080.00", "1080.00", "0.00"])
     );
     set_today(&api, &key, "2026-01-20").await;
+    // P1 never reached the insured's invoices; a direct-billed P2 on the
+    // same account does.
+    let mut direct = policy("P2", "600.00");
+    direct["plan"] = json!("annual");
+    let (status, answer) = api.post("/v1/policies", &key, direct).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, run) = api
+        .post("/v1/billing/runs", &key, json!({"up_to": "2026-01-20"}))
+        .await;
+    assert!(status.is_success(), "{run}");
+    let (_, invoices) = api.get("/v1/invoices?account=A1", &key).await;
+    let invoices = invoices["data"].as_array().unwrap().clone();
+    assert_eq!(invoices.len(), 1, "{invoices:?}");
+    assert_eq!(invoices[0]["total"]["amount"], "600.00", "{invoices:?}");
+    assert_eq!(
+        balance(&api, &key, "premium_receivable_billed", Some("A1")).await,
+        dec("600.00")
+    );
+    assert_trial_balance_is_zero(&api, &key).await;
     let january = statement(&api, &key, "2026-01-20").await;
     assert_eq!(january["state"], "issued");
     assert_eq!(
@@ -408,7 +431,11 @@ async fn a_commission_payment_is_drafted_approved_and_executed_and_never_over_th
 
     let before = entries(&api, &key).await;
     let (status, answer) = api
-        .post(payments, &key, json!({"amount": "150.00", "currency": "USD"}))
+        .post(
+            payments,
+            &key,
+            json!({"amount": "150.00", "currency": "USD"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     assert_eq!(answer["code"], "commission_payment_over_payable");
@@ -431,23 +458,39 @@ async fn a_commission_payment_is_drafted_approved_and_executed_and_never_over_th
 
     // Only 20.00 is left beside the pending draft.
     let (status, answer) = api
-        .post(payments, &key, json!({"amount": "30.00", "currency": "USD"}))
+        .post(
+            payments,
+            &key,
+            json!({"amount": "30.00", "currency": "USD"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     assert_eq!(answer["code"], "commission_payment_over_payable");
     // Not approved yet: it cannot be executed.
     let (status, answer) = api
-        .post(&format!("{payments}/agency-7-CP1/executions"), &key, json!({}))
+        .post(
+            &format!("{payments}/agency-7-CP1/executions"),
+            &key,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     assert_eq!(answer["code"], "commission_payment_wrong_state");
 
     let (status, answer) = api
-        .post(&format!("{payments}/agency-7-CP1/approvals"), &key, json!({}))
+        .post(
+            &format!("{payments}/agency-7-CP1/approvals"),
+            &key,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     let (status, answer) = api
-        .post(&format!("{payments}/agency-7-CP1/executions"), &key, json!({}))
+        .post(
+            &format!("{payments}/agency-7-CP1/executions"),
+            &key,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     assert_eq!(answer["journal_entries"][0]["kind"], "commission_paid");
@@ -482,7 +525,11 @@ async fn a_commission_payment_is_drafted_approved_and_executed_and_never_over_th
 
     // A wrong currency is over what is payable in it (nothing is).
     let (status, answer) = api
-        .post(payments, &key, json!({"amount": "10.00", "currency": "EUR"}))
+        .post(
+            payments,
+            &key,
+            json!({"amount": "10.00", "currency": "EUR"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     assert_eq!(answer["code"], "commission_payment_over_payable");

@@ -56,7 +56,7 @@ async fn the_document_is_served_without_a_key_as_openapi_3_1_with_bearer_securit
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
     );
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 83);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 93);
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn every_documented_operation_is_routed_by_the_router() {
             assert_ne!(body["detail"], "no such endpoint", "{method} {path}");
         }
     }
-    assert_eq!(operations, 97);
+    assert_eq!(operations, 109);
 }
 
 #[tokio::test]
@@ -268,6 +268,11 @@ fn acme_body(operation: &str) -> Value {
         "write_off" => serde_json::json!({"account": "A1", "invoice": "A1-INV-1", "on": day}),
         "reverse_write_off" | "release_hold" => serde_json::json!({"account": "A1", "on": day}),
         "draft_disbursement" => serde_json::json!({"account": "A1", "amount": "1.00", "on": day}),
+        "draft_commission_payment" => serde_json::json!({"amount": "1.00", "currency": "USD"}),
+        "put_agency" => serde_json::json!({"statement_day": 20}),
+        "post_remittance" => {
+            serde_json::json!({"statement": "2026-01-20", "amount": "1.00", "currency": "USD"})
+        }
         "approve_disbursement" | "reject_disbursement" | "reverse_disbursement" => {
             serde_json::json!({"account": "A1", "on": day})
         }
@@ -303,6 +308,8 @@ fn acme_path(path: &str) -> String {
             "{file}" => "ledger-lines.csv",
             "{period}" => "2026-01",
             "{producer}" => "agency-7",
+            "{date}" => "2026-01-20",
+            "{product}" => "auto",
             other => other,
         })
         .collect::<Vec<_>>()
@@ -402,7 +409,7 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
             calls += 1;
         }
     }
-    assert_eq!(calls, 97);
+    assert_eq!(calls, 109);
     assert_eq!(
         store.last_sequence("acme").unwrap(),
         acme_events,

@@ -108,7 +108,17 @@ impl PolicyHeader {
 
 /// A policy's billing method, chosen at bind (seed 002; DOMAIN section 10).
 #[derive(
-    utoipa::ToSchema, Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
+    utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum BillingMethod {
