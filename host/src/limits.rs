@@ -132,10 +132,16 @@ pub use crate::policy::TERMS_PER_POLICY_MAX;
 pub use crate::policy::TRANSACTIONS_PER_POLICY_MAX;
 
 // --- ledger (`ledger/`)
+/// Characters of a commission payment's reason.
+pub use crate::engine::COMMISSION_PAYMENT_REASON_CHARS_MAX;
 /// Most charges one `premium_earned` event lists.
 pub use crate::engine::EARNED_CHARGES_PER_EVENT_MAX;
 /// Most charges one earnings run earns (the same day's next run goes on).
 pub use crate::engine::EARNED_CHARGES_PER_RUN_MAX;
+/// Allocations one agency remittance may name.
+pub use crate::engine::REMITTANCE_ALLOCATIONS_MAX;
+/// Characters of an agency remittance's reference.
+pub use crate::engine::REMITTANCE_REFERENCE_CHARS_MAX;
 /// Largest amount of one journal line.
 pub use crate::ledger::AMOUNT_MAX as LEDGER_AMOUNT_MAX;
 /// Most charges one transaction's journal entry gathers.
