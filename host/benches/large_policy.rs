@@ -60,6 +60,7 @@ fn product() -> ProductConfig {
         term_months: 60,
         rating_date: Default::default(),
         shadow: None,
+        billing_methods: Vec::new(),
     }
 }
 

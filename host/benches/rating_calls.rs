@@ -91,6 +91,7 @@ fn product() -> ProductConfig {
         term_months: 12,
         rating_date: Default::default(),
         shadow: None,
+        billing_methods: Vec::new(),
     }
 }
 

@@ -78,6 +78,7 @@ fn product() -> ProductConfig {
         term_months: 12,
         rating_date: Default::default(),
         shadow: None,
+        billing_methods: Vec::new(),
     }
 }
 
