@@ -663,4 +663,72 @@ mod tests {
         assert_eq!(statement_date(day("2026-02-10"), 31), day("2026-02-28"));
         assert_eq!(statement_date(day("2026-03-01"), 31), day("2026-03-31"));
     }
+
+    fn item(name: &str, open: Decimal) -> AgencyItem {
+        AgencyItem {
+            item: name.to_string(),
+            policy: "P1".into(),
+            posted_on: day("2025-12-15"),
+            statement: day("2025-12-20"),
+            currency: Currency::USD,
+            gross: open,
+            commission: Decimal::ZERO,
+            net: open,
+            paid: Decimal::ZERO,
+            open,
+            state: "open",
+        }
+    }
+
+    #[test]
+    fn oldest_first_nets_what_is_owed_to_the_agency_then_pays_the_oldest() {
+        let items = [
+            item("P1-T1", Decimal::new(108000, 2)),
+            item("P1-T2", Decimal::new(-54000, 2)),
+            item("P2-T1", Decimal::new(30000, 2)),
+        ];
+        let refs: Vec<&AgencyItem> = items.iter().collect();
+        // 700.00: the -540.00 credit first, then 1080.00 of P1-T1, then
+        // 160.00 of P2-T1 (700 + 540 - 1080).
+        let shares: Vec<(String, Decimal)> = oldest_first(&refs, Decimal::new(70000, 2))
+            .into_iter()
+            .map(|(i, a)| (i.item.clone(), a))
+            .collect();
+        assert_eq!(
+            shares,
+            [
+                ("P1-T2".to_string(), Decimal::new(-54000, 2)),
+                ("P1-T1".to_string(), Decimal::new(108000, 2)),
+                ("P2-T1".to_string(), Decimal::new(16000, 2)),
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        /// Any remittance up to what a statement owes is allocated whole,
+        /// each item getting at most what it owes, of its sign.
+        #[test]
+        fn oldest_first_allocates_the_whole_amount_within_each_item(
+            opens in proptest::collection::vec(-100_000i64..100_000, 1..8),
+            fraction in 1u32..=100,
+        ) {
+            let items: Vec<AgencyItem> = opens
+                .iter()
+                .enumerate()
+                .map(|(n, cents)| item(&format!("P{n}-T1"), Decimal::new(*cents, 2)))
+                .collect();
+            let open: Decimal = items.iter().map(|i| i.open).sum();
+            proptest::prop_assume!(!open.is_zero());
+            let amount = (open * Decimal::from(fraction) / Decimal::from(100)).round_dp(2);
+            proptest::prop_assume!(!amount.is_zero());
+            let refs: Vec<&AgencyItem> = items.iter().collect();
+            let shares = oldest_first(&refs, amount);
+            let total: Decimal = shares.iter().map(|(_, a)| *a).sum();
+            proptest::prop_assert_eq!(total, amount);
+            for (item, share) in shares {
+                proptest::prop_assert!(share.abs() <= item.open.abs());
+                proptest::prop_assert_eq!(share.is_sign_negative(), item.open.is_sign_negative());
+            }
+        }
+    }
 }

@@ -1145,4 +1145,108 @@ mod tests {
         );
         assert_eq!(premium_earned(usd(dec!(0.00)), day(), "P-1"), Ok(None));
     }
+
+    #[test]
+    fn a_commission_payment_debits_the_producers_payable_and_credits_cash() {
+        let draft = commission_paid("agency-7", usd(dec!(100.00)), day(), "agency-7-CP1").unwrap();
+        assert_eq!(draft.kind, EntryKind::CommissionPaid);
+        assert_eq!(
+            lines(&draft),
+            [
+                (
+                    LedgerAccount::CommissionPayable,
+                    Some("agency-7"),
+                    Side::Debit,
+                    dec!(100.00)
+                ),
+                (LedgerAccount::Cash, None, Side::Credit, dec!(100.00)),
+            ]
+        );
+        assert!(commission_paid("agency-7", usd(dec!(0)), day(), "x").is_err());
+    }
+
+    #[test]
+    fn e11_a_remittance_of_the_net_settles_the_receivable_with_the_commission() {
+        let draft =
+            remittance_received("agency-7", usd(dec!(1080.00)), dec!(120.00), day(), "R1").unwrap();
+        assert_balanced(&draft);
+        assert_eq!(
+            lines(&draft),
+            [
+                (LedgerAccount::Cash, None, Side::Debit, dec!(1080.00)),
+                (
+                    LedgerAccount::CommissionPayable,
+                    Some("agency-7"),
+                    Side::Debit,
+                    dec!(120.00)
+                ),
+                (
+                    LedgerAccount::AgencyReceivable,
+                    Some("agency-7"),
+                    Side::Credit,
+                    dec!(1200.00)
+                ),
+            ]
+        );
+        // The chargeback item: -600.00 gross, -60.00 commission, paid out.
+        let draft =
+            remittance_received("agency-7", usd(dec!(-540.00)), dec!(-60.00), day(), "R2").unwrap();
+        assert_eq!(
+            lines(&draft),
+            [
+                (LedgerAccount::Cash, None, Side::Credit, dec!(540.00)),
+                (
+                    LedgerAccount::CommissionPayable,
+                    Some("agency-7"),
+                    Side::Credit,
+                    dec!(60.00)
+                ),
+                (
+                    LedgerAccount::AgencyReceivable,
+                    Some("agency-7"),
+                    Side::Debit,
+                    dec!(600.00)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_agency_billed_charge_entry_owes_the_receivable_to_the_producer() {
+        let draft = charges_written_to(
+            BA,
+            &[
+                (ChargeCategory::Premium, usd(dec!(1200.00)), None),
+                (
+                    ChargeCategory::Commission,
+                    usd(dec!(120.00)),
+                    Some("agency-7"),
+                ),
+            ],
+            day(),
+            "P1-T1",
+        )
+        .unwrap()
+        .unwrap();
+        let draft = agency_billed(draft, "agency-7");
+        assert_balanced(&draft);
+        let receivables: Vec<_> = lines(&draft)
+            .into_iter()
+            .filter(|l| {
+                matches!(
+                    l.0,
+                    LedgerAccount::AgencyReceivable | LedgerAccount::PremiumReceivableUnbilled
+                )
+            })
+            .collect();
+        assert_eq!(
+            receivables,
+            [(
+                LedgerAccount::AgencyReceivable,
+                Some("agency-7"),
+                Side::Debit,
+                dec!(1200.00)
+            )]
+        );
+    }
 }
