@@ -659,3 +659,53 @@ async fn a_remittance_over_the_statement_in_another_currency_or_badly_allocated_
     );
     assert_trial_balance_is_zero(&api, &key).await;
 }
+
+#[tokio::test]
+async fn a_new_statement_day_is_a_new_version_that_moves_only_items_posted_from_then_on() {
+    let api = Api::new();
+    let key = lab(&api, None).await;
+    bind_agency(&api, &key).await;
+    set_today(&api, &key, "2025-12-16").await;
+    let (status, answer) = api
+        .call(
+            "PUT",
+            "/v1/producers/agency-7/agency",
+            Some(&key),
+            Some(json!({"statement_day": 5})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, versions) = api.get("/v1/producers/agency-7/agency", &key).await;
+    assert_eq!(status, StatusCode::OK, "{versions}");
+    let versions = versions.as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(
+        [&versions[0]["statement_day"], &versions[1]["statement_day"]],
+        [20, 5]
+    );
+    assert_eq!(
+        [&versions[0]["effective"], &versions[1]["effective"]],
+        ["2025-12-15", "2025-12-16"]
+    );
+    assert!(versions[1]["actor"].is_string() && versions[1]["at"].is_string());
+
+    let mut second = agency_policy(Some("agency"), Some("agency-7"));
+    second["locator"] = json!("P2");
+    let (status, answer) = api.post("/v1/policies", &key, second).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (_, list) = api
+        .get("/v1/producers/agency-7/agency-statements", &key)
+        .await;
+    let dates: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(dates, ["2025-12-20", "2026-01-05"]);
+    assert_eq!(
+        totals(&list[1]),
+        figures(["1200.00", "120.00", "1080.00", "0.00", "1080.00"])
+    );
+}
