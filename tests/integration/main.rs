@@ -1,6 +1,7 @@
 //! Premia's integration tests: one binary, one module per area.
 
 mod api_server;
+mod console_browser;
 mod backend;
 mod crash_loop;
 mod harness;
