@@ -27,6 +27,7 @@
 
 use crate::harness::*;
 use crate::support::*;
+use anyhow::Context;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::future::Future;
@@ -106,7 +107,11 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
         // Signing in: an unsigned visitor lands on the sign-in page.
         browser.goto(format!("{base}/console")).await?;
         wait_text(&browser, "h1", "Sign in").await?;
-        browser.find(By::Id("key")).await?.send_keys(key.as_str()).await?;
+        browser
+            .find(By::Id("key"))
+            .await?
+            .send_keys(key.as_str())
+            .await?;
         submit(&browser, "main form button[type=submit]").await?;
         wait_text(&browser, "h1", &format!("Today, {TODAY}")).await?;
 
@@ -120,26 +125,55 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
         wait_text(&browser, "h1", "Account A-1 · Ada Lovelace").await?;
         let invoice = cells(&browser, "tr#A-1-I1").await?;
         anyhow::ensure!(
-            invoice[..6] == ["A-1-I1", TODAY, "2030-01-10", "1487.50 USD", "1487.50 USD", ""],
+            invoice[..6]
+                == [
+                    "A-1-I1",
+                    TODAY,
+                    "2030-01-10",
+                    "1487.50 USD",
+                    "1487.50 USD",
+                    ""
+                ],
             "invoice row {invoice:?}"
         );
         anyhow::ensure!(fact(&browser, "Owed on open invoices").await? == "1487.50 USD");
 
         // Record a payment for the invoice chosen by its locator.
-        browser.find(By::Id("amount")).await?.send_keys("1487.50").await?;
-        browser.find(By::Id("invoices")).await?.send_keys("A-1-I1").await?;
-        browser.find(By::Id("reference")).await?.send_keys("cheque 7").await?;
+        browser
+            .find(By::Id("amount"))
+            .await?
+            .send_keys("1487.50")
+            .await?;
+        browser
+            .find(By::Id("invoices"))
+            .await?
+            .send_keys("A-1-I1")
+            .await?;
+        browser
+            .find(By::Id("reference"))
+            .await?
+            .send_keys("cheque 7")
+            .await?;
         let payment_form = "form[action='/console/accounts/A-1/payments']";
         let fields = form_fields(&browser, payment_form).await?;
         submit(&browser, &format!("{payment_form} button[type=submit]")).await?;
         wait_text(&browser, "h1", "Account A-1").await?;
         // The invoice is paid: nothing outstanding, the payment applied to it.
         let invoice = cells(&browser, "tr#A-1-I1").await?;
-        anyhow::ensure!(invoice[3..5] == ["1487.50 USD", "0.00 USD"], "{invoice:?}");
-        anyhow::ensure!(fact(&browser, "Owed on open invoices").await? == "0.00 USD");
+        // (The console prints a zero without decimals.)
+        anyhow::ensure!(invoice[3..5] == ["1487.50 USD", "0 USD"], "{invoice:?}");
+        let owed = fact(&browser, "Owed on open invoices").await?;
+        anyhow::ensure!(owed == "0 USD", "owed {owed}");
         let payment = payment_row(&browser, "A-1-P1").await?;
         anyhow::ensure!(
-            payment[..5] == ["A-1-P1", TODAY, "A-1-I1 1487.50;", "1487.50 USD", "0.00 USD"],
+            payment[..5]
+                == [
+                    "A-1-P1",
+                    TODAY,
+                    "A-1-I1 1487.50;",
+                    "1487.50 USD",
+                    "0.00 USD"
+                ],
             "payment row {payment:?}"
         );
 
@@ -151,41 +185,103 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
             "payments after a double submit: {:?}",
             payment_locators(&browser).await?
         );
-        anyhow::ensure!(fact(&browser, "Owed on open invoices").await? == "0.00 USD");
+        anyhow::ensure!(fact(&browser, "Owed on open invoices").await? == owed);
 
         // The cheque bounced: return the payment with a 25.00 fee.
-        browser.find(By::Id("fee-A-1-P1")).await?.send_keys("25.00").await?;
-        browser.find(By::Id("why-A-1-P1")).await?.send_keys("cheque bounced").await?;
+        browser
+            .find(By::Id("fee-A-1-P1"))
+            .await?
+            .send_keys("25.00")
+            .await?;
+        browser
+            .find(By::Id("why-A-1-P1"))
+            .await?
+            .send_keys("cheque bounced")
+            .await?;
         submit(&browser, "form[action$='/payments/A-1-P1/return'] button").await?;
         wait_text(&browser, "h1", "Account A-1").await?;
         let payment = payment_row(&browser, "A-1-P1").await?;
         anyhow::ensure!(payment[5] == TODAY, "returned on: {payment:?}");
         let invoice = cells(&browser, "tr#A-1-I1").await?;
         anyhow::ensure!(invoice[4] == "1487.50 USD", "reopened: {invoice:?}");
+        let owed = fact(&browser, "Owed on open invoices").await?;
+        anyhow::ensure!(owed == "1487.50 USD", "owed {owed}");
 
         // Write off 487.50 of it as goodwill.
-        browser.find(By::Id("wo-A-1-I1")).await?.send_keys("487.50").await?;
-        browser.find(By::Id("wor-A-1-I1")).await?.send_keys("goodwill").await?;
-        submit(&browser, "form[action$='/invoices/A-1-I1/write-off'] button").await?;
+        browser
+            .find(By::Id("wo-A-1-I1"))
+            .await?
+            .send_keys("487.50")
+            .await?;
+        browser
+            .find(By::Id("wor-A-1-I1"))
+            .await?
+            .send_keys("goodwill")
+            .await?;
+        submit(
+            &browser,
+            "form[action$='/invoices/A-1-I1/write-off'] button",
+        )
+        .await?;
         wait_text(&browser, "h1", "Account A-1").await?;
         let invoice = cells(&browser, "tr#A-1-I1").await?;
-        anyhow::ensure!(invoice[4] == "1000.00 USD", "after the write-off: {invoice:?}");
+        anyhow::ensure!(
+            invoice[4] == "1000.00 USD",
+            "after the write-off: {invoice:?}"
+        );
+        let owed = fact(&browser, "Owed on open invoices").await?;
+        anyhow::ensure!(owed == "1000.00 USD", "owed {owed}");
 
         // Place an invoicing hold, then release it.
-        browser.find(By::Id("hold-reason")).await?.send_keys("customer disputes the bill").await?;
-        submit(&browser, "form[action='/console/accounts/A-1/holds'] button").await?;
+        browser
+            .find(By::Id("hold-reason"))
+            .await?
+            .send_keys("customer disputes the bill")
+            .await?;
+        submit(
+            &browser,
+            "form[action='/console/accounts/A-1/holds'] button",
+        )
+        .await?;
         wait_text(&browser, "h1", "Account A-1").await?;
         let holds = hold_items(&browser).await?;
-        anyhow::ensure!(holds.len() == 1 && holds[0].contains(&format!("from {TODAY}")), "{holds:?}");
+        anyhow::ensure!(
+            holds.len() == 1 && holds[0].contains(&format!("from {TODAY}")),
+            "{holds:?}"
+        );
         submit(&browser, "form[action$='/release'] button").await?;
         wait_text(&browser, "h1", "Account A-1").await?;
         let holds = hold_items(&browser).await?;
-        anyhow::ensure!(holds.len() == 1 && holds[0].ends_with(&format!("released {TODAY}")), "{holds:?}");
+        anyhow::ensure!(
+            holds.len() == 1 && holds[0].ends_with(&format!("released {TODAY}")),
+            "{holds:?}"
+        );
+        // By now the returned payment's 25.00 fee is billed, on an invoice
+        // of its own due today: 1000.00 + 25.00 owed.
+        let fee = cells(&browser, "tr#A-1-I2").await?;
+        anyhow::ensure!(
+            fee[..5] == ["A-1-I2", TODAY, TODAY, "25.00 USD", "25.00 USD"],
+            "fee invoice {fee:?}"
+        );
+        let owed = fact(&browser, "Owed on open invoices").await?;
+        anyhow::ensure!(owed == "1025.00 USD", "owed {owed}");
         Ok(())
     });
     // What the browser did is what the API reads back.
+    let summary = admin.get_ok("/v1/accounts/A-1/summary");
+    assert_eq!(summary["balances"]["billed_outstanding"], "1025.00");
+    let write_off = &summary["write_offs"][0]["write_off"];
+    assert_eq!(
+        (&write_off["amount"]["amount"], &write_off["reason"]),
+        (&json!("487.50"), &json!("goodwill"))
+    );
+    let hold = &summary["holds"][0];
+    assert_eq!(hold["reason"], "customer disputes the bill");
+    assert_eq!(hold["released_on"], TODAY);
     let billing = admin.get_ok("/v1/accounts/A-1/billing");
-    println!("BILLING {billing}");
+    let payments = billing["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 1, "one payment for two submits: {billing}");
+    assert_eq!(payments[0]["reversed_on"], TODAY);
 }
 
 #[test]
@@ -201,37 +297,81 @@ fn a_supervisor_approves_a_refund_and_previews_a_cancellation_before_committing_
     driver.run("supervisor", move |browser| async move {
         sign_in(&browser, &base, &key).await?;
         // The home page's worklist shows the refund awaiting approval.
-        let awaiting = cells(&browser, "main table:nth-of-type(1) tbody tr").await;
-        println!("AWAITING {awaiting:?}");
+        let awaiting = row_of(&browser, "B-2-D1").await?;
+        anyhow::ensure!(
+            awaiting == ["B-2-D1", "B-2", "overpaid", "120.00 USD"],
+            "worklist row {awaiting:?}"
+        );
         click_link(&browser, "B-2").await?;
         wait_text(&browser, "h1", "Account B-2 · Bertrand Russell").await?;
         let refund = row_of(&browser, "B-2-D1").await?;
-        println!("REFUND {refund:?}");
-        submit(&browser, "form[action$='/disbursements/B-2-D1/approve'] button").await?;
+        anyhow::ensure!(
+            refund[..4] == ["B-2-D1", TODAY, "overpaid", "120.00 USD"]
+                && refund[4].contains("draft"),
+            "refund row {refund:?}"
+        );
+        submit(
+            &browser,
+            "form[action$='/disbursements/B-2-D1/approve'] button",
+        )
+        .await?;
         wait_text(&browser, "h1", "Account B-2").await?;
         let refund = row_of(&browser, "B-2-D1").await?;
         anyhow::ensure!(refund[4].contains("approved"), "{refund:?}");
         anyhow::ensure!(
-            browser.find_all(By::Css("form[action$='/approve']")).await?.is_empty(),
+            browser
+                .find_all(By::Css("form[action$='/approve']"))
+                .await?
+                .is_empty(),
             "an approved refund offers no approval"
         );
+        browser.goto(format!("{base}/console")).await?;
+        wait_text(&browser, "h1", "Today").await?;
+        let worklist = text(&browser, "h2:nth-of-type(2) + *").await?;
+        anyhow::ensure!(worklist == "None.", "awaiting approval: {worklist:?}");
 
-        // Preview a cancellation from 2030-07-01: its refund, nothing kept.
+        // Preview a cancellation from 2030-07-01: six of the twelve months
+        // come back (512.50, 765.00 and 185.00 halved: 731.25), less the
+        // 10% short-rate holdback (73.125, half away from zero: 73.13).
         browser.goto(format!("{base}/console/policies/P-1")).await?;
         wait_text(&browser, "h1", "Policy P-1").await?;
         set_date(&browser, "effective", "2030-07-01").await?;
         submit(&browser, "form[action$='/cancellation-preview'] button").await?;
         wait_text(&browser, "h1", "Cancel P-1 from 2030-07-01?").await?;
-        let preview = all_rows(&browser).await?;
-        println!("PREVIEW {preview:?}");
+        let refund: Vec<Vec<String>> = all_rows(&browser)
+            .await?
+            .into_iter()
+            .filter(|row| row[0] != "commission")
+            .collect();
+        let period = "[2030-07-01, 2031-01-01)";
+        let expected = [
+            ["premium", &format!("premium for {period}"), "-256.25 USD"],
+            ["premium", &format!("premium for {period}"), "-382.50 USD"],
+            ["premium", &format!("premium for {period}"), "-92.50 USD"],
+            ["short-rate", "short-rate kept on cancellation", "73.13 USD"],
+        ];
+        anyhow::ensure!(refund == expected, "preview {refund:?}");
+        // One click commits exactly what was shown.
         submit(&browser, "form[action$='/cancellations'] button").await?;
         wait_text(&browser, "h1", "Policy P-1").await?;
-        let transactions = all_rows(&browser).await?;
-        println!("AFTER {transactions:?}");
+        let cancellation = row_of(&browser, "P-1-T2").await?;
+        anyhow::ensure!(
+            cancellation[..3] == ["P-1-T2", "cancellation", "2030-07-01"],
+            "{cancellation:?}"
+        );
+        let kept = row_of(&browser, "P-1-T2-C7").await?;
+        anyhow::ensure!(kept[4] == "73.13 USD", "{kept:?}");
         Ok(())
     });
+    // The preview kept nothing: one cancellation, the one committed.
     let policy = admin.get_ok("/v1/policies/P-1");
-    println!("POLICY {}", policy["transactions"]);
+    let kinds: Vec<&str> = policy["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["new_business", "cancellation"]);
 }
 
 #[test]
@@ -251,12 +391,19 @@ fn a_read_only_key_sees_no_action_in_a_real_browser_and_signing_out_ends_the_ses
             browser.goto(format!("{base}{page}")).await?;
             wait_text(&browser, "h1", heading).await?;
             let buttons = browser.find_all(By::Css("main button, main form")).await?;
-            anyhow::ensure!(buttons.is_empty(), "{page} offers {} actions", buttons.len());
+            anyhow::ensure!(
+                buttons.is_empty(),
+                "{page} offers {} actions",
+                buttons.len()
+            );
         }
         // What it reads is the same as the admin's: the invoice and refund.
         browser.goto(format!("{base}/console/accounts/A-1")).await?;
         let invoice = cells(&browser, "tr#A-1-I1").await?;
-        anyhow::ensure!(invoice[3..5] == ["1487.50 USD", "1487.50 USD"], "{invoice:?}");
+        anyhow::ensure!(
+            invoice[3..5] == ["1487.50 USD", "1487.50 USD"],
+            "{invoice:?}"
+        );
         // Signing out: back to the sign-in page, and the session is over.
         submit(&browser, "form[action='/console/sign-out'] button").await?;
         wait_text(&browser, "h1", "Sign in").await?;
@@ -422,7 +569,10 @@ impl Chromedriver {
                 }),
             };
             let failure = match failure {
-                Some(failure) => Some(format!("{failure}\n{}", save_evidence(&browser, name).await)),
+                Some(failure) => Some(format!(
+                    "{failure}\n{}",
+                    save_evidence(&browser, name).await
+                )),
                 None => None,
             };
             let _ = browser.quit().await;
@@ -439,7 +589,11 @@ async fn save_evidence(browser: &WebDriver, name: &str) -> String {
     let dir = target_dir().join("console-screenshots");
     let _ = std::fs::create_dir_all(&dir);
     let png = dir.join(format!("{name}.png"));
-    let url = browser.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+    let url = browser
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
     let shot = browser.screenshot(&png).await;
     if let Ok(html) = browser.source().await {
         let _ = std::fs::write(dir.join(format!("{name}.html")), html);
@@ -474,7 +628,12 @@ async fn submit(browser: &WebDriver, css: &str) -> anyhow::Result<()> {
     browser
         .execute("document.documentElement.dataset.stale = '1'", vec![])
         .await?;
-    browser.find(By::Css(css)).await?.click().await?;
+    browser
+        .find(By::Css(css))
+        .await
+        .with_context(|| format!("no {css}"))?
+        .click()
+        .await?;
     wait_fresh(browser).await
 }
 
@@ -502,7 +661,10 @@ async fn wait_fresh(browser: &WebDriver) -> anyhow::Result<()> {
         if fresh {
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "no new page after {PAGE_WAIT_MS} ms");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no new page after {PAGE_WAIT_MS} ms"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -525,12 +687,22 @@ async fn wait_text(browser: &WebDriver, css: &str, expected: &str) -> anyhow::Re
 
 /// The text of the element at `css`.
 async fn text(browser: &WebDriver, css: &str) -> anyhow::Result<String> {
-    Ok(browser.find(By::Css(css)).await?.text().await?.trim().to_string())
+    let element = browser
+        .find(By::Css(css))
+        .await
+        .with_context(|| format!("no {css}"))?;
+    Ok(element.text().await?.trim().to_string())
 }
 
 /// The texts of the cells of the row at `css`.
 async fn cells(browser: &WebDriver, css: &str) -> anyhow::Result<Vec<String>> {
-    row_cells(&browser.find(By::Css(css)).await?).await
+    row_cells(
+        &browser
+            .find(By::Css(css))
+            .await
+            .with_context(|| format!("no {css}"))?,
+    )
+    .await
 }
 
 async fn row_cells(row: &WebElement) -> anyhow::Result<Vec<String>> {
@@ -544,7 +716,11 @@ async fn row_cells(row: &WebElement) -> anyhow::Result<Vec<String>> {
 /// The cells of the table row whose first cell reads `first`.
 async fn row_of(browser: &WebDriver, first: &str) -> anyhow::Result<Vec<String>> {
     let xpath = format!("//main//tr[td[1][normalize-space()='{first}']]");
-    row_cells(&browser.find(By::XPath(xpath)).await?).await
+    let row = browser
+        .find(By::XPath(xpath))
+        .await
+        .with_context(|| format!("no row {first}"))?;
+    row_cells(&row).await
 }
 
 /// The cells of the payments table's row of payment `locator`.
@@ -565,7 +741,11 @@ async fn all_rows(browser: &WebDriver) -> anyhow::Result<Vec<Vec<String>>> {
 async fn payment_locators(browser: &WebDriver) -> anyhow::Result<Vec<String>> {
     let mut locators = Vec::new();
     for row in browser.find_all(By::Css("main tbody tr")).await? {
-        let first = row_cells(&row).await?.into_iter().next().unwrap_or_default();
+        let first = row_cells(&row)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
         if first.contains("-P") {
             locators.push(first);
         }
@@ -585,8 +765,14 @@ async fn hold_items(browser: &WebDriver) -> anyhow::Result<Vec<String>> {
 
 /// The value of the account page's fact `term` (`dl.facts`).
 async fn fact(browser: &WebDriver, term: &str) -> anyhow::Result<String> {
-    let xpath = format!("//dl[contains(@class,'facts')]/dt[normalize-space()='{term}']/following-sibling::dd[1]");
-    Ok(browser.find(By::XPath(xpath)).await?.text().await?.trim().to_string())
+    let xpath = format!(
+        "//dl[contains(@class,'facts')]/dt[normalize-space()='{term}']/following-sibling::dd[1]"
+    );
+    let value = browser
+        .find(By::XPath(xpath))
+        .await
+        .with_context(|| format!("no fact {term}"))?;
+    Ok(value.text().await?.trim().to_string())
 }
 
 /// The fields the form at `css` would send, as (name, value) pairs.
@@ -634,18 +820,30 @@ async fn set_date(browser: &WebDriver, id: &str, day: &str) -> anyhow::Result<()
     Ok(())
 }
 
-/// A screenshot of the whole page as `docs/<name>.png`, the window sized
-/// to the page's height.
+/// A screenshot of the whole page as `<docs>/<name>.png`, the window sized
+/// to the page's height (the committed ones were then shrunk with
+/// `pngquant --quality=60-85`).
 async fn shoot(browser: &WebDriver, docs: &std::path::Path, name: &str) -> anyhow::Result<()> {
+    browser.set_window_rect(0, 0, 1100, 400).await?;
     let height = browser
-        .execute("return document.documentElement.scrollHeight;", vec![])
+        .execute(
+            "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight;",
+            vec![],
+        )
         .await?
         .json()
         .as_u64()
         .unwrap_or(900);
     browser
-        .set_window_rect(0, 0, 1100, u32::try_from(height.clamp(500, 2400)).unwrap_or(900) + 90)
+        .set_window_rect(
+            0,
+            0,
+            1100,
+            u32::try_from(height.clamp(300, 2400)).unwrap_or(900),
+        )
         .await?;
-    browser.screenshot(&docs.join(format!("{name}.png"))).await?;
+    browser
+        .screenshot(&docs.join(format!("{name}.png")))
+        .await?;
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Premia's integration tests: one binary, one module per area.
 
 mod api_server;
-mod console_browser;
 mod backend;
+mod console_browser;
 mod crash_loop;
 mod harness;
 mod hostile_load;
