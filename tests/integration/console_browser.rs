@@ -18,7 +18,7 @@
 //! one at `PREMIA_WEBDRIVER_URL`. Without a chromedriver a test says
 //! "SKIPPED" and passes, unless `PREMIA_BROWSER_TESTS=1`, where it fails.
 //! When a flow fails, a screenshot and the page's HTML are saved under
-//! `target/console-screenshots/`.
+//! `target/console-screenshots/<flow>.png` and `.html`.
 //!
 //! Worked values (the demo's auto product, rated by the auto-rater plugin):
 //! an urban sedan, driver aged 30, deductibles 500 prices 185.00 (bodily
@@ -31,6 +31,7 @@ use anyhow::Context;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::future::Future;
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -415,6 +416,32 @@ fn a_read_only_key_sees_no_action_in_a_real_browser_and_signing_out_ends_the_ses
     });
 }
 
+#[test]
+fn a_failing_browser_flow_leaves_a_screenshot_and_the_page_under_target() {
+    let Some(driver) = Chromedriver::start_or_skip("failing") else {
+        return;
+    };
+    let host = TestHost::demo();
+    let base = host.admin().url("");
+    let name = "failing-on-purpose";
+    let dir = target_dir().join("console-screenshots");
+    let _ = std::fs::remove_file(dir.join(format!("{name}.png")));
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        driver.run(name, move |browser| async move {
+            browser.goto(format!("{base}/console")).await?;
+            wait_text(&browser, "h1", "Sign in").await?;
+            anyhow::bail!("failing on purpose")
+        })
+    }));
+    let message = failed.expect_err("the flow fails");
+    let message = message.downcast_ref::<String>().unwrap();
+    assert!(message.contains("failing on purpose"), "{message}");
+    let png = std::fs::read(dir.join(format!("{name}.png"))).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let html = std::fs::read_to_string(dir.join(format!("{name}.html"))).unwrap();
+    assert!(html.contains("<h1>Sign in</h1>"), "{html}");
+}
+
 /// Not a test: writes the screenshots of `docs/console.md` (run once by
 /// hand: `cargo test -p premia-tests --test integration console_screenshots
 /// -- --ignored`).
@@ -485,8 +512,11 @@ impl Chromedriver {
                 panic!("PREMIA_BROWSER_TESTS=1 but no browser: {why}")
             }
             Err(why) => {
-                eprintln!(
-                    "SKIPPED {test}: {why} (scripts/browser.sh install, or PREMIA_WEBDRIVER_URL)"
+                // Straight to stderr, past the test harness's capture, so
+                // that a skip is seen.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED browser test {test}: {why} (scripts/browser.sh install, or PREMIA_WEBDRIVER_URL)"
                 );
                 None
             }
