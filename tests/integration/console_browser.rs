@@ -328,7 +328,13 @@ fn a_supervisor_approves_a_refund_and_previews_a_cancellation_before_committing_
         );
         browser.goto(format!("{base}/console")).await?;
         wait_text(&browser, "h1", "Today").await?;
-        let worklist = text(&browser, "h2:nth-of-type(2) + *").await?;
+        let worklist = browser
+            .find(By::XPath(
+                "//h2[normalize-space()='Disbursements awaiting approval']/following-sibling::*[1]",
+            ))
+            .await?
+            .text()
+            .await?;
         anyhow::ensure!(worklist == "None.", "awaiting approval: {worklist:?}");
 
         // Preview a cancellation from 2030-07-01: six of the twelve months
