@@ -7,7 +7,10 @@
 # PostgreSQL as their store; then fuzzes the API from its OpenAPI document
 # with schemathesis (short form, scripts/fuzz-api.sh); and checks webhook
 # deliveries with the reference `standardwebhooks` client across a kill -9
-# of the server (scripts/webhooks-verify.sh).
+# of the server (scripts/webhooks-verify.sh). The staff console's flows run
+# in a real browser (Debian's chromium and chromium-driver, installed by
+# scripts/browser.sh; PREMIA_BROWSER_TESTS=1 makes a missing driver a
+# failure rather than a skip), inside the integration binary.
 #
 # Gates first: `cargo fmt --check`, then (once the plugin toolchains are in
 # place, since clippy runs the integration tests' build script too)
@@ -44,6 +47,9 @@ if [ -z "${PREMIA_TEST_POSTGRES_URL:-}" ]; then
   trap 'bash scripts/postgres.sh stop' EXIT
 fi
 export PREMIA_TEST_POSTGRES_URL
+echo "== a headless Chromium for the console's browser tests (scripts/browser.sh)"
+bash scripts/browser.sh install
+export PREMIA_BROWSER_TESTS=1
 cargo test --workspace "$@" -- --test-threads=1
 echo "== the same suites on PostgreSQL (PREMIA_TEST_BACKEND=postgres)"
 PREMIA_TEST_BACKEND=postgres cargo test --workspace --lib -- --test-threads=1 engine:: api::tests

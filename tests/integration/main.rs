@@ -2,6 +2,7 @@
 
 mod api_server;
 mod backend;
+mod console_browser;
 mod crash_loop;
 mod harness;
 mod hostile_load;
