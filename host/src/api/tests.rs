@@ -22,6 +22,7 @@ mod bundles;
 mod cancellation;
 mod configuration;
 mod console;
+mod console_screens;
 mod deductible;
 mod feed;
 mod golden_log;
