@@ -98,12 +98,12 @@ pub(super) struct TransactionForm {
     changes: String,
 }
 
+/// A form's fields by name, as the preview page sends them again.
+type Fields = Vec<(&'static str, String)>;
+
 /// The fields of `kind` the form carries, and the API's body made of them
 /// (or why the form cannot be sent).
-fn request_of(
-    kind: Kind,
-    form: &TransactionForm,
-) -> Result<(Vec<(&'static str, String)>, serde_json::Value), String> {
+fn request_of(kind: Kind, form: &TransactionForm) -> Result<(Fields, serde_json::Value), String> {
     let effective = || ("effective", form.effective.trim().to_string());
     let fields = match kind {
         Kind::Cancellation => {
