@@ -641,9 +641,9 @@ async fn a_read_only_key_sees_no_policy_action_and_the_server_refuses_its_previe
 }
 
 #[tokio::test]
-async fn another_tenant_sees_no_invoice_policy_charge_event_or_journal_entry() {
+async fn another_tenant_sees_no_invoice_policy_charge_event_or_journal_entry_and_changes_none() {
     let api = Api::new();
-    billed(&api).await;
+    let key = billed(&api).await;
     let other = api.key("globex", Role::Admin);
     let cookie = sign_in(&api, &other).await;
     for path in [
@@ -666,4 +666,28 @@ async fn another_tenant_sees_no_invoice_policy_charge_event_or_journal_entry() {
     assert!(page.contains("Nothing matches"), "{page}");
     let page = get(&api, "/console/ledger?reference=P1-T1", &cookie).await;
     assert!(!page.contains("E1"), "{page}");
+    // Its forms on acme's locators change nothing.
+    let csrf = hidden(&page, "csrf");
+    let (status, _, _) = post(
+        &api,
+        "/console/policies/P1/cancellations",
+        &cookie,
+        &csrf,
+        "idempotency_key=x1&effective=2026-07-02",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, body) = post(
+        &api,
+        "/console/accounts/A1/payments",
+        &cookie,
+        &csrf,
+        "idempotency_key=x2&amount=10.00&received_on=2026-03-01",
+    )
+    .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    let (_, found) = api.get("/v1/policies/P1", &key).await;
+    assert_eq!(transactions(&found), 1);
+    let (_, billing) = api.get("/v1/accounts/A1/billing", &key).await;
+    assert!(billing["payments"].as_array().unwrap().is_empty());
 }

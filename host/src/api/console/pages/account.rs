@@ -237,7 +237,7 @@ pub fn account(view: &View, state: &TenantState, page: &AccountPage) -> Option<M
             h2 { "Write-offs" }
             @if overview.write_offs.is_empty() { p.empty { "None." } } @else {
                 table { thead { tr { th { "Write-off" } th { "Invoice" } th { "On" } th { "Reason" } th.amount { "Amount" } th { "Entry" } th { "Reversed" } } }
-                    tbody { @for w in &overview.write_offs { tr {
+                    tbody { @for w in &overview.write_offs { tr id=(w.write_off.locator) {
                         td { (w.write_off.locator) }
                         td { a href=(href::invoice(&w.write_off.invoice)) { (w.write_off.invoice) } }
                         td { (w.write_off.on) }
