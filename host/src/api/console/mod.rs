@@ -42,6 +42,9 @@ use tower::ServiceExt;
 
 /// The console's stylesheet.
 pub const STYLESHEET: &str = include_str!("console.css");
+/// The longest search query the console reads, characters (longer ones
+/// are cut).
+pub const SEARCH_QUERY_CHARS_MAX: usize = 100;
 /// The Content-Security-Policy of every console answer.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 

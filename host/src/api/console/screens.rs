@@ -50,7 +50,11 @@ pub(super) async fn search(
     let Some(view) = view_of(&console, &headers).await else {
         return to_sign_in();
     };
-    let q: String = query.q.chars().take(100).collect();
+    let q: String = query
+        .q
+        .chars()
+        .take(super::SEARCH_QUERY_CHARS_MAX)
+        .collect();
     let shown = view.clone();
     let found = read(
         &console,

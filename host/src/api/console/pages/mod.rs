@@ -17,7 +17,7 @@ pub use account::{AccountPage, account};
 pub use events::account_events;
 pub use home::{Worklists, home};
 pub use invoice::invoice;
-pub use ledger::{LedgerPage, ledger};
+pub use ledger::{ENTRIES_SCANNED_MAX, LedgerPage, ledger};
 pub use policy::{charge, policy};
 pub use preview::{TransactionFields, transaction_preview};
 pub use search::{exact_match, search};
