@@ -75,7 +75,7 @@ pub(super) async fn search(
 #[derive(Deserialize)]
 pub(super) struct LedgerQuery {
     #[serde(default)]
-    after: u64,
+    after: Option<u64>,
     #[serde(default)]
     reference: Option<String>,
 }

@@ -440,6 +440,18 @@ async fn a_large_account_pages_its_payments_and_its_event_history() {
         later.contains("First page") && later.contains("payment"),
         "{later}"
     );
+    // The ledger opens on its latest entries (the 55 payments' among them),
+    // earlier ones a link away.
+    let ledger = get(&api, "/console/ledger", &cookie).await;
+    assert!(
+        ledger.contains("Earlier entries") && !ledger.contains("id=\"E1\""),
+        "{ledger}"
+    );
+    let oldest = get(&api, "/console/ledger?after=0", &cookie).await;
+    assert!(
+        oldest.contains("id=\"E1\"") && oldest.contains("Next page"),
+        "{oldest}"
+    );
     let (status, _, _) = send(
         &api,
         "GET",

@@ -1,5 +1,5 @@
 //! The ledger: the trial balance per currency, then the journal entries by
-//! number, a page at a time, optionally only those recording one reference
+//! number, a page at a time (the latest page first, then earlier ones), optionally only those recording one reference
 //! (a transaction, invoice, payment, ...). Each entry links to what it
 //! came from (its reference), to the billing accounts of its subledger
 //! lines and to the entry it reverses.
@@ -15,9 +15,10 @@ use maud::{Markup, html};
 pub const ENTRIES_SCANNED_MAX: usize = 10_000;
 
 /// Which entries: after entry number `after`, only `reference`'s if given.
+/// Without `after` or a reference: the latest page.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerPage {
-    pub after: u64,
+    pub after: Option<u64>,
     pub reference: Option<String>,
 }
 
@@ -57,9 +58,13 @@ pub fn reference_href(state: &TenantState, reference: &str) -> Option<String> {
 }
 
 /// The page of entries asked for and the `after` of the next page.
-fn entries<'a>(state: &'a TenantState, page: &LedgerPage) -> (Vec<&'a JournalEntry>, Option<u64>) {
+fn entries<'a>(
+    state: &'a TenantState,
+    page: &LedgerPage,
+    after: u64,
+) -> (Vec<&'a JournalEntry>, Option<u64>) {
     let all = state.ledger.entries();
-    let start = all.partition_point(|e| e.id.0 <= page.after);
+    let start = all.partition_point(|e| e.id.0 <= after);
     let rest = &all[start..];
     match &page.reference {
         None => {
@@ -81,7 +86,7 @@ fn entries<'a>(state: &'a TenantState, page: &LedgerPage) -> (Vec<&'a JournalEnt
                     }
                 }
             }
-            let read_to = last.unwrap_or(page.after);
+            let read_to = last.unwrap_or(after);
             let more = all.last().is_some_and(|e| e.id.0 > read_to);
             (shown, more.then_some(read_to))
         }
@@ -91,13 +96,29 @@ fn entries<'a>(state: &'a TenantState, page: &LedgerPage) -> (Vec<&'a JournalEnt
 /// The trial balance and a page of journal entries.
 pub fn ledger(view: &View, state: &TenantState, page: &LedgerPage) -> Markup {
     let currencies: Vec<crate::domain::Currency> = state.ledger.currencies().collect();
-    let (shown, next) = entries(state, page);
+    // The latest page unless asked: entry numbers run from 1 without gaps.
+    let latest = || {
+        let last = state.ledger.entries().last().map_or(0, |e| e.id.0);
+        last.saturating_sub(ROWS_MAX as u64)
+    };
+    let after = match (page.after, &page.reference) {
+        (Some(after), _) => after,
+        (None, Some(_)) => 0,
+        (None, None) => latest(),
+    };
+    let (shown, next) = entries(state, page, after);
     let filter = page
         .reference
         .as_deref()
         .map(|r| format!("&reference={r}"))
         .unwrap_or_default();
-    let first = (page.after > 0).then(|| format!("/console/ledger?after=0{filter}"));
+    let first = (after > 0).then(|| format!("/console/ledger?after=0{filter}"));
+    let previous = (after > 0 && page.reference.is_none()).then(|| {
+        format!(
+            "/console/ledger?after={}#entries",
+            after.saturating_sub(ROWS_MAX as u64)
+        )
+    });
     let next = next.map(|n| format!("/console/ledger?after={n}{filter}#entries"));
     layout(
         "Ledger",
@@ -140,6 +161,7 @@ pub fn ledger(view: &View, state: &TenantState, page: &LedgerPage) -> Markup {
                     } }
                 }
             }
+            @if let Some(previous) = &previous { p { a href=(previous) rel="prev" { "Earlier entries" } } }
             (pager(first.as_deref(), next.as_deref()))
         },
     )
