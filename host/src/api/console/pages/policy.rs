@@ -191,7 +191,7 @@ pub fn charge(view: &View, state: &TenantState, policy: &str, audit: &ChargeAudi
             @if let Some(rater) = &c.explanation.rater { p { "Rater: " code { (serde_json::to_string(rater).unwrap_or_default()) } } }
             @if let Some(basis) = &c.explanation.duration_basis { p { "Duration basis: " (name_of(basis)) } }
             h2 { "Rating calls" }
-            @if audit.rating_calls.is_empty() { p.empty { "No rating call (a flat charge or a reversal)." } }
+            @if audit.rating_calls.is_empty() { p.empty { "No rating call of its own: a flat charge, a reversal, or a charge worked out from the ratings already recorded (see the arithmetic)." } }
             @for call in &audit.rating_calls {
                 h3 { (call.period) " · started by " a href=(href::transaction(policy, &call.started_by)) { (call.started_by) } }
                 p { "Rater: " code { (serde_json::to_string(&call.rater).unwrap_or_default()) } }
