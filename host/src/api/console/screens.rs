@@ -20,8 +20,10 @@ pub(super) async fn home(State(console): State<Console>, headers: HeaderMap) -> 
         return to_sign_in();
     };
     let (_, plugins) = get_api(&console, &view, "/v1/worklists/quarantined-plugins").await;
+    let (_, endpoints) = get_api(&console, &view, "/v1/webhooks/endpoints").await;
     let extra = Worklists {
         quarantined_plugins: plugins["data"].as_array().cloned().unwrap_or_default(),
+        webhook_endpoints: endpoints.as_array().cloned().unwrap_or_default(),
     };
     let shown = view.clone();
     match read(&console, &view, move |state, today| {

@@ -593,6 +593,7 @@ async fn the_home_page_lists_worklists_with_failing_webhook_endpoints_and_quaran
         .await;
     assert!(status.is_success());
     let home = get(&api, "/console", &cookie).await;
+    assert_accessible(&home);
     assert!(
         home.contains("https://hooks.example/in") && home.contains("disabled (reason requested)"),
         "{home}"

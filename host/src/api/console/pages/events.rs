@@ -39,9 +39,9 @@ pub fn account_events(
         html! {
             h1 { "Event history of " a href=(href::account(account)) { (account) } }
             @if events.is_empty() { p.empty { "No event." } } @else {
-                table { thead { tr { th.amount { "#" } th { "Issued (UTC)" } th { "Kind" } th { "Stream" } th { "By" } th { "What" } } }
+                table { thead { tr { th.count { "#" } th { "Issued (UTC)" } th { "Kind" } th { "Stream" } th { "By" } th { "What" } } }
                     tbody { @for e in &events { tr {
-                        td.amount { (e["sequence"]) }
+                        td.count { (e["sequence"]) }
                         td { (e["issued_at"].as_str().unwrap_or("").get(..19).unwrap_or("").replace('T', " ")) }
                         td { (e["kind"].as_str().unwrap_or("").replace('_', " ")) }
                         td { @let stream = e["stream"].as_str().unwrap_or("");

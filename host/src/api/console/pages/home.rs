@@ -12,10 +12,27 @@ use chrono::NaiveDate;
 use maud::{Markup, html};
 
 /// What the home page lists that is not the billing state's: the plugins
-/// in quarantine (`GET /v1/worklists/quarantined-plugins` rows).
+/// in quarantine (`GET /v1/worklists/quarantined-plugins` rows) and the
+/// webhook endpoints (`GET /v1/webhooks/endpoints`), of which it shows the
+/// ones disabled or failing (a failure in a row at the head of their queue).
 #[derive(Debug, Clone, Default)]
 pub struct Worklists {
     pub quarantined_plugins: Vec<serde_json::Value>,
+    pub webhook_endpoints: Vec<serde_json::Value>,
+}
+
+/// Whether an endpoint (a `/v1/webhooks/endpoints` row) is not delivering:
+/// disabled, or its last attempts failed.
+fn not_delivering(endpoint: &serde_json::Value) -> bool {
+    endpoint["status"]["state"] != "enabled" || endpoint["failures"].as_u64().unwrap_or(0) > 0
+}
+
+/// An RFC 3339 time as `2026-12-05 12:07:00` (UTC), or nothing.
+fn instant(value: &serde_json::Value) -> String {
+    value
+        .as_str()
+        .and_then(|t| t.get(..19))
+        .map_or(String::new(), |t| t.replace('T', " "))
 }
 
 fn rows(state: &TenantState, list: Worklist, today: NaiveDate) -> Vec<WorklistRow> {
@@ -41,11 +58,10 @@ pub fn home(view: &View, state: &TenantState, today: NaiveDate, extra: &Worklist
     let awaiting = rows(state, Worklist::DisbursementsAwaitingApproval, today);
     let holds = rows(state, Worklist::ActiveHolds, today);
     let coming_due = rows(state, Worklist::InvoicesComingDue { days: 14 }, today);
-    let failing: Vec<&crate::webhooks::Endpoint> = state
-        .webhooks
-        .endpoints
-        .values()
-        .filter(|e| !e.is_enabled())
+    let failing: Vec<&serde_json::Value> = extra
+        .webhook_endpoints
+        .iter()
+        .filter(|e| not_delivering(e))
         .take(ROWS_MAX)
         .collect();
     layout(
@@ -103,19 +119,22 @@ pub fn home(view: &View, state: &TenantState, today: NaiveDate, extra: &Worklist
             }
             h2 { "Webhook endpoints not delivering" }
             @if failing.is_empty() { p.empty { "Every endpoint is enabled." } } @else {
-                table { thead { tr { th { "Endpoint" } th { "URL" } th { "Status" } } }
+                table { thead { tr { th { "Endpoint" } th { "URL" } th { "Status" } th.count { "Failures in a row" } th { "Failing since (UTC)" } th { "Next attempt (UTC)" } } }
                     tbody { @for e in &failing { tr {
-                        td { (e.id) } td { (e.url) }
-                        td { (name_of(&e.status)) }
+                        td { (e["id"].as_str().unwrap_or("")) } td { (e["url"].as_str().unwrap_or("")) }
+                        td { (name_of(&e["status"])) }
+                        td.count { (e["failures"].as_u64().unwrap_or(0)) }
+                        td { (instant(&e["failing_since"])) }
+                        td { (instant(&e["next_attempt_at"])) }
                     } } }
                 }
             }
             h2 { "Plugins in quarantine" }
             @if extra.quarantined_plugins.is_empty() { p.empty { "No plugin is in quarantine." } } @else {
-                table { thead { tr { th { "Plugin" } th.amount { "Quarantine left" } } }
+                table { thead { tr { th { "Plugin" } th.count { "Quarantine left" } } }
                     tbody { @for p in &extra.quarantined_plugins { tr {
                         td { (p["id"].as_str().unwrap_or("")) }
-                        td.amount { (p["quarantined_ms_left"].as_u64().unwrap_or(0) / 1000) " s" }
+                        td.count { (p["quarantined_ms_left"].as_u64().unwrap_or(0) / 1000) " s" }
                     } } }
                 }
             }
