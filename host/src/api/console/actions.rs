@@ -203,9 +203,16 @@ pub(super) struct HoldForm {
     kind: String,
     #[serde(default)]
     reason: String,
+    /// A suspension's end (exclusive).
+    #[serde(default)]
+    until: String,
+    /// Days after a suspension's end its catch-up invoice is due.
+    #[serde(default)]
+    catch_up_due_days: String,
 }
 
-/// Places an invoicing or delinquency hold from today.
+/// Places a hold from today: invoicing, delinquency, or a suspension until
+/// a date (with the days its catch-up invoice is due after it).
 pub(super) async fn place_hold(
     State(console): State<Console>,
     headers: HeaderMap,
@@ -216,7 +223,18 @@ pub(super) async fn place_hold(
         Ok(acting) => acting,
         Err(response) => return response,
     };
-    let body = serde_json::json!({"account": account, "kind": {"kind": form.kind}, "from": today, "reason": form.reason});
+    let kind = if form.kind == "suspension" {
+        let days = form.catch_up_due_days.trim();
+        serde_json::json!({
+            "kind": "suspension",
+            "until": form.until.trim(),
+            "catch_up_due_days": days.parse::<u32>().map_or(serde_json::Value::String(days.to_string()), serde_json::Value::from),
+        })
+    } else {
+        serde_json::json!({"kind": form.kind})
+    };
+    let body =
+        serde_json::json!({"account": account, "kind": kind, "from": today, "reason": form.reason});
     let (status, answer) =
         call_api(&console, &view, "/v1/holds", &form.idempotency_key, body).await;
     after_action(&view, &account, status, &answer)

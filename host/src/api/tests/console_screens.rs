@@ -530,6 +530,44 @@ async fn credit_goes_to_the_invoices_chosen_each_up_to_the_amount_given() {
 }
 
 #[tokio::test]
+async fn a_suspension_is_placed_until_a_date_from_the_account_page() {
+    let api = Api::new();
+    let key = billed(&api).await;
+    let cookie = sign_in(&api, &key).await;
+    let page = get(&api, "/console/accounts/A1", &cookie).await;
+    let csrf = hidden(&page, "csrf");
+    let (status, _, body) = post(
+        &api,
+        "/console/accounts/A1/holds",
+        &cookie,
+        &csrf,
+        "idempotency_key=s1&kind=suspension&until=2027-02-01&catch_up_due_days=10&reason=hardship",
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, summary) = api.get("/v1/accounts/A1/summary", &key).await;
+    assert_eq!(
+        summary["holds"][0]["kind"],
+        json!({"kind": "suspension", "until": "2027-02-01", "catch_up_due_days": 10}),
+        "{summary}"
+    );
+    // Without its end date: the API's refusal, readable.
+    let (status, _, body) = post(
+        &api,
+        "/console/accounts/A1/holds",
+        &cookie,
+        &csrf,
+        "idempotency_key=s2&kind=suspension&until=&catch_up_due_days=10&reason=hardship",
+    )
+    .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    assert!(
+        body.contains("Not done") && body.contains("role=\"alert\""),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn search_resolves_an_account_policy_or_invoice_locator_in_any_case_and_lists_names() {
     let api = Api::new();
     let key = billed(&api).await;

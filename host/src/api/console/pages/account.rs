@@ -4,8 +4,7 @@
 //! thousands of invoices opens as fast as a small one), delinquencies,
 //! disbursements, holds and write-offs; with the forms of a key that may
 //! collect (record a payment, return one, write off, apply credit to the
-//! invoices chosen, approve or reject a disbursement, place or release a
-//! hold).
+//! invoices chosen, approve or reject a disbursement, place a hold (invoicing, delinquency, suspension) or release one).
 
 use super::{ROWS_MAX, amount, decimal, href, layout, name_of, pager};
 use crate::api::console::View;
@@ -271,7 +270,12 @@ pub fn account(view: &View, state: &TenantState, page: &AccountPage) -> Option<M
                     select #hold-kind name="kind" {
                         option value="invoicing" { "Invoicing (no invoices until released)" }
                         option value="delinquency" { "Delinquency (grace paused until released)" }
+                        option value="suspension" { "Suspension (neither until the date below, then one catch-up invoice)" }
                     }
+                    label for="hold-until" { "Suspended until (suspension only)" }
+                    input #hold-until type="date" name="until";
+                    label for="hold-catch-up" { "Catch-up invoice due days after (suspension only)" }
+                    input #hold-catch-up name="catch_up_due_days" inputmode="numeric" size="4" value="0";
                     label for="hold-reason" { "Reason" }
                     input #hold-reason name="reason" required;
                     p { button.secondary type="submit" { "Place hold" } }
