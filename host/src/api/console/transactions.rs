@@ -193,3 +193,41 @@ pub(super) async fn transaction(
     let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
     after_action_to(&view, &back, status, &answer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_transaction_reads_back_from_its_preview_and_commit_addresses() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::of(&kind.preview_segment()), Some((kind, true)));
+            assert_eq!(Kind::of(kind.commit_segment()), Some((kind, false)));
+        }
+        assert_eq!(
+            Kind::of("plan-change-preview"),
+            Some((Kind::PlanChange, true))
+        );
+        assert_eq!(Kind::of("renewals"), None);
+    }
+
+    #[test]
+    fn a_form_becomes_the_apis_body_and_changes_that_are_not_json_are_refused() {
+        let form = TransactionForm {
+            csrf: String::new(),
+            idempotency_key: String::new(),
+            effective: " 2026-07-02 ".into(),
+            reason: "underwriting".into(),
+            transaction: String::new(),
+            plan: String::new(),
+            changes: "[1".into(),
+        };
+        let (fields, body) = request_of(Kind::Cancellation, &form).unwrap();
+        assert_eq!(fields.len(), 2);
+        assert_eq!(
+            body,
+            serde_json::json!({"effective": "2026-07-02", "reason": "underwriting"})
+        );
+        assert!(request_of(Kind::Endorsement, &form).is_err());
+    }
+}

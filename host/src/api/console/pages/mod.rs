@@ -186,3 +186,40 @@ pub fn problem(answer: &serde_json::Value) -> Markup {
         p.problem role="alert" { (detail) @if !code.is_empty() { " (" (code) ")" } }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_without_underscores_and_tagged_ones_with_their_fields() {
+        assert_eq!(name_of(&"in_force"), "in force");
+        let disabled = serde_json::json!({"state": "disabled", "reason": "failing"});
+        assert_eq!(name_of(&disabled), "disabled (reason failing)");
+        let suspension = serde_json::json!({"kind": "suspension", "until": "2027-02-01", "catch_up_due_days": 10});
+        assert_eq!(
+            name_of(&suspension),
+            "suspension (catch up due days 10, until 2027-02-01)"
+        );
+    }
+
+    #[test]
+    fn an_amount_cell_is_right_aligned_with_its_currency() {
+        let cell = decimal(Decimal::new(-59677, 2), "USD").into_string();
+        assert_eq!(cell, "<td class=\"amount\">-596.77 USD</td>");
+    }
+
+    #[test]
+    fn a_problem_reads_as_its_detail_and_code() {
+        let answer = serde_json::json!({"title": "Unprocessable", "detail": "amount must be positive", "code": "invalid_amount"});
+        assert_eq!(
+            problem(&answer).into_string(),
+            "<p class=\"problem\" role=\"alert\">amount must be positive (invalid_amount)</p>"
+        );
+        assert!(
+            problem(&serde_json::Value::Null)
+                .into_string()
+                .contains("The request was refused.")
+        );
+    }
+}
