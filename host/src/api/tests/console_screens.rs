@@ -101,6 +101,12 @@ async fn a_policy_page_shows_whether_terms_are_confirmed_the_timeline_in_effect_
     let t2 = page.find("id=\"P1-T2\"").unwrap();
     assert!(t1 < t2);
     assert!(page.contains("/console/ledger?reference=P1-T2"), "{page}");
+    let row = &page[t2..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("href=\"/console/policies/P1/charges/P1-T2-C1\""),
+        "a transaction links to its charges: {row}"
+    );
     assert!(page.contains("href=\"/console/accounts/A1\""));
     // The refund: 1200.00 x (5 + 30/31) / 12 = 596.77 back.
     assert!(page.contains("-596.77 USD"), "{page}");

@@ -63,7 +63,7 @@ pub fn policy(view: &View, state: &TenantState, locator: &str, today: NaiveDate)
                 } } }
             }
             h2 { "Transactions (in effect order)" }
-            table { thead { tr { th { "Transaction" } th { "Kind" } th { "Effective" } th { "Term" } th { "Issued" } th { "By" } th { "Reversed by" } th { "Ledger" } } }
+            table { thead { tr { th { "Transaction" } th { "Kind" } th { "Effective" } th { "Term" } th { "Issued" } th { "By" } th { "Reversed by" } th { "Charges" } th { "Ledger" } } }
                 tbody { @for t in &timeline.transactions { tr id=(t.locator) {
                     td { (t.locator) }
                     td { (kind(&t.kind)) }
@@ -72,6 +72,9 @@ pub fn policy(view: &View, state: &TenantState, locator: &str, today: NaiveDate)
                     td { (t.issued_at.format("%Y-%m-%d %H:%M")) }
                     td { (t.actor) }
                     td { @if let Some(by) = &t.reversed_by { a href=(href::transaction(locator, by)) { (by) } } }
+                    td { @for c in timeline.charges.iter().filter(|c| c.transaction == t.locator) {
+                        a href=(href::charge(locator, &c.locator)) { (c.locator) } " "
+                    } }
                     td { a href=(href::entries_of(&t.locator)) { "entries" } }
                 } } }
             }
