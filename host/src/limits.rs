@@ -251,6 +251,18 @@ pub use crate::keys::GRACE_SECONDS_MAX as KEY_GRACE_SECONDS_MAX;
 /// Longest API key label, characters.
 pub use crate::keys::LABEL_CHARS_MAX as KEY_LABEL_CHARS_MAX;
 
+// --- the staff console (`api/console/`)
+/// Longest search query, characters.
+pub use crate::api::console::SEARCH_QUERY_CHARS_MAX as CONSOLE_SEARCH_QUERY_CHARS_MAX;
+/// Most journal entries one ledger page filtered by reference reads.
+pub use crate::api::console::pages::ENTRIES_SCANNED_MAX as CONSOLE_LEDGER_ENTRIES_SCANNED_MAX;
+/// Most rows one console list or page shows.
+pub use crate::api::console::pages::ROWS_MAX as CONSOLE_ROWS_MAX;
+/// How long a console session lasts, seconds.
+pub use crate::api::console::session::SESSION_SECONDS_MAX as CONSOLE_SESSION_SECONDS_MAX;
+/// Most console sessions a host keeps.
+pub use crate::api::console::session::SESSIONS_MAX as CONSOLE_SESSIONS_MAX;
+
 // --- webhooks (`webhooks/`, `engine/service/webhooks.rs`)
 /// Delivery attempts kept per endpoint.
 pub use crate::engine::webhooks::ATTEMPTS_KEPT_MAX as WEBHOOK_ATTEMPTS_KEPT_MAX;

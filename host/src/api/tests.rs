@@ -23,6 +23,7 @@ mod bundles;
 mod cancellation;
 mod configuration;
 mod console;
+mod console_screens;
 mod deductible;
 mod feed;
 mod golden_log;

@@ -11,18 +11,26 @@
 //! so a double submit does nothing twice and an error is the API's
 //! problem, shown as a readable message.
 //!
+//! Files: [`screens`] (the pages read: home, search, account, invoice,
+//! policy, charge, ledger, event history), [`actions`] (an account's
+//! billing actions), [`transactions`] (policy transactions, previewed then
+//! committed), [`pages`] (the templates), [`session`].
+//!
 //! Headers on every page: a Content-Security-Policy allowing nothing but
 //! the console's own stylesheet and forms, `X-Frame-Options: DENY`,
 //! `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`.
 
+mod actions;
 pub mod pages;
+mod screens;
 pub mod session;
+mod transactions;
 
 use super::auth::Caller;
 use super::state::AppState;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -34,6 +42,9 @@ use tower::ServiceExt;
 
 /// The console's stylesheet.
 pub const STYLESHEET: &str = include_str!("console.css");
+/// The longest search query the console reads, characters (longer ones
+/// are cut).
+pub const SEARCH_QUERY_CHARS_MAX: usize = 100;
 /// The Content-Security-Policy of every console answer.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -64,45 +75,59 @@ pub fn router(app: AppState, api: Router) -> Router {
         sessions: Arc::default(),
     };
     Router::new()
-        .route("/console", get(home))
+        .route("/console", get(screens::home))
         .route("/console/", get(|| async { Redirect::to("/console") }))
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/sign-in", get(sign_in_page).post(sign_in))
         .route("/console/sign-out", post(sign_out))
-        .route("/console/search", get(search))
-        .route("/console/ledger", get(ledger))
-        .route("/console/accounts/{account}", get(account))
-        .route("/console/accounts/{account}/payments", post(record_payment))
+        .route("/console/search", get(screens::search))
+        .route("/console/ledger", get(screens::ledger))
+        .route("/console/accounts/{account}", get(screens::account))
+        .route(
+            "/console/accounts/{account}/events",
+            get(screens::account_events),
+        )
+        .route("/console/invoices/{invoice}", get(screens::invoice))
+        .route(
+            "/console/accounts/{account}/payments",
+            post(actions::record_payment),
+        )
         .route(
             "/console/accounts/{account}/disbursements/{disbursement}/approve",
-            post(approve_disbursement),
+            post(actions::approve_disbursement),
         )
         .route(
             "/console/accounts/{account}/disbursements/{disbursement}/reject",
-            post(reject_disbursement),
+            post(actions::reject_disbursement),
         )
         .route(
             "/console/accounts/{account}/payments/{payment}/return",
-            post(return_payment),
+            post(actions::return_payment),
         )
         .route(
             "/console/accounts/{account}/invoices/{invoice}/write-off",
-            post(write_off),
+            post(actions::write_off),
         )
-        .route("/console/accounts/{account}/credit", post(apply_credit))
-        .route("/console/accounts/{account}/holds", post(place_hold))
+        .route(
+            "/console/accounts/{account}/credit",
+            post(actions::apply_credit),
+        )
+        .route(
+            "/console/accounts/{account}/holds",
+            post(actions::place_hold),
+        )
         .route(
             "/console/accounts/{account}/holds/{hold}/release",
-            post(release_hold),
+            post(actions::release_hold),
         )
-        .route("/console/policies/{policy}", get(policy))
+        .route("/console/policies/{policy}", get(screens::policy))
         .route(
-            "/console/policies/{policy}/cancellation-preview",
-            post(preview_cancellation),
+            "/console/policies/{policy}/charges/{charge}",
+            get(screens::charge),
         )
         .route(
-            "/console/policies/{policy}/cancellations",
-            post(commit_cancellation),
+            "/console/policies/{policy}/{action}",
+            post(transactions::transaction),
         )
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(console)
@@ -156,7 +181,7 @@ async fn view_of(console: &Console, headers: &HeaderMap) -> Option<View> {
     })
 }
 
-fn to_sign_in() -> Response {
+pub(crate) fn to_sign_in() -> Response {
     Redirect::to("/console/sign-in").into_response()
 }
 
@@ -245,117 +270,10 @@ async fn sign_out(
     response
 }
 
-async fn home(State(console): State<Console>, headers: HeaderMap) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
-    };
-    let shown = view.clone();
-    match read(&console, &view, move |state, today| {
-        pages::home(&shown, state, today)
-    })
-    .await
-    {
-        Ok(markup) => page(markup),
-        Err(response) => response,
-    }
-}
-
-#[derive(Deserialize)]
-struct SearchQuery {
-    #[serde(default)]
-    q: String,
-}
-
-async fn search(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Query(query): Query<SearchQuery>,
-) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
-    };
-    let q: String = query.q.chars().take(100).collect();
-    // One exact match opens it.
-    let shown = view.clone();
-    let found = read(&console, &view, move |state, _| {
-        if state.book.accounts.contains_key(&q) {
-            return Err(format!("/console/accounts/{q}"));
-        }
-        if state.book.policies.contains_key(&q) {
-            return Err(format!("/console/policies/{q}"));
-        }
-        Ok(pages::search(&shown, state, &q))
-    })
-    .await;
-    match found {
-        Ok(Ok(markup)) => page(markup),
-        Ok(Err(target)) => Redirect::to(&target).into_response(),
-        Err(response) => response,
-    }
-}
-
-async fn ledger(State(console): State<Console>, headers: HeaderMap) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
-    };
-    let shown = view.clone();
-    match read(&console, &view, move |state, _| {
-        pages::ledger(&shown, state)
-    })
-    .await
-    {
-        Ok(markup) => page(markup),
-        Err(response) => response,
-    }
-}
-
 /// A fresh idempotency key for the forms of a page.
 fn form_key() -> String {
     let bytes: [u8; 16] = rand::random();
     format!("console-{}", hex::encode(bytes))
-}
-
-async fn account(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path(locator): Path<String>,
-) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
-    };
-    let shown = view.clone();
-    let key = form_key();
-    let wanted = locator.clone();
-    match read(&console, &view, move |state, today| {
-        pages::account(&shown, state, &wanted, today, &key)
-    })
-    .await
-    {
-        Ok(Some(markup)) => page(markup),
-        Ok(None) => not_found(&view, &format!("No account {locator}.")),
-        Err(response) => response,
-    }
-}
-
-async fn policy(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path(locator): Path<String>,
-) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
-    };
-    let shown = view.clone();
-    let wanted = locator.clone();
-    match read(&console, &view, move |state, _| {
-        pages::policy(&shown, state, &wanted)
-    })
-    .await
-    {
-        Ok(Some(markup)) => page(markup),
-        Ok(None) => not_found(&view, &format!("No policy {locator}.")),
-        Err(response) => response,
-    }
 }
 
 /// Sends `body` to the API as the session's key: the API's status and
@@ -367,17 +285,34 @@ async fn call_api(
     idempotency_key: &str,
     body: serde_json::Value,
 ) -> (StatusCode, serde_json::Value) {
+    send_api(console, view, "POST", path, idempotency_key, Some(body)).await
+}
+
+/// Reads `path` of the API as the session's key: its status and answer.
+async fn get_api(console: &Console, view: &View, path: &str) -> (StatusCode, serde_json::Value) {
+    send_api(console, view, "GET", path, "", None).await
+}
+
+async fn send_api(
+    console: &Console,
+    view: &View,
+    method: &str,
+    path: &str,
+    idempotency_key: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
     let mut request = Request::builder()
-        .method("POST")
+        .method(method)
         .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {}", view.secret))
-        .header(header::CONTENT_TYPE, "application/json");
+        .header(header::AUTHORIZATION, format!("Bearer {}", view.secret));
+    if body.is_some() {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
     if !idempotency_key.is_empty() {
         request = request.header("idempotency-key", idempotency_key);
     }
-    let request = request
-        .body(Body::from(body.to_string()))
-        .expect("a request");
+    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+    let request = request.body(body).expect("a request");
     let Ok(response) = console.api.clone().oneshot(request).await;
     let status = response.status();
     let bytes = http_body_util::BodyExt::collect(response.into_body())
@@ -417,16 +352,12 @@ fn after_action_to(
     if status.is_success() {
         return Redirect::to(back).into_response();
     }
-    let detail = answer["detail"]
-        .as_str()
-        .unwrap_or("The request was refused.");
-    let code = answer["code"].as_str().unwrap_or("");
     let body = pages::layout(
         "Refused",
         Some(view),
         maud::html! {
             h1 { "Not done" }
-            p.problem role="alert" { (detail) " (" (code) ")" }
+            (pages::problem(answer))
             p { a href=(back) { "Back" } }
         },
     );
@@ -439,66 +370,6 @@ fn csrf_refused() -> Response {
         "the form is stale or forged (CSRF): reload the page",
     )
         .into_response()
-}
-
-#[derive(Deserialize)]
-struct PaymentForm {
-    csrf: String,
-    idempotency_key: String,
-    amount: String,
-    received_on: String,
-    #[serde(default)]
-    invoices: String,
-    #[serde(default)]
-    reference: String,
-}
-
-async fn record_payment(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path(account): Path<String>,
-    Form(form): Form<PaymentForm>,
-) -> Response {
-    let (view, _) = match acting(&console, &headers, &form.csrf).await {
-        Ok(acting) => acting,
-        Err(response) => return response,
-    };
-    let invoices: Vec<String> = form
-        .invoices
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    let body = serde_json::json!({
-        "account": account, "amount": form.amount.trim(), "received_on": form.received_on,
-        "invoices": invoices, "reference": form.reference,
-    });
-    let (status, answer) =
-        call_api(&console, &view, "/v1/payments", &form.idempotency_key, body).await;
-    after_action(&view, &account, status, &answer)
-}
-
-#[derive(Deserialize)]
-struct KeyedForm {
-    csrf: String,
-    idempotency_key: String,
-}
-
-async fn approve_disbursement(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path((account, disbursement)): Path<(String, String)>,
-    Form(form): Form<KeyedForm>,
-) -> Response {
-    let (view, today) = match acting(&console, &headers, &form.csrf).await {
-        Ok(acting) => acting,
-        Err(response) => return response,
-    };
-    let body = serde_json::json!({"account": account, "on": today});
-    let path = format!("/v1/disbursements/{disbursement}/approvals");
-    let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
-    after_action(&view, &account, status, &answer)
 }
 
 /// Who acts and the tenant's today, for a form posted with `csrf`: the
@@ -516,215 +387,4 @@ async fn acting(
     }
     let today = read(console, &view, |_, today| today).await?;
     Ok((view, today))
-}
-
-#[derive(Deserialize)]
-struct ReasonForm {
-    csrf: String,
-    idempotency_key: String,
-    #[serde(default)]
-    reason: String,
-}
-
-async fn reject_disbursement(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path((account, disbursement)): Path<(String, String)>,
-    Form(form): Form<ReasonForm>,
-) -> Response {
-    let (view, today) = match acting(&console, &headers, &form.csrf).await {
-        Ok(acting) => acting,
-        Err(response) => return response,
-    };
-    let body = serde_json::json!({"account": account, "on": today, "reason": form.reason});
-    let path = format!("/v1/disbursements/{disbursement}/rejections");
-    let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
-    after_action(&view, &account, status, &answer)
-}
-
-#[derive(Deserialize)]
-struct AmountForm {
-    csrf: String,
-    idempotency_key: String,
-    #[serde(default)]
-    amount: String,
-    #[serde(default)]
-    fee: String,
-    #[serde(default)]
-    reason: String,
-}
-
-/// An optional amount typed in a form: none when left empty.
-fn optional_amount(text: &str) -> serde_json::Value {
-    match text.trim() {
-        "" => serde_json::Value::Null,
-        amount => serde_json::Value::String(amount.to_string()),
-    }
-}
-
-async fn return_payment(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path((account, payment)): Path<(String, String)>,
-    Form(form): Form<AmountForm>,
-) -> Response {
-    let (view, today) = match acting(&console, &headers, &form.csrf).await {
-        Ok(acting) => acting,
-        Err(response) => return response,
-    };
-    let body = serde_json::json!({"account": account, "on": today, "fee": optional_amount(&form.fee), "reason": form.reason});
-    let path = format!("/v1/payments/{payment}/reversals");
-    let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
-    after_action(&view, &account, status, &answer)
-}
-
-async fn write_off(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path((account, invoice)): Path<(String, String)>,
-    Form(form): Form<AmountForm>,
-) -> Response {
-    let (view, today) = match acting(&console, &headers, &form.csrf).await {
-        Ok(acting) => acting,
-        Err(response) => return response,
-    };
-    let body = serde_json::json!({"account": account, "invoice": invoice, "amount": optional_amount(&form.amount), "on": today, "reason": form.reason});
-    let (status, answer) = call_api(
-        &console,
-        &view,
-        "/v1/write-offs",
-        &form.idempotency_key,
-        body,
-    )
-    .await;
-    after_action(&view, &account, status, &answer)
-}
-
-#[derive(Deserialize)]
-struct CancellationForm {
-    csrf: String,
-    effective: String,
-    #[serde(default)]
-    idempotency_key: String,
-}
-
-/// Shows a cancellation's full effect (the API's preview); nothing is kept.
-async fn preview_cancellation(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path(policy): Path<String>,
-    Form(form): Form<CancellationForm>,
-) -> Response {
-    let (view, _) = match acting(&console, &headers, &form.csrf).await {
-        Ok(acting) => acting,
-        Err(response) => return response,
-    };
-    let body = serde_json::json!({"effective": form.effective});
-    let path = format!("/v1/policies/{policy}/cancellations?preview=true");
-    let (status, effect) = call_api(&console, &view, &path, "", body).await;
-    if !status.is_success() {
-        return after_action_to(
-            &view,
-            &format!("/console/policies/{policy}"),
-            status,
-            &effect,
-        );
-    }
-    page(pages::cancellation_preview(
-        &view,
-        &policy,
-        &form.effective,
-        &effect,
-        &form_key(),
-    ))
-}
-
-/// Commits the cancellation that was previewed.
-async fn commit_cancellation(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path(policy): Path<String>,
-    Form(form): Form<CancellationForm>,
-) -> Response {
-    let Some(view) = view_of(&console, &headers).await else {
-        return to_sign_in();
-    };
-    if view.csrf != form.csrf || form.idempotency_key.is_empty() {
-        return csrf_refused();
-    }
-    let body = serde_json::json!({"effective": form.effective});
-    let path = format!("/v1/policies/{policy}/cancellations");
-    let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
-    after_action_to(
-        &view,
-        &format!("/console/policies/{policy}"),
-        status,
-        &answer,
-    )
-}
-
-/// Applies the account's free credit to its open invoices, oldest due first.
-async fn apply_credit(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path(account): Path<String>,
-    Form(form): Form<KeyedForm>,
-) -> Response {
-    let (view, today) = match acting(&console, &headers, &form.csrf).await {
-        Ok(acting) => acting,
-        Err(response) => return response,
-    };
-    let body = serde_json::json!({"account": account, "on": today});
-    let (status, answer) = call_api(
-        &console,
-        &view,
-        "/v1/credit-distributions",
-        &form.idempotency_key,
-        body,
-    )
-    .await;
-    after_action(&view, &account, status, &answer)
-}
-
-#[derive(Deserialize)]
-struct HoldForm {
-    csrf: String,
-    idempotency_key: String,
-    kind: String,
-    #[serde(default)]
-    reason: String,
-}
-
-/// Places an invoicing or delinquency hold from today.
-async fn place_hold(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path(account): Path<String>,
-    Form(form): Form<HoldForm>,
-) -> Response {
-    let (view, today) = match acting(&console, &headers, &form.csrf).await {
-        Ok(acting) => acting,
-        Err(response) => return response,
-    };
-    let body = serde_json::json!({"account": account, "kind": {"kind": form.kind}, "from": today, "reason": form.reason});
-    let (status, answer) =
-        call_api(&console, &view, "/v1/holds", &form.idempotency_key, body).await;
-    after_action(&view, &account, status, &answer)
-}
-
-/// Releases a hold today.
-async fn release_hold(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Path((account, hold)): Path<(String, String)>,
-    Form(form): Form<KeyedForm>,
-) -> Response {
-    let (view, today) = match acting(&console, &headers, &form.csrf).await {
-        Ok(acting) => acting,
-        Err(response) => return response,
-    };
-    let body = serde_json::json!({"account": account, "on": today});
-    let path = format!("/v1/holds/{hold}/releases");
-    let (status, answer) = call_api(&console, &view, &path, &form.idempotency_key, body).await;
-    after_action(&view, &account, status, &answer)
 }

@@ -9,7 +9,7 @@
 use super::*;
 
 /// A raw request to the router: (status, headers, body text).
-async fn send(
+pub(super) async fn send(
     api: &Api,
     method: &str,
     path: &str,
@@ -40,7 +40,7 @@ async fn send(
 }
 
 /// Signs in with `key`; returns the cookie to send.
-async fn sign_in(api: &Api, key: &str) -> String {
+pub(super) async fn sign_in(api: &Api, key: &str) -> String {
     let (status, headers, body) = send(
         api,
         "POST",
@@ -60,7 +60,7 @@ async fn sign_in(api: &Api, key: &str) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
-fn hidden(page: &str, name: &str) -> String {
+pub(super) fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
         .find(&marker)
@@ -71,7 +71,7 @@ fn hidden(page: &str, name: &str) -> String {
 
 /// acme with policy P1 (1200.00, annual, from 2026-01-01) invoiced today
 /// (a back-dated bind bills on the binding day).
-async fn billed(api: &Api) -> String {
+pub(super) async fn billed(api: &Api) -> String {
     let key = acme(api).await;
     let (status, _) = api
         .post("/v1/policies", &key, policy("P1", "1200.00"))
