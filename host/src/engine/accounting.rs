@@ -369,6 +369,11 @@ impl Accounting {
         self.written_on.get(reference).copied()
     }
 
+    /// What earnings runs have posted for `charge` so far.
+    pub fn earned_posted(&self, charge: &str) -> Decimal {
+        self.earned.get(charge).copied().unwrap_or_default()
+    }
+
     /// The latest earnings run's day.
     pub fn earned_through(&self) -> Option<NaiveDate> {
         self.earned_through
@@ -386,13 +391,13 @@ pub(super) fn is_premium(charge: &Charge) -> bool {
 }
 
 /// A premium charge with what earning it needs.
-struct PremiumCharge<'a> {
-    charge: &'a Charge,
-    product: Option<&'a str>,
-    basis: DurationBasis,
-    mode: RoundingMode,
+pub(super) struct PremiumCharge<'a> {
+    pub(super) charge: &'a Charge,
+    pub(super) product: Option<&'a str>,
+    pub(super) basis: DurationBasis,
+    pub(super) mode: RoundingMode,
     /// The day it was written; `None` when its transaction is unknown.
-    written_on: Option<NaiveDate>,
+    pub(super) written_on: Option<NaiveDate>,
     /// Whether its entry went to unearned premium (not the older revenue).
     earnable: bool,
 }
@@ -457,7 +462,7 @@ pub struct PeriodDetail {
 impl TenantState {
     /// Every premium charge of the book, with its product, basis and the day
     /// it was written.
-    fn premium_charges(&self) -> Vec<PremiumCharge<'_>> {
+    pub(super) fn premium_charges(&self) -> Vec<PremiumCharge<'_>> {
         let accounting = &self.accounting;
         let mut charges = Vec::new();
         for policy in self.book.policies.values() {
