@@ -37,6 +37,7 @@ mod reinstatement;
 mod seed002;
 mod shadow;
 mod technical_premium;
+mod warehouse;
 mod webhooks;
 
 struct Api {
