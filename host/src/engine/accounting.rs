@@ -9,7 +9,8 @@
 //!   unearned premium, Cr earned premium; a credit the reverse). Running it
 //!   again posts nothing; a run as of a day before the latest run earns as of
 //!   the latest run's day (the ledger never un-earns). A day after the
-//!   tenant's today is refused.
+//!   tenant's today is refused, and so is a day in a closed month
+//!   (`earnings_in_closed_period`: its entry would date into it).
 //! - **Closing a month** ([`AccountingCommand::ClosePeriod`]): months close in
 //!   order, once over (their last day before today); closing runs earnings to
 //!   the month's last day first. From then on no entry is dated into it: a
@@ -216,6 +217,13 @@ pub enum AccountingError {
     #[error("earnings as of {as_of} are past the tenant's today ({today})")]
     EarningsInTheFuture { as_of: NaiveDate, today: NaiveDate },
     #[error(
+        "earnings as of {as_of} would post into a closed period: the books are closed through {closed_through}; run earnings as of a later day"
+    )]
+    EarningsInClosedPeriod {
+        as_of: NaiveDate,
+        closed_through: NaiveDate,
+    },
+    #[error(
         "{period} is not over: it can be closed from the day after {last_day} (today is {today})"
     )]
     PeriodNotOver {
@@ -247,6 +255,7 @@ impl AccountingError {
         match self {
             AccountingError::InvalidPeriod(_) => "invalid_period",
             AccountingError::EarningsInTheFuture { .. } => "earnings_in_the_future",
+            AccountingError::EarningsInClosedPeriod { .. } => "earnings_in_closed_period",
             AccountingError::PeriodNotOver { .. } => "period_not_over",
             AccountingError::PeriodOutOfOrder { .. } => "period_out_of_order",
             AccountingError::EarningsIncomplete { .. } => "earnings_incomplete",
@@ -264,6 +273,7 @@ impl AccountingError {
             }
             AccountingError::PeriodNotOver { .. }
             | AccountingError::PeriodOutOfOrder { .. }
+            | AccountingError::EarningsInClosedPeriod { .. }
             | AccountingError::EarningsIncomplete { .. } => ErrorKind::Conflict,
             AccountingError::GlMapping(error) => error.kind(),
             AccountingError::Earning(_) => ErrorKind::Internal,
@@ -519,6 +529,15 @@ impl TenantState {
                     return Err(AccountingError::EarningsInTheFuture {
                         as_of: *as_of,
                         today,
+                    }
+                    .into());
+                }
+                if let Some(closed_through) = self.ledger.closed_through()
+                    && *as_of <= closed_through
+                {
+                    return Err(AccountingError::EarningsInClosedPeriod {
+                        as_of: *as_of,
+                        closed_through,
                     }
                     .into());
                 }
