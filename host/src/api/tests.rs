@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod accounting;
+mod accounting_refusals;
 mod auto_bind;
 mod bad_input;
 mod bill_to;
