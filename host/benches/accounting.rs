@@ -50,11 +50,7 @@ fn book() -> TenantState {
             )
             .unwrap();
         for p in 0..POLICIES_PER_ACCOUNT {
-            let command = issue(
-                format!("P{a:04}-{p:03}"),
-                locator.clone(),
-                date(2026, 1, 1),
-            );
+            let command = issue(format!("P{a:04}-{p:03}"), locator.clone(), date(2026, 1, 1));
             state.execute(&command, &context, &Raters).unwrap();
         }
     }

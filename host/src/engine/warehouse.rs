@@ -251,10 +251,7 @@ impl TenantState {
                     if let Some(slice) = &item.slice {
                         billed
                             .entry((slice.policy.as_str(), slice.index))
-                            .or_insert((
-                                record.invoice.locator.as_str(),
-                                item.locator.as_str(),
-                            ));
+                            .or_insert((record.invoice.locator.as_str(), item.locator.as_str()));
                     }
                 }
             }

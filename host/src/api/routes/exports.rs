@@ -266,10 +266,9 @@ pub async fn export(
     .await?;
     let mut response = ([(header::CONTENT_TYPE, format.content_type())], body).into_response();
     if warehouse {
-        response.headers_mut().insert(
-            NEXT_CURSOR_HEADER,
-            axum::http::HeaderValue::from(cursor),
-        );
+        response
+            .headers_mut()
+            .insert(NEXT_CURSOR_HEADER, axum::http::HeaderValue::from(cursor));
     }
     Ok(response)
 }

@@ -97,7 +97,15 @@ async fn closed_through_january(api: &Api, mapping: &str) -> String {
 }
 
 async fn export(api: &Api, key: &str, file: &str) -> (StatusCode, Vec<u8>) {
-    send(api, key, "GET", &format!("/v1/exports/{file}"), "text/plain", "").await
+    send(
+        api,
+        key,
+        "GET",
+        &format!("/v1/exports/{file}"),
+        "text/plain",
+        "",
+    )
+    .await
 }
 
 /// What a refusal must leave alone: the ledger's entries, the periods and
@@ -119,8 +127,14 @@ async fn a_closed_months_gl_export_is_the_same_file_after_later_activity() {
     let text = String::from_utf8(january_csv.clone()).unwrap();
     // January's earnings: Dr unearned 100.00, Cr earned 100.00.
     assert_eq!(text.lines().count(), 3, "{text}");
-    assert!(text.contains(",2100,unearned_premium,auto,,100.00,0.00"), "{text}");
-    assert!(text.contains(",4000,earned_premium,auto,,0.00,100.00"), "{text}");
+    assert!(
+        text.contains(",2100,unearned_premium,auto,,100.00,0.00"),
+        "{text}"
+    );
+    assert!(
+        text.contains(",4000,earned_premium,auto,,0.00,100.00"),
+        "{text}"
+    );
 
     // Later: a payment received in January (recorded now), a cancellation
     // effective in January, February's earnings.
@@ -160,7 +174,8 @@ async fn a_closed_months_gl_export_is_the_same_file_after_later_activity() {
     let (_, february) = export(&api, &key, "gl-journal.csv?period=2026-02").await;
     let february = String::from_utf8(february).unwrap();
     assert!(
-        february.contains("2026-02,") && february.contains(",2026-02-01,2026-01-20,payment_received,"),
+        february.contains("2026-02,")
+            && february.contains(",2026-02-01,2026-01-20,payment_received,"),
         "{february}"
     );
 }
@@ -249,7 +264,11 @@ async fn bad_accounting_input_is_a_clear_problem_and_changes_nothing() {
         "{problem}"
     );
 
-    assert_eq!(footprint(&api, &key).await, before, "refusals change nothing");
+    assert_eq!(
+        footprint(&api, &key).await,
+        before,
+        "refusals change nothing"
+    );
 
     // A payment puts cash in February: the mapping leaves it unmapped.
     post_ok(

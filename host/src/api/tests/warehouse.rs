@@ -98,7 +98,13 @@ async fn book(api: &Api) -> String {
     monthly["plan"] = json!("monthly");
     post_ok(api, &key, "/v1/policies", monthly).await;
     post_ok(api, &key, "/v1/clock", json!({"today": "2026-01-05"})).await;
-    post_ok(api, &key, "/v1/billing/runs", json!({"up_to": "2026-01-05"})).await;
+    post_ok(
+        api,
+        &key,
+        "/v1/billing/runs",
+        json!({"up_to": "2026-01-05"}),
+    )
+    .await;
     post_ok(
         api,
         &key,
@@ -107,7 +113,13 @@ async fn book(api: &Api) -> String {
     )
     .await;
     post_ok(api, &key, "/v1/clock", json!({"today": "2026-02-03"})).await;
-    post_ok(api, &key, "/v1/billing/runs", json!({"up_to": "2026-02-01"})).await;
+    post_ok(
+        api,
+        &key,
+        "/v1/billing/runs",
+        json!({"up_to": "2026-02-01"}),
+    )
+    .await;
     post_ok(
         api,
         &key,
@@ -138,7 +150,13 @@ async fn book(api: &Api) -> String {
         json!({"account": "A1", "on": "2026-02-03"}),
     )
     .await;
-    post_ok(api, &key, "/v1/billing/runs", json!({"up_to": "2026-02-03"})).await;
+    post_ok(
+        api,
+        &key,
+        "/v1/billing/runs",
+        json!({"up_to": "2026-02-03"}),
+    )
+    .await;
     key
 }
 
@@ -196,7 +214,13 @@ async fn every_warehouse_export_holds_the_books_records_with_their_exact_amounts
     assert_eq!(
         pick(
             &allocations,
-            &["received_on", "payment_amount", "target", "invoice", "amount"]
+            &[
+                "received_on",
+                "payment_amount",
+                "target",
+                "invoice",
+                "amount"
+            ]
         ),
         strings(&[
             &["2026-01-05", "100.00", "invoice", "A1-I1", "100.00"],
@@ -327,7 +351,13 @@ async fn a_cursor_load_answers_only_what_posted_since_and_days_filter_each_datas
 
     // March's invoice and a payment: only they come in the next load.
     post_ok(&api, &key, "/v1/clock", json!({"today": "2026-03-01"})).await;
-    post_ok(&api, &key, "/v1/billing/runs", json!({"up_to": "2026-03-01"})).await;
+    post_ok(
+        &api,
+        &key,
+        "/v1/billing/runs",
+        json!({"up_to": "2026-03-01"}),
+    )
+    .await;
     post_ok(
         &api,
         &key,
@@ -345,7 +375,11 @@ async fn a_cursor_load_answers_only_what_posted_since_and_days_filter_each_datas
         pick(&new_lines, &["invoice", "slice", "amount"]),
         strings(&[&["A1-I3", "P1#2", "100.00"]])
     );
-    assert_eq!(next, Some(cursor + 2), "an invoice entry and a payment entry");
+    assert_eq!(
+        next,
+        Some(cursor + 2),
+        "an invoice entry and a payment entry"
+    );
     let (new_allocations, _) = rows(
         &api,
         &key,
@@ -374,10 +408,7 @@ async fn a_cursor_load_answers_only_what_posted_since_and_days_filter_each_datas
         "/v1/exports/invoice-lines.csv?from=2026-02-01&to=2026-02-28",
     )
     .await;
-    assert_eq!(
-        pick(&february, &["invoice"]),
-        strings(&[&["A1-I2"]])
-    );
+    assert_eq!(pick(&february, &["invoice"]), strings(&[&["A1-I2"]]));
     let (january, _) = rows(
         &api,
         &key,
@@ -433,9 +464,15 @@ async fn warehouse_exports_are_typed_parquet_and_refuse_parameters_they_do_not_t
     }
 
     for (path, code) in [
-        ("/v1/exports/invoice-lines.csv?as_of=2026-01-31", "bad_query"),
+        (
+            "/v1/exports/invoice-lines.csv?as_of=2026-01-31",
+            "bad_query",
+        ),
         ("/v1/exports/charges.csv?after=3", "bad_query"),
-        ("/v1/exports/earned-premium.csv?from=2026-01-01", "bad_query"),
+        (
+            "/v1/exports/earned-premium.csv?from=2026-01-01",
+            "bad_query",
+        ),
         (
             "/v1/exports/write-offs.csv?from=2026-02-01&to=2026-01-01",
             "bad_query",

@@ -37,14 +37,26 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone)]
 enum Step {
     /// A one-year policy from `start` days after today at `cents` a year.
-    Issue { cents: i64, start: i64 },
+    Issue {
+        cents: i64,
+        start: i64,
+    },
     /// Cancels a policy `after` days into its term.
-    Cancel { policy: usize, after: i64 },
-    Pay { cents: i64 },
+    Cancel {
+        policy: usize,
+        after: i64,
+    },
+    Pay {
+        cents: i64,
+    },
     /// Moves `days` on and runs billing.
-    Advance { days: i64 },
+    Advance {
+        days: i64,
+    },
     /// Earnings as of `back` days before today.
-    Earn { back: i64 },
+    Earn {
+        back: i64,
+    },
     /// Closes the next month (refused when it is not over).
     Close,
     /// Tries to close the month after the next: refused.
