@@ -26,8 +26,16 @@ use premia::policy::PolicyCommand;
 use std::time::{Duration, Instant};
 use support::{Raters, account, at, date, issue, product};
 
-/// Policies in the book.
-const POLICIES: usize = 100_000;
+/// Policies in the book (`PREMIA_BENCH_POLICIES` overrides it, for a
+/// quick look on a slow machine).
+const POLICIES_DEFAULT: usize = 100_000;
+
+fn policies() -> usize {
+    std::env::var("PREMIA_BENCH_POLICIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(POLICIES_DEFAULT)
+}
 /// Policies per account.
 const POLICIES_PER_ACCOUNT: usize = 100;
 
@@ -40,7 +48,7 @@ fn book() -> TenantState {
     }
     .into();
     state.execute(&deploy, &context, &Raters).unwrap();
-    for a in 0..POLICIES / POLICIES_PER_ACCOUNT {
+    for a in 0..policies() / POLICIES_PER_ACCOUNT {
         let locator = format!("A{a:04}");
         state
             .execute(
@@ -55,7 +63,8 @@ fn book() -> TenantState {
         }
     }
     eprintln!(
-        "book of {POLICIES} policies built in {:.1} s",
+        "book of {} policies built in {:.1} s",
+        policies(),
         started.elapsed().as_secs_f64()
     );
     state
@@ -84,7 +93,7 @@ fn accounting(c: &mut Criterion) {
     // Once, untimed by criterion, to check what the run does.
     let mut check = state.clone();
     let events = check.execute(&earn, &february, &Raters).unwrap();
-    assert_eq!(earned_charges(&events), POLICIES);
+    assert_eq!(earned_charges(&events), policies());
 
     let mut group = c.benchmark_group("accounting");
     group
@@ -92,7 +101,9 @@ fn accounting(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(20));
-    group.bench_function("earnings run, 100,000 policies", |b| {
+    let earnings = format!("earnings run, {} policies", policies());
+    let closing = format!("close of January 2026, {} policies", policies());
+    group.bench_function(&earnings, |b| {
         b.iter_batched(
             || state.clone(),
             |mut s| s.execute(&earn, &february, &Raters).unwrap(),
@@ -113,7 +124,7 @@ fn accounting(c: &mut Criterion) {
         .execute(&close("2025-12"), &february, &Raters)
         .unwrap();
     let close_january = close("2026-01");
-    group.bench_function("close of January 2026, 100,000 policies", |b| {
+    group.bench_function(&closing, |b| {
         b.iter_batched(
             || closed_december.clone(),
             |mut s| s.execute(&close_january, &february, &Raters).unwrap(),
