@@ -7,10 +7,13 @@
 # PostgreSQL as their store; then fuzzes the API from its OpenAPI document
 # with schemathesis (short form, scripts/fuzz-api.sh); and checks webhook
 # deliveries with the reference `standardwebhooks` client across a kill -9
-# of the server (scripts/webhooks-verify.sh). The staff console's flows run
-# in a real browser (Debian's chromium and chromium-driver, installed by
-# scripts/browser.sh; PREMIA_BROWSER_TESTS=1 makes a missing driver a
-# failure rather than a skip), inside the integration binary.
+# of the server (scripts/webhooks-verify.sh); and reads every warehouse
+# export with DuckDB from PyPI, checking balances and sums across them
+# (scripts/warehouse-verify.sh, a few seconds once built). The staff
+# console's flows run in a real browser (Debian's chromium and
+# chromium-driver, installed by scripts/browser.sh; PREMIA_BROWSER_TESTS=1
+# makes a missing driver a failure rather than a skip), inside the
+# integration binary.
 #
 # Gates first: `cargo fmt --check`, then (once the plugin toolchains are in
 # place, since clippy runs the integration tests' build script too)
@@ -58,3 +61,5 @@ echo "== API fuzzing, short form (schemathesis from the OpenAPI document)"
 bash scripts/fuzz-api.sh
 echo "== webhook deliveries verified by standardwebhooks (PyPI), across a kill -9"
 bash scripts/webhooks-verify.sh
+echo "== warehouse exports read by DuckDB (PyPI): balances and sums across datasets"
+bash scripts/warehouse-verify.sh

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod accounting;
+mod accounting_refusals;
 mod agency;
 mod auto_bind;
 mod bad_input;
@@ -39,6 +40,7 @@ mod reinstatement;
 mod seed002;
 mod shadow;
 mod technical_premium;
+mod warehouse;
 mod webhooks;
 
 struct Api {

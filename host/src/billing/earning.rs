@@ -135,4 +135,54 @@ mod tests {
         .unwrap();
         assert_eq!(flat.amount, dec!(25.00));
     }
+
+    use proptest::prelude::*;
+
+    fn basis() -> impl Strategy<Value = DurationBasis> {
+        prop_oneof![
+            Just(DurationBasis::Months),
+            Just(DurationBasis::Days),
+            Just(DurationBasis::Weeks),
+            Just(DurationBasis::Years),
+        ]
+    }
+
+    proptest! {
+        /// For any charge (positive premium or negative credit, any period of
+        /// up to two years, any basis and rounding) and any day: what is
+        /// earned is whole cents, between nothing and the amount with the
+        /// amount's sign (so earned + unearned = amount with unearned of the
+        /// same sign too), never less than the day before, nothing before the
+        /// period starts, and the whole amount from its last day on.
+        #[test]
+        fn earned_and_unearned_make_the_amount_and_earned_reaches_it_at_the_periods_end(
+            cents in -500_000_000i64..500_000_000,
+            start in 0i64..1_500,
+            length in 1i64..730,
+            basis in basis(),
+            even in any::<bool>(),
+            day in -60i64..900,
+        ) {
+            let origin = date("2024-01-01");
+            let from = origin + chrono::Duration::days(start);
+            let period = Period::new(from, from + chrono::Duration::days(length)).unwrap();
+            let amount = Money::new(Decimal::new(cents, 2), Currency::USD);
+            let mode = if even { RoundingMode::HalfEven } else { RoundingMode::HalfAwayFromZero };
+            let through = from + chrono::Duration::days(day);
+            let at = |d: NaiveDate| earned_through(amount, Some(period), basis, mode, d).unwrap().amount;
+            let earned = at(through);
+            let unearned = amount.amount - earned;
+            prop_assert_eq!(earned + unearned, amount.amount);
+            prop_assert!(earned.scale() <= 2, "whole cents: {}", earned);
+            prop_assert!(earned.abs() <= amount.amount.abs(), "{} of {}", earned, amount.amount);
+            prop_assert!(earned.is_zero() || earned.is_sign_negative() == amount.amount.is_sign_negative());
+            prop_assert!(unearned.is_zero() || unearned.is_sign_negative() == amount.amount.is_sign_negative());
+            let before = at(through - chrono::Duration::days(1));
+            prop_assert!(earned.abs() >= before.abs(), "{} after {}", earned, before);
+            let last_day = period.end().pred_opt().unwrap();
+            prop_assert_eq!(at(last_day), amount.amount);
+            prop_assert_eq!(at(last_day + chrono::Duration::days(day.abs())), amount.amount);
+            prop_assert_eq!(at(from - chrono::Duration::days(1 + day.abs())), Decimal::ZERO);
+        }
+    }
 }

@@ -9,7 +9,8 @@
 //!   unearned premium, Cr earned premium; a credit the reverse). Running it
 //!   again posts nothing; a run as of a day before the latest run earns as of
 //!   the latest run's day (the ledger never un-earns). A day after the
-//!   tenant's today is refused.
+//!   tenant's today is refused, and so is a day in a closed month
+//!   (`earnings_in_closed_period`: its entry would date into it).
 //! - **Closing a month** ([`AccountingCommand::ClosePeriod`]): months close in
 //!   order, once over (their last day before today); closing runs earnings to
 //!   the month's last day first. From then on no entry is dated into it: a
@@ -306,6 +307,13 @@ pub enum AccountingError {
     #[error("earnings as of {as_of} are past the tenant's today ({today})")]
     EarningsInTheFuture { as_of: NaiveDate, today: NaiveDate },
     #[error(
+        "earnings as of {as_of} would post into a closed period: the books are closed through {closed_through}; run earnings as of a later day"
+    )]
+    EarningsInClosedPeriod {
+        as_of: NaiveDate,
+        closed_through: NaiveDate,
+    },
+    #[error(
         "{period} is not over: it can be closed from the day after {last_day} (today is {today})"
     )]
     PeriodNotOver {
@@ -339,6 +347,7 @@ impl AccountingError {
         match self {
             AccountingError::InvalidPeriod(_) => "invalid_period",
             AccountingError::EarningsInTheFuture { .. } => "earnings_in_the_future",
+            AccountingError::EarningsInClosedPeriod { .. } => "earnings_in_closed_period",
             AccountingError::PeriodNotOver { .. } => "period_not_over",
             AccountingError::PeriodOutOfOrder { .. } => "period_out_of_order",
             AccountingError::EarningsIncomplete { .. } => "earnings_incomplete",
@@ -357,6 +366,7 @@ impl AccountingError {
             }
             AccountingError::PeriodNotOver { .. }
             | AccountingError::PeriodOutOfOrder { .. }
+            | AccountingError::EarningsInClosedPeriod { .. }
             | AccountingError::EarningsIncomplete { .. } => ErrorKind::Conflict,
             AccountingError::GlMapping(error) => error.kind(),
             AccountingError::Earning(_) => ErrorKind::Internal,
@@ -517,6 +527,11 @@ impl Accounting {
         self.written_on.get(reference).copied()
     }
 
+    /// What earnings runs have posted for `charge` so far.
+    pub fn earned_posted(&self, charge: &str) -> Decimal {
+        self.earned.get(charge).copied().unwrap_or_default()
+    }
+
     /// The latest earnings run's day.
     pub fn earned_through(&self) -> Option<NaiveDate> {
         self.earned_through
@@ -534,13 +549,13 @@ pub(super) fn is_premium(charge: &Charge) -> bool {
 }
 
 /// A premium charge with what earning it needs.
-struct PremiumCharge<'a> {
-    charge: &'a Charge,
-    product: Option<&'a str>,
-    basis: DurationBasis,
-    mode: RoundingMode,
+pub(super) struct PremiumCharge<'a> {
+    pub(super) charge: &'a Charge,
+    pub(super) product: Option<&'a str>,
+    pub(super) basis: DurationBasis,
+    pub(super) mode: RoundingMode,
     /// The day it was written; `None` when its transaction is unknown.
-    written_on: Option<NaiveDate>,
+    pub(super) written_on: Option<NaiveDate>,
     /// Whether its entry went to unearned premium (not the older revenue).
     earnable: bool,
 }
@@ -605,7 +620,7 @@ pub struct PeriodDetail {
 impl TenantState {
     /// Every premium charge of the book, with its product, basis and the day
     /// it was written.
-    fn premium_charges(&self) -> Vec<PremiumCharge<'_>> {
+    pub(super) fn premium_charges(&self) -> Vec<PremiumCharge<'_>> {
         let accounting = &self.accounting;
         let mut charges = Vec::new();
         for policy in self.book.policies.values() {
@@ -662,6 +677,15 @@ impl TenantState {
                     return Err(AccountingError::EarningsInTheFuture {
                         as_of: *as_of,
                         today,
+                    }
+                    .into());
+                }
+                if let Some(closed_through) = self.ledger.closed_through()
+                    && *as_of <= closed_through
+                {
+                    return Err(AccountingError::EarningsInClosedPeriod {
+                        as_of: *as_of,
+                        closed_through,
                     }
                     .into());
                 }

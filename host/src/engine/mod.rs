@@ -25,6 +25,7 @@ mod schedule;
 mod service;
 mod shadow_report;
 mod state;
+mod warehouse;
 pub mod webhook_messages;
 
 pub use account_summary::{AccountPosition, AccountSummary, touched_accounts};
@@ -71,6 +72,7 @@ pub use shadow_report::{
     ShadowReport, ShadowReports, ShadowSample,
 };
 pub use state::{EngineError, TenantEvent, TenantState};
+pub use warehouse::WarehouseFilter;
 
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
+mod accounting;
 mod billing;
 mod model;
 mod service;

@@ -1,5 +1,6 @@
 //! Tabular exports for finance and data teams: ledger lines, charges,
-//! invoices, payments and the general-ledger journal (lines mapped to the
+//! invoices, payments, the warehouse datasets (`warehouse.rs`) and the
+//! general-ledger journal (lines mapped to the
 //! insurer's GL accounts, `ledger::GlJournalLine`) as flat rows, written as
 //! CSV or Parquet. A row type declares its columns once ([`Row::COLUMNS`])
 //! with the kind each holds, so Parquet files carry real types (dates as
@@ -8,9 +9,14 @@
 
 mod parquet_file;
 mod rows;
+mod warehouse;
 
 pub use parquet_file::to_parquet;
 pub use rows::{ChargeRow, InvoiceRow, PaymentRow};
+pub use warehouse::{
+    AllocationRow, CommissionRow, DisbursementRow, EarnedPremiumRow, InstallmentRow,
+    InvoiceLineRow, WriteOffRow,
+};
 
 use serde::Serialize;
 
@@ -25,6 +31,8 @@ pub enum ColumnKind {
     Decimal,
     /// A whole number.
     Integer,
+    /// `true` or `false`.
+    Boolean,
 }
 
 /// Decimal places of every money column in Parquet: 4 covers every ISO 4217

@@ -1,6 +1,6 @@
 //! Rows as a Parquet file: one row group, every column `OPTIONAL`, text as
 //! `STRING`, dates as `DATE`, money as `DECIMAL(18,4)` stored in `INT64`
-//! (exact: 12.34 is stored as 123400), whole numbers as `INT64`; Snappy
+//! (exact: 12.34 is stored as 123400), whole numbers as `INT64`, flags as `BOOLEAN`; Snappy
 //! compression.
 
 use super::{
@@ -8,7 +8,7 @@ use super::{
 };
 use chrono::NaiveDate;
 use parquet::basic::{Compression, LogicalType, Repetition, Type as PhysicalType};
-use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
+use parquet::data_type::{BoolType, ByteArray, ByteArrayType, Int32Type, Int64Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
@@ -23,26 +23,27 @@ fn write_error(error: impl ToString) -> ExportError {
 
 fn field(column: &Column) -> Result<Arc<Type>, ExportError> {
     let (physical, logical) = match column.kind {
-        ColumnKind::Text => (PhysicalType::BYTE_ARRAY, LogicalType::String),
-        ColumnKind::Date => (PhysicalType::INT32, LogicalType::Date),
+        ColumnKind::Text => (PhysicalType::BYTE_ARRAY, Some(LogicalType::String)),
+        ColumnKind::Date => (PhysicalType::INT32, Some(LogicalType::Date)),
         ColumnKind::Decimal => (
             PhysicalType::INT64,
-            LogicalType::Decimal {
+            Some(LogicalType::Decimal {
                 scale: DECIMAL_SCALE as i32,
                 precision: DECIMAL_PRECISION as i32,
-            },
+            }),
         ),
         ColumnKind::Integer => (
             PhysicalType::INT64,
-            LogicalType::Integer {
+            Some(LogicalType::Integer {
                 bit_width: 64,
                 is_signed: true,
-            },
+            }),
         ),
+        ColumnKind::Boolean => (PhysicalType::BOOLEAN, None),
     };
     let mut builder = Type::primitive_type_builder(column.name, physical)
         .with_repetition(Repetition::OPTIONAL)
-        .with_logical_type(Some(logical));
+        .with_logical_type(logical);
     if column.kind == ColumnKind::Decimal {
         builder = builder
             .with_precision(DECIMAL_PRECISION as i32)
@@ -140,6 +141,14 @@ pub fn to_parquet<R: Row>(rows: impl IntoIterator<Item = R>) -> Result<Vec<u8>, 
                     .map(|v| days_since_epoch(column, v))
                     .collect::<Result<Vec<_>, _>>()?;
                 out.typed::<Int32Type>()
+                    .write_batch(&data, Some(&definition), None)
+                    .map_err(write_error)?;
+            }
+            ColumnKind::Boolean => {
+                let data = present
+                    .map(|v| v.as_bool().ok_or_else(|| unrepresentable(column, v)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.typed::<BoolType>()
                     .write_batch(&data, Some(&definition), None)
                     .map_err(write_error)?;
             }
