@@ -69,10 +69,23 @@ pub(super) fn hidden(page: &str, name: &str) -> String {
     page[start..].split('"').next().unwrap().to_string()
 }
 
-/// acme with policy P1 (1200.00, annual, from 2026-01-01) invoiced today
-/// (a back-dated bind bills on the binding day).
+/// The day every console test plays: the fixtures' dates (payments
+/// received, holds released, suspensions' ends) are worked out from it, so
+/// the tests read the same on any wall-clock day.
+pub(super) const TODAY: &str = "2026-12-05";
+
+/// [`acme`] as a test tenant whose clock stands at [`TODAY`]; returns its
+/// admin key.
+pub(super) async fn console_acme(api: &Api) -> String {
+    let key = crate::boot::create_tenant_on(&api.state, "acme", Some(TODAY.parse().unwrap()))
+        .unwrap();
+    with_product_and_account(api, key).await
+}
+
+/// [`console_acme`] with policy P1 (1200.00, annual, from 2026-01-01)
+/// invoiced on [`TODAY`] (a back-dated bind bills on the binding day).
 pub(super) async fn billed(api: &Api) -> String {
-    let key = acme(api).await;
+    let key = console_acme(api).await;
     let (status, _) = api
         .post("/v1/policies", &key, policy("P1", "1200.00"))
         .await;
@@ -85,7 +98,7 @@ pub(super) async fn billed(api: &Api) -> String {
 #[tokio::test]
 async fn signing_in_opens_the_console_with_its_security_headers_and_a_bad_key_reads_an_error() {
     let api = Api::new();
-    let key = acme(&api).await;
+    let key = console_acme(&api).await;
     let (status, headers, _) = send(&api, "GET", "/console", None, None).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers["location"], "/console/sign-in");
