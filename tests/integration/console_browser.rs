@@ -404,6 +404,57 @@ fn a_supervisor_approves_a_refund_and_previews_a_cancellation_before_committing_
 }
 
 #[test]
+fn a_supervisor_reads_a_balanced_trial_balance_and_follows_a_journal_entry_to_its_payment_in_a_real_browser()
+ {
+    let Some(driver) = Chromedriver::start_or_skip("ledger") else {
+        return;
+    };
+    let (host, _) = book();
+    let base = host.admin().url("");
+    let key = host.key().to_string();
+    driver.run("ledger", move |browser| async move {
+        sign_in(&browser, &base, &key).await?;
+        click_link(&browser, "Ledger").await?;
+        wait_text(&browser, "h1", "Trial balance").await?;
+        // Debits equal credits, and something is posted.
+        let trial = rows_under(&browser, "USD · balanced").await?;
+        let total = trial.last().cloned().unwrap_or_default();
+        anyhow::ensure!(
+            total.len() == 3
+                && total[0] == "Total"
+                && total[1] == total[2]
+                && total[1].ends_with(" USD")
+                && total[1] != "0.00 USD",
+            "trial balance {trial:?}"
+        );
+        // B-2's 300.00 paid today, with no invoice to pay, is one entry:
+        // 300.00 debited and 300.00 credited.
+        let first = row_of_reference(&browser, "B-2-P1").await?;
+        anyhow::ensure!(first[1] == TODAY, "{first:?}");
+        browser
+            .goto(format!("{base}/console/ledger?reference=B-2-P1"))
+            .await?;
+        wait_text(&browser, "main h2#entries", "Journal entries of B-2-P1").await?;
+        let lines = rows_under(&browser, "Journal entries of B-2-P1").await?;
+        let debits: Vec<&str> = lines.iter().map(|l| l[5].as_str()).collect();
+        let credits: Vec<&str> = lines.iter().map(|l| l[6].as_str()).collect();
+        anyhow::ensure!(
+            lines.len() == 2 && debits.contains(&"300.00 USD") && credits.contains(&"300.00 USD"),
+            "entry lines {lines:?}"
+        );
+        // The reference opens the payment on its account's page.
+        click_link(&browser, "Open B-2-P1").await?;
+        wait_text(&browser, "h1", "Account B-2 · Bertrand Russell").await?;
+        let url = browser.current_url().await?;
+        anyhow::ensure!(
+            url.path() == "/console/accounts/B-2" && url.fragment() == Some("B-2-P1"),
+            "{url}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn a_read_only_key_sees_no_action_in_a_real_browser_and_signing_out_ends_the_session() {
     let Some(driver) = Chromedriver::start_or_skip("read-only") else {
         return;
@@ -800,6 +851,17 @@ async fn payment_locators(browser: &WebDriver) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(locators)
+}
+
+/// The cells of the ledger's row (an entry's first line) whose reference
+/// reads `reference`.
+async fn row_of_reference(browser: &WebDriver, reference: &str) -> anyhow::Result<Vec<String>> {
+    let xpath = format!("//main//tr[td[4][normalize-space()='{reference}']]");
+    let row = browser
+        .find(By::XPath(xpath))
+        .await
+        .with_context(|| format!("no entry of {reference}"))?;
+    row_cells(&row).await
 }
 
 /// The cells of the rows of the first table after the heading `h2`.
