@@ -120,8 +120,11 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
         browser.find(By::Id("q")).await?.send_keys("ada").await?;
         submit(&browser, "form[role=search] button").await?;
         wait_text(&browser, "h1", "Search: ada").await?;
-        let found = text(&browser, "main ul").await?;
-        anyhow::ensure!(found == "A-1 Ada Lovelace", "search found {found:?}");
+        let found = row_of(&browser, "A-1").await?;
+        anyhow::ensure!(
+            found[..3] == ["A-1", "Ada Lovelace", "1487.50 USD"],
+            "search found {found:?}"
+        );
         click_link(&browser, "A-1").await?;
         wait_text(&browser, "h1", "Account A-1 · Ada Lovelace").await?;
         let invoice = cells(&browser, "tr#A-1-I1").await?;
@@ -133,7 +136,7 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
                     "2030-01-10",
                     "1487.50 USD",
                     "1487.50 USD",
-                    ""
+                    "open"
                 ],
             "invoice row {invoice:?}"
         );
@@ -299,7 +302,7 @@ fn a_supervisor_approves_a_refund_and_previews_a_cancellation_before_committing_
         // The home page's worklist shows the refund awaiting approval.
         let awaiting = row_of(&browser, "B-2-D1").await?;
         anyhow::ensure!(
-            awaiting == ["B-2-D1", "B-2", "overpaid", "120.00 USD"],
+            awaiting == ["B-2-D1", "B-2", TODAY, "overpaid", "120.00 USD"],
             "worklist row {awaiting:?}"
         );
         click_link(&browser, "B-2").await?;
