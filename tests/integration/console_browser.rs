@@ -169,10 +169,11 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
         anyhow::ensure!(owed == "0.00 USD", "owed {owed}");
         let payment = payment_row(&browser, "A-1-P1").await?;
         anyhow::ensure!(
-            payment[..5]
+            payment[..6]
                 == [
                     "A-1-P1",
                     TODAY,
+                    "cheque 7",
                     "A-1-I1 1487.50;",
                     "1487.50 USD",
                     "0.00 USD"
@@ -204,7 +205,7 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
         submit(&browser, "form[action$='/payments/A-1-P1/return'] button").await?;
         wait_text(&browser, "h1", "Account A-1").await?;
         let payment = payment_row(&browser, "A-1-P1").await?;
-        anyhow::ensure!(payment[5] == TODAY, "returned on: {payment:?}");
+        anyhow::ensure!(payment[6] == TODAY, "returned on: {payment:?}");
         let invoice = cells(&browser, "tr#A-1-I1").await?;
         anyhow::ensure!(invoice[4] == "1487.50 USD", "reopened: {invoice:?}");
         let owed = fact(&browser, "Owed on open invoices").await?;
@@ -837,7 +838,12 @@ async fn row_of(browser: &WebDriver, first: &str) -> anyhow::Result<Vec<String>>
 
 /// The cells of the payments table's row of payment `locator`.
 async fn payment_row(browser: &WebDriver, locator: &str) -> anyhow::Result<Vec<String>> {
-    row_of(browser, locator).await
+    let mut row = cells(browser, &format!("tr#{locator}")).await?;
+    // The first cell is the locator, then a link to its journal entries.
+    if let Some(first) = row.first_mut() {
+        *first = first.split_whitespace().next().unwrap_or("").to_string();
+    }
+    Ok(row)
 }
 
 /// The locators of the payments the account page lists.
@@ -849,6 +855,7 @@ async fn payment_locators(browser: &WebDriver) -> anyhow::Result<Vec<String>> {
             .into_iter()
             .next()
             .unwrap_or_default();
+        let first = first.split_whitespace().next().unwrap_or("").to_string();
         if first.contains("-P") {
             locators.push(first);
         }
