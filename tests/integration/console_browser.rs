@@ -120,8 +120,11 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
         browser.find(By::Id("q")).await?.send_keys("ada").await?;
         submit(&browser, "form[role=search] button").await?;
         wait_text(&browser, "h1", "Search: ada").await?;
-        let found = text(&browser, "main ul").await?;
-        anyhow::ensure!(found == "A-1 Ada Lovelace", "search found {found:?}");
+        let found = row_of(&browser, "A-1").await?;
+        anyhow::ensure!(
+            found[..3] == ["A-1", "Ada Lovelace", "1487.50 USD"],
+            "search found {found:?}"
+        );
         click_link(&browser, "A-1").await?;
         wait_text(&browser, "h1", "Account A-1 · Ada Lovelace").await?;
         let invoice = cells(&browser, "tr#A-1-I1").await?;
@@ -133,7 +136,7 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
                     "2030-01-10",
                     "1487.50 USD",
                     "1487.50 USD",
-                    ""
+                    "open"
                 ],
             "invoice row {invoice:?}"
         );
@@ -161,16 +164,16 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
         wait_text(&browser, "h1", "Account A-1").await?;
         // The invoice is paid: nothing outstanding, the payment applied to it.
         let invoice = cells(&browser, "tr#A-1-I1").await?;
-        // (The console prints a zero without decimals.)
-        anyhow::ensure!(invoice[3..5] == ["1487.50 USD", "0 USD"], "{invoice:?}");
+        anyhow::ensure!(invoice[3..5] == ["1487.50 USD", "0.00 USD"], "{invoice:?}");
         let owed = fact(&browser, "Owed on open invoices").await?;
-        anyhow::ensure!(owed == "0 USD", "owed {owed}");
+        anyhow::ensure!(owed == "0.00 USD", "owed {owed}");
         let payment = payment_row(&browser, "A-1-P1").await?;
         anyhow::ensure!(
-            payment[..5]
+            payment[..6]
                 == [
                     "A-1-P1",
                     TODAY,
+                    "cheque 7",
                     "A-1-I1 1487.50;",
                     "1487.50 USD",
                     "0.00 USD"
@@ -202,7 +205,7 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
         submit(&browser, "form[action$='/payments/A-1-P1/return'] button").await?;
         wait_text(&browser, "h1", "Account A-1").await?;
         let payment = payment_row(&browser, "A-1-P1").await?;
-        anyhow::ensure!(payment[5] == TODAY, "returned on: {payment:?}");
+        anyhow::ensure!(payment[6] == TODAY, "returned on: {payment:?}");
         let invoice = cells(&browser, "tr#A-1-I1").await?;
         anyhow::ensure!(invoice[4] == "1487.50 USD", "reopened: {invoice:?}");
         let owed = fact(&browser, "Owed on open invoices").await?;
@@ -247,7 +250,7 @@ fn a_clerk_signs_in_finds_an_account_pays_its_invoice_once_returns_the_payment_w
         wait_text(&browser, "h1", "Account A-1").await?;
         let holds = hold_items(&browser).await?;
         anyhow::ensure!(
-            holds.len() == 1 && holds[0].contains(&format!("from {TODAY}")),
+            holds.len() == 1 && holds[0].starts_with(&format!("A-1-H1 (invoicing) from {TODAY}")),
             "{holds:?}"
         );
         submit(&browser, "form[action$='/release'] button").await?;
@@ -300,15 +303,14 @@ fn a_supervisor_approves_a_refund_and_previews_a_cancellation_before_committing_
         // The home page's worklist shows the refund awaiting approval.
         let awaiting = row_of(&browser, "B-2-D1").await?;
         anyhow::ensure!(
-            awaiting == ["B-2-D1", "B-2", "overpaid", "120.00 USD"],
+            awaiting == ["B-2-D1", "B-2", TODAY, "overpaid", "120.00 USD"],
             "worklist row {awaiting:?}"
         );
         click_link(&browser, "B-2").await?;
         wait_text(&browser, "h1", "Account B-2 · Bertrand Russell").await?;
         let refund = row_of(&browser, "B-2-D1").await?;
         anyhow::ensure!(
-            refund[..4] == ["B-2-D1", TODAY, "overpaid", "120.00 USD"]
-                && refund[4].contains("draft"),
+            refund[..4] == ["B-2-D1", TODAY, "overpaid", "120.00 USD"] && refund[4] == "draft",
             "refund row {refund:?}"
         );
         submit(
@@ -318,7 +320,10 @@ fn a_supervisor_approves_a_refund_and_previews_a_cancellation_before_committing_
         .await?;
         wait_text(&browser, "h1", "Account B-2").await?;
         let refund = row_of(&browser, "B-2-D1").await?;
-        anyhow::ensure!(refund[4].contains("approved"), "{refund:?}");
+        anyhow::ensure!(
+            refund[4].starts_with("approved (on ") && !refund[4].contains('{'),
+            "{refund:?}"
+        );
         anyhow::ensure!(
             browser
                 .find_all(By::Css("form[action$='/approve']"))
@@ -344,11 +349,16 @@ fn a_supervisor_approves_a_refund_and_previews_a_cancellation_before_committing_
         wait_text(&browser, "h1", "Policy P-1").await?;
         set_date(&browser, "effective", "2030-07-01").await?;
         submit(&browser, "form[action$='/cancellation-preview'] button").await?;
-        wait_text(&browser, "h1", "Cancel P-1 from 2030-07-01?").await?;
-        let refund: Vec<Vec<String>> = all_rows(&browser)
+        wait_text(&browser, "h1", "Preview: cancellation of P-1").await?;
+        // Each charge: its name (under its locator), what it is, its amount.
+        let refund: Vec<[String; 3]> = rows_under(&browser, "Charges")
             .await?
             .into_iter()
-            .filter(|row| row[0] != "commission")
+            .map(|row| {
+                let name = row[0].lines().last().unwrap_or("").trim().to_string();
+                [name, row[1].clone(), row[3].clone()]
+            })
+            .filter(|[name, _, _]| name != "commission")
             .collect();
         let period = "[2030-07-01, 2031-01-01)";
         let expected = [
@@ -356,8 +366,24 @@ fn a_supervisor_approves_a_refund_and_previews_a_cancellation_before_committing_
             ["premium", &format!("premium for {period}"), "-382.50 USD"],
             ["premium", &format!("premium for {period}"), "-92.50 USD"],
             ["short-rate", "short-rate kept on cancellation", "73.13 USD"],
-        ];
+        ]
+        .map(|row| row.map(str::to_string));
         anyhow::ensure!(refund == expected, "preview {refund:?}");
+        // The customer's net: 731.25 back less 73.13 kept, 658.12.
+        let net = rows_under(&browser, "Net effect for the customer").await?;
+        anyhow::ensure!(
+            net == [
+                ["Premium and fees given back", "-731.25 USD"],
+                ["Premium and fees charged or kept", "73.13 USD"],
+                ["Net for the customer", "-658.12 USD"],
+            ],
+            "net {net:?}"
+        );
+        let said = text(&browser, "p.net").await?;
+        anyhow::ensure!(
+            said.starts_with("Net: 658.12 USD back to the customer's account."),
+            "{said}"
+        );
         // One click commits exactly what was shown.
         submit(&browser, "form[action$='/cancellations'] button").await?;
         wait_text(&browser, "h1", "Policy P-1").await?;
@@ -379,6 +405,57 @@ fn a_supervisor_approves_a_refund_and_previews_a_cancellation_before_committing_
         .map(|t| t["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["new_business", "cancellation"]);
+}
+
+#[test]
+fn a_supervisor_reads_a_balanced_trial_balance_and_follows_a_journal_entry_to_its_payment_in_a_real_browser()
+ {
+    let Some(driver) = Chromedriver::start_or_skip("ledger") else {
+        return;
+    };
+    let (host, _) = book();
+    let base = host.admin().url("");
+    let key = host.key().to_string();
+    driver.run("ledger", move |browser| async move {
+        sign_in(&browser, &base, &key).await?;
+        click_link(&browser, "Ledger").await?;
+        wait_text(&browser, "h1", "Trial balance").await?;
+        // Debits equal credits, and something is posted.
+        let trial = rows_under(&browser, "USD · balanced").await?;
+        let total = trial.last().cloned().unwrap_or_default();
+        anyhow::ensure!(
+            total.len() == 3
+                && total[0] == "Total"
+                && total[1] == total[2]
+                && total[1].ends_with(" USD")
+                && total[1] != "0.00 USD",
+            "trial balance {trial:?}"
+        );
+        // B-2's 300.00 paid today, with no invoice to pay, is one entry:
+        // 300.00 debited and 300.00 credited.
+        let first = row_of_reference(&browser, "B-2-P1").await?;
+        anyhow::ensure!(first[1] == TODAY, "{first:?}");
+        browser
+            .goto(format!("{base}/console/ledger?reference=B-2-P1"))
+            .await?;
+        wait_text(&browser, "main h2#entries", "Journal entries of B-2-P1").await?;
+        let lines = rows_under(&browser, "Journal entries of B-2-P1").await?;
+        let debits: Vec<&str> = lines.iter().map(|l| l[5].as_str()).collect();
+        let credits: Vec<&str> = lines.iter().map(|l| l[6].as_str()).collect();
+        anyhow::ensure!(
+            lines.len() == 2 && debits.contains(&"300.00 USD") && credits.contains(&"300.00 USD"),
+            "entry lines {lines:?}"
+        );
+        // The reference opens the payment on its account's page.
+        click_link(&browser, "Open B-2-P1").await?;
+        wait_text(&browser, "h1", "Account B-2 · Bertrand Russell").await?;
+        let url = browser.current_url().await?;
+        anyhow::ensure!(
+            url.path() == "/console/accounts/B-2" && url.fragment() == Some("B-2-P1"),
+            "{url}"
+        );
+        Ok(())
+    });
 }
 
 #[test]
@@ -761,16 +838,12 @@ async fn row_of(browser: &WebDriver, first: &str) -> anyhow::Result<Vec<String>>
 
 /// The cells of the payments table's row of payment `locator`.
 async fn payment_row(browser: &WebDriver, locator: &str) -> anyhow::Result<Vec<String>> {
-    row_of(browser, locator).await
-}
-
-/// Every row of every table of the page, as cell texts.
-async fn all_rows(browser: &WebDriver) -> anyhow::Result<Vec<Vec<String>>> {
-    let mut rows = Vec::new();
-    for row in browser.find_all(By::Css("main tbody tr")).await? {
-        rows.push(row_cells(&row).await?);
+    let mut row = cells(browser, &format!("tr#{locator}")).await?;
+    // The first cell is the locator, then a link to its journal entries.
+    if let Some(first) = row.first_mut() {
+        *first = first.split_whitespace().next().unwrap_or("").to_string();
     }
-    Ok(rows)
+    Ok(row)
 }
 
 /// The locators of the payments the account page lists.
@@ -782,11 +855,34 @@ async fn payment_locators(browser: &WebDriver) -> anyhow::Result<Vec<String>> {
             .into_iter()
             .next()
             .unwrap_or_default();
+        let first = first.split_whitespace().next().unwrap_or("").to_string();
         if first.contains("-P") {
             locators.push(first);
         }
     }
     Ok(locators)
+}
+
+/// The cells of the ledger's row (an entry's first line) whose reference
+/// reads `reference`.
+async fn row_of_reference(browser: &WebDriver, reference: &str) -> anyhow::Result<Vec<String>> {
+    let xpath = format!("//main//tr[td[4][normalize-space()='{reference}']]");
+    let row = browser
+        .find(By::XPath(xpath))
+        .await
+        .with_context(|| format!("no entry of {reference}"))?;
+    row_cells(&row).await
+}
+
+/// The cells of the rows of the first table after the heading `h2`.
+async fn rows_under(browser: &WebDriver, h2: &str) -> anyhow::Result<Vec<Vec<String>>> {
+    let xpath = format!("//h2[normalize-space()='{h2}']/following-sibling::table[1]/tbody/tr");
+    let mut rows = Vec::new();
+    for row in browser.find_all(By::XPath(xpath)).await? {
+        rows.push(row_cells(&row).await?);
+    }
+    anyhow::ensure!(!rows.is_empty(), "no rows under {h2}");
+    Ok(rows)
 }
 
 /// The items of the account page's list of holds.

@@ -69,10 +69,23 @@ pub(super) fn hidden(page: &str, name: &str) -> String {
     page[start..].split('"').next().unwrap().to_string()
 }
 
-/// acme with policy P1 (1200.00, annual, from 2026-01-01) invoiced today
-/// (a back-dated bind bills on the binding day).
+/// The day every console test plays: the fixtures' dates (payments
+/// received, holds released, suspensions' ends) are worked out from it, so
+/// the tests read the same on any wall-clock day.
+pub(super) const TODAY: &str = "2026-12-05";
+
+/// [`acme`] as a test tenant whose clock stands at [`TODAY`]; returns its
+/// admin key.
+pub(super) async fn console_acme(api: &Api) -> String {
+    let key =
+        crate::boot::create_tenant_on(&api.state, "acme", Some(TODAY.parse().unwrap())).unwrap();
+    with_product_and_account(api, key).await
+}
+
+/// [`console_acme`] with policy P1 (1200.00, annual, from 2026-01-01)
+/// invoiced on [`TODAY`] (a back-dated bind bills on the binding day).
 pub(super) async fn billed(api: &Api) -> String {
-    let key = acme(api).await;
+    let key = console_acme(api).await;
     let (status, _) = api
         .post("/v1/policies", &key, policy("P1", "1200.00"))
         .await;
@@ -85,7 +98,7 @@ pub(super) async fn billed(api: &Api) -> String {
 #[tokio::test]
 async fn signing_in_opens_the_console_with_its_security_headers_and_a_bad_key_reads_an_error() {
     let api = Api::new();
-    let key = acme(&api).await;
+    let key = console_acme(&api).await;
     let (status, headers, _) = send(&api, "GET", "/console", None, None).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers["location"], "/console/sign-in");
@@ -171,6 +184,12 @@ async fn a_payment_recorded_in_the_console_pays_the_invoice_once_even_when_submi
     assert_eq!(billing["invoices"][0]["paid"], "1200.00");
     let (_, _, page) = send(&api, "GET", "/console/accounts/A1", Some(&cookie), None).await;
     assert!(page.contains("A1-P1"), "{page}");
+    // Nothing owed reads with the currency's two decimals.
+    assert!(
+        page.contains("<dt>Owed on open invoices</dt><dd class=\"amount\">0.00 USD</dd>")
+            && !page.contains(">0 USD<"),
+        "{page}"
+    );
     // The API's refusal is shown as a readable error.
     let (_, _, page) = send(&api, "GET", "/console/accounts/A1", Some(&cookie), None).await;
     let form = format!(
@@ -368,6 +387,12 @@ async fn a_cancellation_is_shown_as_a_preview_first_then_committed_with_one_clic
         preview.contains("-596.77 USD") && preview.contains("Commit the cancellation"),
         "{preview}"
     );
+    // No fee is kept: the customer's net is the refund itself.
+    assert!(
+        preview.contains("Net for the customer")
+            && preview.contains("Net: 596.77 USD back to the customer"),
+        "{preview}"
+    );
     let (_, policy) = api.get("/v1/policies/P1", &key).await;
     assert_eq!(
         policy["transactions"].as_array().unwrap().len(),
@@ -463,5 +488,8 @@ async fn free_credit_is_applied_and_a_hold_placed_and_released_from_the_account_
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let (_, _, page) = send(&api, "GET", "/console/accounts/A1", Some(&cookie), None).await;
-    assert!(page.contains("released 2026-12-05"), "{page}");
+    assert!(
+        page.contains("A1-H1 (invoicing) from 2026-12-05: disputed invoice, released 2026-12-05"),
+        "the hold's kind in words: {page}"
+    );
 }

@@ -7,7 +7,7 @@
 //! look and safety (labels, amounts with currency, no inline script or
 //! style, a read-only key refused, another tenant seeing nothing).
 
-use super::console::{billed, hidden, send, sign_in};
+use super::console::{billed, console_acme, hidden, send, sign_in};
 use super::*;
 
 /// What a page shows of an HTML attribute-free check: every `<input>`
@@ -152,7 +152,7 @@ async fn a_policy_page_shows_whether_terms_are_confirmed_the_timeline_in_effect_
 #[tokio::test]
 async fn endorse_reverse_change_plan_and_reinstate_are_each_previewed_then_committed_once() {
     let api = Api::new();
-    let key = acme(&api).await;
+    let key = console_acme(&api).await;
     let (status, _) = api
         .post("/v1/policies", &key, policy("P1", "1200.00"))
         .await;

@@ -6,7 +6,7 @@
 //! collect (record a payment, return one, write off, apply credit to the
 //! invoices chosen, approve or reject a disbursement, place a hold (invoicing, delinquency, suspension) or release one).
 
-use super::{ROWS_MAX, amount, decimal, href, layout, name_of, pager};
+use super::{ROWS_MAX, amount, decimal, href, layout, name_of, pager, shown};
 use crate::api::console::View;
 use crate::collections::DisbursementStatus;
 use crate::engine::TenantState;
@@ -62,11 +62,11 @@ pub fn account(view: &View, state: &TenantState, page: &AccountPage) -> Option<M
             h1 { "Account " (locator) " · " (overview.name) }
             p { a href=(format!("{base}/events")) { "Event history" } }
             dl.facts {
-                dt { "Owed on open invoices" } dd.amount { (balances.billed_outstanding) " " (currency) }
-                dt { "Past due" } dd.amount { (balances.past_due) " " (currency) }
-                dt { "Not yet invoiced" } dd.amount { (balances.unbilled) " " (currency) }
-                dt { "Credit" } dd.amount { (balances.credit) " " (currency) }
-                dt { "Free credit (refundable)" } dd.amount { (balances.available_credit) " " (currency) }
+                dt { "Owed on open invoices" } dd.amount { (shown(balances.billed_outstanding, currency)) }
+                dt { "Past due" } dd.amount { (shown(balances.past_due, currency)) }
+                dt { "Not yet invoiced" } dd.amount { (shown(balances.unbilled, currency)) }
+                dt { "Credit" } dd.amount { (shown(balances.credit, currency)) }
+                dt { "Free credit (refundable)" } dd.amount { (shown(balances.available_credit, currency)) }
                 dt { "Open invoices" } dd { (overview.open_invoice_count) }
             }
             h2 { "Ageing (days past due)" }
@@ -183,12 +183,12 @@ pub fn account(view: &View, state: &TenantState, page: &AccountPage) -> Option<M
                 form method="post" action=(format!("{base}/credit")) {
                     input type="hidden" name="csrf" value=(view.csrf);
                     input type="hidden" name="idempotency_key" value=(format!("{key}-credit"));
-                    p { (balances.available_credit) " " (currency) " of free credit goes to the invoices ticked (each up to the amount given, or what it owes), or to the open invoices oldest due first when none is ticked." }
+                    p { (shown(balances.available_credit, currency)) " of free credit goes to the invoices ticked (each up to the amount given, or what it owes), or to the open invoices oldest due first when none is ticked." }
                     fieldset {
                         legend { "Invoices to credit" }
                         @for r in open { p {
                             input type="checkbox" name="invoice" value=(r.locator) id=(format!("credit-{}", r.locator));
-                            label.inline for=(format!("credit-{}", r.locator)) { (r.locator) " (owes " (r.outstanding) " " (currency) ", due " (r.due_date) ")" }
+                            label.inline for=(format!("credit-{}", r.locator)) { (r.locator) " (owes " (shown(r.outstanding, currency)) ", due " (r.due_date) ")" }
                             " "
                             label.inline for=(format!("credit-amount-{}", r.locator)) { "Amount" }
                             input id=(format!("credit-amount-{}", r.locator)) name=(format!("amount-{}", r.locator)) inputmode="decimal" size="8";
@@ -249,7 +249,7 @@ pub fn account(view: &View, state: &TenantState, page: &AccountPage) -> Option<M
             }
             h2 { "Holds" }
             @if overview.holds.is_empty() { p.empty { "None." } } @else {
-                ul { @for h in &overview.holds { li { (h.locator) " (" (serde_json::to_string(&h.kind).unwrap_or_default()) ") from " (h.from)
+                ul { @for h in &overview.holds { li { (h.locator) " (" (name_of(&h.kind)) ") from " (h.from)
                     @if !h.reason.is_empty() { ": " (h.reason) }
                     @if let Some(on) = h.released_on { ", released " (on) }
                     @else if may_collect {

@@ -3,7 +3,7 @@
 //! write-offs applied to it, the invoices it corrects or that correct it,
 //! and the journal entries recording it: every neighbour is a link.
 
-use super::{amount, decimal, href, layout, name_of};
+use super::{amount, decimal, href, layout, name_of, shown};
 use crate::api::console::View;
 use crate::engine::TenantState;
 use crate::engine::read_model::invoice_detail;
@@ -31,11 +31,11 @@ pub fn invoice(
                 dt { "Issued" } dd { (row.issue_date) }
                 dt { "Effective" } dd { (detail.effective_on) }
                 dt { "Due" } dd { (row.due_date) }
-                dt { "Total" } dd.amount { (row.total.amount) " " (currency) }
-                dt { "Paid" } dd.amount { (row.paid) " " (currency) }
-                dt { "Credited" } dd.amount { (row.credited) " " (currency) }
-                dt { "Written off" } dd.amount { (row.written_off) " " (currency) }
-                dt { "Outstanding" } dd.amount { (row.outstanding) " " (currency) }
+                dt { "Total" } dd.amount { (shown(row.total.amount, currency)) }
+                dt { "Paid" } dd.amount { (shown(row.paid, currency)) }
+                dt { "Credited" } dd.amount { (shown(row.credited, currency)) }
+                dt { "Written off" } dd.amount { (shown(row.written_off, currency)) }
+                dt { "Outstanding" } dd.amount { (shown(row.outstanding, currency)) }
                 dt { "Policies" } dd { @for p in &row.policies { a href=(href::policy(p)) { (p) } " " } }
             }
             p { a href=(href::entries_of(locator)) { "Journal entries of this invoice" } }

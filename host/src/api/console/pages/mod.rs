@@ -23,7 +23,7 @@ pub use preview::{TransactionFields, transaction_preview};
 pub use search::{exact_match, search};
 
 use super::View;
-use crate::domain::Money;
+use crate::domain::{Currency, Money};
 use maud::{DOCTYPE, Markup, html};
 use rust_decimal::Decimal;
 
@@ -32,12 +32,38 @@ pub const ROWS_MAX: usize = 50;
 
 /// An amount in a table cell, right-aligned, with its currency.
 pub fn amount(money: &Money) -> Markup {
-    html! { td.amount { (money.amount) " " (money.currency.code()) } }
+    decimal(money.amount, money.currency.code())
 }
 
 /// A decimal of `currency` in a table cell, right-aligned.
 pub fn decimal(value: Decimal, currency: &str) -> Markup {
-    html! { td.amount { (value) " " (currency) } }
+    html! { td.amount { (shown(value, currency)) } }
+}
+
+/// `value` with at least its currency's decimals, then its code: a zero
+/// worked out without decimals reads `0.00 USD`, not `0 USD`; `5` JPY
+/// reads `5 JPY`; more decimals than the currency's are never cut.
+pub fn shown(value: Decimal, currency: &str) -> String {
+    let mut value = value.normalize();
+    if value.is_zero() {
+        value.set_sign_positive(true);
+    }
+    if let Ok(known) = Currency::from_code(currency) {
+        let places = known.minor_unit_scale();
+        if value.scale() < places {
+            value.rescale(places);
+        }
+    }
+    format!("{value} {currency}")
+}
+
+/// [`shown`] for an amount the API wrote as text (`"12.5"`); the text as
+/// it is when it is not a number.
+pub fn shown_text(value: &str, currency: &str) -> String {
+    match value.parse::<Decimal>() {
+        Ok(number) => shown(number, currency),
+        Err(_) => format!("{value} {currency}"),
+    }
 }
 
 /// A serde enum's name, readable: `"in_force"` -> `in force`; a tagged
@@ -207,6 +233,42 @@ mod tests {
     fn an_amount_cell_is_right_aligned_with_its_currency() {
         let cell = decimal(Decimal::new(-59677, 2), "USD").into_string();
         assert_eq!(cell, "<td class=\"amount\">-596.77 USD</td>");
+    }
+
+    #[test]
+    fn an_amount_shows_its_currency_decimals_even_when_zero_or_whole() {
+        assert_eq!(shown(Decimal::ZERO, "USD"), "0.00 USD");
+        assert_eq!(shown(-Decimal::ZERO, "USD"), "0.00 USD");
+        assert_eq!(shown(Decimal::new(1200, 0), "USD"), "1200.00 USD");
+        assert_eq!(shown(Decimal::new(1250, 1), "USD"), "125.00 USD");
+        assert_eq!(shown(Decimal::new(5, 0), "JPY"), "5 JPY");
+        assert_eq!(shown(Decimal::new(73125, 3), "USD"), "73.125 USD");
+        assert_eq!(shown_text("0", "USD"), "0.00 USD");
+        assert_eq!(shown_text("-658.12", "USD"), "-658.12 USD");
+    }
+
+    #[test]
+    fn a_preview_nets_what_the_customer_gets_back_commission_apart() {
+        let charge = |category: &str, amount: &str| serde_json::json!({"category": category, "amount": {"amount": amount, "currency": "USD"}});
+        // Six months of 512.50, 765.00 and 185.00 back (731.25), a 10%
+        // short-rate kept (73.13), the producer's commission taken back.
+        let charges = [
+            charge("premium", "-256.25"),
+            charge("premium", "-382.50"),
+            charge("premium", "-92.50"),
+            charge("shortRate", "73.13"),
+            charge("commission", "-73.13"),
+        ];
+        let net = preview::net_effect(&charges);
+        assert_eq!(
+            net["USD"],
+            preview::NetEffect {
+                given_back: Decimal::new(73125, 2),
+                charged: Decimal::new(7313, 2),
+                net: Decimal::new(-65812, 2),
+                commission_lines: 1,
+            }
+        );
     }
 
     #[test]

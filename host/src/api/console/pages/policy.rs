@@ -11,7 +11,7 @@
 //! response), the arithmetic, the invoice items billing it and the journal
 //! entries of its transaction.
 
-use super::{decimal, href, layout, name_of};
+use super::{decimal, href, layout, name_of, shown};
 use crate::api::console::View;
 use crate::engine::TenantState;
 use crate::engine::read_model::policy_timeline;
@@ -184,7 +184,7 @@ pub fn charge(view: &View, state: &TenantState, policy: &str, audit: &ChargeAudi
                     @if let Some(t) = &audit.transaction { " (" (kind(&t.kind)) ", effective " (t.effective) ")" } }
                 dt { "What" } dd { (c.description) " (" (c.charge) ")" }
                 dt { "Period" } dd { @if let Some(p) = c.period { (p) } }
-                dt { "Amount" } dd.amount { (c.amount.amount) " " (c.amount.currency.code()) }
+                dt { "Amount" } dd.amount { (shown(c.amount.amount, c.amount.currency.code())) }
                 @if let Some(r) = &c.reverses { dt { "Reverses" } dd { a href=(href::charge(policy, r)) { (r) } } }
                 dt { "Journal entries" } dd { a href=(href::entries_of(&c.transaction)) { "of " (c.transaction) } }
             }

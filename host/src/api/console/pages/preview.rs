@@ -1,14 +1,18 @@
 //! A policy transaction's preview: the API's answer to the request with
 //! `?preview=true` (nothing kept), shown as its full effect: the
 //! transactions it would issue, the charges it would book, the
-//! installments, the journal entries, and each account before and after.
+//! installments, the journal entries, the net effect for the customer
+//! (premium and fees given back or charged, commission apart), and each
+//! account before and after.
 //! Under it one button commits exactly what was previewed: the same
 //! fields, carried as hidden inputs, with an idempotency key made here (a
 //! double submit commits once).
 
-use super::layout;
+use super::{layout, shown, shown_text};
 use crate::api::console::View;
 use maud::{Markup, html};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 
 /// What a previewed transaction is and how to commit it.
 #[derive(Debug, Clone)]
@@ -22,11 +26,51 @@ pub struct TransactionFields {
 }
 
 fn money(value: &serde_json::Value) -> String {
-    format!(
-        "{} {}",
+    shown_text(
         value["amount"].as_str().unwrap_or(""),
-        value["currency"].as_str().unwrap_or("")
+        value["currency"].as_str().unwrap_or(""),
     )
+}
+
+/// What the charges previewed do to the customer, per currency: given back
+/// (the negative charges), charged or kept (the positive ones) and the
+/// net, commission apart (it is between the insurer and the producer).
+///
+/// Example: a cancellation giving back 256.25 + 382.50 + 92.50 = 731.25
+/// of premium and keeping a 73.13 short-rate fee nets 731.25 - 73.13 =
+/// 658.12 back to the customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetEffect {
+    pub given_back: Decimal,
+    pub charged: Decimal,
+    pub net: Decimal,
+    pub commission_lines: usize,
+}
+
+/// [`NetEffect`] of `charges` (the preview's JSON), by currency code.
+pub fn net_effect(charges: &[serde_json::Value]) -> BTreeMap<String, NetEffect> {
+    let mut by_currency: BTreeMap<String, NetEffect> = BTreeMap::new();
+    for c in charges {
+        let currency = c["amount"]["currency"].as_str().unwrap_or("").to_string();
+        let Some(value) = c["amount"]["amount"]
+            .as_str()
+            .and_then(|a| a.parse::<Decimal>().ok())
+        else {
+            continue;
+        };
+        let effect = by_currency.entry(currency).or_default();
+        if c["category"] == "commission" {
+            effect.commission_lines += 1;
+            continue;
+        }
+        if value.is_sign_negative() {
+            effect.given_back -= value;
+        } else {
+            effect.charged += value;
+        }
+        effect.net += value;
+    }
+    by_currency
 }
 
 fn text(value: &serde_json::Value) -> String {
@@ -53,6 +97,7 @@ pub fn transaction_preview(
     let installments = list("installments");
     let entries = list("journal_entries");
     let summaries = list("summaries");
+    let net = net_effect(&charges);
     let given: Vec<String> = what
         .fields
         .iter()
@@ -87,6 +132,25 @@ pub fn transaction_preview(
                     } } }
                 }
             }
+            h2 { "Net effect for the customer" }
+            @if net.is_empty() { p.empty { "Nothing changes for the customer." } }
+            @for (currency, effect) in &net {
+                table.net { thead { tr { th { "" } th.amount { "Amount" } } }
+                    tbody {
+                        tr { th { "Premium and fees given back" } td.amount { (shown(-effect.given_back, currency)) } }
+                        tr { th { "Premium and fees charged or kept" } td.amount { (shown(effect.charged, currency)) } }
+                        tr.total { th { "Net for the customer" } td.amount { (shown(effect.net, currency)) } }
+                    }
+                }
+                p.net {
+                    strong {
+                        @if effect.net.is_sign_negative() && !effect.net.is_zero() { "Net: " (shown(-effect.net, currency)) " back to the customer's account." }
+                        @else if effect.net.is_zero() { "Net: nothing more to pay and nothing back." }
+                        @else { "Net: " (shown(effect.net, currency)) " more for the customer to pay." }
+                    }
+                    @if effect.commission_lines > 0 { " Commission lines (" (effect.commission_lines) ") are between the insurer and the producer: they do not change what the customer owes." }
+                }
+            }
             h2 { "Installments" }
             @if installments.is_empty() { p.empty { "No installment changes." } } @else {
                 table { thead { tr { th { "Charge" } th { "Term" } th { "Installment" } th { "Invoiced on" } th { "Due" } th.amount { "Amount" } } }
@@ -104,8 +168,8 @@ pub fn transaction_preview(
                     tbody { @for e in &entries { @for line in e["lines"].as_array().into_iter().flatten() { tr {
                         td { (text(&e["posted_on"])) } td { (text(&e["kind"]).replace('_', " ")) } td { (text(&e["reference"])) }
                         td { (text(&line["account"]["account"])) @if let Some(s) = line["account"]["subledger"].as_str() { " · " (s) } }
-                        @if line["side"] == "debit" { td.amount { (text(&line["amount"])) " " (text(&e["currency"])) } td {} }
-                        @else { td {} td.amount { (text(&line["amount"])) " " (text(&e["currency"])) } }
+                        @if line["side"] == "debit" { td.amount { (shown_text(&text(&line["amount"]), &text(&e["currency"]))) } td {} }
+                        @else { td {} td.amount { (shown_text(&text(&line["amount"]), &text(&e["currency"]))) } }
                     } } } }
                 }
             }
@@ -115,11 +179,11 @@ pub fn transaction_preview(
                 table { thead { tr { th { "" } th.amount { "Owed" } th.amount { "Not yet invoiced" } th.amount { "Credit" } th.amount { "Refund due" } th.amount { "Amount owed" } } }
                     tbody { @for (label, side) in [("Before", &s["before"]), ("After", &s["after"])] { tr {
                         th { (label) }
-                        td.amount { (text(&side["owed"])) " " (currency) }
-                        td.amount { (text(&side["unbilled"])) " " (currency) }
-                        td.amount { (text(&side["credit"])) " " (currency) }
-                        td.amount { (text(&side["refund_due"])) " " (currency) }
-                        td.amount { (text(&side["amount_owed"])) " " (currency) }
+                        td.amount { (shown_text(&text(&side["owed"]), &currency)) }
+                        td.amount { (shown_text(&text(&side["unbilled"]), &currency)) }
+                        td.amount { (shown_text(&text(&side["credit"]), &currency)) }
+                        td.amount { (shown_text(&text(&side["refund_due"]), &currency)) }
+                        td.amount { (shown_text(&text(&side["amount_owed"]), &currency)) }
                     } } }
                 }
             }
