@@ -590,6 +590,7 @@ impl Engine {
             },
             expected_versions: Vec::new(),
             expected_last_sequence: None,
+            chain: None,
             events: outcome
                 .events
                 .iter()
