@@ -183,6 +183,8 @@ pub use crate::collections::decide::TEXT_BYTES_MAX;
 // --- engine (`engine/`)
 /// Most times a command is decided and committed while other hosts append first.
 pub use crate::engine::COMMIT_ATTEMPTS as COMMIT_ATTEMPTS_MAX;
+/// How long a tenant commits one command at a time after another host raced it, ms.
+pub use crate::engine::SHARED_CONTENDED_MS;
 /// Most log events one filtered feed page reads.
 pub use crate::engine::FEED_SCAN_EVENTS_MAX;
 /// Most days with work the search for an account's next invoice runs through.
