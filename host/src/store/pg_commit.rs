@@ -530,3 +530,6 @@ fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), postgres::
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

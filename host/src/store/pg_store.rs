@@ -282,7 +282,20 @@ impl PgStore {
     ) -> Result<T, StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
         let job: ReadJob = Box::new(move |slot: &mut Option<Client>| {
-            let result = reader_client(slot).and_then(|client| read(client).map_err(db_error));
+            let mut client_lost = false;
+            let result = reader_client(slot).and_then(|client| {
+                read(client).map_err(|error| {
+                    // No answer from the server: the connection is gone;
+                    // the next read connects again.
+                    if error.code().is_none() {
+                        client_lost = true;
+                    }
+                    db_error(error)
+                })
+            });
+            if client_lost {
+                *slot = None;
+            }
             let _ = reply.send(result);
         });
         self.reads
