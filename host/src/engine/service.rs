@@ -209,9 +209,8 @@ impl Tenant {
     }
 
     fn mark_contended(&mut self) {
-        self.contended_until = Some(
-            std::time::Instant::now() + std::time::Duration::from_millis(SHARED_CONTENDED_MS),
-        );
+        self.contended_until =
+            Some(std::time::Instant::now() + std::time::Duration::from_millis(SHARED_CONTENDED_MS));
     }
 }
 
@@ -551,7 +550,8 @@ impl Engine {
         slot: &TenantSlot,
     ) -> Result<CommandOutcome, EngineError> {
         let mut key_wait = None;
-        let result = self.execute_shared_attempts(tenant, command, meta, &hash, slot, &mut key_wait);
+        let result =
+            self.execute_shared_attempts(tenant, command, meta, &hash, slot, &mut key_wait);
         if let Some((key, wait)) = key_wait {
             wait.finish(&result);
             slot.write().expect("tenant lock").in_flight.remove(&key);

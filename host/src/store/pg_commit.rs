@@ -400,7 +400,9 @@ fn plan_append(
         batch
             .versions
             .insert((tenant.clone(), stored.stream.clone()), version);
-        batch.streams.insert((tenant.clone(), stored.stream), version);
+        batch
+            .streams
+            .insert((tenant.clone(), stored.stream), version);
     }
     if let Some(key) = &append.idempotency_key {
         let response_text = std::str::from_utf8(&append.response).expect("JSON is UTF-8");

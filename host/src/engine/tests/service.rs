@@ -599,7 +599,11 @@ fn two_hosts_pipelining_commands_of_one_tenant_lose_races_without_losing_or_refu
     };
     let url = url_with_schema(&url, &fresh_schema_name("pipeline"));
     let hosts: Vec<Arc<Engine>> = (0..2)
-        .map(|_| Arc::new(engine(Arc::new(PgStore::open(&url).unwrap()) as Arc<dyn Store>)))
+        .map(|_| {
+            Arc::new(engine(
+                Arc::new(PgStore::open(&url).unwrap()) as Arc<dyn Store>
+            ))
+        })
         .collect();
     set_up(&hosts[0]);
     // Four threads per host, 15 fees each (1.00, 1.01, ... 1.14), all at
@@ -637,7 +641,11 @@ fn two_hosts_pipelining_commands_of_one_tenant_lose_races_without_losing_or_refu
                 .unwrap()
         })
         .collect();
-    assert_eq!(seen[0].0.account_charges.len(), 120, "8 threads x 15 fees, once each");
+    assert_eq!(
+        seen[0].0.account_charges.len(),
+        120,
+        "8 threads x 15 fees, once each"
+    );
     let rebuilt = engine(Arc::new(PgStore::open(&url).unwrap()) as Arc<dyn Store>)
         .read("t1", |s| (s.book.clone(), s.ledger.entries().to_vec()))
         .unwrap();

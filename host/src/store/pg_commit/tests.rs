@@ -8,7 +8,9 @@ use super::{BrokenChains, commit_batch, commit_works};
 use crate::store::event::{AppendOutcome, AppendRequest, BalanceLine, CommandMeta, NewEvent};
 use crate::store::planner::Done;
 use crate::store::prepare::{Work, prepare_append};
-use crate::store::{PgStore, Store, StoreError, fresh_schema_name, test_database_url, url_with_schema};
+use crate::store::{
+    PgStore, Store, StoreError, fresh_schema_name, test_database_url, url_with_schema,
+};
 use chrono::{TimeZone, Utc};
 use postgres::{Client, NoTls};
 use rust_decimal::Decimal;
@@ -84,7 +86,10 @@ fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 /// debits of the balance projection.
 fn contents(client: &mut Client, tenant: &str) -> (i64, Vec<(i64, String)>, Vec<String>, String) {
     let last: i64 = client
-        .query_opt("SELECT last_sequence FROM premia_tenants WHERE tenant = $1", &[&tenant])
+        .query_opt(
+            "SELECT last_sequence FROM premia_tenants WHERE tenant = $1",
+            &[&tenant],
+        )
         .unwrap()
         .map(|row| row.get(0))
         .unwrap_or(0);
@@ -173,18 +178,31 @@ fn after_a_refused_batch_the_good_appends_commit_alone_gap_free_and_the_tenant_r
     });
     assert!(matches!(
         results[0],
-        Ok(Done::Append(AppendOutcome::Committed { first_sequence: 1, last_sequence: 1 }))
+        Ok(Done::Append(AppendOutcome::Committed {
+            first_sequence: 1,
+            last_sequence: 1
+        }))
     ));
-    assert!(matches!(results[1], Err(StoreError::Io(_))), "{:?}", results[1]);
+    assert!(
+        matches!(results[1], Err(StoreError::Io(_))),
+        "{:?}",
+        results[1]
+    );
     assert!(matches!(
         results[2],
-        Ok(Done::Append(AppendOutcome::Committed { first_sequence: 2, last_sequence: 2 }))
+        Ok(Done::Append(AppendOutcome::Committed {
+            first_sequence: 2,
+            last_sequence: 2
+        }))
     ));
     assert_eq!(
         contents(&mut client, "acme"),
         (
             2,
-            vec![(1, "payment_received".to_string()), (2, "payment_received".to_string())],
+            vec![
+                (1, "payment_received".to_string()),
+                (2, "payment_received".to_string())
+            ],
             vec!["K-1".to_string(), "K-3".to_string()],
             "40.00".to_string(),
         ),
@@ -219,7 +237,10 @@ fn a_chain_broken_by_another_host_refuses_its_later_appends_even_when_their_sequ
     });
     assert!(matches!(
         results[0],
-        Ok(Done::Append(AppendOutcome::Committed { first_sequence: 1, .. }))
+        Ok(Done::Append(AppendOutcome::Committed {
+            first_sequence: 1,
+            ..
+        }))
     ));
     assert_eq!(
         results[1].as_ref().unwrap_err(),
@@ -241,13 +262,19 @@ fn a_chain_broken_by_another_host_refuses_its_later_appends_even_when_their_sequ
     // A rebuilt state (a new chain) decided on B's event commits.
     assert!(matches!(
         results[3],
-        Ok(Done::Append(AppendOutcome::Committed { first_sequence: 2, .. }))
+        Ok(Done::Append(AppendOutcome::Committed {
+            first_sequence: 2,
+            ..
+        }))
     ));
     assert_eq!(
         contents(&mut client, "acme"),
         (
             2,
-            vec![(1, "payment_received".to_string()), (2, "payment_received".to_string())],
+            vec![
+                (1, "payment_received".to_string()),
+                (2, "payment_received".to_string())
+            ],
             vec!["K-3".to_string(), "K-9".to_string()],
             "35.00".to_string(),
         )
@@ -264,7 +291,10 @@ fn a_lost_connection_fails_with_a_retryable_error_and_the_store_reconnects() {
     let store = PgStore::open(&url).unwrap();
     assert!(matches!(
         store.append(payment("acme", 1, "payment_received", "10.00")),
-        Ok(AppendOutcome::Committed { first_sequence: 1, .. })
+        Ok(AppendOutcome::Committed {
+            first_sequence: 1,
+            ..
+        })
     ));
     assert_eq!(store.read("acme", 0, 10).unwrap().len(), 1);
     // The database ends every connection of this store (a restart, a
@@ -280,7 +310,10 @@ fn a_lost_connection_fails_with_a_retryable_error_and_the_store_reconnects() {
             .unwrap()
             .get(0)
     });
-    assert!(killed >= 2, "the committer's and a reader's connections: {killed}");
+    assert!(
+        killed >= 2,
+        "the committer's and a reader's connections: {killed}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(100));
     // The batch that finds the connection gone fails whole, as a retryable
     // I/O error (503 store_unavailable at the API); the retry commits.
