@@ -3,16 +3,18 @@
 //!
 //! - Schema: the numbered files of `host/migrations/`, applied at open under
 //!   an advisory lock and recorded in `premia_schema_migrations`.
-//! - Writes go through group commit to one committer thread per host, which
-//!   commits every pending append in one transaction: it locks the rows of
-//!   the batch's tenants in name order (`SELECT ... FOR UPDATE`), checks
-//!   idempotency keys, the expected tenant sequence and stream versions,
-//!   inserts the events, stream versions, idempotency records and the ledger
-//!   balance projection (the balance lines the writer hands over with the
-//!   events: the store never reads an event's kind or payload), and commits (durable: `synchronous_commit`). If the
-//!   database refuses the batch (a deadlock, a serialisation failure, a lost
-//!   connection), each append is tried again alone, so one bad request never
-//!   fails the others.
+//! - Writes go through group commit to one committer thread per host
+//!   (`pg_commit.rs`), which commits every pending append in one
+//!   transaction of a fixed number of statements: it locks the rows of the
+//!   batch's tenants in name order (`SELECT ... FOR UPDATE`), checks
+//!   idempotency keys, the expected tenant sequence, stream versions and
+//!   chains in memory, inserts the events, stream versions, idempotency
+//!   records and the ledger balance projection (the balance lines the
+//!   writer hands over with the events: the store never reads an event's
+//!   kind or payload) with one multi-row statement each, and commits
+//!   (durable: `synchronous_commit`). If the database refuses the batch
+//!   (a deadlock, a serialisation failure), it is tried again, then each
+//!   append alone, so one bad request never fails the others.
 //! - The tenant row lock serialises the appends of a tenant across hosts:
 //!   sequences are gap-free and commit in sequence order, so a reader (who
 //!   sees committed rows only) never finds a gap it will later see filled.
@@ -20,7 +22,7 @@
 //!   sync `postgres` client must never run on a tokio worker thread, and
 //!   callers include async handlers.
 //!
-//! Only this file imports the database crate.
+//! Only this file and `pg_commit.rs` import the database crate.
 
 use super::error::StoreError;
 use super::event::{AppendOutcome, AppendRequest, EVENT_FORMAT_VERSION, StoredEvent};
