@@ -57,11 +57,9 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
 pub(super) const IDEMPOTENCY_FORMAT_VERSION: i16 = 1;
 /// The most appends the committer puts in one transaction.
 pub const PG_BATCH_MAX: usize = 256;
-/// Connections (and threads) serving reads, per host: every command on
-/// a shared store reads twice before it is decided (the tenant's last
-/// sequence when authenticating, its idempotency key), so about one per
-/// concurrent request (connected lazily, on first use).
-const READERS: usize = 16;
+/// Connections (and threads) serving reads, per host (16 measured no
+/// faster than 4 in `scripts/bench-store.sh`, see docs/storage.md).
+const READERS: usize = 4;
 /// Attempts at a batch the database refused with a retryable error
 /// (deadlock, serialisation failure) before each append is tried alone.
 pub(super) const BATCH_ATTEMPTS: usize = 3;
