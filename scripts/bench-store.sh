@@ -5,7 +5,11 @@
 # of a payment and its journal entry, acknowledged after fsync (sled) or
 # commit with synchronous_commit (PostgreSQL). Load: wrk, 4 threads each
 # driving its own tenant (4 tenants, 4 accounts each), 16 connections in all;
-# with two hosts, one wrk per host with 8 connections each.
+# with two hosts, one wrk per host with 8 connections each, either on the
+# same 4 tenants (hosts race on every tenant) or on disjoint tenants (host 1
+# drives t1 and t2, host 2 t3 and t4, as a load balancer pinning tenants to
+# hosts would). Ratios of the same run are printed at the end: the machine
+# may be shared, so compare them rather than absolute figures.
 #   scripts/bench-store.sh [seconds]          (default 10)
 # PostgreSQL: PREMIA_BENCH_POSTGRES_URL, else a throw-away cluster
 # (scripts/postgres.sh) on this machine. PREMIA_BENCH_BIN: a premia binary
@@ -107,13 +111,16 @@ end
 LUA
 } >"$lua.in"
 
+# make_lua [out] [first-line last-line]: the wrk script with the keys of
+# $work/keys (all of them, or lines first..last).
 make_lua() {
-  local keys
-  keys="$(sed 's/.*/"&",/' "$work/keys")"
-  awk -v k="$keys" '{ if ($0 == "__KEYS__") print k; else print }' "$lua.in" >"$lua"
+  local out="${1:-$lua}" first="${2:-1}" last="${3:-\$}" keys
+  keys="$(sed -n "${first},${last}p" "$work/keys" | sed 's/.*/"&",/')"
+  awk -v k="$keys" '{ if ($0 == "__KEYS__") print k; else print }' "$lua.in" >"$out"
 }
 
-# load <label> <connections per host> <port>...: runs wrk against each port at once.
+# load <label> <connections per host> <port>[:script]...: runs wrk against
+# each port at once (with its own script, or the one of all tenants).
 results="$work/results"
 run=0
 load() {
@@ -121,8 +128,10 @@ load() {
   shift 2
   run=$((run + 1))
   local outs=() loaders=()
-  for port in "$@"; do
-    wrk -t4 -c"$connections" -d"${seconds}s" --latency -s "$lua" "http://127.0.0.1:$port" \
+  for target in "$@"; do
+    local port="${target%%:*}" script="$lua"
+    [ "$target" != "$port" ] && script="${target#*:}"
+    wrk -t4 -c"$connections" -d"${seconds}s" --latency -s "$script" "http://127.0.0.1:$port" \
       -- "r$run-$port" >"$work/wrk-$run-$port.txt" 2>&1 &
     loaders+=($!)
     outs+=("$work/wrk-$run-$port.txt")
@@ -137,7 +146,8 @@ load() {
     bad="$(awk '/Non-2xx/ {print $NF}' "$out")"
     errors=$((errors + ${bad:-0}))
   done
-  printf '| %-26s | %8.0f | %-16s | %-16s | %6d |\n' "$label" "$total" "$p50" "$p99" "$errors" | tee -a "$results"
+  printf '| %-32s | %8.0f | %-16s | %-16s | %6d |\n' "$label" "$total" "$p50" "$p99" "$errors" | tee -a "$results"
+  echo "$total" >"$work/total-$run"
 }
 
 echo "== ${seconds}s per configuration, 16 connections, 4 tenants"
@@ -154,10 +164,16 @@ setup pg1 "$pg_url" 18311
 make_lua
 load "PostgreSQL, one host" 16 18311
 serve pg2 18312 "$pg_url"
-load "PostgreSQL, two hosts" 8 18311 18312
+make_lua "$work/pay-12.lua" 1 2
+make_lua "$work/pay-34.lua" 3 4
+load "PostgreSQL, two hosts, disjoint" 8 "18311:$work/pay-12.lua" "18312:$work/pay-34.lua"
+load "PostgreSQL, two hosts, same" 8 18311 18312
 stop_all
 
+ratio() { awk -v a="$(cat "$work/total-$1")" -v b="$(cat "$work/total-$2")" 'BEGIN { printf "%.2f", a / b }'; }
 echo
-echo "| configuration              | cmds/s   | p50 (per host)   | p99 (per host)   | non-2xx |"
-echo "|----------------------------|----------|------------------|------------------|---------|"
+echo "| configuration                    | cmds/s   | p50 (per host)   | p99 (per host)   | non-2xx |"
+echo "|----------------------------------|----------|------------------|------------------|---------|"
 cat "$results"
+echo
+echo "PostgreSQL one host / sled: $(ratio 2 1); two hosts disjoint / one host: $(ratio 3 2); two hosts same / one host: $(ratio 4 2)"

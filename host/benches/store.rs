@@ -73,6 +73,7 @@ fn payment(writer: usize, n: usize) -> AppendRequest {
         },
         expected_versions: Vec::new(),
         expected_last_sequence: None,
+        chain: None,
         events,
         balance_lines: Vec::new(),
         response: json!({"payment": payment_id, "status": "applied"}),

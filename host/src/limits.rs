@@ -197,6 +197,8 @@ pub use crate::engine::NEXT_INVOICE_STEPS_MAX;
 pub use crate::engine::PREVIEW_RUNS_MAX;
 /// Most commands one account's billing run takes.
 pub use crate::engine::RUN_COMMANDS_PER_ACCOUNT_MAX;
+/// How long a tenant commits one command at a time after another host raced it, ms.
+pub use crate::engine::SHARED_CONTENDED_MS;
 /// Most days ahead the invoices-coming-due worklist looks.
 pub use crate::engine::read_model::COMING_DUE_DAYS_MAX;
 /// Most rows one page of the read model returns (accounts, invoices,

@@ -5,19 +5,32 @@
 //! A command runs under its tenant's lock only while it is decided, queued
 //! for commit and applied; the wait for durability happens outside the lock.
 //! The store commits in queue order, so the log order is the order the state
-//! saw, and concurrent commands of one tenant share one fsync. Nobody is
-//! answered before their events are durable; if an append fails after its
-//! events were applied, the tenant's state is rebuilt from the log.
+//! saw, and concurrent commands of one tenant share one fsync (sled) or one
+//! transaction (PostgreSQL). Nobody is answered before their events are
+//! durable; if an append fails after its events were applied, the tenant's
+//! state is rebuilt from the log.
 //!
 //! Every append names the sequence the tenant's state has reached
 //! (`expected_last_sequence`), so the store refuses a command decided on a
 //! state that missed an event. On a store shared by several hosts
 //! ([`Store::shared`], PostgreSQL), a host first reads and applies what the
-//! others appended (catch-up, also before reads), then decides, commits
-//! synchronously under the tenant's lock and applies only what committed; if
-//! another host appended in between, the store refuses with
-//! `SequenceConflict` and the command is decided again on the caught-up
-//! state, up to [`COMMIT_ATTEMPTS`] times.
+//! others appended (catch-up, before reads and before commands when none of
+//! its own are in flight), and its commands are pipelined as on sled, each
+//! append naming the tenant's chain (`AppendRequest::chain`): if another
+//! host appended in between, the store refuses the first append of the
+//! chain with `SequenceConflict` and every later one, the state (which
+//! applied them) is rebuilt from the log under a new chain, and each refused
+//! command is decided again. After such a race the tenant commits one
+//! command at a time under its lock for [`SHARED_CONTENDED_MS`] (nothing is
+//! applied before it commits, so a lost race costs a catch-up, not a
+//! rebuild), with a random back-off, up to [`COMMIT_ATTEMPTS`] decisions.
+//!
+//! Example: host A has payments 1..=5 of tenant t in flight (sequences
+//! 101..=105 applied, chain 7) when host B commits sequence 101. A's store
+//! refuses payment 1 (expected 100, log at 101) and payments 2..=5 (chain 7
+//! broken, even payment 2 whose expected 101 the log happens to match); A
+//! rebuilds t from the log (B's event included, chain 8) and decides the
+//! five payments again, one at a time, as 102..=106.
 
 mod billing_run;
 mod bundle_preview;
@@ -55,6 +68,17 @@ const REBUILD_BATCH_EVENTS: usize = 10_000;
 /// How many times a command is decided and committed on a shared store when
 /// other hosts keep appending first.
 pub const COMMIT_ATTEMPTS: usize = 16;
+
+/// How long a tenant commits one command at a time, under its lock, after
+/// another host appended to it while this host had commands in flight.
+pub const SHARED_CONTENDED_MS: u64 = 1_000;
+
+/// A chain number no other state of this process uses (see
+/// `AppendRequest::chain`).
+fn next_chain() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Who sends a command and how to recognise a retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +153,14 @@ struct Tenant {
     /// The configuration generation and test-clock day last handed to the
     /// config sink.
     config_seen: (u64, Option<chrono::NaiveDate>),
+    /// The chain the appends decided on this state belong to; a new one
+    /// after every rebuild.
+    chain: u64,
+    /// Appends queued and not yet answered: while there are, the state is
+    /// ahead of the log and is not caught up with other hosts.
+    appends_in_flight: usize,
+    /// Until when commands commit one at a time (another host raced).
+    contended_until: Option<std::time::Instant>,
 }
 
 impl Tenant {
@@ -142,6 +174,43 @@ impl Tenant {
             }
         }
         Ok(())
+    }
+
+    /// A tenant state with nothing in flight.
+    fn new(state: TenantState, applied: u64) -> Self {
+        Tenant {
+            state,
+            applied,
+            in_flight: HashMap::new(),
+            poisoned: false,
+            config_seen: (0, None),
+            chain: next_chain(),
+            appends_in_flight: 0,
+            contended_until: None,
+        }
+    }
+
+    /// After the store refused (or replayed) an append made under the lock
+    /// and not applied: its chain is broken in the store, so later appends
+    /// need a new one; if appends of the chain are still in flight, their
+    /// events are in the state and it is rebuilt instead.
+    fn refused_unapplied(&mut self) {
+        if self.appends_in_flight == 0 {
+            self.chain = next_chain();
+        } else {
+            self.poisoned = true;
+        }
+    }
+
+    /// Whether commands commit one at a time now.
+    fn contended(&self) -> bool {
+        self.contended_until
+            .is_some_and(|until| std::time::Instant::now() < until)
+    }
+
+    fn mark_contended(&mut self) {
+        self.contended_until =
+            Some(std::time::Instant::now() + std::time::Duration::from_millis(SHARED_CONTENDED_MS));
     }
 }
 
@@ -216,13 +285,7 @@ impl Engine {
         };
         for tenant in engine.store.tenants().map_err(store_error)? {
             let (state, applied) = engine.rebuild_to_end(&tenant)?;
-            let slot = Tenant {
-                state,
-                applied,
-                in_flight: HashMap::new(),
-                poisoned: false,
-                config_seen: (0, None),
-            };
+            let slot = Tenant::new(state, applied);
             engine
                 .tenants
                 .write()
@@ -342,13 +405,7 @@ impl Engine {
             return Ok(Arc::clone(slot));
         }
         let state = TenantState::new(tenant)?;
-        let slot = Arc::new(RwLock::new(Tenant {
-            state,
-            applied: 0,
-            in_flight: HashMap::new(),
-            poisoned: false,
-            config_seen: (0, None),
-        }));
+        let slot = Arc::new(RwLock::new(Tenant::new(state, 0)));
         tenants.insert(tenant.to_string(), Arc::clone(&slot));
         Ok(slot)
     }
@@ -367,8 +424,13 @@ impl Engine {
             guard.state = state;
             guard.applied = applied;
             guard.poisoned = false;
+            guard.chain = next_chain();
         }
-        self.catch_up(tenant, &mut guard)?;
+        // With appends in flight the state is ahead of the log: if another
+        // host appended meanwhile, they are refused and the state rebuilt.
+        if guard.appends_in_flight == 0 {
+            self.catch_up(tenant, &mut guard)?;
+        }
         self.sync_config(tenant, &mut guard);
         Ok(guard)
     }
@@ -476,9 +538,9 @@ impl Engine {
         result
     }
 
-    /// [`Engine::execute`] on a shared store: catch up, decide, commit and
-    /// wait under the tenant's lock, apply what committed; decide again if
-    /// another host appended first.
+    /// [`Engine::execute`] on a shared store: pipelined as on a local store,
+    /// or one at a time under the lock while the tenant is contended;
+    /// decided again when another host appended first.
     fn execute_shared(
         &self,
         tenant: &str,
@@ -487,48 +549,133 @@ impl Engine {
         hash: String,
         slot: &TenantSlot,
     ) -> Result<CommandOutcome, EngineError> {
-        let mut attempt = 0;
+        let mut key_wait = None;
+        let result =
+            self.execute_shared_attempts(tenant, command, meta, &hash, slot, &mut key_wait);
+        if let Some((key, wait)) = key_wait {
+            wait.finish(&result);
+            slot.write().expect("tenant lock").in_flight.remove(&key);
+        }
+        result
+    }
+
+    fn execute_shared_attempts(
+        &self,
+        tenant: &str,
+        command: &EngineCommand,
+        meta: &RequestMeta,
+        hash: &str,
+        slot: &TenantSlot,
+        key_wait: &mut Option<(String, Arc<KeyWait>)>,
+    ) -> Result<CommandOutcome, EngineError> {
+        let mut conflicts = 0;
         loop {
-            attempt += 1;
-            let mut guard = self.lock(tenant, slot)?;
+            // Asked before the lock: a key committed meanwhile is caught by
+            // the store (`Replayed`), which costs a rebuild but loses nothing.
             if let Some(key) = &meta.idempotency_key
-                && let Some(outcome) = self.replay(tenant, key, &hash)?
+                && let Some(outcome) = self.replay(tenant, key, hash)?
             {
                 return Ok(outcome);
             }
-            let (outcome, request, shadow_jobs) =
-                self.decide_append(tenant, &guard, command, meta, &hash)?;
-            match self.store.append(request) {
-                Ok(AppendOutcome::Committed { last_sequence, .. }) => {
-                    guard.apply_all(&outcome.events)?;
-                    guard.applied = last_sequence;
-                    self.sync_config(tenant, &mut guard);
-                    drop(guard);
+            let mut guard = self.lock(tenant, slot)?;
+            if let Some(key) = &meta.idempotency_key
+                && let Some(other) = guard.in_flight.get(key).cloned()
+                && !key_wait
+                    .as_ref()
+                    .is_some_and(|(_, mine)| Arc::ptr_eq(mine, &other))
+            {
+                drop(guard);
+                if other.request_hash != hash {
+                    return Err(EngineError::IdempotencyConflict(key.clone()));
+                }
+                let mut outcome = other.wait()?;
+                outcome.replayed = true;
+                return Ok(outcome);
+            }
+            let (outcome, mut request, shadow_jobs) =
+                self.decide_append(tenant, &guard, command, meta, hash)?;
+            let chain = guard.chain;
+            request.chain = Some(chain);
+            let committed = if guard.contended() {
+                // One at a time: nothing is applied before it commits.
+                let committed = self.store.append(request);
+                match &committed {
+                    Ok(AppendOutcome::Committed { last_sequence, .. }) => {
+                        guard.apply_all(&outcome.events)?;
+                        guard.applied = *last_sequence;
+                        self.sync_config(tenant, &mut guard);
+                    }
+                    Ok(AppendOutcome::Replayed { .. }) => guard.refused_unapplied(),
+                    Err(StoreError::SequenceConflict { .. }) => {
+                        guard.refused_unapplied();
+                        guard.mark_contended();
+                    }
+                    Err(_) => guard.refused_unapplied(),
+                }
+                drop(guard);
+                committed
+            } else {
+                // Pipelined: applied now, durable (or refused) later.
+                let pending = self.store.submit_append(request).map_err(append_error)?;
+                guard.appends_in_flight += 1;
+                guard.applied += outcome.events.len() as u64;
+                let applied = guard.apply_all(&outcome.events);
+                self.sync_config(tenant, &mut guard);
+                if key_wait.is_none()
+                    && let Some(key) = &meta.idempotency_key
+                {
+                    let wait = Arc::new(KeyWait {
+                        request_hash: hash.to_string(),
+                        done: Mutex::new(None),
+                        signal: Condvar::new(),
+                    });
+                    guard.in_flight.insert(key.clone(), Arc::clone(&wait));
+                    *key_wait = Some((key.clone(), wait));
+                }
+                drop(guard);
+                let committed = pending.wait();
+                {
+                    let mut guard = slot.write().expect("tenant lock");
+                    guard.appends_in_flight -= 1;
+                    let refused = !matches!(committed, Ok(AppendOutcome::Committed { .. }));
+                    // The state applied events the log does not have: it is
+                    // rebuilt, unless a rebuild since already did.
+                    if refused && guard.chain == chain {
+                        guard.poisoned = true;
+                    }
+                    if matches!(committed, Err(StoreError::SequenceConflict { .. })) {
+                        guard.mark_contended();
+                    }
+                }
+                applied?;
+                committed
+            };
+            match committed {
+                Ok(AppendOutcome::Committed { .. }) => {
                     self.submit_shadow(shadow_jobs);
                     return Ok(outcome);
                 }
                 // Another host committed the same key first.
                 Ok(AppendOutcome::Replayed { .. }) => {
-                    drop(guard);
                     let key = meta.idempotency_key.as_deref().unwrap_or_default();
-                    return self.replay(tenant, key, &hash).and_then(|found| {
+                    return self.replay(tenant, key, hash).and_then(|found| {
                         found.ok_or_else(|| {
                             EngineError::Corrupt(format!("key {key} replayed but not found"))
                         })
                     });
                 }
-                Err(StoreError::SequenceConflict { .. }) if attempt < COMMIT_ATTEMPTS => {
+                Err(StoreError::SequenceConflict { .. }) if conflicts + 1 < COMMIT_ATTEMPTS => {
+                    conflicts += 1;
                     self.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(
                         tenant,
-                        attempt,
+                        conflicts,
                         "another host appended first; deciding again"
                     );
                     // Back off for a random time that doubles with each
-                    // attempt (0.5 ms to 32 ms), so hosts racing on one tenant
-                    // stop colliding instead of failing in lockstep.
-                    drop(guard);
-                    let ceiling_us = 500_u64 << attempt.min(6);
+                    // conflict (0.5 ms to 32 ms), so hosts racing on one
+                    // tenant stop colliding instead of failing in lockstep.
+                    let ceiling_us = 500_u64 << conflicts.min(6);
                     let pause_us: u64 = rand::random_range(0..ceiling_us);
                     std::thread::sleep(std::time::Duration::from_micros(pause_us));
                 }
@@ -590,6 +737,7 @@ impl Engine {
             },
             expected_versions: Vec::new(),
             expected_last_sequence: None,
+            chain: None,
             events: outcome
                 .events
                 .iter()

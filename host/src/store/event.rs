@@ -73,6 +73,17 @@ pub struct AppendRequest {
     /// `StoreError::SequenceConflict`. Hosts sharing one database use it.
     #[serde(default)]
     pub expected_last_sequence: Option<u64>,
+    /// A pipeline of dependent appends (see [`crate::store::Store::submit_append`]):
+    /// a writer that queues several appends of a tenant before the first is
+    /// durable, each decided on a state that includes the ones before it,
+    /// names them with one chain number (unique in the process). Once an
+    /// append of a chain is refused or fails (or is answered `Replayed`),
+    /// every later append of that chain is refused with
+    /// `StoreError::SequenceConflict`, even if the log happens to end at the
+    /// sequence it expects (another host appended exactly as many events).
+    /// `None`: the append depends on nothing in flight.
+    #[serde(default)]
+    pub chain: Option<u64>,
     /// At least one event, in the order they get their sequences.
     pub events: Vec<NewEvent>,
     /// What the events add to the balance projection (see [`BalanceLine`]);

@@ -20,6 +20,7 @@ mod group_commit;
 mod kv;
 mod limits;
 mod memory;
+mod pg_commit;
 mod pg_store;
 mod planner;
 mod prepare;

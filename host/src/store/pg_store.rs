@@ -3,16 +3,18 @@
 //!
 //! - Schema: the numbered files of `host/migrations/`, applied at open under
 //!   an advisory lock and recorded in `premia_schema_migrations`.
-//! - Writes go through group commit to one committer thread per host, which
-//!   commits every pending append in one transaction: it locks the rows of
-//!   the batch's tenants in name order (`SELECT ... FOR UPDATE`), checks
-//!   idempotency keys, the expected tenant sequence and stream versions,
-//!   inserts the events, stream versions, idempotency records and the ledger
-//!   balance projection (the balance lines the writer hands over with the
-//!   events: the store never reads an event's kind or payload), and commits (durable: `synchronous_commit`). If the
-//!   database refuses the batch (a deadlock, a serialisation failure, a lost
-//!   connection), each append is tried again alone, so one bad request never
-//!   fails the others.
+//! - Writes go through group commit to one committer thread per host
+//!   (`pg_commit.rs`), which commits every pending append in one
+//!   transaction of a fixed number of statements: it locks the rows of the
+//!   batch's tenants in name order (`SELECT ... FOR UPDATE`), checks
+//!   idempotency keys, the expected tenant sequence, stream versions and
+//!   chains in memory, inserts the events, stream versions, idempotency
+//!   records and the ledger balance projection (the balance lines the
+//!   writer hands over with the events: the store never reads an event's
+//!   kind or payload) with one multi-row statement each, and commits
+//!   (durable: `synchronous_commit`). If the database refuses the batch
+//!   (a deadlock, a serialisation failure), it is tried again, then each
+//!   append alone, so one bad request never fails the others.
 //! - The tenant row lock serialises the appends of a tenant across hosts:
 //!   sequences are gap-free and commit in sequence order, so a reader (who
 //!   sees committed rows only) never finds a gap it will later see filled.
@@ -20,21 +22,19 @@
 //!   sync `postgres` client must never run on a tokio worker thread, and
 //!   callers include async handlers.
 //!
-//! Only this file imports the database crate.
+//! Only this file and `pg_commit.rs` import the database crate.
 
-use super::codec;
 use super::error::StoreError;
-use super::event::{AppendOutcome, AppendRequest, BalanceLine, EVENT_FORMAT_VERSION, StoredEvent};
+use super::event::{AppendOutcome, AppendRequest, EVENT_FORMAT_VERSION, StoredEvent};
 use super::limits::{READ_EVENTS_MAX, check_tenant};
 use super::planner::Done;
 use super::prepare::{
-    PreparedAppend, Work, check_blob_address, prepare_append, prepare_delete_blob, prepare_put_blob,
+    Work, check_blob_address, prepare_append, prepare_delete_blob, prepare_put_blob,
 };
 use super::traits::{IdempotentRecord, PendingAppend, Store};
 use chrono::{DateTime, Utc};
 use postgres::error::SqlState;
-use postgres::{Client, NoTls, Transaction};
-use std::collections::{BTreeMap, HashMap};
+use postgres::{Client, NoTls};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -54,18 +54,19 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
 ];
 
 /// Format version of idempotency records in `premia_idempotency`.
-const IDEMPOTENCY_FORMAT_VERSION: i16 = 1;
+pub(super) const IDEMPOTENCY_FORMAT_VERSION: i16 = 1;
 /// The most appends the committer puts in one transaction.
 pub const PG_BATCH_MAX: usize = 256;
-/// Connections (and threads) serving reads, per host.
+/// Connections (and threads) serving reads, per host (16 measured no
+/// faster than 4 in `scripts/bench-store.sh`, see docs/storage.md).
 const READERS: usize = 4;
 /// Attempts at a batch the database refused with a retryable error
 /// (deadlock, serialisation failure) before each append is tried alone.
-const BATCH_ATTEMPTS: usize = 3;
+pub(super) const BATCH_ATTEMPTS: usize = 3;
 /// The advisory lock key held while migrating ("premia" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7072_656d_6961;
 
-fn db_error(error: postgres::Error) -> StoreError {
+pub(super) fn db_error(error: postgres::Error) -> StoreError {
     match error.as_db_error() {
         Some(db) => StoreError::Io(format!(
             "postgres: {} ({}): {}",
@@ -77,16 +78,16 @@ fn db_error(error: postgres::Error) -> StoreError {
     }
 }
 
-fn to_i64(n: u64) -> i64 {
+pub(super) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn to_u64(n: i64) -> u64 {
+pub(super) fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
 /// Whether a refused batch may succeed if tried again as is.
-fn retryable(error: &postgres::Error) -> bool {
+pub(super) fn retryable(error: &postgres::Error) -> bool {
     matches!(
         error.code(),
         Some(&SqlState::T_R_DEADLOCK_DETECTED) | Some(&SqlState::T_R_SERIALIZATION_FAILURE)
@@ -188,9 +189,9 @@ fn migrate_locked(client: &mut Client) -> Result<(), StoreError> {
 
 type ReadJob = Box<dyn FnOnce(&mut Option<Client>) + Send>;
 
-struct WriteJob {
-    work: Work,
-    reply: SyncSender<Result<Done, StoreError>>,
+pub(super) struct WriteJob {
+    pub work: Work,
+    pub reply: SyncSender<Result<Done, StoreError>>,
 }
 
 /// A row of the ledger balance projection (`premia_ledger_balances`):
@@ -242,7 +243,7 @@ impl PgStore {
             threads.push(
                 std::thread::Builder::new()
                     .name("premia-pg-commit".to_string())
-                    .spawn(move || run_committer(url, first, write_queue))?,
+                    .spawn(move || super::pg_commit::run_committer(url, first, write_queue))?,
             );
         }
         let (reads, read_queue) = mpsc::channel::<ReadJob>();
@@ -284,7 +285,20 @@ impl PgStore {
     ) -> Result<T, StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
         let job: ReadJob = Box::new(move |slot: &mut Option<Client>| {
-            let result = reader_client(slot).and_then(|client| read(client).map_err(db_error));
+            let mut client_lost = false;
+            let result = reader_client(slot).and_then(|client| {
+                read(client).map_err(|error| {
+                    // No answer from the server: the connection is gone;
+                    // the next read connects again.
+                    if error.code().is_none() {
+                        client_lost = true;
+                    }
+                    db_error(error)
+                })
+            });
+            if client_lost {
+                *slot = None;
+            }
             let _ = reply.send(result);
         });
         self.reads
@@ -348,7 +362,7 @@ fn wait(answer: Receiver<Result<Done, StoreError>>) -> Result<Done, StoreError> 
     })
 }
 
-fn reader_client(slot: &mut Option<Client>) -> Result<&mut Client, StoreError> {
+pub(super) fn reader_client(slot: &mut Option<Client>) -> Result<&mut Client, StoreError> {
     if slot.as_ref().is_none_or(Client::is_closed) {
         *slot = Some(reconnect()?);
     }
@@ -356,7 +370,7 @@ fn reader_client(slot: &mut Option<Client>) -> Result<&mut Client, StoreError> {
 }
 
 thread_local! {
-    static URL: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    pub(super) static URL: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// Connects with the URL of the current store thread.
@@ -380,363 +394,44 @@ fn run_reader(url: String, queue: Arc<Mutex<Receiver<ReadJob>>>) {
     }
 }
 
-fn run_committer(url: String, first: Client, queue: Receiver<WriteJob>) {
-    URL.with(|slot| *slot.borrow_mut() = url);
-    let mut client = Some(first);
-    while let Ok(job) = queue.recv() {
-        let mut jobs = vec![job];
-        while jobs.len() < PG_BATCH_MAX {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        let (works, replies): (Vec<Work>, Vec<_>) =
-            jobs.into_iter().map(|job| (job.work, job.reply)).unzip();
-        let results = commit_works(&mut client, &works);
-        for (reply, result) in replies.into_iter().zip(results) {
-            let _ = reply.send(result);
-        }
-    }
-}
-
-/// Commits works as one transaction; if the database refuses it, tries each
-/// alone.
-fn commit_works(slot: &mut Option<Client>, works: &[Work]) -> Vec<Result<Done, StoreError>> {
-    let mut last_error = None;
-    for _ in 0..BATCH_ATTEMPTS {
-        let client = match reader_client(slot) {
-            Ok(client) => client,
-            Err(error) => return works.iter().map(|_| Err(error.clone())).collect(),
-        };
-        match commit_batch(client, works) {
-            Ok(results) => return results,
-            // No answer from the server (a lost connection): the batch may
-            // or may not have committed, so it is not tried again.
-            Err(error) if error.code().is_none() => {
-                let error = db_error(error);
-                return works.iter().map(|_| Err(error.clone())).collect();
-            }
-            Err(error) => {
-                let again = retryable(&error);
-                last_error = Some(error);
-                if !again {
-                    break;
-                }
-            }
-        }
-    }
-    if works.len() == 1 {
-        let error = last_error.map(db_error).expect("an error was seen");
-        return vec![Err(error)];
-    }
-    works
-        .iter()
-        .flat_map(|work| commit_works(slot, std::slice::from_ref(work)))
-        .collect()
-}
-
-/// An event decoded back from its prepared value.
-struct PgEvent {
-    stream: String,
-    kind: String,
-    payload: String,
-}
-
-fn commit_batch(
-    client: &mut Client,
-    works: &[Work],
-) -> Result<Vec<Result<Done, StoreError>>, postgres::Error> {
-    let mut tx = client.transaction()?;
-    let mut tenants: Vec<String> = works
-        .iter()
-        .filter_map(|work| match work {
-            Work::Append(append) => Some(append.tenant.clone()),
-            _ => None,
-        })
-        .collect();
-    tenants.sort();
-    tenants.dedup();
-    let mut last: HashMap<String, u64> = HashMap::new();
-    if !tenants.is_empty() {
-        tx.execute(
-            "INSERT INTO premia_tenants (tenant)
-             SELECT t FROM unnest($1::text[]) AS t ORDER BY t
-             ON CONFLICT (tenant) DO NOTHING",
-            &[&tenants],
-        )?;
-        for row in tx.query(
-            "SELECT tenant, last_sequence FROM premia_tenants
-             WHERE tenant = ANY($1) ORDER BY tenant FOR UPDATE",
-            &[&tenants],
-        )? {
-            last.insert(row.get(0), to_u64(row.get(1)));
-        }
-    }
-    let before = last.clone();
-    let mut results = Vec::with_capacity(works.len());
-    for work in works {
-        let result = match work {
-            Work::Append(append) => append_in(&mut tx, append, &mut last)?.map(Done::Append),
-            Work::PutBlob {
-                tenant,
-                namespace,
-                key,
-                value,
-            } => {
-                let bytes = codec::decode_blob(value).expect("encoded by prepare_put_blob");
-                tx.execute(
-                    "INSERT INTO premia_blobs (tenant, namespace, key, bytes) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (tenant, namespace, key) DO UPDATE SET bytes = excluded.bytes",
-                    &[tenant, namespace, key, &bytes],
-                )?;
-                Ok(Done::PutBlob)
-            }
-            Work::DeleteBlob {
-                tenant,
-                namespace,
-                key,
-            } => {
-                let deleted = tx.execute(
-                    "DELETE FROM premia_blobs WHERE tenant = $1 AND namespace = $2 AND key = $3",
-                    &[tenant, namespace, key],
-                )?;
-                Ok(Done::DeleteBlob(deleted > 0))
-            }
-        };
-        results.push(result);
-    }
-    let (names, sequences): (Vec<String>, Vec<i64>) = last
-        .iter()
-        .filter(|(tenant, sequence)| before.get(*tenant) != Some(*sequence))
-        .map(|(tenant, sequence)| (tenant.clone(), to_i64(*sequence)))
-        .unzip();
-    if !names.is_empty() {
-        tx.execute(
-            "UPDATE premia_tenants SET last_sequence = u.s
-             FROM unnest($1::text[], $2::bigint[]) AS u(t, s) WHERE tenant = u.t",
-            &[&names, &sequences],
-        )?;
-    }
-    tx.commit()?;
-    Ok(results)
-}
-
-/// Checks and writes one append inside the batch's transaction. The outer
-/// error is the database's; the inner one a refusal, which wrote nothing.
-fn append_in(
-    tx: &mut Transaction<'_>,
-    append: &PreparedAppend,
-    last: &mut HashMap<String, u64>,
-) -> Result<Result<AppendOutcome, StoreError>, postgres::Error> {
-    let tenant = &append.tenant;
-    // A retry wins over everything else: its versions are stale by design.
-    if let Some(key) = &append.idempotency_key {
-        match idempotency_row(tx, tenant, key)? {
-            Some(Err(error)) => return Ok(Err(error)),
-            Some(Ok(record)) if record.request_hash == append.request_hash => {
-                return Ok(Ok(AppendOutcome::Replayed {
-                    response: record.response,
-                }));
-            }
-            Some(Ok(_)) => {
-                return Ok(Err(StoreError::IdempotencyConflict { key: key.clone() }));
-            }
-            None => {}
-        }
-    }
-    let current = last.get(tenant).copied().unwrap_or(0);
-    if let Some(expected) = append.expected_last_sequence
-        && expected != current
-    {
-        return Ok(Err(StoreError::SequenceConflict {
-            tenant: tenant.clone(),
-            expected,
-            actual: current,
-        }));
-    }
-
-    let mut events = Vec::with_capacity(append.events.len());
-    let mut meta = None;
-    for prepared in &append.events {
-        let mut value = prepared.value.clone();
-        codec::fill_event_header(&mut value, 1, 1);
-        let stored = codec::decode_event(tenant, 1, &value).expect("encoded by prepare_append");
-        meta.get_or_insert((
-            stored.command_id.clone(),
-            stored.actor.clone(),
-            stored.issued_at,
-        ));
-        events.push(PgEvent {
-            stream: stored.stream,
-            kind: stored.kind,
-            payload: serde_json::to_string(&stored.payload).expect("JSON serialises"),
-        });
-    }
-    let (command_id, actor, issued_at) = meta.expect("at least one event");
-
-    let mut streams: Vec<String> = append
-        .expected_versions
-        .iter()
-        .map(|(stream, _)| stream.clone())
-        .chain(events.iter().map(|e| e.stream.clone()))
-        .collect();
-    streams.sort();
-    streams.dedup();
-    let mut versions: BTreeMap<String, u64> = streams.iter().map(|s| (s.clone(), 0)).collect();
-    for row in tx.query(
-        "SELECT stream, version FROM premia_streams WHERE tenant = $1 AND stream = ANY($2)",
-        &[tenant, &streams],
-    )? {
-        versions.insert(row.get(0), to_u64(row.get(1)));
-    }
-    for (stream, expected) in &append.expected_versions {
-        let actual = versions[stream];
-        if actual != *expected {
-            return Ok(Err(StoreError::VersionConflict {
-                stream: stream.clone(),
-                expected: *expected,
-                actual,
-            }));
-        }
-    }
-
-    let first_sequence = current + 1;
-    let mut sequence = current;
-    let mut sequences = Vec::with_capacity(events.len());
-    let mut stream_versions = Vec::with_capacity(events.len());
-    for event in &events {
-        sequence += 1;
-        let version = versions.get_mut(&event.stream).expect("looked up above");
-        *version += 1;
-        sequences.push(to_i64(sequence));
-        stream_versions.push(to_i64(*version));
-    }
-    let names: Vec<&str> = events.iter().map(|e| e.stream.as_str()).collect();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    let payloads: Vec<&str> = events.iter().map(|e| e.payload.as_str()).collect();
-    let format_version = EVENT_FORMAT_VERSION as i16;
-    tx.execute(
-        "INSERT INTO premia_events (tenant, sequence, stream, stream_version, kind, payload,
-                                    command_id, actor, issued_at, idempotency_key, format_version)
-         SELECT $1::text, u.s, u.st, u.v, u.k, u.p::jsonb, $6::text, $7::text, $8::timestamptz,
-                $9::text, $10::smallint
-         FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $11::text[])
-              AS u(s, st, v, k, p)",
-        &[
-            tenant,
-            &sequences,
-            &names,
-            &stream_versions,
-            &kinds,
-            &command_id,
-            &actor,
-            &issued_at,
-            &append.idempotency_key,
-            &format_version,
-            &payloads,
-        ],
-    )?;
-    let touched: Vec<&String> = events.iter().map(|e| &e.stream).collect();
-    let (stream_names, stream_tops): (Vec<&str>, Vec<i64>) = versions
-        .iter()
-        .filter(|(stream, _)| touched.contains(stream))
-        .map(|(stream, version)| (stream.as_str(), to_i64(*version)))
-        .unzip();
-    tx.execute(
-        "INSERT INTO premia_streams (tenant, stream, version)
-         SELECT $1::text, u.st, u.v FROM unnest($2::text[], $3::bigint[]) AS u(st, v)
-         ON CONFLICT (tenant, stream) DO UPDATE SET version = excluded.version",
-        &[tenant, &stream_names, &stream_tops],
-    )?;
-    if let Some(key) = &append.idempotency_key {
-        let response = std::str::from_utf8(&append.response).expect("JSON is UTF-8");
-        tx.execute(
-            "INSERT INTO premia_idempotency (tenant, key, request_hash, response,
-                                             first_sequence, last_sequence, format_version)
-             VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7)",
-            &[
-                tenant,
-                key,
-                &append.request_hash,
-                &response,
-                &to_i64(first_sequence),
-                &to_i64(sequence),
-                &IDEMPOTENCY_FORMAT_VERSION,
-            ],
-        )?;
-    }
-    if !append.balance_lines.is_empty() {
-        project_balances(tx, tenant, &append.balance_lines)?;
-    }
-    last.insert(tenant.clone(), sequence);
-    Ok(Ok(AppendOutcome::Committed {
-        first_sequence,
-        last_sequence: sequence,
-    }))
-}
-
-/// Adds an append's balance lines (handed over by the writer, see
-/// [`super::event::BalanceLine`]) to the balance projection, in the append's
-/// transaction; lines of one account, currency and subledger are summed
-/// first. Amounts go to the database as decimal text (`numeric`, exact).
-fn project_balances(
-    tx: &mut Transaction<'_>,
-    tenant: &str,
-    lines: &[BalanceLine],
-) -> Result<(), postgres::Error> {
-    let accounts: Vec<&str> = lines.iter().map(|l| l.account.as_str()).collect();
-    let currencies: Vec<&str> = lines.iter().map(|l| l.currency.as_str()).collect();
-    let subledgers: Vec<&str> = lines.iter().map(|l| l.subledger.as_str()).collect();
-    let debits: Vec<String> = lines.iter().map(|l| l.debit.to_string()).collect();
-    let credits: Vec<String> = lines.iter().map(|l| l.credit.to_string()).collect();
-    tx.execute(
-        "INSERT INTO premia_ledger_balances AS b (tenant, account, currency, subledger, debits, credits)
-         SELECT $1::text, u.a, u.c, u.s, sum(u.d::numeric), sum(u.k::numeric)
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(a, c, s, d, k)
-         GROUP BY 2, 3, 4
-         ON CONFLICT (tenant, account, currency, subledger)
-         DO UPDATE SET debits = b.debits + excluded.debits, credits = b.credits + excluded.credits",
-        &[&tenant, &accounts, &currencies, &subledgers, &debits, &credits],
-    )?;
-    Ok(())
-}
-
-fn idempotency_row(
+pub(super) fn idempotency_row(
     client: &mut impl postgres::GenericClient,
     tenant: &str,
     key: &str,
 ) -> Result<Option<Result<IdempotentRecord, StoreError>>, postgres::Error> {
-    let Some(row) = client.query_opt(
-        "SELECT request_hash, response::text, first_sequence, last_sequence, format_version
-         FROM premia_idempotency WHERE tenant = $1 AND key = $2",
-        &[&tenant, &key],
-    )?
-    else {
-        return Ok(None);
-    };
+    Ok(client
+        .query_opt(
+            "SELECT request_hash, response::text, first_sequence, last_sequence, format_version
+             FROM premia_idempotency WHERE tenant = $1 AND key = $2",
+            &[&tenant, &key],
+        )?
+        .map(|row| record_of_row(&row, tenant, key)))
+}
+
+/// An idempotency record from a row whose first columns are `request_hash,
+/// response::text, first_sequence, last_sequence, format_version`.
+pub(super) fn record_of_row(
+    row: &postgres::Row,
+    tenant: &str,
+    key: &str,
+) -> Result<IdempotentRecord, StoreError> {
     let version: i16 = row.get(4);
     if version != IDEMPOTENCY_FORMAT_VERSION {
-        return Ok(Some(Err(StoreError::UnsupportedFormatVersion {
+        return Err(StoreError::UnsupportedFormatVersion {
             what: "idempotency record",
             version: version as u16,
-        })));
+        });
     }
     let response: String = row.get(1);
-    let response = match serde_json::from_str(&response) {
-        Ok(response) => response,
-        Err(error) => {
-            return Ok(Some(Err(StoreError::Corrupt(format!(
-                "idempotency record {key:?} of {tenant:?}: {error}"
-            )))));
-        }
-    };
-    Ok(Some(Ok(IdempotentRecord {
+    let response = serde_json::from_str(&response).map_err(|error| {
+        StoreError::Corrupt(format!("idempotency record {key:?} of {tenant:?}: {error}"))
+    })?;
+    Ok(IdempotentRecord {
         request_hash: row.get(0),
         response,
         first_sequence: to_u64(row.get(2)),
         last_sequence: to_u64(row.get(3)),
-    })))
+    })
 }
 
 const EVENT_COLUMNS: &str = "tenant, sequence, stream, stream_version, kind, payload::text, \

@@ -144,6 +144,10 @@ impl Planner {
             request_hash,
             expected_versions,
             expected_last_sequence,
+            // One process owns a key-value store and its queue is FIFO: an
+            // append after a broken one of its chain always expects a
+            // sequence the log has not reached, so the check below refuses it.
+            chain: _,
             events,
             // The key-value stores keep no balance projection.
             balance_lines: _,

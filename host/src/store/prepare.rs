@@ -28,6 +28,8 @@ pub(crate) struct PreparedAppend {
     pub request_hash: String,
     pub expected_versions: Vec<(String, u64)>,
     pub expected_last_sequence: Option<u64>,
+    /// The pipeline the append belongs to (see `AppendRequest::chain`).
+    pub chain: Option<u64>,
     pub events: Vec<PreparedEvent>,
     /// What the events add to the balance projection (PostgreSQL only).
     pub balance_lines: Vec<BalanceLine>,
@@ -97,6 +99,7 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
         meta,
         expected_versions,
         expected_last_sequence,
+        chain,
         events,
         balance_lines,
         response,
@@ -171,6 +174,7 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
         request_hash: meta.request_hash,
         expected_versions,
         expected_last_sequence,
+        chain,
         events: prepared,
         balance_lines,
         response,

@@ -151,6 +151,7 @@ fn request(meta: CommandMeta, events: Vec<NewEvent>) -> AppendRequest {
         meta,
         expected_versions: Vec::new(),
         expected_last_sequence: None,
+        chain: None,
         events,
         balance_lines: Vec::new(),
         response: json!({"ok": true}),

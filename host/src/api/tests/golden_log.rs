@@ -242,6 +242,7 @@ fn append_golden(store: &dyn crate::store::Store, events: &[StoredEvent]) {
                 },
                 expected_versions: Vec::new(),
                 expected_last_sequence: None,
+                chain: None,
                 events: events[start..end]
                     .iter()
                     .map(|e| NewEvent {

@@ -102,7 +102,12 @@ impl Engine {
                 let mut request = self.append_request(tenant, &meta, hash.clone(), &outcome);
                 request.expected_last_sequence = Some(guard.applied);
                 if self.store.shared() {
-                    match self.store.append(request) {
+                    request.chain = Some(guard.chain);
+                    let committed = self.store.append(request);
+                    if !matches!(committed, Ok(AppendOutcome::Committed { .. })) {
+                        guard.refused_unapplied();
+                    }
+                    match committed {
                         Ok(AppendOutcome::Committed { last_sequence, .. }) => {
                             if let Err(error) = guard.apply_all(&outcome.events) {
                                 break Err(error);

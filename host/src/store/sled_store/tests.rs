@@ -23,6 +23,7 @@ fn append(
         },
         expected_versions: Vec::new(),
         expected_last_sequence: None,
+        chain: None,
         events: events
             .iter()
             .map(|(stream, kind)| NewEvent {

@@ -1,0 +1,537 @@
+//! The PostgreSQL committer: one thread per host takes every write pending
+//! (up to `PG_BATCH_MAX`), checks and writes the whole batch in one
+//! transaction with a fixed number of statements whatever its size, and
+//! answers each writer after `COMMIT`.
+//!
+//! A batch of appends of any number of tenants costs nine round trips: lock
+//! the batch's tenant rows (name order), read the batch's idempotency keys,
+//! read the batch's stream versions, then, after checking every append in
+//! memory in queue order (idempotency, expected sequence, expected stream
+//! versions, broken chains), one multi-row insert each for events, stream
+//! versions, idempotency records and ledger balances, one update of the
+//! tenant rows, and `COMMIT`. A refused append writes nothing and does not
+//! fail the others; a batch the database refuses is rolled back whole, tried
+//! again, then append by append. Example: 40 payments of 4 tenants queued
+//! while the previous batch commits go in one transaction and one WAL flush,
+//! sequences 101..=110 of each tenant, in queue order.
+//!
+//! A lost connection fails the batch's appends with `StoreError::Io`
+//! (answered `503 store_unavailable`, safe to retry with the same
+//! idempotency key: the batch may or may not have committed) and drops the
+//! connection; the next batch connects again.
+
+use super::codec;
+use super::error::StoreError;
+use super::event::{AppendOutcome, EVENT_FORMAT_VERSION};
+use super::pg_store::{
+    BATCH_ATTEMPTS, IDEMPOTENCY_FORMAT_VERSION, PG_BATCH_MAX, URL, WriteJob, db_error,
+    reader_client, record_of_row, retryable, to_i64, to_u64,
+};
+use super::planner::Done;
+use super::prepare::{PreparedAppend, Work};
+use super::traits::IdempotentRecord;
+use chrono::{DateTime, Utc};
+use postgres::{Client, Transaction};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::mpsc::Receiver;
+
+/// Broken chains remembered per tenant (see `AppendRequest::chain`): a
+/// writer starts a new chain as soon as it learns of the break, so only the
+/// last few can still have appends queued.
+const BROKEN_CHAINS_PER_TENANT_MAX: usize = 8;
+
+/// The chains whose appends are refused from now on, per tenant.
+#[derive(Debug, Clone, Default)]
+pub(super) struct BrokenChains(HashMap<String, Vec<u64>>);
+
+impl BrokenChains {
+    fn contains(&self, tenant: &str, chain: Option<u64>) -> bool {
+        chain.is_some_and(|chain| self.0.get(tenant).is_some_and(|c| c.contains(&chain)))
+    }
+
+    fn mark(&mut self, tenant: &str, chain: Option<u64>) {
+        let Some(chain) = chain else { return };
+        let chains = self.0.entry(tenant.to_string()).or_default();
+        if !chains.contains(&chain) {
+            if chains.len() >= BROKEN_CHAINS_PER_TENANT_MAX {
+                chains.remove(0);
+            }
+            chains.push(chain);
+        }
+    }
+
+    /// Marks the chain of every append of `works`.
+    fn mark_all(&mut self, works: &[Work]) {
+        for work in works {
+            if let Work::Append(append) = work {
+                self.mark(&append.tenant, append.chain);
+            }
+        }
+    }
+}
+
+/// The committer thread: batches what is queued, commits, answers.
+pub(super) fn run_committer(url: String, first: Client, queue: Receiver<WriteJob>) {
+    URL.with(|slot| *slot.borrow_mut() = url);
+    let mut client = Some(first);
+    let mut broken = BrokenChains::default();
+    while let Ok(job) = queue.recv() {
+        let mut jobs = vec![job];
+        while jobs.len() < PG_BATCH_MAX {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let (works, replies): (Vec<Work>, Vec<_>) =
+            jobs.into_iter().map(|job| (job.work, job.reply)).unzip();
+        let results = commit_works(&mut client, &works, &mut broken);
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+fn fail_all(
+    works: &[Work],
+    error: &StoreError,
+    broken: &mut BrokenChains,
+) -> Vec<Result<Done, StoreError>> {
+    broken.mark_all(works);
+    works.iter().map(|_| Err(error.clone())).collect()
+}
+
+/// Commits works as one transaction; if the database refuses it, tries each
+/// alone.
+pub(super) fn commit_works(
+    slot: &mut Option<Client>,
+    works: &[Work],
+    broken: &mut BrokenChains,
+) -> Vec<Result<Done, StoreError>> {
+    let mut last_error = None;
+    for _ in 0..BATCH_ATTEMPTS {
+        let client = match reader_client(slot) {
+            Ok(client) => client,
+            Err(error) => return fail_all(works, &error, broken),
+        };
+        let mut attempt = broken.clone();
+        match commit_batch(client, works, &mut attempt) {
+            Ok(results) => {
+                *broken = attempt;
+                return results;
+            }
+            // No answer from the server (a lost connection): the batch may
+            // or may not have committed, so it is not tried again, and the
+            // connection is replaced before the next batch.
+            Err(error) if error.code().is_none() => {
+                *slot = None;
+                return fail_all(works, &db_error(error), broken);
+            }
+            Err(error) => {
+                let again = retryable(&error);
+                last_error = Some(error);
+                if !again {
+                    break;
+                }
+            }
+        }
+    }
+    if works.len() == 1 {
+        let error = last_error.map(db_error).expect("an error was seen");
+        return fail_all(works, &error, broken);
+    }
+    works
+        .iter()
+        .flat_map(|work| commit_works(slot, std::slice::from_ref(work), broken))
+        .collect()
+}
+
+/// What the batch has decided so far: the tenants' last sequences, stream
+/// versions and idempotency records as the database has them plus what the
+/// batch's earlier appends add, and the rows to write.
+#[derive(Default)]
+struct Batch {
+    last: HashMap<String, u64>,
+    versions: HashMap<(String, String), u64>,
+    records: HashMap<(String, String), Result<IdempotentRecord, StoreError>>,
+    events: EventRows,
+    streams: BTreeMap<(String, String), u64>,
+    keys: KeyRows,
+    balances: BalanceRows,
+}
+
+#[derive(Default)]
+struct EventRows {
+    tenant: Vec<String>,
+    sequence: Vec<i64>,
+    stream: Vec<String>,
+    stream_version: Vec<i64>,
+    kind: Vec<String>,
+    payload: Vec<String>,
+    command_id: Vec<String>,
+    actor: Vec<String>,
+    issued_at: Vec<DateTime<Utc>>,
+    key: Vec<Option<String>>,
+}
+
+#[derive(Default)]
+struct KeyRows {
+    tenant: Vec<String>,
+    key: Vec<String>,
+    hash: Vec<String>,
+    response: Vec<String>,
+    first: Vec<i64>,
+    last: Vec<i64>,
+}
+
+#[derive(Default)]
+struct BalanceRows {
+    tenant: Vec<String>,
+    account: Vec<String>,
+    currency: Vec<String>,
+    subledger: Vec<String>,
+    debit: Vec<String>,
+    credit: Vec<String>,
+}
+
+fn appends(works: &[Work]) -> impl Iterator<Item = &PreparedAppend> {
+    works.iter().filter_map(|work| match work {
+        Work::Append(append) => Some(append),
+        _ => None,
+    })
+}
+
+fn commit_batch(
+    client: &mut Client,
+    works: &[Work],
+    broken: &mut BrokenChains,
+) -> Result<Vec<Result<Done, StoreError>>, postgres::Error> {
+    let mut tx = client.transaction()?;
+    let mut batch = Batch::default();
+    read_batch_state(&mut tx, works, &mut batch)?;
+    let mut results = Vec::with_capacity(works.len());
+    for work in works {
+        let result = match work {
+            Work::Append(append) => {
+                let result = plan_append(append, &mut batch, broken);
+                if !matches!(result, Ok(AppendOutcome::Committed { .. })) {
+                    broken.mark(&append.tenant, append.chain);
+                }
+                result.map(Done::Append)
+            }
+            Work::PutBlob {
+                tenant,
+                namespace,
+                key,
+                value,
+            } => {
+                let bytes = codec::decode_blob(value).expect("encoded by prepare_put_blob");
+                tx.execute(
+                    "INSERT INTO premia_blobs (tenant, namespace, key, bytes) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (tenant, namespace, key) DO UPDATE SET bytes = excluded.bytes",
+                    &[tenant, namespace, key, &bytes],
+                )?;
+                Ok(Done::PutBlob)
+            }
+            Work::DeleteBlob {
+                tenant,
+                namespace,
+                key,
+            } => {
+                let deleted = tx.execute(
+                    "DELETE FROM premia_blobs WHERE tenant = $1 AND namespace = $2 AND key = $3",
+                    &[tenant, namespace, key],
+                )?;
+                Ok(Done::DeleteBlob(deleted > 0))
+            }
+        };
+        results.push(result);
+    }
+    write_batch(&mut tx, &batch)?;
+    tx.commit()?;
+    Ok(results)
+}
+
+/// Locks the batch's tenant rows (name order, so two hosts never deadlock)
+/// and reads their last sequences, the idempotency records of the batch's
+/// keys and the versions of the streams it names: three statements (four
+/// with new tenants).
+fn read_batch_state(
+    tx: &mut Transaction<'_>,
+    works: &[Work],
+    batch: &mut Batch,
+) -> Result<(), postgres::Error> {
+    let tenants: Vec<&str> = appends(works)
+        .map(|a| a.tenant.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if tenants.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO premia_tenants (tenant)
+         SELECT t FROM unnest($1::text[]) AS t ORDER BY t
+         ON CONFLICT (tenant) DO NOTHING",
+        &[&tenants],
+    )?;
+    for row in tx.query(
+        "SELECT tenant, last_sequence FROM premia_tenants
+         WHERE tenant = ANY($1) ORDER BY tenant FOR UPDATE",
+        &[&tenants],
+    )? {
+        batch.last.insert(row.get(0), to_u64(row.get(1)));
+    }
+    let (key_tenants, keys): (Vec<&str>, Vec<&str>) = appends(works)
+        .filter_map(|a| Some((a.tenant.as_str(), a.idempotency_key.as_deref()?)))
+        .unzip();
+    if !keys.is_empty() {
+        for row in tx.query(
+            "SELECT i.request_hash, i.response::text, i.first_sequence, i.last_sequence,
+                    i.format_version, i.tenant, i.key
+             FROM premia_idempotency i
+             JOIN unnest($1::text[], $2::text[]) AS u(t, k) ON i.tenant = u.t AND i.key = u.k",
+            &[&key_tenants, &keys],
+        )? {
+            let (tenant, key): (String, String) = (row.get(5), row.get(6));
+            let record = record_of_row(&row, &tenant, &key);
+            batch.records.insert((tenant, key), record);
+        }
+    }
+    let streams: BTreeSet<(&str, &str)> = appends(works)
+        .flat_map(|a| {
+            a.expected_versions
+                .iter()
+                .map(|(stream, _)| stream.as_str())
+                .chain(a.events.iter().map(|e| e.stream.as_str()))
+                .map(|stream| (a.tenant.as_str(), stream))
+        })
+        .collect();
+    let (stream_tenants, stream_names): (Vec<&str>, Vec<&str>) = streams.into_iter().unzip();
+    for row in tx.query(
+        "SELECT s.tenant, s.stream, s.version FROM premia_streams s
+         JOIN unnest($1::text[], $2::text[]) AS u(t, st) ON s.tenant = u.t AND s.stream = u.st",
+        &[&stream_tenants, &stream_names],
+    )? {
+        batch
+            .versions
+            .insert((row.get(0), row.get(1)), to_u64(row.get(2)));
+    }
+    Ok(())
+}
+
+/// Checks one append against the batch so far (in queue order) and adds its
+/// rows; a refusal adds nothing.
+fn plan_append(
+    append: &PreparedAppend,
+    batch: &mut Batch,
+    broken: &BrokenChains,
+) -> Result<AppendOutcome, StoreError> {
+    let tenant = &append.tenant;
+    let current = batch.last.get(tenant).copied().unwrap_or(0);
+    if broken.contains(tenant, append.chain) {
+        return Err(StoreError::SequenceConflict {
+            tenant: tenant.clone(),
+            expected: append.expected_last_sequence.unwrap_or(current),
+            actual: current,
+        });
+    }
+    // A retry wins over everything else: its versions are stale by design.
+    if let Some(key) = &append.idempotency_key {
+        match batch.records.get(&(tenant.clone(), key.clone())) {
+            Some(Err(error)) => return Err(error.clone()),
+            Some(Ok(record)) if record.request_hash == append.request_hash => {
+                return Ok(AppendOutcome::Replayed {
+                    response: record.response.clone(),
+                });
+            }
+            Some(Ok(_)) => return Err(StoreError::IdempotencyConflict { key: key.clone() }),
+            None => {}
+        }
+    }
+    if let Some(expected) = append.expected_last_sequence
+        && expected != current
+    {
+        return Err(StoreError::SequenceConflict {
+            tenant: tenant.clone(),
+            expected,
+            actual: current,
+        });
+    }
+    let version_of = |batch: &Batch, stream: &str| {
+        batch
+            .versions
+            .get(&(tenant.clone(), stream.to_string()))
+            .copied()
+            .unwrap_or(0)
+    };
+    for (stream, expected) in &append.expected_versions {
+        let actual = version_of(batch, stream);
+        if actual != *expected {
+            return Err(StoreError::VersionConflict {
+                stream: stream.clone(),
+                expected: *expected,
+                actual,
+            });
+        }
+    }
+
+    let first_sequence = current + 1;
+    let mut sequence = current;
+    for prepared in &append.events {
+        sequence += 1;
+        let version = version_of(batch, &prepared.stream) + 1;
+        let mut value = prepared.value.clone();
+        codec::fill_event_header(&mut value, sequence, version);
+        let stored =
+            codec::decode_event(tenant, sequence, &value).expect("encoded by prepare_append");
+        let rows = &mut batch.events;
+        rows.tenant.push(tenant.clone());
+        rows.sequence.push(to_i64(sequence));
+        rows.stream.push(stored.stream.clone());
+        rows.stream_version.push(to_i64(version));
+        rows.kind.push(stored.kind);
+        rows.payload
+            .push(serde_json::to_string(&stored.payload).expect("JSON serialises"));
+        rows.command_id.push(stored.command_id);
+        rows.actor.push(stored.actor);
+        rows.issued_at.push(stored.issued_at);
+        rows.key.push(append.idempotency_key.clone());
+        batch
+            .versions
+            .insert((tenant.clone(), stored.stream.clone()), version);
+        batch
+            .streams
+            .insert((tenant.clone(), stored.stream), version);
+    }
+    if let Some(key) = &append.idempotency_key {
+        let response_text = std::str::from_utf8(&append.response).expect("JSON is UTF-8");
+        let keys = &mut batch.keys;
+        keys.tenant.push(tenant.clone());
+        keys.key.push(key.clone());
+        keys.hash.push(append.request_hash.clone());
+        keys.response.push(response_text.to_string());
+        keys.first.push(to_i64(first_sequence));
+        keys.last.push(to_i64(sequence));
+        let record = IdempotentRecord {
+            request_hash: append.request_hash.clone(),
+            response: serde_json::from_str(response_text).expect("JSON parses"),
+            first_sequence,
+            last_sequence: sequence,
+        };
+        batch
+            .records
+            .insert((tenant.clone(), key.clone()), Ok(record));
+    }
+    for line in &append.balance_lines {
+        let rows = &mut batch.balances;
+        rows.tenant.push(tenant.clone());
+        rows.account.push(line.account.clone());
+        rows.currency.push(line.currency.clone());
+        rows.subledger.push(line.subledger.clone());
+        rows.debit.push(line.debit.to_string());
+        rows.credit.push(line.credit.to_string());
+    }
+    batch.last.insert(tenant.clone(), sequence);
+    Ok(AppendOutcome::Committed {
+        first_sequence,
+        last_sequence: sequence,
+    })
+}
+
+/// Writes the batch's rows: one statement per table whatever the batch's
+/// size. Balance lines of one account, currency and subledger are summed
+/// first; amounts go to the database as decimal text (`numeric`, exact).
+fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), postgres::Error> {
+    let events = &batch.events;
+    if events.sequence.is_empty() {
+        return Ok(());
+    }
+    let format_version = EVENT_FORMAT_VERSION as i16;
+    tx.execute(
+        "INSERT INTO premia_events (tenant, sequence, stream, stream_version, kind, payload,
+                                    command_id, actor, issued_at, idempotency_key, format_version)
+         SELECT u.t, u.s, u.st, u.v, u.k, u.p::jsonb, u.c, u.a, u.i, u.key, $11::smallint
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                     $7::text[], $8::text[], $9::timestamptz[], $10::text[])
+              AS u(t, s, st, v, k, p, c, a, i, key)",
+        &[
+            &events.tenant,
+            &events.sequence,
+            &events.stream,
+            &events.stream_version,
+            &events.kind,
+            &events.payload,
+            &events.command_id,
+            &events.actor,
+            &events.issued_at,
+            &events.key,
+            &format_version,
+        ],
+    )?;
+    let ((stream_tenants, stream_names), stream_tops): ((Vec<&str>, Vec<&str>), Vec<i64>) = batch
+        .streams
+        .iter()
+        .map(|((tenant, stream), version)| ((tenant.as_str(), stream.as_str()), to_i64(*version)))
+        .unzip();
+    tx.execute(
+        "INSERT INTO premia_streams (tenant, stream, version)
+         SELECT u.t, u.st, u.v FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(t, st, v)
+         ON CONFLICT (tenant, stream) DO UPDATE SET version = excluded.version",
+        &[&stream_tenants, &stream_names, &stream_tops],
+    )?;
+    let keys = &batch.keys;
+    if !keys.key.is_empty() {
+        tx.execute(
+            "INSERT INTO premia_idempotency (tenant, key, request_hash, response,
+                                             first_sequence, last_sequence, format_version)
+             SELECT u.t, u.k, u.h, u.r::jsonb, u.f, u.l, $7::smallint
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+                  AS u(t, k, h, r, f, l)",
+            &[
+                &keys.tenant,
+                &keys.key,
+                &keys.hash,
+                &keys.response,
+                &keys.first,
+                &keys.last,
+                &IDEMPOTENCY_FORMAT_VERSION,
+            ],
+        )?;
+    }
+    let lines = &batch.balances;
+    if !lines.account.is_empty() {
+        tx.execute(
+            "INSERT INTO premia_ledger_balances AS b (tenant, account, currency, subledger, debits, credits)
+             SELECT u.t, u.a, u.c, u.s, sum(u.d::numeric), sum(u.k::numeric)
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                  AS u(t, a, c, s, d, k)
+             GROUP BY 1, 2, 3, 4
+             ON CONFLICT (tenant, account, currency, subledger)
+             DO UPDATE SET debits = b.debits + excluded.debits, credits = b.credits + excluded.credits",
+            &[
+                &lines.tenant,
+                &lines.account,
+                &lines.currency,
+                &lines.subledger,
+                &lines.debit,
+                &lines.credit,
+            ],
+        )?;
+    }
+    let (names, sequences): (Vec<&str>, Vec<i64>) = batch
+        .last
+        .iter()
+        .map(|(tenant, sequence)| (tenant.as_str(), to_i64(*sequence)))
+        .unzip();
+    tx.execute(
+        "UPDATE premia_tenants SET last_sequence = u.s
+         FROM unnest($1::text[], $2::bigint[]) AS u(t, s)
+         WHERE tenant = u.t AND last_sequence <> u.s",
+        &[&names, &sequences],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
