@@ -20,6 +20,7 @@ mod reinstatement;
 mod schedule;
 mod service;
 mod shadow_report;
+pub mod snapshot;
 mod state;
 pub mod webhook_messages;
 
@@ -56,6 +57,9 @@ pub use service::{
 pub use shadow_report::{
     DifferenceRow, ErrorCount, SHADOW_SAMPLES_MAX, ShadowCall, ShadowError, ShadowRecord,
     ShadowReport, ShadowReports, ShadowSample,
+};
+pub use snapshot::{
+    SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_INTERVAL_EVENTS, SnapshotError,
 };
 pub use state::{EngineError, TenantEvent, TenantState};
 

@@ -45,6 +45,18 @@ impl Engine {
         up_to: impl Into<Option<NaiveDate>>,
         meta: &RequestMeta,
     ) -> Result<BillingRunReport, EngineError> {
+        let started = std::time::Instant::now();
+        let report = self.run_billing_unmeasured(tenant, up_to.into(), meta)?;
+        crate::telemetry::billing_run(started.elapsed(), report.accounts);
+        Ok(report)
+    }
+
+    fn run_billing_unmeasured(
+        &self,
+        tenant: &str,
+        up_to: Option<NaiveDate>,
+        meta: &RequestMeta,
+    ) -> Result<BillingRunReport, EngineError> {
         let slot = self.slot(tenant)?;
         let meta = RequestMeta {
             idempotency_key: None,
