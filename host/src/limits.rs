@@ -191,6 +191,11 @@ pub use crate::engine::NEXT_INVOICE_STEPS_MAX;
 pub use crate::engine::PREVIEW_RUNS_MAX;
 /// Most commands one account's billing run takes.
 pub use crate::engine::RUN_COMMANDS_PER_ACCOUNT_MAX;
+/// Largest chunk (one blob) of a tenant's snapshot, bytes.
+pub use crate::engine::SNAPSHOT_CHUNK_BYTES_MAX;
+/// Events between two snapshots of a running tenant (a floor on how often
+/// one is taken, not a maximum: also one at every clean shutdown).
+pub use crate::engine::SNAPSHOT_INTERVAL_EVENTS;
 /// Most days ahead the invoices-coming-due worklist looks.
 pub use crate::engine::read_model::COMING_DUE_DAYS_MAX;
 /// Most rows one page of the read model returns (accounts, invoices,
