@@ -33,6 +33,7 @@ pub async fn record(request: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`: every series in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition format 0.0.4 (see docs/operations.md)", content_type = "text/plain")), security(()), tag = "operations")]
 pub async fn metrics() -> Response {
     let body = crate::telemetry::prometheus().render();
     (
@@ -63,6 +64,7 @@ pub struct Readiness {
 
 /// `GET /readyz`: 200 when the store answers and the tenants are loaded,
 /// 503 otherwise (a load balancer sends no traffic to the host then).
+#[utoipa::path(get, path = "/readyz", responses((status = 200, body = Readiness), (status = 503, description = "the store does not answer (a problem, code `not_ready`)")), security(()), tag = "operations")]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let answer = tokio::task::spawn_blocking(move || {
         let tenants_loaded = state.engine.tenants().len();

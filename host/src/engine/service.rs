@@ -1080,7 +1080,15 @@ fn take_snapshot(
         let durable = store
             .last_sequence(tenant)
             .map_err(|e| snapshot::SnapshotError::Store(e.to_string()))?;
-        if guard.poisoned || guard.applied != durable || guard.applied <= guard.snapshot_at {
+        // On a shared store a host applies only what committed (others may
+        // have committed more since); on a store of its own, events are
+        // applied before they are durable, so all must be.
+        let all_durable = if store.shared() {
+            guard.applied <= durable
+        } else {
+            guard.applied == durable
+        };
+        if guard.poisoned || !all_durable || guard.applied <= guard.snapshot_at {
             return Ok(None);
         }
         (guard.applied, snapshot::encode(&guard.state)?)

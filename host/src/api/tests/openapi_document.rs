@@ -56,7 +56,7 @@ async fn the_document_is_served_without_a_key_as_openapi_3_1_with_bearer_securit
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
     );
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 83);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 85);
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn every_documented_operation_is_routed_by_the_router() {
             assert_ne!(body["detail"], "no such endpoint", "{method} {path}");
         }
     }
-    assert_eq!(operations, 97);
+    assert_eq!(operations, 99);
 }
 
 #[tokio::test]
