@@ -101,7 +101,6 @@ fn premium(cents: i64) -> Fields {
     fields
 }
 
-
 /// The tenant's events, produced by executing commands, and its state a
 /// snapshot interval before the end (with the number of events it holds).
 struct History {
@@ -124,13 +123,19 @@ fn produce(events_target: usize, policies: usize) -> History {
     let mut log: Vec<TenantEvent> = Vec::with_capacity(events_target + 16);
     let early_at = events_target.saturating_sub(SNAPSHOT_INTERVAL_EVENTS as usize);
     let mut early = None;
-    let mut run = |state: &mut TenantState, log: &mut Vec<TenantEvent>, command: EngineCommand, day: i64| {
-        if early.is_none() && log.len() >= early_at {
-            early = Some((state.clone(), log.len()));
-        }
-        log.extend(state.execute(&command, &context(day), &Raters).unwrap());
-    };
-    run(&mut state, &mut log, PolicyCommand::DeployProduct { product: product() }.into(), 0);
+    let mut run =
+        |state: &mut TenantState, log: &mut Vec<TenantEvent>, command: EngineCommand, day: i64| {
+            if early.is_none() && log.len() >= early_at {
+                early = Some((state.clone(), log.len()));
+            }
+            log.extend(state.execute(&command, &context(day), &Raters).unwrap());
+        };
+    run(
+        &mut state,
+        &mut log,
+        PolicyCommand::DeployProduct { product: product() }.into(),
+        0,
+    );
     for policy in 1..=policies as i64 {
         let account = format!("A{policy}");
         let locator = format!("P{policy}");
@@ -228,7 +233,10 @@ fn produce(events_target: usize, policies: usize) -> History {
 
 /// Appends the events in appends of at most 1,000.
 fn append_all(store: &dyn Store, events: &[TenantEvent]) {
-    for (n, chunk) in events.chunks(premia::store::EVENTS_PER_APPEND_MAX).enumerate() {
+    for (n, chunk) in events
+        .chunks(premia::store::EVENTS_PER_APPEND_MAX)
+        .enumerate()
+    {
         let request = AppendRequest {
             meta: CommandMeta {
                 tenant: TENANT.into(),
@@ -273,7 +281,10 @@ fn measure(name: &str, store: Arc<dyn Store>, history: &History) {
         started.elapsed().as_secs_f64()
     );
     let (full, entries) = open(&store);
-    println!("{name}: start-up without a snapshot (whole log replayed): {full:.2} s ({:.0} events/s)", history.events.len() as f64 / full);
+    println!(
+        "{name}: start-up without a snapshot (whole log replayed): {full:.2} s ({:.0} events/s)",
+        history.events.len() as f64 / full
+    );
 
     // A snapshot one interval before the end: the worst tail.
     let (early_state, early_events) = &history.early;
@@ -301,7 +312,10 @@ fn measure(name: &str, store: Arc<dyn Store>, history: &History) {
     );
     let (end, end_entries) = open(&store);
     assert_eq!(end_entries, entries);
-    println!("{name}: start-up from a snapshot at the end of the log: {end:.2} s ({:.1}x faster)", full / end);
+    println!(
+        "{name}: start-up from a snapshot at the end of the log: {end:.2} s ({:.1}x faster)",
+        full / end
+    );
 }
 
 fn main() {
@@ -319,7 +333,8 @@ fn main() {
     let sled: Arc<dyn Store> = Arc::new(SledStore::open(dir.path().join("store")).unwrap());
     measure("sled", sled, &history);
     if let Ok(url) = std::env::var("PREMIA_BENCH_POSTGRES_URL") {
-        let url = premia::store::url_with_schema(&url, &premia::store::fresh_schema_name("startup"));
+        let url =
+            premia::store::url_with_schema(&url, &premia::store::fresh_schema_name("startup"));
         let pg: Arc<dyn Store> = Arc::new(PgStore::open(&url).unwrap());
         measure("postgres", pg, &history);
     }

@@ -20,7 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// An installment slice not yet invoiced, ordered by the date it is to be
 /// invoiced on.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 pub struct PendingSlice {
     pub date: NaiveDate,
     pub policy: String,

@@ -67,7 +67,9 @@ impl InvoiceState {
 }
 
 /// An invoice's place in the index (fields in sort order).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize,
+)]
 pub struct InvoiceKey {
     pub state: InvoiceState,
     pub due: NaiveDate,

@@ -347,7 +347,13 @@ impl Engine {
     /// includes is durable and it is newer than the last one: what was
     /// saved, if anything.
     pub fn snapshot(&self, tenant: &str) -> Result<Option<snapshot::Saved>, EngineError> {
-        let Some(slot) = self.tenants.read().expect("tenants lock").get(tenant).cloned() else {
+        let Some(slot) = self
+            .tenants
+            .read()
+            .expect("tenants lock")
+            .get(tenant)
+            .cloned()
+        else {
             return Ok(None);
         };
         take_snapshot(self.store.as_ref(), tenant, &slot)

@@ -63,7 +63,9 @@ const _: () = assert!(SNAPSHOT_CHUNK_BYTES_MAX <= crate::store::BLOB_BYTES_MAX);
 pub enum SnapshotError {
     #[error("snapshot store: {0}")]
     Store(String),
-    #[error("snapshot format {found} (written by Premia {written_by}) is not format {expected} of Premia {running}")]
+    #[error(
+        "snapshot format {found} (written by Premia {written_by}) is not format {expected} of Premia {running}"
+    )]
     OtherFormat {
         found: u32,
         written_by: String,
@@ -128,13 +130,16 @@ pub struct Manifest {
     pub taken_at: DateTime<Utc>,
 }
 
+/// A (policy, term) and its first invoice.
+type FirstInvoice = ((String, u32), String);
+
 /// What the API's views of the state do not serialize, kept beside it.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Extras {
     /// Each key's earlier generations, in key order.
     key_generations: Vec<Vec<(u32, DateTime<Utc>)>>,
     /// Each account's first invoice of each (policy, term).
-    first_invoices: BTreeMap<String, Vec<((String, u32), String)>>,
+    first_invoices: BTreeMap<String, Vec<FirstInvoice>>,
     /// Each external rater's revisions' secret references, in order.
     rater_secret_refs: BTreeMap<String, Vec<String>>,
 }
@@ -211,7 +216,8 @@ pub fn encode(state: &TenantState) -> Result<Vec<u8>, SnapshotError> {
 
 /// The state encoded in `bytes` (see [`encode`]).
 pub fn decode(bytes: &[u8]) -> Result<TenantState, SnapshotError> {
-    let body: Body = rmp_serde::from_slice(bytes).map_err(|e| SnapshotError::Decode(e.to_string()))?;
+    let body: Body =
+        rmp_serde::from_slice(bytes).map_err(|e| SnapshotError::Decode(e.to_string()))?;
     let mut state = body.state;
     body.extras.restore(&mut state);
     Ok(state)
@@ -331,7 +337,8 @@ pub fn load(store: &dyn Store, tenant: &str) -> Result<Option<Loaded>, SnapshotE
             .ok_or(SnapshotError::MissingChunk(key))?;
         bytes.extend_from_slice(&chunk);
     }
-    if bytes.len() as u64 != manifest.bytes || hex::encode(Sha256::digest(&bytes)) != manifest.sha256
+    if bytes.len() as u64 != manifest.bytes
+        || hex::encode(Sha256::digest(&bytes)) != manifest.sha256
     {
         return Err(SnapshotError::BadHash);
     }

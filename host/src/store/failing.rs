@@ -105,7 +105,9 @@ impl Store for FailingStore {
 
     fn tenants(&self) -> Result<Vec<String>, StoreError> {
         if self.unreachable.load(Ordering::SeqCst) {
-            return Err(StoreError::Failed("injected: the store does not answer".into()));
+            return Err(StoreError::Failed(
+                "injected: the store does not answer".into(),
+            ));
         }
         self.inner.tenants()
     }

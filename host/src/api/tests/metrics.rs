@@ -20,7 +20,9 @@ fn sample(body: &str, name: &str, labels: &[&str]) -> f64 {
 }
 
 async fn scrape(api: &Api) -> String {
-    let (status, headers, body) = api.call_with_headers("GET", "/metrics", None, None, &[]).await;
+    let (status, headers, body) = api
+        .call_with_headers("GET", "/metrics", None, None, &[])
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         headers["content-type"]
@@ -52,16 +54,29 @@ async fn metrics_count_requests_by_route_and_status_commands_and_events_after_tr
     assert_eq!(api.get("/v1/accounts/A1", &key).await.0, StatusCode::OK);
     let after = scrape(&api).await;
 
-    let moved = |name: &str, labels: &[&str]| sample(&after, name, labels) - sample(&before, name, labels);
-    let created = [r#"route="/v1/accounts""#, r#"method="POST""#, r#"status="201""#];
-    assert!(moved("premia_http_requests_total", &created) >= 1.0, "{after}");
+    let moved =
+        |name: &str, labels: &[&str]| sample(&after, name, labels) - sample(&before, name, labels);
+    let created = [
+        r#"route="/v1/accounts""#,
+        r#"method="POST""#,
+        r#"status="201""#,
+    ];
+    assert!(
+        moved("premia_http_requests_total", &created) >= 1.0,
+        "{after}"
+    );
     assert!(moved("premia_http_request_duration_seconds_count", &created) >= 1.0);
     // The route template, never the path with the account's locator.
     let read = [r#"route="/v1/accounts/{locator}""#, r#"status="200""#];
     assert!(moved("premia_http_requests_total", &read) >= 1.0, "{after}");
     assert!(!after.contains(r#"route="/v1/accounts/A1""#));
     let refused_status = format!(r#"status="{}""#, refused.as_u16());
-    assert!(moved("premia_http_requests_total", &[r#"route="/v1/policies""#, &refused_status]) >= 1.0);
+    assert!(
+        moved(
+            "premia_http_requests_total",
+            &[r#"route="/v1/policies""#, &refused_status]
+        ) >= 1.0
+    );
     assert!(moved("premia_commands_total", &[r#"outcome="committed""#]) >= 2.0);
     assert!(moved("premia_commands_total", &[r#"outcome="refused""#]) >= 1.0);
     // The product's event and the account's.
@@ -78,12 +93,17 @@ async fn readyz_says_ready_when_the_store_answers_and_503_when_it_does_not() {
     assert_eq!(body["ready"], json!(true));
     assert_eq!(body["store"], json!(true));
 
-    let failing = Arc::new(crate::store::failing::FailingStore::new(crate::store::test_store()));
+    let failing = Arc::new(crate::store::failing::FailingStore::new(
+        crate::store::test_store(),
+    ));
     let api = Api::over(failing.clone());
     failing.fail_reads(true);
     let (status, body) = api.call("GET", "/readyz", None, None, &[]).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], json!(503), "a problem: {body}");
     failing.fail_reads(false);
-    assert_eq!(api.call("GET", "/readyz", None, None, &[]).await.0, StatusCode::OK);
+    assert_eq!(
+        api.call("GET", "/readyz", None, None, &[]).await.0,
+        StatusCode::OK
+    );
 }

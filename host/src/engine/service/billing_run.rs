@@ -64,7 +64,7 @@ impl Engine {
         };
         let (accounts, up_to, context) = {
             let guard = self.lock(tenant, &slot)?;
-            let up_to = guard.state.run_date(up_to.into(), Utc::now())?;
+            let up_to = guard.state.run_date(up_to, Utc::now())?;
             let accounts: Vec<String> = guard.state.collections.accounts.keys().cloned().collect();
             (accounts, up_to, super::command_context(&meta, &guard.state))
         };

@@ -226,11 +226,16 @@ fn start_up_uses_good_snapshots_and_ignores_bad_ones(store: Arc<dyn Store>) {
     marked.collections.accounts.get_mut("A1").unwrap().credit += Decimal::new(100_000, 2);
     // Saved as a newer snapshot of the same sequence is refused, so the
     // manifest is removed first.
-    store.delete_blob("t1", SNAPSHOT_NAMESPACE, "latest").unwrap();
+    store
+        .delete_blob("t1", SNAPSHOT_NAMESPACE, "latest")
+        .unwrap();
     save_encoded(store.as_ref(), "t1", 12, &encode(&marked).unwrap())
         .unwrap()
         .unwrap();
-    assert_eq!(credit(&engine(Arc::clone(&store))), Decimal::new(100_700, 2));
+    assert_eq!(
+        credit(&engine(Arc::clone(&store))),
+        Decimal::new(100_700, 2)
+    );
 
     // A chunk whose bytes changed: bad hash, ignored.
     let manifest = manifest(store.as_ref(), "t1").unwrap().unwrap();
