@@ -402,7 +402,7 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
             calls += 1;
         }
     }
-    assert_eq!(calls, 97);
+    assert_eq!(calls, 99);
     assert_eq!(
         store.last_sequence("acme").unwrap(),
         acme_events,
