@@ -244,7 +244,7 @@ fn append_all(store: &dyn Store, events: &[TenantEvent]) {
                 actor: "bench".into(),
                 issued_at: Utc::now(),
                 idempotency_key: None,
-                request_hash: String::new(),
+                request_hash: format!("load-{n}"),
             },
             expected_versions: Vec::new(),
             expected_last_sequence: None,
