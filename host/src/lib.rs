@@ -32,4 +32,5 @@ pub mod plugin;
 pub mod policy;
 pub mod rating;
 pub mod store;
+pub mod telemetry;
 pub mod webhooks;

@@ -199,6 +199,11 @@ pub use crate::engine::PREVIEW_RUNS_MAX;
 pub use crate::engine::RUN_COMMANDS_PER_ACCOUNT_MAX;
 /// How long a tenant commits one command at a time after another host raced it, ms.
 pub use crate::engine::SHARED_CONTENDED_MS;
+/// Largest chunk (one blob) of a tenant's snapshot, bytes.
+pub use crate::engine::SNAPSHOT_CHUNK_BYTES_MAX;
+/// Events between two snapshots of a running tenant (a floor on how often
+/// one is taken, not a maximum: also one at every clean shutdown).
+pub use crate::engine::SNAPSHOT_INTERVAL_EVENTS;
 /// Most days ahead the invoices-coming-due worklist looks.
 pub use crate::engine::read_model::COMING_DUE_DAYS_MAX;
 /// Most rows one page of the read model returns (accounts, invoices,

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod console;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod problems;
 pub mod routes;
@@ -36,7 +37,10 @@ pub const JSON_BODY_BYTES_MAX: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let api = api_router(state.clone());
     // The console's actions go through the API router itself.
-    api.clone().merge(console::router(state, api))
+    api.clone()
+        .merge(console::router(state, api))
+        // Every request, the console's too, by route template and status.
+        .layer(axum::middleware::from_fn(metrics::record))
 }
 
 /// The JSON API alone (no console).
@@ -44,6 +48,8 @@ fn api_router(state: AppState) -> Router {
     let component_bytes_max = state.raters.plugins.limits().component_bytes_max;
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(metrics::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/v1/products",
             post(config::deploy_product).get(config::list_products),

@@ -48,6 +48,7 @@ use utoipa::{PartialSchema, ToSchema};
         billing::reject_disbursement, billing::reverse_disbursement,
         billing::place_hold, billing::release_hold, billing::change_plan,
         pending::list_pending,
+        super::metrics::readyz, super::metrics::metrics,
         clock::get_clock, clock::set_clock,
         ledger::entries, ledger::balances, ledger::trial_balance, ledger::events,
         exports::export,

@@ -29,6 +29,7 @@ mod deductible;
 mod feed;
 mod golden_log;
 mod keys;
+mod metrics;
 mod money;
 mod on_account;
 mod openapi_document;

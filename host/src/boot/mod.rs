@@ -135,7 +135,7 @@ pub fn start_collections(state: &AppState) -> crate::engine::collect::Collection
     Engine::start_collections(&state.engine, state.raters.secrets.clone())
 }
 
-/// Runs the server until Ctrl-C.
+/// Runs the server until Ctrl-C, then saves every tenant's snapshot.
 pub async fn serve(options: ServeOptions) -> Result<(), BootError> {
     let data = options.data.clone();
     let store = options.store.clone();
@@ -162,5 +162,10 @@ pub async fn serve(options: ServeOptions) -> Result<(), BootError> {
             options.listen
         );
     }
-    Ok(crate::api::server::serve(state, options.listen).await?)
+    let engine = std::sync::Arc::clone(&state.engine);
+    let served = crate::api::server::serve(state, options.listen).await;
+    // A clean shutdown saves every tenant's snapshot, so the next start-up
+    // replays nothing.
+    let _ = tokio::task::spawn_blocking(move || engine.snapshot_all()).await;
+    Ok(served?)
 }

@@ -20,7 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// An installment slice not yet invoiced, ordered by the date it is to be
 /// invoiced on.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    utoipa::ToSchema, Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 pub struct PendingSlice {
     pub date: NaiveDate,
     pub policy: String,
@@ -29,7 +31,7 @@ pub struct PendingSlice {
 }
 
 /// A charge of the policy book billed whole, not yet invoiced.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PendingCharge {
     /// Its policy; none for an account's own flat charges.
     pub policy: Option<String>,
@@ -39,7 +41,7 @@ pub struct PendingCharge {
 }
 
 /// One account's billing state.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AccountBilling {
     pub locator: String,
     pub currency: Currency,
@@ -58,7 +60,7 @@ pub struct AccountBilling {
     pub credit: Decimal,
     /// The part of `credit` flagged for deductibles (seed 003): it pays
     /// deductible invoices only, and other invoices never take it.
-    #[serde(skip_serializing_if = "Decimal::is_zero")]
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
     pub deductible_credit: Decimal,
     /// The parts of `credit` reserved for a policy term or a transaction
     /// (seed 003): they pay only invoices of their scope.

@@ -161,7 +161,7 @@ impl Invoice {
 }
 
 /// An invoice and what has happened to it since it was issued.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct InvoiceRecord {
     pub invoice: Invoice,
     /// Settled by payments.

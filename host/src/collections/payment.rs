@@ -46,7 +46,7 @@ pub struct Payment {
 }
 
 /// A payment and whether it was reversed.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PaymentRecord {
     pub payment: Payment,
     pub reversed_on: Option<NaiveDate>,

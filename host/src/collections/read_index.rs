@@ -67,7 +67,9 @@ impl InvoiceState {
 }
 
 /// An invoice's place in the index (fields in sort order).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize,
+)]
 pub struct InvoiceKey {
     pub state: InvoiceState,
     pub due: NaiveDate,
@@ -77,7 +79,7 @@ pub struct InvoiceKey {
 }
 
 /// The read model's indexes of a tenant's billing state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct ReadIndex {
     /// (lower-cased locator or name, account locator).
     pub search: BTreeSet<(String, String)>,

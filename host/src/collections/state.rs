@@ -11,7 +11,7 @@ use crate::policy::{BookEvent, PolicyBook};
 use std::collections::BTreeMap;
 
 /// A tenant's billing state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct Collections {
     pub settings: BillingSettings,
     pub accounts: BTreeMap<String, AccountBilling>,

@@ -25,7 +25,7 @@ pub struct WriteOff {
 }
 
 /// A write-off and whether it was reversed.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct WriteOffRecord {
     pub write_off: WriteOff,
     pub reversed_on: Option<NaiveDate>,

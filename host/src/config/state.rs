@@ -18,14 +18,14 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Who recorded a change, and when.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Recorded {
     pub by: String,
     pub at: DateTime<Utc>,
 }
 
 /// One uploaded plugin version.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PluginVersion {
     pub version: String,
     pub component_sha256: String,
@@ -56,7 +56,7 @@ pub fn edition_sha256(component_sha256: &str, tables: &BTreeMap<String, String>)
 }
 
 /// An activation (immediate or scheduled) of a version.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Activation {
     pub version: String,
     pub from: NaiveDate,
@@ -67,7 +67,7 @@ pub struct Activation {
 }
 
 /// A plugin name's versions and activations.
-#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PluginHistory {
     pub versions: BTreeMap<String, PluginVersion>,
     /// In the order they were recorded.
@@ -97,7 +97,7 @@ impl PluginHistory {
 }
 
 /// One registration of an external rater (header names only).
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RaterRevision {
     pub revision: u32,
     pub url: String,
@@ -109,7 +109,7 @@ pub struct RaterRevision {
 }
 
 /// A tenant's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct ConfigState {
     pub plugins: BTreeMap<String, PluginHistory>,
     pub raters: BTreeMap<String, Vec<RaterRevision>>,

@@ -383,7 +383,7 @@ impl From<ProrationError> for AccountingError {
 }
 
 /// A closed month: who closed it and when.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ClosedPeriod {
     pub period: Month,
     pub actor: String,
@@ -391,7 +391,7 @@ pub struct ClosedPeriod {
 }
 
 /// A version of the GL mapping.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct GlMappingVersion {
     pub version: u32,
     pub mapping: GlMapping,
@@ -400,7 +400,7 @@ pub struct GlMappingVersion {
 }
 
 /// A tenant's accounting state, rebuilt from its log.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 pub struct Accounting {
     /// Per charge, the premium earned posted so far.
     earned: BTreeMap<String, Decimal>,

@@ -133,7 +133,7 @@ impl BindingEvent {
 }
 
 /// A tenant's held transactions, by locator.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 pub struct PendingTransactions {
     pub by_locator: BTreeMap<String, PendingTransaction>,
     /// Locators in arrival order.

@@ -88,7 +88,7 @@ impl ClockError {
 }
 
 /// A tenant's clock: its own date for a test tenant, the wall clock otherwise.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct TenantClock {
     /// A test tenant's today; `None` for a normal tenant.
     pub test_today: Option<NaiveDate>,

@@ -24,6 +24,7 @@ mod reinstatement;
 mod schedule;
 mod service;
 mod shadow_report;
+pub mod snapshot;
 mod state;
 mod warehouse;
 pub mod webhook_messages;
@@ -71,6 +72,9 @@ pub use service::{
 pub use shadow_report::{
     DifferenceRow, ErrorCount, SHADOW_SAMPLES_MAX, ShadowCall, ShadowError, ShadowRecord,
     ShadowReport, ShadowReports, ShadowSample,
+};
+pub use snapshot::{
+    SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_INTERVAL_EVENTS, SnapshotError,
 };
 pub use state::{EngineError, TenantEvent, TenantState};
 pub use warehouse::WarehouseFilter;

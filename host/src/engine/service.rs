@@ -43,6 +43,7 @@ pub use bundle_preview::{PreviewStep, SummarizedPreview};
 pub use shadow::{SHADOW_ACTOR, SHADOW_QUEUE_JOBS_MAX};
 
 use super::command::EngineCommand;
+use super::snapshot::{self, SNAPSHOT_INTERVAL_EVENTS};
 use super::state::{EngineError, TenantEvent, TenantState};
 use crate::billing::Arithmetic;
 use crate::collections::{InvoiceAdjuster, NoInvoicingPlugins};
@@ -150,6 +151,8 @@ struct Tenant {
     applied: u64,
     in_flight: HashMap<String, Arc<KeyWait>>,
     poisoned: bool,
+    /// The sequence of the tenant's latest snapshot known here.
+    snapshot_at: u64,
     /// The configuration generation and test-clock day last handed to the
     /// config sink.
     config_seen: (u64, Option<chrono::NaiveDate>),
@@ -177,12 +180,13 @@ impl Tenant {
     }
 
     /// A tenant state with nothing in flight.
-    fn new(state: TenantState, applied: u64) -> Self {
+    fn new(state: TenantState, applied: u64, snapshot_at: u64) -> Self {
         Tenant {
             state,
             applied,
             in_flight: HashMap::new(),
             poisoned: false,
+            snapshot_at,
             config_seen: (0, None),
             chain: next_chain(),
             appends_in_flight: 0,
@@ -254,6 +258,10 @@ pub struct Engine {
     retries: AtomicU64,
     /// The queue to the shadow rating worker, once started.
     shadow: std::sync::OnceLock<shadow::ShadowQueue>,
+    /// Events between two snapshots of a tenant taken while it runs.
+    snapshot_interval: u64,
+    /// Tenants whose snapshot is being taken in the background.
+    snapshotting: Arc<Mutex<BTreeSet<String>>>,
 }
 
 /// A stable hash of a command's body, to tell a retry from a different
@@ -282,16 +290,19 @@ impl Engine {
             commands: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             shadow: std::sync::OnceLock::new(),
+            snapshot_interval: SNAPSHOT_INTERVAL_EVENTS,
+            snapshotting: Arc::new(Mutex::new(BTreeSet::new())),
         };
         for tenant in engine.store.tenants().map_err(store_error)? {
-            let (state, applied) = engine.rebuild_to_end(&tenant)?;
-            let slot = Tenant::new(state, applied);
+            let (state, applied, snapshot_at) = engine.load_tenant(&tenant)?;
+            let slot = Tenant::new(state, applied, snapshot_at);
             engine
                 .tenants
                 .write()
                 .expect("tenants lock")
                 .insert(tenant, Arc::new(RwLock::new(slot)));
         }
+        crate::telemetry::tenants_loaded(engine.tenants.read().expect("tenants lock").len());
         Ok(engine)
     }
 
@@ -345,9 +356,114 @@ impl Engine {
 
     /// A tenant's state rebuilt from its log, and the sequence it reached.
     fn rebuild_to_end(&self, tenant: &str) -> Result<(TenantState, u64), EngineError> {
-        let mut state = TenantState::new(tenant)?;
-        let applied = self.apply_from(tenant, &mut state, 0)?;
-        Ok((state, applied))
+        self.load_tenant(tenant)
+            .map(|(state, applied, _)| (state, applied))
+    }
+
+    /// A tenant's state from its latest good snapshot and the events after
+    /// it (or from the whole log when it has no good snapshot), the sequence
+    /// it reached and the snapshot's sequence (0 without one).
+    fn load_tenant(&self, tenant: &str) -> Result<(TenantState, u64, u64), EngineError> {
+        let started = std::time::Instant::now();
+        let (mut state, from) = match self.good_snapshot(tenant) {
+            Some(loaded) => (loaded.state, loaded.sequence),
+            None => (TenantState::new(tenant)?, 0),
+        };
+        let applied = self.apply_from(tenant, &mut state, from)?;
+        crate::telemetry::tenant_loaded(started.elapsed(), applied - from);
+        tracing::info!(
+            tenant,
+            snapshot_sequence = from,
+            replayed = applied - from,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "tenant loaded"
+        );
+        Ok((state, applied, from))
+    }
+
+    /// The tenant's latest snapshot, if it is good; a snapshot that cannot
+    /// be used is logged and ignored.
+    fn good_snapshot(&self, tenant: &str) -> Option<snapshot::Loaded> {
+        let started = std::time::Instant::now();
+        match snapshot::load(self.store.as_ref(), tenant) {
+            Ok(Some(loaded)) => {
+                crate::telemetry::snapshot_loaded(started.elapsed());
+                Some(loaded)
+            }
+            Ok(None) => None,
+            Err(error) => {
+                crate::telemetry::snapshot_ignored(error.code());
+                tracing::warn!(tenant, code = error.code(), %error, "snapshot ignored; replaying the log");
+                None
+            }
+        }
+    }
+
+    /// The engine taking a snapshot of a tenant every `events` events
+    /// (default [`SNAPSHOT_INTERVAL_EVENTS`]).
+    pub fn with_snapshot_interval(mut self, events: u64) -> Self {
+        self.snapshot_interval = events.max(1);
+        self
+    }
+
+    /// Saves a snapshot of the tenant's state now, if every event it
+    /// includes is durable and it is newer than the last one: what was
+    /// saved, if anything.
+    pub fn snapshot(&self, tenant: &str) -> Result<Option<snapshot::Saved>, EngineError> {
+        let Some(slot) = self
+            .tenants
+            .read()
+            .expect("tenants lock")
+            .get(tenant)
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        take_snapshot(self.store.as_ref(), tenant, &slot)
+            .map_err(|e| EngineError::Store(e.to_string()))
+    }
+
+    /// Saves a snapshot of every tenant (at a clean shutdown); a tenant
+    /// that fails is logged and the others are saved.
+    pub fn snapshot_all(&self) {
+        for tenant in self.tenants() {
+            if let Err(error) = self.snapshot(&tenant) {
+                tracing::warn!(tenant, %error, "snapshot at shutdown failed");
+            }
+        }
+    }
+
+    /// Starts a snapshot of the tenant in the background if it moved
+    /// [`Engine::with_snapshot_interval`] events past its last one.
+    fn snapshot_if_due(&self, tenant: &str, slot: &TenantSlot) {
+        let due = {
+            let guard = slot.read().expect("tenant lock");
+            !guard.poisoned && guard.applied >= guard.snapshot_at + self.snapshot_interval
+        };
+        if !due
+            || !self
+                .snapshotting
+                .lock()
+                .expect("snapshotting lock")
+                .insert(tenant.to_string())
+        {
+            return;
+        }
+        let store = Arc::clone(&self.store);
+        let slot = Arc::clone(slot);
+        let running = Arc::clone(&self.snapshotting);
+        let tenant = tenant.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("premia-snapshot".into())
+            .spawn(move || {
+                if let Err(error) = take_snapshot(store.as_ref(), &tenant, &slot) {
+                    tracing::warn!(tenant, %error, "snapshot failed");
+                }
+                running.lock().expect("snapshotting lock").remove(&tenant);
+            });
+        if spawned.is_err() {
+            tracing::warn!("could not start a snapshot thread");
+        }
     }
 
     /// Applies the tenant's events after `after` to `state`; returns the
@@ -384,15 +500,58 @@ impl Engine {
         if !self.store.shared() {
             return Ok(());
         }
-        match self.apply_from(tenant, &mut tenant_slot.state, tenant_slot.applied) {
-            Ok(applied) => {
-                tenant_slot.applied = applied;
-                Ok(())
-            }
+        match self.catch_up_events(tenant, tenant_slot) {
+            Ok(()) => Ok(()),
             Err(error) => {
                 tenant_slot.poisoned = true;
                 Err(error)
             }
+        }
+    }
+
+    /// Applies the events other hosts appended after the state. A host far
+    /// behind (a tenant it had never loaded, or a full read batch behind)
+    /// first moves to the tenant's latest good snapshot if it is ahead of
+    /// its state, as at start-up; the usual catch-up of a few events costs
+    /// nothing more than its one read.
+    fn catch_up_events(&self, tenant: &str, slot: &mut Tenant) -> Result<(), EngineError> {
+        let mut looked_for_snapshot = false;
+        loop {
+            let batch = self
+                .store
+                .read(tenant, slot.applied, REBUILD_BATCH_EVENTS)
+                .map_err(store_error)?;
+            if !looked_for_snapshot && batch.len() >= REBUILD_BATCH_EVENTS {
+                looked_for_snapshot = true;
+                if let Some(loaded) = self.good_snapshot(tenant)
+                    && loaded.sequence > slot.applied
+                {
+                    tracing::info!(
+                        tenant,
+                        from = slot.applied,
+                        to = loaded.sequence,
+                        "caught up from a snapshot"
+                    );
+                    slot.state = loaded.state;
+                    slot.applied = loaded.sequence;
+                    slot.snapshot_at = loaded.sequence;
+                    continue;
+                }
+            }
+            let Some(last) = batch.last() else {
+                return Ok(());
+            };
+            if batch.first().map(|e| e.sequence) != Some(slot.applied + 1) {
+                return Err(EngineError::Corrupt(format!(
+                    "the log of {tenant} continues after {} at {}",
+                    slot.applied, batch[0].sequence
+                )));
+            }
+            let last = last.sequence;
+            for stored in &batch {
+                slot.state.apply(&decode(stored)?)?;
+            }
+            slot.applied = last;
         }
     }
 
@@ -405,8 +564,9 @@ impl Engine {
             return Ok(Arc::clone(slot));
         }
         let state = TenantState::new(tenant)?;
-        let slot = Arc::new(RwLock::new(Tenant::new(state, 0)));
+        let slot = Arc::new(RwLock::new(Tenant::new(state, 0, 0)));
         tenants.insert(tenant.to_string(), Arc::clone(&slot));
+        crate::telemetry::tenants_loaded(tenants.len());
         Ok(slot)
     }
 
@@ -420,9 +580,10 @@ impl Engine {
     ) -> Result<RwLockWriteGuard<'a, Tenant>, EngineError> {
         let mut guard = slot.write().expect("tenant lock");
         if guard.poisoned {
-            let (state, applied) = self.rebuild_to_end(tenant)?;
+            let (state, applied, snapshot_at) = self.load_tenant(tenant)?;
             guard.state = state;
             guard.applied = applied;
+            guard.snapshot_at = snapshot_at;
             guard.poisoned = false;
             guard.chain = next_chain();
         }
@@ -474,11 +635,33 @@ impl Engine {
     ) -> Result<CommandOutcome, EngineError> {
         let hash = request_hash(command);
         let slot = self.slot(tenant)?;
-        if self.store.shared() {
-            return self.execute_shared(tenant, command, meta, hash, &slot);
+        let result = if self.store.shared() {
+            self.execute_shared(tenant, command, meta, hash, &slot)
+        } else {
+            self.execute_local(tenant, command, meta, hash, &slot)
+        };
+        match &result {
+            Ok(outcome) if outcome.replayed => crate::telemetry::command("replayed", "", 0),
+            Ok(outcome) => {
+                crate::telemetry::command("committed", "", outcome.events.len());
+                self.snapshot_if_due(tenant, &slot);
+            }
+            Err(error) => crate::telemetry::command("refused", error.code(), 0),
         }
+        result
+    }
+
+    /// [`Engine::execute`] on a store only this process appends to.
+    fn execute_local(
+        &self,
+        tenant: &str,
+        command: &EngineCommand,
+        meta: &RequestMeta,
+        hash: String,
+        slot: &TenantSlot,
+    ) -> Result<CommandOutcome, EngineError> {
         let (pending, outcome, key_wait, shadow_jobs) = {
-            let mut guard = self.lock(tenant, &slot)?;
+            let mut guard = self.lock(tenant, slot)?;
             if let Some(key) = &meta.idempotency_key {
                 if let Some(in_flight) = guard.in_flight.get(key).cloned() {
                     drop(guard);
@@ -1035,6 +1218,53 @@ impl Engine {
 
 /// Every ledger balance `events` post to, before (in `before`) and after
 /// (in `after`).
+/// Encodes the tenant's state under its read lock (commands wait; reads
+/// go on) if every event it includes is durable, then saves it outside the
+/// lock. Nothing is saved for a state ahead of the log (appends in flight)
+/// or no newer than the last snapshot.
+fn take_snapshot(
+    store: &dyn Store,
+    tenant: &str,
+    slot: &TenantSlot,
+) -> Result<Option<snapshot::Saved>, snapshot::SnapshotError> {
+    let started = std::time::Instant::now();
+    let (sequence, encoded) = {
+        let guard = slot.read().expect("tenant lock");
+        let durable = store
+            .last_sequence(tenant)
+            .map_err(|e| snapshot::SnapshotError::Store(e.to_string()))?;
+        // On a shared store a host applies only what committed (others may
+        // have committed more since); on a store of its own, events are
+        // applied before they are durable, so all must be.
+        // Appends in flight (pipelined) may yet be refused: never snapshot
+        // a state that holds them, even when another host's commits brought
+        // the log to the same sequence.
+        let all_durable = if store.shared() {
+            guard.appends_in_flight == 0 && guard.applied <= durable
+        } else {
+            guard.applied == durable
+        };
+        if guard.poisoned || !all_durable || guard.applied <= guard.snapshot_at {
+            return Ok(None);
+        }
+        (guard.applied, snapshot::encode(&guard.state)?)
+    };
+    let saved = snapshot::save_encoded(store, tenant, sequence, &encoded)?;
+    if let Some(saved) = &saved {
+        let mut guard = slot.write().expect("tenant lock");
+        guard.snapshot_at = guard.snapshot_at.max(saved.sequence);
+        crate::telemetry::snapshot_saved(started.elapsed(), saved.bytes);
+        tracing::info!(
+            tenant,
+            sequence = saved.sequence,
+            bytes = saved.bytes,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "snapshot saved"
+        );
+    }
+    Ok(saved)
+}
+
 fn balance_changes(before: &Ledger, after: &Ledger, events: &[TenantEvent]) -> Vec<BalanceChange> {
     let touched: BTreeSet<&AccountKey> = journal_entries(events)
         .flat_map(|entry| entry.lines.iter().map(|line| &line.account))

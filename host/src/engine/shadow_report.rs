@@ -102,7 +102,7 @@ impl ShadowError {
 }
 
 /// How often a line differed, and by how much.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DifferenceRow {
     #[serde(flatten)]
     pub key: LineKey,
@@ -117,7 +117,7 @@ pub struct DifferenceRow {
 }
 
 /// Challenger failures of one kind.
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ErrorCount {
     /// `declined`, `invalid_input`, `rater_unavailable`, `rater_deadline`,
     /// `plugin_trap`, ... or `panic`.
@@ -126,7 +126,7 @@ pub struct ErrorCount {
 }
 
 /// A product's shadow rating so far.
-#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ShadowReport {
     /// Calls compared (committed commands only; quotes and previews are
     /// never sent to the challenger).
@@ -208,7 +208,7 @@ impl ShadowReport {
 }
 
 /// Every product's shadow report of a tenant.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct ShadowReports {
     by_product: BTreeMap<String, ShadowReport>,
 }

@@ -316,7 +316,7 @@ impl EngineError {
 }
 
 /// A tenant's book, ledger and billing state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TenantState {
     pub book: PolicyBook,
     pub ledger: Ledger,

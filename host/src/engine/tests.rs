@@ -26,7 +26,7 @@ mod billing;
 mod model;
 mod service;
 
-fn context(step: usize) -> CommandContext {
+pub(super) fn context(step: usize) -> CommandContext {
     CommandContext {
         actor: "proptest".into(),
         issued_at: Utc.with_ymd_and_hms(2021, 1, 1, 12, 0, 0).unwrap()
@@ -54,7 +54,7 @@ fn peril(cents: u32) -> PerilData {
     }
 }
 
-fn start() -> TenantState {
+pub(super) fn start() -> TenantState {
     let mut state = TenantState::new("tenant-a").unwrap();
     let mut product = auto_product();
     product.default_plan = "monthly".into();
@@ -117,7 +117,7 @@ fn start() -> TenantState {
 }
 
 #[derive(Debug, Clone)]
-enum Step {
+pub(super) enum Step {
     Premium { day: u32, cents: u32 },
     AddPeril { day: u32, cents: u32 },
     RemovePeril { day: u32 },
@@ -128,7 +128,7 @@ enum Step {
     Fee { cents: u32 },
 }
 
-fn step() -> impl Strategy<Value = Step> {
+pub(super) fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => (0u32..365, 1u32..500_000).prop_map(|(day, cents)| Step::Premium { day, cents }),
         1 => (0u32..365, 1u32..100_000).prop_map(|(day, cents)| Step::AddPeril { day, cents }),
@@ -141,7 +141,7 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn command(state: &TenantState, step: &Step, index: usize) -> EngineCommand {
+pub(super) fn command(state: &TenantState, step: &Step, index: usize) -> EngineCommand {
     let policy = state.book.policy("P1").unwrap();
     let day = |d: u32| NaiveDate::from_ymd_opt(2021, 1, 1).unwrap() + Duration::days(i64::from(d));
     match step {

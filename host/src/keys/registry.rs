@@ -25,7 +25,7 @@ pub const GRACE_SECONDS_MAX: u64 = 7 * 24 * 60 * 60;
 pub const LABEL_CHARS_MAX: usize = 64;
 
 /// One key, as its events made it (no secret, no hash).
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ApiKey {
     pub id: String,
     pub role: Role,
@@ -35,18 +35,18 @@ pub struct ApiKey {
     /// The current secret's generation (0 until the first rotation).
     pub generation: u32,
     /// When the key was last rotated.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_at: Option<DateTime<Utc>>,
     /// Earlier generations still valid, with the end of their grace.
     #[serde(skip)]
     pub previous: Vec<(u32, DateTime<Utc>)>,
     /// Until when the secret replaced by the last rotation is accepted.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_valid_until: Option<DateTime<Utc>>,
     pub revoked: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_by: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -63,13 +63,36 @@ impl ApiKey {
 }
 
 /// A tenant's keys, in the order they were created.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 pub struct ApiKeys {
     keys: Vec<ApiKey>,
+    /// Rebuilt from `keys` after a snapshot is loaded ([`ApiKeys::restore`]).
+    #[serde(skip)]
     index: HashMap<String, usize>,
 }
 
 impl ApiKeys {
+    /// Each key's earlier generations still valid (what the API's view of a
+    /// key leaves out), for a snapshot of the tenant's state.
+    pub(crate) fn previous_generations(&self) -> Vec<Vec<(u32, DateTime<Utc>)>> {
+        self.keys.iter().map(|key| key.previous.clone()).collect()
+    }
+
+    /// After a snapshot is loaded: puts back each key's earlier generations
+    /// (in key order, as [`ApiKeys::previous_generations`] gave them) and
+    /// rebuilds the index by id.
+    pub(crate) fn restore(&mut self, previous: Vec<Vec<(u32, DateTime<Utc>)>>) {
+        for (key, previous) in self.keys.iter_mut().zip(previous) {
+            key.previous = previous;
+        }
+        self.index = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| (key.id.clone(), i))
+            .collect();
+    }
+
     /// Every key, oldest first (revoked ones included).
     pub fn all(&self) -> &[ApiKey] {
         &self.keys

@@ -43,7 +43,7 @@ pub enum Posting {
 }
 
 /// Running totals of the debit and credit lines of one account key or currency.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 struct Turnover {
     debits: Decimal,
     credits: Decimal,
@@ -87,7 +87,7 @@ impl Turnover {
 /// assert_eq!(credit, Decimal::new(5_000, 2));
 /// assert!(ledger.trial_balance(Currency::USD).is_balanced());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct Ledger {
     tenant: String,
     entries: Vec<JournalEntry>,

@@ -610,9 +610,12 @@ impl PluginRuntime {
         } else {
             self.call_here(plugin, Lane::Normal, body)
         };
+        let error_code = result.as_ref().err().map(|e| e.code()).unwrap_or_default();
+        crate::telemetry::plugin_call(id, report.fuel_consumed, report.wall_time_us, error_code);
         if let Err(error) = &result
             && is_strike(error)
         {
+            crate::telemetry::plugin_quarantined(id);
             self.quarantine.strike(id, Instant::now());
         }
         (result, report)

@@ -149,6 +149,18 @@ impl ExternalRater {
         request: &RateRequest,
         call: &RatingCall,
     ) -> Result<RateResponse, RatingError> {
+        let started = std::time::Instant::now();
+        let result = self.rate_with_call_unmeasured(request, call);
+        let code = result.as_ref().err().map(|e| e.code()).unwrap_or_default();
+        crate::telemetry::external_rater_call(started.elapsed(), code);
+        result
+    }
+
+    fn rate_with_call_unmeasured(
+        &self,
+        request: &RateRequest,
+        call: &RatingCall,
+    ) -> Result<RateResponse, RatingError> {
         if request.operation == Operation::Cancellation {
             tracing::debug!(rater = %self.name, "cancellation priced locally at zero");
             return Ok(zero_response(request));

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 pub struct FailingStore {
     inner: Arc<dyn Store>,
     failing: AtomicBool,
+    /// Whether listing tenants fails too (a store that does not answer).
+    unreachable: AtomicBool,
     /// Writes refused so far.
     pub refused: AtomicU64,
 }
@@ -25,6 +27,7 @@ impl FailingStore {
         FailingStore {
             inner,
             failing: AtomicBool::new(false),
+            unreachable: AtomicBool::new(false),
             refused: AtomicU64::new(0),
         }
     }
@@ -32,6 +35,12 @@ impl FailingStore {
     /// Starts or stops refusing writes.
     pub fn fail_writes(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Starts or stops failing to list tenants, as a store that does not
+    /// answer at all (what a readiness probe asks).
+    pub fn fail_reads(&self, failing: bool) {
+        self.unreachable.store(failing, Ordering::SeqCst);
     }
 
     fn refuse(&self) -> Option<StoreError> {
@@ -95,6 +104,11 @@ impl Store for FailingStore {
     }
 
     fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        if self.unreachable.load(Ordering::SeqCst) {
+            return Err(StoreError::Failed(
+                "injected: the store does not answer".into(),
+            ));
+        }
         self.inner.tenants()
     }
 

@@ -141,7 +141,10 @@ fn run(mut committer: impl Committer, receiver: Receiver<Job>, counters: &Counte
             .fetch_add(jobs.len() as u64, Ordering::Relaxed);
         let (works, replies): (Vec<Work>, Vec<_>) =
             jobs.into_iter().map(|job| (job.work, job.reply)).unzip();
+        let batch_appends = works.len();
+        let started = std::time::Instant::now();
         let results = committer.commit(works);
+        crate::telemetry::commit_batch(batch_appends, started.elapsed());
         debug_assert_eq!(results.len(), replies.len());
         for (reply, result) in replies.into_iter().zip(results) {
             // A writer that gave up waiting is not an error of the batch.

@@ -56,7 +56,7 @@ async fn the_document_is_served_without_a_key_as_openapi_3_1_with_bearer_securit
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
     );
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 93);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 95);
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn every_documented_operation_is_routed_by_the_router() {
             assert_ne!(body["detail"], "no such endpoint", "{method} {path}");
         }
     }
-    assert_eq!(operations, 109);
+    assert_eq!(operations, 111);
 }
 
 #[tokio::test]
@@ -409,7 +409,7 @@ async fn every_operation_called_by_another_tenant_on_acmes_identifiers_sees_and_
             calls += 1;
         }
     }
-    assert_eq!(calls, 109);
+    assert_eq!(calls, 111);
     assert_eq!(
         store.last_sequence("acme").unwrap(),
         acme_events,

@@ -45,6 +45,18 @@ impl Engine {
         up_to: impl Into<Option<NaiveDate>>,
         meta: &RequestMeta,
     ) -> Result<BillingRunReport, EngineError> {
+        let started = std::time::Instant::now();
+        let report = self.run_billing_unmeasured(tenant, up_to.into(), meta)?;
+        crate::telemetry::billing_run(started.elapsed(), report.accounts);
+        Ok(report)
+    }
+
+    fn run_billing_unmeasured(
+        &self,
+        tenant: &str,
+        up_to: Option<NaiveDate>,
+        meta: &RequestMeta,
+    ) -> Result<BillingRunReport, EngineError> {
         let slot = self.slot(tenant)?;
         let meta = RequestMeta {
             idempotency_key: None,
@@ -52,7 +64,7 @@ impl Engine {
         };
         let (accounts, up_to, context) = {
             let guard = self.lock(tenant, &slot)?;
-            let up_to = guard.state.run_date(up_to.into(), Utc::now())?;
+            let up_to = guard.state.run_date(up_to, Utc::now())?;
             let accounts: Vec<String> = guard.state.collections.accounts.keys().cloned().collect();
             (accounts, up_to, super::command_context(&meta, &guard.state))
         };

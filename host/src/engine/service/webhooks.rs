@@ -579,6 +579,16 @@ fn attempt(
             )
         }
     };
+    let outcome_name = match outcome {
+        AttemptOutcome::Delivered => "delivered",
+        AttemptOutcome::Gone => "gone",
+        AttemptOutcome::Failed { .. } => "failed",
+    };
+    // The lag: from the event's commit to this attempt's end.
+    let lag = (Utc::now() - message.timestamp)
+        .to_std()
+        .unwrap_or_default();
+    crate::telemetry::webhook_delivery(lag, outcome_name);
     cursor.attempts += 1;
     let record = DeliveryAttempt {
         attempt: cursor.attempts,
