@@ -121,7 +121,7 @@ impl Remittance {
 }
 
 /// The producers' payments, agency configurations and remittances.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ProducerBook {
     /// By locator.
     pub payments: BTreeMap<String, CommissionPayment>,
