@@ -91,6 +91,7 @@ fn product() -> ProductConfig {
         term_months: 12,
         rating_date: Default::default(),
         shadow: None,
+        billing_methods: Vec::new(),
     }
 }
 
@@ -248,6 +249,7 @@ fn append_all(store: &dyn Store, events: &[TenantEvent]) {
             },
             expected_versions: Vec::new(),
             expected_last_sequence: None,
+            chain: None,
             events: chunk
                 .iter()
                 .map(|event| NewEvent {

@@ -75,6 +75,7 @@ pub fn product(plan: &str, cadence: Cadence) -> ProductConfig {
         term_months: 12,
         rating_date: Default::default(),
         shadow: None,
+        billing_methods: Vec::new(),
     }
 }
 
