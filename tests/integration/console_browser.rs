@@ -459,6 +459,93 @@ fn a_supervisor_reads_a_balanced_trial_balance_and_follows_a_journal_entry_to_it
 }
 
 #[test]
+fn a_clerk_follows_an_invoice_to_its_policy_a_charge_s_rating_call_and_the_account_s_history_in_a_real_browser()
+ {
+    let Some(driver) = Chromedriver::start_or_skip("neighbours") else {
+        return;
+    };
+    let (host, _) = book();
+    let base = host.admin().url("");
+    let key = host.key().to_string();
+    driver.run("neighbours", move |browser| async move {
+        sign_in(&browser, &base, &key).await?;
+        browser.goto(format!("{base}/console/accounts/A-1")).await?;
+        wait_text(&browser, "h1", "Account A-1 · Ada Lovelace").await?;
+        // The invoice: billed today, 1487.50 in four items (the rater's
+        // three coverages and the policy fee), nothing paid yet.
+        click_link(&browser, "A-1-I1").await?;
+        wait_text(&browser, "h1", "Invoice A-1-I1").await?;
+        anyhow::ensure!(fact(&browser, "Issued").await? == TODAY);
+        anyhow::ensure!(fact(&browser, "Total").await? == "1487.50 USD");
+        anyhow::ensure!(fact(&browser, "Outstanding").await? == "1487.50 USD");
+        let items = rows_under(&browser, "Items").await?;
+        let mut amounts: Vec<&str> = items.iter().map(|row| row[6].as_str()).collect();
+        amounts.sort();
+        anyhow::ensure!(
+            amounts == ["185.00 USD", "25.00 USD", "512.50 USD", "765.00 USD"],
+            "items {items:?}"
+        );
+        // Collision's item opens its charge: the arithmetic and the
+        // rating call that priced it (765.00 a year, the whole term).
+        let collision = items
+            .iter()
+            .find(|row| row[6] == "765.00 USD")
+            .context("collision's item")?;
+        let charge = collision[4].clone();
+        anyhow::ensure!(collision[2] == "P-1", "{collision:?}");
+        click_link(&browser, &charge).await?;
+        wait_text(&browser, "h1", &format!("Charge {charge}")).await?;
+        anyhow::ensure!(fact(&browser, "Amount").await? == "765.00 USD");
+        anyhow::ensure!(fact(&browser, "Policy").await? == "P-1");
+        let calls = browser
+            .find_all(By::XPath(
+                "//h2[normalize-space()='Rating calls']/following-sibling::details//pre",
+            ))
+            .await?;
+        let mut priced = String::new();
+        for call in &calls {
+            priced.push_str(&call.prop("textContent").await?.unwrap_or_default());
+        }
+        anyhow::ensure!(priced.contains("765"), "rating calls {priced}");
+        let billed = text(&browser, "main ul:last-of-type").await?;
+        anyhow::ensure!(billed.starts_with("A-1-I1-"), "billed on {billed}");
+        // Its policy: in force, one term not yet confirmed (the first
+        // invoice is unpaid), one transaction, new business from 2030-01-01.
+        click_link(&browser, "P-1").await?;
+        wait_text(&browser, "h1", "Policy P-1").await?;
+        let terms = rows_under(&browser, "Terms").await?;
+        anyhow::ensure!(
+            terms.len() == 1 && terms[0].iter().any(|c| c == "not yet"),
+            "terms {terms:?}"
+        );
+        let transactions = rows_under(&browser, "Transactions (in effect order)").await?;
+        anyhow::ensure!(
+            transactions.len() == 1
+                && transactions[0][0] == "P-1-T1"
+                && transactions[0][2] == "2030-01-01",
+            "transactions {transactions:?}"
+        );
+        // The account's history: every event of A-1, oldest first, the
+        // account's opening among them.
+        browser
+            .goto(format!("{base}/console/accounts/A-1/events"))
+            .await?;
+        wait_text(&browser, "h1", "Event history of A-1").await?;
+        let events = browser.find_all(By::Css("main tbody tr")).await?;
+        let mut kinds = Vec::new();
+        for row in &events {
+            kinds.push(row_cells(row).await?[2].clone());
+        }
+        anyhow::ensure!(kinds.len() >= 3, "events {kinds:?}");
+        anyhow::ensure!(
+            kinds.iter().any(|k| k.contains("account")),
+            "events {kinds:?}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn a_read_only_key_sees_no_action_in_a_real_browser_and_signing_out_ends_the_session() {
     let Some(driver) = Chromedriver::start_or_skip("read-only") else {
         return;
