@@ -16,21 +16,18 @@
 // Rates and durations are reported as floats; no money is.
 #![allow(clippy::float_arithmetic)]
 
+mod support;
+
 use chrono::{NaiveDate, TimeZone, Utc};
-use premia::billing::{Cadence, InstallmentPlan};
+use premia::billing::Cadence;
 use premia::collections::{BillingCommand, NoInvoicingPlugins};
-use premia::domain::{Currency, RoundingMode};
 use premia::engine::{Engine, EngineCommand, RequestMeta, TenantState};
-use premia::policy::{
-    ChargeCategory, ChargeDef, CommandContext, ExposureData, Fields, Handling, Invoicing,
-    PerilData, PolicyCommand, PolicyData, ProductConfig, RaterResolver, RatingChain,
-};
-use premia::rating::{FieldRater, FieldValue, Rater, RatingError};
+use premia::policy::{PolicyCommand, ProductConfig};
 use premia::store::{MemoryStore, Store};
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
+use support::{Raters, account, at, date, issue};
 
 /// Policies of the large run, unless `PREMIA_BENCH_POLICIES` says otherwise.
 const POLICIES_DEFAULT: usize = 100_000;
@@ -39,95 +36,9 @@ const POLICIES_SMALL: usize = 25_000;
 /// Policies of the durable run.
 const POLICIES_DURABLE: usize = 10_000;
 
-struct Raters;
-
-impl RaterResolver for Raters {
-    fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
-        Ok(Arc::new(FieldRater))
-    }
-}
-
+/// Product `auto`, monthly by default.
 fn product() -> ProductConfig {
-    let mut charges = BTreeMap::new();
-    charges.insert(
-        "premium".to_string(),
-        ChargeDef {
-            category: ChargeCategory::Premium,
-            handling: Handling::Normal,
-            invoicing: Invoicing::Scheduled,
-        },
-    );
-    let mut plans = BTreeMap::new();
-    plans.insert(
-        "monthly".to_string(),
-        InstallmentPlan::new(Cadence::Monthly),
-    );
-    ProductConfig {
-        name: "auto".into(),
-        currency: Currency::USD,
-        duration_basis: Default::default(),
-        rounding_mode: RoundingMode::HalfAwayFromZero,
-        charges,
-        premium_charge: "premium".into(),
-        commission_charge: None,
-        rating: RatingChain::Native {
-            rater: "field".into(),
-        },
-        plans,
-        default_plan: "monthly".into(),
-        cancellation_retention: None,
-        cancellation: None,
-        non_renewal_notice_days: 0,
-        invoicing_plugin: None,
-        term_months: 12,
-        rating_date: Default::default(),
-        shadow: None,
-        billing_methods: Vec::new(),
-    }
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn at(day: NaiveDate) -> CommandContext {
-    CommandContext {
-        actor: "bench".into(),
-        issued_at: Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap()),
-        idempotency_key: None,
-        arithmetic: premia::billing::Arithmetic::Written,
-        pending_slices: None,
-        today: None,
-    }
-}
-
-fn policy_data() -> PolicyData {
-    let mut fields = Fields::new();
-    fields.insert(
-        "yearly_premium".into(),
-        vec![FieldValue::Text("1200.00".into())],
-    );
-    let mut perils = BTreeMap::new();
-    perils.insert(
-        "V1-COLL".to_string(),
-        PerilData {
-            name: "collision".into(),
-            fields,
-        },
-    );
-    let mut exposures = BTreeMap::new();
-    exposures.insert(
-        "V1".to_string(),
-        ExposureData {
-            name: "vehicle".into(),
-            fields: Fields::new(),
-            perils,
-        },
-    );
-    PolicyData {
-        fields: Fields::new(),
-        exposures,
-    }
+    support::product("monthly", Cadence::Monthly)
 }
 
 /// The setup commands: the product, then per account its creation, its
@@ -135,27 +46,12 @@ fn policy_data() -> PolicyData {
 fn account_commands(n: usize) -> Vec<EngineCommand> {
     let mut commands = Vec::with_capacity(2 * n);
     for i in 0..n {
-        commands.push(
-            PolicyCommand::CreateAccount {
-                locator: format!("A{i:06}"),
-                name: format!("Account {i}"),
-                currency: Currency::USD,
-            }
-            .into(),
-        );
-        commands.push(
-            PolicyCommand::IssuePolicy {
-                locator: format!("P{i:06}"),
-                account: format!("A{i:06}"),
-                product: "auto".into(),
-                start: date(2021, 1, 1),
-                plan: None,
-                time_zone: "UTC".into(),
-                data: policy_data(),
-                bind: Default::default(),
-            }
-            .into(),
-        );
+        commands.push(account(format!("A{i:06}"), format!("Account {i}")));
+        commands.push(issue(
+            format!("P{i:06}"),
+            format!("A{i:06}"),
+            date(2021, 1, 1),
+        ));
     }
     commands
 }

@@ -13,21 +13,16 @@
 // Durations are reported as floats; no money is.
 #![allow(clippy::float_arithmetic)]
 
-use chrono::{NaiveDate, TimeZone, Utc};
-use premia::billing::{Cadence, InstallmentPlan};
+mod support;
+
+use premia::billing::Cadence;
 use premia::collections::{BillingCommand, NoInvoicingPlugins};
-use premia::domain::{Currency, RoundingMode};
 use premia::engine::read_model::{self, AccountFilter, InvoiceQuery, InvoiceStatus, PageRequest};
 use premia::engine::{EngineCommand, TenantState};
-use premia::policy::{
-    ChargeCategory, ChargeDef, CommandContext, ExposureData, Fields, Handling, Invoicing,
-    PerilData, PolicyCommand, PolicyData, ProductConfig, RaterResolver, RatingChain,
-};
-use premia::rating::{FieldRater, FieldValue, Rater, RatingError};
+use premia::policy::{PolicyCommand, ProductConfig};
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{Raters, account, at, date};
 
 /// Policies of the large account: 834 x 12 months = 10,008 invoices.
 const LARGE_POLICIES: usize = 834;
@@ -38,118 +33,14 @@ const READS: usize = 500;
 /// The figure the issue asks for, in milliseconds (p95).
 const PAGE_P95_MS_MAX: f64 = 200.0;
 
-struct Raters;
-
-impl RaterResolver for Raters {
-    fn resolve(&self, _chain: &RatingChain) -> Result<Arc<dyn Rater>, RatingError> {
-        Ok(Arc::new(FieldRater))
-    }
-}
-
+/// Product `auto`, monthly by default.
 fn product() -> ProductConfig {
-    let mut charges = BTreeMap::new();
-    charges.insert(
-        "premium".to_string(),
-        ChargeDef {
-            category: ChargeCategory::Premium,
-            handling: Handling::Normal,
-            invoicing: Invoicing::Scheduled,
-        },
-    );
-    let mut plans = BTreeMap::new();
-    plans.insert(
-        "monthly".to_string(),
-        InstallmentPlan::new(Cadence::Monthly),
-    );
-    ProductConfig {
-        name: "auto".into(),
-        currency: Currency::USD,
-        duration_basis: Default::default(),
-        rounding_mode: RoundingMode::HalfAwayFromZero,
-        charges,
-        premium_charge: "premium".into(),
-        commission_charge: None,
-        rating: RatingChain::Native {
-            rater: "field".into(),
-        },
-        plans,
-        default_plan: "monthly".into(),
-        cancellation_retention: None,
-        cancellation: None,
-        non_renewal_notice_days: 0,
-        invoicing_plugin: None,
-        term_months: 12,
-        rating_date: Default::default(),
-        shadow: None,
-        billing_methods: Vec::new(),
-    }
+    support::product("monthly", Cadence::Monthly)
 }
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn at(day: NaiveDate) -> CommandContext {
-    CommandContext {
-        actor: "bench".into(),
-        issued_at: Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap()),
-        idempotency_key: None,
-        arithmetic: premia::billing::Arithmetic::Written,
-        pending_slices: None,
-        today: None,
-    }
-}
-
-fn policy_data() -> PolicyData {
-    let mut fields = Fields::new();
-    fields.insert(
-        "yearly_premium".into(),
-        vec![FieldValue::Text("1200.00".into())],
-    );
-    let mut perils = BTreeMap::new();
-    perils.insert(
-        "V1-COLL".to_string(),
-        PerilData {
-            name: "collision".into(),
-            fields,
-        },
-    );
-    let mut exposures = BTreeMap::new();
-    exposures.insert(
-        "V1".to_string(),
-        ExposureData {
-            name: "vehicle".into(),
-            fields: Fields::new(),
-            perils,
-        },
-    );
-    PolicyData {
-        fields: Fields::new(),
-        exposures,
-    }
-}
-
+/// Issues `locator` on `account`, 1200.00 a year from 2021-01-01.
 fn issue(locator: String, account: String) -> EngineCommand {
-    PolicyCommand::IssuePolicy {
-        locator,
-        account,
-        product: "auto".into(),
-        start: date(2021, 1, 1),
-        plan: None,
-        time_zone: "UTC".into(),
-        data: policy_data(),
-        bind: Default::default(),
-    }
-    .into()
-}
-
-fn account(locator: String, name: String) -> EngineCommand {
-    PolicyCommand::CreateAccount {
-        locator,
-        name,
-        currency: Currency::USD,
-    }
-    .into()
+    support::issue(locator, account, date(2021, 1, 1))
 }
 
 /// The tenant: settings, the large account `BIG` and the others, billed
