@@ -80,8 +80,12 @@ pub fn name_of<T: serde::Serialize>(value: &T) -> String {
                 .and_then(|t| map[t].as_str())
                 .unwrap_or("")
                 .replace('_', " ");
-            let rest: Vec<String> = map
-                .iter()
+            // Fields in name order, whatever order the JSON map keeps
+            // (serde_json's `preserve_order` may be on in a workspace build).
+            let mut fields: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            fields.sort_by(|a, b| a.0.cmp(b.0));
+            let rest: Vec<String> = fields
+                .into_iter()
                 .filter(|(k, _)| Some(k.as_str()) != tag)
                 .map(|(k, v)| {
                     let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
