@@ -28,18 +28,24 @@ pub use crate::store::BLOB_BYTES_MAX;
 pub use crate::store::EVENTS_PER_APPEND_MAX;
 /// Longest command id, actor, idempotency key or request hash, bytes.
 pub use crate::store::ID_BYTES_MAX;
+/// Tenants a PostgreSQL host can hold locked at once (threads and connections).
+pub use crate::store::LOCKERS;
 /// Longest stream name, event kind, blob namespace or blob key, bytes.
 pub use crate::store::NAME_BYTES_MAX;
 /// Largest event payload, compact JSON bytes.
 pub use crate::store::PAYLOAD_BYTES_MAX;
 /// Most appends in one PostgreSQL commit transaction.
 pub use crate::store::PG_BATCH_MAX;
+/// Most freshness and idempotency probes a PostgreSQL host answers with one round of queries.
+pub use crate::store::PROBE_BATCH_MAX;
 /// Most events one store read returns.
 pub use crate::store::READ_EVENTS_MAX;
 /// Largest command response kept with an idempotency key, JSON bytes.
 pub use crate::store::RESPONSE_BYTES_MAX;
 /// Longest tenant id, bytes.
 pub use crate::store::TENANT_BYTES_MAX;
+/// Longest a PostgreSQL tenant lock waits for its append before it is rolled back, milliseconds.
+pub use crate::store::TENANT_LOCK_HOLD_MS_MAX;
 
 // --- plugin sandbox (`plugin/limits.rs`, `plugin/runtime.rs`, `config/blobs.rs`)
 /// Idle instances one pooled plugin may keep.

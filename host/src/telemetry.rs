@@ -69,6 +69,12 @@ pub fn commit_batch(appends: usize, elapsed: Duration) {
     metrics::histogram!("premia_commit_seconds").record(elapsed.as_secs_f64());
 }
 
+/// A round of coalesced store probes (freshness checks and idempotency
+/// lookups of a shared store answered together): how many it answered.
+pub fn probe_batch(probes: usize) {
+    metrics::histogram!("premia_store_probe_batch").record(probes as f64);
+}
+
 /// A store read (the log, a blob) and how long it took.
 pub fn store_read(what: &'static str, elapsed: Duration) {
     metrics::histogram!("premia_store_read_seconds", "what" => what).record(elapsed.as_secs_f64());

@@ -21,16 +21,20 @@
 //! chain with `SequenceConflict` and every later one, the state (which
 //! applied them) is rebuilt from the log under a new chain, and each refused
 //! command is decided again. After such a race the tenant commits one
-//! command at a time under its lock for [`SHARED_CONTENDED_MS`] (nothing is
-//! applied before it commits, so a lost race costs a catch-up, not a
-//! rebuild), with a random back-off, up to [`COMMIT_ATTEMPTS`] decisions.
+//! command at a time under its lock for [`SHARED_CONTENDED_MS`], each
+//! holding the tenant's log against the other hosts while it catches up,
+//! decides and commits (`Store::lock_tenant`: on PostgreSQL the tenant's
+//! row `FOR UPDATE`), so hosts take turns instead of racing and no command
+//! is refused for losing races; a store that cannot hold a tenant falls
+//! back to racing with a random back-off, up to [`COMMIT_ATTEMPTS`]
+//! decisions.
 //!
 //! Example: host A has payments 1..=5 of tenant t in flight (sequences
 //! 101..=105 applied, chain 7) when host B commits sequence 101. A's store
 //! refuses payment 1 (expected 100, log at 101) and payments 2..=5 (chain 7
 //! broken, even payment 2 whose expected 101 the log happens to match); A
 //! rebuilds t from the log (B's event included, chain 8) and decides the
-//! five payments again, one at a time, as 102..=106.
+//! five payments again, one at a time, each holding t's row, as 102..=106.
 
 mod billing_run;
 mod bundle_preview;
@@ -515,6 +519,11 @@ impl Engine {
     /// its state, as at start-up; the usual catch-up of a few events costs
     /// nothing more than its one read.
     fn catch_up_events(&self, tenant: &str, slot: &mut Tenant) -> Result<(), EngineError> {
+        // The usual case, nothing new: one freshness probe (which the
+        // store answers for many callers at once) instead of a read.
+        if self.store.last_sequence(tenant).map_err(store_error)? <= slot.applied {
+            return Ok(());
+        }
         let mut looked_for_snapshot = false;
         loop {
             let batch = self
@@ -775,13 +784,32 @@ impl Engine {
                 outcome.replayed = true;
                 return Ok(outcome);
             }
+            // Contended and nothing in flight: hold the tenant's log against
+            // the other hosts (where the store can), catch up, and decide on
+            // a state nobody can overtake before this append commits.
+            let held = if guard.contended() && guard.appends_in_flight == 0 {
+                self.store.lock_tenant(tenant).map_err(store_error)?
+            } else {
+                None
+            };
+            if let Some(held) = &held
+                && held.last_sequence() > guard.applied
+            {
+                // Another host appended since: it is still active here, so
+                // the tenant keeps taking turns rather than racing again.
+                guard.mark_contended();
+                self.catch_up(tenant, &mut guard)?;
+            }
             let (outcome, mut request, shadow_jobs) =
                 self.decide_append(tenant, &guard, command, meta, hash)?;
             let chain = guard.chain;
             request.chain = Some(chain);
             let committed = if guard.contended() {
                 // One at a time: nothing is applied before it commits.
-                let committed = self.store.append(request);
+                let committed = match held {
+                    Some(held) => held.append(request),
+                    None => self.store.append(request),
+                };
                 match &committed {
                     Ok(AppendOutcome::Committed { last_sequence, .. }) => {
                         guard.apply_all(&outcome.events)?;

@@ -21,6 +21,8 @@ mod kv;
 mod limits;
 mod memory;
 mod pg_commit;
+mod pg_lock;
+mod pg_probe;
 mod pg_store;
 mod planner;
 mod prepare;
@@ -46,12 +48,14 @@ pub use limits::{
     TENANT_BYTES_MAX,
 };
 pub use memory::MemoryStore;
+pub use pg_lock::{LOCKERS, TENANT_LOCK_HOLD_MS_MAX};
+pub use pg_probe::PROBE_BATCH_MAX;
 pub use pg_store::{
     LedgerBalanceRow, MIGRATIONS, PG_BATCH_MAX, PgStore, fresh_schema_name, test_database_url,
     url_with_schema,
 };
 pub use sled_store::{SledStats, SledStore};
-pub use traits::{IdempotentRecord, PendingAppend, Store};
+pub use traits::{IdempotentRecord, PendingAppend, Store, TenantLock};
 
 /// The store the backend-agnostic engine and API suites run on: a
 /// `MemoryStore`, or a `PgStore` in a fresh schema of

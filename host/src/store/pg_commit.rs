@@ -3,17 +3,20 @@
 //! transaction with a fixed number of statements whatever its size, and
 //! answers each writer after `COMMIT`.
 //!
-//! A batch of appends of any number of tenants costs nine round trips: lock
-//! the batch's tenant rows (name order), read the batch's idempotency keys,
-//! read the batch's stream versions, then, after checking every append in
-//! memory in queue order (idempotency, expected sequence, expected stream
-//! versions, broken chains), one multi-row insert each for events, stream
-//! versions, idempotency records and ledger balances, one update of the
-//! tenant rows, and `COMMIT`. A refused append writes nothing and does not
-//! fail the others; a batch the database refuses is rolled back whole, tried
-//! again, then append by append. Example: 40 payments of 4 tenants queued
-//! while the previous batch commits go in one transaction and one WAL flush,
-//! sequences 101..=110 of each tenant, in queue order.
+//! A batch of appends of any number of tenants costs five round trips, each
+//! statement prepared once per connection: `BEGIN`; lock the batch's tenant
+//! rows in name order (creating new tenants' rows) and read their last
+//! sequences; read the batch's idempotency records and stream versions
+//! together; then, after checking every append in memory in queue order
+//! (idempotency, expected sequence, expected stream versions, broken
+//! chains), one statement writing everything (multi-row inserts of events,
+//! stream versions, idempotency records and ledger balances, and the
+//! update of the tenant rows, as data-modifying `WITH` clauses); `COMMIT`.
+//! A refused append writes nothing and does not fail the others; a batch
+//! the database refuses is rolled back whole, tried again, then append by
+//! append. Example: 40 payments of 4 tenants queued while the previous
+//! batch commits go in one transaction and one WAL flush, sequences
+//! 101..=110 of each tenant, in queue order.
 //!
 //! A lost connection fails the batch's appends with `StoreError::Io`
 //! (answered `503 store_unavailable`, safe to retry with the same
@@ -24,14 +27,15 @@ use super::codec;
 use super::error::StoreError;
 use super::event::{AppendOutcome, EVENT_FORMAT_VERSION};
 use super::pg_store::{
-    BATCH_ATTEMPTS, IDEMPOTENCY_FORMAT_VERSION, PG_BATCH_MAX, URL, WriteJob, db_error,
+    BATCH_ATTEMPTS, IDEMPOTENCY_FORMAT_VERSION, PG_BATCH_MAX, URL, WriteJob, db_error, prepared,
     reader_client, record_of_row, retryable, to_i64, to_u64,
 };
 use super::planner::Done;
 use super::prepare::{PreparedAppend, Work};
 use super::traits::IdempotentRecord;
 use chrono::{DateTime, Utc};
-use postgres::{Client, Transaction};
+use postgres::types::ToSql;
+use postgres::{Client, Row, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::mpsc::Receiver;
 
@@ -85,7 +89,9 @@ pub(super) fn run_committer(url: String, first: Client, queue: Receiver<WriteJob
         }
         let (works, replies): (Vec<Work>, Vec<_>) =
             jobs.into_iter().map(|job| (job.work, job.reply)).unzip();
+        let started = std::time::Instant::now();
         let results = commit_works(&mut client, &works, &mut broken);
+        crate::telemetry::commit_batch(works.len(), started.elapsed());
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
         }
@@ -201,14 +207,46 @@ fn appends(works: &[Work]) -> impl Iterator<Item = &PreparedAppend> {
     })
 }
 
+/// Runs `sql` (prepared once per connection) in the batch's transaction.
+pub(super) fn execute(
+    tx: &mut Transaction<'_>,
+    sql: &'static str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, postgres::Error> {
+    let statement = prepared(tx, sql)?;
+    tx.execute(&statement, params)
+}
+
+/// Queries `sql` (prepared once per connection) in the batch's transaction.
+pub(super) fn query(
+    tx: &mut Transaction<'_>,
+    sql: &'static str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, postgres::Error> {
+    let statement = prepared(tx, sql)?;
+    tx.query(&statement, params)
+}
+
 fn commit_batch(
     client: &mut Client,
     works: &[Work],
     broken: &mut BrokenChains,
 ) -> Result<Vec<Result<Done, StoreError>>, postgres::Error> {
     let mut tx = client.transaction()?;
+    let results = write_batch_in(&mut tx, works, broken)?;
+    tx.commit()?;
+    Ok(results)
+}
+
+/// Checks and writes `works` in the open transaction `tx` (which the
+/// caller commits): the whole batch's statements but `BEGIN` and `COMMIT`.
+pub(super) fn write_batch_in(
+    tx: &mut Transaction<'_>,
+    works: &[Work],
+    broken: &mut BrokenChains,
+) -> Result<Vec<Result<Done, StoreError>>, postgres::Error> {
     let mut batch = Batch::default();
-    read_batch_state(&mut tx, works, &mut batch)?;
+    read_batch_state(tx, works, &mut batch)?;
     let mut results = Vec::with_capacity(works.len());
     for work in works {
         let result = match work {
@@ -226,7 +264,7 @@ fn commit_batch(
                 value,
             } => {
                 let bytes = codec::decode_blob(value).expect("encoded by prepare_put_blob");
-                tx.execute(
+                execute(tx,
                     "INSERT INTO premia_blobs (tenant, namespace, key, bytes) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (tenant, namespace, key) DO UPDATE SET bytes = excluded.bytes",
                     &[tenant, namespace, key, &bytes],
@@ -238,7 +276,8 @@ fn commit_batch(
                 namespace,
                 key,
             } => {
-                let deleted = tx.execute(
+                let deleted = execute(
+                    tx,
                     "DELETE FROM premia_blobs WHERE tenant = $1 AND namespace = $2 AND key = $3",
                     &[tenant, namespace, key],
                 )?;
@@ -247,15 +286,46 @@ fn commit_batch(
         };
         results.push(result);
     }
-    write_batch(&mut tx, &batch)?;
-    tx.commit()?;
+    write_batch(tx, &batch)?;
     Ok(results)
 }
 
-/// Locks the batch's tenant rows (name order, so two hosts never deadlock)
-/// and reads their last sequences, the idempotency records of the batch's
-/// keys and the versions of the streams it names: three statements (four
-/// with new tenants).
+/// Locks the batch's tenant rows, creating those of new tenants (name
+/// order, so two hosts never deadlock), and reads their last sequences:
+/// one statement.
+pub(super) const LOCK_TENANTS: &str = "WITH created AS (
+         INSERT INTO premia_tenants (tenant)
+         SELECT t FROM unnest($1::text[]) AS t ORDER BY t
+         ON CONFLICT (tenant) DO NOTHING)
+     SELECT tenant, last_sequence FROM premia_tenants
+     WHERE tenant = ANY($1::text[]) ORDER BY tenant FOR UPDATE";
+
+/// The idempotency records of the batch's keys (`what` 0) and the versions
+/// of the streams it names (`what` 1), read after the lock: one statement,
+/// one primary-key lookup per key and stream (the `LIMIT 1` subqueries keep
+/// the planner from joining the arrays to whole tables: a prepared
+/// statement's generic plan would otherwise hash-join them, scanning tables
+/// that only grow).
+/// Columns: request_hash, response, first_sequence (a stream's version),
+/// last_sequence, format_version, what, tenant, key (a stream's name).
+const KEYS_AND_STREAMS: &str = "SELECT i.request_hash, i.response::text, i.first_sequence,
+            i.last_sequence, i.format_version, 0 AS what, i.tenant, i.key
+     FROM unnest($1::text[], $2::text[]) AS u(t, k)
+     CROSS JOIN LATERAL (SELECT * FROM premia_idempotency
+                         WHERE tenant = u.t AND key = u.k LIMIT 1) AS i
+     UNION ALL
+     SELECT NULL::text, NULL::text, s.version, NULL::bigint, NULL::smallint, 1, s.tenant, s.stream
+     FROM unnest($3::text[], $4::text[]) AS u(t, st)
+     CROSS JOIN LATERAL (SELECT * FROM premia_streams
+                         WHERE tenant = u.t AND stream = u.st LIMIT 1) AS s";
+
+/// Locks the batch's tenant rows and reads their last sequences, then the
+/// idempotency records of the batch's keys and the versions of the streams
+/// it names: two statements, whatever the batch.
+///
+/// A tenant new to the database is created by the first statement but not
+/// returned by it (its snapshot predates the row): its last sequence is 0,
+/// and the row is held by this transaction's insert until it commits.
 fn read_batch_state(
     tx: &mut Transaction<'_>,
     works: &[Work],
@@ -269,35 +339,12 @@ fn read_batch_state(
     if tenants.is_empty() {
         return Ok(());
     }
-    tx.execute(
-        "INSERT INTO premia_tenants (tenant)
-         SELECT t FROM unnest($1::text[]) AS t ORDER BY t
-         ON CONFLICT (tenant) DO NOTHING",
-        &[&tenants],
-    )?;
-    for row in tx.query(
-        "SELECT tenant, last_sequence FROM premia_tenants
-         WHERE tenant = ANY($1) ORDER BY tenant FOR UPDATE",
-        &[&tenants],
-    )? {
+    for row in query(tx, LOCK_TENANTS, &[&tenants])? {
         batch.last.insert(row.get(0), to_u64(row.get(1)));
     }
     let (key_tenants, keys): (Vec<&str>, Vec<&str>) = appends(works)
         .filter_map(|a| Some((a.tenant.as_str(), a.idempotency_key.as_deref()?)))
         .unzip();
-    if !keys.is_empty() {
-        for row in tx.query(
-            "SELECT i.request_hash, i.response::text, i.first_sequence, i.last_sequence,
-                    i.format_version, i.tenant, i.key
-             FROM premia_idempotency i
-             JOIN unnest($1::text[], $2::text[]) AS u(t, k) ON i.tenant = u.t AND i.key = u.k",
-            &[&key_tenants, &keys],
-        )? {
-            let (tenant, key): (String, String) = (row.get(5), row.get(6));
-            let record = record_of_row(&row, &tenant, &key);
-            batch.records.insert((tenant, key), record);
-        }
-    }
     let streams: BTreeSet<(&str, &str)> = appends(works)
         .flat_map(|a| {
             a.expected_versions
@@ -308,14 +355,19 @@ fn read_batch_state(
         })
         .collect();
     let (stream_tenants, stream_names): (Vec<&str>, Vec<&str>) = streams.into_iter().unzip();
-    for row in tx.query(
-        "SELECT s.tenant, s.stream, s.version FROM premia_streams s
-         JOIN unnest($1::text[], $2::text[]) AS u(t, st) ON s.tenant = u.t AND s.stream = u.st",
-        &[&stream_tenants, &stream_names],
+    for row in query(
+        tx,
+        KEYS_AND_STREAMS,
+        &[&key_tenants, &keys, &stream_tenants, &stream_names],
     )? {
-        batch
-            .versions
-            .insert((row.get(0), row.get(1)), to_u64(row.get(2)));
+        let what: i32 = row.get(5);
+        let (tenant, name): (String, String) = (row.get(6), row.get(7));
+        if what == 0 {
+            let record = record_of_row(&row, &tenant, &name);
+            batch.records.insert((tenant, name), record);
+        } else {
+            batch.versions.insert((tenant, name), to_u64(row.get(2)));
+        }
     }
     Ok(())
 }
@@ -439,22 +491,65 @@ fn plan_append(
     })
 }
 
-/// Writes the batch's rows: one statement per table whatever the batch's
-/// size. Balance lines of one account, currency and subledger are summed
+/// Writes a batch's rows: its events, stream versions, idempotency records
+/// and ledger balance lines, and its tenants' last sequences, in one
+/// statement (data-modifying `WITH` clauses, each a multi-row insert of
+/// arrays). Balance lines of one account, currency and subledger are summed
 /// first; amounts go to the database as decimal text (`numeric`, exact).
+const WRITE_BATCH: &str = "WITH events AS (
+         INSERT INTO premia_events (tenant, sequence, stream, stream_version, kind, payload,
+                                    command_id, actor, issued_at, idempotency_key, format_version)
+         SELECT u.t, u.s, u.st, u.v, u.k, u.p::jsonb, u.c, u.a, u.i, u.key, $11::smallint
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                     $7::text[], $8::text[], $9::timestamptz[], $10::text[])
+              AS u(t, s, st, v, k, p, c, a, i, key)),
+     streams AS (
+         INSERT INTO premia_streams (tenant, stream, version)
+         SELECT u.t, u.st, u.v FROM unnest($12::text[], $13::text[], $14::bigint[]) AS u(t, st, v)
+         ON CONFLICT (tenant, stream) DO UPDATE SET version = excluded.version),
+     keys AS (
+         INSERT INTO premia_idempotency (tenant, key, request_hash, response,
+                                         first_sequence, last_sequence, format_version)
+         SELECT u.t, u.k, u.h, u.r::jsonb, u.f, u.l, $21::smallint
+         FROM unnest($15::text[], $16::text[], $17::text[], $18::text[], $19::bigint[],
+                     $20::bigint[]) AS u(t, k, h, r, f, l)),
+     balances AS (
+         INSERT INTO premia_ledger_balances AS b
+                (tenant, account, currency, subledger, debits, credits)
+         SELECT u.t, u.a, u.c, u.s, sum(u.d::numeric), sum(u.k::numeric)
+         FROM unnest($22::text[], $23::text[], $24::text[], $25::text[], $26::text[],
+                     $27::text[]) AS u(t, a, c, s, d, k)
+         GROUP BY 1, 2, 3, 4
+         ON CONFLICT (tenant, account, currency, subledger)
+         DO UPDATE SET debits = b.debits + excluded.debits,
+                       credits = b.credits + excluded.credits)
+     UPDATE premia_tenants SET last_sequence = u.s
+     FROM unnest($28::text[], $29::bigint[]) AS u(t, s)
+     WHERE tenant = u.t AND last_sequence <> u.s";
+
+/// Writes the batch's rows with [`WRITE_BATCH`]: one statement whatever
+/// the batch's size.
 fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), postgres::Error> {
     let events = &batch.events;
     if events.sequence.is_empty() {
         return Ok(());
     }
     let format_version = EVENT_FORMAT_VERSION as i16;
-    tx.execute(
-        "INSERT INTO premia_events (tenant, sequence, stream, stream_version, kind, payload,
-                                    command_id, actor, issued_at, idempotency_key, format_version)
-         SELECT u.t, u.s, u.st, u.v, u.k, u.p::jsonb, u.c, u.a, u.i, u.key, $11::smallint
-         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-                     $7::text[], $8::text[], $9::timestamptz[], $10::text[])
-              AS u(t, s, st, v, k, p, c, a, i, key)",
+    let ((stream_tenants, stream_names), stream_tops): ((Vec<&str>, Vec<&str>), Vec<i64>) = batch
+        .streams
+        .iter()
+        .map(|((tenant, stream), version)| ((tenant.as_str(), stream.as_str()), to_i64(*version)))
+        .unzip();
+    let keys = &batch.keys;
+    let lines = &batch.balances;
+    let (names, sequences): (Vec<&str>, Vec<i64>) = batch
+        .last
+        .iter()
+        .map(|(tenant, sequence)| (tenant.as_str(), to_i64(*sequence)))
+        .unzip();
+    execute(
+        tx,
+        WRITE_BATCH,
         &[
             &events.tenant,
             &events.sequence,
@@ -467,71 +562,28 @@ fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), postgres::
             &events.issued_at,
             &events.key,
             &format_version,
+            &stream_tenants,
+            &stream_names,
+            &stream_tops,
+            &keys.tenant,
+            &keys.key,
+            &keys.hash,
+            &keys.response,
+            &keys.first,
+            &keys.last,
+            &IDEMPOTENCY_FORMAT_VERSION,
+            &lines.tenant,
+            &lines.account,
+            &lines.currency,
+            &lines.subledger,
+            &lines.debit,
+            &lines.credit,
+            &names,
+            &sequences,
         ],
-    )?;
-    let ((stream_tenants, stream_names), stream_tops): ((Vec<&str>, Vec<&str>), Vec<i64>) = batch
-        .streams
-        .iter()
-        .map(|((tenant, stream), version)| ((tenant.as_str(), stream.as_str()), to_i64(*version)))
-        .unzip();
-    tx.execute(
-        "INSERT INTO premia_streams (tenant, stream, version)
-         SELECT u.t, u.st, u.v FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(t, st, v)
-         ON CONFLICT (tenant, stream) DO UPDATE SET version = excluded.version",
-        &[&stream_tenants, &stream_names, &stream_tops],
-    )?;
-    let keys = &batch.keys;
-    if !keys.key.is_empty() {
-        tx.execute(
-            "INSERT INTO premia_idempotency (tenant, key, request_hash, response,
-                                             first_sequence, last_sequence, format_version)
-             SELECT u.t, u.k, u.h, u.r::jsonb, u.f, u.l, $7::smallint
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
-                  AS u(t, k, h, r, f, l)",
-            &[
-                &keys.tenant,
-                &keys.key,
-                &keys.hash,
-                &keys.response,
-                &keys.first,
-                &keys.last,
-                &IDEMPOTENCY_FORMAT_VERSION,
-            ],
-        )?;
-    }
-    let lines = &batch.balances;
-    if !lines.account.is_empty() {
-        tx.execute(
-            "INSERT INTO premia_ledger_balances AS b (tenant, account, currency, subledger, debits, credits)
-             SELECT u.t, u.a, u.c, u.s, sum(u.d::numeric), sum(u.k::numeric)
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-                  AS u(t, a, c, s, d, k)
-             GROUP BY 1, 2, 3, 4
-             ON CONFLICT (tenant, account, currency, subledger)
-             DO UPDATE SET debits = b.debits + excluded.debits, credits = b.credits + excluded.credits",
-            &[
-                &lines.tenant,
-                &lines.account,
-                &lines.currency,
-                &lines.subledger,
-                &lines.debit,
-                &lines.credit,
-            ],
-        )?;
-    }
-    let (names, sequences): (Vec<&str>, Vec<i64>) = batch
-        .last
-        .iter()
-        .map(|(tenant, sequence)| (tenant.as_str(), to_i64(*sequence)))
-        .unzip();
-    tx.execute(
-        "UPDATE premia_tenants SET last_sequence = u.s
-         FROM unnest($1::text[], $2::bigint[]) AS u(t, s)
-         WHERE tenant = u.t AND last_sequence <> u.s",
-        &[&names, &sequences],
     )?;
     Ok(())
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -27,14 +27,16 @@
 use super::error::StoreError;
 use super::event::{AppendOutcome, AppendRequest, EVENT_FORMAT_VERSION, StoredEvent};
 use super::limits::{READ_EVENTS_MAX, check_tenant};
+use super::pg_lock::{LOCKERS, LockJob};
+use super::pg_probe::Probe;
 use super::planner::Done;
 use super::prepare::{
     Work, check_blob_address, prepare_append, prepare_delete_blob, prepare_put_blob,
 };
-use super::traits::{IdempotentRecord, PendingAppend, Store};
+use super::traits::{IdempotentRecord, PendingAppend, Store, TenantLock};
 use chrono::{DateTime, Utc};
 use postgres::error::SqlState;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -210,6 +212,8 @@ pub struct LedgerBalanceRow {
 pub struct PgStore {
     writes: Option<Sender<WriteJob>>,
     reads: Option<Sender<ReadJob>>,
+    probes: Option<Sender<Probe>>,
+    locks: Option<Sender<LockJob>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -257,9 +261,31 @@ impl PgStore {
                     .spawn(move || run_reader(url, queue))?,
             );
         }
+        let (probes, probe_queue) = mpsc::channel::<Probe>();
+        {
+            let url = url.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("premia-pg-probe".to_string())
+                    .spawn(move || super::pg_probe::run_prober(url, probe_queue))?,
+            );
+        }
+        let (locks, lock_queue) = mpsc::channel::<LockJob>();
+        let lock_queue = Arc::new(Mutex::new(lock_queue));
+        for n in 0..LOCKERS {
+            let url = url.clone();
+            let queue = Arc::clone(&lock_queue);
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("premia-pg-lock-{n}"))
+                    .spawn(move || super::pg_lock::run_locker(url, queue))?,
+            );
+        }
         Ok(PgStore {
             writes: Some(writes),
             reads: Some(reads),
+            probes: Some(probes),
+            locks: Some(locks),
             threads,
         })
     }
@@ -276,6 +302,15 @@ impl PgStore {
 
     fn submit(&self, work: Work) -> Result<Done, StoreError> {
         wait(self.enqueue(work)?)
+    }
+
+    /// Queues a probe for the prober (see `pg_probe`).
+    fn probe(&self, probe: Probe) -> Result<(), StoreError> {
+        self.probes
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(probe)
+            .map_err(|_| StoreError::Closed)
     }
 
     /// Runs `read` on a reader's connection and returns its result.
@@ -348,10 +383,19 @@ impl Drop for PgStore {
     fn drop(&mut self) {
         self.writes = None;
         self.reads = None;
+        self.probes = None;
+        self.locks = None;
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
+}
+
+/// The prober's answer to a probe.
+fn answered<T>(answer: Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
+    answer
+        .recv()
+        .unwrap_or_else(|_| Err(StoreError::Failed("the prober thread stopped".to_string())))
 }
 
 fn wait(answer: Receiver<Result<Done, StoreError>>) -> Result<Done, StoreError> {
@@ -364,6 +408,7 @@ fn wait(answer: Receiver<Result<Done, StoreError>>) -> Result<Done, StoreError> 
 
 pub(super) fn reader_client(slot: &mut Option<Client>) -> Result<&mut Client, StoreError> {
     if slot.as_ref().is_none_or(Client::is_closed) {
+        STATEMENTS.with(|statements| statements.borrow_mut().clear());
         *slot = Some(reconnect()?);
     }
     Ok(slot.as_mut().expect("connected above"))
@@ -371,6 +416,25 @@ pub(super) fn reader_client(slot: &mut Option<Client>) -> Result<&mut Client, St
 
 thread_local! {
     pub(super) static URL: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    /// The statements this thread prepared on its connection (emptied when
+    /// it connects again).
+    static STATEMENTS: std::cell::RefCell<std::collections::HashMap<&'static str, Statement>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// `sql` prepared once per connection of the current store thread: the
+/// statements every batch and probe runs are parsed and planned once, not
+/// at every call (one round trip each instead of two).
+pub(super) fn prepared(
+    client: &mut impl postgres::GenericClient,
+    sql: &'static str,
+) -> Result<Statement, postgres::Error> {
+    if let Some(statement) = STATEMENTS.with(|statements| statements.borrow().get(sql).cloned()) {
+        return Ok(statement);
+    }
+    let statement = client.prepare(sql)?;
+    STATEMENTS.with(|statements| statements.borrow_mut().insert(sql, statement.clone()));
+    Ok(statement)
 }
 
 /// Connects with the URL of the current store thread.
@@ -392,20 +456,6 @@ fn run_reader(url: String, queue: Arc<Mutex<Receiver<ReadJob>>>) {
         };
         job(&mut client);
     }
-}
-
-pub(super) fn idempotency_row(
-    client: &mut impl postgres::GenericClient,
-    tenant: &str,
-    key: &str,
-) -> Result<Option<Result<IdempotentRecord, StoreError>>, postgres::Error> {
-    Ok(client
-        .query_opt(
-            "SELECT request_hash, response::text, first_sequence, last_sequence, format_version
-             FROM premia_idempotency WHERE tenant = $1 AND key = $2",
-            &[&tenant, &key],
-        )?
-        .map(|row| record_of_row(&row, tenant, key)))
 }
 
 /// An idempotency record from a row whose first columns are `request_hash,
@@ -576,16 +626,12 @@ impl Store for PgStore {
 
     fn last_sequence(&self, tenant: &str) -> Result<u64, StoreError> {
         check_tenant(tenant)?;
-        let tenant = tenant.to_string();
-        self.with_reader(move |client| {
-            Ok(client
-                .query_opt(
-                    "SELECT last_sequence FROM premia_tenants WHERE tenant = $1",
-                    &[&tenant],
-                )?
-                .map(|row| to_u64(row.get(0)))
-                .unwrap_or(0))
-        })
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.probe(Probe::Last {
+            tenant: tenant.to_string(),
+            reply,
+        })?;
+        answered(answer)
     }
 
     fn idempotent_response(
@@ -604,9 +650,13 @@ impl Store for PgStore {
         key: &str,
     ) -> Result<Option<IdempotentRecord>, StoreError> {
         check_tenant(tenant)?;
-        let (tenant, key) = (tenant.to_string(), key.to_string());
-        self.with_reader(move |client| idempotency_row(client, &tenant, &key))?
-            .transpose()
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.probe(Probe::Key {
+            tenant: tenant.to_string(),
+            key: key.to_string(),
+            reply,
+        })?;
+        answered(answer)
     }
 
     fn tenants(&self) -> Result<Vec<String>, StoreError> {
@@ -626,6 +676,34 @@ impl Store for PgStore {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn lock_tenant(&self, tenant: &str) -> Result<Option<TenantLock>, StoreError> {
+        check_tenant(tenant)?;
+        let (locked, held) = mpsc::sync_channel(1);
+        let (then, next) = mpsc::sync_channel(1);
+        let (done, outcome) = mpsc::sync_channel(1);
+        self.locks
+            .as_ref()
+            .ok_or(StoreError::Closed)?
+            .send(LockJob {
+                tenant: tenant.to_string(),
+                locked,
+                then: next,
+                done,
+            })
+            .map_err(|_| StoreError::Closed)?;
+        let last_sequence = answered(held)?;
+        Ok(Some(TenantLock::new(last_sequence, move |request| {
+            let work = prepare_append(request)?;
+            then.send(work).map_err(|_| {
+                StoreError::Io("the tenant lock was held too long and released".to_string())
+            })?;
+            match answered(outcome)? {
+                Done::Append(outcome) => Ok(outcome),
+                other => unreachable!("an append committed as {other:?}"),
+            }
+        })))
     }
 
     fn try_lease(

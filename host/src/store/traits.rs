@@ -76,6 +76,15 @@ pub trait Store: Send + Sync {
         false
     }
 
+    /// Holds the tenant's log against other hosts' appends until the
+    /// returned lock appends (and commits) or is dropped: what a host does
+    /// instead of racing when it keeps losing races on a tenant. `None` on
+    /// a store only this process appends to (nothing to hold against).
+    fn lock_tenant(&self, tenant: &str) -> Result<Option<TenantLock>, StoreError> {
+        let _ = tenant;
+        Ok(None)
+    }
+
     /// Takes or renews the lease `name` of `tenant` for `holder` for
     /// `ttl_ms`: whether `holder` holds it now. A lease names the one host
     /// doing a tenant's background work (webhook delivery) when several
@@ -138,6 +147,43 @@ impl PendingAppend {
 impl std::fmt::Debug for PendingAppend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PendingAppend")
+    }
+}
+
+/// A tenant's log held against other hosts (see [`Store::lock_tenant`]):
+/// nobody else appends to it until this lock appends or is dropped.
+pub struct TenantLock {
+    last_sequence: u64,
+    append: Box<dyn FnOnce(AppendRequest) -> Result<AppendOutcome, StoreError> + Send>,
+}
+
+impl TenantLock {
+    /// A lock of a log ending at `last_sequence`, whose append is `append`.
+    pub fn new(
+        last_sequence: u64,
+        append: impl FnOnce(AppendRequest) -> Result<AppendOutcome, StoreError> + Send + 'static,
+    ) -> Self {
+        TenantLock {
+            last_sequence,
+            append: Box::new(append),
+        }
+    }
+
+    /// The sequence of the tenant's last event, which stays the last until
+    /// this lock appends.
+    pub fn last_sequence(&self) -> u64 {
+        self.last_sequence
+    }
+
+    /// Appends and commits under the lock, then releases it.
+    pub fn append(self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        (self.append)(request)
+    }
+}
+
+impl std::fmt::Debug for TenantLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TenantLock(at {})", self.last_sequence)
     }
 }
 

@@ -32,7 +32,7 @@ fn database(prefix: &str) -> Option<(PgStore, Client, String)> {
 
 /// A payment of `amount` to account A-1 of `tenant`: one event, two balance
 /// lines (cash debited, the account's receivable credited).
-fn payment(tenant: &str, n: u32, kind: &str, amount: &str) -> AppendRequest {
+pub(in crate::store) fn payment(tenant: &str, n: u32, kind: &str, amount: &str) -> AppendRequest {
     let amount: Decimal = amount.parse().unwrap();
     AppendRequest {
         meta: CommandMeta {
@@ -77,7 +77,7 @@ fn work(request: AppendRequest) -> Work {
 
 /// Runs `f` on a plain thread (the sync client must not run on a test's
 /// runtime thread, and keeps this independent of the caller).
-fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(in crate::store) fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::spawn(f).join().unwrap()
 }
 

@@ -1,0 +1,154 @@
+//! Coalesced probes on PostgreSQL: the questions every command and read of
+//! a shared store asks first — "where does this tenant's log end?" (the
+//! freshness check before a read or a decision) and "was this idempotency
+//! key committed?" — answered for everybody waiting with one query each.
+//!
+//! One prober thread per host takes every probe queued (up to
+//! `PROBE_BATCH_MAX`), asks the database once for all their tenants
+//! (`tenant = ANY($1)`) and once for all their keys (`JOIN unnest`), and
+//! answers each. A probe queued while a query runs waits for the next one,
+//! so every answer reflects at least what was committed (by any host) when
+//! the probe was asked: coalescing never serves a stale answer.
+//!
+//! Example: 40 requests of 4 tenants arrive while one probe query runs;
+//! the next round answers their 40 freshness checks with one query of 4
+//! tenants and their 40 key checks with one query of 40 keys, where asking
+//! one by one costs 80 queries.
+
+use super::error::StoreError;
+use super::pg_store::{URL, db_error, prepared, reader_client, record_of_row, to_u64};
+use super::traits::IdempotentRecord;
+use postgres::Client;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::mpsc::{Receiver, SyncSender};
+
+/// Probes answered by one round (at most one query of each kind).
+pub const PROBE_BATCH_MAX: usize = 512;
+
+/// A question for the prober, with where to send the answer.
+pub(super) enum Probe {
+    /// The tenant's last committed sequence (0 for a tenant with no log).
+    Last {
+        tenant: String,
+        reply: SyncSender<Result<u64, StoreError>>,
+    },
+    /// The idempotency record of the tenant's key, if committed.
+    Key {
+        tenant: String,
+        key: String,
+        reply: SyncSender<Result<Option<IdempotentRecord>, StoreError>>,
+    },
+}
+
+const LAST_SEQUENCES: &str = "SELECT tenant, last_sequence FROM premia_tenants
+     WHERE tenant = ANY($1::text[])";
+
+const KEY_RECORDS: &str = "SELECT i.request_hash, i.response::text, i.first_sequence,
+            i.last_sequence, i.format_version, i.tenant, i.key
+     FROM unnest($1::text[], $2::text[]) AS u(t, k)
+     CROSS JOIN LATERAL (SELECT * FROM premia_idempotency
+                         WHERE tenant = u.t AND key = u.k LIMIT 1) AS i";
+
+/// The prober thread: answers what is queued, a round at a time.
+pub(super) fn run_prober(url: String, queue: Receiver<Probe>) {
+    URL.with(|slot| *slot.borrow_mut() = url);
+    let mut client: Option<Client> = None;
+    while let Ok(probe) = queue.recv() {
+        let mut probes = vec![probe];
+        while probes.len() < PROBE_BATCH_MAX {
+            match queue.try_recv() {
+                Ok(probe) => probes.push(probe),
+                Err(_) => break,
+            }
+        }
+        crate::telemetry::probe_batch(probes.len());
+        answer_round(&mut client, probes);
+    }
+}
+
+fn answer_round(slot: &mut Option<Client>, probes: Vec<Probe>) {
+    let mut tenants = BTreeSet::new();
+    let mut keys = BTreeSet::new();
+    for probe in &probes {
+        match probe {
+            Probe::Last { tenant, .. } => {
+                tenants.insert(tenant.as_str());
+            }
+            Probe::Key { tenant, key, .. } => {
+                keys.insert((tenant.as_str(), key.as_str()));
+            }
+        }
+    }
+    let answers = match reader_client(slot) {
+        Ok(client) => match query_round(client, &tenants, &keys) {
+            Ok(answers) => Ok(answers),
+            Err(error) => {
+                // No answer from the server: the connection is gone; the
+                // next round connects again.
+                if error.code().is_none() {
+                    *slot = None;
+                }
+                Err(db_error(error))
+            }
+        },
+        Err(error) => Err(error),
+    };
+    match answers {
+        Ok((lasts, records)) => {
+            for probe in probes {
+                match probe {
+                    Probe::Last { tenant, reply } => {
+                        let _ = reply.send(Ok(lasts.get(&tenant).copied().unwrap_or(0)));
+                    }
+                    Probe::Key { tenant, key, reply } => {
+                        let record = records.get(&(tenant, key)).cloned().transpose();
+                        let _ = reply.send(record);
+                    }
+                }
+            }
+        }
+        Err(error) => {
+            for probe in probes {
+                match probe {
+                    Probe::Last { reply, .. } => {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                    Probe::Key { reply, .. } => {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+type Records = HashMap<(String, String), Result<IdempotentRecord, StoreError>>;
+
+fn query_round(
+    client: &mut Client,
+    tenants: &BTreeSet<&str>,
+    keys: &BTreeSet<(&str, &str)>,
+) -> Result<(HashMap<String, u64>, Records), postgres::Error> {
+    let mut lasts = HashMap::new();
+    if !tenants.is_empty() {
+        let names: Vec<&str> = tenants.iter().copied().collect();
+        let statement = prepared(client, LAST_SEQUENCES)?;
+        for row in client.query(&statement, &[&names])? {
+            lasts.insert(row.get(0), to_u64(row.get(1)));
+        }
+    }
+    let mut records = HashMap::new();
+    if !keys.is_empty() {
+        let (key_tenants, key_names): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
+        let statement = prepared(client, KEY_RECORDS)?;
+        for row in client.query(&statement, &[&key_tenants, &key_names])? {
+            let (tenant, key): (String, String) = (row.get(5), row.get(6));
+            let record = record_of_row(&row, &tenant, &key);
+            records.insert((tenant, key), record);
+        }
+    }
+    Ok((lasts, records))
+}
+
+#[cfg(test)]
+mod tests;
