@@ -75,6 +75,12 @@ pub fn probe_batch(probes: usize) {
     metrics::histogram!("premia_store_probe_batch").record(probes as f64);
 }
 
+/// A command of a contended tenant committed holding the tenant's log
+/// against the other hosts (`Store::lock_tenant`).
+pub fn tenant_locked() {
+    metrics::counter!("premia_tenant_locks_total").increment(1);
+}
+
 /// A store read (the log, a blob) and how long it took.
 pub fn store_read(what: &'static str, elapsed: Duration) {
     metrics::histogram!("premia_store_read_seconds", "what" => what).record(elapsed.as_secs_f64());
@@ -128,6 +134,11 @@ pub fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
             .expect("buckets are not empty")
             .set_buckets_for_metric(
                 metrics_exporter_prometheus::Matcher::Full("premia_commit_batch_appends".into()),
+                &BATCH_BUCKETS,
+            )
+            .expect("buckets are not empty")
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full("premia_store_probe_batch".into()),
                 &BATCH_BUCKETS,
             )
             .expect("buckets are not empty");

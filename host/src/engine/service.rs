@@ -587,6 +587,17 @@ impl Engine {
         tenant: &str,
         slot: &'a TenantSlot,
     ) -> Result<RwLockWriteGuard<'a, Tenant>, EngineError> {
+        self.lock_probed(tenant, slot, None)
+    }
+
+    /// [`Engine::lock`], knowing where the log ended just before (`probed`,
+    /// on a shared store): no need to ask again.
+    fn lock_probed<'a>(
+        &self,
+        tenant: &str,
+        slot: &'a TenantSlot,
+        probed: Option<u64>,
+    ) -> Result<RwLockWriteGuard<'a, Tenant>, EngineError> {
         let mut guard = slot.write().expect("tenant lock");
         if guard.poisoned {
             let (state, applied, snapshot_at) = self.load_tenant(tenant)?;
@@ -598,7 +609,7 @@ impl Engine {
         }
         // With appends in flight the state is ahead of the log: if another
         // host appended meanwhile, they are refused and the state rebuilt.
-        if guard.appends_in_flight == 0 {
+        if guard.appends_in_flight == 0 && probed.is_none_or(|last| last > guard.applied) {
             self.catch_up(tenant, &mut guard)?;
         }
         self.sync_config(tenant, &mut guard);
@@ -762,14 +773,21 @@ impl Engine {
     ) -> Result<CommandOutcome, EngineError> {
         let mut conflicts = 0;
         loop {
-            // Asked before the lock: a key committed meanwhile is caught by
-            // the store (`Replayed`), which costs a rebuild but loses nothing.
+            // Asked before the lock, with where the log ends (one probe): a
+            // key committed meanwhile is caught by the store (`Replayed`),
+            // which costs a rebuild but loses nothing; an event committed
+            // meanwhile by another host makes the append conflict, and the
+            // command is decided again.
+            let probed = self
+                .store
+                .probe(tenant, meta.idempotency_key.as_deref())
+                .map_err(store_error)?;
             if let Some(key) = &meta.idempotency_key
-                && let Some(outcome) = self.replay(tenant, key, hash)?
+                && let Some(record) = probed.record
             {
-                return Ok(outcome);
+                return self.replay_record(tenant, key, hash, record);
             }
-            let mut guard = self.lock(tenant, slot)?;
+            let mut guard = self.lock_probed(tenant, slot, Some(probed.last_sequence))?;
             if let Some(key) = &meta.idempotency_key
                 && let Some(other) = guard.in_flight.get(key).cloned()
                 && !key_wait
@@ -807,7 +825,10 @@ impl Engine {
             let committed = if guard.contended() {
                 // One at a time: nothing is applied before it commits.
                 let committed = match held {
-                    Some(held) => held.append(request),
+                    Some(held) => {
+                        crate::telemetry::tenant_locked();
+                        held.append(request)
+                    }
                     None => self.store.append(request),
                 };
                 match &committed {
@@ -984,17 +1005,28 @@ impl Engine {
             .idempotent_record(tenant, key)
             .map_err(store_error)?
         {
-            Some(record) if record.request_hash == hash => self
-                .events_between(tenant, record.first_sequence, record.last_sequence)
-                .map(|events| {
-                    Some(CommandOutcome {
-                        events,
-                        replayed: true,
-                    })
-                }),
-            Some(_) => Err(EngineError::IdempotencyConflict(key.to_string())),
+            Some(record) => self.replay_record(tenant, key, hash, record).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The first answer of a key's command again (its events from the log),
+    /// or a conflict if the key was used for another command.
+    fn replay_record(
+        &self,
+        tenant: &str,
+        key: &str,
+        hash: &str,
+        record: crate::store::IdempotentRecord,
+    ) -> Result<CommandOutcome, EngineError> {
+        if record.request_hash != hash {
+            return Err(EngineError::IdempotencyConflict(key.to_string()));
+        }
+        self.events_between(tenant, record.first_sequence, record.last_sequence)
+            .map(|events| CommandOutcome {
+                events,
+                replayed: true,
+            })
     }
 
     fn events_between(

@@ -21,6 +21,7 @@ mod kv;
 mod limits;
 mod memory;
 mod pg_commit;
+mod pg_link;
 mod pg_lock;
 mod pg_probe;
 mod pg_store;
@@ -55,7 +56,7 @@ pub use pg_store::{
     url_with_schema,
 };
 pub use sled_store::{SledStats, SledStore};
-pub use traits::{IdempotentRecord, PendingAppend, Store, TenantLock};
+pub use traits::{IdempotentRecord, PendingAppend, Probed, Store, TenantLock};
 
 /// The store the backend-agnostic engine and API suites run on: a
 /// `MemoryStore`, or a `PgStore` in a fresh schema of

@@ -3,20 +3,21 @@
 //! transaction with a fixed number of statements whatever its size, and
 //! answers each writer after `COMMIT`.
 //!
-//! A batch of appends of any number of tenants costs five round trips, each
-//! statement prepared once per connection: `BEGIN`; lock the batch's tenant
-//! rows in name order (creating new tenants' rows) and read their last
-//! sequences; read the batch's idempotency records and stream versions
-//! together; then, after checking every append in memory in queue order
-//! (idempotency, expected sequence, expected stream versions, broken
-//! chains), one statement writing everything (multi-row inserts of events,
-//! stream versions, idempotency records and ledger balances, and the
-//! update of the tenant rows, as data-modifying `WITH` clauses); `COMMIT`.
-//! A refused append writes nothing and does not fail the others; a batch
-//! the database refuses is rolled back whole, tried again, then append by
-//! append. Example: 40 payments of 4 tenants queued while the previous
-//! batch commits go in one transaction and one WAL flush, sequences
-//! 101..=110 of each tenant, in queue order.
+//! A batch of appends of any number of tenants costs two round trips, its
+//! statements prepared once per connection and pipelined on the
+//! committer's asynchronous connection (`pg_link.rs`): `BEGIN`, the lock of
+//! the batch's tenant rows in name order (creating new tenants' rows) with
+//! their last sequences, and the read of the batch's idempotency records and
+//! stream versions go in one flight; then, after every append is checked in
+//! memory in queue order (idempotency, expected sequence, expected stream
+//! versions, broken chains), one statement writing everything (multi-row
+//! inserts of events, stream versions, idempotency records and ledger
+//! balances, and the update of the tenant rows, as data-modifying `WITH`
+//! clauses) and `COMMIT` go in the second. A refused append writes nothing
+//! and does not fail the others; a batch the database refuses is rolled
+//! back whole, tried again, then append by append. Example: 40 payments of 4
+//! tenants queued while the previous batch commits go in one transaction and
+//! one WAL flush, sequences 101..=110 of each tenant, in queue order.
 //!
 //! A lost connection fails the batch's appends with `StoreError::Io`
 //! (answered `503 store_unavailable`, safe to retry with the same
@@ -26,16 +27,17 @@
 use super::codec;
 use super::error::StoreError;
 use super::event::{AppendOutcome, EVENT_FORMAT_VERSION};
+use super::pg_link::{Conn, Link};
 use super::pg_store::{
-    BATCH_ATTEMPTS, IDEMPOTENCY_FORMAT_VERSION, PG_BATCH_MAX, URL, WriteJob, db_error, prepared,
-    reader_client, record_of_row, retryable, to_i64, to_u64,
+    BATCH_ATTEMPTS, IDEMPOTENCY_FORMAT_VERSION, PG_BATCH_MAX, WriteJob, db_error, record_of_row,
+    retryable, to_i64, to_u64,
 };
 use super::planner::Done;
 use super::prepare::{PreparedAppend, Work};
 use super::traits::IdempotentRecord;
 use chrono::{DateTime, Utc};
+use postgres::Row;
 use postgres::types::ToSql;
-use postgres::{Client, Row, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::mpsc::Receiver;
 
@@ -75,9 +77,8 @@ impl BrokenChains {
 }
 
 /// The committer thread: batches what is queued, commits, answers.
-pub(super) fn run_committer(url: String, first: Client, queue: Receiver<WriteJob>) {
-    URL.with(|slot| *slot.borrow_mut() = url);
-    let mut client = Some(first);
+pub(super) fn run_committer(url: String, queue: Receiver<WriteJob>) {
+    let mut link = Link::new(url);
     let mut broken = BrokenChains::default();
     while let Ok(job) = queue.recv() {
         let mut jobs = vec![job];
@@ -90,7 +91,7 @@ pub(super) fn run_committer(url: String, first: Client, queue: Receiver<WriteJob
         let (works, replies): (Vec<Work>, Vec<_>) =
             jobs.into_iter().map(|job| (job.work, job.reply)).unzip();
         let started = std::time::Instant::now();
-        let results = commit_works(&mut client, &works, &mut broken);
+        let results = commit_works(&mut link, &works, &mut broken);
         crate::telemetry::commit_batch(works.len(), started.elapsed());
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
@@ -110,30 +111,29 @@ fn fail_all(
 /// Commits works as one transaction; if the database refuses it, tries each
 /// alone.
 pub(super) fn commit_works(
-    slot: &mut Option<Client>,
+    link: &mut Link,
     works: &[Work],
     broken: &mut BrokenChains,
 ) -> Vec<Result<Done, StoreError>> {
     let mut last_error = None;
     for _ in 0..BATCH_ATTEMPTS {
-        let client = match reader_client(slot) {
-            Ok(client) => client,
-            Err(error) => return fail_all(works, &error, broken),
-        };
         let mut attempt = broken.clone();
-        match commit_batch(client, works, &mut attempt) {
-            Ok(results) => {
+        let outcome =
+            link.run(async |conn| commit_batch(conn, works, &mut attempt, Begin::Now).await);
+        match outcome {
+            Err(error) => return fail_all(works, &error, broken),
+            Ok(Ok(results)) => {
                 *broken = attempt;
                 return results;
             }
             // No answer from the server (a lost connection): the batch may
             // or may not have committed, so it is not tried again, and the
             // connection is replaced before the next batch.
-            Err(error) if error.code().is_none() => {
-                *slot = None;
+            Ok(Err(error)) if error.code().is_none() => {
+                link.drop_connection();
                 return fail_all(works, &db_error(error), broken);
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 let again = retryable(&error);
                 last_error = Some(error);
                 if !again {
@@ -148,7 +148,7 @@ pub(super) fn commit_works(
     }
     works
         .iter()
-        .flat_map(|work| commit_works(slot, std::slice::from_ref(work), broken))
+        .flat_map(|work| commit_works(link, std::slice::from_ref(work), broken))
         .collect()
 }
 
@@ -207,46 +207,63 @@ fn appends(works: &[Work]) -> impl Iterator<Item = &PreparedAppend> {
     })
 }
 
-/// Runs `sql` (prepared once per connection) in the batch's transaction.
-pub(super) fn execute(
-    tx: &mut Transaction<'_>,
-    sql: &'static str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<u64, postgres::Error> {
-    let statement = prepared(tx, sql)?;
-    tx.execute(&statement, params)
+/// Whether a batch opens its transaction (the committer) or runs in one
+/// already open (a tenant lock's).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Begin {
+    Now,
+    Already,
 }
 
-/// Queries `sql` (prepared once per connection) in the batch's transaction.
-pub(super) fn query(
-    tx: &mut Transaction<'_>,
-    sql: &'static str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Vec<Row>, postgres::Error> {
-    let statement = prepared(tx, sql)?;
-    tx.query(&statement, params)
-}
-
-fn commit_batch(
-    client: &mut Client,
+/// Checks and writes `works` in one transaction and commits it (rolled back
+/// on any error), in two pipelined flights: `BEGIN` (unless `Already`),
+/// the tenant lock and the read of keys and streams; then, after every
+/// append is checked in memory, the blobs in queue order, the write and
+/// `COMMIT`.
+pub(super) async fn commit_batch(
+    conn: &Conn,
     works: &[Work],
     broken: &mut BrokenChains,
+    begin: Begin,
 ) -> Result<Vec<Result<Done, StoreError>>, postgres::Error> {
-    let mut tx = client.transaction()?;
-    let results = write_batch_in(&mut tx, works, broken)?;
-    tx.commit()?;
-    Ok(results)
+    let result = batch_in(conn, works, broken, begin).await;
+    if result.is_err() {
+        conn.roll_back().await;
+    }
+    result
 }
 
-/// Checks and writes `works` in the open transaction `tx` (which the
-/// caller commits): the whole batch's statements but `BEGIN` and `COMMIT`.
-pub(super) fn write_batch_in(
-    tx: &mut Transaction<'_>,
+async fn batch_in(
+    conn: &Conn,
     works: &[Work],
     broken: &mut BrokenChains,
+    begin: Begin,
 ) -> Result<Vec<Result<Done, StoreError>>, postgres::Error> {
     let mut batch = Batch::default();
-    read_batch_state(tx, works, &mut batch)?;
+    let asked = BatchQuestions::of(works);
+    let begin_now = async {
+        match begin {
+            Begin::Now => conn.client.batch_execute("BEGIN").await,
+            Begin::Already => Ok(()),
+        }
+    };
+    if asked.tenants.is_empty() {
+        begin_now.await?;
+    } else {
+        let lock_params: [&(dyn ToSql + Sync); 1] = [&asked.tenants];
+        let read_params: [&(dyn ToSql + Sync); 4] = [
+            &asked.key_tenants,
+            &asked.keys,
+            &asked.stream_tenants,
+            &asked.stream_names,
+        ];
+        let (_, locked, read) = tokio::try_join!(
+            begin_now,
+            conn.client.query(&conn.lock, &lock_params),
+            conn.client.query(&conn.read, &read_params),
+        )?;
+        batch.answers(&locked, &read);
+    }
     let mut results = Vec::with_capacity(works.len());
     for work in works {
         let result = match work {
@@ -264,11 +281,9 @@ pub(super) fn write_batch_in(
                 value,
             } => {
                 let bytes = codec::decode_blob(value).expect("encoded by prepare_put_blob");
-                execute(tx,
-                    "INSERT INTO premia_blobs (tenant, namespace, key, bytes) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (tenant, namespace, key) DO UPDATE SET bytes = excluded.bytes",
-                    &[tenant, namespace, key, &bytes],
-                )?;
+                conn.client
+                    .execute(&conn.put_blob, &[tenant, namespace, key, &bytes])
+                    .await?;
                 Ok(Done::PutBlob)
             }
             Work::DeleteBlob {
@@ -276,17 +291,25 @@ pub(super) fn write_batch_in(
                 namespace,
                 key,
             } => {
-                let deleted = execute(
-                    tx,
-                    "DELETE FROM premia_blobs WHERE tenant = $1 AND namespace = $2 AND key = $3",
-                    &[tenant, namespace, key],
-                )?;
+                let deleted = conn
+                    .client
+                    .execute(&conn.delete_blob, &[tenant, namespace, key])
+                    .await?;
                 Ok(Done::DeleteBlob(deleted > 0))
             }
         };
         results.push(result);
     }
-    write_batch(tx, &batch)?;
+    if batch.events.sequence.is_empty() {
+        conn.client.batch_execute("COMMIT").await?;
+    } else {
+        let columns = WriteColumns::of(&batch);
+        let params = columns.params();
+        tokio::try_join!(
+            conn.client.execute(&conn.write, &params),
+            conn.client.batch_execute("COMMIT"),
+        )?;
+    }
     Ok(results)
 }
 
@@ -308,7 +331,8 @@ pub(super) const LOCK_TENANTS: &str = "WITH created AS (
 /// that only grow).
 /// Columns: request_hash, response, first_sequence (a stream's version),
 /// last_sequence, format_version, what, tenant, key (a stream's name).
-const KEYS_AND_STREAMS: &str = "SELECT i.request_hash, i.response::text, i.first_sequence,
+pub(super) const KEYS_AND_STREAMS: &str =
+    "SELECT i.request_hash, i.response::text, i.first_sequence,
             i.last_sequence, i.format_version, 0 AS what, i.tenant, i.key
      FROM unnest($1::text[], $2::text[]) AS u(t, k)
      CROSS JOIN LATERAL (SELECT * FROM premia_idempotency
@@ -319,57 +343,69 @@ const KEYS_AND_STREAMS: &str = "SELECT i.request_hash, i.response::text, i.first
      CROSS JOIN LATERAL (SELECT * FROM premia_streams
                          WHERE tenant = u.t AND stream = u.st LIMIT 1) AS s";
 
-/// Locks the batch's tenant rows and reads their last sequences, then the
-/// idempotency records of the batch's keys and the versions of the streams
-/// it names: two statements, whatever the batch.
+/// What a batch asks the database before it is checked: its tenants (to
+/// lock, in name order), its idempotency keys and the streams it names.
 ///
-/// A tenant new to the database is created by the first statement but not
+/// A tenant new to the database is created by the lock statement but not
 /// returned by it (its snapshot predates the row): its last sequence is 0,
 /// and the row is held by this transaction's insert until it commits.
-fn read_batch_state(
-    tx: &mut Transaction<'_>,
-    works: &[Work],
-    batch: &mut Batch,
-) -> Result<(), postgres::Error> {
-    let tenants: Vec<&str> = appends(works)
-        .map(|a| a.tenant.as_str())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if tenants.is_empty() {
-        return Ok(());
-    }
-    for row in query(tx, LOCK_TENANTS, &[&tenants])? {
-        batch.last.insert(row.get(0), to_u64(row.get(1)));
-    }
-    let (key_tenants, keys): (Vec<&str>, Vec<&str>) = appends(works)
-        .filter_map(|a| Some((a.tenant.as_str(), a.idempotency_key.as_deref()?)))
-        .unzip();
-    let streams: BTreeSet<(&str, &str)> = appends(works)
-        .flat_map(|a| {
-            a.expected_versions
-                .iter()
-                .map(|(stream, _)| stream.as_str())
-                .chain(a.events.iter().map(|e| e.stream.as_str()))
-                .map(|stream| (a.tenant.as_str(), stream))
-        })
-        .collect();
-    let (stream_tenants, stream_names): (Vec<&str>, Vec<&str>) = streams.into_iter().unzip();
-    for row in query(
-        tx,
-        KEYS_AND_STREAMS,
-        &[&key_tenants, &keys, &stream_tenants, &stream_names],
-    )? {
-        let what: i32 = row.get(5);
-        let (tenant, name): (String, String) = (row.get(6), row.get(7));
-        if what == 0 {
-            let record = record_of_row(&row, &tenant, &name);
-            batch.records.insert((tenant, name), record);
-        } else {
-            batch.versions.insert((tenant, name), to_u64(row.get(2)));
+struct BatchQuestions<'a> {
+    tenants: Vec<&'a str>,
+    key_tenants: Vec<&'a str>,
+    keys: Vec<&'a str>,
+    stream_tenants: Vec<&'a str>,
+    stream_names: Vec<&'a str>,
+}
+
+impl<'a> BatchQuestions<'a> {
+    fn of(works: &'a [Work]) -> Self {
+        let tenants: Vec<&str> = appends(works)
+            .map(|a| a.tenant.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let (key_tenants, keys): (Vec<&str>, Vec<&str>) = appends(works)
+            .filter_map(|a| Some((a.tenant.as_str(), a.idempotency_key.as_deref()?)))
+            .unzip();
+        let streams: BTreeSet<(&str, &str)> = appends(works)
+            .flat_map(|a| {
+                a.expected_versions
+                    .iter()
+                    .map(|(stream, _)| stream.as_str())
+                    .chain(a.events.iter().map(|e| e.stream.as_str()))
+                    .map(|stream| (a.tenant.as_str(), stream))
+            })
+            .collect();
+        let (stream_tenants, stream_names): (Vec<&str>, Vec<&str>) = streams.into_iter().unzip();
+        BatchQuestions {
+            tenants,
+            key_tenants,
+            keys,
+            stream_tenants,
+            stream_names,
         }
     }
-    Ok(())
+}
+
+impl Batch {
+    /// The database's answers: the locked tenants' last sequences
+    /// ([`LOCK_TENANTS`]), the keys' records and the streams' versions
+    /// ([`KEYS_AND_STREAMS`]).
+    fn answers(&mut self, locked: &[Row], read: &[Row]) {
+        for row in locked {
+            self.last.insert(row.get(0), to_u64(row.get(1)));
+        }
+        for row in read {
+            let what: i32 = row.get(5);
+            let (tenant, name): (String, String) = (row.get(6), row.get(7));
+            if what == 0 {
+                let record = record_of_row(row, &tenant, &name);
+                self.records.insert((tenant, name), record);
+            } else {
+                self.versions.insert((tenant, name), to_u64(row.get(2)));
+            }
+        }
+    }
 }
 
 /// Checks one append against the batch so far (in queue order) and adds its
@@ -496,7 +532,7 @@ fn plan_append(
 /// statement (data-modifying `WITH` clauses, each a multi-row insert of
 /// arrays). Balance lines of one account, currency and subledger are summed
 /// first; amounts go to the database as decimal text (`numeric`, exact).
-const WRITE_BATCH: &str = "WITH events AS (
+pub(super) const WRITE_BATCH: &str = "WITH events AS (
          INSERT INTO premia_events (tenant, sequence, stream, stream_version, kind, payload,
                                     command_id, actor, issued_at, idempotency_key, format_version)
          SELECT u.t, u.s, u.st, u.v, u.k, u.p::jsonb, u.c, u.a, u.i, u.key, $11::smallint
@@ -527,30 +563,48 @@ const WRITE_BATCH: &str = "WITH events AS (
      FROM unnest($28::text[], $29::bigint[]) AS u(t, s)
      WHERE tenant = u.t AND last_sequence <> u.s";
 
-/// Writes the batch's rows with [`WRITE_BATCH`]: one statement whatever
-/// the batch's size.
-fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), postgres::Error> {
-    let events = &batch.events;
-    if events.sequence.is_empty() {
-        return Ok(());
+/// The columns of [`WRITE_BATCH`]'s arrays that are not in the batch as
+/// they are: stream versions, tenants' last sequences.
+struct WriteColumns<'a> {
+    batch: &'a Batch,
+    format_version: i16,
+    stream_tenants: Vec<&'a str>,
+    stream_names: Vec<&'a str>,
+    stream_tops: Vec<i64>,
+    names: Vec<&'a str>,
+    sequences: Vec<i64>,
+}
+
+impl<'a> WriteColumns<'a> {
+    fn of(batch: &'a Batch) -> Self {
+        let ((stream_tenants, stream_names), stream_tops): ((Vec<&str>, Vec<&str>), Vec<i64>) =
+            batch
+                .streams
+                .iter()
+                .map(|((tenant, stream), version)| {
+                    ((tenant.as_str(), stream.as_str()), to_i64(*version))
+                })
+                .unzip();
+        let (names, sequences): (Vec<&str>, Vec<i64>) = batch
+            .last
+            .iter()
+            .map(|(tenant, sequence)| (tenant.as_str(), to_i64(*sequence)))
+            .unzip();
+        WriteColumns {
+            batch,
+            format_version: EVENT_FORMAT_VERSION as i16,
+            stream_tenants,
+            stream_names,
+            stream_tops,
+            names,
+            sequences,
+        }
     }
-    let format_version = EVENT_FORMAT_VERSION as i16;
-    let ((stream_tenants, stream_names), stream_tops): ((Vec<&str>, Vec<&str>), Vec<i64>) = batch
-        .streams
-        .iter()
-        .map(|((tenant, stream), version)| ((tenant.as_str(), stream.as_str()), to_i64(*version)))
-        .unzip();
-    let keys = &batch.keys;
-    let lines = &batch.balances;
-    let (names, sequences): (Vec<&str>, Vec<i64>) = batch
-        .last
-        .iter()
-        .map(|(tenant, sequence)| (tenant.as_str(), to_i64(*sequence)))
-        .unzip();
-    execute(
-        tx,
-        WRITE_BATCH,
-        &[
+
+    /// [`WRITE_BATCH`]'s parameters, `$1` to `$29`.
+    fn params(&self) -> [&(dyn ToSql + Sync); 29] {
+        let (events, keys, lines) = (&self.batch.events, &self.batch.keys, &self.batch.balances);
+        [
             &events.tenant,
             &events.sequence,
             &events.stream,
@@ -561,10 +615,10 @@ fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), postgres::
             &events.actor,
             &events.issued_at,
             &events.key,
-            &format_version,
-            &stream_tenants,
-            &stream_names,
-            &stream_tops,
+            &self.format_version,
+            &self.stream_tenants,
+            &self.stream_names,
+            &self.stream_tops,
             &keys.tenant,
             &keys.key,
             &keys.hash,
@@ -578,11 +632,10 @@ fn write_batch(tx: &mut Transaction<'_>, batch: &Batch) -> Result<(), postgres::
             &lines.subledger,
             &lines.debit,
             &lines.credit,
-            &names,
-            &sequences,
-        ],
-    )?;
-    Ok(())
+            &self.names,
+            &self.sequences,
+        ]
+    }
 }
 
 #[cfg(test)]

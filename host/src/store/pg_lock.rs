@@ -20,12 +20,13 @@
 //! payment as 102, commits it and releases the row.
 
 use super::error::StoreError;
-use super::pg_commit::{BrokenChains, LOCK_TENANTS, query, write_batch_in};
-use super::pg_store::{URL, db_error, reader_client, to_u64};
+use super::pg_commit::{Begin, BrokenChains, commit_batch};
+use super::pg_link::{Conn, Link};
+use super::pg_store::{db_error, to_u64};
 use super::planner::Done;
 use super::prepare::Work;
-use postgres::Client;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use postgres::types::ToSql;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -48,8 +49,7 @@ pub(super) struct LockJob {
 
 /// A locker thread: serves one lock at a time.
 pub(super) fn run_locker(url: String, queue: Arc<Mutex<Receiver<LockJob>>>) {
-    URL.with(|slot| *slot.borrow_mut() = url);
-    let mut client: Option<Client> = None;
+    let mut link = Link::new(url);
     loop {
         let job = {
             let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -58,82 +58,75 @@ pub(super) fn run_locker(url: String, queue: Arc<Mutex<Receiver<LockJob>>>) {
                 Err(_) => return,
             }
         };
-        if hold(&mut client, job) == Connection::Lost {
-            // No answer from the server: the next lock connects again.
-            client = None;
+        hold(&mut link, job);
+    }
+}
+
+/// Opens a transaction holding the tenant's row (creating it if new): the
+/// tenant's last sequence. `BEGIN` and the lock go in one flight.
+async fn lock_row(conn: &Conn, tenant: &str) -> Result<u64, postgres::Error> {
+    let tenants = [tenant];
+    let tenants = tenants.as_slice();
+    let params: [&(dyn ToSql + Sync); 1] = [&tenants];
+    let locked = tokio::try_join!(
+        conn.client.batch_execute("BEGIN"),
+        conn.client.query(&conn.lock, &params),
+    );
+    match locked {
+        Ok((_, rows)) => Ok(rows.first().map(|row| to_u64(row.get(1))).unwrap_or(0)),
+        Err(error) => {
+            conn.roll_back().await;
+            Err(error)
         }
     }
 }
 
-/// Opens a transaction holding the tenant's row; the tenant's last sequence.
-fn lock_row<'a>(
-    client: &'a mut Client,
-    tenant: &str,
-) -> Result<(postgres::Transaction<'a>, u64), postgres::Error> {
-    let mut tx = client.transaction()?;
-    let rows = query(&mut tx, LOCK_TENANTS, &[&[tenant].as_slice()])?;
-    let last = rows.first().map(|row| to_u64(row.get(0))).unwrap_or(0);
-    Ok((tx, last))
-}
-
-#[derive(PartialEq)]
-enum Connection {
-    Kept,
-    Lost,
-}
-
-/// The connection's state after `error`, which goes to `reply`.
-fn failed<T>(error: postgres::Error, reply: &SyncSender<Result<T, StoreError>>) -> Connection {
-    let lost = error.code().is_none();
-    let _ = reply.send(Err(db_error(error)));
-    if lost {
-        Connection::Lost
-    } else {
-        Connection::Kept
+/// Sends `error` to `reply`; forgets the connection if it was lost.
+fn failed<T>(link: &mut Link, error: postgres::Error, reply: &SyncSender<Result<T, StoreError>>) {
+    if error.code().is_none() {
+        link.drop_connection();
     }
+    let _ = reply.send(Err(db_error(error)));
 }
 
-fn hold(slot: &mut Option<Client>, job: LockJob) -> Connection {
-    let client = match reader_client(slot) {
-        Ok(client) => client,
+fn hold(link: &mut Link, job: LockJob) {
+    let last = match link.run(async |conn| lock_row(conn, &job.tenant).await) {
+        Ok(Ok(last)) => last,
+        Ok(Err(error)) => return failed(link, error, &job.locked),
         Err(error) => {
             let _ = job.locked.send(Err(error));
-            return Connection::Lost;
+            return;
         }
     };
-    let locked = lock_row(client, &job.tenant);
-    let (mut tx, last) = match locked {
-        Ok(held) => held,
-        Err(error) => return failed(error, &job.locked),
+    let work = if job.locked.send(Ok(last)).is_ok() {
+        // Released without an append (a dropped sender), or held too long.
+        job.then
+            .recv_timeout(Duration::from_millis(TENANT_LOCK_HOLD_MS_MAX))
+            .ok()
+    } else {
+        None // the holder is gone
     };
-    if job.locked.send(Ok(last)).is_err() {
-        return Connection::Kept; // the holder is gone: rolled back
-    }
-    let work = match job
-        .then
-        .recv_timeout(Duration::from_millis(TENANT_LOCK_HOLD_MS_MAX))
-    {
-        Ok(work) => work,
-        // Released without an append, or held too long: rolled back.
-        Err(RecvTimeoutError::Disconnected | RecvTimeoutError::Timeout) => {
-            return Connection::Kept;
-        }
+    let Some(work) = work else {
+        let _ = link.run(async |conn| conn.roll_back().await);
+        return;
     };
-    let written = write_batch_in(
-        &mut tx,
-        std::slice::from_ref(&work),
-        &mut BrokenChains::default(),
-    )
-    .and_then(|results| {
-        tx.commit()?;
-        Ok(results)
+    let written = link.run(async |conn| {
+        commit_batch(
+            conn,
+            std::slice::from_ref(&work),
+            &mut BrokenChains::default(),
+            Begin::Already,
+        )
+        .await
     });
     match written {
-        Ok(mut results) => {
+        Ok(Ok(mut results)) => {
             let _ = job.done.send(results.pop().expect("one result per work"));
-            Connection::Kept
         }
-        Err(error) => failed(error, &job.done),
+        Ok(Err(error)) => failed(link, error, &job.done),
+        Err(error) => {
+            let _ = job.done.send(Err(error));
+        }
     }
 }
 

@@ -17,7 +17,7 @@
 
 use super::error::StoreError;
 use super::pg_store::{URL, db_error, prepared, reader_client, record_of_row, to_u64};
-use super::traits::IdempotentRecord;
+use super::traits::{IdempotentRecord, Probed};
 use postgres::Client;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -31,6 +31,12 @@ pub(super) enum Probe {
     Last {
         tenant: String,
         reply: SyncSender<Result<u64, StoreError>>,
+    },
+    /// Both: the tenant's last sequence and its key's record.
+    Both {
+        tenant: String,
+        key: Option<String>,
+        reply: SyncSender<Result<Probed, StoreError>>,
     },
     /// The idempotency record of the tenant's key, if committed.
     Key {
@@ -77,6 +83,12 @@ fn answer_round(slot: &mut Option<Client>, probes: Vec<Probe>) {
             Probe::Key { tenant, key, .. } => {
                 keys.insert((tenant.as_str(), key.as_str()));
             }
+            Probe::Both { tenant, key, .. } => {
+                tenants.insert(tenant.as_str());
+                if let Some(key) = key {
+                    keys.insert((tenant.as_str(), key.as_str()));
+                }
+            }
         }
     }
     let answers = match reader_client(slot) {
@@ -104,6 +116,17 @@ fn answer_round(slot: &mut Option<Client>, probes: Vec<Probe>) {
                         let record = records.get(&(tenant, key)).cloned().transpose();
                         let _ = reply.send(record);
                     }
+                    Probe::Both { tenant, key, reply } => {
+                        let last_sequence = lasts.get(&tenant).copied().unwrap_or(0);
+                        let record = match key {
+                            Some(key) => records.get(&(tenant, key)).cloned().transpose(),
+                            None => Ok(None),
+                        };
+                        let _ = reply.send(record.map(|record| Probed {
+                            last_sequence,
+                            record,
+                        }));
+                    }
                 }
             }
         }
@@ -114,6 +137,9 @@ fn answer_round(slot: &mut Option<Client>, probes: Vec<Probe>) {
                         let _ = reply.send(Err(error.clone()));
                     }
                     Probe::Key { reply, .. } => {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                    Probe::Both { reply, .. } => {
                         let _ = reply.send(Err(error.clone()));
                     }
                 }

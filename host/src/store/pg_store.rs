@@ -4,7 +4,8 @@
 //! - Schema: the numbered files of `host/migrations/`, applied at open under
 //!   an advisory lock and recorded in `premia_schema_migrations`.
 //! - Writes go through group commit to one committer thread per host
-//!   (`pg_commit.rs`), which commits every pending append in one
+//!   (`pg_commit.rs`, pipelined on its own asynchronous connection:
+//!   `pg_link.rs`), which commits every pending append in one
 //!   transaction of a fixed number of statements: it locks the rows of the
 //!   batch's tenants in name order (`SELECT ... FOR UPDATE`), checks
 //!   idempotency keys, the expected tenant sequence, stream versions and
@@ -22,7 +23,7 @@
 //!   sync `postgres` client must never run on a tokio worker thread, and
 //!   callers include async handlers.
 //!
-//! Only this file and `pg_commit.rs` import the database crate.
+//! Only the `pg_*.rs` files of `store/` import the database crates.
 
 use super::error::StoreError;
 use super::event::{AppendOutcome, AppendRequest, EVENT_FORMAT_VERSION, StoredEvent};
@@ -33,7 +34,7 @@ use super::planner::Done;
 use super::prepare::{
     Work, check_blob_address, prepare_append, prepare_delete_blob, prepare_put_blob,
 };
-use super::traits::{IdempotentRecord, PendingAppend, Store, TenantLock};
+use super::traits::{IdempotentRecord, PendingAppend, Probed, Store, TenantLock};
 use chrono::{DateTime, Utc};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, Statement};
@@ -230,16 +231,15 @@ impl PgStore {
         let url = url.to_string();
         // The sync client runs its own runtime: connect on a plain thread,
         // never on the caller's (which may be a tokio worker).
-        let first = {
+        {
             let url = url.clone();
-            std::thread::spawn(move || -> Result<Client, StoreError> {
+            std::thread::spawn(move || -> Result<(), StoreError> {
                 let mut client = connect(&url)?;
-                migrate(&mut client)?;
-                Ok(client)
+                migrate(&mut client)
             })
             .join()
-            .map_err(|_| StoreError::Failed("connecting panicked".to_string()))??
-        };
+            .map_err(|_| StoreError::Failed("connecting panicked".to_string()))??;
+        }
         let mut threads = Vec::new();
         let (writes, write_queue) = mpsc::channel::<WriteJob>();
         {
@@ -247,7 +247,7 @@ impl PgStore {
             threads.push(
                 std::thread::Builder::new()
                     .name("premia-pg-commit".to_string())
-                    .spawn(move || super::pg_commit::run_committer(url, first, write_queue))?,
+                    .spawn(move || super::pg_commit::run_committer(url, write_queue))?,
             );
         }
         let (reads, read_queue) = mpsc::channel::<ReadJob>();
@@ -305,7 +305,7 @@ impl PgStore {
     }
 
     /// Queues a probe for the prober (see `pg_probe`).
-    fn probe(&self, probe: Probe) -> Result<(), StoreError> {
+    fn ask(&self, probe: Probe) -> Result<(), StoreError> {
         self.probes
             .as_ref()
             .ok_or(StoreError::Closed)?
@@ -395,7 +395,7 @@ impl Drop for PgStore {
 fn answered<T>(answer: Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
     answer
         .recv()
-        .unwrap_or_else(|_| Err(StoreError::Failed("the prober thread stopped".to_string())))
+        .unwrap_or_else(|_| Err(StoreError::Failed("a store thread stopped".to_string())))
 }
 
 fn wait(answer: Receiver<Result<Done, StoreError>>) -> Result<Done, StoreError> {
@@ -627,7 +627,7 @@ impl Store for PgStore {
     fn last_sequence(&self, tenant: &str) -> Result<u64, StoreError> {
         check_tenant(tenant)?;
         let (reply, answer) = mpsc::sync_channel(1);
-        self.probe(Probe::Last {
+        self.ask(Probe::Last {
             tenant: tenant.to_string(),
             reply,
         })?;
@@ -651,9 +651,20 @@ impl Store for PgStore {
     ) -> Result<Option<IdempotentRecord>, StoreError> {
         check_tenant(tenant)?;
         let (reply, answer) = mpsc::sync_channel(1);
-        self.probe(Probe::Key {
+        self.ask(Probe::Key {
             tenant: tenant.to_string(),
             key: key.to_string(),
+            reply,
+        })?;
+        answered(answer)
+    }
+
+    fn probe(&self, tenant: &str, key: Option<&str>) -> Result<Probed, StoreError> {
+        check_tenant(tenant)?;
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.ask(Probe::Both {
+            tenant: tenant.to_string(),
+            key: key.map(str::to_string),
             reply,
         })?;
         answered(answer)

@@ -68,6 +68,20 @@ pub trait Store: Send + Sync {
 
     fn tenants(&self) -> Result<Vec<String>, StoreError>;
 
+    /// The tenant's last sequence and, with a key, its idempotency record
+    /// if committed, asked together: what a command checks before it is
+    /// decided on a shared store (one question for the store to answer,
+    /// with others', in one round).
+    fn probe(&self, tenant: &str, key: Option<&str>) -> Result<Probed, StoreError> {
+        Ok(Probed {
+            last_sequence: self.last_sequence(tenant)?,
+            record: match key {
+                Some(key) => self.idempotent_record(tenant, key)?,
+                None => None,
+            },
+        })
+    }
+
     /// Whether other processes may append to this store at the same time (a
     /// database shared by several Premia hosts). The engine then reads what
     /// the others appended before it decides, and commits with
@@ -185,6 +199,13 @@ impl std::fmt::Debug for TenantLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "TenantLock(at {})", self.last_sequence)
     }
+}
+
+/// The answer to [`Store::probe`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
+    pub last_sequence: u64,
+    pub record: Option<IdempotentRecord>,
 }
 
 /// What the store keeps for a used idempotency key.

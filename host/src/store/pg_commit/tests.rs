@@ -4,8 +4,9 @@
 //! broken chain refuses the rest of the chain, and a lost connection fails
 //! the batch with a retryable error and is replaced.
 
-use super::{BrokenChains, commit_batch, commit_works};
+use super::{Begin, BrokenChains, commit_batch, commit_works};
 use crate::store::event::{AppendOutcome, AppendRequest, BalanceLine, CommandMeta, NewEvent};
+use crate::store::pg_link::Link;
 use crate::store::planner::Done;
 use crate::store::prepare::{Work, prepare_append};
 use crate::store::{
@@ -149,8 +150,11 @@ fn a_batch_the_database_refuses_writes_nothing_not_even_its_good_appends() {
         work(payment("acme", 3, "payment_received", "30.00")),
     ];
     let refused = on_thread(move || {
-        let mut committer = Client::connect(&url, NoTls).unwrap();
-        commit_batch(&mut committer, &works, &mut BrokenChains::default()).is_err()
+        let mut link = Link::new(url);
+        let once = link.run(async |conn| {
+            commit_batch(conn, &works, &mut BrokenChains::default(), Begin::Now).await
+        });
+        once.unwrap().is_err()
     });
     assert!(refused, "the database refuses the batch");
     assert_eq!(
@@ -173,8 +177,8 @@ fn after_a_refused_batch_the_good_appends_commit_alone_gap_free_and_the_tenant_r
         work(payment("acme", 3, "payment_received", "30.00")),
     ];
     let results = on_thread(move || {
-        let mut slot = Some(Client::connect(&url, NoTls).unwrap());
-        commit_works(&mut slot, &works, &mut BrokenChains::default())
+        let mut link = Link::new(url);
+        commit_works(&mut link, &works, &mut BrokenChains::default())
     });
     assert!(matches!(
         results[0],
@@ -232,8 +236,8 @@ fn a_chain_broken_by_another_host_refuses_its_later_appends_even_when_their_sequ
     fresh.chain = Some(8);
     let works = vec![work(other_host), work(first), work(second), work(fresh)];
     let results = on_thread(move || {
-        let mut slot = Some(Client::connect(&url, NoTls).unwrap());
-        commit_works(&mut slot, &works, &mut BrokenChains::default())
+        let mut link = Link::new(url);
+        commit_works(&mut link, &works, &mut BrokenChains::default())
     });
     assert!(matches!(
         results[0],
