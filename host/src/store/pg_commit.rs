@@ -263,6 +263,22 @@ async fn batch_in(
             conn.client.query(&conn.read, &read_params),
         )?;
         batch.answers(&locked, &read);
+        // A tenant the lock statement did not return is new: created by
+        // this transaction (its row is not in that statement's snapshot),
+        // or by another host's transaction committed while the insert
+        // waited for it. Read again, it is this transaction's row (at 0) or
+        // the other host's, now locked.
+        let unseen: Vec<&str> = asked
+            .tenants
+            .iter()
+            .copied()
+            .filter(|tenant| !batch.last.contains_key(*tenant))
+            .collect();
+        if !unseen.is_empty() {
+            for row in conn.client.query(&conn.relock, &[&unseen]).await? {
+                batch.last.insert(row.get(0), to_u64(row.get(1)));
+            }
+        }
     }
     let mut results = Vec::with_capacity(works.len());
     for work in works {
@@ -323,6 +339,11 @@ pub(super) const LOCK_TENANTS: &str = "WITH created AS (
      SELECT tenant, last_sequence FROM premia_tenants
      WHERE tenant = ANY($1::text[]) ORDER BY tenant FOR UPDATE";
 
+/// The tenants the lock statement created or found created meanwhile, read
+/// again (and locked) with a snapshot that sees them.
+pub(super) const RELOCK_TENANTS: &str = "SELECT tenant, last_sequence FROM premia_tenants
+     WHERE tenant = ANY($1::text[]) ORDER BY tenant FOR UPDATE";
+
 /// The idempotency records of the batch's keys (`what` 0) and the versions
 /// of the streams it names (`what` 1), read after the lock: one statement,
 /// one primary-key lookup per key and stream (the `LIMIT 1` subqueries keep
@@ -347,8 +368,8 @@ pub(super) const KEYS_AND_STREAMS: &str =
 /// lock, in name order), its idempotency keys and the streams it names.
 ///
 /// A tenant new to the database is created by the lock statement but not
-/// returned by it (its snapshot predates the row): its last sequence is 0,
-/// and the row is held by this transaction's insert until it commits.
+/// returned by it (its snapshot predates the row): it is read again with
+/// [`RELOCK_TENANTS`].
 struct BatchQuestions<'a> {
     tenants: Vec<&'a str>,
     key_tenants: Vec<&'a str>,

@@ -12,7 +12,7 @@
 //! round trips and one WAL flush, where the synchronous client needs five.
 
 use super::error::StoreError;
-use super::pg_commit::{KEYS_AND_STREAMS, LOCK_TENANTS, WRITE_BATCH};
+use super::pg_commit::{KEYS_AND_STREAMS, LOCK_TENANTS, RELOCK_TENANTS, WRITE_BATCH};
 use super::pg_store::db_error;
 use postgres::Statement;
 use tokio_postgres::{Client, NoTls};
@@ -28,6 +28,7 @@ pub(super) const DELETE_BLOB: &str =
 pub(super) struct Conn {
     pub(super) client: Client,
     pub(super) lock: Statement,
+    pub(super) relock: Statement,
     pub(super) read: Statement,
     pub(super) write: Statement,
     pub(super) put_blob: Statement,
@@ -40,8 +41,9 @@ impl Conn {
         tokio::spawn(async move {
             let _ = connection.await;
         });
-        let (lock, read, write, put_blob, delete_blob) = tokio::try_join!(
+        let (lock, relock, read, write, put_blob, delete_blob) = tokio::try_join!(
             client.prepare(LOCK_TENANTS),
+            client.prepare(RELOCK_TENANTS),
             client.prepare(KEYS_AND_STREAMS),
             client.prepare(WRITE_BATCH),
             client.prepare(PUT_BLOB),
@@ -50,6 +52,7 @@ impl Conn {
         Ok(Conn {
             client,
             lock,
+            relock,
             read,
             write,
             put_blob,

@@ -72,8 +72,14 @@ async fn lock_row(conn: &Conn, tenant: &str) -> Result<u64, postgres::Error> {
         conn.client.batch_execute("BEGIN"),
         conn.client.query(&conn.lock, &params),
     );
-    match locked {
-        Ok((_, rows)) => Ok(rows.first().map(|row| to_u64(row.get(1))).unwrap_or(0)),
+    let rows = match locked {
+        // A new tenant's row is not in the lock statement's snapshot.
+        Ok((_, rows)) if rows.is_empty() => conn.client.query(&conn.relock, &params).await,
+        Ok((_, rows)) => Ok(rows),
+        Err(error) => Err(error),
+    };
+    match rows {
+        Ok(rows) => Ok(rows.first().map(|row| to_u64(row.get(1))).unwrap_or(0)),
         Err(error) => {
             conn.roll_back().await;
             Err(error)
