@@ -192,7 +192,10 @@ fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
     }
     let seconds = started.elapsed().as_secs_f64();
     let events = store.last_sequence(TENANT).unwrap() - before;
-    assert_eq!(events as usize, book.february_events, "the pure run's events");
+    assert_eq!(
+        events as usize, book.february_events,
+        "the pure run's events"
+    );
     let (invoiced, balanced) = engine
         .read(TENANT, |s| (invoices(s), s.trial_balances_are_zero()))
         .unwrap();
@@ -208,7 +211,10 @@ fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
         runs[0],
         runs[1],
         runs[2..].iter().sum::<f64>(),
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
     );
     seconds
 }

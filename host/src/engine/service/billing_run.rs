@@ -369,9 +369,7 @@ impl Run<'_> {
             raters,
             self.engine.adjuster.as_ref(),
         )?;
-        let jobs = recorder
-            .map(|r| r.jobs(self.tenant))
-            .unwrap_or_default();
+        let jobs = recorder.map(|r| r.jobs(self.tenant)).unwrap_or_default();
         Ok((events, jobs))
     }
 
@@ -590,8 +588,11 @@ impl Run<'_> {
     fn report(self) -> BillingRunReport {
         let mut report = BillingRunReport::new(self.up_to);
         report.accounts = self.accounts.len();
-        for ((account, (commands, events)), failed) in
-            self.accounts.into_iter().zip(self.committed).zip(self.failed)
+        for ((account, (commands, events)), failed) in self
+            .accounts
+            .into_iter()
+            .zip(self.committed)
+            .zip(self.failed)
         {
             if commands > 0 {
                 report.accounts_billed += 1;

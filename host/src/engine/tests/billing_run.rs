@@ -90,9 +90,7 @@ fn a_run_over_many_accounts_through_sled_appends_the_pure_runs_events_in_few_app
     let mut pure = engine.read("t1", TenantState::clone).unwrap();
     let before = store.last_sequence("t1").unwrap();
 
-    let report = engine
-        .run_billing("t1", date(2021, 1, 1), &meta())
-        .unwrap();
+    let report = engine.run_billing("t1", date(2021, 1, 1), &meta()).unwrap();
 
     let mut expected = Vec::new();
     let pure_report = pure.billing_run_recording(
@@ -154,9 +152,7 @@ fn a_run_cut_short_by_a_failing_store_and_run_again_bills_each_account_once() {
 
     // The disk fails after the run's first append.
     failing.fail_writes_after(1);
-    let cut = engine
-        .run_billing("t1", date(2021, 1, 1), &meta())
-        .unwrap();
+    let cut = engine.run_billing("t1", date(2021, 1, 1), &meta()).unwrap();
     assert!(cut.accounts_billed > 0 && cut.accounts_billed < ACCOUNTS);
     assert_eq!(cut.failures.len(), ACCOUNTS - cut.accounts_billed);
     assert!(
@@ -165,21 +161,20 @@ fn a_run_cut_short_by_a_failing_store_and_run_again_bills_each_account_once() {
         cut.failures[0]
     );
     let durable = store.last_sequence("t1").unwrap() - before;
-    assert_eq!(durable as usize, cut.events, "only the first append is kept");
+    assert_eq!(
+        durable as usize, cut.events,
+        "only the first append is kept"
+    );
     // The state does not keep what the log refused.
     let totals = engine.read("t1", invoices).unwrap();
     let billed = totals.iter().filter(|t| !t.is_empty()).count();
     assert_eq!(billed, cut.accounts_billed);
 
     failing.fail_writes(false);
-    let again = engine
-        .run_billing("t1", date(2021, 1, 1), &meta())
-        .unwrap();
+    let again = engine.run_billing("t1", date(2021, 1, 1), &meta()).unwrap();
     assert!(again.failures.is_empty(), "{:?}", again.failures);
     assert_eq!(again.accounts_billed, ACCOUNTS - cut.accounts_billed);
-    let once_more = engine
-        .run_billing("t1", date(2021, 1, 1), &meta())
-        .unwrap();
+    let once_more = engine.run_billing("t1", date(2021, 1, 1), &meta()).unwrap();
     assert_eq!((once_more.accounts_billed, once_more.events), (0, 0));
 
     // Each account billed once: the same invoices, entries and events as
