@@ -72,23 +72,29 @@ fn invoices(state: &TenantState) -> usize {
 fn book(n: usize) -> Book {
     let mut state = TenantState::new(TENANT).unwrap();
     let mut events = Vec::new();
-    let mut run = |state: &mut TenantState, command: EngineCommand, day: NaiveDate| {
+    let run = |state: &mut TenantState,
+               events: &mut Vec<TenantEvent>,
+               command: EngineCommand,
+               day: NaiveDate| {
         events.extend(state.execute(&command, &at(day), &Raters).unwrap());
     };
     let product = support::product("monthly", Cadence::Monthly);
     run(
         &mut state,
+        &mut events,
         PolicyCommand::DeployProduct { product }.into(),
         date(2020, 12, 15),
     );
     for i in 0..n {
         run(
             &mut state,
+            &mut events,
             account(format!("A{i:06}"), format!("Account {i}")),
             date(2020, 12, 15),
         );
         run(
             &mut state,
+            &mut events,
             issue(format!("P{i:06}"), format!("A{i:06}"), date(2021, 1, 1)),
             date(2020, 12, 15),
         );
@@ -100,7 +106,7 @@ fn book(n: usize) -> Book {
     };
     january(&mut state, date(2021, 1, 1), &mut events);
     for i in 0..n {
-        run(&mut state, payment(i), date(2021, 1, 1));
+        run(&mut state, &mut events, payment(i), date(2021, 1, 1));
     }
     january(&mut state, date(2021, 1, 31), &mut events);
     let snapshot = snapshot::encode(&state).unwrap();
