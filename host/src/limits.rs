@@ -201,8 +201,14 @@ pub use crate::engine::FEED_SCAN_EVENTS_MAX;
 pub use crate::engine::NEXT_INVOICE_STEPS_MAX;
 /// Most billing runs a schedule preview takes.
 pub use crate::engine::PREVIEW_RUNS_MAX;
+/// Events at which a billing run queues the append its accounts share.
+pub use crate::engine::RUN_APPEND_EVENTS;
+/// Most appends of one billing run waiting for durability at a time.
+pub use crate::engine::RUN_APPENDS_IN_FLIGHT;
 /// Most commands one account's billing run takes.
 pub use crate::engine::RUN_COMMANDS_PER_ACCOUNT_MAX;
+/// Most accounts a billing run decides under one hold of the tenant's lock.
+pub use crate::engine::RUN_LOCK_ACCOUNTS_MAX;
 /// How long a tenant commits one command at a time after another host raced it, ms.
 pub use crate::engine::SHARED_CONTENDED_MS;
 /// Largest chunk (one blob) of a tenant's snapshot, bytes.

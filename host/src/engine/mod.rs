@@ -66,8 +66,8 @@ pub use service::decode_stored;
 pub use service::webhooks;
 pub use service::{
     BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, PreviewStep,
-    RequestMeta, SHADOW_ACTOR, SHADOW_QUEUE_JOBS_MAX, SHARED_CONTENDED_MS, SummarizedPreview,
-    request_hash,
+    RUN_APPEND_EVENTS, RUN_APPENDS_IN_FLIGHT, RUN_LOCK_ACCOUNTS_MAX, RequestMeta, SHADOW_ACTOR,
+    SHADOW_QUEUE_JOBS_MAX, SHARED_CONTENDED_MS, SummarizedPreview, request_hash,
 };
 pub use shadow_report::{
     DifferenceRow, ErrorCount, SHADOW_SAMPLES_MAX, ShadowCall, ShadowError, ShadowRecord,

@@ -43,6 +43,7 @@ mod quote_schedule;
 mod shadow;
 pub mod webhooks;
 
+pub use billing_run::{RUN_APPEND_EVENTS, RUN_APPENDS_IN_FLIGHT, RUN_LOCK_ACCOUNTS_MAX};
 pub use bundle_preview::{PreviewStep, SummarizedPreview};
 pub use shadow::{SHADOW_ACTOR, SHADOW_QUEUE_JOBS_MAX};
 

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 mod accounting;
 mod billing;
+mod billing_run;
 mod model;
 mod service;
 

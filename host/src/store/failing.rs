@@ -16,6 +16,9 @@ pub struct FailingStore {
     failing: AtomicBool,
     /// Whether listing tenants fails too (a store that does not answer).
     unreachable: AtomicBool,
+    /// Writes still let through before the store starts failing
+    /// ([`FailingStore::fail_writes_after`]); `u64::MAX` for no limit.
+    writes_left: AtomicU64,
     /// Writes refused so far.
     pub refused: AtomicU64,
 }
@@ -28,13 +31,23 @@ impl FailingStore {
             inner,
             failing: AtomicBool::new(false),
             unreachable: AtomicBool::new(false),
+            writes_left: AtomicU64::new(u64::MAX),
             refused: AtomicU64::new(0),
         }
     }
 
     /// Starts or stops refusing writes.
     pub fn fail_writes(&self, failing: bool) {
+        self.writes_left.store(u64::MAX, Ordering::SeqCst);
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Lets the next `writes` writes through, then refuses every write
+    /// (a disk failing in the middle of a batch of work) until
+    /// [`FailingStore::fail_writes`]`(false)`.
+    pub fn fail_writes_after(&self, writes: u64) {
+        self.failing.store(false, Ordering::SeqCst);
+        self.writes_left.store(writes, Ordering::SeqCst);
     }
 
     /// Starts or stops failing to list tenants, as a store that does not
@@ -44,6 +57,15 @@ impl FailingStore {
     }
 
     fn refuse(&self) -> Option<StoreError> {
+        let left = self
+            .writes_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| match left {
+                u64::MAX | 0 => None,
+                left => Some(left - 1),
+            });
+        if left == Err(0) {
+            self.failing.store(true, Ordering::SeqCst);
+        }
         self.failing.load(Ordering::SeqCst).then(|| {
             self.refused.fetch_add(1, Ordering::SeqCst);
             StoreError::Failed(INJECTED.into())

@@ -1,5 +1,6 @@
-//! Billing runs through the engine service: one durable command per account
-//! and decision, nothing appended when nothing is due, the billing state
+//! Billing runs through the engine service: one decision per account and
+//! step (many accounts' decisions share an append, see `billing_run`),
+//! nothing appended when nothing is due, the billing state
 //! rebuilt from the log after a restart, and large accounts split over
 //! commands and invoices within the store's limits.
 

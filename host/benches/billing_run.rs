@@ -1,0 +1,278 @@
+//! A monthly billing run through the durable stores: the month of the
+//! `collections` bench (one monthly policy per account, 1200.00 a year from
+//! 2021-01-01, January invoiced and paid; February billed by 28 daily runs:
+//! every invoice on the 1st, found past due on the 2nd, the other 26 runs
+//! find nothing to do) run by `Engine::run_billing` over a `SledStore` (and
+//! a `PgStore` when `PREMIA_BENCH_POSTGRES_URL` is set).
+//!
+//! The set-up is not timed: the policies are issued and January billed and
+//! paid on a state in memory, its events appended in appends of 1,000, and
+//! a snapshot of the state saved at the end of the log so the engine opens
+//! without replaying it. The same state then runs February in memory
+//! (`TenantState::billing_run`, the pure run): the durable run must append
+//! exactly as many events and leave the same invoices and balances.
+//!
+//! `cargo bench -p premia --bench billing_run` prints the figures;
+//! `PREMIA_BENCH_POLICIES=10000,100000` (the default) sets the sizes,
+//! `PREMIA_BENCH_STORES=sled,postgres` (the default) the stores.
+
+// Rates and durations are reported as floats; no money is.
+#![allow(clippy::float_arithmetic)]
+
+mod support;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use premia::billing::Cadence;
+use premia::collections::{BillingCommand, NoInvoicingPlugins};
+use premia::engine::{Engine, EngineCommand, RequestMeta, TenantEvent, TenantState, snapshot};
+use premia::policy::PolicyCommand;
+use premia::store::{AppendRequest, CommandMeta, NewEvent, PgStore, SledStore, Store};
+use rust_decimal::Decimal;
+use std::sync::Arc;
+use std::time::Instant;
+use support::{Raters, account, at, date, issue};
+
+const TENANT: &str = "bench";
+
+/// A tenant after January, as events and as the state they build.
+struct Book {
+    policies: usize,
+    events: Vec<TenantEvent>,
+    snapshot: Vec<u8>,
+    /// What the pure February run appends.
+    february_events: usize,
+    /// Invoices of every account after the pure February.
+    invoices: usize,
+}
+
+fn payment(i: usize) -> EngineCommand {
+    BillingCommand::RecordPayment {
+        for_deductibles: false,
+        reserved_for: None,
+        account: format!("A{i:06}"),
+        amount: Decimal::new(10_000, 2),
+        received_on: date(2021, 1, 1),
+        invoices: vec![],
+        reference: String::new(),
+    }
+    .into()
+}
+
+fn invoices(state: &TenantState) -> usize {
+    state
+        .collections
+        .accounts
+        .values()
+        .map(|a| a.invoices.len())
+        .sum()
+}
+
+/// The policies issued, January billed and paid, in memory; then February
+/// in memory for the figures the durable run must reproduce.
+fn book(n: usize) -> Book {
+    let mut state = TenantState::new(TENANT).unwrap();
+    let mut events = Vec::new();
+    let run = |state: &mut TenantState,
+               events: &mut Vec<TenantEvent>,
+               command: EngineCommand,
+               day: NaiveDate| {
+        events.extend(state.execute(&command, &at(day), &Raters).unwrap());
+    };
+    let product = support::product("monthly", Cadence::Monthly);
+    run(
+        &mut state,
+        &mut events,
+        PolicyCommand::DeployProduct { product }.into(),
+        date(2020, 12, 15),
+    );
+    for i in 0..n {
+        run(
+            &mut state,
+            &mut events,
+            account(format!("A{i:06}"), format!("Account {i}")),
+            date(2020, 12, 15),
+        );
+        run(
+            &mut state,
+            &mut events,
+            issue(format!("P{i:06}"), format!("A{i:06}"), date(2021, 1, 1)),
+            date(2020, 12, 15),
+        );
+    }
+    let january = |state: &mut TenantState, day: NaiveDate, events: &mut Vec<TenantEvent>| {
+        let report =
+            state.billing_run_recording(day, &at(day), &Raters, &NoInvoicingPlugins, events);
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+    };
+    january(&mut state, date(2021, 1, 1), &mut events);
+    for i in 0..n {
+        run(&mut state, &mut events, payment(i), date(2021, 1, 1));
+    }
+    january(&mut state, date(2021, 1, 31), &mut events);
+    let snapshot = snapshot::encode(&state).unwrap();
+    let mut february_events = 0;
+    for day in date(2021, 2, 1).iter_days().take(28) {
+        let report = state.billing_run(day, &at(day), &Raters, &NoInvoicingPlugins);
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        february_events += report.events;
+    }
+    assert!(state.trial_balances_are_zero());
+    Book {
+        policies: n,
+        events,
+        snapshot,
+        february_events,
+        invoices: invoices(&state),
+    }
+}
+
+/// Appends the events in appends of at most 1,000, pipelined, and saves the
+/// snapshot at their end.
+fn load(store: &dyn Store, book: &Book) {
+    let mut pending = Vec::new();
+    let mut sequence = 0;
+    for (n, chunk) in book
+        .events
+        .chunks(premia::store::EVENTS_PER_APPEND_MAX)
+        .enumerate()
+    {
+        let request = AppendRequest {
+            meta: CommandMeta {
+                tenant: TENANT.into(),
+                command_id: format!("load-{n}"),
+                actor: "bench".into(),
+                issued_at: Utc::now(),
+                idempotency_key: None,
+                request_hash: format!("load-{n}"),
+            },
+            expected_versions: Vec::new(),
+            expected_last_sequence: Some(sequence),
+            chain: None,
+            events: chunk
+                .iter()
+                .map(|event| NewEvent {
+                    stream: event.stream(),
+                    kind: event.kind().to_string(),
+                    payload: serde_json::to_value(event).unwrap(),
+                })
+                .collect(),
+            balance_lines: chunk.iter().flat_map(TenantEvent::balance_lines).collect(),
+            response: serde_json::json!({}),
+        };
+        sequence += chunk.len() as u64;
+        pending.push(store.submit_append(request).unwrap());
+    }
+    for append in pending {
+        append.wait().unwrap();
+    }
+    snapshot::save_encoded(store, TENANT, sequence, &book.snapshot).unwrap();
+}
+
+fn meta(day: NaiveDate) -> RequestMeta {
+    RequestMeta {
+        actor: "bench".into(),
+        issued_at: Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap()),
+        idempotency_key: None,
+        arithmetic: premia::billing::Arithmetic::Written,
+    }
+}
+
+/// February by daily runs through the engine over `store`: seconds taken.
+fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
+    let n = book.policies;
+    let setup = Instant::now();
+    load(store.as_ref(), book);
+    let engine = Engine::open(Arc::clone(&store), Arc::new(Raters)).unwrap();
+    let setup = setup.elapsed().as_secs_f64();
+    let before = store.last_sequence(TENANT).unwrap();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let started = Instant::now();
+    let mut commands = 0;
+    let mut runs = Vec::new();
+    for day in date(2021, 2, 1).iter_days().take(28) {
+        let run = Instant::now();
+        let report = engine.run_billing(TENANT, day, &meta(day)).unwrap();
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        commands += report.commands;
+        runs.push(run.elapsed().as_secs_f64());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let events = store.last_sequence(TENANT).unwrap() - before;
+    assert_eq!(
+        events as usize, book.february_events,
+        "the pure run's events"
+    );
+    let (invoiced, balanced) = engine
+        .read(TENANT, |s| (invoices(s), s.trial_balances_are_zero()))
+        .unwrap();
+    assert_eq!(invoiced, book.invoices);
+    assert!(balanced);
+    println!(
+        "{name}, {n} policies: February (28 daily runs) {seconds:.2} s = {:.0} policies/s, \
+         {:.1} us per policy; {commands} commands, {events} events appended; \
+         runs of the 1st {:.2} s, the 2nd {:.2} s, the other 26 {:.2} s; \
+         set-up (not timed) {setup:.1} s; load average before {}",
+        n as f64 / seconds,
+        seconds * 1e6 / n as f64,
+        runs[0],
+        runs[1],
+        runs[2..].iter().sum::<f64>(),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    seconds
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("PREMIA_BENCH_POLICIES")
+        .unwrap_or_else(|_| "10000,100000".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    let stores = std::env::var("PREMIA_BENCH_STORES").unwrap_or_else(|_| "sled,postgres".into());
+    let postgres = std::env::var("PREMIA_BENCH_POSTGRES_URL")
+        .ok()
+        .filter(|_| stores.contains("postgres"));
+    println!("billing_run: February of monthly policies through the durable stores");
+    let mut per_policy: Vec<(String, usize, f64)> = Vec::new();
+    for n in sizes {
+        let started = Instant::now();
+        let book = book(n);
+        println!(
+            "{n} policies: {} events of set-up and the pure February ({} events) in {:.1} s",
+            book.events.len(),
+            book.february_events,
+            started.elapsed().as_secs_f64()
+        );
+        if stores.contains("sled") {
+            let dir = tempfile::tempdir().unwrap();
+            let sled: Arc<dyn Store> = Arc::new(SledStore::open(dir.path().join("store")).unwrap());
+            let seconds = february("sled", sled, &book);
+            per_policy.push(("sled".into(), n, seconds / n as f64));
+        }
+        if let Some(url) = &postgres {
+            let schema = premia::store::fresh_schema_name("billing_run");
+            let url = premia::store::url_with_schema(url, &schema);
+            let pg: Arc<dyn Store> = Arc::new(PgStore::open(&url).unwrap());
+            let seconds = february("postgres", pg, &book);
+            per_policy.push(("postgres".into(), n, seconds / n as f64));
+        }
+    }
+    for store in ["sled", "postgres"] {
+        let runs: Vec<_> = per_policy.iter().filter(|(s, ..)| s == store).collect();
+        if let (Some(first), Some(last)) = (runs.first(), runs.last())
+            && runs.len() > 1
+        {
+            println!(
+                "{store}: cost per policy {:.1} us at {}, {:.1} us at {} (ratio {:.2})",
+                first.2 * 1e6,
+                first.1,
+                last.2 * 1e6,
+                last.1,
+                last.2 / first.2
+            );
+        }
+    }
+}
