@@ -213,7 +213,13 @@ pub(super) fn encode_in_pieces_of(
     };
     let policies = || pieces(Section::BookPolicies, book.policies.iter(), piece_bytes);
     let accounts = || pieces(Section::BookAccounts, book.accounts.iter(), piece_bytes);
-    let billing = || pieces(Section::BillingAccounts, state.collections.accounts.iter());
+    let billing = || {
+        pieces(
+            Section::BillingAccounts,
+            state.collections.accounts.iter(),
+            piece_bytes,
+        )
+    };
     let ((head, entries), (policies, (accounts, billing))) = rayon::join(
         || rayon::join(head, entries),
         || rayon::join(policies, || rayon::join(accounts, billing)),

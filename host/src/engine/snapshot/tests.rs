@@ -327,7 +327,7 @@ fn start_up_uses_good_snapshots_and_ignores_bad_ones(store: Arc<dyn Store>) {
     let saved = reopened.snapshot("t1").unwrap().unwrap();
     assert_eq!(saved.sequence, 16);
     let keys = store.list_blobs("t1", SNAPSHOT_NAMESPACE).unwrap();
-    let latest = manifest(store.as_ref(), "t1").unwrap().unwrap();
+    let latest = super::manifest(store.as_ref(), "t1").unwrap().unwrap();
     assert_eq!(keys.len(), 1 + latest.chunks as usize, "{keys:?}");
     assert!(
         keys.iter()
