@@ -12,10 +12,10 @@
 //! their order gives the state: pieces of a map hold consecutive keys, so
 //! concatenating them keeps the map's order.
 //!
-//! Example: a tenant of 10,000 policies and 500,000 journal entries (1,000,000
-//! events) gives one head, about 40 pieces of journal entries, 30 of billing
-//! accounts and 12 of policies; two cores decode them in about half the time
-//! one takes.
+//! Example: the start-up benchmark's tenant (10,000 policies, 1,000,001
+//! events, about 500,000 journal entries) gives a head and 39 pieces, 314 MB
+//! in all; on two threads they decoded 1.34 times faster than the same state
+//! as one value on one thread, on a machine other builds kept busy.
 
 use super::{Extras, SnapshotError};
 use crate::collections::{AccountBilling, BillingSettings, ReadIndex};
