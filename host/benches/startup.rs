@@ -30,7 +30,39 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The allocator the `premia` binary runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TENANT: &str = "bench";
+
+/// The machine's load average (1, 5, 15 minutes), printed beside each
+/// figure: the machine may be shared.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Loads the snapshot alone and prints where its time went.
+fn phases(name: &str, store: &dyn Store) {
+    let loaded = snapshot::load(store, TENANT).unwrap().unwrap();
+    let p = loaded.phases;
+    println!(
+        "{name}: snapshot load alone {:.2} s on {} threads (thread time: read {:.2} s, sha-256 {:.2} s, decode {:.2} s; assemble {:.2} s)",
+        p.total.as_secs_f64(),
+        p.threads,
+        p.read.as_secs_f64(),
+        p.hash.as_secs_f64(),
+        p.decode.as_secs_f64(),
+        p.assemble.as_secs_f64(),
+    );
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -108,6 +140,7 @@ struct History {
     events: Vec<TenantEvent>,
     policies: usize,
     early: (TenantState, usize),
+    last: TenantState,
 }
 
 fn produce(events_target: usize, policies: usize) -> History {
@@ -229,6 +262,7 @@ fn produce(events_target: usize, policies: usize) -> History {
         events: log,
         policies,
         early: early.expect("an early state"),
+        last: state,
     }
 }
 
@@ -284,8 +318,9 @@ fn measure(name: &str, store: Arc<dyn Store>, history: &History) {
     );
     let (full, entries) = open(&store);
     println!(
-        "{name}: start-up without a snapshot (whole log replayed): {full:.2} s ({:.0} events/s)",
-        history.events.len() as f64 / full
+        "{name}: start-up without a snapshot (whole log replayed): {full:.2} s ({:.0} events/s) [load {}]",
+        history.events.len() as f64 / full,
+        load_average()
     );
 
     // A snapshot one interval before the end: the worst tail.
@@ -295,9 +330,10 @@ fn measure(name: &str, store: Arc<dyn Store>, history: &History) {
     let (tail, tail_entries) = open(&store);
     assert_eq!(tail_entries, entries);
     println!(
-        "{name}: start-up from a snapshot at {early_events} + {} events of tail: {tail:.2} s ({:.1}x faster)",
+        "{name}: start-up from a snapshot at {early_events} + {} events of tail: {tail:.2} s ({:.1}x faster) [load {}]",
         history.events.len() - early_events,
-        full / tail
+        full / tail,
+        load_average()
     );
 
     // A snapshot at the end (a clean shutdown).
@@ -307,16 +343,24 @@ fn measure(name: &str, store: Arc<dyn Store>, history: &History) {
     let save = save_started.elapsed().as_secs_f64();
     drop(engine);
     println!(
-        "{name}: snapshot of {} events: {:.1} MB in {} chunk(s), encoded and saved in {save:.2} s",
+        "{name}: snapshot of {} events: {:.1} MB in {} chunk(s), encoded and saved in {save:.2} s [load {}]",
         saved.sequence,
         saved.bytes as f64 / 1e6,
-        saved.chunks
+        saved.chunks,
+        load_average()
     );
     let (end, end_entries) = open(&store);
     assert_eq!(end_entries, entries);
     println!(
-        "{name}: start-up from a snapshot at the end of the log: {end:.2} s ({:.1}x faster)",
-        full / end
+        "{name}: start-up from a snapshot at the end of the log: {end:.2} s ({:.1}x faster) [load {}]",
+        full / end,
+        load_average()
+    );
+    phases(name, store.as_ref());
+    let (again, _) = open(&store);
+    println!(
+        "{name}: start-up from a snapshot at the end of the log, again: {again:.2} s [load {}]",
+        load_average()
     );
 }
 
@@ -331,6 +375,7 @@ fn main() {
         history.policies,
         started.elapsed().as_secs_f64()
     );
+    compare_decoding(&history.last);
     let dir = tempfile::tempdir().unwrap();
     let sled: Arc<dyn Store> = Arc::new(SledStore::open(dir.path().join("store")).unwrap());
     measure("sled", sled, &history);
@@ -340,4 +385,30 @@ fn main() {
         let pg: Arc<dyn Store> = Arc::new(PgStore::open(&url).unwrap());
         measure("postgres", pg, &history);
     }
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let started = Instant::now();
+    let value = f();
+    (value, started.elapsed().as_secs_f64())
+}
+
+/// Decoding alone, in memory: the whole state as one MessagePack value on
+/// one thread (how format 1 stored it) against the parts on every core.
+fn compare_decoding(state: &TenantState) {
+    let (whole, whole_encode) = timed(|| rmp_serde::to_vec_named(state).unwrap());
+    let (decoded, whole_decode) = timed(|| rmp_serde::from_slice::<TenantState>(&whole).unwrap());
+    drop(decoded);
+    let (parts, parts_encode) = timed(|| snapshot::encode(state).unwrap());
+    let (decoded, parts_decode) = timed(|| snapshot::decode(&parts).unwrap());
+    drop(decoded);
+    println!(
+        "decoding in memory: one value {:.1} MB, encode {whole_encode:.2} s, decode {whole_decode:.2} s (one thread); \
+         {} parts {:.1} MB, encode {parts_encode:.2} s, decode {parts_decode:.2} s ({} threads): {:.2}x",
+        whole.len() as f64 / 1e6,
+        parts.parts.len(),
+        parts.len() as f64 / 1e6,
+        rayon::current_num_threads(),
+        whole_decode / parts_decode
+    );
 }

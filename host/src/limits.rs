@@ -216,6 +216,9 @@ pub use crate::engine::SNAPSHOT_CHUNK_BYTES_MAX;
 /// Events between two snapshots of a running tenant (a floor on how often
 /// one is taken, not a maximum: also one at every clean shutdown).
 pub use crate::engine::SNAPSHOT_INTERVAL_EVENTS;
+/// Bytes after which a piece of a snapshot's large collection is closed
+/// (pieces are decoded in parallel at start-up).
+pub use crate::engine::SNAPSHOT_PIECE_BYTES;
 /// Most days ahead the invoices-coming-due worklist looks.
 pub use crate::engine::read_model::COMING_DUE_DAYS_MAX;
 /// Most rows one page of the read model returns (accounts, invoices,

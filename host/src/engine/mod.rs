@@ -74,7 +74,8 @@ pub use shadow_report::{
     ShadowReport, ShadowReports, ShadowSample,
 };
 pub use snapshot::{
-    SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_INTERVAL_EVENTS, SnapshotError,
+    SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_INTERVAL_EVENTS,
+    SNAPSHOT_PIECE_BYTES, SnapshotError,
 };
 pub use state::{EngineError, TenantEvent, TenantState};
 pub use warehouse::WarehouseFilter;

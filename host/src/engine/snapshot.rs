@@ -2,15 +2,20 @@
 //! with others) loads the latest good snapshot and replays only the events
 //! after it instead of the whole log.
 //!
-//! A snapshot is the whole [`TenantState`] encoded with MessagePack
-//! (`rmp-serde`, field names kept), stored through the [`Store`]'s blobs in
-//! the tenant's `snapshots` namespace, so sled and PostgreSQL keep it alike
-//! (no schema change): the bytes are cut in chunks of at most
-//! [`SNAPSHOT_CHUNK_BYTES_MAX`] under `<sequence>-<nonce>/<n>`, then the
-//! manifest `latest` is replaced, naming the sequence the state reached, the
-//! chunks, the byte count, the SHA-256 of the bytes, the snapshot format
-//! version and the Premia version that wrote it. Older chunks are removed
-//! afterwards.
+//! A snapshot is the [`TenantState`] cut into **parts** ([`parts`]): a head
+//! (everything but the large collections) and pieces of about
+//! [`SNAPSHOT_PIECE_BYTES`] of the journal entries, policies, accounts and
+//! billing accounts, each encoded with MessagePack (`rmp-serde`, field names
+//! kept) on its own. They are stored through the [`Store`]'s blobs in the
+//! tenant's `snapshots` namespace, so sled and PostgreSQL keep them alike
+//! (no schema change): each part in chunks of at most
+//! [`SNAPSHOT_CHUNK_BYTES_MAX`] under `<sequence>-<nonce>/<part>/<n>`, then
+//! the manifest `latest` is replaced, naming the sequence the state
+//! reached, every part with its section, item count, chunks, length and
+//! SHA-256, the snapshot format version and the Premia version that wrote
+//! it. Older chunks are removed afterwards. Start-up reads, checks and
+//! decodes the parts on every core at once (rayon), the largest first, and
+//! puts them back together in order.
 //!
 //! A snapshot is used only when all of these hold; otherwise it is ignored
 //! (with a warning in the log) and the log is replayed from the start:
@@ -30,17 +35,24 @@
 //! rater's secret reference) travels beside the state in [`Extras`], and
 //! indexes that are derived are rebuilt after decoding.
 
+mod parts;
+
+pub use parts::{Encoded, EncodedPart, SNAPSHOT_PIECE_BYTES, Section};
+
 use super::state::TenantState;
 use crate::domain::ErrorKind;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// The encoding of snapshots: bumped whenever a type inside
 /// [`TenantState`] changes shape or meaning.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
 
 /// Events between two snapshots of a tenant taken while it runs (a
 /// snapshot is also taken at a clean shutdown). At the measured replay
@@ -123,11 +135,34 @@ pub struct Manifest {
     pub sequence: u64,
     /// The prefix of its chunk keys (`<sequence>-<nonce>`).
     pub prefix: String,
+    /// Chunks and bytes of all the parts.
     pub chunks: u32,
     pub bytes: u64,
-    /// SHA-256 of the encoded bytes, hex.
-    pub sha256: String,
+    /// The parts, in the state's order (absent from a manifest of format 1,
+    /// which is then refused for its version).
+    #[serde(default)]
+    pub parts: Vec<PartManifest>,
     pub taken_at: DateTime<Utc>,
+}
+
+/// One part of a snapshot: what it holds, its chunks
+/// (`<prefix>/<part>/<n>`), its length and its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartManifest {
+    pub section: Section,
+    /// Items of a piece of a collection (1 for the head).
+    pub items: u64,
+    pub chunks: u32,
+    pub bytes: u64,
+    /// SHA-256 of the part's bytes, hex.
+    pub sha256: String,
+}
+
+impl Manifest {
+    /// The key of chunk `n` of part `part`.
+    pub fn chunk_key(&self, part: usize, n: u32) -> String {
+        format!("{}/{part:05}/{n}", self.prefix)
+    }
 }
 
 /// A (policy, term) and its first invoice.
@@ -191,36 +226,21 @@ impl Extras {
     }
 }
 
-#[derive(Serialize)]
-struct BodyRef<'a> {
-    state: &'a TenantState,
-    extras: Extras,
+/// The state's snapshot parts (see [`parts`]): the same state always gives
+/// the same parts, so two states are equal when their encodings are.
+pub fn encode(state: &TenantState) -> Result<Encoded, SnapshotError> {
+    parts::encode(state)
 }
 
-#[derive(Deserialize)]
-struct Body {
-    state: TenantState,
-    extras: Extras,
-}
-
-/// The state's snapshot bytes: the same state always gives the same bytes
-/// (every map in it is ordered), so two states are equal when their
-/// encodings are.
-pub fn encode(state: &TenantState) -> Result<Vec<u8>, SnapshotError> {
-    let body = BodyRef {
-        state,
-        extras: Extras::of(state),
-    };
-    rmp_serde::to_vec_named(&body).map_err(|e| SnapshotError::Encode(e.to_string()))
-}
-
-/// The state encoded in `bytes` (see [`encode`]).
-pub fn decode(bytes: &[u8]) -> Result<TenantState, SnapshotError> {
-    let body: Body =
-        rmp_serde::from_slice(bytes).map_err(|e| SnapshotError::Decode(e.to_string()))?;
-    let mut state = body.state;
-    body.extras.restore(&mut state);
-    Ok(state)
+/// The state encoded in `encoded` (see [`encode`]), its parts decoded in
+/// parallel.
+pub fn decode(encoded: &Encoded) -> Result<TenantState, SnapshotError> {
+    let decoded = encoded
+        .parts
+        .par_iter()
+        .map(|part| parts::decode_part(part.section, part.items, &part.bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    parts::assemble(decoded)
 }
 
 /// A loaded snapshot: the state and the sequence it reached.
@@ -229,6 +249,26 @@ pub struct Loaded {
     pub sequence: u64,
     pub state: TenantState,
     pub bytes: u64,
+    pub phases: LoadPhases,
+}
+
+/// Where the time of a load went. The parts are read, checked and decoded
+/// on several threads at once, so `read`, `hash` and `decode` add up the
+/// threads' times and may exceed `total`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadPhases {
+    /// Reading the chunks from the store.
+    pub read: Duration,
+    /// Checking lengths and SHA-256.
+    pub hash: Duration,
+    /// Decoding the parts.
+    pub decode: Duration,
+    /// Putting the parts together into the state.
+    pub assemble: Duration,
+    /// The whole load, manifest to state.
+    pub total: Duration,
+    /// Threads that decoded.
+    pub threads: usize,
 }
 
 /// What a save wrote.
@@ -260,7 +300,7 @@ pub fn save_encoded(
     store: &dyn Store,
     tenant: &str,
     sequence: u64,
-    encoded: &[u8],
+    encoded: &Encoded,
 ) -> Result<Option<Saved>, SnapshotError> {
     if let Ok(Some(current)) = manifest(store, tenant)
         && current.sequence >= sequence
@@ -270,24 +310,40 @@ pub fn save_encoded(
         return Ok(None);
     }
     let nonce: u32 = rand::random();
-    let prefix = format!("{sequence:020}-{nonce:08x}");
-    let mut chunks = 0_u32;
-    for (n, chunk) in encoded.chunks(SNAPSHOT_CHUNK_BYTES_MAX).enumerate() {
-        store
-            .put_blob(tenant, SNAPSHOT_NAMESPACE, &format!("{prefix}/{n}"), chunk)
-            .map_err(store_error)?;
-        chunks += 1;
-    }
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         format_version: SNAPSHOT_FORMAT_VERSION,
         written_by: env!("CARGO_PKG_VERSION").to_string(),
         sequence,
-        prefix: prefix.clone(),
-        chunks,
-        bytes: encoded.len() as u64,
-        sha256: hex::encode(Sha256::digest(encoded)),
+        prefix: format!("{sequence:020}-{nonce:08x}"),
+        chunks: 0,
+        bytes: 0,
+        parts: Vec::with_capacity(encoded.parts.len()),
         taken_at: Utc::now(),
     };
+    for (index, part) in encoded.parts.iter().enumerate() {
+        let mut chunks = 0_u32;
+        for (n, chunk) in part.bytes.chunks(SNAPSHOT_CHUNK_BYTES_MAX).enumerate() {
+            let n = u32::try_from(n).map_err(|_| SnapshotError::Encode("chunks".into()))?;
+            store
+                .put_blob(
+                    tenant,
+                    SNAPSHOT_NAMESPACE,
+                    &manifest.chunk_key(index, n),
+                    chunk,
+                )
+                .map_err(store_error)?;
+            chunks += 1;
+        }
+        manifest.chunks += chunks;
+        manifest.bytes += part.bytes.len() as u64;
+        manifest.parts.push(PartManifest {
+            section: part.section,
+            items: part.items,
+            chunks,
+            bytes: part.bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(&part.bytes)),
+        });
+    }
     let manifest_bytes =
         serde_json::to_vec(&manifest).map_err(|e| SnapshotError::Encode(e.to_string()))?;
     store
@@ -298,7 +354,7 @@ pub fn save_encoded(
         .list_blobs(tenant, SNAPSHOT_NAMESPACE)
         .map_err(store_error)?
     {
-        if key != MANIFEST_KEY && key.as_str() < prefix.as_str() {
+        if key != MANIFEST_KEY && key.as_str() < manifest.prefix.as_str() {
             store
                 .delete_blob(tenant, SNAPSHOT_NAMESPACE, &key)
                 .map_err(store_error)?;
@@ -307,14 +363,70 @@ pub fn save_encoded(
     Ok(Some(Saved {
         sequence,
         bytes: manifest.bytes,
-        chunks,
+        chunks: manifest.chunks,
     }))
+}
+
+/// Nanoseconds spent in each phase, added up over the threads.
+#[derive(Default)]
+struct PhaseClock {
+    read: AtomicU64,
+    hash: AtomicU64,
+    decode: AtomicU64,
+}
+
+impl PhaseClock {
+    fn add(counter: &AtomicU64, since: Instant) {
+        let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        counter.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn get(counter: &AtomicU64) -> Duration {
+        Duration::from_nanos(counter.load(Ordering::Relaxed))
+    }
+}
+
+/// Reads, checks and decodes part `index` of the snapshot.
+fn load_part(
+    store: &dyn Store,
+    tenant: &str,
+    manifest: &Manifest,
+    index: usize,
+    clock: &PhaseClock,
+) -> Result<parts::Decoded, SnapshotError> {
+    let part = &manifest.parts[index];
+    let started = Instant::now();
+    let mut bytes = Vec::new();
+    for n in 0..part.chunks {
+        let key = manifest.chunk_key(index, n);
+        let chunk = store
+            .get_blob(tenant, SNAPSHOT_NAMESPACE, &key)
+            .map_err(store_error)?
+            .ok_or(SnapshotError::MissingChunk(key))?;
+        if bytes.is_empty() {
+            bytes = chunk;
+        } else {
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+    PhaseClock::add(&clock.read, started);
+    let started = Instant::now();
+    if bytes.len() as u64 != part.bytes || hex::encode(Sha256::digest(&bytes)) != part.sha256 {
+        return Err(SnapshotError::BadHash);
+    }
+    PhaseClock::add(&clock.hash, started);
+    let started = Instant::now();
+    let decoded = parts::decode_part(part.section, part.items, &bytes);
+    PhaseClock::add(&clock.decode, started);
+    decoded
 }
 
 /// The tenant's snapshot if it is good: `Ok(None)` when there is none, an
 /// error saying why it cannot be used otherwise (the caller logs it and
-/// replays the log).
+/// replays the log). The parts are read, checked and decoded in parallel,
+/// the largest first.
 pub fn load(store: &dyn Store, tenant: &str) -> Result<Option<Loaded>, SnapshotError> {
+    let started = Instant::now();
     let Some(manifest) = manifest(store, tenant)? else {
         return Ok(None);
     };
@@ -328,25 +440,35 @@ pub fn load(store: &dyn Store, tenant: &str) -> Result<Option<Loaded>, SnapshotE
             running: env!("CARGO_PKG_VERSION").to_string(),
         });
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(manifest.bytes).unwrap_or(0));
-    for n in 0..manifest.chunks {
-        let key = format!("{}/{n}", manifest.prefix);
-        let chunk = store
-            .get_blob(tenant, SNAPSHOT_NAMESPACE, &key)
-            .map_err(store_error)?
-            .ok_or(SnapshotError::MissingChunk(key))?;
-        bytes.extend_from_slice(&chunk);
+    if manifest.parts.is_empty() {
+        return Err(SnapshotError::Decode("a manifest without parts".into()));
     }
-    if bytes.len() as u64 != manifest.bytes
-        || hex::encode(Sha256::digest(&bytes)) != manifest.sha256
-    {
-        return Err(SnapshotError::BadHash);
-    }
-    let state = decode(&bytes)?;
+    let clock = PhaseClock::default();
+    // The largest parts first, so that no thread is left with a large one
+    // at the end; the results go back to the parts' order.
+    let mut order: Vec<usize> = (0..manifest.parts.len()).collect();
+    order.sort_by_key(|index| std::cmp::Reverse(manifest.parts[*index].bytes));
+    let mut decoded = order
+        .par_iter()
+        .with_max_len(1)
+        .map(|index| load_part(store, tenant, &manifest, *index, &clock).map(|part| (*index, part)))
+        .collect::<Result<Vec<_>, _>>()?;
+    decoded.sort_by_key(|(index, _)| *index);
+    let assembling = Instant::now();
+    let state = parts::assemble(decoded.into_iter().map(|(_, part)| part).collect())?;
+    let phases = LoadPhases {
+        read: PhaseClock::get(&clock.read),
+        hash: PhaseClock::get(&clock.hash),
+        decode: PhaseClock::get(&clock.decode),
+        assemble: assembling.elapsed(),
+        total: started.elapsed(),
+        threads: rayon::current_num_threads(),
+    };
     Ok(Some(Loaded {
         sequence: manifest.sequence,
         state,
         bytes: manifest.bytes,
+        phases,
     }))
 }
 

@@ -66,6 +66,17 @@ impl Turnover {
     }
 }
 
+/// A [`Ledger`] without its entries: what a snapshot stores beside them
+/// (see [`Ledger::head`] and [`Ledger::from_head`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct LedgerHead {
+    tenant: String,
+    reversed_by: Vec<Option<EntryId>>,
+    turnover: BTreeMap<AccountKey, Turnover>,
+    currency_turnover: BTreeMap<Currency, Turnover>,
+    closed_through: Option<NaiveDate>,
+}
+
 /// One tenant's double-entry book.
 ///
 /// ```
@@ -334,6 +345,42 @@ impl Ledger {
         let lines = at_currency_scale(entry.lines, entry.currency);
         let entry = JournalEntry { lines, ..entry };
         Ok(self.record(entry))
+    }
+
+    /// The book without its entries (a snapshot stores the entries apart,
+    /// in pieces decoded in parallel, see `engine::snapshot`).
+    pub fn head(&self) -> LedgerHead {
+        LedgerHead {
+            tenant: self.tenant.clone(),
+            reversed_by: self.reversed_by.clone(),
+            turnover: self.turnover.clone(),
+            currency_turnover: self.currency_turnover.clone(),
+            closed_through: self.closed_through,
+        }
+    }
+
+    /// The book of [`Ledger::head`] and its entries, in posting order;
+    /// `None` when they do not fit together (not as many entries as the
+    /// head knows, or not numbered 1, 2, 3, ...).
+    ///
+    /// Example: the head of a book of 3 entries with the entries 1 to 3 is
+    /// that book again; with 2 of them it is `None`.
+    pub fn from_head(head: LedgerHead, entries: Vec<JournalEntry>) -> Option<Ledger> {
+        let numbered = entries
+            .iter()
+            .enumerate()
+            .all(|(index, entry)| usize::try_from(entry.id.0) == Ok(index + 1));
+        if entries.len() != head.reversed_by.len() || !numbered {
+            return None;
+        }
+        Some(Ledger {
+            tenant: head.tenant,
+            entries,
+            reversed_by: head.reversed_by,
+            turnover: head.turnover,
+            currency_turnover: head.currency_turnover,
+            closed_through: head.closed_through,
+        })
     }
 
     /// Every entry, in posting order.

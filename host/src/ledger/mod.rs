@@ -36,7 +36,7 @@ pub mod trial;
 mod tests;
 
 pub use account::{AccountClass, AccountKey, LedgerAccount, SUBLEDGER_BYTES_MAX, Side};
-pub use book::{ENTRIES_MAX, Ledger, Posting, TENANT_BYTES_MAX};
+pub use book::{ENTRIES_MAX, Ledger, LedgerHead, Posting, TENANT_BYTES_MAX};
 pub use category::{CHARGES_PER_ENTRY_MAX, ChargeCategory};
 pub use entry::{
     AMOUNT_MAX, EntryDraft, EntryId, EntryKind, JournalEntry, JournalLine, LINES_PER_ENTRY_MAX,

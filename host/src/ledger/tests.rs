@@ -413,3 +413,46 @@ proptest! {
         prop_assert_eq!(rebuilt, ledger);
     }
 }
+
+/// A book of three entries (a charge, an invoice, a payment, then the
+/// payment reversed) taken apart into its head and entries comes back as
+/// the same book; with one entry missing, or entries out of order, the
+/// parts do not fit.
+#[test]
+fn a_book_rebuilt_from_its_head_and_entries_is_the_same_book() {
+    let mut ledger = Ledger::new("acme").unwrap();
+    let charges = [(ChargeCategory::Premium, usd(dec!(1000)))];
+    post(
+        &mut ledger,
+        postings::charges_written("BA-1", &charges, day(1), "TX-1")
+            .unwrap()
+            .unwrap(),
+    );
+    post(
+        &mut ledger,
+        postings::invoice_issued("BA-1", usd(dec!(250)), day(2), "INV-1")
+            .unwrap()
+            .unwrap(),
+    );
+    let paid = post(
+        &mut ledger,
+        postings::payment_received("BA-1", usd(dec!(300)), usd(dec!(250)), day(3), "PAY-1")
+            .unwrap(),
+    );
+    ledger.reverse(paid, day(4), "PAY-1-R").unwrap();
+    let entries = ledger.entries().to_vec();
+    assert_eq!(entries.len(), 4);
+
+    let rebuilt = Ledger::from_head(ledger.head(), entries.clone()).unwrap();
+    assert_eq!(rebuilt, ledger);
+    assert_eq!(rebuilt.reversal_of(paid), Some(EntryId(4)));
+    assert_eq!(owed(&rebuilt), (dec!(250), dec!(750), dec!(0)));
+
+    assert_eq!(
+        Ledger::from_head(ledger.head(), entries[..3].to_vec()),
+        None
+    );
+    let mut swapped = entries;
+    swapped.swap(0, 1);
+    assert_eq!(Ledger::from_head(ledger.head(), swapped), None);
+}
