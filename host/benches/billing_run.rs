@@ -38,7 +38,7 @@ const TENANT: &str = "bench";
 struct Book {
     policies: usize,
     events: Vec<TenantEvent>,
-    snapshot: Vec<u8>,
+    snapshot: snapshot::Encoded,
     /// What the pure February run appends.
     february_events: usize,
     /// Invoices of every account after the pure February.
