@@ -229,6 +229,17 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let small = (large / 10).max(1);
+    println!(
+        "sizes (bytes inline): PolicyState {}, ProductConfig {}, AccountBilling {}, Charge {}, \
+         InstallmentSlice {}, Transaction {}, PricedSegment {}",
+        std::mem::size_of::<premia::policy::PolicyState>(),
+        std::mem::size_of::<premia::policy::ProductConfig>(),
+        std::mem::size_of::<premia::collections::AccountBilling>(),
+        std::mem::size_of::<premia::policy::Charge>(),
+        std::mem::size_of::<premia::policy::InstallmentSlice>(),
+        std::mem::size_of::<premia::policy::Transaction>(),
+        std::mem::size_of::<premia::policy::PricedSegment>(),
+    );
     println!("memory: live heap bytes per policy (counting allocator), one monthly policy per account");
     let (small_issued, small_billed) = measure(small, false);
     let (large_issued, large_billed) = measure(large, true);

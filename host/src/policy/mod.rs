@@ -18,6 +18,7 @@ mod pricing;
 mod product;
 mod rating_record;
 mod schedule;
+pub mod shared;
 mod timeline;
 mod transaction;
 
