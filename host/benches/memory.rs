@@ -114,7 +114,7 @@ fn part<T>(name: &str, n: usize, take: impl FnOnce() -> T) {
 
 /// Takes `state` apart and prints the bytes per policy each part frees.
 fn breakdown_of(mut state: TenantState, n: usize, when: &str) {
-        println!("where the bytes of {n} policies ({when}) are:");
+    println!("where the bytes of {n} policies ({when}) are:");
     let policies = &mut state.book.policies;
     part("policy: transactions (with their data)", n, || {
         policies
@@ -140,10 +140,14 @@ fn breakdown_of(mut state: TenantState, n: usize, when: &str) {
             .map(|p| std::mem::take(&mut p.slices))
             .collect::<Vec<_>>()
     });
-    part("policy: the rest (header with its product copy, terms)", n, || {
-        std::mem::take(policies)
+    part(
+        "policy: the rest (header with its product copy, terms)",
+        n,
+        || std::mem::take(policies),
+    );
+    part("accounts (book)", n, || {
+        std::mem::take(&mut state.book.accounts)
     });
-    part("accounts (book)", n, || std::mem::take(&mut state.book.accounts));
     part("collections: read index", n, || {
         std::mem::take(&mut state.collections.index)
     });
@@ -154,7 +158,7 @@ fn breakdown_of(mut state: TenantState, n: usize, when: &str) {
         std::mem::replace(&mut state.ledger, Ledger::new("bench").unwrap())
     });
     part("everything else", n, || state);
-    }
+}
 
 /// Builds a book of `n` policies; prints bytes per policy issued and billed;
 /// with `breakdown`, takes the state apart and prints where the bytes are.
@@ -183,9 +187,7 @@ fn measure(n: usize, breakdown: bool) -> (f64, f64) {
     let issued = (live() - empty) as f64 / n as f64;
     let (rss_issued, _) = resident();
     if breakdown && !billed_breakdown() {
-        println!(
-            "{n} policies: {issued:.0} B/policy issued; VmRSS {rss_issued} MiB",
-        );
+        println!("{n} policies: {issued:.0} B/policy issued; VmRSS {rss_issued} MiB",);
         breakdown_of(state, n, "issued");
         return (issued, 0.0);
     }
@@ -240,12 +242,18 @@ fn main() {
         std::mem::size_of::<premia::policy::Transaction>(),
         std::mem::size_of::<premia::policy::PricedSegment>(),
     );
-    println!("memory: live heap bytes per policy (counting allocator), one monthly policy per account");
+    println!(
+        "memory: live heap bytes per policy (counting allocator), one monthly policy per account"
+    );
     let (small_issued, small_billed) = measure(small, false);
     let (large_issued, large_billed) = measure(large, true);
     println!(
         "linearity ({large} against {small}): issued {:.2}, invoiced and paid {:.2}",
         large_issued / small_issued,
-        if large_billed > 0.0 { large_billed / small_billed } else { f64::NAN },
+        if large_billed > 0.0 {
+            large_billed / small_billed
+        } else {
+            f64::NAN
+        },
     );
 }

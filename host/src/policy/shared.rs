@@ -122,7 +122,10 @@ mod tests {
         let first = interner.intern(7);
         let weak = Arc::downgrade(&first);
         drop(first);
-        assert!(weak.upgrade().is_none(), "the interner holds no strong reference");
+        assert!(
+            weak.upgrade().is_none(),
+            "the interner holds no strong reference"
+        );
         let again = interner.intern(7);
         assert_eq!(*again, 7);
     }
