@@ -76,18 +76,20 @@ fn data(perils: usize) -> PolicyData {
     for n in 0..perils {
         exposures
             .entry(format!("V{}", n / 50))
-            .or_insert_with(|| ExposureData {
-                name: "vehicle".into(),
-                fields: Fields::new(),
-                perils: BTreeMap::new(),
+            .or_insert_with(|| {
+                Box::new(ExposureData {
+                    name: "vehicle".into(),
+                    fields: Fields::new(),
+                    perils: BTreeMap::new(),
+                })
             })
             .perils
             .insert(
                 format!("V{}-P{n:04}", n / 50),
-                PerilData {
+                Box::new(PerilData {
                     name: "collision".into(),
                     fields: premium(10_037 + n as i64),
-                },
+                }),
             );
     }
     PolicyData {

@@ -125,12 +125,12 @@ fn data() -> PolicyData {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils,
+            perils: premia::policy::boxed(perils),
         },
     );
     PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: premia::policy::boxed(exposures),
     }
 }
 

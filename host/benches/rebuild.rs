@@ -145,12 +145,12 @@ fn main() {
             ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils,
+                perils: premia::policy::boxed(perils),
             },
         );
         let data = PolicyData {
             fields: Fields::new(),
-            exposures,
+            exposures: premia::policy::boxed(exposures),
         };
         run(
             &mut state,

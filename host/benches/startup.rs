@@ -165,7 +165,7 @@ fn produce(events_target: usize, policies: usize) -> History {
             ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils,
+                perils: premia::policy::boxed(perils),
             },
         );
         run(
@@ -180,7 +180,7 @@ fn produce(events_target: usize, policies: usize) -> History {
                 time_zone: "UTC".into(),
                 data: PolicyData {
                     fields: Fields::new(),
-                    exposures,
+                    exposures: premia::policy::boxed(exposures),
                 },
                 bind: Default::default(),
             }

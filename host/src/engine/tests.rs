@@ -85,12 +85,12 @@ pub(super) fn start() -> TenantState {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils,
+            perils: crate::policy::boxed(perils),
         },
     );
     let mut data = PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: crate::policy::boxed(exposures),
     };
     data.fields
         .insert("flat:policy-fee".into(), text("25.00".into()));

@@ -34,8 +34,10 @@ pub struct ExposureData {
     pub name: String,
     #[serde(default)]
     pub fields: Fields,
+    /// Boxed, as exposures are: a map's first entry allocates a whole node
+    /// of eleven slots, and most exposures have one or two perils.
     #[serde(default)]
-    pub perils: BTreeMap<String, PerilData>,
+    pub perils: BTreeMap<String, Box<PerilData>>,
 }
 
 /// The whole data of a policy at a point in time.
@@ -44,9 +46,16 @@ pub struct ExposureData {
 pub struct PolicyData {
     #[serde(default)]
     pub fields: Fields,
-    /// Exposures by locator.
+    /// Exposures by locator. Boxed: a map's first entry allocates a whole
+    /// node of eleven slots, ten of them empty for a policy of one exposure
+    /// (72 bytes each inline, 8 boxed).
     #[serde(default)]
-    pub exposures: BTreeMap<String, ExposureData>,
+    pub exposures: BTreeMap<String, Box<ExposureData>>,
+}
+
+/// The boxed map [`PolicyData`] and [`ExposureData`] keep, from a plain one.
+pub fn boxed<T>(map: BTreeMap<String, T>) -> BTreeMap<String, Box<T>> {
+    map.into_iter().map(|(k, v)| (k, Box::new(v))).collect()
 }
 
 /// One change an endorsement makes.
@@ -153,7 +162,9 @@ impl PolicyData {
                     return Err(DataError::DuplicateExposure(locator.clone()));
                 }
                 let mut probe = self.clone();
-                probe.exposures.insert(locator.clone(), data.clone());
+                probe
+                    .exposures
+                    .insert(locator.clone(), Box::new(data.clone()));
                 probe.validate()
             }
             DataChange::RemoveExposure { locator }
@@ -204,7 +215,7 @@ impl PolicyData {
             DataChange::AddExposure { locator, exposure } => {
                 self.exposures
                     .entry(locator.clone())
-                    .or_insert_with(|| exposure.clone());
+                    .or_insert_with(|| Box::new(exposure.clone()));
             }
             DataChange::RemoveExposure { locator } => {
                 self.exposures.remove(locator);
@@ -223,7 +234,7 @@ impl PolicyData {
                 if let Some(e) = self.exposures.get_mut(exposure) {
                     e.perils
                         .entry(locator.clone())
-                        .or_insert_with(|| peril.clone());
+                        .or_insert_with(|| Box::new(peril.clone()));
                 }
             }
             DataChange::RemovePeril { exposure, locator } => {
@@ -268,12 +279,12 @@ mod tests {
             ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils,
+                perils: crate::policy::boxed(perils),
             },
         );
         PolicyData {
             fields: Fields::new(),
-            exposures,
+            exposures: crate::policy::boxed(exposures),
         }
     }
 

@@ -55,12 +55,12 @@ fn data(yearly: &str) -> PolicyData {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils,
+            perils: crate::policy::boxed(perils),
         },
     );
     PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: crate::policy::boxed(exposures),
     }
 }
 

@@ -44,7 +44,7 @@ fn issue(yearly: &str) -> EngineCommand {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils,
+            perils: crate::policy::boxed(perils),
         },
     );
     PolicyCommand::IssuePolicy {
@@ -56,7 +56,7 @@ fn issue(yearly: &str) -> EngineCommand {
         time_zone: "UTC".into(),
         data: PolicyData {
             fields: Fields::new(),
-            exposures,
+            exposures: crate::policy::boxed(exposures),
         },
         bind: Default::default(),
     }
@@ -440,10 +440,10 @@ fn large_policy(perils: usize) -> (EngineCommand, EngineCommand) {
             .perils
             .insert(
                 format!("V{}-P{n:03}", n / 50),
-                PerilData {
+                Box::new(PerilData {
                     name: "collision".into(),
                     fields,
-                },
+                }),
             );
     }
     let issue = PolicyCommand::IssuePolicy {
@@ -455,7 +455,7 @@ fn large_policy(perils: usize) -> (EngineCommand, EngineCommand) {
         time_zone: "UTC".into(),
         data: PolicyData {
             fields: Fields::new(),
-            exposures,
+            exposures: crate::policy::boxed(exposures),
         },
         bind: Default::default(),
     };

@@ -123,12 +123,12 @@ fn data(field: &str) -> PolicyData {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils,
+            perils: crate::policy::boxed(perils),
         },
     );
     PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: crate::policy::boxed(exposures),
     }
 }
 

@@ -119,11 +119,11 @@ pub(crate) fn data() -> PolicyData {
         fields: BTreeMap::from([("flat:policy-fee".to_string(), text("25.00"))]),
         exposures: BTreeMap::from([(
             "V1".to_string(),
-            ExposureData {
+            Box::new(ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils,
-            },
+                perils: crate::policy::boxed(perils),
+            }),
         )]),
     }
 }
@@ -574,14 +574,14 @@ fn golden_data() -> PolicyData {
         ]),
         exposures: BTreeMap::from([(
             "V1".to_string(),
-            ExposureData {
+            Box::new(ExposureData {
                 name: "vehicle".into(),
                 fields: BTreeMap::from([
                     ("make".to_string(), text("Volvo")),
                     ("year".to_string(), text("2021")),
                 ]),
-                perils,
-            },
+                perils: crate::policy::boxed(perils),
+            }),
         )]),
     }
 }
