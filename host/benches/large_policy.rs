@@ -76,25 +76,23 @@ fn data(perils: usize) -> PolicyData {
     for n in 0..perils {
         exposures
             .entry(format!("V{}", n / 50))
-            .or_insert_with(|| {
-                Box::new(ExposureData {
-                    name: "vehicle".into(),
-                    fields: Fields::new(),
-                    perils: BTreeMap::new(),
-                })
+            .or_insert_with(|| ExposureData {
+                name: "vehicle".into(),
+                fields: Fields::new(),
+                perils: Default::default(),
             })
             .perils
             .insert(
                 format!("V{}-P{n:04}", n / 50),
-                Box::new(PerilData {
+                PerilData {
                     name: "collision".into(),
                     fields: premium(10_037 + n as i64),
-                }),
+                },
             );
     }
     PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: exposures.into(),
     }
 }
 

@@ -125,12 +125,12 @@ fn data() -> PolicyData {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils: premia::policy::boxed(perils),
+            perils,
         },
     );
     PolicyData {
         fields: Fields::new(),
-        exposures: premia::policy::boxed(exposures),
+        exposures: exposures.into(),
     }
 }
 

@@ -145,12 +145,12 @@ fn main() {
             ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils: premia::policy::boxed(perils),
+                perils: perils.into(),
             },
         );
         let data = PolicyData {
             fields: Fields::new(),
-            exposures: premia::policy::boxed(exposures),
+            exposures: exposures.into(),
         };
         run(
             &mut state,

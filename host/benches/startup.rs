@@ -165,7 +165,7 @@ fn produce(events_target: usize, policies: usize) -> History {
             ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils: premia::policy::boxed(perils),
+                perils: perils.into(),
             },
         );
         run(
@@ -180,7 +180,7 @@ fn produce(events_target: usize, policies: usize) -> History {
                 time_zone: "UTC".into(),
                 data: PolicyData {
                     fields: Fields::new(),
-                    exposures: premia::policy::boxed(exposures),
+                    exposures: exposures.into(),
                 },
                 bind: Default::default(),
             }

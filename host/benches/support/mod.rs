@@ -100,12 +100,12 @@ pub fn policy_data(yearly: &str) -> PolicyData {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils: premia::policy::boxed(perils),
+            perils: perils.into(),
         },
     );
     PolicyData {
         fields: Fields::new(),
-        exposures: premia::policy::boxed(exposures),
+        exposures: exposures.into(),
     }
 }
 

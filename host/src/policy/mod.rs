@@ -32,7 +32,7 @@ pub use cancellation::{
     CancellationError, CancellationReason, CancellationRules, Kept, RefundMethod, ShortRateRow,
 };
 pub use charges::{Charge, ChargeExplanation, repriced_total};
-pub use data::{DataChange, DataError, ExposureData, Fields, PerilData, PolicyData, boxed};
+pub use data::{DataChange, DataError, ExposureData, Fields, PerilData, PolicyData};
 pub use dates::{
     InstallmentDater, InstallmentDatesError, KeepDates, PluginDates, frame_amounts,
     installment_locator,

@@ -471,10 +471,10 @@ fn policy_data(perils: &[u32]) -> PolicyData {
         .map(|(i, c)| {
             (
                 peril_locator(i),
-                Box::new(PerilData {
+                PerilData {
                     name: "collision".into(),
                     fields: yearly_fields(cents(*c)),
-                }),
+                },
             )
         })
         .collect();
@@ -489,7 +489,7 @@ fn policy_data(perils: &[u32]) -> PolicyData {
     );
     PolicyData {
         fields: Fields::new(),
-        exposures: crate::policy::boxed(exposures),
+        exposures: exposures.into(),
     }
 }
 

@@ -61,12 +61,12 @@ pub fn data(yearly: &str, extra: &[(&str, &str)]) -> PolicyData {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils: crate::policy::boxed(perils),
+            perils: perils.into(),
         },
     );
     PolicyData {
         fields: fields(extra),
-        exposures: crate::policy::boxed(exposures),
+        exposures: exposures.into(),
     }
 }
 
