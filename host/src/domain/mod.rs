@@ -5,6 +5,7 @@
 
 pub mod allocation;
 pub mod compact_map;
+pub mod compact_set;
 pub mod currency;
 pub mod date_text;
 pub mod error_kind;
@@ -16,6 +17,7 @@ pub use allocation::{
     integer_weights, residue_part,
 };
 pub use compact_map::CompactMap;
+pub use compact_set::CompactSet;
 pub use currency::{Currency, CurrencyError};
 pub use error_kind::ErrorKind;
 pub use money::{Money, MoneyError, RoundingMode};

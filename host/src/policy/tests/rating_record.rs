@@ -122,7 +122,7 @@ pub(crate) fn data() -> PolicyData {
             ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils: perils.into(),
+                perils,
             },
         )]),
     }
@@ -580,7 +580,7 @@ fn golden_data() -> PolicyData {
                     ("make".to_string(), text("Volvo")),
                     ("year".to_string(), text("2021")),
                 ]),
-                perils: perils.into(),
+                perils,
             },
         )]),
     }
