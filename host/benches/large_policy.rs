@@ -79,7 +79,7 @@ fn data(perils: usize) -> PolicyData {
             .or_insert_with(|| ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils: BTreeMap::new(),
+                perils: Default::default(),
             })
             .perils
             .insert(
@@ -92,7 +92,7 @@ fn data(perils: usize) -> PolicyData {
     }
     PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: exposures.into(),
     }
 }
 

@@ -130,7 +130,7 @@ fn data() -> PolicyData {
     );
     PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: exposures.into(),
     }
 }
 

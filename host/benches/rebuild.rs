@@ -145,12 +145,12 @@ fn main() {
             ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils,
+                perils: perils.into(),
             },
         );
         let data = PolicyData {
             fields: Fields::new(),
-            exposures,
+            exposures: exposures.into(),
         };
         run(
             &mut state,

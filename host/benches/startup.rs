@@ -198,7 +198,7 @@ fn produce(events_target: usize, policies: usize) -> History {
             ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils,
+                perils: perils.into(),
             },
         );
         run(
@@ -213,7 +213,7 @@ fn produce(events_target: usize, policies: usize) -> History {
                 time_zone: "UTC".into(),
                 data: PolicyData {
                     fields: Fields::new(),
-                    exposures,
+                    exposures: exposures.into(),
                 },
                 bind: Default::default(),
             }

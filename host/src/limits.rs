@@ -120,8 +120,13 @@ pub use crate::domain::PERIOD_DAYS_MAX;
 pub use crate::domain::WEIGHT_SCALE_MAX;
 
 // --- policy (`policy/`)
+/// Items a policy's vectors (transactions, charges, slices) keep at exact
+/// capacity before growing by doubling.
+pub use crate::policy::COMPACT_ITEMS_MAX;
 /// Most exposures on one policy.
 pub use crate::policy::EXPOSURES_MAX;
+/// Distinct shared products kept before forgetting those no policy holds.
+pub use crate::policy::INTERNED_VALUES_MAX;
 /// Longest non-renewal reason, characters.
 pub use crate::policy::NON_RENEWAL_REASON_CHARS_MAX;
 /// Most perils on one exposure.

@@ -100,12 +100,12 @@ pub fn policy_data(yearly: &str) -> PolicyData {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils,
+            perils: perils.into(),
         },
     );
     PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: exposures.into(),
     }
 }
 

@@ -48,7 +48,8 @@ pub struct AccountBilling {
     pub overrides: AccountOverrides,
     /// Its policies, in the order they were issued.
     pub policies: Vec<String>,
-    pub pending_slices: BTreeSet<PendingSlice>,
+    #[schema(value_type = std::collections::BTreeSet<PendingSlice>)]
+    pub pending_slices: crate::domain::CompactSet<PendingSlice>,
     pub pending_charges: Vec<PendingCharge>,
     pub pending_fees: Vec<Fee>,
     pub invoices: Vec<InvoiceRecord>,
@@ -98,7 +99,7 @@ impl AccountBilling {
             currency,
             overrides: AccountOverrides::default(),
             policies: Vec::new(),
-            pending_slices: BTreeSet::new(),
+            pending_slices: crate::domain::CompactSet::new(),
             pending_charges: Vec::new(),
             pending_fees: Vec::new(),
             invoices: Vec::new(),
@@ -266,6 +267,7 @@ impl AccountBilling {
 
     /// Installment slices booked for `policy`, the first at position `base`.
     pub fn add_slices(&mut self, policy: &str, base: usize, slices: &[InstallmentSlice]) {
+        self.pending_slices.reserve(slices.len());
         for (offset, slice) in slices.iter().enumerate() {
             if !slice.amount.is_zero() {
                 self.pending_slices.insert(PendingSlice {

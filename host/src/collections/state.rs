@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct Collections {
     pub settings: BillingSettings,
-    pub accounts: BTreeMap<String, AccountBilling>,
+    /// Boxed: a map node holds eleven entries, most of them empty slots,
+    /// and an account's billing state is hundreds of bytes wide.
+    pub accounts: BTreeMap<String, Box<AccountBilling>>,
     /// The read model's indexes (search, invoices by state and due date,
     /// accounts by flag), kept by `apply` and `follow_book`.
     pub index: ReadIndex,
@@ -28,6 +30,7 @@ impl Collections {
     pub fn account(&self, locator: &str) -> Result<&AccountBilling, CollectionsError> {
         self.accounts
             .get(locator)
+            .map(Box::as_ref)
             .ok_or_else(|| CollectionsError::UnknownAccount(locator.to_string()))
     }
 
@@ -61,7 +64,7 @@ impl Collections {
                 self.index.add_account(&account.locator, &account.name);
                 self.accounts.insert(
                     account.locator.clone(),
-                    AccountBilling::new(&account.locator, account.currency),
+                    Box::new(AccountBilling::new(&account.locator, account.currency)),
                 );
             }
             BookEvent::TransactionIssued { record } => {

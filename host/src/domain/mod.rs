@@ -4,6 +4,8 @@
 //! Pure: no I/O, no async, no floats. Every module has its own error enum.
 
 pub mod allocation;
+pub mod compact_map;
+pub mod compact_set;
 pub mod currency;
 pub mod date_text;
 pub mod error_kind;
@@ -14,6 +16,8 @@ pub use allocation::{
     AllocationError, PARTS_MAX, ResiduePlacement, WEIGHT_SCALE_MAX, allocate, allocate_units,
     integer_weights, residue_part,
 };
+pub use compact_map::CompactMap;
+pub use compact_set::CompactSet;
 pub use currency::{Currency, CurrencyError};
 pub use error_kind::ErrorKind;
 pub use money::{Money, MoneyError, RoundingMode};

@@ -525,7 +525,7 @@ impl TenantState {
                 BookEvent::TransactionIssued { record } => {
                     if let (Some(header), Some(term)) = (&record.opened, &record.term) {
                         opened =
-                            Some((record.policy.as_str(), &header.product, term.plan.as_str()));
+                            Some((record.policy.as_str(), &*header.product, term.plan.as_str()));
                     }
                     let header = record
                         .opened

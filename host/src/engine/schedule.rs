@@ -85,7 +85,7 @@ impl TenantState {
         let mut scratch = TenantState::new(self.ledger.tenant())?;
         for event in [
             BookEvent::ProductDeployed {
-                product: header.product.clone(),
+                product: crate::policy::ProductConfig::clone(&header.product),
             },
             BookEvent::AccountCreated { account },
         ] {

@@ -86,12 +86,12 @@ pub(super) fn start() -> TenantState {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils,
+            perils: perils.into(),
         },
     );
     let mut data = PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: exposures.into(),
     };
     data.fields
         .insert("flat:policy-fee".into(), text("25.00".into()));

@@ -6,12 +6,12 @@
 //! another. A patch whose target is gone (its exposure was removed, or the
 //! transaction that added it was reversed) is skipped.
 
+use crate::domain::CompactMap;
 use crate::rating::FieldValue;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Field name to its values.
-pub type Fields = BTreeMap<String, Vec<FieldValue>>;
+pub type Fields = CompactMap<String, Vec<FieldValue>>;
 
 /// The most exposures a policy may have.
 pub const EXPOSURES_MAX: usize = 1_000;
@@ -34,8 +34,11 @@ pub struct ExposureData {
     pub name: String,
     #[serde(default)]
     pub fields: Fields,
+    /// A compact map, as fields and exposures: most exposures have one or
+    /// two perils, and a `BTreeMap`'s first entry allocates eleven slots.
     #[serde(default)]
-    pub perils: BTreeMap<String, PerilData>,
+    #[schema(value_type = std::collections::BTreeMap<String, PerilData>)]
+    pub perils: CompactMap<String, PerilData>,
 }
 
 /// The whole data of a policy at a point in time.
@@ -44,9 +47,12 @@ pub struct ExposureData {
 pub struct PolicyData {
     #[serde(default)]
     pub fields: Fields,
-    /// Exposures by locator.
+    /// Exposures by locator, in a compact map: a `BTreeMap`'s first entry
+    /// allocates a whole node of eleven slots, ten of them empty for a policy
+    /// of one exposure.
     #[serde(default)]
-    pub exposures: BTreeMap<String, ExposureData>,
+    #[schema(value_type = std::collections::BTreeMap<String, ExposureData>)]
+    pub exposures: CompactMap<String, ExposureData>,
 }
 
 /// One change an endorsement makes.
@@ -252,6 +258,7 @@ impl PolicyData {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn data() -> PolicyData {
         let mut perils = BTreeMap::new();
@@ -268,12 +275,12 @@ mod tests {
             ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils,
+                perils: perils.into(),
             },
         );
         PolicyData {
             fields: Fields::new(),
-            exposures,
+            exposures: exposures.into(),
         }
     }
 
@@ -316,7 +323,7 @@ mod tests {
             exposure: ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils: BTreeMap::new(),
+                perils: Default::default(),
             },
         };
         assert_eq!(d.check(&change), Err(DataError::BadLocator("V 2/x".into())));

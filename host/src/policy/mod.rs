@@ -18,6 +18,7 @@ mod pricing;
 mod product;
 mod rating_record;
 mod schedule;
+pub mod shared;
 mod timeline;
 mod transaction;
 
@@ -46,12 +47,13 @@ pub use schedule::{InstallmentSlice, is_spread, spread_period};
 pub use transaction::{Transaction, TransactionChange, TransactionKind};
 // Limits, gathered with the others in `crate::limits`.
 pub use book::{
-    CORRECTION_REASON_CHARS_MAX, NON_RENEWAL_REASON_CHARS_MAX, TERMS_PER_POLICY_MAX,
-    TRANSACTIONS_PER_POLICY_MAX,
+    COMPACT_ITEMS_MAX, CORRECTION_REASON_CHARS_MAX, NON_RENEWAL_REASON_CHARS_MAX,
+    TERMS_PER_POLICY_MAX, TRANSACTIONS_PER_POLICY_MAX,
 };
 pub use cancellation::SHORT_RATE_ROWS_MAX;
 pub use data::{EXPOSURES_MAX, PERILS_PER_EXPOSURE_MAX};
 pub use product::{PRODUCT_CHARGES_MAX, PRODUCT_PLANS_MAX};
+pub use shared::INTERNED_VALUES_MAX;
 
 #[cfg(test)]
 mod tests;

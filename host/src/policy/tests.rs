@@ -55,12 +55,12 @@ fn data(yearly: &str) -> PolicyData {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils,
+            perils: perils.into(),
         },
     );
     PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: exposures.into(),
     }
 }
 

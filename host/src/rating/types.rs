@@ -21,7 +21,6 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// The transaction being priced.
 #[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,7 +146,8 @@ pub struct Characteristics {
     pub period: Segment,
     /// Field name to its values (a field may repeat).
     #[serde(default)]
-    pub fields: BTreeMap<String, Vec<FieldValue>>,
+    #[schema(value_type = std::collections::BTreeMap<String, Vec<FieldValue>>)]
+    pub fields: crate::domain::CompactMap<String, Vec<FieldValue>>,
 }
 
 /// A coverage of an exposure.

@@ -456,7 +456,7 @@ pub async fn get_policy(
     let engine = std::sync::Arc::clone(&state.engine);
     blocking(move || {
         let view = engine.read(&caller.tenant, |s| {
-            let policy = s.book.policies.get(&locator)?.clone();
+            let policy = PolicyState::clone(s.book.policies.get(&locator)?);
             let confirmed = s
                 .collections
                 .accounts

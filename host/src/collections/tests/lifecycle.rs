@@ -489,7 +489,7 @@ fn policy_data(perils: &[u32]) -> PolicyData {
     );
     PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: exposures.into(),
     }
 }
 

@@ -61,12 +61,12 @@ pub fn data(yearly: &str, extra: &[(&str, &str)]) -> PolicyData {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils,
+            perils: perils.into(),
         },
     );
     PolicyData {
         fields: fields(extra),
-        exposures,
+        exposures: exposures.into(),
     }
 }
 

@@ -40,7 +40,11 @@ pub fn policy_timeline(
         .policies
         .get(policy)
         .ok_or_else(|| ReadError::UnknownPolicy(policy.to_string()))?;
-    let account = state.collections.accounts.get(&found.header.account);
+    let account = state
+        .collections
+        .accounts
+        .get(&found.header.account)
+        .map(Box::as_ref);
     let mut transactions = found.transactions.clone();
     transactions.sort_by_key(|t| (t.effective, t.sequence));
     Ok(PolicyTimeline {

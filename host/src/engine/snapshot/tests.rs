@@ -399,3 +399,65 @@ fn a_second_host_starts_from_the_snapshot_the_first_saved_on_postgres() {
     let b = second.read("t1", |s| encode(s).unwrap()).unwrap();
     assert_eq!(a, b);
 }
+
+/// Issues `locator` on account A1 with P1's data, under product `auto`.
+fn issue_like_p1(state: &mut TenantState, locator: &str, step: usize) {
+    let data = match &state.book.policies["P1"].transactions[0].change {
+        crate::policy::TransactionChange::NewBusiness { data, .. } => data.clone(),
+        other => panic!("P1 opens with new business, not {other:?}"),
+    };
+    state
+        .execute(
+            &crate::policy::PolicyCommand::IssuePolicy {
+                locator: locator.into(),
+                account: "A1".into(),
+                product: "auto".into(),
+                start: date(2021, 1, 1),
+                plan: None,
+                time_zone: "America/New_York".into(),
+                data,
+                bind: Default::default(),
+            }
+            .into(),
+            &context(step),
+            &FieldRaters,
+        )
+        .unwrap();
+}
+
+#[test]
+fn policies_of_one_product_revision_share_one_product_copy_before_and_after_a_snapshot() {
+    let mut state = start();
+    issue_like_p1(&mut state, "P2", 10);
+    let mut product = (*state.book.policies["P1"].header.product).clone();
+    product.non_renewal_notice_days = 45;
+    state
+        .execute(
+            &crate::policy::PolicyCommand::DeployProduct { product }.into(),
+            &context(11),
+            &FieldRaters,
+        )
+        .unwrap();
+    issue_like_p1(&mut state, "P3", 12);
+    let product =
+        |state: &TenantState, policy: &str| Arc::clone(&state.book.policies[policy].header.product);
+    assert!(Arc::ptr_eq(&product(&state, "P1"), &product(&state, "P2")));
+    assert!(!Arc::ptr_eq(&product(&state, "P1"), &product(&state, "P3")));
+    assert_eq!(product(&state, "P3").non_renewal_notice_days, 45);
+
+    let decoded = decode(&encode(&state).unwrap()).unwrap();
+    assert_eq!(
+        decoded.book, state.book,
+        "a snapshot gives back the same book"
+    );
+    assert_eq!(decoded.collections, state.collections);
+    assert!(Arc::ptr_eq(
+        &product(&decoded, "P1"),
+        &product(&decoded, "P2")
+    ));
+    assert!(!Arc::ptr_eq(
+        &product(&decoded, "P2"),
+        &product(&decoded, "P3")
+    ));
+    assert_eq!(product(&decoded, "P1").non_renewal_notice_days, 0);
+}

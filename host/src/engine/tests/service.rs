@@ -44,7 +44,7 @@ fn issue(yearly: &str) -> EngineCommand {
         ExposureData {
             name: "vehicle".into(),
             fields: Fields::new(),
-            perils,
+            perils: perils.into(),
         },
     );
     PolicyCommand::IssuePolicy {
@@ -56,7 +56,7 @@ fn issue(yearly: &str) -> EngineCommand {
         time_zone: "UTC".into(),
         data: PolicyData {
             fields: Fields::new(),
-            exposures,
+            exposures: exposures.into(),
         },
         bind: Default::default(),
     }
@@ -435,7 +435,7 @@ fn large_policy(perils: usize) -> (EngineCommand, EngineCommand) {
             .or_insert_with(|| ExposureData {
                 name: "vehicle".into(),
                 fields: Fields::new(),
-                perils: BTreeMap::new(),
+                perils: Default::default(),
             })
             .perils
             .insert(
@@ -455,7 +455,7 @@ fn large_policy(perils: usize) -> (EngineCommand, EngineCommand) {
         time_zone: "UTC".into(),
         data: PolicyData {
             fields: Fields::new(),
-            exposures,
+            exposures: exposures.into(),
         },
         bind: Default::default(),
     };

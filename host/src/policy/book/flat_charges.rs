@@ -39,7 +39,7 @@ impl PolicyBook {
                             .is_some_and(|d| d.handling == Handling::Flat)
                     })
                     .ok_or_else(|| PolicyError::UndefinedCharge(charge.to_string()))?;
-                (product.clone(), None)
+                (super::super::shared::product(product), None)
             }
         };
         let def = product

@@ -91,7 +91,7 @@ impl PolicyBook {
         let header = PolicyHeader {
             locator: locator.to_string(),
             account: account.to_string(),
-            product: product.clone(),
+            product: super::super::shared::product(product),
             time_zone: time_zone.to_string(),
             product_revision: self.product_revisions.get(&product.name).copied(),
             confirmation_notification: bind.confirmation_notification,

@@ -76,7 +76,11 @@ pub struct Term {
 pub struct PolicyHeader {
     pub locator: String,
     pub account: String,
-    pub product: ProductConfig,
+    /// Shared by every policy issued under the same product revision
+    /// ([`super::shared`]); written and read as the product itself.
+    #[serde(with = "super::shared")]
+    #[schema(value_type = ProductConfig)]
+    pub product: Arc<ProductConfig>,
     pub time_zone: String,
     /// The revision of the product (1 for its first deployment) the policy
     /// was issued under; absent on policies issued before revisions were
@@ -528,7 +532,9 @@ pub use crate::rating::RaterResolver;
 pub struct PolicyBook {
     pub products: BTreeMap<String, ProductConfig>,
     pub accounts: BTreeMap<String, Account>,
-    pub policies: BTreeMap<String, PolicyState>,
+    /// Boxed: a map node holds eleven entries, most of them empty slots,
+    /// and a policy's state is hundreds of bytes wide.
+    pub policies: BTreeMap<String, Box<PolicyState>>,
     /// Charges added by command (not by a transaction), by account.
     pub account_charges: Vec<Charge>,
     /// How many times each product was deployed: its current revision.
@@ -544,6 +550,7 @@ impl PolicyBook {
     pub fn policy(&self, locator: &str) -> Result<&PolicyState, PolicyError> {
         self.policies
             .get(locator)
+            .map(Box::as_ref)
             .ok_or_else(|| PolicyError::UnknownPolicy(locator.to_string()))
     }
 
@@ -655,7 +662,7 @@ impl PolicyBook {
                 if let Some(header) = &record.opened {
                     self.policies.insert(
                         header.locator.clone(),
-                        PolicyState {
+                        Box::new(PolicyState {
                             header: header.clone(),
                             terms: Vec::new(),
                             transactions: Vec::new(),
@@ -664,7 +671,7 @@ impl PolicyBook {
                             slices: Vec::new(),
                             netted: Default::default(),
                             non_renewal: None,
-                        },
+                        }),
                     );
                 }
                 let policy = self
@@ -691,18 +698,37 @@ impl PolicyBook {
                 {
                     term.rate_version = Some(version.clone());
                 }
-                policy.transactions.push(record.transaction.clone());
+                extend_compact(
+                    &mut policy.transactions,
+                    std::slice::from_ref(&record.transaction),
+                );
                 for timeline in &record.priced {
                     policy
                         .priced
                         .insert(timeline.term, timeline.segments.clone());
                 }
-                policy.charges.extend(record.charges.iter().cloned());
-                policy.slices.extend(record.slices.iter().cloned());
+                extend_compact(&mut policy.charges, &record.charges);
+                extend_compact(&mut policy.slices, &record.slices);
                 policy.netted.extend(record.netted.iter().copied());
             }
         }
     }
+}
+
+/// Items a policy's vectors hold at exact capacity; past it they grow as
+/// vectors do (doubling), so a policy of thousands of transactions is not
+/// copied on every one.
+pub const COMPACT_ITEMS_MAX: usize = 16;
+
+/// Appends `items` to `vec` without the spare capacity a growing vector
+/// keeps while it stays small: most policies hold one transaction and one
+/// charge, and a vector's first growth makes room for four (an empty 408-byte
+/// charge slot is wasted memory, times every policy).
+fn extend_compact<T: Clone>(vec: &mut Vec<T>, items: &[T]) {
+    if vec.len() + items.len() <= COMPACT_ITEMS_MAX {
+        vec.reserve_exact(items.len());
+    }
+    vec.extend_from_slice(items);
 }
 
 /// Whether a charge stands: no standing charge inverts it. A holdback given

@@ -126,7 +126,7 @@ fn exposure(name: &str, peril: &str, yearly: &str) -> ExposureData {
     ExposureData {
         name: name.into(),
         fields: Fields::new(),
-        perils,
+        perils: perils.into(),
     }
 }
 
@@ -135,7 +135,7 @@ fn vehicle_only() -> PolicyData {
     exposures.insert("V".to_string(), exposure("vehicle", "V-BI", "1200.00"));
     PolicyData {
         fields: Fields::new(),
-        exposures,
+        exposures: exposures.into(),
     }
 }
 

@@ -7,6 +7,7 @@
 //! on [2026-01-01, 2027-01-01), months basis, with a 25.00 policy fee;
 //! issued by `P1-T1` at 2025-12-15T12:00:00Z.
 
+use crate::domain::CompactMap;
 use crate::policy::product::tests::auto_product;
 use crate::policy::*;
 use crate::rating::external::ExternalRateRequest;
@@ -19,7 +20,6 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// Prices as [`FieldRater`], with a yearly technical premium from the peril
@@ -99,7 +99,7 @@ fn peril(name: &str, fields: &[(&str, &str)]) -> PerilData {
 }
 
 pub(crate) fn data() -> PolicyData {
-    let perils = BTreeMap::from([
+    let perils = CompactMap::from([
         (
             "V1-COLL".to_string(),
             peril(
@@ -116,8 +116,8 @@ pub(crate) fn data() -> PolicyData {
         ),
     ]);
     PolicyData {
-        fields: BTreeMap::from([("flat:policy-fee".to_string(), text("25.00"))]),
-        exposures: BTreeMap::from([(
+        fields: CompactMap::from([("flat:policy-fee".to_string(), text("25.00"))]),
+        exposures: CompactMap::from([(
             "V1".to_string(),
             ExposureData {
                 name: "vehicle".into(),
@@ -213,7 +213,7 @@ fn premium_endorsement(amount: &str) -> PolicyCommand {
         changes: vec![DataChange::SetPerilFields {
             exposure: "V1".into(),
             peril: "V1-COLL".into(),
-            fields: BTreeMap::from([("yearly_premium".to_string(), text(amount))]),
+            fields: CompactMap::from([("yearly_premium".to_string(), text(amount))]),
         }],
     }
 }
@@ -539,7 +539,7 @@ fn golden(name: &str) -> Value {
 /// and liability (deductible 1000, aggregate indemnity 300000.00; 1100.00,
 /// technical 900.00), in Los Angeles, with a 25.00 policy fee.
 fn golden_data() -> PolicyData {
-    let perils = BTreeMap::from([
+    let perils = CompactMap::from([
         (
             "V1-COLL".to_string(),
             peril(
@@ -568,15 +568,15 @@ fn golden_data() -> PolicyData {
         ),
     ]);
     PolicyData {
-        fields: BTreeMap::from([
+        fields: CompactMap::from([
             ("flat:policy-fee".to_string(), text("25.00")),
             ("territory".to_string(), text("urban")),
         ]),
-        exposures: BTreeMap::from([(
+        exposures: CompactMap::from([(
             "V1".to_string(),
             ExposureData {
                 name: "vehicle".into(),
-                fields: BTreeMap::from([
+                fields: CompactMap::from([
                     ("make".to_string(), text("Volvo")),
                     ("year".to_string(), text("2021")),
                 ]),
@@ -658,7 +658,7 @@ fn the_endorsement_request_has_the_shape_and_values_of_the_golden_socotra_reques
             changes: vec![DataChange::SetPerilFields {
                 exposure: "V1".into(),
                 peril: "V1-COLL".into(),
-                fields: BTreeMap::from([
+                fields: CompactMap::from([
                     ("deductible".to_string(), text("1000.00")),
                     ("yearly_premium".to_string(), text("1100.00")),
                 ]),

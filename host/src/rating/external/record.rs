@@ -24,7 +24,6 @@ use super::request::CallLocators;
 use crate::rating::{FieldValue, Segment};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 
 /// One rating call: the Socotra locators of the transaction and the policy
 /// record. Raters other than external ones read neither.
@@ -120,7 +119,7 @@ pub struct RecordedCharacteristics {
     /// The term it belongs to (`policyStartTimestamp`/`policyEndTimestamp`
     /// of a policy's characteristics).
     pub term: Segment,
-    pub fields: BTreeMap<String, Vec<FieldValue>>,
+    pub fields: crate::domain::CompactMap<String, Vec<FieldValue>>,
     /// The policy and exposure characteristics it hangs on.
     pub policy_characteristics: String,
     pub exposure_characteristics: Option<String>,

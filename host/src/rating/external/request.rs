@@ -388,7 +388,7 @@ impl<'a> Builder<'a> {
         locator: &str,
         period: crate::rating::Segment,
         term: crate::rating::Segment,
-        fields: &BTreeMap<String, Vec<FieldValue>>,
+        fields: &crate::domain::CompactMap<String, Vec<FieldValue>>,
         links: Links<'_>,
     ) -> WireCharacteristics {
         let owned = |s: Option<&str>| s.map(str::to_string);
@@ -959,7 +959,7 @@ mod tests {
                     start: date("2025-01-01"),
                     end: date("2026-01-01"),
                 },
-                fields: fields("1000"),
+                fields: fields("1000").into(),
                 policy_characteristics: "P1:2025-01-01".into(),
                 exposure_characteristics: Some("E1:2025-01-01".into()),
                 issued: Some(at("2024-12-15T12:00:00Z")),

@@ -9,7 +9,6 @@ use axum::Router;
 use chrono::NaiveDate;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 fn date(s: &str) -> NaiveDate {
@@ -26,7 +25,7 @@ fn characteristics(locator: &str, fields: Vec<(&str, Vec<FieldValue>)>) -> Chara
         fields: fields
             .into_iter()
             .map(|(name, values)| (name.to_string(), values))
-            .collect::<BTreeMap<_, _>>(),
+            .collect(),
     }
 }
 

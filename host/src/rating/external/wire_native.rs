@@ -143,7 +143,7 @@ fn characteristics(
             start: date_of(start, tz)?,
             end: date_of(end, tz)?,
         },
-        fields,
+        fields: fields.into(),
     })
 }
 

@@ -75,7 +75,7 @@ fn invoices<'a>(
     };
     let account = spellings(&q[..at])
         .into_iter()
-        .find_map(|a| state.collections.accounts.get(&a));
+        .find_map(|a| state.collections.accounts.get(&a).map(Box::as_ref));
     let Some(account) = account else {
         return Vec::new();
     };
