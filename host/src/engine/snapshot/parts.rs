@@ -298,14 +298,17 @@ pub fn assemble(parts: Vec<Decoded>) -> Result<TenantState, SnapshotError> {
         book: PolicyBook {
             products: head.products,
             accounts: accounts.into_iter().collect(),
-            policies: policies.into_iter().collect(),
+            policies: policies
+                .into_iter()
+                .map(|(k, v)| (k, Box::new(v)))
+                .collect(),
             account_charges: head.account_charges,
             product_revisions: head.product_revisions,
         },
         ledger,
         collections: crate::collections::Collections {
             settings: head.billing_settings,
-            accounts: billing.into_iter().collect(),
+            accounts: billing.into_iter().map(|(k, v)| (k, Box::new(v))).collect(),
             index: head.billing_index,
         },
         clock: head.clock,
