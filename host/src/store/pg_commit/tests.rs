@@ -76,6 +76,23 @@ fn work(request: AppendRequest) -> Work {
     prepare_append(request).unwrap()
 }
 
+/// Ends every connection of the store whose URL names `application_name`
+/// (a database restart, a failover, an administrator): how many.
+pub(in crate::store) fn end_connections_of(base: &str, application_name: &str) -> i64 {
+    let (base, name) = (base.to_string(), application_name.to_string());
+    on_thread(move || {
+        let mut admin = Client::connect(&base, NoTls).unwrap();
+        admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = $1",
+                &[&name],
+            )
+            .unwrap()
+            .get(0)
+    })
+}
+
 /// Runs `f` on a plain thread (the sync client must not run on a test's
 /// runtime thread, and keeps this independent of the caller).
 pub(in crate::store) fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -303,17 +320,7 @@ fn a_lost_connection_fails_with_a_retryable_error_and_the_store_reconnects() {
     assert_eq!(store.read("acme", 0, 10).unwrap().len(), 1);
     // The database ends every connection of this store (a restart, a
     // failover, an administrator).
-    let killed: i64 = on_thread(move || {
-        let mut admin = Client::connect(&base, NoTls).unwrap();
-        admin
-            .query_one(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE application_name = $1",
-                &[&name],
-            )
-            .unwrap()
-            .get(0)
-    });
+    let killed = end_connections_of(&base, &name);
     assert!(
         killed >= 2,
         "the committer's and a reader's connections: {killed}"

@@ -4,12 +4,11 @@
 //! it was asked, and a lost connection fails the round with a retryable
 //! error and is replaced.
 
-use crate::store::pg_commit::tests::{on_thread, payment};
+use crate::store::pg_commit::tests::{end_connections_of, payment};
 use crate::store::{
     AppendOutcome, PgStore, Store, StoreError, fresh_schema_name, test_database_url,
     url_with_schema,
 };
-use postgres::{Client, NoTls};
 use std::sync::Arc;
 
 #[test]
@@ -120,17 +119,7 @@ fn a_lost_prober_connection_fails_its_round_with_a_retryable_error_and_reconnect
         Ok(AppendOutcome::Committed { .. })
     ));
     assert_eq!(store.last_sequence("acme").unwrap(), 1);
-    let killed: i64 = on_thread(move || {
-        let mut admin = Client::connect(&base, NoTls).unwrap();
-        admin
-            .query_one(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE application_name = $1",
-                &[&name],
-            )
-            .unwrap()
-            .get(0)
-    });
+    let killed = end_connections_of(&base, &name);
     assert!(
         killed >= 2,
         "the committer's and the prober's connections: {killed}"
