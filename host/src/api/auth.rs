@@ -31,6 +31,9 @@ pub struct Caller {
     pub key: String,
     pub role: Role,
     pub label: String,
+    /// On a shared store, what it answered when the caller was checked:
+    /// the request's command decides on it instead of asking again.
+    pub fresh: Option<crate::engine::Fresh>,
 }
 
 impl Caller {
@@ -67,6 +70,11 @@ where
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(|secret| secret.trim().to_string())
             .ok_or_else(ApiError::unauthorized)?;
+        // Asked together with the caller's key on a shared store (a bad
+        // key is refused by the command's own extractor).
+        let idempotency_key = super::extract::IdempotencyKey::of(&parts.headers)
+            .ok()
+            .and_then(|key| key.0);
         let keys = Arc::clone(state.as_ref());
         // Answered on the async worker when nothing waits (a local store,
         // the tenant not locked by a command); else on the blocking pool (a
@@ -74,9 +82,11 @@ where
         // lock while it waits on an external rater).
         let found = match keys.authenticate_without_waiting(&secret) {
             Some(found) => found,
-            None => tokio::task::spawn_blocking(move || keys.authenticate(&secret))
-                .await
-                .map_err(|e| ApiError::internal(e.to_string()))?,
+            None => tokio::task::spawn_blocking(move || {
+                keys.authenticate_for(&secret, idempotency_key.as_deref())
+            })
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?,
         };
         let found = found.ok_or_else(ApiError::unauthorized)?;
         Ok(Caller {
@@ -84,6 +94,7 @@ where
             key: found.key,
             role: found.role,
             label: found.label,
+            fresh: found.fresh,
         })
     }
 }

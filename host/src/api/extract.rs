@@ -137,7 +137,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get("idempotency-key") else {
+        IdempotencyKey::of(&parts.headers)
+    }
+}
+
+impl IdempotencyKey {
+    /// The key the headers carry, if any; 400 `bad_idempotency_key` for an
+    /// empty, control-character or over-long one.
+    pub fn of(headers: &axum::http::HeaderMap) -> Result<IdempotencyKey, ApiError> {
+        let Some(value) = headers.get("idempotency-key") else {
             return Ok(IdempotencyKey(None));
         };
         let key = value

@@ -21,7 +21,7 @@
 //! and a crash loses at most one interval of uses.
 
 use super::command::EngineCommand;
-use super::service::{Engine, RequestMeta};
+use super::service::{Engine, Fresh, RequestMeta};
 use super::state::{EngineError, TenantEvent};
 use crate::keys::{ApiKey, KeyCommand, KeyEvent, NewSecret, Role, secret_hash};
 use crate::store::{Store, StoreError};
@@ -59,6 +59,11 @@ pub struct Authenticated {
     pub key: String,
     pub role: Role,
     pub label: String,
+    /// On a shared store, what it answered when the key was checked (where
+    /// the tenant's log ended, and the record of the request's idempotency
+    /// key): the request's command decides on it
+    /// ([`crate::engine::Engine::execute_fresh`]).
+    pub fresh: Option<Fresh>,
 }
 
 /// A key after a create or rotate command: its new secret, shown once
@@ -358,15 +363,29 @@ impl KeyRing {
     /// is caught up with the log first. May wait: see
     /// [`KeyRing::authenticate_without_waiting`].
     pub fn authenticate(&self, secret: &str) -> Option<Authenticated> {
+        self.authenticate_for(secret, None)
+    }
+
+    /// [`KeyRing::authenticate`] for a request that carries
+    /// `idempotency_key`: on a shared store, the one question that checks
+    /// the key's state is fresh also asks whether that idempotency key was
+    /// committed, and the answer comes back in [`Authenticated::fresh`].
+    pub fn authenticate_for(
+        &self,
+        secret: &str,
+        idempotency_key: Option<&str>,
+    ) -> Option<Authenticated> {
         let credential = self.credential(secret, true)?;
         let now = Utc::now();
-        let accepted = self
+        let (accepted, fresh) = self
             .engine
-            .read(&credential.tenant, |state| {
+            .read_fresh(&credential.tenant, idempotency_key, |state| {
                 accepted(state, &credential, now)
             })
-            .ok()??;
-        Some(self.used(credential, accepted, now))
+            .ok()?;
+        let mut authenticated = self.used(credential, accepted?, now);
+        authenticated.fresh = fresh;
+        Some(authenticated)
     }
 
     /// [`KeyRing::authenticate`] if it can answer without waiting (a local
@@ -439,6 +458,7 @@ impl KeyRing {
             key: credential.key,
             role,
             label,
+            fresh: None,
         }
     }
 

@@ -65,7 +65,7 @@ pub use service::collect;
 pub use service::decode_stored;
 pub use service::webhooks;
 pub use service::{
-    BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, PreviewOutcome, PreviewStep,
+    BalanceChange, COMMIT_ATTEMPTS, CommandOutcome, Engine, Fresh, PreviewOutcome, PreviewStep,
     RUN_APPEND_EVENTS, RUN_APPENDS_IN_FLIGHT, RUN_LOCK_ACCOUNTS_MAX, RequestMeta, SHADOW_ACTOR,
     SHADOW_QUEUE_JOBS_MAX, SHARED_CONTENDED_MS, SummarizedPreview, request_hash,
 };

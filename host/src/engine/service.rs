@@ -58,7 +58,7 @@ use crate::policy::{
     ChargeAudit, CommandContext, RaterResolver, RatingChain, TransactionRecord, explain,
 };
 use crate::store::{
-    AppendOutcome, AppendRequest, CommandMeta, NewEvent, Store, StoreError, StoredEvent,
+    AppendOutcome, AppendRequest, CommandMeta, NewEvent, Probed, Store, StoreError, StoredEvent,
 };
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -95,6 +95,19 @@ pub struct RequestMeta {
     /// [`Arithmetic::Skipped`] for a quote: charges without their
     /// arithmetic in words (nothing is kept, no explanation is shown).
     pub arithmetic: Arithmetic,
+}
+
+/// What a shared store answered when a request was authenticated
+/// ([`Engine::read_fresh`]): where the tenant's log ended and the record of
+/// the request's idempotency key. The request's command decides on it
+/// ([`Engine::execute_fresh`]) instead of asking again: what other hosts
+/// commit after the question is concurrent with the request, and caught as
+/// on any attempt (an event makes the append conflict and the command is
+/// decided again; the same key is caught by the store, `Replayed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fresh {
+    pub idempotency_key: Option<String>,
+    pub probed: Probed,
 }
 
 /// What a committed (or replayed) command did.
@@ -631,13 +644,24 @@ impl Engine {
         } else {
             None
         };
+        self.read_lock_to(tenant, slot, end)
+    }
+
+    /// [`Engine::read_lock`], knowing where the log ended (`end`, on a
+    /// shared store) when the read started.
+    fn read_lock_to<'a>(
+        &self,
+        tenant: &str,
+        slot: &'a TenantSlot,
+        end: Option<u64>,
+    ) -> Result<RwLockReadGuard<'a, Tenant>, EngineError> {
         {
             let guard = slot.read().expect("tenant lock");
             if !guard.poisoned && end.is_none_or(|end| guard.applied >= end) {
                 return Ok(guard);
             }
         }
-        drop(self.lock(tenant, slot)?);
+        drop(self.lock_probed(tenant, slot, end)?);
         Ok(slot.read().expect("tenant lock"))
     }
 
@@ -654,10 +678,26 @@ impl Engine {
         command: &EngineCommand,
         meta: &RequestMeta,
     ) -> Result<CommandOutcome, EngineError> {
+        self.execute_fresh(tenant, command, meta, None)
+    }
+
+    /// [`Engine::execute`] with what a shared store answered when the
+    /// request was authenticated ([`Engine::read_fresh`]): its first attempt
+    /// decides on that answer instead of asking the store again.
+    pub fn execute_fresh(
+        &self,
+        tenant: &str,
+        command: &EngineCommand,
+        meta: &RequestMeta,
+        fresh: Option<Fresh>,
+    ) -> Result<CommandOutcome, EngineError> {
         let hash = request_hash(command);
         let slot = self.slot(tenant)?;
         let result = if self.store.shared() {
-            self.execute_shared(tenant, command, meta, hash, &slot)
+            let fresh = fresh
+                .filter(|fresh| fresh.idempotency_key == meta.idempotency_key)
+                .map(|fresh| fresh.probed);
+            self.execute_shared(tenant, command, meta, hash, &slot, fresh)
         } else {
             self.execute_local(tenant, command, meta, hash, &slot)
         };
@@ -752,10 +792,11 @@ impl Engine {
         meta: &RequestMeta,
         hash: String,
         slot: &TenantSlot,
+        fresh: Option<Probed>,
     ) -> Result<CommandOutcome, EngineError> {
         let mut key_wait = None;
         let result =
-            self.execute_shared_attempts(tenant, command, meta, &hash, slot, &mut key_wait);
+            self.execute_shared_attempts(tenant, command, meta, &hash, slot, &mut key_wait, fresh);
         if let Some((key, wait)) = key_wait {
             wait.finish(&result);
             slot.write().expect("tenant lock").in_flight.remove(&key);
@@ -771,18 +812,23 @@ impl Engine {
         hash: &str,
         slot: &TenantSlot,
         key_wait: &mut Option<(String, Arc<KeyWait>)>,
+        mut fresh: Option<Probed>,
     ) -> Result<CommandOutcome, EngineError> {
         let mut conflicts = 0;
         loop {
-            // Asked before the lock, with where the log ends (one probe): a
-            // key committed meanwhile is caught by the store (`Replayed`),
+            // Asked before the lock, with where the log ends (one probe; the
+            // first attempt's was asked when the request was authenticated):
+            // a key committed meanwhile is caught by the store (`Replayed`),
             // which costs a rebuild but loses nothing; an event committed
             // meanwhile by another host makes the append conflict, and the
             // command is decided again.
-            let probed = self
-                .store
-                .probe(tenant, meta.idempotency_key.as_deref())
-                .map_err(store_error)?;
+            let probed = match fresh.take() {
+                Some(probed) => probed,
+                None => self
+                    .store
+                    .probe(tenant, meta.idempotency_key.as_deref())
+                    .map_err(store_error)?,
+            };
             if let Some(key) = &meta.idempotency_key
                 && let Some(record) = probed.record
             {
@@ -1178,6 +1224,34 @@ impl Engine {
         let slot = self.slot(tenant)?;
         let guard = self.read_lock(tenant, &slot)?;
         Ok(read(&guard.state))
+    }
+
+    /// [`Engine::read`] that, on a shared store, asks the store in the same
+    /// question where the log ends and whether `idempotency_key` was
+    /// committed (one probe, [`Store::probe`]), and hands the answer back
+    /// for the request's command ([`Engine::execute_fresh`]): what
+    /// authenticating a request does, so a command costs one probe, not
+    /// two. `None` on a local store (nothing to ask).
+    pub fn read_fresh<R>(
+        &self,
+        tenant: &str,
+        idempotency_key: Option<&str>,
+        read: impl FnOnce(&TenantState) -> R,
+    ) -> Result<(R, Option<Fresh>), EngineError> {
+        if !self.store.shared() {
+            return Ok((self.read(tenant, read)?, None));
+        }
+        let probed = self
+            .store
+            .probe(tenant, idempotency_key)
+            .map_err(store_error)?;
+        let slot = self.slot(tenant)?;
+        let guard = self.read_lock_to(tenant, &slot, Some(probed.last_sequence))?;
+        let fresh = Fresh {
+            idempotency_key: idempotency_key.map(str::to_string),
+            probed,
+        };
+        Ok((read(&guard.state), Some(fresh)))
     }
 
     /// Reads a tenant's state now, or says it would have to wait (`None`):

@@ -174,6 +174,7 @@ async fn view_of(console: &Console, headers: &HeaderMap) -> Option<View> {
             key: key.key,
             role: key.role,
             label: key.label,
+            fresh: key.fresh,
         },
         csrf: found.csrf,
         secret: found.secret,

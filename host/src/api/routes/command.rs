@@ -91,8 +91,9 @@ pub async fn run(
     let tenant = caller.tenant.clone();
     // What is kept always carries its arithmetic.
     let meta = request_meta(caller, false, 1, idempotency_key, Arithmetic::Written);
+    let fresh = caller.fresh.clone();
     blocking(move || {
-        let outcome = engine.execute(&tenant, &command, &meta)?;
+        let outcome = engine.execute_fresh(&tenant, &command, &meta, fresh)?;
         let status = if outcome.replayed {
             StatusCode::OK
         } else {

@@ -652,3 +652,73 @@ fn two_hosts_pipelining_commands_of_one_tenant_lose_races_without_losing_or_refu
     assert_eq!(seen[0], rebuilt, "host A's state is the log's");
     assert_eq!(seen[1], rebuilt, "host B's state is the log's");
 }
+
+#[test]
+fn a_command_decided_on_what_authentication_asked_still_sees_what_other_hosts_committed_since() {
+    use crate::store::{PgStore, fresh_schema_name, test_database_url, url_with_schema};
+    let Some(url) = test_database_url() else {
+        return;
+    };
+    let url = url_with_schema(&url, &fresh_schema_name("fresh"));
+    let host = |_| engine(Arc::new(PgStore::open(&url).unwrap()) as Arc<dyn Store>);
+    let (a, b) = (host(0), host(1));
+    set_up(&a);
+    let fee = |cents: i64| -> EngineCommand {
+        PolicyCommand::AddFlatCharge {
+            account: "A1".into(),
+            policy: None,
+            charge: "service-fee".into(),
+            amount: rust_decimal::Decimal::new(cents, 2),
+            invoicing: None,
+            description: String::new(),
+        }
+        .into()
+    };
+    let fees = |host: &Engine| host.read("t1", |s| s.book.account_charges.len()).unwrap();
+
+    // Host A authenticates a request with key k1; host B then commits k1.
+    let (_, fresh) = a.read_fresh("t1", Some("k1"), |_| ()).unwrap();
+    let fresh = fresh.expect("a shared store answers");
+    assert_eq!(fresh.idempotency_key.as_deref(), Some("k1"));
+    assert_eq!(fresh.probed.record, None, "k1 not committed yet");
+    assert!(!b.execute("t1", &fee(100), &meta("k1")).unwrap().replayed);
+    // A's command, decided on the older answer, is the same request again.
+    let outcome = a
+        .execute_fresh("t1", &fee(100), &meta("k1"), Some(fresh))
+        .unwrap();
+    assert!(outcome.replayed, "the store caught the key committed since");
+    assert_eq!(fees(&a), 1);
+
+    // Host A authenticates k2; host B commits another fee; A's fee is
+    // decided again after its append conflicts, and both land.
+    let (_, fresh) = a.read_fresh("t1", Some("k2"), |_| ()).unwrap();
+    assert!(!b.execute("t1", &fee(200), &meta("k3")).unwrap().replayed);
+    let outcome = a
+        .execute_fresh("t1", &fee(300), &meta("k2"), fresh)
+        .unwrap();
+    assert!(!outcome.replayed);
+    assert_eq!(fees(&a), 3);
+
+    // An answer asked for another key is not used: k3 is found committed.
+    let (_, other) = a.read_fresh("t1", Some("k4"), |_| ()).unwrap();
+    let outcome = a
+        .execute_fresh("t1", &fee(200), &meta("k3"), other)
+        .unwrap();
+    assert!(outcome.replayed);
+    assert_eq!((fees(&a), fees(&b)), (3, 3));
+    let amounts = |host: &Engine| {
+        host.read("t1", |s| {
+            let mut amounts: Vec<_> = s
+                .book
+                .account_charges
+                .iter()
+                .map(|c| c.amount.amount)
+                .collect();
+            amounts.sort();
+            amounts
+        })
+        .unwrap()
+    };
+    assert_eq!(amounts(&a), vec![dec!(1.00), dec!(2.00), dec!(3.00)]);
+    assert_eq!(amounts(&a), amounts(&b));
+}
