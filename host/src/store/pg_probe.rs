@@ -1,19 +1,20 @@
 //! Coalesced probes on PostgreSQL: the questions every command and read of
 //! a shared store asks first — "where does this tenant's log end?" (the
 //! freshness check before a read or a decision) and "was this idempotency
-//! key committed?" — answered for everybody waiting with one query each.
+//! key committed?" — answered for everybody waiting with one statement.
 //!
 //! One prober thread per host takes every probe queued (up to
 //! `PROBE_BATCH_MAX`), asks the database once for all their tenants
-//! (`tenant = ANY($1)`) and once for all their keys (`JOIN unnest`), and
-//! answers each. A probe queued while a query runs waits for the next one,
-//! so every answer reflects at least what was committed (by any host) when
-//! the probe was asked: coalescing never serves a stale answer.
+//! (`tenant = ANY($1)`) and all their keys (`unnest` joined laterally), in
+//! one statement and one round trip, and answers each. A probe queued while
+//! a round runs waits for the next one, so every answer reflects at least
+//! what was committed (by any host) when the probe was asked: coalescing
+//! never serves a stale answer.
 //!
-//! Example: 40 requests of 4 tenants arrive while one probe query runs;
-//! the next round answers their 40 freshness checks with one query of 4
-//! tenants and their 40 key checks with one query of 40 keys, where asking
-//! one by one costs 80 queries.
+//! Example: 40 requests of 4 tenants arrive while one round runs; the next
+//! round answers their 40 freshness checks and their 40 key checks with one
+//! statement of 4 tenants and 40 keys, where asking one by one costs 80
+//! queries.
 
 use super::error::StoreError;
 use super::pg_store::{URL, db_error, prepared, reader_client, record_of_row, to_u64};
@@ -46,12 +47,17 @@ pub(super) enum Probe {
     },
 }
 
-const LAST_SEQUENCES: &str = "SELECT tenant, last_sequence FROM premia_tenants
-     WHERE tenant = ANY($1::text[])";
-
-const KEY_RECORDS: &str = "SELECT i.request_hash, i.response::text, i.first_sequence,
+/// One round's question, one statement: the tenants' last sequences (rows
+/// whose `key` is NULL, the sequence in the fourth column) and the
+/// committed keys' records (rows laid out as [`record_of_row`] reads them,
+/// with their tenant and key).
+const ROUND: &str = "SELECT NULL::text, NULL::text, NULL::bigint, t.last_sequence,
+            NULL::smallint, t.tenant, NULL::text
+     FROM premia_tenants t WHERE t.tenant = ANY($1::text[])
+     UNION ALL
+     SELECT i.request_hash, i.response::text, i.first_sequence,
             i.last_sequence, i.format_version, i.tenant, i.key
-     FROM unnest($1::text[], $2::text[]) AS u(t, k)
+     FROM unnest($2::text[], $3::text[]) AS u(t, k)
      CROSS JOIN LATERAL (SELECT * FROM premia_idempotency
                          WHERE tenant = u.t AND key = u.k LIMIT 1) AS i";
 
@@ -155,22 +161,21 @@ fn query_round(
     tenants: &BTreeSet<&str>,
     keys: &BTreeSet<(&str, &str)>,
 ) -> Result<(HashMap<String, u64>, Records), postgres::Error> {
+    let names: Vec<&str> = tenants.iter().copied().collect();
+    let (key_tenants, key_names): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
+    let statement = prepared(client, ROUND)?;
     let mut lasts = HashMap::new();
-    if !tenants.is_empty() {
-        let names: Vec<&str> = tenants.iter().copied().collect();
-        let statement = prepared(client, LAST_SEQUENCES)?;
-        for row in client.query(&statement, &[&names])? {
-            lasts.insert(row.get(0), to_u64(row.get(1)));
-        }
-    }
     let mut records = HashMap::new();
-    if !keys.is_empty() {
-        let (key_tenants, key_names): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
-        let statement = prepared(client, KEY_RECORDS)?;
-        for row in client.query(&statement, &[&key_tenants, &key_names])? {
-            let (tenant, key): (String, String) = (row.get(5), row.get(6));
-            let record = record_of_row(&row, &tenant, &key);
-            records.insert((tenant, key), record);
+    for row in client.query(&statement, &[&names, &key_tenants, &key_names])? {
+        let tenant: String = row.get(5);
+        match row.get::<_, Option<String>>(6) {
+            None => {
+                lasts.insert(tenant, to_u64(row.get(3)));
+            }
+            Some(key) => {
+                let record = record_of_row(&row, &tenant, &key);
+                records.insert((tenant, key), record);
+            }
         }
     }
     Ok((lasts, records))
