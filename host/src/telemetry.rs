@@ -123,8 +123,10 @@ pub fn webhook_delivery(lag: Duration, outcome: &'static str) {
     metrics::histogram!("premia_webhook_lag_seconds").record(lag.as_secs_f64());
 }
 
-/// The Prometheus recorder, installed once per process on first use, and
-/// its handle to render the text exposition format.
+/// The Prometheus recorder, installed once per process on first use (`premia
+/// serve` calls it before it opens the store, so the first scrape already
+/// counts the start-up), and its handle to render the text exposition
+/// format.
 pub fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
     static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
         std::sync::OnceLock::new();

@@ -832,6 +832,37 @@ fn context(server: &Server, key: &str, start: chrono::NaiveDate) -> Ctx {
     }
 }
 
+/// An operator's first scrape of a host started with `premia serve`
+/// already counts its start-up: the tenants it loaded and the demo's
+/// commands, committed before anybody asked for `/metrics`.
+#[test]
+fn a_served_hosts_first_scrape_of_metrics_counts_what_it_did_since_it_started() {
+    let data = tempfile::tempdir().unwrap();
+    let (server, key) = Server::start(data.path(), true);
+    let text = server
+        .client(&key.expect("the demo's key"))
+        .request(Method::GET, "/metrics")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    // The sum of a series' lines: `name{labels} value`, the labels in any
+    // order.
+    let value = |series: &str| -> f64 {
+        let (name, label) = series.split_once('{').unwrap_or((series, ""));
+        text.lines()
+            .filter(|line| line.starts_with(name) && line.contains(label))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(value("premia_tenants_loaded ") >= 1.0, "{text}");
+    assert!(
+        value("premia_commands_total{outcome=\"committed\"") >= 1.0,
+        "the demo's configuration commands: {text}"
+    );
+    assert!(value("premia_events_appended_total ") >= 1.0, "{text}");
+}
+
 #[test]
 fn crash_loop_keeps_every_acknowledged_command_and_balanced_books() {
     crash_loop(5);

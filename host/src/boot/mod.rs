@@ -137,6 +137,9 @@ pub fn start_collections(state: &AppState) -> crate::engine::collect::Collection
 
 /// Runs the server until Ctrl-C, then saves every tenant's snapshot.
 pub async fn serve(options: ServeOptions) -> Result<(), BootError> {
+    // Metrics count from the start (store, snapshots, tenants loaded), not
+    // from the first scrape.
+    crate::telemetry::prometheus();
     let data = options.data.clone();
     let store = options.store.clone();
     let state = tokio::task::spawn_blocking(move || open_data_dir_with(&data, store.as_deref()))

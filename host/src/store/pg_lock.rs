@@ -22,7 +22,7 @@
 use super::error::StoreError;
 use super::pg_commit::{Begin, BrokenChains, commit_batch};
 use super::pg_link::{Conn, Link};
-use super::pg_store::{db_error, to_u64};
+use super::pg_store::{db_error, next_job, to_u64};
 use super::planner::Done;
 use super::prepare::Work;
 use postgres::types::ToSql;
@@ -50,14 +50,7 @@ pub(super) struct LockJob {
 /// A locker thread: serves one lock at a time.
 pub(super) fn run_locker(url: String, queue: Arc<Mutex<Receiver<LockJob>>>) {
     let mut link = Link::new(url);
-    loop {
-        let job = {
-            let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
-            match queue.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            }
-        };
+    while let Some(job) = next_job(&queue) {
         hold(&mut link, job);
     }
 }

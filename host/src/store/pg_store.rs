@@ -446,16 +446,16 @@ fn reconnect() -> Result<Client, StoreError> {
 fn run_reader(url: String, queue: Arc<Mutex<Receiver<ReadJob>>>) {
     URL.with(|slot| *slot.borrow_mut() = url);
     let mut client: Option<Client> = None;
-    loop {
-        let job = {
-            let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
-            match queue.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            }
-        };
+    while let Some(job) = next_job(&queue) {
         job(&mut client);
     }
+}
+
+/// The next job of a queue several threads take from (one at a time: the
+/// others wait for the lock meanwhile); `None` once the store is dropped.
+pub(super) fn next_job<T>(queue: &Mutex<Receiver<T>>) -> Option<T> {
+    let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+    queue.recv().ok()
 }
 
 /// An idempotency record from a row whose first columns are `request_hash,
