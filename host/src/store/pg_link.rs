@@ -13,7 +13,7 @@
 
 use super::error::StoreError;
 use super::pg_commit::{KEYS_AND_STREAMS, LOCK_TENANTS, RELOCK_TENANTS, WRITE_BATCH};
-use super::pg_store::db_error;
+use super::pg_store::{SESSION_SETTINGS, db_error};
 use postgres::Statement;
 use tokio_postgres::{Client, NoTls};
 
@@ -41,6 +41,7 @@ impl Conn {
         tokio::spawn(async move {
             let _ = connection.await;
         });
+        client.batch_execute(SESSION_SETTINGS).await?;
         let (lock, relock, read, write, put_blob, delete_blob) = tokio::try_join!(
             client.prepare(LOCK_TENANTS),
             client.prepare(RELOCK_TENANTS),
