@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "leases",
         include_str!("../../migrations/0002_leases.sql"),
     ),
+    (
+        3,
+        "events_without_tenant_check",
+        include_str!("../../migrations/0003_events_without_tenant_check.sql"),
+    ),
 ];
 
 /// Format version of idempotency records in `premia_idempotency`.

@@ -1,0 +1,11 @@
+-- Premia schema, version 3: the event log's tenant column is no longer
+-- checked against premia_tenants by a foreign key.
+--
+-- Every append locks its tenant's row in premia_tenants (creating it first)
+-- in the same transaction as it inserts the events, and tenants are never
+-- deleted, so every event's tenant has its row by construction. The
+-- foreign key checked it again for every event row, with a query of its own
+-- run by a trigger at the end of the batch statement: about a tenth of the
+-- database's time per command in a perf profile of the store benchmark
+-- (docs/storage.md).
+ALTER TABLE premia_events DROP CONSTRAINT IF EXISTS premia_events_tenant_fkey;
