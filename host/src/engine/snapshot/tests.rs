@@ -461,3 +461,53 @@ fn policies_of_one_product_revision_share_one_product_copy_before_and_after_a_sn
     ));
     assert_eq!(product(&decoded, "P1").non_renewal_notice_days, 0);
 }
+
+/// Whether every slice of `policy` of charge `charge` shares one locator
+/// allocation with the first of them.
+fn slices_share_their_charge(state: &TenantState, policy: &str, charge: &str) -> usize {
+    let slices: Vec<&arcstr::ArcStr> = state.book.policies[policy]
+        .slices
+        .iter()
+        .map(|s| &s.charge)
+        .filter(|c| **c == charge)
+        .collect();
+    assert!(
+        slices.iter().all(|c| arcstr::ArcStr::ptr_eq(c, slices[0])),
+        "slices of {charge} on {policy} share one locator"
+    );
+    slices.len()
+}
+
+/// Whether every pending slice of account A1 for `policy` shares the
+/// locator of A1's list of policies; how many there are.
+fn pending_slices_share_their_policy(state: &TenantState, policy: &str) -> usize {
+    let billing = &state.collections.accounts["A1"];
+    let listed = billing.policies.iter().find(|p| **p == policy).unwrap();
+    let pending: Vec<_> = billing
+        .pending_slices
+        .iter()
+        .filter(|s| s.policy == policy)
+        .collect();
+    assert!(
+        pending
+            .iter()
+            .all(|s| arcstr::ArcStr::ptr_eq(&s.policy, listed)),
+        "pending slices of {policy} share the account's locator"
+    );
+    pending.len()
+}
+
+#[test]
+fn slices_share_their_charge_and_policy_locators_before_and_after_a_snapshot() {
+    let mut state = start();
+    issue_like_p1(&mut state, "P2", 10);
+    let charge = state.book.policies["P2"].slices[0].charge.to_string();
+    assert_eq!(slices_share_their_charge(&state, "P2", &charge), 12);
+    assert_eq!(pending_slices_share_their_policy(&state, "P2"), 12);
+
+    let decoded = decode(&encode(&state).unwrap()).unwrap();
+    assert_eq!(decoded.book, state.book, "a snapshot gives back the same book");
+    assert_eq!(decoded.collections, state.collections);
+    assert_eq!(slices_share_their_charge(&decoded, "P2", &charge), 12);
+    assert_eq!(pending_slices_share_their_policy(&decoded, "P2"), 12);
+}
