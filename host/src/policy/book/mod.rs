@@ -156,8 +156,10 @@ pub struct PolicyState {
     pub header: PolicyHeader,
     pub terms: Vec<Term>,
     pub transactions: Vec<Transaction>,
-    /// The current priced timeline, per term.
-    pub priced: BTreeMap<u32, Vec<PricedSegment>>,
+    /// The current priced timeline, per term (a `CompactMap`: one pair per
+    /// term instead of an eleven-slot B-tree node; same JSON).
+    #[schema(value_type = BTreeMap<u32, Vec<PricedSegment>>)]
+    pub priced: crate::domain::CompactMap<u32, Vec<PricedSegment>>,
     pub charges: Vec<Charge>,
     pub slices: Vec<InstallmentSlice>,
     /// Positions of the slices netted (never invoiced): in frames that no
@@ -666,7 +668,7 @@ impl PolicyBook {
                             header: header.clone(),
                             terms: Vec::new(),
                             transactions: Vec::new(),
-                            priced: BTreeMap::new(),
+                            priced: crate::domain::CompactMap::new(),
                             charges: Vec::new(),
                             slices: Vec::new(),
                             netted: Default::default(),
