@@ -12,8 +12,8 @@
 //! term 1, from frame 0, twelve frames, 100.00 each).
 
 use super::schedule::InstallmentSlice;
-use arcstr::ArcStr;
 use crate::domain::{Currency, Money, Period};
+use arcstr::ArcStr;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -210,9 +210,11 @@ mod tests {
         let back: Holder = serde_json::from_str(&serde_json::to_string(&holder).unwrap()).unwrap();
         assert_eq!(back, holder);
         let first = &back.slices[0].charge;
-        assert!(back.slices[1..12]
-            .iter()
-            .all(|s| ArcStr::ptr_eq(&s.charge, first)));
+        assert!(
+            back.slices[1..12]
+                .iter()
+                .all(|s| ArcStr::ptr_eq(&s.charge, first))
+        );
         assert!(ArcStr::ptr_eq(&back.slices[13].charge, first));
         assert!(!ArcStr::ptr_eq(&back.slices[12].charge, first));
         assert_eq!(back.slices[12].charge, "P1-T1-C2");
@@ -226,6 +228,9 @@ mod tests {
         let json = serde_json::json!({ "slices": serde_json::to_value(&slices).unwrap() });
         let back: Holder = serde_json::from_value(json).unwrap();
         assert_eq!(back.slices, slices);
-        assert!(ArcStr::ptr_eq(&back.slices[0].charge, &back.slices[2].charge));
+        assert!(ArcStr::ptr_eq(
+            &back.slices[0].charge,
+            &back.slices[2].charge
+        ));
     }
 }

@@ -506,7 +506,10 @@ fn slices_share_their_charge_and_policy_locators_before_and_after_a_snapshot() {
     assert_eq!(pending_slices_share_their_policy(&state, "P2"), 12);
 
     let decoded = decode(&encode(&state).unwrap()).unwrap();
-    assert_eq!(decoded.book, state.book, "a snapshot gives back the same book");
+    assert_eq!(
+        decoded.book, state.book,
+        "a snapshot gives back the same book"
+    );
     assert_eq!(decoded.collections, state.collections);
     assert_eq!(slices_share_their_charge(&decoded, "P2", &charge), 12);
     assert_eq!(pending_slices_share_their_policy(&decoded, "P2"), 12);
