@@ -17,6 +17,7 @@ use arcstr::ArcStr;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::HashSet;
 
 /// A frame as slices bill it: installment index, period, invoice date, due
 /// date, caught up.
@@ -88,16 +89,26 @@ pub fn serialize<S: Serializer>(slices: &[InstallmentSlice], out: S) -> Result<S
 }
 
 /// `slices` with the slices of one charge sharing one locator allocation
-/// (records of the plain form read one string per slice).
+/// (a plain array of slices reads one string per slice).
 fn share_charges(mut slices: Vec<InstallmentSlice>) -> Vec<InstallmentSlice> {
-    let mut shared: Vec<ArcStr> = Vec::new();
+    let mut shared: HashSet<ArcStr> = HashSet::new();
     for slice in &mut slices {
-        match shared.iter().find(|c| **c == slice.charge) {
+        match shared.get(slice.charge.as_str()) {
             Some(charge) => slice.charge = charge.clone(),
-            None => shared.push(slice.charge.clone()),
+            None => {
+                shared.insert(slice.charge.clone());
+            }
         }
     }
     slices
+}
+
+/// Reads a plain array of slices (a policy's slices in a snapshot, a plan
+/// change's), the slices of one charge sharing one locator allocation.
+pub fn deserialize_shared<'de, D: Deserializer<'de>>(
+    input: D,
+) -> Result<Vec<InstallmentSlice>, D::Error> {
+    Vec::<InstallmentSlice>::deserialize(input).map(share_charges)
 }
 
 pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Vec<InstallmentSlice>, D::Error> {

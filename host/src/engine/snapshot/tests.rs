@@ -462,8 +462,8 @@ fn policies_of_one_product_revision_share_one_product_copy_before_and_after_a_sn
     assert_eq!(product(&decoded, "P1").non_renewal_notice_days, 0);
 }
 
-/// Whether every slice of `policy` of charge `charge` shares one locator
-/// allocation with the first of them.
+/// Asserts that the slices of `policy` billing `charge` share one locator
+/// allocation; returns how many there are.
 fn slices_share_their_charge(state: &TenantState, policy: &str, charge: &str) -> usize {
     let slices: Vec<&arcstr::ArcStr> = state.book.policies[policy]
         .slices
@@ -473,13 +473,14 @@ fn slices_share_their_charge(state: &TenantState, policy: &str, charge: &str) ->
         .collect();
     assert!(
         slices.iter().all(|c| arcstr::ArcStr::ptr_eq(c, slices[0])),
-        "slices of {charge} on {policy} share one locator"
+        "slices of {charge} on {policy} share one locator: {:?}",
+        slices.iter().map(|c| c.as_ptr()).collect::<Vec<_>>()
     );
     slices.len()
 }
 
-/// Whether every pending slice of account A1 for `policy` shares the
-/// locator of A1's list of policies; how many there are.
+/// Asserts that account A1's pending slices of `policy` share the locator
+/// of A1's list of policies; returns how many there are.
 fn pending_slices_share_their_policy(state: &TenantState, policy: &str) -> usize {
     let billing = &state.collections.accounts["A1"];
     let listed = billing.policies.iter().find(|p| **p == policy).unwrap();
@@ -501,8 +502,8 @@ fn pending_slices_share_their_policy(state: &TenantState, policy: &str) -> usize
 fn slices_share_their_charge_and_policy_locators_before_and_after_a_snapshot() {
     let mut state = start();
     issue_like_p1(&mut state, "P2", 10);
-    let charge = state.book.policies["P2"].slices[0].charge.to_string();
-    assert_eq!(slices_share_their_charge(&state, "P2", &charge), 12);
+    // P1's book: a premium of 1234.56 (charge C2) in twelve monthly slices.
+    assert_eq!(slices_share_their_charge(&state, "P2", "P2-T1-C2"), 12);
     assert_eq!(pending_slices_share_their_policy(&state, "P2"), 12);
 
     let decoded = decode(&encode(&state).unwrap()).unwrap();
@@ -511,6 +512,6 @@ fn slices_share_their_charge_and_policy_locators_before_and_after_a_snapshot() {
         "a snapshot gives back the same book"
     );
     assert_eq!(decoded.collections, state.collections);
-    assert_eq!(slices_share_their_charge(&decoded, "P2", &charge), 12);
+    assert_eq!(slices_share_their_charge(&decoded, "P2", "P2-T1-C2"), 12);
     assert_eq!(pending_slices_share_their_policy(&decoded, "P2"), 12);
 }
