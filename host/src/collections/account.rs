@@ -25,7 +25,10 @@ use std::collections::{BTreeMap, BTreeSet};
 )]
 pub struct PendingSlice {
     pub date: NaiveDate,
-    pub policy: String,
+    /// Its policy's locator: the allocation of the account's
+    /// [`AccountBilling::policies`] entry, shared by all its slices.
+    #[schema(value_type = String)]
+    pub policy: arcstr::ArcStr,
     /// Its position in the policy's slices.
     pub index: u32,
 }
@@ -47,7 +50,8 @@ pub struct AccountBilling {
     pub currency: Currency,
     pub overrides: AccountOverrides,
     /// Its policies, in the order they were issued.
-    pub policies: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub policies: Vec<arcstr::ArcStr>,
     #[schema(value_type = std::collections::BTreeSet<PendingSlice>)]
     pub pending_slices: crate::domain::CompactSet<PendingSlice>,
     pub pending_charges: Vec<PendingCharge>,
@@ -262,17 +266,50 @@ impl AccountBilling {
 
     /// A new policy of the account.
     pub fn add_policy(&mut self, policy: &str) {
-        self.policies.push(policy.to_string());
+        self.policies.push(policy.into());
+    }
+
+    /// `policy`'s locator as the account keeps it: its entry in
+    /// [`Self::policies`] (newest first: slices usually arrive for a recent
+    /// policy), or a new allocation for a policy it does not list.
+    fn shared_locator(&self, policy: &str) -> arcstr::ArcStr {
+        self.policies
+            .iter()
+            .rev()
+            .find(|p| **p == policy)
+            .cloned()
+            .unwrap_or_else(|| policy.into())
+    }
+
+    /// Makes the pending slices share their policy's locator with
+    /// [`Self::policies`] (a decoded account reads one string per slice).
+    pub fn share_locators(&mut self) {
+        let mut last: Option<arcstr::ArcStr> = None;
+        self.pending_slices = std::mem::take(&mut self.pending_slices)
+            .iter()
+            .map(|slice| {
+                let policy = match &last {
+                    Some(shared) if *shared == slice.policy => shared.clone(),
+                    _ => self.shared_locator(&slice.policy),
+                };
+                last = Some(policy.clone());
+                PendingSlice {
+                    policy,
+                    ..slice.clone()
+                }
+            })
+            .collect();
     }
 
     /// Installment slices booked for `policy`, the first at position `base`.
     pub fn add_slices(&mut self, policy: &str, base: usize, slices: &[InstallmentSlice]) {
         self.pending_slices.reserve(slices.len());
+        let policy = self.shared_locator(policy);
         for (offset, slice) in slices.iter().enumerate() {
             if !slice.amount.is_zero() {
                 self.pending_slices.insert(PendingSlice {
                     date: slice.invoice_date,
-                    policy: policy.to_string(),
+                    policy: policy.clone(),
                     index: (base + offset) as u32,
                 });
             }
@@ -320,7 +357,7 @@ impl AccountBilling {
                             if let Some(slice) = &item.slice {
                                 self.pending_slices.remove(&PendingSlice {
                                     date: slice.invoice_date,
-                                    policy: slice.policy.clone(),
+                                    policy: slice.policy.as_str().into(),
                                     index: slice.index,
                                 });
                                 self.first_invoices

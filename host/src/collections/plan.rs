@@ -84,7 +84,7 @@ pub fn change_plan(
         .collect();
     // What is left of each charge, in the order the charges first appear,
     // apart for what was caught up.
-    let mut remaining: Vec<(String, Money, bool)> = Vec::new();
+    let mut remaining: Vec<(arcstr::ArcStr, Money, bool)> = Vec::new();
     for slice in superseded.iter().map(|i| &state.slices[*i as usize]) {
         match remaining
             .iter_mut()
@@ -171,7 +171,7 @@ pub fn change_plan(
                         caught_up: true,
                     })
                     .collect();
-                let regular: Vec<&(String, Money, bool)> = remaining
+                let regular: Vec<&(arcstr::ArcStr, Money, bool)> = remaining
                     .iter()
                     .filter(|(_, _, caught_up)| !caught_up)
                     .collect();

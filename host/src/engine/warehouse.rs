@@ -282,7 +282,7 @@ impl TenantState {
                     policy: locator.to_string(),
                     account: policy.header.account.clone(),
                     transaction: transaction.to_string(),
-                    charge: slice.charge.clone(),
+                    charge: slice.charge.to_string(),
                     category: charge.map(|c| c.category.to_string()).unwrap_or_default(),
                     term: slice.term,
                     installment: slice.installment,

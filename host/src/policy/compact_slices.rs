@@ -13,9 +13,11 @@
 
 use super::schedule::InstallmentSlice;
 use crate::domain::{Currency, Money, Period};
+use arcstr::ArcStr;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::HashSet;
 
 /// A frame as slices bill it: installment index, period, invoice date, due
 /// date, caught up.
@@ -28,7 +30,7 @@ type Run = (u32, u32, u32, u32, Decimal);
 #[derive(Serialize, Deserialize)]
 struct Compact {
     currency: Currency,
-    charges: Vec<String>,
+    charges: Vec<ArcStr>,
     frames: Vec<FrameRow>,
     runs: Vec<Run>,
 }
@@ -86,14 +88,38 @@ pub fn serialize<S: Serializer>(slices: &[InstallmentSlice], out: S) -> Result<S
     compact.serialize(out)
 }
 
+/// `slices` with the slices of one charge sharing one locator allocation
+/// (a plain array of slices reads one string per slice).
+fn share_charges(mut slices: Vec<InstallmentSlice>) -> Vec<InstallmentSlice> {
+    let mut shared: HashSet<ArcStr> = HashSet::new();
+    for slice in &mut slices {
+        match shared.get(slice.charge.as_str()) {
+            Some(charge) => slice.charge = charge.clone(),
+            None => {
+                shared.insert(slice.charge.clone());
+            }
+        }
+    }
+    slices
+}
+
+/// Reads a plain array of slices (a policy's slices in a snapshot, a plan
+/// change's), the slices of one charge sharing one locator allocation.
+pub fn deserialize_shared<'de, D: Deserializer<'de>>(
+    input: D,
+) -> Result<Vec<InstallmentSlice>, D::Error> {
+    Vec::<InstallmentSlice>::deserialize(input).map(share_charges)
+}
+
 pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Vec<InstallmentSlice>, D::Error> {
     let compact = match Stored::deserialize(input)? {
-        Stored::Plain(slices) => return Ok(slices),
+        Stored::Plain(slices) => return Ok(share_charges(slices)),
         Stored::Compact(compact) => compact,
     };
     let invalid = |what: &str| serde::de::Error::custom(format!("compact slices: {what}"));
     let mut slices = Vec::new();
     for (charge, term, first, count, amount) in compact.runs {
+        // One allocation per charge, shared by its slices (as when scheduled).
         let charge = compact
             .charges
             .get(charge as usize)
@@ -182,5 +208,40 @@ mod tests {
         let json = serde_json::json!({ "slices": serde_json::to_value(&slices).unwrap() });
         let back: Holder = serde_json::from_value(json).unwrap();
         assert_eq!(back.slices, slices);
+    }
+
+    #[test]
+    fn slices_read_back_share_one_locator_allocation_per_charge() {
+        let mut slices: Vec<InstallmentSlice> = (1..=12)
+            .map(|m| slice("P1-T1-C1", m, dec!(100.00), false))
+            .collect();
+        slices.push(slice("P1-T1-C2", 1, dec!(-5.00), false));
+        slices.push(slice("P1-T1-C1", 2, dec!(0.01), true));
+        let holder = Holder { slices };
+        let back: Holder = serde_json::from_str(&serde_json::to_string(&holder).unwrap()).unwrap();
+        assert_eq!(back, holder);
+        let first = &back.slices[0].charge;
+        assert!(
+            back.slices[1..12]
+                .iter()
+                .all(|s| ArcStr::ptr_eq(&s.charge, first))
+        );
+        assert!(ArcStr::ptr_eq(&back.slices[13].charge, first));
+        assert!(!ArcStr::ptr_eq(&back.slices[12].charge, first));
+        assert_eq!(back.slices[12].charge, "P1-T1-C2");
+    }
+
+    #[test]
+    fn plain_records_read_back_share_one_locator_allocation_per_charge() {
+        let slices: Vec<InstallmentSlice> = (1..=3)
+            .map(|m| slice("P1-T1-C1", m, dec!(100.00), false))
+            .collect();
+        let json = serde_json::json!({ "slices": serde_json::to_value(&slices).unwrap() });
+        let back: Holder = serde_json::from_value(json).unwrap();
+        assert_eq!(back.slices, slices);
+        assert!(ArcStr::ptr_eq(
+            &back.slices[0].charge,
+            &back.slices[2].charge
+        ));
     }
 }

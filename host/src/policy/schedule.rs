@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 /// The part of a charge billed by one installment.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstallmentSlice {
-    /// The charge it bills.
-    pub charge: String,
+    /// The charge it bills: one allocation shared by every slice of the
+    /// charge (an `ArcStr` is one pointer and writes a plain string).
+    #[schema(value_type = String)]
+    pub charge: arcstr::ArcStr,
     pub term: u32,
     /// The installment (frame) index within the term, from 0.
     pub installment: u32,
@@ -158,13 +160,18 @@ pub fn slices_for_term(
         .iter()
         .map(|i| held_positions[*i] as u32)
         .collect();
+    // One shared locator per new charge, cloned into each of its slices.
+    let locators: Vec<arcstr::ArcStr> = new
+        .iter()
+        .map(|(charge, ..)| arcstr::ArcStr::from(charge.locator.as_str()))
+        .collect();
     for part in &scheduled.parts {
-        let charge = new[part.charge - old.len()].0;
+        let charge = &locators[part.charge - old.len()];
         if part.netted {
             netted.push((base + slices.len()) as u32);
         }
         slices.push(InstallmentSlice {
-            charge: charge.locator.clone(),
+            charge: charge.clone(),
             term: term.number,
             installment: frames[part.frame].index,
             installment_period: frames[part.frame].period,

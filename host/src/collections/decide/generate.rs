@@ -186,7 +186,7 @@ impl Decider<'_> {
     fn line_category(&self, line: &Line) -> Result<ChargeCategory, CollectionsError> {
         Ok(match line {
             Line::Slice(pending) => {
-                let policy = self.book.policies.get(&pending.policy);
+                let policy = self.book.policies.get(pending.policy.as_str());
                 let slice = policy.and_then(|p| p.slices.get(pending.index as usize));
                 policy
                     .zip(slice)
@@ -344,7 +344,7 @@ impl Decider<'_> {
         let policy = self
             .book
             .policies
-            .get(&pending.policy)
+            .get(pending.policy.as_str())
             .ok_or_else(missing)?;
         let slice = policy
             .slices
@@ -373,7 +373,7 @@ impl Decider<'_> {
             locator,
             kind: ItemKind::Installment,
             slice: Some(SliceRef {
-                policy: pending.policy.clone(),
+                policy: pending.policy.to_string(),
                 index: pending.index,
                 term: slice.term,
                 installment: slice.installment,
@@ -382,7 +382,7 @@ impl Decider<'_> {
             charge: charge.locator.clone(),
             charge_name: charge.charge.clone(),
             transaction: Some(charge.transaction.clone()),
-            policy: Some(pending.policy.clone()),
+            policy: Some(pending.policy.to_string()),
             category: charge.category,
             amount: slice.amount,
             period: Some(slice.installment_period),

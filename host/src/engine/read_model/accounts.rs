@@ -425,7 +425,7 @@ pub fn account_overview(
     let policies = billing
         .policies
         .iter()
-        .filter_map(|p| state.book.policies.get(p))
+        .filter_map(|p| state.book.policies.get(p.as_str()))
         .map(|p| PolicyStanding {
             policy: p.locator().to_string(),
             product: p.header.product.name.clone(),
@@ -446,14 +446,14 @@ pub fn account_overview(
             let slice = state
                 .book
                 .policies
-                .get(&pending.policy)?
+                .get(pending.policy.as_str())?
                 .slices
                 .get(pending.index as usize)?;
             Some(UpcomingInstallment {
-                policy: pending.policy.clone(),
+                policy: pending.policy.to_string(),
                 term: slice.term,
                 installment: slice.installment,
-                charge: slice.charge.clone(),
+                charge: slice.charge.to_string(),
                 invoice_date: slice.invoice_date,
                 due_date: slice.due_date,
                 period: slice.installment_period,

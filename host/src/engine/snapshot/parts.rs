@@ -270,7 +270,13 @@ pub fn decode_part(section: Section, count: u64, bytes: &[u8]) -> Result<Decoded
         Section::LedgerEntries => Decoded::LedgerEntries(items(count, bytes)?),
         Section::BookPolicies => Decoded::BookPolicies(items(count, bytes)?),
         Section::BookAccounts => Decoded::BookAccounts(items(count, bytes)?),
-        Section::BillingAccounts => Decoded::BillingAccounts(items(count, bytes)?),
+        Section::BillingAccounts => {
+            let mut accounts: Vec<(String, AccountBilling)> = items(count, bytes)?;
+            for (_, account) in &mut accounts {
+                account.share_locators();
+            }
+            Decoded::BillingAccounts(accounts)
+        }
     })
 }
 

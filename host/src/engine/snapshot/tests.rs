@@ -461,3 +461,57 @@ fn policies_of_one_product_revision_share_one_product_copy_before_and_after_a_sn
     ));
     assert_eq!(product(&decoded, "P1").non_renewal_notice_days, 0);
 }
+
+/// Asserts that the slices of `policy` billing `charge` share one locator
+/// allocation; returns how many there are.
+fn slices_share_their_charge(state: &TenantState, policy: &str, charge: &str) -> usize {
+    let slices: Vec<&arcstr::ArcStr> = state.book.policies[policy]
+        .slices
+        .iter()
+        .map(|s| &s.charge)
+        .filter(|c| **c == charge)
+        .collect();
+    assert!(
+        slices.iter().all(|c| arcstr::ArcStr::ptr_eq(c, slices[0])),
+        "slices of {charge} on {policy} share one locator: {:?}",
+        slices.iter().map(|c| c.as_ptr()).collect::<Vec<_>>()
+    );
+    slices.len()
+}
+
+/// Asserts that account A1's pending slices of `policy` share the locator
+/// of A1's list of policies; returns how many there are.
+fn pending_slices_share_their_policy(state: &TenantState, policy: &str) -> usize {
+    let billing = &state.collections.accounts["A1"];
+    let listed = billing.policies.iter().find(|p| **p == policy).unwrap();
+    let pending: Vec<_> = billing
+        .pending_slices
+        .iter()
+        .filter(|s| s.policy == policy)
+        .collect();
+    assert!(
+        pending
+            .iter()
+            .all(|s| arcstr::ArcStr::ptr_eq(&s.policy, listed)),
+        "pending slices of {policy} share the account's locator"
+    );
+    pending.len()
+}
+
+#[test]
+fn slices_share_their_charge_and_policy_locators_before_and_after_a_snapshot() {
+    let mut state = start();
+    issue_like_p1(&mut state, "P2", 10);
+    // P1's book: a premium of 1234.56 (charge C2) in twelve monthly slices.
+    assert_eq!(slices_share_their_charge(&state, "P2", "P2-T1-C2"), 12);
+    assert_eq!(pending_slices_share_their_policy(&state, "P2"), 12);
+
+    let decoded = decode(&encode(&state).unwrap()).unwrap();
+    assert_eq!(
+        decoded.book, state.book,
+        "a snapshot gives back the same book"
+    );
+    assert_eq!(decoded.collections, state.collections);
+    assert_eq!(slices_share_their_charge(&decoded, "P2", "P2-T1-C2"), 12);
+    assert_eq!(pending_slices_share_their_policy(&decoded, "P2"), 12);
+}

@@ -119,7 +119,7 @@ impl PolicyBook {
             header: header.clone(),
             terms: Vec::new(),
             transactions: Vec::new(),
-            priced: BTreeMap::new(),
+            priced: crate::domain::CompactMap::new(),
             charges: Vec::new(),
             slices: Vec::new(),
             netted: Default::default(),

@@ -156,9 +156,14 @@ pub struct PolicyState {
     pub header: PolicyHeader,
     pub terms: Vec<Term>,
     pub transactions: Vec<Transaction>,
-    /// The current priced timeline, per term.
-    pub priced: BTreeMap<u32, Vec<PricedSegment>>,
+    /// The current priced timeline, per term (a `CompactMap`: one pair per
+    /// term instead of an eleven-slot B-tree node; same JSON).
+    #[schema(value_type = BTreeMap<u32, Vec<PricedSegment>>)]
+    pub priced: crate::domain::CompactMap<u32, Vec<PricedSegment>>,
     pub charges: Vec<Charge>,
+    /// Written as a plain array; read with the slices of one charge sharing
+    /// one locator allocation (as when scheduled).
+    #[serde(deserialize_with = "super::compact_slices::deserialize_shared")]
     pub slices: Vec<InstallmentSlice>,
     /// Positions of the slices netted (never invoiced): in frames that no
     /// longer bill anything, or superseded by a plan change together with
@@ -332,7 +337,9 @@ pub enum BookEvent {
         plan: String,
         effective: NaiveDate,
         superseded: Vec<u32>,
+        #[serde(deserialize_with = "super::compact_slices::deserialize_shared")]
         withdrawn: Vec<InstallmentSlice>,
+        #[serde(deserialize_with = "super::compact_slices::deserialize_shared")]
         slices: Vec<InstallmentSlice>,
     },
     /// Notice that a policy will not be renewed after its last term.
@@ -666,7 +673,7 @@ impl PolicyBook {
                             header: header.clone(),
                             terms: Vec::new(),
                             transactions: Vec::new(),
-                            priced: BTreeMap::new(),
+                            priced: crate::domain::CompactMap::new(),
                             charges: Vec::new(),
                             slices: Vec::new(),
                             netted: Default::default(),
