@@ -471,13 +471,39 @@ impl Engine {
         let slot = Arc::clone(slot);
         let running = Arc::clone(&self.snapshotting);
         let tenant = tenant.to_string();
+        let interval = self.snapshot_interval;
         let spawned = std::thread::Builder::new()
             .name("premia-snapshot".into())
             .spawn(move || {
-                if let Err(error) = take_snapshot(store.as_ref(), &tenant, &slot) {
-                    tracing::warn!(tenant, %error, "snapshot failed");
+                loop {
+                    let saved = take_snapshot(store.as_ref(), &tenant, &slot);
+                    running.lock().expect("snapshotting lock").remove(&tenant);
+                    match saved {
+                        Ok(Some(_)) => {}
+                        // Nothing to save yet (appends in flight): the
+                        // command that makes them durable asks again.
+                        Ok(None) => return,
+                        Err(error) => {
+                            tracing::warn!(tenant, %error, "snapshot failed");
+                            return;
+                        }
+                    }
+                    // Commands that found this save running started none:
+                    // the next is taken now if one is due, not left to the
+                    // tenant's next command (which may never come).
+                    let due = {
+                        let guard = slot.read().expect("tenant lock");
+                        !guard.poisoned && guard.applied >= guard.snapshot_at + interval
+                    };
+                    if !due
+                        || !running
+                            .lock()
+                            .expect("snapshotting lock")
+                            .insert(tenant.clone())
+                    {
+                        return;
+                    }
                 }
-                running.lock().expect("snapshotting lock").remove(&tenant);
             });
         if spawned.is_err() {
             tracing::warn!("could not start a snapshot thread");
