@@ -59,7 +59,10 @@ pub struct AccountBilling {
     pub invoices: Vec<InvoiceRecord>,
     /// Positions of the invoices that still owe something (or are owed).
     pub open: BTreeSet<usize>,
-    pub payments: Vec<PaymentRecord>,
+    /// Shared with the copies a command is decided on: a copy of an account
+    /// with a long history costs a pointer per payment, not the payment.
+    #[schema(value_type = Vec<PaymentRecord>)]
+    pub payments: Vec<std::sync::Arc<PaymentRecord>>,
     /// Customer credit: what the account has paid in advance or been credited.
     /// Can go below zero when a payment whose overpayment was used is returned.
     pub credit: Decimal,
@@ -138,7 +141,9 @@ impl AccountBilling {
     }
 
     pub fn payment(&self, locator: &str) -> Option<&PaymentRecord> {
-        position(&self.locator, "P", locator).and_then(|i| self.payments.get(i))
+        position(&self.locator, "P", locator)
+            .and_then(|i| self.payments.get(i))
+            .map(|p| &**p)
     }
 
     pub fn write_off(&self, locator: &str) -> Option<&WriteOffRecord> {
@@ -412,10 +417,10 @@ impl AccountBilling {
                 for allocation in &payment.allocations {
                     self.settle(&allocation.invoice, |r| r.paid += allocation.amount);
                 }
-                self.payments.push(PaymentRecord {
+                self.payments.push(std::sync::Arc::new(PaymentRecord {
                     payment: payment.clone(),
                     reversed_on: None,
-                });
+                }));
             }
             E::PaymentReversed {
                 payment,
@@ -441,7 +446,7 @@ impl AccountBilling {
                     self.settle(&allocation.invoice, |r| r.paid -= allocation.amount);
                 }
                 if let Some(i) = position(&self.locator, "P", payment) {
-                    self.payments[i].reversed_on = Some(*on);
+                    std::sync::Arc::make_mut(&mut self.payments[i]).reversed_on = Some(*on);
                 }
             }
             E::InvoicePastDue { invoice, on, .. } => {

@@ -110,6 +110,15 @@ pub struct Fresh {
     pub probed: Probed,
 }
 
+/// What one command's attempts on a shared store carry from one to the next.
+struct Attempts {
+    /// The probe asked when the request was authenticated: the first
+    /// attempt's.
+    fresh: Option<Probed>,
+    /// The command's entry among the tenant's keys in flight, once it has one.
+    key_wait: Option<(String, Arc<KeyWait>)>,
+}
+
 /// What a committed (or replayed) command did.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandOutcome {
@@ -820,10 +829,13 @@ impl Engine {
         slot: &TenantSlot,
         fresh: Option<Probed>,
     ) -> Result<CommandOutcome, EngineError> {
-        let mut key_wait = None;
+        let mut attempts = Attempts {
+            fresh,
+            key_wait: None,
+        };
         let result =
-            self.execute_shared_attempts(tenant, command, meta, &hash, slot, &mut key_wait, fresh);
-        if let Some((key, wait)) = key_wait {
+            self.execute_shared_attempts(tenant, command, meta, &hash, slot, &mut attempts);
+        if let Some((key, wait)) = attempts.key_wait {
             wait.finish(&result);
             slot.write().expect("tenant lock").in_flight.remove(&key);
         }
@@ -837,8 +849,7 @@ impl Engine {
         meta: &RequestMeta,
         hash: &str,
         slot: &TenantSlot,
-        key_wait: &mut Option<(String, Arc<KeyWait>)>,
-        mut fresh: Option<Probed>,
+        attempts: &mut Attempts,
     ) -> Result<CommandOutcome, EngineError> {
         let mut conflicts = 0;
         loop {
@@ -848,7 +859,7 @@ impl Engine {
             // which costs a rebuild but loses nothing; an event committed
             // meanwhile by another host makes the append conflict, and the
             // command is decided again.
-            let probed = match fresh.take() {
+            let probed = match attempts.fresh.take() {
                 Some(probed) => probed,
                 None => self
                     .store
@@ -863,7 +874,8 @@ impl Engine {
             let mut guard = self.lock_probed(tenant, slot, Some(probed.last_sequence))?;
             if let Some(key) = &meta.idempotency_key
                 && let Some(other) = guard.in_flight.get(key).cloned()
-                && !key_wait
+                && !attempts
+                    .key_wait
                     .as_ref()
                     .is_some_and(|(_, mine)| Arc::ptr_eq(mine, &other))
             {
@@ -926,7 +938,7 @@ impl Engine {
                 guard.applied += outcome.events.len() as u64;
                 let applied = guard.apply_all(&outcome.events);
                 self.sync_config(tenant, &mut guard);
-                if key_wait.is_none()
+                if attempts.key_wait.is_none()
                     && let Some(key) = &meta.idempotency_key
                 {
                     let wait = Arc::new(KeyWait {
@@ -935,7 +947,7 @@ impl Engine {
                         signal: Condvar::new(),
                     });
                     guard.in_flight.insert(key.clone(), Arc::clone(&wait));
-                    *key_wait = Some((key.clone(), wait));
+                    attempts.key_wait = Some((key.clone(), wait));
                 }
                 drop(guard);
                 let committed = pending.wait();

@@ -333,3 +333,43 @@ fn a_payment_in_fractions_of_a_cent_is_refused_and_changes_nothing() {
     assert_eq!(refused.unwrap_err().code(), "invalid_amount");
     assert_eq!(world.state.collections, before);
 }
+
+/// A command is decided on a copy of its account (each event decided is
+/// applied to the copy before the next): the copy shares the account's
+/// payments instead of copying each, so an account with years of payments
+/// costs a pointer per payment to decide on. Reversing one payment gives
+/// the account a record of its own for that payment only.
+#[test]
+fn deciding_on_an_account_shares_its_payments_and_a_reversal_changes_only_its_own_record() {
+    let mut world = World::without_delinquency();
+    world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
+    world.run(date(2021, 2, 1));
+    for day in [3, 4, 5] {
+        world.pay(dec!(10.00), date(2021, 2, day));
+    }
+    let before = world.account().payments.clone();
+    world.exec(
+        BillingCommand::ReversePayment {
+            account: "A1".into(),
+            payment: "A1-P2".into(),
+            on: date(2021, 2, 6),
+            fee: None,
+            reason: "returned cheque".into(),
+        },
+        date(2021, 2, 6),
+    );
+    let after = &world.account().payments;
+    assert!(
+        std::sync::Arc::ptr_eq(&before[0], &after[0]),
+        "A1-P1 shared"
+    );
+    assert!(
+        std::sync::Arc::ptr_eq(&before[2], &after[2]),
+        "A1-P3 shared"
+    );
+    assert!(!std::sync::Arc::ptr_eq(&before[1], &after[1]));
+    assert_eq!(after[1].payment.locator, "A1-P2");
+    assert_eq!(after[1].reversed_on, Some(date(2021, 2, 6)));
+    assert_eq!(before[1].reversed_on, None, "the earlier copy unchanged");
+    assert_eq!(after[0].reversed_on, None);
+}

@@ -530,7 +530,7 @@ pub fn payments(
         .enumerate()
         .skip(from)
         .take(limit + 1)
-        .map(|(i, p)| (i + 1, p.clone()))
+        .map(|(i, p)| (i + 1, PaymentRecord::clone(p)))
         .collect();
     let answer = page(rows, limit, |(number, _)| number.to_string());
     Ok(CursorPage {
