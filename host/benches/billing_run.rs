@@ -14,7 +14,9 @@
 //!
 //! `cargo bench -p premia --bench billing_run` prints the figures;
 //! `PREMIA_BENCH_POLICIES=10000,100000` (the default) sets the sizes,
-//! `PREMIA_BENCH_STORES=sled,postgres` (the default) the stores.
+//! `PREMIA_BENCH_STORES=sled,postgres` (the default) the stores;
+//! `PREMIA_BENCH_PAUSE_MS=2000` says on stderr when the timed part starts
+//! and waits 2 s first, for a profiler to attach (`scripts/profile-billing-run.sh`).
 
 // Rates and durations are reported as floats; no money is.
 #![allow(clippy::float_arithmetic)]
@@ -31,6 +33,10 @@ use rust_decimal::Decimal;
 use std::sync::Arc;
 use std::time::Instant;
 use support::{Raters, account, at, date, issue};
+
+/// The allocator the `premia` binary runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TENANT: &str = "bench";
 
@@ -168,6 +174,19 @@ fn load(store: &dyn Store, book: &Book) {
     snapshot::save_encoded(store, TENANT, sequence, &book.snapshot).unwrap();
 }
 
+/// With `PREMIA_BENCH_PAUSE_MS` set, says on stderr that the timed part
+/// starts and waits that long, so a profiler can attach to it alone
+/// (`perf record -p <pid>`).
+fn pause_for_profiler(name: &str, n: usize) {
+    if let Some(ms) = std::env::var("PREMIA_BENCH_PAUSE_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+    {
+        eprintln!("timed part starts: {name} {n} pid {}", std::process::id());
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
 fn meta(day: NaiveDate) -> RequestMeta {
     RequestMeta {
         actor: "bench".into(),
@@ -186,6 +205,7 @@ fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
     let setup = setup.elapsed().as_secs_f64();
     let before = store.last_sequence(TENANT).unwrap();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    pause_for_profiler(name, n);
     let started = Instant::now();
     let mut commands = 0;
     let mut runs = Vec::new();
