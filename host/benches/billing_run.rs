@@ -174,6 +174,57 @@ fn load(store: &dyn Store, book: &Book) {
     snapshot::save_encoded(store, TENANT, sequence, &book.snapshot).unwrap();
 }
 
+/// CPU seconds used by this process's threads (from `/proc/self/task`):
+/// the main thread (the run), the store's committer, and every other.
+#[derive(Debug, Default)]
+struct ThreadCpu {
+    main: f64,
+    committer: f64,
+    others: f64,
+}
+
+impl ThreadCpu {
+    fn since(&self, before: &ThreadCpu) -> ThreadCpu {
+        ThreadCpu {
+            main: self.main - before.main,
+            committer: self.committer - before.committer,
+            others: self.others - before.others,
+        }
+    }
+}
+
+/// Threads that ended are not counted: the bench's threads live through
+/// the run (the committer and sled's threads are the store's).
+fn thread_cpu() -> ThreadCpu {
+    let mut cpu = ThreadCpu::default();
+    let pid = std::process::id().to_string();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return cpu;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: utime and stime are the 12th and 13th
+        // fields after the closing parenthesis, in ticks of 1/100 s.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 =
+            fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+        let seconds = ticks / 100.0;
+        if task.file_name().to_string_lossy() == pid {
+            cpu.main += seconds;
+        } else if head.contains("premia-store") {
+            cpu.committer += seconds;
+        } else {
+            cpu.others += seconds;
+        }
+    }
+    cpu
+}
+
 /// With `PREMIA_BENCH_PAUSE_MS` set, says on stderr that the timed part
 /// starts and waits that long, so a profiler can attach to it alone
 /// (`perf record -p <pid>`).
@@ -206,6 +257,7 @@ fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
     let before = store.last_sequence(TENANT).unwrap();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     pause_for_profiler(name, n);
+    let cpu_before = thread_cpu();
     let started = Instant::now();
     let mut commands = 0;
     let mut runs = Vec::new();
@@ -217,6 +269,7 @@ fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
         runs.push(run.elapsed().as_secs_f64());
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = thread_cpu().since(&cpu_before);
     let events = store.last_sequence(TENANT).unwrap() - before;
     assert_eq!(
         events as usize, book.february_events,
@@ -231,12 +284,16 @@ fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
         "{name}, {n} policies: February (28 daily runs) {seconds:.2} s = {:.0} policies/s, \
          {:.1} us per policy; {commands} commands, {events} events appended; \
          runs of the 1st {:.2} s, the 2nd {:.2} s, the other 26 {:.2} s; \
+         CPU {:.1} s on the run's thread, {:.1} s on the committer, {:.1} s on others; \
          set-up (not timed) {setup:.1} s; load average before {}",
         n as f64 / seconds,
         seconds * 1e6 / n as f64,
         runs[0],
         runs[1],
         runs[2..].iter().sum::<f64>(),
+        cpu.main,
+        cpu.committer,
+        cpu.others,
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
