@@ -12,9 +12,16 @@
 //! (`TenantState::billing_run`, the pure run): the durable run must append
 //! exactly as many events and leave the same invoices and balances.
 //!
+//! A run that carries the tenant a snapshot interval past its latest
+//! snapshot starts one in the background; the bench waits for it between
+//! two days' runs and reports that wait apart (in production the runs are a
+//! day apart and never wait for it).
+//!
 //! `cargo bench -p premia --bench billing_run` prints the figures;
 //! `PREMIA_BENCH_POLICIES=10000,100000` (the default) sets the sizes,
-//! `PREMIA_BENCH_STORES=sled,postgres` (the default) the stores.
+//! `PREMIA_BENCH_STORES=sled,postgres` (the default) the stores;
+//! `PREMIA_BENCH_PAUSE_MS=2000` says on stderr when the timed part starts
+//! and waits 2 s first, for a profiler to attach (`scripts/profile-billing-run.sh`).
 
 // Rates and durations are reported as floats; no money is.
 #![allow(clippy::float_arithmetic)]
@@ -31,6 +38,10 @@ use rust_decimal::Decimal;
 use std::sync::Arc;
 use std::time::Instant;
 use support::{Raters, account, at, date, issue};
+
+/// The allocator the `premia` binary runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TENANT: &str = "bench";
 
@@ -168,6 +179,107 @@ fn load(store: &dyn Store, book: &Book) {
     snapshot::save_encoded(store, TENANT, sequence, &book.snapshot).unwrap();
 }
 
+/// Waits for the background snapshot a run started, if one was due (the
+/// run moved the tenant [`snapshot::SNAPSHOT_INTERVAL_EVENTS`] past the
+/// latest snapshot): whether there was one. Daily runs are a day apart in
+/// production, so the next run does not wait for it there; the bench runs
+/// them back to back and keeps the snapshot out of the runs' time.
+fn wait_for_snapshot(store: &dyn Store) -> bool {
+    let last = store.last_sequence(TENANT).unwrap();
+    let manifest = || snapshot::manifest(store, TENANT).unwrap();
+    let at = || manifest().map(|m| m.sequence).unwrap_or(0);
+    if last < at() + snapshot::SNAPSHOT_INTERVAL_EVENTS {
+        return false;
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    while at() < last {
+        assert!(
+            Instant::now() < deadline,
+            "no snapshot after a run: the latest at {}, the log at {last}",
+            at()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The snapshot's thread then deletes the older chunks: a run that ends
+    // while it still does finds the tenant's snapshot running and takes none.
+    let chunks = manifest().map(|m| m.chunks as usize).unwrap_or(0);
+    while store
+        .list_blobs(TENANT, snapshot::SNAPSHOT_NAMESPACE)
+        .unwrap()
+        .len()
+        > chunks + 1
+    {
+        assert!(Instant::now() < deadline, "older snapshot chunks left");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    true
+}
+
+/// CPU seconds used by this process's threads (from `/proc/self/task`):
+/// the main thread (the run), the store's committer, and every other.
+#[derive(Debug, Default)]
+struct ThreadCpu {
+    main: f64,
+    committer: f64,
+    others: f64,
+}
+
+impl ThreadCpu {
+    fn since(&self, before: &ThreadCpu) -> ThreadCpu {
+        ThreadCpu {
+            main: self.main - before.main,
+            committer: self.committer - before.committer,
+            others: self.others - before.others,
+        }
+    }
+}
+
+/// Threads that ended are not counted: the bench's threads live through
+/// the run (the committer and sled's threads are the store's).
+fn thread_cpu() -> ThreadCpu {
+    let mut cpu = ThreadCpu::default();
+    let pid = std::process::id().to_string();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return cpu;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: utime and stime are the 12th and 13th
+        // fields after the closing parenthesis, in ticks of 1/100 s.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 =
+            fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+        let seconds = ticks / 100.0;
+        if task.file_name().to_string_lossy() == pid {
+            cpu.main += seconds;
+        } else if head.contains("premia-store") {
+            cpu.committer += seconds;
+        } else {
+            cpu.others += seconds;
+        }
+    }
+    cpu
+}
+
+/// With `PREMIA_BENCH_PAUSE_MS` set, says on stderr that the timed part
+/// starts and waits that long, so a profiler can attach to it alone
+/// (`perf record -p <pid>`).
+fn pause_for_profiler(name: &str, n: usize) {
+    if let Some(ms) = std::env::var("PREMIA_BENCH_PAUSE_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+    {
+        eprintln!("timed part starts: {name} {n} pid {}", std::process::id());
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
 fn meta(day: NaiveDate) -> RequestMeta {
     RequestMeta {
         actor: "bench".into(),
@@ -186,17 +298,27 @@ fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
     let setup = setup.elapsed().as_secs_f64();
     let before = store.last_sequence(TENANT).unwrap();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    pause_for_profiler(name, n);
+    let cpu_before = thread_cpu();
     let started = Instant::now();
     let mut commands = 0;
     let mut runs = Vec::new();
+    let mut snapshots = 0.0;
+    let mut saved = 0;
     for day in date(2021, 2, 1).iter_days().take(28) {
         let run = Instant::now();
         let report = engine.run_billing(TENANT, day, &meta(day)).unwrap();
         assert!(report.failures.is_empty(), "{:?}", report.failures);
         commands += report.commands;
         runs.push(run.elapsed().as_secs_f64());
+        let waited = Instant::now();
+        if wait_for_snapshot(store.as_ref()) {
+            saved += 1;
+        }
+        snapshots += waited.elapsed().as_secs_f64();
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = started.elapsed().as_secs_f64() - snapshots;
+    let cpu = thread_cpu().since(&cpu_before);
     let events = store.last_sequence(TENANT).unwrap() - before;
     assert_eq!(
         events as usize, book.february_events,
@@ -211,12 +333,17 @@ fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
         "{name}, {n} policies: February (28 daily runs) {seconds:.2} s = {:.0} policies/s, \
          {:.1} us per policy; {commands} commands, {events} events appended; \
          runs of the 1st {:.2} s, the 2nd {:.2} s, the other 26 {:.2} s; \
+         CPU {:.1} s on the run's thread, {:.1} s on the committer, {:.1} s on others; \
+         {saved} background snapshots waited for between runs (not timed) {snapshots:.1} s; \
          set-up (not timed) {setup:.1} s; load average before {}",
         n as f64 / seconds,
         seconds * 1e6 / n as f64,
         runs[0],
         runs[1],
         runs[2..].iter().sum::<f64>(),
+        cpu.main,
+        cpu.committer,
+        cpu.others,
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()

@@ -28,6 +28,12 @@
 //! running it again, each account billed once: a run is idempotent by its
 //! date, and the request's idempotency key is not used.
 //!
+//! Once every append of the run is durable, the run's events count towards
+//! the snapshot interval as commands' events do: a run that carried the
+//! tenant [`crate::engine::SNAPSHOT_INTERVAL_EVENTS`] past its last
+//! snapshot starts one in the background (while appends are in flight the
+//! state is ahead of the log and cannot be saved).
+//!
 //! On a store shared by several hosts the appends also name the tenant's
 //! chain (`AppendRequest::chain`). When another host appended first, the
 //! append and every later one of the run are refused; the run waits for
@@ -167,6 +173,12 @@ impl Engine {
         let started = std::time::Instant::now();
         let report = self.run_billing_unmeasured(tenant, up_to.into(), meta)?;
         crate::telemetry::billing_run(started.elapsed(), report.accounts);
+        if report.events > 0 {
+            // The run's events count towards the snapshot interval as
+            // commands' do; every append of the run is durable by now.
+            let slot = self.slot(tenant)?;
+            self.snapshot_if_due(tenant, &slot);
+        }
         Ok(report)
     }
 

@@ -197,3 +197,169 @@ fn a_run_cut_short_by_a_failing_store_and_run_again_bills_each_account_once() {
     assert!(state.trial_balances_are_zero());
     assert_eq!(state.receivable_mismatches(), vec![]);
 }
+
+/// The snapshot interval counts a billing run's events as it counts
+/// commands': a tenant of 300 accounts reopened with an interval of one
+/// event past its log (no snapshot yet) runs January 1st (900 events: an
+/// invoice, its journal entry and `billed_through` per account), and a
+/// snapshot at the run's last event follows in the background (before the
+/// fix only commands checked the interval: a run never saved one).
+#[test]
+fn a_billing_run_that_crosses_the_snapshot_interval_saves_a_snapshot() {
+    let store: Arc<dyn Store> = Arc::new(crate::store::MemoryStore::new());
+    book(&engine(Arc::clone(&store)), ACCOUNTS);
+    let booked = store.last_sequence("t1").unwrap();
+    assert!(snapshot::manifest(store.as_ref(), "t1").unwrap().is_none());
+
+    let engine = engine(Arc::clone(&store)).with_snapshot_interval(booked + 1);
+    let report = engine.run_billing("t1", date(2021, 1, 1), &meta()).unwrap();
+    assert_eq!((report.accounts_billed, report.events), (300, 900));
+    let end = booked + 900;
+    assert_eq!(store.last_sequence("t1").unwrap(), end);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let at = snapshot::manifest(store.as_ref(), "t1")
+            .unwrap()
+            .map(|m| m.sequence);
+        if at == Some(end) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "snapshot at {at:?}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // The saved state is the run's: a host opened now starts from it.
+    let reopened = crate::test_support::engine(store);
+    let totals = reopened.read("t1", invoices).unwrap();
+    assert_eq!(totals, vec![vec![dec!(100.00)]; ACCOUNTS]);
+}
+
+/// Host B's side of the race: 20 new accounts each with a policy from
+/// 2021-01-01, payments of 10.00 on A000..A019 and cancellations of
+/// P100..P109 at mid-term (2021-07-01), one command at a time.
+fn host_b_commands() -> Vec<EngineCommand> {
+    let mut commands: Vec<EngineCommand> = Vec::new();
+    for n in 0..20 {
+        commands.push(
+            PolicyCommand::CreateAccount {
+                locator: format!("B{n:03}"),
+                name: format!("Late account {n}"),
+                currency: Currency::USD,
+            }
+            .into(),
+        );
+        commands.push(
+            PolicyCommand::IssuePolicy {
+                locator: format!("Q{n:03}"),
+                account: format!("B{n:03}"),
+                product: "auto".into(),
+                start: date(2021, 1, 1),
+                plan: None,
+                time_zone: "UTC".into(),
+                data: data("1200.00", &[]),
+                bind: Default::default(),
+            }
+            .into(),
+        );
+        commands.push(
+            crate::collections::BillingCommand::RecordPayment {
+                account: format!("A{n:03}"),
+                amount: dec!(10.00),
+                received_on: date(2021, 1, 1),
+                invoices: vec![],
+                reference: format!("pay-{n}"),
+                for_deductibles: false,
+                reserved_for: None,
+            }
+            .into(),
+        );
+        if n < 10 {
+            commands.push(
+                PolicyCommand::Cancel {
+                    policy: format!("P{:03}", 100 + n),
+                    effective: date(2021, 7, 1),
+                    reason: Default::default(),
+                }
+                .into(),
+            );
+        }
+    }
+    commands
+}
+
+/// Two hosts on one PostgreSQL database: host A runs January 1st over 150
+/// accounts while host B issues, pays and cancels on the same tenant (70
+/// commands). Every command of B is answered, A's run reports no failure,
+/// and a second run (on B) bills only the accounts A's run did not know;
+/// then every one of the 170 accounts has exactly one invoice, both hosts
+/// hold the log's state, running again appends nothing and the ledger
+/// balances.
+#[test]
+fn a_billing_run_racing_another_host_on_postgres_bills_each_account_once() {
+    use crate::store::{PgStore, fresh_schema_name, test_database_url, url_with_schema};
+    let Some(url) = test_database_url() else {
+        return;
+    };
+    const BOOKED: usize = 150;
+    let url = url_with_schema(&url, &fresh_schema_name("run_race"));
+    let host = || Arc::new(engine(Arc::new(PgStore::open(&url).unwrap())));
+    let (a, b) = (host(), host());
+    book(&a, BOOKED);
+
+    let runner = {
+        let a = Arc::clone(&a);
+        std::thread::spawn(move || a.run_billing("t1", date(2021, 1, 1), &meta()).unwrap())
+    };
+    for (n, command) in host_b_commands().iter().enumerate() {
+        let meta = RequestMeta {
+            idempotency_key: Some(format!("b-{n}")),
+            ..meta()
+        };
+        let outcome = b
+            .execute("t1", command, &meta)
+            .unwrap_or_else(|error| panic!("command {n} of host B refused: {error}"));
+        assert!(!outcome.replayed);
+    }
+    let report = runner.join().unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.accounts, BOOKED);
+    assert_eq!(report.accounts_billed, BOOKED);
+
+    // Host B's run bills the accounts created after A's run listed its own.
+    let late = b.run_billing("t1", date(2021, 1, 1), &meta()).unwrap();
+    assert!(late.failures.is_empty(), "{:?}", late.failures);
+    assert_eq!(late.accounts, BOOKED + 20);
+    assert!(late.accounts_billed <= 20, "{late:?}");
+    for host in [&a, &b] {
+        let again = host.run_billing("t1", date(2021, 1, 1), &meta()).unwrap();
+        assert_eq!((again.accounts_billed, again.events), (0, 0));
+    }
+
+    let rebuilt = engine(Arc::new(PgStore::open(&url).unwrap()));
+    let seen = |engine: &Engine| {
+        engine
+            .read("t1", |s| {
+                (s.collections.clone(), s.ledger.entries().to_vec())
+            })
+            .unwrap()
+    };
+    let log = seen(&rebuilt);
+    assert!(seen(&a) == log, "host A holds the log's state");
+    assert!(seen(&b) == log, "host B holds the log's state");
+    let state = rebuilt.read("t1", TenantState::clone).unwrap();
+    assert_eq!(state.collections.accounts.len(), BOOKED + 20);
+    for (name, account) in &state.collections.accounts {
+        let dates: Vec<_> = account
+            .invoices
+            .iter()
+            .map(|r| r.invoice.issue_date)
+            .collect();
+        assert_eq!(dates, vec![date(2021, 1, 1)], "{name}: billed once");
+    }
+    // Neither paid nor cancelled: the first twelfth of 1200.00.
+    for n in 20..100 {
+        let invoices = &state.collections.accounts[&format!("A{n:03}")].invoices;
+        assert_eq!(invoices[0].invoice.total.amount, dec!(100.00));
+    }
+    assert!(state.trial_balances_are_zero());
+    assert_eq!(state.receivable_mismatches(), vec![]);
+}
