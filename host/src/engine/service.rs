@@ -859,7 +859,14 @@ impl Engine {
             // which costs a rebuild but loses nothing; an event committed
             // meanwhile by another host makes the append conflict, and the
             // command is decided again.
-            let probed = match attempts.fresh.take() {
+            // On a contended tenant the other host appends all the time: an
+            // answer asked before the request was read is likely stale, and
+            // deciding on it likely loses the race; ask again.
+            let fresh = attempts
+                .fresh
+                .take()
+                .filter(|_| !slot.read().expect("tenant lock").contended());
+            let probed = match fresh {
                 Some(probed) => probed,
                 None => self
                     .store
