@@ -10,7 +10,7 @@ use crate::billing::{Cadence, InstallmentPlan};
 use crate::collections::{BillingCommand, InvoiceAdjuster};
 use crate::engine::EngineError;
 use crate::invoicing::{DraftInvoice, InstallmentDates, InvoiceAdjustments, ScheduleInstallment};
-use crate::policy::{InstallmentDatesError, PolicyCommand, PolicyError};
+use crate::policy::{InstallmentDatesError, PolicyError};
 use chrono::{Datelike, NaiveDate, Weekday};
 use rust_decimal_macros::dec;
 use std::sync::{Arc, Mutex};
@@ -253,19 +253,7 @@ fn an_invoice_date_after_its_due_date_refuses_the_issue_and_changes_nothing() {
         Some((i.period.start + chrono::Days::new(5), i.period.start))
     }));
     let before = world.state.clone();
-    let refused = world.try_exec(
-        PolicyCommand::IssuePolicy {
-            locator: "P1".into(),
-            account: "A1".into(),
-            product: "auto".into(),
-            start: date(2021, 1, 1),
-            plan: None,
-            time_zone: "UTC".into(),
-            data: data("1200.00", &[]),
-            bind: Default::default(),
-        },
-        date(2020, 12, 15),
-    );
+    let refused = world.try_exec(issue_from_2021("P1", "A1", "1200.00"), date(2020, 12, 15));
     let Err(EngineError::Policy(PolicyError::InstallmentDates(error))) = refused else {
         panic!("refused for its dates: {refused:?}");
     };
@@ -348,19 +336,7 @@ fn a_failing_plugin_refuses_the_issue_with_the_invoicing_plugin_code() {
     }
     let mut world = world_with(DatePlugin::new(|_| None));
     world.adjuster = Box::new(Failing);
-    let refused = world.try_exec(
-        PolicyCommand::IssuePolicy {
-            locator: "P1".into(),
-            account: "A1".into(),
-            product: "auto".into(),
-            start: date(2021, 1, 1),
-            plan: None,
-            time_zone: "UTC".into(),
-            data: data("1200.00", &[]),
-            bind: Default::default(),
-        },
-        date(2020, 12, 15),
-    );
+    let refused = world.try_exec(issue_from_2021("P1", "A1", "1200.00"), date(2020, 12, 15));
     let error = refused.unwrap_err();
     assert_eq!(error.code(), "invoicing_plugin_failed");
     assert!(world.state.book.policies.is_empty());

@@ -45,6 +45,21 @@ fn fields(pairs: &[(&str, &str)]) -> Fields {
         .collect()
 }
 
+/// Issuing `locator` on `account` under product `auto` from 2021-01-01
+/// (UTC, the product's first plan): one vehicle at `yearly` a year.
+pub fn issue_from_2021(locator: &str, account: &str, yearly: &str) -> PolicyCommand {
+    PolicyCommand::IssuePolicy {
+        locator: locator.into(),
+        account: account.into(),
+        product: "auto".into(),
+        start: date(2021, 1, 1),
+        plan: None,
+        time_zone: "UTC".into(),
+        data: data(yearly, &[]),
+        bind: Default::default(),
+    }
+}
+
 /// One vehicle with one peril at `yearly` a year, and policy fields `extra`.
 pub fn data(yearly: &str, extra: &[(&str, &str)]) -> PolicyData {
     let mut perils = BTreeMap::new();

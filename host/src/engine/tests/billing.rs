@@ -4,7 +4,7 @@
 //! rebuilt from the log after a restart, and large accounts split over
 //! commands and invoices within the store's limits.
 
-use crate::collections::tests::support::{data, date, monthly_product};
+use crate::collections::tests::support::{date, issue_from_2021, monthly_product};
 use crate::collections::{
     BillingCommand, BillingSettings, DelinquencyPlan, INVOICE_ITEMS_MAX, SeparateBy,
 };
@@ -42,17 +42,7 @@ fn book(engine: &Engine, accounts: usize, policies: usize) {
         }
         .into());
         for p in 0..policies {
-            run(PolicyCommand::IssuePolicy {
-                locator: format!("P{a}-{p}"),
-                account: format!("A{a}"),
-                product: "auto".into(),
-                start: date(2021, 1, 1),
-                plan: None,
-                time_zone: "UTC".into(),
-                data: data("1200.00", &[]),
-                bind: Default::default(),
-            }
-            .into());
+            run(issue_from_2021(&format!("P{a}-{p}"), &format!("A{a}"), "1200.00").into());
         }
     }
 }

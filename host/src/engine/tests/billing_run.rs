@@ -4,7 +4,7 @@
 //! again.
 
 use crate::collections::NoInvoicingPlugins;
-use crate::collections::tests::support::{data, date, monthly_product};
+use crate::collections::tests::support::{date, issue_from_2021, monthly_product};
 use crate::domain::Currency;
 use crate::engine::*;
 use crate::policy::{CommandContext, PolicyCommand};
@@ -57,17 +57,7 @@ fn book(engine: &Engine, accounts: usize) {
             currency: Currency::USD,
         }
         .into());
-        run(PolicyCommand::IssuePolicy {
-            locator: format!("P{a:03}"),
-            account: format!("A{a:03}"),
-            product: "auto".into(),
-            start: date(2021, 1, 1),
-            plan: None,
-            time_zone: "UTC".into(),
-            data: data("1200.00", &[]),
-            bind: Default::default(),
-        }
-        .into());
+        run(issue_from_2021(&format!("P{a:03}"), &format!("A{a:03}"), "1200.00").into());
     }
 }
 
@@ -247,19 +237,7 @@ fn host_b_commands() -> Vec<EngineCommand> {
             }
             .into(),
         );
-        commands.push(
-            PolicyCommand::IssuePolicy {
-                locator: format!("Q{n:03}"),
-                account: format!("B{n:03}"),
-                product: "auto".into(),
-                start: date(2021, 1, 1),
-                plan: None,
-                time_zone: "UTC".into(),
-                data: data("1200.00", &[]),
-                bind: Default::default(),
-            }
-            .into(),
-        );
+        commands.push(issue_from_2021(&format!("Q{n:03}"), &format!("B{n:03}"), "1200.00").into());
         commands.push(
             crate::collections::BillingCommand::RecordPayment {
                 account: format!("A{n:03}"),
