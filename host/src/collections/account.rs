@@ -288,22 +288,22 @@ impl AccountBilling {
 
     /// Makes the pending slices share their policy's locator with
     /// [`Self::policies`] (a decoded account reads one string per slice).
+    /// One look-up per slice in a map of the policies (slices are sorted by
+    /// date first, so a fleet account's slices alternate between policies).
     pub fn share_locators(&mut self) {
-        let mut last: Option<arcstr::ArcStr> = None;
-        self.pending_slices = std::mem::take(&mut self.pending_slices)
+        let shared: std::collections::HashMap<&str, &arcstr::ArcStr> =
+            self.policies.iter().map(|p| (p.as_str(), p)).collect();
+        let slices = std::mem::take(&mut self.pending_slices)
             .iter()
-            .map(|slice| {
-                let policy = match &last {
-                    Some(shared) if *shared == slice.policy => shared.clone(),
-                    _ => self.shared_locator(&slice.policy),
-                };
-                last = Some(policy.clone());
-                PendingSlice {
-                    policy,
-                    ..slice.clone()
-                }
+            .map(|slice| PendingSlice {
+                policy: shared
+                    .get(slice.policy.as_str())
+                    .map(|p| (*p).clone())
+                    .unwrap_or_else(|| slice.policy.clone()),
+                ..slice.clone()
             })
             .collect();
+        self.pending_slices = slices;
     }
 
     /// Installment slices booked for `policy`, the first at position `base`.
