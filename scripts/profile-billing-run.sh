@@ -18,6 +18,7 @@ bench=$(cargo bench -p premia --bench billing_run --no-run 2>&1 |
     sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
 [ -x "$bench" ] || bench="${CARGO_TARGET_DIR:-target}/${bench#target/}"
 PREMIA_BENCH_POLICIES="$policies" PREMIA_BENCH_STORES="$store" PREMIA_BENCH_PAUSE_MS=1500 \
+    PREMIA_BENCH_SNAPSHOTS="${PREMIA_BENCH_SNAPSHOTS:-on}" \
     "$bench" >"$out/bench.out" 2>"$out/bench.err" &
 runner=$!
 until grep -q "timed part starts" "$out/bench.err" 2>/dev/null; do

@@ -21,7 +21,8 @@
 //! `PREMIA_BENCH_POLICIES=10000,100000` (the default) sets the sizes,
 //! `PREMIA_BENCH_STORES=sled,postgres` (the default) the stores;
 //! `PREMIA_BENCH_PAUSE_MS=2000` says on stderr when the timed part starts
-//! and waits 2 s first, for a profiler to attach (`scripts/profile-billing-run.sh`).
+//! and waits 2 s first, for a profiler to attach (`scripts/profile-billing-run.sh`);
+//! `PREMIA_BENCH_SNAPSHOTS=off` takes no snapshot (a profile of the runs alone).
 
 // Rates and durations are reported as floats; no money is.
 #![allow(clippy::float_arithmetic)]
@@ -294,7 +295,11 @@ fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
     let n = book.policies;
     let setup = Instant::now();
     load(store.as_ref(), book);
-    let engine = Engine::open(Arc::clone(&store), Arc::new(Raters)).unwrap();
+    let mut engine = Engine::open(Arc::clone(&store), Arc::new(Raters)).unwrap();
+    let snapshots_on = std::env::var("PREMIA_BENCH_SNAPSHOTS").as_deref() != Ok("off");
+    if !snapshots_on {
+        engine = engine.with_snapshot_interval(u64::MAX / 4);
+    }
     let setup = setup.elapsed().as_secs_f64();
     let before = store.last_sequence(TENANT).unwrap();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -312,7 +317,7 @@ fn february(name: &str, store: Arc<dyn Store>, book: &Book) -> f64 {
         commands += report.commands;
         runs.push(run.elapsed().as_secs_f64());
         let waited = Instant::now();
-        if wait_for_snapshot(store.as_ref()) {
+        if snapshots_on && wait_for_snapshot(store.as_ref()) {
             saved += 1;
         }
         snapshots += waited.elapsed().as_secs_f64();

@@ -63,6 +63,17 @@ impl MemoryStore {
     pub(crate) fn insert_raw(&self, key: &[u8], value: &[u8]) {
         self.lock().map.insert(key.to_vec(), value.to_vec());
     }
+
+    /// How many raw keys start with `prefix` (tests of the layout).
+    #[cfg(test)]
+    pub(crate) fn count_raw(&self, prefix: &[u8]) -> usize {
+        let guard = self.lock();
+        guard
+            .map
+            .range(prefix.to_vec()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .count()
+    }
 }
 
 impl Store for MemoryStore {

@@ -20,6 +20,7 @@ mod group_commit;
 mod kv;
 mod limits;
 mod memory;
+mod packed;
 mod pg_commit;
 mod pg_link;
 mod pg_lock;

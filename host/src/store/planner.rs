@@ -8,6 +8,7 @@ use super::codec::{self, STREAM_FORMAT_VERSION, TENANT_FORMAT_VERSION, TENANT_PR
 use super::error::StoreError;
 use super::event::AppendOutcome;
 use super::kv::{KvRead, Writes};
+use super::packed::{self, ChunkBuilder, RUN_SEQUENCES_MAX};
 use super::prepare::{PreparedAppend, Work};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -34,6 +35,40 @@ pub(crate) struct Batch {
     blobs: HashMap<Vec<u8>, bool>,
     /// Tenant -> its last sequence after this batch, for every tenant written.
     tenants: HashMap<String, u64>,
+    /// Tenant -> the event chunk being filled (see `packed`).
+    chunks: HashMap<String, ChunkBuilder>,
+    /// Stream prefix -> the stream run being filled.
+    runs: HashMap<Vec<u8>, StreamRun>,
+}
+
+/// A stream's entries of this batch: versions `first..` at `sequences`.
+#[derive(Debug)]
+struct StreamRun {
+    first: u64,
+    sequences: Vec<u64>,
+}
+
+/// One record for `sequences` of the stream at `prefix`, from version
+/// `first` on: a single index entry for one, a stream run for several.
+fn stream_record(prefix: &[u8], first: u64, sequences: &[u64]) -> (Vec<u8>, Option<Vec<u8>>) {
+    let mut key = Vec::with_capacity(prefix.len() + 8);
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(&first.to_be_bytes());
+    let value = match sequences {
+        [sequence] => codec::encode_u64(STREAM_FORMAT_VERSION, *sequence),
+        _ => packed::encode_stream_run(sequences),
+    };
+    (key, Some(value))
+}
+
+/// One record for a chunk's events: the event's own record for one.
+fn event_record(tenant: &str, chunk: ChunkBuilder) -> (Vec<u8>, Option<Vec<u8>>) {
+    let (first, value) = chunk.finish();
+    let value = match packed::event_values(first, &value) {
+        Ok(events) if events.len() == 1 => events[0].1.to_vec(),
+        _ => value,
+    };
+    (codec::event_key(tenant, first), Some(value))
 }
 
 impl Batch {
@@ -45,6 +80,13 @@ impl Batch {
     /// The writes to apply atomically (tenant counters included) and the last
     /// sequence of every tenant the batch touched.
     pub(crate) fn finish(mut self) -> (Writes, HashMap<String, u64>) {
+        for (tenant, chunk) in std::mem::take(&mut self.chunks) {
+            self.writes.push(event_record(&tenant, chunk));
+        }
+        for (prefix, run) in std::mem::take(&mut self.runs) {
+            self.writes
+                .push(stream_record(&prefix, run.first, &run.sequences));
+        }
         for (tenant, last) in &self.tenants {
             self.writes.push((
                 codec::tenant_key(tenant),
@@ -53,12 +95,70 @@ impl Batch {
         }
         (self.writes, self.tenants)
     }
+
+    /// Adds an event (its whole record) to the tenant's chunk, closing the
+    /// chunk first when it is full.
+    fn push_event(&mut self, tenant: &str, sequence: u64, value: &[u8]) {
+        let chunk = match self.chunks.get_mut(tenant) {
+            Some(chunk) => chunk,
+            None => self
+                .chunks
+                .entry(tenant.to_string())
+                .or_insert_with(|| ChunkBuilder::new(sequence)),
+        };
+        if chunk.next() != sequence || !chunk.fits(value.len()) {
+            let full = std::mem::replace(chunk, ChunkBuilder::new(sequence));
+            self.writes.push(event_record(tenant, full));
+        }
+        chunk.push(value);
+    }
+
+    /// Adds a stream index entry to the stream's run, closing the run first
+    /// when it is full.
+    fn push_stream_entry(&mut self, prefix: Vec<u8>, version: u64, sequence: u64) {
+        match self.runs.get_mut(&prefix) {
+            Some(run)
+                if run.first + run.sequences.len() as u64 == version
+                    && run.sequences.len() < RUN_SEQUENCES_MAX =>
+            {
+                run.sequences.push(sequence);
+            }
+            Some(run) => {
+                let full = std::mem::replace(
+                    run,
+                    StreamRun {
+                        first: version,
+                        sequences: vec![sequence],
+                    },
+                );
+                self.writes
+                    .push(stream_record(&prefix, full.first, &full.sequences));
+            }
+            None => {
+                self.runs.insert(
+                    prefix,
+                    StreamRun {
+                        first: version,
+                        sequences: vec![sequence],
+                    },
+                );
+            }
+        }
+    }
 }
 
-/// The single writer's state: the last sequence assigned per tenant.
+/// Streams whose versions the planner keeps in memory: past it the cache is
+/// emptied (and refilled from storage as streams are touched again).
+pub(crate) const STREAM_VERSIONS_CACHED_MAX: usize = 1 << 18;
+
+/// The single writer's state: the last sequence assigned per tenant, and
+/// the versions of the streams it touched lately.
 #[derive(Debug, Default)]
 pub(crate) struct Planner {
     last_sequences: HashMap<String, u64>,
+    /// Stream prefix -> its version, as planned (the single writer's own
+    /// writes: a failed write stops every later one, see `SledCommitter`).
+    versions: HashMap<Vec<u8>, u64>,
 }
 
 impl Planner {
@@ -76,7 +176,10 @@ impl Planner {
             false,
             &mut visit,
         )?;
-        Ok(Planner { last_sequences })
+        Ok(Planner {
+            last_sequences,
+            versions: HashMap::new(),
+        })
     }
 
     /// The last sequence assigned per tenant (every known tenant).
@@ -175,9 +278,13 @@ impl Planner {
                 actual: last,
             });
         }
+        if self.versions.len() > STREAM_VERSIONS_CACHED_MAX {
+            // The batch's own versions stay in `batch.streams`.
+            self.versions.clear();
+        }
         let mut versions: HashMap<String, u64> = HashMap::new();
         for (stream, expected) in expected_versions {
-            let actual = current_version(kv, batch, &tenant, &stream)?;
+            let actual = self.current_version(kv, batch, &tenant, &stream)?;
             if actual != expected {
                 return Err(StoreError::VersionConflict {
                     stream,
@@ -189,7 +296,7 @@ impl Planner {
         }
         for event in &events {
             if !versions.contains_key(&event.stream) {
-                let actual = current_version(kv, batch, &tenant, &event.stream)?;
+                let actual = self.current_version(kv, batch, &tenant, &event.stream)?;
                 versions.insert(event.stream.clone(), actual);
             }
         }
@@ -202,18 +309,17 @@ impl Planner {
             *version += 1;
             let mut value = event.value;
             codec::fill_event_header(&mut value, sequence, *version);
-            batch
-                .writes
-                .push((codec::event_key(&tenant, sequence), Some(value)));
-            batch.writes.push((
-                codec::stream_key(&tenant, &event.stream, *version),
-                Some(codec::encode_u64(STREAM_FORMAT_VERSION, sequence)),
-            ));
+            batch.push_event(&tenant, sequence, &value);
+            batch.push_stream_entry(
+                codec::stream_prefix(&tenant, &event.stream),
+                *version,
+                sequence,
+            );
         }
         for (stream, version) in versions {
-            batch
-                .streams
-                .insert(codec::stream_prefix(&tenant, &stream), version);
+            let prefix = codec::stream_prefix(&tenant, &stream);
+            self.versions.insert(prefix.clone(), version);
+            batch.streams.insert(prefix, version);
         }
         if let Some(stored_key) = stored_key {
             batch.writes.push((
@@ -266,24 +372,32 @@ fn replay(
     }
 }
 
-/// A stream's current version: from the batch if it touched or looked it up,
-/// else from its last stored index entry.
-fn current_version(
-    kv: &dyn KvRead,
-    batch: &Batch,
-    tenant: &str,
-    stream: &str,
-) -> Result<u64, StoreError> {
-    let prefix = codec::stream_prefix(tenant, stream);
-    if let Some(version) = batch.streams.get(&prefix) {
-        return Ok(*version);
+impl Planner {
+    /// A stream's current version: from the batch if it touched or looked it
+    /// up, else from the planner's cache, else from its last stored index
+    /// record.
+    fn current_version(
+        &mut self,
+        kv: &dyn KvRead,
+        batch: &Batch,
+        tenant: &str,
+        stream: &str,
+    ) -> Result<u64, StoreError> {
+        let prefix = codec::stream_prefix(tenant, stream);
+        if let Some(version) = batch.streams.get(&prefix) {
+            return Ok(*version);
+        }
+        if let Some(version) = self.versions.get(&prefix) {
+            return Ok(*version);
+        }
+        let mut version = 0;
+        let mut visit = |key: &[u8], value: &[u8]| {
+            let entries = packed::stream_entries(codec::key_suffix_u64(key)?, value)?;
+            version = entries.last().map_or(0, |(version, _)| *version);
+            Ok(ControlFlow::Break(()))
+        };
+        kv.scan(&prefix, &codec::prefix_end(&prefix), true, &mut visit)?;
+        self.versions.insert(prefix, version);
+        Ok(version)
     }
-    let mut version = 0;
-    let mut visit = |key: &[u8], value: &[u8]| {
-        codec::decode_u64("stream index entry", value, STREAM_FORMAT_VERSION)?;
-        version = codec::key_suffix_u64(key)?;
-        Ok(ControlFlow::Break(()))
-    };
-    kv.scan(&prefix, &codec::prefix_end(&prefix), true, &mut visit)?;
-    Ok(version)
 }

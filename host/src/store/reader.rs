@@ -3,14 +3,36 @@
 //! above it, so readers see whole commits only and never an event that a crash
 //! could still take away.
 
-use super::codec::{self, STREAM_FORMAT_VERSION};
+use super::codec;
 use super::error::StoreError;
 use super::event::StoredEvent;
 use super::kv::KvRead;
 use super::limits::{ID_BYTES_MAX, NAME_BYTES_MAX, READ_EVENTS_MAX, check_name, check_tenant};
+use super::packed;
 use super::prepare::check_blob_address;
 use super::traits::IdempotentRecord;
 use std::ops::ControlFlow;
+
+/// The sequence under which the event record holding `sequence` is stored
+/// (the event's own, or the first of its chunk): the last key at or below it.
+fn record_holding(kv: &dyn KvRead, tenant: &str, sequence: u64) -> Result<u64, StoreError> {
+    let mut found = None;
+    let mut visit = |key: &[u8], _: &[u8]| {
+        found = Some(codec::key_suffix_u64(key)?);
+        Ok(ControlFlow::Break(()))
+    };
+    kv.scan(
+        &codec::event_prefix(tenant),
+        &codec::event_key(tenant, sequence.saturating_add(1)),
+        true,
+        &mut visit,
+    )?;
+    found.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "tenant {tenant:?}: sequence {sequence} is missing (no record at or below it)"
+        ))
+    })
+}
 
 /// The tenant's events after `after_sequence`, up to `visible`, at most `limit`.
 pub(crate) fn read_events(
@@ -30,23 +52,28 @@ pub(crate) fn read_events(
         .min(limit);
     let mut events = Vec::with_capacity(count);
     let mut expected = after_sequence + 1;
+    let start = record_holding(kv, tenant, expected)?;
     let mut visit = |key: &[u8], value: &[u8]| {
-        let sequence = codec::key_suffix_u64(key)?;
-        if sequence != expected {
-            return Err(StoreError::Corrupt(format!(
-                "tenant {tenant:?}: sequence {expected} is missing (found {sequence})"
-            )));
+        let first = codec::key_suffix_u64(key)?;
+        for (sequence, event) in packed::event_values(first, value)? {
+            if sequence < expected {
+                continue;
+            }
+            if sequence != expected {
+                return Err(StoreError::Corrupt(format!(
+                    "tenant {tenant:?}: sequence {expected} is missing (found {sequence})"
+                )));
+            }
+            events.push(codec::decode_event(tenant, sequence, event)?);
+            expected += 1;
+            if events.len() == count {
+                return Ok(ControlFlow::Break(()));
+            }
         }
-        events.push(codec::decode_event(tenant, sequence, value)?);
-        expected += 1;
-        Ok(if events.len() == count {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        })
+        Ok(ControlFlow::Continue(()))
     };
     kv.scan(
-        &codec::event_key(tenant, after_sequence + 1),
+        &codec::event_key(tenant, start),
         &codec::event_key(tenant, visible + 1),
         false,
         &mut visit,
@@ -59,6 +86,28 @@ pub(crate) fn read_events(
     Ok(events)
 }
 
+/// The visible `(version, sequence)` entries of a stream, in version order.
+fn stream_index(
+    kv: &dyn KvRead,
+    tenant: &str,
+    stream: &str,
+    visible: u64,
+) -> Result<Vec<(u64, u64)>, StoreError> {
+    let mut entries = Vec::new();
+    let prefix = codec::stream_prefix(tenant, stream);
+    let mut visit = |key: &[u8], value: &[u8]| {
+        for (version, sequence) in packed::stream_entries(codec::key_suffix_u64(key)?, value)? {
+            if sequence > visible {
+                return Ok(ControlFlow::Break(()));
+            }
+            entries.push((version, sequence));
+        }
+        Ok(ControlFlow::Continue(()))
+    };
+    kv.scan(&prefix, &codec::prefix_end(&prefix), false, &mut visit)?;
+    Ok(entries)
+}
+
 /// Every visible event of a stream, in stream-version order.
 pub(crate) fn read_stream(
     kv: &dyn KvRead,
@@ -68,26 +117,40 @@ pub(crate) fn read_stream(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     check_tenant(tenant)?;
     check_name("stream name bytes", stream, NAME_BYTES_MAX)?;
-    let mut sequences = Vec::new();
-    let prefix = codec::stream_prefix(tenant, stream);
-    let mut visit = |key: &[u8], value: &[u8]| {
-        let sequence = codec::decode_u64("stream index entry", value, STREAM_FORMAT_VERSION)?;
-        if sequence > visible {
-            return Ok(ControlFlow::Break(()));
-        }
-        sequences.push((codec::key_suffix_u64(key)?, sequence));
-        Ok(ControlFlow::Continue(()))
-    };
-    kv.scan(&prefix, &codec::prefix_end(&prefix), false, &mut visit)?;
-    let mut events = Vec::with_capacity(sequences.len());
-    for (index, (version, sequence)) in sequences.into_iter().enumerate() {
-        let value = kv
-            .get(&codec::event_key(tenant, sequence))?
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "stream {stream:?} points to missing sequence {sequence}"
-                ))
-            })?;
+    let entries = stream_index(kv, tenant, stream, visible)?;
+    let mut events = Vec::with_capacity(entries.len());
+    // The record last read (its first sequence and value): a stream's
+    // events of one batch share a chunk.
+    let mut record: Option<(u64, Vec<u8>)> = None;
+    for (index, (version, sequence)) in entries.into_iter().enumerate() {
+        let missing = || {
+            StoreError::Corrupt(format!(
+                "stream {stream:?} points to missing sequence {sequence}"
+            ))
+        };
+        let held = match &record {
+            Some((first, value)) if *first <= sequence => {
+                packed::event_values(*first, value)?
+                    .into_iter()
+                    .find(|(s, _)| *s == sequence)
+                    .map(|(_, event)| event.to_vec())
+            }
+            _ => None,
+        };
+        let value = match held {
+            Some(value) => value,
+            None => {
+                let first = record_holding(kv, tenant, sequence).map_err(|_| missing())?;
+                let value = kv.get(&codec::event_key(tenant, first))?.ok_or_else(missing)?;
+                let event = packed::event_values(first, &value)?
+                    .into_iter()
+                    .find(|(s, _)| *s == sequence)
+                    .map(|(_, event)| event.to_vec())
+                    .ok_or_else(missing)?;
+                record = Some((first, value));
+                event
+            }
+        };
         let event = codec::decode_event(tenant, sequence, &value)?;
         if event.stream != stream || event.stream_version != version || version != index as u64 + 1
         {
@@ -113,12 +176,14 @@ pub(crate) fn stream_version(
     let prefix = codec::stream_prefix(tenant, stream);
     let mut version = 0;
     let mut visit = |key: &[u8], value: &[u8]| {
-        let sequence = codec::decode_u64("stream index entry", value, STREAM_FORMAT_VERSION)?;
-        if sequence > visible {
-            return Ok(ControlFlow::Continue(()));
+        let entries = packed::stream_entries(codec::key_suffix_u64(key)?, value)?;
+        match entries.iter().rev().find(|(_, sequence)| *sequence <= visible) {
+            Some((last, _)) => {
+                version = *last;
+                Ok(ControlFlow::Break(()))
+            }
+            None => Ok(ControlFlow::Continue(())),
         }
-        version = codec::key_suffix_u64(key)?;
-        Ok(ControlFlow::Break(()))
     };
     kv.scan(&prefix, &codec::prefix_end(&prefix), true, &mut visit)?;
     Ok(version)

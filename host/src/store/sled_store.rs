@@ -180,6 +180,12 @@ impl SledStore {
     pub(crate) fn insert_raw(&self, key: &[u8], value: &[u8]) {
         self.shared.db.insert(key, value).expect("sled insert");
     }
+
+    /// How many raw keys start with `prefix` (tests of the layout).
+    #[cfg(test)]
+    pub(crate) fn count_raw(&self, prefix: &[u8]) -> usize {
+        self.shared.db.scan_prefix(prefix).count()
+    }
 }
 
 /// The committer thread's side: plans, writes, flushes and syncs.

@@ -17,6 +17,8 @@ trait Harness {
     fn store(&self) -> &dyn Store;
     /// Writes a raw value under a raw key, bypassing every check.
     fn insert_raw(&self, key: &[u8], value: &[u8]);
+    /// How many raw keys start with `prefix`.
+    fn count_raw(&self, prefix: &[u8]) -> usize;
 }
 
 impl Harness for MemoryStore {
@@ -25,6 +27,9 @@ impl Harness for MemoryStore {
     }
     fn insert_raw(&self, key: &[u8], value: &[u8]) {
         MemoryStore::insert_raw(self, key, value);
+    }
+    fn count_raw(&self, prefix: &[u8]) -> usize {
+        MemoryStore::count_raw(self, prefix)
     }
 }
 
@@ -40,6 +45,9 @@ impl Harness for SledHarness {
     fn insert_raw(&self, key: &[u8], value: &[u8]) {
         self.store.insert_raw(key, value);
     }
+    fn count_raw(&self, prefix: &[u8]) -> usize {
+        self.store.count_raw(prefix)
+    }
 }
 
 struct PgHarness {
@@ -51,6 +59,9 @@ impl Harness for PgHarness {
         &self.store
     }
     fn insert_raw(&self, _key: &[u8], _value: &[u8]) {
+        unreachable!("the key-value layout tests do not run on PostgreSQL")
+    }
+    fn count_raw(&self, _prefix: &[u8]) -> usize {
         unreachable!("the key-value layout tests do not run on PostgreSQL")
     }
 }
@@ -120,6 +131,7 @@ behaviour_tests!(
     an_event_of_an_unknown_format_version_is_refused,
     an_idempotency_record_of_an_unknown_format_version_is_refused,
     events_above_the_last_acknowledged_sequence_are_not_visible,
+    an_append_of_several_events_is_one_chunk_and_one_run_per_stream_read_back_from_anywhere,
     ]
 );
 
@@ -1146,4 +1158,76 @@ fn a_store_only_one_process_opens_always_grants_a_lease() {
             .try_lease("acme", "webhooks", "host-b", 60_000)
             .unwrap()
     );
+}
+
+/// The packed layout (`packed`): single events keep the one-record layout,
+/// a commit of several is one event chunk and one stream run per stream, and
+/// reads see one log whatever records hold it.
+fn an_append_of_several_events_is_one_chunk_and_one_run_per_stream_read_back_from_anywhere(
+    h: &impl Harness,
+) {
+    let store = h.store();
+    let one = |n: &str, stream: &str| {
+        store
+            .append(request(
+                meta("acme", n, None, n),
+                vec![event(stream, "x", json!({ "n": n }))],
+            ))
+            .unwrap()
+    };
+    assert_eq!(one("C-1", "account/A-1"), committed(1, 1));
+    let batch = vec![
+        event("account/A-1", "invoice_issued", json!({"n": 2})),
+        event("ledger", "journal_entry", json!({"n": 3})),
+        event("account/A-1", "billed_through", json!({"n": 4})),
+        event("ledger", "journal_entry", json!({"n": 5})),
+    ];
+    assert_eq!(
+        store
+            .append(request(meta("acme", "C-2", None, "h2"), batch))
+            .unwrap(),
+        committed(2, 5)
+    );
+    assert_eq!(one("C-3", "ledger"), committed(6, 6));
+
+    // Six events in three records; account/A-1 in two, ledger in two.
+    assert_eq!(h.count_raw(&codec::event_prefix("acme")), 3);
+    assert_eq!(
+        h.count_raw(&codec::stream_prefix("acme", "account/A-1")),
+        2
+    );
+    assert_eq!(h.count_raw(&codec::stream_prefix("acme", "ledger")), 2);
+
+    for after in 0..6 {
+        for limit in 1..=6 {
+            let read = store.read("acme", after, limit).unwrap();
+            let expected: Vec<u64> = (after + 1..=6).take(limit).collect();
+            assert_eq!(sequences(&read), expected, "after {after}, limit {limit}");
+        }
+    }
+    let all = store.read("acme", 0, 10).unwrap();
+    let numbers: Vec<Value> = all.iter().map(|e| e.payload["n"].clone()).collect();
+    assert_eq!(
+        numbers,
+        vec![json!("C-1"), json!(2), json!(3), json!(4), json!(5), json!("C-3")]
+    );
+    let account = store.read_stream("acme", "account/A-1").unwrap();
+    assert_eq!(sequences(&account), vec![1, 2, 4]);
+    assert_eq!(
+        account.iter().map(|e| e.stream_version).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    let ledger = store.read_stream("acme", "ledger").unwrap();
+    assert_eq!(sequences(&ledger), vec![3, 5, 6]);
+    assert_eq!(store.stream_version("acme", "account/A-1").unwrap(), 3);
+    assert_eq!(store.stream_version("acme", "ledger").unwrap(), 3);
+
+    // The next append on a stream continues its versions.
+    let mut next = request(
+        meta("acme", "C-4", None, "h4"),
+        vec![event("account/A-1", "x", json!({}))],
+    );
+    next.expected_versions = vec![("account/A-1".to_string(), 3)];
+    assert_eq!(store.append(next).unwrap(), committed(7, 7));
+    assert_eq!(store.stream_version("acme", "account/A-1").unwrap(), 4);
 }
