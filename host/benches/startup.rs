@@ -289,7 +289,7 @@ fn append_all(store: &dyn Store, events: &[TenantEvent]) {
                 .map(|event| NewEvent {
                     stream: event.stream(),
                     kind: event.kind().to_string(),
-                    payload: serde_json::to_value(event).unwrap(),
+                    payload: serde_json::value::to_raw_value(event).unwrap(),
                 })
                 .collect(),
             balance_lines: chunk.iter().flat_map(TenantEvent::balance_lines).collect(),

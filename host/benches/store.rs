@@ -29,20 +29,20 @@ fn payment(writer: usize, n: usize) -> AppendRequest {
     let command = format!("cmd-{writer:04}-{n:07}");
     let payment_id = format!("PAY-{writer:04}-{n:07}");
     let events = vec![
-        NewEvent {
-            stream: account.clone(),
-            kind: "payment_received".to_string(),
-            payload: json!({
+        NewEvent::json(
+            account.clone(),
+            "payment_received",
+            &json!({
                 "payment": payment_id, "account": account, "amount": "1234.56", "currency": "USD",
                 "method": "ach", "reference": "ACH-20240301-000123456789", "received_on": "2024-03-01",
                 "payer": {"name": "Jane Q. Policyholder", "bank_last4": "6789"},
                 "allocation": "oldest_first", "note": "monthly installment 3 of 12"
             }),
-        },
-        NewEvent {
-            stream: account.clone(),
-            kind: "journal_entry_posted".to_string(),
-            payload: json!({
+        ),
+        NewEvent::json(
+            account.clone(),
+            "journal_entry_posted",
+            &json!({
                 "entry": format!("JE-{writer:04}-{n:07}"), "currency": "USD", "posted_on": "2024-03-01",
                 "lines": [
                     {"account": "cash", "debit": "1234.56", "credit": "0.00"},
@@ -50,16 +50,16 @@ fn payment(writer: usize, n: usize) -> AppendRequest {
                 ],
                 "source": payment_id, "memo": "payment applied to open invoices"
             }),
-        },
-        NewEvent {
-            stream: account.clone(),
-            kind: "invoice_paid".to_string(),
-            payload: json!({
+        ),
+        NewEvent::json(
+            account.clone(),
+            "invoice_paid",
+            &json!({
                 "invoice": format!("INV-{writer:04}-{n:07}"), "payment": payment_id, "amount": "1234.56",
                 "currency": "USD", "remaining": "0.00", "due_on": "2024-03-05", "paid_on": "2024-03-01",
                 "policy": "policy/P-000123", "installment": 3, "status": "paid", "late": false
             }),
-        },
+        ),
     ];
     AppendRequest {
         meta: CommandMeta {

@@ -1068,7 +1068,7 @@ impl Engine {
                 .map(|event| NewEvent {
                     stream: event.stream(),
                     kind: event.kind().to_string(),
-                    payload: serde_json::to_value(event).expect("events serialize"),
+                    payload: serde_json::value::to_raw_value(event).expect("events serialize"),
                 })
                 .collect(),
             balance_lines: outcome

@@ -156,7 +156,7 @@ fn read_u64(what: &'static str, bytes: &[u8], at: usize) -> Result<u64, StoreErr
 pub(crate) struct EventBodyRef<'a> {
     pub stream: &'a str,
     pub kind: &'a str,
-    pub payload: &'a serde_json::Value,
+    pub payload: &'a serde_json::value::RawValue,
     pub command_id: &'a str,
     pub actor: &'a str,
     pub issued_at: &'a DateTime<Utc>,

@@ -5,20 +5,57 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// The format version of events this build writes (see `codec`).
 pub const EVENT_FORMAT_VERSION: u16 = 1;
 
 /// One event a command wants to append.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewEvent {
     /// The stream (aggregate) it belongs to, e.g. `policy/P-1`, `account/A-1`.
     pub stream: String,
     /// What happened, e.g. `policy_issued`.
     pub kind: String,
-    /// The event's data.
-    pub payload: serde_json::Value,
+    /// The event's data, as JSON text: serialised once by the writer and
+    /// copied as it is into the stored record (no `Value` tree in between).
+    pub payload: Box<RawValue>,
 }
+
+impl NewEvent {
+    /// An event whose payload is `payload` serialised to JSON.
+    pub fn new(
+        stream: impl Into<String>,
+        kind: impl Into<String>,
+        payload: &impl Serialize,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(NewEvent {
+            stream: stream.into(),
+            kind: kind.into(),
+            payload: serde_json::value::to_raw_value(payload)?,
+        })
+    }
+
+    /// An event with a JSON value as its payload.
+    pub fn json(
+        stream: impl Into<String>,
+        kind: impl Into<String>,
+        payload: &serde_json::Value,
+    ) -> Self {
+        Self::new(stream, kind, payload).expect("a JSON value serialises")
+    }
+}
+
+/// Two events are equal when their streams, kinds and payload texts are.
+impl PartialEq for NewEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.stream == other.stream
+            && self.kind == other.kind
+            && self.payload.get() == other.payload.get()
+    }
+}
+
+impl Eq for NewEvent {}
 
 /// One line of the balance projection a store may keep beside the log
 /// (PostgreSQL's `premia_ledger_balances`: debit and credit totals per

@@ -121,7 +121,9 @@ pub(crate) fn event_values(first: u64, value: &[u8]) -> Result<Vec<(u64, &[u8])>
             let mut at = HEADER_BYTES;
             for i in 0..count {
                 let len = read_u32(value, at, WHAT)?;
-                let event = value.get(at + 4..at + 4 + len).ok_or_else(|| corrupt(WHAT))?;
+                let event = value
+                    .get(at + 4..at + 4 + len)
+                    .ok_or_else(|| corrupt(WHAT))?;
                 events.push((first + i as u64, event));
                 at += 4 + len;
             }
@@ -178,7 +180,10 @@ pub(crate) fn stream_entries(
 /// Encodes a stream run of `sequences` (at least one).
 pub(crate) fn encode_stream_run(sequences: &[u64]) -> Vec<u8> {
     assert!(!sequences.is_empty(), "an empty stream run");
-    assert!(sequences.len() <= RUN_SEQUENCES_MAX, "a stream run too long");
+    assert!(
+        sequences.len() <= RUN_SEQUENCES_MAX,
+        "a stream run too long"
+    );
     let count = u32::try_from(sequences.len()).expect("RUN_SEQUENCES_MAX fits in u32");
     let mut value = Vec::with_capacity(HEADER_BYTES + 8 * sequences.len());
     value.extend_from_slice(&STREAM_RUN_FORMAT_VERSION.to_be_bytes());

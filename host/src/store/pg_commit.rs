@@ -490,28 +490,23 @@ fn plan_append(
     for prepared in &append.events {
         sequence += 1;
         let version = version_of(batch, &prepared.stream) + 1;
-        let mut value = prepared.value.clone();
-        codec::fill_event_header(&mut value, sequence, version);
-        let stored =
-            codec::decode_event(tenant, sequence, &value).expect("encoded by prepare_append");
         let rows = &mut batch.events;
         rows.tenant.push(tenant.clone());
         rows.sequence.push(to_i64(sequence));
-        rows.stream.push(stored.stream.clone());
+        rows.stream.push(prepared.stream.clone());
         rows.stream_version.push(to_i64(version));
-        rows.kind.push(stored.kind);
-        rows.payload
-            .push(serde_json::to_string(&stored.payload).expect("JSON serialises"));
-        rows.command_id.push(stored.command_id);
-        rows.actor.push(stored.actor);
-        rows.issued_at.push(stored.issued_at);
+        rows.kind.push(prepared.kind.clone());
+        rows.payload.push(prepared.payload.get().to_string());
+        rows.command_id.push(append.command_id.clone());
+        rows.actor.push(append.actor.clone());
+        rows.issued_at.push(append.issued_at);
         rows.key.push(append.idempotency_key.clone());
         batch
             .versions
-            .insert((tenant.clone(), stored.stream.clone()), version);
+            .insert((tenant.clone(), prepared.stream.clone()), version);
         batch
             .streams
-            .insert((tenant.clone(), stored.stream), version);
+            .insert((tenant.clone(), prepared.stream.clone()), version);
     }
     if let Some(key) = &append.idempotency_key {
         let response_text = std::str::from_utf8(&append.response).expect("JSON is UTF-8");

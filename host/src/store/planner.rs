@@ -243,6 +243,10 @@ impl Planner {
     ) -> Result<AppendOutcome, StoreError> {
         let PreparedAppend {
             tenant,
+            // In the events' values already.
+            command_id: _,
+            actor: _,
+            issued_at: _,
             idempotency_key,
             request_hash,
             expected_versions,

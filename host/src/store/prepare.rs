@@ -12,11 +12,14 @@ use super::limits::{
 };
 use std::collections::HashSet;
 
-/// One event, ready to store: its stream and its value, whose header (sequence
-/// and stream version) the committer fills in.
+/// One event, ready to store: its stream, kind and payload (the columns of
+/// PostgreSQL's table) and its value in the key-value layout, whose header
+/// (sequence and stream version) the committer fills in.
 #[derive(Debug)]
 pub(crate) struct PreparedEvent {
     pub stream: String,
+    pub kind: String,
+    pub payload: Box<serde_json::value::RawValue>,
     pub value: Vec<u8>,
 }
 
@@ -24,6 +27,9 @@ pub(crate) struct PreparedEvent {
 #[derive(Debug)]
 pub(crate) struct PreparedAppend {
     pub tenant: String,
+    pub command_id: String,
+    pub actor: String,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
     pub idempotency_key: Option<String>,
     pub request_hash: String,
     pub expected_versions: Vec<(String, u64)>,
@@ -73,26 +79,6 @@ impl Work {
     }
 }
 
-/// Counts the bytes serde_json writes, without keeping them.
-struct ByteCounter(usize);
-
-impl std::io::Write for ByteCounter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn json_len(value: &serde_json::Value) -> usize {
-    let mut counter = ByteCounter(0);
-    serde_json::to_writer(&mut counter, value).expect("a JSON value serialises");
-    counter.0
-}
-
 /// Checks an append and serialises its events and response.
 pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError> {
     let AppendRequest {
@@ -139,7 +125,11 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
     for event in events {
         check_name("stream name bytes", &event.stream, NAME_BYTES_MAX)?;
         check_name("event kind bytes", &event.kind, NAME_BYTES_MAX)?;
-        check_limit("payload bytes", json_len(&event.payload), PAYLOAD_BYTES_MAX)?;
+        check_limit(
+            "payload bytes",
+            event.payload.get().len(),
+            PAYLOAD_BYTES_MAX,
+        )?;
         let value = event_value_with_blank_header(&EventBodyRef {
             stream: &event.stream,
             kind: &event.kind,
@@ -152,6 +142,8 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
         total += value.len();
         prepared.push(PreparedEvent {
             stream: event.stream,
+            kind: event.kind,
+            payload: event.payload,
             value,
         });
     }
@@ -170,6 +162,9 @@ pub(crate) fn prepare_append(request: AppendRequest) -> Result<Work, StoreError>
     check_limit("append bytes", total, APPEND_BYTES_MAX)?;
     Ok(Work::Append(PreparedAppend {
         tenant: meta.tenant,
+        command_id: meta.command_id,
+        actor: meta.actor,
+        issued_at: meta.issued_at,
         idempotency_key: meta.idempotency_key,
         request_hash: meta.request_hash,
         expected_versions,

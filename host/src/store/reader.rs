@@ -129,19 +129,19 @@ pub(crate) fn read_stream(
             ))
         };
         let held = match &record {
-            Some((first, value)) if *first <= sequence => {
-                packed::event_values(*first, value)?
-                    .into_iter()
-                    .find(|(s, _)| *s == sequence)
-                    .map(|(_, event)| event.to_vec())
-            }
+            Some((first, value)) if *first <= sequence => packed::event_values(*first, value)?
+                .into_iter()
+                .find(|(s, _)| *s == sequence)
+                .map(|(_, event)| event.to_vec()),
             _ => None,
         };
         let value = match held {
             Some(value) => value,
             None => {
                 let first = record_holding(kv, tenant, sequence).map_err(|_| missing())?;
-                let value = kv.get(&codec::event_key(tenant, first))?.ok_or_else(missing)?;
+                let value = kv
+                    .get(&codec::event_key(tenant, first))?
+                    .ok_or_else(missing)?;
                 let event = packed::event_values(first, &value)?
                     .into_iter()
                     .find(|(s, _)| *s == sequence)
@@ -177,7 +177,11 @@ pub(crate) fn stream_version(
     let mut version = 0;
     let mut visit = |key: &[u8], value: &[u8]| {
         let entries = packed::stream_entries(codec::key_suffix_u64(key)?, value)?;
-        match entries.iter().rev().find(|(_, sequence)| *sequence <= visible) {
+        match entries
+            .iter()
+            .rev()
+            .find(|(_, sequence)| *sequence <= visible)
+        {
             Some((last, _)) => {
                 version = *last;
                 Ok(ControlFlow::Break(()))

@@ -151,11 +151,7 @@ fn meta(tenant: &str, command_id: &str, key: Option<&str>, hash: &str) -> Comman
 }
 
 fn event(stream: &str, kind: &str, payload: Value) -> NewEvent {
-    NewEvent {
-        stream: stream.to_string(),
-        kind: kind.to_string(),
-        payload,
-    }
+    NewEvent::json(stream, kind, &payload)
 }
 
 fn request(meta: CommandMeta, events: Vec<NewEvent>) -> AppendRequest {
@@ -1192,10 +1188,7 @@ fn an_append_of_several_events_is_one_chunk_and_one_run_per_stream_read_back_fro
 
     // Six events in three records; account/A-1 in two, ledger in two.
     assert_eq!(h.count_raw(&codec::event_prefix("acme")), 3);
-    assert_eq!(
-        h.count_raw(&codec::stream_prefix("acme", "account/A-1")),
-        2
-    );
+    assert_eq!(h.count_raw(&codec::stream_prefix("acme", "account/A-1")), 2);
     assert_eq!(h.count_raw(&codec::stream_prefix("acme", "ledger")), 2);
 
     for after in 0..6 {
@@ -1209,7 +1202,14 @@ fn an_append_of_several_events_is_one_chunk_and_one_run_per_stream_read_back_fro
     let numbers: Vec<Value> = all.iter().map(|e| e.payload["n"].clone()).collect();
     assert_eq!(
         numbers,
-        vec![json!("C-1"), json!(2), json!(3), json!(4), json!(5), json!("C-3")]
+        vec![
+            json!("C-1"),
+            json!(2),
+            json!(3),
+            json!(4),
+            json!(5),
+            json!("C-3")
+        ]
     );
     let account = store.read_stream("acme", "account/A-1").unwrap();
     assert_eq!(sequences(&account), vec![1, 2, 4]);

@@ -245,11 +245,7 @@ fn append_golden(store: &dyn crate::store::Store, events: &[StoredEvent]) {
                 chain: None,
                 events: events[start..end]
                     .iter()
-                    .map(|e| NewEvent {
-                        stream: e.stream.clone(),
-                        kind: e.kind.clone(),
-                        payload: e.payload.clone(),
-                    })
+                    .map(|e| NewEvent::json(e.stream.clone(), e.kind.clone(), &e.payload))
                     .collect(),
                 balance_lines: Vec::new(),
                 response: Value::Null,

@@ -119,7 +119,7 @@ fn new_events(events: &[TenantEvent]) -> (Vec<NewEvent>, Vec<BalanceLine>) {
         .map(|event| NewEvent {
             stream: event.stream(),
             kind: event.kind().to_string(),
-            payload: serde_json::to_value(event).expect("events serialize"),
+            payload: serde_json::value::to_raw_value(event).expect("events serialize"),
         })
         .collect();
     let lines = events.iter().flat_map(TenantEvent::balance_lines).collect();

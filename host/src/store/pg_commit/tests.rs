@@ -47,11 +47,11 @@ pub(in crate::store) fn payment(tenant: &str, n: u32, kind: &str, amount: &str) 
         expected_versions: Vec::new(),
         expected_last_sequence: None,
         chain: None,
-        events: vec![NewEvent {
-            stream: "account/A-1".to_string(),
-            kind: kind.to_string(),
-            payload: json!({ "n": n, "amount": amount.to_string() }),
-        }],
+        events: vec![NewEvent::json(
+            "account/A-1",
+            kind,
+            &json!({ "n": n, "amount": amount.to_string() }),
+        )],
         balance_lines: vec![
             BalanceLine {
                 account: "cash".to_string(),

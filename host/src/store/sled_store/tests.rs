@@ -26,10 +26,12 @@ fn append(
         chain: None,
         events: events
             .iter()
-            .map(|(stream, kind)| NewEvent {
-                stream: stream.to_string(),
-                kind: kind.to_string(),
-                payload: json!({"command": command, "amount": "123.45", "lines": [1, 2, 3]}),
+            .map(|(stream, kind)| {
+                NewEvent::json(
+                    *stream,
+                    *kind,
+                    &json!({"command": command, "amount": "123.45", "lines": [1, 2, 3]}),
+                )
             })
             .collect(),
         balance_lines: Vec::new(),
