@@ -56,13 +56,18 @@ pub struct AccountBilling {
     pub pending_slices: crate::domain::CompactSet<PendingSlice>,
     pub pending_charges: Vec<PendingCharge>,
     pub pending_fees: Vec<Fee>,
-    pub invoices: Vec<InvoiceRecord>,
+    /// A persistent vector (`imbl`): the copy a command is decided on shares
+    /// it, and changing one invoice of the copy copies only its chunk.
+    #[schema(value_type = Vec<InvoiceRecord>)]
+    pub invoices: imbl::Vector<InvoiceRecord>,
     /// Positions of the invoices that still owe something (or are owed).
     pub open: BTreeSet<usize>,
-    /// Shared with the copies a command is decided on: a copy of an account
-    /// with a long history costs a pointer per payment, not the payment.
+    /// Shared with the copies a command is decided on (a persistent vector
+    /// of shared records): copying an account with a long history costs
+    /// nothing per payment, and a payment decided on the copy adds to it
+    /// without copying the others.
     #[schema(value_type = Vec<PaymentRecord>)]
-    pub payments: Vec<std::sync::Arc<PaymentRecord>>,
+    pub payments: imbl::Vector<std::sync::Arc<PaymentRecord>>,
     /// Customer credit: what the account has paid in advance or been credited.
     /// Can go below zero when a payment whose overpayment was used is returned.
     pub credit: Decimal,
@@ -109,9 +114,9 @@ impl AccountBilling {
             pending_slices: crate::domain::CompactSet::new(),
             pending_charges: Vec::new(),
             pending_fees: Vec::new(),
-            invoices: Vec::new(),
+            invoices: imbl::Vector::new(),
             open: BTreeSet::new(),
-            payments: Vec::new(),
+            payments: imbl::Vector::new(),
             credit: Decimal::ZERO,
             deductible_credit: Decimal::ZERO,
             scoped_credit: Vec::new(),
@@ -376,7 +381,7 @@ impl AccountBilling {
                         ItemKind::Fee => self.pending_fees.retain(|f| f.locator != item.charge),
                     }
                 }
-                self.invoices.push(InvoiceRecord::new(invoice.clone()));
+                self.invoices.push_back(InvoiceRecord::new(invoice.clone()));
                 self.touch(self.invoices.len() - 1);
             }
             E::CreditIssued {
@@ -417,7 +422,7 @@ impl AccountBilling {
                 for allocation in &payment.allocations {
                     self.settle(&allocation.invoice, |r| r.paid += allocation.amount);
                 }
-                self.payments.push(std::sync::Arc::new(PaymentRecord {
+                self.payments.push_back(std::sync::Arc::new(PaymentRecord {
                     payment: payment.clone(),
                     reversed_on: None,
                 }));

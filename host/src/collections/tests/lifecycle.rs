@@ -842,7 +842,7 @@ impl Life {
     fn check_new_invoices(&mut self) {
         let account = self.world.account();
         let policy = self.policy();
-        for record in &account.invoices[self.seen..] {
+        for record in account.invoices.iter().skip(self.seen) {
             let invoice = &record.invoice;
             let mut regular: BTreeMap<(u32, Period), Decimal> = BTreeMap::new();
             let mut caught_up: BTreeMap<(u32, Period), Decimal> = BTreeMap::new();

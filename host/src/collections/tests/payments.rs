@@ -373,3 +373,48 @@ fn deciding_on_an_account_shares_its_payments_and_a_reversal_changes_only_its_ow
     assert_eq!(before[1].reversed_on, None, "the earlier copy unchanged");
     assert_eq!(after[0].reversed_on, None);
 }
+
+/// A command is decided on a copy of its account (`Decider::new`); the copy
+/// shares the account's invoices and payments (persistent vectors), so a
+/// command on an account with years of history does not copy the history,
+/// and what the decision adds to its copy leaves the account as it was.
+#[test]
+fn a_decision_shares_the_accounts_invoices_and_payments_and_adds_to_its_copy_only() {
+    let mut world = World::without_delinquency();
+    world.issue("P1", date(2021, 1, 1), "1200.00", date(2020, 12, 15));
+    world.run(date(2021, 2, 1));
+    world.run(date(2021, 3, 1));
+    for day in [3, 4, 5] {
+        world.pay(dec!(10.00), date(2021, 3, day));
+    }
+    let state = &world.state;
+    let mut decider = crate::collections::decide::Decider::new(
+        &state.collections,
+        &state.book,
+        "A1",
+        crate::ledger::EntryId(1_000),
+        world.adjuster.as_ref(),
+    )
+    .unwrap();
+    let account = world.account();
+    assert_eq!(account.invoices.len(), 3);
+    assert_eq!(account.payments.len(), 3);
+    assert!(decider.account().invoices.ptr_eq(&account.invoices));
+    // (A few payment pointers are kept inline and copied; the records shared.)
+    for (copy, own) in decider.account().payments.iter().zip(&account.payments) {
+        assert!(std::sync::Arc::ptr_eq(copy, own));
+    }
+
+    let payment = account.payments[0].payment.clone();
+    let mut next = payment.clone();
+    next.locator = "A1-P4".into();
+    decider.follow(&CollectionsEvent::PaymentReceived { payment: next });
+    assert_eq!(decider.account().payments.len(), 4);
+    assert_eq!(decider.account().payments[3].payment.locator, "A1-P4");
+    assert!(std::sync::Arc::ptr_eq(
+        &decider.account().payments[0],
+        &account.payments[0]
+    ));
+    assert_eq!(account.payments.len(), 3, "the account unchanged");
+    assert_eq!(account.payments[0].payment, payment);
+}

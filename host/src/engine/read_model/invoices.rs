@@ -375,7 +375,7 @@ pub fn invoice_detail(
         .map(|i| i.locator.as_str())
         .collect();
     let mut corrections: Vec<(&str, &str)> = Vec::new();
-    for later in &account.invoices[position + 1..] {
+    for later in account.invoices.iter().skip(position + 1) {
         for item in &later.invoice.items {
             if let Some(corrected) = item.corrects.as_deref()
                 && own.contains(corrected)
