@@ -56,10 +56,11 @@ pub struct AccountBilling {
     pub pending_slices: crate::domain::CompactSet<PendingSlice>,
     pub pending_charges: Vec<PendingCharge>,
     pub pending_fees: Vec<Fee>,
-    /// A persistent vector (`imbl`): the copy a command is decided on shares
-    /// it, and changing one invoice of the copy copies only its chunk.
+    /// A persistent vector (`imbl`) of shared records: the copy a command is
+    /// decided on shares them, and changing one invoice of the copy copies
+    /// that invoice and a chunk of pointers (a few are kept inline).
     #[schema(value_type = Vec<InvoiceRecord>)]
-    pub invoices: imbl::Vector<InvoiceRecord>,
+    pub invoices: imbl::Vector<std::sync::Arc<InvoiceRecord>>,
     /// Positions of the invoices that still owe something (or are owed).
     pub open: BTreeSet<usize>,
     /// Shared with the copies a command is decided on (a persistent vector
@@ -142,7 +143,7 @@ impl AccountBilling {
     }
 
     pub fn invoice(&self, locator: &str) -> Option<&InvoiceRecord> {
-        self.invoice_position(locator).map(|i| &self.invoices[i])
+        self.invoice_position(locator).map(|i| &*self.invoices[i])
     }
 
     pub fn payment(&self, locator: &str) -> Option<&PaymentRecord> {
@@ -269,7 +270,7 @@ impl AccountBilling {
 
     fn settle(&mut self, invoice: &str, change: impl FnOnce(&mut InvoiceRecord)) {
         if let Some(position) = self.invoice_position(invoice) {
-            change(&mut self.invoices[position]);
+            change(std::sync::Arc::make_mut(&mut self.invoices[position]));
             self.touch(position);
         }
     }
@@ -381,7 +382,8 @@ impl AccountBilling {
                         ItemKind::Fee => self.pending_fees.retain(|f| f.locator != item.charge),
                     }
                 }
-                self.invoices.push_back(InvoiceRecord::new(invoice.clone()));
+                self.invoices
+                    .push_back(std::sync::Arc::new(InvoiceRecord::new(invoice.clone())));
                 self.touch(self.invoices.len() - 1);
             }
             E::CreditIssued {

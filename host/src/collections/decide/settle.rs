@@ -101,7 +101,7 @@ impl Decider<'_> {
         }
         let (allocations, left) = allocate(
             amount.amount,
-            targets.iter().map(|i| &self.account.invoices[*i]),
+            targets.iter().map(|i| &*self.account.invoices[*i]),
         );
         let payment = Payment {
             locator: self.locator("P", self.account.payments.len()),
@@ -312,7 +312,7 @@ impl Decider<'_> {
             let covered = positions
                 .iter()
                 .filter(|i| self.scope_covers(&scope, **i))
-                .map(|i| &self.account.invoices[*i]);
+                .map(|i| &*self.account.invoices[*i]);
             let (allocations, _) = allocate(available, covered);
             if !allocations.is_empty() {
                 self.emit_credit(allocations, on, reason, Some(scope))?;
@@ -340,7 +340,7 @@ impl Decider<'_> {
             }
             let of_stream = positions
                 .iter()
-                .map(|i| &self.account.invoices[*i])
+                .map(|i| &*self.account.invoices[*i])
                 .filter(|r| r.invoice.stream == stream);
             allocations.extend(allocate(available, of_stream).0);
         }

@@ -84,7 +84,7 @@ fn invoices<'a>(
         .iter()
         .filter(|r| r.invoice.locator.to_uppercase().starts_with(&upper))
         .take(ROWS_MAX)
-        .map(|r| (account, r))
+        .map(|r| (account, &**r))
         .collect()
 }
 
