@@ -1065,10 +1065,8 @@ impl Engine {
             events: outcome
                 .events
                 .iter()
-                .map(|event| NewEvent {
-                    stream: event.stream(),
-                    kind: event.kind().to_string(),
-                    payload: serde_json::value::to_raw_value(event).expect("events serialize"),
+                .map(|event| {
+                    NewEvent::new(event.stream(), event.kind(), event).expect("events serialize")
                 })
                 .collect(),
             balance_lines: outcome

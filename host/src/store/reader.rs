@@ -119,39 +119,32 @@ pub(crate) fn read_stream(
     check_name("stream name bytes", stream, NAME_BYTES_MAX)?;
     let entries = stream_index(kv, tenant, stream, visible)?;
     let mut events = Vec::with_capacity(entries.len());
-    // The record last read (its first sequence and value): a stream's
-    // events of one batch share a chunk.
-    let mut record: Option<(u64, Vec<u8>)> = None;
+    // The record last read (its first and last sequences and its value): a
+    // stream's events of one batch share a chunk.
+    let mut record: Option<(u64, u64, Vec<u8>)> = None;
     for (index, (version, sequence)) in entries.into_iter().enumerate() {
         let missing = || {
             StoreError::Corrupt(format!(
                 "stream {stream:?} points to missing sequence {sequence}"
             ))
         };
-        let held = match &record {
-            Some((first, value)) if *first <= sequence => packed::event_values(*first, value)?
-                .into_iter()
-                .find(|(s, _)| *s == sequence)
-                .map(|(_, event)| event.to_vec()),
-            _ => None,
-        };
-        let value = match held {
-            Some(value) => value,
-            None => {
-                let first = record_holding(kv, tenant, sequence).map_err(|_| missing())?;
-                let value = kv
-                    .get(&codec::event_key(tenant, first))?
-                    .ok_or_else(missing)?;
-                let event = packed::event_values(first, &value)?
-                    .into_iter()
-                    .find(|(s, _)| *s == sequence)
-                    .map(|(_, event)| event.to_vec())
-                    .ok_or_else(missing)?;
-                record = Some((first, value));
-                event
-            }
-        };
-        let event = codec::decode_event(tenant, sequence, &value)?;
+        if !matches!(&record, Some((first, last, _)) if (*first..=*last).contains(&sequence)) {
+            let first = record_holding(kv, tenant, sequence).map_err(|_| missing())?;
+            let value = kv
+                .get(&codec::event_key(tenant, first))?
+                .ok_or_else(missing)?;
+            let last = packed::event_values(first, &value)?
+                .last()
+                .map_or(first, |(last, _)| *last);
+            record = Some((first, last, value));
+        }
+        let (first, _, value) = record.as_ref().expect("read above");
+        let value = packed::event_values(*first, value)?
+            .into_iter()
+            .find(|(s, _)| *s == sequence)
+            .map(|(_, event)| event)
+            .ok_or_else(missing)?;
+        let event = codec::decode_event(tenant, sequence, value)?;
         if event.stream != stream || event.stream_version != version || version != index as u64 + 1
         {
             return Err(StoreError::Corrupt(format!(

@@ -116,11 +116,7 @@ impl Batch {
 fn new_events(events: &[TenantEvent]) -> (Vec<NewEvent>, Vec<BalanceLine>) {
     let stored = events
         .iter()
-        .map(|event| NewEvent {
-            stream: event.stream(),
-            kind: event.kind().to_string(),
-            payload: serde_json::value::to_raw_value(event).expect("events serialize"),
-        })
+        .map(|event| NewEvent::new(event.stream(), event.kind(), event).expect("events serialize"))
         .collect();
     let lines = events.iter().flat_map(TenantEvent::balance_lines).collect();
     (stored, lines)
